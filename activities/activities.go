@@ -1,0 +1,107 @@
+package activities
+
+import (
+	"context"
+	"time"
+
+	"github.com/flexauth/flexauth/plugins/sdk"
+	"github.com/flexauth/flexauth/policies"
+	"github.com/flexauth/flexauth/secret"
+	"github.com/flexauth/flexauth/store"
+)
+
+// Store is the persistence the activities need.
+type Store interface {
+	InsertAttempt(ctx context.Context, a *store.Attempt) error
+	PublishAttempt(ctx context.Context, id string, u store.AttemptUpdate, events ...store.AuditEvent) (bool, error)
+	CancelOtherAttempts(ctx context.Context, a store.Attempt, at time.Time) ([]string, error)
+	SetChallenge(ctx context.Context, id string, sealed []byte) ([]byte, error)
+	GetSystem(ctx context.Context, accountID, name string) (store.System, error)
+	GetUser(ctx context.Context, accountID, authid string) (store.User, error)
+	GetAssignment(ctx context.Context, userID, systemID string) (store.Assignment, error)
+	KnownIP(ctx context.Context, userID, ip string) (bool, error)
+	RecordFailure(ctx context.Context, userID string, at time.Time, window time.Duration) (int, error)
+	UseTOTPStep(ctx context.Context, userID string, step int64) (bool, error)
+	AppendAudit(ctx context.Context, events ...store.AuditEvent) error
+}
+
+// Policy decides how an attempt proceeds. It fails closed: on error the
+// decision denies.
+type Policy interface {
+	Decide(ctx context.Context, in policies.Input) (policies.Decision, error)
+}
+
+// Deliverer sends a message through a delivery plugin.
+type Deliverer interface {
+	Send(ctx context.Context, plugin string, req sdk.SendRequest) (sdk.SendResponse, error)
+}
+
+// Config tunes the activities.
+type Config struct {
+	PublicURL      string        // base of links in messages, e.g. http://127.0.0.1:8080
+	PINDigits      int           // default 8
+	LockoutWindow  time.Duration // how long failures count towards a lock-out; default 15m
+	DeliveryPlugin string        // plugin that sends messages; default "outbox"
+}
+
+// Activities holds the dependencies of every attempt activity.
+type Activities struct {
+	store    Store
+	policy   Policy
+	delivery Deliverer
+	keys     *secret.Keyring
+	cfg      Config
+	now      func() time.Time
+}
+
+// New returns the activities. now may be nil for time.Now.
+func New(st Store, policy Policy, delivery Deliverer, keys *secret.Keyring, cfg Config, now func() time.Time) *Activities {
+	if cfg.PINDigits == 0 {
+		cfg.PINDigits = 8
+	}
+	if cfg.LockoutWindow == 0 {
+		cfg.LockoutWindow = 15 * time.Minute
+	}
+	if cfg.DeliveryPlugin == "" {
+		cfg.DeliveryPlugin = "outbox"
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Activities{store: st, policy: policy, delivery: delivery, keys: keys, cfg: cfg, now: now}
+}
+
+// Subject identifies the attempt in every activity input, for the row and
+// the audit trail.
+type Subject struct {
+	AttemptID string
+	AccountID string
+	System    string
+	AuthID    string
+	IP        string
+}
+
+func (s Subject) event(at time.Time, typ string, reasons ...string) store.AuditEvent {
+	return store.AuditEvent{
+		AccountID: s.AccountID, Time: at, Type: typ, System: s.System,
+		AuthID: s.AuthID, AttemptID: s.AttemptID, IP: s.IP, Reasons: reasons,
+	}
+}
+
+// Audit event types written by the activities.
+const (
+	EventStarted       = "attempt.started"
+	EventDecision      = "policy.decision"
+	EventDenied        = "attempt.denied"
+	EventDelivered     = "challenge.delivered"
+	EventRejected      = "code.rejected"
+	EventAuthenticated = "attempt.authenticated"
+	EventLocked        = "attempt.locked"
+	EventExpired       = "attempt.expired"
+)
+
+// Non-retryable application error types.
+const (
+	ErrTypeDelivery = "DeliveryFailed"
+	ErrTypeNoSecret = "ChallengeUnavailable"
+)

@@ -1,0 +1,159 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/flexauth/flexauth/policies"
+	"github.com/flexauth/flexauth/store"
+)
+
+// BeginInput opens an attempt.
+type BeginInput struct {
+	Subject
+	WorkflowID string
+	RunID      string
+	UserAgent  string
+	StartedAt  time.Time
+}
+
+// BeginResult is the policy's verdict on the attempt and what the workflow
+// needs to run it.
+type BeginResult struct {
+	Allowed        bool
+	UserID         string
+	Method         string
+	TTL            time.Duration
+	MaxAttempts    int
+	RecentFailures int
+	Reasons        []string
+}
+
+// Begin records the attempt, supersedes the subject's pending attempts,
+// resolves the user, system and assignment, and asks the policy. Anything
+// that makes the attempt impossible (unknown user or system, no assignment,
+// a disabled user, a policy error or denial) is a denial with its real
+// reason in the audit trail, never an error the caller could tell apart.
+func (a *Activities) Begin(ctx context.Context, in BeginInput) (BeginResult, error) {
+	now := a.now().UTC()
+	row := store.Attempt{
+		ID: in.AttemptID, AccountID: in.AccountID, System: in.System, AuthID: in.AuthID,
+		WorkflowID: in.WorkflowID, RunID: in.RunID, State: store.AttemptPending,
+		IP: in.IP, UserAgent: in.UserAgent, StartedAt: in.StartedAt.UTC(), UpdatedAt: now,
+	}
+	if err := a.store.InsertAttempt(ctx, &row); err != nil {
+		return BeginResult{}, err
+	}
+	if err := a.store.AppendAudit(ctx, in.event(now, EventStarted)); err != nil {
+		return BeginResult{}, err
+	}
+	if _, err := a.store.CancelOtherAttempts(ctx, row, now); err != nil {
+		return BeginResult{}, err
+	}
+
+	res, input, reason, err := a.resolve(ctx, in, now)
+	if err != nil {
+		return BeginResult{}, err
+	}
+	if reason != "" {
+		return a.deny(ctx, in.Subject, now, reason)
+	}
+
+	dec, err := a.policy.Decide(ctx, input)
+	// The decision is recorded whatever it is: a policy error is a denial
+	// whose reasons say what broke.
+	decided := in.event(now, EventDecision, dec.Reasons...)
+	decided.Detail = map[string]any{
+		"allow": dec.Allow, "method": dec.Method, "ttl_seconds": dec.TTLSeconds,
+		"max_attempts": dec.MaxAttempts, "risk": dec.Risk,
+	}
+	if err != nil {
+		decided.Detail["error"] = err.Error()
+	}
+	if err := a.store.AppendAudit(ctx, decided); err != nil {
+		return BeginResult{}, err
+	}
+	if err != nil || !dec.Allow {
+		return a.deny(ctx, in.Subject, now, dec.Reasons...)
+	}
+
+	res.Allowed = true
+	res.Method = dec.Method
+	res.TTL = time.Duration(dec.TTLSeconds) * time.Second
+	res.MaxAttempts = dec.MaxAttempts
+	res.Reasons = dec.Reasons
+	expires := in.StartedAt.UTC().Add(res.TTL)
+	_, err = a.store.PublishAttempt(ctx, in.AttemptID, store.AttemptUpdate{Method: dec.Method, ExpiresAt: &expires, At: now})
+	if err != nil {
+		return BeginResult{}, err
+	}
+	return res, nil
+}
+
+// resolve loads what the policy needs. A non-empty reason means the attempt
+// cannot go ahead.
+func (a *Activities) resolve(ctx context.Context, in BeginInput, now time.Time) (BeginResult, policies.Input, string, error) {
+	sys, err := a.store.GetSystem(ctx, in.AccountID, in.System)
+	if errors.Is(err, store.ErrNotFound) {
+		return BeginResult{}, policies.Input{}, "unknown system", nil
+	}
+	if err != nil {
+		return BeginResult{}, policies.Input{}, "", err
+	}
+	user, err := a.store.GetUser(ctx, in.AccountID, in.AuthID)
+	if errors.Is(err, store.ErrNotFound) {
+		return BeginResult{}, policies.Input{}, "unknown user", nil
+	}
+	if err != nil {
+		return BeginResult{}, policies.Input{}, "", err
+	}
+	if user.Status != store.UserActive {
+		return BeginResult{}, policies.Input{}, "user is " + user.Status, nil
+	}
+	asg, err := a.store.GetAssignment(ctx, user.ID, sys.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return BeginResult{}, policies.Input{}, "user is not assigned to the system", nil
+	}
+	if err != nil {
+		return BeginResult{}, policies.Input{}, "", err
+	}
+	newIP := false
+	if in.IP != "" {
+		known, err := a.store.KnownIP(ctx, user.ID, in.IP)
+		if err != nil {
+			return BeginResult{}, policies.Input{}, "", err
+		}
+		newIP = !known
+	}
+	failures := user.RecentFailures(now, a.cfg.LockoutWindow)
+	input := policies.Input{
+		Subject: policies.Subject{
+			Account: in.AccountID, AuthID: in.AuthID, Assigned: asg.Method,
+			TOTPEnrolled: user.TOTPEnabled, HasEmail: user.Email != "", HasPhone: user.Phone != "",
+		},
+		System: policies.System{
+			Name: sys.Name, Methods: slices.Clone(sys.Methods), Sensitivity: sys.Sensitivity, TTLSeconds: sys.TTLSeconds,
+		},
+		Request: policies.Request{IP: in.IP, UserAgent: in.UserAgent, Time: in.StartedAt.UTC()},
+		History: policies.History{
+			RecentFailures: failures, LastIP: user.LastIP, LastLoginAt: user.LastLoginAt,
+			LoginCount: user.LoginCount, NewIP: newIP,
+		},
+	}
+	return BeginResult{UserID: user.ID, RecentFailures: failures}, input, "", nil
+}
+
+func (a *Activities) deny(ctx context.Context, s Subject, now time.Time, reasons ...string) (BeginResult, error) {
+	if len(reasons) == 0 {
+		reasons = []string{"denied by policy"}
+	}
+	_, err := a.store.PublishAttempt(ctx, s.AttemptID, store.AttemptUpdate{State: store.AttemptDenied, At: now},
+		s.event(now, EventDenied, reasons...))
+	if err != nil {
+		return BeginResult{}, fmt.Errorf("deny attempt: %w", err)
+	}
+	return BeginResult{Allowed: false, Reasons: reasons}, nil
+}

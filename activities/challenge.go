@@ -1,0 +1,147 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/flexauth/flexauth/plugins/sdk"
+	"github.com/flexauth/flexauth/policies"
+	"github.com/flexauth/flexauth/secret"
+	"github.com/flexauth/flexauth/store"
+)
+
+// Digest purposes, shared with the API that digests what users submit.
+const (
+	PurposeLink = "link"
+	PurposeCode = "code"
+)
+
+// CodeDigest is the digest of a PIN or TOTP code submitted for an attempt.
+func CodeDigest(keys *secret.Keyring, attemptID, code string) string {
+	return keys.Digest(PurposeCode, attemptID, code)
+}
+
+// LinkDigest is the digest of a link token; the attempt row is found by it.
+func LinkDigest(keys *secret.Keyring, token string) string {
+	return keys.Digest(PurposeLink, token)
+}
+
+// LinkPath is where a link token is served.
+const LinkPath = "/l/"
+
+// IssueInput asks for a challenge to be drawn and delivered.
+type IssueInput struct {
+	Subject
+	UserID    string
+	Method    string
+	ExpiresAt time.Time
+}
+
+// IssueResult carries the digest the workflow compares submissions with.
+type IssueResult struct {
+	Digest  string
+	Channel string
+}
+
+// IssueChallenge draws a link token or PIN with crypto/rand, keeps it
+// sealed on the attempt row so that a retry resends the same secret, and
+// delivers it through the delivery plugin. Only the digest leaves.
+func (a *Activities) IssueChallenge(ctx context.Context, in IssueInput) (IssueResult, error) {
+	user, err := a.store.GetUser(ctx, in.AccountID, in.AuthID)
+	if err != nil {
+		return IssueResult{}, fmt.Errorf("load user for delivery: %w", err)
+	}
+	channel, to := contact(user)
+	if to == "" {
+		return IssueResult{}, temporal.NewNonRetryableApplicationError("user has no email or phone", ErrTypeDelivery, nil)
+	}
+	plain, err := a.challenge(ctx, in)
+	if err != nil {
+		return IssueResult{}, err
+	}
+
+	req := sdk.SendRequest{ID: in.AttemptID, Channel: channel, To: to, Attempt: in.AttemptID}
+	var res IssueResult
+	minutes := max(1, int(time.Until(in.ExpiresAt).Round(time.Minute)/time.Minute))
+	switch in.Method {
+	case policies.MethodPasswordless:
+		link := strings.TrimRight(a.cfg.PublicURL, "/") + LinkPath + plain
+		req.Subject = "Your sign-in link for " + in.System
+		req.Text = fmt.Sprintf("Open this link to sign in to %s:\n\n%s\n\nIt works once and expires in %d minutes. If you did not try to sign in, ignore this message.", in.System, link, minutes)
+		req.Link = link
+		res.Digest = LinkDigest(a.keys, plain)
+		// The row must know the link before the user can open it.
+		if _, err := a.store.PublishAttempt(ctx, in.AttemptID, store.AttemptUpdate{LinkDigest: res.Digest, At: a.now().UTC()}); err != nil {
+			return IssueResult{}, err
+		}
+	case policies.MethodPIN:
+		req.Subject = "Your sign-in code for " + in.System
+		req.Text = fmt.Sprintf("Your code to sign in to %s is %s.\n\nIt expires in %d minutes. Never share it.", in.System, plain, minutes)
+		req.Code = plain
+		res.Digest = CodeDigest(a.keys, in.AttemptID, plain)
+	default:
+		return IssueResult{}, temporal.NewNonRetryableApplicationError("method "+in.Method+" has nothing to deliver", ErrTypeDelivery, nil)
+	}
+
+	if _, err := a.delivery.Send(ctx, a.cfg.DeliveryPlugin, req); err != nil {
+		if errors.Is(err, sdk.ErrPermanent) {
+			return IssueResult{}, temporal.NewNonRetryableApplicationError("deliver challenge: "+err.Error(), ErrTypeDelivery, nil)
+		}
+		return IssueResult{}, fmt.Errorf("deliver challenge: %w", err)
+	}
+	res.Channel = channel
+	ev := in.event(a.now().UTC(), EventDelivered, "sent by "+channel+" through "+a.cfg.DeliveryPlugin)
+	ev.Detail = map[string]any{"channel": channel, "method": in.Method}
+	if err := a.store.AppendAudit(ctx, ev); err != nil {
+		return IssueResult{}, err
+	}
+	return res, nil
+}
+
+// challenge returns the attempt's secret, drawing it on the first call.
+func (a *Activities) challenge(ctx context.Context, in IssueInput) (string, error) {
+	var fresh string
+	var err error
+	if in.Method == policies.MethodPIN {
+		fresh, err = secret.NewPIN(a.cfg.PINDigits)
+	} else {
+		fresh, err = secret.NewToken()
+	}
+	if err != nil {
+		return "", err
+	}
+	sealed, err := a.keys.Seal([]byte(fresh), in.AttemptID)
+	if err != nil {
+		return "", fmt.Errorf("seal challenge: %w", err)
+	}
+	stored, err := a.store.SetChallenge(ctx, in.AttemptID, sealed)
+	if err != nil {
+		return "", err
+	}
+	if stored == nil {
+		// The attempt left pending (superseded, expired) before delivery.
+		return "", temporal.NewNonRetryableApplicationError("attempt is no longer pending", ErrTypeNoSecret, nil)
+	}
+	plain, err := a.keys.Open(stored, in.AttemptID)
+	if err != nil {
+		return "", temporal.NewNonRetryableApplicationError("open stored challenge: "+err.Error(), ErrTypeNoSecret, nil)
+	}
+	return string(plain), nil
+}
+
+// contact picks the channel from the user's contact data: email first, as
+// links are meant to be opened where mail is read.
+func contact(u store.User) (channel, to string) {
+	switch {
+	case u.Email != "":
+		return "email", u.Email
+	case u.Phone != "":
+		return "sms", u.Phone
+	}
+	return "", ""
+}

@@ -1,0 +1,8 @@
+// Package activities holds every effect of the attempt workflow: store reads
+// and writes, policy evaluation, secret generation, plugin delivery and the
+// audit trail. The workflow calls them through a nil *Activities.
+//
+// Activities are idempotent (Temporal retries them) and never return a
+// secret in clear: what they hand back to the workflow, and so to its
+// history, is a keyed digest.
+package activities

@@ -1,0 +1,199 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/flexauth/flexauth/embedtemporal"
+	"github.com/flexauth/flexauth/secret"
+	"github.com/flexauth/flexauth/store"
+	"github.com/flexauth/flexauth/worker"
+)
+
+// devKeys is what `flexauth dev` writes to <data>/dev-keys.json on first start.
+type devKeys struct {
+	Account  string `json:"account"`
+	AppKey   string `json:"app_key"`
+	AdminKey string `json:"admin_key"`
+}
+
+// runDev runs the whole engine in one process: an embedded Temporal server
+// persisted to SQLite, the store on SQLite, the worker with the outbox
+// plugin, and the API. Everything lives in the data folder, so a restart
+// (even after kill -9) carries on where it stopped.
+func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logger) error {
+	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:8080", "listen address of the API")
+	data := fs.String("data", "./data", "data folder (databases, keys, outbox)")
+	publicURL := fs.String("public-url", "", "base URL of links (default http://ADDR)")
+	temporalAddr := fs.String("temporal-addr", "", "embedded Temporal frontend host:port (default: kept from the last start, else a free port)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *publicURL == "" {
+		*publicURL = "http://" + *addr
+	}
+	dir, err := filepath.Abs(*data)
+	if err != nil {
+		return fmt.Errorf("resolve data folder: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create data folder: %w", err)
+	}
+	// Bind the API first: a taken port should fail before anything starts.
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", *addr, err)
+	}
+	defer ln.Close()
+
+	master, err := secret.LoadOrCreateMasterKey(filepath.Join(dir, "master.key"))
+	if err != nil {
+		return err
+	}
+	keys, err := secret.New(master)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, filepath.Join(dir, "flexauth.db"))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	dk, created, err := devAccount(ctx, st, filepath.Join(dir, "dev-keys.json"))
+	if err != nil {
+		return err
+	}
+
+	ts, err := embedtemporal.Start(ctx, embedtemporal.Config{
+		DatabasePath: filepath.Join(dir, "temporal.db"),
+		Addr:         *temporalAddr,
+		Namespace:    "default",
+		Logger:       logger.With("component", "temporal"),
+	})
+	if err != nil {
+		return fmt.Errorf("start embedded temporal: %w", err)
+	}
+	defer ts.Stop()
+	tc, err := dialTemporal(ts.HostPort(), ts.Namespace(), logger)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+
+	plugins, err := newPluginHost(logger, filepath.Join(dir, "plugins"), filepath.Join(dir, "outbox.jsonl"))
+	if err != nil {
+		return err
+	}
+	defer plugins.Close()
+	acts, err := newActivities(ctx, st, plugins, keys, *publicURL)
+	if err != nil {
+		return err
+	}
+	w, err := worker.Start(tc, acts)
+	if err != nil {
+		return err
+	}
+	defer w.Stop()
+
+	printBanner(stdout, *publicURL, dir, ts.HostPort(), dk, created)
+	srv := newHTTPServer(*addr, newAPI(st, tc, keys, *publicURL, logger))
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve http: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdownCtx)
+}
+
+// devAccount returns the dev account's keys, creating the account and keys
+// on first start. The key file is the only place the keys exist in clear.
+func devAccount(ctx context.Context, st *store.Store, path string) (devKeys, bool, error) {
+	var dk devKeys
+	raw, err := os.ReadFile(path)
+	if err == nil {
+		if err := json.Unmarshal(raw, &dk); err != nil {
+			return devKeys{}, false, fmt.Errorf("read %s: %w", path, err)
+		}
+		if _, err := st.GetAccount(ctx, dk.Account); err != nil {
+			return devKeys{}, false, fmt.Errorf("%s names account %q: %w (remove the data folder to start afresh)", path, dk.Account, err)
+		}
+		return dk, false, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return devKeys{}, false, fmt.Errorf("read %s: %w", path, err)
+	}
+
+	now := time.Now().UTC()
+	dk.Account = "dev"
+	if err := st.CreateAccount(ctx, &store.Account{ID: dk.Account, Name: "Development", CreatedAt: now}); err != nil && !errors.Is(err, store.ErrConflict) {
+		return devKeys{}, false, err
+	}
+	for _, k := range []struct {
+		scope, name, prefix string
+		out                 *string
+	}{
+		{store.ScopeApp, "dev app key", secret.AppKeyPrefix, &dk.AppKey},
+		{store.ScopeAdmin, "dev admin key", secret.AdminKeyPrefix, &dk.AdminKey},
+	} {
+		key, err := secret.NewAPIKey(k.prefix)
+		if err != nil {
+			return devKeys{}, false, err
+		}
+		err = st.CreateAPIKey(ctx, &store.APIKey{
+			ID: uuid.NewString(), AccountID: dk.Account, Name: k.name, Scope: k.scope,
+			Hash: secret.HashAPIKey(key), CreatedAt: now,
+		})
+		if err != nil {
+			return devKeys{}, false, err
+		}
+		*k.out = key
+	}
+	out, err := json.MarshalIndent(dk, "", "  ")
+	if err != nil {
+		return devKeys{}, false, err
+	}
+	if err := os.WriteFile(path, append(out, '\n'), 0o600); err != nil {
+		return devKeys{}, false, fmt.Errorf("write %s: %w", path, err)
+	}
+	return dk, true, nil
+}
+
+func printBanner(w io.Writer, url, dir, temporal string, dk devKeys, created bool) {
+	state := "using the dev account in"
+	if created {
+		state = "created a dev account; keys saved to"
+	}
+	fmt.Fprintf(w, `
+flexauth dev is running
+  API        %s   (OpenAPI: %s/openapi.json)
+  Temporal   %s   (embedded, namespace default)
+  data       %s
+  %s %s
+
+  account    %s
+  app key    %s
+  admin key  %s
+
+  messages (links, PINs) are appended to %s
+  try:  curl -s -H 'apikey: %s' %s/v1/admin/systems
+
+`, url, url, temporal, dir, state, filepath.Join(dir, "dev-keys.json"), dk.Account, dk.AppKey, dk.AdminKey,
+		filepath.Join(dir, "outbox.jsonl"), dk.AdminKey, url)
+}

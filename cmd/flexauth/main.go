@@ -1,0 +1,68 @@
+// Command flexauth is the flexauth authentication engine: `flexauth dev`
+// runs everything on one machine; `flexauth api` and `flexauth worker` are
+// the production processes; the rest is tooling.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `flexauth — workflow-driven authentication
+
+usage:
+  flexauth dev     [--addr 127.0.0.1:8080] [--data ./data]   everything on one machine
+  flexauth api     [flags]                                    the HTTP API (production)
+  flexauth worker  [flags]                                    the Temporal worker (production)
+  flexauth migrate [--database URL]                           apply database migrations
+  flexauth policy test [DIR]                                  run the Rego tests of a policy folder
+  flexauth plugin serve NAME                                  run a built-in plugin (used by the host)
+
+Run "flexauth COMMAND -h" for a command's flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "flexauth:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return flag.ErrHelp
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "dev":
+		return runDev(ctx, rest, stdout, logger)
+	case "api":
+		return runAPI(ctx, rest, logger)
+	case "worker":
+		return runWorker(ctx, rest, logger)
+	case "migrate":
+		return runMigrate(ctx, rest, stdout)
+	case "policy":
+		return runPolicy(ctx, rest, stdout)
+	case "plugin":
+		return runPlugin(ctx, rest, stdout)
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}

@@ -1,0 +1,15 @@
+// Package policies owns the risk policy: the Rego modules that decide how a
+// login attempt is verified, the engine that compiles and evaluates them, and
+// the runner for their Rego tests.
+//
+// A policy sees an [Input] and answers with a [Decision]. The engine fails
+// closed: a policy that does not compile, errors, is undefined or answers with
+// something that is not a usable decision denies, and says why in
+// Decision.Reasons so the audit log can show it.
+//
+// The package must not do I/O of its own: it reads no database, sends nothing
+// and keeps no state between calls beyond the compiled policy. Policies run
+// without network built-ins (http.send, net.lookup_ip_addr), because accounts
+// may upload their own. Callers build a new [Engine] when a policy changes and
+// bound evaluation time with the context they pass to [Engine.Decide].
+package policies

@@ -1,0 +1,223 @@
+package policies
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+)
+
+// decisionQuery is the document every policy must define.
+const decisionQuery = "data.flexauth.risk.decision"
+
+var errUndefined = errors.New("policy decision is undefined")
+
+// Engine evaluates one compiled policy. It is safe for concurrent use: the
+// query is prepared once in New and shared by every call to Decide.
+type Engine struct {
+	query rego.PreparedEvalQuery
+}
+
+// New compiles the modules and prepares the query data.flexauth.risk.decision.
+// Modules are Rego v1; a module that does not compile, or a policy that does
+// not define the decision, is an error whose message names file:line.
+func New(ctx context.Context, modules map[string]string) (*Engine, error) {
+	parsed, err := parse(modules)
+	if err != nil {
+		return nil, err
+	}
+	compiler := newCompiler()
+	if compiler.Compile(parsed); compiler.Failed() {
+		return nil, fmt.Errorf("compile policy: %w", compiler.Errors)
+	}
+	if len(compiler.GetRulesForVirtualDocument(ast.MustParseRef(decisionQuery))) == 0 {
+		return nil, fmt.Errorf("compile policy: no rule defines %s", decisionQuery)
+	}
+	query, err := rego.New(
+		rego.Compiler(compiler),
+		rego.Query(decisionQuery),
+		// A failing built-in (a division by zero, a bad time format) is a
+		// policy error to report, not a reason to quietly skip a rule.
+		rego.StrictBuiltinErrors(true),
+	).PrepareForEval(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("prepare policy query: %w", err)
+	}
+	return &Engine{query: query}, nil
+}
+
+// Decide evaluates the policy for one login attempt.
+//
+// It fails closed: on any error (a cancelled context, an evaluation error, an
+// undefined result, a wrong shape, or an allowing decision with unusable
+// values: a method that is unknown or not enabled on the system,
+// ttl_seconds <= 0, max_attempts < 1, a risk other than low, medium or high)
+// it returns a denying Decision whose only reason starts with
+// "policy error: ", together with the error. A well-formed denial is not an
+// error; one without reasons gets a generic reason for the audit log.
+//
+// On success the decision is normalised: the TTL of a delivered secret
+// (passwordless, pin) is capped at MaxDeliveredTTL.
+func (e *Engine) Decide(ctx context.Context, in Input) (Decision, error) {
+	d, err := e.decide(ctx, in)
+	if err != nil {
+		return Decision{Allow: false, Reasons: []string{"policy error: " + err.Error()}}, err
+	}
+	return d, nil
+}
+
+func (e *Engine) decide(ctx context.Context, in Input) (Decision, error) {
+	// Evaluation notices cancellation only now and then; a short policy
+	// would otherwise finish and allow on behalf of a caller that gave up.
+	if err := ctx.Err(); err != nil {
+		return Decision{}, fmt.Errorf("evaluate policy: %w", err)
+	}
+	if in.System.Methods == nil {
+		in.System.Methods = []string{} // a list, never null, for `in` tests
+	}
+	rs, err := e.query.Eval(ctx, rego.EvalInput(in))
+	if err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			// Keep the context's error visible to errors.Is; the
+			// evaluator reports cancellation in its own type.
+			return Decision{}, fmt.Errorf("evaluate policy: %w (%w)", cerr, err)
+		}
+		return Decision{}, fmt.Errorf("evaluate policy: %w", err)
+	}
+	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
+		return Decision{}, errUndefined
+	}
+	d, err := decode(rs[0].Expressions[0].Value)
+	if err != nil {
+		return Decision{}, err
+	}
+	if !d.Allow {
+		return d, nil
+	}
+	if err := validate(d, in.System); err != nil {
+		return Decision{}, err
+	}
+	if (d.Method == MethodPasswordless || d.Method == MethodPIN) && d.TTLSeconds > MaxDeliveredTTL {
+		d.Reasons = append(d.Reasons, fmt.Sprintf("ttl capped at %ds for a delivered secret", MaxDeliveredTTL))
+		d.TTLSeconds = MaxDeliveredTTL
+	}
+	return d, nil
+}
+
+// wireDecision mirrors Decision with pointers, so that a missing field can be
+// told apart from its zero value.
+type wireDecision struct {
+	Allow       *bool    `json:"allow"`
+	Method      *string  `json:"method"`
+	TTLSeconds  *int     `json:"ttl_seconds"`
+	MaxAttempts *int     `json:"max_attempts"`
+	Reasons     []string `json:"reasons"`
+	Risk        *string  `json:"risk"`
+}
+
+// decode turns the policy's result into a Decision, requiring every field
+// but reasons to be present with the right type.
+func decode(v any) (Decision, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return Decision{}, fmt.Errorf("decode policy decision: %w", err)
+	}
+	var w wireDecision
+	if err := json.Unmarshal(raw, &w); err != nil {
+		return Decision{}, fmt.Errorf("decode policy decision: %w", err)
+	}
+	var missing []string
+	if w.Allow == nil {
+		missing = append(missing, "allow")
+	}
+	if w.Method == nil {
+		missing = append(missing, "method")
+	}
+	if w.TTLSeconds == nil {
+		missing = append(missing, "ttl_seconds")
+	}
+	if w.MaxAttempts == nil {
+		missing = append(missing, "max_attempts")
+	}
+	if w.Risk == nil {
+		missing = append(missing, "risk")
+	}
+	if len(missing) > 0 {
+		return Decision{}, fmt.Errorf("decode policy decision: missing %v", missing)
+	}
+	d := Decision{
+		Allow:       *w.Allow,
+		Method:      *w.Method,
+		TTLSeconds:  *w.TTLSeconds,
+		MaxAttempts: *w.MaxAttempts,
+		Reasons:     w.Reasons,
+		Risk:        *w.Risk,
+	}
+	if !d.Allow && len(d.Reasons) == 0 {
+		// The audit log must always say why an attempt was refused.
+		d.Reasons = []string{"denied by policy without a reason"}
+	}
+	return d, nil
+}
+
+// validate checks that an allowing decision can be acted on. A denial needs
+// no such check: nothing will be sent or verified.
+func validate(d Decision, sys System) error {
+	switch d.Method {
+	case MethodPasswordless, MethodPIN, MethodTOTP:
+	default:
+		return fmt.Errorf("invalid policy decision: unknown method %q", d.Method)
+	}
+	if !slices.Contains(sys.Methods, d.Method) {
+		return fmt.Errorf("invalid policy decision: method %s is not enabled on system %s", d.Method, sys.Name)
+	}
+	if d.TTLSeconds <= 0 {
+		return fmt.Errorf("invalid policy decision: ttl_seconds %d is not positive", d.TTLSeconds)
+	}
+	if d.MaxAttempts < 1 {
+		return fmt.Errorf("invalid policy decision: max_attempts %d is less than 1", d.MaxAttempts)
+	}
+	switch d.Risk {
+	case "low", "medium", "high":
+	default:
+		return fmt.Errorf("invalid policy decision: unknown risk %q", d.Risk)
+	}
+	return nil
+}
+
+// parse reads Rego v1 modules in a stable order, so that errors come out the
+// same way every time.
+func parse(modules map[string]string) (map[string]*ast.Module, error) {
+	names := make([]string, 0, len(modules))
+	for name := range modules {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	parsed := make(map[string]*ast.Module, len(modules))
+	for _, name := range names {
+		m, err := ast.ParseModuleWithOpts(name, modules[name], ast.ParserOptions{RegoVersion: ast.RegoV1})
+		if err != nil {
+			return nil, fmt.Errorf("parse policy: %w", err)
+		}
+		parsed[name] = m
+	}
+	return parsed, nil
+}
+
+// newCompiler returns a compiler for policies that may come from account
+// administrators: it knows no built-in that reaches the network.
+func newCompiler() *ast.Compiler {
+	caps := ast.CapabilitiesForThisVersion()
+	caps.Builtins = slices.DeleteFunc(caps.Builtins, func(b *ast.Builtin) bool {
+		return b.Name == "http.send" || b.Name == "net.lookup_ip_addr"
+	})
+	caps.AllowNet = []string{} // no remote JSON schemas either
+	return ast.NewCompiler().
+		WithCapabilities(caps).
+		WithDefaultRegoVersion(ast.RegoV1)
+}

@@ -1,0 +1,430 @@
+package policies
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// signIn is a low-risk sign-in: a low-sensitivity system, a known IP, no
+// failures. Cases change what they are about.
+func signIn() Input {
+	last := time.Date(2025, 1, 1, 9, 0, 0, 0, time.UTC)
+	return Input{
+		Subject: Subject{Account: "acc-1", AuthID: "alice", Assigned: MethodPIN, HasEmail: true},
+		System: System{
+			Name:        "wiki",
+			Methods:     []string{MethodPasswordless, MethodPIN, MethodTOTP},
+			Sensitivity: "low",
+		},
+		Request: Request{IP: "198.51.100.7", UserAgent: "test", Time: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)},
+		History: History{LastIP: "198.51.100.7", LastLoginAt: &last, LoginCount: 3},
+	}
+}
+
+func newEngine(t testing.TB, modules map[string]string) *Engine {
+	t.Helper()
+	e, err := New(t.Context(), modules)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return e
+}
+
+func TestDecideWithDefaultPolicy(t *testing.T) {
+	e := newEngine(t, Default())
+	tests := []struct {
+		name       string
+		change     func(*Input)
+		want       Decision // Reasons: each must be among the decision's reasons
+		wantAbsent string   // a reason that must not be given
+	}{
+		{
+			name:   "low sensitivity and a known IP keep the assigned method",
+			change: func(*Input) {},
+			want: Decision{Allow: true, Method: MethodPIN, TTLSeconds: 300, MaxAttempts: DefaultMaxAttempts, Risk: "low",
+				Reasons: []string{"sensitivity low", "known IP 198.51.100.7", "no recent failures"}},
+		},
+		{
+			name: "high sensitivity, a new IP and TOTP enrolment step up to totp",
+			change: func(in *Input) {
+				in.System.Sensitivity = "high"
+				in.Subject.TOTPEnrolled = true
+				in.Request.IP = "203.0.113.9"
+				in.History.NewIP = true
+			},
+			want: Decision{Allow: true, Method: MethodTOTP, TTLSeconds: 120, MaxAttempts: 3, Risk: "high",
+				Reasons: []string{"new IP 203.0.113.9", "step-up to totp: high-sensitivity system and new IP"}},
+		},
+		{
+			name: "high risk without TOTP enrolment keeps the assigned method and says why",
+			change: func(in *Input) {
+				in.System.Sensitivity = "high"
+				in.History.NewIP = true
+			},
+			want: Decision{Allow: true, Method: MethodPIN, TTLSeconds: 120, MaxAttempts: 3, Risk: "high",
+				Reasons: []string{"no step-up: totp not enrolled"}},
+			wantAbsent: "step-up to totp: high-sensitivity system and new IP",
+		},
+		{
+			name:   "recent failures at the limit lock the user out",
+			change: func(in *Input) { in.History.RecentFailures = DefaultMaxAttempts },
+			want: Decision{Allow: false, Method: MethodPIN, TTLSeconds: 150, MaxAttempts: DefaultMaxAttempts, Risk: "medium",
+				Reasons: []string{"5 recent failures", "locked out: 5 recent failures"}},
+		},
+		{
+			name:   "an assigned method the system does not enable is denied",
+			change: func(in *Input) { in.System.Methods = []string{MethodPasswordless} },
+			want: Decision{Allow: false, Method: MethodPIN, TTLSeconds: 300, MaxAttempts: DefaultMaxAttempts, Risk: "low",
+				Reasons: []string{"assigned method pin is not enabled on system wiki"}},
+		},
+		{
+			name:   "a system with no methods at all denies",
+			change: func(in *Input) { in.System.Methods = nil },
+			want: Decision{Allow: false, Method: MethodPIN, TTLSeconds: 300, MaxAttempts: DefaultMaxAttempts, Risk: "low",
+				Reasons: []string{"assigned method pin is not enabled on system wiki"}},
+		},
+		{
+			name: "a user with no contact address cannot receive a PIN",
+			change: func(in *Input) {
+				in.Subject.HasEmail = false
+				in.Subject.HasPhone = false
+			},
+			want: Decision{Allow: false, Method: MethodPIN, TTLSeconds: 300, MaxAttempts: DefaultMaxAttempts, Risk: "low",
+				Reasons: []string{"no contact address for delivery"}},
+		},
+		{
+			name:   "a delivered secret never lives longer than the cap",
+			change: func(in *Input) { in.System.TTLSeconds = 3600 },
+			want: Decision{Allow: true, Method: MethodPIN, TTLSeconds: MaxDeliveredTTL, MaxAttempts: DefaultMaxAttempts, Risk: "low",
+				Reasons: []string{"sensitivity low"}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := signIn()
+			tt.change(&in)
+			got, err := e.Decide(t.Context(), in)
+			if err != nil {
+				t.Fatalf("Decide: %v", err)
+			}
+			if got.Allow != tt.want.Allow || got.Method != tt.want.Method || got.TTLSeconds != tt.want.TTLSeconds ||
+				got.MaxAttempts != tt.want.MaxAttempts || got.Risk != tt.want.Risk {
+				t.Errorf("Decide = %+v, want %+v", got, tt.want)
+			}
+			for _, r := range tt.want.Reasons {
+				if !slices.Contains(got.Reasons, r) {
+					t.Errorf("reasons %q lack %q", got.Reasons, r)
+				}
+			}
+			if tt.wantAbsent != "" && slices.Contains(got.Reasons, tt.wantAbsent) {
+				t.Errorf("reasons %q include %q", got.Reasons, tt.wantAbsent)
+			}
+		})
+	}
+}
+
+// policy returns a one-module policy in package flexauth.risk.
+func policy(rules string) map[string]string {
+	return map[string]string{"policy.rego": "package flexauth.risk\n\n" + rules}
+}
+
+// allowPIN is a well-formed allowing decision, for cases to bend.
+const allowPIN = `{"allow": true, "method": "pin", "ttl_seconds": 300, "max_attempts": 5, "reasons": ["ok"], "risk": "low"}`
+
+func TestDecideFailsClosed(t *testing.T) {
+	tests := []struct {
+		name    string
+		rules   string
+		change  func(*Input)
+		wantErr string
+	}{
+		{
+			name:    "an undefined decision denies",
+			rules:   `decision := ` + allowPIN + ` if input.subject.authid == "nobody"`,
+			wantErr: "undefined",
+		},
+		{
+			name:    "a decision that is a string denies",
+			rules:   `decision := "allow"`,
+			wantErr: "decode policy decision",
+		},
+		{
+			name:    "a decision without a method denies",
+			rules:   `decision := object.remove(` + allowPIN + `, {"method"})`,
+			wantErr: "missing [method]",
+		},
+		{
+			name:    "an allow that is not a boolean denies",
+			rules:   `decision := object.union(` + allowPIN + `, {"allow": "yes"})`,
+			wantErr: "decode policy decision",
+		},
+		{
+			name:    "a fractional ttl denies",
+			rules:   `decision := object.union(` + allowPIN + `, {"ttl_seconds": 90.5})`,
+			wantErr: "decode policy decision",
+		},
+		{
+			name: "conflicting values for the decision deny",
+			rules: `decision := ` + allowPIN + ` if input.subject.authid == "alice"
+decision := object.union(` + allowPIN + `, {"method": "totp"}) if input.subject.account == "acc-1"`,
+			wantErr: "conflict",
+		},
+		{
+			name:    "a failing built-in denies instead of being skipped",
+			rules:   `decision := object.union(` + allowPIN + `, {"ttl_seconds": 300 / input.system.ttl_seconds})`,
+			wantErr: "divide by zero",
+		},
+		{
+			name:    "a method the system does not enable denies",
+			rules:   `decision := object.union(` + allowPIN + `, {"method": "totp"})`,
+			change:  func(in *Input) { in.System.Methods = []string{MethodPIN} },
+			wantErr: "method totp is not enabled on system wiki",
+		},
+		{
+			name:    "an unknown method denies even when the system lists it",
+			rules:   `decision := object.union(` + allowPIN + `, {"method": "sms"})`,
+			change:  func(in *Input) { in.System.Methods = append(in.System.Methods, "sms") },
+			wantErr: `unknown method "sms"`,
+		},
+		{
+			name:    "a ttl of zero denies",
+			rules:   `decision := object.union(` + allowPIN + `, {"ttl_seconds": 0})`,
+			wantErr: "ttl_seconds 0 is not positive",
+		},
+		{
+			name:    "max_attempts below one denies",
+			rules:   `decision := object.union(` + allowPIN + `, {"max_attempts": 0})`,
+			wantErr: "max_attempts 0 is less than 1",
+		},
+		{
+			name:    "an unknown risk denies",
+			rules:   `decision := object.union(` + allowPIN + `, {"risk": "extreme"})`,
+			wantErr: `unknown risk "extreme"`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEngine(t, policy(tt.rules))
+			in := signIn()
+			if tt.change != nil {
+				tt.change(&in)
+			}
+			got, err := e.Decide(t.Context(), in)
+			assertFailedClosed(t, got, err, tt.wantErr)
+		})
+	}
+}
+
+func assertFailedClosed(t *testing.T, got Decision, err error, wantErr string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("Decide = %+v, nil error; want an error containing %q", got, wantErr)
+	}
+	if !strings.Contains(err.Error(), wantErr) {
+		t.Errorf("error %q does not contain %q", err, wantErr)
+	}
+	want := Decision{Reasons: []string{"policy error: " + err.Error()}}
+	if got.Allow || got.Method != "" || !slices.Equal(got.Reasons, want.Reasons) {
+		t.Errorf("Decide = %+v, want %+v", got, want)
+	}
+}
+
+func TestDecideFailsClosedWhenTheCallerGivesUp(t *testing.T) {
+	t.Run("an already cancelled context denies", func(t *testing.T) {
+		e := newEngine(t, Default())
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		got, err := e.Decide(ctx, signIn())
+		assertFailedClosed(t, got, err, "context canceled")
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("error %v is not context.Canceled", err)
+		}
+	})
+	t.Run("a deadline passing during a slow policy denies", func(t *testing.T) {
+		// About ten million iterations: far longer than the deadline.
+		e := newEngine(t, policy(`decision := `+allowPIN+` if {
+	count([a | some a in numbers.range(1, 3200); some b in numbers.range(1, 3200); a == 0 - b]) == 0
+}`))
+		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
+		defer cancel()
+		got, err := e.Decide(ctx, signIn())
+		assertFailedClosed(t, got, err, "deadline exceeded")
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("error %v is not context.DeadlineExceeded", err)
+		}
+	})
+}
+
+func TestDecideAcceptsWellFormedDenials(t *testing.T) {
+	tests := []struct {
+		name        string
+		rules       string
+		wantReasons []string
+	}{
+		{
+			name: "a denial is returned as the policy gave it",
+			// A denial needs no usable method: nothing will be sent.
+			rules:       `decision := {"allow": false, "method": "", "ttl_seconds": 0, "max_attempts": 0, "reasons": ["no"], "risk": "high"}`,
+			wantReasons: []string{"no"},
+		},
+		{
+			name:        "a denial without reasons is given one for the audit log",
+			rules:       `decision := {"allow": false, "method": "pin", "ttl_seconds": 300, "max_attempts": 5, "reasons": [], "risk": "low"}`,
+			wantReasons: []string{"denied by policy without a reason"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := newEngine(t, policy(tt.rules)).Decide(t.Context(), signIn())
+			if err != nil {
+				t.Fatalf("Decide: %v", err)
+			}
+			if got.Allow || !slices.Equal(got.Reasons, tt.wantReasons) {
+				t.Errorf("Decide = %+v, want a denial with reasons %q", got, tt.wantReasons)
+			}
+		})
+	}
+}
+
+func TestDecideCapsDeliveredTTL(t *testing.T) {
+	tests := []struct {
+		method  string
+		wantTTL int
+	}{
+		{MethodPasswordless, MaxDeliveredTTL},
+		{MethodPIN, MaxDeliveredTTL},
+		{MethodTOTP, 3600}, // nothing is delivered, so nothing lingers in an inbox
+	}
+	for _, tt := range tests {
+		t.Run(tt.method, func(t *testing.T) {
+			rules := fmt.Sprintf(`decision := object.union(%s, {"method": %q, "ttl_seconds": 3600})`, allowPIN, tt.method)
+			got, err := newEngine(t, policy(rules)).Decide(t.Context(), signIn())
+			if err != nil {
+				t.Fatalf("Decide: %v", err)
+			}
+			if got.TTLSeconds != tt.wantTTL {
+				t.Errorf("TTLSeconds = %d, want %d", got.TTLSeconds, tt.wantTTL)
+			}
+			capped := slices.ContainsFunc(got.Reasons, func(r string) bool { return strings.HasPrefix(r, "ttl capped") })
+			if capped != (tt.wantTTL == MaxDeliveredTTL) {
+				t.Errorf("reasons %q: capped = %v", got.Reasons, capped)
+			}
+		})
+	}
+}
+
+func TestNewRejectsUnusablePolicies(t *testing.T) {
+	tests := []struct {
+		name    string
+		modules map[string]string
+		wantErr string
+	}{
+		{
+			name:    "a syntax error names its line",
+			modules: policy("decision := {\n\n  \"allow\": true,,\n}"),
+			wantErr: "policy.rego:5",
+		},
+		{
+			name:    "a compile error names its line",
+			modules: policy("decision := x"),
+			wantErr: "policy.rego:3",
+		},
+		{
+			name:    "a policy without a decision rule",
+			modules: map[string]string{"other.rego": "package flexauth.other\n\ndecision := true"},
+			wantErr: "no rule defines data.flexauth.risk.decision",
+		},
+		{
+			name:    "no modules at all",
+			modules: map[string]string{},
+			wantErr: "no rule defines data.flexauth.risk.decision",
+		},
+		{
+			name:    "a policy may not reach the network",
+			modules: policy(`decision := http.send({"method": "get", "url": "http://169.254.169.254/"}).body`),
+			wantErr: "undefined function http.send",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, err := New(t.Context(), tt.modules)
+			if err == nil {
+				t.Fatalf("New = %v, nil error; want an error containing %q", e, tt.wantErr)
+			}
+			if !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("error %q does not contain %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestDecideIsSafeForConcurrentUse(t *testing.T) {
+	e := newEngine(t, Default())
+	inputs := make([]Input, 8)
+	want := make([]Decision, len(inputs))
+	for i := range inputs {
+		in := signIn()
+		in.History.RecentFailures = i % 6
+		in.History.NewIP = i%2 == 0
+		in.Subject.TOTPEnrolled = i%3 == 0
+		in.System.Sensitivity = []string{"low", "medium", "high"}[i%3]
+		inputs[i] = in
+		d, err := e.Decide(t.Context(), in)
+		if err != nil {
+			t.Fatalf("Decide: %v", err)
+		}
+		want[i] = d
+	}
+	var wg sync.WaitGroup
+	for g := range 32 {
+		wg.Go(func() {
+			for j := range 20 {
+				i := (g + j) % len(inputs)
+				got, err := e.Decide(t.Context(), inputs[i])
+				if err != nil {
+					t.Errorf("Decide: %v", err)
+					return
+				}
+				if got.Allow != want[i].Allow || got.Method != want[i].Method || !slices.Equal(got.Reasons, want[i].Reasons) {
+					t.Errorf("Decide(input %d) = %+v, want %+v", i, got, want[i])
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func TestDefaultSeparatesModulesFromTests(t *testing.T) {
+	modules, tests := Default(), DefaultTests()
+	if _, ok := modules["risk.rego"]; !ok || len(modules) != 1 {
+		t.Errorf("Default() files = %v, want only risk.rego", slices.Sorted(maps.Keys(modules)))
+	}
+	if _, ok := tests["risk_test.rego"]; !ok || len(tests) != 1 {
+		t.Errorf("DefaultTests() files = %v, want only risk_test.rego", slices.Sorted(maps.Keys(tests)))
+	}
+	modules["risk.rego"] = "changed"
+	if Default()["risk.rego"] == "changed" {
+		t.Error("a change to one Default() map shows in the next")
+	}
+}
+
+func BenchmarkDecide(b *testing.B) {
+	e := newEngine(b, Default())
+	in := signIn()
+	in.System.Sensitivity = "high"
+	in.Subject.TOTPEnrolled = true
+	in.History.NewIP = true
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := e.Decide(b.Context(), in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,71 @@
+package policies
+
+import "time"
+
+// Verification methods a policy may choose.
+const (
+	MethodPasswordless = "passwordless"
+	MethodPIN          = "pin"
+	MethodTOTP         = "totp"
+)
+
+const (
+	// MaxDeliveredTTL is the longest life, in seconds, of a secret sent to
+	// the user (a link or a PIN), whatever the policy asks for.
+	MaxDeliveredTTL = 600
+	// DefaultMaxAttempts is how many wrong codes the default policy tolerates
+	// on systems that are not highly sensitive.
+	DefaultMaxAttempts = 5
+)
+
+// Input is what a policy sees. JSON tags are the Rego input field names.
+type Input struct {
+	Subject Subject `json:"subject"`
+	System  System  `json:"system"`
+	Request Request `json:"request"`
+	History History `json:"history"`
+}
+
+// Subject is the user signing in.
+type Subject struct {
+	Account      string `json:"account"` // account id
+	AuthID       string `json:"authid"`
+	Assigned     string `json:"assigned_method"` // the method the admin assigned: passwordless|pin|totp
+	TOTPEnrolled bool   `json:"totp_enrolled"`
+	HasEmail     bool   `json:"has_email"`
+	HasPhone     bool   `json:"has_phone"`
+}
+
+// System is the protected system the user signs in to.
+type System struct {
+	Name        string   `json:"name"`
+	Methods     []string `json:"methods"`     // enabled methods
+	Sensitivity string   `json:"sensitivity"` // low|medium|high
+	TTLSeconds  int      `json:"ttl_seconds"`
+}
+
+// Request describes the sign-in request itself.
+type Request struct {
+	IP        string    `json:"ip"`
+	UserAgent string    `json:"user_agent"`
+	Time      time.Time `json:"time"` // encoded RFC 3339
+}
+
+// History summarises the user's earlier sign-ins.
+type History struct {
+	RecentFailures int        `json:"recent_failures"` // failed codes in the lock-out window, across attempts
+	LastIP         string     `json:"last_ip"`
+	LastLoginAt    *time.Time `json:"last_login_at,omitempty"`
+	LoginCount     int        `json:"login_count"`
+	NewIP          bool       `json:"new_ip"` // request IP never seen in a successful sign-in of this user
+}
+
+// Decision is a policy's answer for one login attempt.
+type Decision struct {
+	Allow       bool     `json:"allow"`
+	Method      string   `json:"method"`
+	TTLSeconds  int      `json:"ttl_seconds"`
+	MaxAttempts int      `json:"max_attempts"`
+	Reasons     []string `json:"reasons"`
+	Risk        string   `json:"risk"` // low|medium|high
+}

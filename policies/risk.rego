@@ -1,0 +1,174 @@
+# METADATA
+# title: flexauth default risk policy
+# description: |
+#   Chooses how one login attempt is verified: the method, how long a delivered
+#   secret lives, how many wrong codes are tolerated, and whether to proceed at
+#   all. Every signal it looks at is named in decision.reasons, because the
+#   reasons are what an administrator reads in the audit log.
+package flexauth.risk
+
+decision := {
+	"allow": allow,
+	"method": method,
+	"ttl_seconds": ttl_seconds,
+	"max_attempts": max_attempts,
+	"reasons": reasons,
+	"risk": risk,
+}
+
+known_methods := {"passwordless", "pin", "totp"}
+
+# Methods whose secret travels over e-mail or SMS; their life is capped because
+# a message can sit unread in an inbox long after the attempt.
+delivered_methods := {"passwordless", "pin"}
+
+default_ttl_seconds := 300
+
+max_delivered_ttl_seconds := 600
+
+# --- signals ---------------------------------------------------------------
+
+# An unset sensitivity is read as medium; a value the policy does not know is
+# read as high, so that a typo tightens rather than loosens the rules.
+sensitivity := input.system.sensitivity if {
+	input.system.sensitivity in {"low", "medium", "high"}
+} else := "medium" if {
+	input.system.sensitivity == ""
+} else := "high"
+
+new_ip if input.history.new_ip == true
+
+recent_failures := n if {
+	n := input.history.recent_failures
+	is_number(n)
+	n > 0
+} else := 0
+
+enabled(m) if m in input.system.methods
+
+# --- risk ------------------------------------------------------------------
+
+risk := "high" if {
+	sensitivity == "high"
+	count(high_risk_signals) > 0
+} else := "medium" if {
+	sensitivity != "low"
+} else := "medium" if {
+	new_ip
+} else := "medium" if {
+	recent_failures > 0
+} else := "low"
+
+# The signals that, on a high-sensitivity system, make an attempt high risk.
+high_risk_signals := array.concat(ip_signal, failure_signal)
+
+ip_signal := ["new IP"] if new_ip else := []
+
+failure_signal := [failures_text] if recent_failures > 0 else := []
+
+failures_text := sprintf("%d recent failures", [recent_failures])
+
+# --- method ----------------------------------------------------------------
+
+assigned := input.subject.assigned_method
+
+enrolled if input.subject.totp_enrolled == true
+
+# Step-up replaces a weaker assigned method with TOTP when the risk is high and
+# the user and the system can both do TOTP; otherwise the assigned method
+# stands and the reasons say why no step-up happened.
+step_up if {
+	risk == "high"
+	assigned != "totp"
+	enrolled
+	enabled("totp")
+}
+
+method := "totp" if step_up else := assigned
+
+# --- limits ----------------------------------------------------------------
+
+max_attempts := 3 if sensitivity == "high" else := 5
+
+base_ttl := input.system.ttl_seconds if {
+	is_number(input.system.ttl_seconds)
+	input.system.ttl_seconds > 0
+} else := default_ttl_seconds
+
+sensitivity_ttl := min({base_ttl, 300}) if sensitivity == "medium"
+
+sensitivity_ttl := min({base_ttl, 120}) if sensitivity == "high"
+
+sensitivity_ttl := base_ttl if sensitivity == "low"
+
+# Failures halve the window, but never below a minute (nor above what the
+# system already allowed, when that was less than a minute).
+failures_ttl := max({floor(sensitivity_ttl / 2), min({sensitivity_ttl, 60})}) if {
+	recent_failures > 0
+} else := sensitivity_ttl
+
+ttl_seconds := min({failures_ttl, max_delivered_ttl_seconds}) if {
+	method in delivered_methods
+} else := failures_ttl
+
+# --- denials ---------------------------------------------------------------
+
+deny contains sprintf("unknown assigned method %q", [assigned]) if {
+	not assigned in known_methods
+}
+
+deny contains sprintf("assigned method %s is not enabled on system %s", [assigned, input.system.name]) if {
+	assigned in known_methods
+	not enabled(assigned)
+}
+
+deny contains "totp not enrolled" if {
+	method == "totp"
+	not enrolled
+}
+
+deny contains "no contact address for delivery" if {
+	method in delivered_methods
+	not input.subject.has_email == true
+	not input.subject.has_phone == true
+}
+
+deny contains sprintf("locked out: %d recent failures", [recent_failures]) if {
+	recent_failures >= max_attempts
+}
+
+allow if count(deny) == 0
+
+default allow := false
+
+# --- reasons ---------------------------------------------------------------
+
+# Reasons read in a fixed order: the signals, then what they led to, then
+# every denial.
+reasons := array.concat(array.concat(signal_reasons, outcome_reasons), sort(deny))
+
+signal_reasons := [
+	sensitivity_reason,
+	ip_reason,
+	failures_reason,
+]
+
+sensitivity_reason := sprintf("sensitivity %s", [sensitivity]) if {
+	sensitivity == input.system.sensitivity
+} else := sprintf("sensitivity %s (configured %q)", [sensitivity, input.system.sensitivity])
+
+ip_reason := sprintf("new IP %s", [input.request.ip]) if new_ip else := sprintf("known IP %s", [input.request.ip])
+
+failures_reason := failures_text if recent_failures > 0 else := "no recent failures"
+
+outcome_reasons := [sprintf("step-up to totp: high-sensitivity system and %s", [concat(" and ", high_risk_signals)])] if {
+	step_up
+} else := ["no step-up: totp not enrolled"] if {
+	risk == "high"
+	assigned != "totp"
+	not enrolled
+} else := [sprintf("no step-up: totp not enabled on system %s", [input.system.name])] if {
+	risk == "high"
+	assigned != "totp"
+	not enabled("totp")
+} else := []

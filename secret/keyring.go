@@ -1,0 +1,153 @@
+package secret
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/crypto/hkdf"
+)
+
+// MasterKeySize is the length of the master key in bytes.
+const MasterKeySize = 32
+
+// ErrOpen is returned when a sealed value fails authentication: wrong key,
+// wrong associated data or tampering.
+var ErrOpen = errors.New("sealed value failed authentication")
+
+// Keyring derives the digest and encryption keys from one master key.
+// It is safe for concurrent use.
+type Keyring struct {
+	digestKey []byte
+	aead      cipher.AEAD
+}
+
+// New derives a Keyring from a master key of MasterKeySize bytes.
+func New(master []byte) (*Keyring, error) {
+	if len(master) != MasterKeySize {
+		return nil, fmt.Errorf("master key must be %d bytes, got %d", MasterKeySize, len(master))
+	}
+	digestKey, err := derive(master, "flexauth digest v1")
+	if err != nil {
+		return nil, err
+	}
+	sealKey, err := derive(master, "flexauth seal v1")
+	if err != nil {
+		return nil, err
+	}
+	block, err := aes.NewCipher(sealKey)
+	if err != nil {
+		return nil, fmt.Errorf("create cipher: %w", err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, fmt.Errorf("create gcm: %w", err)
+	}
+	return &Keyring{digestKey: digestKey, aead: aead}, nil
+}
+
+func derive(master []byte, info string) ([]byte, error) {
+	key := make([]byte, 32)
+	if _, err := io.ReadFull(hkdf.New(sha256.New, master, nil, []byte(info)), key); err != nil {
+		return nil, fmt.Errorf("derive %s key: %w", info, err)
+	}
+	return key, nil
+}
+
+// Digest returns a hex HMAC-SHA256 over purpose and parts. Each part is
+// length-prefixed so that ("ab","c") and ("a","bc") never collide, and the
+// purpose keeps a link digest from ever matching a PIN digest.
+func (k *Keyring) Digest(purpose string, parts ...string) string {
+	mac := hmac.New(sha256.New, k.digestKey)
+	var n [8]byte
+	for _, p := range append([]string{purpose}, parts...) {
+		binary.BigEndian.PutUint64(n[:], uint64(len(p)))
+		mac.Write(n[:])
+		mac.Write([]byte(p))
+	}
+	return hex.EncodeToString(mac.Sum(nil))
+}
+
+// Seal encrypts plaintext bound to aad (for example the owning row's id), so
+// a sealed value copied to another row does not open.
+func (k *Keyring) Seal(plaintext []byte, aad string) ([]byte, error) {
+	nonce := make([]byte, k.aead.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, fmt.Errorf("read nonce: %w", err)
+	}
+	return k.aead.Seal(nonce, nonce, plaintext, []byte(aad)), nil
+}
+
+// Open decrypts a value made by Seal with the same aad.
+func (k *Keyring) Open(sealed []byte, aad string) ([]byte, error) {
+	ns := k.aead.NonceSize()
+	if len(sealed) < ns {
+		return nil, ErrOpen
+	}
+	plain, err := k.aead.Open(nil, sealed[:ns], sealed[ns:], []byte(aad))
+	if err != nil {
+		return nil, ErrOpen
+	}
+	return plain, nil
+}
+
+// Equal compares two digests in constant time.
+func Equal(a, b string) bool {
+	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}
+
+// LoadOrCreateMasterKey reads the base64 master key at path, creating it with
+// mode 0600 from crypto/rand when the file does not exist.
+func LoadOrCreateMasterKey(path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if err == nil {
+		return ParseMasterKey(string(data))
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("read master key: %w", err)
+	}
+	key := make([]byte, MasterKeySize)
+	if _, err := rand.Read(key); err != nil {
+		return nil, fmt.Errorf("generate master key: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("create key folder: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("create master key file: %w", err)
+	}
+	if _, err := f.WriteString(base64.StdEncoding.EncodeToString(key) + "\n"); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("write master key: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("sync master key: %w", err)
+	}
+	return key, f.Close()
+}
+
+// ParseMasterKey decodes a base64 master key (as in FLEXAUTH_MASTER_KEY).
+func ParseMasterKey(s string) ([]byte, error) {
+	key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s))
+	if err != nil {
+		return nil, fmt.Errorf("decode master key: %w", err)
+	}
+	if len(key) != MasterKeySize {
+		return nil, fmt.Errorf("master key must be %d bytes, got %d", MasterKeySize, len(key))
+	}
+	return key, nil
+}

@@ -1,0 +1,60 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// CreateAccount inserts an account.
+func (s *Store) CreateAccount(ctx context.Context, a *Account) error {
+	_, err := s.db.NewInsert().Model(a).Exec(ctx)
+	return conflict(err, "account "+a.ID)
+}
+
+// GetAccount loads an account by ID.
+func (s *Store) GetAccount(ctx context.Context, id string) (Account, error) {
+	var a Account
+	if err := s.db.NewSelect().Model(&a).Where("id = ?", id).Scan(ctx); err != nil {
+		return Account{}, notFound(err, "account "+id)
+	}
+	return a, nil
+}
+
+// CreateAPIKey inserts an API key (its hash).
+func (s *Store) CreateAPIKey(ctx context.Context, k *APIKey) error {
+	_, err := s.db.NewInsert().Model(k).Exec(ctx)
+	return conflict(err, "api key "+k.Name)
+}
+
+// APIKeyByHash finds the unrevoked key with this hash.
+func (s *Store) APIKeyByHash(ctx context.Context, hash string) (APIKey, error) {
+	var k APIKey
+	err := s.db.NewSelect().Model(&k).
+		Where("hash = ?", hash).
+		Where("revoked_at IS NULL").
+		Scan(ctx)
+	if err != nil {
+		return APIKey{}, notFound(err, "api key")
+	}
+	return k, nil
+}
+
+// RevokeAPIKey revokes a key of the account at once.
+func (s *Store) RevokeAPIKey(ctx context.Context, accountID, id string, at time.Time) error {
+	res, err := s.db.NewUpdate().Model((*APIKey)(nil)).
+		Set("revoked_at = ?", at).
+		Where("account_id = ? AND id = ? AND revoked_at IS NULL", accountID, id).
+		Exec(ctx)
+	return affected(res, err, "api key "+id)
+}
+
+func affected(res interface{ RowsAffected() (int64, error) }, err error, what string) error {
+	if err != nil {
+		return fmt.Errorf("update %s: %w", what, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("%s: %w", what, ErrNotFound)
+	}
+	return nil
+}

@@ -1,0 +1,166 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// InsertAttempt records a new attempt. Inserting the same ID again is a
+// no-op, so a retried activity does not fail.
+func (s *Store) InsertAttempt(ctx context.Context, a *Attempt) error {
+	_, err := s.db.NewInsert().Model(a).On("CONFLICT (id) DO NOTHING").Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("insert attempt %s: %w", a.ID, err)
+	}
+	return nil
+}
+
+// AttemptUpdate is a state transition published by the workflow. Zero
+// fields are left as they are.
+type AttemptUpdate struct {
+	State      string
+	Method     string
+	ExpiresAt  *time.Time
+	LinkDigest string
+	At         time.Time
+	// LoginUserID, on a transition to authenticated, records the user's
+	// sign-in in the same transaction, so it is counted exactly once.
+	LoginUserID string
+	LoginIP     string
+}
+
+// PublishAttempt applies a transition and appends its audit events in one
+// transaction. A terminal attempt is never changed again, so a late or
+// replayed publish cannot resurrect it; the events are still appended only
+// when the transition applied.
+func (s *Store) PublishAttempt(ctx context.Context, id string, u AttemptUpdate, events ...AuditEvent) (bool, error) {
+	applied := false
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		q := tx.NewUpdate().Model((*Attempt)(nil)).Set("updated_at = ?", u.At).
+			Where("id = ?", id).Where("state = ?", AttemptPending)
+		if u.State != "" {
+			q = q.Set("state = ?", u.State)
+			if Terminal(u.State) {
+				q = q.Set("completed_at = ?", u.At).Set("challenge = NULL")
+			}
+		}
+		if u.Method != "" {
+			q = q.Set("method = ?", u.Method)
+		}
+		if u.ExpiresAt != nil {
+			q = q.Set("expires_at = ?", *u.ExpiresAt)
+		}
+		if u.LinkDigest != "" {
+			q = q.Set("link_digest = ?", u.LinkDigest)
+		}
+		res, err := q.Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("update attempt: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		applied = true
+		if u.LoginUserID != "" {
+			if err := recordLogin(ctx, tx, u.LoginUserID, u.LoginIP, u.At); err != nil {
+				return err
+			}
+		}
+		return appendAudit(ctx, tx, events)
+	})
+	if err != nil {
+		return false, fmt.Errorf("publish attempt %s: %w", id, err)
+	}
+	return applied, nil
+}
+
+// CancelOtherAttempts marks the subject's other pending attempts cancelled
+// (superseded by attemptID) and returns their IDs.
+func (s *Store) CancelOtherAttempts(ctx context.Context, a Attempt, at time.Time) ([]string, error) {
+	var ids []string
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		err := tx.NewSelect().Model((*Attempt)(nil)).Column("id").
+			Where("account_id = ? AND system = ? AND authid = ?", a.AccountID, a.System, a.AuthID).
+			Where("state = ? AND id <> ?", AttemptPending, a.ID).
+			Scan(ctx, &ids)
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		_, err = tx.NewUpdate().Model((*Attempt)(nil)).
+			Set("state = ?", AttemptCancelled).
+			Set("completed_at = ?", at).Set("updated_at = ?", at).
+			Set("challenge = NULL").
+			Where("id IN (?)", bun.In(ids)).Where("state = ?", AttemptPending).
+			Exec(ctx)
+		if err != nil {
+			return err
+		}
+		events := make([]AuditEvent, len(ids))
+		for i, id := range ids {
+			events[i] = AuditEvent{
+				AccountID: a.AccountID, Time: at, Type: "attempt.cancelled",
+				System: a.System, AuthID: a.AuthID, AttemptID: id, IP: a.IP,
+				Reasons: []string{"superseded by attempt " + a.ID},
+			}
+		}
+		return appendAudit(ctx, tx, events)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cancel superseded attempts: %w", err)
+	}
+	return ids, nil
+}
+
+// LatestAttempt returns the subject's most recent attempt.
+func (s *Store) LatestAttempt(ctx context.Context, accountID, system, authid string) (Attempt, error) {
+	var a Attempt
+	err := s.db.NewSelect().Model(&a).
+		Where("account_id = ? AND system = ? AND authid = ?", accountID, system, authid).
+		Order("started_at DESC").Limit(1).Scan(ctx)
+	if err != nil {
+		return Attempt{}, notFound(err, "attempt")
+	}
+	return a, nil
+}
+
+// GetAttempt loads an attempt by ID.
+func (s *Store) GetAttempt(ctx context.Context, id string) (Attempt, error) {
+	var a Attempt
+	if err := s.db.NewSelect().Model(&a).Where("id = ?", id).Scan(ctx); err != nil {
+		return Attempt{}, notFound(err, "attempt")
+	}
+	return a, nil
+}
+
+// AttemptByLinkDigest finds the attempt a link belongs to.
+func (s *Store) AttemptByLinkDigest(ctx context.Context, digest string) (Attempt, error) {
+	var a Attempt
+	if err := s.db.NewSelect().Model(&a).Where("link_digest = ?", digest).Scan(ctx); err != nil {
+		return Attempt{}, notFound(err, "attempt")
+	}
+	return a, nil
+}
+
+// SetChallenge stores the sealed secret of a pending attempt unless one is
+// already stored, and returns the stored one: a retried delivery resends the
+// secret it first drew instead of a new one.
+func (s *Store) SetChallenge(ctx context.Context, id string, sealed []byte) ([]byte, error) {
+	var stored []byte
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		_, err := tx.NewUpdate().Model((*Attempt)(nil)).
+			Set("challenge = ?", sealed).
+			Where("id = ? AND challenge IS NULL AND state = ?", id, AttemptPending).
+			Exec(ctx)
+		if err != nil {
+			return err
+		}
+		return tx.NewSelect().Model((*Attempt)(nil)).Column("challenge").Where("id = ?", id).Scan(ctx, &stored)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("set challenge of attempt %s: %w", id, err)
+	}
+	return stored, nil
+}

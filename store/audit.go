@@ -1,0 +1,77 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// AppendAudit appends events to the audit trail.
+func (s *Store) AppendAudit(ctx context.Context, events ...AuditEvent) error {
+	return appendAudit(ctx, s.db, events)
+}
+
+func appendAudit(ctx context.Context, db bun.IDB, events []AuditEvent) error {
+	if len(events) == 0 {
+		return nil
+	}
+	for i := range events {
+		if events[i].Reasons == nil {
+			events[i].Reasons = []string{}
+		}
+	}
+	if _, err := db.NewInsert().Model(&events).Exec(ctx); err != nil {
+		return fmt.Errorf("append audit events: %w", err)
+	}
+	return nil
+}
+
+// AuditFilter selects audit events; empty fields match everything.
+type AuditFilter struct {
+	AccountID string
+	AuthID    string
+	System    string
+	Type      string
+	AttemptID string
+	Since     time.Time
+	Until     time.Time
+	BeforeID  int64 // paging: events older than this ID
+	Limit     int
+}
+
+// ListAudit returns matching events, newest first.
+func (s *Store) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error) {
+	events := []AuditEvent{}
+	q := s.db.NewSelect().Model(&events).Where("account_id = ?", f.AccountID).Order("id DESC")
+	if f.AuthID != "" {
+		q = q.Where("authid = ?", f.AuthID)
+	}
+	if f.System != "" {
+		q = q.Where("system = ?", f.System)
+	}
+	if f.Type != "" {
+		q = q.Where("type = ?", f.Type)
+	}
+	if f.AttemptID != "" {
+		q = q.Where("attempt_id = ?", f.AttemptID)
+	}
+	if !f.Since.IsZero() {
+		q = q.Where("at >= ?", f.Since)
+	}
+	if !f.Until.IsZero() {
+		q = q.Where("at < ?", f.Until)
+	}
+	if f.BeforeID > 0 {
+		q = q.Where("id < ?", f.BeforeID)
+	}
+	limit := f.Limit
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	if err := q.Limit(int64(limit)).Scan(ctx); err != nil {
+		return nil, notFound(err, "audit events")
+	}
+	return events, nil
+}

@@ -1,0 +1,175 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/migrate"
+)
+
+// Migrations are plain SQL written once for both dialects; the few type
+// names that differ are placeholders. Never edit a released migration: add
+// a new one.
+func migrations(postgres bool) *migrate.Migrations {
+	types := strings.NewReplacer(
+		"{{time}}", pick(postgres, "timestamptz", "timestamp"),
+		"{{bytes}}", pick(postgres, "bytea", "blob"),
+		"{{json}}", pick(postgres, "jsonb", "text"),
+		"{{serial}}", pick(postgres, "bigserial primary key", "integer primary key autoincrement"),
+	)
+	m := migrate.NewMigrations()
+	m.Add(migrate.Migration{
+		Name:    "20261123000001",
+		Comment: "initial_schema",
+		Up: func(ctx context.Context, mg *migrate.Migrator, _ *migrate.Migration) error {
+			return mg.DB().RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+				return execAll(ctx, tx, types.Replace(initialSchema))
+			})
+		},
+	})
+	return m
+}
+
+func pick(postgres bool, pg, lite string) string {
+	if postgres {
+		return pg
+	}
+	return lite
+}
+
+func execAll(ctx context.Context, db bun.IDB, script string) error {
+	for _, stmt := range strings.Split(script, ";\n") {
+		if strings.TrimSpace(stmt) == "" {
+			continue
+		}
+		if _, err := db.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("exec %q: %w", firstLine(stmt), err)
+		}
+	}
+	return nil
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i > 0 {
+		return s[:i]
+	}
+	return s
+}
+
+const initialSchema = `
+CREATE TABLE accounts (
+	id text PRIMARY KEY,
+	name text NOT NULL,
+	parent_id text REFERENCES accounts(id),
+	created_at {{time}} NOT NULL
+);
+CREATE TABLE api_keys (
+	id text PRIMARY KEY,
+	account_id text NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+	name text NOT NULL,
+	scope text NOT NULL,
+	hash text NOT NULL UNIQUE,
+	created_at {{time}} NOT NULL,
+	last_used_at {{time}},
+	revoked_at {{time}}
+);
+CREATE TABLE systems (
+	id text PRIMARY KEY,
+	account_id text NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+	name text NOT NULL,
+	methods {{json}} NOT NULL,
+	sensitivity text NOT NULL,
+	ttl_seconds integer NOT NULL,
+	created_at {{time}} NOT NULL,
+	updated_at {{time}} NOT NULL,
+	UNIQUE (account_id, name)
+);
+CREATE TABLE users (
+	id text PRIMARY KEY,
+	account_id text NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+	authid text NOT NULL,
+	name text NOT NULL,
+	email text NOT NULL,
+	phone text NOT NULL,
+	status text NOT NULL,
+	totp_secret {{bytes}},
+	totp_pending {{bytes}},
+	totp_enabled boolean NOT NULL DEFAULT false,
+	totp_last_step bigint NOT NULL DEFAULT 0,
+	failed_count integer NOT NULL DEFAULT 0,
+	last_failure_at {{time}},
+	last_login_at {{time}},
+	login_count integer NOT NULL DEFAULT 0,
+	last_ip text NOT NULL DEFAULT '',
+	created_at {{time}} NOT NULL,
+	updated_at {{time}} NOT NULL,
+	UNIQUE (account_id, authid)
+);
+CREATE TABLE assignments (
+	user_id text NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+	system_id text NOT NULL REFERENCES systems(id) ON DELETE CASCADE,
+	method text NOT NULL,
+	PRIMARY KEY (user_id, system_id)
+);
+CREATE TABLE user_ips (
+	user_id text NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+	ip text NOT NULL,
+	first_seen {{time}} NOT NULL,
+	last_seen {{time}} NOT NULL,
+	PRIMARY KEY (user_id, ip)
+);
+CREATE TABLE attempts (
+	id text PRIMARY KEY,
+	account_id text NOT NULL,
+	system text NOT NULL,
+	authid text NOT NULL,
+	workflow_id text NOT NULL,
+	run_id text NOT NULL,
+	state text NOT NULL,
+	method text NOT NULL,
+	link_digest text UNIQUE,
+	challenge {{bytes}},
+	ip text NOT NULL,
+	user_agent text NOT NULL,
+	started_at {{time}} NOT NULL,
+	expires_at {{time}},
+	completed_at {{time}},
+	updated_at {{time}} NOT NULL
+);
+CREATE INDEX attempts_subject ON attempts (account_id, system, authid, started_at);
+CREATE TABLE audit_events (
+	id {{serial}},
+	account_id text NOT NULL,
+	at {{time}} NOT NULL,
+	type text NOT NULL,
+	system text NOT NULL,
+	authid text NOT NULL,
+	attempt_id text NOT NULL,
+	ip text NOT NULL,
+	reasons {{json}},
+	detail {{json}}
+);
+CREATE INDEX audit_events_account ON audit_events (account_id, id);
+CREATE INDEX audit_events_authid ON audit_events (account_id, authid, id);
+CREATE INDEX audit_events_attempt ON audit_events (attempt_id)
+`
+
+// Migrate brings the schema up to date. It is safe to run at every start and
+// from several processes: bun/migrate takes a lock table.
+func (s *Store) Migrate(ctx context.Context) error {
+	m := migrate.NewMigrator(s.db, migrations(s.postgres))
+	if err := m.Init(ctx); err != nil {
+		return fmt.Errorf("init migrations: %w", err)
+	}
+	if err := m.Lock(ctx); err != nil {
+		return fmt.Errorf("lock migrations: %w", err)
+	}
+	defer m.Unlock(ctx) //nolint:errcheck // unlock failure leaves a stale lock row that the next Lock reports
+	if _, err := m.Migrate(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}

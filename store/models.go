@@ -1,0 +1,173 @@
+package store
+
+import (
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// Account is a tenant. ParentID makes it a sub-organisation.
+type Account struct {
+	bun.BaseModel `bun:"table:accounts"`
+
+	ID        string    `bun:"id,pk"`
+	Name      string    `bun:"name,notnull"`
+	ParentID  string    `bun:"parent_id,nullzero"`
+	CreatedAt time.Time `bun:"created_at,notnull"`
+}
+
+// API key scopes.
+const (
+	ScopeApp   = "app"
+	ScopeAdmin = "admin"
+)
+
+// APIKey is stored only as a hash; the key itself is shown once.
+type APIKey struct {
+	bun.BaseModel `bun:"table:api_keys"`
+
+	ID         string     `bun:"id,pk"`
+	AccountID  string     `bun:"account_id,notnull"`
+	Name       string     `bun:"name,notnull"`
+	Scope      string     `bun:"scope,notnull"`
+	Hash       string     `bun:"hash,notnull"`
+	CreatedAt  time.Time  `bun:"created_at,notnull"`
+	LastUsedAt *time.Time `bun:"last_used_at"`
+	RevokedAt  *time.Time `bun:"revoked_at"`
+}
+
+// System is anything a user wants to access.
+type System struct {
+	bun.BaseModel `bun:"table:systems"`
+
+	ID          string    `bun:"id,pk"`
+	AccountID   string    `bun:"account_id,notnull"`
+	Name        string    `bun:"name,notnull"`
+	Methods     []string  `bun:"methods,notnull"`
+	Sensitivity string    `bun:"sensitivity,notnull"`
+	TTLSeconds  int       `bun:"ttl_seconds,notnull"`
+	CreatedAt   time.Time `bun:"created_at,notnull"`
+	UpdatedAt   time.Time `bun:"updated_at,notnull"`
+}
+
+// User statuses.
+const (
+	UserActive   = "active"
+	UserDisabled = "disabled"
+)
+
+// User is an application's user, known by AuthID within its account.
+type User struct {
+	bun.BaseModel `bun:"table:users"`
+
+	ID        string `bun:"id,pk"`
+	AccountID string `bun:"account_id,notnull"`
+	AuthID    string `bun:"authid,notnull"`
+	Name      string `bun:"name,notnull"`
+	Email     string `bun:"email,notnull"`
+	Phone     string `bun:"phone,notnull"`
+	Status    string `bun:"status,notnull"`
+
+	// TOTPSecret and TOTPPending are sealed with the user's ID as associated
+	// data; TOTPLastStep is the last time step accepted, so a code is used once.
+	TOTPSecret   []byte `bun:"totp_secret"`
+	TOTPPending  []byte `bun:"totp_pending"`
+	TOTPEnabled  bool   `bun:"totp_enabled,notnull"`
+	TOTPLastStep int64  `bun:"totp_last_step,notnull"`
+
+	FailedCount   int        `bun:"failed_count,notnull"`
+	LastFailureAt *time.Time `bun:"last_failure_at"`
+	LastLoginAt   *time.Time `bun:"last_login_at"`
+	LoginCount    int        `bun:"login_count,notnull"`
+	LastIP        string     `bun:"last_ip,notnull"`
+
+	CreatedAt time.Time `bun:"created_at,notnull"`
+	UpdatedAt time.Time `bun:"updated_at,notnull"`
+}
+
+// RecentFailures is the failure count that still counts towards a lock-out:
+// failures older than window are forgotten.
+func (u User) RecentFailures(now time.Time, window time.Duration) int {
+	if u.LastFailureAt == nil || now.Sub(*u.LastFailureAt) > window {
+		return 0
+	}
+	return u.FailedCount
+}
+
+// Assignment gives a user a system with one method.
+type Assignment struct {
+	bun.BaseModel `bun:"table:assignments"`
+
+	UserID   string `bun:"user_id,pk"`
+	SystemID string `bun:"system_id,pk"`
+	Method   string `bun:"method,notnull"`
+}
+
+// AssignedSystem is an assignment as the admin API shows it.
+type AssignedSystem struct {
+	System string `bun:"system" json:"system"`
+	Method string `bun:"method" json:"method"`
+}
+
+// UserIP remembers the addresses a user has signed in from.
+type UserIP struct {
+	bun.BaseModel `bun:"table:user_ips"`
+
+	UserID    string    `bun:"user_id,pk"`
+	IP        string    `bun:"ip,pk"`
+	FirstSeen time.Time `bun:"first_seen,notnull"`
+	LastSeen  time.Time `bun:"last_seen,notnull"`
+}
+
+// Attempt states, as published by the attempt workflow.
+const (
+	AttemptPending       = "pending"
+	AttemptAuthenticated = "authenticated"
+	AttemptExpired       = "expired"
+	AttemptLocked        = "locked"
+	AttemptDenied        = "denied"
+	AttemptCancelled     = "cancelled"
+)
+
+// Terminal reports whether an attempt in state s can no longer change.
+func Terminal(s string) bool { return s != AttemptPending }
+
+// Attempt is the read model of one attempt workflow: check answers from it.
+// System and AuthID are the strings the application sent, so attempts for
+// unknown systems or users are recorded too.
+type Attempt struct {
+	bun.BaseModel `bun:"table:attempts"`
+
+	ID          string     `bun:"id,pk"`
+	AccountID   string     `bun:"account_id,notnull"`
+	System      string     `bun:"system,notnull"`
+	AuthID      string     `bun:"authid,notnull"`
+	WorkflowID  string     `bun:"workflow_id,notnull"`
+	RunID       string     `bun:"run_id,notnull"`
+	State       string     `bun:"state,notnull"`
+	Method      string     `bun:"method,notnull"`
+	LinkDigest  string     `bun:"link_digest,nullzero"`
+	Challenge   []byte     `bun:"challenge"` // the sealed secret while it awaits delivery, so retries resend the same one
+	IP          string     `bun:"ip,notnull"`
+	UserAgent   string     `bun:"user_agent,notnull"`
+	StartedAt   time.Time  `bun:"started_at,notnull"`
+	ExpiresAt   *time.Time `bun:"expires_at"`
+	CompletedAt *time.Time `bun:"completed_at"`
+	UpdatedAt   time.Time  `bun:"updated_at,notnull"`
+}
+
+// AuditEvent is one append-only entry of the audit trail.
+type AuditEvent struct {
+	bun.BaseModel `bun:"table:audit_events"`
+
+	ID        int64          `bun:"id,pk,autoincrement" json:"id"`
+	AccountID string         `bun:"account_id,notnull" json:"-"`
+	Time      time.Time      `bun:"at,notnull" json:"time"`
+	Type      string         `bun:"type,notnull" json:"type"`
+	System    string         `bun:"system,notnull" json:"system"`
+	AuthID    string         `bun:"authid,notnull" json:"authid"`
+	AttemptID string         `bun:"attempt_id,notnull" json:"attempt,omitempty"`
+	IP        string         `bun:"ip,notnull" json:"ip"`
+	Reasons   []string       `bun:"reasons" json:"reasons"`
+	Detail    map[string]any `bun:"detail" json:"detail,omitempty"`
+}

@@ -1,0 +1,65 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/uptrace/bun"
+)
+
+// CreateSystem inserts a system; ErrConflict when the name is taken.
+func (s *Store) CreateSystem(ctx context.Context, sys *System) error {
+	_, err := s.db.NewInsert().Model(sys).Exec(ctx)
+	return conflict(err, "system "+sys.Name)
+}
+
+// ListSystems returns the account's systems by name.
+func (s *Store) ListSystems(ctx context.Context, accountID string) ([]System, error) {
+	systems := []System{}
+	err := s.db.NewSelect().Model(&systems).Where("account_id = ?", accountID).Order("name").Scan(ctx)
+	if err != nil {
+		return nil, notFound(err, "systems")
+	}
+	return systems, nil
+}
+
+// GetSystem loads a system by name.
+func (s *Store) GetSystem(ctx context.Context, accountID, name string) (System, error) {
+	var sys System
+	err := s.db.NewSelect().Model(&sys).Where("account_id = ? AND name = ?", accountID, name).Scan(ctx)
+	if err != nil {
+		return System{}, notFound(err, "system "+name)
+	}
+	return sys, nil
+}
+
+// UpdateSystem saves a system's settings.
+func (s *Store) UpdateSystem(ctx context.Context, sys *System) error {
+	res, err := s.db.NewUpdate().Model(sys).
+		Column("methods", "sensitivity", "ttl_seconds", "updated_at").
+		WherePK().Exec(ctx)
+	return affected(res, err, "system "+sys.Name)
+}
+
+// DeleteSystem removes a system and, by cascade, its assignments.
+// Methods that a system drops are pruned from assignments by the caller
+// through PruneAssignments.
+func (s *Store) DeleteSystem(ctx context.Context, accountID, name string) error {
+	res, err := s.db.NewDelete().Model((*System)(nil)).
+		Where("account_id = ? AND name = ?", accountID, name).Exec(ctx)
+	return affected(res, err, "system "+name)
+}
+
+// AssignmentsUsingOtherMethods counts assignments of the system whose method
+// is not in methods, so an admin cannot silently strand users.
+func (s *Store) AssignmentsUsingOtherMethods(ctx context.Context, systemID string, methods []string) (int64, error) {
+	q := s.db.NewSelect().Model((*Assignment)(nil)).Where("system_id = ?", systemID)
+	if len(methods) > 0 {
+		q = q.Where("method NOT IN (?)", bun.In(methods))
+	}
+	n, err := q.Count(ctx)
+	if err != nil && err != sql.ErrNoRows {
+		return 0, notFound(err, "assignments")
+	}
+	return n, nil
+}

@@ -1,0 +1,212 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// CreateUser inserts a user; ErrConflict when the authid is taken.
+func (s *Store) CreateUser(ctx context.Context, u *User) error {
+	_, err := s.db.NewInsert().Model(u).Exec(ctx)
+	return conflict(err, "user "+u.AuthID)
+}
+
+// UserFilter pages through an account's users.
+type UserFilter struct {
+	AccountID string
+	Search    string // matches authid, name or email, case-insensitively
+	Limit     int
+	Offset    int
+}
+
+// ListUsers returns users by authid.
+func (s *Store) ListUsers(ctx context.Context, f UserFilter) ([]User, error) {
+	users := []User{}
+	q := s.db.NewSelect().Model(&users).Where("account_id = ?", f.AccountID).Order("authid")
+	if f.Search != "" {
+		like := "%" + f.Search + "%"
+		q = q.WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+			return q.Where("lower(authid) LIKE lower(?)", like).
+				WhereOr("lower(name) LIKE lower(?)", like).
+				WhereOr("lower(email) LIKE lower(?)", like)
+		})
+	}
+	if f.Limit > 0 {
+		q = q.Limit(int64(f.Limit)).Offset(int64(f.Offset))
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, notFound(err, "users")
+	}
+	return users, nil
+}
+
+// GetUser loads a user by authid.
+func (s *Store) GetUser(ctx context.Context, accountID, authid string) (User, error) {
+	var u User
+	err := s.db.NewSelect().Model(&u).Where("account_id = ? AND authid = ?", accountID, authid).Scan(ctx)
+	if err != nil {
+		return User{}, notFound(err, "user "+authid)
+	}
+	return u, nil
+}
+
+// UpdateUserProfile saves name, email, phone and status.
+func (s *Store) UpdateUserProfile(ctx context.Context, u *User) error {
+	res, err := s.db.NewUpdate().Model(u).
+		Column("name", "email", "phone", "status", "updated_at").
+		WherePK().Exec(ctx)
+	return affected(res, err, "user "+u.AuthID)
+}
+
+// DeleteUser removes a user with its assignments and credentials.
+func (s *Store) DeleteUser(ctx context.Context, accountID, authid string) error {
+	res, err := s.db.NewDelete().Model((*User)(nil)).
+		Where("account_id = ? AND authid = ?", accountID, authid).Exec(ctx)
+	return affected(res, err, "user "+authid)
+}
+
+// SetAssignments replaces all of a user's assignments at once.
+func (s *Store) SetAssignments(ctx context.Context, userID string, as []Assignment) error {
+	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewDelete().Model((*Assignment)(nil)).Where("user_id = ?", userID).Exec(ctx); err != nil {
+			return fmt.Errorf("clear assignments: %w", err)
+		}
+		if len(as) == 0 {
+			return nil
+		}
+		if _, err := tx.NewInsert().Model(&as).Exec(ctx); err != nil {
+			return conflict(err, "assignments")
+		}
+		return nil
+	})
+}
+
+// ListAssignments returns a user's systems and methods by system name.
+func (s *Store) ListAssignments(ctx context.Context, userID string) ([]AssignedSystem, error) {
+	out := []AssignedSystem{}
+	err := s.db.NewSelect().
+		TableExpr("assignments AS a").
+		Join("JOIN systems AS s ON s.id = a.system_id").
+		ColumnExpr("s.name AS system, a.method AS method").
+		Where("a.user_id = ?", userID).
+		Order("s.name").
+		Scan(ctx, &out)
+	if err != nil {
+		return nil, notFound(err, "assignments")
+	}
+	return out, nil
+}
+
+// GetAssignment loads the user's assignment for a system.
+func (s *Store) GetAssignment(ctx context.Context, userID, systemID string) (Assignment, error) {
+	var a Assignment
+	err := s.db.NewSelect().Model(&a).Where("user_id = ? AND system_id = ?", userID, systemID).Scan(ctx)
+	if err != nil {
+		return Assignment{}, notFound(err, "assignment")
+	}
+	return a, nil
+}
+
+// SetTOTPPending stores a sealed seed awaiting its first code.
+func (s *Store) SetTOTPPending(ctx context.Context, userID string, sealed []byte, at time.Time) error {
+	res, err := s.db.NewUpdate().Model((*User)(nil)).
+		Set("totp_pending = ?", sealed).Set("updated_at = ?", at).
+		Where("id = ?", userID).Exec(ctx)
+	return affected(res, err, "user")
+}
+
+// ActivateTOTP promotes the pending seed (sealed again for its new column)
+// and records step as used, so the enrolment code cannot sign in.
+func (s *Store) ActivateTOTP(ctx context.Context, userID string, sealed []byte, step int64, at time.Time) error {
+	res, err := s.db.NewUpdate().Model((*User)(nil)).
+		Set("totp_secret = ?", sealed).
+		Set("totp_pending = NULL").
+		Set("totp_enabled = ?", true).
+		Set("totp_last_step = ?", step).
+		Set("updated_at = ?", at).
+		Where("id = ?", userID).Exec(ctx)
+	return affected(res, err, "user")
+}
+
+// UseTOTPStep records a TOTP time step as used. It reports false when this
+// or a later step was already used: each code signs in once.
+func (s *Store) UseTOTPStep(ctx context.Context, userID string, step int64) (bool, error) {
+	res, err := s.db.NewUpdate().Model((*User)(nil)).
+		Set("totp_last_step = ?", step).
+		Where("id = ? AND totp_last_step < ?", userID, step).Exec(ctx)
+	if err != nil {
+		return false, fmt.Errorf("use totp step: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// RecordFailure counts a wrong code against the user and returns the count
+// within window: failures older than window start the count afresh.
+func (s *Store) RecordFailure(ctx context.Context, userID string, at time.Time, window time.Duration) (int, error) {
+	var count int
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		var u User
+		q := tx.NewSelect().Model(&u).Column("id", "failed_count", "last_failure_at").Where("id = ?", userID)
+		if s.postgres {
+			// SQLite serialises writers already: its transactions begin IMMEDIATE.
+			q = q.For("UPDATE")
+		}
+		if err := q.Scan(ctx); err != nil {
+			return notFound(err, "user")
+		}
+		count = u.RecentFailures(at, window) + 1
+		_, err := tx.NewUpdate().Model((*User)(nil)).
+			Set("failed_count = ?", count).Set("last_failure_at = ?", at).
+			Where("id = ?", userID).Exec(ctx)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("record failure: %w", err)
+	}
+	return count, nil
+}
+
+// RecordLogin notes a successful sign-in: last login, count, IP, and clears
+// the failure count.
+func (s *Store) RecordLogin(ctx context.Context, userID, ip string, at time.Time) error {
+	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		return recordLogin(ctx, tx, userID, ip, at)
+	})
+}
+
+func recordLogin(ctx context.Context, db bun.IDB, userID, ip string, at time.Time) error {
+	_, err := db.NewUpdate().Model((*User)(nil)).
+		Set("last_login_at = ?", at).
+		Set("login_count = login_count + 1").
+		Set("last_ip = ?", ip).
+		Set("failed_count = 0").
+		Set("last_failure_at = NULL").
+		Where("id = ?", userID).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("record login: %w", err)
+	}
+	if ip == "" {
+		return nil
+	}
+	_, err = db.NewInsert().Model(&UserIP{UserID: userID, IP: ip, FirstSeen: at, LastSeen: at}).
+		On("CONFLICT (user_id, ip) DO UPDATE").
+		Set("last_seen = EXCLUDED.last_seen").
+		Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("record login ip: %w", err)
+	}
+	return nil
+}
+
+// KnownIP reports whether the user has signed in from ip before.
+func (s *Store) KnownIP(ctx context.Context, userID, ip string) (bool, error) {
+	ok, err := s.db.NewSelect().Model((*UserIP)(nil)).Where("user_id = ? AND ip = ?", userID, ip).Exists(ctx)
+	if err != nil {
+		return false, fmt.Errorf("look up known ip: %w", err)
+	}
+	return ok, nil
+}

@@ -1,0 +1,31 @@
+package worker
+
+import (
+	"fmt"
+
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/workflows"
+)
+
+// Register registers the attempt workflow and acts on r.
+func Register(r sdkworker.Registry, acts *activities.Activities) {
+	r.RegisterWorkflow(workflows.Attempt)
+	r.RegisterActivity(acts)
+}
+
+// Start starts a worker for the attempt task queue.
+func Start(c client.Client, acts *activities.Activities) (sdkworker.Worker, error) {
+	w := sdkworker.New(c, workflows.TaskQueue, sdkworker.Options{
+		// A panic or non-determinism fails the attempt closed instead of
+		// retrying the workflow task forever.
+		WorkflowPanicPolicy: sdkworker.FailWorkflow,
+	})
+	Register(w, acts)
+	if err := w.Start(); err != nil {
+		return nil, fmt.Errorf("start worker: %w", err)
+	}
+	return w, nil
+}

@@ -1,0 +1,287 @@
+package workflows
+
+import (
+	"errors"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/policies"
+	"github.com/flexauth/flexauth/secret"
+)
+
+// Activity options. Every call has a StartToClose timeout and a bounded
+// retry policy: a store or plugin outage delays an attempt, it never hangs
+// it past its TTL.
+var (
+	localOptions = workflow.LocalActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: 100 * time.Millisecond, BackoffCoefficient: 2,
+			MaximumInterval: 2 * time.Second, MaximumAttempts: 5,
+		},
+	}
+	deliveryOptions = workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: time.Second, BackoffCoefficient: 2,
+			MaximumInterval: 30 * time.Second, MaximumAttempts: 8,
+			NonRetryableErrorTypes: []string{activities.ErrTypeDelivery, activities.ErrTypeNoSecret},
+		},
+	}
+	verifyOptions = workflow.ActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: 200 * time.Millisecond, BackoffCoefficient: 2,
+			MaximumInterval: 2 * time.Second, MaximumAttempts: 5,
+		},
+	}
+)
+
+// acts is only ever nil: the workflow names activities through it, and the
+// worker runs them on the real *Activities.
+var acts *activities.Activities
+
+// attempt is the workflow's state; update handlers and the main function
+// share it (Temporal runs them one at a time, never in parallel).
+type attempt struct {
+	in       AttemptInput
+	begun    bool
+	begin    BeginResult
+	userID   string
+	max      int
+	digest   string // keyed digest of the link token or PIN; "" for TOTP
+	issued   bool   // the challenge is out (or, for TOTP, needs none)
+	state    string
+	failures int
+	checking bool // a submission is being checked; others wait their turn
+	finished bool // the final state is published
+	reasons  []string
+}
+
+// Attempt runs one authentication attempt from policy decision to outcome.
+func Attempt(ctx workflow.Context, in AttemptInput) (AttemptResult, error) {
+	st := &attempt{in: in, state: StatePending}
+	subject := activities.Subject{AttemptID: in.AttemptID, AccountID: in.AccountID, System: in.System, AuthID: in.AuthID, IP: in.IP}
+
+	if err := st.registerHandlers(ctx, subject); err != nil {
+		return AttemptResult{}, err
+	}
+
+	info := workflow.GetInfo(ctx)
+	var b activities.BeginResult
+	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, localOptions), acts.Begin, activities.BeginInput{
+		Subject: subject, WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
+		UserAgent: in.UserAgent, StartedAt: workflow.Now(ctx),
+	}).Get(ctx, &b)
+	if err != nil {
+		// The store is unreachable: fail closed. Nothing was promised yet.
+		workflow.GetLogger(ctx).Error("begin attempt failed", "error", err)
+		st.state, st.reasons, st.begun = StateDenied, []string{"internal error: " + err.Error()}, true
+		st.finish(ctx, subject, StateDenied, st.reasons...)
+		return st.result(ctx), nil
+	}
+	if !b.Allowed {
+		st.state, st.reasons, st.finished, st.begun = StateDenied, b.Reasons, true, true
+		return st.result(ctx), nil
+	}
+
+	st.userID, st.max, st.failures = b.UserID, b.MaxAttempts, b.RecentFailures
+	expires := workflow.Now(ctx).Add(b.TTL)
+	st.begin = BeginResult{Allowed: true, AttemptID: in.AttemptID, Method: b.Method, ExpiresAt: expires}
+	st.begun = true
+
+	timerCtx, cancelTimer := workflow.WithCancel(ctx)
+	defer cancelTimer()
+	expired := false
+	workflow.Go(timerCtx, func(ctx workflow.Context) {
+		if workflow.NewTimer(ctx, b.TTL).Get(ctx, nil) == nil {
+			expired = true
+		}
+	})
+
+	if b.Method == policies.MethodTOTP {
+		st.issued = true
+	} else {
+		var issued activities.IssueResult
+		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, deliveryOptions), acts.IssueChallenge, activities.IssueInput{
+			Subject: subject, UserID: b.UserID, Method: b.Method, ExpiresAt: expires,
+		}).Get(ctx, &issued)
+		if err != nil && st.state == StatePending {
+			// Undeliverable: nobody can answer this attempt, so it ends now
+			// rather than at its TTL. Fail closed.
+			st.state = StateDenied
+			st.finish(ctx, subject, StateDenied, "delivery failed: "+errorMessage(err))
+		}
+		st.digest, st.issued = issued.Digest, true
+	}
+
+	_ = workflow.Await(ctx, func() bool { return st.state != StatePending || expired })
+	if st.state == StatePending {
+		st.state = StateExpired
+		st.finish(ctx, subject, StateExpired, "not confirmed within its lifetime")
+	}
+	return st.result(ctx), nil
+}
+
+func (st *attempt) registerHandlers(ctx workflow.Context, subject activities.Subject) error {
+	err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateBegin,
+		func(ctx workflow.Context) (BeginResult, error) {
+			_ = workflow.Await(ctx, func() bool { return st.begun })
+			return st.begin, nil
+		}, workflow.UpdateHandlerOptions{})
+	if err != nil {
+		return err
+	}
+
+	err = workflow.SetUpdateHandlerWithOptions(ctx, UpdateSubmitCode,
+		func(ctx workflow.Context, sub Submission) (Verdict, error) {
+			return st.submitCode(ctx, subject, sub)
+		}, workflow.UpdateHandlerOptions{Validator: st.validator(policies.MethodPIN, policies.MethodTOTP)})
+	if err != nil {
+		return err
+	}
+
+	err = workflow.SetUpdateHandlerWithOptions(ctx, UpdateConfirmLink,
+		func(ctx workflow.Context, sub Submission) (Verdict, error) {
+			return st.confirmLink(ctx, subject, sub)
+		}, workflow.UpdateHandlerOptions{Validator: st.validator(policies.MethodPasswordless)})
+	if err != nil {
+		return err
+	}
+
+	return workflow.SetQueryHandler(ctx, QueryState, func() (State, error) {
+		return State{AttemptID: st.in.AttemptID, State: st.state, Method: st.begin.Method,
+			Failures: st.failures, ExpiresAt: st.begin.ExpiresAt}, nil
+	})
+}
+
+// Validation errors: a rejected update never reaches history.
+var (
+	ErrStaleAttempt = errors.New("submission is for another attempt")
+	ErrNotPending   = errors.New("attempt is not pending")
+	ErrWrongMethod  = errors.New("attempt does not use this method")
+)
+
+func (st *attempt) validator(methods ...string) func(workflow.Context, Submission) error {
+	return func(_ workflow.Context, sub Submission) error {
+		switch {
+		case sub.AttemptID != st.in.AttemptID:
+			return ErrStaleAttempt
+		case st.state != StatePending || !st.begun:
+			return ErrNotPending
+		}
+		for _, m := range methods {
+			if st.begin.Method == m {
+				return nil
+			}
+		}
+		return ErrWrongMethod
+	}
+}
+
+func (st *attempt) submitCode(ctx workflow.Context, subject activities.Subject, sub Submission) (Verdict, error) {
+	// One submission at a time, each seeing the failures of those before it:
+	// otherwise a burst of concurrent guesses would all be checked before
+	// the first failure is counted, and the lock-out would not bound them.
+	// A PIN can only be checked once its digest is known.
+	_ = workflow.Await(ctx, func() bool { return (st.issued && !st.checking) || st.state != StatePending })
+	if st.state != StatePending {
+		return st.closed(), nil
+	}
+	st.checking = true
+	defer func() { st.checking = false }()
+	valid, reason := false, "wrong pin"
+	if st.begin.Method == policies.MethodTOTP {
+		var res activities.VerifyTOTPResult
+		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, verifyOptions), acts.VerifyTOTP,
+			activities.VerifyTOTPInput{Subject: subject, Digest: sub.Digest}).Get(ctx, &res)
+		if err != nil {
+			return Verdict{}, err
+		}
+		valid, reason = res.Valid, res.Reason
+	} else {
+		valid = secret.Equal(st.digest, sub.Digest)
+	}
+	if st.state != StatePending { // decided while the code was being checked
+		return st.closed(), nil
+	}
+	if valid {
+		st.state = StateAuthenticated
+		st.finish(ctx, subject, StateAuthenticated, "correct "+st.begin.Method)
+		return Verdict{Verdict: VerdictAccepted, State: StateAuthenticated}, nil
+	}
+	return st.reject(ctx, subject, reason)
+}
+
+func (st *attempt) confirmLink(ctx workflow.Context, subject activities.Subject, sub Submission) (Verdict, error) {
+	_ = workflow.Await(ctx, func() bool { return st.issued || st.state != StatePending })
+	if st.state != StatePending {
+		return st.closed(), nil
+	}
+	if !secret.Equal(st.digest, sub.Digest) {
+		// The link was found by this digest, so a mismatch means the link
+		// belongs to an older attempt; it is not a guess worth counting.
+		return Verdict{Verdict: VerdictRejected, State: st.state}, nil
+	}
+	st.state = StateAuthenticated
+	st.finish(ctx, subject, StateAuthenticated, "link confirmed")
+	return Verdict{Verdict: VerdictAccepted, State: StateAuthenticated}, nil
+}
+
+// reject counts a wrong code against the user and locks the attempt once the
+// policy's max_attempts is reached.
+func (st *attempt) reject(ctx workflow.Context, subject activities.Subject, reason string) (Verdict, error) {
+	var n int
+	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, localOptions), acts.RecordFailure,
+		activities.FailureInput{Subject: subject, UserID: st.userID, Reason: reason, MaxAttempts: st.max}).Get(ctx, &n)
+	if err != nil {
+		return Verdict{}, err
+	}
+	st.failures = max(st.failures+1, n)
+	if st.state != StatePending {
+		return st.closed(), nil
+	}
+	if st.failures >= st.max {
+		st.state = StateLocked
+		st.finish(ctx, subject, StateLocked, "too many wrong codes")
+		return Verdict{Verdict: VerdictClosed, State: StateLocked}, nil
+	}
+	return Verdict{Verdict: VerdictRejected, State: StatePending, Remaining: st.max - st.failures}, nil
+}
+
+func (st *attempt) closed() Verdict {
+	return Verdict{Verdict: VerdictClosed, State: st.state}
+}
+
+// finish publishes the final state once. It cannot fail the workflow: if the
+// store stays unreachable through every retry, the state still stands in
+// the workflow's result and its query.
+func (st *attempt) finish(ctx workflow.Context, subject activities.Subject, state string, reasons ...string) {
+	if st.finished {
+		return
+	}
+	st.finished = true
+	st.reasons = reasons
+	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, localOptions), acts.Finish,
+		activities.FinishInput{Subject: subject, UserID: st.userID, State: state, Reasons: reasons}).Get(ctx, nil)
+	if err != nil {
+		workflow.GetLogger(ctx).Error("publish final state failed", "state", state, "error", err)
+	}
+}
+
+// result waits for in-flight update handlers so none is cut off mid-way.
+func (st *attempt) result(ctx workflow.Context) AttemptResult {
+	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+	return AttemptResult{State: st.state, Method: st.begin.Method, Reasons: st.reasons}
+}
+
+func errorMessage(err error) string {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return appErr.Error()
+	}
+	return err.Error()
+}

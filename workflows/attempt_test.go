@@ -1,0 +1,298 @@
+package workflows_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/policies"
+	"github.com/flexauth/flexauth/workflows"
+)
+
+// acts names activities for mocking; the test environment never calls it.
+var acts *activities.Activities
+
+const attemptID = "attempt-1"
+
+var input = workflows.AttemptInput{AttemptID: attemptID, AccountID: "acc", System: "vpn", AuthID: "alice", IP: "203.0.113.9"}
+
+// newEnv returns a time-skipping environment whose Begin allows method with
+// ttl and maxAttempts, whose IssueChallenge yields digest "right", and which
+// records every final state published.
+func newEnv(t *testing.T, method string, ttl time.Duration, maxAttempts int) (*testsuite.TestWorkflowEnvironment, *[]string) {
+	t.Helper()
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterWorkflow(workflows.Attempt)
+	env.RegisterActivity(acts)
+	env.OnActivity(acts.Begin, mock.Anything, mock.Anything).Return(activities.BeginResult{
+		Allowed: true, UserID: "u1", Method: method, TTL: ttl, MaxAttempts: maxAttempts,
+	}, nil)
+	env.OnActivity(acts.IssueChallenge, mock.Anything, mock.Anything).Return(activities.IssueResult{Digest: "right", Channel: "email"}, nil)
+	failures := 0
+	env.OnActivity(acts.RecordFailure, mock.Anything, mock.Anything).Return(func(_ context.Context, _ activities.FailureInput) (int, error) {
+		failures++
+		return failures, nil
+	})
+	finals := &[]string{}
+	env.OnActivity(acts.Finish, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.FinishInput) error {
+		*finals = append(*finals, in.State)
+		return nil
+	})
+	return env, finals
+}
+
+// submit sends an update after delay and stores its verdict (or error).
+func submit(env *testsuite.TestWorkflowEnvironment, delay time.Duration, name string, sub workflows.Submission, out *workflows.Verdict, outErr *error) {
+	env.RegisterDelayedCallback(func() {
+		env.UpdateWorkflow(name, "", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { *outErr = err },
+			OnAccept: func() {},
+			OnComplete: func(v any, err error) {
+				if err != nil {
+					*outErr = err
+					return
+				}
+				*out = v.(workflows.Verdict)
+			},
+		}, sub)
+	}, delay)
+}
+
+func result(t *testing.T, env *testsuite.TestWorkflowEnvironment) workflows.AttemptResult {
+	t.Helper()
+	if !env.IsWorkflowCompleted() {
+		t.Fatal("workflow did not complete")
+	}
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatalf("workflow failed: %v", err)
+	}
+	var res workflows.AttemptResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func TestConfirmedLinkAuthenticates(t *testing.T) {
+	env, finals := newEnv(t, policies.MethodPasswordless, 5*time.Minute, 5)
+	var v workflows.Verdict
+	var err error
+	submit(env, time.Minute, workflows.UpdateConfirmLink, workflows.Submission{AttemptID: attemptID, Digest: "right"}, &v, &err)
+	env.ExecuteWorkflow(workflows.Attempt, input)
+
+	if res := result(t, env); res.State != workflows.StateAuthenticated {
+		t.Fatalf("state = %s, want authenticated", res.State)
+	}
+	if err != nil || v.Verdict != workflows.VerdictAccepted {
+		t.Fatalf("verdict = %+v, %v", v, err)
+	}
+	if len(*finals) != 1 || (*finals)[0] != workflows.StateAuthenticated {
+		t.Fatalf("published %v, want [authenticated]", *finals)
+	}
+}
+
+func TestUnansweredAttemptExpiresAtItsTTL(t *testing.T) {
+	env, finals := newEnv(t, policies.MethodPIN, 3*time.Minute, 5)
+	start := env.Now()
+	env.ExecuteWorkflow(workflows.Attempt, input)
+
+	if res := result(t, env); res.State != workflows.StateExpired {
+		t.Fatalf("state = %s, want expired", res.State)
+	}
+	if took := env.Now().Sub(start); took < 3*time.Minute || took > 3*time.Minute+time.Second {
+		t.Fatalf("expired after %v, want 3m", took)
+	}
+	if len(*finals) != 1 || (*finals)[0] != workflows.StateExpired {
+		t.Fatalf("published %v, want [expired]", *finals)
+	}
+}
+
+func TestCodeAfterExpiryIsRefused(t *testing.T) {
+	env, _ := newEnv(t, policies.MethodPIN, time.Minute, 5)
+	var v workflows.Verdict
+	var err error
+	// The workflow has ended by then: the update cannot be delivered.
+	submit(env, 2*time.Minute, workflows.UpdateSubmitCode, workflows.Submission{AttemptID: attemptID, Digest: "right"}, &v, &err)
+	env.ExecuteWorkflow(workflows.Attempt, input)
+	if res := result(t, env); res.State != workflows.StateExpired {
+		t.Fatalf("state = %s, want expired", res.State)
+	}
+	if v.Verdict == workflows.VerdictAccepted {
+		t.Fatal("a code after expiry was accepted")
+	}
+}
+
+func TestWrongPINsLockTheAttempt(t *testing.T) {
+	env, finals := newEnv(t, policies.MethodPIN, 5*time.Minute, 3)
+	verdicts := make([]workflows.Verdict, 4)
+	errs := make([]error, 4)
+	for i := range 3 {
+		submit(env, time.Duration(i+1)*time.Second, workflows.UpdateSubmitCode,
+			workflows.Submission{AttemptID: attemptID, Digest: "wrong"}, &verdicts[i], &errs[i])
+	}
+	env.ExecuteWorkflow(workflows.Attempt, input)
+
+	if res := result(t, env); res.State != workflows.StateLocked {
+		t.Fatalf("state = %s, want locked", res.State)
+	}
+	want := []workflows.Verdict{
+		{Verdict: workflows.VerdictRejected, State: workflows.StatePending, Remaining: 2},
+		{Verdict: workflows.VerdictRejected, State: workflows.StatePending, Remaining: 1},
+		{Verdict: workflows.VerdictClosed, State: workflows.StateLocked},
+	}
+	for i, w := range want {
+		if errs[i] != nil || verdicts[i] != w {
+			t.Errorf("submission %d: verdict %+v, err %v; want %+v", i+1, verdicts[i], errs[i], w)
+		}
+	}
+	if len(*finals) != 1 || (*finals)[0] != workflows.StateLocked {
+		t.Fatalf("published %v, want [locked]", *finals)
+	}
+}
+
+func TestConcurrentGuessesAreCountedOneAtATime(t *testing.T) {
+	// Three wrong guesses and the right code arrive together: the lock-out
+	// must be reached before the right code is looked at.
+	env, _ := newEnv(t, policies.MethodPIN, 5*time.Minute, 3)
+	verdicts := make([]workflows.Verdict, 4)
+	errs := make([]error, 4)
+	env.RegisterDelayedCallback(func() {
+		for i, digest := range []string{"wrong", "wrong", "wrong", "right"} {
+			env.UpdateWorkflow(workflows.UpdateSubmitCode, "", &testsuite.TestUpdateCallback{
+				OnReject:   func(err error) { errs[i] = err },
+				OnAccept:   func() {},
+				OnComplete: func(v any, err error) { verdicts[i], errs[i] = v.(workflows.Verdict), err },
+			}, workflows.Submission{AttemptID: attemptID, Digest: digest})
+		}
+	}, time.Second)
+	env.ExecuteWorkflow(workflows.Attempt, input)
+
+	if res := result(t, env); res.State != workflows.StateLocked {
+		t.Fatalf("state = %s, want locked", res.State)
+	}
+	if verdicts[3].Verdict == workflows.VerdictAccepted {
+		t.Fatal("the right code was accepted after the lock-out was reached")
+	}
+}
+
+func TestTOTPIsVerifiedByTheActivity(t *testing.T) {
+	env, _ := newEnv(t, policies.MethodTOTP, 5*time.Minute, 5)
+	env.OnActivity(acts.VerifyTOTP, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.VerifyTOTPInput) (activities.VerifyTOTPResult, error) {
+		return activities.VerifyTOTPResult{Valid: in.Digest == "totp-right", Reason: "wrong totp code"}, nil
+	})
+	var first, second workflows.Verdict
+	var err1, err2 error
+	submit(env, time.Second, workflows.UpdateSubmitCode, workflows.Submission{AttemptID: attemptID, Digest: "nope"}, &first, &err1)
+	submit(env, 2*time.Second, workflows.UpdateSubmitCode, workflows.Submission{AttemptID: attemptID, Digest: "totp-right"}, &second, &err2)
+	env.ExecuteWorkflow(workflows.Attempt, input)
+
+	if res := result(t, env); res.State != workflows.StateAuthenticated {
+		t.Fatalf("state = %s, want authenticated", res.State)
+	}
+	if first.Verdict != workflows.VerdictRejected || second.Verdict != workflows.VerdictAccepted {
+		t.Fatalf("verdicts = %+v, %+v (%v, %v)", first, second, err1, err2)
+	}
+	env.AssertNotCalled(t, "IssueChallenge", mock.Anything, mock.Anything)
+}
+
+func TestSubmissionForASupersededAttemptIsRejected(t *testing.T) {
+	// After a new start supersedes an attempt, its PIN or link may still
+	// reach the new run (same workflow ID): it names the old attempt.
+	env, _ := newEnv(t, policies.MethodPIN, time.Minute, 5)
+	var v workflows.Verdict
+	var err error
+	submit(env, time.Second, workflows.UpdateSubmitCode, workflows.Submission{AttemptID: "attempt-0", Digest: "right"}, &v, &err)
+	env.ExecuteWorkflow(workflows.Attempt, input)
+
+	if !errors.Is(err, workflows.ErrStaleAttempt) && (err == nil || err.Error() != workflows.ErrStaleAttempt.Error()) {
+		t.Fatalf("stale submission: verdict %+v, err %v; want ErrStaleAttempt", v, err)
+	}
+	if res := result(t, env); res.State != workflows.StateExpired {
+		t.Fatalf("state = %s, want expired", res.State)
+	}
+}
+
+func TestCodeForALinkAttemptIsRejected(t *testing.T) {
+	env, _ := newEnv(t, policies.MethodPasswordless, time.Minute, 5)
+	var v workflows.Verdict
+	var err error
+	submit(env, time.Second, workflows.UpdateSubmitCode, workflows.Submission{AttemptID: attemptID, Digest: "right"}, &v, &err)
+	env.ExecuteWorkflow(workflows.Attempt, input)
+	if err == nil || err.Error() != workflows.ErrWrongMethod.Error() {
+		t.Fatalf("code on a link attempt: verdict %+v, err %v", v, err)
+	}
+}
+
+func TestPolicyDenialEndsTheAttempt(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterWorkflow(workflows.Attempt)
+	env.RegisterActivity(acts)
+	env.OnActivity(acts.Begin, mock.Anything, mock.Anything).Return(activities.BeginResult{Reasons: []string{"unknown user"}}, nil)
+	var begin workflows.BeginResult
+	env.RegisterDelayedCallback(func() {
+		env.UpdateWorkflow(workflows.UpdateBegin, "", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { t.Errorf("begin rejected: %v", err) }, OnAccept: func() {},
+			OnComplete: func(v any, err error) { begin = v.(workflows.BeginResult) },
+		})
+	}, 0)
+	env.ExecuteWorkflow(workflows.Attempt, input)
+
+	if res := result(t, env); res.State != workflows.StateDenied || res.Reasons[0] != "unknown user" {
+		t.Fatalf("result = %+v, want denied for unknown user", res)
+	}
+	if begin.Allowed {
+		t.Fatal("begin allowed a denied attempt")
+	}
+	env.AssertNotCalled(t, "IssueChallenge", mock.Anything, mock.Anything)
+}
+
+func TestBeginAnswersWithTheDecision(t *testing.T) {
+	env, _ := newEnv(t, policies.MethodPIN, 2*time.Minute, 5)
+	var begin workflows.BeginResult
+	start := env.Now()
+	env.RegisterDelayedCallback(func() {
+		env.UpdateWorkflow(workflows.UpdateBegin, "", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { t.Errorf("begin rejected: %v", err) }, OnAccept: func() {},
+			OnComplete: func(v any, err error) { begin = v.(workflows.BeginResult) },
+		})
+	}, 0)
+	env.ExecuteWorkflow(workflows.Attempt, input)
+	if !begin.Allowed || begin.Method != policies.MethodPIN || begin.AttemptID != attemptID {
+		t.Fatalf("begin = %+v", begin)
+	}
+	if d := begin.ExpiresAt.Sub(start); d < 2*time.Minute-time.Second || d > 2*time.Minute+time.Second {
+		t.Fatalf("expires %v after start, want 2m", d)
+	}
+}
+
+func TestUndeliverableChallengeFailsClosed(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterWorkflow(workflows.Attempt)
+	env.RegisterActivity(acts)
+	env.OnActivity(acts.Begin, mock.Anything, mock.Anything).Return(activities.BeginResult{
+		Allowed: true, UserID: "u1", Method: policies.MethodPIN, TTL: 5 * time.Minute, MaxAttempts: 5,
+	}, nil)
+	env.OnActivity(acts.IssueChallenge, mock.Anything, mock.Anything).Return(activities.IssueResult{},
+		temporal.NewNonRetryableApplicationError("invalid number", activities.ErrTypeDelivery, nil))
+	var finals []activities.FinishInput
+	env.OnActivity(acts.Finish, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.FinishInput) error {
+		finals = append(finals, in)
+		return nil
+	})
+	env.ExecuteWorkflow(workflows.Attempt, input)
+	if res := result(t, env); res.State != workflows.StateDenied {
+		t.Fatalf("state = %s, want denied", res.State)
+	}
+	if len(finals) != 1 || finals[0].State != workflows.StateDenied {
+		t.Fatalf("published %+v", finals)
+	}
+}

@@ -1,0 +1,94 @@
+package workflows
+
+import (
+	"net/url"
+	"time"
+)
+
+// TaskQueue is where attempt workflows and their activities run.
+const TaskQueue = "flexauth-attempts"
+
+// Update and query names: the API and the workflow share these.
+const (
+	// UpdateBegin waits until the attempt's policy decision is made and says
+	// whether it goes ahead; start answers from it.
+	UpdateBegin = "begin"
+	// UpdateSubmitCode carries the digest of a PIN or TOTP code.
+	UpdateSubmitCode = "submit-code"
+	// UpdateConfirmLink carries the digest of a link token whose
+	// confirmation page was posted.
+	UpdateConfirmLink = "confirm-link"
+	// QueryState returns the attempt's State, for tools.
+	QueryState = "state"
+)
+
+// States, as published to the attempt read model.
+const (
+	StatePending       = "pending"
+	StateAuthenticated = "authenticated"
+	StateExpired       = "expired"
+	StateLocked        = "locked"
+	StateDenied        = "denied"
+)
+
+// Verdicts of a code submission or link confirmation.
+const (
+	VerdictAccepted = "accepted"
+	VerdictRejected = "rejected" // wrong code: the attempt stays pending
+	VerdictClosed   = "closed"   // the attempt is no longer pending; see State
+)
+
+// WorkflowID is derived from (account, system, authid) so that one user has
+// at most one attempt in flight per system: a new start terminates the
+// running one.
+func WorkflowID(accountID, system, authid string) string {
+	return "attempt/" + accountID + "/" + url.PathEscape(system) + "/" + url.PathEscape(authid)
+}
+
+// AttemptInput starts an attempt.
+type AttemptInput struct {
+	AttemptID string
+	AccountID string
+	System    string
+	AuthID    string
+	IP        string
+	UserAgent string
+}
+
+// AttemptResult is the attempt's final state.
+type AttemptResult struct {
+	State   string
+	Method  string
+	Reasons []string
+}
+
+// BeginResult answers UpdateBegin.
+type BeginResult struct {
+	Allowed   bool
+	AttemptID string
+	Method    string
+	ExpiresAt time.Time
+}
+
+// Submission is a code or a link confirmation, reduced to a keyed digest
+// bound to the attempt before it reaches the workflow.
+type Submission struct {
+	AttemptID string
+	Digest    string
+}
+
+// Verdict answers a Submission.
+type Verdict struct {
+	Verdict   string
+	State     string
+	Remaining int // wrong codes left before the attempt locks
+}
+
+// State is what QueryState returns.
+type State struct {
+	AttemptID string
+	State     string
+	Method    string
+	Failures  int
+	ExpiresAt time.Time
+}

@@ -1,0 +1,8 @@
+// Package workflows holds the attempt workflow: one Temporal workflow
+// execution per authentication attempt, which alone decides the attempt's
+// outcome (authenticated, expired, locked, denied).
+//
+// Workflow code is deterministic: no I/O, clocks, randomness or goroutines
+// of its own. Every effect (store, policy, plugins, audit) is an activity in
+// package activities; secrets appear here only as keyed digests.
+package workflows
