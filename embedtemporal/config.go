@@ -4,7 +4,6 @@ package embedtemporal
 // (MIT, Temporal Technologies Inc.) for a file-backed, long-lived server.
 
 import (
-	"fmt"
 	"time"
 
 	"go.temporal.io/server/common/cluster"
@@ -93,11 +92,4 @@ func service(ip string, grpcPort, membershipPort int) config.Service {
 		MembershipPort: membershipPort,
 		BindOnIP:       ip,
 	}}
-}
-
-// Compile-time reminder that servicePorts must hold every port used above.
-var _ = [servicePortCount - 7]struct{}{}
-
-func init() {
-	_ = fmt.Sprint // keep fmt for future use
 }

@@ -3,21 +3,29 @@
 // SQLite file, for `flexauth dev`.
 //
 // Unlike go.temporal.io/server/temporaltest, which is in memory, state lives
-// in Config.DatabasePath: workflows started before a stop, or before the
+// in Config.DatabasePath: workflows started before a Stop, or before the
 // process was killed with SIGKILL, carry on after the next Start on the same
 // file. The file is opened in WAL mode with synchronous=NORMAL, which keeps
 // every committed transaction across a process crash (only an operating
 // system crash or power loss may drop the last ones). The schema is created
-// on the first Start; the namespace is registered when missing.
+// on the first Start; the namespace is registered when missing and kept
+// (same ID) afterwards. An advisory lock on "<db>.lock" keeps a second server
+// off the same file; the kernel releases it when the process dies.
 //
 // Ports: the frontend listens on Config.Addr or, when empty, on a free port of
-// 127.0.0.1 chosen at each Start. The other services use free loopback ports
-// chosen at each Start. Temporal records the frontend address in the cluster
-// metadata of the database, but it overwrites that record when the configured
-// address changes, so a restart on another port works and no port is kept
-// beside the database. Metrics and pprof are off.
+// 127.0.0.1 chosen at each Start; the other services take free loopback ports
+// at each Start. No port is kept beside the database, because none needs to
+// be: Temporal stores the frontend address in the cluster metadata but
+// overwrites it when the configured one differs. What does break a restart is
+// the membership table: every service records its address there, and a new
+// start tries to join the members seen in the last 20 s, all dead after a
+// Stop or a kill, which stalls it for 30 s and more. Start therefore empties
+// that table before starting (the lock proves no live server is in it).
+// Metrics and pprof are off.
 //
-// Temporal's own logs go to Config.Logger at warn level and above.
+// Temporal's own logs go to Config.Logger at warn level and above. Temporal
+// calls Fatal only where it cannot go on; as with its own logger, that exits
+// the process.
 //
 // This package owns the server's lifecycle only: it registers no workflows,
 // runs no worker and hands out no client; callers dial HostPort with the SDK.

@@ -3,6 +3,7 @@ package embedtemporal
 import (
 	"context"
 	"log/slog"
+	"os"
 
 	"go.temporal.io/server/common/log"
 	"go.temporal.io/server/common/log/tag"
@@ -29,12 +30,23 @@ func (l slogLogger) Info(msg string, tags ...tag.Tag)  { l.log(slog.LevelInfo, m
 func (l slogLogger) Warn(msg string, tags ...tag.Tag)  { l.log(slog.LevelWarn, msg, tags) }
 func (l slogLogger) Error(msg string, tags ...tag.Tag) { l.log(slog.LevelError, msg, tags) }
 
-// DPanic, Panic and Fatal are logged as errors and return: an embedded server
-// must not exit or crash its host process (Temporal's CLI dev server and
-// temporaltest do the same).
+// DPanic logs as an error and returns, as zap does in production. Panic
+// logs and panics, as zap does.
 func (l slogLogger) DPanic(msg string, tags ...tag.Tag) { l.log(slog.LevelError, msg, tags) }
-func (l slogLogger) Panic(msg string, tags ...tag.Tag)  { l.log(slog.LevelError, msg, tags) }
-func (l slogLogger) Fatal(msg string, tags ...tag.Tag)  { l.log(slog.LevelError, msg, tags) }
+func (l slogLogger) Panic(msg string, tags ...tag.Tag) {
+	l.log(slog.LevelError, msg, tags)
+	panic("temporal: " + msg)
+}
+
+// Fatal logs as an error and exits the process, as Temporal's own logger
+// does. Temporal calls it only where it cannot go on, and its code after the
+// call assumes it never returns: returning instead crashes a moment later on
+// a nil pointer (seen when the frontend's port was taken; Start now checks
+// that port first, so Fatal is for the unforeseen).
+func (l slogLogger) Fatal(msg string, tags ...tag.Tag) {
+	l.log(slog.LevelError, msg, tags)
+	os.Exit(1)
+}
 
 // With returns a logger that adds tags to every record.
 func (l slogLogger) With(tags ...tag.Tag) log.Logger {

@@ -65,6 +65,9 @@ func resolveEndpoints(addr string) (endpoints, error) {
 	n := servicePortCount
 	if e.frontendPort == 0 {
 		n++
+	} else if err := checkFree(net.JoinHostPort(e.frontendIP, strconv.Itoa(e.frontendPort))); err != nil {
+		// Temporal treats a taken frontend port as fatal and exits.
+		return endpoints{}, err
 	}
 	ports, err := freePorts(e.hostIP, n)
 	if err != nil {
@@ -96,4 +99,13 @@ func freePorts(ip string, n int) ([]int, error) {
 		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
 	return ports, nil
+}
+
+// checkFree fails when addr cannot be listened on right now.
+func checkFree(addr string) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return l.Close()
 }

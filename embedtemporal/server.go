@@ -5,11 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
@@ -25,6 +30,10 @@ const DefaultNamespace = "default"
 // readyTimeout bounds the wait for the frontend when the caller's context
 // has no deadline.
 const readyTimeout = time.Minute
+
+// probeName names the task queue and workflow ID the readiness probe asks
+// about; neither is ever created.
+const probeName = "embedtemporal-readiness-probe"
 
 // Config says where the server keeps its state and where it listens.
 type Config struct {
@@ -81,8 +90,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start temporal: %w", err)
 	}
-	if err := prepareDirectory(dbPath); err != nil {
-		return nil, fmt.Errorf("start temporal: %w", err)
+	if err := os.MkdirAll(filepath.Dir(dbPath), 0o700); err != nil {
+		return nil, fmt.Errorf("start temporal: create folder for %s: %w", dbPath, err)
 	}
 	unlock, err := lockDatabase(dbPath)
 	if err != nil {
@@ -110,7 +119,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 // wait for them to answer.
 func startServer(dbPath, namespace string, eps endpoints, logger slogLogger) (temporal.Server, error) {
 	sqlCfg := sqlConfig(dbPath)
-	if err := ensureSchema(sqlCfg); err != nil {
+	if err := prepareDatabase(sqlCfg); err != nil {
 		return nil, err
 	}
 	ns, err := sqliteschema.NewNamespaceConfig(clusterName, namespace, false, nil)
@@ -170,7 +179,10 @@ func waitReady(ctx context.Context, hostPort, namespace string) error {
 	}
 }
 
-// probe dials the frontend and describes the namespace once.
+// probe dials the frontend and asks one question of each service that user
+// workflows need: the frontend (namespace), matching (task queue) and
+// history (an execution that does not exist). Until history and matching
+// have joined the cluster, the last two fail with "Not enough hosts".
 func probe(ctx context.Context, hostPort, namespace string) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
@@ -183,8 +195,24 @@ func probe(ctx context.Context, hostPort, namespace string) error {
 		return err
 	}
 	defer c.Close()
-	_, err = c.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: namespace})
-	return err
+	svc := c.WorkflowService()
+	if _, err := svc.DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: namespace}); err != nil {
+		return err
+	}
+	if _, err := svc.DescribeTaskQueue(ctx, &workflowservice.DescribeTaskQueueRequest{
+		Namespace: namespace,
+		TaskQueue: &taskqueuepb.TaskQueue{Name: probeName, Kind: enumspb.TASK_QUEUE_KIND_NORMAL},
+	}); err != nil {
+		return err
+	}
+	_, err = svc.DescribeWorkflowExecution(ctx, &workflowservice.DescribeWorkflowExecutionRequest{
+		Namespace: namespace,
+		Execution: &commonpb.WorkflowExecution{WorkflowId: probeName},
+	})
+	if _, notFound := errors.AsType[*serviceerror.NotFound](err); err != nil && !notFound {
+		return err
+	}
+	return nil
 }
 
 // HostPort is the frontend address for SDK clients and workers.
@@ -193,9 +221,11 @@ func (s *Server) HostPort() string { return s.hostPort }
 // Namespace is the namespace registered at start.
 func (s *Server) Namespace() string { return s.namespace }
 
-// Stop stops every service and releases the database. Workflows in flight
-// stay in the database and continue after the next Start. Calling Stop again
-// returns the first call's result.
+// Stop stops every service and releases the database lock. Workflows in
+// flight stay in the database and continue after the next Start. Temporal's
+// SQLite plugin keeps its connection to the file open until the process
+// exits (its pool never closes); a later Start in the same process reuses it.
+// Calling Stop again returns the first call's result.
 func (s *Server) Stop() error {
 	s.stopOnce.Do(func() {
 		err := s.server.Stop()

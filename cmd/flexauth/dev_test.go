@@ -1,0 +1,180 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestDevSurvivesKill9 runs the real binary as a user would: `flexauth dev`,
+// sets up a system and a user through the admin API, starts a passwordless
+// attempt, kills the process with SIGKILL, starts it again on the same data
+// folder, and completes the attempt begun before the kill.
+func TestDevSurvivesKill9(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the whole binary")
+	}
+	bin := filepath.Join(t.TempDir(), "flexauth")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		t.Fatalf("build flexauth: %v", err)
+	}
+	data := filepath.Join(t.TempDir(), "data")
+	addr := freeAddr(t)
+	url := "http://" + addr
+
+	first, out := startDev(t, bin, addr, data)
+	var keys devKeys
+	raw, err := os.ReadFile(filepath.Join(data, "dev-keys.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &keys); err != nil || keys.AppKey == "" || keys.AdminKey == "" || keys.Account == "" {
+		t.Fatalf("dev-keys.json = %s (%v)", raw, err)
+	}
+	if !strings.Contains(out.String(), keys.AppKey) || !strings.Contains(out.String(), keys.AdminKey) {
+		t.Fatalf("the keys were not printed:\n%s", out.String())
+	}
+
+	call(t, url, "POST", "/v1/admin/systems", keys.AdminKey, `{"name":"wiki","methods":["passwordless"],"sensitivity":"low","ttl_seconds":600}`, 201)
+	call(t, url, "POST", "/v1/admin/users", keys.AdminKey, `{"authid":"alice","name":"Alice","email":"alice@example.com"}`, 201)
+	call(t, url, "PUT", "/v1/admin/users/alice/systems", keys.AdminKey, `{"assignments":[{"system":"wiki","method":"passwordless"}]}`, 200)
+	call(t, url, "POST", "/v1/admin/users", keys.AppKey, `{"authid":"mallory"}`, 403)
+	call(t, url, "POST", "/v1/start", keys.AppKey, `{"system":"wiki","authid":"alice"}`, 200)
+	link := waitLink(t, filepath.Join(data, "outbox.jsonl"))
+
+	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = first.Wait()
+
+	second, out2 := startDev(t, bin, addr, data)
+	if !strings.Contains(out2.String(), keys.AdminKey) {
+		t.Fatalf("a restart did not print the same keys:\n%s", out2.String())
+	}
+	call(t, url, "POST", "/v1/check", keys.AppKey, `{"system":"wiki","authid":"alice"}`, 202)
+	res, err := http.Post(link, "application/x-www-form-urlencoded", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("confirming the link after the restart = %d", res.StatusCode)
+	}
+	call(t, url, "POST", "/v1/check", keys.AppKey, `{"system":"wiki","authid":"alice"}`, 200)
+
+	_ = second.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- second.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Error("flexauth dev did not stop within 30s of SIGTERM")
+		_ = second.Process.Kill()
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// startDev starts `flexauth dev` and waits until its API answers.
+func startDev(t *testing.T, bin, addr, data string) (*exec.Cmd, *syncBuffer) {
+	t.Helper()
+	out := &syncBuffer{}
+	cmd := exec.Command(bin, "dev", "--addr", addr, "--data", data)
+	cmd.Stdout = out
+	cmd.Stderr = out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		if res, err := http.Get("http://" + addr + "/healthz"); err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK && strings.Contains(out.String(), "app key") {
+				return cmd, out
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("flexauth dev did not come up within 2 minutes:\n%s", out.String())
+	return nil, nil
+}
+
+func call(t *testing.T, url, method, path, key, body string, want int) {
+	t.Helper()
+	req, err := http.NewRequest(method, url+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("apikey", key)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	if res.StatusCode != want {
+		t.Fatalf("%s %s = %d %s, want %d", method, path, res.StatusCode, raw, want)
+	}
+}
+
+func waitLink(t *testing.T, outbox string) string {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if f, err := os.Open(outbox); err == nil {
+			sc := bufio.NewScanner(f)
+			for sc.Scan() {
+				var m struct{ Link string }
+				if json.Unmarshal(sc.Bytes(), &m) == nil && m.Link != "" {
+					f.Close()
+					return m.Link
+				}
+			}
+			f.Close()
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatal("no link in the outbox within 30s")
+	return ""
+}
+
+// syncBuffer is a bytes.Buffer safe for the writer goroutines of exec.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

@@ -1,0 +1,301 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pquerna/otp/totp"
+	enumspb "go.temporal.io/api/enums/v1"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/workflows"
+)
+
+type req = map[string]any
+
+func TestPasswordlessLink(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.setup("wiki", []string{"passwordless", "pin"}, "low", "alice", "passwordless")
+	body := req{"system": "wiki", "authid": "alice"}
+
+	h.expect("/v1/start", body, http.StatusOK, "success")
+	h.expect("/v1/check", body, http.StatusAccepted, "pending")
+	msg := h.waitMessage("alice@example.com", 1)
+	if msg.Link == "" || msg.Channel != "email" || !strings.Contains(msg.Body, msg.Link) {
+		t.Fatalf("message = %+v, want an email carrying the link", msg)
+	}
+	token := msg.Link[strings.LastIndex(msg.Link, "/")+1:]
+	if strings.Contains(msg.Link, "alice") || len(token) < 43 {
+		t.Fatalf("link %q names the user or carries under 256 bits", msg.Link)
+	}
+
+	// Opening the link (what a mail scanner does too) only shows a page.
+	status, html := h.page(http.MethodGet, msg.Link)
+	if status != http.StatusOK || !strings.Contains(html, "<form") || !strings.Contains(strings.ToLower(html), "post") {
+		t.Fatalf("GET link = %d, want a confirmation form:\n%s", status, html)
+	}
+	h.expect("/v1/check", body, http.StatusAccepted, "pending")
+
+	status, html = h.page(http.MethodPost, msg.Link)
+	if status != http.StatusOK {
+		t.Fatalf("POST link = %d:\n%s", status, html)
+	}
+	h.expect("/v1/check", body, http.StatusOK, "authenticated")
+
+	// A link works once.
+	if status, _ := h.page(http.MethodPost, msg.Link); status == http.StatusOK {
+		t.Fatal("the link confirmed a second time")
+	}
+	types := h.auditTypes("alice")
+	want := []string{activities.EventAuthenticated, activities.EventDelivered, activities.EventDecision, activities.EventStarted}
+	if strings.Join(types, ",") != strings.Join(want, ",") {
+		t.Fatalf("audit = %v, want %v", types, want)
+	}
+	user := h.admin(http.MethodGet, "/v1/admin/users/alice", nil, http.StatusOK)
+	if user["login_count"] != float64(1) || user["last_ip"] == "" {
+		t.Fatalf("user after sign-in = %v", user)
+	}
+}
+
+func TestPINAttempt(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.setup("vpn", []string{"pin"}, "low", "bob", "pin")
+	body := req{"system": "vpn", "authid": "bob"}
+
+	h.expect("/v1/start", body, http.StatusOK, "success")
+	msg := h.waitMessage("bob@example.com", 1)
+	if len(msg.Code) != 8 || strings.Trim(msg.Code, "0123456789") != "" {
+		t.Fatalf("code %q is not 8 digits", msg.Code)
+	}
+	wrong := "00000000"
+	if wrong == msg.Code {
+		wrong = "11111111"
+	}
+	h.expect("/v1/check", req{"system": "vpn", "authid": "bob", "pin": wrong}, http.StatusForbidden, "security error")
+	h.expect("/v1/check", body, http.StatusAccepted, "pending")
+
+	// The PIN as a JSON number: leading zeros are restored.
+	n, err := strconv.Atoi(msg.Code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.expect("/v1/check", req{"system": "vpn", "authid": "bob", "pin": n}, http.StatusOK, "authenticated")
+	h.expect("/v1/check", body, http.StatusOK, "authenticated")
+
+	// Secrets reach workflow history only as digests.
+	h.assertHistoryHasNo(workflows.WorkflowID("acme", "vpn", "bob"), msg.Code)
+}
+
+func TestTOTPAttempt(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.setup("payroll", []string{"totp", "pin"}, "high", "carol", "totp")
+
+	enrol := h.admin(http.MethodPost, "/v1/admin/users/carol/totp", nil, http.StatusOK)
+	uri, _ := enrol["otpauth_uri"].(string)
+	seed, _ := enrol["secret"].(string)
+	if !strings.HasPrefix(uri, "otpauth://totp/") || seed == "" {
+		t.Fatalf("enrolment = %v", enrol)
+	}
+	code, err := totp.GenerateCode(seed, time.Now().Add(-30*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.admin(http.MethodPost, "/v1/admin/users/carol/totp/verify", req{"code": code}, http.StatusOK)
+
+	body := req{"system": "payroll", "authid": "carol"}
+	h.expect("/v1/start", body, http.StatusOK, "success")
+	h.expect("/v1/check", body, http.StatusAccepted, "pending")
+	// The enrolment code (an earlier step) cannot sign in.
+	h.expect("/v1/check", req{"system": "payroll", "authid": "carol", "pin": code}, http.StatusForbidden, "security error")
+	now, err := totp.GenerateCode(seed, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.expect("/v1/check", req{"system": "payroll", "authid": "carol", "pin": now}, http.StatusOK, "authenticated")
+
+	// Each code signs in once, even in a new attempt.
+	h.expect("/v1/start", body, http.StatusOK, "success")
+	h.expect("/v1/check", req{"system": "payroll", "authid": "carol", "pin": now}, http.StatusForbidden, "security error")
+	h.assertHistoryHasNo(workflows.WorkflowID("acme", "payroll", "carol"), now)
+}
+
+func TestLockOut(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.setup("vpn", []string{"pin"}, "low", "dave", "pin")
+	body := req{"system": "vpn", "authid": "dave"}
+	h.expect("/v1/start", body, http.StatusOK, "success")
+	msg := h.waitMessage("dave@example.com", 1)
+	wrong := "12345678"
+	if wrong == msg.Code {
+		wrong = "87654321"
+	}
+	for range 5 {
+		h.expect("/v1/check", req{"system": "vpn", "authid": "dave", "pin": wrong}, http.StatusForbidden, "security error")
+	}
+	// Locked: even the right code is refused, and so is a new start.
+	h.expect("/v1/check", req{"system": "vpn", "authid": "dave", "pin": msg.Code}, http.StatusForbidden, "security error")
+	h.expect("/v1/check", body, http.StatusForbidden, "security error")
+	h.expect("/v1/start", body, http.StatusForbidden, "security error")
+	types := h.auditTypes("dave")
+	if len(types) == 0 || types[0] != activities.EventDenied {
+		t.Fatalf("audit after a start while locked out = %v", types)
+	}
+}
+
+func TestNewStartSupersedesThePendingAttempt(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.setup("vpn", []string{"pin", "passwordless"}, "low", "erin", "pin")
+	body := req{"system": "vpn", "authid": "erin"}
+	h.expect("/v1/start", body, http.StatusOK, "success")
+	first := h.waitMessage("erin@example.com", 1)
+	h.expect("/v1/start", body, http.StatusOK, "success")
+	second := h.waitMessage("erin@example.com", 2)
+	if first.Attempt == second.Attempt {
+		t.Fatal("both messages belong to one attempt")
+	}
+	if first.Code != second.Code {
+		h.expect("/v1/check", req{"system": "vpn", "authid": "erin", "pin": first.Code}, http.StatusForbidden, "security error")
+	}
+	h.expect("/v1/check", req{"system": "vpn", "authid": "erin", "pin": second.Code}, http.StatusOK, "authenticated")
+
+	// A superseded link stops working too.
+	h.admin(http.MethodPut, "/v1/admin/users/erin/systems", req{"assignments": []req{{"system": "vpn", "method": "passwordless"}}}, http.StatusOK)
+	h.expect("/v1/start", body, http.StatusOK, "success")
+	oldLink := h.waitMessage("erin@example.com", 3)
+	h.expect("/v1/start", body, http.StatusOK, "success")
+	newLink := h.waitMessage("erin@example.com", 4)
+	if status, _ := h.page(http.MethodPost, oldLink.Link); status == http.StatusOK {
+		t.Fatal("a superseded link confirmed")
+	}
+	h.expect("/v1/check", body, http.StatusAccepted, "pending")
+	if status, _ := h.page(http.MethodPost, newLink.Link); status != http.StatusOK {
+		t.Fatal("the current link did not confirm")
+	}
+	h.expect("/v1/check", body, http.StatusOK, "authenticated")
+}
+
+func TestExpiry(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.admin(http.MethodPost, "/v1/admin/systems", req{"name": "kiosk", "methods": []string{"pin"}, "sensitivity": "low", "ttl_seconds": 30}, http.StatusCreated)
+	h.admin(http.MethodPost, "/v1/admin/users", req{"authid": "frank", "email": "frank@example.com"}, http.StatusCreated)
+	h.admin(http.MethodPut, "/v1/admin/users/frank/systems", req{"assignments": []req{{"system": "kiosk", "method": "pin"}}}, http.StatusOK)
+	body := req{"system": "kiosk", "authid": "frank"}
+	h.expect("/v1/start", body, http.StatusOK, "success")
+	msg := h.waitMessage("frank@example.com", 1)
+	time.Sleep(31 * time.Second)
+	h.expect("/v1/check", body, http.StatusForbidden, "expired")
+	h.expect("/v1/check", req{"system": "kiosk", "authid": "frank", "pin": msg.Code}, http.StatusForbidden, "expired")
+	types := h.auditTypes("frank")
+	if len(types) == 0 || types[0] != activities.EventExpired {
+		t.Fatalf("audit = %v, want attempt.expired first", types)
+	}
+}
+
+func TestNoEnumeration(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.setup("vpn", []string{"pin"}, "low", "gina", "pin")
+	h.admin(http.MethodPost, "/v1/admin/systems", req{"name": "crm", "methods": []string{"pin"}}, http.StatusCreated)
+	h.admin(http.MethodPost, "/v1/admin/users", req{"authid": "hank", "email": "hank@example.com", "status": "disabled"}, http.StatusCreated)
+	h.admin(http.MethodPut, "/v1/admin/users/hank/systems", req{"assignments": []req{{"system": "vpn", "method": "pin"}}}, http.StatusOK)
+
+	cases := []struct {
+		name string
+		key  string
+		body req
+	}{
+		{"unknown user", h.appKey, req{"system": "vpn", "authid": "nobody"}},
+		{"unknown system", h.appKey, req{"system": "nothing", "authid": "gina"}},
+		{"unassigned user", h.appKey, req{"system": "crm", "authid": "gina"}},
+		{"disabled user", h.appKey, req{"system": "vpn", "authid": "hank"}},
+		{"bad key", "fa_app_not-a-key", req{"system": "vpn", "authid": "gina"}},
+		{"admin key on the app API", h.adminKey, req{"system": "vpn", "authid": "gina"}},
+	}
+	var first string
+	for _, c := range cases {
+		for _, path := range []string{"/v1/start", "/v1/check"} {
+			status, raw := h.do(http.MethodPost, path, c.key, c.body)
+			got := strconv.Itoa(status) + " " + raw
+			if first == "" {
+				first = got
+			}
+			if status != http.StatusForbidden || got != first {
+				t.Errorf("%s on %s = %s, want the same as every other: %s", c.name, path, got, first)
+			}
+		}
+	}
+	var res struct{ Result string }
+	if err := json.Unmarshal([]byte(strings.SplitN(first, " ", 2)[1]), &res); err != nil || res.Result != "security error" {
+		t.Fatalf("body = %s", first)
+	}
+}
+
+func TestBadRequests(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.setup("vpn", []string{"pin"}, "low", "ivan", "pin")
+	cases := []struct {
+		name string
+		body string
+	}{
+		{"malformed JSON", `{"system": "vpn", "authid": `},
+		{"authid as a number", `{"system": "vpn", "authid": 42}`},
+		{"missing system", `{"authid": "ivan"}`},
+		{"array body", `[1,2]`},
+		{"oversized body", `{"system": "vpn", "authid": "` + strings.Repeat("a", 1<<20) + `"}`},
+		{"pin with letters", `{"system": "vpn", "authid": "ivan", "pin": "12ab"}`},
+		{"fractional pin", `{"system": "vpn", "authid": "ivan", "pin": 12.5}`},
+	}
+	for _, c := range cases {
+		path := "/v1/start"
+		if strings.Contains(c.body, "pin") {
+			path = "/v1/check"
+		}
+		status, raw := h.do(http.MethodPost, path, h.appKey, c.body)
+		var e struct{ Error string }
+		if status < 400 || status >= 500 || json.Unmarshal([]byte(raw), &e) != nil || e.Error == "" {
+			t.Errorf("%s: %d %s, want a 4xx JSON error", c.name, status, raw)
+		}
+	}
+	// Nothing was lost: the engine still works.
+	h.expect("/v1/start", req{"system": "vpn", "authid": "ivan"}, http.StatusOK, "success")
+}
+
+// assertHistoryHasNo fails if secret appears anywhere in the workflow's
+// event history.
+func (h *harness) assertHistoryHasNo(workflowID, secret string) {
+	h.t.Helper()
+	iter := h.tc.GetWorkflowHistory(context.Background(), workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	events := 0
+	for iter.HasNext() {
+		ev, err := iter.Next()
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		events++
+		// Payloads are JSON inside the protobuf bytes: a secret in clear
+		// would appear verbatim.
+		raw, err := proto.Marshal(ev)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		if strings.Contains(string(raw), secret) {
+			h.t.Fatalf("workflow history event %d (%s) contains the secret %q", ev.GetEventId(), ev.GetEventType(), secret)
+		}
+	}
+	if events == 0 {
+		h.t.Fatal("empty workflow history")
+	}
+}

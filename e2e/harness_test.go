@@ -1,0 +1,296 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/server/temporaltest"
+
+	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/api"
+	"github.com/flexauth/flexauth/internal/pgtest"
+	"github.com/flexauth/flexauth/plugins/host"
+	"github.com/flexauth/flexauth/policies"
+	"github.com/flexauth/flexauth/secret"
+	"github.com/flexauth/flexauth/store"
+	"github.com/flexauth/flexauth/worker"
+	"github.com/flexauth/flexauth/workflows"
+)
+
+var (
+	cluster   *pgtest.Cluster
+	outboxBin string
+)
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "flexauth-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	outboxBin = filepath.Join(dir, "flexauth-outbox")
+	build := exec.Command("go", "build", "-o", outboxBin, "github.com/flexauth/flexauth/plugins/delivery/outbox/cmd/flexauth-outbox")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build outbox plugin:", err)
+		os.Exit(1)
+	}
+	code := pgtest.Main(m, &cluster)
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// harness is one flexauth deployment: its own database, Temporal server,
+// plugin process and API, and an account with an app and an admin key.
+type harness struct {
+	t        *testing.T
+	url      string
+	appKey   string
+	adminKey string
+	outbox   string
+	st       *store.Store
+	tc       client.Client
+	keys     *secret.Keyring
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	ctx := context.Background()
+	h := &harness{t: t, outbox: filepath.Join(t.TempDir(), "outbox.jsonl")}
+
+	st, err := store.Open(ctx, cluster.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h.st = st
+
+	master := make([]byte, secret.MasterKeySize)
+	copy(master, uuid.NewString())
+	if h.keys, err = secret.New(master); err != nil {
+		t.Fatal(err)
+	}
+
+	plugins, err := host.New(slog.New(slog.DiscardHandler), host.Spec{Name: "outbox", Command: []string{outboxBin}, Config: map[string]string{"path": h.outbox}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(plugins.Close)
+
+	engine, err := policies.New(ctx, policies.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The API's URL goes into links, and the API needs the Temporal client:
+	// start the listener first and hand it the handler once built.
+	var handler http.Handler
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	t.Cleanup(srv.Close)
+	h.url = srv.URL
+
+	ts := temporaltest.NewServer(temporaltest.WithT(t))
+	h.tc = ts.GetDefaultClient()
+	acts := activities.New(st, engine, plugins, h.keys, activities.Config{PublicURL: h.url}, nil)
+	ts.NewWorkerWithOptions(workflows.TaskQueue, func(r sdkworker.Registry) { worker.Register(r, acts) }, sdkworker.Options{})
+	handler = api.New(api.Config{PublicURL: h.url, StartFloor: time.Millisecond}, st, h.tc, h.keys).Handler()
+
+	now := time.Now().UTC()
+	if err := st.CreateAccount(ctx, &store.Account{ID: "acme", Name: "Acme", CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	h.appKey = h.newKey(store.ScopeApp, secret.AppKeyPrefix)
+	h.adminKey = h.newKey(store.ScopeAdmin, secret.AdminKeyPrefix)
+	return h
+}
+
+func (h *harness) newKey(scope, prefix string) string {
+	key, err := secret.NewAPIKey(prefix)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	err = h.st.CreateAPIKey(context.Background(), &store.APIKey{
+		ID: uuid.NewString(), AccountID: "acme", Name: scope + " key", Scope: scope,
+		Hash: secret.HashAPIKey(key), CreatedAt: time.Now().UTC(),
+	})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return key
+}
+
+// do sends a JSON request and returns the status and raw body.
+func (h *harness) do(method, path, key string, body any) (int, string) {
+	h.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, h.url+path, rd)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if key != "" {
+		req.Header.Set("apikey", key)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return res.StatusCode, string(raw)
+}
+
+// admin calls the admin API and fails the test unless it answers want.
+func (h *harness) admin(method, path string, body any, want int) map[string]any {
+	h.t.Helper()
+	status, raw := h.do(method, path, h.adminKey, body)
+	if status != want {
+		h.t.Fatalf("%s %s = %d %s, want %d", method, path, status, raw, want)
+	}
+	out := map[string]any{}
+	if raw != "" {
+		if err := json.Unmarshal([]byte(raw), &out); err != nil {
+			h.t.Fatalf("%s %s: body %q is not a JSON object: %v", method, path, raw, err)
+		}
+	}
+	return out
+}
+
+// app calls start or check and returns the status and body.
+func (h *harness) app(path string, body any) (int, string) {
+	h.t.Helper()
+	return h.do(http.MethodPost, path, h.appKey, body)
+}
+
+// expect asserts an app API answer, e.g. 202 {"result":"pending"}.
+func (h *harness) expect(path string, body any, wantStatus int, wantResult string) {
+	h.t.Helper()
+	status, raw := h.app(path, body)
+	var got struct {
+		Result string `json:"result"`
+	}
+	_ = json.Unmarshal([]byte(raw), &got)
+	if status != wantStatus || got.Result != wantResult {
+		h.t.Fatalf("POST %s %v = %d %s, want %d %q", path, body, status, raw, wantStatus, wantResult)
+	}
+}
+
+// setup creates a system with methods and a user assigned to it with method.
+func (h *harness) setup(system string, methods []string, sensitivity, authid, method string) {
+	h.t.Helper()
+	h.admin(http.MethodPost, "/v1/admin/systems", map[string]any{
+		"name": system, "methods": methods, "sensitivity": sensitivity, "ttl_seconds": 300,
+	}, http.StatusCreated)
+	h.admin(http.MethodPost, "/v1/admin/users", map[string]any{
+		"authid": authid, "name": "User " + authid, "email": authid + "@example.com", "phone": "+15555550100",
+	}, http.StatusCreated)
+	h.admin(http.MethodPut, "/v1/admin/users/"+authid+"/systems", map[string]any{
+		"assignments": []map[string]string{{"system": system, "method": method}},
+	}, http.StatusOK)
+}
+
+// message is one line of the outbox.
+type message struct {
+	ID      string `json:"id"`
+	Channel string `json:"channel"`
+	To      string `json:"to"`
+	Subject string `json:"subject"`
+	Body    string `json:"body"`
+	Attempt string `json:"attempt"`
+	Link    string `json:"link"`
+	Code    string `json:"code"`
+}
+
+// waitMessage waits for the outbox message of attempt n to reach to (the
+// n-th message to that address, from 1).
+func (h *harness) waitMessage(to string, n int) message {
+	h.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		var found []message
+		if f, err := os.Open(h.outbox); err == nil {
+			sc := bufio.NewScanner(f)
+			for sc.Scan() {
+				var m message
+				if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+					f.Close()
+					h.t.Fatalf("outbox line %q: %v", sc.Text(), err)
+				}
+				if m.To == to {
+					found = append(found, m)
+				}
+			}
+			f.Close()
+		}
+		if len(found) >= n {
+			return found[n-1]
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	h.t.Fatalf("no message %d to %s in the outbox within 15s", n, to)
+	return message{}
+}
+
+// page fetches an end-user page (no API key) and returns status and HTML.
+func (h *harness) page(method, url string) (int, string) {
+	h.t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if method == http.MethodPost {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(raw)
+}
+
+// auditTypes returns the event types of authid's audit trail, newest first.
+func (h *harness) auditTypes(authid string) []string {
+	h.t.Helper()
+	out := h.admin(http.MethodGet, "/v1/admin/audit?authid="+authid, nil, http.StatusOK)
+	events, _ := out["events"].([]any)
+	var types []string
+	for _, e := range events {
+		types = append(types, e.(map[string]any)["type"].(string))
+	}
+	return types
+}

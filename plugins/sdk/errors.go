@@ -1,0 +1,96 @@
+package sdk
+
+import (
+	"context"
+	"errors"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// ErrPermanent is wrapped by every error that retrying cannot fix: a bad
+// recipient, a bad configuration. On the host, errors.Is(err, ErrPermanent)
+// tells the caller to stop retrying.
+var ErrPermanent = errors.New("permanent delivery failure")
+
+// ErrPluginExited is returned on the host when the plugin process is gone
+// (crashed or killed), before or during a call. It is temporary: the host
+// relaunches the plugin on the next call.
+var ErrPluginExited = errors.New("plugin process exited")
+
+// Permanent marks err as not worth retrying. It crosses the process boundary
+// as gRPC codes.InvalidArgument, so the host sees an error wrapping
+// ErrPermanent. Errors not marked are temporary and cross as
+// codes.Unavailable. Permanent(nil) is nil.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &permanentError{err: err}
+}
+
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+
+// Unwrap lets errors.Is find both ErrPermanent and the cause.
+func (e *permanentError) Unwrap() []error { return []error{e.err, ErrPermanent} }
+
+// errorDomain marks a status as produced by a plugin's own code, so the host
+// can tell "the plugin said no" from "the connection broke" (which may mean
+// the process died). Plugins in other languages may attach the same
+// google.rpc.ErrorInfo; without it the host only waits a moment longer to
+// check whether the process is still alive.
+const errorDomain = "plugins.flexauth"
+
+// toStatus turns an error returned by a plugin implementation into the gRPC
+// status error the host receives.
+func toStatus(err error) error {
+	var code codes.Code
+	reason := "TEMPORARY"
+	switch {
+	case errors.Is(err, ErrPermanent):
+		code, reason = codes.InvalidArgument, "PERMANENT"
+	case errors.Is(err, context.DeadlineExceeded):
+		code = codes.DeadlineExceeded
+	case errors.Is(err, context.Canceled):
+		code = codes.Canceled
+	default:
+		// An author may return a gRPC status error to choose the code
+		// themselves; keep it.
+		if st, ok := status.FromError(err); ok {
+			code = st.Code()
+		} else {
+			code = codes.Unavailable
+		}
+	}
+	st, detailErr := status.New(code, err.Error()).WithDetails(&errdetails.ErrorInfo{
+		Reason: reason,
+		Domain: errorDomain,
+	})
+	if detailErr != nil {
+		// Marshalling a two-field message does not fail; if it ever does,
+		// the bare status still carries the right code.
+		return status.Error(code, err.Error())
+	}
+	return st.Err()
+}
+
+// isPermanentCode reports whether a status code means "do not retry".
+// FailedPrecondition is accepted too, for plugins in other languages that
+// report a missing configuration that way.
+func isPermanentCode(c codes.Code) bool {
+	return c == codes.InvalidArgument || c == codes.FailedPrecondition
+}
+
+// fromPlugin reports whether st was produced by the plugin's code (see
+// errorDomain) rather than by the gRPC transport.
+func fromPlugin(st *status.Status) bool {
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetDomain() == errorDomain {
+			return true
+		}
+	}
+	return false
+}

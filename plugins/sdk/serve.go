@@ -1,0 +1,31 @@
+package sdk
+
+import (
+	"os"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+)
+
+// ServeDelivery serves impl as a plugin process and returns when the host
+// ends it. It is the only call a plugin's main function needs:
+//
+//	func main() { sdk.ServeDelivery(myplugin.New()) }
+//
+// Started by hand rather than by flexauth, it prints a short notice and
+// the process exits with status 1.
+func ServeDelivery(impl Delivery) {
+	plugin.Serve(&plugin.ServeConfig{
+		HandshakeConfig:  HandshakeConfig(),
+		VersionedPlugins: VersionedPlugins(impl),
+		GRPCServer:       plugin.DefaultGRPCServer,
+		// JSON on the real stderr is what the host parses into structured
+		// log records; os.Stderr is read here, before go-plugin redirects
+		// it to its stdio stream.
+		Logger: hclog.New(&hclog.LoggerOptions{
+			Level:      hclog.Debug,
+			Output:     os.Stderr,
+			JSONFormat: true,
+		}),
+	})
+}
