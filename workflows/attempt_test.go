@@ -26,6 +26,12 @@ var input = workflows.AttemptInput{AttemptID: attemptID, AccountID: "acc", Syste
 // ttl and maxAttempts, whose IssueChallenge yields digest "right", and which
 // records every final state published.
 func newEnv(t *testing.T, method string, ttl time.Duration, maxAttempts int) (*testsuite.TestWorkflowEnvironment, *[]string) {
+	env, finals, _ := newCountingEnv(t, method, ttl, maxAttempts)
+	return env, finals
+}
+
+// newCountingEnv is newEnv that also reports how many failures were recorded.
+func newCountingEnv(t *testing.T, method string, ttl time.Duration, maxAttempts int) (*testsuite.TestWorkflowEnvironment, *[]string, *int) {
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
@@ -35,17 +41,17 @@ func newEnv(t *testing.T, method string, ttl time.Duration, maxAttempts int) (*t
 		Allowed: true, UserID: "u1", Method: method, TTL: ttl, MaxAttempts: maxAttempts,
 	}, nil)
 	env.OnActivity(acts.IssueChallenge, mock.Anything, mock.Anything).Return(activities.IssueResult{Digest: "right", Channel: "email"}, nil)
-	failures := 0
+	failures := new(int)
 	env.OnActivity(acts.RecordFailure, mock.Anything, mock.Anything).Return(func(_ context.Context, _ activities.FailureInput) (int, error) {
-		failures++
-		return failures, nil
+		*failures++
+		return *failures, nil
 	})
 	finals := &[]string{}
 	env.OnActivity(acts.Finish, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.FinishInput) error {
 		*finals = append(*finals, in.State)
 		return nil
 	})
-	return env, finals
+	return env, finals, failures
 }
 
 // submit sends an update after delay and stores its verdict (or error).
@@ -158,18 +164,20 @@ func TestWrongPINsLockTheAttempt(t *testing.T) {
 }
 
 func TestConcurrentGuessesAreCountedOneAtATime(t *testing.T) {
-	// Three wrong guesses and the right code arrive together: the lock-out
-	// must be reached before the right code is looked at.
-	env, _ := newEnv(t, policies.MethodPIN, 5*time.Minute, 3)
-	verdicts := make([]workflows.Verdict, 4)
-	errs := make([]error, 4)
+	// A burst of guesses arrives at once: each must be checked after the
+	// failures before it are counted, so no more than max_attempts guesses
+	// are ever looked at.
+	env, _, checked := newCountingEnv(t, policies.MethodPIN, 5*time.Minute, 3)
+	const burst = 8
+	verdicts := make([]workflows.Verdict, burst)
+	errs := make([]error, burst)
 	env.RegisterDelayedCallback(func() {
-		for i, digest := range []string{"wrong", "wrong", "wrong", "right"} {
+		for i := range burst {
 			env.UpdateWorkflow(workflows.UpdateSubmitCode, "", &testsuite.TestUpdateCallback{
 				OnReject:   func(err error) { errs[i] = err },
 				OnAccept:   func() {},
 				OnComplete: func(v any, err error) { verdicts[i], errs[i] = v.(workflows.Verdict), err },
-			}, workflows.Submission{AttemptID: attemptID, Digest: digest})
+			}, workflows.Submission{AttemptID: attemptID, Digest: "wrong"})
 		}
 	}, time.Second)
 	env.ExecuteWorkflow(workflows.Attempt, input)
@@ -177,8 +185,20 @@ func TestConcurrentGuessesAreCountedOneAtATime(t *testing.T) {
 	if res := result(t, env); res.State != workflows.StateLocked {
 		t.Fatalf("state = %s, want locked", res.State)
 	}
-	if verdicts[3].Verdict == workflows.VerdictAccepted {
-		t.Fatal("the right code was accepted after the lock-out was reached")
+	if *checked != 3 {
+		t.Fatalf("%d guesses were checked, want exactly max_attempts = 3", *checked)
+	}
+	rejected := 0
+	for i, v := range verdicts {
+		if errs[i] != nil {
+			t.Fatalf("guess %d: %v", i, errs[i])
+		}
+		if v.Verdict == workflows.VerdictRejected {
+			rejected++
+		}
+	}
+	if rejected != 2 {
+		t.Fatalf("%d guesses answered 'rejected', want 2 (the third locks, the rest find it closed)", rejected)
 	}
 }
 

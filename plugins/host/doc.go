@@ -1,0 +1,15 @@
+// Package host runs delivery plugins as child processes for the flexauth
+// worker and gives it one call per message: Host.Send.
+//
+// It owns the plugin processes' lifecycle: launch on first use (after
+// verifying the executable's checksum when one is configured), Configure
+// after every launch, relaunch after a crash, and kill on Close. Child
+// processes get a minimal environment (PATH, TMPDIR) so that plugins never
+// see the worker's database credentials or other secrets; they receive
+// only their own Config. Plugin logs are forwarded to the host's slog
+// logger with the plugin's name attached.
+//
+// The package does not retry: it classifies errors (sdk.ErrPermanent or
+// temporary) and leaves retries to the caller, a Temporal activity. It must
+// not import workflow, activity or storage code.
+package host
