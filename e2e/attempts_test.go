@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/policies"
 	"github.com/flexauth/flexauth/workflows"
 )
 
@@ -53,6 +54,8 @@ func TestPasswordlessLink(t *testing.T) {
 	if status, _ := h.page(http.MethodPost, msg.Link); status == http.StatusOK {
 		t.Fatal("the link confirmed a second time")
 	}
+	h.assertHistoryHasNo(workflows.WorkflowID("acme", "wiki", "alice"), token)
+	h.saveHistory(workflows.WorkflowID("acme", "wiki", "alice"), "passwordless_confirmed")
 	types := h.auditTypes("alice")
 	want := []string{activities.EventAuthenticated, activities.EventDelivered, activities.EventDecision, activities.EventStarted}
 	if strings.Join(types, ",") != strings.Join(want, ",") {
@@ -92,6 +95,7 @@ func TestPINAttempt(t *testing.T) {
 
 	// Secrets reach workflow history only as digests.
 	h.assertHistoryHasNo(workflows.WorkflowID("acme", "vpn", "bob"), msg.Code)
+	h.saveHistory(workflows.WorkflowID("acme", "vpn", "bob"), "pin_wrong_then_right")
 }
 
 func TestTOTPAttempt(t *testing.T) {
@@ -126,6 +130,7 @@ func TestTOTPAttempt(t *testing.T) {
 	h.expect("/v1/start", body, http.StatusOK, "success")
 	h.expect("/v1/check", req{"system": "payroll", "authid": "carol", "pin": now}, http.StatusForbidden, "security error")
 	h.assertHistoryHasNo(workflows.WorkflowID("acme", "payroll", "carol"), now)
+	h.saveHistory(workflows.WorkflowID("acme", "payroll", "carol"), "totp_reused_code")
 }
 
 func TestLockOut(t *testing.T) {
@@ -145,6 +150,7 @@ func TestLockOut(t *testing.T) {
 	// Locked: even the right code is refused, and so is a new start.
 	h.expect("/v1/check", req{"system": "vpn", "authid": "dave", "pin": msg.Code}, http.StatusForbidden, "security error")
 	h.expect("/v1/check", body, http.StatusForbidden, "security error")
+	h.saveHistory(workflows.WorkflowID("acme", "vpn", "dave"), "pin_locked")
 	h.expect("/v1/start", body, http.StatusForbidden, "security error")
 	types := h.auditTypes("dave")
 	if len(types) == 0 || types[0] != activities.EventDenied {
@@ -297,5 +303,39 @@ func (h *harness) assertHistoryHasNo(workflowID, secret string) {
 	}
 	if events == 0 {
 		h.t.Fatal("empty workflow history")
+	}
+}
+
+func TestBrokenPolicyFailsClosed(t *testing.T) {
+	t.Parallel()
+	// Compiles, but fails at evaluation: a runtime error in the decision.
+	failing, err := policies.New(context.Background(), map[string]string{"risk.rego": `package flexauth.risk
+
+decision := {"allow": true, "method": "pin", "ttl_seconds": 60 / count([]), "max_attempts": 5, "reasons": [], "risk": "low"}
+`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, compileErr := policies.New(context.Background(), map[string]string{"risk.rego": "package flexauth.risk\n\ndecision := {"})
+	for name, policy := range map[string]activities.Policy{
+		"evaluation error": failing,
+		"compile error":    policies.Unavailable{Err: compileErr},
+	} {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t, withPolicy(policy))
+			h.setup("vpn", []string{"pin"}, "low", "judy", "pin")
+			body := req{"system": "vpn", "authid": "judy"}
+			h.expect("/v1/start", body, http.StatusForbidden, "security error")
+			h.expect("/v1/check", body, http.StatusForbidden, "security error")
+			out := h.admin(http.MethodGet, "/v1/admin/audit?authid=judy&type=policy.decision", nil, http.StatusOK)
+			events, _ := out["events"].([]any)
+			if len(events) != 1 {
+				t.Fatalf("policy decisions in the audit = %v", out)
+			}
+			reasons, _ := events[0].(map[string]any)["reasons"].([]any)
+			if len(reasons) == 0 || !strings.HasPrefix(reasons[0].(string), "policy error: ") {
+				t.Fatalf("decision reasons = %v, want the policy error", reasons)
+			}
+		})
 	}
 }

@@ -69,7 +69,19 @@ type harness struct {
 	keys     *secret.Keyring
 }
 
-func newHarness(t *testing.T) *harness {
+// option changes one part of a harness.
+type option func(*harnessConfig)
+
+type harnessConfig struct {
+	policy activities.Policy
+}
+
+// withPolicy replaces the default policy.
+func withPolicy(p activities.Policy) option {
+	return func(c *harnessConfig) { c.policy = p }
+}
+
+func newHarness(t *testing.T, opts ...option) *harness {
 	t.Helper()
 	ctx := context.Background()
 	h := &harness{t: t, outbox: filepath.Join(t.TempDir(), "outbox.jsonl")}
@@ -96,9 +108,16 @@ func newHarness(t *testing.T) *harness {
 	}
 	t.Cleanup(plugins.Close)
 
-	engine, err := policies.New(ctx, policies.Default())
-	if err != nil {
-		t.Fatal(err)
+	var cfg harnessConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.policy == nil {
+		engine, err := policies.New(ctx, policies.Default())
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.policy = engine
 	}
 
 	// The API's URL goes into links, and the API needs the Temporal client:
@@ -110,7 +129,7 @@ func newHarness(t *testing.T) *harness {
 
 	ts := temporaltest.NewServer(temporaltest.WithT(t))
 	h.tc = ts.GetDefaultClient()
-	acts := activities.New(st, engine, plugins, h.keys, activities.Config{PublicURL: h.url}, nil)
+	acts := activities.New(st, cfg.policy, plugins, h.keys, activities.Config{PublicURL: h.url}, nil)
 	ts.NewWorkerWithOptions(workflows.TaskQueue, func(r sdkworker.Registry) { worker.Register(r, acts) }, sdkworker.Options{})
 	handler = api.New(api.Config{PublicURL: h.url, StartFloor: time.Millisecond}, st, h.tc, h.keys).Handler()
 

@@ -428,3 +428,14 @@ func BenchmarkDecide(b *testing.B) {
 		}
 	}
 }
+
+func TestUnavailablePolicyDenies(t *testing.T) {
+	_, loadErr := New(context.Background(), map[string]string{"broken.rego": "package flexauth.risk\n\ndecision := {"})
+	if loadErr == nil {
+		t.Fatal("a broken module compiled")
+	}
+	d, err := Unavailable{Err: loadErr}.Decide(context.Background(), Input{})
+	if err == nil || d.Allow || len(d.Reasons) != 1 || !strings.HasPrefix(d.Reasons[0], "policy error: ") {
+		t.Fatalf("decision = %+v, err = %v; want a denial naming the policy error", d, err)
+	}
+}

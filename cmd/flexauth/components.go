@@ -95,12 +95,18 @@ func (l levelFilter) Enabled(ctx context.Context, lv slog.Level) bool {
 	return lv >= l.min && l.Handler.Enabled(ctx, lv)
 }
 
-func newActivities(ctx context.Context, st *store.Store, plugins *host.Host, keys *secret.Keyring, publicURL string) (*activities.Activities, error) {
+func newActivities(ctx context.Context, st *store.Store, plugins *host.Host, keys *secret.Keyring, publicURL string, logger *slog.Logger) *activities.Activities {
+	var policy activities.Policy
 	engine, err := policies.New(ctx, policies.Default())
 	if err != nil {
-		return nil, fmt.Errorf("load default policy: %w", err)
+		// Fail closed but keep serving: every attempt is denied with this
+		// reason in the audit trail, where an administrator will see it.
+		logger.Error("policy failed to load; every attempt will be denied", "error", err)
+		policy = policies.Unavailable{Err: err}
+	} else {
+		policy = engine
 	}
-	return activities.New(st, engine, plugins, keys, activities.Config{PublicURL: publicURL}, nil), nil
+	return activities.New(st, policy, plugins, keys, activities.Config{PublicURL: publicURL}, nil)
 }
 
 func newAPI(st *store.Store, tc client.Client, keys *secret.Keyring, publicURL string, logger *slog.Logger) http.Handler {

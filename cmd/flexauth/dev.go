@@ -92,15 +92,17 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 	}
 	defer tc.Close()
 
-	plugins, err := newPluginHost(logger, filepath.Join(dir, "plugins"), filepath.Join(dir, "outbox.jsonl"))
+	// External plugins: executables dropped into <data>/plugins.
+	pluginDir := filepath.Join(dir, "plugins")
+	if err := os.MkdirAll(pluginDir, 0o700); err != nil {
+		return fmt.Errorf("create plugin folder: %w", err)
+	}
+	plugins, err := newPluginHost(logger, pluginDir, filepath.Join(dir, "outbox.jsonl"))
 	if err != nil {
 		return err
 	}
 	defer plugins.Close()
-	acts, err := newActivities(ctx, st, plugins, keys, *publicURL)
-	if err != nil {
-		return err
-	}
+	acts := newActivities(ctx, st, plugins, keys, *publicURL, logger)
 	w, err := worker.Start(tc, acts)
 	if err != nil {
 		return err

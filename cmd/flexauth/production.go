@@ -66,10 +66,7 @@ func runWorker(ctx context.Context, args []string, logger *slog.Logger) error {
 		return err
 	}
 	defer tc.Close()
-	acts, err := newActivities(ctx, st, plugins, keys, p.publicURL)
-	if err != nil {
-		return err
-	}
+	acts := newActivities(ctx, st, plugins, keys, p.publicURL, logger)
 	w, err := worker.Start(tc, acts)
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log"
 	"log/slog"
+	"slices"
 
 	"github.com/hashicorp/go-hclog"
 )
@@ -52,10 +53,29 @@ func (a *hclogAdapter) Log(level hclog.Level, msg string, args ...any) {
 	if !a.logger.Enabled(ctx, sl) {
 		return
 	}
+	args = renameKey(args, "plugin", "plugin_process")
 	if a.name != "" {
 		args = append([]any{"logger", a.name}, args...)
 	}
 	a.logger.Log(ctx, sl, msg, args...)
+}
+
+// renameKey renames key in hclog's alternating key/value args. The host's
+// logger already carries "plugin" (the plugin's name); go-plugin logs the
+// executable path under the same key, and two "plugin" attributes in one
+// record read as a contradiction.
+func renameKey(args []any, from, to string) []any {
+	cloned := false
+	for i := 0; i < len(args)-1; i += 2 {
+		if k, ok := args[i].(string); ok && k == from {
+			if !cloned {
+				// args may be the caller's slice.
+				args, cloned = slices.Clone(args), true
+			}
+			args[i] = to
+		}
+	}
+	return args
 }
 
 func (a *hclogAdapter) Trace(msg string, args ...any) { a.Log(hclog.Trace, msg, args...) }

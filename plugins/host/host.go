@@ -202,7 +202,7 @@ func (p *process) launch(ctx context.Context) error {
 	if rc := client.ReattachConfig(); rc != nil {
 		attrs = append(attrs, "pid", rc.Pid)
 	}
-	p.logger.Info("plugin started", attrs...)
+	p.logger.Info("plugin launched", attrs...)
 	return nil
 }
 

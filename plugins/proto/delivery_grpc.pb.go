@@ -40,6 +40,11 @@ const (
 //	INVALID_ARGUMENT, FAILED_PRECONDITION  permanent: retrying cannot help
 //	                                       (bad recipient, bad configuration)
 //	anything else (UNAVAILABLE preferred)  temporary: the host retries later
+//
+// Attach a google.rpc.ErrorInfo detail with domain "plugins.flexauth" to
+// errors your code returns: it tells the host the error came from the plugin
+// and not from a broken connection, so it need not check whether the plugin
+// process died (which costs a short wait).
 type DeliveryClient interface {
 	// Configure is called after every (re)launch of the plugin process, before
 	// any Send. A plugin must be able to take the same configuration twice.
@@ -105,6 +110,11 @@ func (c *deliveryClient) Info(ctx context.Context, in *InfoRequest, opts ...grpc
 //	INVALID_ARGUMENT, FAILED_PRECONDITION  permanent: retrying cannot help
 //	                                       (bad recipient, bad configuration)
 //	anything else (UNAVAILABLE preferred)  temporary: the host retries later
+//
+// Attach a google.rpc.ErrorInfo detail with domain "plugins.flexauth" to
+// errors your code returns: it tells the host the error came from the plugin
+// and not from a broken connection, so it need not check whether the plugin
+// process died (which costs a short wait).
 type DeliveryServer interface {
 	// Configure is called after every (re)launch of the plugin process, before
 	// any Send. A plugin must be able to take the same configuration twice.

@@ -1,0 +1,129 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
+
+	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/secret"
+	"github.com/flexauth/flexauth/store"
+)
+
+// Admin API: TOTP enrolment. A new seed waits as "pending" until a code
+// from the user's authenticator proves it was scanned; only then does it
+// replace the active one, so a half-done enrolment never locks a user out.
+
+// totpIssuer is the issuer authenticator apps show next to the account.
+const totpIssuer = "flexauth"
+
+type totpVerifyRequest struct {
+	Code string `json:"code"`
+}
+
+// startTOTP draws a seed and keeps it sealed as the user's pending seed.
+// The answer carries the seed in clear, once: it is what the user scans.
+func (s *Server) startTOTP(c *gin.Context) {
+	u, ok := s.loadUser(c)
+	if !ok {
+		return
+	}
+	key, err := totp.Generate(totp.GenerateOpts{
+		Issuer:      totpIssuer,
+		AccountName: u.AuthID,
+		Period:      activities.TOTPPeriod,
+		Digits:      activities.TOTPDigits,
+		Algorithm:   otp.AlgorithmSHA1,
+	})
+	if err != nil {
+		s.internalError(c, "generate totp seed", err)
+		return
+	}
+	sealed, err := s.keys.Seal([]byte(key.Secret()), u.ID)
+	if err != nil {
+		s.internalError(c, "seal totp seed", err)
+		return
+	}
+	if err := s.store.SetTOTPPending(c.Request.Context(), u.ID, sealed, s.now().UTC()); err != nil {
+		s.internalError(c, "store pending totp seed", err)
+		return
+	}
+	s.audit(c, "totp.enrolment_started", "", u.AuthID, nil)
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, gin.H{"otpauth_uri": key.URL(), "secret": key.Secret()})
+}
+
+// verifyTOTP activates the pending seed once a code from it matches at the
+// current time step or one step either side. The matching step is recorded
+// as used, so the enrolment code cannot also sign in.
+func (s *Server) verifyTOTP(c *gin.Context) {
+	var req totpVerifyRequest
+	if rerr := decodeJSON(c, &req, true); rerr != nil {
+		respondError(c, rerr)
+		return
+	}
+	if len(req.Code) != int(activities.TOTPDigits) || !allDigits(req.Code) {
+		failf(c, http.StatusBadRequest, "code must be %d digits", int(activities.TOTPDigits))
+		return
+	}
+	u, ok := s.loadUser(c)
+	if !ok {
+		return
+	}
+	if u.TOTPPending == nil {
+		failf(c, http.StatusConflict, "no totp enrolment is pending for user %q; start one first", u.AuthID)
+		return
+	}
+	seed, err := s.keys.Open(u.TOTPPending, u.ID)
+	if err != nil {
+		s.internalError(c, "open pending totp seed", err)
+		return
+	}
+	now := s.now()
+	step, matched, err := matchTOTP(string(seed), req.Code, now)
+	if err != nil {
+		s.internalError(c, "compute totp code", err)
+		return
+	}
+	if !matched {
+		fail(c, http.StatusBadRequest, "code does not match")
+		return
+	}
+	// Sealed afresh: the pending and the active seed are separate values.
+	sealed, err := s.keys.Seal(seed, u.ID)
+	if err != nil {
+		s.internalError(c, "seal totp seed", err)
+		return
+	}
+	err = s.store.ActivateTOTP(c.Request.Context(), u.ID, sealed, step, now.UTC())
+	if errors.Is(err, store.ErrNotFound) {
+		failf(c, http.StatusNotFound, "user %q not found", u.AuthID)
+		return
+	}
+	if err != nil {
+		s.internalError(c, "activate totp", err)
+		return
+	}
+	s.audit(c, "totp.enrolled", "", u.AuthID, nil)
+	c.JSON(http.StatusOK, gin.H{"totp_enabled": true})
+}
+
+// matchTOTP reports the time step whose code equals code, within
+// activities.TOTPSkew steps of now.
+func matchTOTP(seed, code string, now time.Time) (int64, bool, error) {
+	step := now.Unix() / activities.TOTPPeriod
+	for d := int64(-activities.TOTPSkew); d <= activities.TOTPSkew; d++ {
+		want, err := activities.TOTPCode(seed, time.Unix((step+d)*activities.TOTPPeriod, 0))
+		if err != nil {
+			return 0, false, err
+		}
+		if secret.Equal(want, code) {
+			return step + d, true, nil
+		}
+	}
+	return 0, false, nil
+}

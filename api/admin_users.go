@@ -1,0 +1,402 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/mail"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/flexauth/flexauth/store"
+)
+
+// Admin API: users and their assignments.
+
+// User limits.
+const (
+	maxNameLength   = 256
+	maxEmailLength  = 254 // RFC 5321's limit on a forward path
+	minPhoneDigits  = 8
+	maxPhoneDigits  = 15 // E.164
+	defaultPageSize = 100
+	maxPageSize     = 1000
+	maxSearchLength = 256
+)
+
+type userJSON struct {
+	AuthID      string                 `json:"authid"`
+	Name        string                 `json:"name"`
+	Email       string                 `json:"email"`
+	Phone       string                 `json:"phone"`
+	Status      string                 `json:"status"`
+	TOTPEnabled bool                   `json:"totp_enabled"`
+	LastLoginAt *time.Time             `json:"last_login_at"`
+	LoginCount  int                    `json:"login_count"`
+	LastIP      string                 `json:"last_ip"`
+	CreatedAt   time.Time              `json:"created_at"`
+	UpdatedAt   time.Time              `json:"updated_at"`
+	Assignments []store.AssignedSystem `json:"assignments"`
+}
+
+func toUserJSON(u store.User, as []store.AssignedSystem) userJSON {
+	if as == nil {
+		as = []store.AssignedSystem{}
+	}
+	return userJSON{
+		AuthID: u.AuthID, Name: u.Name, Email: u.Email, Phone: u.Phone, Status: u.Status,
+		TOTPEnabled: u.TOTPEnabled, LastLoginAt: u.LastLoginAt, LoginCount: u.LoginCount, LastIP: u.LastIP,
+		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, Assignments: as,
+	}
+}
+
+type createUserRequest struct {
+	AuthID string `json:"authid"`
+	Name   string `json:"name"`
+	Email  string `json:"email"`
+	Phone  string `json:"phone"`
+	Status string `json:"status"`
+}
+
+// updateUserRequest is a partial update; the authid cannot change, since
+// applications know their users by it.
+type updateUserRequest struct {
+	Name   *string `json:"name"`
+	Email  *string `json:"email"`
+	Phone  *string `json:"phone"`
+	Status *string `json:"status"`
+}
+
+func (s *Server) createUser(c *gin.Context) {
+	var req createUserRequest
+	if rerr := decodeJSON(c, &req, true); rerr != nil {
+		respondError(c, rerr)
+		return
+	}
+	if req.Status == "" {
+		req.Status = store.UserActive
+	}
+	rerr := firstError(validAuthID(req.AuthID), validName(req.Name), validEmail(req.Email), validPhone(req.Phone), validStatus(req.Status))
+	if rerr != nil {
+		respondError(c, rerr)
+		return
+	}
+	now := s.now().UTC()
+	u := store.User{
+		ID: uuid.NewString(), AccountID: caller(c).AccountID, AuthID: req.AuthID, Name: req.Name,
+		Email: req.Email, Phone: req.Phone, Status: req.Status, CreatedAt: now, UpdatedAt: now,
+	}
+	err := s.store.CreateUser(c.Request.Context(), &u)
+	if errors.Is(err, store.ErrConflict) {
+		failf(c, http.StatusConflict, "user %q already exists", req.AuthID)
+		return
+	}
+	if err != nil {
+		s.internalError(c, "create user", err)
+		return
+	}
+	s.audit(c, "user.created", "", u.AuthID, profileDetail(u))
+	c.JSON(http.StatusCreated, toUserJSON(u, nil))
+}
+
+func (s *Server) listUsers(c *gin.Context) {
+	q := c.Query("q")
+	if utf8.RuneCountInString(q) > maxSearchLength {
+		failf(c, http.StatusBadRequest, "q must be at most %d characters", maxSearchLength)
+		return
+	}
+	limit, rerr := intParam(c, "limit", defaultPageSize, 1, maxPageSize)
+	if rerr != nil {
+		respondError(c, rerr)
+		return
+	}
+	offset, rerr := intParam(c, "offset", 0, 0, 1<<31-1)
+	if rerr != nil {
+		respondError(c, rerr)
+		return
+	}
+	ctx := c.Request.Context()
+	users, err := s.store.ListUsers(ctx, store.UserFilter{AccountID: caller(c).AccountID, Search: q, Limit: limit, Offset: offset})
+	if err != nil {
+		s.internalError(c, "list users", err)
+		return
+	}
+	out := make([]userJSON, len(users))
+	for i, u := range users {
+		as, err := s.store.ListAssignments(ctx, u.ID)
+		if err != nil {
+			s.internalError(c, "list assignments", err)
+			return
+		}
+		out[i] = toUserJSON(u, as)
+	}
+	c.JSON(http.StatusOK, gin.H{"users": out})
+}
+
+// loadUser loads the :authid user or answers 404.
+func (s *Server) loadUser(c *gin.Context) (store.User, bool) {
+	authid := c.Param("authid")
+	u, err := s.store.GetUser(c.Request.Context(), caller(c).AccountID, authid)
+	if errors.Is(err, store.ErrNotFound) {
+		failf(c, http.StatusNotFound, "user %q not found", authid)
+		return store.User{}, false
+	}
+	if err != nil {
+		s.internalError(c, "load user", err)
+		return store.User{}, false
+	}
+	return u, true
+}
+
+func (s *Server) getUser(c *gin.Context) {
+	u, ok := s.loadUser(c)
+	if !ok {
+		return
+	}
+	as, err := s.store.ListAssignments(c.Request.Context(), u.ID)
+	if err != nil {
+		s.internalError(c, "list assignments", err)
+		return
+	}
+	c.JSON(http.StatusOK, toUserJSON(u, as))
+}
+
+func (s *Server) updateUser(c *gin.Context) {
+	var req updateUserRequest
+	if rerr := decodeJSON(c, &req, true); rerr != nil {
+		respondError(c, rerr)
+		return
+	}
+	u, ok := s.loadUser(c)
+	if !ok {
+		return
+	}
+	var rerrs []*requestError
+	if req.Name != nil {
+		rerrs = append(rerrs, validName(*req.Name))
+		u.Name = *req.Name
+	}
+	if req.Email != nil {
+		rerrs = append(rerrs, validEmail(*req.Email))
+		u.Email = *req.Email
+	}
+	if req.Phone != nil {
+		rerrs = append(rerrs, validPhone(*req.Phone))
+		u.Phone = *req.Phone
+	}
+	if req.Status != nil {
+		rerrs = append(rerrs, validStatus(*req.Status))
+		u.Status = *req.Status
+	}
+	if rerr := firstError(rerrs...); rerr != nil {
+		respondError(c, rerr)
+		return
+	}
+	ctx := c.Request.Context()
+	u.UpdatedAt = s.now().UTC()
+	err := s.store.UpdateUserProfile(ctx, &u)
+	if errors.Is(err, store.ErrNotFound) {
+		failf(c, http.StatusNotFound, "user %q not found", u.AuthID)
+		return
+	}
+	if err != nil {
+		s.internalError(c, "update user", err)
+		return
+	}
+	s.audit(c, "user.updated", "", u.AuthID, profileDetail(u))
+	as, err := s.store.ListAssignments(ctx, u.ID)
+	if err != nil {
+		s.internalError(c, "list assignments", err)
+		return
+	}
+	c.JSON(http.StatusOK, toUserJSON(u, as))
+}
+
+func (s *Server) deleteUser(c *gin.Context) {
+	authid := c.Param("authid")
+	err := s.store.DeleteUser(c.Request.Context(), caller(c).AccountID, authid)
+	if errors.Is(err, store.ErrNotFound) {
+		failf(c, http.StatusNotFound, "user %q not found", authid)
+		return
+	}
+	if err != nil {
+		s.internalError(c, "delete user", err)
+		return
+	}
+	s.audit(c, "user.deleted", "", authid, nil)
+	c.Status(http.StatusNoContent)
+}
+
+// profileDetail is what the audit trail keeps of a profile change. The
+// contact data is recorded because a changed address is how an account is
+// taken over.
+func profileDetail(u store.User) map[string]any {
+	return map[string]any{"name": u.Name, "email": u.Email, "phone": u.Phone, "status": u.Status}
+}
+
+type assignmentsRequest struct {
+	Assignments *[]store.AssignedSystem `json:"assignments"`
+}
+
+func (s *Server) getAssignments(c *gin.Context) {
+	u, ok := s.loadUser(c)
+	if !ok {
+		return
+	}
+	as, err := s.store.ListAssignments(c.Request.Context(), u.ID)
+	if err != nil {
+		s.internalError(c, "list assignments", err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"assignments": as})
+}
+
+// setAssignments replaces all of a user's assignments at once: the body is
+// the complete list.
+func (s *Server) setAssignments(c *gin.Context) {
+	var req assignmentsRequest
+	if rerr := decodeJSON(c, &req, true); rerr != nil {
+		respondError(c, rerr)
+		return
+	}
+	if req.Assignments == nil {
+		fail(c, http.StatusBadRequest, "assignments is required (an empty array removes them all)")
+		return
+	}
+	u, ok := s.loadUser(c)
+	if !ok {
+		return
+	}
+	ctx := c.Request.Context()
+	rows, rerr, err := s.resolveAssignments(ctx, caller(c).AccountID, u.ID, *req.Assignments)
+	if err != nil {
+		s.internalError(c, "resolve assignments", err)
+		return
+	}
+	if rerr != nil {
+		respondError(c, rerr)
+		return
+	}
+	if err := s.store.SetAssignments(ctx, u.ID, rows); err != nil {
+		s.internalError(c, "set assignments", err)
+		return
+	}
+	as, err := s.store.ListAssignments(ctx, u.ID)
+	if err != nil {
+		s.internalError(c, "list assignments", err)
+		return
+	}
+	s.audit(c, "assignments.updated", "", u.AuthID, map[string]any{"assignments": as})
+	c.JSON(http.StatusOK, gin.H{"assignments": as})
+}
+
+// resolveAssignments checks every requested assignment against its system
+// and returns the rows to store, or what is wrong with the request.
+func (s *Server) resolveAssignments(ctx context.Context, accountID, userID string, req []store.AssignedSystem) ([]store.Assignment, *requestError, error) {
+	rows := make([]store.Assignment, 0, len(req))
+	seen := map[string]bool{}
+	for i, a := range req {
+		if a.System == "" || a.Method == "" {
+			return nil, badRequest("assignments[%d] needs both system and method", i), nil
+		}
+		if seen[a.System] {
+			return nil, badRequest("system %q is listed twice; a user has one method per system", a.System), nil
+		}
+		seen[a.System] = true
+		sys, err := s.store.GetSystem(ctx, accountID, a.System)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, &requestError{status: http.StatusNotFound, msg: fmt.Sprintf("system %q not found", a.System)}, nil
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		if !slices.Contains(sys.Methods, a.Method) {
+			return nil, badRequest("system %q does not enable method %q (it enables %s)",
+				a.System, a.Method, strings.Join(sys.Methods, ", ")), nil
+		}
+		rows = append(rows, store.Assignment{UserID: userID, SystemID: sys.ID, Method: a.Method})
+	}
+	return rows, nil, nil
+}
+
+func validAuthID(authid string) *requestError {
+	if authid == "" {
+		return badRequest("authid is required")
+	}
+	if utf8.RuneCountInString(authid) > maxAuthIDLength {
+		return badRequest("authid must be at most %d characters", maxAuthIDLength)
+	}
+	if strings.ContainsFunc(authid, unicode.IsControl) {
+		return badRequest("authid must not contain control characters")
+	}
+	return nil
+}
+
+func validName(name string) *requestError {
+	if utf8.RuneCountInString(name) > maxNameLength {
+		return badRequest("name must be at most %d characters", maxNameLength)
+	}
+	if strings.ContainsFunc(name, unicode.IsControl) {
+		return badRequest("name must not contain control characters")
+	}
+	return nil
+}
+
+// validEmail accepts an empty email (no email channel) or a bare address:
+// display names and angle brackets have no place in a stored address.
+func validEmail(email string) *requestError {
+	if email == "" {
+		return nil
+	}
+	if len(email) > maxEmailLength {
+		return badRequest("email must be at most %d characters", maxEmailLength)
+	}
+	addr, err := mail.ParseAddress(email)
+	if err != nil || addr.Name != "" || addr.Address != email {
+		return badRequest("email %q is not a bare address such as name@example.com", email)
+	}
+	return nil
+}
+
+// validPhone accepts an empty phone or an E.164 number.
+func validPhone(phone string) *requestError {
+	if phone == "" {
+		return nil
+	}
+	digits := strings.TrimPrefix(phone, "+")
+	if len(digits) == len(phone) || len(digits) < minPhoneDigits || len(digits) > maxPhoneDigits ||
+		!allDigits(digits) || digits[0] == '0' {
+		return badRequest("phone %q is not in E.164 form: '+' and %d to %d digits, such as +15555550100",
+			phone, minPhoneDigits, maxPhoneDigits)
+	}
+	return nil
+}
+
+func validStatus(status string) *requestError {
+	switch status {
+	case store.UserActive, store.UserDisabled:
+		return nil
+	}
+	return badRequest("status %q is not one of %s, %s", status, store.UserActive, store.UserDisabled)
+}
+
+// intParam reads an optional integer query parameter within [lo, hi].
+func intParam(c *gin.Context, name string, def, lo, hi int) (int, *requestError) {
+	raw, ok := c.GetQuery(name)
+	if !ok || raw == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < lo || n > hi {
+		return 0, badRequest("%s must be an integer between %d and %d", name, lo, hi)
+	}
+	return n, nil
+}

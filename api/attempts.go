@@ -1,0 +1,115 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/flexauth/flexauth/store"
+	"github.com/flexauth/flexauth/workflows"
+)
+
+// This file holds every call the API makes to Temporal: starting an
+// attempt and submitting to one. Handlers never see Temporal errors; they
+// see a result, errAttemptClosed, or an error that means "unavailable".
+
+// workflowClient is the part of the Temporal client the API uses.
+type workflowClient interface {
+	NewWithStartWorkflowOperation(options client.StartWorkflowOptions, workflow any, args ...any) client.WithStartWorkflowOperation
+	UpdateWithStartWorkflow(ctx context.Context, options client.UpdateWithStartWorkflowOptions) (client.WorkflowUpdateHandle, error)
+	UpdateWorkflow(ctx context.Context, options client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error)
+}
+
+var _ workflowClient = client.Client(nil)
+
+// attemptExecutionTimeout bounds an attempt's workflow whatever its TTL: a
+// policy cannot keep one alive forever.
+const attemptExecutionTimeout = time.Hour
+
+// errAttemptClosed means the attempt's run no longer takes submissions: it
+// completed, was superseded, or its validator refused (not pending, another
+// attempt, another method). The attempt row says what became of it.
+var errAttemptClosed = errors.New("attempt no longer accepts submissions")
+
+// beginAttempt starts the attempt workflow, terminating the subject's
+// running attempt (a new start supersedes it), and waits for the policy's
+// decision.
+func (s *Server) beginAttempt(ctx context.Context, in workflows.AttemptInput) (workflows.BeginResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, temporalTimeout)
+	defer cancel()
+	op := s.wf.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
+		ID:                       workflows.WorkflowID(in.AccountID, in.System, in.AuthID),
+		TaskQueue:                workflows.TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		WorkflowExecutionTimeout: attemptExecutionTimeout,
+	}, workflows.Attempt, in)
+	h, err := s.wf.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+		StartWorkflowOperation: op,
+		UpdateOptions: client.UpdateWorkflowOptions{
+			UpdateName:   workflows.UpdateBegin,
+			WaitForStage: client.WorkflowUpdateStageCompleted,
+		},
+	})
+	if err != nil {
+		return workflows.BeginResult{}, fmt.Errorf("start attempt %s: %w", in.AttemptID, err)
+	}
+	var res workflows.BeginResult
+	if err := h.Get(ctx, &res); err != nil {
+		return workflows.BeginResult{}, fmt.Errorf("begin attempt %s: %w", in.AttemptID, err)
+	}
+	return res, nil
+}
+
+// submit sends a code or link digest to the attempt's own run (not the
+// latest run of its workflow ID: a superseded attempt must not reach its
+// successor) and returns the workflow's verdict.
+func (s *Server) submit(ctx context.Context, att store.Attempt, update, digest string) (workflows.Verdict, error) {
+	ctx, cancel := context.WithTimeout(ctx, temporalTimeout)
+	defer cancel()
+	h, err := s.wf.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   att.WorkflowID,
+		RunID:        att.RunID,
+		UpdateName:   update,
+		Args:         []any{workflows.Submission{AttemptID: att.ID, Digest: digest}},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		var v workflows.Verdict
+		if err = h.Get(ctx, &v); err == nil {
+			return v, nil
+		}
+	}
+	if closedRun(err) {
+		return workflows.Verdict{}, fmt.Errorf("%s to attempt %s: %w", update, att.ID, errAttemptClosed)
+	}
+	return workflows.Verdict{}, fmt.Errorf("%s to attempt %s: %w", update, att.ID, err)
+}
+
+// closedRun tells a run that refuses or can no longer take an update from a
+// Temporal that cannot be reached.
+func closedRun(err error) bool {
+	// A failed activity inside the handler (the store or the TOTP check
+	// gave up) is an outage, not a verdict.
+	var actErr *temporal.ActivityError
+	if errors.As(err, &actErr) {
+		return false
+	}
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		// "workflow execution already completed", "workflow update was
+		// aborted by closing workflow", or a run that no longer exists.
+		return true
+	}
+	// Validator rejections (ErrNotPending, ErrStaleAttempt, ErrWrongMethod)
+	// and the server's "completed before the update completed" arrive as
+	// application errors.
+	var appErr *temporal.ApplicationError
+	return errors.As(err, &appErr)
+}

@@ -1,0 +1,13 @@
+// Package api is flexauth's HTTP surface, built on Gin: the app API that
+// applications call (POST /v1/start, POST /v1/check, wire-compatible with
+// FlexSecure), the admin API (/v1/admin/...), the end-user link pages
+// (/l/<token>), /openapi.json and /healthz.
+//
+// It owns the mapping from errors and attempt states to HTTP statuses and
+// bodies, and nothing else: it never decides an attempt's outcome. Starting
+// an attempt and submitting a code or a link go to the attempt workflow as
+// Temporal updates (attempts.go); check answers from the attempt read model
+// in the store, never by querying the workflow. Secrets (PINs, TOTP codes,
+// link tokens) are reduced to keyed digests before they leave a handler, and
+// never appear in logs.
+package api

@@ -1,0 +1,159 @@
+package api
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/store"
+	"github.com/flexauth/flexauth/workflows"
+)
+
+// The end-user link pages. GET shows a confirmation form and changes
+// nothing, because mail scanners and link previews fetch every URL in a
+// message; only the POST from the form confirms the attempt.
+
+// tokenLength is a secret.TokenBytes token in unpadded base64url.
+const tokenLength = 43
+
+// pageStyle is the pages' only style; its hash is the only one the CSP
+// allows.
+const pageStyle = `body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222}` +
+	`h1{font-size:1.4rem}button{font-size:1rem;padding:.6rem 1.4rem;border:0;border-radius:.3rem;background:#1d4ed8;color:#fff;cursor:pointer}`
+
+const pageTemplate = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>{{.Title}}</title>
+<style>` + pageStyle + `</style>
+</head>
+<body>
+<h1>{{.Title}}</h1>
+<p>{{.Message}}</p>
+{{if .Form}}<form method="post">
+<button type="submit">Sign in</button>
+</form>{{end}}
+</body>
+</html>
+`
+
+// pageCSP allows nothing but the page's own style and posting its form
+// back to itself.
+func pageCSP() string {
+	sum := sha256.Sum256([]byte(pageStyle))
+	return "default-src 'none'; style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'; " +
+		"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+}
+
+type page struct {
+	Title   string
+	Message string
+	Form    bool
+}
+
+// goneLink is the one page for every link that cannot sign in: unknown,
+// malformed, used, superseded or expired look the same.
+func goneLink() page {
+	return page{
+		Title:   "This link has expired or was already used",
+		Message: "Start signing in again from the application to get a new link.",
+	}
+}
+
+func unavailablePage() page {
+	return page{Title: "Sign-in is unavailable right now", Message: "Try again in a moment."}
+}
+
+func (s *Server) renderPage(c *gin.Context, status int, p page) {
+	c.Status(status)
+	c.Header("Content-Type", "text/html; charset=utf-8")
+	if err := s.pages.Execute(c.Writer, p); err != nil {
+		s.log.ErrorContext(c.Request.Context(), "render page", "error", err)
+	}
+	c.Abort()
+}
+
+// linkAttempt finds the attempt a link token belongs to. ok is false for a
+// token that is malformed or unknown; the page does not say which.
+func (s *Server) linkAttempt(c *gin.Context) (att store.Attempt, digest string, ok bool) {
+	token := c.Param("token")
+	if !wellFormedToken(token) {
+		return store.Attempt{}, "", false
+	}
+	digest = activities.LinkDigest(s.keys, token)
+	att, err := s.store.AttemptByLinkDigest(c.Request.Context(), digest)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Attempt{}, "", false
+	}
+	if err != nil {
+		s.log.ErrorContext(c.Request.Context(), "look up link", "error", err)
+		s.renderPage(c, http.StatusInternalServerError, unavailablePage())
+		return store.Attempt{}, "", false
+	}
+	return att, digest, true
+}
+
+// showLink shows the confirmation form for a live link.
+func (s *Server) showLink(c *gin.Context) {
+	att, _, ok := s.linkAttempt(c)
+	if c.IsAborted() {
+		return
+	}
+	if !ok || att.State != store.AttemptPending || pastExpiry(att, s.now()) {
+		s.renderPage(c, http.StatusGone, goneLink())
+		return
+	}
+	s.renderPage(c, http.StatusOK, page{
+		Title:   "Sign in to " + att.System + "?",
+		Message: "Confirm that it is you signing in. If you did not try to sign in, close this page and nothing happens.",
+		Form:    true,
+	})
+}
+
+// confirmLink submits the link to the attempt's workflow, which alone
+// decides.
+func (s *Server) confirmLink(c *gin.Context) {
+	att, digest, ok := s.linkAttempt(c)
+	if c.IsAborted() {
+		return
+	}
+	if !ok || att.State != store.AttemptPending || pastExpiry(att, s.now()) {
+		s.renderPage(c, http.StatusGone, goneLink())
+		return
+	}
+	v, err := s.submit(c.Request.Context(), att, workflows.UpdateConfirmLink, digest)
+	switch {
+	case errors.Is(err, errAttemptClosed):
+		s.renderPage(c, http.StatusGone, goneLink())
+	case err != nil:
+		s.log.ErrorContext(c.Request.Context(), "confirm link", "error", err)
+		s.renderPage(c, http.StatusServiceUnavailable, unavailablePage())
+	case v.Verdict == workflows.VerdictAccepted:
+		s.renderPage(c, http.StatusOK, page{
+			Title:   "You are signed in to " + att.System + ".",
+			Message: "You can close this tab.",
+		})
+	default:
+		s.renderPage(c, http.StatusGone, goneLink())
+	}
+}
+
+func wellFormedToken(t string) bool {
+	if len(t) != tokenLength {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		ch := t[i]
+		if !(ch >= 'A' && ch <= 'Z' || ch >= 'a' && ch <= 'z' || ch >= '0' && ch <= '9' || ch == '-' || ch == '_') {
+			return false
+		}
+	}
+	return true
+}

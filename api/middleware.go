@@ -1,0 +1,93 @@
+package api
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/flexauth/flexauth/activities"
+)
+
+// requestLog logs one line per request: method, path (link tokens
+// redacted), status and duration. Never headers (the apikey) or bodies
+// (PINs).
+func (s *Server) requestLog(c *gin.Context) {
+	began := time.Now()
+	c.Next()
+	status := c.Writer.Status()
+	level := slog.LevelInfo
+	if status >= http.StatusInternalServerError {
+		level = slog.LevelError
+	}
+	s.log.LogAttrs(c.Request.Context(), level, "request",
+		slog.String("method", c.Request.Method),
+		slog.String("path", redactPath(c.Request.URL.Path)),
+		slog.Int("status", status),
+		slog.Duration("duration", time.Since(began)),
+		slog.String("client_ip", c.ClientIP()),
+	)
+}
+
+// redactPath hides the token of a link page: it is a bearer credential for
+// the attempt until it is used.
+func redactPath(p string) string {
+	if strings.HasPrefix(p, activities.LinkPath) {
+		return activities.LinkPath + "REDACTED"
+	}
+	return p
+}
+
+// recovery turns a panic into a 500 JSON answer and a log line with the
+// stack, instead of a dropped connection. gin.Recovery is not used because
+// it dumps request headers, the apikey among them.
+func (s *Server) recovery(c *gin.Context) {
+	defer func() {
+		v := recover()
+		if v == nil {
+			return
+		}
+		if err, ok := v.(error); ok && errors.Is(err, http.ErrAbortHandler) {
+			panic(v) // the client went away; net/http handles this one quietly
+		}
+		s.log.ErrorContext(c.Request.Context(), "panic serving request",
+			"method", c.Request.Method, "path", redactPath(c.Request.URL.Path),
+			"panic", v, "stack", string(debug.Stack()))
+		if !c.Writer.Written() {
+			fail(c, http.StatusInternalServerError, "internal error")
+			return
+		}
+		c.Abort()
+	}()
+	c.Next()
+}
+
+// limitBody caps the request body at MaxBodyBytes; reading past it fails
+// with *http.MaxBytesError, which decodeJSON answers with 413.
+func (s *Server) limitBody(c *gin.Context) {
+	if c.Request.ContentLength > s.cfg.MaxBodyBytes {
+		failf(c, http.StatusRequestEntityTooLarge, "request body exceeds %d bytes", s.cfg.MaxBodyBytes)
+		return
+	}
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.cfg.MaxBodyBytes)
+	c.Next()
+}
+
+// pageHeaders protects the end-user pages: never cached (they are per
+// attempt), never framed (a framed confirm button is clickjacking), no
+// referrer (the URL carries the token), and nothing but their own inline
+// style may run.
+func (s *Server) pageHeaders(c *gin.Context) {
+	h := c.Writer.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", s.csp)
+	c.Next()
+}

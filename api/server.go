@@ -1,0 +1,207 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"go.temporal.io/sdk/client"
+
+	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/secret"
+	"github.com/flexauth/flexauth/store"
+)
+
+// Config tunes the API. Zero values take the defaults documented per field.
+type Config struct {
+	PublicURL string // e.g. http://127.0.0.1:8080
+	// PINDigits is the length of delivered PINs (default 8): a PIN sent as
+	// a JSON number shorter than this is zero-padded, since JSON numbers
+	// lose leading zeros. TOTP codes are padded to 6 digits.
+	PINDigits    int
+	MaxBodyBytes int64 // default 64 KiB
+	// StartFloor is the least time start takes to answer, so that known and
+	// unknown users cannot be told apart by timing; default 50ms.
+	StartFloor time.Duration
+	// AuthenticatedGrace is how long check keeps answering "authenticated"
+	// after a success; default 5m, then "expired".
+	AuthenticatedGrace time.Duration
+	// TrustedProxies are the addresses (IPs or CIDRs) whose X-Forwarded-For
+	// is believed. By default none is: the client IP feeds the risk policy,
+	// so a client must not be able to choose it.
+	TrustedProxies []string
+	Logger         *slog.Logger
+}
+
+// Defaults.
+const (
+	defaultPINDigits          = 8
+	defaultMaxBodyBytes       = 64 << 10
+	defaultStartFloor         = 50 * time.Millisecond
+	defaultAuthenticatedGrace = 5 * time.Minute
+	// temporalTimeout bounds each call to Temporal, so that a stuck cluster
+	// turns into a 503 rather than a hung client.
+	temporalTimeout = 15 * time.Second
+)
+
+// Store is the persistence the API needs.
+type Store interface {
+	APIKeyByHash(ctx context.Context, hash string) (store.APIKey, error)
+
+	LatestAttempt(ctx context.Context, accountID, system, authid string) (store.Attempt, error)
+	GetAttempt(ctx context.Context, id string) (store.Attempt, error)
+	AttemptByLinkDigest(ctx context.Context, digest string) (store.Attempt, error)
+
+	CreateSystem(ctx context.Context, sys *store.System) error
+	ListSystems(ctx context.Context, accountID string) ([]store.System, error)
+	GetSystem(ctx context.Context, accountID, name string) (store.System, error)
+	UpdateSystem(ctx context.Context, sys *store.System) error
+	DeleteSystem(ctx context.Context, accountID, name string) error
+	AssignmentsUsingOtherMethods(ctx context.Context, systemID string, methods []string) (int64, error)
+
+	CreateUser(ctx context.Context, u *store.User) error
+	ListUsers(ctx context.Context, f store.UserFilter) ([]store.User, error)
+	GetUser(ctx context.Context, accountID, authid string) (store.User, error)
+	UpdateUserProfile(ctx context.Context, u *store.User) error
+	DeleteUser(ctx context.Context, accountID, authid string) error
+	SetAssignments(ctx context.Context, userID string, as []store.Assignment) error
+	ListAssignments(ctx context.Context, userID string) ([]store.AssignedSystem, error)
+	SetTOTPPending(ctx context.Context, userID string, sealed []byte, at time.Time) error
+	ActivateTOTP(ctx context.Context, userID string, sealed []byte, step int64, at time.Time) error
+
+	AppendAudit(ctx context.Context, events ...store.AuditEvent) error
+	ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error)
+}
+
+var _ Store = (*store.Store)(nil)
+
+// Server serves the HTTP API.
+type Server struct {
+	cfg    Config
+	store  Store
+	wf     workflowClient
+	keys   *secret.Keyring
+	log    *slog.Logger
+	pages  *template.Template
+	csp    string
+	engine *gin.Engine
+	now    func() time.Time
+}
+
+// New returns the API server. temporal is the client of the cluster that
+// runs the attempt workflows.
+func New(cfg Config, st *store.Store, temporal client.Client, keys *secret.Keyring) *Server {
+	return newServer(cfg, st, temporal, keys)
+}
+
+// newServer takes the narrow interfaces, so tests can put a broken Temporal
+// behind the real store.
+func newServer(cfg Config, st Store, wf workflowClient, keys *secret.Keyring) *Server {
+	if cfg.PINDigits <= 0 {
+		cfg.PINDigits = defaultPINDigits
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = defaultMaxBodyBytes
+	}
+	if cfg.StartFloor <= 0 {
+		cfg.StartFloor = defaultStartFloor
+	}
+	if cfg.AuthenticatedGrace <= 0 {
+		cfg.AuthenticatedGrace = defaultAuthenticatedGrace
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{
+		cfg: cfg, store: st, wf: wf, keys: keys, log: cfg.Logger,
+		pages: template.Must(template.New("page").Parse(pageTemplate)),
+		csp:   pageCSP(),
+		now:   time.Now,
+	}
+	s.engine = s.routes()
+	return s
+}
+
+// Handler returns the HTTP handler serving every route.
+func (s *Server) Handler() http.Handler { return s.engine }
+
+func (s *Server) routes() *gin.Engine {
+	// Debug mode prints every route and a banner to stdout at start.
+	if gin.Mode() != gin.ReleaseMode {
+		gin.SetMode(gin.ReleaseMode)
+	}
+	e := gin.New()
+	// Route on the escaped path so that an authid holding "/" can be
+	// addressed as %2F; parameters are unescaped for the handlers.
+	e.UseEscapedPath = true
+	e.UnescapePathValues = true
+	e.HandleMethodNotAllowed = true
+	if err := e.SetTrustedProxies(s.cfg.TrustedProxies); err != nil {
+		s.log.Error("invalid trusted proxies; trusting none", "error", err)
+		_ = e.SetTrustedProxies(nil)
+	}
+	e.Use(s.requestLog, s.recovery)
+	e.NoRoute(func(c *gin.Context) { fail(c, http.StatusNotFound, "not found") })
+	e.NoMethod(func(c *gin.Context) { fail(c, http.StatusMethodNotAllowed, "method not allowed") })
+
+	e.GET("/healthz", s.healthz)
+	e.GET("/openapi.json", s.openAPI)
+
+	e.POST("/v1/start", s.limitBody, s.start)
+	e.POST("/v1/check", s.limitBody, s.check)
+
+	link := activities.LinkPath + ":token"
+	e.GET(link, s.pageHeaders, s.showLink)
+	e.POST(link, s.pageHeaders, s.limitBody, s.confirmLink)
+
+	admin := e.Group("/v1/admin", s.limitBody, s.adminKey)
+	admin.POST("/systems", s.createSystem)
+	admin.GET("/systems", s.listSystems)
+	admin.GET("/systems/:name", s.getSystem)
+	admin.PATCH("/systems/:name", s.updateSystem)
+	admin.DELETE("/systems/:name", s.deleteSystem)
+
+	admin.POST("/users", s.createUser)
+	admin.GET("/users", s.listUsers)
+	admin.GET("/users/:authid", s.getUser)
+	admin.PATCH("/users/:authid", s.updateUser)
+	admin.DELETE("/users/:authid", s.deleteUser)
+	admin.GET("/users/:authid/systems", s.getAssignments)
+	admin.PUT("/users/:authid/systems", s.setAssignments)
+	admin.POST("/users/:authid/totp", s.startTOTP)
+	admin.POST("/users/:authid/totp/verify", s.verifyTOTP)
+
+	admin.GET("/audit", s.listAudit)
+	return e
+}
+
+func (s *Server) healthz(c *gin.Context) {
+	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+}
+
+// fail aborts with a JSON error body.
+func fail(c *gin.Context, status int, msg string) {
+	c.AbortWithStatusJSON(status, gin.H{"error": msg})
+}
+
+// failf is fail with a formatted message.
+func failf(c *gin.Context, status int, format string, args ...any) {
+	fail(c, status, fmt.Sprintf(format, args...))
+}
+
+// internalError logs err and answers 500 without details: the client can
+// do nothing about it, and the message could reveal internals.
+func (s *Server) internalError(c *gin.Context, what string, err error) {
+	s.log.ErrorContext(c.Request.Context(), what, "error", err, "path", redactPath(c.Request.URL.Path))
+	fail(c, http.StatusInternalServerError, "internal error")
+}
+
+// unavailable logs err and answers 503: Temporal did not answer in time.
+func (s *Server) unavailable(c *gin.Context, what string, err error) {
+	s.log.ErrorContext(c.Request.Context(), what, "error", err, "path", redactPath(c.Request.URL.Path))
+	fail(c, http.StatusServiceUnavailable, "service unavailable")
+}
