@@ -1,0 +1,281 @@
+package activities_test
+
+import (
+	"context"
+	"encoding/base32"
+	"errors"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/plugins/sdk"
+	"github.com/flexauth/flexauth/policies"
+	"github.com/flexauth/flexauth/secret"
+	"github.com/flexauth/flexauth/store"
+)
+
+// TestTOTPCodeRFC6238 checks the SHA-1 test vectors of RFC 6238, appendix B
+// (the last six of their eight digits: flexauth's codes have six).
+func TestTOTPCodeRFC6238(t *testing.T) {
+	seed := base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString([]byte("12345678901234567890"))
+	vectors := []struct {
+		unix int64
+		want string
+	}{
+		{59, "287082"},
+		{1111111109, "081804"},
+		{1111111111, "050471"},
+		{1234567890, "005924"},
+		{2000000000, "279037"},
+		{20000000000, "353130"},
+	}
+	for _, v := range vectors {
+		got, err := activities.TOTPCode(seed, time.Unix(v.unix, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != v.want {
+			t.Errorf("TOTP at %d = %s, want %s", v.unix, got, v.want)
+		}
+	}
+}
+
+// recorder is the delivery plugin boundary: it keeps what would be sent.
+type recorder struct {
+	mu   sync.Mutex
+	sent []sdk.SendRequest
+	err  error
+}
+
+func (r *recorder) Send(_ context.Context, _ string, req sdk.SendRequest) (sdk.SendResponse, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err != nil {
+		return sdk.SendResponse{}, r.err
+	}
+	r.sent = append(r.sent, req)
+	return sdk.SendResponse{MessageID: req.ID}, nil
+}
+
+type fixture struct {
+	st    *store.Store
+	keys  *secret.Keyring
+	sent  *recorder
+	acts  *activities.Activities
+	now   time.Time
+	user  store.User
+	input activities.Subject
+}
+
+func newFixture(t *testing.T, policy activities.Policy) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "flexauth.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := secret.New([]byte(strings.Repeat("k", secret.MasterKeySize)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if policy == nil {
+		engine, err := policies.New(ctx, policies.Default())
+		if err != nil {
+			t.Fatal(err)
+		}
+		policy = engine
+	}
+	f := &fixture{st: st, keys: keys, sent: &recorder{}, now: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
+	f.acts = activities.New(st, policy, f.sent, keys, activities.Config{PublicURL: "https://auth.example.com"}, func() time.Time { return f.now })
+
+	must(t, st.CreateAccount(ctx, &store.Account{ID: "acc", Name: "Acme", CreatedAt: f.now}))
+	sys := store.System{ID: "s1", AccountID: "acc", Name: "vpn", Methods: []string{"pin", "passwordless", "totp"},
+		Sensitivity: "low", TTLSeconds: 300, CreatedAt: f.now, UpdatedAt: f.now}
+	must(t, st.CreateSystem(ctx, &sys))
+	f.user = store.User{ID: "u1", AccountID: "acc", AuthID: "alice", Email: "alice@example.com", Status: store.UserActive,
+		CreatedAt: f.now, UpdatedAt: f.now}
+	must(t, st.CreateUser(ctx, &f.user))
+	must(t, st.SetAssignments(ctx, f.user.ID, []store.Assignment{{UserID: f.user.ID, SystemID: sys.ID, Method: "pin"}}))
+	f.input = activities.Subject{AttemptID: "att1", AccountID: "acc", System: "vpn", AuthID: "alice", IP: "198.51.100.7"}
+	return f
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (f *fixture) begin(t *testing.T, s activities.Subject) activities.BeginResult {
+	t.Helper()
+	res, err := f.acts.Begin(context.Background(), activities.BeginInput{Subject: s, WorkflowID: "wf", RunID: "run", StartedAt: f.now})
+	must(t, err)
+	return res
+}
+
+func (f *fixture) auditTypes(t *testing.T, authid string) []string {
+	t.Helper()
+	events, err := f.st.ListAudit(context.Background(), store.AuditFilter{AccountID: "acc", AuthID: authid})
+	must(t, err)
+	var types []string
+	for _, e := range events {
+		types = append(types, e.Type)
+	}
+	return types
+}
+
+func TestBeginDecidesAndRecords(t *testing.T) {
+	f := newFixture(t, nil)
+	res := f.begin(t, f.input)
+	if !res.Allowed || res.Method != "pin" || res.UserID != "u1" || res.MaxAttempts != 5 || res.TTL != 5*time.Minute {
+		t.Fatalf("begin = %+v", res)
+	}
+	row, err := f.st.GetAttempt(context.Background(), "att1")
+	must(t, err)
+	if row.State != store.AttemptPending || row.Method != "pin" || row.ExpiresAt == nil || !row.ExpiresAt.Equal(f.now.Add(5*time.Minute)) {
+		t.Fatalf("attempt row = %+v", row)
+	}
+	if got := strings.Join(f.auditTypes(t, "alice"), ","); got != "policy.decision,attempt.started" {
+		t.Fatalf("audit = %s", got)
+	}
+}
+
+func TestBeginDeniesWithTheRealReason(t *testing.T) {
+	cases := []struct {
+		name   string
+		mutate func(*testing.T, *fixture, *activities.Subject)
+		reason string
+	}{
+		{"unknown user", func(_ *testing.T, _ *fixture, s *activities.Subject) { s.AuthID = "nobody" }, "unknown user"},
+		{"unknown system", func(_ *testing.T, _ *fixture, s *activities.Subject) { s.System = "nothing" }, "unknown system"},
+		{"disabled user", func(t *testing.T, f *fixture, _ *activities.Subject) {
+			f.user.Status = store.UserDisabled
+			must(t, f.st.UpdateUserProfile(context.Background(), &f.user))
+		}, "user is disabled"},
+		{"unassigned user", func(t *testing.T, f *fixture, _ *activities.Subject) {
+			must(t, f.st.SetAssignments(context.Background(), f.user.ID, nil))
+		}, "user is not assigned to the system"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFixture(t, nil)
+			s := f.input
+			c.mutate(t, f, &s)
+			if res := f.begin(t, s); res.Allowed {
+				t.Fatal("allowed")
+			}
+			row, err := f.st.GetAttempt(context.Background(), s.AttemptID)
+			must(t, err)
+			if row.State != store.AttemptDenied {
+				t.Fatalf("state = %s", row.State)
+			}
+			events, err := f.st.ListAudit(context.Background(), store.AuditFilter{AccountID: "acc", Type: activities.EventDenied})
+			must(t, err)
+			if len(events) != 1 || events[0].Reasons[0] != c.reason {
+				t.Fatalf("denial events = %+v, want reason %q", events, c.reason)
+			}
+		})
+	}
+}
+
+func TestIssueChallengeResendsTheSameSecretOnRetry(t *testing.T) {
+	for _, method := range []string{policies.MethodPIN, policies.MethodPasswordless} {
+		t.Run(method, func(t *testing.T) {
+			f := newFixture(t, nil)
+			f.begin(t, f.input)
+			in := activities.IssueInput{Subject: f.input, UserID: "u1", Method: method, ExpiresAt: f.now.Add(5 * time.Minute)}
+			first, err := f.acts.IssueChallenge(context.Background(), in)
+			must(t, err)
+			second, err := f.acts.IssueChallenge(context.Background(), in)
+			must(t, err)
+			if first.Digest != second.Digest || len(f.sent.sent) != 2 {
+				t.Fatalf("digests %s / %s after %d sends", first.Digest, second.Digest, len(f.sent.sent))
+			}
+			a, b := f.sent.sent[0], f.sent.sent[1]
+			if a.Code != b.Code || a.Link != b.Link || a.ID != "att1" || a.To != "alice@example.com" {
+				t.Fatalf("a retry sent %+v after %+v", b, a)
+			}
+			switch method {
+			case policies.MethodPIN:
+				if len(a.Code) != 8 || first.Digest != activities.CodeDigest(f.keys, "att1", a.Code) {
+					t.Fatalf("pin %q does not match its digest", a.Code)
+				}
+			case policies.MethodPasswordless:
+				token := strings.TrimPrefix(a.Link, "https://auth.example.com"+activities.LinkPath)
+				row, err := f.st.AttemptByLinkDigest(context.Background(), activities.LinkDigest(f.keys, token))
+				must(t, err)
+				if row.ID != "att1" || first.Digest != row.LinkDigest {
+					t.Fatalf("link lookup found %+v", row)
+				}
+			}
+			row, err := f.st.GetAttempt(context.Background(), "att1")
+			must(t, err)
+			if strings.Contains(string(row.Challenge), a.Code+a.Link) {
+				t.Fatal("the challenge is stored in clear")
+			}
+		})
+	}
+}
+
+func TestPermanentDeliveryFailureIsNotRetried(t *testing.T) {
+	f := newFixture(t, nil)
+	f.begin(t, f.input)
+	f.sent.err = sdk.Permanent(errors.New("invalid number"))
+	_, err := f.acts.IssueChallenge(context.Background(), activities.IssueInput{Subject: f.input, UserID: "u1", Method: "pin", ExpiresAt: f.now.Add(time.Minute)})
+	if err == nil || !strings.Contains(err.Error(), "invalid number") {
+		t.Fatalf("err = %v", err)
+	}
+	var app *temporal.ApplicationError
+	if !errors.As(err, &app) || !app.NonRetryable() {
+		t.Fatalf("a permanent failure is retryable: %v", err)
+	}
+}
+
+func TestVerifyTOTP(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	seed := "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+	sealed, err := f.keys.Seal([]byte(seed), f.user.ID)
+	must(t, err)
+	must(t, f.st.SetTOTPPending(ctx, f.user.ID, sealed, f.now))
+	must(t, f.st.ActivateTOTP(ctx, f.user.ID, sealed, 0, f.now))
+
+	code := func(d time.Duration) string {
+		c, err := activities.TOTPCode(seed, f.now.Add(d))
+		must(t, err)
+		return c
+	}
+	verify := func(c string) activities.VerifyTOTPResult {
+		res, err := f.acts.VerifyTOTP(ctx, activities.VerifyTOTPInput{Subject: f.input, Digest: activities.CodeDigest(f.keys, "att1", c)})
+		must(t, err)
+		return res
+	}
+	if res := verify(code(-90 * time.Second)); res.Valid {
+		t.Fatal("a code three steps old was accepted")
+	}
+	if res := verify(code(-30 * time.Second)); !res.Valid {
+		t.Fatalf("the previous step's code was refused: %s", res.Reason)
+	}
+	if res := verify(code(0)); !res.Valid {
+		t.Fatalf("the current code was refused: %s", res.Reason)
+	}
+	if res := verify(code(0)); res.Valid || res.Reason != "totp code already used" {
+		t.Fatalf("a used code: %+v", res)
+	}
+	if res := verify(code(-30 * time.Second)); res.Valid {
+		t.Fatal("an older step was accepted after a newer one")
+	}
+	if res := verify(code(30 * time.Second)); !res.Valid {
+		t.Fatalf("the next step's code was refused: %s", res.Reason)
+	}
+}
