@@ -48,7 +48,10 @@ type harness struct {
 }
 
 type harnessOptions struct {
-	api api.Config
+	startFloor   time.Duration // default 1ns: tests need not wait
+	maxBodyBytes int64
+	// adminOnly skips Temporal: the admin API never calls it.
+	adminOnly bool
 }
 
 func newHarness(t *testing.T) *harness {
@@ -86,14 +89,15 @@ func newHarnessWith(t *testing.T, opts harnessOptions) *harness {
 	t.Cleanup(srv.Close)
 	h.url = srv.URL
 
-	quiet := tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
-	ts := temporaltest.NewServer(temporaltest.WithT(t), temporaltest.WithBaseClientOptions(client.Options{Logger: quiet}))
-	h.tc = ts.GetDefaultClient()
-	acts := activities.New(st, engine, h.outbox, h.keys, activities.Config{PublicURL: h.url}, nil)
-	ts.NewWorkerWithOptions(workflows.TaskQueue, func(r sdkworker.Registry) { worker.Register(r, acts) }, sdkworker.Options{})
+	if !opts.adminOnly {
+		quiet := tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+		ts := temporaltest.NewServer(temporaltest.WithT(t), temporaltest.WithBaseClientOptions(client.Options{Logger: quiet}))
+		h.tc = ts.GetDefaultClient()
+		acts := activities.New(st, engine, h.outbox, h.keys, activities.Config{PublicURL: h.url}, nil)
+		ts.NewWorkerWithOptions(workflows.TaskQueue, func(r sdkworker.Registry) { worker.Register(r, acts) }, sdkworker.Options{})
+	}
 
-	cfg := opts.api
-	cfg.PublicURL = h.url
+	cfg := api.Config{PublicURL: h.url, StartFloor: opts.startFloor, MaxBodyBytes: opts.maxBodyBytes}
 	if cfg.StartFloor == 0 {
 		cfg.StartFloor = time.Nanosecond
 	}
@@ -150,8 +154,8 @@ func (h *harness) do(method, path, key string, body any) response {
 	case nil:
 	case string:
 		rd = strings.NewReader(b)
-	case []byte:
-		rd = bytes.NewReader(b)
+	case io.Reader:
+		rd = b
 	default:
 		raw, err := json.Marshal(b)
 		if err != nil {

@@ -80,51 +80,57 @@ func (s *Server) renderPage(c *gin.Context, status int, p page) {
 	c.Abort()
 }
 
-// linkAttempt finds the attempt a link token belongs to. ok is false for a
-// token that is malformed or unknown; the page does not say which.
-func (s *Server) linkAttempt(c *gin.Context) (att store.Attempt, digest string, ok bool) {
+// linkAttempt finds the attempt a link token belongs to. found is false for
+// a token that is malformed or unknown; the page does not say which.
+func (s *Server) linkAttempt(c *gin.Context) (att store.Attempt, digest string, found bool, err error) {
 	token := c.Param("token")
 	if !wellFormedToken(token) {
-		return store.Attempt{}, "", false
+		return store.Attempt{}, "", false, nil
 	}
 	digest = activities.LinkDigest(s.keys, token)
-	att, err := s.store.AttemptByLinkDigest(c.Request.Context(), digest)
+	att, err = s.store.AttemptByLinkDigest(c.Request.Context(), digest)
 	if errors.Is(err, store.ErrNotFound) {
-		return store.Attempt{}, "", false
+		return store.Attempt{}, "", false, nil
 	}
 	if err != nil {
-		s.log.ErrorContext(c.Request.Context(), "look up link", "error", err)
-		s.renderPage(c, http.StatusInternalServerError, unavailablePage())
-		return store.Attempt{}, "", false
+		return store.Attempt{}, "", false, err
 	}
-	return att, digest, true
+	return att, digest, true, nil
+}
+
+// live reports whether a link's attempt can still be confirmed.
+func (s *Server) live(att store.Attempt) bool {
+	return att.State == store.AttemptPending && !pastExpiry(att, s.now())
 }
 
 // showLink shows the confirmation form for a live link.
 func (s *Server) showLink(c *gin.Context) {
-	att, _, ok := s.linkAttempt(c)
-	if c.IsAborted() {
-		return
-	}
-	if !ok || att.State != store.AttemptPending || pastExpiry(att, s.now()) {
+	att, _, found, err := s.linkAttempt(c)
+	switch {
+	case err != nil:
+		s.log.ErrorContext(c.Request.Context(), "look up link", "error", err)
+		s.renderPage(c, http.StatusInternalServerError, unavailablePage())
+	case !found || !s.live(att):
 		s.renderPage(c, http.StatusGone, goneLink())
-		return
+	default:
+		s.renderPage(c, http.StatusOK, page{
+			Title:   "Sign in to " + att.System + "?",
+			Message: "Confirm that it is you signing in. If you did not try to sign in, close this page and nothing happens.",
+			Form:    true,
+		})
 	}
-	s.renderPage(c, http.StatusOK, page{
-		Title:   "Sign in to " + att.System + "?",
-		Message: "Confirm that it is you signing in. If you did not try to sign in, close this page and nothing happens.",
-		Form:    true,
-	})
 }
 
 // confirmLink submits the link to the attempt's workflow, which alone
 // decides.
 func (s *Server) confirmLink(c *gin.Context) {
-	att, digest, ok := s.linkAttempt(c)
-	if c.IsAborted() {
+	att, digest, found, err := s.linkAttempt(c)
+	if err != nil {
+		s.log.ErrorContext(c.Request.Context(), "look up link", "error", err)
+		s.renderPage(c, http.StatusInternalServerError, unavailablePage())
 		return
 	}
-	if !ok || att.State != store.AttemptPending || pastExpiry(att, s.now()) {
+	if !found || !s.live(att) {
 		s.renderPage(c, http.StatusGone, goneLink())
 		return
 	}

@@ -48,48 +48,62 @@ const (
 	temporalTimeout = 15 * time.Second
 )
 
-// Store is the persistence the API needs.
-type Store interface {
-	APIKeyByHash(ctx context.Context, hash string) (store.APIKey, error)
+// The persistence the API needs, by handler group.
+type (
+	keyStore interface {
+		APIKeyByHash(ctx context.Context, hash string) (store.APIKey, error)
+	}
+	attemptStore interface {
+		LatestAttempt(ctx context.Context, accountID, system, authid string) (store.Attempt, error)
+		GetAttempt(ctx context.Context, id string) (store.Attempt, error)
+		AttemptByLinkDigest(ctx context.Context, digest string) (store.Attempt, error)
+	}
+	systemStore interface {
+		CreateSystem(ctx context.Context, sys *store.System) error
+		ListSystems(ctx context.Context, accountID string) ([]store.System, error)
+		GetSystem(ctx context.Context, accountID, name string) (store.System, error)
+		UpdateSystem(ctx context.Context, sys *store.System) error
+		DeleteSystem(ctx context.Context, accountID, name string) error
+		AssignmentsUsingOtherMethods(ctx context.Context, systemID string, methods []string) (int64, error)
+	}
+	userStore interface {
+		CreateUser(ctx context.Context, u *store.User) error
+		ListUsers(ctx context.Context, f store.UserFilter) ([]store.User, error)
+		GetUser(ctx context.Context, accountID, authid string) (store.User, error)
+		UpdateUserProfile(ctx context.Context, u *store.User) error
+		DeleteUser(ctx context.Context, accountID, authid string) error
+		SetAssignments(ctx context.Context, userID string, as []store.Assignment) error
+		ListAssignments(ctx context.Context, userID string) ([]store.AssignedSystem, error)
+		SetTOTPPending(ctx context.Context, userID string, sealed []byte, at time.Time) error
+		ActivateTOTP(ctx context.Context, userID string, sealed []byte, step int64, at time.Time) error
+	}
+	auditStore interface {
+		AppendAudit(ctx context.Context, events ...store.AuditEvent) error
+		ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error)
+	}
+	persistence interface {
+		keyStore
+		attemptStore
+		systemStore
+		userStore
+		auditStore
+	}
+)
 
-	LatestAttempt(ctx context.Context, accountID, system, authid string) (store.Attempt, error)
-	GetAttempt(ctx context.Context, id string) (store.Attempt, error)
-	AttemptByLinkDigest(ctx context.Context, digest string) (store.Attempt, error)
-
-	CreateSystem(ctx context.Context, sys *store.System) error
-	ListSystems(ctx context.Context, accountID string) ([]store.System, error)
-	GetSystem(ctx context.Context, accountID, name string) (store.System, error)
-	UpdateSystem(ctx context.Context, sys *store.System) error
-	DeleteSystem(ctx context.Context, accountID, name string) error
-	AssignmentsUsingOtherMethods(ctx context.Context, systemID string, methods []string) (int64, error)
-
-	CreateUser(ctx context.Context, u *store.User) error
-	ListUsers(ctx context.Context, f store.UserFilter) ([]store.User, error)
-	GetUser(ctx context.Context, accountID, authid string) (store.User, error)
-	UpdateUserProfile(ctx context.Context, u *store.User) error
-	DeleteUser(ctx context.Context, accountID, authid string) error
-	SetAssignments(ctx context.Context, userID string, as []store.Assignment) error
-	ListAssignments(ctx context.Context, userID string) ([]store.AssignedSystem, error)
-	SetTOTPPending(ctx context.Context, userID string, sealed []byte, at time.Time) error
-	ActivateTOTP(ctx context.Context, userID string, sealed []byte, step int64, at time.Time) error
-
-	AppendAudit(ctx context.Context, events ...store.AuditEvent) error
-	ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error)
-}
-
-var _ Store = (*store.Store)(nil)
+var _ persistence = (*store.Store)(nil)
 
 // Server serves the HTTP API.
 type Server struct {
-	cfg    Config
-	store  Store
-	wf     workflowClient
-	keys   *secret.Keyring
-	log    *slog.Logger
-	pages  *template.Template
-	csp    string
-	engine *gin.Engine
-	now    func() time.Time
+	cfg     Config
+	store   persistence
+	wf      workflowClient
+	keys    *secret.Keyring
+	log     *slog.Logger
+	pages   *template.Template
+	csp     string
+	openapi []byte
+	engine  *gin.Engine
+	now     func() time.Time
 }
 
 // New returns the API server. temporal is the client of the cluster that
@@ -100,7 +114,7 @@ func New(cfg Config, st *store.Store, temporal client.Client, keys *secret.Keyri
 
 // newServer takes the narrow interfaces, so tests can put a broken Temporal
 // behind the real store.
-func newServer(cfg Config, st Store, wf workflowClient, keys *secret.Keyring) *Server {
+func newServer(cfg Config, st persistence, wf workflowClient, keys *secret.Keyring) *Server {
 	if cfg.PINDigits <= 0 {
 		cfg.PINDigits = defaultPINDigits
 	}
@@ -121,6 +135,12 @@ func newServer(cfg Config, st Store, wf workflowClient, keys *secret.Keyring) *S
 		pages: template.Must(template.New("page").Parse(pageTemplate)),
 		csp:   pageCSP(),
 		now:   time.Now,
+	}
+	var err error
+	if s.openapi, err = openAPIFor(cfg.PublicURL); err != nil {
+		// The embedded document is checked by tests; serve it unchanged.
+		s.log.Error("add servers to openapi document", "error", err)
+		s.openapi = []byte(openAPIDocument)
 	}
 	s.engine = s.routes()
 	return s

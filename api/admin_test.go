@@ -1,0 +1,324 @@
+package api_test
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// wantError asserts an admin API error answer and the message it carries.
+func wantError(t *testing.T, res response, status int, contains string) {
+	t.Helper()
+	got, _ := res.json(t)["error"].(string)
+	if res.status != status || !strings.Contains(got, contains) {
+		t.Fatalf("answer = %d %s, want %d with %q", res.status, res.body, status, contains)
+	}
+}
+
+func TestAdminKeys(t *testing.T) {
+	t.Parallel()
+	h := newHarnessWith(t, harnessOptions{adminOnly: true})
+	tests := []struct {
+		name   string
+		key    string
+		status int
+		error  string
+	}{
+		{"a missing key is refused", "", http.StatusUnauthorized, "invalid api key"},
+		{"an unknown key is refused", "fa_admin_nope", http.StatusUnauthorized, "invalid api key"},
+		{"an app key is not enough", h.appKey, http.StatusForbidden, "admin key required"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, path := range []string{"/v1/admin/systems", "/v1/admin/users", "/v1/admin/audit"} {
+				wantError(t, h.do(http.MethodGet, path, tt.key, nil), tt.status, tt.error)
+			}
+			wantError(t, h.do(http.MethodPost, "/v1/admin/systems", tt.key, req{"name": "x", "methods": []string{"pin"}}), tt.status, tt.error)
+		})
+	}
+	t.Run("the admin key is let in", func(t *testing.T) {
+		h.admin(http.MethodGet, "/v1/admin/systems", nil, http.StatusOK)
+	})
+}
+
+func TestSystems(t *testing.T) {
+	t.Parallel()
+	h := newHarnessWith(t, harnessOptions{adminOnly: true})
+
+	created := h.admin(http.MethodPost, "/v1/admin/systems", req{"name": "vpn", "methods": []string{"pin", "totp"}}, http.StatusCreated)
+	if created["name"] != "vpn" || created["sensitivity"] != "medium" || created["ttl_seconds"] != float64(300) ||
+		len(created["methods"].([]any)) != 2 || created["created_at"] == nil || created["updated_at"] == nil {
+		t.Fatalf("created system = %v, want defaults medium and 300s", created)
+	}
+	h.admin(http.MethodPost, "/v1/admin/systems", req{"name": "wiki.internal_v2", "methods": []string{"passwordless"}, "sensitivity": "low", "ttl_seconds": 30}, http.StatusCreated)
+
+	invalid := []struct {
+		name  string
+		body  any
+		error string
+	}{
+		{"a duplicate name is a conflict", req{"name": "vpn", "methods": []string{"pin"}}, `system "vpn" already exists`},
+		{"a missing name", req{"methods": []string{"pin"}}, "name is required"},
+		{"a name with a space", req{"name": "my vpn", "methods": []string{"pin"}}, "may hold only"},
+		{"a name over 100 characters", req{"name": strings.Repeat("n", 101), "methods": []string{"pin"}}, "at most 100"},
+		{"no methods", req{"name": "a", "methods": []string{}}, "methods must name at least one"},
+		{"an unknown method", req{"name": "a", "methods": []string{"sms"}}, `unknown method "sms"`},
+		{"a method listed twice", req{"name": "a", "methods": []string{"pin", "pin"}}, `method "pin" is listed twice`},
+		{"an unknown sensitivity", req{"name": "a", "methods": []string{"pin"}, "sensitivity": "extreme"}, "sensitivity"},
+		{"a ttl under 30 seconds", req{"name": "a", "methods": []string{"pin"}, "ttl_seconds": 29}, "between 30 and 3600"},
+		{"a ttl over an hour", req{"name": "a", "methods": []string{"pin"}, "ttl_seconds": 3601}, "between 30 and 3600"},
+		{"a ttl that is not an integer", req{"name": "a", "methods": []string{"pin"}, "ttl_seconds": 30.5}, "ttl_seconds must be an integer"},
+		{"methods as a string", req{"name": "a", "methods": "pin"}, "methods must be an array"},
+		{"an unknown field", req{"name": "a", "methods": []string{"pin"}, "colour": "red"}, `unknown field "colour"`},
+		{"malformed JSON", `{"name":`, "malformed JSON"},
+	}
+	for _, tt := range invalid {
+		t.Run(tt.name+" is refused", func(t *testing.T) {
+			status := http.StatusBadRequest
+			if strings.Contains(tt.name, "conflict") {
+				status = http.StatusConflict
+			}
+			wantError(t, h.do(http.MethodPost, "/v1/admin/systems", h.adminKey, tt.body), status, tt.error)
+		})
+	}
+
+	t.Run("systems are listed by name", func(t *testing.T) {
+		list := h.admin(http.MethodGet, "/v1/admin/systems", nil, http.StatusOK)["systems"].([]any)
+		if len(list) != 2 || list[0].(map[string]any)["name"] != "vpn" || list[1].(map[string]any)["name"] != "wiki.internal_v2" {
+			t.Fatalf("systems = %v", list)
+		}
+	})
+
+	t.Run("a patch changes only what it names", func(t *testing.T) {
+		got := h.admin(http.MethodPatch, "/v1/admin/systems/vpn", req{"sensitivity": "high", "ttl_seconds": 120}, http.StatusOK)
+		if got["sensitivity"] != "high" || got["ttl_seconds"] != float64(120) || len(got["methods"].([]any)) != 2 {
+			t.Fatalf("patched = %v", got)
+		}
+		got = h.admin(http.MethodGet, "/v1/admin/systems/vpn", nil, http.StatusOK)
+		if got["sensitivity"] != "high" {
+			t.Fatalf("system after patch = %v", got)
+		}
+		wantError(t, h.do(http.MethodPatch, "/v1/admin/systems/vpn", h.adminKey, req{"name": "other"}), http.StatusBadRequest, `unknown field "name"`)
+		wantError(t, h.do(http.MethodPatch, "/v1/admin/systems/vpn", h.adminKey, req{"methods": []string{}}), http.StatusBadRequest, "at least one")
+	})
+
+	t.Run("dropping a method users are assigned is a conflict", func(t *testing.T) {
+		h.admin(http.MethodPost, "/v1/admin/users", req{"authid": "alice", "email": "alice@example.com"}, http.StatusCreated)
+		h.admin(http.MethodPut, "/v1/admin/users/alice/systems", req{"assignments": []req{{"system": "vpn", "method": "totp"}}}, http.StatusOK)
+		wantError(t, h.do(http.MethodPatch, "/v1/admin/systems/vpn", h.adminKey, req{"methods": []string{"pin"}}), http.StatusConflict, "1 user is assigned a method")
+		h.admin(http.MethodPatch, "/v1/admin/systems/vpn", req{"methods": []string{"totp"}}, http.StatusOK)
+	})
+
+	t.Run("a deleted system is gone", func(t *testing.T) {
+		h.admin(http.MethodDelete, "/v1/admin/systems/vpn", nil, http.StatusNoContent)
+		wantError(t, h.do(http.MethodGet, "/v1/admin/systems/vpn", h.adminKey, nil), http.StatusNotFound, `system "vpn" not found`)
+		if as := h.admin(http.MethodGet, "/v1/admin/users/alice/systems", nil, http.StatusOK)["assignments"].([]any); len(as) != 0 {
+			t.Fatalf("assignments of a deleted system remain: %v", as)
+		}
+	})
+
+	for _, method := range []string{http.MethodGet, http.MethodPatch, http.MethodDelete} {
+		t.Run(method+" of an unknown system is 404", func(t *testing.T) {
+			wantError(t, h.do(method, "/v1/admin/systems/nope", h.adminKey, req{"ttl_seconds": 60}), http.StatusNotFound, `system "nope" not found`)
+		})
+	}
+
+	t.Run("every change is audited with the admin key's name", func(t *testing.T) {
+		out := h.admin(http.MethodGet, "/v1/admin/audit?system=vpn", nil, http.StatusOK)
+		var types []string
+		for _, e := range out["events"].([]any) {
+			ev := e.(map[string]any)
+			types = append(types, ev["type"].(string))
+			if ev["detail"].(map[string]any)["by"] != "admin key" {
+				t.Fatalf("event %v does not name the admin key", ev)
+			}
+		}
+		want := "system.deleted,system.updated,system.updated,system.created"
+		if strings.Join(types, ",") != want {
+			t.Fatalf("audit of vpn = %v, want %s", types, want)
+		}
+	})
+}
+
+func TestUsers(t *testing.T) {
+	t.Parallel()
+	h := newHarnessWith(t, harnessOptions{adminOnly: true})
+
+	created := h.admin(http.MethodPost, "/v1/admin/users", req{"authid": "alice", "name": "Alice", "email": "alice@example.com", "phone": "+15555550100"}, http.StatusCreated)
+	want := map[string]any{"authid": "alice", "name": "Alice", "email": "alice@example.com", "phone": "+15555550100",
+		"status": "active", "totp_enabled": false, "last_login_at": nil, "login_count": float64(0), "last_ip": ""}
+	for k, v := range want {
+		if created[k] != v {
+			t.Fatalf("created user %s = %v, want %v (%v)", k, created[k], v, created)
+		}
+	}
+	if as, ok := created["assignments"].([]any); !ok || len(as) != 0 {
+		t.Fatalf("created user assignments = %v, want []", created["assignments"])
+	}
+	h.admin(http.MethodPost, "/v1/admin/users", req{"authid": "dept/bob", "name": "Bob", "status": "disabled"}, http.StatusCreated)
+
+	invalid := []struct {
+		name   string
+		body   any
+		status int
+		error  string
+	}{
+		{"a duplicate authid", req{"authid": "alice"}, http.StatusConflict, `user "alice" already exists`},
+		{"a missing authid", req{"name": "x"}, http.StatusBadRequest, "authid is required"},
+		{"an authid over 256 characters", req{"authid": strings.Repeat("a", 257)}, http.StatusBadRequest, "at most 256"},
+		{"an authid with a control character", req{"authid": "al\nice"}, http.StatusBadRequest, "control characters"},
+		{"an email that is not an address", req{"authid": "c", "email": "not-an-address"}, http.StatusBadRequest, "not a bare address"},
+		{"an email with a display name", req{"authid": "c", "email": "Carol <carol@example.com>"}, http.StatusBadRequest, "not a bare address"},
+		{"a phone without +", req{"authid": "c", "phone": "15555550100"}, http.StatusBadRequest, "E.164"},
+		{"a phone too short", req{"authid": "c", "phone": "+1234567"}, http.StatusBadRequest, "E.164"},
+		{"a phone with letters", req{"authid": "c", "phone": "+1555CALLME"}, http.StatusBadRequest, "E.164"},
+		{"an unknown status", req{"authid": "c", "status": "banned"}, http.StatusBadRequest, `status "banned"`},
+		{"an authid that is a number", req{"authid": 7}, http.StatusBadRequest, "authid must be a string"},
+		{"an unknown field", req{"authid": "c", "role": "admin"}, http.StatusBadRequest, `unknown field "role"`},
+	}
+	for _, tt := range invalid {
+		t.Run(tt.name+" is refused", func(t *testing.T) {
+			wantError(t, h.do(http.MethodPost, "/v1/admin/users", h.adminKey, tt.body), tt.status, tt.error)
+		})
+	}
+
+	t.Run("users are listed, searched and paged", func(t *testing.T) {
+		tests := []struct {
+			query string
+			want  string
+		}{
+			{"", "alice,dept/bob"},
+			{"?q=BOB", "dept/bob"},
+			{"?q=example.com", "alice"},
+			{"?limit=1", "alice"},
+			{"?limit=1&offset=1", "dept/bob"},
+		}
+		for _, tt := range tests {
+			list := h.admin(http.MethodGet, "/v1/admin/users"+tt.query, nil, http.StatusOK)["users"].([]any)
+			var got []string
+			for _, u := range list {
+				got = append(got, u.(map[string]any)["authid"].(string))
+			}
+			if strings.Join(got, ",") != tt.want {
+				t.Errorf("users%s = %v, want %s", tt.query, got, tt.want)
+			}
+		}
+		wantError(t, h.do(http.MethodGet, "/v1/admin/users?limit=0", h.adminKey, nil), http.StatusBadRequest, "limit must be")
+		wantError(t, h.do(http.MethodGet, "/v1/admin/users?offset=-1", h.adminKey, nil), http.StatusBadRequest, "offset must be")
+	})
+
+	t.Run("an authid holding a slash is addressed escaped", func(t *testing.T) {
+		got := h.admin(http.MethodGet, "/v1/admin/users/dept%2Fbob", nil, http.StatusOK)
+		if got["authid"] != "dept/bob" || got["status"] != "disabled" {
+			t.Fatalf("user = %v", got)
+		}
+	})
+
+	t.Run("a patch changes only what it names", func(t *testing.T) {
+		got := h.admin(http.MethodPatch, "/v1/admin/users/alice", req{"phone": "", "status": "disabled"}, http.StatusOK)
+		if got["phone"] != "" || got["status"] != "disabled" || got["email"] != "alice@example.com" || got["name"] != "Alice" {
+			t.Fatalf("patched = %v", got)
+		}
+		wantError(t, h.do(http.MethodPatch, "/v1/admin/users/alice", h.adminKey, req{"email": "nope"}), http.StatusBadRequest, "not a bare address")
+		wantError(t, h.do(http.MethodPatch, "/v1/admin/users/alice", h.adminKey, req{"authid": "alicia"}), http.StatusBadRequest, `unknown field "authid"`)
+	})
+
+	t.Run("a deleted user is gone", func(t *testing.T) {
+		h.admin(http.MethodDelete, "/v1/admin/users/dept%2Fbob", nil, http.StatusNoContent)
+		wantError(t, h.do(http.MethodGet, "/v1/admin/users/dept%2Fbob", h.adminKey, nil), http.StatusNotFound, `user "dept/bob" not found`)
+	})
+
+	for _, tt := range []struct{ method, path string }{
+		{http.MethodGet, "/v1/admin/users/nobody"},
+		{http.MethodPatch, "/v1/admin/users/nobody"},
+		{http.MethodDelete, "/v1/admin/users/nobody"},
+		{http.MethodGet, "/v1/admin/users/nobody/systems"},
+		{http.MethodPut, "/v1/admin/users/nobody/systems"},
+		{http.MethodPost, "/v1/admin/users/nobody/totp"},
+	} {
+		t.Run(tt.method+" "+tt.path+" is 404", func(t *testing.T) {
+			var body any
+			if tt.method == http.MethodPatch {
+				body = req{"name": "x"}
+			}
+			if tt.method == http.MethodPut {
+				body = req{"assignments": []req{}}
+			}
+			wantError(t, h.do(tt.method, tt.path, h.adminKey, body), http.StatusNotFound, `user "nobody" not found`)
+		})
+	}
+
+	t.Run("every change is audited, and the trail pages backwards", func(t *testing.T) {
+		types := h.auditTypes("authid=alice")
+		if strings.Join(types, ",") != "user.updated,user.created" {
+			t.Fatalf("audit of alice = %v", types)
+		}
+		newest := h.admin(http.MethodGet, "/v1/admin/audit?authid=alice&limit=1", nil, http.StatusOK)["events"].([]any)
+		if len(newest) != 1 {
+			t.Fatalf("limit=1 gave %d events", len(newest))
+		}
+		id := strconv.FormatFloat(newest[0].(map[string]any)["id"].(float64), 'f', 0, 64)
+		if older := h.auditTypes("authid=alice&before=" + id); strings.Join(older, ",") != "user.created" {
+			t.Fatalf("events before %s = %v", id, older)
+		}
+		wantError(t, h.do(http.MethodGet, "/v1/admin/audit?before=x", h.adminKey, nil), http.StatusBadRequest, "before must be")
+	})
+}
+
+func TestAssignments(t *testing.T) {
+	t.Parallel()
+	h := newHarnessWith(t, harnessOptions{adminOnly: true})
+	h.admin(http.MethodPost, "/v1/admin/systems", req{"name": "vpn", "methods": []string{"pin", "totp"}}, http.StatusCreated)
+	h.admin(http.MethodPost, "/v1/admin/systems", req{"name": "wiki", "methods": []string{"passwordless"}}, http.StatusCreated)
+	h.admin(http.MethodPost, "/v1/admin/users", req{"authid": "alice", "email": "alice@example.com"}, http.StatusCreated)
+	path := "/v1/admin/users/alice/systems"
+
+	invalid := []struct {
+		name   string
+		body   any
+		status int
+		error  string
+	}{
+		{"a method the system does not enable", req{"assignments": []req{{"system": "wiki", "method": "pin"}}}, http.StatusBadRequest, `system "wiki" does not enable method "pin"`},
+		{"an unknown system", req{"assignments": []req{{"system": "nope", "method": "pin"}}}, http.StatusNotFound, `system "nope" not found`},
+		{"a system listed twice", req{"assignments": []req{{"system": "vpn", "method": "pin"}, {"system": "vpn", "method": "totp"}}}, http.StatusBadRequest, `system "vpn" is listed twice`},
+		{"an assignment without a method", req{"assignments": []req{{"system": "vpn"}}}, http.StatusBadRequest, "needs both system and method"},
+		{"no assignments field", req{}, http.StatusBadRequest, "assignments is required"},
+		{"an unknown field in an assignment", req{"assignments": []req{{"system": "vpn", "method": "pin", "x": 1}}}, http.StatusBadRequest, `unknown field "x"`},
+	}
+	for _, tt := range invalid {
+		t.Run(tt.name+" is refused", func(t *testing.T) {
+			wantError(t, h.do(http.MethodPut, path, h.adminKey, tt.body), tt.status, tt.error)
+		})
+	}
+
+	t.Run("assignments are replaced all at once", func(t *testing.T) {
+		got := h.admin(http.MethodPut, path, req{"assignments": []req{{"system": "wiki", "method": "passwordless"}, {"system": "vpn", "method": "totp"}}}, http.StatusOK)
+		if s := assignmentList(got); s != "vpn:totp,wiki:passwordless" {
+			t.Fatalf("assignments = %s", s)
+		}
+		got = h.admin(http.MethodPut, path, req{"assignments": []req{{"system": "vpn", "method": "pin"}}}, http.StatusOK)
+		if s := assignmentList(got); s != "vpn:pin" {
+			t.Fatalf("assignments after replacing = %s", s)
+		}
+		if s := assignmentList(h.admin(http.MethodGet, path, nil, http.StatusOK)); s != "vpn:pin" {
+			t.Fatalf("GET assignments = %s", s)
+		}
+		if s := assignmentList(h.admin(http.MethodGet, "/v1/admin/users/alice", nil, http.StatusOK)); s != "vpn:pin" {
+			t.Fatalf("user's assignments = %s", s)
+		}
+		if types := h.auditTypes("authid=alice&type=assignments.updated"); len(types) != 2 {
+			t.Fatalf("assignment events = %v, want 2", types)
+		}
+	})
+}
+
+func assignmentList(body map[string]any) string {
+	var out []string
+	for _, a := range body["assignments"].([]any) {
+		m := a.(map[string]any)
+		out = append(out, m["system"].(string)+":"+m["method"].(string))
+	}
+	return strings.Join(out, ",")
+}

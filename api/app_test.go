@@ -1,0 +1,309 @@
+package api_test
+
+import (
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pquerna/otp/totp"
+
+	"github.com/flexauth/flexauth/activities"
+)
+
+func TestPINSignIn(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.setup("vpn", []string{"pin"}, "low", "bob", "pin")
+	body := req{"system": "vpn", "authid": "bob"}
+
+	tests := []struct {
+		name string
+		pin  func(code string) any
+	}{
+		{"a PIN sent as a string signs in", func(code string) any { return code }},
+		{"a PIN sent as a number signs in", func(code string) any {
+			n, err := strconv.Atoi(code)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := h.expect("/v1/start", body, http.StatusOK, "success")
+			if out["method"] != "pin" {
+				t.Fatalf("start = %v, want method pin", out)
+			}
+			if exp, err := time.Parse(time.RFC3339, out["expires_at"].(string)); err != nil || time.Until(exp) <= 0 {
+				t.Fatalf("expires_at %v: %v", out["expires_at"], err)
+			}
+			attempt := out["attempt"].(string)
+			code := h.outbox.message(t, attempt).Code
+			if len(code) != 8 {
+				t.Fatalf("code %q is not 8 digits", code)
+			}
+			h.expect("/v1/check", body, http.StatusAccepted, "pending")
+			h.expect("/v1/check", req{"system": "vpn", "authid": "bob", "pin": tt.pin(code)}, http.StatusOK, "authenticated")
+			h.expect("/v1/check", body, http.StatusOK, "authenticated")
+
+			// The audit trail holds the attempt's story, newest first.
+			types := h.auditTypes("attempt=" + attempt)
+			want := []string{activities.EventAuthenticated, activities.EventDelivered, activities.EventDecision, activities.EventStarted}
+			if strings.Join(types, ",") != strings.Join(want, ",") {
+				t.Fatalf("audit of attempt = %v, want %v", types, want)
+			}
+		})
+	}
+	user := h.admin(http.MethodGet, "/v1/admin/users/bob", nil, http.StatusOK)
+	if user["login_count"] != float64(2) || user["last_ip"] != "127.0.0.1" || user["last_login_at"] == nil {
+		t.Fatalf("user after two sign-ins = %v", user)
+	}
+}
+
+func TestWrongPINsLockTheAttempt(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	// High sensitivity: the default policy allows three wrong codes.
+	h.setup("vault", []string{"pin"}, "high", "dave", "pin")
+	body := req{"system": "vault", "authid": "dave"}
+	code := h.outbox.message(t, h.start("vault", "dave")).Code
+	wrong := "00000000"
+	if wrong == code {
+		wrong = "11111111"
+	}
+	withPIN := func(pin string) req { return req{"system": "vault", "authid": "dave", "pin": pin} }
+
+	h.expect("/v1/check", withPIN(wrong), http.StatusForbidden, "security error")
+	h.expect("/v1/check", body, http.StatusAccepted, "pending")
+	h.expect("/v1/check", withPIN(wrong), http.StatusForbidden, "security error")
+	h.expect("/v1/check", withPIN(wrong), http.StatusForbidden, "security error")
+
+	// Locked: the right PIN is refused, and so is a new start.
+	h.expect("/v1/check", withPIN(code), http.StatusForbidden, "security error")
+	h.expect("/v1/check", body, http.StatusForbidden, "security error")
+	if res := h.app("/v1/start", body); res.status != http.StatusForbidden || res.body != `{"result":"security error"}` {
+		t.Fatalf("start while locked out = %d %s", res.status, res.body)
+	}
+	types := h.auditTypes("authid=dave&type=" + activities.EventLocked)
+	if len(types) != 1 {
+		t.Fatalf("locked events = %v, want one", types)
+	}
+}
+
+func TestTOTPSignIn(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.setup("payroll", []string{"totp", "pin"}, "high", "carol", "totp")
+	body := req{"system": "payroll", "authid": "carol"}
+
+	if res := h.do(http.MethodPost, "/v1/admin/users/carol/totp/verify", h.adminKey, req{"code": "123456"}); res.status != http.StatusConflict {
+		t.Fatalf("verify with nothing pending = %d %s, want 409", res.status, res.body)
+	}
+	enrol := h.admin(http.MethodPost, "/v1/admin/users/carol/totp", nil, http.StatusOK)
+	uri, _ := enrol["otpauth_uri"].(string)
+	seed, _ := enrol["secret"].(string)
+	if !strings.HasPrefix(uri, "otpauth://totp/flexauth:carol?") || !strings.Contains(uri, "secret="+seed) || seed == "" {
+		t.Fatalf("enrolment = %v", enrol)
+	}
+	// An earlier step's code, still within the allowed skew.
+	enrolCode, err := totp.GenerateCode(seed, time.Now().Add(-30*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong := "000000"
+	if wrong == enrolCode {
+		wrong = "111111"
+	}
+	res := h.do(http.MethodPost, "/v1/admin/users/carol/totp/verify", h.adminKey, req{"code": wrong})
+	if res.status != http.StatusBadRequest || res.json(t)["error"] != "code does not match" {
+		t.Fatalf("verify with a wrong code = %d %s", res.status, res.body)
+	}
+	h.admin(http.MethodPost, "/v1/admin/users/carol/totp/verify", req{"code": enrolCode}, http.StatusOK)
+	if user := h.admin(http.MethodGet, "/v1/admin/users/carol", nil, http.StatusOK); user["totp_enabled"] != true {
+		t.Fatalf("user after enrolment = %v", user)
+	}
+
+	out := h.expect("/v1/start", body, http.StatusOK, "success")
+	if out["method"] != "totp" {
+		t.Fatalf("start = %v, want method totp", out)
+	}
+	h.expect("/v1/check", body, http.StatusAccepted, "pending")
+	// The enrolment code's step is spent: it cannot also sign in.
+	h.expect("/v1/check", req{"system": "payroll", "authid": "carol", "pin": enrolCode}, http.StatusForbidden, "security error")
+	code, err := totp.GenerateCode(seed, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.expect("/v1/check", req{"system": "payroll", "authid": "carol", "pin": code}, http.StatusOK, "authenticated")
+
+	// Each code signs in once, even in a new attempt.
+	h.start("payroll", "carol")
+	h.expect("/v1/check", req{"system": "payroll", "authid": "carol", "pin": code}, http.StatusForbidden, "security error")
+	h.expect("/v1/check", body, http.StatusAccepted, "pending")
+}
+
+func TestStartRefusalsAreIndistinguishable(t *testing.T) {
+	t.Parallel()
+	h := newHarnessWith(t, harnessOptions{startFloor: 40 * time.Millisecond})
+	h.setup("vpn", []string{"pin"}, "low", "alice", "pin")
+	h.admin(http.MethodPost, "/v1/admin/systems", req{"name": "wiki", "methods": []string{"pin"}}, http.StatusCreated)
+	h.admin(http.MethodPost, "/v1/admin/users", req{"authid": "unassigned", "email": "u@example.com"}, http.StatusCreated)
+	h.admin(http.MethodPost, "/v1/admin/users", req{"authid": "disabled", "email": "d@example.com", "status": "disabled"}, http.StatusCreated)
+	h.admin(http.MethodPut, "/v1/admin/users/disabled/systems", req{"assignments": []req{{"system": "vpn", "method": "pin"}}}, http.StatusOK)
+	// Nobody can deliver to a user without contact data: the policy denies.
+	h.admin(http.MethodPost, "/v1/admin/users", req{"authid": "nocontact"}, http.StatusCreated)
+	h.admin(http.MethodPut, "/v1/admin/users/nocontact/systems", req{"assignments": []req{{"system": "vpn", "method": "pin"}}}, http.StatusOK)
+
+	tests := []struct {
+		name string
+		key  string
+		body req
+	}{
+		{"unknown user", h.appKey, req{"system": "vpn", "authid": "mallory"}},
+		{"unknown system", h.appKey, req{"system": "nope", "authid": "alice"}},
+		{"unassigned user", h.appKey, req{"system": "vpn", "authid": "unassigned"}},
+		{"user assigned elsewhere", h.appKey, req{"system": "wiki", "authid": "alice"}},
+		{"disabled user", h.appKey, req{"system": "vpn", "authid": "disabled"}},
+		{"policy denial", h.appKey, req{"system": "vpn", "authid": "nocontact"}},
+		{"bad key", "fa_app_not-a-key", req{"system": "vpn", "authid": "alice"}},
+		{"missing key", "", req{"system": "vpn", "authid": "alice"}},
+		{"admin key", h.adminKey, req{"system": "vpn", "authid": "alice"}},
+		// Its escaped form is longer than the workflow IDs Temporal accepts.
+		{"long non-ASCII authid", h.appKey, req{"system": "vpn", "authid": strings.Repeat("é", 256)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+" is a security error", func(t *testing.T) {
+			began := time.Now()
+			res := h.do(http.MethodPost, "/v1/start", tt.key, tt.body)
+			took := time.Since(began)
+			if res.status != http.StatusForbidden || res.body != `{"result":"security error"}` {
+				t.Fatalf("start = %d %q", res.status, res.body)
+			}
+			if ct := res.header.Get("Content-Type"); ct != "application/json; charset=utf-8" {
+				t.Fatalf("Content-Type = %q", ct)
+			}
+			if took < 40*time.Millisecond {
+				t.Fatalf("answered in %v, before the 40ms floor", took)
+			}
+		})
+	}
+	h.expect("/v1/start", req{"system": "vpn", "authid": "alice"}, http.StatusOK, "success")
+
+	t.Run("the real reason is in the audit trail", func(t *testing.T) {
+		out := h.admin(http.MethodGet, "/v1/admin/audit?authid=disabled&type="+activities.EventDenied, nil, http.StatusOK)
+		events := out["events"].([]any)
+		if len(events) != 1 || !strings.Contains(strings.Join(toStrings(events[0].(map[string]any)["reasons"]), ","), "user is disabled") {
+			t.Fatalf("denials of the disabled user = %v", events)
+		}
+	})
+}
+
+func TestCheckAnswers(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.setup("vpn", []string{"pin"}, "low", "alice", "pin")
+
+	tests := []struct {
+		name       string
+		key        string
+		body       req
+		wantStatus int
+		wantResult string
+	}{
+		{"check before any start is a security error", h.appKey, req{"system": "vpn", "authid": "alice"}, http.StatusForbidden, "security error"},
+		{"check of an unknown user is a security error", h.appKey, req{"system": "vpn", "authid": "mallory"}, http.StatusForbidden, "security error"},
+		{"check with a bad key is a security error", "nope", req{"system": "vpn", "authid": "alice"}, http.StatusForbidden, "security error"},
+		{"check with an admin key is a security error", h.adminKey, req{"system": "vpn", "authid": "alice"}, http.StatusForbidden, "security error"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := h.do(http.MethodPost, "/v1/check", tt.key, tt.body)
+			if got := res.json(t)["result"]; res.status != tt.wantStatus || got != tt.wantResult {
+				t.Fatalf("check = %d %s, want %d %q", res.status, res.body, tt.wantStatus, tt.wantResult)
+			}
+		})
+	}
+
+	t.Run("a denied start leaves a security error to check", func(t *testing.T) {
+		if res := h.app("/v1/start", req{"system": "vpn", "authid": "mallory"}); res.status != http.StatusForbidden {
+			t.Fatalf("start of an unknown user = %d", res.status)
+		}
+		h.expect("/v1/check", req{"system": "vpn", "authid": "mallory", "pin": "12345678"}, http.StatusForbidden, "security error")
+	})
+}
+
+func TestBadAppRequests(t *testing.T) {
+	t.Parallel()
+	h := newHarnessWith(t, harnessOptions{maxBodyBytes: 1024})
+	h.setup("vpn", []string{"pin"}, "low", "alice", "pin")
+	h.start("vpn", "alice")
+
+	tests := []struct {
+		name       string
+		path       string
+		body       string
+		wantStatus int
+		wantError  string
+	}{
+		{"malformed JSON", "/v1/start", `{"system":"vpn",`, http.StatusBadRequest, "malformed JSON"},
+		{"not JSON at all", "/v1/check", `system=vpn&authid=alice`, http.StatusBadRequest, "malformed JSON"},
+		{"empty body", "/v1/start", ``, http.StatusBadRequest, "empty"},
+		{"an array body", "/v1/start", `[]`, http.StatusBadRequest, "must be a JSON object"},
+		{"two objects", "/v1/check", `{"system":"vpn","authid":"alice"}{}`, http.StatusBadRequest, "single JSON object"},
+		{"authid as a number", "/v1/start", `{"system":"vpn","authid":42}`, http.StatusBadRequest, "authid must be a string"},
+		{"system as an object", "/v1/check", `{"system":{},"authid":"alice"}`, http.StatusBadRequest, "system must be a string"},
+		{"missing authid", "/v1/start", `{"system":"vpn"}`, http.StatusBadRequest, "authid is required"},
+		{"empty system", "/v1/check", `{"system":"","authid":"alice"}`, http.StatusBadRequest, "system is required"},
+		{"authid over 256 characters", "/v1/start", `{"system":"vpn","authid":"` + strings.Repeat("a", 257) + `"}`, http.StatusBadRequest, "authid must be at most 256"},
+		{"system over 100 characters", "/v1/check", `{"system":"` + strings.Repeat("s", 101) + `","authid":"alice"}`, http.StatusBadRequest, "system must be at most 100"},
+		{"negative pin", "/v1/check", `{"system":"vpn","authid":"alice","pin":-1234}`, http.StatusBadRequest, "non-negative integer"},
+		{"fractional pin", "/v1/check", `{"system":"vpn","authid":"alice","pin":1234.5}`, http.StatusBadRequest, "non-negative integer"},
+		{"pin in exponent form", "/v1/check", `{"system":"vpn","authid":"alice","pin":1e7}`, http.StatusBadRequest, "non-negative integer"},
+		{"pin with letters", "/v1/check", `{"system":"vpn","authid":"alice","pin":"12ab5678"}`, http.StatusBadRequest, "4 to 18 digits"},
+		{"pin too short", "/v1/check", `{"system":"vpn","authid":"alice","pin":"123"}`, http.StatusBadRequest, "4 to 18 digits"},
+		{"pin too long", "/v1/check", `{"system":"vpn","authid":"alice","pin":"1234567890123456789"}`, http.StatusBadRequest, "4 to 18 digits"},
+		{"pin as a boolean", "/v1/check", `{"system":"vpn","authid":"alice","pin":true}`, http.StatusBadRequest, "pin must be"},
+		{"oversized body", "/v1/start", `{"system":"vpn","authid":"alice","pad":"` + strings.Repeat("x", 2048) + `"}`, http.StatusRequestEntityTooLarge, "exceeds 1024 bytes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+" is a clear 4xx", func(t *testing.T) {
+			res := h.do(http.MethodPost, tt.path, h.appKey, tt.body)
+			got, _ := res.json(t)["error"].(string)
+			if res.status != tt.wantStatus || !strings.Contains(got, tt.wantError) {
+				t.Fatalf("POST %s %.60q = %d %s, want %d with %q", tt.path, tt.body, res.status, res.body, tt.wantStatus, tt.wantError)
+			}
+		})
+	}
+
+	t.Run("oversized body without a length is a clear 413", func(t *testing.T) {
+		r, w := io.Pipe()
+		go func() {
+			w.Write([]byte(`{"system":"vpn","authid":"alice","pad":"` + strings.Repeat("x", 4096) + `"}`))
+			w.Close()
+		}()
+		res := h.do(http.MethodPost, "/v1/check", h.appKey, r)
+		if res.status != http.StatusRequestEntityTooLarge {
+			t.Fatalf("chunked oversized body = %d %s", res.status, res.body)
+		}
+	})
+
+	t.Run("unknown fields are allowed", func(t *testing.T) {
+		h.expect("/v1/check", req{"system": "vpn", "authid": "alice", "client": "flexsecure", "version": 2}, http.StatusAccepted, "pending")
+	})
+	t.Run("a null pin is no pin", func(t *testing.T) {
+		h.expect("/v1/check", req{"system": "vpn", "authid": "alice", "pin": nil}, http.StatusAccepted, "pending")
+	})
+}
+
+func toStrings(v any) []string {
+	items, _ := v.([]any)
+	out := make([]string, len(items))
+	for i, item := range items {
+		out[i], _ = item.(string)
+	}
+	return out
+}
