@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 
@@ -48,20 +47,15 @@ func (s *Server) listAudit(c *gin.Context) {
 // that made it. The change is already saved: a failure to record it is
 // logged loudly rather than reported as a failed change, which a client
 // would retry into a conflict.
-func (s *Server) audit(c *gin.Context, typ, system, authid string, detail map[string]any) {
+func (s *Server) auditEvent(c *gin.Context, typ, system, authid string, detail map[string]any) store.AuditEvent {
 	key := caller(c)
 	if detail == nil {
 		detail = map[string]any{}
 	}
 	detail["by"] = key.Name
 	detail["key_id"] = key.ID
-	ev := store.AuditEvent{
+	return store.AuditEvent{
 		AccountID: key.AccountID, Time: s.now().UTC(), Type: typ,
 		System: system, AuthID: authid, IP: c.ClientIP(), Detail: detail,
-	}
-	// A client hanging up after the change must not cost its record.
-	ctx := context.WithoutCancel(c.Request.Context())
-	if err := s.store.AppendAudit(ctx, ev); err != nil {
-		s.log.ErrorContext(ctx, "append admin audit event", "type", typ, "error", err)
 	}
 }

@@ -88,7 +88,9 @@ func (s *Server) createSystem(c *gin.Context) {
 		ID: uuid.NewString(), AccountID: caller(c).AccountID, Name: req.Name, Methods: req.Methods,
 		Sensitivity: req.Sensitivity, TTLSeconds: ttl, CreatedAt: now, UpdatedAt: now,
 	}
-	err := s.store.CreateSystem(c.Request.Context(), &sys)
+	err := s.store.CreateSystem(c.Request.Context(), &sys, s.auditEvent(c, "system.created", sys.Name, "", map[string]any{
+		"methods": sys.Methods, "sensitivity": sys.Sensitivity, "ttl_seconds": sys.TTLSeconds,
+	}))
 	if errors.Is(err, store.ErrConflict) {
 		failf(c, http.StatusConflict, "system %q already exists", req.Name)
 		return
@@ -97,9 +99,6 @@ func (s *Server) createSystem(c *gin.Context) {
 		s.internalError(c, "create system", err)
 		return
 	}
-	s.audit(c, "system.created", sys.Name, "", map[string]any{
-		"methods": sys.Methods, "sensitivity": sys.Sensitivity, "ttl_seconds": sys.TTLSeconds,
-	})
 	c.JSON(http.StatusCreated, toSystemJSON(sys))
 }
 
@@ -184,7 +183,7 @@ func (s *Server) updateSystem(c *gin.Context) {
 		}
 	}
 	sys.UpdatedAt = s.now().UTC()
-	err := s.store.UpdateSystem(ctx, &sys)
+	err := s.store.UpdateSystem(ctx, &sys, s.auditEvent(c, "system.updated", sys.Name, "", changes))
 	if errors.Is(err, store.ErrNotFound) {
 		failf(c, http.StatusNotFound, "system %q not found", sys.Name)
 		return
@@ -193,13 +192,12 @@ func (s *Server) updateSystem(c *gin.Context) {
 		s.internalError(c, "update system", err)
 		return
 	}
-	s.audit(c, "system.updated", sys.Name, "", changes)
 	c.JSON(http.StatusOK, toSystemJSON(sys))
 }
 
 func (s *Server) deleteSystem(c *gin.Context) {
 	name := c.Param("name")
-	err := s.store.DeleteSystem(c.Request.Context(), caller(c).AccountID, name)
+	err := s.store.DeleteSystem(c.Request.Context(), caller(c).AccountID, name, s.auditEvent(c, "system.deleted", name, "", nil))
 	if errors.Is(err, store.ErrNotFound) {
 		failf(c, http.StatusNotFound, "system %q not found", name)
 		return
@@ -208,7 +206,6 @@ func (s *Server) deleteSystem(c *gin.Context) {
 		s.internalError(c, "delete system", err)
 		return
 	}
-	s.audit(c, "system.deleted", name, "", nil)
 	c.Status(http.StatusNoContent)
 }
 

@@ -48,11 +48,11 @@ func (s *Server) startTOTP(c *gin.Context) {
 		s.internalError(c, "seal totp seed", err)
 		return
 	}
-	if err := s.store.SetTOTPPending(c.Request.Context(), u.ID, sealed, s.now().UTC()); err != nil {
+	ev := s.auditEvent(c, "totp.enrolment_started", "", u.AuthID, nil)
+	if err := s.store.SetTOTPPending(c.Request.Context(), u.ID, sealed, s.now().UTC(), ev); err != nil {
 		s.internalError(c, "store pending totp seed", err)
 		return
 	}
-	s.audit(c, "totp.enrolment_started", "", u.AuthID, nil)
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, gin.H{"otpauth_uri": key.URL(), "secret": key.Secret()})
 }
@@ -99,7 +99,7 @@ func (s *Server) verifyTOTP(c *gin.Context) {
 		s.internalError(c, "seal totp seed", err)
 		return
 	}
-	err = s.store.ActivateTOTP(c.Request.Context(), u.ID, sealed, step, now.UTC())
+	err = s.store.ActivateTOTP(c.Request.Context(), u.ID, sealed, step, now.UTC(), s.auditEvent(c, "totp.enrolled", "", u.AuthID, nil))
 	if errors.Is(err, store.ErrNotFound) {
 		failf(c, http.StatusNotFound, "user %q not found", u.AuthID)
 		return
@@ -108,7 +108,6 @@ func (s *Server) verifyTOTP(c *gin.Context) {
 		s.internalError(c, "activate totp", err)
 		return
 	}
-	s.audit(c, "totp.enrolled", "", u.AuthID, nil)
 	c.JSON(http.StatusOK, gin.H{"totp_enabled": true})
 }
 

@@ -94,7 +94,7 @@ func (s *Server) createUser(c *gin.Context) {
 		ID: uuid.NewString(), AccountID: caller(c).AccountID, AuthID: req.AuthID, Name: req.Name,
 		Email: req.Email, Phone: req.Phone, Status: req.Status, CreatedAt: now, UpdatedAt: now,
 	}
-	err := s.store.CreateUser(c.Request.Context(), &u)
+	err := s.store.CreateUser(c.Request.Context(), &u, s.auditEvent(c, "user.created", "", u.AuthID, profileDetail(u)))
 	if errors.Is(err, store.ErrConflict) {
 		failf(c, http.StatusConflict, "user %q already exists", req.AuthID)
 		return
@@ -103,7 +103,6 @@ func (s *Server) createUser(c *gin.Context) {
 		s.internalError(c, "create user", err)
 		return
 	}
-	s.audit(c, "user.created", "", u.AuthID, profileDetail(u))
 	c.JSON(http.StatusCreated, toUserJSON(u, nil))
 }
 
@@ -202,7 +201,7 @@ func (s *Server) updateUser(c *gin.Context) {
 	}
 	ctx := c.Request.Context()
 	u.UpdatedAt = s.now().UTC()
-	err := s.store.UpdateUserProfile(ctx, &u)
+	err := s.store.UpdateUserProfile(ctx, &u, s.auditEvent(c, "user.updated", "", u.AuthID, profileDetail(u)))
 	if errors.Is(err, store.ErrNotFound) {
 		failf(c, http.StatusNotFound, "user %q not found", u.AuthID)
 		return
@@ -211,7 +210,6 @@ func (s *Server) updateUser(c *gin.Context) {
 		s.internalError(c, "update user", err)
 		return
 	}
-	s.audit(c, "user.updated", "", u.AuthID, profileDetail(u))
 	as, err := s.store.ListAssignments(ctx, u.ID)
 	if err != nil {
 		s.internalError(c, "list assignments", err)
@@ -222,7 +220,7 @@ func (s *Server) updateUser(c *gin.Context) {
 
 func (s *Server) deleteUser(c *gin.Context) {
 	authid := c.Param("authid")
-	err := s.store.DeleteUser(c.Request.Context(), caller(c).AccountID, authid)
+	err := s.store.DeleteUser(c.Request.Context(), caller(c).AccountID, authid, s.auditEvent(c, "user.deleted", "", authid, nil))
 	if errors.Is(err, store.ErrNotFound) {
 		failf(c, http.StatusNotFound, "user %q not found", authid)
 		return
@@ -231,7 +229,6 @@ func (s *Server) deleteUser(c *gin.Context) {
 		s.internalError(c, "delete user", err)
 		return
 	}
-	s.audit(c, "user.deleted", "", authid, nil)
 	c.Status(http.StatusNoContent)
 }
 
@@ -285,7 +282,8 @@ func (s *Server) setAssignments(c *gin.Context) {
 		respondError(c, rerr)
 		return
 	}
-	if err := s.store.SetAssignments(ctx, u.ID, rows); err != nil {
+	ev := s.auditEvent(c, "assignments.updated", "", u.AuthID, map[string]any{"assignments": *req.Assignments})
+	if err := s.store.SetAssignments(ctx, u.ID, rows, ev); err != nil {
 		s.internalError(c, "set assignments", err)
 		return
 	}
@@ -294,7 +292,6 @@ func (s *Server) setAssignments(c *gin.Context) {
 		s.internalError(c, "list assignments", err)
 		return
 	}
-	s.audit(c, "assignments.updated", "", u.AuthID, map[string]any{"assignments": as})
 	c.JSON(http.StatusOK, gin.H{"assignments": as})
 }
 

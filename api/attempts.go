@@ -28,10 +28,6 @@ type workflowClient interface {
 
 var _ workflowClient = client.Client(nil)
 
-// maxWorkflowIDLength is Temporal's default limit on a workflow ID
-// (dynamic config limit.maxIDLength).
-const maxWorkflowIDLength = 1000
-
 // attemptExecutionTimeout bounds an attempt's workflow whatever its TTL: a
 // policy cannot keep one alive forever.
 const attemptExecutionTimeout = time.Hour
@@ -46,14 +42,6 @@ var errAttemptClosed = errors.New("attempt no longer accepts submissions")
 // decision.
 func (s *Server) beginAttempt(ctx context.Context, in workflows.AttemptInput) (workflows.BeginResult, error) {
 	id := workflows.WorkflowID(in.AccountID, in.System, in.AuthID)
-	if len(id) > maxWorkflowIDLength {
-		// Temporal would refuse the start on every try. Such a subject
-		// cannot sign in; answering "unavailable" would only invite
-		// retries, so it is refused like any other subject that cannot.
-		s.log.WarnContext(ctx, "refusing start: workflow id too long for temporal",
-			"system", in.System, "authid_length", len(in.AuthID), "workflow_id_length", len(id))
-		return workflows.BeginResult{}, nil
-	}
 	ctx, cancel := context.WithTimeout(ctx, temporalTimeout)
 	defer cancel()
 	op := s.wf.NewWithStartWorkflowOperation(client.StartWorkflowOptions{

@@ -59,23 +59,23 @@ type (
 		AttemptByLinkDigest(ctx context.Context, digest string) (store.Attempt, error)
 	}
 	systemStore interface {
-		CreateSystem(ctx context.Context, sys *store.System) error
+		CreateSystem(ctx context.Context, sys *store.System, events ...store.AuditEvent) error
 		ListSystems(ctx context.Context, accountID string) ([]store.System, error)
 		GetSystem(ctx context.Context, accountID, name string) (store.System, error)
-		UpdateSystem(ctx context.Context, sys *store.System) error
-		DeleteSystem(ctx context.Context, accountID, name string) error
+		UpdateSystem(ctx context.Context, sys *store.System, events ...store.AuditEvent) error
+		DeleteSystem(ctx context.Context, accountID, name string, events ...store.AuditEvent) error
 		AssignmentsUsingOtherMethods(ctx context.Context, systemID string, methods []string) (int64, error)
 	}
 	userStore interface {
-		CreateUser(ctx context.Context, u *store.User) error
+		CreateUser(ctx context.Context, u *store.User, events ...store.AuditEvent) error
 		ListUsers(ctx context.Context, f store.UserFilter) ([]store.User, error)
 		GetUser(ctx context.Context, accountID, authid string) (store.User, error)
-		UpdateUserProfile(ctx context.Context, u *store.User) error
-		DeleteUser(ctx context.Context, accountID, authid string) error
-		SetAssignments(ctx context.Context, userID string, as []store.Assignment) error
+		UpdateUserProfile(ctx context.Context, u *store.User, events ...store.AuditEvent) error
+		DeleteUser(ctx context.Context, accountID, authid string, events ...store.AuditEvent) error
+		SetAssignments(ctx context.Context, userID string, as []store.Assignment, events ...store.AuditEvent) error
 		ListAssignments(ctx context.Context, userID string) ([]store.AssignedSystem, error)
-		SetTOTPPending(ctx context.Context, userID string, sealed []byte, at time.Time) error
-		ActivateTOTP(ctx context.Context, userID string, sealed []byte, step int64, at time.Time) error
+		SetTOTPPending(ctx context.Context, userID string, sealed []byte, at time.Time, events ...store.AuditEvent) error
+		ActivateTOTP(ctx context.Context, userID string, sealed []byte, step int64, at time.Time, events ...store.AuditEvent) error
 	}
 	auditStore interface {
 		AppendAudit(ctx context.Context, events ...store.AuditEvent) error

@@ -8,6 +8,17 @@ import (
 	"github.com/uptrace/bun"
 )
 
+// audited runs write and appends events in one transaction: an admin
+// change and its audit record are stored together or not at all.
+func (s *Store) audited(ctx context.Context, events []AuditEvent, write func(ctx context.Context, db bun.IDB) error) error {
+	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if err := write(ctx, tx); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, events)
+	})
+}
+
 // AppendAudit appends events to the audit trail.
 func (s *Store) AppendAudit(ctx context.Context, events ...AuditEvent) error {
 	return appendAudit(ctx, s.db, events)

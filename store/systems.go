@@ -7,10 +7,13 @@ import (
 	"github.com/uptrace/bun"
 )
 
-// CreateSystem inserts a system; ErrConflict when the name is taken.
-func (s *Store) CreateSystem(ctx context.Context, sys *System) error {
-	_, err := s.db.NewInsert().Model(sys).Exec(ctx)
-	return conflict(err, "system "+sys.Name)
+// CreateSystem inserts a system with its audit events; ErrConflict when the
+// name is taken.
+func (s *Store) CreateSystem(ctx context.Context, sys *System, events ...AuditEvent) error {
+	return s.audited(ctx, events, func(ctx context.Context, db bun.IDB) error {
+		_, err := db.NewInsert().Model(sys).Exec(ctx)
+		return conflict(err, "system "+sys.Name)
+	})
 }
 
 // ListSystems returns the account's systems by name.
@@ -33,21 +36,25 @@ func (s *Store) GetSystem(ctx context.Context, accountID, name string) (System, 
 	return sys, nil
 }
 
-// UpdateSystem saves a system's settings.
-func (s *Store) UpdateSystem(ctx context.Context, sys *System) error {
-	res, err := s.db.NewUpdate().Model(sys).
-		Column("methods", "sensitivity", "ttl_seconds", "updated_at").
-		WherePK().Exec(ctx)
-	return affected(res, err, "system "+sys.Name)
+// UpdateSystem saves a system's settings with their audit events.
+func (s *Store) UpdateSystem(ctx context.Context, sys *System, events ...AuditEvent) error {
+	return s.audited(ctx, events, func(ctx context.Context, db bun.IDB) error {
+		res, err := db.NewUpdate().Model(sys).
+			Column("methods", "sensitivity", "ttl_seconds", "updated_at").
+			WherePK().Exec(ctx)
+		return affected(res, err, "system "+sys.Name)
+	})
 }
 
 // DeleteSystem removes a system and, by cascade, its assignments.
 // Methods that a system drops are pruned from assignments by the caller
 // through PruneAssignments.
-func (s *Store) DeleteSystem(ctx context.Context, accountID, name string) error {
-	res, err := s.db.NewDelete().Model((*System)(nil)).
-		Where("account_id = ? AND name = ?", accountID, name).Exec(ctx)
-	return affected(res, err, "system "+name)
+func (s *Store) DeleteSystem(ctx context.Context, accountID, name string, events ...AuditEvent) error {
+	return s.audited(ctx, events, func(ctx context.Context, db bun.IDB) error {
+		res, err := db.NewDelete().Model((*System)(nil)).
+			Where("account_id = ? AND name = ?", accountID, name).Exec(ctx)
+		return affected(res, err, "system "+name)
+	})
 }
 
 // AssignmentsUsingOtherMethods counts assignments of the system whose method

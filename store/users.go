@@ -8,10 +8,13 @@ import (
 	"github.com/uptrace/bun"
 )
 
-// CreateUser inserts a user; ErrConflict when the authid is taken.
-func (s *Store) CreateUser(ctx context.Context, u *User) error {
-	_, err := s.db.NewInsert().Model(u).Exec(ctx)
-	return conflict(err, "user "+u.AuthID)
+// CreateUser inserts a user with its audit events; ErrConflict when the
+// authid is taken.
+func (s *Store) CreateUser(ctx context.Context, u *User, events ...AuditEvent) error {
+	return s.audited(ctx, events, func(ctx context.Context, db bun.IDB) error {
+		_, err := db.NewInsert().Model(u).Exec(ctx)
+		return conflict(err, "user "+u.AuthID)
+	})
 }
 
 // UserFilter pages through an account's users.
@@ -54,23 +57,27 @@ func (s *Store) GetUser(ctx context.Context, accountID, authid string) (User, er
 }
 
 // UpdateUserProfile saves name, email, phone and status.
-func (s *Store) UpdateUserProfile(ctx context.Context, u *User) error {
-	res, err := s.db.NewUpdate().Model(u).
-		Column("name", "email", "phone", "status", "updated_at").
-		WherePK().Exec(ctx)
-	return affected(res, err, "user "+u.AuthID)
+func (s *Store) UpdateUserProfile(ctx context.Context, u *User, events ...AuditEvent) error {
+	return s.audited(ctx, events, func(ctx context.Context, db bun.IDB) error {
+		res, err := db.NewUpdate().Model(u).
+			Column("name", "email", "phone", "status", "updated_at").
+			WherePK().Exec(ctx)
+		return affected(res, err, "user "+u.AuthID)
+	})
 }
 
 // DeleteUser removes a user with its assignments and credentials.
-func (s *Store) DeleteUser(ctx context.Context, accountID, authid string) error {
-	res, err := s.db.NewDelete().Model((*User)(nil)).
-		Where("account_id = ? AND authid = ?", accountID, authid).Exec(ctx)
-	return affected(res, err, "user "+authid)
+func (s *Store) DeleteUser(ctx context.Context, accountID, authid string, events ...AuditEvent) error {
+	return s.audited(ctx, events, func(ctx context.Context, db bun.IDB) error {
+		res, err := db.NewDelete().Model((*User)(nil)).
+			Where("account_id = ? AND authid = ?", accountID, authid).Exec(ctx)
+		return affected(res, err, "user "+authid)
+	})
 }
 
 // SetAssignments replaces all of a user's assignments at once.
-func (s *Store) SetAssignments(ctx context.Context, userID string, as []Assignment) error {
-	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+func (s *Store) SetAssignments(ctx context.Context, userID string, as []Assignment, events ...AuditEvent) error {
+	return s.audited(ctx, events, func(ctx context.Context, tx bun.IDB) error {
 		if _, err := tx.NewDelete().Model((*Assignment)(nil)).Where("user_id = ?", userID).Exec(ctx); err != nil {
 			return fmt.Errorf("clear assignments: %w", err)
 		}
@@ -111,24 +118,28 @@ func (s *Store) GetAssignment(ctx context.Context, userID, systemID string) (Ass
 }
 
 // SetTOTPPending stores a sealed seed awaiting its first code.
-func (s *Store) SetTOTPPending(ctx context.Context, userID string, sealed []byte, at time.Time) error {
-	res, err := s.db.NewUpdate().Model((*User)(nil)).
-		Set("totp_pending = ?", sealed).Set("updated_at = ?", at).
-		Where("id = ?", userID).Exec(ctx)
-	return affected(res, err, "user")
+func (s *Store) SetTOTPPending(ctx context.Context, userID string, sealed []byte, at time.Time, events ...AuditEvent) error {
+	return s.audited(ctx, events, func(ctx context.Context, db bun.IDB) error {
+		res, err := db.NewUpdate().Model((*User)(nil)).
+			Set("totp_pending = ?", sealed).Set("updated_at = ?", at).
+			Where("id = ?", userID).Exec(ctx)
+		return affected(res, err, "user")
+	})
 }
 
 // ActivateTOTP promotes the pending seed (sealed again for its new column)
 // and records step as used, so the enrolment code cannot sign in.
-func (s *Store) ActivateTOTP(ctx context.Context, userID string, sealed []byte, step int64, at time.Time) error {
-	res, err := s.db.NewUpdate().Model((*User)(nil)).
-		Set("totp_secret = ?", sealed).
-		Set("totp_pending = NULL").
-		Set("totp_enabled = ?", true).
-		Set("totp_last_step = ?", step).
-		Set("updated_at = ?", at).
-		Where("id = ?", userID).Exec(ctx)
-	return affected(res, err, "user")
+func (s *Store) ActivateTOTP(ctx context.Context, userID string, sealed []byte, step int64, at time.Time, events ...AuditEvent) error {
+	return s.audited(ctx, events, func(ctx context.Context, db bun.IDB) error {
+		res, err := db.NewUpdate().Model((*User)(nil)).
+			Set("totp_secret = ?", sealed).
+			Set("totp_pending = NULL").
+			Set("totp_enabled = ?", true).
+			Set("totp_last_step = ?", step).
+			Set("updated_at = ?", at).
+			Where("id = ?", userID).Exec(ctx)
+		return affected(res, err, "user")
+	})
 }
 
 // UseTOTPStep records a TOTP time step as used. It reports false when this

@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"net/url"
 	"time"
 )
@@ -38,11 +40,21 @@ const (
 	VerdictClosed   = "closed"   // the attempt is no longer pending; see State
 )
 
+// maxReadableID keeps workflow IDs well inside Temporal's default limit of
+// 1000 bytes (dynamic config limit.maxIDLength).
+const maxReadableID = 500
+
 // WorkflowID is derived from (account, system, authid) so that one user has
 // at most one attempt in flight per system: a new start terminates the
-// running one.
+// running one. IDs stay readable in Temporal's UI; a subject whose escaped
+// names would be too long gets a digest of them instead.
 func WorkflowID(accountID, system, authid string) string {
-	return "attempt/" + accountID + "/" + url.PathEscape(system) + "/" + url.PathEscape(authid)
+	id := "attempt/" + accountID + "/" + url.PathEscape(system) + "/" + url.PathEscape(authid)
+	if len(id) <= maxReadableID {
+		return id
+	}
+	sum := sha256.Sum256([]byte(system + "\x00" + authid))
+	return "attempt/" + accountID + "/sha256/" + hex.EncodeToString(sum[:])
 }
 
 // AttemptInput starts an attempt.
