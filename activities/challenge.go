@@ -67,7 +67,7 @@ func (a *Activities) IssueChallenge(ctx context.Context, in IssueInput) (IssueRe
 
 	req := sdk.SendRequest{ID: in.AttemptID, Channel: channel, To: to, Attempt: in.AttemptID}
 	var res IssueResult
-	minutes := max(1, int(time.Until(in.ExpiresAt).Round(time.Minute)/time.Minute))
+	minutes := max(1, int(in.ExpiresAt.Sub(a.now()).Round(time.Minute)/time.Minute))
 	switch in.Method {
 	case policies.MethodPasswordless:
 		link := strings.TrimRight(a.cfg.PublicURL, "/") + LinkPath + plain

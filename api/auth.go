@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -34,7 +35,24 @@ func (s *Server) lookupKey(c *gin.Context) (key store.APIKey, ok bool, err error
 	if err != nil {
 		return store.APIKey{}, false, err
 	}
+	s.touchKey(c, key)
 	return key, true, nil
+}
+
+// keyUseResolution is how fresh a key's "last used" is kept: at most one
+// write per key per minute, so polling check does not write on every call.
+const keyUseResolution = time.Minute
+
+// touchKey records that key was used. Losing the update costs only
+// freshness, so it never fails the request.
+func (s *Server) touchKey(c *gin.Context, key store.APIKey) {
+	now := s.now().UTC()
+	if key.LastUsedAt != nil && now.Sub(*key.LastUsedAt) < keyUseResolution {
+		return
+	}
+	if err := s.store.TouchAPIKey(c.Request.Context(), key.ID, now); err != nil {
+		s.log.WarnContext(c.Request.Context(), "record api key use", "key_id", key.ID, "error", err)
+	}
 }
 
 // appKey resolves an app-scoped key. Any other key is treated as no key:

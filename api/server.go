@@ -52,6 +52,7 @@ const (
 type (
 	keyStore interface {
 		APIKeyByHash(ctx context.Context, hash string) (store.APIKey, error)
+		TouchAPIKey(ctx context.Context, id string, at time.Time) error
 	}
 	attemptStore interface {
 		LatestAttempt(ctx context.Context, accountID, system, authid string) (store.Attempt, error)

@@ -40,6 +40,12 @@ func (s *Store) APIKeyByHash(ctx context.Context, hash string) (APIKey, error) {
 	return k, nil
 }
 
+// TouchAPIKey records when a key was last used.
+func (s *Store) TouchAPIKey(ctx context.Context, id string, at time.Time) error {
+	res, err := s.db.NewUpdate().Model((*APIKey)(nil)).Set("last_used_at = ?", at).Where("id = ?", id).Exec(ctx)
+	return affected(res, err, "api key "+id)
+}
+
 // RevokeAPIKey revokes a key of the account at once.
 func (s *Store) RevokeAPIKey(ctx context.Context, accountID, id string, at time.Time) error {
 	res, err := s.db.NewUpdate().Model((*APIKey)(nil)).

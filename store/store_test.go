@@ -216,3 +216,21 @@ func TestAttemptPublishing(t *testing.T) {
 		}
 	})
 }
+
+func TestUserSearchIsLiteral(t *testing.T) {
+	eachDatabase(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		acc, _, _ := seed(t, s)
+		now := time.Now().UTC()
+		for _, id := range []string{"bob_smith", "bobXsmith", "100%real"} {
+			must(t, s.CreateUser(ctx, &store.User{ID: "id-" + id, AccountID: acc.ID, AuthID: id, Status: store.UserActive, CreatedAt: now, UpdatedAt: now}))
+		}
+		for search, want := range map[string]int{"b_s": 1, "0%r": 1, "bob": 2} {
+			users, err := s.ListUsers(ctx, store.UserFilter{AccountID: acc.ID, Search: search})
+			must(t, err)
+			if len(users) != want {
+				t.Errorf("search %q found %d users, want %d", search, len(users), want)
+			}
+		}
+	})
+}

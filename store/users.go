@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -25,16 +26,19 @@ type UserFilter struct {
 	Offset    int
 }
 
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
 // ListUsers returns users by authid.
 func (s *Store) ListUsers(ctx context.Context, f UserFilter) ([]User, error) {
 	users := []User{}
 	q := s.db.NewSelect().Model(&users).Where("account_id = ?", f.AccountID).Order("authid")
 	if f.Search != "" {
-		like := "%" + f.Search + "%"
+		// The search is literal: % and _ typed by an admin match themselves.
+		like := "%" + likeEscaper.Replace(f.Search) + "%"
 		q = q.WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
-			return q.Where("lower(authid) LIKE lower(?)", like).
-				WhereOr("lower(name) LIKE lower(?)", like).
-				WhereOr("lower(email) LIKE lower(?)", like)
+			return q.Where(`lower(authid) LIKE lower(?) ESCAPE '\'`, like).
+				WhereOr(`lower(name) LIKE lower(?) ESCAPE '\'`, like).
+				WhereOr(`lower(email) LIKE lower(?) ESCAPE '\'`, like)
 		})
 	}
 	if f.Limit > 0 {
