@@ -65,9 +65,13 @@ func (a *Activities) IssueChallenge(ctx context.Context, in IssueInput) (IssueRe
 		return IssueResult{}, err
 	}
 
-	req := sdk.SendRequest{ID: in.AttemptID, Channel: channel, To: to, Attempt: in.AttemptID}
-	var res IssueResult
 	minutes := max(1, int(in.ExpiresAt.Sub(a.now()).Round(time.Minute)/time.Minute))
+	// Metadata lets a plugin render its own templates (per account and
+	// system) instead of the default text.
+	req := sdk.SendRequest{ID: in.AttemptID, Channel: channel, To: to, Attempt: in.AttemptID, Metadata: map[string]string{
+		"account": in.AccountID, "system": in.System, "method": in.Method, "expires_minutes": fmt.Sprint(minutes),
+	}}
+	var res IssueResult
 	switch in.Method {
 	case policies.MethodPasswordless:
 		link := strings.TrimRight(a.cfg.PublicURL, "/") + LinkPath + plain

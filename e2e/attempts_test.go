@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
+	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -340,4 +343,44 @@ decision := {"allow": true, "method": "pin", "ttl_seconds": 60 / count([]), "max
 			}
 		})
 	}
+}
+
+func TestCrashedPluginIsRestartedAndTheDeliveryRetried(t *testing.T) {
+	// Not parallel: the parallel tests wait until this one is done, so the
+	// only plugin process of this binary is this harness's.
+	h := newHarness(t)
+	h.setup("vpn", []string{"pin"}, "low", "kate", "pin")
+	body := req{"system": "vpn", "authid": "kate"}
+	h.expect("/v1/start", body, http.StatusOK, "success")
+	first := h.waitMessage("kate@example.com", 1)
+
+	// Kill the plugin process.
+	out, err := exec.Command("pgrep", "-f", outboxBin).Output()
+	if err != nil {
+		t.Fatalf("find plugin process: %v", err)
+	}
+	killed := 0
+	for _, pid := range strings.Fields(string(out)) {
+		n, err := strconv.Atoi(pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		proc, err := os.FindProcess(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if proc.Signal(syscall.SIGKILL) == nil {
+			killed++
+		}
+	}
+	if killed == 0 {
+		t.Fatal("no plugin process to kill")
+	}
+
+	h.expect("/v1/start", body, http.StatusOK, "success")
+	second := h.waitMessage("kate@example.com", 2)
+	if second.Attempt == first.Attempt || second.Code == "" {
+		t.Fatalf("after the crash: %+v", second)
+	}
+	h.expect("/v1/check", req{"system": "vpn", "authid": "kate", "pin": second.Code}, http.StatusOK, "authenticated")
 }
