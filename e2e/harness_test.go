@@ -59,7 +59,7 @@ func TestMain(m *testing.M) {
 // harness is one flexauth deployment: its own database, Temporal server,
 // plugin process and API, and an account with an app and an admin key.
 type harness struct {
-	t        *testing.T
+	t        testing.TB
 	url      string
 	appKey   string
 	adminKey string
@@ -81,7 +81,7 @@ func withPolicy(p activities.Policy) option {
 	return func(c *harnessConfig) { c.policy = p }
 }
 
-func newHarness(t *testing.T, opts ...option) *harness {
+func newHarness(t testing.TB, opts ...option) *harness {
 	t.Helper()
 	ctx := context.Background()
 	h := &harness{t: t, outbox: filepath.Join(t.TempDir(), "outbox.jsonl")}
@@ -127,7 +127,14 @@ func newHarness(t *testing.T, opts ...option) *harness {
 	t.Cleanup(srv.Close)
 	h.url = srv.URL
 
-	ts := temporaltest.NewServer(temporaltest.WithT(t))
+	var ts *temporaltest.TestServer
+	if tt, ok := t.(*testing.T); ok {
+		ts = temporaltest.NewServer(temporaltest.WithT(tt))
+	} else {
+		// Benchmarks: WithT takes a *testing.T only.
+		ts = temporaltest.NewServer()
+		t.Cleanup(ts.Stop)
+	}
 	h.tc = ts.GetDefaultClient()
 	acts := activities.New(st, cfg.policy, plugins, h.keys, activities.Config{PublicURL: h.url}, nil)
 	ts.NewWorkerWithOptions(workflows.TaskQueue, func(r sdkworker.Registry) { worker.Register(r, acts) }, sdkworker.Options{})
