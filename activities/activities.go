@@ -20,6 +20,7 @@ type Store interface {
 	GetUser(ctx context.Context, accountID, authid string) (store.User, error)
 	GetAssignment(ctx context.Context, userID, systemID string) (store.Assignment, error)
 	KnownIP(ctx context.Context, userID, ip string) (bool, error)
+	CountAttempts(ctx context.Context, accountID, authid string, since time.Time) (int, error)
 	RecordFailure(ctx context.Context, userID string, at time.Time, window time.Duration) (int, error)
 	UseTOTPStep(ctx context.Context, userID string, step int64) (bool, error)
 	AppendAudit(ctx context.Context, events ...store.AuditEvent) error
@@ -42,6 +43,13 @@ type Config struct {
 	PINDigits      int           // default 8
 	LockoutWindow  time.Duration // how long failures count towards a lock-out; default 15m
 	DeliveryPlugin string        // plugin that sends messages; default "outbox"
+
+	// Start limits stop message bombing and guessing at scale: more starts
+	// than this in the window are denied (and audited) before anything is
+	// sent. Zero means the default; negative disables the limit.
+	UserStarts    int           // per user across systems; default 10
+	AccountStarts int           // per account; default 600
+	StartWindow   time.Duration // default 15m for users; accounts use one minute
 }
 
 // Activities holds the dependencies of every attempt activity.
@@ -64,6 +72,15 @@ func New(st Store, policy Policy, delivery Deliverer, keys *secret.Keyring, cfg 
 	}
 	if cfg.DeliveryPlugin == "" {
 		cfg.DeliveryPlugin = "outbox"
+	}
+	if cfg.UserStarts == 0 {
+		cfg.UserStarts = 10
+	}
+	if cfg.AccountStarts == 0 {
+		cfg.AccountStarts = 600
+	}
+	if cfg.StartWindow == 0 {
+		cfg.StartWindow = 15 * time.Minute
 	}
 	if now == nil {
 		now = time.Now

@@ -53,6 +53,14 @@ func (a *Activities) Begin(ctx context.Context, in BeginInput) (BeginResult, err
 	if _, err := a.store.CancelOtherAttempts(ctx, row, now); err != nil {
 		return BeginResult{}, err
 	}
+	// Limits come before the subject is resolved, so that unknown users are
+	// limited exactly like known ones.
+	if reason, err := a.rateLimited(ctx, in, now); err != nil || reason != "" {
+		if err != nil {
+			return BeginResult{}, err
+		}
+		return a.deny(ctx, in.Subject, now, reason)
+	}
 
 	res, input, reason, err := a.resolve(ctx, in, now)
 	if err != nil {
@@ -91,6 +99,30 @@ func (a *Activities) Begin(ctx context.Context, in BeginInput) (BeginResult, err
 		return BeginResult{}, err
 	}
 	return res, nil
+}
+
+// rateLimited says why the start exceeds a limit, or "". The attempt being
+// begun is counted too.
+func (a *Activities) rateLimited(ctx context.Context, in BeginInput, now time.Time) (string, error) {
+	if a.cfg.UserStarts > 0 {
+		n, err := a.store.CountAttempts(ctx, in.AccountID, in.AuthID, now.Add(-a.cfg.StartWindow))
+		if err != nil {
+			return "", err
+		}
+		if n > a.cfg.UserStarts {
+			return fmt.Sprintf("rate limited: %d starts for this user in %s (limit %d)", n, a.cfg.StartWindow, a.cfg.UserStarts), nil
+		}
+	}
+	if a.cfg.AccountStarts > 0 {
+		n, err := a.store.CountAttempts(ctx, in.AccountID, "", now.Add(-time.Minute))
+		if err != nil {
+			return "", err
+		}
+		if n > a.cfg.AccountStarts {
+			return fmt.Sprintf("rate limited: %d starts for the account in the last minute (limit %d)", n, a.cfg.AccountStarts), nil
+		}
+	}
+	return "", nil
 }
 
 // resolve loads what the policy needs. A non-empty reason means the attempt

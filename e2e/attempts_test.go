@@ -384,3 +384,31 @@ func TestCrashedPluginIsRestartedAndTheDeliveryRetried(t *testing.T) {
 	}
 	h.expect("/v1/check", req{"system": "vpn", "authid": "kate", "pin": second.Code}, http.StatusOK, "authenticated")
 }
+
+func TestTooManyStartsAreRefused(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.setup("vpn", []string{"pin"}, "low", "leo", "pin")
+	body := req{"system": "vpn", "authid": "leo"}
+	for range 10 {
+		h.expect("/v1/start", body, http.StatusOK, "success")
+	}
+	h.expect("/v1/start", body, http.StatusForbidden, "security error")
+	// An unknown user is limited the same way: nothing tells them apart.
+	ghost := req{"system": "vpn", "authid": "ghost"}
+	for range 11 {
+		h.expect("/v1/start", ghost, http.StatusForbidden, "security error")
+	}
+	out := h.admin(http.MethodGet, "/v1/admin/audit?authid=leo&type="+activities.EventDenied, nil, http.StatusOK)
+	events, _ := out["events"].([]any)
+	if len(events) != 1 {
+		t.Fatalf("denials = %v", out)
+	}
+	reasons, _ := events[0].(map[string]any)["reasons"].([]any)
+	if len(reasons) == 0 || !strings.HasPrefix(reasons[0].(string), "rate limited: 11 starts for this user") {
+		t.Fatalf("reasons = %v", reasons)
+	}
+	if got := h.waitMessage("leo@example.com", 10); got.Code == "" {
+		t.Fatal("the tenth start sent nothing")
+	}
+}

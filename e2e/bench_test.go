@@ -48,7 +48,7 @@ func BenchmarkQueryAttemptState(b *testing.B) {
 }
 
 func BenchmarkStart(b *testing.B) {
-	h := newHarness(b)
+	h := newHarness(b, withoutStartLimits())
 	h.setup("vpn", []string{"pin"}, "low", "alice", "pin")
 	body := req{"system": "vpn", "authid": "alice"}
 	b.ResetTimer()

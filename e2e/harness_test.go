@@ -74,6 +74,12 @@ type option func(*harnessConfig)
 
 type harnessConfig struct {
 	policy activities.Policy
+	acts   activities.Config
+}
+
+// withoutStartLimits lifts the start rate limits, for benchmarks.
+func withoutStartLimits() option {
+	return func(c *harnessConfig) { c.acts.UserStarts, c.acts.AccountStarts = -1, -1 }
 }
 
 // withPolicy replaces the default policy.
@@ -136,7 +142,8 @@ func newHarness(t testing.TB, opts ...option) *harness {
 		t.Cleanup(ts.Stop)
 	}
 	h.tc = ts.GetDefaultClient()
-	acts := activities.New(st, cfg.policy, plugins, h.keys, activities.Config{PublicURL: h.url}, nil)
+	cfg.acts.PublicURL = h.url
+	acts := activities.New(st, cfg.policy, plugins, h.keys, cfg.acts, nil)
 	ts.NewWorkerWithOptions(workflows.TaskQueue, func(r sdkworker.Registry) { worker.Register(r, acts) }, sdkworker.Options{})
 	handler = api.New(api.Config{PublicURL: h.url, StartFloor: time.Millisecond}, st, h.tc, h.keys).Handler()
 

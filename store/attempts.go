@@ -114,6 +114,20 @@ func (s *Store) CancelOtherAttempts(ctx context.Context, a Attempt, at time.Time
 	return ids, nil
 }
 
+// CountAttempts counts the account's attempts started at or after since;
+// with authid set, only that user's (across systems).
+func (s *Store) CountAttempts(ctx context.Context, accountID, authid string, since time.Time) (int, error) {
+	q := s.db.NewSelect().Model((*Attempt)(nil)).Where("account_id = ? AND started_at >= ?", accountID, since)
+	if authid != "" {
+		q = q.Where("authid = ?", authid)
+	}
+	n, err := q.Count(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("count attempts: %w", err)
+	}
+	return int(n), nil
+}
+
 // LatestAttempt returns the subject's most recent attempt.
 func (s *Store) LatestAttempt(ctx context.Context, accountID, system, authid string) (Attempt, error) {
 	var a Attempt

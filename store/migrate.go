@@ -29,8 +29,24 @@ func migrations(postgres bool) *migrate.Migrations {
 			})
 		},
 	})
+	m.Add(migrate.Migration{
+		Name:    "20261123000002",
+		Comment: "attempt_rate_indexes",
+		Up: func(ctx context.Context, mg *migrate.Migrator, _ *migrate.Migration) error {
+			return mg.DB().RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+				return execAll(ctx, tx, attemptRateIndexes)
+			})
+		},
+	})
 	return m
 }
+
+// attemptRateIndexes serve the start rate limits: attempts per user and
+// per account in a recent window.
+const attemptRateIndexes = `
+CREATE INDEX attempts_user_recent ON attempts (account_id, authid, started_at);
+CREATE INDEX attempts_account_recent ON attempts (account_id, started_at)
+`
 
 func pick(postgres bool, pg, lite string) string {
 	if postgres {

@@ -1,0 +1,172 @@
+package sms
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"strings"
+	"text/template"
+	"time"
+	"unicode"
+
+	"github.com/flexauth/flexauth/plugins/sdk"
+)
+
+// Configuration keys, as the operator writes them.
+const (
+	keyAccountSID = "account_sid"
+	keyAuthToken  = "auth_token"
+	keyFrom       = "from"
+	keyBaseURL    = "base_url"
+	keyTimeout    = "timeout"
+	keyTemplate   = "template"
+)
+
+// knownKeys lists every key Configure accepts. Anything else is refused so
+// that a misspelt key ("auth-token", "templat") fails at start instead of
+// silently falling back to a default.
+var knownKeys = []string{keyAccountSID, keyAuthToken, keyFrom, keyBaseURL, keyTimeout, keyTemplate}
+
+const (
+	defaultBaseURL = "https://api.twilio.com"
+	defaultTimeout = 10 * time.Second
+)
+
+// config is one validated configuration. It is never modified after
+// parseConfig returns, so Send can read it without a lock.
+type config struct {
+	accountSID string
+	authToken  string
+	// from is an E.164 number, or empty when messagingService is set.
+	from string
+	// messagingService is a Messaging Service SID ("MG..."): Twilio then
+	// picks the sender from the service's pool.
+	messagingService string
+	// endpoint is the full Messages.json URL for the account.
+	endpoint string
+	timeout  time.Duration
+	// body renders the message text; nil means defaultBody.
+	body *template.Template
+}
+
+// parseConfig validates the operator's settings. Every error is permanent
+// and names the key at fault, because no retry can fix a configuration.
+func parseConfig(m map[string]string) (*config, error) {
+	for k := range m {
+		if !slices.Contains(knownKeys, k) {
+			return nil, sdk.Permanent(fmt.Errorf("unknown key %q (known: %s)", k, strings.Join(knownKeys, ", ")))
+		}
+	}
+	c := &config{timeout: defaultTimeout}
+
+	c.accountSID = m[keyAccountSID]
+	if c.accountSID == "" {
+		return nil, sdk.Permanent(fmt.Errorf("missing %q", keyAccountSID))
+	}
+	// It becomes a path segment; a stray space or slash from a copy-paste
+	// would otherwise surface later as a puzzling 404.
+	if strings.IndexFunc(c.accountSID, notSIDRune) >= 0 {
+		return nil, sdk.Permanent(fmt.Errorf("%q must be letters and digits only", keyAccountSID))
+	}
+
+	c.authToken = m[keyAuthToken]
+	if c.authToken == "" {
+		return nil, sdk.Permanent(fmt.Errorf("missing %q", keyAuthToken))
+	}
+
+	switch from := m[keyFrom]; {
+	case from == "":
+		return nil, sdk.Permanent(fmt.Errorf("missing %q", keyFrom))
+	case strings.HasPrefix(from, "MG"):
+		if len(from) == 2 || strings.IndexFunc(from, notSIDRune) >= 0 {
+			return nil, sdk.Permanent(fmt.Errorf("%q: %q is not a messaging service SID", keyFrom, from))
+		}
+		c.messagingService = from
+	case validE164(from):
+		c.from = from
+	default:
+		return nil, sdk.Permanent(fmt.Errorf("%q: %q is neither an E.164 number (+ and 8 to 15 digits) nor a messaging service SID (MG...)", keyFrom, from))
+	}
+
+	base := defaultBaseURL
+	if v, ok := m[keyBaseURL]; ok && v != "" {
+		base = v
+	}
+	endpoint, err := messagesEndpoint(base, c.accountSID)
+	if err != nil {
+		return nil, sdk.Permanent(fmt.Errorf("%q: %w", keyBaseURL, err))
+	}
+	c.endpoint = endpoint
+
+	if v := m[keyTimeout]; v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return nil, sdk.Permanent(fmt.Errorf("%q: %w", keyTimeout, err))
+		}
+		if d <= 0 {
+			return nil, sdk.Permanent(fmt.Errorf("%q must be positive, got %s", keyTimeout, v))
+		}
+		c.timeout = d
+	}
+
+	if v := m[keyTemplate]; v != "" {
+		t, err := template.New(keyTemplate).Parse(v)
+		if err != nil {
+			return nil, sdk.Permanent(fmt.Errorf("%q: %w", keyTemplate, err))
+		}
+		// A field that does not exist ({{.Pin}}) is only found when the
+		// template runs: run it once on sample data so the mistake fails
+		// now, at start, and not on the first user's sign-in.
+		if _, err := execute(t, templateData{System: "app", Code: "000000", Link: "https://example.com/l/x", ExpiresMinutes: 10}); err != nil {
+			return nil, sdk.Permanent(fmt.Errorf("%q: %w", keyTemplate, err))
+		}
+		c.body = t
+	}
+	return c, nil
+}
+
+// messagesEndpoint builds {base}/2010-04-01/Accounts/{sid}/Messages.json.
+// The base may carry a path prefix, as some Twilio-compatible providers
+// mount the API below one.
+func messagesEndpoint(base, accountSID string) (string, error) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return "", err
+	}
+	if u.Host == "" {
+		return "", fmt.Errorf("%q has no host", base)
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("%q must be a plain URL without credentials, query or fragment", base)
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		// The auth token travels in every request; plain HTTP is only
+		// for a gateway on this machine (tests, a local relay).
+		if !loopback(u.Hostname()) {
+			return "", fmt.Errorf("%q must use https (http is allowed for localhost only)", base)
+		}
+	default:
+		return "", fmt.Errorf("%q must use https", base)
+	}
+	return u.JoinPath("2010-04-01", "Accounts", accountSID, "Messages.json").String(), nil
+}
+
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// notSIDRune reports a rune that cannot be part of a Twilio SID.
+func notSIDRune(r rune) bool {
+	return r > unicode.MaxASCII || !(unicode.IsLetter(r) || unicode.IsDigit(r))
+}
+
+// errNotConfigured is returned by Send before a successful Configure.
+var errNotConfigured = errors.New("not configured")
