@@ -42,7 +42,9 @@ type Config struct {
 	PublicURL      string        // base of links in messages, e.g. http://127.0.0.1:8080
 	PINDigits      int           // default 8
 	LockoutWindow  time.Duration // how long failures count towards a lock-out; default 15m
-	DeliveryPlugin string        // plugin that sends messages; default "outbox"
+	// Channels maps a channel (email, sms) to the delivery plugin that
+	// sends it; default: the outbox for both.
+	Channels map[string]string
 
 	// Start limits stop message bombing and guessing at scale: more starts
 	// than this in the window are denied (and audited) before anything is
@@ -70,8 +72,8 @@ func New(st Store, policy Policy, delivery Deliverer, keys *secret.Keyring, cfg 
 	if cfg.LockoutWindow == 0 {
 		cfg.LockoutWindow = 15 * time.Minute
 	}
-	if cfg.DeliveryPlugin == "" {
-		cfg.DeliveryPlugin = "outbox"
+	if len(cfg.Channels) == 0 {
+		cfg.Channels = map[string]string{"email": "outbox", "sms": "outbox"}
 	}
 	if cfg.UserStarts == 0 {
 		cfg.UserStarts = 10

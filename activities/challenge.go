@@ -60,6 +60,10 @@ func (a *Activities) IssueChallenge(ctx context.Context, in IssueInput) (IssueRe
 	if to == "" {
 		return IssueResult{}, temporal.NewNonRetryableApplicationError("user has no email or phone", ErrTypeDelivery, nil)
 	}
+	plugin, ok := a.cfg.Channels[channel]
+	if !ok {
+		return IssueResult{}, temporal.NewNonRetryableApplicationError("no delivery plugin for channel "+channel, ErrTypeDelivery, nil)
+	}
 	plain, err := a.challenge(ctx, in)
 	if err != nil {
 		return IssueResult{}, err
@@ -92,15 +96,15 @@ func (a *Activities) IssueChallenge(ctx context.Context, in IssueInput) (IssueRe
 		return IssueResult{}, temporal.NewNonRetryableApplicationError("method "+in.Method+" has nothing to deliver", ErrTypeDelivery, nil)
 	}
 
-	if _, err := a.delivery.Send(ctx, a.cfg.DeliveryPlugin, req); err != nil {
+	if _, err := a.delivery.Send(ctx, plugin, req); err != nil {
 		if errors.Is(err, sdk.ErrPermanent) {
 			return IssueResult{}, temporal.NewNonRetryableApplicationError("deliver challenge: "+err.Error(), ErrTypeDelivery, nil)
 		}
 		return IssueResult{}, fmt.Errorf("deliver challenge: %w", err)
 	}
 	res.Channel = channel
-	ev := in.event(a.now().UTC(), EventDelivered, "sent by "+channel+" through "+a.cfg.DeliveryPlugin)
-	ev.Detail = map[string]any{"channel": channel, "method": in.Method}
+	ev := in.event(a.now().UTC(), EventDelivered, "sent by "+channel+" through "+plugin)
+	ev.Detail = map[string]any{"channel": channel, "method": in.Method, "plugin": plugin}
 	if err := a.store.AppendAudit(ctx, ev); err != nil {
 		return IssueResult{}, err
 	}

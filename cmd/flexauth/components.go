@@ -95,7 +95,7 @@ func (l levelFilter) Enabled(ctx context.Context, lv slog.Level) bool {
 	return lv >= l.min && l.Handler.Enabled(ctx, lv)
 }
 
-func newActivities(ctx context.Context, st *store.Store, plugins *host.Host, keys *secret.Keyring, publicURL string, logger *slog.Logger) *activities.Activities {
+func newActivities(ctx context.Context, st *store.Store, plugins *host.Host, keys *secret.Keyring, cfg activities.Config, logger *slog.Logger) *activities.Activities {
 	var policy activities.Policy
 	engine, err := policies.New(ctx, policies.Default())
 	if err != nil {
@@ -106,7 +106,7 @@ func newActivities(ctx context.Context, st *store.Store, plugins *host.Host, key
 	} else {
 		policy = engine
 	}
-	return activities.New(st, policy, plugins, keys, activities.Config{PublicURL: publicURL}, nil)
+	return activities.New(st, policy, plugins, keys, cfg, nil)
 }
 
 func newAPI(st *store.Store, tc client.Client, keys *secret.Keyring, publicURL string, logger *slog.Logger) http.Handler {

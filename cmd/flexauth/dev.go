@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/flexauth/flexauth/activities"
 	"github.com/flexauth/flexauth/embedtemporal"
 	"github.com/flexauth/flexauth/secret"
 	"github.com/flexauth/flexauth/store"
@@ -92,17 +93,21 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 	}
 	defer tc.Close()
 
-	// External plugins: executables dropped into <data>/plugins.
-	pluginDir := filepath.Join(dir, "plugins")
-	if err := os.MkdirAll(pluginDir, 0o700); err != nil {
+	// External plugins: executables dropped into <data>/plugins; an
+	// operator's configuration in <data>/plugins.json when there is one.
+	pf := pluginFlags{dir: filepath.Join(dir, "plugins"), outbox: filepath.Join(dir, "outbox.jsonl")}
+	if err := os.MkdirAll(pf.dir, 0o700); err != nil {
 		return fmt.Errorf("create plugin folder: %w", err)
 	}
-	plugins, err := newPluginHost(logger, pluginDir, filepath.Join(dir, "outbox.jsonl"))
+	if _, err := os.Stat(filepath.Join(dir, "plugins.json")); err == nil {
+		pf.config = filepath.Join(dir, "plugins.json")
+	}
+	plugins, channels, err := pf.host(logger)
 	if err != nil {
 		return err
 	}
 	defer plugins.Close()
-	acts := newActivities(ctx, st, plugins, keys, *publicURL, logger)
+	acts := newActivities(ctx, st, plugins, keys, activities.Config{PublicURL: *publicURL, Channels: channels}, logger)
 	w, err := worker.Start(tc, acts)
 	if err != nil {
 		return err

@@ -23,6 +23,8 @@ usage:
   flexauth worker  [flags]                                    the Temporal worker (production)
   flexauth migrate [--database URL]                           apply database migrations
   flexauth policy test [DIR]                                  run the Rego tests of a policy folder
+  flexauth plugin list [--plugins-config F] [--plugins DIR]    the configured plugins, each checked
+  flexauth plugin check PATH [key=value ...]                  handshake, version, capabilities of a plugin
   flexauth plugin serve NAME                                  run a built-in plugin (used by the host)
 
 Run "flexauth COMMAND -h" for a command's flags.
@@ -58,7 +60,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "policy":
 		return runPolicy(ctx, rest, stdout)
 	case "plugin":
-		return runPlugin(ctx, rest, stdout)
+		return runPlugin(ctx, rest, stdout, logger)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -6,9 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 
-	"github.com/flexauth/flexauth/plugins/host"
+	"github.com/flexauth/flexauth/activities"
 	"github.com/flexauth/flexauth/worker"
 )
 
@@ -42,8 +41,8 @@ func runWorker(ctx context.Context, args []string, logger *slog.Logger) error {
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 	var p productionFlags
 	p.register(fs)
-	pluginDir := fs.String("plugins", envOr("FLEXAUTH_PLUGIN_DIR", ""), "folder of external plugin executables")
-	outbox := fs.String("outbox", envOr("FLEXAUTH_OUTBOX", ""), "run the built-in outbox plugin, writing to this file")
+	var pf pluginFlags
+	pf.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -56,7 +55,7 @@ func runWorker(ctx context.Context, args []string, logger *slog.Logger) error {
 		return err
 	}
 	defer st.Close()
-	plugins, err := newPluginHost(logger, *pluginDir, *outbox)
+	plugins, channels, err := pf.host(logger)
 	if err != nil {
 		return err
 	}
@@ -66,7 +65,7 @@ func runWorker(ctx context.Context, args []string, logger *slog.Logger) error {
 		return err
 	}
 	defer tc.Close()
-	acts := newActivities(ctx, st, plugins, keys, p.publicURL, logger)
+	acts := newActivities(ctx, st, plugins, keys, activities.Config{PublicURL: p.publicURL, Channels: channels}, logger)
 	w, err := worker.Start(tc, acts)
 	if err != nil {
 		return err
@@ -75,31 +74,6 @@ func runWorker(ctx context.Context, args []string, logger *slog.Logger) error {
 	logger.Info("worker running", "temporal", p.temporal)
 	<-ctx.Done()
 	return nil
-}
-
-// newPluginHost launches the built-in outbox (when outboxPath is set) by
-// re-executing this binary, plus every executable in pluginDir.
-func newPluginHost(logger *slog.Logger, pluginDir, outboxPath string) (*host.Host, error) {
-	var specs []host.Spec
-	if outboxPath != "" {
-		self, err := os.Executable()
-		if err != nil {
-			return nil, fmt.Errorf("find own executable: %w", err)
-		}
-		specs = append(specs, host.Spec{
-			Name:    "outbox",
-			Command: []string{self, "plugin", "serve", "outbox"},
-			Config:  map[string]string{"path": outboxPath},
-		})
-	}
-	if pluginDir != "" {
-		external, err := host.Discover(pluginDir)
-		if err != nil {
-			return nil, err
-		}
-		specs = append(specs, external...)
-	}
-	return host.New(logger, specs...)
 }
 
 func runMigrate(ctx context.Context, args []string, stdout io.Writer) error {

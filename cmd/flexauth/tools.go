@@ -9,8 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/flexauth/flexauth/plugins/delivery/outbox"
-	"github.com/flexauth/flexauth/plugins/sdk"
 	"github.com/flexauth/flexauth/policies"
 )
 
@@ -67,19 +65,4 @@ func readPolicyDir(dir string) (modules, tests map[string]string, err error) {
 		}
 	}
 	return modules, tests, nil
-}
-
-// runPlugin implements `flexauth plugin serve NAME`: the plugin host
-// re-executes this binary so that built-in plugins run in their own
-// process, exactly like external ones.
-func runPlugin(_ context.Context, args []string, _ io.Writer) error {
-	if len(args) != 2 || args[0] != "serve" {
-		return errors.New("usage: flexauth plugin serve NAME")
-	}
-	switch args[1] {
-	case "outbox":
-		sdk.ServeDelivery(outbox.New())
-		return nil
-	}
-	return fmt.Errorf("no built-in plugin %q", args[1])
 }

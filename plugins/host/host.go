@@ -158,39 +158,9 @@ func (h *Host) delivery(ctx context.Context, name string) (sdk.Delivery, error) 
 // launch starts the plugin process and configures it. The caller holds
 // p.lock.
 func (p *process) launch(ctx context.Context) error {
-	cmd := exec.Command(p.spec.Command[0], p.spec.Command[1:]...)
-	cmd.Env = childEnv()
-
-	var secure *plugin.SecureConfig
-	if len(p.spec.Checksum) > 0 {
-		// A fresh hash per launch: SecureConfig accumulates into it.
-		secure = &plugin.SecureConfig{Checksum: p.spec.Checksum, Hash: sha256.New()}
-	}
-	client := plugin.NewClient(&plugin.ClientConfig{
-		HandshakeConfig:  sdk.HandshakeConfig(),
-		VersionedPlugins: sdk.VersionedPlugins(nil),
-		Cmd:              cmd,
-		// cmd.Env is the whole environment; without this go-plugin would
-		// append the host's.
-		SkipHostEnv:      true,
-		SecureConfig:     secure,
-		AutoMTLS:         true,
-		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
-		Logger:           newHCLogger(p.logger),
-		StartTimeout:     startTimeout,
-	})
-	rpc, err := client.Client()
+	client, d, err := start(p.spec, p.logger)
 	if err != nil {
-		client.Kill()
-		if errors.Is(err, plugin.ErrChecksumsDoNotMatch) {
-			return fmt.Errorf("launch %s: %w: %w", p.spec.Command[0], ErrChecksumMismatch, sdk.ErrPermanent)
-		}
-		return fmt.Errorf("launch %s: %w", p.spec.Command[0], err)
-	}
-	d, err := sdk.DispenseDelivery(rpc)
-	if err != nil {
-		client.Kill()
-		return fmt.Errorf("launch %s: %w", p.spec.Command[0], err)
+		return err
 	}
 	if err := d.Configure(ctx, p.spec.Config); err != nil {
 		client.Kill()
@@ -204,6 +174,77 @@ func (p *process) launch(ctx context.Context) error {
 	}
 	p.logger.Info("plugin launched", attrs...)
 	return nil
+}
+
+// start launches the plugin process of spec and completes the handshake,
+// without configuring it.
+func start(spec Spec, logger *slog.Logger) (*plugin.Client, sdk.Delivery, error) {
+	cmd := exec.Command(spec.Command[0], spec.Command[1:]...)
+	cmd.Env = childEnv()
+
+	var secure *plugin.SecureConfig
+	if len(spec.Checksum) > 0 {
+		// A fresh hash per launch: SecureConfig accumulates into it.
+		secure = &plugin.SecureConfig{Checksum: spec.Checksum, Hash: sha256.New()}
+	}
+	client := plugin.NewClient(&plugin.ClientConfig{
+		HandshakeConfig:  sdk.HandshakeConfig(),
+		VersionedPlugins: sdk.VersionedPlugins(nil),
+		Cmd:              cmd,
+		// cmd.Env is the whole environment; without this go-plugin would
+		// append the host's.
+		SkipHostEnv:      true,
+		SecureConfig:     secure,
+		AutoMTLS:         true,
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		Logger:           newHCLogger(logger),
+		StartTimeout:     startTimeout,
+	})
+	rpc, err := client.Client()
+	if err != nil {
+		client.Kill()
+		if errors.Is(err, plugin.ErrChecksumsDoNotMatch) {
+			return nil, nil, fmt.Errorf("launch %s: %w: %w", spec.Command[0], ErrChecksumMismatch, sdk.ErrPermanent)
+		}
+		return nil, nil, fmt.Errorf("launch %s: %w", spec.Command[0], err)
+	}
+	d, err := sdk.DispenseDelivery(rpc)
+	if err != nil {
+		client.Kill()
+		return nil, nil, fmt.Errorf("launch %s: %w", spec.Command[0], err)
+	}
+	return client, d, nil
+}
+
+// CheckResult is what `flexauth plugin check` reports.
+type CheckResult struct {
+	ProtocolVersion int
+	Info            sdk.Info
+	// ConfigureErr is the plugin's answer to the configuration it was
+	// given (nil when it accepted it, or none was given).
+	ConfigureErr error
+}
+
+// Check launches the plugin of spec once, as the host would (handshake,
+// protocol negotiation, checksum), asks for its Info, offers it spec.Config
+// when there is one, and stops it.
+func Check(ctx context.Context, logger *slog.Logger, spec Spec) (CheckResult, error) {
+	if err := spec.validate(); err != nil {
+		return CheckResult{}, err
+	}
+	client, d, err := start(spec, logger)
+	if err != nil {
+		return CheckResult{}, err
+	}
+	defer client.Kill()
+	res := CheckResult{ProtocolVersion: client.NegotiatedVersion()}
+	if res.Info, err = d.Info(ctx); err != nil {
+		return res, fmt.Errorf("describe plugin: %w", err)
+	}
+	if len(spec.Config) > 0 {
+		res.ConfigureErr = d.Configure(ctx, spec.Config)
+	}
+	return res, nil
 }
 
 // stop kills the current process, if any. The caller holds p.lock.

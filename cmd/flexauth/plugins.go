@@ -1,0 +1,230 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/flexauth/flexauth/plugins/delivery/outbox"
+	"github.com/flexauth/flexauth/plugins/host"
+	"github.com/flexauth/flexauth/plugins/sdk"
+)
+
+// pluginFlags say which plugin processes a worker runs.
+type pluginFlags struct {
+	config string // operator configuration file (host.Config)
+	dir    string // folder of external plugin executables
+	outbox string // run the built-in outbox, writing here
+}
+
+func (p *pluginFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&p.config, "plugins-config", envOr("FLEXAUTH_PLUGINS_CONFIG", ""), "plugin configuration file: processes, settings, checksums, channels")
+	fs.StringVar(&p.dir, "plugins", envOr("FLEXAUTH_PLUGIN_DIR", ""), "folder of external plugin executables")
+	fs.StringVar(&p.outbox, "outbox", envOr("FLEXAUTH_OUTBOX", ""), "run the built-in outbox plugin, writing to this file")
+}
+
+// specs gathers the plugins to run and the channel each delivers. Without a
+// configuration file, the outbox (when enabled) delivers every channel.
+func (p *pluginFlags) specs() ([]host.Spec, map[string]string, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, nil, fmt.Errorf("find own executable: %w", err)
+	}
+	var specs []host.Spec
+	channels := map[string]string{}
+	if p.config != "" {
+		if specs, channels, err = host.LoadConfig(p.config, self); err != nil {
+			return nil, nil, err
+		}
+	}
+	if p.outbox != "" && !hasSpec(specs, "outbox") {
+		specs = append(specs, host.Spec{Name: "outbox", Command: []string{self, "plugin", "serve", "outbox"}, Config: map[string]string{"path": p.outbox}})
+		for _, ch := range []string{"email", "sms"} {
+			if _, ok := channels[ch]; !ok {
+				channels[ch] = "outbox"
+			}
+		}
+	}
+	if p.dir != "" {
+		external, err := host.Discover(p.dir)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, s := range external {
+			if hasSpec(specs, s.Name) {
+				continue // configured explicitly, with its pinned checksum
+			}
+			// Pinned at start: a binary swapped while flexauth runs is
+			// refused at its next launch.
+			if s.Checksum, err = fileSHA256(s.Command[0]); err != nil {
+				return nil, nil, err
+			}
+			specs = append(specs, s)
+		}
+	}
+	return specs, channels, nil
+}
+
+func (p *pluginFlags) host(logger *slog.Logger) (*host.Host, map[string]string, error) {
+	specs, channels, err := p.specs()
+	if err != nil {
+		return nil, nil, err
+	}
+	h, err := host.New(logger, specs...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return h, channels, nil
+}
+
+func hasSpec(specs []host.Spec, name string) bool {
+	for _, s := range specs {
+		if s.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func fileSHA256(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("hash plugin: %w", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return nil, fmt.Errorf("hash plugin %s: %w", path, err)
+	}
+	return h.Sum(nil), nil
+}
+
+// runPlugin implements `flexauth plugin serve|list|check`.
+func runPlugin(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logger) error {
+	if len(args) == 0 {
+		return errors.New("usage: flexauth plugin serve NAME | list [flags] | check PATH [key=value ...]")
+	}
+	switch args[0] {
+	case "serve":
+		// The host re-executes this binary so that built-in plugins run in
+		// their own process, exactly like external ones. Nothing may be
+		// written to stdout first: it carries go-plugin's handshake.
+		if len(args) != 2 {
+			return errors.New("usage: flexauth plugin serve NAME")
+		}
+		impl, ok := builtinPlugins()[args[1]]
+		if !ok {
+			return fmt.Errorf("no built-in plugin %q", args[1])
+		}
+		sdk.ServeDelivery(impl())
+		return nil
+	case "list":
+		return listPlugins(ctx, args[1:], stdout, logger)
+	case "check":
+		return checkPlugin(ctx, args[1:], stdout, logger)
+	}
+	return fmt.Errorf("unknown plugin command %q", args[0])
+}
+
+// builtinPlugins are the delivery plugins compiled into flexauth.
+func builtinPlugins() map[string]func() sdk.Delivery {
+	return map[string]func() sdk.Delivery{
+		"outbox": func() sdk.Delivery { return outbox.New() },
+	}
+}
+
+func listPlugins(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logger) error {
+	fs := flag.NewFlagSet("plugin list", flag.ContinueOnError)
+	var pf pluginFlags
+	pf.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	specs, channels, err := pf.specs()
+	if err != nil {
+		return err
+	}
+	for name := range builtinPlugins() {
+		fmt.Fprintf(stdout, "built in: %s (run with \"builtin\": %q in the plugin configuration)\n", name, name)
+	}
+	failed := 0
+	for _, s := range specs {
+		pinned := "not pinned"
+		if len(s.Checksum) > 0 {
+			pinned = fmt.Sprintf("sha256 %x", s.Checksum)
+		}
+		var serves []string
+		for ch, name := range channels {
+			if name == s.Name {
+				serves = append(serves, ch)
+			}
+		}
+		if len(serves) == 0 {
+			serves = []string{"no channel"}
+		}
+		slices.Sort(serves)
+		fmt.Fprintf(stdout, "%s: %s (%s; delivers %s)\n", s.Name, strings.Join(s.Command, " "), pinned, strings.Join(serves, ", "))
+		res, err := checkSpec(ctx, logger, s)
+		if err != nil {
+			failed++
+			fmt.Fprintf(stdout, "  FAIL %v\n", err)
+			continue
+		}
+		fmt.Fprintf(stdout, "  ok: %s %s, protocol %d, channels %s\n", res.Info.Name, res.Info.Version, res.ProtocolVersion, strings.Join(res.Info.Channels, ", "))
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d plugins failed their check", failed, len(specs))
+	}
+	return nil
+}
+
+// checkPlugin implements `flexauth plugin check PATH [key=value ...]`: the
+// handshake, protocol version and capabilities of one executable, and its
+// answer to a configuration when one is given.
+func checkPlugin(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logger) error {
+	if len(args) == 0 {
+		return errors.New("usage: flexauth plugin check PATH [key=value ...]")
+	}
+	spec := host.Spec{Name: "check", Command: []string{args[0]}}
+	for _, kv := range args[1:] {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return fmt.Errorf("configuration %q is not key=value", kv)
+		}
+		if spec.Config == nil {
+			spec.Config = map[string]string{}
+		}
+		spec.Config[k] = v
+	}
+	sum, err := fileSHA256(args[0])
+	if err != nil {
+		return err
+	}
+	res, err := checkSpec(ctx, logger, spec)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "plugin   %s %s\nprotocol %d\nchannels %s\nsha256   %x\n", res.Info.Name, res.Info.Version,
+		res.ProtocolVersion, strings.Join(res.Info.Channels, ", "), sum)
+	if spec.Config != nil {
+		if res.ConfigureErr != nil {
+			return fmt.Errorf("configuration refused: %w", res.ConfigureErr)
+		}
+		fmt.Fprintln(stdout, "configuration accepted")
+	}
+	return nil
+}
+
+func checkSpec(ctx context.Context, logger *slog.Logger, s host.Spec) (host.CheckResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	return host.Check(ctx, logger, s)
+}

@@ -1,0 +1,104 @@
+package host
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+)
+
+// Config is the operator's plugin configuration file (JSON): which plugin
+// processes run, with what settings, and which plugin delivers each
+// channel. External plugins are pinned by SHA-256: a changed binary is
+// refused before it runs.
+//
+//	{
+//	  "plugins": [
+//	    {"name": "mail", "builtin": "smtp", "config": {"host": "smtp.example.com", "from": "auth@example.com"}},
+//	    {"name": "texts", "command": ["/opt/flexauth/plugins/flexauth-sms"], "sha256": "9f86d0…", "config": {"account_sid": "AC…"}}
+//	  ],
+//	  "channels": {"email": "mail", "sms": "texts"}
+//	}
+type Config struct {
+	Plugins  []PluginConfig    `json:"plugins"`
+	Channels map[string]string `json:"channels"`
+}
+
+// PluginConfig is one plugin process.
+type PluginConfig struct {
+	Name    string            `json:"name"`
+	Builtin string            `json:"builtin,omitempty"` // a plugin built into flexauth, run by re-executing it
+	Command []string          `json:"command,omitempty"` // an external plugin executable and its arguments
+	SHA256  string            `json:"sha256,omitempty"`  // required for external plugins
+	Config  map[string]string `json:"config,omitempty"`
+}
+
+// LoadConfig reads a plugin configuration file. self is the flexauth
+// executable, which built-in plugins re-execute.
+func LoadConfig(path, self string) ([]Spec, map[string]string, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read plugin config: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	var cfg Config
+	if err := dec.Decode(&cfg); err != nil {
+		return nil, nil, fmt.Errorf("parse plugin config %s: %w", path, err)
+	}
+	specs, err := cfg.Specs(self)
+	if err != nil {
+		return nil, nil, fmt.Errorf("plugin config %s: %w", path, err)
+	}
+	return specs, cfg.Channels, nil
+}
+
+// Specs turns the configuration into launch specs, checking it whole.
+func (c Config) Specs(self string) ([]Spec, error) {
+	var specs []Spec
+	var errs []error
+	for i, p := range c.Plugins {
+		spec, err := p.spec(self)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("plugins[%d] %q: %w", i, p.Name, err))
+			continue
+		}
+		specs = append(specs, spec)
+	}
+	for channel, name := range c.Channels {
+		if !slices.ContainsFunc(c.Plugins, func(p PluginConfig) bool { return p.Name == name }) {
+			errs = append(errs, fmt.Errorf("channel %q names plugin %q, which is not configured", channel, name))
+		}
+	}
+	return specs, errors.Join(errs...)
+}
+
+func (p PluginConfig) spec(self string) (Spec, error) {
+	if p.Name == "" {
+		return Spec{}, errors.New("name is required")
+	}
+	switch {
+	case p.Builtin != "" && len(p.Command) > 0:
+		return Spec{}, errors.New("set builtin or command, not both")
+	case p.Builtin != "":
+		if p.SHA256 != "" {
+			return Spec{}, errors.New("sha256 applies to external plugins; a built-in one is flexauth itself")
+		}
+		return Spec{Name: p.Name, Command: []string{self, "plugin", "serve", p.Builtin}, Config: p.Config}, nil
+	case len(p.Command) == 0:
+		return Spec{}, errors.New("builtin or command is required")
+	}
+	// An external binary runs only if it is the one the operator vetted.
+	if p.SHA256 == "" {
+		return Spec{}, fmt.Errorf("sha256 is required for %s (sha256sum prints it)", p.Command[0])
+	}
+	sum, err := hex.DecodeString(strings.TrimSpace(p.SHA256))
+	if err != nil || len(sum) != 32 {
+		return Spec{}, fmt.Errorf("sha256 %q is not 64 hex digits", p.SHA256)
+	}
+	return Spec{Name: p.Name, Command: p.Command, Config: p.Config, Checksum: sum}, nil
+}
