@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/flexauth/flexauth/plugins/delivery/outbox"
+	"github.com/flexauth/flexauth/plugins/delivery/sms"
 	"github.com/flexauth/flexauth/plugins/host"
 	"github.com/flexauth/flexauth/plugins/sdk"
 )
@@ -138,6 +139,7 @@ func runPlugin(ctx context.Context, args []string, stdout io.Writer, logger *slo
 func builtinPlugins() map[string]func() sdk.Delivery {
 	return map[string]func() sdk.Delivery{
 		"outbox": func() sdk.Delivery { return outbox.New() },
+		"sms":    func() sdk.Delivery { return sms.New() },
 	}
 }
 

@@ -27,6 +27,10 @@ type templateData struct {
 	Code string
 	// ExpiresMinutes is how long the code or link is valid; 0 if unknown.
 	ExpiresMinutes int
+	// Attempt is the login attempt id, for a template that quotes a
+	// reference the user can give to support. It is not a secret: it
+	// identifies the attempt, it does not complete it.
+	Attempt string
 }
 
 func newTemplateData(req sdk.SendRequest) templateData {
@@ -41,6 +45,7 @@ func newTemplateData(req sdk.SendRequest) templateData {
 		Link:           req.Link,
 		Code:           req.Code,
 		ExpiresMinutes: minutes,
+		Attempt:        req.Attempt,
 	}
 }
 

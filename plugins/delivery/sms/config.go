@@ -1,11 +1,9 @@
 package sms
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/url"
-	"slices"
 	"strings"
 	"text/template"
 	"time"
@@ -24,10 +22,16 @@ const (
 	keyTemplate   = "template"
 )
 
-// knownKeys lists every key Configure accepts. Anything else is refused so
+// knownKey reports whether Configure accepts k. Anything else is refused so
 // that a misspelt key ("auth-token", "templat") fails at start instead of
 // silently falling back to a default.
-var knownKeys = []string{keyAccountSID, keyAuthToken, keyFrom, keyBaseURL, keyTimeout, keyTemplate}
+func knownKey(k string) bool {
+	switch k {
+	case keyAccountSID, keyAuthToken, keyFrom, keyBaseURL, keyTimeout, keyTemplate:
+		return true
+	}
+	return false
+}
 
 const (
 	defaultBaseURL = "https://api.twilio.com"
@@ -55,8 +59,9 @@ type config struct {
 // and names the key at fault, because no retry can fix a configuration.
 func parseConfig(m map[string]string) (*config, error) {
 	for k := range m {
-		if !slices.Contains(knownKeys, k) {
-			return nil, sdk.Permanent(fmt.Errorf("unknown key %q (known: %s)", k, strings.Join(knownKeys, ", ")))
+		if !knownKey(k) {
+			return nil, sdk.Permanent(fmt.Errorf("unknown key %q (known: %s, %s, %s, %s, %s, %s)",
+				k, keyAccountSID, keyAuthToken, keyFrom, keyBaseURL, keyTimeout, keyTemplate))
 		}
 	}
 	c := &config{timeout: defaultTimeout}
@@ -119,7 +124,7 @@ func parseConfig(m map[string]string) (*config, error) {
 		// A field that does not exist ({{.Pin}}) is only found when the
 		// template runs: run it once on sample data so the mistake fails
 		// now, at start, and not on the first user's sign-in.
-		if _, err := execute(t, templateData{System: "app", Code: "000000", Link: "https://example.com/l/x", ExpiresMinutes: 10}); err != nil {
+		if _, err := execute(t, templateData{System: "app", Code: "000000", Link: "https://example.com/l/x", ExpiresMinutes: 10, Attempt: "att"}); err != nil {
 			return nil, sdk.Permanent(fmt.Errorf("%q: %w", keyTemplate, err))
 		}
 		c.body = t
@@ -167,6 +172,3 @@ func loopback(host string) bool {
 func notSIDRune(r rune) bool {
 	return r > unicode.MaxASCII || !(unicode.IsLetter(r) || unicode.IsDigit(r))
 }
-
-// errNotConfigured is returned by Send before a successful Configure.
-var errNotConfigured = errors.New("not configured")

@@ -3,13 +3,32 @@
 // speaks the same API at another base URL.
 //
 // The package owns turning a sdk.SendRequest into one HTTP request, and
-// turning the provider's answer into "sent", "retry" (network errors, 429,
-// 5xx) or "permanent" (a bad number, bad credentials, bad configuration).
-// It does not retry by itself: the host's caller (Temporal) does, and the
-// plugin only makes sure a message it already saw accepted is not sent again
-// by the same process.
+// turning the provider's answer into "sent", "retry" (network errors,
+// timeouts, 429, 5xx) or "permanent" (a bad number, an unsubscribed
+// recipient, bad credentials, bad configuration). It does not retry by
+// itself: the host's caller (Temporal) does, and the plugin only makes sure
+// that a message the provider accepted is not sent again by the same
+// process.
+//
+// Configuration keys:
+//
+//	account_sid  required; the account SID, also the basic-auth user
+//	auth_token   required; the basic-auth password
+//	from         required; an E.164 number (+15555550100), or a Messaging
+//	             Service SID (MG...), sent as MessagingServiceSid
+//	base_url     default https://api.twilio.com; https is required except
+//	             for localhost; may carry a path prefix
+//	timeout      default 10s; per request, within the caller's deadline
+//	template     optional text/template for the body, with the fields
+//	             .System .Code .Link .ExpiresMinutes (and .Attempt, the
+//	             login attempt id, as a support reference); the default reads
+//	             "123456 is your VPN sign-in code. It expires in 10 minutes."
+//	             or, for a link, "Sign in to VPN within 10 minutes:\n<link>"
+//
+// Unknown keys are refused, so a misspelt one fails at start.
 //
 // It is served as the standalone executable in cmd/flexauth-sms and depends
 // on plugins/sdk only, never on the rest of flexauth. The auth token, codes
-// and links are secrets: they never appear in a log line or in an error.
+// and links are secrets and phone numbers are personal data: none of them
+// appears whole in a log line or in an error.
 package sms
