@@ -15,6 +15,7 @@ import (
 
 	"github.com/flexauth/flexauth/plugins/delivery/outbox"
 	"github.com/flexauth/flexauth/plugins/delivery/sms"
+	"github.com/flexauth/flexauth/plugins/delivery/webhook"
 	"github.com/flexauth/flexauth/plugins/host"
 	"github.com/flexauth/flexauth/plugins/sdk"
 )
@@ -138,8 +139,9 @@ func runPlugin(ctx context.Context, args []string, stdout io.Writer, logger *slo
 // builtinPlugins are the delivery plugins compiled into flexauth.
 func builtinPlugins() map[string]func() sdk.Delivery {
 	return map[string]func() sdk.Delivery{
-		"outbox": func() sdk.Delivery { return outbox.New() },
-		"sms":    func() sdk.Delivery { return sms.New() },
+		"outbox":  func() sdk.Delivery { return outbox.New() },
+		"sms":     func() sdk.Delivery { return sms.New() },
+		"webhook": func() sdk.Delivery { return webhook.New() },
 	}
 }
 

@@ -172,10 +172,19 @@ const (
 )
 
 func checkSlow(t testing.TB, k *kit) error {
+	// Launch first, so the short deadline measures the send, not the
+	// plugin's start.
+	ctx, cancel := k.context(t)
+	_, err := k.host.Info(ctx, k.target.Name)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("launch the plugin: %w", err)
+	}
+
 	k.target.Slow(t, true)
-	ctx, cancel := context.WithTimeout(t.Context(), slowDeadline)
+	ctx, cancel = context.WithTimeout(t.Context(), slowDeadline)
 	start := time.Now()
-	err := k.sendCtx(ctx, nil, k.target.Valid, newID())
+	err = k.sendCtx(ctx, nil, k.target.Valid, newID())
 	elapsed := time.Since(start)
 	cancel()
 	k.target.Slow(t, false)

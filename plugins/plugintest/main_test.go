@@ -1,0 +1,56 @@
+package plugintest
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/flexauth/flexauth/plugins/plugintest/internal/testplugin"
+	"github.com/flexauth/flexauth/plugins/sdk"
+)
+
+// servePluginArg makes the test binary serve testplugin with the fault
+// named in the next argument instead of running tests. Argv is the only
+// channel: the host gives plugin processes an empty environment.
+const servePluginArg = "serve-plugintest-plugin"
+
+// faultEnv, set only when TestRunReportsWhatIsBroken re-executes this
+// binary, names the fault TestRunAgainstFaultFromEnvironment runs the kit
+// against; the outer test then reads the verdict from the output.
+const faultEnv = "FLEXAUTH_PLUGINTEST_FAULT"
+
+// outboxBin is the flexauth-outbox executable built by TestMain. It is set
+// once before any test runs and never written again.
+var outboxBin string
+
+func TestMain(m *testing.M) {
+	if len(os.Args) > 2 && os.Args[1] == servePluginArg {
+		sdk.ServeDelivery(testplugin.New(testplugin.Fault(os.Args[2])))
+		os.Exit(0)
+	}
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	if os.Getenv(faultEnv) != "" {
+		// The re-executed run only needs testplugin.
+		return m.Run()
+	}
+	dir, err := os.MkdirTemp("", "flexauth-plugintest")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	// The reference plugin, built the way its author would build it.
+	outboxBin = filepath.Join(dir, "flexauth-outbox")
+	build := exec.Command("go", "build", "-o", outboxBin, "github.com/flexauth/flexauth/plugins/delivery/outbox/cmd/flexauth-outbox")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintf(os.Stderr, "build flexauth-outbox: %v\n", err)
+		return 1
+	}
+	return m.Run()
+}
