@@ -1,0 +1,79 @@
+// Command flexauth-chat is the example delivery plugin of the guide
+// docs/write-a-delivery-plugin.md: it posts sign-in messages to a chat
+// channel's incoming webhook ({"text": "..."}, as Slack and Mattermost take).
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+
+	"github.com/flexauth/flexauth/plugins/sdk"
+)
+
+// Chat delivers to one incoming-webhook URL.
+type Chat struct {
+	mu   sync.Mutex
+	url  string
+	sent map[string]bool // IDs already delivered: a retry must not post twice
+}
+
+func (c *Chat) Info(context.Context) (sdk.Info, error) {
+	return sdk.Info{Name: "chat", Version: "1.0.0", Channels: []string{"email"}}, nil
+}
+
+func (c *Chat) Configure(_ context.Context, config map[string]string) error {
+	if config["url"] == "" {
+		return sdk.Permanent(errors.New("config: url is required"))
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.url, c.sent = config["url"], map[string]bool{}
+	return nil
+}
+
+func (c *Chat) Send(ctx context.Context, req sdk.SendRequest) (sdk.SendResponse, error) {
+	if req.To == "" || req.Text == "" {
+		return sdk.SendResponse{}, sdk.Permanent(errors.New("recipient and text are required"))
+	}
+	c.mu.Lock()
+	url, done := c.url, c.sent[req.ID]
+	c.mu.Unlock()
+	if done {
+		return sdk.SendResponse{MessageID: req.ID}, nil
+	}
+	body, err := json.Marshal(map[string]string{"text": "@" + req.To + " " + req.Text})
+	if err != nil {
+		return sdk.SendResponse{}, sdk.Permanent(err)
+	}
+	httpReq, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return sdk.SendResponse{}, sdk.Permanent(err)
+	}
+	httpReq.Header.Set("Content-Type", "application/json")
+	httpReq.Header.Set("Idempotency-Key", req.ID)
+	res, err := http.DefaultClient.Do(httpReq)
+	if err != nil {
+		return sdk.SendResponse{}, fmt.Errorf("post to chat: %w", err) // temporary: retried
+	}
+	res.Body.Close()
+	switch {
+	case res.StatusCode >= 500 || res.StatusCode == http.StatusTooManyRequests:
+		return sdk.SendResponse{}, fmt.Errorf("chat answered %d", res.StatusCode)
+	case res.StatusCode >= 300:
+		return sdk.SendResponse{}, sdk.Permanent(fmt.Errorf("chat refused the message: %d", res.StatusCode))
+	}
+	c.mu.Lock()
+	c.sent[req.ID] = true
+	c.mu.Unlock()
+	sdk.Logger().Info("posted to chat", "attempt", req.Attempt)
+	return sdk.SendResponse{MessageID: req.ID}, nil
+}
+
+func main() {
+	sdk.ServeDelivery(&Chat{})
+}
