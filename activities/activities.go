@@ -43,8 +43,10 @@ type Config struct {
 	PINDigits      int           // default 8
 	LockoutWindow  time.Duration // how long failures count towards a lock-out; default 15m
 	// Channels maps a channel (email, sms) to the delivery plugin that
-	// sends it; default: the outbox for both.
-	Channels map[string]string
+	// sends it; default: the outbox for both. AccountChannels overrides it
+	// per account (an account with its own mail server or SMS sender).
+	Channels        map[string]string
+	AccountChannels map[string]map[string]string
 
 	// Start limits stop message bombing and guessing at scale: more starts
 	// than this in the window are denied (and audited) before anything is
@@ -52,6 +54,15 @@ type Config struct {
 	UserStarts    int           // per user across systems; default 10
 	AccountStarts int           // per account; default 600
 	StartWindow   time.Duration // default 15m for users; accounts use one minute
+}
+
+// plugin returns the delivery plugin for an account's channel.
+func (c Config) plugin(accountID, channel string) (string, bool) {
+	if name, ok := c.AccountChannels[accountID][channel]; ok {
+		return name, true
+	}
+	name, ok := c.Channels[channel]
+	return name, ok
 }
 
 // Activities holds the dependencies of every attempt activity.

@@ -26,6 +26,7 @@ type BeginResult struct {
 	Allowed        bool
 	UserID         string
 	Method         string
+	Channel        string // "" lets IssueChallenge choose from the contact data
 	TTL            time.Duration
 	MaxAttempts    int
 	RecentFailures int
@@ -76,7 +77,7 @@ func (a *Activities) Begin(ctx context.Context, in BeginInput) (BeginResult, err
 	decided := in.event(now, EventDecision, dec.Reasons...)
 	decided.Detail = map[string]any{
 		"allow": dec.Allow, "method": dec.Method, "ttl_seconds": dec.TTLSeconds,
-		"max_attempts": dec.MaxAttempts, "risk": dec.Risk,
+		"max_attempts": dec.MaxAttempts, "risk": dec.Risk, "channel": dec.Channel,
 	}
 	if err != nil {
 		decided.Detail["error"] = err.Error()
@@ -90,6 +91,7 @@ func (a *Activities) Begin(ctx context.Context, in BeginInput) (BeginResult, err
 
 	res.Allowed = true
 	res.Method = dec.Method
+	res.Channel = dec.Channel
 	res.TTL = time.Duration(dec.TTLSeconds) * time.Second
 	res.MaxAttempts = dec.MaxAttempts
 	res.Reasons = dec.Reasons

@@ -39,6 +39,7 @@ type IssueInput struct {
 	Subject
 	UserID    string
 	Method    string
+	Channel   string // the policy's choice; "" for the contact data's
 	ExpiresAt time.Time
 }
 
@@ -56,11 +57,11 @@ func (a *Activities) IssueChallenge(ctx context.Context, in IssueInput) (IssueRe
 	if err != nil {
 		return IssueResult{}, fmt.Errorf("load user for delivery: %w", err)
 	}
-	channel, to := contact(user)
+	channel, to := contact(user, in.Channel)
 	if to == "" {
 		return IssueResult{}, temporal.NewNonRetryableApplicationError("user has no email or phone", ErrTypeDelivery, nil)
 	}
-	plugin, ok := a.cfg.Channels[channel]
+	plugin, ok := a.cfg.plugin(in.AccountID, channel)
 	if !ok {
 		return IssueResult{}, temporal.NewNonRetryableApplicationError("no delivery plugin for channel "+channel, ErrTypeDelivery, nil)
 	}
@@ -142,10 +143,15 @@ func (a *Activities) challenge(ctx context.Context, in IssueInput) (string, erro
 	return string(plain), nil
 }
 
-// contact picks the channel from the user's contact data: email first, as
-// links are meant to be opened where mail is read.
-func contact(u store.User) (channel, to string) {
+// contact returns the address for the channel the policy chose or, when it
+// chose none, picks from the user's contact data: email first, as links are
+// meant to be opened where mail is read.
+func contact(u store.User, chosen string) (channel, to string) {
 	switch {
+	case chosen == "email" && u.Email != "":
+		return "email", u.Email
+	case chosen == "sms" && u.Phone != "":
+		return "sms", u.Phone
 	case u.Email != "":
 		return "email", u.Email
 	case u.Phone != "":

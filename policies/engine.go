@@ -99,7 +99,7 @@ func (e *Engine) decide(ctx context.Context, in Input) (Decision, error) {
 	if !d.Allow {
 		return d, nil
 	}
-	if err := validate(d, in.System); err != nil {
+	if err := validate(d, in); err != nil {
 		return Decision{}, err
 	}
 	if (d.Method == MethodPasswordless || d.Method == MethodPIN) && d.TTLSeconds > MaxDeliveredTTL {
@@ -118,6 +118,7 @@ type wireDecision struct {
 	MaxAttempts *int     `json:"max_attempts"`
 	Reasons     []string `json:"reasons"`
 	Risk        *string  `json:"risk"`
+	Channel     string   `json:"channel"` // optional
 }
 
 // decode turns the policy's result into a Decision, requiring every field
@@ -157,6 +158,7 @@ func decode(v any) (Decision, error) {
 		MaxAttempts: *w.MaxAttempts,
 		Reasons:     w.Reasons,
 		Risk:        *w.Risk,
+		Channel:     w.Channel,
 	}
 	if !d.Allow && len(d.Reasons) == 0 {
 		// The audit log must always say why an attempt was refused.
@@ -167,7 +169,8 @@ func decode(v any) (Decision, error) {
 
 // validate checks that an allowing decision can be acted on. A denial needs
 // no such check: nothing will be sent or verified.
-func validate(d Decision, sys System) error {
+func validate(d Decision, in Input) error {
+	sys := in.System
 	switch d.Method {
 	case MethodPasswordless, MethodPIN, MethodTOTP:
 	default:
@@ -186,6 +189,15 @@ func validate(d Decision, sys System) error {
 	case "low", "medium", "high":
 	default:
 		return fmt.Errorf("invalid policy decision: unknown risk %q", d.Risk)
+	}
+	switch {
+	case d.Channel == "":
+	case d.Method == MethodTOTP:
+		return fmt.Errorf("invalid policy decision: channel %q for totp, which delivers nothing", d.Channel)
+	case d.Channel == "email" && !in.Subject.HasEmail, d.Channel == "sms" && !in.Subject.HasPhone:
+		return fmt.Errorf("invalid policy decision: channel %s but the user has no address for it", d.Channel)
+	case d.Channel != "email" && d.Channel != "sms":
+		return fmt.Errorf("invalid policy decision: unknown channel %q", d.Channel)
 	}
 	return nil
 }

@@ -208,6 +208,21 @@ decision := object.union(` + allowPIN + `, {"method": "totp"}) if input.subject.
 			rules:   `decision := object.union(` + allowPIN + `, {"risk": "extreme"})`,
 			wantErr: `unknown risk "extreme"`,
 		},
+		{
+			name:    "an unknown channel denies",
+			rules:   `decision := object.union(` + allowPIN + `, {"channel": "fax"})`,
+			wantErr: `unknown channel "fax"`,
+		},
+		{
+			name:    "a channel the user has no address for denies",
+			rules:   `decision := object.union(` + allowPIN + `, {"channel": "sms"})`,
+			wantErr: "channel sms but the user has no address for it",
+		},
+		{
+			name:    "a channel for totp denies",
+			rules:   `decision := object.union(` + allowPIN + `, {"method": "totp", "channel": "email"})`,
+			wantErr: "for totp, which delivers nothing",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -68,4 +68,7 @@ type Decision struct {
 	MaxAttempts int      `json:"max_attempts"`
 	Reasons     []string `json:"reasons"`
 	Risk        string   `json:"risk"` // low|medium|high
+	// Channel is where a delivered secret goes: "email" or "sms"; "" lets
+	// flexauth choose from the user's contact data (TOTP delivers nothing).
+	Channel string `json:"channel,omitempty"`
 }

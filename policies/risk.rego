@@ -14,6 +14,7 @@ decision := {
 	"max_attempts": max_attempts,
 	"reasons": reasons,
 	"risk": risk,
+	"channel": channel,
 }
 
 known_methods := {"passwordless", "pin", "totp"}
@@ -85,6 +86,25 @@ step_up if {
 }
 
 method := "totp" if step_up else := assigned
+
+# --- channel ---------------------------------------------------------------
+
+# Where a delivered secret goes. Links go by email, where they are opened. A
+# PIN for a high-sensitivity system goes by SMS when the user has a phone, so
+# that it does not travel beside the links of a mailbox that may be the
+# compromised part. Otherwise email when there is one, else SMS. TOTP
+# delivers nothing.
+channel := "" if {
+	not method in delivered_methods
+} else := "sms" if {
+	method == "pin"
+	sensitivity == "high"
+	input.subject.has_phone == true
+} else := "email" if {
+	input.subject.has_email == true
+} else := "sms" if {
+	input.subject.has_phone == true
+} else := ""
 
 # --- limits ----------------------------------------------------------------
 

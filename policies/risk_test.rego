@@ -45,6 +45,7 @@ test_low_risk_sign_in_uses_assigned_method if {
 		"ttl_seconds": 300,
 		"max_attempts": 5,
 		"risk": "low",
+		"channel": "email",
 		"reasons": ["sensitivity low", "known IP 198.51.100.7", "no recent failures"],
 	}
 }
@@ -325,6 +326,28 @@ test_unknown_sensitivity_is_high if {
 
 test_decision_is_complete_even_when_denied if {
 	d := decide({"subject": {"assigned_method": "carrier pigeon"}})
-	object.keys(d) == {"allow", "method", "ttl_seconds", "max_attempts", "reasons", "risk"}
+	object.keys(d) == {"allow", "method", "ttl_seconds", "max_attempts", "reasons", "risk", "channel"}
 	not d.allow
+}
+
+# --- channel ---------------------------------------------------------------
+
+test_links_go_by_email if {
+	decide({"subject": {"has_phone": true}}).channel == "email"
+}
+
+test_high_sensitivity_pin_goes_by_sms_when_there_is_a_phone if {
+	decide({"subject": {"assigned_method": "pin", "has_phone": true}, "system": {"sensitivity": "high"}}).channel == "sms"
+}
+
+test_high_sensitivity_pin_without_a_phone_goes_by_email if {
+	decide({"subject": {"assigned_method": "pin"}, "system": {"sensitivity": "high"}}).channel == "email"
+}
+
+test_pin_without_email_goes_by_sms if {
+	decide({"subject": {"assigned_method": "pin", "has_email": false, "has_phone": true}}).channel == "sms"
+}
+
+test_totp_delivers_nothing if {
+	decide({"subject": {"assigned_method": "totp", "totp_enrolled": true}}).channel == ""
 }

@@ -107,7 +107,7 @@ func Attempt(ctx workflow.Context, in AttemptInput) (AttemptResult, error) {
 	} else {
 		var issued activities.IssueResult
 		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, deliveryOptions), acts.IssueChallenge, activities.IssueInput{
-			Subject: subject, UserID: b.UserID, Method: b.Method, ExpiresAt: expires,
+			Subject: subject, UserID: b.UserID, Method: b.Method, Channel: b.Channel, ExpiresAt: expires,
 		}).Get(ctx, &issued)
 		if err != nil && st.state == StatePending {
 			// Undeliverable: nobody can answer this attempt, so it ends now

@@ -15,6 +15,7 @@ import (
 
 	"github.com/flexauth/flexauth/plugins/delivery/outbox"
 	"github.com/flexauth/flexauth/plugins/delivery/sms"
+	"github.com/flexauth/flexauth/plugins/delivery/smtp"
 	"github.com/flexauth/flexauth/plugins/delivery/webhook"
 	"github.com/flexauth/flexauth/plugins/host"
 	"github.com/flexauth/flexauth/plugins/sdk"
@@ -140,6 +141,7 @@ func runPlugin(ctx context.Context, args []string, stdout io.Writer, logger *slo
 func builtinPlugins() map[string]func() sdk.Delivery {
 	return map[string]func() sdk.Delivery{
 		"outbox":  func() sdk.Delivery { return outbox.New() },
+		"smtp":    func() sdk.Delivery { return smtp.New() },
 		"sms":     func() sdk.Delivery { return sms.New() },
 		"webhook": func() sdk.Delivery { return webhook.New() },
 	}

@@ -1,0 +1,50 @@
+// Package smtp is the delivery plugin that sends sign-in links and codes as
+// email through an SMTP server (a relay such as Postfix, or a provider's
+// submission endpoint). It runs as its own process (cmd/flexauth-smtp, or
+// the flexauth binary re-executing itself) and depends on plugins/sdk only,
+// never on the rest of flexauth.
+//
+// # Configuration
+//
+//	host                  server name (required)
+//	port                  default 587 for starttls, 465 for tls, 25 for none
+//	tls                   starttls (default): upgrade with STARTTLS, and refuse
+//	                      to send if the server does not offer it;
+//	                      tls: implicit TLS (port 465);
+//	                      none: clear text, only to localhost or a loopback
+//	                      address (a mail catcher on the developer's machine)
+//	username, password    AUTH PLAIN; both or neither, and only over TLS
+//	from                  sender, RFC 5322: "Acme <no-reply@acme.example>" (required)
+//	ca_file               PEM file with the CAs that replace the system roots
+//	                      (a private CA; tests); not with tls = none
+//	insecure_skip_verify  refused unless tls = none; use ca_file instead
+//	helo                  name sent in EHLO (default "localhost")
+//	brand.name            shown in the message (default: none)
+//	brand.color           hex colour of the sign-in button (default #1d4ed8)
+//	template.subject      text/template for the subject, account-wide
+//	template.text         text/template for the plain-text part
+//	template.html         html/template for the HTML part
+//	template.<system>.subject|text|html
+//	                      the same for one system (Metadata["system"]),
+//	                      taking precedence over the account-wide ones
+//
+// Unknown keys, bad values and templates that do not parse or render are
+// refused by Configure with a permanent error naming the key. Templates
+// render TemplateData; without overrides the built-in ones in templates/
+// are used, except that the subject flexauth sends (SendRequest.Subject) is
+// preferred over the built-in subject.
+//
+// # Delivery
+//
+// Each Send opens one connection and sends one multipart/alternative
+// message (text and HTML). Its Message-ID is derived from the request ID,
+// so a retried delivery carries the same one. Request IDs already delivered
+// by this process are acknowledged without sending again (in memory,
+// bounded). 5xx replies and unusable servers (no STARTTLS, no AUTH PLAIN, a
+// certificate that does not verify) are permanent errors; 4xx replies,
+// network errors and timeouts are temporary. The connection's deadline is
+// the context's.
+//
+// The plugin must never log the password, a code or a link, and must never
+// send a code or link in clear text across the network.
+package smtp

@@ -1,0 +1,144 @@
+package smtp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/flexauth/flexauth/plugins/sdk"
+)
+
+// Name is the plugin's name, as reported by Info.
+const Name = "smtp"
+
+// version is reported by Info; bump it when configuration keys or the
+// message format change.
+const version = "1.0.0"
+
+// Mailer delivers sign-in messages by SMTP. It is safe for concurrent use.
+type Mailer struct {
+	// logger must never receive the password, a code or a link.
+	logger *slog.Logger
+	// now is the clock for the Date header; tests replace it.
+	now func() time.Time
+	// sent is kept across Configure calls: a new configuration does not
+	// make an already delivered message undelivered.
+	sent *sentLog
+
+	mu sync.RWMutex
+	// settings is replaced whole by Configure and never modified, so Send
+	// only holds mu to read the pointer.
+	settings *settings
+}
+
+var _ sdk.Delivery = (*Mailer)(nil)
+
+// errNotConfigured is returned by Send before a successful Configure.
+var errNotConfigured = errors.New("not configured")
+
+// New returns an unconfigured Mailer; Configure must be called before Send.
+func New() *Mailer {
+	return &Mailer{logger: sdk.Logger(), now: time.Now, sent: newSentLog(sentCapacity)}
+}
+
+// Info describes the SMTP plugin.
+func (m *Mailer) Info(context.Context) (sdk.Info, error) {
+	return sdk.Info{Name: Name, Version: version, Channels: []string{"email"}}, nil
+}
+
+// Configure validates config (see the package documentation for the keys)
+// and applies it to later sends. It does not connect to the server: the
+// host configures a plugin on every launch, and a mail server that is down
+// for a minute must not keep the plugin from starting. Errors wrap
+// sdk.ErrPermanent and name the offending key.
+func (m *Mailer) Configure(_ context.Context, config map[string]string) error {
+	s, err := parseConfig(config)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	m.settings = s
+	m.mu.Unlock()
+	m.logger.Info("configured", "server", s.addr, "tls", string(s.mode), "auth", s.username != "",
+		"from", s.from.Address, "template_overrides", s.templates.overrides())
+	return nil
+}
+
+// Send renders req into an email and delivers it. A request ID this
+// process has delivered before is acknowledged without sending again.
+func (m *Mailer) Send(ctx context.Context, req sdk.SendRequest) (sdk.SendResponse, error) {
+	m.mu.RLock()
+	s := m.settings
+	m.mu.RUnlock()
+	if s == nil {
+		return sdk.SendResponse{}, sdk.Permanent(errNotConfigured)
+	}
+
+	msg, err := m.compose(s, req)
+	if err != nil {
+		m.logger.Warn("message refused", "attempt", req.Attempt, "error", err.Error())
+		return sdk.SendResponse{}, err
+	}
+
+	already, done, err := m.sent.claim(ctx, req.ID)
+	if err != nil {
+		return sdk.SendResponse{}, fmt.Errorf("wait for concurrent delivery of the same message: %w", err)
+	}
+	resp := sdk.SendResponse{MessageID: msg.messageID}
+	if already {
+		m.logger.Info("already delivered; not sending again", "attempt", req.Attempt, "message_id", msg.messageID)
+		return resp, nil
+	}
+	delivered := false
+	defer func() { done(delivered) }()
+
+	raw, err := msg.encode()
+	if err != nil {
+		return sdk.SendResponse{}, err
+	}
+	start := time.Now()
+	if err := deliver(ctx, s, msg.to.Address, raw); err != nil {
+		m.logger.Warn("delivery failed", "attempt", req.Attempt, "message_id", msg.messageID,
+			"permanent", errors.Is(err, sdk.ErrPermanent), "error", err.Error())
+		return sdk.SendResponse{}, fmt.Errorf("deliver by smtp: %w", err)
+	}
+	delivered = true
+	m.logger.Info("message delivered", "attempt", req.Attempt, "message_id", msg.messageID,
+		"duration", time.Since(start).String())
+	return resp, nil
+}
+
+// compose checks req and renders it. Its errors are permanent: the same
+// request would fail the same way again.
+func (m *Mailer) compose(s *settings, req sdk.SendRequest) (message, error) {
+	if req.ID == "" {
+		return message{}, sdk.Permanent(errors.New("missing id"))
+	}
+	if req.Channel != "email" {
+		return message{}, sdk.Permanent(fmt.Errorf("unsupported channel %q", req.Channel))
+	}
+	to, err := parseRecipient(req.To)
+	if err != nil {
+		return message{}, err
+	}
+	if strings.ContainsAny(req.Subject, "\r\n") {
+		return message{}, sdk.Permanent(errors.New("subject contains a line break"))
+	}
+	subject, text, html, err := s.templates.render(req, s.brand)
+	if err != nil {
+		return message{}, err
+	}
+	return message{
+		from:      s.from,
+		to:        to,
+		subject:   subject,
+		text:      text,
+		html:      html,
+		messageID: messageID(req.ID, s.fromDomain),
+		date:      m.now(),
+	}, nil
+}
