@@ -47,18 +47,20 @@ func TestTOTPCodeRFC6238(t *testing.T) {
 
 // recorder is the delivery plugin boundary: it keeps what would be sent.
 type recorder struct {
-	mu   sync.Mutex
-	sent []sdk.SendRequest
-	err  error
+	mu      sync.Mutex
+	sent    []sdk.SendRequest
+	plugins []string
+	err     error
 }
 
-func (r *recorder) Send(_ context.Context, _ string, req sdk.SendRequest) (sdk.SendResponse, error) {
+func (r *recorder) Send(_ context.Context, plugin string, req sdk.SendRequest) (sdk.SendResponse, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.err != nil {
 		return sdk.SendResponse{}, r.err
 	}
 	r.sent = append(r.sent, req)
+	r.plugins = append(r.plugins, plugin)
 	return sdk.SendResponse{MessageID: req.ID}, nil
 }
 
@@ -73,6 +75,10 @@ type fixture struct {
 }
 
 func newFixture(t *testing.T, policy activities.Policy) *fixture {
+	return newFixtureWith(t, policy, activities.Config{})
+}
+
+func newFixtureWith(t *testing.T, policy activities.Policy, cfg activities.Config) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "flexauth.db"))
@@ -95,7 +101,8 @@ func newFixture(t *testing.T, policy activities.Policy) *fixture {
 		policy = engine
 	}
 	f := &fixture{st: st, keys: keys, sent: &recorder{}, now: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
-	f.acts = activities.New(st, policy, f.sent, keys, activities.Config{PublicURL: "https://auth.example.com"}, func() time.Time { return f.now })
+	cfg.PublicURL = "https://auth.example.com"
+	f.acts = activities.New(st, policy, f.sent, keys, cfg, func() time.Time { return f.now })
 
 	must(t, st.CreateAccount(ctx, &store.Account{ID: "acc", Name: "Acme", CreatedAt: f.now}))
 	sys := store.System{ID: "s1", AccountID: "acc", Name: "vpn", Methods: []string{"pin", "passwordless", "totp"},
@@ -277,5 +284,35 @@ func TestVerifyTOTP(t *testing.T) {
 	}
 	if res := verify(code(30 * time.Second)); !res.Valid {
 		t.Fatalf("the next step's code was refused: %s", res.Reason)
+	}
+}
+
+func TestDeliveryRouting(t *testing.T) {
+	cfg := activities.Config{
+		Channels:        map[string]string{"email": "mail", "sms": "texts"},
+		AccountChannels: map[string]map[string]string{"acc": {"sms": "acme-texts"}},
+	}
+	cases := []struct {
+		name, channel      string
+		wantTo, wantPlugin string
+	}{
+		{"contact data picks email first", "", "alice@example.com", "mail"},
+		{"the policy's sms choice wins, through the account's own plugin", "sms", "+15555550100", "acme-texts"},
+		{"the policy's email choice", "email", "alice@example.com", "mail"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFixtureWith(t, nil, cfg)
+			f.user.Phone = "+15555550100"
+			must(t, f.st.UpdateUserProfile(context.Background(), &f.user))
+			f.begin(t, f.input)
+			_, err := f.acts.IssueChallenge(context.Background(), activities.IssueInput{
+				Subject: f.input, UserID: "u1", Method: "pin", Channel: c.channel, ExpiresAt: f.now.Add(time.Minute),
+			})
+			must(t, err)
+			if got := f.sent.sent[0].To; got != c.wantTo || f.sent.plugins[0] != c.wantPlugin {
+				t.Fatalf("sent to %s through %s, want %s through %s", got, f.sent.plugins[0], c.wantTo, c.wantPlugin)
+			}
+		})
 	}
 }

@@ -102,12 +102,12 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 	if _, err := os.Stat(filepath.Join(dir, "plugins.json")); err == nil {
 		pf.config = filepath.Join(dir, "plugins.json")
 	}
-	plugins, channels, err := pf.host(logger)
+	plugins, actsCfg, err := pf.host(logger, activities.Config{PublicURL: *publicURL})
 	if err != nil {
 		return err
 	}
 	defer plugins.Close()
-	acts := newActivities(ctx, st, plugins, keys, activities.Config{PublicURL: *publicURL, Channels: channels}, logger)
+	acts := newActivities(ctx, st, plugins, keys, actsCfg, logger)
 	w, err := worker.Start(tc, acts)
 	if err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flexauth/flexauth/activities"
 	"github.com/flexauth/flexauth/plugins/delivery/outbox"
 	"github.com/flexauth/flexauth/plugins/delivery/sms"
 	"github.com/flexauth/flexauth/plugins/delivery/smtp"
@@ -36,18 +37,22 @@ func (p *pluginFlags) register(fs *flag.FlagSet) {
 
 // specs gathers the plugins to run and the channel each delivers. Without a
 // configuration file, the outbox (when enabled) delivers every channel.
-func (p *pluginFlags) specs() ([]host.Spec, map[string]string, error) {
+func (p *pluginFlags) specs() ([]host.Spec, host.Config, error) {
 	self, err := os.Executable()
 	if err != nil {
-		return nil, nil, fmt.Errorf("find own executable: %w", err)
+		return nil, host.Config{}, fmt.Errorf("find own executable: %w", err)
 	}
 	var specs []host.Spec
-	channels := map[string]string{}
+	var cfg host.Config
 	if p.config != "" {
-		if specs, channels, err = host.LoadConfig(p.config, self); err != nil {
-			return nil, nil, err
+		if cfg, specs, err = host.LoadConfig(p.config, self); err != nil {
+			return nil, host.Config{}, err
 		}
 	}
+	if cfg.Channels == nil {
+		cfg.Channels = map[string]string{}
+	}
+	channels := cfg.Channels
 	if p.outbox != "" && !hasSpec(specs, "outbox") {
 		specs = append(specs, host.Spec{Name: "outbox", Command: []string{self, "plugin", "serve", "outbox"}, Config: map[string]string{"path": p.outbox}})
 		for _, ch := range []string{"email", "sms"} {
@@ -59,7 +64,7 @@ func (p *pluginFlags) specs() ([]host.Spec, map[string]string, error) {
 	if p.dir != "" {
 		external, err := host.Discover(p.dir)
 		if err != nil {
-			return nil, nil, err
+			return nil, host.Config{}, err
 		}
 		for _, s := range external {
 			if hasSpec(specs, s.Name) {
@@ -68,24 +73,27 @@ func (p *pluginFlags) specs() ([]host.Spec, map[string]string, error) {
 			// Pinned at start: a binary swapped while flexauth runs is
 			// refused at its next launch.
 			if s.Checksum, err = fileSHA256(s.Command[0]); err != nil {
-				return nil, nil, err
+				return nil, host.Config{}, err
 			}
 			specs = append(specs, s)
 		}
 	}
-	return specs, channels, nil
+	return specs, cfg, nil
 }
 
-func (p *pluginFlags) host(logger *slog.Logger) (*host.Host, map[string]string, error) {
-	specs, channels, err := p.specs()
+// host starts the plugin host and returns the delivery routing for the
+// activities.
+func (p *pluginFlags) host(logger *slog.Logger, acts activities.Config) (*host.Host, activities.Config, error) {
+	specs, cfg, err := p.specs()
 	if err != nil {
-		return nil, nil, err
+		return nil, acts, err
 	}
 	h, err := host.New(logger, specs...)
 	if err != nil {
-		return nil, nil, err
+		return nil, acts, err
 	}
-	return h, channels, nil
+	acts.Channels, acts.AccountChannels = cfg.Channels, cfg.Accounts
+	return h, acts, nil
 }
 
 func hasSpec(specs []host.Spec, name string) bool {
@@ -154,10 +162,11 @@ func listPlugins(ctx context.Context, args []string, stdout io.Writer, logger *s
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	specs, channels, err := pf.specs()
+	specs, cfg, err := pf.specs()
 	if err != nil {
 		return err
 	}
+	channels := cfg.Channels
 	for name := range builtinPlugins() {
 		fmt.Fprintf(stdout, "built in: %s (run with \"builtin\": %q in the plugin configuration)\n", name, name)
 	}

@@ -55,7 +55,7 @@ func runWorker(ctx context.Context, args []string, logger *slog.Logger) error {
 		return err
 	}
 	defer st.Close()
-	plugins, channels, err := pf.host(logger)
+	plugins, actsCfg, err := pf.host(logger, activities.Config{PublicURL: p.publicURL})
 	if err != nil {
 		return err
 	}
@@ -65,7 +65,7 @@ func runWorker(ctx context.Context, args []string, logger *slog.Logger) error {
 		return err
 	}
 	defer tc.Close()
-	acts := newActivities(ctx, st, plugins, keys, activities.Config{PublicURL: p.publicURL, Channels: channels}, logger)
+	acts := newActivities(ctx, st, plugins, keys, actsCfg, logger)
 	w, err := worker.Start(tc, acts)
 	if err != nil {
 		return err

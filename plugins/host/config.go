@@ -21,11 +21,16 @@ import (
 //	    {"name": "mail", "builtin": "smtp", "config": {"host": "smtp.example.com", "from": "auth@example.com"}},
 //	    {"name": "texts", "command": ["/opt/flexauth/plugins/flexauth-sms"], "sha256": "9f86d0…", "config": {"account_sid": "AC…"}}
 //	  ],
-//	  "channels": {"email": "mail", "sms": "texts"}
+//	  "channels": {"email": "mail", "sms": "texts"},
+//	  "accounts": {"acme": {"email": "acme-mail"}}
 //	}
+//
+// "accounts" gives an account its own plugin for a channel (its own mail
+// server, sender and templates); other accounts use "channels".
 type Config struct {
-	Plugins  []PluginConfig    `json:"plugins"`
-	Channels map[string]string `json:"channels"`
+	Plugins  []PluginConfig               `json:"plugins"`
+	Channels map[string]string            `json:"channels"`
+	Accounts map[string]map[string]string `json:"accounts,omitempty"`
 }
 
 // PluginConfig is one plugin process.
@@ -37,24 +42,24 @@ type PluginConfig struct {
 	Config  map[string]string `json:"config,omitempty"`
 }
 
-// LoadConfig reads a plugin configuration file. self is the flexauth
-// executable, which built-in plugins re-execute.
-func LoadConfig(path, self string) ([]Spec, map[string]string, error) {
+// LoadConfig reads and checks a plugin configuration file. self is the
+// flexauth executable, which built-in plugins re-execute.
+func LoadConfig(path, self string) (Config, []Spec, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read plugin config: %w", err)
+		return Config{}, nil, fmt.Errorf("read plugin config: %w", err)
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	var cfg Config
 	if err := dec.Decode(&cfg); err != nil {
-		return nil, nil, fmt.Errorf("parse plugin config %s: %w", path, err)
+		return Config{}, nil, fmt.Errorf("parse plugin config %s: %w", path, err)
 	}
 	specs, err := cfg.Specs(self)
 	if err != nil {
-		return nil, nil, fmt.Errorf("plugin config %s: %w", path, err)
+		return Config{}, nil, fmt.Errorf("plugin config %s: %w", path, err)
 	}
-	return specs, cfg.Channels, nil
+	return cfg, specs, nil
 }
 
 // Specs turns the configuration into launch specs, checking it whole.
@@ -69,9 +74,19 @@ func (c Config) Specs(self string) ([]Spec, error) {
 		}
 		specs = append(specs, spec)
 	}
+	configured := func(name string) bool {
+		return slices.ContainsFunc(c.Plugins, func(p PluginConfig) bool { return p.Name == name })
+	}
 	for channel, name := range c.Channels {
-		if !slices.ContainsFunc(c.Plugins, func(p PluginConfig) bool { return p.Name == name }) {
+		if !configured(name) {
 			errs = append(errs, fmt.Errorf("channel %q names plugin %q, which is not configured", channel, name))
+		}
+	}
+	for account, channels := range c.Accounts {
+		for channel, name := range channels {
+			if !configured(name) {
+				errs = append(errs, fmt.Errorf("account %q channel %q names plugin %q, which is not configured", account, channel, name))
+			}
 		}
 	}
 	return specs, errors.Join(errs...)

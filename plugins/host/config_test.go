@@ -19,7 +19,9 @@ func TestLoadConfig(t *testing.T) {
 		wantErr string
 	}{
 		{"built-in and pinned external plugins", `{"plugins":[{"name":"mail","builtin":"outbox","config":{"path":"/tmp/o"}},
-			{"name":"texts","command":["/opt/p/sms"],"sha256":"` + sum + `"}],"channels":{"email":"mail","sms":"texts"}}`, ""},
+			{"name":"texts","command":["/opt/p/sms"],"sha256":"` + sum + `"}],"channels":{"email":"mail","sms":"texts"},
+			"accounts":{"acme":{"sms":"mail"}}}`, ""},
+		{"account channel naming an unknown plugin", `{"plugins":[],"accounts":{"acme":{"sms":"x"}}}`, `account "acme" channel "sms" names plugin "x"`},
 		{"external plugin without a checksum", `{"plugins":[{"name":"texts","command":["/opt/p/sms"]}]}`, "sha256 is required"},
 		{"malformed checksum", `{"plugins":[{"name":"texts","command":["/opt/p/sms"],"sha256":"abc"}]}`, "not 64 hex digits"},
 		{"channel naming an unknown plugin", `{"plugins":[],"channels":{"email":"mail"}}`, `names plugin "mail"`},
@@ -32,7 +34,7 @@ func TestLoadConfig(t *testing.T) {
 			if err := os.WriteFile(path, []byte(c.json), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			specs, channels, err := LoadConfig(path, "/usr/bin/flexauth")
+			cfg, specs, err := LoadConfig(path, "/usr/bin/flexauth")
 			if c.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
 					t.Fatalf("err = %v, want one saying %q", err, c.wantErr)
@@ -43,8 +45,8 @@ func TestLoadConfig(t *testing.T) {
 				t.Fatal(err)
 			}
 			if len(specs) != 2 || strings.Join(specs[0].Command, " ") != "/usr/bin/flexauth plugin serve outbox" ||
-				len(specs[1].Checksum) != 32 || channels["sms"] != "texts" {
-				t.Fatalf("specs = %+v, channels = %v", specs, channels)
+				len(specs[1].Checksum) != 32 || cfg.Channels["sms"] != "texts" || cfg.Accounts["acme"]["sms"] != "mail" {
+				t.Fatalf("specs = %+v, config = %+v", specs, cfg)
 			}
 		})
 	}
