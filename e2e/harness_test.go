@@ -36,6 +36,7 @@ import (
 var (
 	cluster   *pgtest.Cluster
 	outboxBin string
+	smtpBin   string
 )
 
 func TestMain(m *testing.M) {
@@ -45,11 +46,17 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	outboxBin = filepath.Join(dir, "flexauth-outbox")
-	build := exec.Command("go", "build", "-o", outboxBin, "github.com/flexauth/flexauth/plugins/delivery/outbox/cmd/flexauth-outbox")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build outbox plugin:", err)
-		os.Exit(1)
+	smtpBin = filepath.Join(dir, "flexauth-smtp")
+	for bin, pkg := range map[string]string{
+		outboxBin: "github.com/flexauth/flexauth/plugins/delivery/outbox/cmd/flexauth-outbox",
+		smtpBin:   "github.com/flexauth/flexauth/plugins/delivery/smtp/cmd/flexauth-smtp",
+	} {
+		build := exec.Command("go", "build", "-o", bin, pkg)
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "build plugin:", err)
+			os.Exit(1)
+		}
 	}
 	code := pgtest.Main(m, &cluster)
 	os.RemoveAll(dir)
@@ -73,8 +80,15 @@ type harness struct {
 type option func(*harnessConfig)
 
 type harnessConfig struct {
-	policy activities.Policy
-	acts   activities.Config
+	policy  activities.Policy
+	acts    activities.Config
+	plugins []host.Spec
+}
+
+// withPlugins runs these plugin processes, besides the outbox, and routes
+// channels to them.
+func withPlugins(channels map[string]string, specs ...host.Spec) option {
+	return func(c *harnessConfig) { c.plugins, c.acts.Channels = specs, channels }
 }
 
 // withoutStartLimits lifts the start rate limits, for benchmarks.
@@ -108,16 +122,16 @@ func newHarness(t testing.TB, opts ...option) *harness {
 		t.Fatal(err)
 	}
 
-	plugins, err := host.New(slog.New(slog.DiscardHandler), host.Spec{Name: "outbox", Command: []string{outboxBin}, Config: map[string]string{"path": h.outbox}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(plugins.Close)
-
 	var cfg harnessConfig
 	for _, o := range opts {
 		o(&cfg)
 	}
+	plugins, err := host.New(slog.New(slog.DiscardHandler),
+		append(cfg.plugins, host.Spec{Name: "outbox", Command: []string{outboxBin}, Config: map[string]string{"path": h.outbox}})...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(plugins.Close)
 	if cfg.policy == nil {
 		engine, err := policies.New(ctx, policies.Default())
 		if err != nil {

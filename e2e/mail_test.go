@@ -1,0 +1,132 @@
+package e2e
+
+import (
+	"bytes"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net"
+	"net/http"
+	"net/mail"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	gosmtp "github.com/emersion/go-smtp"
+
+	"github.com/flexauth/flexauth/plugins/host"
+)
+
+// mailbox is a real SMTP server (emersion/go-smtp) on loopback that keeps
+// what it receives.
+type mailbox struct {
+	mu       sync.Mutex
+	messages [][]byte
+	addr     string
+}
+
+func newMailbox(t *testing.T) *mailbox {
+	t.Helper()
+	mb := &mailbox{}
+	srv := gosmtp.NewServer(gosmtp.BackendFunc(func(*gosmtp.Conn) (gosmtp.Session, error) { return &mailSession{mb: mb}, nil }))
+	srv.Domain = "localhost"
+	srv.AllowInsecureAuth = true
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb.addr = l.Addr().String()
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(func() { srv.Close() })
+	return mb
+}
+
+func (mb *mailbox) wait(t *testing.T, n int) []byte {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		mb.mu.Lock()
+		if len(mb.messages) >= n {
+			m := mb.messages[n-1]
+			mb.mu.Unlock()
+			return m
+		}
+		mb.mu.Unlock()
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("no message %d within 15s", n)
+	return nil
+}
+
+type mailSession struct{ mb *mailbox }
+
+func (s *mailSession) Mail(string, *gosmtp.MailOptions) error { return nil }
+func (s *mailSession) Rcpt(string, *gosmtp.RcptOptions) error { return nil }
+func (s *mailSession) Reset()                                 {}
+func (s *mailSession) Logout() error                          { return nil }
+func (s *mailSession) Data(r io.Reader) error {
+	raw, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	s.mb.mu.Lock()
+	s.mb.messages = append(s.mb.messages, raw)
+	s.mb.mu.Unlock()
+	return nil
+}
+
+// textPart returns the text/plain part of a multipart message.
+func textPart(t *testing.T, raw []byte) (string, mail.Header) {
+	t.Helper()
+	msg, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mr := multipart.NewReader(msg.Body, params["boundary"])
+	for {
+		p, err := mr.NextPart()
+		if err != nil {
+			t.Fatalf("no text part: %v", err)
+		}
+		if strings.HasPrefix(p.Header.Get("Content-Type"), "text/plain") {
+			body, err := io.ReadAll(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return string(body), msg.Header
+		}
+	}
+}
+
+func TestSignInLinkByEmailThroughTheSMTPPlugin(t *testing.T) {
+	t.Parallel()
+	mb := newMailbox(t)
+	mailHost, mailPort, _ := net.SplitHostPort(mb.addr)
+	h := newHarness(t, withPlugins(map[string]string{"email": "mail", "sms": "outbox"}, host.Spec{
+		Name: "mail", Command: []string{smtpBin},
+		Config: map[string]string{"host": mailHost, "port": mailPort, "tls": "none", "from": "flexauth <auth@example.com>"},
+	}))
+	h.setup("wiki", []string{"passwordless"}, "low", "mia", "passwordless")
+	body := req{"system": "wiki", "authid": "mia"}
+	h.expect("/v1/start", body, http.StatusOK, "success")
+
+	text, header := textPart(t, mb.wait(t, 1))
+	if !strings.Contains(header.Get("To"), "mia@example.com") || header.Get("Message-ID") == "" {
+		t.Fatalf("headers = %v", header)
+	}
+	link := regexp.MustCompile(`https?://\S+/l/[A-Za-z0-9_-]{43}`).FindString(text)
+	if link == "" {
+		t.Fatalf("no link in the mail:\n%s", text)
+	}
+	h.expect("/v1/check", body, http.StatusAccepted, "pending")
+	if status, _ := h.page(http.MethodPost, link); status != http.StatusOK {
+		t.Fatalf("confirming the mailed link = %d", status)
+	}
+	h.expect("/v1/check", body, http.StatusOK, "authenticated")
+}
