@@ -22,15 +22,7 @@ import (
 // attempt, kills the process with SIGKILL, starts it again on the same data
 // folder, and completes the attempt begun before the kill.
 func TestDevSurvivesKill9(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the whole binary")
-	}
-	bin := filepath.Join(t.TempDir(), "flexauth")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatalf("build flexauth: %v", err)
-	}
+	bin := flexauthBinary(t)
 	data := filepath.Join(t.TempDir(), "data")
 	addr := freeAddr(t)
 	url := "http://" + addr
@@ -83,6 +75,55 @@ func TestDevSurvivesKill9(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Error("flexauth dev did not stop within 30s of SIGTERM")
 		_ = second.Process.Kill()
+	}
+}
+
+// built is the flexauth binary, built once for the tests that run it.
+var built struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+func flexauthBinary(t *testing.T) string {
+	t.Helper()
+	built.once.Do(func() {
+		dir, err := os.MkdirTemp("", "flexauth-bin-")
+		if err != nil {
+			built.err = err
+			return
+		}
+		built.path = filepath.Join(dir, "flexauth")
+		build := exec.Command("go", "build", "-o", built.path, ".")
+		build.Stderr = os.Stderr
+		built.err = build.Run()
+	})
+	if built.err != nil {
+		t.Fatalf("build flexauth: %v", built.err)
+	}
+	return built.path
+}
+
+func TestBuiltinPluginsRunAsTheirOwnProcesses(t *testing.T) {
+	bin := flexauthBinary(t)
+	cfg := filepath.Join(t.TempDir(), "plugins.json")
+	body := `{"plugins": [
+		{"name": "box", "builtin": "outbox", "config": {"path": "` + filepath.Join(t.TempDir(), "o.jsonl") + `"}},
+		{"name": "mail", "builtin": "smtp", "config": {"host": "127.0.0.1", "tls": "none", "from": "auth@example.com"}},
+		{"name": "texts", "builtin": "sms", "config": {"account_sid": "AC123", "auth_token": "t", "from": "+15555550100", "base_url": "http://127.0.0.1:9"}},
+		{"name": "hooks", "builtin": "webhook", "config": {"url": "http://127.0.0.1:9/hook", "secret": "` + strings.Repeat("s", 32) + `"}}
+	], "channels": {"email": "mail", "sms": "texts"}}`
+	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(bin, "plugin", "list", "--plugins-config", cfg).CombinedOutput()
+	if err != nil {
+		t.Fatalf("plugin list: %v\n%s", err, out)
+	}
+	for _, name := range []string{"outbox", "smtp", "sms", "webhook"} {
+		if !strings.Contains(string(out), "ok: "+name+" ") {
+			t.Errorf("built-in %s did not pass its check:\n%s", name, out)
+		}
 	}
 }
 

@@ -304,11 +304,19 @@ func (*InfoRequest) Descriptor() ([]byte, []int) {
 	return file_delivery_proto_rawDescGZIP(), []int{4}
 }
 
+// InfoRequest, InfoResponse, ConfigureRequest and ConfigureResponse are
+// shared by every plugin kind (see identity.proto): each kind is its own
+// service, and the service a plugin answers on is its kind.
 type InfoResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Version       string                 `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
-	Channels      []string               `protobuf:"bytes,3,rep,name=channels,proto3" json:"channels,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Name    string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Version string                 `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
+	// Delivery plugins: the channels they deliver ("email", "sms").
+	Channels []string `protobuf:"bytes,3,rep,name=channels,proto3" json:"channels,omitempty"`
+	// What the plugin can do beyond its kind's basics, for kinds with
+	// optional calls. Identity plugins: "lookup" (Identity.Lookup); later
+	// kinds of sign-in. Delivery plugins leave it empty.
+	Capabilities  []string `protobuf:"bytes,4,rep,name=capabilities,proto3" json:"capabilities,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -364,6 +372,13 @@ func (x *InfoResponse) GetChannels() []string {
 	return nil
 }
 
+func (x *InfoResponse) GetCapabilities() []string {
+	if x != nil {
+		return x.Capabilities
+	}
+	return nil
+}
+
 var File_delivery_proto protoreflect.FileDescriptor
 
 const file_delivery_proto_rawDesc = "" +
@@ -393,11 +408,12 @@ const file_delivery_proto_rawDesc = "" +
 	"\fSendResponse\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\"\r\n" +
-	"\vInfoRequest\"X\n" +
+	"\vInfoRequest\"|\n" +
 	"\fInfoResponse\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12\x1a\n" +
-	"\bchannels\x18\x03 \x03(\tR\bchannels2\x80\x02\n" +
+	"\bchannels\x18\x03 \x03(\tR\bchannels\x12\"\n" +
+	"\fcapabilities\x18\x04 \x03(\tR\fcapabilities2\x80\x02\n" +
 	"\bDelivery\x12Z\n" +
 	"\tConfigure\x12%.flexauth.plugins.v1.ConfigureRequest\x1a&.flexauth.plugins.v1.ConfigureResponse\x12K\n" +
 	"\x04Send\x12 .flexauth.plugins.v1.SendRequest\x1a!.flexauth.plugins.v1.SendResponse\x12K\n" +

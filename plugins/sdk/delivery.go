@@ -29,13 +29,6 @@ type SendResponse struct {
 	MessageID string
 }
 
-// Info describes a plugin.
-type Info struct {
-	Name     string
-	Version  string
-	Channels []string
-}
-
 // Delivery is what a delivery plugin implements.
 //
 // The host calls Configure after every launch of the plugin process, before
