@@ -32,21 +32,26 @@ type Policy interface {
 	Decide(ctx context.Context, in policies.Input) (policies.Decision, error)
 }
 
-// Deliverer sends a message through a delivery plugin.
-type Deliverer interface {
+// Plugins reaches plugin processes: delivery plugins send messages,
+// identity plugins look users up (plugins/host serves both).
+type Plugins interface {
 	Send(ctx context.Context, plugin string, req sdk.SendRequest) (sdk.SendResponse, error)
+	Lookup(ctx context.Context, plugin string, req sdk.LookupRequest) (sdk.Identity, error)
 }
 
 // Config tunes the activities.
 type Config struct {
-	PublicURL      string        // base of links in messages, e.g. http://127.0.0.1:8080
-	PINDigits      int           // default 8
-	LockoutWindow  time.Duration // how long failures count towards a lock-out; default 15m
+	PublicURL     string        // base of links in messages, e.g. http://127.0.0.1:8080
+	PINDigits     int           // default 8
+	LockoutWindow time.Duration // how long failures count towards a lock-out; default 15m
 	// Channels maps a channel (email, sms) to the delivery plugin that
 	// sends it; default: the outbox for both. AccountChannels overrides it
 	// per account (an account with its own mail server or SMS sender).
 	Channels        map[string]string
 	AccountChannels map[string]map[string]string
+	// Directory names the identity plugin that resolves users to contact
+	// data, groups and attributes for the policy; "" for none.
+	Directory string
 
 	// Start limits stop message bombing and guessing at scale: more starts
 	// than this in the window are denied (and audited) before anything is
@@ -67,16 +72,16 @@ func (c Config) plugin(accountID, channel string) (string, bool) {
 
 // Activities holds the dependencies of every attempt activity.
 type Activities struct {
-	store    Store
-	policy   Policy
-	delivery Deliverer
-	keys     *secret.Keyring
-	cfg      Config
-	now      func() time.Time
+	store   Store
+	policy  Policy
+	plugins Plugins
+	keys    *secret.Keyring
+	cfg     Config
+	now     func() time.Time
 }
 
 // New returns the activities. now may be nil for time.Now.
-func New(st Store, policy Policy, delivery Deliverer, keys *secret.Keyring, cfg Config, now func() time.Time) *Activities {
+func New(st Store, policy Policy, plugins Plugins, keys *secret.Keyring, cfg Config, now func() time.Time) *Activities {
 	if cfg.PINDigits == 0 {
 		cfg.PINDigits = 8
 	}
@@ -98,7 +103,7 @@ func New(st Store, policy Policy, delivery Deliverer, keys *secret.Keyring, cfg 
 	if now == nil {
 		now = time.Now
 	}
-	return &Activities{store: st, policy: policy, delivery: delivery, keys: keys, cfg: cfg, now: now}
+	return &Activities{store: st, policy: policy, plugins: plugins, keys: keys, cfg: cfg, now: now}
 }
 
 // Subject identifies the attempt in every activity input, for the row and

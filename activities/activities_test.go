@@ -45,12 +45,24 @@ func TestTOTPCodeRFC6238(t *testing.T) {
 	}
 }
 
-// recorder is the delivery plugin boundary: it keeps what would be sent.
+// recorder is the plugin boundary: it keeps what would be sent, and plays
+// a directory that knows the people in it.
 type recorder struct {
-	mu      sync.Mutex
-	sent    []sdk.SendRequest
-	plugins []string
-	err     error
+	mu        sync.Mutex
+	sent      []sdk.SendRequest
+	plugins   []string
+	err       error
+	people    map[string]sdk.Identity
+	lookupErr error
+}
+
+func (r *recorder) Lookup(_ context.Context, _ string, req sdk.LookupRequest) (sdk.Identity, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.lookupErr != nil {
+		return sdk.Identity{}, r.lookupErr
+	}
+	return r.people[req.AuthID], nil
 }
 
 func (r *recorder) Send(_ context.Context, plugin string, req sdk.SendRequest) (sdk.SendResponse, error) {
@@ -314,5 +326,64 @@ func TestDeliveryRouting(t *testing.T) {
 				t.Fatalf("sent to %s through %s, want %s through %s", got, f.sent.plugins[0], c.wantTo, c.wantPlugin)
 			}
 		})
+	}
+}
+
+func TestDirectoryFeedsThePolicy(t *testing.T) {
+	// Only staff may sign in: a policy that reads the directory's groups.
+	staffOnly, err := policies.New(context.Background(), map[string]string{"risk.rego": `package flexauth.risk
+
+decision := {"allow": allow, "method": "pin", "ttl_seconds": 60, "max_attempts": 3, "risk": "low", "reasons": reasons}
+
+allow if "staff" in input.subject.groups
+
+default allow := false
+
+reasons := ["in group staff"] if allow else := [sprintf("not staff (in directory: %v, department %q)", [input.subject.in_directory, object.get(input.subject.attributes, "department", "")])]
+`})
+	must(t, err)
+	cases := []struct {
+		name      string
+		person    sdk.Identity
+		lookupErr error
+		allowed   bool
+		reason    string
+	}{
+		{"a member of staff is allowed", sdk.Identity{Found: true, Groups: []string{"staff"}}, nil, true, "in group staff"},
+		{"attributes reach the policy", sdk.Identity{Found: true, Groups: []string{"contractors"}, Attributes: map[string]string{"department": "sales"}}, nil,
+			false, `not staff (in directory: true, department "sales")`},
+		{"someone the directory does not know", sdk.Identity{}, nil, false, `not staff (in directory: false, department "")`},
+		{"a broken directory denies", sdk.Identity{}, sdk.Permanent(errors.New("bad file")), false, "directory people failed"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFixtureWith(t, staffOnly, activities.Config{Directory: "people"})
+			f.sent.people = map[string]sdk.Identity{"alice": c.person}
+			f.sent.lookupErr = c.lookupErr
+			res := f.begin(t, f.input)
+			if res.Allowed != c.allowed || !strings.HasPrefix(res.Reasons[0], c.reason) {
+				t.Fatalf("begin = %+v, want allowed=%v with reason %q", res, c.allowed, c.reason)
+			}
+		})
+	}
+	t.Run("a temporary directory failure is retried", func(t *testing.T) {
+		f := newFixtureWith(t, staffOnly, activities.Config{Directory: "people"})
+		f.sent.lookupErr = errors.New("plugin restarting")
+		if _, err := f.acts.Begin(context.Background(), activities.BeginInput{Subject: f.input, StartedAt: f.now}); err == nil {
+			t.Fatal("a temporary failure did not fail the activity")
+		}
+	})
+}
+
+func TestDirectoryFillsMissingContactData(t *testing.T) {
+	f := newFixtureWith(t, nil, activities.Config{Directory: "people"})
+	f.user.Email = ""
+	must(t, f.st.UpdateUserProfile(context.Background(), &f.user))
+	f.sent.people = map[string]sdk.Identity{"alice": {Found: true, Email: "alice@corp.example"}}
+	f.begin(t, f.input)
+	_, err := f.acts.IssueChallenge(context.Background(), activities.IssueInput{Subject: f.input, UserID: "u1", Method: "pin", ExpiresAt: f.now.Add(time.Minute)})
+	must(t, err)
+	if got := f.sent.sent[0].To; got != "alice@corp.example" {
+		t.Fatalf("sent to %q, want the directory's address", got)
 	}
 }

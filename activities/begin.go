@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/flexauth/flexauth/plugins/sdk"
 	"github.com/flexauth/flexauth/policies"
 	"github.com/flexauth/flexauth/store"
 )
@@ -163,10 +164,16 @@ func (a *Activities) resolve(ctx context.Context, in BeginInput, now time.Time) 
 		newIP = !known
 	}
 	failures := user.RecentFailures(now, a.cfg.LockoutWindow)
+	person, reason, err := a.lookup(ctx, in.AccountID, in.AuthID)
+	if err != nil || reason != "" {
+		return BeginResult{}, policies.Input{}, reason, err
+	}
+	user = withContacts(user, person)
 	input := policies.Input{
 		Subject: policies.Subject{
 			Account: in.AccountID, AuthID: in.AuthID, Assigned: asg.Method,
 			TOTPEnrolled: user.TOTPEnabled, HasEmail: user.Email != "", HasPhone: user.Phone != "",
+			InDirectory: person.Found, Groups: person.Groups, Attributes: person.Attributes,
 		},
 		System: policies.System{
 			Name: sys.Name, Methods: slices.Clone(sys.Methods), Sensitivity: sys.Sensitivity, TTLSeconds: sys.TTLSeconds,
@@ -178,6 +185,42 @@ func (a *Activities) resolve(ctx context.Context, in BeginInput, now time.Time) 
 		},
 	}
 	return BeginResult{UserID: user.ID, RecentFailures: failures}, input, "", nil
+}
+
+// lookup asks the directory about the user, when one is configured. A
+// permanent directory failure denies (with the reason); a temporary one is
+// an error, so the activity is retried.
+func (a *Activities) lookup(ctx context.Context, accountID, authid string) (sdk.Identity, string, error) {
+	person := sdk.Identity{Groups: []string{}, Attributes: map[string]string{}}
+	if a.cfg.Directory == "" {
+		return person, "", nil
+	}
+	found, err := a.plugins.Lookup(ctx, a.cfg.Directory, sdk.LookupRequest{Account: accountID, AuthID: authid})
+	if errors.Is(err, sdk.ErrPermanent) {
+		return person, "directory " + a.cfg.Directory + " failed: " + err.Error(), nil
+	}
+	if err != nil {
+		return person, "", fmt.Errorf("look up %q in directory %s: %w", authid, a.cfg.Directory, err)
+	}
+	if found.Groups == nil {
+		found.Groups = []string{}
+	}
+	if found.Attributes == nil {
+		found.Attributes = map[string]string{}
+	}
+	return found, "", nil
+}
+
+// withContacts fills the contact data flexauth lacks from the directory;
+// what an administrator set in flexauth wins.
+func withContacts(u store.User, person sdk.Identity) store.User {
+	if u.Email == "" {
+		u.Email = person.Email
+	}
+	if u.Phone == "" {
+		u.Phone = person.Phone
+	}
+	return u
 }
 
 func (a *Activities) deny(ctx context.Context, s Subject, now time.Time, reasons ...string) (BeginResult, error) {

@@ -57,6 +57,16 @@ func (a *Activities) IssueChallenge(ctx context.Context, in IssueInput) (IssueRe
 	if err != nil {
 		return IssueResult{}, fmt.Errorf("load user for delivery: %w", err)
 	}
+	if user.Email == "" || user.Phone == "" {
+		person, reason, err := a.lookup(ctx, in.AccountID, in.AuthID)
+		if err != nil {
+			return IssueResult{}, err
+		}
+		if reason != "" {
+			return IssueResult{}, temporal.NewNonRetryableApplicationError(reason, ErrTypeDelivery, nil)
+		}
+		user = withContacts(user, person)
+	}
 	channel, to := contact(user, in.Channel)
 	if to == "" {
 		return IssueResult{}, temporal.NewNonRetryableApplicationError("user has no email or phone", ErrTypeDelivery, nil)
@@ -97,7 +107,7 @@ func (a *Activities) IssueChallenge(ctx context.Context, in IssueInput) (IssueRe
 		return IssueResult{}, temporal.NewNonRetryableApplicationError("method "+in.Method+" has nothing to deliver", ErrTypeDelivery, nil)
 	}
 
-	if _, err := a.delivery.Send(ctx, plugin, req); err != nil {
+	if _, err := a.plugins.Send(ctx, plugin, req); err != nil {
 		if errors.Is(err, sdk.ErrPermanent) {
 			return IssueResult{}, temporal.NewNonRetryableApplicationError("deliver challenge: "+err.Error(), ErrTypeDelivery, nil)
 		}

@@ -293,7 +293,12 @@ type recordingDeliverer struct {
 	sent []sdk.SendRequest
 }
 
-var _ activities.Deliverer = (*recordingDeliverer)(nil)
+var _ activities.Plugins = (*recordingDeliverer)(nil)
+
+// Lookup answers as a directory that knows nobody.
+func (d *recordingDeliverer) Lookup(context.Context, string, sdk.LookupRequest) (sdk.Identity, error) {
+	return sdk.Identity{}, nil
+}
 
 func (d *recordingDeliverer) Send(_ context.Context, _ string, req sdk.SendRequest) (sdk.SendResponse, error) {
 	d.mu.Lock()

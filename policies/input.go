@@ -34,6 +34,11 @@ type Subject struct {
 	TOTPEnrolled bool   `json:"totp_enrolled"`
 	HasEmail     bool   `json:"has_email"`
 	HasPhone     bool   `json:"has_phone"`
+	// From the directory (an identity plugin), when one is configured:
+	// whether it knows the user, their groups and other attributes.
+	InDirectory bool              `json:"in_directory"`
+	Groups      []string          `json:"groups"`
+	Attributes  map[string]string `json:"attributes"`
 }
 
 // System is the protected system the user signs in to.

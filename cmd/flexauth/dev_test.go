@@ -107,12 +107,17 @@ func flexauthBinary(t *testing.T) string {
 func TestBuiltinPluginsRunAsTheirOwnProcesses(t *testing.T) {
 	bin := flexauthBinary(t)
 	cfg := filepath.Join(t.TempDir(), "plugins.json")
+	dirFile := filepath.Join(t.TempDir(), "people.csv")
+	if err := os.WriteFile(dirFile, []byte("authid,name,email,phone,groups\nalice,Alice,alice@example.com,,staff\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	body := `{"plugins": [
 		{"name": "box", "builtin": "outbox", "config": {"path": "` + filepath.Join(t.TempDir(), "o.jsonl") + `"}},
 		{"name": "mail", "builtin": "smtp", "config": {"host": "127.0.0.1", "tls": "none", "from": "auth@example.com"}},
 		{"name": "texts", "builtin": "sms", "config": {"account_sid": "AC123", "auth_token": "t", "from": "+15555550100", "base_url": "http://127.0.0.1:9"}},
-		{"name": "hooks", "builtin": "webhook", "config": {"url": "http://127.0.0.1:9/hook", "secret": "` + strings.Repeat("s", 32) + `"}}
-	], "channels": {"email": "mail", "sms": "texts"}}`
+		{"name": "hooks", "builtin": "webhook", "config": {"url": "http://127.0.0.1:9/hook", "secret": "` + strings.Repeat("s", 32) + `"}},
+		{"name": "people", "kind": "identity", "builtin": "directory", "config": {"path": "` + dirFile + `"}}
+	], "channels": {"email": "mail", "sms": "texts"}, "directory": "people"}`
 	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +125,7 @@ func TestBuiltinPluginsRunAsTheirOwnProcesses(t *testing.T) {
 	if err != nil {
 		t.Fatalf("plugin list: %v\n%s", err, out)
 	}
-	for _, name := range []string{"outbox", "smtp", "sms", "webhook"} {
+	for _, name := range []string{"outbox", "smtp", "sms", "webhook", "directory"} {
 		if !strings.Contains(string(out), "ok: "+name+" ") {
 			t.Errorf("built-in %s did not pass its check:\n%s", name, out)
 		}

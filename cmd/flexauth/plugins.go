@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"github.com/flexauth/flexauth/plugins/delivery/smtp"
 	"github.com/flexauth/flexauth/plugins/delivery/webhook"
 	"github.com/flexauth/flexauth/plugins/host"
+	"github.com/flexauth/flexauth/plugins/identity/directory"
 	"github.com/flexauth/flexauth/plugins/sdk"
 )
 
@@ -92,7 +94,7 @@ func (p *pluginFlags) host(logger *slog.Logger, acts activities.Config) (*host.H
 	if err != nil {
 		return nil, acts, err
 	}
-	acts.Channels, acts.AccountChannels = cfg.Channels, cfg.Accounts
+	acts.Channels, acts.AccountChannels, acts.Directory = cfg.Channels, cfg.Accounts, cfg.Directory
 	return h, acts, nil
 }
 
@@ -131,11 +133,11 @@ func runPlugin(ctx context.Context, args []string, stdout io.Writer, logger *slo
 		if len(args) != 2 {
 			return errors.New("usage: flexauth plugin serve NAME")
 		}
-		impl, ok := builtinPlugins()[args[1]]
+		serve, ok := builtinPlugins()[args[1]]
 		if !ok {
 			return fmt.Errorf("no built-in plugin %q", args[1])
 		}
-		sdk.ServeDelivery(impl())
+		serve()
 		return nil
 	case "list":
 		return listPlugins(ctx, args[1:], stdout, logger)
@@ -145,13 +147,16 @@ func runPlugin(ctx context.Context, args []string, stdout io.Writer, logger *slo
 	return fmt.Errorf("unknown plugin command %q", args[0])
 }
 
-// builtinPlugins are the delivery plugins compiled into flexauth.
-func builtinPlugins() map[string]func() sdk.Delivery {
-	return map[string]func() sdk.Delivery{
-		"outbox":  func() sdk.Delivery { return outbox.New() },
-		"smtp":    func() sdk.Delivery { return smtp.New() },
-		"sms":     func() sdk.Delivery { return sms.New() },
-		"webhook": func() sdk.Delivery { return webhook.New() },
+// builtinPlugins are the plugins compiled into flexauth, each served in its
+// own process by `flexauth plugin serve NAME`. The directory is an identity
+// plugin ("kind": "identity" in the plugin configuration).
+func builtinPlugins() map[string]func() {
+	return map[string]func(){
+		"outbox":    func() { sdk.ServeDelivery(outbox.New()) },
+		"smtp":      func() { sdk.ServeDelivery(smtp.New()) },
+		"sms":       func() { sdk.ServeDelivery(sms.New()) },
+		"webhook":   func() { sdk.ServeDelivery(webhook.New()) },
+		"directory": func() { sdk.ServeIdentity(directory.New()) },
 	}
 }
 
@@ -167,13 +172,16 @@ func listPlugins(ctx context.Context, args []string, stdout io.Writer, logger *s
 		return err
 	}
 	channels := cfg.Channels
-	for name := range builtinPlugins() {
-		fmt.Fprintf(stdout, "built in: %s (run with \"builtin\": %q in the plugin configuration)\n", name, name)
-	}
+	names := slices.Sorted(maps.Keys(builtinPlugins()))
+	fmt.Fprintf(stdout, "built in: %s (\"builtin\": NAME in the plugin configuration)\n", strings.Join(names, ", "))
+	self, _ := os.Executable()
 	failed := 0
 	for _, s := range specs {
 		pinned := "not pinned"
-		if len(s.Checksum) > 0 {
+		switch {
+		case s.Command[0] == self:
+			pinned = "built in"
+		case len(s.Checksum) > 0:
 			pinned = fmt.Sprintf("sha256 %x", s.Checksum)
 		}
 		var serves []string
@@ -193,7 +201,7 @@ func listPlugins(ctx context.Context, args []string, stdout io.Writer, logger *s
 			fmt.Fprintf(stdout, "  FAIL %v\n", err)
 			continue
 		}
-		fmt.Fprintf(stdout, "  ok: %s %s, protocol %d, channels %s\n", res.Info.Name, res.Info.Version, res.ProtocolVersion, strings.Join(res.Info.Channels, ", "))
+		fmt.Fprintf(stdout, "  ok: %s %s, %s plugin, protocol %d, %s\n", res.Info.Name, res.Info.Version, res.Info.Kind, res.ProtocolVersion, capabilities(res.Info))
 	}
 	if failed > 0 {
 		return fmt.Errorf("%d of %d plugins failed their check", failed, len(specs))
@@ -227,8 +235,8 @@ func checkPlugin(ctx context.Context, args []string, stdout io.Writer, logger *s
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "plugin   %s %s\nprotocol %d\nchannels %s\nsha256   %x\n", res.Info.Name, res.Info.Version,
-		res.ProtocolVersion, strings.Join(res.Info.Channels, ", "), sum)
+	fmt.Fprintf(stdout, "plugin   %s %s\nkind     %s\nprotocol %d\noffers   %s\nsha256   %x\n", res.Info.Name, res.Info.Version,
+		res.Info.Kind, res.ProtocolVersion, capabilities(res.Info), sum)
 	if spec.Config != nil {
 		if res.ConfigureErr != nil {
 			return fmt.Errorf("configuration refused: %w", res.ConfigureErr)
@@ -236,6 +244,15 @@ func checkPlugin(ctx context.Context, args []string, stdout io.Writer, logger *s
 		fmt.Fprintln(stdout, "configuration accepted")
 	}
 	return nil
+}
+
+// capabilities says what a plugin offers: channels for delivery plugins,
+// capabilities (lookup, ...) for identity plugins.
+func capabilities(info sdk.Info) string {
+	if info.Kind == sdk.KindIdentity {
+		return "capabilities " + strings.Join(info.Capabilities, ", ")
+	}
+	return "channels " + strings.Join(info.Channels, ", ")
 }
 
 func checkSpec(ctx context.Context, logger *slog.Logger, s host.Spec) (host.CheckResult, error) {

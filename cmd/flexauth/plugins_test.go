@@ -29,7 +29,7 @@ func TestPluginCheck(t *testing.T) {
 	if err := run(ctx, []string{"plugin", "check", bin, "path=" + filepath.Join(t.TempDir(), "o.jsonl")}, &out, &errOut); err != nil {
 		t.Fatalf("check: %v\n%s", err, errOut.String())
 	}
-	for _, want := range []string{"plugin   outbox", "protocol 1", "channels email, sms", "sha256   ", "configuration accepted"} {
+	for _, want := range []string{"plugin   outbox", "kind     delivery", "protocol 1", "offers   channels email, sms", "sha256   ", "configuration accepted"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}

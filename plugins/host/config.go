@@ -9,33 +9,43 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	"github.com/flexauth/flexauth/plugins/sdk"
 )
 
 // Config is the operator's plugin configuration file (JSON): which plugin
-// processes run, with what settings, and which plugin delivers each
-// channel. External plugins are pinned by SHA-256: a changed binary is
-// refused before it runs.
+// processes run, with what settings, which plugin delivers each channel and
+// which one is the user directory. External plugins are pinned by SHA-256:
+// a changed binary is refused before it runs.
 //
 //	{
 //	  "plugins": [
 //	    {"name": "mail", "builtin": "smtp", "config": {"host": "smtp.example.com", "from": "auth@example.com"}},
-//	    {"name": "texts", "command": ["/opt/flexauth/plugins/flexauth-sms"], "sha256": "9f86d0…", "config": {"account_sid": "AC…"}}
+//	    {"name": "texts", "command": ["/opt/flexauth/plugins/flexauth-sms"], "sha256": "9f86d0…", "config": {"account_sid": "AC…"}},
+//	    {"name": "people", "kind": "identity", "builtin": "directory", "config": {"path": "/etc/flexauth/users.csv"}}
 //	  ],
 //	  "channels": {"email": "mail", "sms": "texts"},
-//	  "accounts": {"acme": {"email": "acme-mail"}}
+//	  "accounts": {"acme": {"email": "acme-mail"}},
+//	  "directory": "people"
 //	}
 //
 // "accounts" gives an account its own plugin for a channel (its own mail
-// server, sender and templates); other accounts use "channels".
+// server, sender and templates); other accounts use "channels". "directory"
+// names the identity plugin that resolves users for every account.
 type Config struct {
 	Plugins  []PluginConfig               `json:"plugins"`
 	Channels map[string]string            `json:"channels"`
 	Accounts map[string]map[string]string `json:"accounts,omitempty"`
+	// Directory is the identity plugin users are looked up in (Host.Lookup),
+	// or empty for none.
+	Directory string `json:"directory,omitempty"`
 }
 
 // PluginConfig is one plugin process.
 type PluginConfig struct {
-	Name    string            `json:"name"`
+	Name string `json:"name"`
+	// Kind is "delivery" (the default when empty) or "identity".
+	Kind    string            `json:"kind,omitempty"`
 	Builtin string            `json:"builtin,omitempty"` // a plugin built into flexauth, run by re-executing it
 	Command []string          `json:"command,omitempty"` // an external plugin executable and its arguments
 	SHA256  string            `json:"sha256,omitempty"`  // required for external plugins
@@ -74,20 +84,35 @@ func (c Config) Specs(self string) ([]Spec, error) {
 		}
 		specs = append(specs, spec)
 	}
-	configured := func(name string) bool {
-		return slices.ContainsFunc(c.Plugins, func(p PluginConfig) bool { return p.Name == name })
+	// kindOf is the kind of the named plugin, or "" when none is
+	// configured under that name.
+	kindOf := func(name string) string {
+		i := slices.IndexFunc(c.Plugins, func(p PluginConfig) bool { return p.Name == name })
+		if i < 0 {
+			return ""
+		}
+		return Spec{Kind: c.Plugins[i].Kind}.kind()
+	}
+	// use checks that what refers to a configured plugin of kind.
+	use := func(what, name, kind string) {
+		switch got := kindOf(name); got {
+		case kind:
+		case "":
+			errs = append(errs, fmt.Errorf("%s names plugin %q, which is not configured", what, name))
+		default:
+			errs = append(errs, fmt.Errorf("%s names plugin %q, which is %s plugin, not %s", what, name, withArticle(got), kind))
+		}
 	}
 	for channel, name := range c.Channels {
-		if !configured(name) {
-			errs = append(errs, fmt.Errorf("channel %q names plugin %q, which is not configured", channel, name))
-		}
+		use(fmt.Sprintf("channel %q", channel), name, sdk.KindDelivery)
 	}
 	for account, channels := range c.Accounts {
 		for channel, name := range channels {
-			if !configured(name) {
-				errs = append(errs, fmt.Errorf("account %q channel %q names plugin %q, which is not configured", account, channel, name))
-			}
+			use(fmt.Sprintf("account %q channel %q", account, channel), name, sdk.KindDelivery)
 		}
+	}
+	if c.Directory != "" {
+		use("directory", c.Directory, sdk.KindIdentity)
 	}
 	return specs, errors.Join(errs...)
 }
@@ -96,6 +121,9 @@ func (p PluginConfig) spec(self string) (Spec, error) {
 	if p.Name == "" {
 		return Spec{}, errors.New("name is required")
 	}
+	if !slices.Contains(kinds(), Spec{Kind: p.Kind}.kind()) {
+		return Spec{}, fmt.Errorf("kind %q is not one of %s", p.Kind, strings.Join(kinds(), ", "))
+	}
 	switch {
 	case p.Builtin != "" && len(p.Command) > 0:
 		return Spec{}, errors.New("set builtin or command, not both")
@@ -103,7 +131,7 @@ func (p PluginConfig) spec(self string) (Spec, error) {
 		if p.SHA256 != "" {
 			return Spec{}, errors.New("sha256 applies to external plugins; a built-in one is flexauth itself")
 		}
-		return Spec{Name: p.Name, Command: []string{self, "plugin", "serve", p.Builtin}, Config: p.Config}, nil
+		return Spec{Name: p.Name, Kind: p.Kind, Command: []string{self, "plugin", "serve", p.Builtin}, Config: p.Config}, nil
 	case len(p.Command) == 0:
 		return Spec{}, errors.New("builtin or command is required")
 	}
@@ -115,5 +143,5 @@ func (p PluginConfig) spec(self string) (Spec, error) {
 	if err != nil || len(sum) != 32 {
 		return Spec{}, fmt.Errorf("sha256 %q is not 64 hex digits", p.SHA256)
 	}
-	return Spec{Name: p.Name, Command: p.Command, Config: p.Config, Checksum: sum}, nil
+	return Spec{Name: p.Name, Kind: p.Kind, Command: p.Command, Config: p.Config, Checksum: sum}, nil
 }

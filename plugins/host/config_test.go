@@ -75,3 +75,45 @@ func TestCheck(t *testing.T) {
 		t.Fatal("a program that is not a plugin passed the check")
 	}
 }
+
+func TestLoadConfigWithADirectory(t *testing.T) {
+	cases := []struct {
+		name    string
+		json    string
+		wantErr string
+	}{
+		{"identity plugin as the directory", `{"plugins":[{"name":"mail","builtin":"outbox"},
+			{"name":"people","kind":"identity","builtin":"directory","config":{"path":"/etc/users.csv"}}],
+			"channels":{"email":"mail"},"directory":"people"}`, ""},
+		{"directory naming an unknown plugin", `{"plugins":[],"directory":"people"}`, `directory names plugin "people", which is not configured`},
+		{"directory naming a delivery plugin", `{"plugins":[{"name":"mail","builtin":"outbox"}],"directory":"mail"}`,
+			`directory names plugin "mail", which is a delivery plugin, not identity`},
+		{"channel naming an identity plugin", `{"plugins":[{"name":"people","kind":"identity","builtin":"directory"}],"channels":{"email":"people"}}`,
+			`channel "email" names plugin "people", which is an identity plugin, not delivery`},
+		{"account channel naming an identity plugin", `{"plugins":[{"name":"people","kind":"identity","builtin":"directory"}],"accounts":{"acme":{"sms":"people"}}}`,
+			`account "acme" channel "sms" names plugin "people", which is an identity plugin`},
+		{"unknown kind", `{"plugins":[{"name":"x","kind":"oracle","builtin":"x"}]}`, `kind "oracle" is not one of delivery, identity`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "plugins.json")
+			if err := os.WriteFile(path, []byte(c.json), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			cfg, specs, err := LoadConfig(path, "/usr/bin/flexauth")
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("err = %v, want one saying %q", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Directory != "people" || len(specs) != 2 || specs[0].kind() != sdk.KindDelivery || specs[1].Kind != sdk.KindIdentity ||
+				strings.Join(specs[1].Command, " ") != "/usr/bin/flexauth plugin serve directory" {
+				t.Fatalf("specs = %+v, config = %+v", specs, cfg)
+			}
+		})
+	}
+}

@@ -1,5 +1,6 @@
-// Package host runs delivery plugins as child processes for the flexauth
-// worker and gives it one call per message: Host.Send.
+// Package host runs plugins as child processes for the flexauth worker and
+// gives it one call per use: Host.Send for delivery plugins, Host.Lookup for
+// identity plugins (Spec.Kind says which a process is).
 //
 // It owns the plugin processes' lifecycle: launch on first use (after
 // verifying the executable's checksum when one is configured), Configure

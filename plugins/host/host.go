@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-plugin"
@@ -52,10 +53,18 @@ type process struct {
 	// lock is a one-slot semaphore rather than a sync.Mutex so that callers
 	// queued behind a slow launch can give up when their context ends. It
 	// guards the fields below.
-	lock     chan struct{}
-	client   *plugin.Client
-	delivery sdk.Delivery
-	closed   bool
+	lock   chan struct{}
+	client *plugin.Client
+	// impl is the dispensed sdk.Delivery or sdk.IdentityProvider, as
+	// spec.Kind says.
+	impl   kindPlugin
+	closed bool
+}
+
+// kindPlugin is what the clients of every plugin kind have in common.
+type kindPlugin interface {
+	Info(ctx context.Context) (sdk.Info, error)
+	Configure(ctx context.Context, config map[string]string) error
 }
 
 // New returns a Host for specs. No process is started until a plugin is
@@ -82,14 +91,14 @@ func New(logger *slog.Logger, specs ...Spec) (*Host, error) {
 	return h, nil
 }
 
-// Send delivers req through the named plugin, launching it on first use and
-// relaunching it (and configuring it again) if its process has exited. The
-// call's deadline comes from ctx.
+// Send delivers req through the named delivery plugin, launching it on first
+// use and relaunching it (and configuring it again) if its process has
+// exited. The call's deadline comes from ctx.
 //
 // Errors wrap sdk.ErrPermanent when retrying cannot help (unknown plugin,
-// checksum mismatch, rejected configuration or request). A process that died
-// during the call gives a temporary error wrapping sdk.ErrPluginExited; the
-// next call relaunches it.
+// checksum mismatch, rejected configuration or request, a plugin of another
+// kind: sdk.ErrWrongKind). A process that died during the call gives a
+// temporary error wrapping sdk.ErrPluginExited; the next call relaunches it.
 func (h *Host) Send(ctx context.Context, name string, req sdk.SendRequest) (sdk.SendResponse, error) {
 	d, err := h.delivery(ctx, name)
 	if err != nil {
@@ -102,9 +111,30 @@ func (h *Host) Send(ctx context.Context, name string, req sdk.SendRequest) (sdk.
 	return resp, nil
 }
 
-// Info describes the named plugin, launching it if needed.
+// Lookup resolves a user through the named identity plugin, with the same
+// launch, relaunch and error semantics as Send. A user the plugin does not
+// know is sdk.Identity{Found: false} and a nil error. Using a delivery
+// plugin here fails with sdk.ErrWrongKind (permanent).
+func (h *Host) Lookup(ctx context.Context, name string, req sdk.LookupRequest) (sdk.Identity, error) {
+	impl, err := h.running(ctx, name, sdk.KindIdentity)
+	if err != nil {
+		return sdk.Identity{}, fmt.Errorf("look up user through plugin %q: %w", name, err)
+	}
+	idp, ok := impl.(sdk.IdentityProvider)
+	if !ok {
+		return sdk.Identity{}, fmt.Errorf("look up user through plugin %q: %w: %w: dispensed %T", name, sdk.ErrWrongKind, sdk.ErrPermanent, impl)
+	}
+	id, err := idp.Lookup(ctx, req)
+	if err != nil {
+		return sdk.Identity{}, fmt.Errorf("look up user through plugin %q: %w", name, err)
+	}
+	return id, nil
+}
+
+// Info describes the named plugin, of either kind, launching it if needed.
+// Info.Kind is the kind it serves.
 func (h *Host) Info(ctx context.Context, name string) (sdk.Info, error) {
-	d, err := h.delivery(ctx, name)
+	d, err := h.running(ctx, name, "")
 	if err != nil {
 		return sdk.Info{}, fmt.Errorf("describe plugin %q: %w", name, err)
 	}
@@ -126,11 +156,29 @@ func (h *Host) Close() {
 	}
 }
 
-// delivery returns a running, configured plugin.
+// delivery returns a running, configured delivery plugin.
 func (h *Host) delivery(ctx context.Context, name string) (sdk.Delivery, error) {
+	impl, err := h.running(ctx, name, sdk.KindDelivery)
+	if err != nil {
+		return nil, err
+	}
+	d, ok := impl.(sdk.Delivery)
+	if !ok {
+		return nil, fmt.Errorf("%w: %w: dispensed %T", sdk.ErrWrongKind, sdk.ErrPermanent, impl)
+	}
+	return d, nil
+}
+
+// running returns the named plugin running and configured. kind, unless
+// empty, is the kind the caller needs; a plugin configured as another kind
+// is refused before it is launched.
+func (h *Host) running(ctx context.Context, name, kind string) (kindPlugin, error) {
 	p, ok := h.plugins[name]
 	if !ok {
 		return nil, fmt.Errorf("%w: %w", ErrUnknownPlugin, sdk.ErrPermanent)
+	}
+	if kind != "" && p.spec.kind() != kind {
+		return nil, fmt.Errorf("%w: %w: it is configured as %s plugin, not %s", sdk.ErrWrongKind, sdk.ErrPermanent, withArticle(p.spec.kind()), kind)
 	}
 	select {
 	case p.lock <- struct{}{}:
@@ -143,7 +191,7 @@ func (h *Host) delivery(ctx context.Context, name string) (sdk.Delivery, error) 
 		return nil, ErrClosed
 	}
 	if p.client != nil && !p.client.Exited() {
-		return p.delivery, nil
+		return p.impl, nil
 	}
 	if p.client != nil {
 		p.logger.Warn("plugin process exited; relaunching")
@@ -152,23 +200,31 @@ func (h *Host) delivery(ctx context.Context, name string) (sdk.Delivery, error) 
 	if err := p.launch(ctx); err != nil {
 		return nil, err
 	}
-	return p.delivery, nil
+	return p.impl, nil
 }
 
 // launch starts the plugin process and configures it. The caller holds
 // p.lock.
 func (p *process) launch(ctx context.Context) error {
-	client, d, err := start(p.spec, p.logger)
+	client, rpc, err := start(p.spec, p.logger)
 	if err != nil {
 		return err
 	}
-	if err := d.Configure(ctx, p.spec.Config); err != nil {
+	impl, err := dispense(rpc, p.spec.kind())
+	if err == nil {
+		// Configure is the first call, so it is where a plugin of another
+		// kind shows.
+		if err = impl.Configure(ctx, p.spec.Config); errors.Is(err, sdk.ErrWrongKind) {
+			err = explainKind(ctx, rpc, p.spec, err)
+		}
+	}
+	if err != nil {
 		client.Kill()
 		return err
 	}
 
-	p.client, p.delivery = client, d
-	attrs := []any{"version", client.NegotiatedVersion()}
+	p.client, p.impl = client, impl
+	attrs := []any{"kind", p.spec.kind(), "version", client.NegotiatedVersion()}
 	if rc := client.ReattachConfig(); rc != nil {
 		attrs = append(attrs, "pid", rc.Pid)
 	}
@@ -177,8 +233,8 @@ func (p *process) launch(ctx context.Context) error {
 }
 
 // start launches the plugin process of spec and completes the handshake,
-// without configuring it.
-func start(spec Spec, logger *slog.Logger) (*plugin.Client, sdk.Delivery, error) {
+// without dispensing or configuring it.
+func start(spec Spec, logger *slog.Logger) (*plugin.Client, plugin.ClientProtocol, error) {
 	cmd := exec.Command(spec.Command[0], spec.Command[1:]...)
 	cmd.Env = childEnv()
 
@@ -188,8 +244,10 @@ func start(spec Spec, logger *slog.Logger) (*plugin.Client, sdk.Delivery, error)
 		secure = &plugin.SecureConfig{Checksum: spec.Checksum, Hash: sha256.New()}
 	}
 	client := plugin.NewClient(&plugin.ClientConfig{
-		HandshakeConfig:  sdk.HandshakeConfig(),
-		VersionedPlugins: sdk.VersionedPlugins(nil),
+		HandshakeConfig: sdk.HandshakeConfig(),
+		// Every kind: the process serves one, and the first call to it
+		// tells whether it is the one dispensed.
+		VersionedPlugins: sdk.VersionedHostPlugins(),
 		Cmd:              cmd,
 		// cmd.Env is the whole environment; without this go-plugin would
 		// append the host's.
@@ -208,18 +266,54 @@ func start(spec Spec, logger *slog.Logger) (*plugin.Client, sdk.Delivery, error)
 		}
 		return nil, nil, fmt.Errorf("launch %s: %w", spec.Command[0], err)
 	}
-	d, err := sdk.DispenseDelivery(rpc)
-	if err != nil {
-		client.Kill()
-		return nil, nil, fmt.Errorf("launch %s: %w", spec.Command[0], err)
+	return client, rpc, nil
+}
+
+// dispense returns the client for kind from a started process. It makes no
+// call, so it succeeds whatever kind the process serves.
+func dispense(rpc plugin.ClientProtocol, kind string) (kindPlugin, error) {
+	switch kind {
+	case sdk.KindDelivery:
+		return sdk.DispenseDelivery(rpc)
+	case sdk.KindIdentity:
+		return sdk.DispenseIdentity(rpc)
 	}
-	return client, d, nil
+	return nil, fmt.Errorf("%w: unknown plugin kind %q", sdk.ErrPermanent, kind)
+}
+
+// explainKind adds to a wrong-kind error the kind the process does serve,
+// found by asking each other kind's Info, so the operator learns which
+// "kind" to configure rather than only that this one is wrong.
+func explainKind(ctx context.Context, rpc plugin.ClientProtocol, spec Spec, wrong error) error {
+	for _, kind := range kinds() {
+		if kind == spec.kind() {
+			continue
+		}
+		impl, err := dispense(rpc, kind)
+		if err != nil {
+			continue
+		}
+		if _, err := impl.Info(ctx); err == nil {
+			return fmt.Errorf("%s is %s plugin, configured as %s: %w", spec.Command[0], withArticle(kind), spec.kind(), wrong)
+		}
+	}
+	return fmt.Errorf("%s serves no %s protocol: %w", spec.Command[0], spec.kind(), wrong)
+}
+
+// withArticle reads "a delivery", "an identity".
+func withArticle(kind string) string {
+	if kind != "" && strings.ContainsRune("aeiou", rune(kind[0])) {
+		return "an " + kind
+	}
+	return "a " + kind
 }
 
 // CheckResult is what `flexauth plugin check` reports.
 type CheckResult struct {
 	ProtocolVersion int
-	Info            sdk.Info
+	// Info is what the plugin says about itself; Info.Kind is the kind it
+	// serves and Info.Capabilities what an identity plugin can do.
+	Info sdk.Info
 	// ConfigureErr is the plugin's answer to the configuration it was
 	// given (nil when it accepted it, or none was given).
 	ConfigureErr error
@@ -228,21 +322,45 @@ type CheckResult struct {
 // Check launches the plugin of spec once, as the host would (handshake,
 // protocol negotiation, checksum), asks for its Info, offers it spec.Config
 // when there is one, and stops it.
+//
+// Unlike New, Check reads an empty spec.Kind as "find out": it tries every
+// kind, so `flexauth plugin check PATH` needs no kind to report one. A
+// kind that is set must be the one the plugin serves.
 func Check(ctx context.Context, logger *slog.Logger, spec Spec) (CheckResult, error) {
 	if err := spec.validate(); err != nil {
 		return CheckResult{}, err
 	}
-	client, d, err := start(spec, logger)
+	client, rpc, err := start(spec, logger)
 	if err != nil {
 		return CheckResult{}, err
 	}
 	defer client.Kill()
 	res := CheckResult{ProtocolVersion: client.NegotiatedVersion()}
-	if res.Info, err = d.Info(ctx); err != nil {
+	try := kinds()
+	if spec.Kind != "" {
+		try = []string{spec.Kind}
+	}
+	var impl kindPlugin
+	for _, kind := range try {
+		if impl, err = dispense(rpc, kind); err != nil {
+			return res, fmt.Errorf("describe plugin: %w", err)
+		}
+		if res.Info, err = impl.Info(ctx); !errors.Is(err, sdk.ErrWrongKind) {
+			break
+		}
+	}
+	if errors.Is(err, sdk.ErrWrongKind) {
+		if spec.Kind != "" {
+			err = explainKind(ctx, rpc, spec, err)
+		} else {
+			err = fmt.Errorf("%s serves none of the plugin protocols (%s): %w", spec.Command[0], strings.Join(kinds(), ", "), err)
+		}
+	}
+	if err != nil {
 		return res, fmt.Errorf("describe plugin: %w", err)
 	}
 	if len(spec.Config) > 0 {
-		res.ConfigureErr = d.Configure(ctx, spec.Config)
+		res.ConfigureErr = impl.Configure(ctx, spec.Config)
 	}
 	return res, nil
 }
@@ -252,7 +370,7 @@ func (p *process) stop() {
 	if p.client != nil {
 		p.client.Kill()
 	}
-	p.client, p.delivery = nil, nil
+	p.client, p.impl = nil, nil
 }
 
 // childEnv is the entire environment of a plugin process. Plugins get their

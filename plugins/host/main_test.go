@@ -19,14 +19,24 @@ import (
 // deliberately empty.
 const testPluginArg = "serve-flexauth-test-plugin"
 
-// outboxBin is the flexauth-outbox executable built by TestMain. It is set
-// once before any test runs and never written again.
-var outboxBin string
+// testIdentityPluginArg makes the test binary serve testIdentityPlugin.
+const testIdentityPluginArg = "serve-flexauth-test-identity-plugin"
+
+// outboxBin and directoryBin are the flexauth-outbox and
+// flexauth-directory executables built by TestMain. They are set once
+// before any test runs and never written again.
+var outboxBin, directoryBin string
 
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == testPluginArg {
-		sdk.ServeDelivery(testPlugin{})
-		os.Exit(0)
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case testPluginArg:
+			sdk.ServeDelivery(testPlugin{})
+			os.Exit(0)
+		case testIdentityPluginArg:
+			sdk.ServeIdentity(testIdentityPlugin{})
+			os.Exit(0)
+		}
 	}
 	os.Exit(run(m))
 }
@@ -38,14 +48,18 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	// A real external plugin, built the way an operator would build it.
-	outboxBin = filepath.Join(dir, "outbox")
-	build := exec.Command("go", "build", "-o", outboxBin, "github.com/flexauth/flexauth/plugins/delivery/outbox/cmd/flexauth-outbox")
+	// Real external plugins, one of each kind, built the way an operator
+	// would build them. One go build for both shares the work.
+	build := exec.Command("go", "build", "-o", dir+string(filepath.Separator),
+		"github.com/flexauth/flexauth/plugins/delivery/outbox/cmd/flexauth-outbox",
+		"github.com/flexauth/flexauth/plugins/identity/directory/cmd/flexauth-directory")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
-		fmt.Fprintf(os.Stderr, "build flexauth-outbox: %v\n", err)
+		fmt.Fprintf(os.Stderr, "build plugins: %v\n", err)
 		return 1
 	}
+	outboxBin = filepath.Join(dir, "flexauth-outbox")
+	directoryBin = filepath.Join(dir, "flexauth-directory")
 	return m.Run()
 }
 
@@ -85,4 +99,43 @@ func testPluginSpec(t *testing.T) Spec {
 		t.Fatal(err)
 	}
 	return Spec{Name: "test", Command: []string{exe, testPluginArg}}
+}
+
+// testIdentityPlugin misbehaves on request: the authid names the
+// behaviour.
+type testIdentityPlugin struct{}
+
+func (testIdentityPlugin) Info(context.Context) (sdk.Info, error) {
+	return sdk.Info{Name: "test-identity", Version: "0", Capabilities: []string{sdk.CapabilityLookup}}, nil
+}
+
+func (testIdentityPlugin) Configure(context.Context, map[string]string) error { return nil }
+
+func (testIdentityPlugin) Lookup(ctx context.Context, req sdk.LookupRequest) (sdk.Identity, error) {
+	switch req.AuthID {
+	case "crash":
+		os.Exit(3)
+	case "block":
+		<-ctx.Done()
+		return sdk.Identity{}, ctx.Err()
+	case "temporary":
+		return sdk.Identity{}, errors.New("directory server unavailable")
+	case "permanent":
+		return sdk.Identity{}, sdk.Permanent(errors.New("authid malformed"))
+	case "half-found":
+		// Data about a user the plugin says it does not know must not
+		// reach the host's caller.
+		return sdk.Identity{Found: false, Name: "ghost", Groups: []string{"admins"}}, nil
+	}
+	return sdk.Identity{Found: true, Name: req.AuthID, Attributes: map[string]string{"account": req.Account}}, nil
+}
+
+// testIdentityPluginSpec runs this test binary as an identity plugin.
+func testIdentityPluginSpec(t *testing.T) Spec {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Spec{Name: "test-identity", Kind: sdk.KindIdentity, Command: []string{exe, testIdentityPluginArg}}
 }

@@ -6,13 +6,20 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+
+	"github.com/flexauth/flexauth/plugins/sdk"
 )
 
 // Spec says how to run one plugin.
 type Spec struct {
-	// Name is what callers pass to Host.Send, e.g. "outbox".
+	// Name is what callers pass to Host.Send or Host.Lookup, e.g. "outbox".
 	Name string
+	// Kind is the plugin kind the process serves: sdk.KindDelivery
+	// ("delivery", also when empty, which keeps specs written before
+	// identity plugins working) or sdk.KindIdentity ("identity").
+	Kind string
 	// Command is the argv of the plugin process. For built-in plugins it is
 	// the flexauth binary re-executing itself, e.g.
 	// {os.Executable(), "plugin", "serve", "outbox"}; for external plugins,
@@ -25,12 +32,27 @@ type Spec struct {
 	Checksum []byte
 }
 
+// kind is s.Kind with its default applied.
+func (s Spec) kind() string {
+	if s.Kind == "" {
+		return sdk.KindDelivery
+	}
+	return s.Kind
+}
+
+// kinds lists the plugin kinds the host runs, in the order Check tries
+// them.
+func kinds() []string { return []string{sdk.KindDelivery, sdk.KindIdentity} }
+
 func (s Spec) validate() error {
 	if s.Name == "" {
 		return errors.New("plugin name is empty")
 	}
 	if len(s.Command) == 0 || s.Command[0] == "" {
 		return fmt.Errorf("plugin %q: command is empty", s.Name)
+	}
+	if !slices.Contains(kinds(), s.kind()) {
+		return fmt.Errorf("plugin %q: kind %q is not one of %s", s.Name, s.Kind, strings.Join(kinds(), ", "))
 	}
 	if len(s.Checksum) != 0 && len(s.Checksum) != sha256.Size {
 		return fmt.Errorf("plugin %q: checksum is %d bytes, want a %d-byte SHA-256", s.Name, len(s.Checksum), sha256.Size)
@@ -42,9 +64,9 @@ func (s Spec) validate() error {
 // external plugin folder), named after the file, in file name order. Hidden files
 // and directories are skipped.
 //
-// The Specs have no Config and no Checksum: the operator's configuration
-// supplies both. A checksum computed here from the file itself would prove
-// nothing.
+// The Specs have no Config, no Checksum and no Kind (so delivery): the
+// operator's configuration supplies them. A checksum computed here from
+// the file itself would prove nothing.
 func Discover(dir string) ([]Spec, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {

@@ -11,8 +11,15 @@ import (
 
 // ErrPermanent is wrapped by every error that retrying cannot fix: a bad
 // recipient, a bad configuration. On the host, errors.Is(err, ErrPermanent)
-// tells the caller to stop retrying.
-var ErrPermanent = errors.New("permanent delivery failure")
+// tells the caller to stop retrying. It serves every plugin kind, hence the
+// neutral wording.
+var ErrPermanent = errors.New("permanent plugin failure")
+
+// ErrWrongKind is returned on the host (wrapped together with ErrPermanent)
+// when a plugin process serves another kind than the one it was used as,
+// e.g. a delivery plugin configured as an identity plugin. Dispensing makes
+// no call, so the first call (Configure, after a launch) is where it shows.
+var ErrWrongKind = errors.New("plugin is of another kind")
 
 // ErrPluginExited is returned on the host when the plugin process is gone
 // (crashed or killed), before or during a call. It is temporary: the host

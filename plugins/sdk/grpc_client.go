@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/flexauth/flexauth/plugins/proto"
@@ -21,26 +22,21 @@ const exitGrace = 2 * time.Second
 // process.
 type gRPCClient struct {
 	client proto.DeliveryClient
-	// doneCtx is cancelled by go-plugin when the plugin process exits.
-	doneCtx context.Context
+	caller
 }
 
 var _ Delivery = (*gRPCClient)(nil)
 
 func (c *gRPCClient) Configure(ctx context.Context, config map[string]string) error {
-	err := c.call(ctx, func(ctx context.Context) error {
-		_, err := c.client.Configure(ctx, &proto.ConfigureRequest{Config: config})
+	return c.configure(ctx, func(ctx context.Context, req *proto.ConfigureRequest) error {
+		_, err := c.client.Configure(ctx, req)
 		return err
-	})
-	if err != nil {
-		return fmt.Errorf("configure: %w", err)
-	}
-	return nil
+	}, config)
 }
 
 func (c *gRPCClient) Send(ctx context.Context, req SendRequest) (SendResponse, error) {
 	var resp *proto.SendResponse
-	err := c.call(ctx, func(ctx context.Context) error {
+	err := c.call(ctx, "Send", func(ctx context.Context) error {
 		var err error
 		resp, err = c.client.Send(ctx, &proto.SendRequest{
 			Id:       req.ID,
@@ -63,22 +59,101 @@ func (c *gRPCClient) Send(ctx context.Context, req SendRequest) (SendResponse, e
 }
 
 func (c *gRPCClient) Info(ctx context.Context) (Info, error) {
-	var resp *proto.InfoResponse
-	err := c.call(ctx, func(ctx context.Context) error {
+	return c.info(ctx, func(ctx context.Context) (*proto.InfoResponse, error) {
+		return c.client.Info(ctx, &proto.InfoRequest{})
+	})
+}
+
+// identityClient runs in the host and implements IdentityProvider by
+// calling the plugin process.
+type identityClient struct {
+	client proto.IdentityClient
+	caller
+}
+
+var _ IdentityProvider = (*identityClient)(nil)
+
+func (c *identityClient) Configure(ctx context.Context, config map[string]string) error {
+	return c.configure(ctx, func(ctx context.Context, req *proto.ConfigureRequest) error {
+		_, err := c.client.Configure(ctx, req)
+		return err
+	}, config)
+}
+
+func (c *identityClient) Info(ctx context.Context) (Info, error) {
+	return c.info(ctx, func(ctx context.Context) (*proto.InfoResponse, error) {
+		return c.client.Info(ctx, &proto.InfoRequest{})
+	})
+}
+
+func (c *identityClient) Lookup(ctx context.Context, req LookupRequest) (Identity, error) {
+	var resp *proto.LookupResponse
+	err := c.call(ctx, "Lookup", func(ctx context.Context) error {
 		var err error
-		resp, err = c.client.Info(ctx, &proto.InfoRequest{})
+		resp, err = c.client.Lookup(ctx, &proto.LookupRequest{Account: req.Account, Authid: req.AuthID})
+		return err
+	})
+	if err != nil {
+		return Identity{}, fmt.Errorf("lookup: %w", err)
+	}
+	if !resp.GetFound() {
+		// Whatever else a plugin sent about a user it does not know must
+		// not reach the policy.
+		return Identity{}, nil
+	}
+	return Identity{
+		Found:      true,
+		Name:       resp.GetName(),
+		Email:      resp.GetEmail(),
+		Phone:      resp.GetPhone(),
+		Groups:     resp.GetGroups(),
+		Attributes: resp.GetAttributes(),
+	}, nil
+}
+
+// caller holds what every kind's client shares: its kind, and the
+// translation of a call's error into the SDK's error contract.
+type caller struct {
+	kind string
+	// doneCtx is cancelled by go-plugin when the plugin process exits.
+	doneCtx context.Context
+}
+
+func (c caller) configure(ctx context.Context, rpc func(context.Context, *proto.ConfigureRequest) error, config map[string]string) error {
+	err := c.call(ctx, "Configure", func(ctx context.Context) error {
+		return rpc(ctx, &proto.ConfigureRequest{Config: config})
+	})
+	if err != nil {
+		return fmt.Errorf("configure: %w", err)
+	}
+	return nil
+}
+
+func (c caller) info(ctx context.Context, rpc func(context.Context) (*proto.InfoResponse, error)) (Info, error) {
+	var resp *proto.InfoResponse
+	err := c.call(ctx, "Info", func(ctx context.Context) error {
+		var err error
+		resp, err = rpc(ctx)
 		return err
 	})
 	if err != nil {
 		return Info{}, fmt.Errorf("info: %w", err)
 	}
-	return Info{Name: resp.GetName(), Version: resp.GetVersion(), Channels: resp.GetChannels()}, nil
+	return Info{
+		Name:         resp.GetName(),
+		Version:      resp.GetVersion(),
+		Channels:     resp.GetChannels(),
+		Capabilities: resp.GetCapabilities(),
+		// The service that answered is the kind; a plugin cannot claim
+		// another.
+		Kind: c.kind,
+	}, nil
 }
 
-// call runs one RPC and translates its error into the SDK's error contract:
-// ErrPermanent, ErrPluginExited, the caller's context error, or a temporary
-// error.
-func (c *gRPCClient) call(ctx context.Context, rpc func(context.Context) error) error {
+// call runs one RPC (method names it, for errors) and translates its error
+// into the SDK's error contract: ErrPermanent, ErrWrongKind,
+// ErrPluginExited, the caller's context error, or a temporary error.
+func (c caller) call(ctx context.Context, method string, rpc func(context.Context) error) error {
 	if c.doneCtx.Err() != nil {
 		return ErrPluginExited
 	}
@@ -97,6 +172,8 @@ func (c *gRPCClient) call(ctx context.Context, rpc func(context.Context) error) 
 	switch {
 	case isPermanentCode(st.Code()):
 		return fmt.Errorf("%w: %s", ErrPermanent, st.Message())
+	case st.Code() == codes.Unimplemented && !fromPlugin(st):
+		return c.unimplemented(method, st)
 	case ctx.Err() != nil:
 		return ctx.Err()
 	case fromPlugin(st):
@@ -108,8 +185,20 @@ func (c *gRPCClient) call(ctx context.Context, rpc func(context.Context) error) 
 	}
 }
 
+// unimplemented explains an UNIMPLEMENTED answer from the gRPC server (not
+// from the plugin's code). Info and Configure are in every kind's service,
+// so the server lacking one of them means the process serves another kind;
+// any other method is one this plugin was built without. Neither heals by
+// retrying.
+func (c caller) unimplemented(method string, st *status.Status) error {
+	if method == "Info" || method == "Configure" {
+		return fmt.Errorf("%w: %w: the plugin does not serve the %s protocol (%s)", ErrWrongKind, ErrPermanent, c.kind, st.Message())
+	}
+	return fmt.Errorf("%w: the plugin does not implement %s (%s)", ErrPermanent, method, st.Message())
+}
+
 // exited waits up to exitGrace for the plugin process to be reported gone.
-func (c *gRPCClient) exited(ctx context.Context) bool {
+func (c caller) exited(ctx context.Context) bool {
 	t := time.NewTimer(exitGrace)
 	defer t.Stop()
 	select {

@@ -7,17 +7,32 @@ import (
 	"github.com/hashicorp/go-plugin"
 )
 
-// ServeDelivery serves impl as a plugin process and returns when the host
-// ends it. It is the only call a plugin's main function needs:
+// ServeDelivery serves impl as a delivery plugin process and returns when
+// the host ends it. It is the only call a plugin's main function needs:
 //
 //	func main() { sdk.ServeDelivery(myplugin.New()) }
 //
 // Started by hand rather than by flexauth, it prints a short notice and
 // the process exits with status 1.
 func ServeDelivery(impl Delivery) {
+	serve(VersionedPlugins(impl))
+}
+
+// ServeIdentity serves impl as an identity plugin process and returns when
+// the host ends it:
+//
+//	func main() { sdk.ServeIdentity(mydirectory.New()) }
+//
+// A process serves one kind; configure it in flexauth with
+// "kind": "identity".
+func ServeIdentity(impl IdentityProvider) {
+	serve(VersionedIdentityPlugins(impl))
+}
+
+func serve(plugins map[int]plugin.PluginSet) {
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig:  HandshakeConfig(),
-		VersionedPlugins: VersionedPlugins(impl),
+		VersionedPlugins: plugins,
 		GRPCServer:       plugin.DefaultGRPCServer,
 		// JSON on the real stderr is what the host parses into structured
 		// log records; os.Stderr is read here, before go-plugin redirects

@@ -1,0 +1,152 @@
+package sdk_test
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/go-plugin"
+
+	"github.com/flexauth/flexauth/plugins/sdk"
+)
+
+// directory is an identity plugin knowing one user, "ada".
+type directory struct{ configured map[string]string }
+
+func (d *directory) Info(context.Context) (sdk.Info, error) {
+	return sdk.Info{Name: "dir", Version: "1", Capabilities: []string{sdk.CapabilityLookup}}, nil
+}
+
+func (d *directory) Configure(_ context.Context, config map[string]string) error {
+	if config["path"] == "" {
+		return sdk.Permanent(errors.New(`missing "path"`))
+	}
+	d.configured = config
+	return nil
+}
+
+func (d *directory) Lookup(_ context.Context, req sdk.LookupRequest) (sdk.Identity, error) {
+	switch req.AuthID {
+	case "ada":
+		return sdk.Identity{Found: true, Name: "Ada", Email: "ada@example.com", Phone: "+15550100",
+			Groups: []string{"admins"}, Attributes: map[string]string{"account": req.Account}}, nil
+	case "down":
+		return sdk.Identity{}, errors.New("ldap server unreachable")
+	}
+	return sdk.Identity{Found: false, Name: "leaked"}, nil
+}
+
+// mailer is a delivery plugin that delivers nothing.
+type mailer struct{}
+
+func (mailer) Info(context.Context) (sdk.Info, error) {
+	return sdk.Info{Name: "mailer", Version: "1", Channels: []string{"email"}}, nil
+}
+func (mailer) Configure(context.Context, map[string]string) error { return nil }
+func (mailer) Send(context.Context, sdk.SendRequest) (sdk.SendResponse, error) {
+	return sdk.SendResponse{}, nil
+}
+
+// connect serves served over an in-memory gRPC connection, the way a plugin
+// process would, and returns the host's side of it, able to dispense every
+// kind as the real host is.
+func connect(t *testing.T, served map[int]plugin.PluginSet) plugin.ClientProtocol {
+	t.Helper()
+	client, _ := plugin.TestPluginGRPCConn(t, false, served[sdk.ProtocolVersion])
+	client.Plugins = sdk.VersionedHostPlugins()[sdk.ProtocolVersion]
+	// Closing the client shuts the server down through go-plugin's
+	// controller; stopping it here as well would race with that.
+	t.Cleanup(func() { _ = client.Close() })
+	return client
+}
+
+func TestIdentityCrossesTheProcessBoundary(t *testing.T) {
+	impl := &directory{}
+	idp, err := sdk.DispenseIdentity(connect(t, sdk.VersionedIdentityPlugins(impl)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+
+	info, err := idp.Info(ctx)
+	if err != nil {
+		t.Fatalf("info: %v", err)
+	}
+	want := sdk.Info{Name: "dir", Version: "1", Capabilities: []string{sdk.CapabilityLookup}, Kind: sdk.KindIdentity}
+	if !reflect.DeepEqual(info, want) {
+		t.Errorf("info = %+v, want %+v", info, want)
+	}
+
+	if err := idp.Configure(ctx, nil); !errors.Is(err, sdk.ErrPermanent) {
+		t.Errorf("configure without a path: error = %v, want permanent", err)
+	}
+	if err := idp.Configure(ctx, map[string]string{"path": "/u.csv"}); err != nil || impl.configured["path"] != "/u.csv" {
+		t.Fatalf("configure: %v (plugin got %v)", err, impl.configured)
+	}
+
+	id, err := idp.Lookup(ctx, sdk.LookupRequest{Account: "acme", AuthID: "ada"})
+	if err != nil {
+		t.Fatalf("lookup: %v", err)
+	}
+	wantID := sdk.Identity{Found: true, Name: "Ada", Email: "ada@example.com", Phone: "+15550100",
+		Groups: []string{"admins"}, Attributes: map[string]string{"account": "acme"}}
+	if !reflect.DeepEqual(id, wantID) {
+		t.Errorf("lookup = %+v, want %+v", id, wantID)
+	}
+
+	id, err = idp.Lookup(ctx, sdk.LookupRequest{Account: "acme", AuthID: "mallory"})
+	if err != nil || !reflect.DeepEqual(id, sdk.Identity{}) {
+		t.Errorf("lookup of an unknown user = %+v, %v; want the zero Identity and no error", id, err)
+	}
+
+	_, err = idp.Lookup(ctx, sdk.LookupRequest{AuthID: "down"})
+	if err == nil || errors.Is(err, sdk.ErrPermanent) || !strings.Contains(err.Error(), "ldap server unreachable") {
+		t.Errorf("lookup during an outage: error = %v, want the plugin's temporary error", err)
+	}
+}
+
+func TestDeliveryInfoReportsItsKind(t *testing.T) {
+	d, err := sdk.DispenseDelivery(connect(t, sdk.VersionedPlugins(mailer{})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := d.Info(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Kind != sdk.KindDelivery || !reflect.DeepEqual(info.Channels, []string{"email"}) {
+		t.Fatalf("info = %+v", info)
+	}
+}
+
+func TestDispensingTheWrongKindFailsClearly(t *testing.T) {
+	t.Run("a delivery plugin used as identity", func(t *testing.T) {
+		idp, err := sdk.DispenseIdentity(connect(t, sdk.VersionedPlugins(mailer{})))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, call := range map[string]func() error{
+			"Info":      func() error { _, err := idp.Info(t.Context()); return err },
+			"Configure": func() error { return idp.Configure(t.Context(), nil) },
+		} {
+			err := call()
+			if !errors.Is(err, sdk.ErrWrongKind) || !errors.Is(err, sdk.ErrPermanent) {
+				t.Errorf("%s: error = %v, want permanent ErrWrongKind", name, err)
+			}
+			if err != nil && !strings.Contains(err.Error(), "identity protocol") {
+				t.Errorf("%s: error %q does not name the protocol", name, err)
+			}
+		}
+	})
+	t.Run("an identity plugin used as delivery", func(t *testing.T) {
+		d, err := sdk.DispenseDelivery(connect(t, sdk.VersionedIdentityPlugins(&directory{})))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Configure(t.Context(), nil); !errors.Is(err, sdk.ErrWrongKind) || !errors.Is(err, sdk.ErrPermanent) {
+			t.Fatalf("configure: error = %v, want permanent ErrWrongKind", err)
+		}
+	})
+}
