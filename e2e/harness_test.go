@@ -26,6 +26,7 @@ import (
 	"github.com/flexauth/flexauth/api"
 	"github.com/flexauth/flexauth/internal/pgtest"
 	"github.com/flexauth/flexauth/plugins/host"
+	"github.com/flexauth/flexauth/plugins/sdk"
 	"github.com/flexauth/flexauth/policies"
 	"github.com/flexauth/flexauth/secret"
 	"github.com/flexauth/flexauth/store"
@@ -37,6 +38,7 @@ var (
 	cluster   *pgtest.Cluster
 	outboxBin string
 	smtpBin   string
+	dirBin    string
 )
 
 func TestMain(m *testing.M) {
@@ -47,9 +49,11 @@ func TestMain(m *testing.M) {
 	}
 	outboxBin = filepath.Join(dir, "flexauth-outbox")
 	smtpBin = filepath.Join(dir, "flexauth-smtp")
+	dirBin = filepath.Join(dir, "flexauth-directory")
 	for bin, pkg := range map[string]string{
 		outboxBin: "github.com/flexauth/flexauth/plugins/delivery/outbox/cmd/flexauth-outbox",
 		smtpBin:   "github.com/flexauth/flexauth/plugins/delivery/smtp/cmd/flexauth-smtp",
+		dirBin:    "github.com/flexauth/flexauth/plugins/identity/directory/cmd/flexauth-directory",
 	} {
 		build := exec.Command("go", "build", "-o", bin, pkg)
 		build.Stdout, build.Stderr = os.Stderr, os.Stderr
@@ -85,10 +89,18 @@ type harnessConfig struct {
 	plugins []host.Spec
 }
 
+// withDirectory runs the directory plugin on file and consults it.
+func withDirectory(file string) option {
+	return func(c *harnessConfig) {
+		c.plugins = append(c.plugins, host.Spec{Name: "people", Kind: sdk.KindIdentity, Command: []string{dirBin}, Config: map[string]string{"path": file}})
+		c.acts.Directory = "people"
+	}
+}
+
 // withPlugins runs these plugin processes, besides the outbox, and routes
 // channels to them.
 func withPlugins(channels map[string]string, specs ...host.Spec) option {
-	return func(c *harnessConfig) { c.plugins, c.acts.Channels = specs, channels }
+	return func(c *harnessConfig) { c.plugins, c.acts.Channels = append(c.plugins, specs...), channels }
 }
 
 // withoutStartLimits lifts the start rate limits, for benchmarks.
