@@ -38,7 +38,9 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address of the API")
 	data := fs.String("data", "./data", "data folder (databases, keys, outbox)")
 	publicURL := fs.String("public-url", "", "base URL of links (default http://ADDR)")
-	temporalAddr := fs.String("temporal-addr", "", "embedded Temporal frontend host:port (default: kept from the last start, else a free port)")
+	temporalAddr := fs.String("temporal-addr", "", "embedded Temporal frontend host:port (default: a free port)")
+	var pf pluginFlags
+	pf.registerLimits(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -95,7 +97,7 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 
 	// External plugins: executables dropped into <data>/plugins; an
 	// operator's configuration in <data>/plugins.json when there is one.
-	pf := pluginFlags{dir: filepath.Join(dir, "plugins"), outbox: filepath.Join(dir, "outbox.jsonl")}
+	pf.dir, pf.outbox = filepath.Join(dir, "plugins"), filepath.Join(dir, "outbox.jsonl")
 	if err := os.MkdirAll(pf.dir, 0o700); err != nil {
 		return fmt.Errorf("create plugin folder: %w", err)
 	}

@@ -24,14 +24,24 @@ import (
 	"github.com/flexauth/flexauth/plugins/sdk"
 )
 
-// pluginFlags say which plugin processes a worker runs.
+// pluginFlags say which plugin processes a worker runs, and how much it
+// sends.
 type pluginFlags struct {
 	config string // operator configuration file (host.Config)
 	dir    string // folder of external plugin executables
 	outbox string // run the built-in outbox, writing here
+
+	userStarts, accountStarts int
+}
+
+// registerLimits adds the start rate limits' flags.
+func (p *pluginFlags) registerLimits(fs *flag.FlagSet) {
+	fs.IntVar(&p.userStarts, "starts-per-user", 0, "starts allowed per user in 15 minutes (0: default 10, -1: no limit)")
+	fs.IntVar(&p.accountStarts, "starts-per-account", 0, "starts allowed per account in a minute (0: default 600, -1: no limit)")
 }
 
 func (p *pluginFlags) register(fs *flag.FlagSet) {
+	p.registerLimits(fs)
 	fs.StringVar(&p.config, "plugins-config", envOr("FLEXAUTH_PLUGINS_CONFIG", ""), "plugin configuration file: processes, settings, checksums, channels")
 	fs.StringVar(&p.dir, "plugins", envOr("FLEXAUTH_PLUGIN_DIR", ""), "folder of external plugin executables")
 	fs.StringVar(&p.outbox, "outbox", envOr("FLEXAUTH_OUTBOX", ""), "run the built-in outbox plugin, writing to this file")
@@ -95,6 +105,7 @@ func (p *pluginFlags) host(logger *slog.Logger, acts activities.Config) (*host.H
 		return nil, acts, err
 	}
 	acts.Channels, acts.AccountChannels, acts.Directory = cfg.Channels, cfg.Accounts, cfg.Directory
+	acts.UserStarts, acts.AccountStarts = p.userStarts, p.accountStarts
 	return h, acts, nil
 }
 
