@@ -3,19 +3,17 @@ package sms
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/flexauth/flexauth/plugins/host"
+	"github.com/flexauth/flexauth/plugins/plugintest"
 	"github.com/flexauth/flexauth/plugins/sdk"
 )
 
@@ -23,24 +21,8 @@ import (
 // once before any test runs and never written again.
 var pluginBin string
 
-func TestMain(m *testing.M) { os.Exit(run(m)) }
-
-func run(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "flexauth-sms-test")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	// The real plugin, built the way an operator would build it.
-	pluginBin = filepath.Join(dir, "flexauth-sms")
-	build := exec.Command("go", "build", "-o", pluginBin, "github.com/flexauth/flexauth/plugins/delivery/sms/cmd/flexauth-sms")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintf(os.Stderr, "build flexauth-sms: %v\n", err)
-		return 1
-	}
-	return m.Run()
+func TestMain(m *testing.M) {
+	os.Exit(plugintest.Main(m, map[*string]string{&pluginBin: "github.com/flexauth/flexauth/plugins/delivery/sms/cmd/flexauth-sms"}))
 }
 
 // lockedBuffer collects the host's logs, written from go-plugin's

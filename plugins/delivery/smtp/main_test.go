@@ -1,11 +1,10 @@
 package smtp
 
 import (
-	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
+
+	"github.com/flexauth/flexauth/plugins/plugintest"
 )
 
 // pluginBin is the flexauth-smtp executable built by TestMain, for the tests
@@ -14,22 +13,5 @@ import (
 var pluginBin string
 
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
-
-func run(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "flexauth-smtp-test")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	pluginBin = filepath.Join(dir, "flexauth-smtp")
-	build := exec.Command("go", "build", "-o", pluginBin, "github.com/flexauth/flexauth/plugins/delivery/smtp/cmd/flexauth-smtp")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintf(os.Stderr, "build flexauth-smtp: %v\n", err)
-		return 1
-	}
-	return m.Run()
+	os.Exit(plugintest.Main(m, map[*string]string{&pluginBin: "github.com/flexauth/flexauth/plugins/delivery/smtp/cmd/flexauth-smtp"}))
 }

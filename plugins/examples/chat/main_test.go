@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -18,19 +16,7 @@ import (
 var pluginBin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "flexauth-chat-")
-	if err != nil {
-		os.Exit(1)
-	}
-	pluginBin = filepath.Join(dir, "flexauth-chat")
-	build := exec.Command("go", "build", "-o", pluginBin, ".")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(plugintest.Main(m, map[*string]string{&pluginBin: "github.com/flexauth/flexauth/plugins/examples/chat"}))
 }
 
 // chatServer is the test's chat: it counts posts per idempotency key.
