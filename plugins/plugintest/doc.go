@@ -30,16 +30,7 @@
 //	var pluginBin string // set once by TestMain
 //
 //	func TestMain(m *testing.M) {
-//		dir, _ := os.MkdirTemp("", "myplugin")
-//		pluginBin = filepath.Join(dir, "flexauth-myplugin")
-//		build := exec.Command("go", "build", "-o", pluginBin, "example.com/myplugin/cmd/flexauth-myplugin")
-//		build.Stderr = os.Stderr
-//		if err := build.Run(); err != nil {
-//			os.Exit(1)
-//		}
-//		code := m.Run()
-//		os.RemoveAll(dir)
-//		os.Exit(code)
+//		os.Exit(plugintest.Main(m, map[*string]string{&pluginBin: "example.com/myplugin/cmd/flexauth-myplugin"}))
 //	}
 //
 //	func TestConformance(t *testing.T) {
