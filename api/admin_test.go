@@ -5,14 +5,16 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/flexauth/flexauth/internal/apitest"
 )
 
 // wantError asserts an admin API error answer and the message it carries.
-func wantError(t *testing.T, res response, status int, contains string) {
+func wantError(t *testing.T, res apitest.Response, status int, contains string) {
 	t.Helper()
-	got, _ := res.json(t)["error"].(string)
-	if res.status != status || !strings.Contains(got, contains) {
-		t.Fatalf("answer = %d %s, want %d with %q", res.status, res.body, status, contains)
+	got, _ := res.JSON(t)["error"].(string)
+	if res.Status != status || !strings.Contains(got, contains) {
+		t.Fatalf("answer = %d %s, want %d with %q", res.Status, res.Body, status, contains)
 	}
 }
 
@@ -32,13 +34,13 @@ func TestAdminKeys(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, path := range []string{"/v1/admin/systems", "/v1/admin/users", "/v1/admin/audit"} {
-				wantError(t, h.do(http.MethodGet, path, tt.key, nil), tt.status, tt.error)
+				wantError(t, h.Do(http.MethodGet, path, tt.key, nil), tt.status, tt.error)
 			}
-			wantError(t, h.do(http.MethodPost, "/v1/admin/systems", tt.key, req{"name": "x", "methods": []string{"pin"}}), tt.status, tt.error)
+			wantError(t, h.Do(http.MethodPost, "/v1/admin/systems", tt.key, req{"name": "x", "methods": []string{"pin"}}), tt.status, tt.error)
 		})
 	}
 	t.Run("the admin key is let in", func(t *testing.T) {
-		h.admin(http.MethodGet, "/v1/admin/systems", nil, http.StatusOK)
+		h.Admin(http.MethodGet, "/v1/admin/systems", nil, http.StatusOK)
 	})
 }
 
@@ -46,12 +48,12 @@ func TestSystems(t *testing.T) {
 	t.Parallel()
 	h := newHarnessWith(t, harnessOptions{adminOnly: true})
 
-	created := h.admin(http.MethodPost, "/v1/admin/systems", req{"name": "vpn", "methods": []string{"pin", "totp"}}, http.StatusCreated)
+	created := h.Admin(http.MethodPost, "/v1/admin/systems", req{"name": "vpn", "methods": []string{"pin", "totp"}}, http.StatusCreated)
 	if created["name"] != "vpn" || created["sensitivity"] != "medium" || created["ttl_seconds"] != float64(300) ||
 		len(created["methods"].([]any)) != 2 || created["created_at"] == nil || created["updated_at"] == nil {
 		t.Fatalf("created system = %v, want defaults medium and 300s", created)
 	}
-	h.admin(http.MethodPost, "/v1/admin/systems", req{"name": "wiki.internal_v2", "methods": []string{"passwordless"}, "sensitivity": "low", "ttl_seconds": 30}, http.StatusCreated)
+	h.Admin(http.MethodPost, "/v1/admin/systems", req{"name": "wiki.internal_v2", "methods": []string{"passwordless"}, "sensitivity": "low", "ttl_seconds": 30}, http.StatusCreated)
 
 	invalid := []struct {
 		name  string
@@ -79,53 +81,53 @@ func TestSystems(t *testing.T) {
 			if strings.Contains(tt.name, "conflict") {
 				status = http.StatusConflict
 			}
-			wantError(t, h.do(http.MethodPost, "/v1/admin/systems", h.adminKey, tt.body), status, tt.error)
+			wantError(t, h.Do(http.MethodPost, "/v1/admin/systems", h.adminKey, tt.body), status, tt.error)
 		})
 	}
 
 	t.Run("systems are listed by name", func(t *testing.T) {
-		list := h.admin(http.MethodGet, "/v1/admin/systems", nil, http.StatusOK)["systems"].([]any)
+		list := h.Admin(http.MethodGet, "/v1/admin/systems", nil, http.StatusOK)["systems"].([]any)
 		if len(list) != 2 || list[0].(map[string]any)["name"] != "vpn" || list[1].(map[string]any)["name"] != "wiki.internal_v2" {
 			t.Fatalf("systems = %v", list)
 		}
 	})
 
 	t.Run("a patch changes only what it names", func(t *testing.T) {
-		got := h.admin(http.MethodPatch, "/v1/admin/systems/vpn", req{"sensitivity": "high", "ttl_seconds": 120}, http.StatusOK)
+		got := h.Admin(http.MethodPatch, "/v1/admin/systems/vpn", req{"sensitivity": "high", "ttl_seconds": 120}, http.StatusOK)
 		if got["sensitivity"] != "high" || got["ttl_seconds"] != float64(120) || len(got["methods"].([]any)) != 2 {
 			t.Fatalf("patched = %v", got)
 		}
-		got = h.admin(http.MethodGet, "/v1/admin/systems/vpn", nil, http.StatusOK)
+		got = h.Admin(http.MethodGet, "/v1/admin/systems/vpn", nil, http.StatusOK)
 		if got["sensitivity"] != "high" {
 			t.Fatalf("system after patch = %v", got)
 		}
-		wantError(t, h.do(http.MethodPatch, "/v1/admin/systems/vpn", h.adminKey, req{"name": "other"}), http.StatusBadRequest, `unknown field "name"`)
-		wantError(t, h.do(http.MethodPatch, "/v1/admin/systems/vpn", h.adminKey, req{"methods": []string{}}), http.StatusBadRequest, "at least one")
+		wantError(t, h.Do(http.MethodPatch, "/v1/admin/systems/vpn", h.adminKey, req{"name": "other"}), http.StatusBadRequest, `unknown field "name"`)
+		wantError(t, h.Do(http.MethodPatch, "/v1/admin/systems/vpn", h.adminKey, req{"methods": []string{}}), http.StatusBadRequest, "at least one")
 	})
 
 	t.Run("dropping a method users are assigned is a conflict", func(t *testing.T) {
-		h.admin(http.MethodPost, "/v1/admin/users", req{"authid": "alice", "email": "alice@example.com"}, http.StatusCreated)
-		h.admin(http.MethodPut, "/v1/admin/users/alice/systems", req{"assignments": []req{{"system": "vpn", "method": "totp"}}}, http.StatusOK)
-		wantError(t, h.do(http.MethodPatch, "/v1/admin/systems/vpn", h.adminKey, req{"methods": []string{"pin"}}), http.StatusConflict, "1 user is assigned a method")
-		h.admin(http.MethodPatch, "/v1/admin/systems/vpn", req{"methods": []string{"totp"}}, http.StatusOK)
+		h.Admin(http.MethodPost, "/v1/admin/users", req{"authid": "alice", "email": "alice@example.com"}, http.StatusCreated)
+		h.Admin(http.MethodPut, "/v1/admin/users/alice/systems", req{"assignments": []req{{"system": "vpn", "method": "totp"}}}, http.StatusOK)
+		wantError(t, h.Do(http.MethodPatch, "/v1/admin/systems/vpn", h.adminKey, req{"methods": []string{"pin"}}), http.StatusConflict, "1 user is assigned a method")
+		h.Admin(http.MethodPatch, "/v1/admin/systems/vpn", req{"methods": []string{"totp"}}, http.StatusOK)
 	})
 
 	t.Run("a deleted system is gone", func(t *testing.T) {
-		h.admin(http.MethodDelete, "/v1/admin/systems/vpn", nil, http.StatusNoContent)
-		wantError(t, h.do(http.MethodGet, "/v1/admin/systems/vpn", h.adminKey, nil), http.StatusNotFound, `system "vpn" not found`)
-		if as := h.admin(http.MethodGet, "/v1/admin/users/alice/systems", nil, http.StatusOK)["assignments"].([]any); len(as) != 0 {
+		h.Admin(http.MethodDelete, "/v1/admin/systems/vpn", nil, http.StatusNoContent)
+		wantError(t, h.Do(http.MethodGet, "/v1/admin/systems/vpn", h.adminKey, nil), http.StatusNotFound, `system "vpn" not found`)
+		if as := h.Admin(http.MethodGet, "/v1/admin/users/alice/systems", nil, http.StatusOK)["assignments"].([]any); len(as) != 0 {
 			t.Fatalf("assignments of a deleted system remain: %v", as)
 		}
 	})
 
 	for _, method := range []string{http.MethodGet, http.MethodPatch, http.MethodDelete} {
 		t.Run(method+" of an unknown system is 404", func(t *testing.T) {
-			wantError(t, h.do(method, "/v1/admin/systems/nope", h.adminKey, req{"ttl_seconds": 60}), http.StatusNotFound, `system "nope" not found`)
+			wantError(t, h.Do(method, "/v1/admin/systems/nope", h.adminKey, req{"ttl_seconds": 60}), http.StatusNotFound, `system "nope" not found`)
 		})
 	}
 
 	t.Run("every change is audited with the admin key's name", func(t *testing.T) {
-		out := h.admin(http.MethodGet, "/v1/admin/audit?system=vpn", nil, http.StatusOK)
+		out := h.Admin(http.MethodGet, "/v1/admin/audit?system=vpn", nil, http.StatusOK)
 		var types []string
 		for _, e := range out["events"].([]any) {
 			ev := e.(map[string]any)
@@ -145,7 +147,7 @@ func TestUsers(t *testing.T) {
 	t.Parallel()
 	h := newHarnessWith(t, harnessOptions{adminOnly: true})
 
-	created := h.admin(http.MethodPost, "/v1/admin/users", req{"authid": "alice", "name": "Alice", "email": "alice@example.com", "phone": "+15555550100"}, http.StatusCreated)
+	created := h.Admin(http.MethodPost, "/v1/admin/users", req{"authid": "alice", "name": "Alice", "email": "alice@example.com", "phone": "+15555550100"}, http.StatusCreated)
 	want := map[string]any{"authid": "alice", "name": "Alice", "email": "alice@example.com", "phone": "+15555550100",
 		"status": "active", "totp_enabled": false, "last_login_at": nil, "login_count": float64(0), "last_ip": ""}
 	for k, v := range want {
@@ -156,7 +158,7 @@ func TestUsers(t *testing.T) {
 	if as, ok := created["assignments"].([]any); !ok || len(as) != 0 {
 		t.Fatalf("created user assignments = %v, want []", created["assignments"])
 	}
-	h.admin(http.MethodPost, "/v1/admin/users", req{"authid": "dept/bob", "name": "Bob", "status": "disabled"}, http.StatusCreated)
+	h.Admin(http.MethodPost, "/v1/admin/users", req{"authid": "dept/bob", "name": "Bob", "status": "disabled"}, http.StatusCreated)
 
 	invalid := []struct {
 		name   string
@@ -179,7 +181,7 @@ func TestUsers(t *testing.T) {
 	}
 	for _, tt := range invalid {
 		t.Run(tt.name+" is refused", func(t *testing.T) {
-			wantError(t, h.do(http.MethodPost, "/v1/admin/users", h.adminKey, tt.body), tt.status, tt.error)
+			wantError(t, h.Do(http.MethodPost, "/v1/admin/users", h.adminKey, tt.body), tt.status, tt.error)
 		})
 	}
 
@@ -195,7 +197,7 @@ func TestUsers(t *testing.T) {
 			{"?limit=1&offset=1", "dept/bob"},
 		}
 		for _, tt := range tests {
-			list := h.admin(http.MethodGet, "/v1/admin/users"+tt.query, nil, http.StatusOK)["users"].([]any)
+			list := h.Admin(http.MethodGet, "/v1/admin/users"+tt.query, nil, http.StatusOK)["users"].([]any)
 			var got []string
 			for _, u := range list {
 				got = append(got, u.(map[string]any)["authid"].(string))
@@ -204,29 +206,29 @@ func TestUsers(t *testing.T) {
 				t.Errorf("users%s = %v, want %s", tt.query, got, tt.want)
 			}
 		}
-		wantError(t, h.do(http.MethodGet, "/v1/admin/users?limit=0", h.adminKey, nil), http.StatusBadRequest, "limit must be")
-		wantError(t, h.do(http.MethodGet, "/v1/admin/users?offset=-1", h.adminKey, nil), http.StatusBadRequest, "offset must be")
+		wantError(t, h.Do(http.MethodGet, "/v1/admin/users?limit=0", h.adminKey, nil), http.StatusBadRequest, "limit must be")
+		wantError(t, h.Do(http.MethodGet, "/v1/admin/users?offset=-1", h.adminKey, nil), http.StatusBadRequest, "offset must be")
 	})
 
 	t.Run("an authid holding a slash is addressed escaped", func(t *testing.T) {
-		got := h.admin(http.MethodGet, "/v1/admin/users/dept%2Fbob", nil, http.StatusOK)
+		got := h.Admin(http.MethodGet, "/v1/admin/users/dept%2Fbob", nil, http.StatusOK)
 		if got["authid"] != "dept/bob" || got["status"] != "disabled" {
 			t.Fatalf("user = %v", got)
 		}
 	})
 
 	t.Run("a patch changes only what it names", func(t *testing.T) {
-		got := h.admin(http.MethodPatch, "/v1/admin/users/alice", req{"phone": "", "status": "disabled"}, http.StatusOK)
+		got := h.Admin(http.MethodPatch, "/v1/admin/users/alice", req{"phone": "", "status": "disabled"}, http.StatusOK)
 		if got["phone"] != "" || got["status"] != "disabled" || got["email"] != "alice@example.com" || got["name"] != "Alice" {
 			t.Fatalf("patched = %v", got)
 		}
-		wantError(t, h.do(http.MethodPatch, "/v1/admin/users/alice", h.adminKey, req{"email": "nope"}), http.StatusBadRequest, "not a bare address")
-		wantError(t, h.do(http.MethodPatch, "/v1/admin/users/alice", h.adminKey, req{"authid": "alicia"}), http.StatusBadRequest, `unknown field "authid"`)
+		wantError(t, h.Do(http.MethodPatch, "/v1/admin/users/alice", h.adminKey, req{"email": "nope"}), http.StatusBadRequest, "not a bare address")
+		wantError(t, h.Do(http.MethodPatch, "/v1/admin/users/alice", h.adminKey, req{"authid": "alicia"}), http.StatusBadRequest, `unknown field "authid"`)
 	})
 
 	t.Run("a deleted user is gone", func(t *testing.T) {
-		h.admin(http.MethodDelete, "/v1/admin/users/dept%2Fbob", nil, http.StatusNoContent)
-		wantError(t, h.do(http.MethodGet, "/v1/admin/users/dept%2Fbob", h.adminKey, nil), http.StatusNotFound, `user "dept/bob" not found`)
+		h.Admin(http.MethodDelete, "/v1/admin/users/dept%2Fbob", nil, http.StatusNoContent)
+		wantError(t, h.Do(http.MethodGet, "/v1/admin/users/dept%2Fbob", h.adminKey, nil), http.StatusNotFound, `user "dept/bob" not found`)
 	})
 
 	for _, tt := range []struct{ method, path string }{
@@ -245,33 +247,33 @@ func TestUsers(t *testing.T) {
 			if tt.method == http.MethodPut {
 				body = req{"assignments": []req{}}
 			}
-			wantError(t, h.do(tt.method, tt.path, h.adminKey, body), http.StatusNotFound, `user "nobody" not found`)
+			wantError(t, h.Do(tt.method, tt.path, h.adminKey, body), http.StatusNotFound, `user "nobody" not found`)
 		})
 	}
 
 	t.Run("every change is audited, and the trail pages backwards", func(t *testing.T) {
-		types := h.auditTypes("authid=alice")
+		types := h.AuditTypes("authid=alice")
 		if strings.Join(types, ",") != "user.updated,user.created" {
 			t.Fatalf("audit of alice = %v", types)
 		}
-		newest := h.admin(http.MethodGet, "/v1/admin/audit?authid=alice&limit=1", nil, http.StatusOK)["events"].([]any)
+		newest := h.Admin(http.MethodGet, "/v1/admin/audit?authid=alice&limit=1", nil, http.StatusOK)["events"].([]any)
 		if len(newest) != 1 {
 			t.Fatalf("limit=1 gave %d events", len(newest))
 		}
 		id := strconv.FormatFloat(newest[0].(map[string]any)["id"].(float64), 'f', 0, 64)
-		if older := h.auditTypes("authid=alice&before=" + id); strings.Join(older, ",") != "user.created" {
+		if older := h.AuditTypes("authid=alice&before=" + id); strings.Join(older, ",") != "user.created" {
 			t.Fatalf("events before %s = %v", id, older)
 		}
-		wantError(t, h.do(http.MethodGet, "/v1/admin/audit?before=x", h.adminKey, nil), http.StatusBadRequest, "before must be")
+		wantError(t, h.Do(http.MethodGet, "/v1/admin/audit?before=x", h.adminKey, nil), http.StatusBadRequest, "before must be")
 	})
 }
 
 func TestAssignments(t *testing.T) {
 	t.Parallel()
 	h := newHarnessWith(t, harnessOptions{adminOnly: true})
-	h.admin(http.MethodPost, "/v1/admin/systems", req{"name": "vpn", "methods": []string{"pin", "totp"}}, http.StatusCreated)
-	h.admin(http.MethodPost, "/v1/admin/systems", req{"name": "wiki", "methods": []string{"passwordless"}}, http.StatusCreated)
-	h.admin(http.MethodPost, "/v1/admin/users", req{"authid": "alice", "email": "alice@example.com"}, http.StatusCreated)
+	h.Admin(http.MethodPost, "/v1/admin/systems", req{"name": "vpn", "methods": []string{"pin", "totp"}}, http.StatusCreated)
+	h.Admin(http.MethodPost, "/v1/admin/systems", req{"name": "wiki", "methods": []string{"passwordless"}}, http.StatusCreated)
+	h.Admin(http.MethodPost, "/v1/admin/users", req{"authid": "alice", "email": "alice@example.com"}, http.StatusCreated)
 	path := "/v1/admin/users/alice/systems"
 
 	invalid := []struct {
@@ -289,26 +291,26 @@ func TestAssignments(t *testing.T) {
 	}
 	for _, tt := range invalid {
 		t.Run(tt.name+" is refused", func(t *testing.T) {
-			wantError(t, h.do(http.MethodPut, path, h.adminKey, tt.body), tt.status, tt.error)
+			wantError(t, h.Do(http.MethodPut, path, h.adminKey, tt.body), tt.status, tt.error)
 		})
 	}
 
 	t.Run("assignments are replaced all at once", func(t *testing.T) {
-		got := h.admin(http.MethodPut, path, req{"assignments": []req{{"system": "wiki", "method": "passwordless"}, {"system": "vpn", "method": "totp"}}}, http.StatusOK)
+		got := h.Admin(http.MethodPut, path, req{"assignments": []req{{"system": "wiki", "method": "passwordless"}, {"system": "vpn", "method": "totp"}}}, http.StatusOK)
 		if s := assignmentList(got); s != "vpn:totp,wiki:passwordless" {
 			t.Fatalf("assignments = %s", s)
 		}
-		got = h.admin(http.MethodPut, path, req{"assignments": []req{{"system": "vpn", "method": "pin"}}}, http.StatusOK)
+		got = h.Admin(http.MethodPut, path, req{"assignments": []req{{"system": "vpn", "method": "pin"}}}, http.StatusOK)
 		if s := assignmentList(got); s != "vpn:pin" {
 			t.Fatalf("assignments after replacing = %s", s)
 		}
-		if s := assignmentList(h.admin(http.MethodGet, path, nil, http.StatusOK)); s != "vpn:pin" {
+		if s := assignmentList(h.Admin(http.MethodGet, path, nil, http.StatusOK)); s != "vpn:pin" {
 			t.Fatalf("GET assignments = %s", s)
 		}
-		if s := assignmentList(h.admin(http.MethodGet, "/v1/admin/users/alice", nil, http.StatusOK)); s != "vpn:pin" {
+		if s := assignmentList(h.Admin(http.MethodGet, "/v1/admin/users/alice", nil, http.StatusOK)); s != "vpn:pin" {
 			t.Fatalf("user's assignments = %s", s)
 		}
-		if types := h.auditTypes("authid=alice&type=assignments.updated"); len(types) != 2 {
+		if types := h.AuditTypes("authid=alice&type=assignments.updated"); len(types) != 2 {
 			t.Fatalf("assignment events = %v, want 2", types)
 		}
 	})

@@ -16,7 +16,7 @@ import (
 func TestPINSignIn(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	h.setup("vpn", []string{"pin"}, "low", "bob", "pin")
+	h.Setup("vpn", []string{"pin"}, "low", "bob", "pin")
 	body := req{"system": "vpn", "authid": "bob"}
 
 	tests := []struct {
@@ -34,7 +34,7 @@ func TestPINSignIn(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out := h.expect("/v1/start", body, http.StatusOK, "success")
+			out := h.Expect("/v1/start", body, http.StatusOK, "success")
 			if out["method"] != "pin" {
 				t.Fatalf("start = %v, want method pin", out)
 			}
@@ -46,19 +46,19 @@ func TestPINSignIn(t *testing.T) {
 			if len(code) != 8 {
 				t.Fatalf("code %q is not 8 digits", code)
 			}
-			h.expect("/v1/check", body, http.StatusAccepted, "pending")
-			h.expect("/v1/check", req{"system": "vpn", "authid": "bob", "pin": tt.pin(code)}, http.StatusOK, "authenticated")
-			h.expect("/v1/check", body, http.StatusOK, "authenticated")
+			h.Expect("/v1/check", body, http.StatusAccepted, "pending")
+			h.Expect("/v1/check", req{"system": "vpn", "authid": "bob", "pin": tt.pin(code)}, http.StatusOK, "authenticated")
+			h.Expect("/v1/check", body, http.StatusOK, "authenticated")
 
 			// The audit trail holds the attempt's story, newest first.
-			types := h.auditTypes("attempt=" + attempt)
+			types := h.AuditTypes("attempt=" + attempt)
 			want := []string{activities.EventAuthenticated, activities.EventDelivered, activities.EventDecision, activities.EventStarted}
 			if strings.Join(types, ",") != strings.Join(want, ",") {
 				t.Fatalf("audit of attempt = %v, want %v", types, want)
 			}
 		})
 	}
-	user := h.admin(http.MethodGet, "/v1/admin/users/bob", nil, http.StatusOK)
+	user := h.Admin(http.MethodGet, "/v1/admin/users/bob", nil, http.StatusOK)
 	if user["login_count"] != float64(2) || user["last_ip"] != "127.0.0.1" || user["last_login_at"] == nil {
 		t.Fatalf("user after two sign-ins = %v", user)
 	}
@@ -68,27 +68,27 @@ func TestWrongPINsLockTheAttempt(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	// High sensitivity: the default policy allows three wrong codes.
-	h.setup("vault", []string{"pin"}, "high", "dave", "pin")
+	h.Setup("vault", []string{"pin"}, "high", "dave", "pin")
 	body := req{"system": "vault", "authid": "dave"}
-	code := h.outbox.message(t, h.start("vault", "dave")).Code
+	code := h.outbox.message(t, h.Start("vault", "dave")).Code
 	wrong := "00000000"
 	if wrong == code {
 		wrong = "11111111"
 	}
 	withPIN := func(pin string) req { return req{"system": "vault", "authid": "dave", "pin": pin} }
 
-	h.expect("/v1/check", withPIN(wrong), http.StatusForbidden, "security error")
-	h.expect("/v1/check", body, http.StatusAccepted, "pending")
-	h.expect("/v1/check", withPIN(wrong), http.StatusForbidden, "security error")
-	h.expect("/v1/check", withPIN(wrong), http.StatusForbidden, "security error")
+	h.Expect("/v1/check", withPIN(wrong), http.StatusForbidden, "security error")
+	h.Expect("/v1/check", body, http.StatusAccepted, "pending")
+	h.Expect("/v1/check", withPIN(wrong), http.StatusForbidden, "security error")
+	h.Expect("/v1/check", withPIN(wrong), http.StatusForbidden, "security error")
 
 	// Locked: the right PIN is refused, and so is a new start.
-	h.expect("/v1/check", withPIN(code), http.StatusForbidden, "security error")
-	h.expect("/v1/check", body, http.StatusForbidden, "security error")
-	if res := h.app("/v1/start", body); res.status != http.StatusForbidden || res.body != `{"result":"security error"}` {
-		t.Fatalf("start while locked out = %d %s", res.status, res.body)
+	h.Expect("/v1/check", withPIN(code), http.StatusForbidden, "security error")
+	h.Expect("/v1/check", body, http.StatusForbidden, "security error")
+	if res := h.App("/v1/start", body); res.Status != http.StatusForbidden || res.Body != `{"result":"security error"}` {
+		t.Fatalf("start while locked out = %d %s", res.Status, res.Body)
 	}
-	types := h.auditTypes("authid=dave&type=" + activities.EventLocked)
+	types := h.AuditTypes("authid=dave&type=" + activities.EventLocked)
 	if len(types) != 1 {
 		t.Fatalf("locked events = %v, want one", types)
 	}
@@ -97,13 +97,13 @@ func TestWrongPINsLockTheAttempt(t *testing.T) {
 func TestTOTPSignIn(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	h.setup("payroll", []string{"totp", "pin"}, "high", "carol", "totp")
+	h.Setup("payroll", []string{"totp", "pin"}, "high", "carol", "totp")
 	body := req{"system": "payroll", "authid": "carol"}
 
-	if res := h.do(http.MethodPost, "/v1/admin/users/carol/totp/verify", h.adminKey, req{"code": "123456"}); res.status != http.StatusConflict {
-		t.Fatalf("verify with nothing pending = %d %s, want 409", res.status, res.body)
+	if res := h.Do(http.MethodPost, "/v1/admin/users/carol/totp/verify", h.adminKey, req{"code": "123456"}); res.Status != http.StatusConflict {
+		t.Fatalf("verify with nothing pending = %d %s, want 409", res.Status, res.Body)
 	}
-	enrol := h.admin(http.MethodPost, "/v1/admin/users/carol/totp", nil, http.StatusOK)
+	enrol := h.Admin(http.MethodPost, "/v1/admin/users/carol/totp", nil, http.StatusOK)
 	uri, _ := enrol["otpauth_uri"].(string)
 	seed, _ := enrol["secret"].(string)
 	if !strings.HasPrefix(uri, "otpauth://totp/flexauth:carol?") || !strings.Contains(uri, "secret="+seed) || seed == "" {
@@ -118,45 +118,45 @@ func TestTOTPSignIn(t *testing.T) {
 	if wrong == enrolCode {
 		wrong = "111111"
 	}
-	res := h.do(http.MethodPost, "/v1/admin/users/carol/totp/verify", h.adminKey, req{"code": wrong})
-	if res.status != http.StatusBadRequest || res.json(t)["error"] != "code does not match" {
-		t.Fatalf("verify with a wrong code = %d %s", res.status, res.body)
+	res := h.Do(http.MethodPost, "/v1/admin/users/carol/totp/verify", h.adminKey, req{"code": wrong})
+	if res.Status != http.StatusBadRequest || res.JSON(t)["error"] != "code does not match" {
+		t.Fatalf("verify with a wrong code = %d %s", res.Status, res.Body)
 	}
-	h.admin(http.MethodPost, "/v1/admin/users/carol/totp/verify", req{"code": enrolCode}, http.StatusOK)
-	if user := h.admin(http.MethodGet, "/v1/admin/users/carol", nil, http.StatusOK); user["totp_enabled"] != true {
+	h.Admin(http.MethodPost, "/v1/admin/users/carol/totp/verify", req{"code": enrolCode}, http.StatusOK)
+	if user := h.Admin(http.MethodGet, "/v1/admin/users/carol", nil, http.StatusOK); user["totp_enabled"] != true {
 		t.Fatalf("user after enrolment = %v", user)
 	}
 
-	out := h.expect("/v1/start", body, http.StatusOK, "success")
+	out := h.Expect("/v1/start", body, http.StatusOK, "success")
 	if out["method"] != "totp" {
 		t.Fatalf("start = %v, want method totp", out)
 	}
-	h.expect("/v1/check", body, http.StatusAccepted, "pending")
+	h.Expect("/v1/check", body, http.StatusAccepted, "pending")
 	// The enrolment code's step is spent: it cannot also sign in.
-	h.expect("/v1/check", req{"system": "payroll", "authid": "carol", "pin": enrolCode}, http.StatusForbidden, "security error")
+	h.Expect("/v1/check", req{"system": "payroll", "authid": "carol", "pin": enrolCode}, http.StatusForbidden, "security error")
 	code, err := totp.GenerateCode(seed, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.expect("/v1/check", req{"system": "payroll", "authid": "carol", "pin": code}, http.StatusOK, "authenticated")
+	h.Expect("/v1/check", req{"system": "payroll", "authid": "carol", "pin": code}, http.StatusOK, "authenticated")
 
 	// Each code signs in once, even in a new attempt.
-	h.start("payroll", "carol")
-	h.expect("/v1/check", req{"system": "payroll", "authid": "carol", "pin": code}, http.StatusForbidden, "security error")
-	h.expect("/v1/check", body, http.StatusAccepted, "pending")
+	h.Start("payroll", "carol")
+	h.Expect("/v1/check", req{"system": "payroll", "authid": "carol", "pin": code}, http.StatusForbidden, "security error")
+	h.Expect("/v1/check", body, http.StatusAccepted, "pending")
 }
 
 func TestStartRefusalsAreIndistinguishable(t *testing.T) {
 	t.Parallel()
 	h := newHarnessWith(t, harnessOptions{startFloor: 40 * time.Millisecond})
-	h.setup("vpn", []string{"pin"}, "low", "alice", "pin")
-	h.admin(http.MethodPost, "/v1/admin/systems", req{"name": "wiki", "methods": []string{"pin"}}, http.StatusCreated)
-	h.admin(http.MethodPost, "/v1/admin/users", req{"authid": "unassigned", "email": "u@example.com"}, http.StatusCreated)
-	h.admin(http.MethodPost, "/v1/admin/users", req{"authid": "disabled", "email": "d@example.com", "status": "disabled"}, http.StatusCreated)
-	h.admin(http.MethodPut, "/v1/admin/users/disabled/systems", req{"assignments": []req{{"system": "vpn", "method": "pin"}}}, http.StatusOK)
+	h.Setup("vpn", []string{"pin"}, "low", "alice", "pin")
+	h.Admin(http.MethodPost, "/v1/admin/systems", req{"name": "wiki", "methods": []string{"pin"}}, http.StatusCreated)
+	h.Admin(http.MethodPost, "/v1/admin/users", req{"authid": "unassigned", "email": "u@example.com"}, http.StatusCreated)
+	h.Admin(http.MethodPost, "/v1/admin/users", req{"authid": "disabled", "email": "d@example.com", "status": "disabled"}, http.StatusCreated)
+	h.Admin(http.MethodPut, "/v1/admin/users/disabled/systems", req{"assignments": []req{{"system": "vpn", "method": "pin"}}}, http.StatusOK)
 	// Nobody can deliver to a user without contact data: the policy denies.
-	h.admin(http.MethodPost, "/v1/admin/users", req{"authid": "nocontact"}, http.StatusCreated)
-	h.admin(http.MethodPut, "/v1/admin/users/nocontact/systems", req{"assignments": []req{{"system": "vpn", "method": "pin"}}}, http.StatusOK)
+	h.Admin(http.MethodPost, "/v1/admin/users", req{"authid": "nocontact"}, http.StatusCreated)
+	h.Admin(http.MethodPut, "/v1/admin/users/nocontact/systems", req{"assignments": []req{{"system": "vpn", "method": "pin"}}}, http.StatusOK)
 
 	tests := []struct {
 		name string
@@ -178,12 +178,12 @@ func TestStartRefusalsAreIndistinguishable(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name+" is a security error", func(t *testing.T) {
 			began := time.Now()
-			res := h.do(http.MethodPost, "/v1/start", tt.key, tt.body)
+			res := h.Do(http.MethodPost, "/v1/start", tt.key, tt.body)
 			took := time.Since(began)
-			if res.status != http.StatusForbidden || res.body != `{"result":"security error"}` {
-				t.Fatalf("start = %d %q", res.status, res.body)
+			if res.Status != http.StatusForbidden || res.Body != `{"result":"security error"}` {
+				t.Fatalf("start = %d %q", res.Status, res.Body)
 			}
-			if ct := res.header.Get("Content-Type"); ct != "application/json; charset=utf-8" {
+			if ct := res.Header.Get("Content-Type"); ct != "application/json; charset=utf-8" {
 				t.Fatalf("Content-Type = %q", ct)
 			}
 			if took < 40*time.Millisecond {
@@ -191,10 +191,10 @@ func TestStartRefusalsAreIndistinguishable(t *testing.T) {
 			}
 		})
 	}
-	h.expect("/v1/start", req{"system": "vpn", "authid": "alice"}, http.StatusOK, "success")
+	h.Expect("/v1/start", req{"system": "vpn", "authid": "alice"}, http.StatusOK, "success")
 
 	t.Run("the real reason is in the audit trail", func(t *testing.T) {
-		out := h.admin(http.MethodGet, "/v1/admin/audit?authid=disabled&type="+activities.EventDenied, nil, http.StatusOK)
+		out := h.Admin(http.MethodGet, "/v1/admin/audit?authid=disabled&type="+activities.EventDenied, nil, http.StatusOK)
 		events := out["events"].([]any)
 		if len(events) != 1 || !strings.Contains(strings.Join(toStrings(events[0].(map[string]any)["reasons"]), ","), "user is disabled") {
 			t.Fatalf("denials of the disabled user = %v", events)
@@ -205,7 +205,7 @@ func TestStartRefusalsAreIndistinguishable(t *testing.T) {
 func TestCheckAnswers(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	h.setup("vpn", []string{"pin"}, "low", "alice", "pin")
+	h.Setup("vpn", []string{"pin"}, "low", "alice", "pin")
 
 	tests := []struct {
 		name       string
@@ -221,26 +221,26 @@ func TestCheckAnswers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res := h.do(http.MethodPost, "/v1/check", tt.key, tt.body)
-			if got := res.json(t)["result"]; res.status != tt.wantStatus || got != tt.wantResult {
-				t.Fatalf("check = %d %s, want %d %q", res.status, res.body, tt.wantStatus, tt.wantResult)
+			res := h.Do(http.MethodPost, "/v1/check", tt.key, tt.body)
+			if got := res.JSON(t)["result"]; res.Status != tt.wantStatus || got != tt.wantResult {
+				t.Fatalf("check = %d %s, want %d %q", res.Status, res.Body, tt.wantStatus, tt.wantResult)
 			}
 		})
 	}
 
 	t.Run("a denied start leaves a security error to check", func(t *testing.T) {
-		if res := h.app("/v1/start", req{"system": "vpn", "authid": "mallory"}); res.status != http.StatusForbidden {
-			t.Fatalf("start of an unknown user = %d", res.status)
+		if res := h.App("/v1/start", req{"system": "vpn", "authid": "mallory"}); res.Status != http.StatusForbidden {
+			t.Fatalf("start of an unknown user = %d", res.Status)
 		}
-		h.expect("/v1/check", req{"system": "vpn", "authid": "mallory", "pin": "12345678"}, http.StatusForbidden, "security error")
+		h.Expect("/v1/check", req{"system": "vpn", "authid": "mallory", "pin": "12345678"}, http.StatusForbidden, "security error")
 	})
 }
 
 func TestBadAppRequests(t *testing.T) {
 	t.Parallel()
 	h := newHarnessWith(t, harnessOptions{maxBodyBytes: 1024})
-	h.setup("vpn", []string{"pin"}, "low", "alice", "pin")
-	h.start("vpn", "alice")
+	h.Setup("vpn", []string{"pin"}, "low", "alice", "pin")
+	h.Start("vpn", "alice")
 
 	tests := []struct {
 		name       string
@@ -271,10 +271,10 @@ func TestBadAppRequests(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+" is a clear 4xx", func(t *testing.T) {
-			res := h.do(http.MethodPost, tt.path, h.appKey, tt.body)
-			got, _ := res.json(t)["error"].(string)
-			if res.status != tt.wantStatus || !strings.Contains(got, tt.wantError) {
-				t.Fatalf("POST %s %.60q = %d %s, want %d with %q", tt.path, tt.body, res.status, res.body, tt.wantStatus, tt.wantError)
+			res := h.Do(http.MethodPost, tt.path, h.appKey, tt.body)
+			got, _ := res.JSON(t)["error"].(string)
+			if res.Status != tt.wantStatus || !strings.Contains(got, tt.wantError) {
+				t.Fatalf("POST %s %.60q = %d %s, want %d with %q", tt.path, tt.body, res.Status, res.Body, tt.wantStatus, tt.wantError)
 			}
 		})
 	}
@@ -285,17 +285,17 @@ func TestBadAppRequests(t *testing.T) {
 			w.Write([]byte(`{"system":"vpn","authid":"alice","pad":"` + strings.Repeat("x", 4096) + `"}`))
 			w.Close()
 		}()
-		res := h.do(http.MethodPost, "/v1/check", h.appKey, r)
-		if res.status != http.StatusRequestEntityTooLarge {
-			t.Fatalf("chunked oversized body = %d %s", res.status, res.body)
+		res := h.Do(http.MethodPost, "/v1/check", h.appKey, r)
+		if res.Status != http.StatusRequestEntityTooLarge {
+			t.Fatalf("chunked oversized body = %d %s", res.Status, res.Body)
 		}
 	})
 
 	t.Run("unknown fields are allowed", func(t *testing.T) {
-		h.expect("/v1/check", req{"system": "vpn", "authid": "alice", "client": "flexsecure", "version": 2}, http.StatusAccepted, "pending")
+		h.Expect("/v1/check", req{"system": "vpn", "authid": "alice", "client": "flexsecure", "version": 2}, http.StatusAccepted, "pending")
 	})
 	t.Run("a null pin is no pin", func(t *testing.T) {
-		h.expect("/v1/check", req{"system": "vpn", "authid": "alice", "pin": nil}, http.StatusAccepted, "pending")
+		h.Expect("/v1/check", req{"system": "vpn", "authid": "alice", "pin": nil}, http.StatusAccepted, "pending")
 	})
 }
 

@@ -23,12 +23,12 @@ func TestKeyUseIsRecordedAtMostOncePerMinute(t *testing.T) {
 	if lastUsed() != "" {
 		t.Fatal("a fresh key has a last use")
 	}
-	h.admin(http.MethodGet, "/v1/admin/systems", nil, http.StatusOK)
+	h.Admin(http.MethodGet, "/v1/admin/systems", nil, http.StatusOK)
 	first := lastUsed()
 	if first == "" {
 		t.Fatal("the key's use was not recorded")
 	}
-	h.admin(http.MethodGet, "/v1/admin/systems", nil, http.StatusOK)
+	h.Admin(http.MethodGet, "/v1/admin/systems", nil, http.StatusOK)
 	if again := lastUsed(); again != first {
 		t.Fatalf("last use rewritten within a minute: %s then %s", first, again)
 	}

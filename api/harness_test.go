@@ -3,14 +3,11 @@ package api_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -23,6 +20,7 @@ import (
 
 	"github.com/flexauth/flexauth/activities"
 	"github.com/flexauth/flexauth/api"
+	"github.com/flexauth/flexauth/internal/apitest"
 	"github.com/flexauth/flexauth/plugins/sdk"
 	"github.com/flexauth/flexauth/policies"
 	"github.com/flexauth/flexauth/secret"
@@ -36,6 +34,7 @@ import (
 // policy, and a recording delivery plugin. Its account has an app key and
 // an admin key.
 type harness struct {
+	*apitest.Client
 	t        *testing.T
 	url      string
 	appKey   string
@@ -109,6 +108,7 @@ func newHarnessWith(t *testing.T, opts harnessOptions) *harness {
 	}
 	h.appKey = h.newKey(store.ScopeApp, secret.AppKeyPrefix)
 	h.adminKey = h.newKey(store.ScopeAdmin, secret.AdminKeyPrefix)
+	h.Client = &apitest.Client{T: t, URL: h.url, AppKey: h.appKey, AdminKey: h.adminKey}
 	return h
 }
 
@@ -126,162 +126,6 @@ func (h *harness) newKey(scope, prefix string) string {
 		h.t.Fatal(err)
 	}
 	return key
-}
-
-// response is an HTTP answer, body read.
-type response struct {
-	status int
-	header http.Header
-	body   string
-}
-
-// json decodes the body into a map, failing the test if it is not an
-// object.
-func (r response) json(t *testing.T) map[string]any {
-	t.Helper()
-	out := map[string]any{}
-	if err := json.Unmarshal([]byte(r.body), &out); err != nil {
-		t.Fatalf("body %q is not a JSON object: %v", r.body, err)
-	}
-	return out
-}
-
-// do sends a request with a JSON body (a string is sent as is).
-func (h *harness) do(method, path, key string, body any) response {
-	h.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	case io.Reader:
-		rd = b
-	default:
-		raw, err := json.Marshal(b)
-		if err != nil {
-			h.t.Fatal(err)
-		}
-		rd = bytes.NewReader(raw)
-	}
-	url := path
-	if strings.HasPrefix(path, "/") {
-		url = h.url + path
-	}
-	req, err := http.NewRequest(method, url, rd)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if key != "" {
-		req.Header.Set("apikey", key)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return response{status: res.StatusCode, header: res.Header, body: string(raw)}
-}
-
-// admin calls the admin API and fails the test unless it answers want.
-func (h *harness) admin(method, path string, body any, want int) map[string]any {
-	h.t.Helper()
-	res := h.do(method, path, h.adminKey, body)
-	if res.status != want {
-		h.t.Fatalf("%s %s = %d %s, want %d", method, path, res.status, res.body, want)
-	}
-	if res.body == "" {
-		return nil
-	}
-	return res.json(h.t)
-}
-
-// app calls start or check with the app key.
-func (h *harness) app(path string, body any) response {
-	h.t.Helper()
-	return h.do(http.MethodPost, path, h.appKey, body)
-}
-
-// expect asserts an app API answer, such as 202 {"result":"pending"}, and
-// returns the whole body.
-func (h *harness) expect(path string, body any, wantStatus int, wantResult string) map[string]any {
-	h.t.Helper()
-	res := h.app(path, body)
-	got := res.json(h.t)
-	if res.status != wantStatus || got["result"] != wantResult {
-		h.t.Fatalf("POST %s %v = %d %s, want %d %q", path, body, res.status, res.body, wantStatus, wantResult)
-	}
-	return got
-}
-
-// start starts an attempt that the policy allows and returns its id.
-func (h *harness) start(system, authid string) string {
-	h.t.Helper()
-	out := h.expect("/v1/start", req{"system": system, "authid": authid}, http.StatusOK, "success")
-	id, _ := out["attempt"].(string)
-	if id == "" {
-		h.t.Fatalf("start answered no attempt id: %v", out)
-	}
-	return id
-}
-
-// setup creates a system and a user assigned to it with method.
-func (h *harness) setup(system string, methods []string, sensitivity, authid, method string) {
-	h.t.Helper()
-	h.admin(http.MethodPost, "/v1/admin/systems", req{
-		"name": system, "methods": methods, "sensitivity": sensitivity, "ttl_seconds": 300,
-	}, http.StatusCreated)
-	h.admin(http.MethodPost, "/v1/admin/users", req{
-		"authid": authid, "name": "User " + authid, "email": authid + "@example.com",
-	}, http.StatusCreated)
-	h.admin(http.MethodPut, "/v1/admin/users/"+authid+"/systems", req{
-		"assignments": []req{{"system": system, "method": method}},
-	}, http.StatusOK)
-}
-
-// page fetches an end-user page without an API key.
-func (h *harness) page(method, url string) response {
-	h.t.Helper()
-	req, err := http.NewRequest(method, url, nil)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	if method == http.MethodPost {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	return response{status: res.StatusCode, header: res.Header, body: string(raw)}
-}
-
-// auditTypes returns the types of the events listed at query, and checks
-// they come newest first.
-func (h *harness) auditTypes(query string) []string {
-	h.t.Helper()
-	out := h.admin(http.MethodGet, "/v1/admin/audit?"+query, nil, http.StatusOK)
-	events, _ := out["events"].([]any)
-	types := make([]string, 0, len(events))
-	last := -1.0
-	for _, e := range events {
-		ev := e.(map[string]any)
-		id := ev["id"].(float64)
-		if last >= 0 && id >= last {
-			h.t.Fatalf("audit events are not newest first: %v", events)
-		}
-		last = id
-		types = append(types, ev["type"].(string))
-	}
-	return types
 }
 
 type req = map[string]any

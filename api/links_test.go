@@ -4,41 +4,43 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/flexauth/flexauth/internal/apitest"
 )
 
 func TestLinkSignIn(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	h.setup("wiki", []string{"passwordless", "pin"}, "low", "alice", "passwordless")
+	h.Setup("wiki", []string{"passwordless", "pin"}, "low", "alice", "passwordless")
 	body := req{"system": "wiki", "authid": "alice"}
 
-	attempt := h.start("wiki", "alice")
-	h.expect("/v1/check", body, http.StatusAccepted, "pending")
+	attempt := h.Start("wiki", "alice")
+	h.Expect("/v1/check", body, http.StatusAccepted, "pending")
 	link := h.outbox.message(t, attempt).Link
 	if !strings.HasPrefix(link, h.url+"/l/") {
 		t.Fatalf("link %q is not under %s/l/", link, h.url)
 	}
 
 	t.Run("opening the link only shows a confirmation form", func(t *testing.T) {
-		res := h.page(http.MethodGet, link)
-		if res.status != http.StatusOK || !strings.Contains(res.body, `<form method="post">`) || !strings.Contains(res.body, "Sign in to wiki?") {
-			t.Fatalf("GET link = %d:\n%s", res.status, res.body)
+		res := h.Page(http.MethodGet, link)
+		if res.Status != http.StatusOK || !strings.Contains(res.Body, `<form method="post">`) || !strings.Contains(res.Body, "Sign in to wiki?") {
+			t.Fatalf("GET link = %d:\n%s", res.Status, res.Body)
 		}
 		assertPageHeaders(t, res)
-		h.expect("/v1/check", body, http.StatusAccepted, "pending")
+		h.Expect("/v1/check", body, http.StatusAccepted, "pending")
 	})
 
 	t.Run("a PIN sent with a passwordless attempt is ignored", func(t *testing.T) {
-		h.expect("/v1/check", req{"system": "wiki", "authid": "alice", "pin": "12345678"}, http.StatusAccepted, "pending")
+		h.Expect("/v1/check", req{"system": "wiki", "authid": "alice", "pin": "12345678"}, http.StatusAccepted, "pending")
 	})
 
 	t.Run("posting the form signs in", func(t *testing.T) {
-		res := h.page(http.MethodPost, link)
-		if res.status != http.StatusOK || !strings.Contains(res.body, "You are signed in to wiki.") {
-			t.Fatalf("POST link = %d:\n%s", res.status, res.body)
+		res := h.Page(http.MethodPost, link)
+		if res.Status != http.StatusOK || !strings.Contains(res.Body, "You are signed in to wiki.") {
+			t.Fatalf("POST link = %d:\n%s", res.Status, res.Body)
 		}
 		assertPageHeaders(t, res)
-		h.expect("/v1/check", body, http.StatusOK, "authenticated")
+		h.Expect("/v1/check", body, http.StatusOK, "authenticated")
 	})
 
 	gone := []struct {
@@ -55,9 +57,9 @@ func TestLinkSignIn(t *testing.T) {
 	}
 	for _, tt := range gone {
 		t.Run(tt.name, func(t *testing.T) {
-			res := h.page(tt.method, tt.url)
-			if res.status != http.StatusGone || !strings.Contains(res.body, "This link has expired or was already used") || strings.Contains(res.body, "<form") {
-				t.Fatalf("%s = %d:\n%s", tt.method, res.status, res.body)
+			res := h.Page(tt.method, tt.url)
+			if res.Status != http.StatusGone || !strings.Contains(res.Body, "This link has expired or was already used") || strings.Contains(res.Body, "<form") {
+				t.Fatalf("%s = %d:\n%s", tt.method, res.Status, res.Body)
 			}
 			assertPageHeaders(t, res)
 		})
@@ -67,23 +69,23 @@ func TestLinkSignIn(t *testing.T) {
 func TestSupersededLinkStopsWorking(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	h.setup("wiki", []string{"passwordless"}, "low", "erin", "passwordless")
+	h.Setup("wiki", []string{"passwordless"}, "low", "erin", "passwordless")
 	body := req{"system": "wiki", "authid": "erin"}
 
-	first := h.outbox.message(t, h.start("wiki", "erin")).Link
-	second := h.outbox.message(t, h.start("wiki", "erin")).Link
+	first := h.outbox.message(t, h.Start("wiki", "erin")).Link
+	second := h.outbox.message(t, h.Start("wiki", "erin")).Link
 
-	if res := h.page(http.MethodPost, first); res.status != http.StatusGone {
-		t.Fatalf("POST superseded link = %d, want 410:\n%s", res.status, res.body)
+	if res := h.Page(http.MethodPost, first); res.Status != http.StatusGone {
+		t.Fatalf("POST superseded link = %d, want 410:\n%s", res.Status, res.Body)
 	}
-	h.expect("/v1/check", body, http.StatusAccepted, "pending")
-	if res := h.page(http.MethodPost, second); res.status != http.StatusOK {
-		t.Fatalf("POST current link = %d, want 200:\n%s", res.status, res.body)
+	h.Expect("/v1/check", body, http.StatusAccepted, "pending")
+	if res := h.Page(http.MethodPost, second); res.Status != http.StatusOK {
+		t.Fatalf("POST current link = %d, want 200:\n%s", res.Status, res.Body)
 	}
-	h.expect("/v1/check", body, http.StatusOK, "authenticated")
+	h.Expect("/v1/check", body, http.StatusOK, "authenticated")
 }
 
-func assertPageHeaders(t *testing.T, res response) {
+func assertPageHeaders(t *testing.T, res apitest.Response) {
 	t.Helper()
 	want := map[string]string{
 		"Cache-Control":   "no-store",
@@ -92,11 +94,11 @@ func assertPageHeaders(t *testing.T, res response) {
 		"Content-Type":    "text/html; charset=utf-8",
 	}
 	for k, v := range want {
-		if got := res.header.Get(k); got != v {
+		if got := res.Header.Get(k); got != v {
 			t.Errorf("%s = %q, want %q", k, got, v)
 		}
 	}
-	csp := res.header.Get("Content-Security-Policy")
+	csp := res.Header.Get("Content-Security-Policy")
 	for _, part := range []string{"default-src 'none'", "style-src 'sha256-", "frame-ancestors 'none'", "form-action 'self'"} {
 		if !strings.Contains(csp, part) {
 			t.Errorf("Content-Security-Policy %q lacks %q", csp, part)

@@ -26,11 +26,11 @@ type req = map[string]any
 func TestPasswordlessLink(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	h.setup("wiki", []string{"passwordless", "pin"}, "low", "alice", "passwordless")
+	h.Setup("wiki", []string{"passwordless", "pin"}, "low", "alice", "passwordless")
 	body := req{"system": "wiki", "authid": "alice"}
 
-	h.expect("/v1/start", body, http.StatusOK, "success")
-	h.expect("/v1/check", body, http.StatusAccepted, "pending")
+	h.Expect("/v1/start", body, http.StatusOK, "success")
+	h.Expect("/v1/check", body, http.StatusAccepted, "pending")
 	msg := h.waitMessage("alice@example.com", 1)
 	if msg.Link == "" || msg.Channel != "email" || !strings.Contains(msg.Body, msg.Link) {
 		t.Fatalf("message = %+v, want an email carrying the link", msg)
@@ -41,32 +41,34 @@ func TestPasswordlessLink(t *testing.T) {
 	}
 
 	// Opening the link (what a mail scanner does too) only shows a page.
-	status, html := h.page(http.MethodGet, msg.Link)
+	res := h.Page(http.MethodGet, msg.Link)
+	status, html := res.Status, res.Body
 	if status != http.StatusOK || !strings.Contains(html, "<form") || !strings.Contains(strings.ToLower(html), "post") {
 		t.Fatalf("GET link = %d, want a confirmation form:\n%s", status, html)
 	}
-	h.expect("/v1/check", body, http.StatusAccepted, "pending")
+	h.Expect("/v1/check", body, http.StatusAccepted, "pending")
 
-	status, html = h.page(http.MethodPost, msg.Link)
+	res = h.Page(http.MethodPost, msg.Link)
+	status, html = res.Status, res.Body
 	if status != http.StatusOK {
 		t.Fatalf("POST link = %d:\n%s", status, html)
 	}
-	h.expect("/v1/check", body, http.StatusOK, "authenticated")
+	h.Expect("/v1/check", body, http.StatusOK, "authenticated")
 
 	// A link works once.
-	if status, _ := h.page(http.MethodPost, msg.Link); status == http.StatusOK {
+	if h.Page(http.MethodPost, msg.Link).Status == http.StatusOK {
 		t.Fatal("the link confirmed a second time")
 	}
 	h.assertHistoryHasNo(workflows.WorkflowID("acme", "wiki", "alice"), token)
 	h.saveHistory(workflows.WorkflowID("acme", "wiki", "alice"), "passwordless_confirmed")
 	// Newest first: the attempt's events, then the admin's set-up.
-	types := h.auditTypes("alice")
+	types := h.AuditTypes("authid=alice")
 	want := []string{activities.EventAuthenticated, activities.EventDelivered, activities.EventDecision, activities.EventStarted,
 		"assignments.updated", "user.created"}
 	if strings.Join(types, ",") != strings.Join(want, ",") {
 		t.Fatalf("audit = %v, want %v", types, want)
 	}
-	user := h.admin(http.MethodGet, "/v1/admin/users/alice", nil, http.StatusOK)
+	user := h.Admin(http.MethodGet, "/v1/admin/users/alice", nil, http.StatusOK)
 	if user["login_count"] != float64(1) || user["last_ip"] == "" {
 		t.Fatalf("user after sign-in = %v", user)
 	}
@@ -75,10 +77,10 @@ func TestPasswordlessLink(t *testing.T) {
 func TestPINAttempt(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	h.setup("vpn", []string{"pin"}, "low", "bob", "pin")
+	h.Setup("vpn", []string{"pin"}, "low", "bob", "pin")
 	body := req{"system": "vpn", "authid": "bob"}
 
-	h.expect("/v1/start", body, http.StatusOK, "success")
+	h.Expect("/v1/start", body, http.StatusOK, "success")
 	msg := h.waitMessage("bob@example.com", 1)
 	if len(msg.Code) != 8 || strings.Trim(msg.Code, "0123456789") != "" {
 		t.Fatalf("code %q is not 8 digits", msg.Code)
@@ -87,16 +89,16 @@ func TestPINAttempt(t *testing.T) {
 	if wrong == msg.Code {
 		wrong = "11111111"
 	}
-	h.expect("/v1/check", req{"system": "vpn", "authid": "bob", "pin": wrong}, http.StatusForbidden, "security error")
-	h.expect("/v1/check", body, http.StatusAccepted, "pending")
+	h.Expect("/v1/check", req{"system": "vpn", "authid": "bob", "pin": wrong}, http.StatusForbidden, "security error")
+	h.Expect("/v1/check", body, http.StatusAccepted, "pending")
 
 	// The PIN as a JSON number: leading zeros are restored.
 	n, err := strconv.Atoi(msg.Code)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.expect("/v1/check", req{"system": "vpn", "authid": "bob", "pin": n}, http.StatusOK, "authenticated")
-	h.expect("/v1/check", body, http.StatusOK, "authenticated")
+	h.Expect("/v1/check", req{"system": "vpn", "authid": "bob", "pin": n}, http.StatusOK, "authenticated")
+	h.Expect("/v1/check", body, http.StatusOK, "authenticated")
 
 	// Secrets reach workflow history only as digests.
 	h.assertHistoryHasNo(workflows.WorkflowID("acme", "vpn", "bob"), msg.Code)
@@ -106,9 +108,9 @@ func TestPINAttempt(t *testing.T) {
 func TestTOTPAttempt(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	h.setup("payroll", []string{"totp", "pin"}, "high", "carol", "totp")
+	h.Setup("payroll", []string{"totp", "pin"}, "high", "carol", "totp")
 
-	enrol := h.admin(http.MethodPost, "/v1/admin/users/carol/totp", nil, http.StatusOK)
+	enrol := h.Admin(http.MethodPost, "/v1/admin/users/carol/totp", nil, http.StatusOK)
 	uri, _ := enrol["otpauth_uri"].(string)
 	seed, _ := enrol["secret"].(string)
 	if !strings.HasPrefix(uri, "otpauth://totp/") || seed == "" {
@@ -118,22 +120,22 @@ func TestTOTPAttempt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.admin(http.MethodPost, "/v1/admin/users/carol/totp/verify", req{"code": code}, http.StatusOK)
+	h.Admin(http.MethodPost, "/v1/admin/users/carol/totp/verify", req{"code": code}, http.StatusOK)
 
 	body := req{"system": "payroll", "authid": "carol"}
-	h.expect("/v1/start", body, http.StatusOK, "success")
-	h.expect("/v1/check", body, http.StatusAccepted, "pending")
+	h.Expect("/v1/start", body, http.StatusOK, "success")
+	h.Expect("/v1/check", body, http.StatusAccepted, "pending")
 	// The enrolment code (an earlier step) cannot sign in.
-	h.expect("/v1/check", req{"system": "payroll", "authid": "carol", "pin": code}, http.StatusForbidden, "security error")
+	h.Expect("/v1/check", req{"system": "payroll", "authid": "carol", "pin": code}, http.StatusForbidden, "security error")
 	now, err := totp.GenerateCode(seed, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.expect("/v1/check", req{"system": "payroll", "authid": "carol", "pin": now}, http.StatusOK, "authenticated")
+	h.Expect("/v1/check", req{"system": "payroll", "authid": "carol", "pin": now}, http.StatusOK, "authenticated")
 
 	// Each code signs in once, even in a new attempt.
-	h.expect("/v1/start", body, http.StatusOK, "success")
-	h.expect("/v1/check", req{"system": "payroll", "authid": "carol", "pin": now}, http.StatusForbidden, "security error")
+	h.Expect("/v1/start", body, http.StatusOK, "success")
+	h.Expect("/v1/check", req{"system": "payroll", "authid": "carol", "pin": now}, http.StatusForbidden, "security error")
 	h.assertHistoryHasNo(workflows.WorkflowID("acme", "payroll", "carol"), now)
 	h.saveHistory(workflows.WorkflowID("acme", "payroll", "carol"), "totp_reused_code")
 }
@@ -141,23 +143,23 @@ func TestTOTPAttempt(t *testing.T) {
 func TestLockOut(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	h.setup("vpn", []string{"pin"}, "low", "dave", "pin")
+	h.Setup("vpn", []string{"pin"}, "low", "dave", "pin")
 	body := req{"system": "vpn", "authid": "dave"}
-	h.expect("/v1/start", body, http.StatusOK, "success")
+	h.Expect("/v1/start", body, http.StatusOK, "success")
 	msg := h.waitMessage("dave@example.com", 1)
 	wrong := "12345678"
 	if wrong == msg.Code {
 		wrong = "87654321"
 	}
 	for range 5 {
-		h.expect("/v1/check", req{"system": "vpn", "authid": "dave", "pin": wrong}, http.StatusForbidden, "security error")
+		h.Expect("/v1/check", req{"system": "vpn", "authid": "dave", "pin": wrong}, http.StatusForbidden, "security error")
 	}
 	// Locked: even the right code is refused, and so is a new start.
-	h.expect("/v1/check", req{"system": "vpn", "authid": "dave", "pin": msg.Code}, http.StatusForbidden, "security error")
-	h.expect("/v1/check", body, http.StatusForbidden, "security error")
+	h.Expect("/v1/check", req{"system": "vpn", "authid": "dave", "pin": msg.Code}, http.StatusForbidden, "security error")
+	h.Expect("/v1/check", body, http.StatusForbidden, "security error")
 	h.saveHistory(workflows.WorkflowID("acme", "vpn", "dave"), "pin_locked")
-	h.expect("/v1/start", body, http.StatusForbidden, "security error")
-	types := h.auditTypes("dave")
+	h.Expect("/v1/start", body, http.StatusForbidden, "security error")
+	types := h.AuditTypes("authid=dave")
 	if len(types) == 0 || types[0] != activities.EventDenied {
 		t.Fatalf("audit after a start while locked out = %v", types)
 	}
@@ -166,49 +168,49 @@ func TestLockOut(t *testing.T) {
 func TestNewStartSupersedesThePendingAttempt(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	h.setup("vpn", []string{"pin", "passwordless"}, "low", "erin", "pin")
+	h.Setup("vpn", []string{"pin", "passwordless"}, "low", "erin", "pin")
 	body := req{"system": "vpn", "authid": "erin"}
-	h.expect("/v1/start", body, http.StatusOK, "success")
+	h.Expect("/v1/start", body, http.StatusOK, "success")
 	first := h.waitMessage("erin@example.com", 1)
-	h.expect("/v1/start", body, http.StatusOK, "success")
+	h.Expect("/v1/start", body, http.StatusOK, "success")
 	second := h.waitMessage("erin@example.com", 2)
 	if first.Attempt == second.Attempt {
 		t.Fatal("both messages belong to one attempt")
 	}
 	if first.Code != second.Code {
-		h.expect("/v1/check", req{"system": "vpn", "authid": "erin", "pin": first.Code}, http.StatusForbidden, "security error")
+		h.Expect("/v1/check", req{"system": "vpn", "authid": "erin", "pin": first.Code}, http.StatusForbidden, "security error")
 	}
-	h.expect("/v1/check", req{"system": "vpn", "authid": "erin", "pin": second.Code}, http.StatusOK, "authenticated")
+	h.Expect("/v1/check", req{"system": "vpn", "authid": "erin", "pin": second.Code}, http.StatusOK, "authenticated")
 
 	// A superseded link stops working too.
-	h.admin(http.MethodPut, "/v1/admin/users/erin/systems", req{"assignments": []req{{"system": "vpn", "method": "passwordless"}}}, http.StatusOK)
-	h.expect("/v1/start", body, http.StatusOK, "success")
+	h.Admin(http.MethodPut, "/v1/admin/users/erin/systems", req{"assignments": []req{{"system": "vpn", "method": "passwordless"}}}, http.StatusOK)
+	h.Expect("/v1/start", body, http.StatusOK, "success")
 	oldLink := h.waitMessage("erin@example.com", 3)
-	h.expect("/v1/start", body, http.StatusOK, "success")
+	h.Expect("/v1/start", body, http.StatusOK, "success")
 	newLink := h.waitMessage("erin@example.com", 4)
-	if status, _ := h.page(http.MethodPost, oldLink.Link); status == http.StatusOK {
+	if h.Page(http.MethodPost, oldLink.Link).Status == http.StatusOK {
 		t.Fatal("a superseded link confirmed")
 	}
-	h.expect("/v1/check", body, http.StatusAccepted, "pending")
-	if status, _ := h.page(http.MethodPost, newLink.Link); status != http.StatusOK {
+	h.Expect("/v1/check", body, http.StatusAccepted, "pending")
+	if h.Page(http.MethodPost, newLink.Link).Status != http.StatusOK {
 		t.Fatal("the current link did not confirm")
 	}
-	h.expect("/v1/check", body, http.StatusOK, "authenticated")
+	h.Expect("/v1/check", body, http.StatusOK, "authenticated")
 }
 
 func TestExpiry(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	h.admin(http.MethodPost, "/v1/admin/systems", req{"name": "kiosk", "methods": []string{"pin"}, "sensitivity": "low", "ttl_seconds": 30}, http.StatusCreated)
-	h.admin(http.MethodPost, "/v1/admin/users", req{"authid": "frank", "email": "frank@example.com"}, http.StatusCreated)
-	h.admin(http.MethodPut, "/v1/admin/users/frank/systems", req{"assignments": []req{{"system": "kiosk", "method": "pin"}}}, http.StatusOK)
+	h.Admin(http.MethodPost, "/v1/admin/systems", req{"name": "kiosk", "methods": []string{"pin"}, "sensitivity": "low", "ttl_seconds": 30}, http.StatusCreated)
+	h.Admin(http.MethodPost, "/v1/admin/users", req{"authid": "frank", "email": "frank@example.com"}, http.StatusCreated)
+	h.Admin(http.MethodPut, "/v1/admin/users/frank/systems", req{"assignments": []req{{"system": "kiosk", "method": "pin"}}}, http.StatusOK)
 	body := req{"system": "kiosk", "authid": "frank"}
-	h.expect("/v1/start", body, http.StatusOK, "success")
+	h.Expect("/v1/start", body, http.StatusOK, "success")
 	msg := h.waitMessage("frank@example.com", 1)
 	time.Sleep(31 * time.Second)
-	h.expect("/v1/check", body, http.StatusForbidden, "expired")
-	h.expect("/v1/check", req{"system": "kiosk", "authid": "frank", "pin": msg.Code}, http.StatusForbidden, "expired")
-	types := h.auditTypes("frank")
+	h.Expect("/v1/check", body, http.StatusForbidden, "expired")
+	h.Expect("/v1/check", req{"system": "kiosk", "authid": "frank", "pin": msg.Code}, http.StatusForbidden, "expired")
+	types := h.AuditTypes("authid=frank")
 	if len(types) == 0 || types[0] != activities.EventExpired {
 		t.Fatalf("audit = %v, want attempt.expired first", types)
 	}
@@ -217,10 +219,10 @@ func TestExpiry(t *testing.T) {
 func TestNoEnumeration(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	h.setup("vpn", []string{"pin"}, "low", "gina", "pin")
-	h.admin(http.MethodPost, "/v1/admin/systems", req{"name": "crm", "methods": []string{"pin"}}, http.StatusCreated)
-	h.admin(http.MethodPost, "/v1/admin/users", req{"authid": "hank", "email": "hank@example.com", "status": "disabled"}, http.StatusCreated)
-	h.admin(http.MethodPut, "/v1/admin/users/hank/systems", req{"assignments": []req{{"system": "vpn", "method": "pin"}}}, http.StatusOK)
+	h.Setup("vpn", []string{"pin"}, "low", "gina", "pin")
+	h.Admin(http.MethodPost, "/v1/admin/systems", req{"name": "crm", "methods": []string{"pin"}}, http.StatusCreated)
+	h.Admin(http.MethodPost, "/v1/admin/users", req{"authid": "hank", "email": "hank@example.com", "status": "disabled"}, http.StatusCreated)
+	h.Admin(http.MethodPut, "/v1/admin/users/hank/systems", req{"assignments": []req{{"system": "vpn", "method": "pin"}}}, http.StatusOK)
 
 	cases := []struct {
 		name string
@@ -237,7 +239,8 @@ func TestNoEnumeration(t *testing.T) {
 	var first string
 	for _, c := range cases {
 		for _, path := range []string{"/v1/start", "/v1/check"} {
-			status, raw := h.do(http.MethodPost, path, c.key, c.body)
+			res := h.Do(http.MethodPost, path, c.key, c.body)
+			status, raw := res.Status, res.Body
 			got := strconv.Itoa(status) + " " + raw
 			if first == "" {
 				first = got
@@ -256,7 +259,7 @@ func TestNoEnumeration(t *testing.T) {
 func TestBadRequests(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	h.setup("vpn", []string{"pin"}, "low", "ivan", "pin")
+	h.Setup("vpn", []string{"pin"}, "low", "ivan", "pin")
 	cases := []struct {
 		name string
 		body string
@@ -274,14 +277,15 @@ func TestBadRequests(t *testing.T) {
 		if strings.Contains(c.body, "pin") {
 			path = "/v1/check"
 		}
-		status, raw := h.do(http.MethodPost, path, h.appKey, c.body)
+		res := h.Do(http.MethodPost, path, h.appKey, c.body)
+		status, raw := res.Status, res.Body
 		var e struct{ Error string }
 		if status < 400 || status >= 500 || json.Unmarshal([]byte(raw), &e) != nil || e.Error == "" {
 			t.Errorf("%s: %d %s, want a 4xx JSON error", c.name, status, raw)
 		}
 	}
 	// Nothing was lost: the engine still works.
-	h.expect("/v1/start", req{"system": "vpn", "authid": "ivan"}, http.StatusOK, "success")
+	h.Expect("/v1/start", req{"system": "vpn", "authid": "ivan"}, http.StatusOK, "success")
 }
 
 // assertHistoryHasNo fails if secret appears anywhere in the workflow's
@@ -328,11 +332,11 @@ decision := {"allow": true, "method": "pin", "ttl_seconds": 60 / count([]), "max
 	} {
 		t.Run(name, func(t *testing.T) {
 			h := newHarness(t, withPolicy(policy))
-			h.setup("vpn", []string{"pin"}, "low", "judy", "pin")
+			h.Setup("vpn", []string{"pin"}, "low", "judy", "pin")
 			body := req{"system": "vpn", "authid": "judy"}
-			h.expect("/v1/start", body, http.StatusForbidden, "security error")
-			h.expect("/v1/check", body, http.StatusForbidden, "security error")
-			out := h.admin(http.MethodGet, "/v1/admin/audit?authid=judy&type=policy.decision", nil, http.StatusOK)
+			h.Expect("/v1/start", body, http.StatusForbidden, "security error")
+			h.Expect("/v1/check", body, http.StatusForbidden, "security error")
+			out := h.Admin(http.MethodGet, "/v1/admin/audit?authid=judy&type=policy.decision", nil, http.StatusOK)
 			events, _ := out["events"].([]any)
 			if len(events) != 1 {
 				t.Fatalf("policy decisions in the audit = %v", out)
@@ -349,9 +353,9 @@ func TestCrashedPluginIsRestartedAndTheDeliveryRetried(t *testing.T) {
 	// Not parallel: the parallel tests wait until this one is done, so the
 	// only plugin process of this binary is this harness's.
 	h := newHarness(t)
-	h.setup("vpn", []string{"pin"}, "low", "kate", "pin")
+	h.Setup("vpn", []string{"pin"}, "low", "kate", "pin")
 	body := req{"system": "vpn", "authid": "kate"}
-	h.expect("/v1/start", body, http.StatusOK, "success")
+	h.Expect("/v1/start", body, http.StatusOK, "success")
 	first := h.waitMessage("kate@example.com", 1)
 
 	// Kill the plugin process.
@@ -377,29 +381,29 @@ func TestCrashedPluginIsRestartedAndTheDeliveryRetried(t *testing.T) {
 		t.Fatal("no plugin process to kill")
 	}
 
-	h.expect("/v1/start", body, http.StatusOK, "success")
+	h.Expect("/v1/start", body, http.StatusOK, "success")
 	second := h.waitMessage("kate@example.com", 2)
 	if second.Attempt == first.Attempt || second.Code == "" {
 		t.Fatalf("after the crash: %+v", second)
 	}
-	h.expect("/v1/check", req{"system": "vpn", "authid": "kate", "pin": second.Code}, http.StatusOK, "authenticated")
+	h.Expect("/v1/check", req{"system": "vpn", "authid": "kate", "pin": second.Code}, http.StatusOK, "authenticated")
 }
 
 func TestTooManyStartsAreRefused(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	h.setup("vpn", []string{"pin"}, "low", "leo", "pin")
+	h.Setup("vpn", []string{"pin"}, "low", "leo", "pin")
 	body := req{"system": "vpn", "authid": "leo"}
 	for range 10 {
-		h.expect("/v1/start", body, http.StatusOK, "success")
+		h.Expect("/v1/start", body, http.StatusOK, "success")
 	}
-	h.expect("/v1/start", body, http.StatusForbidden, "security error")
+	h.Expect("/v1/start", body, http.StatusForbidden, "security error")
 	// An unknown user is limited the same way: nothing tells them apart.
 	ghost := req{"system": "vpn", "authid": "ghost"}
 	for range 11 {
-		h.expect("/v1/start", ghost, http.StatusForbidden, "security error")
+		h.Expect("/v1/start", ghost, http.StatusForbidden, "security error")
 	}
-	out := h.admin(http.MethodGet, "/v1/admin/audit?authid=leo&type="+activities.EventDenied, nil, http.StatusOK)
+	out := h.Admin(http.MethodGet, "/v1/admin/audit?authid=leo&type="+activities.EventDenied, nil, http.StatusOK)
 	events, _ := out["events"].([]any)
 	if len(events) != 1 {
 		t.Fatalf("denials = %v", out)

@@ -17,21 +17,21 @@ import (
 
 func BenchmarkCheckPending(b *testing.B) {
 	h := newHarness(b)
-	h.setup("vpn", []string{"pin"}, "low", "alice", "pin")
+	h.Setup("vpn", []string{"pin"}, "low", "alice", "pin")
 	body := req{"system": "vpn", "authid": "alice"}
-	h.expect("/v1/start", body, http.StatusOK, "success")
+	h.Expect("/v1/start", body, http.StatusOK, "success")
 	b.ResetTimer()
 	for b.Loop() {
-		if status, raw := h.app("/v1/check", body); status != http.StatusAccepted {
-			b.Fatalf("check = %d %s", status, raw)
+		if res := h.App("/v1/check", body); res.Status != http.StatusAccepted {
+			b.Fatalf("check = %d %s", res.Status, res.Body)
 		}
 	}
 }
 
 func BenchmarkQueryAttemptState(b *testing.B) {
 	h := newHarness(b)
-	h.setup("vpn", []string{"pin"}, "low", "alice", "pin")
-	h.expect("/v1/start", req{"system": "vpn", "authid": "alice"}, http.StatusOK, "success")
+	h.Setup("vpn", []string{"pin"}, "low", "alice", "pin")
+	h.Expect("/v1/start", req{"system": "vpn", "authid": "alice"}, http.StatusOK, "success")
 	id := workflows.WorkflowID("acme", "vpn", "alice")
 	ctx := context.Background()
 	b.ResetTimer()
@@ -49,13 +49,13 @@ func BenchmarkQueryAttemptState(b *testing.B) {
 
 func BenchmarkStart(b *testing.B) {
 	h := newHarness(b, withoutStartLimits())
-	h.setup("vpn", []string{"pin"}, "low", "alice", "pin")
+	h.Setup("vpn", []string{"pin"}, "low", "alice", "pin")
 	body := req{"system": "vpn", "authid": "alice"}
 	b.ResetTimer()
 	for b.Loop() {
 		// Each start supersedes the previous attempt, as a user retrying does.
-		if status, raw := h.app("/v1/start", body); status != http.StatusOK {
-			b.Fatalf("start = %d %s", status, raw)
+		if res := h.App("/v1/start", body); res.Status != http.StatusOK {
+			b.Fatalf("start = %d %s", res.Status, res.Body)
 		}
 	}
 }

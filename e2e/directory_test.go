@@ -34,19 +34,19 @@ deny contains sprintf("%s is for staff; %s is in %v (%s)", [input.system.name, i
 		t.Fatal(err)
 	}
 	h := newHarness(t, withDirectory(file), withPolicy(engine))
-	h.admin(http.MethodPost, "/v1/admin/systems", req{"name": "vpn", "methods": []string{"pin"}, "sensitivity": "low"}, http.StatusCreated)
+	h.Admin(http.MethodPost, "/v1/admin/systems", req{"name": "vpn", "methods": []string{"pin"}, "sensitivity": "low"}, http.StatusCreated)
 	for _, who := range []string{"nina", "omar"} {
 		// No email in flexauth: the directory's address is used.
-		h.admin(http.MethodPost, "/v1/admin/users", req{"authid": who}, http.StatusCreated)
-		h.admin(http.MethodPut, "/v1/admin/users/"+who+"/systems", req{"assignments": []req{{"system": "vpn", "method": "pin"}}}, http.StatusOK)
+		h.Admin(http.MethodPost, "/v1/admin/users", req{"authid": who}, http.StatusCreated)
+		h.Admin(http.MethodPut, "/v1/admin/users/"+who+"/systems", req{"assignments": []req{{"system": "vpn", "method": "pin"}}}, http.StatusOK)
 	}
 
-	h.expect("/v1/start", req{"system": "vpn", "authid": "nina"}, http.StatusOK, "success")
+	h.Expect("/v1/start", req{"system": "vpn", "authid": "nina"}, http.StatusOK, "success")
 	msg := h.waitMessage("nina@corp.example", 1)
-	h.expect("/v1/check", req{"system": "vpn", "authid": "nina", "pin": msg.Code}, http.StatusOK, "authenticated")
+	h.Expect("/v1/check", req{"system": "vpn", "authid": "nina", "pin": msg.Code}, http.StatusOK, "authenticated")
 
-	h.expect("/v1/start", req{"system": "vpn", "authid": "omar"}, http.StatusForbidden, "security error")
-	out := h.admin(http.MethodGet, "/v1/admin/audit?authid=omar&type=attempt.denied", nil, http.StatusOK)
+	h.Expect("/v1/start", req{"system": "vpn", "authid": "omar"}, http.StatusForbidden, "security error")
+	out := h.Admin(http.MethodGet, "/v1/admin/audit?authid=omar&type=attempt.denied", nil, http.StatusOK)
 	events, _ := out["events"].([]any)
 	if len(events) != 1 {
 		t.Fatalf("denials = %v", out)

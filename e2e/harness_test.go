@@ -2,18 +2,15 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -24,6 +21,7 @@ import (
 
 	"github.com/flexauth/flexauth/activities"
 	"github.com/flexauth/flexauth/api"
+	"github.com/flexauth/flexauth/internal/apitest"
 	"github.com/flexauth/flexauth/internal/pgtest"
 	"github.com/flexauth/flexauth/plugins/host"
 	"github.com/flexauth/flexauth/plugins/sdk"
@@ -70,6 +68,7 @@ func TestMain(m *testing.M) {
 // harness is one flexauth deployment: its own database, Temporal server,
 // plugin process and API, and an account with an app and an admin key.
 type harness struct {
+	*apitest.Client
 	t        testing.TB
 	url      string
 	appKey   string
@@ -179,6 +178,7 @@ func newHarness(t testing.TB, opts ...option) *harness {
 	}
 	h.appKey = h.newKey(store.ScopeApp, secret.AppKeyPrefix)
 	h.adminKey = h.newKey(store.ScopeAdmin, secret.AdminKeyPrefix)
+	h.Client = &apitest.Client{T: t, URL: h.url, AppKey: h.appKey, AdminKey: h.adminKey}
 	return h
 }
 
@@ -195,90 +195,6 @@ func (h *harness) newKey(scope, prefix string) string {
 		h.t.Fatal(err)
 	}
 	return key
-}
-
-// do sends a JSON request and returns the status and raw body.
-func (h *harness) do(method, path, key string, body any) (int, string) {
-	h.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	default:
-		raw, err := json.Marshal(b)
-		if err != nil {
-			h.t.Fatal(err)
-		}
-		rd = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequest(method, h.url+path, rd)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if key != "" {
-		req.Header.Set("apikey", key)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return res.StatusCode, string(raw)
-}
-
-// admin calls the admin API and fails the test unless it answers want.
-func (h *harness) admin(method, path string, body any, want int) map[string]any {
-	h.t.Helper()
-	status, raw := h.do(method, path, h.adminKey, body)
-	if status != want {
-		h.t.Fatalf("%s %s = %d %s, want %d", method, path, status, raw, want)
-	}
-	out := map[string]any{}
-	if raw != "" {
-		if err := json.Unmarshal([]byte(raw), &out); err != nil {
-			h.t.Fatalf("%s %s: body %q is not a JSON object: %v", method, path, raw, err)
-		}
-	}
-	return out
-}
-
-// app calls start or check and returns the status and body.
-func (h *harness) app(path string, body any) (int, string) {
-	h.t.Helper()
-	return h.do(http.MethodPost, path, h.appKey, body)
-}
-
-// expect asserts an app API answer, e.g. 202 {"result":"pending"}.
-func (h *harness) expect(path string, body any, wantStatus int, wantResult string) {
-	h.t.Helper()
-	status, raw := h.app(path, body)
-	var got struct {
-		Result string `json:"result"`
-	}
-	_ = json.Unmarshal([]byte(raw), &got)
-	if status != wantStatus || got.Result != wantResult {
-		h.t.Fatalf("POST %s %v = %d %s, want %d %q", path, body, status, raw, wantStatus, wantResult)
-	}
-}
-
-// setup creates a system with methods and a user assigned to it with method.
-func (h *harness) setup(system string, methods []string, sensitivity, authid, method string) {
-	h.t.Helper()
-	h.admin(http.MethodPost, "/v1/admin/systems", map[string]any{
-		"name": system, "methods": methods, "sensitivity": sensitivity, "ttl_seconds": 300,
-	}, http.StatusCreated)
-	h.admin(http.MethodPost, "/v1/admin/users", map[string]any{
-		"authid": authid, "name": "User " + authid, "email": authid + "@example.com", "phone": "+15555550100",
-	}, http.StatusCreated)
-	h.admin(http.MethodPut, "/v1/admin/users/"+authid+"/systems", map[string]any{
-		"assignments": []map[string]string{{"system": system, "method": method}},
-	}, http.StatusOK)
 }
 
 // message is one line of the outbox.
@@ -321,35 +237,4 @@ func (h *harness) waitMessage(to string, n int) message {
 	}
 	h.t.Fatalf("no message %d to %s in the outbox within 15s", n, to)
 	return message{}
-}
-
-// page fetches an end-user page (no API key) and returns status and HTML.
-func (h *harness) page(method, url string) (int, string) {
-	h.t.Helper()
-	req, err := http.NewRequest(method, url, nil)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	if method == http.MethodPost {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	return res.StatusCode, string(raw)
-}
-
-// auditTypes returns the event types of authid's audit trail, newest first.
-func (h *harness) auditTypes(authid string) []string {
-	h.t.Helper()
-	out := h.admin(http.MethodGet, "/v1/admin/audit?authid="+authid, nil, http.StatusOK)
-	events, _ := out["events"].([]any)
-	var types []string
-	for _, e := range events {
-		types = append(types, e.(map[string]any)["type"].(string))
-	}
-	return types
 }

@@ -112,9 +112,9 @@ func TestSignInLinkByEmailThroughTheSMTPPlugin(t *testing.T) {
 		Name: "mail", Command: []string{smtpBin},
 		Config: map[string]string{"host": mailHost, "port": mailPort, "tls": "none", "from": "flexauth <auth@example.com>"},
 	}))
-	h.setup("wiki", []string{"passwordless"}, "low", "mia", "passwordless")
+	h.Setup("wiki", []string{"passwordless"}, "low", "mia", "passwordless")
 	body := req{"system": "wiki", "authid": "mia"}
-	h.expect("/v1/start", body, http.StatusOK, "success")
+	h.Expect("/v1/start", body, http.StatusOK, "success")
 
 	text, header := textPart(t, mb.wait(t, 1))
 	if !strings.Contains(header.Get("To"), "mia@example.com") || header.Get("Message-ID") == "" {
@@ -124,9 +124,9 @@ func TestSignInLinkByEmailThroughTheSMTPPlugin(t *testing.T) {
 	if link == "" {
 		t.Fatalf("no link in the mail:\n%s", text)
 	}
-	h.expect("/v1/check", body, http.StatusAccepted, "pending")
-	if status, _ := h.page(http.MethodPost, link); status != http.StatusOK {
-		t.Fatalf("confirming the mailed link = %d", status)
+	h.Expect("/v1/check", body, http.StatusAccepted, "pending")
+	if res := h.Page(http.MethodPost, link); res.Status != http.StatusOK {
+		t.Fatalf("confirming the mailed link = %d", res.Status)
 	}
-	h.expect("/v1/check", body, http.StatusOK, "authenticated")
+	h.Expect("/v1/check", body, http.StatusOK, "authenticated")
 }

@@ -1,6 +1,6 @@
-// Package plugintest is the conformance kit for delivery plugins: what a
-// plugin author runs against their built executable to learn whether
-// flexauth can rely on it.
+// Package plugintest is the conformance kit for plugins: what a plugin
+// author runs against their built executable to learn whether flexauth can
+// rely on it. Run checks delivery plugins, RunIdentity identity plugins.
 //
 // Run launches the plugin through flexauth's real host (plugins/host), so
 // the handshake, the protocol version negotiation, the process boundary and
@@ -44,6 +44,41 @@
 //			Delivered:   gw.Delivered,      // func(t testing.TB, id string) int
 //			Unavailable: gw.SetUnavailable, // optional: answer 503 while on
 //			Slow:        gw.SetSlow,        // optional: hang while on
+//		})
+//	}
+//
+// # Identity plugins
+//
+// RunIdentity launches the plugin through the same host, configured with
+// kind identity, and checks, each as a named subtest:
+//
+//   - the handshake and Info (kind identity, a name, a version, the
+//     capability "lookup");
+//   - IdentityTarget.Known resolves to IdentityTarget.Want (Found true,
+//     compared field by field; a nil and an empty slice or map are equal);
+//   - IdentityTarget.Unknown is not found: Found false, no other field set,
+//     and a nil error (an unknown user is an answer, not a failure);
+//   - an empty configuration is refused permanently (a second process,
+//     configured with an empty Config);
+//   - launched as a delivery plugin (an operator who forgot "kind":
+//     "identity"), it fails with sdk.ErrWrongKind, permanently;
+//   - 20 concurrent lookups of Known all resolve to Want.
+//
+// The test provides the plugin's data through Config, a users file it
+// writes, say:
+//
+//	func TestConformance(t *testing.T) {
+//		path := filepath.Join(t.TempDir(), "users.csv")
+//		if err := os.WriteFile(path, []byte("authid,name,email\nada,Ada Lovelace,ada@example.com\n"), 0o600); err != nil {
+//			t.Fatal(err)
+//		}
+//		plugintest.RunIdentity(t, plugintest.IdentityTarget{
+//			Name:    "mydirectory",
+//			Command: []string{pluginBin}, // built by plugintest.Main
+//			Config:  map[string]string{"path": path},
+//			Known:   sdk.LookupRequest{Account: "acme", AuthID: "ada"},
+//			Want:    sdk.Identity{Found: true, Name: "Ada Lovelace", Email: "ada@example.com"},
+//			Unknown: sdk.LookupRequest{Account: "acme", AuthID: "nobody"},
 //		})
 //	}
 //

@@ -21,9 +21,10 @@ const servePluginArg = "serve-plugintest-plugin"
 // against; the outer test then reads the verdict from the output.
 const faultEnv = "FLEXAUTH_PLUGINTEST_FAULT"
 
-// outboxBin is the flexauth-outbox executable built by TestMain. It is set
-// once before any test runs and never written again.
-var outboxBin string
+// outboxBin and directoryBin are the flexauth-outbox and
+// flexauth-directory executables built by TestMain. They are set once
+// before any test runs and never written again.
+var outboxBin, directoryBin string
 
 func TestMain(m *testing.M) {
 	if len(os.Args) > 2 && os.Args[1] == servePluginArg {
@@ -44,12 +45,15 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	// The reference plugin, built the way its author would build it.
+	// The reference plugins, built the way their authors would build them.
 	outboxBin = filepath.Join(dir, "flexauth-outbox")
-	build := exec.Command("go", "build", "-o", outboxBin, "github.com/flexauth/flexauth/plugins/delivery/outbox/cmd/flexauth-outbox")
+	directoryBin = filepath.Join(dir, "flexauth-directory")
+	build := exec.Command("go", "build", "-o", dir,
+		"github.com/flexauth/flexauth/plugins/delivery/outbox/cmd/flexauth-outbox",
+		"github.com/flexauth/flexauth/plugins/identity/directory/cmd/flexauth-directory")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
-		fmt.Fprintf(os.Stderr, "build flexauth-outbox: %v\n", err)
+		fmt.Fprintf(os.Stderr, "build the reference plugins: %v\n", err)
 		return 1
 	}
 	return m.Run()
