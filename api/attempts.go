@@ -28,6 +28,10 @@ type workflowClient interface {
 
 var _ workflowClient = client.Client(nil)
 
+// attemptTaskTimeout is how long a workflow task may run before Temporal
+// hands it to another worker.
+const attemptTaskTimeout = 5 * time.Second
+
 // attemptExecutionTimeout bounds an attempt's workflow whatever its TTL: a
 // policy cannot keep one alive forever.
 const attemptExecutionTimeout = time.Hour
@@ -50,6 +54,9 @@ func (s *Server) beginAttempt(ctx context.Context, in workflows.AttemptInput) (w
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		WorkflowExecutionTimeout: attemptExecutionTimeout,
+		// A worker that dies mid-task holds the attempt until this expires:
+		// keep it short, the attempt's tasks are a few local calls.
+		WorkflowTaskTimeout: attemptTaskTimeout,
 	}, workflows.Attempt, in)
 	h, err := s.wf.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: op,

@@ -24,7 +24,9 @@ var (
 		},
 	}
 	deliveryOptions = workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
+		// Long enough for a slow mail server, short enough that a delivery
+		// lost with a crashed worker is retried well inside the TTL.
+		StartToCloseTimeout: 15 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: time.Second, BackoffCoefficient: 2,
 			MaximumInterval: 30 * time.Second, MaximumAttempts: 8,
