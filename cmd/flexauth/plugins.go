@@ -21,6 +21,7 @@ import (
 	"github.com/flexauth/flexauth/plugins/delivery/webhook"
 	"github.com/flexauth/flexauth/plugins/host"
 	"github.com/flexauth/flexauth/plugins/identity/directory"
+	"github.com/flexauth/flexauth/plugins/identity/oidc"
 	"github.com/flexauth/flexauth/plugins/sdk"
 )
 
@@ -159,8 +160,8 @@ func runPlugin(ctx context.Context, args []string, stdout io.Writer, logger *slo
 }
 
 // builtinPlugins are the plugins compiled into flexauth, each served in its
-// own process by `flexauth plugin serve NAME`. The directory is an identity
-// plugin ("kind": "identity" in the plugin configuration).
+// own process by `flexauth plugin serve NAME`. The directory and oidc are
+// identity plugins ("kind": "identity" in the plugin configuration).
 func builtinPlugins() map[string]func() {
 	return map[string]func(){
 		"outbox":    func() { sdk.ServeDelivery(outbox.New()) },
@@ -168,6 +169,7 @@ func builtinPlugins() map[string]func() {
 		"sms":       func() { sdk.ServeDelivery(sms.New()) },
 		"webhook":   func() { sdk.ServeDelivery(webhook.New()) },
 		"directory": func() { sdk.ServeIdentity(directory.New()) },
+		"oidc":      func() { sdk.ServeIdentity(oidc.New()) },
 	}
 }
 

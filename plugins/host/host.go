@@ -131,6 +131,54 @@ func (h *Host) Lookup(ctx context.Context, name string, req sdk.LookupRequest) (
 	return id, nil
 }
 
+// Authorize starts an OpenID Connect sign-in through the named identity
+// plugin (capability sdk.CapabilitySignOn), with the same launch, relaunch
+// and error semantics as Lookup: it returns the provider's authorization
+// URL. A plugin without the capability fails permanently.
+func (h *Host) Authorize(ctx context.Context, name string, req sdk.AuthorizeRequest) (sdk.AuthorizeResponse, error) {
+	so, err := h.signOn(ctx, name)
+	if err != nil {
+		return sdk.AuthorizeResponse{}, fmt.Errorf("authorize sign-in through plugin %q: %w", name, err)
+	}
+	resp, err := so.Authorize(ctx, req)
+	if err != nil {
+		return sdk.AuthorizeResponse{}, fmt.Errorf("authorize sign-in through plugin %q: %w", name, err)
+	}
+	return resp, nil
+}
+
+// Exchange ends an OpenID Connect sign-in through the named identity
+// plugin, with the same semantics as Authorize: it redeems the code and
+// returns the verified ID token's claims. A token the plugin refuses (bad
+// signature, audience, nonce, expiry) or a code the provider refuses is a
+// permanent error; an unreachable or failing provider, a temporary one.
+func (h *Host) Exchange(ctx context.Context, name string, req sdk.ExchangeRequest) (sdk.Claims, error) {
+	so, err := h.signOn(ctx, name)
+	if err != nil {
+		return sdk.Claims{}, fmt.Errorf("exchange sign-in code through plugin %q: %w", name, err)
+	}
+	c, err := so.Exchange(ctx, req)
+	if err != nil {
+		return sdk.Claims{}, fmt.Errorf("exchange sign-in code through plugin %q: %w", name, err)
+	}
+	return c, nil
+}
+
+// signOn returns the named identity plugin running and configured, as a
+// SignOn. The host's identity client always is one; whether the plugin
+// offers the capability shows on the call.
+func (h *Host) signOn(ctx context.Context, name string) (sdk.SignOn, error) {
+	impl, err := h.running(ctx, name, sdk.KindIdentity)
+	if err != nil {
+		return nil, err
+	}
+	so, ok := impl.(sdk.SignOn)
+	if !ok {
+		return nil, fmt.Errorf("%w: %w: dispensed %T", sdk.ErrWrongKind, sdk.ErrPermanent, impl)
+	}
+	return so, nil
+}
+
 // Info describes the named plugin, of either kind, launching it if needed.
 // Info.Kind is the kind it serves.
 func (h *Host) Info(ctx context.Context, name string) (sdk.Info, error) {

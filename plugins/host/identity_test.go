@@ -251,3 +251,36 @@ func TestNewRejectsAnUnknownKind(t *testing.T) {
 		t.Fatalf("New = %v, want an error naming the kind", err)
 	}
 }
+
+func TestSignOnThroughAPluginWithoutTheCapabilityIsPermanent(t *testing.T) {
+	h := newDirectoryHost(t, usersCSV)
+	_, err := h.Authorize(t.Context(), "people", sdk.AuthorizeRequest{State: "s", Nonce: "n"})
+	if !errors.Is(err, sdk.ErrPermanent) || errors.Is(err, sdk.ErrWrongKind) || !strings.Contains(err.Error(), "does not implement Authorize") {
+		t.Errorf("authorize: error = %v, want permanent, not implemented", err)
+	}
+	_, err = h.Exchange(t.Context(), "people", sdk.ExchangeRequest{Code: "c"})
+	if !errors.Is(err, sdk.ErrPermanent) || errors.Is(err, sdk.ErrWrongKind) || !strings.Contains(err.Error(), "does not implement Exchange") {
+		t.Errorf("exchange: error = %v, want permanent, not implemented", err)
+	}
+	// The plugin is still fine for what it does offer.
+	if id, err := h.Lookup(t.Context(), "people", sdk.LookupRequest{AuthID: "ada"}); err != nil || !id.Found {
+		t.Errorf("lookup after refused sign-on = %+v, %v", id, err)
+	}
+}
+
+func TestSignOnThroughADeliveryPluginIsTheWrongKind(t *testing.T) {
+	spec := testPluginSpec(t)
+	h, err := New(discardLogger(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h.Close)
+	_, err = h.Authorize(t.Context(), spec.Name, sdk.AuthorizeRequest{})
+	if !errors.Is(err, sdk.ErrWrongKind) || !errors.Is(err, sdk.ErrPermanent) {
+		t.Errorf("authorize: error = %v, want permanent ErrWrongKind", err)
+	}
+	_, err = h.Exchange(t.Context(), spec.Name, sdk.ExchangeRequest{})
+	if !errors.Is(err, sdk.ErrWrongKind) || !errors.Is(err, sdk.ErrPermanent) {
+		t.Errorf("exchange: error = %v, want permanent ErrWrongKind", err)
+	}
+}

@@ -166,6 +166,311 @@ func (x *LookupResponse) GetAttributes() map[string]string {
 	return nil
 }
 
+type AuthorizeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The flexauth account the sign-in belongs to.
+	Account string `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	// The user's identifier as the application gave it, if known.
+	Authid string `protobuf:"bytes,2,opt,name=authid,proto3" json:"authid,omitempty"`
+	// Opaque value the provider returns with the code; the caller checks it
+	// (CSRF protection).
+	State string `protobuf:"bytes,3,opt,name=state,proto3" json:"state,omitempty"`
+	// Value the ID token must carry; Exchange receives it again.
+	Nonce string `protobuf:"bytes,4,opt,name=nonce,proto3" json:"nonce,omitempty"`
+	// PKCE challenge: BASE64URL(SHA-256(code_verifier)), method S256.
+	CodeChallenge string `protobuf:"bytes,5,opt,name=code_challenge,json=codeChallenge,proto3" json:"code_challenge,omitempty"`
+	// Where the provider sends the browser back; must be registered with it.
+	RedirectUri string `protobuf:"bytes,6,opt,name=redirect_uri,json=redirectUri,proto3" json:"redirect_uri,omitempty"`
+	// Optional hint for the provider's sign-in page (an email address).
+	LoginHint     string `protobuf:"bytes,7,opt,name=login_hint,json=loginHint,proto3" json:"login_hint,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuthorizeRequest) Reset() {
+	*x = AuthorizeRequest{}
+	mi := &file_identity_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuthorizeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuthorizeRequest) ProtoMessage() {}
+
+func (x *AuthorizeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_identity_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuthorizeRequest.ProtoReflect.Descriptor instead.
+func (*AuthorizeRequest) Descriptor() ([]byte, []int) {
+	return file_identity_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *AuthorizeRequest) GetAccount() string {
+	if x != nil {
+		return x.Account
+	}
+	return ""
+}
+
+func (x *AuthorizeRequest) GetAuthid() string {
+	if x != nil {
+		return x.Authid
+	}
+	return ""
+}
+
+func (x *AuthorizeRequest) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *AuthorizeRequest) GetNonce() string {
+	if x != nil {
+		return x.Nonce
+	}
+	return ""
+}
+
+func (x *AuthorizeRequest) GetCodeChallenge() string {
+	if x != nil {
+		return x.CodeChallenge
+	}
+	return ""
+}
+
+func (x *AuthorizeRequest) GetRedirectUri() string {
+	if x != nil {
+		return x.RedirectUri
+	}
+	return ""
+}
+
+func (x *AuthorizeRequest) GetLoginHint() string {
+	if x != nil {
+		return x.LoginHint
+	}
+	return ""
+}
+
+type AuthorizeResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The provider's authorization URL, with every parameter set.
+	Url           string `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuthorizeResponse) Reset() {
+	*x = AuthorizeResponse{}
+	mi := &file_identity_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuthorizeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuthorizeResponse) ProtoMessage() {}
+
+func (x *AuthorizeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_identity_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuthorizeResponse.ProtoReflect.Descriptor instead.
+func (*AuthorizeResponse) Descriptor() ([]byte, []int) {
+	return file_identity_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *AuthorizeResponse) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+type ExchangeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The authorization code from the redirect. Secret: never logged.
+	Code string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	// The PKCE verifier whose challenge Authorize sent. Secret.
+	CodeVerifier string `protobuf:"bytes,2,opt,name=code_verifier,json=codeVerifier,proto3" json:"code_verifier,omitempty"`
+	// The nonce Authorize sent; the ID token must carry it.
+	Nonce string `protobuf:"bytes,3,opt,name=nonce,proto3" json:"nonce,omitempty"`
+	// The redirect_uri Authorize sent (the provider compares them).
+	RedirectUri   string `protobuf:"bytes,4,opt,name=redirect_uri,json=redirectUri,proto3" json:"redirect_uri,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExchangeRequest) Reset() {
+	*x = ExchangeRequest{}
+	mi := &file_identity_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExchangeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExchangeRequest) ProtoMessage() {}
+
+func (x *ExchangeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_identity_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExchangeRequest.ProtoReflect.Descriptor instead.
+func (*ExchangeRequest) Descriptor() ([]byte, []int) {
+	return file_identity_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ExchangeRequest) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *ExchangeRequest) GetCodeVerifier() string {
+	if x != nil {
+		return x.CodeVerifier
+	}
+	return ""
+}
+
+func (x *ExchangeRequest) GetNonce() string {
+	if x != nil {
+		return x.Nonce
+	}
+	return ""
+}
+
+func (x *ExchangeRequest) GetRedirectUri() string {
+	if x != nil {
+		return x.RedirectUri
+	}
+	return ""
+}
+
+type ExchangeResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The provider's stable identifier for the user ("sub"), unique per
+	// issuer.
+	Subject       string `protobuf:"bytes,1,opt,name=subject,proto3" json:"subject,omitempty"`
+	Issuer        string `protobuf:"bytes,2,opt,name=issuer,proto3" json:"issuer,omitempty"`
+	Email         string `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
+	EmailVerified bool   `protobuf:"varint,4,opt,name=email_verified,json=emailVerified,proto3" json:"email_verified,omitempty"`
+	Name          string `protobuf:"bytes,5,opt,name=name,proto3" json:"name,omitempty"`
+	// The ID token's other claims (tid, oid, preferred_username, hd...):
+	// strings as they are, other values as JSON.
+	Claims        map[string]string `protobuf:"bytes,6,rep,name=claims,proto3" json:"claims,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExchangeResponse) Reset() {
+	*x = ExchangeResponse{}
+	mi := &file_identity_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExchangeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExchangeResponse) ProtoMessage() {}
+
+func (x *ExchangeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_identity_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExchangeResponse.ProtoReflect.Descriptor instead.
+func (*ExchangeResponse) Descriptor() ([]byte, []int) {
+	return file_identity_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ExchangeResponse) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *ExchangeResponse) GetIssuer() string {
+	if x != nil {
+		return x.Issuer
+	}
+	return ""
+}
+
+func (x *ExchangeResponse) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+func (x *ExchangeResponse) GetEmailVerified() bool {
+	if x != nil {
+		return x.EmailVerified
+	}
+	return false
+}
+
+func (x *ExchangeResponse) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ExchangeResponse) GetClaims() map[string]string {
+	if x != nil {
+		return x.Claims
+	}
+	return nil
+}
+
 var File_identity_proto protoreflect.FileDescriptor
 
 const file_identity_proto_rawDesc = "" +
@@ -185,11 +490,39 @@ const file_identity_proto_rawDesc = "" +
 	"attributes\x1a=\n" +
 	"\x0fAttributesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\x86\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd9\x01\n" +
+	"\x10AuthorizeRequest\x12\x18\n" +
+	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x16\n" +
+	"\x06authid\x18\x02 \x01(\tR\x06authid\x12\x14\n" +
+	"\x05state\x18\x03 \x01(\tR\x05state\x12\x14\n" +
+	"\x05nonce\x18\x04 \x01(\tR\x05nonce\x12%\n" +
+	"\x0ecode_challenge\x18\x05 \x01(\tR\rcodeChallenge\x12!\n" +
+	"\fredirect_uri\x18\x06 \x01(\tR\vredirectUri\x12\x1d\n" +
+	"\n" +
+	"login_hint\x18\a \x01(\tR\tloginHint\"%\n" +
+	"\x11AuthorizeResponse\x12\x10\n" +
+	"\x03url\x18\x01 \x01(\tR\x03url\"\x83\x01\n" +
+	"\x0fExchangeRequest\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\x12#\n" +
+	"\rcode_verifier\x18\x02 \x01(\tR\fcodeVerifier\x12\x14\n" +
+	"\x05nonce\x18\x03 \x01(\tR\x05nonce\x12!\n" +
+	"\fredirect_uri\x18\x04 \x01(\tR\vredirectUri\"\x9b\x02\n" +
+	"\x10ExchangeResponse\x12\x18\n" +
+	"\asubject\x18\x01 \x01(\tR\asubject\x12\x16\n" +
+	"\x06issuer\x18\x02 \x01(\tR\x06issuer\x12\x14\n" +
+	"\x05email\x18\x03 \x01(\tR\x05email\x12%\n" +
+	"\x0eemail_verified\x18\x04 \x01(\bR\remailVerified\x12\x12\n" +
+	"\x04name\x18\x05 \x01(\tR\x04name\x12I\n" +
+	"\x06claims\x18\x06 \x03(\v21.flexauth.plugins.v1.ExchangeResponse.ClaimsEntryR\x06claims\x1a9\n" +
+	"\vClaimsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\xbb\x03\n" +
 	"\bIdentity\x12K\n" +
 	"\x04Info\x12 .flexauth.plugins.v1.InfoRequest\x1a!.flexauth.plugins.v1.InfoResponse\x12Z\n" +
 	"\tConfigure\x12%.flexauth.plugins.v1.ConfigureRequest\x1a&.flexauth.plugins.v1.ConfigureResponse\x12Q\n" +
-	"\x06Lookup\x12\".flexauth.plugins.v1.LookupRequest\x1a#.flexauth.plugins.v1.LookupResponseB,Z*github.com/flexauth/flexauth/plugins/protob\x06proto3"
+	"\x06Lookup\x12\".flexauth.plugins.v1.LookupRequest\x1a#.flexauth.plugins.v1.LookupResponse\x12Z\n" +
+	"\tAuthorize\x12%.flexauth.plugins.v1.AuthorizeRequest\x1a&.flexauth.plugins.v1.AuthorizeResponse\x12W\n" +
+	"\bExchange\x12$.flexauth.plugins.v1.ExchangeRequest\x1a%.flexauth.plugins.v1.ExchangeResponseB,Z*github.com/flexauth/flexauth/plugins/protob\x06proto3"
 
 var (
 	file_identity_proto_rawDescOnce sync.Once
@@ -203,29 +536,39 @@ func file_identity_proto_rawDescGZIP() []byte {
 	return file_identity_proto_rawDescData
 }
 
-var file_identity_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_identity_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_identity_proto_goTypes = []any{
 	(*LookupRequest)(nil),     // 0: flexauth.plugins.v1.LookupRequest
 	(*LookupResponse)(nil),    // 1: flexauth.plugins.v1.LookupResponse
-	nil,                       // 2: flexauth.plugins.v1.LookupResponse.AttributesEntry
-	(*InfoRequest)(nil),       // 3: flexauth.plugins.v1.InfoRequest
-	(*ConfigureRequest)(nil),  // 4: flexauth.plugins.v1.ConfigureRequest
-	(*InfoResponse)(nil),      // 5: flexauth.plugins.v1.InfoResponse
-	(*ConfigureResponse)(nil), // 6: flexauth.plugins.v1.ConfigureResponse
+	(*AuthorizeRequest)(nil),  // 2: flexauth.plugins.v1.AuthorizeRequest
+	(*AuthorizeResponse)(nil), // 3: flexauth.plugins.v1.AuthorizeResponse
+	(*ExchangeRequest)(nil),   // 4: flexauth.plugins.v1.ExchangeRequest
+	(*ExchangeResponse)(nil),  // 5: flexauth.plugins.v1.ExchangeResponse
+	nil,                       // 6: flexauth.plugins.v1.LookupResponse.AttributesEntry
+	nil,                       // 7: flexauth.plugins.v1.ExchangeResponse.ClaimsEntry
+	(*InfoRequest)(nil),       // 8: flexauth.plugins.v1.InfoRequest
+	(*ConfigureRequest)(nil),  // 9: flexauth.plugins.v1.ConfigureRequest
+	(*InfoResponse)(nil),      // 10: flexauth.plugins.v1.InfoResponse
+	(*ConfigureResponse)(nil), // 11: flexauth.plugins.v1.ConfigureResponse
 }
 var file_identity_proto_depIdxs = []int32{
-	2, // 0: flexauth.plugins.v1.LookupResponse.attributes:type_name -> flexauth.plugins.v1.LookupResponse.AttributesEntry
-	3, // 1: flexauth.plugins.v1.Identity.Info:input_type -> flexauth.plugins.v1.InfoRequest
-	4, // 2: flexauth.plugins.v1.Identity.Configure:input_type -> flexauth.plugins.v1.ConfigureRequest
-	0, // 3: flexauth.plugins.v1.Identity.Lookup:input_type -> flexauth.plugins.v1.LookupRequest
-	5, // 4: flexauth.plugins.v1.Identity.Info:output_type -> flexauth.plugins.v1.InfoResponse
-	6, // 5: flexauth.plugins.v1.Identity.Configure:output_type -> flexauth.plugins.v1.ConfigureResponse
-	1, // 6: flexauth.plugins.v1.Identity.Lookup:output_type -> flexauth.plugins.v1.LookupResponse
-	4, // [4:7] is the sub-list for method output_type
-	1, // [1:4] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	1, // [1:1] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	6,  // 0: flexauth.plugins.v1.LookupResponse.attributes:type_name -> flexauth.plugins.v1.LookupResponse.AttributesEntry
+	7,  // 1: flexauth.plugins.v1.ExchangeResponse.claims:type_name -> flexauth.plugins.v1.ExchangeResponse.ClaimsEntry
+	8,  // 2: flexauth.plugins.v1.Identity.Info:input_type -> flexauth.plugins.v1.InfoRequest
+	9,  // 3: flexauth.plugins.v1.Identity.Configure:input_type -> flexauth.plugins.v1.ConfigureRequest
+	0,  // 4: flexauth.plugins.v1.Identity.Lookup:input_type -> flexauth.plugins.v1.LookupRequest
+	2,  // 5: flexauth.plugins.v1.Identity.Authorize:input_type -> flexauth.plugins.v1.AuthorizeRequest
+	4,  // 6: flexauth.plugins.v1.Identity.Exchange:input_type -> flexauth.plugins.v1.ExchangeRequest
+	10, // 7: flexauth.plugins.v1.Identity.Info:output_type -> flexauth.plugins.v1.InfoResponse
+	11, // 8: flexauth.plugins.v1.Identity.Configure:output_type -> flexauth.plugins.v1.ConfigureResponse
+	1,  // 9: flexauth.plugins.v1.Identity.Lookup:output_type -> flexauth.plugins.v1.LookupResponse
+	3,  // 10: flexauth.plugins.v1.Identity.Authorize:output_type -> flexauth.plugins.v1.AuthorizeResponse
+	5,  // 11: flexauth.plugins.v1.Identity.Exchange:output_type -> flexauth.plugins.v1.ExchangeResponse
+	7,  // [7:12] is the sub-list for method output_type
+	2,  // [2:7] is the sub-list for method input_type
+	2,  // [2:2] is the sub-list for extension type_name
+	2,  // [2:2] is the sub-list for extension extendee
+	0,  // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_identity_proto_init() }
@@ -240,7 +583,7 @@ func file_identity_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_identity_proto_rawDesc), len(file_identity_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

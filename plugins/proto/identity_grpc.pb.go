@@ -22,6 +22,8 @@ const (
 	Identity_Info_FullMethodName      = "/flexauth.plugins.v1.Identity/Info"
 	Identity_Configure_FullMethodName = "/flexauth.plugins.v1.Identity/Configure"
 	Identity_Lookup_FullMethodName    = "/flexauth.plugins.v1.Identity/Lookup"
+	Identity_Authorize_FullMethodName = "/flexauth.plugins.v1.Identity/Authorize"
+	Identity_Exchange_FullMethodName  = "/flexauth.plugins.v1.Identity/Exchange"
 )
 
 // IdentityClient is the client API for Identity service.
@@ -43,7 +45,8 @@ const (
 // google.rpc.ErrorInfo with domain "plugins.flexauth" to your own errors.
 type IdentityClient interface {
 	// Info describes the plugin; it must work before Configure. Capabilities
-	// lists the optional calls the plugin supports ("lookup").
+	// lists the optional calls the plugin supports: "lookup" (Lookup resolves
+	// users), "oidc" (Authorize and Exchange sign users on).
 	Info(ctx context.Context, in *InfoRequest, opts ...grpc.CallOption) (*InfoResponse, error)
 	// Configure is called after every (re)launch of the plugin process, before
 	// any other call but Info. A plugin must be able to take the same
@@ -52,6 +55,15 @@ type IdentityClient interface {
 	// Lookup resolves one user. A user the plugin does not know is an answer
 	// (found = false), not an error.
 	Lookup(ctx context.Context, in *LookupRequest, opts ...grpc.CallOption) (*LookupResponse, error)
+	// Authorize starts an OpenID Connect sign-in (capability "oidc"): it
+	// returns the provider's authorization URL the user's browser is sent to.
+	// A plugin without the capability answers UNIMPLEMENTED.
+	Authorize(ctx context.Context, in *AuthorizeRequest, opts ...grpc.CallOption) (*AuthorizeResponse, error)
+	// Exchange ends an OpenID Connect sign-in (capability "oidc"): it redeems
+	// the authorization code the provider redirected back with, verifies the
+	// ID token (signature, issuer, audience, expiry, nonce) and returns who
+	// signed in. A refused token is INVALID_ARGUMENT (permanent).
+	Exchange(ctx context.Context, in *ExchangeRequest, opts ...grpc.CallOption) (*ExchangeResponse, error)
 }
 
 type identityClient struct {
@@ -92,6 +104,26 @@ func (c *identityClient) Lookup(ctx context.Context, in *LookupRequest, opts ...
 	return out, nil
 }
 
+func (c *identityClient) Authorize(ctx context.Context, in *AuthorizeRequest, opts ...grpc.CallOption) (*AuthorizeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AuthorizeResponse)
+	err := c.cc.Invoke(ctx, Identity_Authorize_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *identityClient) Exchange(ctx context.Context, in *ExchangeRequest, opts ...grpc.CallOption) (*ExchangeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ExchangeResponse)
+	err := c.cc.Invoke(ctx, Identity_Exchange_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IdentityServer is the server API for Identity service.
 // All implementations must embed UnimplementedIdentityServer
 // for forward compatibility.
@@ -111,7 +143,8 @@ func (c *identityClient) Lookup(ctx context.Context, in *LookupRequest, opts ...
 // google.rpc.ErrorInfo with domain "plugins.flexauth" to your own errors.
 type IdentityServer interface {
 	// Info describes the plugin; it must work before Configure. Capabilities
-	// lists the optional calls the plugin supports ("lookup").
+	// lists the optional calls the plugin supports: "lookup" (Lookup resolves
+	// users), "oidc" (Authorize and Exchange sign users on).
 	Info(context.Context, *InfoRequest) (*InfoResponse, error)
 	// Configure is called after every (re)launch of the plugin process, before
 	// any other call but Info. A plugin must be able to take the same
@@ -120,6 +153,15 @@ type IdentityServer interface {
 	// Lookup resolves one user. A user the plugin does not know is an answer
 	// (found = false), not an error.
 	Lookup(context.Context, *LookupRequest) (*LookupResponse, error)
+	// Authorize starts an OpenID Connect sign-in (capability "oidc"): it
+	// returns the provider's authorization URL the user's browser is sent to.
+	// A plugin without the capability answers UNIMPLEMENTED.
+	Authorize(context.Context, *AuthorizeRequest) (*AuthorizeResponse, error)
+	// Exchange ends an OpenID Connect sign-in (capability "oidc"): it redeems
+	// the authorization code the provider redirected back with, verifies the
+	// ID token (signature, issuer, audience, expiry, nonce) and returns who
+	// signed in. A refused token is INVALID_ARGUMENT (permanent).
+	Exchange(context.Context, *ExchangeRequest) (*ExchangeResponse, error)
 	mustEmbedUnimplementedIdentityServer()
 }
 
@@ -138,6 +180,12 @@ func (UnimplementedIdentityServer) Configure(context.Context, *ConfigureRequest)
 }
 func (UnimplementedIdentityServer) Lookup(context.Context, *LookupRequest) (*LookupResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Lookup not implemented")
+}
+func (UnimplementedIdentityServer) Authorize(context.Context, *AuthorizeRequest) (*AuthorizeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Authorize not implemented")
+}
+func (UnimplementedIdentityServer) Exchange(context.Context, *ExchangeRequest) (*ExchangeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Exchange not implemented")
 }
 func (UnimplementedIdentityServer) mustEmbedUnimplementedIdentityServer() {}
 func (UnimplementedIdentityServer) testEmbeddedByValue()                  {}
@@ -214,6 +262,42 @@ func _Identity_Lookup_Handler(srv interface{}, ctx context.Context, dec func(int
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Identity_Authorize_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AuthorizeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdentityServer).Authorize(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Identity_Authorize_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdentityServer).Authorize(ctx, req.(*AuthorizeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Identity_Exchange_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExchangeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdentityServer).Exchange(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Identity_Exchange_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdentityServer).Exchange(ctx, req.(*ExchangeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Identity_ServiceDesc is the grpc.ServiceDesc for Identity service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -232,6 +316,14 @@ var Identity_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Lookup",
 			Handler:    _Identity_Lookup_Handler,
+		},
+		{
+			MethodName: "Authorize",
+			Handler:    _Identity_Authorize_Handler,
+		},
+		{
+			MethodName: "Exchange",
+			Handler:    _Identity_Exchange_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

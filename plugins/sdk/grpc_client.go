@@ -71,7 +71,12 @@ type identityClient struct {
 	caller
 }
 
-var _ IdentityProvider = (*identityClient)(nil)
+var (
+	_ IdentityProvider = (*identityClient)(nil)
+	// The host's side always offers SignOn; whether the plugin does shows
+	// on the first call (a permanent "does not implement" error).
+	_ SignOn = (*identityClient)(nil)
+)
 
 func (c *identityClient) Configure(ctx context.Context, config map[string]string) error {
 	return c.configure(ctx, func(ctx context.Context, req *proto.ConfigureRequest) error {
@@ -108,6 +113,52 @@ func (c *identityClient) Lookup(ctx context.Context, req LookupRequest) (Identit
 		Phone:      resp.GetPhone(),
 		Groups:     resp.GetGroups(),
 		Attributes: resp.GetAttributes(),
+	}, nil
+}
+
+func (c *identityClient) Authorize(ctx context.Context, req AuthorizeRequest) (AuthorizeResponse, error) {
+	var resp *proto.AuthorizeResponse
+	err := c.call(ctx, "Authorize", func(ctx context.Context) error {
+		var err error
+		resp, err = c.client.Authorize(ctx, &proto.AuthorizeRequest{
+			Account:       req.Account,
+			Authid:        req.AuthID,
+			State:         req.State,
+			Nonce:         req.Nonce,
+			CodeChallenge: req.CodeChallenge,
+			RedirectUri:   req.RedirectURI,
+			LoginHint:     req.LoginHint,
+		})
+		return err
+	})
+	if err != nil {
+		return AuthorizeResponse{}, fmt.Errorf("authorize: %w", err)
+	}
+	return AuthorizeResponse{URL: resp.GetUrl()}, nil
+}
+
+func (c *identityClient) Exchange(ctx context.Context, req ExchangeRequest) (Claims, error) {
+	var resp *proto.ExchangeResponse
+	err := c.call(ctx, "Exchange", func(ctx context.Context) error {
+		var err error
+		resp, err = c.client.Exchange(ctx, &proto.ExchangeRequest{
+			Code:         req.Code,
+			CodeVerifier: req.CodeVerifier,
+			Nonce:        req.Nonce,
+			RedirectUri:  req.RedirectURI,
+		})
+		return err
+	})
+	if err != nil {
+		return Claims{}, fmt.Errorf("exchange: %w", err)
+	}
+	return Claims{
+		Subject:       resp.GetSubject(),
+		Issuer:        resp.GetIssuer(),
+		Email:         resp.GetEmail(),
+		EmailVerified: resp.GetEmailVerified(),
+		Name:          resp.GetName(),
+		Extra:         resp.GetClaims(),
 	}, nil
 }
 

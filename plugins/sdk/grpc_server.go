@@ -3,6 +3,9 @@ package sdk
 import (
 	"context"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	"github.com/flexauth/flexauth/plugins/proto"
 )
 
@@ -84,6 +87,62 @@ func (s *identityServer) Lookup(ctx context.Context, req *proto.LookupRequest) (
 		Phone:      id.Phone,
 		Groups:     id.Groups,
 		Attributes: id.Attributes,
+	}, nil
+}
+
+// signOn returns the author's SignOn, or the UNIMPLEMENTED status the host
+// turns into a permanent "does not implement" error. The status carries no
+// plugin ErrorInfo, exactly like the answer of a plugin built before
+// Authorize and Exchange existed.
+func (s *identityServer) signOn(method string) (SignOn, error) {
+	so, ok := s.impl.(SignOn)
+	if !ok {
+		return nil, status.Errorf(codes.Unimplemented, "method %s not implemented: capability %q not offered", method, CapabilitySignOn)
+	}
+	return so, nil
+}
+
+func (s *identityServer) Authorize(ctx context.Context, req *proto.AuthorizeRequest) (*proto.AuthorizeResponse, error) {
+	so, err := s.signOn("Authorize")
+	if err != nil {
+		return nil, err
+	}
+	resp, err := so.Authorize(ctx, AuthorizeRequest{
+		Account:       req.GetAccount(),
+		AuthID:        req.GetAuthid(),
+		State:         req.GetState(),
+		Nonce:         req.GetNonce(),
+		CodeChallenge: req.GetCodeChallenge(),
+		RedirectURI:   req.GetRedirectUri(),
+		LoginHint:     req.GetLoginHint(),
+	})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &proto.AuthorizeResponse{Url: resp.URL}, nil
+}
+
+func (s *identityServer) Exchange(ctx context.Context, req *proto.ExchangeRequest) (*proto.ExchangeResponse, error) {
+	so, err := s.signOn("Exchange")
+	if err != nil {
+		return nil, err
+	}
+	c, err := so.Exchange(ctx, ExchangeRequest{
+		Code:         req.GetCode(),
+		CodeVerifier: req.GetCodeVerifier(),
+		Nonce:        req.GetNonce(),
+		RedirectURI:  req.GetRedirectUri(),
+	})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &proto.ExchangeResponse{
+		Subject:       c.Subject,
+		Issuer:        c.Issuer,
+		Email:         c.Email,
+		EmailVerified: c.EmailVerified,
+		Name:          c.Name,
+		Claims:        c.Extra,
 	}, nil
 }
 

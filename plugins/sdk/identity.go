@@ -6,6 +6,10 @@ import "context"
 // resolves users.
 const CapabilityLookup = "lookup"
 
+// CapabilitySignOn is the capability of an identity plugin that signs users
+// on through OpenID Connect: it implements SignOn as well.
+const CapabilitySignOn = "oidc"
+
 // LookupRequest names the user to resolve.
 type LookupRequest struct {
 	// Account is the flexauth account the sign-in belongs to: a directory
@@ -39,11 +43,79 @@ type Identity struct {
 // Permanent are not retried; every other error is.
 type IdentityProvider interface {
 	// Info describes the plugin; it must work before Configure. Its
-	// Capabilities list CapabilityLookup when Lookup resolves users.
+	// Capabilities list CapabilityLookup when Lookup resolves users, and
+	// CapabilitySignOn when the plugin implements SignOn too.
 	Info(ctx context.Context) (Info, error)
 	// Configure applies the operator's configuration for this plugin.
 	Configure(ctx context.Context, config map[string]string) error
 	// Lookup resolves one user. An unknown user is Identity{Found: false}
 	// and a nil error.
 	Lookup(ctx context.Context, req LookupRequest) (Identity, error)
+}
+
+// SignOn is what an identity plugin with CapabilitySignOn implements besides
+// IdentityProvider: the two halves of an OpenID Connect authorization-code
+// sign-in with PKCE. The caller (flexauth) keeps the state, nonce and code
+// verifier between the two calls and checks the state itself.
+//
+// Served by a plugin whose IdentityProvider does not implement SignOn, both
+// calls fail on the host with a permanent error.
+type SignOn interface {
+	// Authorize returns the provider's authorization URL for req.
+	Authorize(ctx context.Context, req AuthorizeRequest) (AuthorizeResponse, error)
+	// Exchange redeems the code the provider redirected back with and
+	// returns the verified ID token's claims. A token that fails
+	// verification (signature, issuer, audience, expiry, nonce) is a
+	// Permanent error.
+	Exchange(ctx context.Context, req ExchangeRequest) (Claims, error)
+}
+
+// AuthorizeRequest starts a sign-in.
+type AuthorizeRequest struct {
+	// Account is the flexauth account the sign-in belongs to.
+	Account string
+	// AuthID is the user's identifier as the application gave it, if known.
+	AuthID string
+	// State is returned by the provider with the code; the caller checks
+	// it.
+	State string
+	// Nonce must come back in the ID token; pass it to Exchange too.
+	Nonce string
+	// CodeChallenge is the PKCE S256 challenge:
+	// BASE64URL(SHA-256(verifier)), unpadded.
+	CodeChallenge string
+	// RedirectURI is where the provider sends the browser back.
+	RedirectURI string
+	// LoginHint, optional, pre-fills the provider's sign-in page.
+	LoginHint string
+}
+
+// AuthorizeResponse is where to send the user's browser.
+type AuthorizeResponse struct {
+	URL string
+}
+
+// ExchangeRequest ends a sign-in. Code and CodeVerifier are secrets: never
+// log them.
+type ExchangeRequest struct {
+	Code         string
+	CodeVerifier string
+	// Nonce is the one given to Authorize.
+	Nonce string
+	// RedirectURI is the one given to Authorize.
+	RedirectURI string
+}
+
+// Claims is who signed in, from a verified ID token.
+type Claims struct {
+	// Subject is the provider's stable identifier for the user, unique
+	// per Issuer.
+	Subject       string
+	Issuer        string
+	Email         string
+	EmailVerified bool
+	Name          string
+	// Extra holds the token's other claims (tid, oid, hd...): strings as
+	// they are, other values as JSON.
+	Extra map[string]string
 }

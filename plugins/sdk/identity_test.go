@@ -150,3 +150,80 @@ func TestDispensingTheWrongKindFailsClearly(t *testing.T) {
 		}
 	})
 }
+
+// signOnDirectory is a directory that also signs users on.
+type signOnDirectory struct {
+	directory
+	got sdk.ExchangeRequest
+}
+
+func (d *signOnDirectory) Authorize(_ context.Context, req sdk.AuthorizeRequest) (sdk.AuthorizeResponse, error) {
+	if req.State == "" {
+		return sdk.AuthorizeResponse{}, sdk.Permanent(errors.New("missing state"))
+	}
+	return sdk.AuthorizeResponse{URL: "https://idp.example.com/authorize?" + strings.Join([]string{
+		req.Account, req.AuthID, req.State, req.Nonce, req.CodeChallenge, req.RedirectURI, req.LoginHint}, "&")}, nil
+}
+
+func (d *signOnDirectory) Exchange(_ context.Context, req sdk.ExchangeRequest) (sdk.Claims, error) {
+	d.got = req
+	switch req.Code {
+	case "down":
+		return sdk.Claims{}, errors.New("token endpoint unreachable")
+	case "bad":
+		return sdk.Claims{}, sdk.Permanent(errors.New("ID token refused: bad signature"))
+	}
+	return sdk.Claims{Subject: "sub-1", Issuer: "https://idp.example.com", Email: "ada@example.com", EmailVerified: true,
+		Name: "Ada", Extra: map[string]string{"tid": "t1"}}, nil
+}
+
+func TestSignOnCrossesTheProcessBoundary(t *testing.T) {
+	impl := &signOnDirectory{}
+	idp, err := sdk.DispenseIdentity(connect(t, sdk.VersionedIdentityPlugins(impl)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	so, ok := idp.(sdk.SignOn)
+	if !ok {
+		t.Fatalf("the host's identity client %T is not a SignOn", idp)
+	}
+	ctx := t.Context()
+
+	resp, err := so.Authorize(ctx, sdk.AuthorizeRequest{Account: "a", AuthID: "b", State: "c", Nonce: "d", CodeChallenge: "e", RedirectURI: "f", LoginHint: "g"})
+	if err != nil || resp.URL != "https://idp.example.com/authorize?a&b&c&d&e&f&g" {
+		t.Errorf("authorize = %+v, %v", resp, err)
+	}
+	if _, err := so.Authorize(ctx, sdk.AuthorizeRequest{}); !errors.Is(err, sdk.ErrPermanent) {
+		t.Errorf("authorize without state: error = %v, want permanent", err)
+	}
+
+	req := sdk.ExchangeRequest{Code: "code", CodeVerifier: "verifier", Nonce: "nonce", RedirectURI: "https://app/cb"}
+	c, err := so.Exchange(ctx, req)
+	want := sdk.Claims{Subject: "sub-1", Issuer: "https://idp.example.com", Email: "ada@example.com", EmailVerified: true,
+		Name: "Ada", Extra: map[string]string{"tid": "t1"}}
+	if err != nil || !reflect.DeepEqual(c, want) || impl.got != req {
+		t.Errorf("exchange = %+v, %v (plugin got %+v)", c, err, impl.got)
+	}
+	if _, err := so.Exchange(ctx, sdk.ExchangeRequest{Code: "bad"}); !errors.Is(err, sdk.ErrPermanent) || !strings.Contains(err.Error(), "bad signature") {
+		t.Errorf("exchange of a bad token: error = %v, want the plugin's permanent error", err)
+	}
+	if _, err := so.Exchange(ctx, sdk.ExchangeRequest{Code: "down"}); err == nil || errors.Is(err, sdk.ErrPermanent) {
+		t.Errorf("exchange during an outage: error = %v, want temporary", err)
+	}
+}
+
+func TestSignOnNotOfferedIsPermanent(t *testing.T) {
+	idp, err := sdk.DispenseIdentity(connect(t, sdk.VersionedIdentityPlugins(&directory{})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	so := idp.(sdk.SignOn)
+	_, err = so.Authorize(t.Context(), sdk.AuthorizeRequest{State: "s"})
+	if !errors.Is(err, sdk.ErrPermanent) || errors.Is(err, sdk.ErrWrongKind) || !strings.Contains(err.Error(), `capability "oidc" not offered`) {
+		t.Errorf("authorize: error = %v, want permanent, capability not offered", err)
+	}
+	_, err = so.Exchange(t.Context(), sdk.ExchangeRequest{Code: "c"})
+	if !errors.Is(err, sdk.ErrPermanent) || !strings.Contains(err.Error(), "does not implement Exchange") {
+		t.Errorf("exchange: error = %v, want permanent, not implemented", err)
+	}
+}

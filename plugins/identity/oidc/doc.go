@@ -1,0 +1,30 @@
+// Package oidc is an identity plugin that signs users on through an OpenID
+// Connect provider (Microsoft Entra ID, Google, Okta, Keycloak... any
+// provider with discovery): capability sdk.CapabilitySignOn ("oidc").
+//
+// Configuration:
+//
+//	issuer          the provider's issuer URL; https, or http on a loopback
+//	                address only (tests, local providers)
+//	tenant          Entra ID only, instead of issuer: the tenant ID or
+//	                domain; the issuer becomes
+//	                https://login.microsoftonline.com/<tenant>/v2.0
+//	client_id       the client (application) ID registered with the provider
+//	client_secret   its secret (never logged)
+//	scopes          space- or comma-separated; default "openid email profile"
+//	allowed_domains optional comma-separated email domains: a sign-in whose
+//	                email is in none of them is refused
+//
+// Configure discovers the provider (/.well-known/openid-configuration): an
+// unreachable or failing provider is a temporary error, a bad configuration
+// (or an issuer that is not an OIDC provider) a permanent one.
+//
+// Authorize builds the authorization-code URL (state, nonce, PKCE S256
+// challenge, optional login_hint). Exchange redeems the code with the PKCE
+// verifier and verifies the ID token: signature against the provider's
+// JWKS, issuer, audience (client_id), expiry and nonce. A refused token or
+// code is permanent; a provider that fails (5xx, unreachable) is temporary.
+//
+// The plugin lists no users: Lookup answers "not found" for everyone.
+// Codes, tokens and the client secret are never logged nor put in errors.
+package oidc
