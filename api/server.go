@@ -53,6 +53,9 @@ type (
 	keyStore interface {
 		APIKeyByHash(ctx context.Context, hash string) (store.APIKey, error)
 		TouchAPIKey(ctx context.Context, id string, at time.Time) error
+		CreateAPIKey(ctx context.Context, k *store.APIKey, events ...store.AuditEvent) error
+		ListAPIKeys(ctx context.Context, accountID string) ([]store.APIKey, error)
+		RevokeAPIKey(ctx context.Context, accountID, id string, at time.Time, events ...store.AuditEvent) error
 	}
 	attemptStore interface {
 		LatestAttempt(ctx context.Context, accountID, system, authid string) (store.Attempt, error)
@@ -197,6 +200,10 @@ func (s *Server) routes() *gin.Engine {
 	admin.POST("/users/:authid/totp/verify", s.verifyTOTP)
 
 	admin.GET("/audit", s.listAudit)
+
+	admin.POST("/keys", s.createKey)
+	admin.GET("/keys", s.listKeys)
+	admin.DELETE("/keys/:id", s.revokeKey)
 	return e
 }
 

@@ -2,8 +2,11 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
+
+	"github.com/uptrace/bun"
 )
 
 // CreateAccount inserts an account.
@@ -21,10 +24,12 @@ func (s *Store) GetAccount(ctx context.Context, id string) (Account, error) {
 	return a, nil
 }
 
-// CreateAPIKey inserts an API key (its hash).
-func (s *Store) CreateAPIKey(ctx context.Context, k *APIKey) error {
-	_, err := s.db.NewInsert().Model(k).Exec(ctx)
-	return conflict(err, "api key "+k.Name)
+// CreateAPIKey inserts an API key (its hash) with its audit events.
+func (s *Store) CreateAPIKey(ctx context.Context, k *APIKey, events ...AuditEvent) error {
+	return s.audited(ctx, events, func(ctx context.Context, db bun.IDB) error {
+		_, err := db.NewInsert().Model(k).Exec(ctx)
+		return conflict(err, "api key "+k.Name)
+	})
 }
 
 // APIKeyByHash finds the unrevoked key with this hash.
@@ -46,13 +51,43 @@ func (s *Store) TouchAPIKey(ctx context.Context, id string, at time.Time) error 
 	return affected(res, err, "api key "+id)
 }
 
-// RevokeAPIKey revokes a key of the account at once.
-func (s *Store) RevokeAPIKey(ctx context.Context, accountID, id string, at time.Time) error {
-	res, err := s.db.NewUpdate().Model((*APIKey)(nil)).
-		Set("revoked_at = ?", at).
-		Where("account_id = ? AND id = ? AND revoked_at IS NULL", accountID, id).
-		Exec(ctx)
-	return affected(res, err, "api key "+id)
+// ListAPIKeys returns the account's keys (hashes included), newest first.
+func (s *Store) ListAPIKeys(ctx context.Context, accountID string) ([]APIKey, error) {
+	keys := []APIKey{}
+	if err := s.db.NewSelect().Model(&keys).Where("account_id = ?", accountID).Order("created_at DESC").Scan(ctx); err != nil {
+		return nil, notFound(err, "api keys")
+	}
+	return keys, nil
+}
+
+// ErrLastAdminKey refuses to revoke the account's last admin key, which
+// would lock its administrators out.
+var ErrLastAdminKey = errors.New("the last admin key cannot be revoked")
+
+// RevokeAPIKey revokes a key of the account at once: the next request with
+// it is refused. The last admin key is kept (ErrLastAdminKey).
+func (s *Store) RevokeAPIKey(ctx context.Context, accountID, id string, at time.Time, events ...AuditEvent) error {
+	return s.audited(ctx, events, func(ctx context.Context, db bun.IDB) error {
+		var k APIKey
+		if err := db.NewSelect().Model(&k).Where("account_id = ? AND id = ? AND revoked_at IS NULL", accountID, id).Scan(ctx); err != nil {
+			return notFound(err, "api key "+id)
+		}
+		if k.Scope == ScopeAdmin {
+			n, err := db.NewSelect().Model((*APIKey)(nil)).
+				Where("account_id = ? AND scope = ? AND revoked_at IS NULL", accountID, ScopeAdmin).Count(ctx)
+			if err != nil {
+				return fmt.Errorf("count admin keys: %w", err)
+			}
+			if n <= 1 {
+				return ErrLastAdminKey
+			}
+		}
+		res, err := db.NewUpdate().Model((*APIKey)(nil)).
+			Set("revoked_at = ?", at).
+			Where("account_id = ? AND id = ? AND revoked_at IS NULL", accountID, id).
+			Exec(ctx)
+		return affected(res, err, "api key "+id)
+	})
 }
 
 func affected(res interface{ RowsAffected() (int64, error) }, err error, what string) error {
