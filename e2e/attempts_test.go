@@ -385,10 +385,16 @@ func TestTooManyStartsAreRefused(t *testing.T) {
 		h.Expect("/v1/start", body, http.StatusOK, "success")
 	}
 	h.Expect("/v1/start", body, http.StatusForbidden, "security error")
-	// An unknown user is limited the same way: nothing tells them apart.
+	// An unknown user is limited the same way: the answer is the same 403,
+	// and the audit trail shows the limit took over from "unknown user".
 	ghost := req{"system": "vpn", "authid": "ghost"}
 	for range 11 {
 		h.Expect("/v1/start", ghost, http.StatusForbidden, "security error")
+	}
+	ghostDenials := h.Admin(http.MethodGet, "/v1/admin/audit?authid=ghost&type="+activities.EventDenied, nil, http.StatusOK)
+	latest := ghostDenials["events"].([]any)[0].(map[string]any)["reasons"].([]any)
+	if !strings.HasPrefix(latest[0].(string), "rate limited: 11 starts for this user") {
+		t.Fatalf("the 11th start of an unknown user was denied for %v, want the rate limit", latest)
 	}
 	out := h.Admin(http.MethodGet, "/v1/admin/audit?authid=leo&type="+activities.EventDenied, nil, http.StatusOK)
 	events, _ := out["events"].([]any)

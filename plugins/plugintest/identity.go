@@ -89,19 +89,10 @@ func newIdentityKit(t testing.TB, target IdentityTarget) (*identityKit, error) {
 	}
 	target.Command = slices.Clone(target.Command)
 	target.Config = maps.Clone(target.Config)
-
-	logs := &logBuffer{}
-	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("host and plugin logs:\n%s", logs)
-		}
-	})
-	h, err := host.New(logger, host.Spec{Name: target.Name, Kind: sdk.KindIdentity, Command: target.Command, Config: target.Config})
+	h, logger, err := startHost(t, host.Spec{Name: target.Name, Kind: sdk.KindIdentity, Command: target.Command, Config: target.Config})
 	if err != nil {
 		return nil, err
 	}
-	t.Cleanup(h.Close)
 	return &identityKit{target: target, host: h, logger: logger, timeout: defaultTimeout}, nil
 }
 

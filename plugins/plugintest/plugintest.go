@@ -98,7 +98,16 @@ func newKit(t testing.TB, target Target) (*kit, error) {
 	}
 	target.Command = slices.Clone(target.Command)
 	target.Config = maps.Clone(target.Config)
+	h, logger, err := startHost(t, host.Spec{Name: target.Name, Command: target.Command, Config: target.Config})
+	if err != nil {
+		return nil, err
+	}
+	return &kit{target: target, host: h, logger: logger, timeout: defaultTimeout}, nil
+}
 
+// startHost starts a host running spec with a logger whose lines are
+// printed if t fails; t's cleanup closes the host.
+func startHost(t testing.TB, spec host.Spec) (*host.Host, *slog.Logger, error) {
 	logs := &logBuffer{}
 	// The buffer, not t.Log: go-plugin logs from its own goroutines, which
 	// may still run after a test ends, when t.Log would panic.
@@ -110,12 +119,12 @@ func newKit(t testing.TB, target Target) (*kit, error) {
 			t.Logf("host and plugin logs:\n%s", logs)
 		}
 	})
-	h, err := host.New(logger, host.Spec{Name: target.Name, Command: target.Command, Config: target.Config})
+	h, err := host.New(logger, spec)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	t.Cleanup(h.Close)
-	return &kit{target: target, host: h, logger: logger, timeout: defaultTimeout}, nil
+	return h, logger, nil
 }
 
 // context returns a context for one call, ended by the kit's timeout or
