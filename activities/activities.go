@@ -23,7 +23,13 @@ type Store interface {
 	CountAttempts(ctx context.Context, accountID, authid string, since time.Time) (int, error)
 	RecordFailure(ctx context.Context, userID string, at time.Time, window time.Duration) (int, error)
 	UseTOTPStep(ctx context.Context, userID string, step int64) (bool, error)
+	UnusedRecoveryCodes(ctx context.Context, userID string) ([]store.RecoveryCode, error)
+	UseRecoveryCode(ctx context.Context, id string, at time.Time, events ...store.AuditEvent) (bool, error)
 	AppendAudit(ctx context.Context, events ...store.AuditEvent) error
+	GetAttempt(ctx context.Context, id string) (store.Attempt, error)
+	SetSSOAuthorization(ctx context.Context, id, stateDigest string, sealed []byte) (bool, error)
+	ClearSSOSealed(ctx context.Context, id string) error
+	BindSSO(ctx context.Context, userID, issuer, subject string, events ...store.AuditEvent) (bool, error)
 }
 
 // Policy decides how an attempt proceeds. It fails closed: on error the
@@ -33,10 +39,12 @@ type Policy interface {
 }
 
 // Plugins reaches plugin processes: delivery plugins send messages,
-// identity plugins look users up (plugins/host serves both).
+// identity plugins look users up and sign them on (plugins/host serves all).
 type Plugins interface {
 	Send(ctx context.Context, plugin string, req sdk.SendRequest) (sdk.SendResponse, error)
 	Lookup(ctx context.Context, plugin string, req sdk.LookupRequest) (sdk.Identity, error)
+	Authorize(ctx context.Context, plugin string, req sdk.AuthorizeRequest) (sdk.AuthorizeResponse, error)
+	Exchange(ctx context.Context, plugin string, req sdk.ExchangeRequest) (sdk.Claims, error)
 }
 
 // Config tunes the activities.
@@ -52,6 +60,10 @@ type Config struct {
 	// Directory names the identity plugin that resolves users to contact
 	// data, groups and attributes for the policy; "" for none.
 	Directory string
+	// SignOn names the identity plugin that signs users on for method sso
+	// (OpenID Connect); AccountSignOn overrides it per account.
+	SignOn        string
+	AccountSignOn map[string]string
 
 	// Start limits stop message bombing and guessing at scale: more starts
 	// than this in the window are denied (and audited) before anything is
@@ -68,6 +80,14 @@ func (c Config) plugin(accountID, channel string) (string, bool) {
 	}
 	name, ok := c.Channels[channel]
 	return name, ok
+}
+
+// signOn returns the sign-on plugin of an account.
+func (c Config) signOn(accountID string) (string, bool) {
+	if name, ok := c.AccountSignOn[accountID]; ok && name != "" {
+		return name, true
+	}
+	return c.SignOn, c.SignOn != ""
 }
 
 // Activities holds the dependencies of every attempt activity.
@@ -139,4 +159,5 @@ const (
 const (
 	ErrTypeDelivery = "DeliveryFailed"
 	ErrTypeNoSecret = "ChallengeUnavailable"
+	ErrTypeSignOn   = "SignOnUnavailable"
 )

@@ -56,6 +56,16 @@ type recorder struct {
 	lookupErr error
 }
 
+// Authorize and Exchange answer as a host without a sign-on plugin; the
+// sign-on tests use ssoPlugins.
+func (r *recorder) Authorize(context.Context, string, sdk.AuthorizeRequest) (sdk.AuthorizeResponse, error) {
+	return sdk.AuthorizeResponse{}, sdk.Permanent(errors.New("no sign-on plugin"))
+}
+
+func (r *recorder) Exchange(context.Context, string, sdk.ExchangeRequest) (sdk.Claims, error) {
+	return sdk.Claims{}, sdk.Permanent(errors.New("no sign-on plugin"))
+}
+
 func (r *recorder) Lookup(_ context.Context, _ string, req sdk.LookupRequest) (sdk.Identity, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -128,63 +128,127 @@ func (a *Activities) rateLimited(ctx context.Context, in BeginInput, now time.Ti
 	return "", nil
 }
 
-// resolve loads what the policy needs. A non-empty reason means the attempt
+// resolve loads what the policy needs: the sign-in as ResolveInput builds
+// it, completed from the directory. A non-empty reason means the attempt
 // cannot go ahead.
 func (a *Activities) resolve(ctx context.Context, in BeginInput, now time.Time) (BeginResult, policies.Input, string, error) {
-	sys, err := a.store.GetSystem(ctx, in.AccountID, in.System)
-	if errors.Is(err, store.ErrNotFound) {
-		return BeginResult{}, policies.Input{}, "unknown system", nil
+	r, err := ResolveInput(ctx, a.store, InputRequest{
+		AccountID: in.AccountID, System: in.System, AuthID: in.AuthID,
+		IP: in.IP, UserAgent: in.UserAgent, Time: in.StartedAt, FailuresAt: now,
+		LockoutWindow: a.cfg.LockoutWindow,
+	})
+	if err != nil || r.Refusal != "" {
+		return BeginResult{}, policies.Input{}, r.Refusal, err
 	}
-	if err != nil {
-		return BeginResult{}, policies.Input{}, "", err
-	}
-	user, err := a.store.GetUser(ctx, in.AccountID, in.AuthID)
-	if errors.Is(err, store.ErrNotFound) {
-		return BeginResult{}, policies.Input{}, "unknown user", nil
-	}
-	if err != nil {
-		return BeginResult{}, policies.Input{}, "", err
-	}
-	if user.Status != store.UserActive {
-		return BeginResult{}, policies.Input{}, "user is " + user.Status, nil
-	}
-	asg, err := a.store.GetAssignment(ctx, user.ID, sys.ID)
-	if errors.Is(err, store.ErrNotFound) {
-		return BeginResult{}, policies.Input{}, "user is not assigned to the system", nil
-	}
-	if err != nil {
-		return BeginResult{}, policies.Input{}, "", err
-	}
-	newIP := false
-	if in.IP != "" {
-		known, err := a.store.KnownIP(ctx, user.ID, in.IP)
-		if err != nil {
-			return BeginResult{}, policies.Input{}, "", err
-		}
-		newIP = !known
-	}
-	failures := user.RecentFailures(now, a.cfg.LockoutWindow)
 	person, reason, err := a.lookup(ctx, in.AccountID, in.AuthID)
 	if err != nil || reason != "" {
 		return BeginResult{}, policies.Input{}, reason, err
 	}
-	user = withContacts(user, person)
+	user := withContacts(r.User, person)
+	input := r.Input
+	input.Subject.HasEmail, input.Subject.HasPhone = user.Email != "", user.Phone != ""
+	input.Subject.InDirectory, input.Subject.Groups, input.Subject.Attributes = person.Found, person.Groups, person.Attributes
+	return BeginResult{UserID: user.ID, RecentFailures: input.History.RecentFailures}, input, "", nil
+}
+
+// DefaultLockoutWindow is how long failed codes count towards a lock-out
+// when Config.LockoutWindow is not set.
+const DefaultLockoutWindow = 15 * time.Minute
+
+// InputStore is what ResolveInput reads.
+type InputStore interface {
+	GetSystem(ctx context.Context, accountID, name string) (store.System, error)
+	GetUser(ctx context.Context, accountID, authid string) (store.User, error)
+	GetAssignment(ctx context.Context, userID, systemID string) (store.Assignment, error)
+	KnownIP(ctx context.Context, userID, ip string) (bool, error)
+}
+
+// InputRequest is the sign-in a policy input is built for.
+type InputRequest struct {
+	AccountID, System, AuthID string
+	IP, UserAgent             string // IP "" is never a new IP
+	Time                      time.Time
+	// FailuresAt is the moment recent failures are counted at (zero: Time),
+	// over LockoutWindow (zero: DefaultLockoutWindow).
+	FailuresAt    time.Time
+	LockoutWindow time.Duration
+}
+
+// Resolved is a sign-in resolved for the policy.
+type Resolved struct {
+	Input policies.Input
+	User  store.User
+	// Refusal says why the sign-in cannot reach the policy ("" when it
+	// can): the system or the user is unknown, or the user is not active or
+	// not assigned to the system. Unknown is "system" or "user" when that
+	// is why.
+	Refusal string
+	Unknown string
+}
+
+// ResolveInput loads the system, the user, their assignment and history,
+// and builds the policy input exactly as Begin does, except for the
+// directory, which only the worker reaches: Subject.InDirectory is false,
+// Groups and Attributes are empty and the contact data is flexauth's own.
+// Begin completes the input from its directory plugin; the admin API's
+// "what would the policy decide" uses it as it is.
+func ResolveInput(ctx context.Context, st InputStore, req InputRequest) (Resolved, error) {
+	sys, err := st.GetSystem(ctx, req.AccountID, req.System)
+	if errors.Is(err, store.ErrNotFound) {
+		return Resolved{Refusal: "unknown system", Unknown: "system"}, nil
+	}
+	if err != nil {
+		return Resolved{}, err
+	}
+	user, err := st.GetUser(ctx, req.AccountID, req.AuthID)
+	if errors.Is(err, store.ErrNotFound) {
+		return Resolved{Refusal: "unknown user", Unknown: "user"}, nil
+	}
+	if err != nil {
+		return Resolved{}, err
+	}
+	if user.Status != store.UserActive {
+		return Resolved{User: user, Refusal: "user is " + user.Status}, nil
+	}
+	asg, err := st.GetAssignment(ctx, user.ID, sys.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return Resolved{User: user, Refusal: "user is not assigned to the system"}, nil
+	}
+	if err != nil {
+		return Resolved{}, err
+	}
+	newIP := false
+	if req.IP != "" {
+		known, err := st.KnownIP(ctx, user.ID, req.IP)
+		if err != nil {
+			return Resolved{}, err
+		}
+		newIP = !known
+	}
+	at, window := req.FailuresAt, req.LockoutWindow
+	if at.IsZero() {
+		at = req.Time
+	}
+	if window <= 0 {
+		window = DefaultLockoutWindow
+	}
+	failures := user.RecentFailures(at, window)
 	input := policies.Input{
 		Subject: policies.Subject{
-			Account: in.AccountID, AuthID: in.AuthID, Assigned: asg.Method,
+			Account: req.AccountID, AuthID: req.AuthID, Assigned: asg.Method,
 			TOTPEnrolled: user.TOTPEnabled, HasEmail: user.Email != "", HasPhone: user.Phone != "",
-			InDirectory: person.Found, Groups: person.Groups, Attributes: person.Attributes,
+			Groups: []string{}, Attributes: map[string]string{},
 		},
 		System: policies.System{
 			Name: sys.Name, Methods: slices.Clone(sys.Methods), Sensitivity: sys.Sensitivity, TTLSeconds: sys.TTLSeconds,
 		},
-		Request: policies.Request{IP: in.IP, UserAgent: in.UserAgent, Time: in.StartedAt.UTC()},
+		Request: policies.Request{IP: req.IP, UserAgent: req.UserAgent, Time: req.Time.UTC()},
 		History: policies.History{
 			RecentFailures: failures, LastIP: user.LastIP, LastLoginAt: user.LastLoginAt,
 			LoginCount: user.LoginCount, NewIP: newIP,
 		},
 	}
-	return BeginResult{UserID: user.ID, RecentFailures: failures}, input, "", nil
+	return Resolved{Input: input, User: user}, nil
 }
 
 // lookup asks the directory about the user, when one is configured. A

@@ -88,10 +88,13 @@ func (a *Activities) IssueChallenge(ctx context.Context, in IssueInput) (IssueRe
 	}}
 	var res IssueResult
 	switch in.Method {
-	case policies.MethodPasswordless:
+	case policies.MethodPasswordless, policies.MethodSSO:
 		link := strings.TrimRight(a.cfg.PublicURL, "/") + LinkPath + plain
 		req.Subject = "Your sign-in link for " + in.System
 		req.Text = fmt.Sprintf("Open this link to sign in to %s:\n\n%s\n\nIt works once and expires in %d minutes. If you did not try to sign in, ignore this message.", in.System, link, minutes)
+		if in.Method == policies.MethodSSO {
+			req.Text = fmt.Sprintf("Open this link to sign in to %s with your organisation's account:\n\n%s\n\nIt expires in %d minutes. If you did not try to sign in, ignore this message.", in.System, link, minutes)
+		}
 		req.Link = link
 		res.Digest = LinkDigest(a.keys, plain)
 		// The row must know the link before the user can open it.

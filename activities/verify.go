@@ -41,7 +41,7 @@ func (a *Activities) VerifyTOTP(ctx context.Context, in VerifyTOTPInput) (Verify
 		return VerifyTOTPResult{}, fmt.Errorf("load user for totp: %w", err)
 	}
 	if !user.TOTPEnabled || user.TOTPSecret == nil {
-		return VerifyTOTPResult{Reason: "totp not enrolled"}, nil
+		return a.verifyRecoveryCode(ctx, in, user, "totp not enrolled")
 	}
 	seed, err := a.keys.Open(user.TOTPSecret, user.ID)
 	if err != nil {
@@ -66,7 +66,41 @@ func (a *Activities) VerifyTOTP(ctx context.Context, in VerifyTOTPInput) (Verify
 		}
 		return VerifyTOTPResult{Valid: true}, nil
 	}
-	return VerifyTOTPResult{Reason: "wrong totp code"}, nil
+	return a.verifyRecoveryCode(ctx, in, user, "wrong totp code")
+}
+
+// EventRecoveryCodeUsed is audited when a recovery code signs in.
+const EventRecoveryCodeUsed = "recovery_code.used"
+
+// verifyRecoveryCode compares the submitted digest with the digests of the
+// user's unused recovery codes (each works once in place of a TOTP code)
+// and spends the matching one. Without a match it answers reason.
+func (a *Activities) verifyRecoveryCode(ctx context.Context, in VerifyTOTPInput, user store.User, reason string) (VerifyTOTPResult, error) {
+	codes, err := a.store.UnusedRecoveryCodes(ctx, user.ID)
+	if err != nil {
+		return VerifyTOTPResult{}, err
+	}
+	for _, c := range codes {
+		plain, err := a.keys.Open(c.Sealed, user.ID)
+		if err != nil {
+			return VerifyTOTPResult{}, fmt.Errorf("open recovery code: %w", err)
+		}
+		if !secret.Equal(CodeDigest(a.keys, in.AttemptID, string(plain)), in.Digest) {
+			continue
+		}
+		now := a.now().UTC()
+		ev := in.event(now, EventRecoveryCodeUsed)
+		ev.Detail = map[string]any{"left": len(codes) - 1}
+		used, err := a.store.UseRecoveryCode(ctx, c.ID, now, ev)
+		if err != nil {
+			return VerifyTOTPResult{}, err
+		}
+		if !used {
+			return VerifyTOTPResult{Reason: "recovery code already used"}, nil
+		}
+		return VerifyTOTPResult{Valid: true}, nil
+	}
+	return VerifyTOTPResult{Reason: reason}, nil
 }
 
 // TOTPCode is the RFC 6238 code of seed (base32) at t.

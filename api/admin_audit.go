@@ -1,8 +1,12 @@
 package api
 
 import (
+	"encoding/csv"
+	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -12,50 +16,158 @@ import (
 // Admin API: the audit trail, and the audit events every admin change
 // appends.
 
+// maxAuditExport bounds a CSV export; narrower filters get the rest.
+const maxAuditExport = 10_000
+
+// auditPage is how many events one store call returns while exporting.
+const auditPage = 1000
+
 func (s *Server) listAudit(c *gin.Context) {
+	csvOut := false
+	switch c.Query("format") {
+	case "", "json":
+	case "csv":
+		csvOut = true
+	default:
+		fail(c, http.StatusBadRequest, `format must be "json" or "csv"`)
+		return
+	}
 	limit, rerr := intParam(c, "limit", defaultPageSize, 1, maxPageSize)
 	if rerr != nil {
 		respondError(c, rerr)
 		return
 	}
-	var before int64
+	f := store.AuditFilter{
+		AccountID: caller(c).AccountID,
+		AuthID:    c.Query("authid"),
+		System:    c.Query("system"),
+		Type:      c.Query("type"),
+		AttemptID: c.Query("attempt"),
+		Limit:     limit,
+	}
 	if raw := c.Query("before"); raw != "" {
 		n, err := strconv.ParseInt(raw, 10, 64)
 		if err != nil || n < 1 {
 			fail(c, http.StatusBadRequest, "before must be a positive event id")
 			return
 		}
-		before = n
+		f.BeforeID = n
 	}
-	events, err := s.store.ListAudit(c.Request.Context(), store.AuditFilter{
-		AccountID: caller(c).AccountID,
-		AuthID:    c.Query("authid"),
-		System:    c.Query("system"),
-		Type:      c.Query("type"),
-		AttemptID: c.Query("attempt"),
-		BeforeID:  before,
-		Limit:     limit,
-	})
+	var ok bool
+	if f.Since, ok = timeParam(c, "since"); !ok {
+		return
+	}
+	if f.Until, ok = timeParam(c, "until"); !ok {
+		return
+	}
+	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Since.Before(f.Until) {
+		fail(c, http.StatusBadRequest, "since must be before until")
+		return
+	}
+	if csvOut {
+		s.exportAudit(c, f)
+		return
+	}
+	events, err := s.store.ListAudit(c.Request.Context(), f)
 	if err != nil {
 		s.internalError(c, "list audit events", err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"events": events})
+	next := ""
+	if len(events) == limit {
+		next = strconv.FormatInt(events[len(events)-1].ID, 10)
+	}
+	c.JSON(http.StatusOK, gin.H{"events": events, "next": next})
 }
 
-// audit appends an admin change to the audit trail, naming the admin key
-// that made it. The change is already saved: a failure to record it is
-// logged loudly rather than reported as a failed change, which a client
-// would retry into a conflict.
+// timeParam reads an optional RFC 3339 query parameter; ok is false when
+// it was malformed and the answer is written.
+func timeParam(c *gin.Context, name string) (time.Time, bool) {
+	raw := c.Query(name)
+	if raw == "" {
+		return time.Time{}, true
+	}
+	t, err := time.Parse(time.RFC3339, raw)
+	if err != nil {
+		failf(c, http.StatusBadRequest, "%s must be an RFC 3339 time such as 2026-11-23T08:00:00Z", name)
+		return time.Time{}, false
+	}
+	return t.UTC(), true
+}
+
+// exportAudit writes the matching events, newest first, as a CSV
+// attachment of at most maxAuditExport rows.
+func (s *Server) exportAudit(c *gin.Context, f store.AuditFilter) {
+	var all []store.AuditEvent
+	for len(all) < maxAuditExport {
+		f.Limit = min(auditPage, maxAuditExport-len(all))
+		events, err := s.store.ListAudit(c.Request.Context(), f)
+		if err != nil {
+			s.internalError(c, "list audit events", err)
+			return
+		}
+		all = append(all, events...)
+		if len(events) < f.Limit {
+			break
+		}
+		f.BeforeID = events[len(events)-1].ID
+	}
+	c.Header("Content-Type", "text/csv; charset=utf-8")
+	c.Header("Content-Disposition", `attachment; filename="audit.csv"`)
+	c.Header("Cache-Control", "no-store")
+	c.Status(http.StatusOK)
+	w := csv.NewWriter(c.Writer)
+	_ = w.Write([]string{"id", "time", "type", "system", "authid", "attempt", "ip", "reasons", "detail"})
+	for _, e := range all {
+		detail := ""
+		if len(e.Detail) > 0 {
+			raw, err := json.Marshal(e.Detail)
+			if err != nil {
+				s.log.ErrorContext(c.Request.Context(), "encode audit detail", "event", e.ID, "error", err)
+			}
+			detail = string(raw)
+		}
+		row := []string{
+			strconv.FormatInt(e.ID, 10), e.Time.UTC().Format(time.RFC3339Nano), e.Type, e.System, e.AuthID,
+			e.AttemptID, e.IP, strings.Join(e.Reasons, "; "), detail,
+		}
+		for i := range row {
+			row[i] = csvCell(row[i])
+		}
+		if err := w.Write(row); err != nil {
+			return // the client went away
+		}
+	}
+	w.Flush()
+}
+
+// csvCell defuses a value a spreadsheet would run as a formula: authids,
+// systems and reasons come from outside.
+func csvCell(v string) string {
+	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+		return "'" + v
+	}
+	return v
+}
+
+// auditEvent is an admin change's audit event, naming who made it:
+// detail.actor is "key:<id>" or "console:<authid>"; detail.by is the key's
+// name or the administrator's authid.
 func (s *Server) auditEvent(c *gin.Context, typ, system, authid string, detail map[string]any) store.AuditEvent {
-	key := caller(c)
+	who := caller(c)
 	if detail == nil {
 		detail = map[string]any{}
 	}
-	detail["by"] = key.Name
-	detail["key_id"] = key.ID
+	detail["actor"] = who.Actor
+	switch {
+	case who.Key != nil:
+		detail["by"] = who.Key.Name
+		detail["key_id"] = who.Key.ID
+	case who.Session != nil:
+		detail["by"] = who.Session.AuthID
+	}
 	return store.AuditEvent{
-		AccountID: key.AccountID, Time: s.now().UTC(), Type: typ,
+		AccountID: who.AccountID, Time: s.now().UTC(), Type: typ,
 		System: system, AuthID: authid, IP: c.ClientIP(), Detail: detail,
 	}
 }

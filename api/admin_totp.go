@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
+	"github.com/skip2/go-qrcode"
 
 	"github.com/flexauth/flexauth/activities"
 	"github.com/flexauth/flexauth/secret"
@@ -20,6 +22,9 @@ import (
 
 // totpIssuer is the issuer authenticator apps show next to the account.
 const totpIssuer = "flexauth"
+
+// totpQRSize is the side of the enrolment QR code in pixels.
+const totpQRSize = 256
 
 type totpVerifyRequest struct {
 	Code string `json:"code"`
@@ -53,8 +58,18 @@ func (s *Server) startTOTP(c *gin.Context) {
 		s.internalError(c, "store pending totp seed", err)
 		return
 	}
+	png, err := qrcode.Encode(key.URL(), qrcode.Medium, totpQRSize)
+	if err != nil {
+		s.internalError(c, "draw totp qr code", err)
+		return
+	}
 	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusOK, gin.H{"otpauth_uri": key.URL(), "secret": key.Secret()})
+	c.JSON(http.StatusOK, gin.H{
+		"otpauth_uri": key.URL(), "secret": key.Secret(),
+		// A data URL: the console's CSP allows data: images and nothing
+		// from elsewhere, and the seed must not travel to a QR service.
+		"qr_png": "data:image/png;base64," + base64.StdEncoding.EncodeToString(png),
+	})
 }
 
 // verifyTOTP activates the pending seed once a code from it matches at the

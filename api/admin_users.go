@@ -5,28 +5,23 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/mail"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
 	"github.com/flexauth/flexauth/store"
+	"github.com/flexauth/flexauth/userio"
 )
 
 // Admin API: users and their assignments.
 
 // User limits.
 const (
-	maxNameLength   = 256
-	maxEmailLength  = 254 // RFC 5321's limit on a forward path
-	minPhoneDigits  = 8
-	maxPhoneDigits  = 15 // E.164
 	defaultPageSize = 100
 	maxPageSize     = 1000
 	maxSearchLength = 256
@@ -45,6 +40,9 @@ type userJSON struct {
 	CreatedAt   time.Time              `json:"created_at"`
 	UpdatedAt   time.Time              `json:"updated_at"`
 	Assignments []store.AssignedSystem `json:"assignments"`
+	// RecoveryCodesLeft is filled in by withRecoveryCodes.
+	RecoveryCodesLeft int  `json:"recovery_codes_left"`
+	SSOBound          bool `json:"sso_bound"`
 }
 
 func toUserJSON(u store.User, as []store.AssignedSystem) userJSON {
@@ -55,7 +53,18 @@ func toUserJSON(u store.User, as []store.AssignedSystem) userJSON {
 		AuthID: u.AuthID, Name: u.Name, Email: u.Email, Phone: u.Phone, Status: u.Status,
 		TOTPEnabled: u.TOTPEnabled, LastLoginAt: u.LastLoginAt, LoginCount: u.LoginCount, LastIP: u.LastIP,
 		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, Assignments: as,
+		SSOBound: u.SSOSubject != "",
 	}
+}
+
+// withRecoveryCodes fills in how many recovery codes the user has left.
+func (s *Server) withRecoveryCodes(ctx context.Context, u store.User, out userJSON) (userJSON, error) {
+	n, err := s.store.CountUnusedRecoveryCodes(ctx, u.ID)
+	if err != nil {
+		return userJSON{}, err
+	}
+	out.RecoveryCodesLeft = n
+	return out, nil
 }
 
 type createUserRequest struct {
@@ -123,9 +132,15 @@ func (s *Server) listUsers(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
-	users, err := s.store.ListUsers(ctx, store.UserFilter{AccountID: caller(c).AccountID, Search: q, Limit: limit, Offset: offset})
+	filter := store.UserFilter{AccountID: caller(c).AccountID, Search: q, Limit: limit, Offset: offset}
+	users, err := s.store.ListUsers(ctx, filter)
 	if err != nil {
 		s.internalError(c, "list users", err)
+		return
+	}
+	total, err := s.store.CountUsers(ctx, filter)
+	if err != nil {
+		s.internalError(c, "count users", err)
 		return
 	}
 	out := make([]userJSON, len(users))
@@ -135,9 +150,12 @@ func (s *Server) listUsers(c *gin.Context) {
 			s.internalError(c, "list assignments", err)
 			return
 		}
-		out[i] = toUserJSON(u, as)
+		if out[i], err = s.withRecoveryCodes(ctx, u, toUserJSON(u, as)); err != nil {
+			s.internalError(c, "count recovery codes", err)
+			return
+		}
 	}
-	c.JSON(http.StatusOK, gin.H{"users": out})
+	c.JSON(http.StatusOK, gin.H{"users": out, "total": total})
 }
 
 // loadUser loads the :authid user or answers 404.
@@ -160,12 +178,18 @@ func (s *Server) getUser(c *gin.Context) {
 	if !ok {
 		return
 	}
-	as, err := s.store.ListAssignments(c.Request.Context(), u.ID)
+	ctx := c.Request.Context()
+	as, err := s.store.ListAssignments(ctx, u.ID)
 	if err != nil {
 		s.internalError(c, "list assignments", err)
 		return
 	}
-	c.JSON(http.StatusOK, toUserJSON(u, as))
+	out, err := s.withRecoveryCodes(ctx, u, toUserJSON(u, as))
+	if err != nil {
+		s.internalError(c, "count recovery codes", err)
+		return
+	}
+	c.JSON(http.StatusOK, out)
 }
 
 func (s *Server) updateUser(c *gin.Context) {
@@ -215,7 +239,12 @@ func (s *Server) updateUser(c *gin.Context) {
 		s.internalError(c, "list assignments", err)
 		return
 	}
-	c.JSON(http.StatusOK, toUserJSON(u, as))
+	out, err := s.withRecoveryCodes(ctx, u, toUserJSON(u, as))
+	if err != nil {
+		s.internalError(c, "count recovery codes", err)
+		return
+	}
+	c.JSON(http.StatusOK, out)
 }
 
 func (s *Server) deleteUser(c *gin.Context) {
@@ -324,65 +353,21 @@ func (s *Server) resolveAssignments(ctx context.Context, accountID, userID strin
 	return rows, nil, nil
 }
 
-func validAuthID(authid string) *requestError {
-	if authid == "" {
-		return badRequest("authid is required")
-	}
-	if utf8.RuneCountInString(authid) > maxAuthIDLength {
-		return badRequest("authid must be at most %d characters", maxAuthIDLength)
-	}
-	if strings.ContainsFunc(authid, unicode.IsControl) {
-		return badRequest("authid must not contain control characters")
+// The field checks are userio's, so that a user created here and one
+// imported from a file obey the same rules.
+
+func validAuthID(authid string) *requestError { return checked(userio.CheckAuthID(authid)) }
+func validName(name string) *requestError     { return checked(userio.CheckName(name)) }
+func validEmail(email string) *requestError   { return checked(userio.CheckEmail(email)) }
+func validPhone(phone string) *requestError   { return checked(userio.CheckPhone(phone)) }
+func validStatus(status string) *requestError { return checked(userio.CheckStatus(status)) }
+
+// checked turns a field check's error into a 400.
+func checked(err error) *requestError {
+	if err != nil {
+		return badRequest("%s", err)
 	}
 	return nil
-}
-
-func validName(name string) *requestError {
-	if utf8.RuneCountInString(name) > maxNameLength {
-		return badRequest("name must be at most %d characters", maxNameLength)
-	}
-	if strings.ContainsFunc(name, unicode.IsControl) {
-		return badRequest("name must not contain control characters")
-	}
-	return nil
-}
-
-// validEmail accepts an empty email (no email channel) or a bare address:
-// display names and angle brackets have no place in a stored address.
-func validEmail(email string) *requestError {
-	if email == "" {
-		return nil
-	}
-	if len(email) > maxEmailLength {
-		return badRequest("email must be at most %d characters", maxEmailLength)
-	}
-	addr, err := mail.ParseAddress(email)
-	if err != nil || addr.Name != "" || addr.Address != email {
-		return badRequest("email %q is not a bare address such as name@example.com", email)
-	}
-	return nil
-}
-
-// validPhone accepts an empty phone or an E.164 number.
-func validPhone(phone string) *requestError {
-	if phone == "" {
-		return nil
-	}
-	digits := strings.TrimPrefix(phone, "+")
-	if len(digits) == len(phone) || len(digits) < minPhoneDigits || len(digits) > maxPhoneDigits ||
-		!allDigits(digits) || digits[0] == '0' {
-		return badRequest("phone %q is not in E.164 form: '+' and %d to %d digits, such as +15555550100",
-			phone, minPhoneDigits, maxPhoneDigits)
-	}
-	return nil
-}
-
-func validStatus(status string) *requestError {
-	switch status {
-	case store.UserActive, store.UserDisabled:
-		return nil
-	}
-	return badRequest("status %q is not one of %s, %s", status, store.UserActive, store.UserDisabled)
 }
 
 // intParam reads an optional integer query parameter within [lo, hi].

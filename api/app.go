@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/flexauth/flexauth/activities"
 	"github.com/flexauth/flexauth/policies"
+	"github.com/flexauth/flexauth/secret"
 	"github.com/flexauth/flexauth/store"
 	"github.com/flexauth/flexauth/workflows"
 )
@@ -39,6 +41,7 @@ const (
 	resultAuthenticated = "authenticated"
 	resultPending       = "pending"
 	resultExpired       = "expired"
+	resultSecurityError = "security error"
 )
 
 // securityErrorBody is written as fixed bytes so that every refusal is
@@ -106,14 +109,7 @@ func (s *Server) start(c *gin.Context) {
 		return
 	}
 
-	res, err := s.beginAttempt(ctx, workflows.AttemptInput{
-		AttemptID: uuid.NewString(),
-		AccountID: key.AccountID,
-		System:    req.System,
-		AuthID:    req.AuthID,
-		IP:        c.ClientIP(),
-		UserAgent: truncate(c.Request.UserAgent(), maxUserAgentLength),
-	})
+	res, err := s.beginFor(c, key.AccountID, req)
 	s.padStart(ctx, began)
 	switch {
 	case err != nil:
@@ -126,6 +122,20 @@ func (s *Server) start(c *gin.Context) {
 			ExpiresAt: res.ExpiresAt.UTC().Format(time.RFC3339),
 		})
 	}
+}
+
+// beginFor starts an attempt of the request's client for sub in account.
+// The app API's start and the console's sign-in share it, so both run the
+// same policy, workflow and lock-out.
+func (s *Server) beginFor(c *gin.Context, accountID string, sub subject) (workflows.BeginResult, error) {
+	return s.beginAttempt(c.Request.Context(), workflows.AttemptInput{
+		AttemptID: uuid.NewString(),
+		AccountID: accountID,
+		System:    sub.System,
+		AuthID:    sub.AuthID,
+		IP:        c.ClientIP(),
+		UserAgent: truncate(c.Request.UserAgent(), maxUserAgentLength),
+	})
 }
 
 // padStart waits until StartFloor has passed since began, or the client
@@ -180,31 +190,72 @@ func (s *Server) check(c *gin.Context) {
 		s.internalError(c, "load latest attempt", err)
 		return
 	}
+	r, err := s.settle(ctx, att, req.PIN)
+	if err != nil {
+		s.settleFailed(c, err)
+		return
+	}
+	respondResult(c, r)
+}
+
+// errUnavailable marks a settle failure caused by Temporal, not the store.
+var errUnavailable = errors.New("temporal unavailable")
+
+// settle answers a check of att: with a PIN, TOTP or recovery code for a
+// pending attempt, it first submits the code to the workflow. The result
+// is one of the app API results or resultSecurityError.
+func (s *Server) settle(ctx context.Context, att store.Attempt, pin pinInput) (string, error) {
 	now := s.now()
 	takesCode := att.Method == policies.MethodPIN || att.Method == policies.MethodTOTP
 	// A PIN sent with a passwordless attempt is ignored: the row answers.
-	if !req.PIN.set || !takesCode || att.State != store.AttemptPending || pastExpiry(att, now) {
-		s.answerFromRow(c, att, now)
-		return
+	if !pin.set || !takesCode || att.State != store.AttemptPending || pastExpiry(att, now) {
+		return s.rowResult(att, now), nil
 	}
 
-	code := req.PIN.code(s.codeDigits(att.Method))
+	// The workflow only ever sees the code's digest, bound to the attempt.
+	code := pin.code(s.codeDigits(att.Method))
 	v, err := s.submit(ctx, att, workflows.UpdateSubmitCode, activities.CodeDigest(s.keys, att.ID, code))
 	if errors.Is(err, errAttemptClosed) {
-		s.answerFromStore(c, att.ID)
-		return
+		att, err := s.store.GetAttempt(ctx, att.ID)
+		if err != nil {
+			return "", fmt.Errorf("reload attempt: %w", err)
+		}
+		return s.rowResult(att, s.now()), nil
 	}
 	if err != nil {
-		s.unavailable(c, "submit code", err)
-		return
+		return "", fmt.Errorf("submit code: %w: %w", errUnavailable, err)
 	}
 	switch v.Verdict {
 	case workflows.VerdictAccepted:
-		result(c, http.StatusOK, resultAuthenticated)
+		return resultAuthenticated, nil
 	case workflows.VerdictRejected:
-		securityError(c)
+		return resultSecurityError, nil
 	default: // closed: the attempt ended before or while the code was checked
-		s.answerFromState(c, v.State)
+		return stateResult(v.State), nil
+	}
+}
+
+// settleFailed answers a settle error: 503 when Temporal did not answer,
+// 500 when the store failed.
+func (s *Server) settleFailed(c *gin.Context, err error) {
+	if errors.Is(err, errUnavailable) {
+		s.unavailable(c, "check attempt", err)
+		return
+	}
+	s.internalError(c, "check attempt", err)
+}
+
+// respondResult writes an app API result with its status.
+func respondResult(c *gin.Context, r string) {
+	switch r {
+	case resultAuthenticated:
+		result(c, http.StatusOK, r)
+	case resultPending:
+		result(c, http.StatusAccepted, r)
+	case resultExpired:
+		result(c, http.StatusForbidden, r)
+	default:
+		securityError(c)
 	}
 }
 
@@ -216,51 +267,39 @@ func (s *Server) codeDigits(method string) int {
 	return s.cfg.PINDigits
 }
 
-// answerFromStore re-reads an attempt whose run refused a submission.
-func (s *Server) answerFromStore(c *gin.Context, attemptID string) {
-	att, err := s.store.GetAttempt(c.Request.Context(), attemptID)
-	if err != nil {
-		s.internalError(c, "reload attempt", err)
-		return
-	}
-	s.answerFromRow(c, att, s.now())
-}
-
-// answerFromRow maps an attempt row to the app API's answer.
-func (s *Server) answerFromRow(c *gin.Context, att store.Attempt, now time.Time) {
+// rowResult maps an attempt row to the app API's result.
+func (s *Server) rowResult(att store.Attempt, now time.Time) string {
 	switch att.State {
 	case store.AttemptPending:
 		// The workflow's timer may fire a moment after the deadline; the
 		// deadline is what the application was promised.
 		if pastExpiry(att, now) {
-			result(c, http.StatusForbidden, resultExpired)
-			return
+			return resultExpired
 		}
-		result(c, http.StatusAccepted, resultPending)
+		return resultPending
 	case store.AttemptAuthenticated:
 		// An old success must not open a new session forever: after the
 		// grace period the application has to start again.
 		if att.CompletedAt != nil && now.Sub(*att.CompletedAt) <= s.cfg.AuthenticatedGrace {
-			result(c, http.StatusOK, resultAuthenticated)
-			return
+			return resultAuthenticated
 		}
-		result(c, http.StatusForbidden, resultExpired)
+		return resultExpired
 	case store.AttemptExpired:
-		result(c, http.StatusForbidden, resultExpired)
+		return resultExpired
 	default: // locked, denied, cancelled
-		securityError(c)
+		return resultSecurityError
 	}
 }
 
-// answerFromState maps the state a closed verdict reports.
-func (s *Server) answerFromState(c *gin.Context, state string) {
+// stateResult maps the state a closed verdict reports.
+func stateResult(state string) string {
 	switch state {
 	case workflows.StateAuthenticated:
-		result(c, http.StatusOK, resultAuthenticated)
+		return resultAuthenticated
 	case workflows.StateExpired:
-		result(c, http.StatusForbidden, resultExpired)
+		return resultExpired
 	default:
-		securityError(c)
+		return resultSecurityError
 	}
 }
 
@@ -268,16 +307,17 @@ func pastExpiry(att store.Attempt, now time.Time) bool {
 	return att.ExpiresAt != nil && now.After(*att.ExpiresAt)
 }
 
-// pinInput is the optional "pin" of check: a JSON string of digits, or a
-// JSON number (which loses leading zeros, restored by code).
+// pinInput is the optional "pin" of check: a JSON string of digits, a
+// JSON number (which loses leading zeros, restored by code), or a TOTP
+// recovery code as a string.
 type pinInput struct {
 	set    bool
 	digits string
 	number bool
 }
 
-// UnmarshalJSON accepts null (no pin), a string of 4-18 digits, or a
-// non-negative integer.
+// UnmarshalJSON accepts null (no pin), a string of 4-18 digits or a
+// recovery code, or a non-negative integer.
 func (p *pinInput) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
 	switch {
@@ -290,7 +330,16 @@ func (p *pinInput) UnmarshalJSON(b []byte) error {
 			return badRequest("pin must be a string of digits or an integer")
 		}
 		str = strings.TrimSpace(str)
-		if !allDigits(str) || len(str) < minPINLength || len(str) > maxPINLength {
+		if !allDigits(str) {
+			// Not a PIN: a TOTP recovery code, typed in any case, with or
+			// without its dash. It is submitted like any code.
+			if code, ok := secret.NormalizeRecoveryCode(str); ok {
+				*p = pinInput{set: true, digits: code}
+				return nil
+			}
+			return badRequest("pin must be %d to %d digits, or a recovery code such as ABCDE-FGHJK", minPINLength, maxPINLength)
+		}
+		if len(str) < minPINLength || len(str) > maxPINLength {
 			return badRequest("pin must be %d to %d digits", minPINLength, maxPINLength)
 		}
 		*p = pinInput{set: true, digits: str}

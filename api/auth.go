@@ -65,9 +65,17 @@ func (s *Server) appKey(c *gin.Context) (store.APIKey, bool, error) {
 	return key, true, nil
 }
 
-// adminKey is the admin API's middleware: it lets through admin-scoped keys
-// only and leaves the key in the context.
+// adminKey is the admin API's middleware. It lets through an admin-scoped
+// API key or a valid console session (with its CSRF token on unsafe
+// methods) and leaves the caller in the context. A request carrying an
+// apikey header is judged by the key alone.
 func (s *Server) adminKey(c *gin.Context) {
+	if c.GetHeader(apiKeyHeader) == "" {
+		if token, err := c.Cookie(sessionCookie); err == nil && token != "" {
+			s.sessionAuth(c, token)
+			return
+		}
+	}
 	key, ok, err := s.lookupKey(c)
 	switch {
 	case err != nil:
@@ -77,14 +85,48 @@ func (s *Server) adminKey(c *gin.Context) {
 	case key.Scope != store.ScopeAdmin:
 		fail(c, http.StatusForbidden, "admin key required")
 	default:
-		c.Set(adminKeyContext, key)
+		c.Set(callerContext, adminCaller{AccountID: key.AccountID, Actor: "key:" + key.ID, Key: &key})
 		c.Next()
 	}
 }
 
-// caller returns the admin key adminKey let through.
-func caller(c *gin.Context) store.APIKey {
-	key, _ := c.Get(adminKeyContext)
-	k, _ := key.(store.APIKey)
-	return k
+// callerContext is where adminKey leaves the caller for handlers.
+const callerContext = "flexauth.admin_caller"
+
+// adminCaller is who makes an admin call: an admin API key or a console
+// session, never both.
+type adminCaller struct {
+	AccountID string
+	// Actor names the caller in the audit trail: "key:<key id>" or
+	// "console:<authid>".
+	Actor   string
+	Key     *store.APIKey
+	Session *store.ConsoleSession
+	// token is the session cookie's value, from which the CSRF token is
+	// derived. Never logged.
+	token string
+	name  string // the session user's name
+}
+
+// caller returns the caller adminKey let through.
+func caller(c *gin.Context) adminCaller {
+	v, _ := c.Get(callerContext)
+	a, _ := v.(adminCaller)
+	return a
+}
+
+// freshSignIn is how recent a console sign-in must be for sensitive
+// changes.
+const freshSignIn = 10 * time.Minute
+
+// requireFresh guards sensitive changes (API keys, policies, two-factor
+// resets, imports): a console session must have signed in within
+// freshSignIn. API keys are exempt: they are not signed in.
+func (s *Server) requireFresh(c *gin.Context) {
+	who := caller(c)
+	if who.Session != nil && s.now().Sub(who.Session.SignedInAt) > freshSignIn {
+		c.AbortWithStatusJSON(http.StatusForbidden, gin.H{"error": "fresh sign-in required", "reauth": true})
+		return
+	}
+	c.Next()
 }

@@ -3,12 +3,14 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -44,6 +46,9 @@ type harness struct {
 	tc       client.Client
 	outbox   *recordingDeliverer
 	account  string
+	// skew moves the API's clock ahead of real time (see advance); the
+	// workflows keep real time.
+	skew atomic.Int64
 }
 
 type harnessOptions struct {
@@ -76,8 +81,10 @@ func newHarnessWith(t *testing.T, opts harnessOptions) *harness {
 	if h.keys, err = secret.New(master); err != nil {
 		t.Fatal(err)
 	}
-	engine, err := policies.New(ctx, policies.Default())
-	if err != nil {
+	// The worker decides as in production: with each account's active
+	// policy from the store, the built-in one until an account uploads its own.
+	policy := policies.NewRegistry(st)
+	if err := policy.Preload(ctx); err != nil {
 		t.Fatal(err)
 	}
 
@@ -92,7 +99,7 @@ func newHarnessWith(t *testing.T, opts harnessOptions) *harness {
 		quiet := tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 		ts := temporaltest.NewServer(temporaltest.WithT(t), temporaltest.WithBaseClientOptions(client.Options{Logger: quiet}))
 		h.tc = ts.GetDefaultClient()
-		acts := activities.New(st, engine, h.outbox, h.keys, activities.Config{PublicURL: h.url}, nil)
+		acts := activities.New(st, policy, h.outbox, h.keys, activities.Config{PublicURL: h.url}, nil)
 		ts.NewWorkerWithOptions(workflows.TaskQueue, func(r sdkworker.Registry) { worker.Register(r, acts) }, sdkworker.Options{})
 	}
 
@@ -100,7 +107,9 @@ func newHarnessWith(t *testing.T, opts harnessOptions) *harness {
 	if cfg.StartFloor == 0 {
 		cfg.StartFloor = time.Nanosecond
 	}
-	handler = api.New(cfg, st, h.tc, h.keys).Handler()
+	srv0 := api.New(cfg, st, h.tc, h.keys)
+	api.SetClock(srv0, func() time.Time { return time.Now().Add(time.Duration(h.skew.Load())) })
+	handler = srv0.Handler()
 
 	now := time.Now().UTC()
 	if err := st.CreateAccount(ctx, &store.Account{ID: h.account, Name: "Acme", CreatedAt: now}); err != nil {
@@ -142,6 +151,16 @@ var _ activities.Plugins = (*recordingDeliverer)(nil)
 // Lookup answers as a directory that knows nobody.
 func (d *recordingDeliverer) Lookup(context.Context, string, sdk.LookupRequest) (sdk.Identity, error) {
 	return sdk.Identity{}, nil
+}
+
+// Authorize and Exchange answer as a host without a sign-on plugin (the
+// e2e tests sign on through a real OIDC provider).
+func (d *recordingDeliverer) Authorize(context.Context, string, sdk.AuthorizeRequest) (sdk.AuthorizeResponse, error) {
+	return sdk.AuthorizeResponse{}, sdk.Permanent(errors.New("no sign-on plugin in the api tests"))
+}
+
+func (d *recordingDeliverer) Exchange(context.Context, string, sdk.ExchangeRequest) (sdk.Claims, error) {
+	return sdk.Claims{}, sdk.Permanent(errors.New("no sign-on plugin in the api tests"))
 }
 
 func (d *recordingDeliverer) Send(_ context.Context, _ string, req sdk.SendRequest) (sdk.SendResponse, error) {

@@ -4,11 +4,13 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"html/template"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/policies"
 	"github.com/flexauth/flexauth/store"
 	"github.com/flexauth/flexauth/workflows"
 )
@@ -32,14 +34,16 @@ const pageTemplate = `<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex">
 <title>{{.Title}}</title>
+{{if .Continue}}<meta http-equiv="refresh" content="0; url={{.Continue}}">{{end}}
 <style>` + pageStyle + `</style>
 </head>
 <body>
 <h1>{{.Title}}</h1>
 <p>{{.Message}}</p>
 {{if .Form}}<form method="post">
-<button type="submit">Sign in</button>
+<button type="submit">{{if .Button}}{{.Button}}{{else}}Sign in{{end}}</button>
 </form>{{end}}
+{{if .Continue}}<p><a id="continue" href="{{.Continue}}">Continue to your organisation's sign-in page</a></p>{{end}}
 </body>
 </html>
 `
@@ -56,6 +60,11 @@ type page struct {
 	Title   string
 	Message string
 	Form    bool
+	Button  string // the form's button; "Sign in" when empty
+	// Continue is where the browser goes next (a provider's authorization
+	// URL): a refresh and a link, since a redirect after the form's POST
+	// would be blocked by the page's form-action policy.
+	Continue template.URL
 }
 
 // goneLink is the one page for every link that cannot sign in: unknown,
@@ -112,6 +121,12 @@ func (s *Server) showLink(c *gin.Context) {
 		s.renderPage(c, http.StatusInternalServerError, unavailablePage())
 	case !found || !s.live(att):
 		s.renderPage(c, http.StatusGone, goneLink())
+	case att.Method == policies.MethodSSO:
+		s.renderPage(c, http.StatusOK, page{
+			Title:   "Sign in to " + att.System + " with your organisation's account?",
+			Message: "You will be sent to your organisation's sign-in page. If you did not try to sign in, close this page and nothing happens.",
+			Form:    true, Button: "Continue",
+		})
 	default:
 		s.renderPage(c, http.StatusOK, page{
 			Title:   "Sign in to " + att.System + "?",
@@ -132,6 +147,10 @@ func (s *Server) confirmLink(c *gin.Context) {
 	}
 	if !found || !s.live(att) {
 		s.renderPage(c, http.StatusGone, goneLink())
+		return
+	}
+	if att.Method == policies.MethodSSO {
+		s.startSSO(c, att, digest)
 		return
 	}
 	v, err := s.submit(c.Request.Context(), att, workflows.UpdateConfirmLink, digest)

@@ -66,15 +66,28 @@ func (s *Server) recovery(c *gin.Context) {
 	c.Next()
 }
 
-// limitBody caps the request body at MaxBodyBytes; reading past it fails
-// with *http.MaxBytesError, which decodeJSON answers with 413.
+// limitBody caps the request body at the route's bodyLimit; reading past
+// it fails with *http.MaxBytesError, which decodeJSON answers with 413.
 func (s *Server) limitBody(c *gin.Context) {
-	if c.Request.ContentLength > s.cfg.MaxBodyBytes {
-		failf(c, http.StatusRequestEntityTooLarge, "request body exceeds %d bytes", s.cfg.MaxBodyBytes)
+	limit := s.bodyLimit(c)
+	if c.Request.ContentLength > limit {
+		failf(c, http.StatusRequestEntityTooLarge, "request body exceeds %d bytes", limit)
 		return
 	}
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.cfg.MaxBodyBytes)
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
 	c.Next()
+}
+
+// bodyLimit is MaxBodyBytes, except for routes that take files: their
+// limit is their own, whatever MaxBodyBytes says.
+func (s *Server) bodyLimit(c *gin.Context) int64 {
+	switch c.FullPath() {
+	case importUsersPath:
+		return maxImportBytes
+	case policyPath:
+		return maxPolicyBytes
+	}
+	return s.cfg.MaxBodyBytes
 }
 
 // pageHeaders protects the end-user pages: never cached (they are per

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/policies"
 	"github.com/flexauth/flexauth/secret"
 	"github.com/flexauth/flexauth/store"
 )
@@ -35,6 +36,9 @@ type Config struct {
 	// so a client must not be able to choose it.
 	TrustedProxies []string
 	Logger         *slog.Logger
+	// DevOutbox is the outbox plugin's file, set by `flexauth dev` only:
+	// GET /v1/admin/dev/outbox shows its last messages to the console.
+	DevOutbox string
 }
 
 // Defaults.
@@ -61,6 +65,8 @@ type (
 		LatestAttempt(ctx context.Context, accountID, system, authid string) (store.Attempt, error)
 		GetAttempt(ctx context.Context, id string) (store.Attempt, error)
 		AttemptByLinkDigest(ctx context.Context, digest string) (store.Attempt, error)
+		AttemptBySSOState(ctx context.Context, stateDigest string) (store.Attempt, error)
+		ConsumeSSOState(ctx context.Context, id, stateDigest string, sealed []byte) (bool, error)
 	}
 	systemStore interface {
 		CreateSystem(ctx context.Context, sys *store.System, events ...store.AuditEvent) error
@@ -85,12 +91,36 @@ type (
 		AppendAudit(ctx context.Context, events ...store.AuditEvent) error
 		ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error)
 	}
+	consoleStore interface {
+		GetAccount(ctx context.Context, id string) (store.Account, error)
+		CreateConsoleSession(ctx context.Context, sess *store.ConsoleSession, idleBefore time.Time, events ...store.AuditEvent) error
+		GetConsoleSession(ctx context.Context, id string) (store.ConsoleSession, error)
+		TouchConsoleSession(ctx context.Context, id string, at time.Time) error
+		DeleteConsoleSession(ctx context.Context, id string, events ...store.AuditEvent) error
+		ConsoleUser(ctx context.Context, userID, system string) (store.User, error)
+	}
+	// consoleDataStore serves the console's dashboard, user pages and
+	// two-factor administration.
+	consoleDataStore interface {
+		AttemptsByDay(ctx context.Context, accountID string, since time.Time) ([]store.DayStateCount, error)
+		RecentAuditOfTypes(ctx context.Context, accountID string, types []string, limit int) ([]store.AuditEvent, error)
+		UserAttempts(ctx context.Context, accountID, authid string, limit int) ([]store.Attempt, error)
+		LoginsByMethod(ctx context.Context, accountID, authid string) ([]store.MethodLogins, error)
+		CountUsers(ctx context.Context, f store.UserFilter) (int, error)
+		CountUnusedRecoveryCodes(ctx context.Context, userID string) (int, error)
+		ReplaceRecoveryCodes(ctx context.Context, userID string, codes []store.RecoveryCode, events ...store.AuditEvent) error
+		ResetTwoFactor(ctx context.Context, userID string, at time.Time, events ...store.AuditEvent) error
+	}
 	persistence interface {
+		consoleStore
+		consoleDataStore
 		keyStore
 		attemptStore
 		systemStore
 		userStore
 		auditStore
+		importStore
+		policyStore
 	}
 )
 
@@ -108,6 +138,9 @@ type Server struct {
 	openapi []byte
 	engine  *gin.Engine
 	now     func() time.Time
+	// policy answers "what would the policy decide" with each account's
+	// active policy, compiled in this process as the worker compiles it.
+	policy *policies.Registry
 }
 
 // New returns the API server. temporal is the client of the cluster that
@@ -140,6 +173,7 @@ func newServer(cfg Config, st persistence, wf workflowClient, keys *secret.Keyri
 		csp:   pageCSP(),
 		now:   time.Now,
 	}
+	s.policy = policies.NewRegistry(st)
 	var err error
 	if s.openapi, err = openAPIFor(cfg.PublicURL); err != nil {
 		// The embedded document is checked by tests; serve it unchanged.
@@ -181,6 +215,16 @@ func (s *Server) routes() *gin.Engine {
 	link := activities.LinkPath + ":token"
 	e.GET(link, s.pageHeaders, s.showLink)
 	e.POST(link, s.pageHeaders, s.limitBody, s.confirmLink)
+	e.GET(activities.SSOCallbackPath, s.pageHeaders, s.ssoCallback)
+
+	// Console sign-in and its session: outside the admin group, which
+	// needs a key or a session already.
+	e.POST("/v1/admin/session", s.limitBody, s.startConsoleSignIn)
+	e.POST("/v1/admin/session/check", s.limitBody, s.checkConsoleSignIn)
+	e.GET("/v1/admin/session", s.sessionOnly, s.getConsoleSession)
+	e.DELETE("/v1/admin/session", s.sessionOnly, s.deleteConsoleSession)
+	e.GET("/v1/admin/dev/outbox", s.devOutbox)
+	s.consoleRoutes(e)
 
 	admin := e.Group("/v1/admin", s.limitBody, s.adminKey)
 	admin.POST("/systems", s.createSystem)
@@ -191,6 +235,8 @@ func (s *Server) routes() *gin.Engine {
 
 	admin.POST("/users", s.createUser)
 	admin.GET("/users", s.listUsers)
+	admin.GET("/users/export", s.exportUsers)
+	admin.POST("/users/import", s.freshWhenApplying, s.importUsers) // body limit: see bodyLimit
 	admin.GET("/users/:authid", s.getUser)
 	admin.PATCH("/users/:authid", s.updateUser)
 	admin.DELETE("/users/:authid", s.deleteUser)
@@ -198,12 +244,21 @@ func (s *Server) routes() *gin.Engine {
 	admin.PUT("/users/:authid/systems", s.setAssignments)
 	admin.POST("/users/:authid/totp", s.startTOTP)
 	admin.POST("/users/:authid/totp/verify", s.verifyTOTP)
+	admin.DELETE("/users/:authid/totp", s.requireFresh, s.resetTwoFactor)
+	admin.POST("/users/:authid/recovery-codes", s.requireFresh, s.createRecoveryCodes)
+	admin.GET("/users/:authid/attempts", s.userAttempts)
+	admin.GET("/stats", s.stats)
 
 	admin.GET("/audit", s.listAudit)
 
-	admin.POST("/keys", s.createKey)
+	admin.GET("/policy", s.getPolicy)
+	admin.POST("/policy", s.requireFresh, s.uploadPolicy) // body limit: see bodyLimit
+	admin.POST("/policy/rollback", s.requireFresh, s.rollbackPolicy)
+	admin.POST("/policy/evaluate", s.evaluatePolicy)
+
+	admin.POST("/keys", s.requireFresh, s.createKey)
 	admin.GET("/keys", s.listKeys)
-	admin.DELETE("/keys/:id", s.revokeKey)
+	admin.DELETE("/keys/:id", s.requireFresh, s.revokeKey)
 	return e
 }
 

@@ -37,6 +37,7 @@ var (
 	outboxBin string
 	smtpBin   string
 	dirBin    string
+	oidcBin   string
 )
 
 func TestMain(m *testing.M) {
@@ -48,10 +49,12 @@ func TestMain(m *testing.M) {
 	outboxBin = filepath.Join(dir, "flexauth-outbox")
 	smtpBin = filepath.Join(dir, "flexauth-smtp")
 	dirBin = filepath.Join(dir, "flexauth-directory")
+	oidcBin = filepath.Join(dir, "flexauth-oidc")
 	for bin, pkg := range map[string]string{
 		outboxBin: "github.com/flexauth/flexauth/plugins/delivery/outbox/cmd/flexauth-outbox",
 		smtpBin:   "github.com/flexauth/flexauth/plugins/delivery/smtp/cmd/flexauth-smtp",
 		dirBin:    "github.com/flexauth/flexauth/plugins/identity/directory/cmd/flexauth-directory",
+		oidcBin:   "github.com/flexauth/flexauth/plugins/identity/oidc/cmd/flexauth-oidc",
 	} {
 		build := exec.Command("go", "build", "-o", bin, pkg)
 		build.Stdout, build.Stderr = os.Stderr, os.Stderr
@@ -83,9 +86,16 @@ type harness struct {
 type option func(*harnessConfig)
 
 type harnessConfig struct {
-	policy  activities.Policy
-	acts    activities.Config
-	plugins []host.Spec
+	policy    activities.Policy
+	acts      activities.Config
+	plugins   []host.Spec
+	devOutbox bool
+}
+
+// withDevOutbox serves the outbox file at /v1/admin/dev/outbox, as
+// `flexauth dev` does, for the console's sign-in page.
+func withDevOutbox() option {
+	return func(c *harnessConfig) { c.devOutbox = true }
 }
 
 // withDirectory runs the directory plugin on file and consults it.
@@ -93,6 +103,15 @@ func withDirectory(file string) option {
 	return func(c *harnessConfig) {
 		c.plugins = append(c.plugins, host.Spec{Name: "people", Kind: sdk.KindIdentity, Command: []string{dirBin}, Config: map[string]string{"path": file}})
 		c.acts.Directory = "people"
+	}
+}
+
+// withSignOn runs the oidc plugin, configured with config, as the sign-on
+// plugin for method sso.
+func withSignOn(config map[string]string) option {
+	return func(c *harnessConfig) {
+		c.plugins = append(c.plugins, host.Spec{Name: "idp", Kind: sdk.KindIdentity, Command: []string{oidcBin}, Config: config})
+		c.acts.SignOn = "idp"
 	}
 }
 
@@ -170,7 +189,11 @@ func newHarness(t testing.TB, opts ...option) *harness {
 	cfg.acts.PublicURL = h.url
 	acts := activities.New(st, cfg.policy, plugins, h.keys, cfg.acts, nil)
 	ts.NewWorkerWithOptions(workflows.TaskQueue, func(r sdkworker.Registry) { worker.Register(r, acts) }, sdkworker.Options{})
-	handler = api.New(api.Config{PublicURL: h.url, StartFloor: time.Millisecond}, st, h.tc, h.keys).Handler()
+	apiCfg := api.Config{PublicURL: h.url, StartFloor: time.Millisecond}
+	if cfg.devOutbox {
+		apiCfg.DevOutbox = h.outbox
+	}
+	handler = api.New(apiCfg, st, h.tc, h.keys).Handler()
 
 	now := time.Now().UTC()
 	if err := st.CreateAccount(ctx, &store.Account{ID: "acme", Name: "Acme", CreatedAt: now}); err != nil {

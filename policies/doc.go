@@ -7,8 +7,12 @@
 // something that is not a usable decision denies, and says why in
 // Decision.Reasons so the audit log can show it.
 //
-// The package must not do I/O of its own: it reads no database, sends nothing
-// and keeps no state between calls beyond the compiled policy. Policies run
+// The package must not do I/O of its own: it sends nothing and keeps no state
+// between calls beyond compiled policies. The one thing it reads is, through
+// the small [ActiveVersions] interface its caller provides, which policy
+// version an account uses and its source: [Registry] decides with each
+// account's active policy, and [ReviewUpload] checks an uploaded one
+// (compiled, its tests run) before it may become active. Policies run
 // without network built-ins (http.send, net.lookup_ip_addr), because accounts
 // may upload their own. Callers build a new [Engine] when a policy changes and
 // bound evaluation time with the context they pass to [Engine.Decide].

@@ -102,7 +102,7 @@ func (e *Engine) decide(ctx context.Context, in Input) (Decision, error) {
 	if err := validate(d, in); err != nil {
 		return Decision{}, err
 	}
-	if (d.Method == MethodPasswordless || d.Method == MethodPIN) && d.TTLSeconds > MaxDeliveredTTL {
+	if Delivered(d.Method) && d.TTLSeconds > MaxDeliveredTTL {
 		d.Reasons = append(d.Reasons, fmt.Sprintf("ttl capped at %ds for a delivered secret", MaxDeliveredTTL))
 		d.TTLSeconds = MaxDeliveredTTL
 	}
@@ -172,7 +172,7 @@ func decode(v any) (Decision, error) {
 func validate(d Decision, in Input) error {
 	sys := in.System
 	switch d.Method {
-	case MethodPasswordless, MethodPIN, MethodTOTP:
+	case MethodPasswordless, MethodPIN, MethodTOTP, MethodSSO:
 	default:
 		return fmt.Errorf("invalid policy decision: unknown method %q", d.Method)
 	}

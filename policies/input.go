@@ -7,7 +7,17 @@ const (
 	MethodPasswordless = "passwordless"
 	MethodPIN          = "pin"
 	MethodTOTP         = "totp"
+	// MethodSSO delivers a link that sends the user to the account's OpenID
+	// Connect provider (Entra ID, Google...); the provider's answer, bound
+	// to the user, completes the attempt.
+	MethodSSO = "sso"
 )
+
+// Delivered reports whether method sends the user a secret (a link or a
+// PIN) by email or SMS.
+func Delivered(method string) bool {
+	return method == MethodPasswordless || method == MethodPIN || method == MethodSSO
+}
 
 const (
 	// MaxDeliveredTTL is the longest life, in seconds, of a secret sent to

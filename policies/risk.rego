@@ -17,11 +17,11 @@ decision := {
 	"channel": channel,
 }
 
-known_methods := {"passwordless", "pin", "totp"}
+known_methods := {"passwordless", "pin", "totp", "sso"}
 
 # Methods whose secret travels over e-mail or SMS; their life is capped because
 # a message can sit unread in an inbox long after the attempt.
-delivered_methods := {"passwordless", "pin"}
+delivered_methods := {"passwordless", "pin", "sso"}
 
 default_ttl_seconds := 300
 
@@ -77,10 +77,12 @@ enrolled if input.subject.totp_enrolled == true
 
 # Step-up replaces a weaker assigned method with TOTP when the risk is high and
 # the user and the system can both do TOTP; otherwise the assigned method
-# stands and the reasons say why no step-up happened.
+# stands and the reasons say why no step-up happened. Single sign-on is not
+# stepped up: the identity provider applies its own MFA and conditional
+# access, and a TOTP step would bypass the provider rather than add to it.
 step_up if {
 	risk == "high"
-	assigned != "totp"
+	not assigned in {"totp", "sso"}
 	enrolled
 	enabled("totp")
 }
@@ -183,6 +185,9 @@ failures_reason := failures_text if recent_failures > 0 else := "no recent failu
 
 outcome_reasons := [sprintf("step-up to totp: high-sensitivity system and %s", [concat(" and ", high_risk_signals)])] if {
 	step_up
+} else := ["no step-up: single sign-on applies the provider's own checks"] if {
+	risk == "high"
+	assigned == "sso"
 } else := ["no step-up: totp not enrolled"] if {
 	risk == "high"
 	assigned != "totp"

@@ -15,7 +15,7 @@ base := {
 	},
 	"system": {
 		"name": "wiki",
-		"methods": ["passwordless", "pin", "totp"],
+		"methods": ["passwordless", "pin", "totp", "sso"],
 		"sensitivity": "low",
 		"ttl_seconds": 0,
 	},
@@ -51,7 +51,7 @@ test_low_risk_sign_in_uses_assigned_method if {
 }
 
 test_every_known_method_can_be_assigned if {
-	every m in ["passwordless", "pin", "totp"] {
+	every m in ["passwordless", "pin", "totp", "sso"] {
 		d := decide({"subject": {"assigned_method": m, "totp_enrolled": true}})
 		d.allow
 		d.method == m
@@ -350,4 +350,27 @@ test_pin_without_email_goes_by_sms if {
 
 test_totp_delivers_nothing if {
 	decide({"subject": {"assigned_method": "totp", "totp_enrolled": true}}).channel == ""
+}
+
+# --- single sign-on ---------------------------------------------------------
+
+test_sso_link_goes_by_email_with_a_capped_life if {
+	d := decide({"subject": {"assigned_method": "sso", "has_phone": true}, "system": {"ttl_seconds": 3600}})
+	d.allow
+	d.method == "sso"
+	d.channel == "email"
+	d.ttl_seconds == 600
+}
+
+test_sso_is_not_stepped_up if {
+	d := decide(object.union(high_new_ip_enrolled, {"subject": {"assigned_method": "sso"}}))
+	d.allow
+	d.method == "sso"
+	"no step-up: single sign-on applies the provider's own checks" in d.reasons
+}
+
+test_sso_needs_an_address_for_its_link if {
+	d := decide({"subject": {"assigned_method": "sso", "has_email": false}})
+	not d.allow
+	"no contact address for delivery" in d.reasons
 }

@@ -44,7 +44,8 @@ func (s *Store) PublishAttempt(ctx context.Context, id string, u AttemptUpdate, 
 		if u.State != "" {
 			q = q.Set("state = ?", u.State)
 			if Terminal(u.State) {
-				q = q.Set("completed_at = ?", u.At).Set("challenge = NULL")
+				q = q.Set("completed_at = ?", u.At).Set("challenge = NULL").
+					Set("sso_state_digest = NULL").Set("sso_sealed = NULL")
 			}
 		}
 		if u.Method != "" {
@@ -92,7 +93,7 @@ func (s *Store) CancelOtherAttempts(ctx context.Context, a Attempt, at time.Time
 		_, err = tx.NewUpdate().Model((*Attempt)(nil)).
 			Set("state = ?", AttemptCancelled).
 			Set("completed_at = ?", at).Set("updated_at = ?", at).
-			Set("challenge = NULL").
+			Set("challenge = NULL").Set("sso_state_digest = NULL").Set("sso_sealed = NULL").
 			Where("id IN (?)", bun.In(ids)).Where("state = ?", AttemptPending).
 			Exec(ctx)
 		if err != nil {

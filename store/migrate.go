@@ -38,6 +38,23 @@ func migrations(postgres bool) *migrate.Migrations {
 			})
 		},
 	})
+	// Later schema steps, each in its own file next to the code it serves.
+	for _, step := range []struct{ name, comment, script string }{
+		{"20261123000003", "sso_sign_on", ssoSchema},
+		{"20261123000004", "console_sessions_recovery_codes", consoleSchema},
+		{"20261123000005", "account_policies", policySchema},
+	} {
+		script := types.Replace(step.script)
+		m.Add(migrate.Migration{
+			Name:    step.name,
+			Comment: step.comment,
+			Up: func(ctx context.Context, mg *migrate.Migrator, _ *migrate.Migration) error {
+				return mg.DB().RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+					return execAll(ctx, tx, script)
+				})
+			},
+		})
+	}
 	return m
 }
 

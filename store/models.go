@@ -75,6 +75,11 @@ type User struct {
 	TOTPEnabled  bool   `bun:"totp_enabled,notnull"`
 	TOTPLastStep int64  `bun:"totp_last_step,notnull"`
 
+	// SSOIssuer and SSOSubject are the OpenID Connect identity bound to
+	// the user at their first single sign-on; later sign-ons must match.
+	SSOIssuer  string `bun:"sso_issuer,notnull"`
+	SSOSubject string `bun:"sso_subject,notnull"`
+
 	FailedCount   int        `bun:"failed_count,notnull"`
 	LastFailureAt *time.Time `bun:"last_failure_at"`
 	LastLoginAt   *time.Time `bun:"last_login_at"`
@@ -148,6 +153,11 @@ type Attempt struct {
 	Method      string     `bun:"method,notnull"`
 	LinkDigest  string     `bun:"link_digest,nullzero"`
 	Challenge   []byte     `bun:"challenge"` // the sealed secret while it awaits delivery, so retries resend the same one
+	// SSOStateDigest finds the attempt from a provider's callback, once;
+	// SSOSealed holds the sign-on's nonce, PKCE verifier and, after the
+	// callback, the authorization code, sealed with the attempt ID.
+	SSOStateDigest string `bun:"sso_state_digest,nullzero"`
+	SSOSealed      []byte `bun:"sso_sealed"`
 	IP          string     `bun:"ip,notnull"`
 	UserAgent   string     `bun:"user_agent,notnull"`
 	StartedAt   time.Time  `bun:"started_at,notnull"`

@@ -32,15 +32,7 @@ var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 func (s *Store) ListUsers(ctx context.Context, f UserFilter) ([]User, error) {
 	users := []User{}
 	q := s.db.NewSelect().Model(&users).Where("account_id = ?", f.AccountID).Order("authid")
-	if f.Search != "" {
-		// The search is literal: % and _ typed by an admin match themselves.
-		like := "%" + likeEscaper.Replace(f.Search) + "%"
-		q = q.WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
-			return q.Where(`lower(authid) LIKE lower(?) ESCAPE '\'`, like).
-				WhereOr(`lower(name) LIKE lower(?) ESCAPE '\'`, like).
-				WhereOr(`lower(email) LIKE lower(?) ESCAPE '\'`, like)
-		})
-	}
+	q = f.search(q)
 	if f.Limit > 0 {
 		q = q.Limit(int64(f.Limit)).Offset(int64(f.Offset))
 	}
@@ -48,6 +40,20 @@ func (s *Store) ListUsers(ctx context.Context, f UserFilter) ([]User, error) {
 		return nil, notFound(err, "users")
 	}
 	return users, nil
+}
+
+// search adds the filter's search to q. The search is literal: % and _
+// typed by an admin match themselves.
+func (f UserFilter) search(q *bun.SelectQuery) *bun.SelectQuery {
+	if f.Search == "" {
+		return q
+	}
+	like := "%" + likeEscaper.Replace(f.Search) + "%"
+	return q.WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+		return q.Where(`lower(authid) LIKE lower(?) ESCAPE '\'`, like).
+			WhereOr(`lower(name) LIKE lower(?) ESCAPE '\'`, like).
+			WhereOr(`lower(email) LIKE lower(?) ESCAPE '\'`, like)
+	})
 }
 
 // GetUser loads a user by authid.

@@ -59,6 +59,7 @@ type attempt struct {
 	state    string
 	failures int
 	checking bool // a submission is being checked; others wait their turn
+	ssoState string // digest of the current sign-on request's state
 	finished bool // the final state is published
 	reasons  []string
 }
@@ -154,6 +155,22 @@ func (st *attempt) registerHandlers(ctx workflow.Context, subject activities.Sub
 		return err
 	}
 
+	err = workflow.SetUpdateHandlerWithOptions(ctx, UpdateAuthorizeSSO,
+		func(ctx workflow.Context, sub Submission) (Verdict, error) {
+			return st.authorizeSSO(ctx, subject, sub)
+		}, workflow.UpdateHandlerOptions{Validator: st.validator(policies.MethodSSO)})
+	if err != nil {
+		return err
+	}
+
+	err = workflow.SetUpdateHandlerWithOptions(ctx, UpdateConfirmSSO,
+		func(ctx workflow.Context, sub Submission) (Verdict, error) {
+			return st.confirmSSO(ctx, subject, sub)
+		}, workflow.UpdateHandlerOptions{Validator: st.validator(policies.MethodSSO)})
+	if err != nil {
+		return err
+	}
+
 	return workflow.SetQueryHandler(ctx, QueryState, func() (State, error) {
 		return State{AttemptID: st.in.AttemptID, State: st.state, Method: st.begin.Method,
 			Failures: st.failures, ExpiresAt: st.begin.ExpiresAt}, nil
@@ -231,6 +248,64 @@ func (st *attempt) confirmLink(ctx workflow.Context, subject activities.Subject,
 	st.state = StateAuthenticated
 	st.finish(ctx, subject, StateAuthenticated, "link confirmed")
 	return Verdict{Verdict: VerdictAccepted, State: StateAuthenticated}, nil
+}
+
+// authorizeSSO has a sign-on request drawn for the holder of the attempt's
+// link. Each request replaces the one before, so only the latest state can
+// come back.
+func (st *attempt) authorizeSSO(ctx workflow.Context, subject activities.Subject, sub Submission) (Verdict, error) {
+	_ = workflow.Await(ctx, func() bool { return (st.issued && !st.checking) || st.state != StatePending })
+	if st.state != StatePending {
+		return st.closed(), nil
+	}
+	if !secret.Equal(st.digest, sub.Digest) {
+		return Verdict{Verdict: VerdictRejected, State: st.state}, nil
+	}
+	st.checking = true
+	defer func() { st.checking = false }()
+	var res activities.AuthorizeSSOResult
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, verifyOptions), acts.AuthorizeSSO,
+		activities.SSOInput{Subject: subject, UserID: st.userID}).Get(ctx, &res)
+	if err != nil {
+		return Verdict{}, err
+	}
+	if st.state != StatePending {
+		return st.closed(), nil
+	}
+	st.ssoState = res.StateDigest
+	return Verdict{Verdict: VerdictAccepted, State: StatePending}, nil
+}
+
+// confirmSSO completes the attempt from the provider's callback: the code
+// is redeemed and the identity checked by the activity; a refusal counts
+// as a failure like a wrong code.
+func (st *attempt) confirmSSO(ctx workflow.Context, subject activities.Subject, sub Submission) (Verdict, error) {
+	_ = workflow.Await(ctx, func() bool { return !st.checking || st.state != StatePending })
+	if st.state != StatePending {
+		return st.closed(), nil
+	}
+	if st.ssoState == "" || !secret.Equal(st.ssoState, sub.Digest) {
+		// An older request's state: replaced, not a guess.
+		return Verdict{Verdict: VerdictRejected, State: st.state}, nil
+	}
+	st.ssoState = "" // one callback per request
+	st.checking = true
+	defer func() { st.checking = false }()
+	var res activities.SignOnResult
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, verifyOptions), acts.ExchangeSSO,
+		activities.SSOInput{Subject: subject, UserID: st.userID}).Get(ctx, &res)
+	if err != nil {
+		return Verdict{}, err
+	}
+	if st.state != StatePending {
+		return st.closed(), nil
+	}
+	if res.Valid {
+		st.state = StateAuthenticated
+		st.finish(ctx, subject, StateAuthenticated, res.Reason)
+		return Verdict{Verdict: VerdictAccepted, State: StateAuthenticated}, nil
+	}
+	return st.reject(ctx, subject, res.Reason)
 }
 
 // reject counts a wrong code against the user and locks the attempt once the

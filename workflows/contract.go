@@ -20,6 +20,14 @@ const (
 	// UpdateConfirmLink carries the digest of a link token whose
 	// confirmation page was posted.
 	UpdateConfirmLink = "confirm-link"
+	// UpdateAuthorizeSSO carries the digest of an sso attempt's link token
+	// whose page was posted: the workflow has a sign-on request drawn (its
+	// URL sealed on the attempt row) and remembers its state's digest.
+	UpdateAuthorizeSSO = "authorize-sso"
+	// UpdateConfirmSSO carries the digest of the state a provider's
+	// callback brought back; the workflow has the code redeemed and the
+	// identity checked.
+	UpdateConfirmSSO = "confirm-sso"
 	// QueryState returns the attempt's State, for tools.
 	QueryState = "state"
 )

@@ -96,15 +96,14 @@ func (l levelFilter) Enabled(ctx context.Context, lv slog.Level) bool {
 }
 
 func newActivities(ctx context.Context, st *store.Store, plugins *host.Host, keys *secret.Keyring, cfg activities.Config, logger *slog.Logger) *activities.Activities {
-	var policy activities.Policy
-	engine, err := policies.New(ctx, policies.Default())
-	if err != nil {
-		// Fail closed but keep serving: every attempt is denied with this
-		// reason in the audit trail, where an administrator will see it.
-		logger.Error("policy failed to load; every attempt will be denied", "error", err)
-		policy = policies.Unavailable{Err: err}
-	} else {
-		policy = engine
+	// Each account decides with its active policy (uploaded through the
+	// admin API) or the built-in default.
+	policy := policies.NewRegistry(st)
+	if err := policy.Preload(ctx); err != nil {
+		// Fail closed but keep serving: every attempt decided by the
+		// built-in policy is denied with this reason in the audit trail,
+		// where an administrator will see it.
+		logger.Error("built-in policy failed to load; attempts it decides will be denied", "error", err)
 	}
 	return activities.New(st, policy, plugins, keys, cfg, nil)
 }

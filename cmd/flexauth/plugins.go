@@ -106,6 +106,7 @@ func (p *pluginFlags) host(logger *slog.Logger, acts activities.Config) (*host.H
 		return nil, acts, err
 	}
 	acts.Channels, acts.AccountChannels, acts.Directory = cfg.Channels, cfg.Accounts, cfg.Directory
+	acts.SignOn, acts.AccountSignOn = cfg.SignOn, cfg.AccountSignOn
 	acts.UserStarts, acts.AccountStarts = p.userStarts, p.accountStarts
 	return h, acts, nil
 }

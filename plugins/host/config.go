@@ -26,12 +26,15 @@ import (
 //	  ],
 //	  "channels": {"email": "mail", "sms": "texts"},
 //	  "accounts": {"acme": {"email": "acme-mail"}},
-//	  "directory": "people"
+//	  "directory": "people",
+//	  "sign_on": "entra"
 //	}
 //
 // "accounts" gives an account its own plugin for a channel (its own mail
 // server, sender and templates); other accounts use "channels". "directory"
-// names the identity plugin that resolves users for every account.
+// names the identity plugin that resolves users for every account;
+// "sign_on" the OpenID Connect plugin for method sso ("account_sign_on":
+// {"acme": "acme-entra"} per account).
 type Config struct {
 	Plugins  []PluginConfig               `json:"plugins"`
 	Channels map[string]string            `json:"channels"`
@@ -39,6 +42,11 @@ type Config struct {
 	// Directory is the identity plugin users are looked up in (Host.Lookup),
 	// or empty for none.
 	Directory string `json:"directory,omitempty"`
+	// SignOn is the identity plugin (with the OpenID Connect capability)
+	// that signs users on for systems using method sso; AccountSignOn
+	// gives an account its own provider (its Entra ID tenant, say).
+	SignOn        string            `json:"sign_on,omitempty"`
+	AccountSignOn map[string]string `json:"account_sign_on,omitempty"`
 }
 
 // PluginConfig is one plugin process.
@@ -113,6 +121,12 @@ func (c Config) Specs(self string) ([]Spec, error) {
 	}
 	if c.Directory != "" {
 		use("directory", c.Directory, sdk.KindIdentity)
+	}
+	if c.SignOn != "" {
+		use("sign_on", c.SignOn, sdk.KindIdentity)
+	}
+	for account, name := range c.AccountSignOn {
+		use(fmt.Sprintf("account %q sign_on", account), name, sdk.KindIdentity)
 	}
 	return specs, errors.Join(errs...)
 }

@@ -54,7 +54,7 @@ func (s hostSignOn) Exchange(c context.Context, req sdk.ExchangeRequest) (sdk.Cl
 
 func TestSignInThroughTheHost(t *testing.T) {
 	prov := newTestProvider(t)
-	h, logs := newHost(t, prov.config())
+	h, logs := newHost(t, prov.Config())
 	so := hostSignOn{h, "sso"}
 
 	info, err := h.Info(ctx(t), "sso")
@@ -74,7 +74,7 @@ func TestSignInThroughTheHost(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Exchange: %v", err)
 	}
-	if c.Subject != "00u-ada-1815" || c.Email != "ada@example.com" || !c.EmailVerified || c.Name != "Ada Lovelace" || c.Issuer != prov.issuer() {
+	if c.Subject != "00u-ada-1815" || c.Email != "ada@example.com" || !c.EmailVerified || c.Name != "Ada Lovelace" || c.Issuer != prov.Issuer() {
 		t.Errorf("claims = %+v", c)
 	}
 	if c.Extra["tid"] == "" {
@@ -88,17 +88,17 @@ func TestSignInThroughTheHost(t *testing.T) {
 	wantPermanent(t, err, "nonce")
 
 	s = startSignIn(t, so, "")
-	prov.set(func(p *testProvider) { p.signWithOther = true })
+	prov.Set(func(p *testProvider) { p.SignWithOther = true })
 	_, err = s.exchange(t, so)
 	wantPermanent(t, err, "signature")
 
 	// A provider gone is temporary.
 	s = startSignIn(t, so, "")
-	prov.srv.Close()
+	prov.Close()
 	_, err = s.exchange(t, so)
 	wantTemporary(t, err)
 
-	secrets := append([]string{s.code, s.verifier, prov.secret}, prov.tokens()...)
+	secrets := append([]string{s.code, s.verifier, prov.Secret}, prov.Tokens()...)
 	for _, secret := range secrets {
 		if strings.Contains(logs.String(), secret) {
 			t.Errorf("the host's or plugin's log holds a secret:\n%s", logs)
@@ -108,8 +108,8 @@ func TestSignInThroughTheHost(t *testing.T) {
 
 func TestUnreachableProviderAtLaunchIsTemporaryThroughTheHost(t *testing.T) {
 	prov := newTestProvider(t)
-	cfg := prov.config()
-	prov.srv.Close()
+	cfg := prov.Config()
+	prov.Close()
 	h, _ := newHost(t, cfg)
 	_, challenge := pkce()
 	_, err := h.Authorize(ctx(t), "sso", sdk.AuthorizeRequest{State: "s", Nonce: "n", CodeChallenge: challenge, RedirectURI: redirectURI})

@@ -47,7 +47,7 @@ func configured(t *testing.T, prov *testProvider, extra map[string]string) (*oid
 	t.Helper()
 	logs := &syncBuffer{}
 	p := oidc.NewWithLogger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	cfg := prov.config()
+	cfg := prov.Config()
 	maps.Copy(cfg, extra)
 	if err := p.Configure(ctx(t), cfg); err != nil {
 		t.Fatalf("Configure: %v", err)
@@ -122,7 +122,7 @@ func TestFullSignIn(t *testing.T) {
 	s := startSignIn(t, p, "alan@example.org")
 	q := s.url.Query()
 	for k, want := range map[string]string{
-		"client_id": prov.clientID, "response_type": "code", "scope": "openid email profile",
+		"client_id": prov.ClientID, "response_type": "code", "scope": "openid email profile",
 		"state": s.state, "nonce": s.nonce, "code_challenge_method": "S256",
 		"redirect_uri": redirectURI, "login_hint": "alan@example.org",
 	} {
@@ -130,7 +130,7 @@ func TestFullSignIn(t *testing.T) {
 			t.Errorf("authorization URL: %s = %q, want %q", k, got, want)
 		}
 	}
-	if !strings.HasPrefix(s.url.String(), prov.issuer()+"/authorize?") {
+	if !strings.HasPrefix(s.url.String(), prov.Issuer()+"/authorize?") {
 		t.Errorf("authorization URL %s is not the provider's endpoint", s.url)
 	}
 
@@ -138,7 +138,7 @@ func TestFullSignIn(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Exchange: %v", err)
 	}
-	if c.Subject != "00u-alan-1912" || c.Issuer != prov.issuer() || c.Email != "alan@example.org" || !c.EmailVerified || c.Name != "Alan Turing" {
+	if c.Subject != "00u-alan-1912" || c.Issuer != prov.Issuer() || c.Email != "alan@example.org" || !c.EmailVerified || c.Name != "Alan Turing" {
 		t.Errorf("claims = %+v", c)
 	}
 	if c.Extra["tid"] != "9188040d-6c67-4c5b-b112-36a304b66dad" || c.Extra["groups"] != `["admins"]` {
@@ -155,7 +155,7 @@ func TestFullSignIn(t *testing.T) {
 	wantPermanent(t, err, "invalid_grant")
 
 	// Nothing secret reached the log.
-	secrets := append([]string{s.code, s.verifier, prov.secret}, prov.tokens()...)
+	secrets := append([]string{s.code, s.verifier, prov.Secret}, prov.Tokens()...)
 	for _, secret := range secrets {
 		if strings.Contains(logs.String(), secret) {
 			t.Errorf("the log holds a secret (code, verifier, client secret or token):\n%s", logs)
@@ -188,19 +188,19 @@ func TestTokenRefusals(t *testing.T) {
 		extra map[string]string
 		want  string
 	}{
-		{"bad signature", func(p *testProvider) { p.signWithOther = true }, nil, "signature"},
-		{"another audience", func(p *testProvider) { p.audience = "someone-else" }, nil, "audience"},
-		{"expired", func(p *testProvider) { p.lifetime = -10 * time.Minute }, nil, "expired"},
-		{"another issuer", func(p *testProvider) { p.extraClaims = map[string]any{"iss": "https://evil.example.com"} }, nil, "issued by a different provider"},
+		{"bad signature", func(p *testProvider) { p.SignWithOther = true }, nil, "signature"},
+		{"another audience", func(p *testProvider) { p.Audience = "someone-else" }, nil, "audience"},
+		{"expired", func(p *testProvider) { p.Lifetime = -10 * time.Minute }, nil, "expired"},
+		{"another issuer", func(p *testProvider) { p.ExtraClaims = map[string]any{"iss": "https://evil.example.com"} }, nil, "issued by a different provider"},
 		{"domain not allowed", nil, map[string]string{"allowed_domains": "example.org, example.net"}, `email domain "example.com" is not in allowed_domains`},
-		{"email not verified", func(p *testProvider) { p.extraClaims = map[string]any{"email_verified": false} }, map[string]string{"allowed_domains": "example.com"}, "email not verified"},
+		{"email not verified", func(p *testProvider) { p.ExtraClaims = map[string]any{"email_verified": false} }, map[string]string{"allowed_domains": "example.com"}, "email not verified"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			prov := newTestProvider(t)
 			p, _ := configured(t, prov, tc.extra)
 			s := startSignIn(t, p, "ada@example.com")
 			if tc.knob != nil {
-				prov.set(tc.knob)
+				prov.Set(tc.knob)
 			}
 			c, err := s.exchange(t, p)
 			if err == nil {
@@ -223,8 +223,8 @@ func TestAllowedDomainAccepted(t *testing.T) {
 func TestProviderDownIsTemporary(t *testing.T) {
 	t.Run("at configure", func(t *testing.T) {
 		prov := newTestProvider(t)
-		cfg := prov.config()
-		prov.srv.Close()
+		cfg := prov.Config()
+		prov.Close()
 		err := oidc.NewWithLogger(slog.New(slog.DiscardHandler)).Configure(ctx(t), cfg)
 		wantTemporary(t, err)
 	})
@@ -232,11 +232,11 @@ func TestProviderDownIsTemporary(t *testing.T) {
 		prov := newTestProvider(t)
 		p, _ := configured(t, prov, nil)
 		s := startSignIn(t, p, "")
-		prov.set(func(p *testProvider) { p.tokenStatus = 503 })
+		prov.Set(func(p *testProvider) { p.TokenStatus = 503 })
 		_, err := s.exchange(t, p)
 		wantTemporary(t, err)
 		// The code is still good: the retry succeeds once the provider is back.
-		prov.set(func(p *testProvider) { p.tokenStatus = 0 })
+		prov.Set(func(p *testProvider) { p.TokenStatus = 0 })
 		if _, err := s.exchange(t, p); err != nil {
 			t.Fatalf("retried Exchange: %v", err)
 		}
@@ -245,7 +245,7 @@ func TestProviderDownIsTemporary(t *testing.T) {
 		prov := newTestProvider(t)
 		p, _ := configured(t, prov, nil)
 		s := startSignIn(t, p, "")
-		prov.set(func(p *testProvider) { p.jwksStatus = 503 })
+		prov.Set(func(p *testProvider) { p.JWKSStatus = 503 })
 		_, err := s.exchange(t, p)
 		wantTemporary(t, err)
 		if !strings.Contains(err.Error(), "signing keys") {
@@ -256,7 +256,7 @@ func TestProviderDownIsTemporary(t *testing.T) {
 		prov := newTestProvider(t)
 		p, _ := configured(t, prov, nil)
 		s := startSignIn(t, p, "")
-		prov.srv.Close()
+		prov.Close()
 		_, err := s.exchange(t, p)
 		wantTemporary(t, err)
 	})
@@ -270,14 +270,14 @@ func TestBadConfigurationIsPermanent(t *testing.T) {
 		want string
 	}{
 		{"no issuer", map[string]string{"client_id": "x"}, `missing "issuer"`},
-		{"no client id", map[string]string{"issuer": prov.issuer()}, `missing "client_id"`},
-		{"unknown key", map[string]string{"issuer": prov.issuer(), "client_id": "x", "clientid": "y"}, `unknown key "clientid"`},
+		{"no client id", map[string]string{"issuer": prov.Issuer()}, `missing "client_id"`},
+		{"unknown key", map[string]string{"issuer": prov.Issuer(), "client_id": "x", "clientid": "y"}, `unknown key "clientid"`},
 		{"http not loopback", map[string]string{"issuer": "http://login.example.com", "client_id": "x"}, "http is allowed only on a loopback"},
-		{"issuer and tenant", map[string]string{"issuer": prov.issuer(), "tenant": "contoso.onmicrosoft.com", "client_id": "x"}, "not both"},
+		{"issuer and tenant", map[string]string{"issuer": prov.Issuer(), "tenant": "contoso.onmicrosoft.com", "client_id": "x"}, "not both"},
 		{"multi-tenant", map[string]string{"tenant": "common", "client_id": "x"}, "multi-tenant"},
-		{"bad domain", map[string]string{"issuer": prov.issuer(), "client_id": "x", "allowed_domains": "ada@example.com"}, "not a domain"},
-		{"not a provider", map[string]string{"issuer": prov.issuer() + "/nothing-here", "client_id": "x"}, "404"},
-		{"issuer mismatch", map[string]string{"issuer": strings.Replace(prov.issuer(), "127.0.0.1", "localhost", 1), "client_id": "x"}, "issuer"},
+		{"bad domain", map[string]string{"issuer": prov.Issuer(), "client_id": "x", "allowed_domains": "ada@example.com"}, "not a domain"},
+		{"not a provider", map[string]string{"issuer": prov.Issuer() + "/nothing-here", "client_id": "x"}, "404"},
+		{"issuer mismatch", map[string]string{"issuer": strings.Replace(prov.Issuer(), "127.0.0.1", "localhost", 1), "client_id": "x"}, "issuer"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := oidc.NewWithLogger(slog.New(slog.DiscardHandler)).Configure(ctx(t), tc.cfg)
@@ -324,7 +324,7 @@ func TestLookupFindsNobodyAndInfoOffersSignOn(t *testing.T) {
 
 func TestClientSecretPostOnlyProvider(t *testing.T) {
 	prov := newTestProvider(t)
-	prov.set(func(p *testProvider) { p.postOnly = true })
+	prov.Set(func(p *testProvider) { p.PostOnly = true })
 	p, _ := configured(t, prov, nil)
 	c, err := startSignIn(t, p, "").exchange(t, p)
 	if err != nil || c.Subject != "00u-ada-1815" {

@@ -1,0 +1,220 @@
+package activities
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/flexauth/flexauth/plugins/sdk"
+	"github.com/flexauth/flexauth/secret"
+	"github.com/flexauth/flexauth/store"
+)
+
+// Single sign-on (method sso): the delivered link's page asks for a
+// sign-on request (AuthorizeSSO), the browser goes to the provider, the
+// provider redirects to SSOCallbackPath with a code and the state, and
+// ExchangeSSO redeems the code and checks who signed on. The state, nonce,
+// PKCE verifier and code live sealed on the attempt row; the workflow sees
+// only the state's keyed digest.
+
+// SSOCallbackPath is where providers send the browser back.
+const SSOCallbackPath = "/sso/callback"
+
+// PurposeSSOState digests a callback's state parameter.
+const PurposeSSOState = "sso-state"
+
+// Audit event types of single sign-on.
+const (
+	EventSSORedirected = "sso.redirected"
+	EventSSOBound      = "sso.bound"
+)
+
+// SSOStateDigest is the digest the attempt row is found by from a callback.
+func SSOStateDigest(keys *secret.Keyring, state string) string {
+	return keys.Digest(PurposeSSOState, state)
+}
+
+// SSOSession is what an attempt keeps, sealed, between the sign-on request
+// and the code's redemption.
+type SSOSession struct {
+	Plugin   string `json:"plugin"`
+	Nonce    string `json:"nonce"`
+	Verifier string `json:"verifier"`
+	URL      string `json:"url"`            // the provider's authorization URL
+	Code     string `json:"code,omitempty"` // set by the callback
+}
+
+// ssoAAD binds a sealed session to its attempt.
+func ssoAAD(attemptID string) string { return "sso:" + attemptID }
+
+// SealSSO seals s for attemptID's row.
+func SealSSO(keys *secret.Keyring, attemptID string, s SSOSession) ([]byte, error) {
+	raw, err := json.Marshal(s)
+	if err != nil {
+		return nil, fmt.Errorf("encode sign-on: %w", err)
+	}
+	return keys.Seal(raw, ssoAAD(attemptID))
+}
+
+// OpenSSO opens attemptID's sealed session.
+func OpenSSO(keys *secret.Keyring, attemptID string, sealed []byte) (SSOSession, error) {
+	raw, err := keys.Open(sealed, ssoAAD(attemptID))
+	if err != nil {
+		return SSOSession{}, fmt.Errorf("open sign-on of attempt %s: %w", attemptID, err)
+	}
+	var s SSOSession
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return SSOSession{}, fmt.Errorf("decode sign-on of attempt %s: %w", attemptID, err)
+	}
+	return s, nil
+}
+
+// SSOInput names the attempt and its user.
+type SSOInput struct {
+	Subject
+	UserID string
+}
+
+// AuthorizeSSOResult carries the digest of the new state: the workflow
+// accepts only the callback that brings it.
+type AuthorizeSSOResult struct {
+	StateDigest string
+}
+
+// AuthorizeSSO draws a state, nonce and PKCE verifier with crypto/rand,
+// asks the account's sign-on plugin for the authorization URL and seals it
+// all on the attempt row, where the link page reads the URL from.
+func (a *Activities) AuthorizeSSO(ctx context.Context, in SSOInput) (AuthorizeSSOResult, error) {
+	plugin, ok := a.cfg.signOn(in.AccountID)
+	if !ok {
+		return AuthorizeSSOResult{}, temporal.NewNonRetryableApplicationError("no sign-on plugin configured for the account", ErrTypeSignOn, nil)
+	}
+	user, err := a.store.GetUser(ctx, in.AccountID, in.AuthID)
+	if err != nil {
+		return AuthorizeSSOResult{}, fmt.Errorf("load user for sign-on: %w", err)
+	}
+	var draws [3]string
+	for i := range draws {
+		if draws[i], err = secret.NewToken(); err != nil {
+			return AuthorizeSSOResult{}, err
+		}
+	}
+	state, nonce, verifier := draws[0], draws[1], draws[2]
+	sum := sha256.Sum256([]byte(verifier))
+	resp, err := a.plugins.Authorize(ctx, plugin, sdk.AuthorizeRequest{
+		Account: in.AccountID, AuthID: in.AuthID, State: state, Nonce: nonce,
+		CodeChallenge: base64.RawURLEncoding.EncodeToString(sum[:]),
+		RedirectURI:   a.redirectURI(), LoginHint: user.Email,
+	})
+	if err != nil {
+		if errors.Is(err, sdk.ErrPermanent) {
+			return AuthorizeSSOResult{}, temporal.NewNonRetryableApplicationError("sign-on request refused: "+err.Error(), ErrTypeSignOn, nil)
+		}
+		return AuthorizeSSOResult{}, fmt.Errorf("sign-on request: %w", err)
+	}
+	sealed, err := SealSSO(a.keys, in.AttemptID, SSOSession{Plugin: plugin, Nonce: nonce, Verifier: verifier, URL: resp.URL})
+	if err != nil {
+		return AuthorizeSSOResult{}, err
+	}
+	digest := SSOStateDigest(a.keys, state)
+	pending, err := a.store.SetSSOAuthorization(ctx, in.AttemptID, digest, sealed)
+	if err != nil {
+		return AuthorizeSSOResult{}, err
+	}
+	if !pending {
+		return AuthorizeSSOResult{}, temporal.NewNonRetryableApplicationError("attempt is no longer pending", ErrTypeNoSecret, nil)
+	}
+	ev := in.event(a.now().UTC(), EventSSORedirected, "sent to the identity provider through "+plugin)
+	ev.Detail = map[string]any{"plugin": plugin}
+	if err := a.store.AppendAudit(ctx, ev); err != nil {
+		return AuthorizeSSOResult{}, err
+	}
+	return AuthorizeSSOResult{StateDigest: digest}, nil
+}
+
+func (a *Activities) redirectURI() string {
+	return strings.TrimRight(a.cfg.PublicURL, "/") + SSOCallbackPath
+}
+
+// SignOnResult says whether the provider's answer signs the user in.
+type SignOnResult struct {
+	Valid  bool
+	Reason string
+}
+
+// ExchangeSSO redeems the code the callback stored, through the plugin that
+// issued the request, and checks that the verified identity is the user's:
+// the one bound at their first sign-on or, for a first sign-on, one whose
+// verified email is the user's. A refusal is a result, not an error; only
+// temporary failures (the provider unreachable) are retried.
+func (a *Activities) ExchangeSSO(ctx context.Context, in SSOInput) (SignOnResult, error) {
+	att, err := a.store.GetAttempt(ctx, in.AttemptID)
+	if err != nil {
+		return SignOnResult{}, fmt.Errorf("load attempt for sign-on: %w", err)
+	}
+	if att.SSOSealed == nil {
+		return SignOnResult{Reason: "sso refused: no authorization code to redeem"}, nil
+	}
+	sess, err := OpenSSO(a.keys, in.AttemptID, att.SSOSealed)
+	if err != nil {
+		return SignOnResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeSignOn, nil)
+	}
+	if sess.Code == "" {
+		return SignOnResult{Reason: "sso refused: the provider sent no code"}, nil
+	}
+	claims, err := a.plugins.Exchange(ctx, sess.Plugin, sdk.ExchangeRequest{
+		Code: sess.Code, CodeVerifier: sess.Verifier, Nonce: sess.Nonce, RedirectURI: a.redirectURI(),
+	})
+	if err != nil && !errors.Is(err, sdk.ErrPermanent) {
+		return SignOnResult{}, fmt.Errorf("redeem sign-on code: %w", err)
+	}
+	// Redeemed or refused, the code is spent.
+	if cerr := a.store.ClearSSOSealed(ctx, in.AttemptID); cerr != nil {
+		return SignOnResult{}, cerr
+	}
+	if err != nil {
+		return SignOnResult{Reason: "sso refused: " + err.Error()}, nil
+	}
+	return a.bindSSO(ctx, in, claims)
+}
+
+// bindSSO checks claims against the user's bound identity, binding it on a
+// first sign-on.
+func (a *Activities) bindSSO(ctx context.Context, in SSOInput, claims sdk.Claims) (SignOnResult, error) {
+	user, err := a.store.GetUser(ctx, in.AccountID, in.AuthID)
+	if err != nil {
+		return SignOnResult{}, fmt.Errorf("load user for sign-on: %w", err)
+	}
+	if user.SSOSubject != "" {
+		if secret.Equal(user.SSOIssuer, claims.Issuer) && secret.Equal(user.SSOSubject, claims.Subject) {
+			return SignOnResult{Valid: true, Reason: "signed on at " + claims.Issuer}, nil
+		}
+		return SignOnResult{Reason: "sso refused: the provider identity is not the one bound to this user"}, nil
+	}
+	switch {
+	case user.Email == "" || !strings.EqualFold(user.Email, claims.Email):
+		return SignOnResult{Reason: "sso refused: first sign-on needs the provider's email to be the user's"}, nil
+	case !claims.EmailVerified:
+		return SignOnResult{Reason: "sso refused: first sign-on needs an email the provider has verified"}, nil
+	}
+	ev := in.event(a.now().UTC(), EventSSOBound, "provider identity bound to the user at first sign-on")
+	ev.Detail = map[string]any{"issuer": claims.Issuer, "subject": claims.Subject}
+	bound, err := a.store.BindSSO(ctx, user.ID, claims.Issuer, claims.Subject, ev)
+	if errors.Is(err, store.ErrConflict) {
+		return SignOnResult{Reason: "sso refused: the provider identity is bound to another user"}, nil
+	}
+	if err != nil {
+		return SignOnResult{}, err
+	}
+	if !bound {
+		// Bound meanwhile (a concurrent first sign-on): check against it.
+		return a.bindSSO(ctx, in, claims)
+	}
+	return SignOnResult{Valid: true, Reason: "signed on at " + claims.Issuer + " (identity bound)"}, nil
+}

@@ -1,0 +1,73 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/flexauth/flexauth/secret"
+	"github.com/flexauth/flexauth/store"
+)
+
+// Admin API: a user's second factor beyond enrolment — resetting it when
+// the authenticator is lost, and recovery codes that stand in for a TOTP
+// code once each. Both are sensitive changes (fresh sign-in).
+
+// recoveryCodeCount is how many codes a set holds.
+const recoveryCodeCount = 10
+
+// resetTwoFactor removes the user's TOTP seed (active and pending) and
+// recovery codes: they enrol again.
+func (s *Server) resetTwoFactor(c *gin.Context) {
+	u, ok := s.loadUser(c)
+	if !ok {
+		return
+	}
+	err := s.store.ResetTwoFactor(c.Request.Context(), u.ID, s.now().UTC(), s.auditEvent(c, "totp.reset", "", u.AuthID, nil))
+	if errors.Is(err, store.ErrNotFound) {
+		failf(c, http.StatusNotFound, "user %q not found", u.AuthID)
+		return
+	}
+	if err != nil {
+		s.internalError(c, "reset two-factor", err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+// createRecoveryCodes draws a new set of codes, voiding the old one. The
+// codes are in this answer and nowhere else in clear: each is stored
+// sealed with the user's ID.
+func (s *Server) createRecoveryCodes(c *gin.Context) {
+	u, ok := s.loadUser(c)
+	if !ok {
+		return
+	}
+	now := s.now().UTC()
+	shown := make([]string, recoveryCodeCount)
+	rows := make([]store.RecoveryCode, recoveryCodeCount)
+	for i := range rows {
+		code, err := secret.NewRecoveryCode()
+		if err != nil {
+			s.internalError(c, "draw recovery code", err)
+			return
+		}
+		canonical, _ := secret.NormalizeRecoveryCode(code)
+		sealed, err := s.keys.Seal([]byte(canonical), u.ID)
+		if err != nil {
+			s.internalError(c, "seal recovery code", err)
+			return
+		}
+		shown[i] = code
+		rows[i] = store.RecoveryCode{ID: uuid.NewString(), UserID: u.ID, Sealed: sealed, CreatedAt: now}
+	}
+	ev := s.auditEvent(c, "recovery_codes.generated", "", u.AuthID, map[string]any{"count": recoveryCodeCount})
+	if err := s.store.ReplaceRecoveryCodes(c.Request.Context(), u.ID, rows, ev); err != nil {
+		s.internalError(c, "store recovery codes", err)
+		return
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, gin.H{"codes": shown})
+}

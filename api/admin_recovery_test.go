@@ -1,0 +1,95 @@
+package api_test
+
+import (
+	"encoding/base64"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pquerna/otp/totp"
+
+	"github.com/flexauth/flexauth/activities"
+)
+
+func TestRecoveryCodesAndTwoFactorReset(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.Setup("payroll", []string{"totp"}, "high", "carol", "totp")
+
+	enrol := h.Admin(http.MethodPost, "/v1/admin/users/carol/totp", nil, http.StatusOK)
+	png, _ := enrol["qr_png"].(string)
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(png, "data:image/png;base64,"))
+	if !strings.HasPrefix(png, "data:image/png;base64,") || err != nil || !strings.HasPrefix(string(raw), "\x89PNG") {
+		t.Fatalf("qr_png = %.60q (%v): want a PNG data URL", png, err)
+	}
+	code, err := totp.GenerateCode(enrol["secret"].(string), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Admin(http.MethodPost, "/v1/admin/users/carol/totp/verify", req{"code": code}, http.StatusOK)
+
+	out := h.Admin(http.MethodPost, "/v1/admin/users/carol/recovery-codes", nil, http.StatusOK)
+	codes, _ := out["codes"].([]any)
+	if len(codes) != 10 {
+		t.Fatalf("recovery codes = %v, want 10", out)
+	}
+	first := codes[0].(string)
+	if len(first) != 11 || first[5] != '-' {
+		t.Fatalf("code %q is not XXXXX-XXXXX", first)
+	}
+	if u := h.Admin(http.MethodGet, "/v1/admin/users/carol", nil, http.StatusOK); u["recovery_codes_left"] != 10.0 || u["sso_bound"] != false {
+		t.Fatalf("user = %v", u)
+	}
+
+	// Typed in lower case with a space for the dash: still the code.
+	typed := strings.ToLower(strings.Replace(first, "-", " ", 1))
+	h.Start("payroll", "carol")
+	h.Expect("/v1/check", req{"system": "payroll", "authid": "carol", "pin": typed}, http.StatusOK, "authenticated")
+	if types := h.AuditTypes("authid=carol&type=" + activities.EventRecoveryCodeUsed); len(types) != 1 {
+		t.Fatalf("recovery_code.used events = %v, want one", types)
+	}
+	if u := h.Admin(http.MethodGet, "/v1/admin/users/carol", nil, http.StatusOK); u["recovery_codes_left"] != 9.0 {
+		t.Fatalf("codes left after one use = %v", u["recovery_codes_left"])
+	}
+
+	// Each code works once.
+	h.Start("payroll", "carol")
+	h.Expect("/v1/check", req{"system": "payroll", "authid": "carol", "pin": first}, http.StatusForbidden, "security error")
+	// Not a code at all: a clear 400, not a wrong guess.
+	res := h.App("/v1/check", req{"system": "payroll", "authid": "carol", "pin": "not-a-code!"})
+	if res.Status != http.StatusBadRequest || !strings.Contains(res.Body, "recovery code") {
+		t.Fatalf("check with garbage = %d %s", res.Status, res.Body)
+	}
+
+	t.Run("the user's attempts and sign-ins by method", func(t *testing.T) {
+		out := h.Admin(http.MethodGet, "/v1/admin/users/carol/attempts?limit=5", nil, http.StatusOK)
+		atts := out["attempts"].([]any)
+		if len(atts) != 2 || atts[0].(map[string]any)["state"] != "pending" || atts[1].(map[string]any)["state"] != "authenticated" {
+			t.Fatalf("attempts = %v", atts)
+		}
+		by := out["by_method"].([]any)
+		if len(by) != 1 || by[0].(map[string]any)["method"] != "totp" || by[0].(map[string]any)["logins"] != 1.0 ||
+			by[0].(map[string]any)["last_login_at"] == nil {
+			t.Fatalf("by_method = %v", by)
+		}
+		wantError(t, h.Do(http.MethodGet, "/v1/admin/users/carol/attempts?limit=0", h.adminKey, nil), http.StatusBadRequest, "limit")
+		wantError(t, h.Do(http.MethodGet, "/v1/admin/users/nobody/attempts", h.adminKey, nil), http.StatusNotFound, "not found")
+	})
+
+	t.Run("resetting two-factor removes the seed and the codes", func(t *testing.T) {
+		if res := h.Do(http.MethodDelete, "/v1/admin/users/carol/totp", h.adminKey, nil); res.Status != http.StatusNoContent {
+			t.Fatalf("reset = %d %s", res.Status, res.Body)
+		}
+		u := h.Admin(http.MethodGet, "/v1/admin/users/carol", nil, http.StatusOK)
+		if u["totp_enabled"] != false || u["recovery_codes_left"] != 0.0 {
+			t.Fatalf("user after reset = %v", u)
+		}
+		if types := h.AuditTypes("authid=carol&type=totp.reset"); len(types) != 1 {
+			t.Fatalf("totp.reset events = %v", types)
+		}
+		h.Start("payroll", "carol")
+		h.Expect("/v1/check", req{"system": "payroll", "authid": "carol", "pin": codes[1].(string)}, http.StatusForbidden, "security error")
+		wantError(t, h.Do(http.MethodDelete, "/v1/admin/users/nobody/totp", h.adminKey, nil), http.StatusNotFound, "not found")
+	})
+}

@@ -1,0 +1,97 @@
+package api
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/store"
+)
+
+// Admin API: the console's dashboard — attempts per UTC day and state, and
+// the latest failures.
+
+const (
+	defaultStatsDays = 14
+	maxStatsDays     = 90
+	recentFailures   = 10
+)
+
+// failureEvents are the audit events the dashboard lists as failures.
+var failureEvents = []string{activities.EventDenied, activities.EventLocked, activities.EventRejected, activities.EventExpired}
+
+// stateCounts is the attempts of a day (or all days) by state.
+type stateCounts struct {
+	Date          string `json:"date,omitempty"`
+	Authenticated int    `json:"authenticated"`
+	Expired       int    `json:"expired"`
+	Denied        int    `json:"denied"`
+	Locked        int    `json:"locked"`
+	Cancelled     int    `json:"cancelled"`
+	Pending       int    `json:"pending"`
+	Started       *int   `json:"started,omitempty"`
+}
+
+func (sc *stateCounts) add(state string, n int) {
+	switch state {
+	case store.AttemptAuthenticated:
+		sc.Authenticated += n
+	case store.AttemptExpired:
+		sc.Expired += n
+	case store.AttemptDenied:
+		sc.Denied += n
+	case store.AttemptLocked:
+		sc.Locked += n
+	case store.AttemptCancelled:
+		sc.Cancelled += n
+	case store.AttemptPending:
+		sc.Pending += n
+	}
+}
+
+func (s *Server) stats(c *gin.Context) {
+	days, rerr := intParam(c, "days", defaultStatsDays, 1, maxStatsDays)
+	if rerr != nil {
+		respondError(c, rerr)
+		return
+	}
+	ctx := c.Request.Context()
+	accountID := caller(c).AccountID
+	today := s.now().UTC().Truncate(24 * time.Hour)
+	first := today.AddDate(0, 0, -(days - 1))
+	rows, err := s.store.AttemptsByDay(ctx, accountID, first)
+	if err != nil {
+		s.internalError(c, "count attempts by day", err)
+		return
+	}
+	out := make([]stateCounts, days)
+	index := make(map[string]int, days)
+	for i := range out {
+		out[i].Date = first.AddDate(0, 0, i).Format(time.DateOnly)
+		index[out[i].Date] = i
+	}
+	var totals stateCounts
+	started := 0
+	for _, r := range rows {
+		i, ok := index[r.Day]
+		if !ok {
+			continue // started after today by the API's clock
+		}
+		out[i].add(r.State, r.Count)
+		totals.add(r.State, r.Count)
+		started += r.Count
+	}
+	totals.Started = &started
+	failures, err := s.store.RecentAuditOfTypes(ctx, accountID, failureEvents, recentFailures)
+	if err != nil {
+		s.internalError(c, "list recent failures", err)
+		return
+	}
+	rate := 0.0
+	if started > 0 {
+		rate = float64(totals.Authenticated) / float64(started)
+	}
+	c.JSON(http.StatusOK, gin.H{"days": out, "totals": totals, "success_rate": rate, "recent_failures": failures})
+}

@@ -1,0 +1,68 @@
+package api
+
+import (
+	"embed"
+	"io/fs"
+	"mime"
+	"net/http"
+	"path"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+)
+
+// The console: a static single-page app embedded in the binary. Everything
+// it does goes through the admin API; these routes only serve its files,
+// under a strict content security policy (no inline script or style, no
+// framing, no third-party origins).
+
+//go:embed console
+var consoleFiles embed.FS
+
+const consoleCSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; " +
+	"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+
+func (s *Server) consoleRoutes(e *gin.Engine) {
+	e.GET("/console", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/console/") })
+	e.GET("/console/", s.consoleHeaders, s.consoleIndex)
+	e.GET("/console/assets/*path", s.consoleHeaders, s.consoleAsset)
+}
+
+func (s *Server) consoleHeaders(c *gin.Context) {
+	h := c.Writer.Header()
+	h.Set("Content-Security-Policy", consoleCSP)
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	c.Next()
+}
+
+func (s *Server) consoleIndex(c *gin.Context) {
+	page, err := consoleFiles.ReadFile("console/index.html")
+	if err != nil {
+		s.internalError(c, "read console index", err)
+		return
+	}
+	// Always revalidated, so that a new binary's console loads at once.
+	c.Header("Cache-Control", "no-cache")
+	c.Data(http.StatusOK, "text/html; charset=utf-8", page)
+}
+
+func (s *Server) consoleAsset(c *gin.Context) {
+	name := strings.TrimPrefix(c.Param("path"), "/")
+	if !fs.ValidPath(name) || name == "." {
+		fail(c, http.StatusNotFound, "not found")
+		return
+	}
+	body, err := consoleFiles.ReadFile(path.Join("console/assets", name))
+	if err != nil {
+		fail(c, http.StatusNotFound, "not found")
+		return
+	}
+	ctype := mime.TypeByExtension(path.Ext(name))
+	if ctype == "" {
+		ctype = "application/octet-stream"
+	}
+	c.Header("Cache-Control", "no-cache")
+	c.Data(http.StatusOK, ctype, body)
+}

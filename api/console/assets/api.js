@@ -1,0 +1,125 @@
+// api.js: the one way the console talks to flexauth's admin API.
+//
+// - Same-origin fetch with the session cookie; JSON in and out.
+// - Unsafe methods carry X-CSRF-Token (from GET /v1/admin/session or the
+//   sign-in answer).
+// - 401 sends the user to the sign-in page; 403 {"reauth":true} asks for a
+//   fresh sign-in in a dialog and then retries the request once.
+// - Errors are announced in the page's aria-live error region unless the
+//   caller handles them itself ({quiet: true}).
+
+import { showError } from './ui.js';
+
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+// session is what the console knows about the signed-in administrator.
+export const session = {
+  info: null, // GET /v1/admin/session answer
+  csrf: '',
+};
+
+// hooks are set by app.js: what to do on 401 and on "fresh sign-in
+// required". Kept here as callbacks so this module does not import pages.
+const hooks = {
+  unauthorized: () => {},
+  reauth: async () => false,
+};
+
+export function configure(h) {
+  Object.assign(hooks, h);
+}
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    super((body && body.error) || (status ? `The server answered ${status}.` : 'The server cannot be reached.'));
+    this.status = status;
+    this.body = body || {};
+  }
+}
+
+// request sends one call and returns {status, data} without judging the
+// status: for flows (sign-in, check) where 202 and 403 are answers, not
+// failures.
+export async function request(method, path, { body, raw, contentType } = {}) {
+  const headers = { Accept: 'application/json' };
+  let payload;
+  if (raw !== undefined) {
+    payload = raw;
+    headers['Content-Type'] = contentType || 'application/octet-stream';
+  } else if (body !== undefined) {
+    payload = JSON.stringify(body);
+    headers['Content-Type'] = 'application/json';
+  }
+  if (!SAFE.has(method) && session.csrf) headers['X-CSRF-Token'] = session.csrf;
+  let res;
+  try {
+    res = await fetch(path, { method, headers, body: payload, credentials: 'same-origin', cache: 'no-store' });
+  } catch {
+    return { status: 0, data: { error: 'The server cannot be reached. Check the connection and try again.' } };
+  }
+  let data = null;
+  const text = await res.text();
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = { error: text.slice(0, 200) };
+    }
+  }
+  return { status: res.status, data };
+}
+
+// api sends one admin call and returns its JSON, or throws ApiError.
+// opts: body (JSON), raw + contentType (a file), quiet (do not announce).
+export async function api(method, path, opts = {}) {
+  let { status, data } = await request(method, path, opts);
+
+  if (status === 403 && data && /csrf/i.test(data.error || '') && !opts.retried) {
+    // The token went stale (e.g. a sign-in in another tab): fetch the
+    // current one and try once more.
+    if (await refreshSession()) return api(method, path, { ...opts, retried: true });
+  }
+  if (status === 403 && data && data.reauth && !opts.retried) {
+    if (await hooks.reauth()) return api(method, path, { ...opts, retried: true });
+    const err = new ApiError(403, { error: 'Not changed: this change needs a fresh sign-in.' });
+    if (!opts.quiet) showError(err.message);
+    throw err;
+  }
+  if (status === 401) {
+    session.info = null;
+    session.csrf = '';
+    hooks.unauthorized((data && data.error) || 'session expired');
+    throw new ApiError(401, data);
+  }
+  if (status < 200 || status >= 300) {
+    const err = new ApiError(status, data);
+    if (!opts.quiet) showError(err.message);
+    throw err;
+  }
+  return data || {};
+}
+
+// refreshSession loads GET /v1/admin/session; false when not signed in.
+export async function refreshSession() {
+  const { status, data } = await request('GET', '/v1/admin/session');
+  if (status !== 200 || !data) {
+    session.info = null;
+    session.csrf = '';
+    return false;
+  }
+  session.info = data;
+  session.csrf = data.csrf_token || '';
+  return true;
+}
+
+// query builds "?a=1&b=2" from the non-empty values of params.
+export function query(params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v !== '' && v !== null && v !== undefined) q.set(k, String(v));
+  }
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
+
+export const enc = encodeURIComponent;

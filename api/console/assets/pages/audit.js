@@ -1,0 +1,110 @@
+// Audit trail: filter by user, system, event type and time; page back in
+// time; export what the filter selects as CSV.
+
+import { api, query } from '../api.js';
+import { badge, field, fmtTime, h, pageHeader, replace, routeHref, section, table, toRFC3339 } from '../ui.js';
+
+const PAGE_SIZE = 50;
+
+// EVENT_TYPES are the types the filter offers; the API accepts any.
+export const EVENT_TYPES = [
+  'attempt.started', 'policy.decision', 'challenge.delivered', 'code.rejected',
+  'attempt.authenticated', 'attempt.denied', 'attempt.expired', 'attempt.locked', 'attempt.cancelled',
+  'system.created', 'system.updated', 'system.deleted',
+  'user.created', 'user.updated', 'user.deleted', 'assignments.updated',
+  'totp.enrolment_started', 'totp.enrolled', 'totp.reset', 'recovery_codes.generated',
+  'key.created', 'key.revoked', 'policy.uploaded', 'policy.rolled_back',
+  'session.signed_in', 'session.signed_out', 'users.imported',
+];
+
+export async function render(view, ctx) {
+  let filters = {};
+  // pages holds the "before" cursor of every page shown so far, so that
+  // "Newer" can go back.
+  let cursors = [''];
+  const results = h('div');
+  const pager = h('nav', { class: 'pager', 'aria-label': 'Pages of events' });
+  const exportLink = h('a', { class: 'button secondary', 'data-testid': 'audit-export', download: 'audit.csv' }, 'Export as CSV');
+
+  const { systems } = await api('GET', '/v1/admin/systems');
+  const form = h('form', { class: 'filters', 'data-testid': 'audit-filters' },
+    field({ label: 'User ID', name: 'authid', testid: 'audit-authid', autocapitalize: 'off', spellcheck: 'false' }),
+    field({ label: 'System', name: 'system', testid: 'audit-system', options: [['', 'All systems'], ...systems.map((s) => [s.name, s.name])] }),
+    field({ label: 'Event type', name: 'type', testid: 'audit-type', options: [['', 'All events'], ...EVENT_TYPES.map((t) => [t, t])] }),
+    field({ label: 'From', name: 'since', type: 'datetime-local', testid: 'audit-since' }),
+    field({ label: 'Until', name: 'until', type: 'datetime-local', testid: 'audit-until' }),
+    h('div', { class: 'actions' },
+      h('button', { type: 'submit', 'data-testid': 'audit-apply' }, 'Apply filters'),
+      h('button', { type: 'reset', class: 'secondary' }, 'Clear')));
+  const apply = () => {
+    const el = form.elements;
+    filters = {
+      authid: el.authid.value.trim(), system: el.system.value, type: el.type.value,
+      since: toRFC3339(el.since.value), until: toRFC3339(el.until.value),
+    };
+    cursors = [''];
+    load();
+  };
+  form.addEventListener('submit', (e) => { e.preventDefault(); apply(); });
+  form.addEventListener('reset', () => setTimeout(apply));
+
+  view.append(pageHeader('Audit trail', exportLink), section('Filter', form), section('Events', results, pager));
+
+  async function load() {
+    const before = cursors[cursors.length - 1];
+    exportLink.href = `/v1/admin/audit${query({ ...filters, format: 'csv' })}`;
+    const data = await api('GET', `/v1/admin/audit${query({ ...filters, before, limit: PAGE_SIZE })}`);
+    if (!ctx.current()) return;
+    const events = data.events || [];
+    replace(results, h('p', { class: 'muted', 'data-testid': 'audit-summary' }, summary(events.length, filters, cursors.length)),
+      eventsTable(events, 'No events match these filters.'));
+    replace(pager,
+      h('button', { type: 'button', class: 'secondary small', disabled: cursors.length === 1, onclick: () => { cursors.pop(); load(); } }, '← Newer'),
+      h('button', { type: 'button', class: 'secondary small', 'data-testid': 'audit-older', disabled: !data.next, onclick: () => { cursors.push(String(data.next)); load(); } }, 'Older →'));
+  }
+
+  await load();
+}
+
+// summary says what the table shows, so a filter in force is never
+// forgotten.
+function summary(n, f, page) {
+  const parts = [`${n} event${n === 1 ? '' : 's'}${page > 1 ? ` (page ${page})` : ''}`];
+  if (f.authid) parts.push(`user ${f.authid}`);
+  if (f.system) parts.push(`system ${f.system}`);
+  if (f.type) parts.push(`type ${f.type}`);
+  if (f.since) parts.push(`from ${fmtTime(f.since)}`);
+  if (f.until) parts.push(`until ${fmtTime(f.until)}`);
+  if (parts.length === 1) parts.push('no filter');
+  return parts.join(' · ');
+}
+
+// eventsTable lists events, newest first.
+export function eventsTable(events, empty) {
+  return table({
+    testid: 'audit-table',
+    caption: 'Audit events',
+    empty,
+    rows: events,
+    columns: [
+      { label: 'Time', cell: (e) => fmtTime(e.time) },
+      { label: 'Event', cell: (e) => badge(e.type, e.type.split('.').pop()) },
+      { label: 'System', cell: (e) => e.system || '—' },
+      { label: 'User', cell: (e) => (e.authid ? h('a', { href: routeHref('users', e.authid) }, e.authid) : '—') },
+      { label: 'IP', cell: (e) => e.ip || '—' },
+      { label: 'Details', cell: (e) => details(e) },
+      { label: 'Attempt', cell: (e) => (e.attempt ? h('a', { href: routeHref('audit', e.attempt), 'data-testid': 'timeline-link', 'aria-label': `Timeline of attempt ${e.attempt}` }, 'Timeline') : '—') },
+    ],
+  });
+}
+
+// details shows the reasons and the actor; the rest of detail is in the
+// CSV export and the timeline.
+export function details(e) {
+  const parts = [];
+  if (e.reasons && e.reasons.length) parts.push(e.reasons.join('; '));
+  const d = e.detail || {};
+  if (d.actor) parts.push(`by ${d.actor}`);
+  else if (d.by) parts.push(`by ${d.by}`);
+  return parts.join(' · ') || '—';
+}

@@ -1,0 +1,134 @@
+// Dashboard: attempts per day by outcome (an SVG chart with a table
+// fallback), totals and rates, and the most recent failures.
+
+import { api } from '../api.js';
+import { badge, fmtPercent, fmtTime, h, pageHeader, replace, routeHref, section, table } from '../ui.js';
+
+// The outcomes drawn, bottom to top, with their legend labels.
+const OUTCOMES = [
+  ['authenticated', 'Authenticated'],
+  ['expired', 'Expired'],
+  ['denied', 'Denied'],
+  ['locked', 'Locked'],
+  ['cancelled', 'Cancelled'],
+];
+
+const RANGES = [7, 14, 30, 90];
+
+export async function render(view, ctx) {
+  const content = h('div');
+  const select = h('select', { id: 'dash-days', 'data-testid': 'dash-days' },
+    RANGES.map((d) => h('option', { value: d, selected: d === 14 }, `Last ${d} days`)));
+  view.append(pageHeader('Dashboard', h('div', { class: 'field inline' }, h('label', { for: 'dash-days' }, 'Period'), select)), content);
+  const load = async () => {
+    const stats = await api('GET', `/v1/admin/stats?days=${select.value}`);
+    if (ctx.current()) replace(content, ...body(stats));
+  };
+  select.addEventListener('change', load);
+  await load();
+}
+
+function body(stats) {
+  const t = stats.totals || {};
+  const failed = (t.expired || 0) + (t.denied || 0) + (t.locked || 0);
+  const tiles = h('div', { class: 'tiles', 'data-testid': 'dash-totals' },
+    tile('Attempts started', t.started ?? 0, 'started'),
+    tile('Success rate', fmtPercent(stats.success_rate), 'success-rate'),
+    tile('Authenticated', t.authenticated ?? 0, 'authenticated'),
+    tile('Failed', failed, 'failed', 'expired, denied or locked'),
+    tile('Pending now', t.pending ?? 0, 'pending'));
+  const days = stats.days || [];
+  return [
+    tiles,
+    section('Attempts per day', chart(days), dayTable(days)),
+    section('Recent failures', table({
+      testid: 'recent-failures',
+      caption: 'Most recent failed attempts',
+      empty: 'No failures recently. Denied, expired and locked attempts and rejected codes appear here.',
+      rows: stats.recent_failures || [],
+      columns: [
+        { label: 'Time', cell: (e) => fmtTime(e.time) },
+        { label: 'Event', cell: (e) => badge(e.type, e.type.split('.').pop()) },
+        { label: 'System', cell: (e) => e.system || '—' },
+        { label: 'User', cell: (e) => (e.authid ? h('a', { href: routeHref('users', e.authid) }, e.authid) : '—') },
+        { label: 'Reasons', cell: (e) => (e.reasons || []).join('; ') || '—' },
+        { label: 'Attempt', cell: (e) => (e.attempt ? h('a', { href: routeHref('audit', e.attempt), 'aria-label': `Timeline of attempt ${e.attempt}` }, 'Timeline') : '—') },
+      ],
+    })),
+  ];
+}
+
+function tile(label, value, id, hint) {
+  return h('div', { class: 'tile', 'data-testid': `tile-${id}` },
+    h('div', { class: 'tile-value' }, String(value)),
+    h('div', { class: 'tile-label' }, label),
+    hint ? h('div', { class: 'tile-hint' }, hint) : null);
+}
+
+// chart draws stacked bars per day. The SVG scales with its container
+// (viewBox); colours come from app.css classes (no inline style: CSP).
+function chart(days) {
+  const W = 720;
+  const H = 240;
+  const pad = { left: 36, right: 8, top: 10, bottom: 28 };
+  const innerW = W - pad.left - pad.right;
+  const innerH = H - pad.top - pad.bottom;
+  const totals = days.map((d) => OUTCOMES.reduce((s, [k]) => s + (d[k] || 0), 0));
+  const max = Math.max(1, ...totals);
+  const step = niceStep(max);
+  const top = Math.ceil(max / step) * step;
+  const y = (v) => pad.top + innerH - (v / top) * innerH;
+  const slot = innerW / Math.max(1, days.length);
+  const barW = Math.max(2, Math.min(36, slot * 0.7));
+  const labelEvery = Math.ceil(days.length / 10);
+
+  const grid = [];
+  for (let v = 0; v <= top; v += step) {
+    grid.push(h('line', { x1: pad.left, x2: W - pad.right, y1: y(v), y2: y(v), class: 'grid' }));
+    grid.push(h('text', { x: pad.left - 6, y: y(v) + 4, class: 'axis', 'text-anchor': 'end' }, String(v)));
+  }
+  const bars = days.map((d, i) => {
+    const x = pad.left + i * slot + (slot - barW) / 2;
+    let acc = 0;
+    const parts = OUTCOMES.filter(([k]) => d[k]).map(([k, label]) => {
+      const r = h('rect', { x, width: barW, y: y(acc + d[k]), height: Math.max(0, y(acc) - y(acc + d[k])), class: `o-${k}` },
+        h('title', {}, `${d.date}: ${d[k]} ${label.toLowerCase()}`));
+      acc += d[k];
+      return r;
+    });
+    const label = i % labelEvery === 0
+      ? h('text', { x: x + barW / 2, y: H - 8, class: 'axis', 'text-anchor': 'middle' }, d.date.slice(5))
+      : null;
+    return h('g', {}, parts, label);
+  });
+  const svg = h('svg', {
+    viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-labelledby': 'chart-title', 'data-testid': 'dash-chart',
+  },
+  h('title', { id: 'chart-title' }, `Attempts per day by outcome, ${days.length} days`),
+  grid, bars);
+  const legend = h('ul', { class: 'legend', 'aria-label': 'Legend' },
+    OUTCOMES.map(([k, label]) => h('li', {}, h('span', { class: `swatch o-${k}`, 'aria-hidden': 'true' }), label)));
+  return h('figure', { class: 'chart-figure' }, svg, legend);
+}
+
+function niceStep(max) {
+  const rough = max / 4;
+  const mag = 10 ** Math.floor(Math.log10(Math.max(1, rough)));
+  for (const m of [1, 2, 5, 10]) {
+    if (m * mag >= rough) return Math.max(1, m * mag);
+  }
+  return mag * 10;
+}
+
+// dayTable is the chart's accessible, exact equivalent.
+function dayTable(days) {
+  return h('details', { class: 'chart-table' },
+    h('summary', {}, 'Show the numbers as a table'),
+    table({
+      testid: 'dash-table',
+      caption: 'Attempts per day by outcome',
+      empty: 'No days in range.',
+      rows: [...days].reverse(),
+      columns: [{ label: 'Day', cell: (d) => d.date }, ...OUTCOMES.map(([k, label]) => ({ label, cell: (d) => String(d[k] || 0), class: 'num' }))],
+    }));
+}

@@ -1,0 +1,93 @@
+// Import / export users as CSV or XLSX. Export is a plain download link
+// (the session cookie authenticates). Import first previews (per-row
+// actions and errors), then applies every row or none.
+
+import { api } from '../api.js';
+import { announce, badge, busy, h, invalid, pageHeader, replace, section, table } from '../ui.js';
+
+const MAX_BYTES = 5 << 20;
+const TYPES = {
+  csv: 'text/csv',
+  xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+};
+
+export async function render(view) {
+  const preview = h('div', { 'data-testid': 'import-preview', 'aria-live': 'polite' });
+  const error = h('p', { class: 'form-error', role: 'alert', 'data-testid': 'import-error' });
+  const fileInput = h('input', { type: 'file', id: 'import-file', name: 'file', accept: '.csv,.xlsx,text/csv', required: true, 'data-testid': 'import-file', 'aria-describedby': 'import-file-hint' });
+  const form = h('form', { novalidate: true, 'data-testid': 'import-form' },
+    h('div', { class: 'field' },
+      h('label', { for: fileInput.id }, 'File to import'),
+      fileInput,
+      h('p', { class: 'hint', id: 'import-file-hint' }, 'CSV or XLSX with the columns authid, name, email, phone, status, systems (e.g. vpn:pin;mail:passwordless). Up to 5 MiB and 10 000 rows. Users missing from the file are left alone.')),
+    error,
+    h('div', { class: 'actions' }, h('button', { type: 'submit', 'data-testid': 'import-preview-button' }, 'Preview import')));
+
+  let file = null;
+  let format = 'csv';
+  const send = (apply) => api('POST', `/v1/admin/users/import?format=${format}&apply=${apply}`, { raw: file, contentType: TYPES[format], quiet: true });
+
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    replace(preview);
+    file = fileInput.files[0] || null;
+    if (!file) return invalid(error, fileInput, 'Choose a CSV or XLSX file.');
+    format = file.name.toLowerCase().endsWith('.xlsx') ? 'xlsx' : 'csv';
+    if (file.size > MAX_BYTES) return invalid(error, fileInput, 'The file is larger than 5 MiB.');
+    error.textContent = '';
+    busy(form, async () => {
+      try {
+        showPreview(await send(false));
+      } catch (err) {
+        if (err.body && err.body.rows) showPreview(err.body);
+        else error.textContent = err.message;
+      }
+    });
+  });
+
+  function showPreview(r, applied = false) {
+    const s = r.summary || {};
+    const changes = (s.create || 0) + (s.update || 0);
+    const apply = h('button', {
+      type: 'button', 'data-testid': 'import-apply', disabled: !r.valid || changes === 0 || applied,
+      onclick: () => busy(preview, async () => {
+        try {
+          const done = await send(true);
+          showPreview(done, true);
+          announce(`Import applied: ${done.summary.create} created, ${done.summary.update} updated.`);
+        } catch (err) {
+          if (err.body && err.body.rows) showPreview(err.body);
+          else error.textContent = err.message;
+        }
+      }),
+    }, `Apply ${changes} change${changes === 1 ? '' : 's'}`);
+    const rows = r.rows || [];
+    replace(preview, section(applied ? 'Import applied' : 'Preview',
+      h('p', { class: r.valid ? 'callout ok' : 'callout error', 'data-testid': 'import-summary' },
+        `${s.create || 0} to create, ${s.update || 0} to update, ${s.unchanged || 0} unchanged, ${s.errors || 0} with errors. `,
+        applied ? 'Every row was applied.' : r.valid ? (changes ? 'Nothing is changed until you apply.' : 'Nothing to change.') : 'Fix the rows with errors and upload the file again: nothing is applied while any row has an error.'),
+      table({
+        testid: 'import-rows',
+        caption: 'Rows of the file',
+        empty: 'The file has no rows.',
+        rows,
+        columns: [
+          { label: 'Line', cell: (x) => String(x.line), class: 'num' },
+          { label: 'User ID', cell: (x) => x.authid || '—' },
+          { label: 'Action', cell: (x) => ((x.errors || []).length ? badge('error', 'denied') : badge(x.action)) },
+          { label: 'Changes', cell: (x) => (x.changes || []).join(', ') || '—' },
+          { label: 'Errors', cell: (x) => ((x.errors || []).length ? h('ul', { class: 'problems' }, x.errors.map((m) => h('li', {}, m))) : '—') },
+        ],
+      }),
+      applied ? null : h('div', { class: 'actions' }, apply)));
+  }
+
+  view.append(
+    pageHeader('Import / export users'),
+    section('Export',
+      h('p', {}, 'Download every user with their assigned systems.'),
+      h('div', { class: 'actions' },
+        h('a', { class: 'button secondary', href: '/v1/admin/users/export?format=csv', download: 'users.csv', 'data-testid': 'export-csv' }, 'Export CSV'),
+        h('a', { class: 'button secondary', href: '/v1/admin/users/export?format=xlsx', download: 'users.xlsx', 'data-testid': 'export-xlsx' }, 'Export XLSX'))),
+    section('Import', form, preview));
+}

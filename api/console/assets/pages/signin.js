@@ -1,0 +1,224 @@
+// Sign-in through flexauth itself: the console is the account's `console`
+// system, so signing in runs a normal attempt (policy, method, delivery).
+// The same widget serves the sign-in page and the "fresh sign-in" dialog.
+
+import { refreshSession, request, session } from '../api.js';
+import { field, h, replace } from '../ui.js';
+
+const POLL_MS = 2000;
+
+export async function render(view, ctx) {
+  const reason = sessionStorage.getItem('flexauth-signin-reason');
+  sessionStorage.removeItem('flexauth-signin-reason');
+  const outbox = outboxPanel();
+  ctx.onLeave(outbox.stop);
+  const widget = signInWidget({
+    account: localStorage.getItem('flexauth-account') || '',
+    onDone: async () => {
+      await refreshSession();
+      ctx.signedIn();
+    },
+  });
+  ctx.onLeave(widget.stop);
+  view.append(h('div', { class: 'signin-layout' },
+    h('section', { class: 'card signin-card' },
+      h('h1', {}, 'Sign in to the console'),
+      reason ? h('p', { class: 'callout', 'data-testid': 'signin-reason' }, reason) : null,
+      widget.el),
+    outbox.el));
+}
+
+// signInWidget: account + user ID, then per method a "check your email"
+// wait (polling) or a code field. onDone(answer) runs once authenticated.
+export function signInWidget({ account = '', authid = '', fixed = false, onDone }) {
+  const el = h('div', { class: 'signin-widget' });
+  let timer = null;
+  const stop = () => {
+    if (timer) clearTimeout(timer);
+    timer = null;
+  };
+
+  const done = (data) => {
+    stop();
+    session.csrf = data.csrf_token || session.csrf;
+    onDone(data);
+  };
+
+  function start(message = '') {
+    stop();
+    const error = h('p', { class: 'form-error', role: 'alert', 'data-testid': 'signin-error' }, message);
+    const form = h('form', { novalidate: true, 'data-testid': 'signin-form' },
+      field({ label: 'Account', name: 'account', value: account, required: true, autocomplete: 'organization', readonly: fixed, testid: 'signin-account', autocapitalize: 'off', spellcheck: 'false' }),
+      field({ label: 'User ID', name: 'authid', value: authid, required: true, autocomplete: 'username', readonly: fixed, testid: 'signin-authid', autocapitalize: 'off', spellcheck: 'false' }),
+      error,
+      h('div', { class: 'actions' }, h('button', { type: 'submit', 'data-testid': 'signin-submit' }, 'Sign in')));
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      account = form.elements.account.value.trim();
+      authid = form.elements.authid.value.trim();
+      if (!account || !authid) {
+        error.textContent = 'Enter both the account and your user ID.';
+        (account ? form.elements.authid : form.elements.account).focus();
+        return;
+      }
+      form.querySelector('button').disabled = true;
+      const { status, data } = await request('POST', '/v1/admin/session', { body: { account, authid } });
+      form.querySelector('button').disabled = false;
+      if (status === 200 && data && data.result === 'pending') {
+        localStorage.setItem('flexauth-account', account);
+        if (data.method === 'passwordless') waitForLink();
+        else askCode(data.method);
+        return;
+      }
+      error.textContent = status === 403
+        ? 'Sign-in was refused. Check the account and user ID; if they are right, ask another administrator to check your access.'
+        : (data && data.error) || 'Sign-in is unavailable right now. Try again in a moment.';
+      form.elements.authid.focus();
+    });
+    replace(el, form);
+    if (!fixed) (account ? form.elements.authid : form.elements.account).focus();
+  }
+
+  function restart() {
+    return h('button', { type: 'button', class: 'link-button', onclick: () => start() }, 'Start again');
+  }
+
+  // Passwordless: the link arrives by email; poll check until it is
+  // confirmed (in whatever tab or device).
+  function waitForLink() {
+    const note = h('p', { class: 'muted', 'data-testid': 'signin-waiting' }, 'Waiting for you to confirm…');
+    replace(el, h('div', { class: 'waiting', 'data-testid': 'signin-check-email' },
+      h('h2', {}, 'Check your email'),
+      h('p', {}, `We sent a sign-in link to the address on file for ${authid}. Open it and confirm; this page continues by itself.`),
+      note,
+      restart()));
+    const poll = async () => {
+      timer = null;
+      const { status, data } = await request('POST', '/v1/admin/session/check', { body: {} });
+      if (!el.isConnected) return;
+      if (status === 200 && data && data.result === 'authenticated') return done(data);
+      if (status === 202 || status === 0 || status >= 500) {
+        timer = setTimeout(poll, POLL_MS);
+        return;
+      }
+      start(data && data.result === 'expired' ? 'The sign-in link expired. Sign in again to get a new one.' : 'Sign-in failed. Start again.');
+    };
+    timer = setTimeout(poll, POLL_MS);
+  }
+
+  // PIN or TOTP: a code field.
+  function askCode(method) {
+    const totp = method === 'totp';
+    const error = h('p', { class: 'form-error', role: 'alert', 'data-testid': 'signin-error' });
+    const form = h('form', { novalidate: true, 'data-testid': 'signin-code-form' },
+      h('h2', {}, totp ? 'Enter your authenticator code' : 'Enter the code we sent you'),
+      field({
+        label: totp ? 'Authenticator code or recovery code' : 'Sign-in code', name: 'pin', required: true,
+        autocomplete: 'one-time-code', inputmode: totp ? null : 'numeric', testid: 'signin-code', autocapitalize: 'off', spellcheck: 'false',
+        hint: totp ? 'The 6-digit code from your authenticator app, or one of your recovery codes.' : 'The code in the message we just sent.',
+      }),
+      error,
+      h('div', { class: 'actions' }, h('button', { type: 'submit', 'data-testid': 'signin-verify' }, 'Verify'), restart()));
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const pin = form.elements.pin.value.trim();
+      if (!pin) {
+        error.textContent = 'Enter the code.';
+        form.elements.pin.focus();
+        return;
+      }
+      form.querySelector('button').disabled = true;
+      const { status, data } = await request('POST', '/v1/admin/session/check', { body: { pin } });
+      form.querySelector('button').disabled = false;
+      if (status === 200 && data && data.result === 'authenticated') return done(data);
+      if (status === 202) {
+        error.textContent = 'That code was not accepted. Check it and try again.';
+        form.elements.pin.select();
+        return;
+      }
+      start(data && data.result === 'expired' ? 'The code expired. Sign in again to get a new one.' : 'Too many wrong codes, or sign-in was refused. Start again.');
+    });
+    replace(el, form);
+    form.elements.pin.focus();
+  }
+
+  start();
+  return { el, stop };
+}
+
+// outboxPanel shows the dev outbox beside the form when the server runs
+// in dev mode (GET /v1/admin/dev/outbox answers 200), so the link or code
+// can be used without a mail server. Elsewhere it stays empty and hidden.
+export function outboxPanel() {
+  const list = h('div', { 'aria-live': 'polite' });
+  const el = h('aside', { class: 'card outbox', hidden: true, 'aria-labelledby': 'outbox-title', 'data-testid': 'dev-outbox' },
+    h('h2', { id: 'outbox-title' }, 'Dev outbox'),
+    h('p', { class: 'muted' }, 'Development mode: messages flexauth sent, newest first.'),
+    list);
+  let timer = null;
+  let last = '';
+  let stopped = false;
+  const load = async () => {
+    const { status, data } = await request('GET', '/v1/admin/dev/outbox');
+    if (stopped) return;
+    if (status !== 200 || !data) return; // not dev mode: no panel, no polling
+    el.hidden = false;
+    const messages = data.messages || [];
+    const key = messages.map((m) => m.id).join(',');
+    if (key !== last) {
+      last = key;
+      replace(list, messages.length === 0
+        ? h('p', { class: 'empty' }, 'No messages yet. Sign in to receive one.')
+        : h('ul', { class: 'outbox-list' }, messages.map((m) => h('li', { 'data-testid': 'outbox-message' },
+          h('div', { class: 'outbox-meta' }, `${new Date(m.time).toLocaleTimeString()} · ${m.channel || ''} to ${m.to || '?'}${m.system ? ` · ${m.system}` : ''}`),
+          h('div', { class: 'outbox-subject' }, m.subject || '(no subject)'),
+          m.link ? h('a', { href: m.link, target: '_blank', rel: 'noopener', 'data-testid': 'outbox-link' }, 'Open sign-in link') : null,
+          m.code ? h('div', {}, 'Code: ', h('code', { 'data-testid': 'outbox-code' }, m.code)) : null))));
+    }
+    timer = setTimeout(load, POLL_MS);
+  };
+  load();
+  return {
+    el,
+    stop: () => {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+    },
+  };
+}
+
+// reauthenticate asks for a fresh sign-in in a dialog, as the same user;
+// it resolves true once signed in again, false when cancelled.
+export function reauthenticate() {
+  const dlg = document.getElementById('reauth-dialog');
+  const body = document.getElementById('reauth-body');
+  const before = document.activeElement;
+  const info = session.info || {};
+  return new Promise((resolve) => {
+    const outbox = outboxPanel();
+    let ok = false;
+    const widget = signInWidget({
+      account: info.account || '',
+      authid: info.authid || '',
+      fixed: Boolean(info.account),
+      onDone: async () => {
+        ok = true;
+        await refreshSession();
+        dlg.close();
+      },
+    });
+    replace(body, widget.el, outbox.el);
+    const cancel = () => dlg.close();
+    document.getElementById('reauth-cancel').addEventListener('click', cancel);
+    dlg.addEventListener('close', () => {
+      widget.stop();
+      outbox.stop();
+      document.getElementById('reauth-cancel').removeEventListener('click', cancel);
+      if (before && before.isConnected) before.focus();
+      resolve(ok);
+    }, { once: true });
+    dlg.showModal();
+    const submit = body.querySelector('[data-testid="signin-submit"]');
+    if (submit) submit.focus();
+  });
+}

@@ -1,0 +1,251 @@
+// One user: profile, assigned systems (a method each), authentication
+// detail, two-factor (TOTP enrolment, recovery codes, reset) and recent
+// attempts.
+
+import { api, enc } from '../api.js';
+import {
+  announce, badge, busy, confirmAction, field, flash, fmtTime, formValues, h, invalid, pageHeader, replace, routeHref, section, table,
+} from '../ui.js';
+
+export async function render(view, ctx) {
+  const authid = ctx.param;
+  const base = `/v1/admin/users/${enc(authid)}`;
+  const [u, sys, att] = await Promise.all([
+    api('GET', base),
+    api('GET', '/v1/admin/systems'),
+    api('GET', `${base}/attempts?limit=20`),
+  ]);
+  if (!ctx.current()) return;
+  const reload = () => ctx.navigate(location.hash);
+
+  const disable = async () => {
+    const off = u.status !== 'disabled';
+    if (off) {
+      const ok = await confirmAction({
+        title: `Disable ${authid}?`,
+        text: 'The user can no longer sign in to any system until enabled again. Attempts in flight fail.',
+        ok: 'Disable user',
+      });
+      if (!ok) return;
+    }
+    await api('PATCH', base, { body: { status: off ? 'disabled' : 'active' } });
+    flash(off ? `User ${authid} disabled.` : `User ${authid} enabled.`);
+    reload();
+  };
+  const remove = async () => {
+    const ok = await confirmAction({
+      title: `Delete ${authid}?`,
+      text: 'The user, their assignments and two-factor credentials are deleted. The audit trail keeps their history. This cannot be undone.',
+      ok: 'Delete user',
+    });
+    if (!ok) return;
+    await api('DELETE', base);
+    flash(`User ${authid} deleted.`);
+    ctx.navigate('#/users');
+  };
+
+  view.append(
+    h('p', { class: 'crumbs' }, h('a', { href: '#/users' }, '← All users')),
+    pageHeader(`User ${authid}`, badge(u.status),
+      h('div', { class: 'head-actions' },
+        h('button', { type: 'button', class: u.status === 'disabled' ? 'secondary' : 'danger', 'data-testid': 'user-toggle-status', onclick: disable },
+          u.status === 'disabled' ? 'Enable user' : 'Disable user'),
+        h('button', { type: 'button', class: 'danger', 'data-testid': 'user-delete', onclick: remove }, 'Delete user'))),
+    h('div', { class: 'grid-2' },
+      profile(u, base),
+      authDetail(u, att)),
+    assignments(u, sys.systems || [], base),
+    twoFactor(u, base, reload),
+    section('Recent attempts', table({
+      testid: 'user-attempts',
+      caption: `Recent attempts of ${authid}`,
+      empty: 'No attempts yet. They appear here once an application starts one for this user.',
+      rows: att.attempts || [],
+      columns: [
+        { label: 'Started', cell: (a) => fmtTime(a.started_at) },
+        { label: 'System', cell: (a) => a.system },
+        { label: 'Method', cell: (a) => a.method || '—' },
+        { label: 'Outcome', cell: (a) => badge(a.state) },
+        { label: 'IP', cell: (a) => a.ip || '—' },
+        { label: 'Completed', cell: (a) => fmtTime(a.completed_at) },
+        { label: 'Timeline', cell: (a) => h('a', { href: routeHref('audit', a.id), 'aria-label': `Timeline of attempt started ${fmtTime(a.started_at)}` }, 'Timeline') },
+      ],
+    })),
+  );
+}
+
+function profile(u, base) {
+  const error = h('p', { class: 'form-error', role: 'alert' });
+  const form = h('form', { novalidate: true, 'data-testid': 'profile-form' },
+    field({ label: 'Name', name: 'name', value: u.name, testid: 'profile-name' }),
+    field({ label: 'Email', name: 'email', type: 'email', value: u.email, testid: 'profile-email' }),
+    field({ label: 'Phone', name: 'phone', type: 'tel', value: u.phone, testid: 'profile-phone' }),
+    error,
+    h('div', { class: 'actions' }, h('button', { type: 'submit', 'data-testid': 'profile-save' }, 'Save profile')));
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    error.textContent = '';
+    busy(form, async () => {
+      try {
+        await api('PATCH', base, { body: formValues(form), quiet: true });
+        announce('Profile saved.');
+      } catch (err) {
+        error.textContent = err.message;
+      }
+    });
+  });
+  return section('Profile', form);
+}
+
+function authDetail(u, att) {
+  const dl = h('dl', { class: 'facts', 'data-testid': 'auth-detail' },
+    h('dt', {}, 'Last login'), h('dd', {}, fmtTime(u.last_login_at)),
+    h('dt', {}, 'Logins'), h('dd', { 'data-testid': 'login-count' }, String(u.login_count ?? 0)),
+    h('dt', {}, 'Last IP'), h('dd', {}, u.last_ip || '—'),
+    h('dt', {}, 'Created'), h('dd', {}, fmtTime(u.created_at)));
+  return section('Authentication', dl,
+    h('h3', {}, 'Per method'),
+    table({
+      testid: 'by-method',
+      caption: 'Logins per method',
+      empty: 'No successful logins yet.',
+      rows: att.by_method || [],
+      columns: [
+        { label: 'Method', cell: (m) => m.method },
+        { label: 'Logins', cell: (m) => String(m.logins), class: 'num' },
+        { label: 'Last login', cell: (m) => fmtTime(m.last_login_at) },
+      ],
+    }));
+}
+
+// assignments edits every (system, method) pair at once: a checkbox per
+// system and the method this user gets there.
+function assignments(u, systems, base) {
+  const current = new Map((u.assignments || []).map((a) => [a.system, a.method]));
+  if (systems.length === 0) {
+    return section('Systems', h('p', { class: 'empty' }, 'No systems yet — ', h('a', { href: '#/systems' }, 'create one'), ' first.'));
+  }
+  const error = h('p', { class: 'form-error', role: 'alert', 'data-testid': 'assign-error' });
+  const rows = systems.map((s) => {
+    const assigned = current.has(s.name);
+    const method = current.get(s.name) || s.methods[0];
+    const select = h('select', {
+      name: `method:${s.name}`, id: `assign-method-${s.name}`, disabled: !assigned, 'data-testid': `assign-method-${s.name}`,
+    }, s.methods.map((m) => h('option', { value: m, selected: m === method }, m)));
+    const box = h('input', {
+      type: 'checkbox', id: `assign-${s.name}`, name: 'assign', value: s.name, checked: assigned, 'data-testid': `assign-${s.name}`,
+      onchange: (e) => { select.disabled = !e.target.checked; },
+    });
+    return h('tr', {},
+      h('td', { 'data-label': 'Assigned' }, h('span', { class: 'check' }, box, h('label', { for: box.id }, s.name))),
+      h('td', { 'data-label': 'Method' },
+        h('label', { for: select.id, class: 'visually-hidden' }, `Method for ${s.name}`), select),
+      h('td', { 'data-label': 'Sensitivity' }, badge(s.sensitivity)));
+  });
+  const form = h('form', { novalidate: true, 'data-testid': 'assign-form' },
+    h('div', { class: 'table-wrap' }, h('table', { class: 'data' },
+      h('caption', { class: 'visually-hidden' }, 'Systems assigned to this user'),
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'System'), h('th', { scope: 'col' }, 'Method'), h('th', { scope: 'col' }, 'Sensitivity'))),
+      h('tbody', {}, rows))),
+    error,
+    h('div', { class: 'actions' }, h('button', { type: 'submit', 'data-testid': 'assign-save' }, 'Save assignments')));
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const chosen = [...form.querySelectorAll('input[name=assign]:checked')].map((b) => ({
+      system: b.value,
+      method: form.elements[`method:${b.value}`].value,
+    }));
+    error.textContent = '';
+    busy(form, async () => {
+      try {
+        await api('PUT', `${base}/systems`, { body: { assignments: chosen }, quiet: true });
+        announce(chosen.length ? `Assignments saved: ${chosen.map((a) => `${a.system} (${a.method})`).join(', ')}.` : 'All assignments removed.');
+      } catch (err) {
+        invalid(error, null, err.message);
+      }
+    });
+  });
+  return section('Systems', h('p', { class: 'muted' }, 'Tick the systems this user may sign in to and choose the method for each.'), form);
+}
+
+function twoFactor(u, base, reload) {
+  const area = h('div', { 'data-testid': 'totp-area' });
+  const codesArea = h('div', { 'data-testid': 'recovery-area' });
+
+  const enrol = async () => {
+    if (u.totp_enabled) {
+      const ok = await confirmAction({
+        title: 'Enrol a new authenticator?',
+        text: 'The current authenticator keeps working until the new one is verified.',
+        ok: 'Start enrolment',
+      });
+      if (!ok) return;
+    }
+    const t = await api('POST', `${base}/totp`);
+    const error = h('p', { class: 'form-error', role: 'alert' });
+    const form = h('form', { novalidate: true, 'data-testid': 'totp-verify-form' },
+      field({ label: 'Code from the authenticator', name: 'code', inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: 6, required: true, testid: 'totp-code' }),
+      error,
+      h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Verify and activate')));
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      const code = form.elements.code.value.trim();
+      if (!/^\d{6}$/.test(code)) return invalid(error, form.elements.code, 'Enter the 6-digit code.');
+      busy(form, async () => {
+        try {
+          await api('POST', `${base}/totp/verify`, { body: { code }, quiet: true });
+          flash('Authenticator verified: TOTP is active.');
+          reload();
+        } catch (err) {
+          invalid(error, form.elements.code, err.message);
+        }
+      });
+    });
+    replace(area, h('div', { class: 'enrol' },
+      t.qr_png ? h('img', { src: t.qr_png, alt: 'QR code for the authenticator app', width: 200, height: 200, class: 'qr', 'data-testid': 'totp-qr' }) : null,
+      h('div', {},
+        h('p', {}, 'Scan the QR code with the user’s authenticator app, or type the secret. Then enter a code from the app.'),
+        h('p', {}, 'Secret: ', h('code', { class: 'secret', 'data-testid': 'totp-secret' }, t.secret)),
+        form)));
+    form.elements.code.focus();
+  };
+
+  const reset = async () => {
+    const ok = await confirmAction({
+      title: 'Reset two-factor?',
+      text: 'The TOTP seed and all recovery codes are removed. The user must enrol again before signing in with TOTP.',
+      ok: 'Reset two-factor',
+    });
+    if (!ok) return;
+    await api('DELETE', `${base}/totp`);
+    flash('Two-factor reset.');
+    reload();
+  };
+
+  const generate = async () => {
+    if ((u.recovery_codes_left || 0) > 0) {
+      const ok = await confirmAction({
+        title: 'Generate new recovery codes?',
+        text: `The ${u.recovery_codes_left} unused codes stop working.`,
+        ok: 'Generate new codes',
+      });
+      if (!ok) return;
+    }
+    const { codes } = await api('POST', `${base}/recovery-codes`);
+    replace(codesArea, h('div', { class: 'callout once', 'data-testid': 'recovery-codes' },
+      h('p', {}, h('strong', {}, 'Shown once. '), 'Give these codes to the user now; each works once in place of a TOTP code.'),
+      h('ol', { class: 'codes' }, codes.map((c) => h('li', {}, h('code', {}, c))))));
+  };
+
+  replace(area,
+    h('p', { 'data-testid': 'totp-status' }, 'TOTP: ', u.totp_enabled ? badge('enrolled', 'active') : badge('not enrolled', 'disabled')),
+    h('div', { class: 'actions' },
+      h('button', { type: 'button', class: 'secondary', 'data-testid': 'totp-enrol', onclick: enrol }, u.totp_enabled ? 'Enrol a new authenticator' : 'Enrol an authenticator'),
+      h('button', { type: 'button', class: 'danger', 'data-testid': 'totp-reset', onclick: reset, disabled: !u.totp_enabled && !u.recovery_codes_left }, 'Reset two-factor')));
+  return section('Two-factor',
+    area,
+    h('h3', {}, 'Recovery codes'),
+    h('p', { 'data-testid': 'recovery-left' }, `${u.recovery_codes_left ?? 0} unused recovery codes.`),
+    h('div', { class: 'actions' }, h('button', { type: 'button', class: 'secondary', 'data-testid': 'recovery-generate', onclick: generate }, 'Generate recovery codes')),
+    codesArea);
+}

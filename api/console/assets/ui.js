@@ -1,0 +1,237 @@
+// ui.js: the small toolkit every page uses to build DOM safely (never
+// innerHTML with data), announce results, confirm destructive actions and
+// format values. Pages import from here; nothing here knows the API.
+
+// h builds an element: h('a', {href: '#/x', class: 'btn'}, 'text', child).
+// Attributes starting with "on" become event listeners; null/false skip.
+export function h(tag, attrs = {}, ...children) {
+  const svg = ['svg', 'g', 'rect', 'line', 'text', 'title', 'path'].includes(tag);
+  const el = svg ? document.createElementNS('http://www.w3.org/2000/svg', tag) : document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k.startsWith('on') && typeof v === 'function') {
+      el.addEventListener(k.slice(2), v);
+    } else if (k === 'value' && !svg) {
+      el.value = v;
+    } else if (k === 'checked' || k === 'selected' || k === 'disabled' || k === 'hidden' || k === 'required' || k === 'multiple') {
+      el[k] = Boolean(v);
+    } else {
+      el.setAttribute(k, v === true ? '' : String(v));
+    }
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const c of children.flat(Infinity)) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+}
+
+// replace empties el and fills it with children.
+export function replace(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+  return el;
+}
+
+let idSeq = 0;
+
+// field returns a label + control pair; every control gets a label.
+// opts: {label, name, type, value, required, hint, options: [[value, text]], testid, ...attrs}
+export function field(opts) {
+  const id = opts.id || `f-${opts.name || 'x'}-${++idSeq}`;
+  const { label, hint, options, testid, ...rest } = opts;
+  const attrs = { ...rest, id, 'data-testid': testid || null, 'aria-describedby': hint ? `${id}-hint` : null };
+  let control;
+  if (options) {
+    delete attrs.type;
+    delete attrs.value;
+    control = h('select', attrs, options.map(([v, t]) => h('option', { value: v, selected: String(v) === String(opts.value ?? '') }, t)));
+  } else if (opts.type === 'textarea') {
+    delete attrs.type;
+    control = h('textarea', attrs);
+  } else {
+    control = h('input', { type: 'text', ...attrs });
+  }
+  return h('div', { class: 'field' },
+    h('label', { for: id }, label, opts.required ? h('span', { class: 'req', 'aria-hidden': 'true' }, ' *') : null),
+    control,
+    hint ? h('p', { class: 'hint', id: `${id}-hint` }, hint) : null);
+}
+
+// checkboxes is a fieldset of checkboxes sharing one name.
+export function checkboxes({ legend, name, choices, checked = [], testid }) {
+  return h('fieldset', { class: 'checks', 'data-testid': testid || null },
+    h('legend', {}, legend),
+    choices.map((c) => {
+      const id = `f-${name}-${c}-${++idSeq}`;
+      return h('span', { class: 'check' },
+        h('input', { type: 'checkbox', id, name, value: c, checked: checked.includes(c) }),
+        h('label', { for: id }, c));
+    }));
+}
+
+// formValues reads a form into a plain object; repeated checkbox names
+// become arrays.
+export function formValues(form) {
+  const out = {};
+  for (const el of form.elements) {
+    if (!el.name || el.disabled) continue;
+    if (el.type === 'checkbox') {
+      out[el.name] = out[el.name] || [];
+      if (el.checked) out[el.name].push(el.value);
+    } else if (el.type !== 'file' && el.type !== 'submit' && el.type !== 'button') {
+      out[el.name] = el.value.trim();
+    }
+  }
+  return out;
+}
+
+// invalid shows a form's error message and marks and focuses the control
+// at fault.
+export function invalid(errorEl, control, message) {
+  errorEl.textContent = message;
+  if (control) {
+    control.setAttribute('aria-invalid', 'true');
+    control.focus();
+    control.addEventListener('input', () => control.removeAttribute('aria-invalid'), { once: true });
+  }
+}
+
+// The two live regions in index.html: status (polite) and error (assertive).
+export function announce(message) {
+  const el = document.getElementById('status');
+  clearError();
+  el.textContent = message;
+  el.classList.add('shown');
+}
+
+export function showError(message) {
+  const el = document.getElementById('error');
+  el.textContent = message;
+  el.classList.add('shown');
+}
+
+export function clearError() {
+  const el = document.getElementById('error');
+  el.textContent = '';
+  el.classList.remove('shown');
+}
+
+// flash announces a message after the next page change (e.g. "created",
+// then the new object's page opens).
+let pendingFlash = '';
+export function flash(message) {
+  pendingFlash = message;
+}
+
+// clearNotices empties both regions when a page opens, then shows the
+// pending flash, if any.
+export function clearNotices() {
+  clearError();
+  const el = document.getElementById('status');
+  el.textContent = pendingFlash;
+  el.classList.toggle('shown', Boolean(pendingFlash));
+  pendingFlash = '';
+}
+
+// confirmAction asks before a destructive action in a modal <dialog>; the
+// browser traps focus in it, and focus returns where it was afterwards.
+export function confirmAction({ title, text, ok = 'Confirm' }) {
+  const dlg = document.getElementById('confirm-dialog');
+  const before = document.activeElement;
+  document.getElementById('confirm-title').textContent = title;
+  document.getElementById('confirm-text').textContent = text;
+  document.getElementById('confirm-ok').textContent = ok;
+  dlg.returnValue = '';
+  return new Promise((resolve) => {
+    dlg.addEventListener('close', () => {
+      if (before && before.isConnected) before.focus();
+      resolve(dlg.returnValue === 'ok');
+    }, { once: true });
+    dlg.showModal();
+    // The safe choice has focus, so Enter does not destroy by accident.
+    document.getElementById('confirm-cancel').focus();
+  });
+}
+
+// busy disables a form's buttons while an action runs.
+export async function busy(form, fn) {
+  const buttons = [...form.querySelectorAll('button')];
+  buttons.forEach((b) => { b.disabled = true; });
+  form.setAttribute('aria-busy', 'true');
+  try {
+    return await fn();
+  } finally {
+    buttons.forEach((b) => { b.disabled = false; });
+    form.removeAttribute('aria-busy');
+  }
+}
+
+// table renders rows, or the empty state when there are none. columns:
+// [{label, cell: (row) => node|string, class}]. On a narrow screen the
+// CSS turns rows into cards, labelled by data-label.
+export function table({ columns, rows, empty, testid, caption }) {
+  if (!rows || rows.length === 0) {
+    return h('p', { class: 'empty', 'data-testid': testid ? `${testid}-empty` : null }, empty);
+  }
+  return h('div', { class: 'table-wrap' },
+    h('table', { class: 'data', 'data-testid': testid || null },
+      caption ? h('caption', { class: 'visually-hidden' }, caption) : null,
+      h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col' }, c.label)))),
+      h('tbody', {}, rows.map((r) => h('tr', {}, columns.map((c) => h('td', { 'data-label': c.label, class: c.class || null }, c.cell(r))))))));
+}
+
+export function section(title, ...children) {
+  return h('section', { class: 'card' }, h('h2', {}, title), children);
+}
+
+export function pageHeader(title, ...extra) {
+  return h('div', { class: 'page-head' }, h('h1', {}, title), extra);
+}
+
+// Formatting.
+
+export function fmtTime(value) {
+  if (!value) return '—';
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime()) || d.getUTCFullYear() < 2) return '—';
+  return d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+}
+
+export function fmtPercent(rate) {
+  if (rate === null || rate === undefined || Number.isNaN(rate)) return '—';
+  return `${Math.round(rate * 1000) / 10}%`;
+}
+
+export function badge(text, kind = text) {
+  return h('span', { class: `badge badge-${String(kind).replace(/[^a-z0-9_-]/gi, '')}` }, text);
+}
+
+// toRFC3339 turns a datetime-local value (local time) into RFC 3339.
+export function toRFC3339(local) {
+  if (!local) return '';
+  const d = new Date(local);
+  return Number.isNaN(d.getTime()) ? '' : d.toISOString();
+}
+
+// toLocalInput turns an RFC 3339 time into a datetime-local value.
+export function toLocalInput(value) {
+  if (!value) return '';
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime())) return '';
+  const pad = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+export function link(href, text, attrs = {}) {
+  return h('a', { href, ...attrs }, text);
+}
+
+// routeHref builds a hash route with an escaped segment.
+export function routeHref(base, id) {
+  return `#/${base}/${encodeURIComponent(id)}`;
+}

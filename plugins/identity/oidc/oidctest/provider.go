@@ -1,0 +1,314 @@
+// Package oidctest runs a real OpenID Connect provider on loopback for
+// tests: discovery, JWKS, an authorization endpoint that approves at once
+// and a token endpoint that checks the client, the redirect URI and PKCE
+// and signs RS256 ID tokens. Its knobs make it misbehave the ways a relying
+// party must catch (bad signature, wrong audience, expired token...).
+package oidctest
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+)
+
+// Provider is a minimal OpenID Connect provider on loopback: discovery,
+// JWKS, an authorization endpoint that approves at once (the user is the
+// login_hint, or ada) and a token endpoint that checks the client, the
+// redirect URI and PKCE, and signs ID tokens with RS256. Its knobs make it
+// misbehave the ways a verifier must catch.
+type Provider struct {
+	srv      *httptest.Server
+	key      *rsa.PrivateKey // published in the JWKS
+	otherKey *rsa.PrivateKey // not published
+
+	ClientID, Secret string
+
+	mu     sync.Mutex
+	grants map[string]grant
+	// Knobs, set by tests before the token request.
+	SignWithOther bool          // sign with otherKey (same kid): bad signature
+	Audience      string        // aud instead of ClientID
+	Lifetime      time.Duration // exp - iat; default 5 minutes, negative: expired
+	TokenStatus   int           // answer the token request with this status
+	JWKSStatus    int           // answer the JWKS request with this status
+	PostOnly      bool          // client_secret_post only (set before Configure)
+	ExtraClaims   map[string]any
+	LoginAs       string // approve as this user (an email of Users), whatever the login_hint
+	// issued are the ID tokens minted, to check they are never logged.
+	issued []string
+}
+
+type grant struct {
+	nonce, challenge, redirect, user string
+}
+
+// User is someone the provider knows.
+type User struct{ Sub, Email, Name string }
+
+// Users are the provider's users, by email.
+func Users() map[string]User {
+	return map[string]User{
+		"ada@example.com":  {Sub: "00u-ada-1815", Email: "ada@example.com", Name: "Ada Lovelace"},
+		"alan@example.org": {Sub: "00u-alan-1912", Email: "alan@example.org", Name: "Alan Turing"},
+	}
+}
+
+// New starts a provider on loopback, closed when the test ends.
+func New(t *testing.T) *Provider {
+	t.Helper()
+	gen := func() *rsa.PrivateKey {
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	p := &Provider{key: gen(), otherKey: gen(), ClientID: "flexauth-test", Secret: "s3cr3t-client", grants: map[string]grant{}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /.well-known/openid-configuration", p.discovery)
+	mux.HandleFunc("GET /keys", p.jwks)
+	mux.HandleFunc("GET /authorize", p.authorize)
+	mux.HandleFunc("POST /token", p.token)
+	p.srv = httptest.NewServer(mux)
+	t.Cleanup(p.srv.Close)
+	return p
+}
+
+// Issuer is the provider's issuer URL.
+func (p *Provider) Issuer() string { return p.srv.URL }
+
+// Config is the oidc plugin configuration for this provider.
+func (p *Provider) Config() map[string]string {
+	return map[string]string{"issuer": p.Issuer(), "client_id": p.ClientID, "client_secret": p.Secret}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (p *Provider) discovery(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{
+		"issuer":                                p.Issuer(),
+		"authorization_endpoint":                p.Issuer() + "/authorize",
+		"token_endpoint":                        p.Issuer() + "/token",
+		"jwks_uri":                              p.Issuer() + "/keys",
+		"response_types_supported":              []string{"code"},
+		"subject_types_supported":               []string{"public"},
+		"id_token_signing_alg_values_supported": []string{"RS256"},
+		"code_challenge_methods_supported":      []string{"S256"},
+		"token_endpoint_auth_methods_supported": p.authMethods(),
+	})
+}
+
+func (p *Provider) authMethods() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.PostOnly {
+		return []string{"client_secret_post"}
+	}
+	return []string{"client_secret_basic", "client_secret_post"}
+}
+
+func (p *Provider) jwks(w http.ResponseWriter, _ *http.Request) {
+	p.mu.Lock()
+	status := p.JWKSStatus
+	p.mu.Unlock()
+	if status != 0 {
+		http.Error(w, "keys unavailable", status)
+		return
+	}
+	writeJSON(w, http.StatusOK, jose.JSONWebKeySet{Keys: []jose.JSONWebKey{
+		{Key: &p.key.PublicKey, KeyID: "k1", Algorithm: string(jose.RS256), Use: "sig"},
+	}})
+}
+
+func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	switch {
+	case q.Get("client_id") != p.ClientID:
+		http.Error(w, "unknown client", http.StatusBadRequest)
+		return
+	case q.Get("response_type") != "code":
+		http.Error(w, "response_type must be code", http.StatusBadRequest)
+		return
+	case q.Get("code_challenge_method") != "S256" || q.Get("code_challenge") == "":
+		http.Error(w, "PKCE S256 required", http.StatusBadRequest)
+		return
+	case q.Get("nonce") == "" || q.Get("state") == "" || q.Get("redirect_uri") == "":
+		http.Error(w, "nonce, state and redirect_uri required", http.StatusBadRequest)
+		return
+	}
+	user := q.Get("login_hint")
+	if _, ok := Users()[user]; !ok {
+		user = "ada@example.com"
+	}
+	p.mu.Lock()
+	if p.LoginAs != "" {
+		user = p.LoginAs
+	}
+	p.mu.Unlock()
+	code := RandomString()
+	p.mu.Lock()
+	p.grants[code] = grant{nonce: q.Get("nonce"), challenge: q.Get("code_challenge"), redirect: q.Get("redirect_uri"), user: user}
+	p.mu.Unlock()
+	back, _ := url.Parse(q.Get("redirect_uri"))
+	bq := back.Query()
+	bq.Set("code", code)
+	bq.Set("state", q.Get("state"))
+	back.RawQuery = bq.Encode()
+	http.Redirect(w, r, back.String(), http.StatusFound)
+}
+
+func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.TokenStatus != 0 {
+		writeJSON(w, p.TokenStatus, map[string]string{"error": "temporarily_unavailable"})
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request"})
+		return
+	}
+	id, secret, ok := r.BasicAuth()
+	if ok && p.PostOnly {
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client", "error_description": "client_secret_basic not supported"})
+		return
+	}
+	if ok {
+		id, _ = url.QueryUnescape(id)
+		secret, _ = url.QueryUnescape(secret)
+	} else {
+		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	}
+	if id != p.ClientID || secret != p.Secret {
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client"})
+		return
+	}
+	if r.PostForm.Get("grant_type") != "authorization_code" {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "unsupported_grant_type"})
+		return
+	}
+	code := r.PostForm.Get("code")
+	g, ok := p.grants[code]
+	delete(p.grants, code) // single use
+	if !ok || g.redirect != r.PostForm.Get("redirect_uri") {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_grant", "error_description": "unknown code or redirect_uri mismatch"})
+		return
+	}
+	sum := sha256.Sum256([]byte(r.PostForm.Get("code_verifier")))
+	if base64.RawURLEncoding.EncodeToString(sum[:]) != g.challenge {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_grant", "error_description": "PKCE verification failed"})
+		return
+	}
+	u := Users()[g.user]
+	aud := p.ClientID
+	if p.Audience != "" {
+		aud = p.Audience
+	}
+	life := p.Lifetime
+	if life == 0 {
+		life = 5 * time.Minute
+	}
+	now := time.Now()
+	if life < 0 {
+		now = now.Add(2 * life) // issued in the past, expired since
+	}
+	claims := map[string]any{
+		"iss": p.Issuer(), "sub": u.Sub, "aud": aud,
+		"iat": now.Unix(), "exp": now.Add(life).Unix(), "nonce": g.nonce,
+		"email": u.Email, "email_verified": true, "name": u.Name,
+		"tid": "9188040d-6c67-4c5b-b112-36a304b66dad", "groups": []string{"admins"},
+	}
+	for k, v := range p.ExtraClaims {
+		claims[k] = v
+	}
+	key := p.key
+	if p.SignWithOther {
+		key = p.otherKey
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: key, KeyID: "k1"}},
+		(&jose.SignerOptions{}).WithType("JWT"))
+	if err != nil {
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "server_error"})
+		return
+	}
+	payload, _ := json.Marshal(claims)
+	jws, err := signer.Sign(payload)
+	if err != nil {
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "server_error"})
+		return
+	}
+	idToken, _ := jws.CompactSerialize()
+	p.issued = append(p.issued, idToken)
+	writeJSON(w, http.StatusOK, map[string]any{
+		"access_token": "at-" + RandomString(), "token_type": "Bearer", "expires_in": 300, "id_token": idToken,
+	})
+}
+
+// Close stops the provider (it is gone: requests to it fail).
+func (p *Provider) Close() { p.srv.Close() }
+
+// Set changes knobs under the provider's lock.
+func (p *Provider) Set(f func(p *Provider)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	f(p)
+}
+
+// Tokens are the ID tokens minted so far.
+func (p *Provider) Tokens() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.issued...)
+}
+
+// RandomString is 32 random bytes, base64url.
+func RandomString() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// PKCE returns a verifier and its S256 challenge.
+func PKCE() (verifier, challenge string) {
+	verifier = RandomString()
+	sum := sha256.Sum256([]byte(verifier))
+	return verifier, base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// Browse plays the user's browser: it follows the authorization URL to the
+// provider, which approves at once, and returns the code and state it
+// redirects back with.
+func Browse(t *testing.T, authURL, redirectURI string) (code, state string) {
+	t.Helper()
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get(authURL)
+	if err != nil {
+		t.Fatalf("browse to the authorization URL: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound {
+		t.Fatalf("authorization endpoint answered %s, want a redirect", resp.Status)
+	}
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := loc.Scheme + "://" + loc.Host + loc.Path; got != redirectURI {
+		t.Fatalf("redirected to %s, want %s", got, redirectURI)
+	}
+	return loc.Query().Get("code"), loc.Query().Get("state")
+}

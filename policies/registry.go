@@ -1,0 +1,168 @@
+package policies
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/flexauth/flexauth/store"
+)
+
+// ActiveVersions is what a Registry reads: which version of its policy an
+// account uses, and that version's source.
+type ActiveVersions interface {
+	ActivePolicyVersion(ctx context.Context, accountID string) (int, error)
+	GetPolicyVersion(ctx context.Context, accountID string, version int) (store.PolicyVersion, error)
+}
+
+// decider is a compiled policy, or a stand-in that denies (Unavailable).
+type decider interface {
+	Decide(ctx context.Context, in Input) (Decision, error)
+}
+
+var (
+	_ decider = (*Engine)(nil)
+	_ decider = Unavailable{}
+	_ decider = (*Registry)(nil)
+)
+
+// Registry decides with each account's active policy: the version the
+// account uploaded and activated, or the built-in default (version 0). Each
+// version is compiled once, when it is first needed, and kept until the
+// account activates another; only the active version number is read per
+// decision, so an upload or a rollback takes effect at the next one.
+//
+// A stored version that fails to compile fails closed: every decision
+// denies with the compile error as the reason. It is safe for concurrent
+// use.
+type Registry struct {
+	versions ActiveVersions
+	builtin  *compiled
+
+	mu       sync.Mutex
+	accounts map[string]*compiled // each account's active version, once seen
+}
+
+// NewRegistry returns a registry reading active versions from versions.
+// Nothing is compiled until it is needed (see Preload).
+func NewRegistry(versions ActiveVersions) *Registry {
+	return &Registry{
+		versions: versions,
+		builtin:  &compiled{version: store.BuiltinPolicyVersion},
+		accounts: map[string]*compiled{},
+	}
+}
+
+// Preload compiles the built-in default policy now, so that a broken build
+// shows at start rather than at the first sign-in. Decisions fail closed
+// either way.
+func (r *Registry) Preload(ctx context.Context) error {
+	_, err := r.builtin.get(ctx, compileBuiltin)
+	return err
+}
+
+// Decide evaluates the active policy of in.Subject.Account. Like Engine, it
+// fails closed: any error (the active version cannot be read, does not
+// compile or fails to evaluate) comes with a denying decision whose reason
+// says what broke.
+func (r *Registry) Decide(ctx context.Context, in Input) (Decision, error) {
+	d, _, err := r.DecideVersion(ctx, in)
+	return d, err
+}
+
+// DecideVersion is Decide, also saying which policy version decided
+// (0 for the built-in default).
+func (r *Registry) DecideVersion(ctx context.Context, in Input) (Decision, int, error) {
+	account := in.Subject.Account
+	version, err := r.versions.ActivePolicyVersion(ctx, account)
+	if err != nil {
+		d, err := Unavailable{Err: fmt.Errorf("read the active policy version: %w", err)}.Decide(ctx, in)
+		return d, 0, err
+	}
+	c := r.builtin
+	build := compileBuiltin
+	if version != store.BuiltinPolicyVersion {
+		c = r.entry(account, version)
+		build = func(ctx context.Context) (*Engine, error) { return r.compileStored(ctx, account, version) }
+	}
+	engine, err := c.get(ctx, build)
+	if err != nil {
+		d, err := Unavailable{Err: err}.Decide(ctx, in)
+		return d, version, err
+	}
+	d, err := engine.Decide(ctx, in)
+	return d, version, err
+}
+
+// entry returns the account's cache entry for version, replacing the entry
+// of the version it used before.
+func (r *Registry) entry(account string, version int) *compiled {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c := r.accounts[account]
+	if c == nil || c.version != version {
+		c = &compiled{version: version}
+		r.accounts[account] = c
+	}
+	return c
+}
+
+func compileBuiltin(ctx context.Context) (*Engine, error) {
+	e, err := New(ctx, Default())
+	if err != nil {
+		return nil, fmt.Errorf("built-in policy: %w", err)
+	}
+	return e, nil
+}
+
+func (r *Registry) compileStored(ctx context.Context, account string, version int) (*Engine, error) {
+	v, err := r.versions.GetPolicyVersion(ctx, account, version)
+	if err != nil {
+		return nil, fmt.Errorf("load policy version %d: %w", version, retry{err})
+	}
+	e, err := New(ctx, map[string]string{UploadModuleFile: v.Rego})
+	if err != nil {
+		return nil, fmt.Errorf("policy version %d: %w", version, err)
+	}
+	return e, nil
+}
+
+// retry marks a failure that says nothing about the policy itself (the
+// store could not be read, the caller gave up): it is not remembered, and
+// the next decision tries again.
+type retry struct{ err error }
+
+func (r retry) Error() string { return r.err.Error() }
+func (r retry) Unwrap() error { return r.err }
+
+// compiled is one policy version, compiled at most once. Its result, a
+// compile error included, is kept; a failure marked retry is not.
+type compiled struct {
+	version int
+
+	mu     sync.Mutex
+	engine *Engine
+	err    error
+}
+
+func (c *compiled) get(ctx context.Context, build func(context.Context) (*Engine, error)) (*Engine, error) {
+	// Holding the lock while compiling makes concurrent first decisions
+	// wait for one compilation instead of each running their own.
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.engine != nil || c.err != nil {
+		return c.engine, c.err
+	}
+	e, err := build(ctx)
+	var again retry
+	switch {
+	case err == nil:
+		c.engine = e
+	case ctx.Err() != nil, errors.As(err, &again):
+		return nil, err
+	default:
+		c.err = err
+	}
+	return c.engine, c.err
+}

@@ -1,0 +1,183 @@
+package policies
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/flexauth/flexauth/store"
+)
+
+// openStore returns a migrated SQLite store holding accounts a and b.
+func openStore(t *testing.T) *store.Store {
+	t.Helper()
+	ctx := t.Context()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "flexauth.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"a", "b"} {
+		if err := st.CreateAccount(ctx, &store.Account{ID: id, Name: id, CreatedAt: time.Now().UTC()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return st
+}
+
+// vpnSignIn is a sign-in of account's user to system vpn.
+func vpnSignIn(account string) Input {
+	in := signIn()
+	in.Subject.Account = account
+	in.System.Name = "vpn"
+	return in
+}
+
+func upload(t *testing.T, st *store.Store, account, rego string) int {
+	t.Helper()
+	v := store.PolicyVersion{AccountID: account, Rego: rego, Tests: closedVPNTests, CreatedAt: time.Now().UTC(), CreatedBy: "test"}
+	if err := st.CreatePolicyVersion(t.Context(), &v); err != nil {
+		t.Fatal(err)
+	}
+	return v.Version
+}
+
+func TestRegistryDecidesWithEachAccountsActivePolicy(t *testing.T) {
+	ctx := t.Context()
+	st := openStore(t)
+	reg := NewRegistry(st)
+	if err := reg.Preload(ctx); err != nil {
+		t.Fatalf("Preload: %v", err)
+	}
+	v1 := upload(t, st, "a", closedVPN)
+
+	t.Run("an account with an uploaded policy decides with it", func(t *testing.T) {
+		d, version, err := reg.DecideVersion(ctx, vpnSignIn("a"))
+		if err != nil || d.Allow || version != v1 || !slices.Contains(d.Reasons, "vpn is closed by the uploaded policy") {
+			t.Fatalf("decision = %+v, version %d, %v; want a denial by version %d", d, version, err, v1)
+		}
+	})
+	t.Run("an account without one decides with the built-in policy", func(t *testing.T) {
+		d, version, err := reg.DecideVersion(ctx, vpnSignIn("b"))
+		if err != nil || !d.Allow || version != store.BuiltinPolicyVersion || !slices.Contains(d.Reasons, "sensitivity low") {
+			t.Fatalf("decision = %+v, version %d, %v; want the default's allow", d, version, err)
+		}
+	})
+	t.Run("a rollback takes effect at the next decision", func(t *testing.T) {
+		if err := st.ActivatePolicyVersion(ctx, "a", store.BuiltinPolicyVersion, time.Now().UTC()); err != nil {
+			t.Fatal(err)
+		}
+		d, version, err := reg.DecideVersion(ctx, vpnSignIn("a"))
+		if err != nil || !d.Allow || version != store.BuiltinPolicyVersion {
+			t.Fatalf("after rollback: decision = %+v, version %d, %v; want the default's allow", d, version, err)
+		}
+		if err := st.ActivatePolicyVersion(ctx, "a", v1, time.Now().UTC()); err != nil {
+			t.Fatal(err)
+		}
+		if d, _ := reg.Decide(ctx, vpnSignIn("a")); d.Allow {
+			t.Fatalf("after re-activating version %d: decision = %+v, want a denial", v1, d)
+		}
+	})
+	t.Run("a stored policy that does not compile fails closed with the reason", func(t *testing.T) {
+		broken := upload(t, st, "a", strings.Replace(closedVPN, `"risk": "high",`, `"risk": "high",,`, 1))
+		d, err := reg.Decide(ctx, vpnSignIn("a"))
+		if err == nil || d.Allow || len(d.Reasons) != 1 ||
+			!strings.HasPrefix(d.Reasons[0], fmt.Sprintf("policy error: policy unavailable: policy version %d:", broken)) {
+			t.Fatalf("decision = %+v, %v; want a denial naming version %d", d, err, broken)
+		}
+		// Account b is not affected by a's broken policy.
+		if d, err := reg.Decide(ctx, vpnSignIn("b")); err != nil || !d.Allow {
+			t.Fatalf("account b: decision = %+v, %v", d, err)
+		}
+	})
+}
+
+// countingVersions counts how often a version's source is read, which is
+// how often it is compiled.
+type countingVersions struct {
+	*store.Store
+	loads atomic.Int32
+}
+
+func (c *countingVersions) GetPolicyVersion(ctx context.Context, accountID string, version int) (store.PolicyVersion, error) {
+	c.loads.Add(1)
+	return c.Store.GetPolicyVersion(ctx, accountID, version)
+}
+
+func TestRegistryCompilesEachVersionOnce(t *testing.T) {
+	ctx := t.Context()
+	st := &countingVersions{Store: openStore(t)}
+	reg := NewRegistry(st)
+	upload(t, st.Store, "a", closedVPN)
+	for range 5 {
+		if d, err := reg.Decide(ctx, vpnSignIn("a")); err != nil || d.Allow {
+			t.Fatalf("decision = %+v, %v", d, err)
+		}
+	}
+	if n := st.loads.Load(); n != 1 {
+		t.Fatalf("version loaded %d times for 5 decisions, want 1", n)
+	}
+	upload(t, st.Store, "a", strings.Replace(closedVPN, `"vpn"`, `"mail"`, 1))
+	if d, err := reg.Decide(ctx, vpnSignIn("a")); err != nil || !d.Allow {
+		t.Fatalf("after a new upload: decision = %+v, %v; want the new version's allow", d, err)
+	}
+	if n := st.loads.Load(); n != 2 {
+		t.Fatalf("versions loaded %d times, want 2 (once per version)", n)
+	}
+}
+
+// hookedVersions runs a hook before loading a version's source.
+type hookedVersions struct {
+	*store.Store
+	before func() error
+}
+
+func (h *hookedVersions) GetPolicyVersion(ctx context.Context, accountID string, version int) (store.PolicyVersion, error) {
+	if err := h.before(); err != nil {
+		return store.PolicyVersion{}, err
+	}
+	return h.Store.GetPolicyVersion(ctx, accountID, version)
+}
+
+func TestRegistryRetriesAfterFailuresThatAreNotThePolicys(t *testing.T) {
+	tests := []struct {
+		name string
+		// fail makes the first load fail; it may cancel the decision's context.
+		fail func(cancel context.CancelFunc) error
+	}{
+		{"the store could not be read", func(context.CancelFunc) error { return errors.New("connection reset") }},
+		{"the caller gave up while it compiled", func(cancel context.CancelFunc) error { cancel(); return nil }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			first := true
+			st := &hookedVersions{Store: openStore(t), before: func() error {
+				if !first {
+					return nil
+				}
+				first = false
+				return tt.fail(cancel)
+			}}
+			reg := NewRegistry(st)
+			upload(t, st.Store, "a", closedVPN)
+			if d, err := reg.Decide(ctx, vpnSignIn("a")); err == nil || d.Allow {
+				t.Fatalf("first decision = %+v, %v; want a denial with an error", d, err)
+			}
+			d, err := reg.Decide(t.Context(), vpnSignIn("a"))
+			if err != nil || d.Allow || !slices.Contains(d.Reasons, "vpn is closed by the uploaded policy") {
+				t.Fatalf("next decision = %+v, %v; want the uploaded policy's own denial", d, err)
+			}
+		})
+	}
+}

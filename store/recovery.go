@@ -1,0 +1,103 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// RecoveryCode is one of a user's single-use TOTP recovery codes, sealed
+// with the user's ID as associated data.
+type RecoveryCode struct {
+	bun.BaseModel `bun:"table:user_recovery_codes"`
+
+	ID        string     `bun:"id,pk"`
+	UserID    string     `bun:"user_id,notnull"`
+	Sealed    []byte     `bun:"sealed,notnull"`
+	CreatedAt time.Time  `bun:"created_at,notnull"`
+	UsedAt    *time.Time `bun:"used_at"`
+}
+
+// ReplaceRecoveryCodes removes the user's codes, used or not, and stores
+// codes in their place, with the audit events, in one transaction: a new
+// set always voids the old one.
+func (s *Store) ReplaceRecoveryCodes(ctx context.Context, userID string, codes []RecoveryCode, events ...AuditEvent) error {
+	return s.audited(ctx, events, func(ctx context.Context, db bun.IDB) error {
+		if _, err := db.NewDelete().Model((*RecoveryCode)(nil)).Where("user_id = ?", userID).Exec(ctx); err != nil {
+			return fmt.Errorf("remove recovery codes: %w", err)
+		}
+		if len(codes) == 0 {
+			return nil
+		}
+		if _, err := db.NewInsert().Model(&codes).Exec(ctx); err != nil {
+			return fmt.Errorf("store recovery codes: %w", err)
+		}
+		return nil
+	})
+}
+
+// UnusedRecoveryCodes returns the user's codes that can still sign in.
+func (s *Store) UnusedRecoveryCodes(ctx context.Context, userID string) ([]RecoveryCode, error) {
+	codes := []RecoveryCode{}
+	err := s.db.NewSelect().Model(&codes).Where("user_id = ? AND used_at IS NULL", userID).Order("id").Scan(ctx)
+	if err != nil {
+		return nil, notFound(err, "recovery codes")
+	}
+	return codes, nil
+}
+
+// CountUnusedRecoveryCodes counts the user's codes that can still sign in.
+func (s *Store) CountUnusedRecoveryCodes(ctx context.Context, userID string) (int, error) {
+	n, err := s.db.NewSelect().Model((*RecoveryCode)(nil)).Where("user_id = ? AND used_at IS NULL", userID).Count(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("count recovery codes: %w", err)
+	}
+	return int(n), nil
+}
+
+// UseRecoveryCode spends a code and appends the audit events, in one
+// transaction. It reports false, appending nothing, when the code was
+// already spent (or removed): of two concurrent uses, one wins.
+func (s *Store) UseRecoveryCode(ctx context.Context, id string, at time.Time, events ...AuditEvent) (bool, error) {
+	used := false
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		res, err := tx.NewUpdate().Model((*RecoveryCode)(nil)).
+			Set("used_at = ?", at).
+			Where("id = ? AND used_at IS NULL", id).Exec(ctx)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return nil
+		}
+		used = true
+		return appendAudit(ctx, tx, events)
+	})
+	if err != nil {
+		return false, fmt.Errorf("use recovery code: %w", err)
+	}
+	return used, nil
+}
+
+// ResetTwoFactor removes the user's TOTP seed (active and pending) and
+// recovery codes, with the audit events, in one transaction: the user
+// enrols again from scratch.
+func (s *Store) ResetTwoFactor(ctx context.Context, userID string, at time.Time, events ...AuditEvent) error {
+	return s.audited(ctx, events, func(ctx context.Context, db bun.IDB) error {
+		res, err := db.NewUpdate().Model((*User)(nil)).
+			Set("totp_secret = NULL").
+			Set("totp_pending = NULL").
+			Set("totp_enabled = ?", false).
+			Set("updated_at = ?", at).
+			Where("id = ?", userID).Exec(ctx)
+		if err := affected(res, err, "user"); err != nil {
+			return err
+		}
+		if _, err := db.NewDelete().Model((*RecoveryCode)(nil)).Where("user_id = ?", userID).Exec(ctx); err != nil {
+			return fmt.Errorf("remove recovery codes: %w", err)
+		}
+		return nil
+	})
+}

@@ -1,0 +1,123 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// Read-only queries behind the console's dashboard and user pages.
+
+// DayStateCount is how many attempts started on Day (UTC, "2006-01-02")
+// are now in State.
+type DayStateCount struct {
+	Day   string `bun:"day"`
+	State string `bun:"state"`
+	Count int    `bun:"n"`
+}
+
+// AttemptsByDay counts the account's attempts started at or after since,
+// by UTC day of start and current state.
+func (s *Store) AttemptsByDay(ctx context.Context, accountID string, since time.Time) ([]DayStateCount, error) {
+	// The day is computed by the database: rows never leave it one by one.
+	day := "strftime('%Y-%m-%d', started_at)"
+	if s.postgres {
+		day = "to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+	}
+	out := []DayStateCount{}
+	err := s.db.NewSelect().Model((*Attempt)(nil)).
+		ColumnExpr(day+" AS day").ColumnExpr("state").ColumnExpr("count(*) AS n").
+		Where("account_id = ? AND started_at >= ?", accountID, since.UTC()).
+		GroupExpr("day, state").
+		Scan(ctx, &out)
+	if err != nil {
+		return nil, fmt.Errorf("count attempts by day: %w", err)
+	}
+	return out, nil
+}
+
+// RecentAuditOfTypes returns the account's last limit events of the given
+// types, newest first.
+func (s *Store) RecentAuditOfTypes(ctx context.Context, accountID string, types []string, limit int) ([]AuditEvent, error) {
+	events := []AuditEvent{}
+	err := s.db.NewSelect().Model(&events).
+		Where("account_id = ? AND type IN (?)", accountID, bun.In(types)).
+		Order("id DESC").Limit(int64(limit)).Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list recent audit events: %w", err)
+	}
+	return events, nil
+}
+
+// UserAttempts returns a user's last limit attempts, newest first.
+func (s *Store) UserAttempts(ctx context.Context, accountID, authid string, limit int) ([]Attempt, error) {
+	out := []Attempt{}
+	err := s.db.NewSelect().Model(&out).
+		Where("account_id = ? AND authid = ?", accountID, authid).
+		Order("started_at DESC").Limit(int64(limit)).Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list attempts of %q: %w", authid, err)
+	}
+	return out, nil
+}
+
+// MethodLogins is how often a user signed in with a method, and when last.
+type MethodLogins struct {
+	Method      string     `bun:"method" json:"method"`
+	Logins      int        `bun:"logins" json:"logins"`
+	LastLoginAt *time.Time `bun:"last_login_at" json:"last_login_at"`
+}
+
+// LoginsByMethod counts a user's successful attempts per method.
+func (s *Store) LoginsByMethod(ctx context.Context, accountID, authid string) ([]MethodLogins, error) {
+	var rows []struct {
+		Method string `bun:"method"`
+		Logins int    `bun:"logins"`
+		// SQLite returns max() of a timestamp as text; read it as such and
+		// parse it below, the same way for both databases.
+		Last string `bun:"last_login_at"`
+	}
+	err := s.db.NewSelect().Model((*Attempt)(nil)).
+		ColumnExpr("method").ColumnExpr("count(*) AS logins").ColumnExpr(s.timeText("max(completed_at)")+" AS last_login_at").
+		Where("account_id = ? AND authid = ? AND state = ?", accountID, authid, AttemptAuthenticated).
+		GroupExpr("method").OrderExpr("method").
+		Scan(ctx, &rows)
+	if err != nil {
+		return nil, fmt.Errorf("count logins of %q by method: %w", authid, err)
+	}
+	out := make([]MethodLogins, len(rows))
+	for i, r := range rows {
+		out[i] = MethodLogins{Method: r.Method, Logins: r.Logins}
+		if r.Last == "" {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339Nano, r.Last)
+		if err != nil {
+			return nil, fmt.Errorf("read last login of %q: %w", authid, err)
+		}
+		t = t.UTC()
+		out[i].LastLoginAt = &t
+	}
+	return out, nil
+}
+
+// timeText renders a timestamp expression as RFC 3339 text in UTC.
+func (s *Store) timeText(expr string) string {
+	if s.postgres {
+		return "coalesce(to_char(" + expr + ` AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), '')`
+	}
+	return "coalesce(strftime('%Y-%m-%dT%H:%M:%fZ', " + expr + "), '')"
+}
+
+// CountUsers counts the users a filter matches, ignoring its paging.
+func (s *Store) CountUsers(ctx context.Context, f UserFilter) (int, error) {
+	q := s.db.NewSelect().Model((*User)(nil)).Where("account_id = ?", f.AccountID)
+	q = f.search(q)
+	n, err := q.Count(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("count users: %w", err)
+	}
+	return int(n), nil
+}

@@ -1,0 +1,83 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/uptrace/bun"
+)
+
+// SetSSOAuthorization records a pending attempt's sign-on request: the
+// digest of its state parameter and its sealed nonce and PKCE verifier. A
+// new request replaces the previous one, whose state then finds nothing.
+// It reports false when the attempt is no longer pending.
+func (s *Store) SetSSOAuthorization(ctx context.Context, id, stateDigest string, sealed []byte) (bool, error) {
+	res, err := s.db.NewUpdate().Model((*Attempt)(nil)).
+		Set("sso_state_digest = ?", stateDigest).Set("sso_sealed = ?", sealed).
+		Where("id = ? AND state = ?", id, AttemptPending).
+		Exec(ctx)
+	if err != nil {
+		return false, fmt.Errorf("record sign-on request of attempt %s: %w", id, conflict(err, "sso state"))
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// AttemptBySSOState finds the attempt a provider's callback belongs to.
+func (s *Store) AttemptBySSOState(ctx context.Context, stateDigest string) (Attempt, error) {
+	var a Attempt
+	if err := s.db.NewSelect().Model(&a).Where("sso_state_digest = ?", stateDigest).Scan(ctx); err != nil {
+		return Attempt{}, notFound(err, "attempt")
+	}
+	return a, nil
+}
+
+// ConsumeSSOState uses up a callback's state and stores the sealed sign-on
+// (now holding the authorization code) in its place. Only one callback per
+// state gets true: a replayed state finds nothing.
+func (s *Store) ConsumeSSOState(ctx context.Context, id, stateDigest string, sealed []byte) (bool, error) {
+	res, err := s.db.NewUpdate().Model((*Attempt)(nil)).
+		Set("sso_state_digest = NULL").Set("sso_sealed = ?", sealed).
+		Where("id = ? AND sso_state_digest = ? AND state = ?", id, stateDigest, AttemptPending).
+		Exec(ctx)
+	if err != nil {
+		return false, fmt.Errorf("consume sign-on state of attempt %s: %w", id, err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// ClearSSOSealed forgets an attempt's sign-on once its code is redeemed
+// (or refused), so the code is never tried twice.
+func (s *Store) ClearSSOSealed(ctx context.Context, id string) error {
+	_, err := s.db.NewUpdate().Model((*Attempt)(nil)).Set("sso_sealed = NULL").Where("id = ?", id).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("clear sign-on of attempt %s: %w", id, err)
+	}
+	return nil
+}
+
+// BindSSO binds a provider identity to a user who has none yet, with its
+// audit events. It reports false when the user already has one; ErrConflict
+// when the identity is bound to another user of the account.
+func (s *Store) BindSSO(ctx context.Context, userID, issuer, subject string, events ...AuditEvent) (bool, error) {
+	bound := false
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		res, err := tx.NewUpdate().Model((*User)(nil)).
+			Set("sso_issuer = ?", issuer).Set("sso_subject = ?", subject).
+			Where("id = ? AND sso_subject = ''", userID).
+			Exec(ctx)
+		if err != nil {
+			return conflict(err, "sso identity")
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		bound = true
+		return appendAudit(ctx, tx, events)
+	})
+	if err != nil {
+		return false, fmt.Errorf("bind sign-on identity to user %s: %w", userID, err)
+	}
+	return bound, nil
+}
