@@ -58,9 +58,9 @@ type attempt struct {
 	issued   bool   // the challenge is out (or, for TOTP, needs none)
 	state    string
 	failures int
-	checking bool // a submission is being checked; others wait their turn
+	checking bool   // a submission is being checked; others wait their turn
 	ssoState string // digest of the current sign-on request's state
-	finished bool // the final state is published
+	finished bool   // the final state is published
 	reasons  []string
 }
 
