@@ -257,7 +257,7 @@ func (s *Server) importUsers(c *gin.Context) {
 }
 
 // importPlan turns the changed rows into the store's changes and their
-// audit events: user.created, user.updated and user.assignments.
+// audit events: user.created, user.updated and assignments.updated.
 func (s *Server) importPlan(c *gin.Context, changes []userio.Change, users map[string]store.User,
 	systemIDs map[string]string) ([]store.ImportedUser, []store.AuditEvent) {
 	now := s.now().UTC()
@@ -303,7 +303,7 @@ func (s *Server) importPlan(c *gin.Context, changes []userio.Change, users map[s
 				iu.Assignments = append(iu.Assignments, store.Assignment{UserID: iu.User.ID, SystemID: systemIDs[a.System], Method: a.Method})
 				listed[i] = store.AssignedSystem{System: a.System, Method: a.Method}
 			}
-			events = append(events, s.auditEvent(c, "user.assignments", "", r.AuthID,
+			events = append(events, s.auditEvent(c, "assignments.updated", "", r.AuthID,
 				map[string]any{"assignments": listed, "source": "import"}))
 		}
 		imported = append(imported, iu)

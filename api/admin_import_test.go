@@ -193,9 +193,9 @@ func TestImportExportCSV(t *testing.T) {
 			t.Errorf("dan = %v", dan)
 		}
 		for query, want := range map[string][]string{
-			"authid=dan":   {"user.assignments", "user.created"},
+			"authid=dan":   {"assignments.updated", "user.created"},
 			"authid=bob":   {"user.updated", "assignments.updated", "user.created"},
-			"authid=ada":   {"user.assignments", "assignments.updated", "user.created"},
+			"authid=ada":   {"assignments.updated", "assignments.updated", "user.created"},
 			"authid=carol": {"user.created"},
 		} {
 			if got := h.AuditTypes(query); !slices.Equal(got, want) {

@@ -2,45 +2,26 @@ package api_test
 
 import (
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"testing"
 )
 
 // closedVPNPolicy is stricter than the default: it refuses system vpn and
-// keeps the assigned method elsewhere.
-const closedVPNPolicy = `package flexauth.risk
+// keeps the assigned method elsewhere (the policies package tests it too).
+var (
+	closedVPNPolicy = readPolicy("../policies/testdata/closed-vpn/risk.rego")
+	closedVPNTests  = readPolicy("../policies/testdata/closed-vpn/risk_test.rego")
+)
 
-decision := {
-	"allow": allow,
-	"method": input.subject.assigned_method,
-	"ttl_seconds": 120,
-	"max_attempts": 3,
-	"reasons": reasons,
-	"risk": "high",
+func readPolicy(path string) string {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		panic(err)
+	}
+	return string(raw)
 }
-
-default allow := false
-
-allow if input.system.name != "vpn"
-
-reasons := ["vpn is closed by the uploaded policy"] if {
-	not allow
-} else := ["allowed by the uploaded policy"]
-`
-
-const closedVPNTests = `package flexauth.risk_test
-
-import data.flexauth.risk
-
-test_vpn_is_closed if {
-	not risk.decision.allow with input as {"system": {"name": "vpn", "methods": ["pin"]}, "subject": {"assigned_method": "pin"}}
-}
-
-test_wiki_is_open if {
-	risk.decision.allow with input as {"system": {"name": "wiki", "methods": ["pin"]}, "subject": {"assigned_method": "pin"}}
-}
-`
 
 // activeVersion is the version GET /v1/admin/policy shows as active.
 func activeVersion(t *testing.T, h *harness) float64 {

@@ -18,6 +18,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
+	"github.com/pquerna/otp/totp"
 )
 
 // The console's end-to-end tests: the real console in headless Chromium
@@ -41,7 +42,7 @@ func TestConsoleAdministration(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, withDevOutbox())
 	setupConsoleAdmin(h)
-	b := newBrowser(t, h, 1280, 800)
+	b := newBrowser(t, h, "laptop", 1280, 800)
 
 	b.signIn()
 
@@ -93,7 +94,7 @@ func TestConsoleAdministration(t *testing.T) {
 			chromedp.SendKeys(chromedp.CSS(tid("user-email")), "ada@example.com"),
 			chromedp.Click(chromedp.CSS(tid("user-create"))),
 		)
-		b.waitVisible(tid("page-users-detail"))
+		b.waitReady("#/users/ada")
 		b.waitText(tid("status"), "User ada created.")
 		b.do(
 			chromedp.Click(chromedp.CSS(tid("assign-vpn"))),
@@ -105,6 +106,31 @@ func TestConsoleAdministration(t *testing.T) {
 		got := h.Admin(http.MethodGet, "/v1/admin/users/ada/systems", nil, http.StatusOK)
 		if s := fmt.Sprint(got); !strings.Contains(s, "map[method:passwordless system:mail]") || !strings.Contains(s, "map[method:pin system:vpn]") {
 			t.Fatalf("assignments as saved = %v, want mail passwordless and vpn pin", got)
+		}
+
+		// TOTP enrolment: a QR code and the secret, then a code from it.
+		b.do(chromedp.Click(chromedp.CSS(tid("totp-enrol"))))
+		b.waitVisible(tid("totp-qr"))
+		if src := b.attr(tid("totp-qr"), "src"); !strings.HasPrefix(src, "data:image/png;base64,") {
+			t.Fatalf("the enrolment QR code is %.40q, want a PNG data URL", src)
+		}
+		code, err := totp.GenerateCode(b.text(tid("totp-secret")), time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.do(
+			chromedp.SendKeys(chromedp.CSS(tid("totp-code")), code),
+			chromedp.Click(chromedp.CSS(tid("totp-verify-form")+` button[type="submit"]`)),
+		)
+		b.waitText(tid("totp-status"), "TOTP: enrolled")
+		b.do(chromedp.Click(chromedp.CSS(tid("recovery-generate"))))
+		b.waitVisible(tid("recovery-codes"))
+		b.waitText(tid("recovery-left"), "10 unused recovery codes.")
+		if n := b.count(tid("recovery-codes") + " li"); n != 10 {
+			t.Fatalf("%d recovery codes shown, want 10", n)
+		}
+		if u := h.Admin(http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); u["totp_enabled"] != true || u["recovery_codes_left"] != float64(10) {
+			t.Fatalf("ada after enrolment = %v, want TOTP enabled and 10 recovery codes", u)
 		}
 		b.shot("user-detail")
 
@@ -206,6 +232,14 @@ func TestConsoleAdministration(t *testing.T) {
 		)
 		b.waitText(tid("policy-refused"), "Policy refused")
 		b.waitText(tid("policy-problems"), "line 6")
+		// What would the policy decide: nothing recorded, the reasons shown.
+		b.do(
+			chromedp.SendKeys(chromedp.CSS(tid("evaluate-authid")), "ada"),
+			chromedp.SetValue(chromedp.CSS(tid("evaluate-system")), "vpn"),
+			chromedp.Click(chromedp.CSS(tid("evaluate-submit"))),
+		)
+		b.waitText(tid("decision"), "Allowed with pin")
+		b.waitText(tid("decision"), "no step-up: totp not enabled on system vpn")
 		b.shot("policy")
 		after := h.Admin(http.MethodGet, "/v1/admin/policy", nil, http.StatusOK)
 		if fmt.Sprint(after["active"]) != fmt.Sprint(before["active"]) || len(after["versions"].([]any)) != len(before["versions"].([]any)) {
@@ -272,8 +306,12 @@ func TestConsoleAdministration(t *testing.T) {
 	{
 		b.do(chromedp.Click(chromedp.CSS(tid("sign-out"))))
 		b.waitVisible(tid("signin-form"))
-		b.open("#/users")
-		b.waitVisible(tid("signin-form")) // signed out: the console asks to sign in again
+		// Signed out, a page of the console asks to sign in again.
+		b.do(chromedp.Evaluate[chromedp.Void](`location.hash = '#/users'`))
+		b.waitReady("#/signin")
+		if res := b.evalInt(`fetch('/v1/admin/users').then((r) => r.status)`); res != http.StatusUnauthorized {
+			t.Fatalf("admin API after signing out = %d, want 401", res)
+		}
 	}
 	b.assertNoScriptErrors()
 }
@@ -286,12 +324,13 @@ func TestConsoleAtPhoneWidth(t *testing.T) {
 	h := newHarness(t, withDevOutbox())
 	setupConsoleAdmin(h)
 	h.Setup("vpn", []string{"pin", "passwordless"}, "high", "grace", "pin")
-	b := newBrowser(t, h, 390, 844)
+	b := newBrowser(t, h, "phone", 390, 844)
 	b.do(chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
 
 	b.signIn()
 	b.waitVisible(tid("dash-chart"))
 	b.assertNoSidewaysScroll()
+	b.shot("dashboard")
 
 	b.open("#/users")
 	b.waitText(tid("users-table"), "grace")
@@ -304,14 +343,14 @@ func TestConsoleAtPhoneWidth(t *testing.T) {
 	}
 	b.do(chromedp.Click(chromedp.CSS("#nav-toggle")))
 	b.waitVisible(`#nav a[href="#/audit"]`)
-	b.shot("phone-users-menu")
+	b.shot("users-menu")
 	b.do(chromedp.Click(chromedp.CSS(`#nav a[href="#/audit"]`)))
-	b.waitVisible(tid("audit-filters"))
+	b.waitReady("#/audit")
 	if b.evalBool(`document.getElementById('nav').checkVisibility()`) {
 		t.Fatal("the menu stayed open after choosing a page")
 	}
 	b.assertNoSidewaysScroll()
-	b.shot("phone-audit")
+	b.shot("audit")
 	b.assertNoScriptErrors()
 }
 
@@ -327,7 +366,8 @@ type consoleBrowser struct {
 	t   *testing.T
 	h   *harness
 	ctx context.Context
-	// shots is where screenshots go; prefix names this test's files.
+	// shots is where screenshots go; prefix (laptop, phone) starts their
+	// names.
 	shots, prefix string
 	downloads     string
 
@@ -337,7 +377,7 @@ type consoleBrowser struct {
 
 // newBrowser starts Chromium for one test. A missing Chromium fails the
 // test: the console is not tested otherwise.
-func newBrowser(t *testing.T, h *harness, width, height int) *consoleBrowser {
+func newBrowser(t *testing.T, h *harness, name string, width, height int) *consoleBrowser {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Fatalf("the console tests need Chromium at %s (install it: apt-get install chromium): %v", chromiumPath, err)
@@ -362,7 +402,7 @@ func newBrowser(t *testing.T, h *harness, width, height int) *consoleBrowser {
 	ctx, cancelTimeout := context.WithTimeout(ctx, browserTimeout)
 	t.Cleanup(cancelTimeout)
 
-	b := &consoleBrowser{t: t, h: h, ctx: ctx, shots: artifactsDir(t), prefix: strings.TrimPrefix(t.Name(), "TestConsole"), downloads: t.TempDir()}
+	b := &consoleBrowser{t: t, h: h, ctx: ctx, shots: artifactsDir(t), prefix: name, downloads: t.TempDir()}
 	if err := chromedp.Listen(ctx, b.recordError); err != nil {
 		t.Fatal(err)
 	}
@@ -447,14 +487,23 @@ func (b *consoleBrowser) signIn() {
 	}
 	b.waitFor(tab, `document.body && document.body.innerText.includes('You are signed in')`, "the link page to confirm the sign-in")
 
-	b.waitVisible(tid("page-dashboard"))
+	b.waitReady("#/dashboard")
 	b.waitText(tid("who"), "admin")
 }
 
-// open goes to a console route, as the navigation does.
+// open goes to a console route, as the navigation does, and waits until
+// its page has loaded.
 func (b *consoleBrowser) open(route string) {
 	b.t.Helper()
 	b.do(chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`location.hash = %q`, route)))
+	b.waitReady(route)
+}
+
+// waitReady waits until the console has finished rendering route.
+func (b *consoleBrowser) waitReady(route string) {
+	b.t.Helper()
+	b.waitFor(b.ctx, fmt.Sprintf(`(() => { const v = document.querySelector('#main > .view'); return Boolean(v && v.dataset.ready === %q); })()`, route),
+		"the page "+route+" to load")
 }
 
 func (b *consoleBrowser) do(actions ...chromedp.Action[chromedp.Void]) {
@@ -514,9 +563,15 @@ func (b *consoleBrowser) attr(sel, name string) string {
 
 func (b *consoleBrowser) count(sel string) int {
 	b.t.Helper()
-	n, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](fmt.Sprintf(`document.querySelectorAll(%q).length`, sel)))
+	return b.evalInt(fmt.Sprintf(`document.querySelectorAll(%q).length`, sel))
+}
+
+// evalInt evaluates expr, awaiting it when it is a promise.
+func (b *consoleBrowser) evalInt(expr string) int {
+	b.t.Helper()
+	n, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](expr, chromedp.EvalAwaitPromise))
 	if err != nil {
-		b.t.Fatalf("count %s: %v", sel, err)
+		b.t.Fatalf("evaluate %s: %v", expr, err)
 	}
 	return n
 }
@@ -604,7 +659,7 @@ func (b *consoleBrowser) shot(name string) {
 	if err != nil {
 		b.t.Fatalf("screenshot %s: %v", name, err)
 	}
-	file := filepath.Join(b.shots, strings.ToLower(b.prefix)+"-"+name+".png")
+	file := filepath.Join(b.shots, b.prefix+"-"+name+".png")
 	writeFile(b.t, file, png)
 	b.t.Logf("screenshot %s", file)
 }

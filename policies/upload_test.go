@@ -1,44 +1,26 @@
 package policies
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
 
 // closedVPN is a stricter policy an account might upload: it refuses
-// system vpn and otherwise keeps the assigned method.
-const closedVPN = `package flexauth.risk
+// system vpn and otherwise keeps the assigned method. The API tests upload
+// the same files.
+var (
+	closedVPN      = mustRead("testdata/closed-vpn/risk.rego")
+	closedVPNTests = mustRead("testdata/closed-vpn/risk_test.rego")
+)
 
-decision := {
-	"allow": allow,
-	"method": input.subject.assigned_method,
-	"ttl_seconds": 120,
-	"max_attempts": 3,
-	"reasons": reasons,
-	"risk": "high",
+func mustRead(path string) string {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		panic(err)
+	}
+	return string(raw)
 }
-
-default allow := false
-
-allow if input.system.name != "vpn"
-
-reasons := ["vpn is closed by the uploaded policy"] if {
-	not allow
-} else := ["allowed by the uploaded policy"]
-`
-
-const closedVPNTests = `package flexauth.risk_test
-
-import data.flexauth.risk
-
-test_vpn_is_closed if {
-	not risk.decision.allow with input as {"system": {"name": "vpn", "methods": ["pin"]}, "subject": {"assigned_method": "pin"}}
-}
-
-test_wiki_is_open if {
-	risk.decision.allow with input as {"system": {"name": "wiki", "methods": ["pin"]}, "subject": {"assigned_method": "pin"}}
-}
-`
 
 func TestReviewUpload(t *testing.T) {
 	tests := []struct {

@@ -46,7 +46,7 @@ func (s *Store) ApplyImport(ctx context.Context, accountID string, users []Impor
 			assignments = append(assignments, iu.Assignments...)
 		}
 	}
-	return s.audited(ctx, events, func(ctx context.Context, tx bun.IDB) error {
+	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		for batch := range slices.Chunk(created, importBatch) {
 			if _, err := tx.NewInsert().Model(&batch).Exec(ctx); err != nil {
 				return conflict(err, "imported users")
@@ -71,6 +71,12 @@ func (s *Store) ApplyImport(ctx context.Context, accountID string, users []Impor
 		for batch := range slices.Chunk(assignments, importBatch) {
 			if _, err := tx.NewInsert().Model(&batch).Exec(ctx); err != nil {
 				return conflict(err, "imported assignments")
+			}
+		}
+		// Two events per user may be 20 000: in batches too.
+		for batch := range slices.Chunk(events, importBatch) {
+			if err := appendAudit(ctx, tx, batch); err != nil {
+				return err
 			}
 		}
 		return nil

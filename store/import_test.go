@@ -35,7 +35,7 @@ func TestApplyImport(t *testing.T) {
 				Assignments: []store.Assignment{{UserID: bob.ID, SystemID: mail.ID, Method: "passwordless"}}},
 			{User: disabled, SaveProfile: true, ReplaceAssignments: true,
 				Assignments: []store.Assignment{{UserID: alice.ID, SystemID: vpn.ID, Method: "passwordless"}, {UserID: alice.ID, SystemID: mail.ID, Method: "passwordless"}}},
-		}, event("user.created", "bob"), event("user.assignments", "bob"), event("user.updated", "alice"), event("user.assignments", "alice"))
+		}, event("user.created", "bob"), event("assignments.updated", "bob"), event("user.updated", "alice"), event("assignments.updated", "alice"))
 		must(t, err)
 
 		got, err := s.GetUser(ctx, acc.ID, "bob")
@@ -61,7 +61,7 @@ func TestApplyImport(t *testing.T) {
 		}
 		events, err := s.ListAudit(ctx, store.AuditFilter{AccountID: acc.ID})
 		must(t, err)
-		if len(events) != 4 || events[0].Type != "user.assignments" || events[0].AuthID != "alice" || events[0].Detail["actor"] != "key:k1" {
+		if len(events) != 4 || events[0].Type != "assignments.updated" || events[0].AuthID != "alice" || events[0].Detail["actor"] != "key:k1" {
 			t.Errorf("audit events = %+v, want the 4 of the import", events)
 		}
 	})

@@ -143,27 +143,27 @@ func Terminal(s string) bool { return s != AttemptPending }
 type Attempt struct {
 	bun.BaseModel `bun:"table:attempts"`
 
-	ID          string     `bun:"id,pk"`
-	AccountID   string     `bun:"account_id,notnull"`
-	System      string     `bun:"system,notnull"`
-	AuthID      string     `bun:"authid,notnull"`
-	WorkflowID  string     `bun:"workflow_id,notnull"`
-	RunID       string     `bun:"run_id,notnull"`
-	State       string     `bun:"state,notnull"`
-	Method      string     `bun:"method,notnull"`
-	LinkDigest  string     `bun:"link_digest,nullzero"`
-	Challenge   []byte     `bun:"challenge"` // the sealed secret while it awaits delivery, so retries resend the same one
+	ID         string `bun:"id,pk"`
+	AccountID  string `bun:"account_id,notnull"`
+	System     string `bun:"system,notnull"`
+	AuthID     string `bun:"authid,notnull"`
+	WorkflowID string `bun:"workflow_id,notnull"`
+	RunID      string `bun:"run_id,notnull"`
+	State      string `bun:"state,notnull"`
+	Method     string `bun:"method,notnull"`
+	LinkDigest string `bun:"link_digest,nullzero"`
+	Challenge  []byte `bun:"challenge"` // the sealed secret while it awaits delivery, so retries resend the same one
 	// SSOStateDigest finds the attempt from a provider's callback, once;
 	// SSOSealed holds the sign-on's nonce, PKCE verifier and, after the
 	// callback, the authorization code, sealed with the attempt ID.
-	SSOStateDigest string `bun:"sso_state_digest,nullzero"`
-	SSOSealed      []byte `bun:"sso_sealed"`
-	IP          string     `bun:"ip,notnull"`
-	UserAgent   string     `bun:"user_agent,notnull"`
-	StartedAt   time.Time  `bun:"started_at,notnull"`
-	ExpiresAt   *time.Time `bun:"expires_at"`
-	CompletedAt *time.Time `bun:"completed_at"`
-	UpdatedAt   time.Time  `bun:"updated_at,notnull"`
+	SSOStateDigest string     `bun:"sso_state_digest,nullzero"`
+	SSOSealed      []byte     `bun:"sso_sealed"`
+	IP             string     `bun:"ip,notnull"`
+	UserAgent      string     `bun:"user_agent,notnull"`
+	StartedAt      time.Time  `bun:"started_at,notnull"`
+	ExpiresAt      *time.Time `bun:"expires_at"`
+	CompletedAt    *time.Time `bun:"completed_at"`
+	UpdatedAt      time.Time  `bun:"updated_at,notnull"`
 }
 
 // AuditEvent is one append-only entry of the audit trail.

@@ -136,6 +136,10 @@ type rawRow struct {
 type table struct {
 	header []string
 	body   []rawRow
+	// fullRows is set when every row must have as many cells as the
+	// header: a CSV row with fewer was cut short, while a spreadsheet
+	// leaves out trailing empty cells.
+	fullRows bool
 }
 
 func (r rawRow) empty() bool {
@@ -155,7 +159,7 @@ func readCSV(data []byte, limits Limits) (table, error) {
 	}
 	cr := csv.NewReader(bytes.NewReader(data))
 	cr.FieldsPerRecord = -1 // rows with a wrong field count are row errors, not the file's
-	var t table
+	t := table{fullRows: true}
 	for {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
@@ -169,17 +173,9 @@ func readCSV(data []byte, limits Limits) (table, error) {
 			t.header = rec
 			continue
 		}
-		row := rawRow{line: line, cells: make([]cell, len(rec))}
-		for i, v := range rec {
-			row.cells[i] = cell{text: v}
+		if err := t.add(line, rec, limits); err != nil {
+			return table{}, err
 		}
-		if row.empty() {
-			continue
-		}
-		if len(t.body) == limits.MaxRows {
-			return table{}, tooManyRows(limits)
-		}
-		t.body = append(t.body, row)
 	}
 	if t.header == nil {
 		return table{}, errors.New("the file is empty; want a header row: " + strings.Join(columns(), ","))
@@ -198,6 +194,22 @@ func invalidUTF8At(data []byte) int {
 	return len(data)
 }
 
+// add appends a body row of values read at line, skipping an empty one.
+func (t *table) add(line int, values []string, limits Limits) error {
+	row := rawRow{line: line, cells: make([]cell, len(values))}
+	for i, v := range values {
+		row.cells[i] = cell{text: v}
+	}
+	if row.empty() {
+		return nil
+	}
+	if len(t.body) == limits.MaxRows {
+		return tooManyRows(limits)
+	}
+	t.body = append(t.body, row)
+	return nil
+}
+
 func tooManyRows(limits Limits) error {
 	return fmt.Errorf("%w: the file has more than %d user rows", ErrTooLarge, limits.MaxRows)
 }
@@ -212,8 +224,11 @@ func (t table) rows() ([]Row, error) {
 	first := map[string]int{} // authid -> line of its first row
 	for _, raw := range t.body {
 		row := Row{Line: raw.line, Columns: cols}
-		if len(raw.cells) > len(t.header) {
+		switch {
+		case len(raw.cells) > len(t.header):
 			row.Errors = append(row.Errors, fmt.Sprintf("the row has %d cells, the header only %d", len(raw.cells), len(t.header)))
+		case t.fullRows && len(raw.cells) < len(t.header):
+			row.Errors = append(row.Errors, fmt.Sprintf("the row has %d cells, the header %d", len(raw.cells), len(t.header)))
 		}
 		for _, name := range columns() { // in a fixed order, so are the errors
 			i, ok := index[name]

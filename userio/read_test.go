@@ -71,6 +71,7 @@ func TestReadCSVRowErrors(t *testing.T) {
 		{"an unknown method", "ada,,,,,vpn:sms", []string{`method "sms" is not one of`}},
 		{"a system twice", "ada,,,,,vpn:pin;vpn:totp", []string{`system "vpn" is listed twice`}},
 		{"more cells than the header", "ada,,,,,,extra", []string{"the row has 7 cells, the header only 6"}},
+		{"fewer cells than the header", "ada,Ada", []string{"the row has 2 cells, the header 6"}},
 		{"several problems at once", ",,nope,123,gone,", []string{"authid is required", "not a bare address", "E.164", "is not one of"}},
 	}
 	for _, tt := range tests {
@@ -291,13 +292,14 @@ func TestReadXLSXLayout(t *testing.T) {
 	data := xlsxFile(t, func(f *excelize.File, sheet string) {
 		setRow(t, f, sheet, 3, "AuthID", "Email")
 		setRow(t, f, sheet, 4, "ada", "ada@example.com")
-		setRow(t, f, sheet, 7, "bob", "")
+		setRow(t, f, sheet, 7, "bob") // a spreadsheet row stops at its last value
 		if _, err := f.NewSheet("Other"); err != nil {
 			t.Fatal(err)
 		}
 		setRow(t, f, "Other", 1, "nonsense", "columns")
 	})
 	rows := mustRead(t, data, FormatXLSX)
+	wantRowErrors(t, rows, nil)
 	if len(rows) != 2 || rows[0].Line != 4 || rows[0].Email != "ada@example.com" || rows[1].Line != 7 || rows[1].AuthID != "bob" {
 		t.Fatalf("rows = %+v", rows)
 	}

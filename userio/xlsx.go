@@ -55,17 +55,9 @@ func readXLSX(data []byte, limits Limits) (table, error) {
 			t.header, headerSeen = values, true
 			continue
 		}
-		row := rawRow{line: line, cells: make([]cell, len(values))}
-		for i, v := range values {
-			row.cells[i] = cell{text: v}
+		if err := t.add(line, values, limits); err != nil {
+			return table{}, err
 		}
-		if row.empty() {
-			continue
-		}
-		if len(t.body) == limits.MaxRows {
-			return table{}, tooManyRows(limits)
-		}
-		t.body = append(t.body, row)
 	}
 	if err := rows.Error(); err != nil {
 		return table{}, fmt.Errorf("read sheet %q: %w", sheet, err)

@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/api"
 	"github.com/flexauth/flexauth/embedtemporal"
 	"github.com/flexauth/flexauth/secret"
 	"github.com/flexauth/flexauth/store"
@@ -78,6 +79,9 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 	if err != nil {
 		return err
 	}
+	if err := devConsole(ctx, st, dk.Account); err != nil {
+		return err
+	}
 
 	ts, err := embedtemporal.Start(ctx, embedtemporal.Config{
 		DatabasePath: filepath.Join(dir, "temporal.db"),
@@ -117,7 +121,9 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 	defer w.Stop()
 
 	printBanner(stdout, *publicURL, dir, ts.HostPort(), dk, created)
-	srv := newHTTPServer(*addr, newAPI(st, tc, keys, *publicURL, logger))
+	// The console's sign-in page shows the dev outbox: no mail server needed.
+	handler := api.New(api.Config{PublicURL: *publicURL, Logger: logger, DevOutbox: pf.outbox}, st, tc, keys).Handler()
+	srv := newHTTPServer(*addr, handler)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -129,6 +135,59 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdownCtx)
+}
+
+// Dev console administrator.
+const (
+	devConsoleSystem = "console"
+	devConsoleAdmin  = "admin"
+)
+
+// devConsole makes sure the dev account has its console system and an
+// administrator "admin" signing in with a link (read from the dev outbox).
+// It creates only what is missing, so it runs at every start, and a data
+// folder from before the console gets them too.
+func devConsole(ctx context.Context, st *store.Store, account string) error {
+	now := time.Now().UTC()
+	sys, err := st.GetSystem(ctx, account, devConsoleSystem)
+	if errors.Is(err, store.ErrNotFound) {
+		sys = store.System{
+			ID: uuid.NewString(), AccountID: account, Name: devConsoleSystem,
+			Methods: []string{"passwordless", "pin", "totp"}, Sensitivity: "medium", TTLSeconds: 600,
+			CreatedAt: now, UpdatedAt: now,
+		}
+		err = st.CreateSystem(ctx, &sys, devAudit(account, now, "system.created", devConsoleSystem, ""))
+	}
+	if err != nil {
+		return fmt.Errorf("create dev console system: %w", err)
+	}
+	if _, err := st.GetUser(ctx, account, devConsoleAdmin); !errors.Is(err, store.ErrNotFound) {
+		if err != nil {
+			return fmt.Errorf("load dev console admin: %w", err)
+		}
+		return nil
+	}
+	u := store.User{
+		ID: uuid.NewString(), AccountID: account, AuthID: devConsoleAdmin, Name: "Console administrator",
+		Email: "admin@localhost", Status: store.UserActive, CreatedAt: now, UpdatedAt: now,
+	}
+	if err := st.CreateUser(ctx, &u, devAudit(account, now, "user.created", "", devConsoleAdmin)); err != nil {
+		return fmt.Errorf("create dev console admin: %w", err)
+	}
+	err = st.SetAssignments(ctx, u.ID, []store.Assignment{{UserID: u.ID, SystemID: sys.ID, Method: "passwordless"}},
+		devAudit(account, now, "assignments.updated", "", devConsoleAdmin))
+	if err != nil {
+		return fmt.Errorf("assign dev console admin: %w", err)
+	}
+	return nil
+}
+
+// devAudit is the audit event of a change flexauth dev makes itself.
+func devAudit(account string, at time.Time, typ, system, authid string) store.AuditEvent {
+	return store.AuditEvent{
+		AccountID: account, Time: at, Type: typ, System: system, AuthID: authid,
+		Detail: map[string]any{"actor": "flexauth dev"},
+	}
 }
 
 // devAccount returns the dev account's keys, creating the account and keys
@@ -203,6 +262,8 @@ flexauth dev is running
   messages (links, PINs) are appended to %s
   try:  curl -s -H 'apikey: %s' %s/v1/admin/systems
 
+  Console: %s/console/ — sign in as account %s, user %s; the link is in the console's dev outbox
+
 `, url, url, temporal, dir, state, filepath.Join(dir, "dev-keys.json"), dk.Account, dk.AppKey, dk.AdminKey,
-		filepath.Join(dir, "outbox.jsonl"), dk.AdminKey, url)
+		filepath.Join(dir, "outbox.jsonl"), dk.AdminKey, url, url, dk.Account, devConsoleAdmin)
 }

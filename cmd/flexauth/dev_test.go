@@ -39,6 +39,12 @@ func TestDevSurvivesKill9(t *testing.T) {
 	if !strings.Contains(out.String(), keys.AppKey) || !strings.Contains(out.String(), keys.AdminKey) {
 		t.Fatalf("the keys were not printed:\n%s", out.String())
 	}
+	if !strings.Contains(out.String(), "Console: "+url+"/console/ — sign in as account dev, user admin") {
+		t.Fatalf("how to sign in to the console was not printed:\n%s", out.String())
+	}
+	// The console's administrator exists, and the dev outbox is served.
+	call(t, url, "GET", "/v1/admin/users/admin/systems", keys.AdminKey, "", 200)
+	call(t, url, "GET", "/v1/admin/dev/outbox", "", "", 200)
 
 	call(t, url, "POST", "/v1/admin/systems", keys.AdminKey, `{"name":"wiki","methods":["passwordless"],"sensitivity":"low","ttl_seconds":600}`, 201)
 	call(t, url, "POST", "/v1/admin/users", keys.AdminKey, `{"authid":"alice","name":"Alice","email":"alice@example.com"}`, 201)

@@ -227,6 +227,9 @@ func (c caller) call(ctx context.Context, method string, rpc func(context.Contex
 		return c.unimplemented(method, st)
 	case ctx.Err() != nil:
 		return ctx.Err()
+	case st.Code() == codes.DeadlineExceeded && pastDeadline(ctx):
+		// gRPC's own timer can fire a moment before the context's.
+		return context.DeadlineExceeded
 	case fromPlugin(st):
 		return errors.New(st.Message())
 	case c.exited(ctx):
@@ -234,6 +237,12 @@ func (c caller) call(ctx context.Context, method string, rpc func(context.Contex
 	default:
 		return fmt.Errorf("call plugin: %w", err)
 	}
+}
+
+// pastDeadline reports whether ctx has a deadline that has passed.
+func pastDeadline(ctx context.Context) bool {
+	d, ok := ctx.Deadline()
+	return ok && !time.Now().Before(d)
 }
 
 // unimplemented explains an UNIMPLEMENTED answer from the gRPC server (not

@@ -104,13 +104,16 @@ async function route() {
       if (!(err && err.status)) showError(String(err && err.message ? err.message : err));
     }
   }
+  if (!view.isConnected) return;
   // Move focus to the page heading so keyboard and screen-reader users
-  // start at the new content.
+  // start at the new content, unless they are already in it.
   const heading = view.querySelector('h1');
-  if (heading && view.isConnected) {
+  if (heading && !view.contains(document.activeElement)) {
     heading.setAttribute('tabindex', '-1');
     heading.focus({ preventScroll: true });
   }
+  // data-ready names the route once its page is complete (tests wait on it).
+  view.dataset.ready = location.hash;
 }
 
 // showChrome shows the navigation only to a signed-in administrator.

@@ -181,7 +181,7 @@ export function table({ columns, rows, empty, testid, caption }) {
   return h('div', { class: 'table-wrap' },
     h('table', { class: 'data', 'data-testid': testid || null },
       caption ? h('caption', { class: 'visually-hidden' }, caption) : null,
-      h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col' }, c.label)))),
+      h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col', class: c.class || null }, c.label)))),
       h('tbody', {}, rows.map((r) => h('tr', {}, columns.map((c) => h('td', { 'data-label': c.label, class: c.class || null }, c.cell(r))))))));
 }
 
@@ -216,19 +216,6 @@ export function toRFC3339(local) {
   if (!local) return '';
   const d = new Date(local);
   return Number.isNaN(d.getTime()) ? '' : d.toISOString();
-}
-
-// toLocalInput turns an RFC 3339 time into a datetime-local value.
-export function toLocalInput(value) {
-  if (!value) return '';
-  const d = new Date(value);
-  if (Number.isNaN(d.getTime())) return '';
-  const pad = (n) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
-}
-
-export function link(href, text, attrs = {}) {
-  return h('a', { href, ...attrs }, text);
 }
 
 // routeHref builds a hash route with an escaped segment.

@@ -10,11 +10,12 @@ const PAGE_SIZE = 50;
 export const EVENT_TYPES = [
   'attempt.started', 'policy.decision', 'challenge.delivered', 'code.rejected',
   'attempt.authenticated', 'attempt.denied', 'attempt.expired', 'attempt.locked', 'attempt.cancelled',
+  'sso.redirected', 'sso.bound',
+  'console.signed_in', 'console.signed_out',
   'system.created', 'system.updated', 'system.deleted',
-  'user.created', 'user.updated', 'user.deleted', 'assignments.updated',
+  'user.created', 'user.updated', 'user.deleted', 'assignments.updated', 'user.assignments',
   'totp.enrolment_started', 'totp.enrolled', 'totp.reset', 'recovery_codes.generated',
-  'key.created', 'key.revoked', 'policy.uploaded', 'policy.rolled_back',
-  'session.signed_in', 'session.signed_out', 'users.imported',
+  'key.created', 'key.revoked', 'policy.uploaded', 'policy.activated', 'users.exported',
 ];
 
 export async function render(view, ctx) {
@@ -98,13 +99,14 @@ export function eventsTable(events, empty) {
   });
 }
 
-// details shows the reasons and the actor; the rest of detail is in the
+// details shows the reasons and who acted; the rest of detail is in the
 // CSV export and the timeline.
 export function details(e) {
   const parts = [];
   if (e.reasons && e.reasons.length) parts.push(e.reasons.join('; '));
   const d = e.detail || {};
-  if (d.actor) parts.push(`by ${d.actor}`);
-  else if (d.by) parts.push(`by ${d.by}`);
+  // "by" names the key or the console user; actor is its stable id.
+  if (d.by) parts.push(`by ${d.actor && d.actor.startsWith('key:') ? `key “${d.by}”` : d.by}`);
+  else if (d.actor) parts.push(`by ${d.actor}`);
   return parts.join(' · ') || '—';
 }

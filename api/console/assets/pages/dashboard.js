@@ -68,8 +68,10 @@ function tile(label, value, id, hint) {
 // chart draws stacked bars per day. The SVG scales with its container
 // (viewBox); colours come from app.css classes (no inline style: CSP).
 function chart(days) {
-  const W = 720;
-  const H = 240;
+  // Drawn for the width it gets, so that labels stay readable on a phone.
+  const main = document.getElementById('main');
+  const W = Math.round(Math.min(720, Math.max(300, (main ? main.clientWidth : 720) - 64)));
+  const H = W < 500 ? 200 : 240;
   const pad = { left: 36, right: 8, top: 10, bottom: 28 };
   const innerW = W - pad.left - pad.right;
   const innerH = H - pad.top - pad.bottom;
@@ -80,7 +82,7 @@ function chart(days) {
   const y = (v) => pad.top + innerH - (v / top) * innerH;
   const slot = innerW / Math.max(1, days.length);
   const barW = Math.max(2, Math.min(36, slot * 0.7));
-  const labelEvery = Math.ceil(days.length / 10);
+  const labelEvery = Math.ceil(days.length / Math.max(2, Math.floor(innerW / 56)));
 
   const grid = [];
   for (let v = 0; v <= top; v += step) {

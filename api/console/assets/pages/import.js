@@ -62,7 +62,7 @@ export async function render(view) {
       }),
     }, `Apply ${changes} change${changes === 1 ? '' : 's'}`);
     const rows = r.rows || [];
-    replace(preview, section(applied ? 'Import applied' : 'Preview',
+    replace(preview, h('div', { class: 'preview' }, h('h3', {}, applied ? 'Import applied' : 'Preview'),
       h('p', { class: r.valid ? 'callout ok' : 'callout error', 'data-testid': 'import-summary' },
         `${s.create || 0} to create, ${s.update || 0} to update, ${s.unchanged || 0} unchanged, ${s.errors || 0} with errors. `,
         applied ? 'Every row was applied.' : r.valid ? (changes ? 'Nothing is changed until you apply.' : 'Nothing to change.') : 'Fix the rows with errors and upload the file again: nothing is applied while any row has an error.'),

@@ -172,7 +172,7 @@ export function outboxPanel() {
         : h('ul', { class: 'outbox-list' }, messages.map((m) => h('li', { 'data-testid': 'outbox-message' },
           h('div', { class: 'outbox-meta' }, `${new Date(m.time).toLocaleTimeString()} · ${m.channel || ''} to ${m.to || '?'}${m.system ? ` · ${m.system}` : ''}`),
           h('div', { class: 'outbox-subject' }, m.subject || '(no subject)'),
-          m.link ? h('a', { href: m.link, target: '_blank', rel: 'noopener', 'data-testid': 'outbox-link' }, 'Open sign-in link') : null,
+          safeLink(m.link) ? h('a', { href: m.link, target: '_blank', rel: 'noopener', 'data-testid': 'outbox-link' }, 'Open sign-in link') : null,
           m.code ? h('div', {}, 'Code: ', h('code', { 'data-testid': 'outbox-code' }, m.code)) : null))));
     }
     timer = setTimeout(load, POLL_MS);
@@ -185,6 +185,16 @@ export function outboxPanel() {
       if (timer) clearTimeout(timer);
     },
   };
+}
+
+// safeLink accepts only http(s) links, so that nothing else in the file
+// can become a script URL in the page.
+function safeLink(link) {
+  try {
+    return ['http:', 'https:'].includes(new URL(link, location.href).protocol);
+  } catch {
+    return false;
+  }
 }
 
 // reauthenticate asks for a fresh sign-in in a dialog, as the same user;

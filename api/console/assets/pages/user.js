@@ -171,6 +171,8 @@ function assignments(u, systems, base) {
 function twoFactor(u, base, reload) {
   const area = h('div', { 'data-testid': 'totp-area' });
   const codesArea = h('div', { 'data-testid': 'recovery-area' });
+  const leftText = (n) => `${n} unused recovery code${n === 1 ? '' : 's'}.`;
+  const left = h('p', { 'data-testid': 'recovery-left' }, leftText(u.recovery_codes_left ?? 0));
 
   const enrol = async () => {
     if (u.totp_enabled) {
@@ -232,6 +234,8 @@ function twoFactor(u, base, reload) {
       if (!ok) return;
     }
     const { codes } = await api('POST', `${base}/recovery-codes`);
+    u.recovery_codes_left = codes.length;
+    left.textContent = leftText(codes.length);
     replace(codesArea, h('div', { class: 'callout once', 'data-testid': 'recovery-codes' },
       h('p', {}, h('strong', {}, 'Shown once. '), 'Give these codes to the user now; each works once in place of a TOTP code.'),
       h('ol', { class: 'codes' }, codes.map((c) => h('li', {}, h('code', {}, c))))));
@@ -245,7 +249,7 @@ function twoFactor(u, base, reload) {
   return section('Two-factor',
     area,
     h('h3', {}, 'Recovery codes'),
-    h('p', { 'data-testid': 'recovery-left' }, `${u.recovery_codes_left ?? 0} unused recovery codes.`),
+    left,
     h('div', { class: 'actions' }, h('button', { type: 'button', class: 'secondary', 'data-testid': 'recovery-generate', onclick: generate }, 'Generate recovery codes')),
     codesArea);
 }

@@ -1,0 +1,79 @@
+package api_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/flexauth/flexauth/store"
+)
+
+func TestStats(t *testing.T) {
+	t.Parallel()
+	h := newHarnessWith(t, harnessOptions{adminOnly: true})
+	ctx := context.Background()
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	add := func(id, state string, started time.Time) {
+		t.Helper()
+		a := store.Attempt{ID: id, AccountID: h.account, System: "vpn", AuthID: "alice", WorkflowID: "wf-" + id, RunID: "run",
+			State: store.AttemptPending, Method: "pin", StartedAt: started, UpdatedAt: started}
+		if err := h.st.InsertAttempt(ctx, &a); err != nil {
+			t.Fatal(err)
+		}
+		if state != store.AttemptPending {
+			if _, err := h.st.PublishAttempt(ctx, id, store.AttemptUpdate{State: state, At: started.Add(time.Minute)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	add("t1", store.AttemptAuthenticated, today.Add(time.Minute))
+	add("t2", store.AttemptAuthenticated, today.Add(2*time.Minute))
+	add("t3", store.AttemptLocked, today.Add(3*time.Minute))
+	add("y1", store.AttemptExpired, today.Add(-time.Hour))      // yesterday, late
+	add("y2", store.AttemptCancelled, today.Add(-23*time.Hour)) // yesterday, early
+	add("o1", store.AttemptDenied, today.Add(-49*time.Hour))    // three days ago: out of a 2-day range
+	if err := h.st.AppendAudit(ctx,
+		store.AuditEvent{AccountID: h.account, Time: today, Type: "attempt.denied", AuthID: "alice"},
+		store.AuditEvent{AccountID: h.account, Time: today, Type: "attempt.authenticated", AuthID: "alice"},
+		store.AuditEvent{AccountID: h.account, Time: today, Type: "attempt.locked", AuthID: "alice"},
+		store.AuditEvent{AccountID: "other", Time: today, Type: "attempt.locked", AuthID: "bob"},
+	); err != nil {
+		t.Fatal(err)
+	}
+
+	out := h.Admin(http.MethodGet, "/v1/admin/stats?days=2", nil, http.StatusOK)
+	days := out["days"].([]any)
+	if len(days) != 2 {
+		t.Fatalf("days = %v", days)
+	}
+	y, d := days[0].(map[string]any), days[1].(map[string]any)
+	if y["date"] != today.AddDate(0, 0, -1).Format("2006-01-02") || y["expired"] != 1.0 || y["cancelled"] != 1.0 || y["authenticated"] != 0.0 {
+		t.Fatalf("yesterday = %v", y)
+	}
+	if d["date"] != today.Format("2006-01-02") || d["authenticated"] != 2.0 || d["locked"] != 1.0 || d["denied"] != 0.0 {
+		t.Fatalf("today = %v", d)
+	}
+	totals := out["totals"].(map[string]any)
+	if totals["started"] != 5.0 || totals["authenticated"] != 2.0 || totals["denied"] != 0.0 {
+		t.Fatalf("totals = %v", totals)
+	}
+	if out["success_rate"] != 0.4 {
+		t.Fatalf("success_rate = %v, want 0.4", out["success_rate"])
+	}
+	failures := out["recent_failures"].([]any)
+	if len(failures) != 2 || failures[0].(map[string]any)["type"] != "attempt.locked" || failures[1].(map[string]any)["type"] != "attempt.denied" {
+		t.Fatalf("recent failures = %v", failures)
+	}
+
+	out = h.Admin(http.MethodGet, "/v1/admin/stats", nil, http.StatusOK)
+	if n := len(out["days"].([]any)); n != 14 {
+		t.Fatalf("default range = %d days, want 14", n)
+	}
+	if out["totals"].(map[string]any)["denied"] != 1.0 {
+		t.Fatalf("14-day totals = %v", out["totals"])
+	}
+	for _, bad := range []string{"0", "91", "x"} {
+		wantError(t, h.Do(http.MethodGet, "/v1/admin/stats?days="+bad, h.adminKey, nil), http.StatusBadRequest, "days must be")
+	}
+}
