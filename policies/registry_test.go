@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/flexauth/flexauth/internal/storetest"
 	"github.com/flexauth/flexauth/store"
 )
 
@@ -18,14 +18,7 @@ import (
 func openStore(t *testing.T) *store.Store {
 	t.Helper()
 	ctx := t.Context()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "flexauth.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.SQLite(t)
 	for _, id := range []string{"a", "b"} {
 		if err := st.CreateAccount(ctx, &store.Account{ID: id, Name: id, CreatedAt: time.Now().UTC()}); err != nil {
 			t.Fatal(err)
