@@ -16,6 +16,7 @@ type Store interface {
 	PublishAttempt(ctx context.Context, id string, u store.AttemptUpdate, events ...store.AuditEvent) (bool, error)
 	CancelOtherAttempts(ctx context.Context, a store.Attempt, at time.Time) ([]string, error)
 	SetChallenge(ctx context.Context, id string, sealed []byte) ([]byte, error)
+	GetAccount(ctx context.Context, id string) (store.Account, error)
 	GetSystem(ctx context.Context, accountID, name string) (store.System, error)
 	GetUser(ctx context.Context, accountID, authid string) (store.User, error)
 	GetAssignment(ctx context.Context, userID, systemID string) (store.Assignment, error)

@@ -157,6 +157,7 @@ const DefaultLockoutWindow = 15 * time.Minute
 
 // InputStore is what ResolveInput reads.
 type InputStore interface {
+	GetAccount(ctx context.Context, id string) (store.Account, error)
 	GetSystem(ctx context.Context, accountID, name string) (store.System, error)
 	GetUser(ctx context.Context, accountID, authid string) (store.User, error)
 	GetAssignment(ctx context.Context, userID, systemID string) (store.Assignment, error)
@@ -233,7 +234,14 @@ func ResolveInput(ctx context.Context, st InputStore, req InputRequest) (Resolve
 		window = DefaultLockoutWindow
 	}
 	failures := user.RecentFailures(at, window)
+	// The account's settings are read last, for a sign-in that reaches the
+	// policy: whether email may carry its link or code.
+	acc, err := st.GetAccount(ctx, req.AccountID)
+	if err != nil {
+		return Resolved{}, fmt.Errorf("load account %q: %w", req.AccountID, err)
+	}
 	input := policies.Input{
+		Account: policies.Account{ID: acc.ID, EmailLogin: &acc.EmailLogin},
 		Subject: policies.Subject{
 			Account: req.AccountID, AuthID: req.AuthID, Assigned: asg.Method,
 			TOTPEnrolled: user.TOTPEnabled, HasEmail: user.Email != "", HasPhone: user.Phone != "",

@@ -67,7 +67,24 @@ func (a *Activities) IssueChallenge(ctx context.Context, in IssueInput) (IssueRe
 		}
 		user = withContacts(user, person)
 	}
+	// The policy should not pick email when the account has turned it off,
+	// but an uploaded policy may: nothing goes by email whatever it chose.
+	acc, err := a.store.GetAccount(ctx, in.AccountID)
+	if err != nil {
+		return IssueResult{}, fmt.Errorf("load account for delivery: %w", err)
+	}
+	if !acc.EmailLogin {
+		if in.Channel == "email" {
+			return IssueResult{}, temporal.NewNonRetryableApplicationError(
+				"email login is disabled for the account, but the policy chose email", ErrTypeDelivery, nil)
+		}
+		user.Email = ""
+	}
 	channel, to := contact(user, in.Channel)
+	if to == "" && !acc.EmailLogin {
+		return IssueResult{}, temporal.NewNonRetryableApplicationError(
+			"email login is disabled for the account and the user has no phone", ErrTypeDelivery, nil)
+	}
 	if to == "" {
 		return IssueResult{}, temporal.NewNonRetryableApplicationError("user has no email or phone", ErrTypeDelivery, nil)
 	}

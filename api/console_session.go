@@ -267,6 +267,21 @@ func (s *Server) checkConsoleSignIn(c *gin.Context) {
 		s.settleFailed(c, err)
 		return
 	}
+	if r == resultSecurityError && req.PIN.set {
+		// A wrong code leaves the attempt pending until the policy's limit
+		// locks it: the person may correct a typo, so the sign-in (and its
+		// cookie) stays usable and the answer is "pending", as the console
+		// expects. A locked attempt still ends the sign-in below.
+		cur, err := s.store.GetAttempt(ctx, att.ID)
+		if err != nil {
+			s.internalError(c, "reload sign-in attempt", err)
+			return
+		}
+		if s.rowResult(cur, s.now()) == resultPending {
+			respondResult(c, resultPending)
+			return
+		}
+	}
 	if r != resultAuthenticated {
 		if r != resultPending {
 			s.clearSignInCookie(c)

@@ -39,6 +39,10 @@ type Config struct {
 	// DevOutbox is the outbox plugin's file, set by `flexauth dev` only:
 	// GET /v1/admin/dev/outbox shows its last messages to the console.
 	DevOutbox string
+	// Now is the server's clock (sessions, expiries, audit times); default
+	// time.Now. Only tests set it, to move past the console's session
+	// timeouts without waiting for them.
+	Now func() time.Time
 }
 
 // Defaults.
@@ -121,6 +125,7 @@ type (
 		auditStore
 		importStore
 		policyStore
+		accountStore
 	}
 )
 
@@ -171,7 +176,10 @@ func newServer(cfg Config, st persistence, wf workflowClient, keys *secret.Keyri
 		cfg: cfg, store: st, wf: wf, keys: keys, log: cfg.Logger,
 		pages: template.Must(template.New("page").Parse(pageTemplate)),
 		csp:   pageCSP(),
-		now:   time.Now,
+		now:   cfg.Now,
+	}
+	if s.now == nil {
+		s.now = time.Now
 	}
 	s.policy = policies.NewRegistry(st)
 	var err error
@@ -255,6 +263,9 @@ func (s *Server) routes() *gin.Engine {
 	admin.POST("/policy", s.requireFresh, s.uploadPolicy) // body limit: see bodyLimit
 	admin.POST("/policy/rollback", s.requireFresh, s.rollbackPolicy)
 	admin.POST("/policy/evaluate", s.evaluatePolicy)
+
+	admin.GET("/account", s.getAccount)
+	admin.PATCH("/account", s.requireFresh, s.updateAccount)
 
 	admin.POST("/keys", s.requireFresh, s.createKey)
 	admin.GET("/keys", s.listKeys)

@@ -90,12 +90,19 @@ type harnessConfig struct {
 	acts      activities.Config
 	plugins   []host.Spec
 	devOutbox bool
+	now       func() time.Time
 }
 
 // withDevOutbox serves the outbox file at /v1/admin/dev/outbox, as
 // `flexauth dev` does, for the console's sign-in page.
 func withDevOutbox() option {
 	return func(c *harnessConfig) { c.devOutbox = true }
+}
+
+// withClock gives the API the clock now, so that a test can move it past
+// the console's session timeouts. The worker keeps real time.
+func withClock(now func() time.Time) option {
+	return func(c *harnessConfig) { c.now = now }
 }
 
 // withDirectory runs the directory plugin on file and consults it.
@@ -189,7 +196,7 @@ func newHarness(t testing.TB, opts ...option) *harness {
 	cfg.acts.PublicURL = h.url
 	acts := activities.New(st, cfg.policy, plugins, h.keys, cfg.acts, nil)
 	ts.NewWorkerWithOptions(workflows.TaskQueue, func(r sdkworker.Registry) { worker.Register(r, acts) }, sdkworker.Options{})
-	apiCfg := api.Config{PublicURL: h.url, StartFloor: time.Millisecond}
+	apiCfg := api.Config{PublicURL: h.url, StartFloor: time.Millisecond, Now: cfg.now}
 	if cfg.devOutbox {
 		apiCfg.DevOutbox = h.outbox
 	}

@@ -219,6 +219,12 @@ decision := object.union(` + allowPIN + `, {"method": "totp"}) if input.subject.
 			wantErr: "channel sms but the user has no address for it",
 		},
 		{
+			name:    "email chosen while the account has email login disabled denies",
+			rules:   `decision := object.union(` + allowPIN + `, {"channel": "email"})`,
+			change:  func(in *Input) { in.Subject.HasEmail, in.Account.EmailLogin = true, new(false) },
+			wantErr: "channel email but email login is disabled for the account",
+		},
+		{
 			name:    "a channel for totp denies",
 			rules:   `decision := object.union(` + allowPIN + `, {"method": "totp", "channel": "email"})`,
 			wantErr: "for totp, which delivers nothing",

@@ -31,10 +31,14 @@ const (
 // Input is what a policy sees. JSON tags are the Rego input field names.
 type Input struct {
 	Subject Subject `json:"subject"`
+	Account Account `json:"account"`
 	System  System  `json:"system"`
 	Request Request `json:"request"`
 	History History `json:"history"`
 }
+
+// EmailLoginDisabled reports whether the account has turned email off.
+func (a Account) EmailLoginDisabled() bool { return a.EmailLogin != nil && !*a.EmailLogin }
 
 // Subject is the user signing in.
 type Subject struct {
@@ -49,6 +53,17 @@ type Subject struct {
 	InDirectory bool              `json:"in_directory"`
 	Groups      []string          `json:"groups"`
 	Attributes  map[string]string `json:"attributes"`
+}
+
+// Account is the settings of the user's account that bear on sign-in.
+type Account struct {
+	ID string `json:"id"`
+	// EmailLogin is false when the account has turned email off: no link
+	// or code may go to its users by email (delivered methods go by SMS,
+	// or are denied to users without a phone). Nil, in an input built
+	// without the account's settings, reads as on, as the column's
+	// default does: a zero Input must not turn email off.
+	EmailLogin *bool `json:"email_login,omitempty"`
 }
 
 // System is the protected system the user signs in to.

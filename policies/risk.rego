@@ -47,6 +47,11 @@ recent_failures := n if {
 
 enabled(m) if m in input.system.methods
 
+# An account may turn email off: then no link or code goes to its users by
+# email. Only an explicit false turns it off, so that inputs built before the
+# setting existed keep their meaning.
+email_login_disabled if input.account.email_login == false
+
 # --- risk ------------------------------------------------------------------
 
 risk := "high" if {
@@ -95,9 +100,15 @@ method := "totp" if step_up else := assigned
 # PIN for a high-sensitivity system goes by SMS when the user has a phone, so
 # that it does not travel beside the links of a mailbox that may be the
 # compromised part. Otherwise email when there is one, else SMS. TOTP
-# delivers nothing.
+# delivers nothing. With email login disabled for the account, only SMS is
+# left (and a user without a phone is denied below).
 channel := "" if {
 	not method in delivered_methods
+} else := "sms" if {
+	email_login_disabled
+	input.subject.has_phone == true
+} else := "" if {
+	email_login_disabled
 } else := "sms" if {
 	method == "pin"
 	sensitivity == "high"
@@ -155,6 +166,12 @@ deny contains "no contact address for delivery" if {
 	not input.subject.has_phone == true
 }
 
+deny contains "email login is disabled for the account" if {
+	method in delivered_methods
+	email_login_disabled
+	not input.subject.has_phone == true
+}
+
 deny contains sprintf("locked out: %d recent failures", [recent_failures]) if {
 	recent_failures >= max_attempts
 }
@@ -165,9 +182,14 @@ default allow := false
 
 # --- reasons ---------------------------------------------------------------
 
-# Reasons read in a fixed order: the signals, then what they led to, then
-# every denial.
-reasons := array.concat(array.concat(signal_reasons, outcome_reasons), sort(deny))
+# Reasons read in a fixed order: the signals, then what they led to (step-up,
+# a channel forced by the account's settings), then every denial.
+reasons := array.concat(array.concat(array.concat(signal_reasons, outcome_reasons), channel_reasons), sort(deny))
+
+channel_reasons := ["email login disabled for the account: sent by sms"] if {
+	email_login_disabled
+	channel == "sms"
+} else := []
 
 signal_reasons := [
 	sensitivity_reason,

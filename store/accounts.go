@@ -9,7 +9,8 @@ import (
 	"github.com/uptrace/bun"
 )
 
-// CreateAccount inserts an account.
+// CreateAccount inserts an account. A new account always has email login
+// on (see Account.EmailLogin); a.EmailLogin is set from the database.
 func (s *Store) CreateAccount(ctx context.Context, a *Account) error {
 	_, err := s.db.NewInsert().Model(a).Exec(ctx)
 	return conflict(err, "account "+a.ID)
@@ -22,6 +23,48 @@ func (s *Store) GetAccount(ctx context.Context, id string) (Account, error) {
 		return Account{}, notFound(err, "account "+id)
 	}
 	return a, nil
+}
+
+// AccountSettings are what an account's administrators change about the
+// account itself.
+type AccountSettings struct {
+	// EmailLogin allows sending links and codes to the account's users by
+	// email.
+	EmailLogin bool
+}
+
+// Settings returns the account's settings.
+func (a Account) Settings() AccountSettings { return AccountSettings{EmailLogin: a.EmailLogin} }
+
+// ErrSettingsChanged refuses a settings update made from settings that are
+// no longer the account's: another administrator changed them meanwhile.
+var ErrSettingsChanged = errors.New("account settings changed meanwhile")
+
+// UpdateAccountSettings changes the account's settings from from to to and
+// appends events in the same transaction. The update applies only while the
+// settings are still from (else ErrSettingsChanged), so that what the audit
+// trail records as the old value is the value that was replaced.
+func (s *Store) UpdateAccountSettings(ctx context.Context, id string, from, to AccountSettings, events ...AuditEvent) error {
+	return s.audited(ctx, events, func(ctx context.Context, db bun.IDB) error {
+		res, err := db.NewUpdate().Model((*Account)(nil)).
+			Set("email_login = ?", to.EmailLogin).
+			Where("id = ? AND email_login = ?", id, from.EmailLogin).
+			Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("update settings of account %s: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			return nil
+		}
+		exists, err := db.NewSelect().Model((*Account)(nil)).Where("id = ?", id).Exists(ctx)
+		if err != nil {
+			return fmt.Errorf("look up account %s: %w", id, err)
+		}
+		if !exists {
+			return fmt.Errorf("account %s: %w", id, ErrNotFound)
+		}
+		return fmt.Errorf("account %s: %w", id, ErrSettingsChanged)
+	})
 }
 
 // CreateAPIKey inserts an API key (its hash) with its audit events.

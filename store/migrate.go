@@ -43,6 +43,7 @@ func migrations(postgres bool) *migrate.Migrations {
 		{"20261123000003", "sso_sign_on", ssoSchema},
 		{"20261123000004", "console_sessions_recovery_codes", consoleSchema},
 		{"20261123000005", "account_policies", policySchema},
+		{"20261123000006", "account_settings", accountSchema},
 	} {
 		script := types.Replace(step.script)
 		m.Add(migrate.Migration{

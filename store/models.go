@@ -14,6 +14,13 @@ type Account struct {
 	Name      string    `bun:"name,notnull"`
 	ParentID  string    `bun:"parent_id,nullzero"`
 	CreatedAt time.Time `bun:"created_at,notnull"`
+	// EmailLogin is false when the account has turned email off: nothing
+	// is sent to its users by email. The column defaults to true, and so
+	// does an insert: bun writes DEFAULT for a zero value of a field with
+	// a default, so CreateAccount with EmailLogin unset (false) makes an
+	// account with email login on. It is turned off only by
+	// UpdateAccountSettings, which audits the change.
+	EmailLogin bool `bun:"email_login,notnull,default:true"`
 }
 
 // API key scopes.

@@ -17,6 +17,7 @@ import * as timeline from './pages/timeline.js';
 import * as keys from './pages/keys.js';
 import * as policy from './pages/policy.js';
 import * as importPage from './pages/import.js';
+import * as account from './pages/account.js';
 
 // routes maps the first hash segment (and whether a second one is
 // present) to a page and its title.
@@ -29,6 +30,7 @@ const routes = {
   keys: { page: keys, title: 'API keys' },
   policy: { page: policy, title: 'Policy' },
   import: { page: importPage, title: 'Import / export' },
+  account: { page: account, title: 'Account' },
 };
 
 let leave = [];

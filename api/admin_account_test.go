@@ -1,0 +1,154 @@
+package api_test
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+)
+
+// auditEvents returns the audit events the query selects, newest first.
+func auditEvents(h *harness, query string) []map[string]any {
+	h.t.Helper()
+	out := h.Admin(http.MethodGet, "/v1/admin/audit?"+query, nil, http.StatusOK)
+	var events []map[string]any
+	for _, e := range out["events"].([]any) {
+		events = append(events, e.(map[string]any))
+	}
+	return events
+}
+
+// adminKeyID is the id of the harness's admin key, as audit actors name it.
+func adminKeyID(h *harness) string {
+	h.t.Helper()
+	for _, k := range h.Admin(http.MethodGet, "/v1/admin/keys", nil, http.StatusOK)["keys"].([]any) {
+		if k := k.(map[string]any); k["scope"] == "admin" {
+			return k["id"].(string)
+		}
+	}
+	h.t.Fatal("the harness has no admin key")
+	return ""
+}
+
+func TestAccountEmailLogin(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.Setup("vpn", []string{"pin", "passwordless"}, "low", "ada", "pin")
+	h.Admin(http.MethodPost, "/v1/admin/users", req{"authid": "bob", "name": "Bob", "email": "bob@example.com", "phone": "+15555550100"}, http.StatusCreated)
+	h.Admin(http.MethodPut, "/v1/admin/users/bob/systems", req{"assignments": []req{{"system": "vpn", "method": "pin"}}}, http.StatusOK)
+	subject := func(authid string) req { return req{"system": "vpn", "authid": authid} }
+
+	t.Run("a new account has email login on", func(t *testing.T) {
+		got := h.Admin(http.MethodGet, "/v1/admin/account", nil, http.StatusOK)
+		want := map[string]any{"id": h.account, "name": "Acme", "email_login": true, "parent": ""}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("account = %v, want %v", got, want)
+		}
+		if msg := h.outbox.message(t, h.Start("vpn", "bob")); msg.Channel != "email" {
+			t.Fatalf("with email login on, bob's PIN went by %s", msg.Channel)
+		}
+	})
+
+	for _, tc := range []struct {
+		name string
+		body any
+		want string
+	}{
+		{"a string for a boolean", req{"email_login": "no"}, "email_login must be a boolean"},
+		{"an unknown field", req{"email_login": false, "name": "Other"}, `unknown field "name"`},
+		{"no setting", req{}, "email_login must be true or false"},
+		{"null", `{"email_login":null}`, "email_login must be true or false"},
+		{"not JSON", `{"email_login":`, "malformed JSON"},
+	} {
+		t.Run(tc.name+" is refused", func(t *testing.T) {
+			wantError(t, h.Do(http.MethodPatch, "/v1/admin/account", h.adminKey, tc.body), http.StatusBadRequest, tc.want)
+		})
+	}
+	if got := h.Admin(http.MethodGet, "/v1/admin/account", nil, http.StatusOK); got["email_login"] != true {
+		t.Fatalf("refused changes changed the account: %v", got)
+	}
+
+	t.Run("an admin key turns email login off, audited with the actor", func(t *testing.T) {
+		got := h.Admin(http.MethodPatch, "/v1/admin/account", req{"email_login": false}, http.StatusOK)
+		if got["email_login"] != false || got["id"] != h.account {
+			t.Fatalf("answer = %v", got)
+		}
+		if got := h.Admin(http.MethodGet, "/v1/admin/account", nil, http.StatusOK); got["email_login"] != false {
+			t.Fatalf("after the change: %v", got)
+		}
+		events := auditEvents(h, "type=account.updated")
+		if len(events) != 1 {
+			t.Fatalf("account.updated events = %v, want one", events)
+		}
+		detail := events[0]["detail"].(map[string]any)
+		if detail["actor"] != "key:"+adminKeyID(h) || fmt.Sprint(detail["email_login"]) != "map[new:false old:true]" {
+			t.Fatalf("audit detail = %v", detail)
+		}
+		// The same value again changes nothing and records nothing.
+		h.Admin(http.MethodPatch, "/v1/admin/account", req{"email_login": false}, http.StatusOK)
+		if n := len(auditEvents(h, "type=account.updated")); n != 1 {
+			t.Fatalf("a no-op change was audited: %d events", n)
+		}
+	})
+
+	t.Run("a user with email only is refused, and the audit says why", func(t *testing.T) {
+		h.Expect("/v1/start", subject("ada"), http.StatusForbidden, "security error")
+		denied := auditEvents(h, "type=attempt.denied&authid=ada")
+		if len(denied) == 0 || !slices.Contains(denied[0]["reasons"].([]any), any("email login is disabled for the account")) {
+			t.Fatalf("denials = %v, want the reason", denied)
+		}
+	})
+
+	t.Run("a user with a phone gets the PIN by SMS", func(t *testing.T) {
+		msg := h.outbox.message(t, h.Start("vpn", "bob"))
+		if msg.Channel != "sms" || msg.To != "+15555550100" || msg.Code == "" {
+			t.Fatalf("message = %+v, want the PIN by SMS", msg)
+		}
+	})
+
+	t.Run("turned back on, email is used again", func(t *testing.T) {
+		if got := h.Admin(http.MethodPatch, "/v1/admin/account", req{"email_login": true}, http.StatusOK); got["email_login"] != true {
+			t.Fatalf("answer = %v", got)
+		}
+		msg := h.outbox.message(t, h.Start("vpn", "ada"))
+		if msg.Channel != "email" || msg.To != "ada@example.com" {
+			t.Fatalf("message = %+v, want the PIN by email", msg)
+		}
+		if types := h.AuditTypes("type=account.updated"); len(types) != 2 {
+			t.Fatalf("account.updated events = %v, want two", types)
+		}
+	})
+}
+
+func TestAccountChangeNeedsFreshSignIn(t *testing.T) {
+	t.Parallel()
+	h := consoleHarness(t)
+	b := newBrowser(t, h)
+	b.signIn("root")
+
+	// GET needs no fresh sign-in; PATCH does, once the sign-in is 10 minutes old.
+	t.Cleanup(func() { h.skew.Store(0) })
+	h.skew.Store(int64(11 * time.Minute))
+	b.want(b.do(http.MethodGet, "/v1/admin/account", nil, false), http.StatusOK, "id", h.account)
+	res := b.do(http.MethodPatch, "/v1/admin/account", req{"email_login": false}, true)
+	if res.Status != http.StatusForbidden || res.Body != `{"error":"fresh sign-in required","reauth":true}` {
+		t.Fatalf("PATCH after 11 minutes = %d %s", res.Status, res.Body)
+	}
+	if got := h.Admin(http.MethodGet, "/v1/admin/account", nil, http.StatusOK); got["email_login"] != true {
+		t.Fatalf("a refused change changed the account: %v", got)
+	}
+
+	// Signed in again, the change goes through and names the administrator.
+	h.skew.Store(0)
+	b = newBrowser(t, h)
+	b.signIn("root")
+	wantError(t, b.do(http.MethodPatch, "/v1/admin/account", req{"email_login": false}, false), http.StatusForbidden, "csrf token missing or wrong")
+	if got := b.want(b.do(http.MethodPatch, "/v1/admin/account", req{"email_login": false}, true), http.StatusOK, "", ""); got["email_login"] != false {
+		t.Fatalf("answer = %v", got)
+	}
+	events := auditEvents(h, "type=account.updated")
+	if len(events) != 1 || events[0]["detail"].(map[string]any)["actor"] != "console:root" {
+		t.Fatalf("account.updated events = %v, want one by console:root", events)
+	}
+}

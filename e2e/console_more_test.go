@@ -1,0 +1,493 @@
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+	"github.com/pquerna/otp/totp"
+	"github.com/xuri/excelize/v2"
+)
+
+// More of the console in the browser: signing in with a code (PIN, TOTP, a
+// recovery code), the fresh sign-in dialog, keyboard use of the
+// confirmation dialog, policy rollback and the XLSX round trip. Each step
+// checks what the page shows and what the server holds.
+
+// TestConsoleSignInWithCodes signs in with a PIN from the dev outbox (a
+// wrong code first), then with TOTP, then with a recovery code.
+func TestConsoleSignInWithCodes(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withDevOutbox())
+	h.Setup("console", []string{"passwordless", "pin", "totp"}, "medium", "admin", "pin")
+	b := newBrowser(t, h, "codes", 1280, 800)
+
+	// PIN: a wrong code is refused and the same attempt takes the right one.
+	{
+		b.do(chromedp.Navigate(h.url + "/console/"))
+		b.startSignIn("admin")
+		b.waitText(tid("signin-code-form"), "Enter the code we sent you")
+		b.waitVisible(tid("outbox-code"))
+		code := b.text(tid("outbox-code"))
+		if sent := h.waitMessage("admin@example.com", 1).Code; code != sent || sent == "" {
+			t.Fatalf("the dev outbox shows the code %q, the outbox file holds %q", code, sent)
+		}
+		b.shot("signin-pin")
+
+		wrong := []byte(code)
+		wrong[len(wrong)-1] = '0' + (wrong[len(wrong)-1]-'0'+1)%10
+		b.enterCode(string(wrong))
+		b.waitText(tid("signin-error"), "That code was not accepted. Check it and try again.")
+		if b.count(tid("signin-code-form")) != 1 {
+			t.Fatal("after a wrong code the code form is gone: the sign-in cannot be finished")
+		}
+		if got := b.evalAwaitString(`fetch('/v1/admin/session').then((r) => String(r.status))`); got != "401" {
+			t.Fatalf("GET /v1/admin/session after a wrong code = %s, want 401 (not signed in)", got)
+		}
+		b.shot("signin-pin-wrong")
+
+		b.enterCode(code)
+		b.waitReady("#/dashboard")
+		b.waitText(tid("who"), "admin")
+		if got := b.evalAwaitString(`fetch('/v1/admin/session').then((r) => r.json()).then((s) => s.authid)`); got != "admin" {
+			t.Fatalf("session after the PIN sign-in is of %q, want admin", got)
+		}
+		types := h.AuditTypes("authid=admin&system=console")
+		if !slices.Contains(types, "code.rejected") || !slices.Contains(types, "attempt.authenticated") {
+			t.Fatalf("console events of admin = %v, want the wrong code and the sign-in", types)
+		}
+		b.signOut()
+	}
+
+	// TOTP, enrolled through the admin API.
+	clock := enrolTOTP(h, "admin")
+	h.Admin(http.MethodPut, "/v1/admin/users/admin/systems", req{"assignments": []req{{"system": "console", "method": "totp"}}}, http.StatusOK)
+	{
+		b.startSignIn("admin")
+		b.waitText(tid("signin-code-form"), "Enter your authenticator code")
+		b.shot("signin-totp")
+		b.enterCode(clock.code())
+		b.waitReady("#/dashboard")
+		b.waitText(tid("who"), "admin")
+		b.signOut()
+	}
+
+	// A recovery code in place of the TOTP code, typed loosely (lower
+	// case): it works once.
+	{
+		out := h.Admin(http.MethodPost, "/v1/admin/users/admin/recovery-codes", nil, http.StatusOK)
+		codes, _ := out["codes"].([]any)
+		if len(codes) != 10 {
+			t.Fatalf("recovery codes = %v, want 10", out)
+		}
+		recovery := codes[3].(string)
+		b.startSignIn("admin")
+		b.waitText(tid("signin-code-form"), "Enter your authenticator code")
+		b.enterCode(strings.ToLower(recovery))
+		b.waitReady("#/dashboard")
+		b.waitText(tid("who"), "admin")
+		if u := h.Admin(http.MethodGet, "/v1/admin/users/admin", nil, http.StatusOK); u["recovery_codes_left"] != float64(9) {
+			t.Fatalf("admin after signing in with a recovery code = %v, want 9 codes left", u)
+		}
+		b.signOut()
+
+		// Used once, the same code is refused; the form stays for another.
+		b.startSignIn("admin")
+		b.waitText(tid("signin-code-form"), "Enter your authenticator code")
+		b.enterCode(recovery)
+		b.waitText(tid("signin-error"), "That code was not accepted.")
+		if u := h.Admin(http.MethodGet, "/v1/admin/users/admin", nil, http.StatusOK); u["recovery_codes_left"] != float64(9) {
+			t.Fatalf("a used recovery code changed the count: %v", u)
+		}
+	}
+	b.assertNoScriptErrors()
+}
+
+// TestConsoleFreshSignInKeyboardAndPolicy lets the session grow stale
+// (the API's clock moves 11 minutes on), creates a key, signs in again in
+// the dialog that opens and sees the key created; then works the
+// confirmation dialog with the keyboard alone; then uploads a policy and
+// rolls back to the built-in one.
+func TestConsoleFreshSignInKeyboardAndPolicy(t *testing.T) {
+	t.Parallel()
+	var skew atomic.Int64
+	h := newHarness(t, withDevOutbox(), withClock(func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }))
+	// A TOTP administrator: a TOTP attempt may last an hour on a low
+	// sensitivity system, so it outlives the clock's jump (a delivered
+	// link or PIN lasts 10 minutes at most, less than the jump).
+	h.Setup("console", []string{"passwordless", "pin", "totp"}, "low", "admin", "passwordless")
+	h.Admin(http.MethodPatch, "/v1/admin/systems/console", req{"ttl_seconds": 3600}, http.StatusOK)
+	clock := enrolTOTP(h, "admin")
+	h.Admin(http.MethodPut, "/v1/admin/users/admin/systems", req{"assignments": []req{{"system": "console", "method": "totp"}}}, http.StatusOK)
+	b := newBrowser(t, h, "fresh", 1280, 800)
+
+	b.do(chromedp.Navigate(h.url + "/console/"))
+	b.startSignIn("admin")
+	b.enterCode(clock.code())
+	b.waitReady("#/dashboard")
+
+	// The re-sign-in dialog, and the action completing after it.
+	{
+		skew.Store(int64(11 * time.Minute))
+		if got := b.evalAwaitString(`fetch('/v1/admin/session').then((r) => r.json()).then((s) => String(s.fresh))`); got != "false" {
+			t.Fatalf("session fresh = %s 11 minutes after signing in, want false", got)
+		}
+		b.open("#/keys")
+		b.waitVisible(tid("key-form"))
+		b.do(
+			chromedp.SendKeys(chromedp.CSS(tid("key-name")), "after-break"),
+			chromedp.Click(chromedp.CSS(tid("key-create"))),
+		)
+		dialog := tid("reauth-dialog") + " "
+		b.waitVisible(tid("reauth-dialog"))
+		b.waitText(tid("reauth-dialog"), "This change needs a fresh sign-in")
+		if n := len(activeKeys(h, "after-break")); n != 0 {
+			t.Fatalf("%d keys after-break exist before the fresh sign-in, want none", n)
+		}
+		if acc, who := b.evalString(`document.querySelector('#reauth-dialog [data-testid="signin-account"]').value`),
+			b.evalString(`document.querySelector('#reauth-dialog [data-testid="signin-authid"]').value`); acc != "acme" || who != "admin" {
+			t.Fatalf("the dialog signs in %q/%q, want the signed-in acme/admin", acc, who)
+		}
+		b.shot("reauth-dialog")
+		b.do(chromedp.Click(chromedp.CSS(dialog + tid("signin-submit"))))
+		b.waitText(dialog+tid("signin-code-form"), "Enter your authenticator code")
+		b.do(
+			chromedp.SendKeys(chromedp.CSS(dialog+tid("signin-code")), clock.code()),
+			chromedp.Click(chromedp.CSS(dialog+tid("signin-verify"))),
+		)
+		b.waitFor(b.ctx, `!document.getElementById('reauth-dialog').open`, "the re-sign-in dialog to close")
+		b.waitVisible(tid("key-secret"))
+		if key := b.text(tid("key-secret")); !strings.HasPrefix(key, "fa_app_") {
+			t.Fatalf("shown key %q is not an app key", key)
+		}
+		b.waitText(tid("keys-table"), "after-break")
+		if n := len(activeKeys(h, "after-break")); n != 1 {
+			t.Fatalf("%d keys after-break after the fresh sign-in, want exactly 1 (created once)", n)
+		}
+		if got := b.evalAwaitString(`fetch('/v1/admin/session').then((r) => r.json()).then((s) => String(s.fresh))`); got != "true" {
+			t.Fatalf("session fresh = %s after signing in again, want true", got)
+		}
+		b.shot("reauth-done")
+	}
+
+	// The keyboard alone: Enter submits a form; the confirmation dialog
+	// opens with Enter, Escape cancels it and focus returns to its button;
+	// Tab and Enter confirm.
+	{
+		b.do(
+			chromedp.Focus(chromedp.CSS(tid("key-name"))),
+			chromedp.KeyEvent("keyboard"),
+			chromedp.KeyEvent(kb.Enter),
+		)
+		b.waitText(tid("key-created"), "Key “keyboard” created")
+		b.waitVisible(tid("revoke-keyboard"))
+		if n := len(activeKeys(h, "keyboard")); n != 1 {
+			t.Fatalf("%d active keys named keyboard after Enter in the form, want 1", n)
+		}
+
+		b.do(chromedp.Focus(chromedp.CSS(tid("revoke-keyboard"))), chromedp.KeyEvent(kb.Enter))
+		b.waitFor(b.ctx, `document.getElementById('confirm-dialog').open`, "the confirmation dialog to open")
+		b.waitText(tid("confirm-dialog"), "Revoke key “keyboard”?")
+		if f := b.focused(); f != "confirm-cancel" {
+			t.Fatalf("focus in the open dialog is on %q, want confirm-cancel", f)
+		}
+		b.do(chromedp.KeyEvent(kb.Escape))
+		b.waitFor(b.ctx, `!document.getElementById('confirm-dialog').open`, "Escape to close the confirmation dialog")
+		if f := b.focused(); f != "revoke-keyboard" {
+			t.Fatalf("focus after Escape is on %q, want the revoke button that opened the dialog", f)
+		}
+		if n := len(activeKeys(h, "keyboard")); n != 1 {
+			t.Fatal("Escape revoked the key")
+		}
+
+		b.do(chromedp.KeyEvent(kb.Enter))
+		b.waitFor(b.ctx, `document.getElementById('confirm-dialog').open`, "Enter to open the confirmation dialog again")
+		b.do(chromedp.KeyEvent(kb.Tab))
+		if f := b.focused(); f != "confirm-ok" {
+			t.Fatalf("Tab from Cancel moved focus to %q, want confirm-ok", f)
+		}
+		b.shot("keys-confirm-keyboard")
+		b.do(chromedp.KeyEvent(kb.Enter))
+		b.waitText(tid("status"), "Key keyboard revoked.")
+		if n := len(activeKeys(h, "keyboard")); n != 0 {
+			t.Fatal("the key is still active after confirming with Enter")
+		}
+	}
+
+	// Upload a policy, see it active, roll back to the built-in one.
+	{
+		rego, err := os.ReadFile(filepath.Join("..", "policies", "testdata", "closed-vpn", "risk.rego"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tests, err := os.ReadFile(filepath.Join("..", "policies", "testdata", "closed-vpn", "risk_test.rego"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.open("#/policy")
+		b.waitVisible(tid("policy-form"))
+		b.do(
+			chromedp.SetValue(chromedp.CSS(tid("policy-rego")), string(rego)),
+			chromedp.SetValue(chromedp.CSS(tid("policy-tests")), string(tests)),
+			chromedp.Click(chromedp.CSS(tid("policy-upload"))),
+		)
+		b.waitText(tid("status"), "Version 1 compiled")
+		b.waitReady("#/policy")
+		b.waitText("#main", "Active: version 1")
+		b.waitText(tid("policy-active-rego"), "vpn is closed by the uploaded policy")
+		pol := h.Admin(http.MethodGet, "/v1/admin/policy", nil, http.StatusOK)
+		if active := pol["active"].(map[string]any); active["version"] != float64(1) || active["builtin"] != false || active["created_by"] != "console:admin" {
+			t.Fatalf("active policy after the upload = %v, want version 1 by console:admin", active)
+		}
+		b.shot("policy-uploaded")
+
+		b.do(chromedp.Click(chromedp.CSS(tid("rollback-0"))))
+		b.waitVisible(tid("confirm-dialog"))
+		b.waitText(tid("confirm-dialog"), "Activate version 0?")
+		b.waitText(tid("confirm-dialog"), "The built-in default policy decides every attempt")
+		b.do(chromedp.Click(chromedp.CSS(tid("confirm-ok"))))
+		b.waitText(tid("status"), "Version 0 is active.")
+		b.waitText("#main", "Active: version 0 (built-in default)")
+		b.waitVisible(tid("rollback-1"))
+		pol = h.Admin(http.MethodGet, "/v1/admin/policy", nil, http.StatusOK)
+		active := pol["active"].(map[string]any)
+		versions := pol["versions"].([]any)
+		if active["version"] != float64(0) || active["builtin"] != true || len(versions) != 2 {
+			t.Fatalf("policy after the rollback = %v, want the built-in version 0 active and 2 versions", pol)
+		}
+		for _, v := range versions {
+			if v := v.(map[string]any); v["active"] != (v["version"] == float64(0)) {
+				t.Fatalf("versions after the rollback = %v, want only version 0 active", versions)
+			}
+		}
+		b.shot("policy-rolled-back")
+	}
+	b.assertNoScriptErrors()
+}
+
+// TestConsoleXLSXRoundTrip exports users as XLSX, edits the file as a
+// spreadsheet program would, and imports it: a file with a bad row is
+// refused whole, the good one applied.
+func TestConsoleXLSXRoundTrip(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withDevOutbox())
+	setupConsoleAdmin(h)
+	h.Setup("vpn", []string{"pin", "passwordless"}, "high", "ada", "pin")
+	b := newBrowser(t, h, "xlsx", 1280, 800)
+	b.signIn()
+	b.open("#/import")
+	b.waitVisible(tid("import-form"))
+
+	exported := b.download(tid("export-xlsx"))
+	book, err := excelize.OpenReader(bytes.NewReader(exported))
+	if err != nil {
+		t.Fatalf("the exported file is not XLSX: %v", err)
+	}
+	rows, err := book.GetRows(book.GetSheetList()[0])
+	book.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 3 || !slices.Equal(rows[0], []string{"authid", "name", "email", "phone", "status", "systems"}) {
+		t.Fatalf("exported rows = %q, want the header, admin and ada", rows)
+	}
+	adaRow := slices.IndexFunc(rows, func(r []string) bool { return len(r) > 0 && r[0] == "ada" }) + 1
+	if adaRow == 0 || !slices.Contains(rows[adaRow-1], "vpn:pin") {
+		t.Fatalf("exported rows = %q, want ada with vpn:pin", rows)
+	}
+	// edited is the exported book with ada on passwordless and grace
+	// added, plus extra rows.
+	edited := func(name string, extra ...[]any) string {
+		book, err := excelize.OpenReader(bytes.NewReader(exported))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer book.Close()
+		sheet := book.GetSheetList()[0]
+		if err := book.SetCellValue(sheet, fmt.Sprintf("F%d", adaRow), "vpn:passwordless"); err != nil {
+			t.Fatal(err)
+		}
+		extra = append([][]any{{"grace", "Grace Hopper", "grace@example.com", "", "", "vpn:pin"}}, extra...)
+		for i, r := range extra {
+			if err := book.SetSheetRow(sheet, fmt.Sprintf("A%d", 4+i), &r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		path := filepath.Join(t.TempDir(), name)
+		if err := book.SaveAs(path); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	preview := func(path string) {
+		b.do(
+			chromedp.SetUploadFiles(chromedp.CSS(tid("import-file")), []string{path}),
+			chromedp.Click(chromedp.CSS(tid("import-preview-button"))),
+		)
+	}
+	adaSystems := func() string {
+		return fmt.Sprint(h.Admin(http.MethodGet, "/v1/admin/users/ada/systems", nil, http.StatusOK))
+	}
+	before := adaSystems()
+
+	// A bad row: the preview shows it, Apply is disabled, and forcing it
+	// is refused; nothing changes.
+	{
+		preview(edited("users-bad.xlsx", []any{"bob", "Bob", "bob@example.com", "", "", "nosuch:pin"}))
+		b.waitText(tid("import-summary"), "1 to create, 1 to update, 1 unchanged, 1 with errors.")
+		b.waitText(tid("import-rows"), `system "nosuch" does not exist`)
+		if !b.evalBool(`document.querySelector('[data-testid="import-apply"]').disabled`) {
+			t.Fatal("Apply is offered for a file with a bad row")
+		}
+		b.shot("import-xlsx-errors")
+		// The refused apply shows the preview again: wait for the new one.
+		b.do(
+			chromedp.Evaluate[chromedp.Void](`document.querySelector('[data-testid="import-summary"]').dataset.old = 'yes'`),
+			chromedp.Evaluate[chromedp.Void](`document.querySelector('[data-testid="import-apply"]').disabled = false`),
+			chromedp.Click(chromedp.CSS(tid("import-apply"))),
+		)
+		b.waitFor(b.ctx, `(() => { const s = document.querySelector('[data-testid="import-summary"]'); return Boolean(s && !s.dataset.old) && !document.querySelector('[data-testid="import-preview"]').hasAttribute('aria-busy'); })()`,
+			"the refused apply to show the preview again")
+		b.waitText(tid("import-summary"), "1 with errors. Fix the rows with errors")
+		for _, who := range []string{"grace", "bob"} {
+			h.Admin(http.MethodGet, "/v1/admin/users/"+who, nil, http.StatusNotFound)
+		}
+		if after := adaSystems(); after != before {
+			t.Fatalf("a refused import changed ada's systems: %s, was %s", after, before)
+		}
+	}
+
+	// The good file: 1 create, 1 update; apply.
+	{
+		preview(edited("users.xlsx"))
+		b.waitText(tid("import-summary"), "1 to create, 1 to update, 1 unchanged, 0 with errors.")
+		b.waitText(tid("import-rows"), "grace")
+		b.waitText(tid("import-apply"), "Apply 2 changes")
+		if b.evalBool(`document.querySelector('[data-testid="import-apply"]').disabled`) {
+			t.Fatal("Apply is disabled for a valid file with changes")
+		}
+		h.Admin(http.MethodGet, "/v1/admin/users/grace", nil, http.StatusNotFound)
+		b.shot("import-xlsx-preview")
+		b.do(chromedp.Click(chromedp.CSS(tid("import-apply"))))
+		b.waitText(tid("import-summary"), "Every row was applied.")
+		b.waitText(tid("status"), "Import applied: 1 created, 1 updated.")
+		if s := adaSystems(); !strings.Contains(s, "map[method:passwordless system:vpn]") || strings.Contains(s, "pin") {
+			t.Fatalf("ada's systems after the import = %s, want vpn passwordless only", s)
+		}
+		if g := h.Admin(http.MethodGet, "/v1/admin/users/grace", nil, http.StatusOK); g["name"] != "Grace Hopper" || g["email"] != "grace@example.com" {
+			t.Fatalf("grace after the import = %v", g)
+		}
+		if s := fmt.Sprint(h.Admin(http.MethodGet, "/v1/admin/users/grace/systems", nil, http.StatusOK)); !strings.Contains(s, "map[method:pin system:vpn]") {
+			t.Fatalf("grace's systems after the import = %s, want vpn pin", s)
+		}
+		b.shot("import-xlsx-applied")
+	}
+	b.assertNoScriptErrors()
+}
+
+// startSignIn fills in the sign-in form (account acme) and submits it.
+// The fields are set, not typed into: the console remembers the account.
+func (b *consoleBrowser) startSignIn(authid string) {
+	b.t.Helper()
+	b.waitVisible(tid("signin-form"))
+	b.do(
+		chromedp.SetValue(chromedp.CSS(tid("signin-account")), "acme"),
+		chromedp.SetValue(chromedp.CSS(tid("signin-authid")), authid),
+		chromedp.Click(chromedp.CSS(tid("signin-submit"))),
+	)
+	b.waitVisible(tid("signin-code-form"))
+}
+
+// enterCode replaces what the code field holds with code and verifies it.
+func (b *consoleBrowser) enterCode(code string) {
+	b.t.Helper()
+	b.do(
+		// (SetValue cannot set an empty value.)
+		chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector(%q).value = ''`, tid("signin-code"))),
+		chromedp.SendKeys(chromedp.CSS(tid("signin-code")), code),
+		chromedp.Click(chromedp.CSS(tid("signin-verify"))),
+	)
+}
+
+func (b *consoleBrowser) signOut() {
+	b.t.Helper()
+	b.do(chromedp.Click(chromedp.CSS(tid("sign-out"))))
+	b.waitVisible(tid("signin-form"))
+	if got := b.evalAwaitString(`fetch('/v1/admin/session').then((r) => String(r.status))`); got != "401" {
+		b.t.Fatalf("GET /v1/admin/session after signing out = %s, want 401", got)
+	}
+}
+
+// focused is the data-testid of the element with the focus.
+func (b *consoleBrowser) focused() string {
+	b.t.Helper()
+	return b.evalString(`document.activeElement && document.activeElement.dataset.testid || ''`)
+}
+
+// evalAwaitString evaluates expr, a promise of a string, in the page.
+func (b *consoleBrowser) evalAwaitString(expr string) string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return s
+}
+
+// activeKeys lists the unrevoked API keys named name.
+func activeKeys(h *harness, name string) []any {
+	h.t.Helper()
+	var out []any
+	for _, k := range h.Admin(http.MethodGet, "/v1/admin/keys", nil, http.StatusOK)["keys"].([]any) {
+		if k := k.(map[string]any); k["name"] == name && k["revoked_at"] == nil {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// totpClock hands out TOTP codes of an enrolled user, each of a later time
+// step than the last (the server takes each step once), waiting for the
+// next step when the server would not accept a later one yet.
+type totpClock struct {
+	t      testing.TB
+	secret string
+	last   int64
+}
+
+const totpPeriod = 30 // seconds
+
+func (c *totpClock) code() string {
+	c.t.Helper()
+	for {
+		now := time.Now().Unix() / totpPeriod
+		// The server accepts one step either side of its own.
+		if step := max(c.last+1, now); step <= now+1 {
+			c.last = step
+			code, err := totp.GenerateCode(c.secret, time.Unix(step*totpPeriod, 0))
+			if err != nil {
+				c.t.Fatal(err)
+			}
+			return code
+		}
+		time.Sleep(time.Until(time.Unix((now+1)*totpPeriod, 0)))
+	}
+}
+
+// enrolTOTP enrols authid's TOTP through the admin API.
+func enrolTOTP(h *harness, authid string) *totpClock {
+	h.t.Helper()
+	out := h.Admin(http.MethodPost, "/v1/admin/users/"+authid+"/totp", nil, http.StatusOK)
+	c := &totpClock{t: h.t, secret: out["secret"].(string)}
+	h.Admin(http.MethodPost, "/v1/admin/users/"+authid+"/totp/verify", req{"code": c.code()}, http.StatusOK)
+	return c
+}
