@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -23,6 +22,7 @@ import (
 	"github.com/flexauth/flexauth/activities"
 	"github.com/flexauth/flexauth/api"
 	"github.com/flexauth/flexauth/internal/apitest"
+	"github.com/flexauth/flexauth/internal/storetest"
 	"github.com/flexauth/flexauth/plugins/sdk"
 	"github.com/flexauth/flexauth/policies"
 	"github.com/flexauth/flexauth/secret"
@@ -67,17 +67,11 @@ func newHarnessWith(t *testing.T, opts harnessOptions) *harness {
 	ctx := context.Background()
 	h := &harness{t: t, outbox: &recordingDeliverer{}, account: "acme"}
 
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "flexauth.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.SQLite(t)
 	h.st = st
 
 	master := bytes.Repeat([]byte{7}, secret.MasterKeySize)
+	var err error
 	if h.keys, err = secret.New(master); err != nil {
 		t.Fatal(err)
 	}

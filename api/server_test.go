@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +16,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/internal/storetest"
 	"github.com/flexauth/flexauth/secret"
 	"github.com/flexauth/flexauth/store"
 )
@@ -61,16 +61,10 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "flexauth.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.SQLite(t)
 	f := &fixture{st: st, keys: testKeyring(t), logs: &syncBuffer{}}
 	now := time.Now().UTC()
+	var err error
 	must(t, st.CreateAccount(ctx, &store.Account{ID: "acme", Name: "Acme", CreatedAt: now}))
 	if f.appKey, err = secret.NewAPIKey(secret.AppKeyPrefix); err != nil {
 		t.Fatal(err)
