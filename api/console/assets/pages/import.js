@@ -50,7 +50,9 @@ export async function render(view) {
     const changes = (s.create || 0) + (s.update || 0);
     const apply = h('button', {
       type: 'button', 'data-testid': 'import-apply', disabled: !r.valid || changes === 0 || applied,
-      onclick: () => busy(preview, async () => {
+      // The file form is busy too: a preview started meanwhile would be
+      // overwritten by this answer when it arrives.
+      onclick: () => busy(form, () => busy(preview, async () => {
         try {
           const done = await send(true);
           showPreview(done, true);
@@ -59,7 +61,7 @@ export async function render(view) {
           if (err.body && err.body.rows) showPreview(err.body);
           else error.textContent = err.message;
         }
-      }),
+      })),
     }, `Apply ${changes} change${changes === 1 ? '' : 's'}`);
     const rows = r.rows || [];
     replace(preview, h('div', { class: 'preview' }, h('h3', {}, applied ? 'Import applied' : 'Preview'),
