@@ -54,7 +54,7 @@ func importFile(t *testing.T, h *harness, query, contentType string, file []byte
 // export downloads the users file and checks its headers.
 func export(t *testing.T, h *harness, query, wantType, wantName string) []byte {
 	t.Helper()
-	res := h.Do(http.MethodGet, "/v1/admin/users/export"+query, h.adminKey, nil)
+	res := h.Do(http.MethodGet, "/v1/admin/export/users"+query, h.adminKey, nil)
 	if res.Status != http.StatusOK {
 		t.Fatalf("export%s = %d %s", query, res.Status, res.Body)
 	}
@@ -342,10 +342,10 @@ func TestImportRefusals(t *testing.T) {
 		})
 	}
 	t.Run("an unknown export format is refused", func(t *testing.T) {
-		wantError(t, h.Do(http.MethodGet, "/v1/admin/users/export?format=pdf", h.adminKey, nil), http.StatusBadRequest, "format must be csv or xlsx")
+		wantError(t, h.Do(http.MethodGet, "/v1/admin/export/users?format=pdf", h.adminKey, nil), http.StatusBadRequest, "format must be csv or xlsx")
 	})
 	t.Run("without an admin key nothing is exported or imported", func(t *testing.T) {
-		wantError(t, h.Do(http.MethodGet, "/v1/admin/users/export", "", nil), http.StatusUnauthorized, "")
+		wantError(t, h.Do(http.MethodGet, "/v1/admin/export/users", "", nil), http.StatusUnauthorized, "")
 		wantError(t, h.Do(http.MethodPost, "/v1/admin/users/import?format=csv", h.appKey, header), http.StatusForbidden, "admin key required")
 	})
 	t.Run("a file over 64 KiB is within the import's own limit", func(t *testing.T) {
@@ -356,4 +356,17 @@ func TestImportRefusals(t *testing.T) {
 		res := sendFile(t, h, "/v1/admin/users", "application/json", bytes.NewReader(big))
 		wantError(t, res, http.StatusRequestEntityTooLarge, "exceeds")
 	})
+}
+
+// TestUsersNamedLikeRoutes: the export lives outside /users/, so a user
+// whose authid is "export" or "import" is addressed like any other.
+func TestUsersNamedLikeRoutes(t *testing.T) {
+	h := newHarness(t)
+	for _, authid := range []string{"export", "import"} {
+		h.Admin(http.MethodPost, "/v1/admin/users", req{"authid": authid}, http.StatusCreated)
+		if got := h.Admin(http.MethodGet, "/v1/admin/users/"+authid, nil, http.StatusOK)["authid"]; got != authid {
+			t.Fatalf("GET /v1/admin/users/%s = %v", authid, got)
+		}
+		h.Admin(http.MethodPatch, "/v1/admin/users/"+authid, req{"name": "Named " + authid}, http.StatusOK)
+	}
 }

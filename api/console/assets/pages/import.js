@@ -89,7 +89,7 @@ export async function render(view) {
     section('Export',
       h('p', {}, 'Download every user with their assigned systems.'),
       h('div', { class: 'actions' },
-        h('a', { class: 'button secondary', href: '/v1/admin/users/export?format=csv', download: 'users.csv', 'data-testid': 'export-csv' }, 'Export CSV'),
-        h('a', { class: 'button secondary', href: '/v1/admin/users/export?format=xlsx', download: 'users.xlsx', 'data-testid': 'export-xlsx' }, 'Export XLSX'))),
+        h('a', { class: 'button secondary', href: '/v1/admin/export/users?format=csv', download: 'users.csv', 'data-testid': 'export-csv' }, 'Export CSV'),
+        h('a', { class: 'button secondary', href: '/v1/admin/export/users?format=xlsx', download: 'users.xlsx', 'data-testid': 'export-xlsx' }, 'Export XLSX'))),
     section('Import', form, preview));
 }
