@@ -243,7 +243,7 @@ func (s *Server) routes() *gin.Engine {
 
 	admin.POST("/users", s.createUser)
 	admin.GET("/users", s.listUsers)
-	admin.GET("/export/users", s.exportUsers) // not under /users/: it would hide a user whose authid is "export"
+	admin.GET("/export/users", s.exportUsers)                       // not under /users/: it would hide a user whose authid is "export"
 	admin.POST("/users/import", s.freshWhenApplying, s.importUsers) // body limit: see bodyLimit
 	admin.GET("/users/:authid", s.getUser)
 	admin.PATCH("/users/:authid", s.updateUser)
