@@ -197,6 +197,12 @@ func (s *Server) updateSystem(c *gin.Context) {
 
 func (s *Server) deleteSystem(c *gin.Context) {
 	name := c.Param("name")
+	if name == consoleSystem {
+		// Its assignments are who administers the account in the console;
+		// deleting it would sign every administrator out for good.
+		failf(c, http.StatusConflict, "system %q is the account's console sign-in and cannot be deleted; unassign users instead", name)
+		return
+	}
 	err := s.store.DeleteSystem(c.Request.Context(), caller(c).AccountID, name, s.auditEvent(c, "system.deleted", name, "", nil))
 	if errors.Is(err, store.ErrNotFound) {
 		failf(c, http.StatusNotFound, "system %q not found", name)

@@ -112,6 +112,12 @@ func TestSystems(t *testing.T) {
 		h.Admin(http.MethodPatch, "/v1/admin/systems/vpn", req{"methods": []string{"totp"}}, http.StatusOK)
 	})
 
+	t.Run("the console system cannot be deleted", func(t *testing.T) {
+		h.Admin(http.MethodPost, "/v1/admin/systems", req{"name": "console", "methods": []string{"passwordless"}}, http.StatusCreated)
+		wantError(t, h.Do(http.MethodDelete, "/v1/admin/systems/console", h.adminKey, nil), http.StatusConflict, "cannot be deleted")
+		h.Admin(http.MethodGet, "/v1/admin/systems/console", nil, http.StatusOK)
+	})
+
 	t.Run("a deleted system is gone", func(t *testing.T) {
 		h.Admin(http.MethodDelete, "/v1/admin/systems/vpn", nil, http.StatusNoContent)
 		wantError(t, h.Do(http.MethodGet, "/v1/admin/systems/vpn", h.adminKey, nil), http.StatusNotFound, `system "vpn" not found`)
