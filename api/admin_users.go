@@ -202,6 +202,9 @@ func (s *Server) updateUser(c *gin.Context) {
 	if !ok {
 		return
 	}
+	if req.Status != nil && *req.Status == store.UserDisabled && !s.keepsConsoleAdmin(c, u) {
+		return
+	}
 	var rerrs []*requestError
 	if req.Name != nil {
 		rerrs = append(rerrs, validName(*req.Name))
@@ -249,6 +252,10 @@ func (s *Server) updateUser(c *gin.Context) {
 
 func (s *Server) deleteUser(c *gin.Context) {
 	authid := c.Param("authid")
+	u, ok := s.loadUser(c)
+	if !ok || !s.keepsConsoleAdmin(c, u) {
+		return
+	}
 	err := s.store.DeleteUser(c.Request.Context(), caller(c).AccountID, authid, s.auditEvent(c, "user.deleted", "", authid, nil))
 	if errors.Is(err, store.ErrNotFound) {
 		failf(c, http.StatusNotFound, "user %q not found", authid)
@@ -299,6 +306,9 @@ func (s *Server) setAssignments(c *gin.Context) {
 	}
 	u, ok := s.loadUser(c)
 	if !ok {
+		return
+	}
+	if !slices.ContainsFunc(*req.Assignments, func(a store.AssignedSystem) bool { return a.System == consoleSystem }) && !s.keepsConsoleAdmin(c, u) {
 		return
 	}
 	ctx := c.Request.Context()

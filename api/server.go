@@ -102,6 +102,7 @@ type (
 		TouchConsoleSession(ctx context.Context, id string, at time.Time) error
 		DeleteConsoleSession(ctx context.Context, id string, events ...store.AuditEvent) error
 		ConsoleUser(ctx context.Context, userID, system string) (store.User, error)
+		CountConsoleUsers(ctx context.Context, accountID, system, exceptUserID string) (int, error)
 	}
 	// consoleDataStore serves the console's dashboard, user pages and
 	// two-factor administration.
