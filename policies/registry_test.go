@@ -15,7 +15,7 @@ import (
 )
 
 // openStore returns a migrated SQLite store holding accounts a and b.
-func openStore(t *testing.T) *store.Store {
+func openStore(t testing.TB) *store.Store {
 	t.Helper()
 	ctx := t.Context()
 	st := storetest.SQLite(t)
@@ -35,7 +35,7 @@ func vpnSignIn(account string) Input {
 	return in
 }
 
-func upload(t *testing.T, st *store.Store, account, rego string) int {
+func upload(t testing.TB, st *store.Store, account, rego string) int {
 	t.Helper()
 	v := store.PolicyVersion{AccountID: account, Rego: rego, Tests: closedVPNTests, CreatedAt: time.Now().UTC(), CreatedBy: "test"}
 	if err := st.CreatePolicyVersion(t.Context(), &v); err != nil {
@@ -170,6 +170,30 @@ func TestRegistryRetriesAfterFailuresThatAreNotThePolicys(t *testing.T) {
 			d, err := reg.Decide(t.Context(), vpnSignIn("a"))
 			if err != nil || d.Allow || !slices.Contains(d.Reasons, "vpn is closed by the uploaded policy") {
 				t.Fatalf("next decision = %+v, %v; want the uploaded policy's own denial", d, err)
+			}
+		})
+	}
+}
+
+// BenchmarkRegistryDecide is BenchmarkDecide through the registry: the
+// account's active version is read from the store (SQLite here) on every
+// decision, the compiled policy comes from the cache.
+func BenchmarkRegistryDecide(b *testing.B) {
+	for _, c := range []struct{ name, account string }{{"built-in", "b"}, {"uploaded", "a"}} {
+		b.Run(c.name, func(b *testing.B) {
+			st := openStore(b)
+			upload(b, st, "a", strings.Replace(closedVPN, `"vpn"`, `"nothing"`, 1))
+			r := NewRegistry(st)
+			in := signIn()
+			in.Subject.Account = c.account
+			in.System.Sensitivity = "high"
+			in.Subject.TOTPEnrolled = true
+			in.History.NewIP = true
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := r.Decide(b.Context(), in); err != nil {
+					b.Fatal(err)
+				}
 			}
 		})
 	}
