@@ -208,6 +208,7 @@ func (s *Server) importUsers(c *gin.Context) {
 		systemIDs[sys.Name] = sys.ID
 	}
 	changes := userio.Diff(rows, current, methods)
+	userio.KeepHolders(changes, current, consoleSystem)
 
 	out := importJSON{Valid: true, Rows: make([]importRowJSON, len(changes))}
 	for i, ch := range changes {

@@ -75,3 +75,57 @@ func TestDiff(t *testing.T) {
 		})
 	}
 }
+
+func TestKeepHoldersRefusesToRemoveTheLastOne(t *testing.T) {
+	console := []Assignment{{System: "console", Method: "pin"}}
+	current := map[string]Record{
+		"root": {AuthID: "root", Status: StatusActive, Systems: console},
+		"ops":  {AuthID: "ops", Status: StatusDisabled, Systems: console},
+		"ada":  {AuthID: "ada", Status: StatusActive},
+	}
+	change := func(r Record, errs ...string) Change {
+		return Change{Row: Row{Record: r, Errors: errs}, Action: ActionUpdate, Result: r}
+	}
+	cases := []struct {
+		name    string
+		changes []Change
+		refused []string // authids whose row gets the error
+	}{
+		{"disabling the last one", []Change{change(Record{AuthID: "root", Status: StatusDisabled, Systems: console})}, []string{"root"}},
+		{"unassigning the last one", []Change{change(Record{AuthID: "root", Status: StatusActive})}, []string{"root"}},
+		{"handing over in the same file", []Change{
+			change(Record{AuthID: "root", Status: StatusActive}),
+			change(Record{AuthID: "ada", Status: StatusActive, Systems: console}),
+		}, nil},
+		{"handing over to a row in error does not count", []Change{
+			change(Record{AuthID: "root", Status: StatusActive}),
+			change(Record{AuthID: "ada", Status: StatusActive, Systems: console}, "bad email"),
+		}, []string{"root"}},
+		{"re-enabling another one", []Change{
+			change(Record{AuthID: "root", Status: StatusDisabled, Systems: console}),
+			change(Record{AuthID: "ops", Status: StatusActive, Systems: console}),
+		}, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			KeepHolders(c.changes, current, "console")
+			var got []string
+			for _, ch := range c.changes {
+				for _, e := range ch.Errors {
+					if strings.Contains(e, "without an active user of system \"console\"") {
+						got = append(got, ch.AuthID)
+					}
+				}
+			}
+			if !slices.Equal(got, c.refused) {
+				t.Fatalf("refused rows = %v, want %v", got, c.refused)
+			}
+		})
+	}
+	// No holder before: nothing to keep.
+	none := []Change{change(Record{AuthID: "ada", Status: StatusDisabled})}
+	KeepHolders(none, map[string]Record{"ada": {AuthID: "ada", Status: StatusActive}}, "console")
+	if len(none[0].Errors) != 0 {
+		t.Fatalf("errors without any holder: %v", none[0].Errors)
+	}
+}
