@@ -1,7 +1,9 @@
 package api_test
 
 import (
+	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -18,6 +20,20 @@ func TestTheLastConsoleAdministratorStays(t *testing.T) {
 	}
 	console := req{"assignments": []req{{"system": "console", "method": "passwordless"}}}
 	h.Admin(http.MethodPut, "/v1/admin/users/root/systems", console, http.StatusOK)
+
+	// An import that disables root is refused in its preview and on apply.
+	file := []byte("authid,status,systems\nroot,disabled,console:passwordless\n")
+	for _, apply := range []string{"false", "true"} {
+		want := http.StatusOK
+		if apply == "true" {
+			want = http.StatusUnprocessableEntity
+		}
+		out := importFile(t, h, "format=csv&apply="+apply, "text/csv", file, want)
+		rows, _ := out["rows"].([]any)
+		if out["valid"] != false || len(rows) != 1 || !strings.Contains(fmt.Sprint(rows[0].(map[string]any)["errors"]), "console administrators") {
+			t.Fatalf("import disabling the last administrator (apply=%s) = %v", apply, out)
+		}
+	}
 
 	refused := []struct {
 		name, method, path string
