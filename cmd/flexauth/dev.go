@@ -138,56 +138,17 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 }
 
 // Dev console administrator.
-const (
-	devConsoleSystem = "console"
-	devConsoleAdmin  = "admin"
-)
+// devConsoleAdmin is the dev account's first console administrator.
+const devConsoleAdmin = "admin"
 
 // devConsole makes sure the dev account has its console system and an
 // administrator "admin" signing in with a link (read from the dev outbox).
-// It creates only what is missing, so it runs at every start, and a data
-// folder from before the console gets them too.
+// It runs at every start, so a data folder from before the console gets
+// them too.
 func devConsole(ctx context.Context, st *store.Store, account string) error {
-	now := time.Now().UTC()
-	sys, err := st.GetSystem(ctx, account, devConsoleSystem)
-	if errors.Is(err, store.ErrNotFound) {
-		sys = store.System{
-			ID: uuid.NewString(), AccountID: account, Name: devConsoleSystem,
-			Methods: []string{"passwordless", "pin", "totp"}, Sensitivity: "medium", TTLSeconds: 600,
-			CreatedAt: now, UpdatedAt: now,
-		}
-		err = st.CreateSystem(ctx, &sys, devAudit(account, now, "system.created", devConsoleSystem, ""))
-	}
-	if err != nil {
-		return fmt.Errorf("create dev console system: %w", err)
-	}
-	if _, err := st.GetUser(ctx, account, devConsoleAdmin); !errors.Is(err, store.ErrNotFound) {
-		if err != nil {
-			return fmt.Errorf("load dev console admin: %w", err)
-		}
-		return nil
-	}
-	u := store.User{
-		ID: uuid.NewString(), AccountID: account, AuthID: devConsoleAdmin, Name: "Console administrator",
-		Email: "admin@localhost", Status: store.UserActive, CreatedAt: now, UpdatedAt: now,
-	}
-	if err := st.CreateUser(ctx, &u, devAudit(account, now, "user.created", "", devConsoleAdmin)); err != nil {
-		return fmt.Errorf("create dev console admin: %w", err)
-	}
-	err = st.SetAssignments(ctx, u.ID, []store.Assignment{{UserID: u.ID, SystemID: sys.ID, Method: "passwordless"}},
-		devAudit(account, now, "assignments.updated", "", devConsoleAdmin))
-	if err != nil {
-		return fmt.Errorf("assign dev console admin: %w", err)
-	}
-	return nil
-}
-
-// devAudit is the audit event of a change flexauth dev makes itself.
-func devAudit(account string, at time.Time, typ, system, authid string) store.AuditEvent {
-	return store.AuditEvent{
-		AccountID: account, Time: at, Type: typ, System: system, AuthID: authid,
-		Detail: map[string]any{"actor": "flexauth dev"},
-	}
+	return ensureConsole(ctx, st, account, &consoleAdmin{
+		AuthID: devConsoleAdmin, Email: "admin@localhost", Name: "Console administrator", Method: "passwordless",
+	}, "flexauth dev")
 }
 
 // devAccount returns the dev account's keys, creating the account and keys

@@ -22,6 +22,8 @@ usage:
   flexauth api     [flags]                                    the HTTP API (production)
   flexauth worker  [flags]                                    the Temporal worker (production)
   flexauth migrate [--database URL]                           apply database migrations
+  flexauth account create --id ID [--admin AUTHID --admin-email E]
+                                                              an account, its admin key and console administrator
   flexauth policy test [DIR]                                  run the Rego tests of a policy folder
   flexauth plugin list [--plugins-config F] [--plugins DIR]    the configured plugins, each checked
   flexauth plugin check PATH [key=value ...]                  handshake, version, capabilities of a plugin
@@ -57,6 +59,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runWorker(ctx, rest, logger)
 	case "migrate":
 		return runMigrate(ctx, rest, stdout)
+	case "account":
+		return runAccount(ctx, rest, stdout)
 	case "policy":
 		return runPolicy(ctx, rest, stdout)
 	case "plugin":
