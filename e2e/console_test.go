@@ -132,6 +132,7 @@ func TestConsoleAdministration(t *testing.T) {
 		if u := h.Admin(http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); u["totp_enabled"] != true || u["recovery_codes_left"] != float64(10) {
 			t.Fatalf("ada after enrolment = %v, want TOTP enabled and 10 recovery codes", u)
 		}
+		b.waitText(tid("sso-bound"), "not bound")
 		b.shot("user-detail")
 
 		b.open("#/users")

@@ -60,6 +60,9 @@ func TestSingleSignOnThroughALocalProvider(t *testing.T) {
 	if ada.SSOIssuer != prov.Issuer() || ada.SSOSubject != oidctest.Users()["ada@example.com"].Sub {
 		t.Fatalf("bound identity = %q %q", ada.SSOIssuer, ada.SSOSubject)
 	}
+	if u := h.Admin(http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); u["sso_bound"] != true {
+		t.Fatalf("ada after the first sign-on = %v, want sso_bound", u)
+	}
 	if types := h.AuditTypes("authid=ada&type=" + activities.EventSSOBound); len(types) != 1 {
 		t.Fatalf("sso.bound events = %v", types)
 	}

@@ -102,6 +102,8 @@ function authDetail(u, att) {
     h('dt', {}, 'Last login'), h('dd', {}, fmtTime(u.last_login_at)),
     h('dt', {}, 'Logins'), h('dd', { 'data-testid': 'login-count' }, String(u.login_count ?? 0)),
     h('dt', {}, 'Last IP'), h('dd', {}, u.last_ip || '—'),
+    h('dt', {}, 'Single sign-on'), h('dd', { 'data-testid': 'sso-bound' },
+      u.sso_bound ? 'provider identity bound' : 'not bound (the first sign-on binds it)'),
     h('dt', {}, 'Created'), h('dd', {}, fmtTime(u.created_at)));
   return section('Authentication', dl,
     h('h3', {}, 'Per method'),
