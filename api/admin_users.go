@@ -173,11 +173,9 @@ func (s *Server) loadUser(c *gin.Context) (store.User, bool) {
 	return u, true
 }
 
-func (s *Server) getUser(c *gin.Context) {
-	u, ok := s.loadUser(c)
-	if !ok {
-		return
-	}
+// respondUser answers with u as the admin API shows a user: with its
+// assignments and recovery codes left.
+func (s *Server) respondUser(c *gin.Context, u store.User) {
 	ctx := c.Request.Context()
 	as, err := s.store.ListAssignments(ctx, u.ID)
 	if err != nil {
@@ -190,6 +188,14 @@ func (s *Server) getUser(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) getUser(c *gin.Context) {
+	u, ok := s.loadUser(c)
+	if !ok {
+		return
+	}
+	s.respondUser(c, u)
 }
 
 func (s *Server) updateUser(c *gin.Context) {
@@ -237,17 +243,7 @@ func (s *Server) updateUser(c *gin.Context) {
 		s.internalError(c, "update user", err)
 		return
 	}
-	as, err := s.store.ListAssignments(ctx, u.ID)
-	if err != nil {
-		s.internalError(c, "list assignments", err)
-		return
-	}
-	out, err := s.withRecoveryCodes(ctx, u, toUserJSON(u, as))
-	if err != nil {
-		s.internalError(c, "count recovery codes", err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	s.respondUser(c, u)
 }
 
 func (s *Server) deleteUser(c *gin.Context) {
