@@ -210,6 +210,40 @@ func TestBeginDeniesWithTheRealReason(t *testing.T) {
 	}
 }
 
+func TestSSOWithoutASignOnPluginIsDeniedAtBegin(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		cfg     activities.Config
+		allowed bool
+	}{
+		{"none configured", activities.Config{}, false},
+		{"another account's", activities.Config{AccountSignOn: map[string]string{"other": "idp"}}, false},
+		{"the account's", activities.Config{AccountSignOn: map[string]string{"acc": "idp"}}, true},
+		{"everyone's", activities.Config{SignOn: "idp"}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFixtureWith(t, nil, c.cfg)
+			ctx := context.Background()
+			sys, err := f.st.GetSystem(ctx, "acc", "vpn")
+			must(t, err)
+			sys.Methods = append(sys.Methods, policies.MethodSSO)
+			must(t, f.st.UpdateSystem(ctx, &sys))
+			must(t, f.st.SetAssignments(ctx, f.user.ID, []store.Assignment{{UserID: f.user.ID, SystemID: sys.ID, Method: policies.MethodSSO}}))
+			res := f.begin(t, f.input)
+			if res.Allowed != c.allowed {
+				t.Fatalf("allowed = %v, want %v", res.Allowed, c.allowed)
+			}
+			if !c.allowed {
+				events, err := f.st.ListAudit(ctx, store.AuditFilter{AccountID: "acc", Type: activities.EventDenied})
+				must(t, err)
+				if len(events) != 1 || events[0].Reasons[0] != "no sign-on plugin configured for method sso" {
+					t.Fatalf("denials = %+v", events)
+				}
+			}
+		})
+	}
+}
+
 func TestIssueChallengeResendsTheSameSecretOnRetry(t *testing.T) {
 	for _, method := range []string{policies.MethodPIN, policies.MethodPasswordless} {
 		t.Run(method, func(t *testing.T) {

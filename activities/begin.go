@@ -89,6 +89,10 @@ func (a *Activities) Begin(ctx context.Context, in BeginInput) (BeginResult, err
 	if err != nil || !dec.Allow {
 		return a.deny(ctx, in.Subject, now, dec.Reasons...)
 	}
+	if _, ok := a.cfg.signOn(in.AccountID); dec.Method == policies.MethodSSO && !ok {
+		// Refused now rather than after a link nobody could complete.
+		return a.deny(ctx, in.Subject, now, "no sign-on plugin configured for method sso")
+	}
 
 	res.Allowed = true
 	res.Method = dec.Method
