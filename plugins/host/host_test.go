@@ -2,7 +2,6 @@ package host
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -18,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flexauth/flexauth/internal/syncbuf"
 	"github.com/flexauth/flexauth/plugins/sdk"
 )
 
@@ -272,23 +272,8 @@ func TestContextDeadlineBoundsTheCall(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the log goroutines go-plugin runs.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// syncBuffer collects output written from other goroutines.
+type syncBuffer = syncbuf.Buffer
 
 func TestPluginLogsReachHostLogger(t *testing.T) {
 	var out syncBuffer

@@ -16,26 +16,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flexauth/flexauth/internal/syncbuf"
 	"github.com/flexauth/flexauth/plugins/sdk"
 )
 
-// syncBuffer collects log output from concurrent sends.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// syncBuffer collects output written from other goroutines.
+type syncBuffer = syncbuf.Buffer
 
 // newTestWebhook returns an unconfigured Webhook whose logs go to the
 // returned buffer instead of the plugin's stderr.
