@@ -12,7 +12,7 @@ import (
 
 // Store is the persistence the activities need.
 type Store interface {
-	InsertAttempt(ctx context.Context, a *store.Attempt) error
+	InsertAttempt(ctx context.Context, a *store.Attempt, events ...store.AuditEvent) (bool, error)
 	PublishAttempt(ctx context.Context, id string, u store.AttemptUpdate, events ...store.AuditEvent) (bool, error)
 	CancelOtherAttempts(ctx context.Context, a store.Attempt, at time.Time) ([]string, error)
 	SetChallenge(ctx context.Context, id string, sealed []byte) ([]byte, error)
@@ -21,11 +21,11 @@ type Store interface {
 	GetUser(ctx context.Context, accountID, authid string) (store.User, error)
 	GetAssignment(ctx context.Context, userID, systemID string) (store.Assignment, error)
 	KnownIP(ctx context.Context, userID, ip string) (bool, error)
-	CountAttempts(ctx context.Context, accountID, authid string, since time.Time) (int, error)
-	RecordFailure(ctx context.Context, userID string, at time.Time, window time.Duration) (int, error)
-	UseTOTPStep(ctx context.Context, userID string, step int64) (bool, error)
+	LimitStore
+	FactorLocks(ctx context.Context, userID string) ([]store.FactorLock, error)
+	RecordCodeCheck(ctx context.Context, c store.CodeCheck) (store.CodeOutcome, error)
+	LoadEffect(ctx context.Context, attemptID, key string, result any) (bool, error)
 	UnusedRecoveryCodes(ctx context.Context, userID string) ([]store.RecoveryCode, error)
-	UseRecoveryCode(ctx context.Context, id string, at time.Time, events ...store.AuditEvent) (bool, error)
 	AppendAudit(ctx context.Context, events ...store.AuditEvent) error
 	GetAttempt(ctx context.Context, id string) (store.Attempt, error)
 	SetSSOAuthorization(ctx context.Context, id, stateDigest string, sealed []byte) (bool, error)
@@ -50,9 +50,16 @@ type Plugins interface {
 
 // Config tunes the activities.
 type Config struct {
-	PublicURL     string        // base of links in messages, e.g. http://127.0.0.1:8080
-	PINDigits     int           // default 8
-	LockoutWindow time.Duration // how long failures count towards a lock-out; default 15m
+	PublicURL string // base of links in messages, e.g. http://127.0.0.1:8080
+	PINDigits int    // default 8
+	// Lockout: a factor (pin, totp, recovery code, sso) locks after the
+	// policy's max_attempts consecutive failures for LockoutBase, each
+	// further failure doubling the wait up to LockoutMax; at HardLockAfter
+	// consecutive failures it stays locked until an administrator clears
+	// it (NIST SP 800-63B-4 allows at most 100).
+	LockoutBase   time.Duration // default 15m
+	LockoutMax    time.Duration // default 24h
+	HardLockAfter int           // default 100
 	// Channels maps a channel (email, sms) to the delivery plugin that
 	// sends it; default: the outbox for both. AccountChannels overrides it
 	// per account (an account with its own mail server or SMS sender).
@@ -66,12 +73,13 @@ type Config struct {
 	SignOn        string
 	AccountSignOn map[string]string
 
-	// Start limits stop message bombing and guessing at scale: more starts
-	// than this in the window are denied (and audited) before anything is
-	// sent. Zero means the default; negative disables the limit.
-	UserStarts    int           // per user across systems; default 10
-	AccountStarts int           // per account; default 600
-	StartWindow   time.Duration // default 15m for users; accounts use one minute
+	// Limits bound starts (see Limits).
+	Limits Limits
+}
+
+// lockoutRule is the rule a factor locks by, at a policy's max_attempts.
+func (c Config) lockoutRule(maxAttempts int) store.LockoutRule {
+	return store.LockoutRule{Threshold: maxAttempts, BaseWait: c.LockoutBase, MaxWait: c.LockoutMax, HardLimit: c.HardLockAfter}
 }
 
 // plugin returns the delivery plugin for an account's channel.
@@ -106,20 +114,17 @@ func New(st Store, policy Policy, plugins Plugins, keys *secret.Keyring, cfg Con
 	if cfg.PINDigits == 0 {
 		cfg.PINDigits = 8
 	}
-	if cfg.LockoutWindow == 0 {
-		cfg.LockoutWindow = 15 * time.Minute
+	if cfg.LockoutBase <= 0 {
+		cfg.LockoutBase = 15 * time.Minute
+	}
+	if cfg.LockoutMax <= 0 {
+		cfg.LockoutMax = 24 * time.Hour
+	}
+	if cfg.HardLockAfter <= 0 || cfg.HardLockAfter > 100 {
+		cfg.HardLockAfter = 100
 	}
 	if len(cfg.Channels) == 0 {
 		cfg.Channels = map[string]string{"email": "outbox", "sms": "outbox"}
-	}
-	if cfg.UserStarts == 0 {
-		cfg.UserStarts = 10
-	}
-	if cfg.AccountStarts == 0 {
-		cfg.AccountStarts = 600
-	}
-	if cfg.StartWindow == 0 {
-		cfg.StartWindow = 15 * time.Minute
 	}
 	if now == nil {
 		now = time.Now
@@ -154,6 +159,7 @@ const (
 	EventAuthenticated = "attempt.authenticated"
 	EventLocked        = "attempt.locked"
 	EventExpired       = "attempt.expired"
+	EventFactorLocked  = "factor.locked"
 )
 
 // Non-retryable application error types.
@@ -161,4 +167,9 @@ const (
 	ErrTypeDelivery = "DeliveryFailed"
 	ErrTypeNoSecret = "ChallengeUnavailable"
 	ErrTypeSignOn   = "SignOnUnavailable"
+	ErrTypeBadInput = "BadInput"
 )
+
+// FactorRecovery is the factor of TOTP recovery codes, which a TOTP
+// attempt takes beside TOTP codes (see MethodFactor).
+const FactorRecovery = store.FactorRecovery

@@ -297,45 +297,6 @@ func TestPermanentDeliveryFailureIsNotRetried(t *testing.T) {
 	}
 }
 
-func TestVerifyTOTP(t *testing.T) {
-	f := newFixture(t, nil)
-	ctx := context.Background()
-	seed := "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
-	sealed, err := f.keys.Seal([]byte(seed), f.user.ID)
-	must(t, err)
-	must(t, f.st.SetTOTPPending(ctx, f.user.ID, sealed, f.now))
-	must(t, f.st.ActivateTOTP(ctx, f.user.ID, sealed, 0, f.now))
-
-	code := func(d time.Duration) string {
-		c, err := activities.TOTPCode(seed, f.now.Add(d))
-		must(t, err)
-		return c
-	}
-	verify := func(c string) activities.VerifyTOTPResult {
-		res, err := f.acts.VerifyTOTP(ctx, activities.VerifyTOTPInput{Subject: f.input, Digest: activities.CodeDigest(f.keys, "att1", c)})
-		must(t, err)
-		return res
-	}
-	if res := verify(code(-90 * time.Second)); res.Valid {
-		t.Fatal("a code three steps old was accepted")
-	}
-	if res := verify(code(-30 * time.Second)); !res.Valid {
-		t.Fatalf("the previous step's code was refused: %s", res.Reason)
-	}
-	if res := verify(code(0)); !res.Valid {
-		t.Fatalf("the current code was refused: %s", res.Reason)
-	}
-	if res := verify(code(0)); res.Valid || res.Reason != "totp code already used" {
-		t.Fatalf("a used code: %+v", res)
-	}
-	if res := verify(code(-30 * time.Second)); res.Valid {
-		t.Fatal("an older step was accepted after a newer one")
-	}
-	if res := verify(code(30 * time.Second)); !res.Valid {
-		t.Fatalf("the next step's code was refused: %s", res.Reason)
-	}
-}
-
 func TestDeliveryRouting(t *testing.T) {
 	cfg := activities.Config{
 		Channels:        map[string]string{"email": "mail", "sms": "texts"},

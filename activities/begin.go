@@ -24,32 +24,46 @@ type BeginInput struct {
 // BeginResult is the policy's verdict on the attempt and what the workflow
 // needs to run it.
 type BeginResult struct {
-	Allowed        bool
-	UserID         string
-	Method         string
-	Channel        string // "" lets IssueChallenge choose from the contact data
-	TTL            time.Duration
-	MaxAttempts    int
+	Allowed bool
+	UserID  string
+	Method  string
+	Channel string // "" lets IssueChallenge choose from the contact data
+	TTL     time.Duration
+	// MaxAttempts is the policy's limit: a factor locks after this many
+	// consecutive wrong codes.
+	MaxAttempts int
+	// RecentFailures is the run of wrong codes with the method's factor so
+	// far; LockedFactors names the user's factors locked at the start.
 	RecentFailures int
+	LockedFactors  []string
 	Reasons        []string
 }
+
+// effectBegin keys Begin's effect: an attempt begins once.
+const effectBegin = "begin"
 
 // Begin records the attempt, supersedes the subject's pending attempts,
 // resolves the user, system and assignment, and asks the policy. Anything
 // that makes the attempt impossible (unknown user or system, no assignment,
-// a disabled user, a policy error or denial) is a denial with its real
-// reason in the audit trail, never an error the caller could tell apart.
+// a disabled user, a locked factor, a policy error or denial) is a denial
+// with its real reason in the audit trail, never an error the caller could
+// tell apart.
+//
+// Begin runs once per attempt: run again (a retried or replayed local
+// activity), it answers what it answered the first time and changes
+// nothing.
 func (a *Activities) Begin(ctx context.Context, in BeginInput) (BeginResult, error) {
+	var done BeginResult
+	if found, err := a.store.LoadEffect(ctx, in.AttemptID, effectBegin, &done); err != nil || found {
+		return done, err
+	}
 	now := a.now().UTC()
 	row := store.Attempt{
 		ID: in.AttemptID, AccountID: in.AccountID, System: in.System, AuthID: in.AuthID,
 		WorkflowID: in.WorkflowID, RunID: in.RunID, State: store.AttemptPending,
 		IP: in.IP, UserAgent: in.UserAgent, StartedAt: in.StartedAt.UTC(), UpdatedAt: now,
 	}
-	if err := a.store.InsertAttempt(ctx, &row); err != nil {
-		return BeginResult{}, err
-	}
-	if err := a.store.AppendAudit(ctx, in.event(now, EventStarted)); err != nil {
+	if _, err := a.store.InsertAttempt(ctx, &row, in.event(now, EventStarted)); err != nil {
 		return BeginResult{}, err
 	}
 	if _, err := a.store.CancelOtherAttempts(ctx, row, now); err != nil {
@@ -57,11 +71,14 @@ func (a *Activities) Begin(ctx context.Context, in BeginInput) (BeginResult, err
 	}
 	// Limits come before the subject is resolved, so that unknown users are
 	// limited exactly like known ones.
-	if reason, err := a.rateLimited(ctx, in, now); err != nil || reason != "" {
-		if err != nil {
-			return BeginResult{}, err
-		}
-		return a.deny(ctx, in.Subject, now, reason)
+	reason, err := a.cfg.Limits.Exceeded(ctx, a.store, StartRequest{
+		AccountID: in.AccountID, System: in.System, AuthID: in.AuthID, IP: in.IP, At: now, Recorded: true,
+	})
+	if err != nil {
+		return BeginResult{}, err
+	}
+	if reason != "" {
+		return a.deny(ctx, in.Subject, now, nil, reason)
 	}
 
 	res, input, reason, err := a.resolve(ctx, in, now)
@@ -69,7 +86,7 @@ func (a *Activities) Begin(ctx context.Context, in BeginInput) (BeginResult, err
 		return BeginResult{}, err
 	}
 	if reason != "" {
-		return a.deny(ctx, in.Subject, now, reason)
+		return a.deny(ctx, in.Subject, now, nil, reason)
 	}
 
 	dec, err := a.policy.Decide(ctx, input)
@@ -83,15 +100,17 @@ func (a *Activities) Begin(ctx context.Context, in BeginInput) (BeginResult, err
 	if err != nil {
 		decided.Detail["error"] = err.Error()
 	}
-	if err := a.store.AppendAudit(ctx, decided); err != nil {
-		return BeginResult{}, err
-	}
 	if err != nil || !dec.Allow {
-		return a.deny(ctx, in.Subject, now, dec.Reasons...)
+		return a.deny(ctx, in.Subject, now, []store.AuditEvent{decided}, dec.Reasons...)
 	}
 	if _, ok := a.cfg.signOn(in.AccountID); dec.Method == policies.MethodSSO && !ok {
 		// Refused now rather than after a link nobody could complete.
-		return a.deny(ctx, in.Subject, now, "no sign-on plugin configured for method sso")
+		return a.deny(ctx, in.Subject, now, []store.AuditEvent{decided}, "no sign-on plugin configured for method sso")
+	}
+	if locked := lockedOut(dec.Method, input.History.LockedFactors); locked != "" {
+		// The engine's own lock, whatever the policy chose: a policy that
+		// ignores locked factors cannot reopen them.
+		return a.deny(ctx, in.Subject, now, []store.AuditEvent{decided}, locked)
 	}
 
 	res.Allowed = true
@@ -100,36 +119,48 @@ func (a *Activities) Begin(ctx context.Context, in BeginInput) (BeginResult, err
 	res.TTL = time.Duration(dec.TTLSeconds) * time.Second
 	res.MaxAttempts = dec.MaxAttempts
 	res.Reasons = dec.Reasons
+	res.RecentFailures = input.History.Factors[MethodFactor(dec.Method)].Failures
+	res.LockedFactors = input.History.LockedFactors
 	expires := in.StartedAt.UTC().Add(res.TTL)
-	_, err = a.store.PublishAttempt(ctx, in.AttemptID, store.AttemptUpdate{Method: dec.Method, ExpiresAt: &expires, At: now})
+	_, err = a.store.PublishAttempt(ctx, in.AttemptID, store.AttemptUpdate{
+		Method: dec.Method, ExpiresAt: &expires, At: now,
+		Effect: &store.EffectRecord{Key: effectBegin, Result: res},
+	}, decided)
 	if err != nil {
 		return BeginResult{}, err
 	}
 	return res, nil
 }
 
-// rateLimited says why the start exceeds a limit, or "". The attempt being
-// begun is counted too.
-func (a *Activities) rateLimited(ctx context.Context, in BeginInput, now time.Time) (string, error) {
-	if a.cfg.UserStarts > 0 {
-		n, err := a.store.CountAttempts(ctx, in.AccountID, in.AuthID, now.Add(-a.cfg.StartWindow))
-		if err != nil {
-			return "", err
-		}
-		if n > a.cfg.UserStarts {
-			return fmt.Sprintf("rate limited: %d starts for this user in %s (limit %d)", n, a.cfg.StartWindow, a.cfg.UserStarts), nil
-		}
+// MethodFactor is the factor whose failures a method's codes count
+// against: pin, totp (whose attempts also take recovery codes), sso; ""
+// for a link, which cannot be guessed.
+func MethodFactor(method string) string {
+	switch method {
+	case policies.MethodPIN:
+		return store.FactorPIN
+	case policies.MethodTOTP:
+		return store.FactorTOTP
+	case policies.MethodSSO:
+		return store.FactorSSO
 	}
-	if a.cfg.AccountStarts > 0 {
-		n, err := a.store.CountAttempts(ctx, in.AccountID, "", now.Add(-time.Minute))
-		if err != nil {
-			return "", err
-		}
-		if n > a.cfg.AccountStarts {
-			return fmt.Sprintf("rate limited: %d starts for the account in the last minute (limit %d)", n, a.cfg.AccountStarts), nil
-		}
+	return ""
+}
+
+// lockedOut says why method cannot be used with these factors locked, or "".
+// A TOTP attempt is refused only when recovery codes are locked too: with
+// TOTP locked, a recovery code still signs in.
+func lockedOut(method string, locked []string) string {
+	has := func(f string) bool { return slices.Contains(locked, f) }
+	switch {
+	case method == policies.MethodPIN && has(store.FactorPIN):
+		return "pin is locked after too many wrong codes"
+	case method == policies.MethodSSO && has(store.FactorSSO):
+		return "single sign-on is locked after too many refusals"
+	case method == policies.MethodTOTP && has(store.FactorTOTP) && has(store.FactorRecovery):
+		return "totp and recovery codes are locked after too many wrong codes"
 	}
-	return "", nil
+	return ""
 }
 
 // resolve loads what the policy needs: the sign-in as ResolveInput builds
@@ -138,8 +169,7 @@ func (a *Activities) rateLimited(ctx context.Context, in BeginInput, now time.Ti
 func (a *Activities) resolve(ctx context.Context, in BeginInput, now time.Time) (BeginResult, policies.Input, string, error) {
 	r, err := ResolveInput(ctx, a.store, InputRequest{
 		AccountID: in.AccountID, System: in.System, AuthID: in.AuthID,
-		IP: in.IP, UserAgent: in.UserAgent, Time: in.StartedAt, FailuresAt: now,
-		LockoutWindow: a.cfg.LockoutWindow,
+		IP: in.IP, UserAgent: in.UserAgent, Time: in.StartedAt, LocksAt: now,
 	})
 	if err != nil || r.Refusal != "" {
 		return BeginResult{}, policies.Input{}, r.Refusal, err
@@ -152,12 +182,8 @@ func (a *Activities) resolve(ctx context.Context, in BeginInput, now time.Time) 
 	input := r.Input
 	input.Subject.HasEmail, input.Subject.HasPhone = user.Email != "", user.Phone != ""
 	input.Subject.InDirectory, input.Subject.Groups, input.Subject.Attributes = person.Found, person.Groups, person.Attributes
-	return BeginResult{UserID: user.ID, RecentFailures: input.History.RecentFailures}, input, "", nil
+	return BeginResult{UserID: user.ID}, input, "", nil
 }
-
-// DefaultLockoutWindow is how long failed codes count towards a lock-out
-// when Config.LockoutWindow is not set.
-const DefaultLockoutWindow = 15 * time.Minute
 
 // InputStore is what ResolveInput reads.
 type InputStore interface {
@@ -166,6 +192,7 @@ type InputStore interface {
 	GetUser(ctx context.Context, accountID, authid string) (store.User, error)
 	GetAssignment(ctx context.Context, userID, systemID string) (store.Assignment, error)
 	KnownIP(ctx context.Context, userID, ip string) (bool, error)
+	FactorLocks(ctx context.Context, userID string) ([]store.FactorLock, error)
 }
 
 // InputRequest is the sign-in a policy input is built for.
@@ -173,10 +200,8 @@ type InputRequest struct {
 	AccountID, System, AuthID string
 	IP, UserAgent             string // IP "" is never a new IP
 	Time                      time.Time
-	// FailuresAt is the moment recent failures are counted at (zero: Time),
-	// over LockoutWindow (zero: DefaultLockoutWindow).
-	FailuresAt    time.Time
-	LockoutWindow time.Duration
+	// LocksAt is the moment factor locks are judged at (zero: Time).
+	LocksAt time.Time
 }
 
 // Resolved is a sign-in resolved for the policy.
@@ -230,14 +255,22 @@ func ResolveInput(ctx context.Context, st InputStore, req InputRequest) (Resolve
 		}
 		newIP = !known
 	}
-	at, window := req.FailuresAt, req.LockoutWindow
+	at := req.LocksAt
 	if at.IsZero() {
 		at = req.Time
 	}
-	if window <= 0 {
-		window = DefaultLockoutWindow
+	locks, err := st.FactorLocks(ctx, user.ID)
+	if err != nil {
+		return Resolved{}, err
 	}
-	failures := user.RecentFailures(at, window)
+	factors, locked := map[string]policies.Factor{}, []string{}
+	for _, l := range locks {
+		factors[l.Factor] = policies.Factor{Failures: l.Failures, Locked: l.Locked(at)}
+		if l.Locked(at) {
+			locked = append(locked, l.Factor)
+		}
+	}
+	failures := factors[MethodFactor(asg.Method)].Failures
 	// The account's settings are read last, for a sign-in that reaches the
 	// policy: whether email may carry its link or code.
 	acc, err := st.GetAccount(ctx, req.AccountID)
@@ -257,7 +290,7 @@ func ResolveInput(ctx context.Context, st InputStore, req InputRequest) (Resolve
 		Request: policies.Request{IP: req.IP, UserAgent: req.UserAgent, Time: req.Time.UTC()},
 		History: policies.History{
 			RecentFailures: failures, LastIP: user.LastIP, LastLoginAt: user.LastLoginAt,
-			LoginCount: user.LoginCount, NewIP: newIP,
+			LoginCount: user.LoginCount, NewIP: newIP, Factors: factors, LockedFactors: locked,
 		},
 	}
 	return Resolved{Input: input, User: user}, nil
@@ -299,14 +332,18 @@ func withContacts(u store.User, person sdk.Identity) store.User {
 	return u
 }
 
-func (a *Activities) deny(ctx context.Context, s Subject, now time.Time, reasons ...string) (BeginResult, error) {
+// deny ends the attempt as denied, with events (the policy's decision) and
+// the denial, and remembers the answer as Begin's effect.
+func (a *Activities) deny(ctx context.Context, s Subject, now time.Time, events []store.AuditEvent, reasons ...string) (BeginResult, error) {
 	if len(reasons) == 0 {
 		reasons = []string{"denied by policy"}
 	}
-	_, err := a.store.PublishAttempt(ctx, s.AttemptID, store.AttemptUpdate{State: store.AttemptDenied, At: now},
-		s.event(now, EventDenied, reasons...))
+	res := BeginResult{Allowed: false, Reasons: reasons}
+	_, err := a.store.PublishAttempt(ctx, s.AttemptID, store.AttemptUpdate{
+		State: store.AttemptDenied, At: now, Effect: &store.EffectRecord{Key: effectBegin, Result: res},
+	}, append(events, s.event(now, EventDenied, reasons...))...)
 	if err != nil {
 		return BeginResult{}, fmt.Errorf("deny attempt: %w", err)
 	}
-	return BeginResult{Allowed: false, Reasons: reasons}, nil
+	return res, nil
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
+	"github.com/flexauth/flexauth/activities"
 	"github.com/flexauth/flexauth/secret"
 	"github.com/flexauth/flexauth/store"
 )
@@ -38,8 +39,8 @@ func (s *Server) resetTwoFactor(c *gin.Context) {
 }
 
 // createRecoveryCodes draws a new set of codes, voiding the old one. The
-// codes are in this answer and nowhere else in clear: each is stored
-// sealed with the user's ID.
+// codes are in this answer and nowhere else in clear: each is stored as a
+// keyed digest.
 func (s *Server) createRecoveryCodes(c *gin.Context) {
 	u, ok := s.loadUser(c)
 	if !ok {
@@ -55,13 +56,10 @@ func (s *Server) createRecoveryCodes(c *gin.Context) {
 			return
 		}
 		canonical, _ := secret.NormalizeRecoveryCode(code)
-		sealed, err := s.keys.Seal([]byte(canonical), u.ID)
-		if err != nil {
-			s.internalError(c, "seal recovery code", err)
-			return
-		}
 		shown[i] = code
-		rows[i] = store.RecoveryCode{ID: uuid.NewString(), UserID: u.ID, Sealed: sealed, CreatedAt: now}
+		rows[i] = store.RecoveryCode{
+			ID: uuid.NewString(), UserID: u.ID, Digest: activities.RecoveryDigest(s.keys, canonical), CreatedAt: now,
+		}
 	}
 	ev := s.auditEvent(c, "recovery_codes.generated", "", u.AuthID, map[string]any{"count": recoveryCodeCount})
 	if err := s.store.ReplaceRecoveryCodes(c.Request.Context(), u.ID, rows, ev); err != nil {

@@ -1,7 +1,9 @@
 package api_test
 
 import (
+	"context"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -35,8 +37,23 @@ func TestRecoveryCodesAndTwoFactorReset(t *testing.T) {
 		t.Fatalf("recovery codes = %v, want 10", out)
 	}
 	first := codes[0].(string)
-	if len(first) != 11 || first[5] != '-' {
-		t.Fatalf("code %q is not XXXXX-XXXXX", first)
+	if len(first) != 17 || first[5] != '-' || first[11] != '-' {
+		t.Fatalf("code %q is not XXXXX-XXXXX-XXXXX (75 bits)", first)
+	}
+	// Stored as keyed digests only: nothing in the store opens back to a code.
+	user, err := h.st.GetUser(context.Background(), h.account, "carol")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := h.st.UnusedRecoveryCodes(context.Background(), user.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range stored {
+		canonical := strings.ReplaceAll(first, "-", "")
+		if c.Sealed != nil || len(c.Digest) < 40 || strings.Contains(c.Digest, canonical) {
+			t.Fatalf("stored recovery code %+v: want a keyed digest and nothing sealed", c)
+		}
 	}
 	if u := h.Admin(http.MethodGet, "/v1/admin/users/carol", nil, http.StatusOK); u["recovery_codes_left"] != 10.0 || u["sso_bound"] != false {
 		t.Fatalf("user = %v", u)
@@ -44,6 +61,13 @@ func TestRecoveryCodesAndTwoFactorReset(t *testing.T) {
 
 	// Typed in lower case with a space for the dash: still the code.
 	typed := strings.ToLower(strings.Replace(first, "-", " ", 1))
+	// A wrong recovery code counts against recovery codes, not TOTP.
+	h.Start("payroll", "carol")
+	h.Expect("/v1/check", req{"system": "payroll", "authid": "carol", "pin": "AAAAA-BBBBB-CCCCC"}, http.StatusForbidden, "security error")
+	if u := h.Admin(http.MethodGet, "/v1/admin/users/carol", nil, http.StatusOK); fmt.Sprint(u["lockouts"]) == "" ||
+		u["lockouts"].([]any)[0].(map[string]any)["factor"] != "recovery" {
+		t.Fatalf("lockouts after a wrong recovery code = %v", u["lockouts"])
+	}
 	h.Start("payroll", "carol")
 	h.Expect("/v1/check", req{"system": "payroll", "authid": "carol", "pin": typed}, http.StatusOK, "authenticated")
 	if types := h.AuditTypes("authid=carol&type=" + activities.EventRecoveryCodeUsed); len(types) != 1 {
@@ -65,7 +89,8 @@ func TestRecoveryCodesAndTwoFactorReset(t *testing.T) {
 	t.Run("the user's attempts and sign-ins by method", func(t *testing.T) {
 		out := h.Admin(http.MethodGet, "/v1/admin/users/carol/attempts?limit=5", nil, http.StatusOK)
 		atts := out["attempts"].([]any)
-		if len(atts) != 2 || atts[0].(map[string]any)["state"] != "pending" || atts[1].(map[string]any)["state"] != "authenticated" {
+		if len(atts) != 3 || atts[0].(map[string]any)["state"] != "pending" || atts[1].(map[string]any)["state"] != "authenticated" ||
+			atts[2].(map[string]any)["state"] != "cancelled" {
 			t.Fatalf("attempts = %v", atts)
 		}
 		by := out["by_method"].([]any)

@@ -18,7 +18,7 @@ func TestStats(t *testing.T) {
 		t.Helper()
 		a := store.Attempt{ID: id, AccountID: h.account, System: "vpn", AuthID: "alice", WorkflowID: "wf-" + id, RunID: "run",
 			State: store.AttemptPending, Method: "pin", StartedAt: started, UpdatedAt: started}
-		if err := h.st.InsertAttempt(ctx, &a); err != nil {
+		if _, err := h.st.InsertAttempt(ctx, &a); err != nil {
 			t.Fatal(err)
 		}
 		if state != store.AttemptPending {

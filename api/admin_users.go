@@ -43,6 +43,9 @@ type userJSON struct {
 	// RecoveryCodesLeft is filled in by withRecoveryCodes.
 	RecoveryCodesLeft int  `json:"recovery_codes_left"`
 	SSOBound          bool `json:"sso_bound"`
+	// Lockouts is filled in for one user (not in lists): the runs of wrong
+	// codes per factor and whether they locked it.
+	Lockouts []lockoutJSON `json:"lockouts,omitempty"`
 }
 
 func toUserJSON(u store.User, as []store.AssignedSystem) userJSON {
@@ -185,6 +188,10 @@ func (s *Server) respondUser(c *gin.Context, u store.User) {
 	out, err := s.withRecoveryCodes(ctx, u, toUserJSON(u, as))
 	if err != nil {
 		s.internalError(c, "count recovery codes", err)
+		return
+	}
+	if out.Lockouts, err = s.lockouts(ctx, u.ID); err != nil {
+		s.internalError(c, "load lock-outs", err)
 		return
 	}
 	c.JSON(http.StatusOK, out)

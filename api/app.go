@@ -156,7 +156,14 @@ func (s *Server) padStart(ctx context.Context, began time.Time) {
 type checkRequest struct {
 	subject
 	PIN pinInput `json:"pin"`
+	// Attempt, when set, binds the poll to the attempt its start returned:
+	// the answer is that attempt's, never a later or another one's.
+	Attempt string `json:"attempt"`
 }
+
+// maxAttemptIDLength bounds an attempt ID sent back by a client; real ones
+// are 36-character UUIDs.
+const maxAttemptIDLength = 64
 
 // check answers from the subject's latest attempt row. With a PIN or TOTP
 // code for a pending attempt, it first submits the code to the workflow.
@@ -181,7 +188,11 @@ func (s *Server) check(c *gin.Context) {
 		return
 	}
 
-	att, err := s.store.LatestAttempt(ctx, key.AccountID, req.System, req.AuthID)
+	if len(req.Attempt) > maxAttemptIDLength {
+		respondError(c, badRequest("attempt must be at most %d characters", maxAttemptIDLength))
+		return
+	}
+	att, err := s.checkedAttempt(ctx, key.AccountID, req)
 	if errors.Is(err, store.ErrNotFound) {
 		securityError(c)
 		return
@@ -198,6 +209,24 @@ func (s *Server) check(c *gin.Context) {
 	respondResult(c, r)
 }
 
+// checkedAttempt is the attempt a check asks about: the one it names, when
+// it is the subject's, or else the subject's latest. ErrNotFound for an
+// attempt of another account, system or user, so a poll cannot learn about
+// attempts that are not its own.
+func (s *Server) checkedAttempt(ctx context.Context, accountID string, req checkRequest) (store.Attempt, error) {
+	if req.Attempt == "" {
+		return s.store.LatestAttempt(ctx, accountID, req.System, req.AuthID)
+	}
+	att, err := s.store.GetAttempt(ctx, req.Attempt)
+	if err != nil {
+		return store.Attempt{}, err
+	}
+	if att.AccountID != accountID || att.System != req.System || att.AuthID != req.AuthID {
+		return store.Attempt{}, fmt.Errorf("attempt %s is another subject's: %w", req.Attempt, store.ErrNotFound)
+	}
+	return att, nil
+}
+
 // errUnavailable marks a settle failure caused by Temporal, not the store.
 var errUnavailable = errors.New("temporal unavailable")
 
@@ -212,9 +241,17 @@ func (s *Server) settle(ctx context.Context, att store.Attempt, pin pinInput) (s
 		return s.rowResult(att, now), nil
 	}
 
-	// The workflow only ever sees the code's digest, bound to the attempt.
-	code := pin.code(s.codeDigits(att.Method))
-	v, err := s.submit(ctx, att, workflows.UpdateSubmitCode, activities.CodeDigest(s.keys, att.ID, code))
+	// The workflow only ever sees the code's digest, bound to the attempt,
+	// and what kind of code it is, so that it is counted against its own
+	// factor. A recovery code is digested as it is stored: by its digest.
+	sub := workflows.Submission{AttemptID: att.ID, Factor: activities.MethodFactor(att.Method)}
+	if code := pin.code(s.codeDigits(att.Method)); pin.recovery {
+		sub.Factor = activities.FactorRecovery
+		sub.Digest = activities.CodeDigest(s.keys, att.ID, activities.RecoveryDigest(s.keys, code))
+	} else {
+		sub.Digest = activities.CodeDigest(s.keys, att.ID, code)
+	}
+	v, err := s.submitWith(ctx, att, workflows.UpdateSubmitCode, sub)
 	if errors.Is(err, errAttemptClosed) {
 		att, err := s.store.GetAttempt(ctx, att.ID)
 		if err != nil {
@@ -311,9 +348,10 @@ func pastExpiry(att store.Attempt, now time.Time) bool {
 // JSON number (which loses leading zeros, restored by code), or a TOTP
 // recovery code as a string.
 type pinInput struct {
-	set    bool
-	digits string
-	number bool
+	set      bool
+	digits   string // the digits, or a recovery code's canonical form
+	number   bool
+	recovery bool // a recovery code, not digits
 }
 
 // UnmarshalJSON accepts null (no pin), a string of 4-18 digits or a
@@ -334,10 +372,10 @@ func (p *pinInput) UnmarshalJSON(b []byte) error {
 			// Not a PIN: a TOTP recovery code, typed in any case, with or
 			// without its dash. It is submitted like any code.
 			if code, ok := secret.NormalizeRecoveryCode(str); ok {
-				*p = pinInput{set: true, digits: code}
+				*p = pinInput{set: true, digits: code, recovery: true}
 				return nil
 			}
-			return badRequest("pin must be %d to %d digits, or a recovery code such as ABCDE-FGHJK", minPINLength, maxPINLength)
+			return badRequest("pin must be %d to %d digits, or a recovery code such as ABCDE-FGHJK-LMNPQ", minPINLength, maxPINLength)
 		}
 		if len(str) < minPINLength || len(str) > maxPINLength {
 			return badRequest("pin must be %d to %d digits", minPINLength, maxPINLength)

@@ -43,8 +43,57 @@ var errAttemptClosed = errors.New("attempt no longer accepts submissions")
 
 // beginAttempt starts the attempt workflow, terminating the subject's
 // running attempt (a new start supersedes it), and waits for the policy's
-// decision.
+// decision. A start superseded by a concurrent one before its decision is
+// refused (Allowed false), with its outcome recorded, rather than failed:
+// of several starts at once for one subject the last one stands.
 func (s *Server) beginAttempt(ctx context.Context, in workflows.AttemptInput) (workflows.BeginResult, error) {
+	res, err := s.startAttempt(ctx, in)
+	if err == nil {
+		return res, nil
+	}
+	if !closedBeforeBegin(err) {
+		return workflows.BeginResult{}, err
+	}
+	if rerr := s.recordSuperseded(ctx, in); rerr != nil {
+		return workflows.BeginResult{}, errors.Join(err, rerr)
+	}
+	return workflows.BeginResult{AttemptID: in.AttemptID}, nil
+}
+
+// closedBeforeBegin tells a start whose run closed before it answered
+// ("workflow update was aborted by closing workflow", or the run was gone
+// before the update reached it) from a Temporal that did not answer. An
+// attempt's run waits for its decision before anything can end it but a
+// newer start of the same subject terminating it: that is what happened.
+// (A run failing on a bug would also close early: refused, fail closed.)
+func closedBeforeBegin(err error) bool {
+	var notFound *serviceerror.NotFound
+	return errors.As(err, &notFound)
+}
+
+// recordSuperseded records a start superseded before it began: its attempt
+// row (which its run may not have written) ends cancelled, audited once.
+func (s *Server) recordSuperseded(ctx context.Context, in workflows.AttemptInput) error {
+	ctx = context.WithoutCancel(ctx)
+	now := s.now().UTC()
+	cancelled := store.AuditEvent{
+		AccountID: in.AccountID, Time: now, Type: "attempt.cancelled", System: in.System, AuthID: in.AuthID,
+		AttemptID: in.AttemptID, IP: in.IP, Reasons: []string{"superseded by a concurrent start before it began"},
+	}
+	row := store.Attempt{
+		ID: in.AttemptID, AccountID: in.AccountID, System: in.System, AuthID: in.AuthID,
+		WorkflowID: workflows.WorkflowID(in.AccountID, in.System, in.AuthID), State: store.AttemptCancelled,
+		IP: in.IP, UserAgent: in.UserAgent, StartedAt: now, UpdatedAt: now, CompletedAt: &now,
+	}
+	if inserted, err := s.store.InsertAttempt(ctx, &row, cancelled); err != nil || inserted {
+		return err
+	}
+	_, err := s.store.PublishAttempt(ctx, in.AttemptID, store.AttemptUpdate{State: store.AttemptCancelled, At: now}, cancelled)
+	return err
+}
+
+// startAttempt runs the Update-With-Start of beginAttempt.
+func (s *Server) startAttempt(ctx context.Context, in workflows.AttemptInput) (workflows.BeginResult, error) {
 	id := workflows.WorkflowID(in.AccountID, in.System, in.AuthID)
 	ctx, cancel := context.WithTimeout(ctx, temporalTimeout)
 	defer cancel()
@@ -79,13 +128,18 @@ func (s *Server) beginAttempt(ctx context.Context, in workflows.AttemptInput) (w
 // latest run of its workflow ID: a superseded attempt must not reach its
 // successor) and returns the workflow's verdict.
 func (s *Server) submit(ctx context.Context, att store.Attempt, update, digest string) (workflows.Verdict, error) {
+	return s.submitWith(ctx, att, update, workflows.Submission{AttemptID: att.ID, Digest: digest})
+}
+
+// submitWith is submit with the whole submission.
+func (s *Server) submitWith(ctx context.Context, att store.Attempt, update string, sub workflows.Submission) (workflows.Verdict, error) {
 	ctx, cancel := context.WithTimeout(ctx, temporalTimeout)
 	defer cancel()
 	h, err := s.wf.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   att.WorkflowID,
 		RunID:        att.RunID,
 		UpdateName:   update,
-		Args:         []any{workflows.Submission{AttemptID: att.ID, Digest: digest}},
+		Args:         []any{sub},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	if err == nil {

@@ -38,11 +38,12 @@ func TestCheckAnswersFromTheRow(t *testing.T) {
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			authid := "user" + string(rune('a'+i))
-			must(t, f.st.InsertAttempt(context.Background(), &store.Attempt{
+			_, err := f.st.InsertAttempt(context.Background(), &store.Attempt{
 				ID: "row-" + authid, AccountID: "acme", System: "crm", AuthID: authid, WorkflowID: "wf-" + authid,
 				RunID: "run", State: tt.state, Method: "pin", StartedAt: now.Add(-10 * time.Minute),
 				ExpiresAt: tt.expiresAt, CompletedAt: tt.completed, UpdatedAt: now,
-			}))
+			})
+			must(t, err)
 			rec := f.post(t, s.Handler(), "/v1/check", `{"system":"crm","authid":"`+authid+`"}`)
 			if rec.Code != tt.wantStatus || rec.Body.String() != tt.wantBody {
 				t.Fatalf("check = %d %s, want %d %s", rec.Code, rec.Body.String(), tt.wantStatus, tt.wantBody)

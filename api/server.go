@@ -66,6 +66,8 @@ type (
 		RevokeAPIKey(ctx context.Context, accountID, id string, at time.Time, events ...store.AuditEvent) error
 	}
 	attemptStore interface {
+		InsertAttempt(ctx context.Context, a *store.Attempt, events ...store.AuditEvent) (bool, error)
+		PublishAttempt(ctx context.Context, id string, u store.AttemptUpdate, events ...store.AuditEvent) (bool, error)
 		LatestAttempt(ctx context.Context, accountID, system, authid string) (store.Attempt, error)
 		GetAttempt(ctx context.Context, id string) (store.Attempt, error)
 		AttemptByLinkDigest(ctx context.Context, digest string) (store.Attempt, error)
@@ -115,6 +117,8 @@ type (
 		CountUnusedRecoveryCodes(ctx context.Context, userID string) (int, error)
 		ReplaceRecoveryCodes(ctx context.Context, userID string, codes []store.RecoveryCode, events ...store.AuditEvent) error
 		ResetTwoFactor(ctx context.Context, userID string, at time.Time, events ...store.AuditEvent) error
+		FactorLocks(ctx context.Context, userID string) ([]store.FactorLock, error)
+		ClearFactorLocks(ctx context.Context, userID string, factors []string, events ...store.AuditEvent) (int, error)
 	}
 	persistence interface {
 		consoleStore
@@ -255,6 +259,7 @@ func (s *Server) routes() *gin.Engine {
 	admin.POST("/users/:authid/totp/verify", s.verifyTOTP)
 	admin.DELETE("/users/:authid/totp", s.requireFresh, s.resetTwoFactor)
 	admin.POST("/users/:authid/recovery-codes", s.requireFresh, s.createRecoveryCodes)
+	admin.DELETE("/users/:authid/lockout", s.requireFresh, s.clearLockout)
 	admin.GET("/users/:authid/attempts", s.userAttempts)
 	admin.GET("/stats", s.stats)
 

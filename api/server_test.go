@@ -82,7 +82,8 @@ func newFixture(t *testing.T) *fixture {
 			State: store.AttemptPending, Method: "passwordless", LinkDigest: activities.LinkDigest(f.keys, f.token),
 			StartedAt: now, ExpiresAt: &expires, UpdatedAt: now},
 	} {
-		must(t, st.InsertAttempt(ctx, &a))
+		_, err := st.InsertAttempt(ctx, &a)
+		must(t, err)
 	}
 	return f
 }

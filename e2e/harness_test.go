@@ -130,7 +130,7 @@ func withPlugins(channels map[string]string, specs ...host.Spec) option {
 
 // withoutStartLimits lifts the start rate limits, for benchmarks.
 func withoutStartLimits() option {
-	return func(c *harnessConfig) { c.acts.UserStarts, c.acts.AccountStarts = -1, -1 }
+	return func(c *harnessConfig) { c.acts.Limits.UserStarts, c.acts.Limits.AccountStarts = -1, -1 }
 }
 
 // withPolicy replaces the default policy.

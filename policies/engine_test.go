@@ -73,10 +73,22 @@ func TestDecideWithDefaultPolicy(t *testing.T) {
 			wantAbsent: "step-up to totp: high-sensitivity system and new IP",
 		},
 		{
-			name:   "recent failures at the limit lock the user out",
-			change: func(in *Input) { in.History.RecentFailures = DefaultMaxAttempts },
-			want: Decision{Allow: false, Method: MethodPIN, TTLSeconds: 150, MaxAttempts: DefaultMaxAttempts, Risk: "medium",
-				Reasons: []string{"5 recent failures", "locked out: 5 recent failures"}},
+			name: "a locked pin gives way to a link",
+			change: func(in *Input) {
+				in.History.RecentFailures, in.History.LockedFactors = DefaultMaxAttempts, []string{"pin"}
+				in.Subject.HasEmail = true
+			},
+			want: Decision{Allow: true, Method: MethodPasswordless, TTLSeconds: 150, MaxAttempts: DefaultMaxAttempts, Risk: "medium",
+				Channel: "email", Reasons: []string{"5 recent failures", "pin is locked after too many wrong codes: a link is sent instead"}},
+		},
+		{
+			name: "a locked pin without links on the system is denied",
+			change: func(in *Input) {
+				in.History.LockedFactors = []string{"pin"}
+				in.System.Methods = []string{MethodPIN}
+			},
+			want: Decision{Allow: false, Method: MethodPIN, TTLSeconds: 300, MaxAttempts: DefaultMaxAttempts, Risk: "low",
+				Reasons: []string{"pin is locked after too many wrong codes"}},
 		},
 		{
 			name:   "an assigned method the system does not enable is denied",

@@ -83,11 +83,25 @@ type Request struct {
 
 // History summarises the user's earlier sign-ins.
 type History struct {
-	RecentFailures int        `json:"recent_failures"` // failed codes in the lock-out window, across attempts
+	// RecentFailures is the run of consecutive wrong codes with the
+	// assigned method's factor, across attempts and systems: only a success
+	// with that factor or an administrator ends it.
+	RecentFailures int        `json:"recent_failures"`
 	LastIP         string     `json:"last_ip"`
 	LastLoginAt    *time.Time `json:"last_login_at,omitempty"`
 	LoginCount     int        `json:"login_count"`
 	NewIP          bool       `json:"new_ip"` // request IP never seen in a successful sign-in of this user
+	// Factors holds the runs of failures by factor (pin, totp, recovery,
+	// sso); LockedFactors names those locked now. A locked factor is
+	// refused by the engine whatever the policy decides.
+	Factors       map[string]Factor `json:"factors"`
+	LockedFactors []string          `json:"locked_factors"`
+}
+
+// Factor is the state of one of the user's guessable factors.
+type Factor struct {
+	Failures int  `json:"failures"`
+	Locked   bool `json:"locked"`
 }
 
 // Decision is a policy's answer for one login attempt.

@@ -47,6 +47,12 @@ recent_failures := n if {
 
 enabled(m) if m in input.system.methods
 
+# A factor locked after too many wrong codes (pin, totp, recovery, sso). The
+# engine refuses a locked factor whatever the policy says; the policy picks
+# another way in where there is one, so that someone who guesses a user's
+# codes cannot keep the user out.
+factor_locked(f) if f in input.history.locked_factors
+
 # An account may turn email off: then no link or code goes to its users by
 # email. Only an explicit false turns it off, so that inputs built before the
 # setting existed keep their meaning.
@@ -92,7 +98,16 @@ step_up if {
 	enabled("totp")
 }
 
-method := "totp" if step_up else := assigned
+# A locked PIN gives way to a link sent to the same address: it proves the
+# same thing (access to the mailbox or phone) and cannot be guessed. Only
+# where the system enables links; otherwise the attempt is denied below.
+pin_gives_way if {
+	assigned == "pin"
+	factor_locked("pin")
+	enabled("passwordless")
+}
+
+method := "totp" if step_up else := "passwordless" if pin_gives_way else := assigned
 
 # --- channel ---------------------------------------------------------------
 
@@ -172,8 +187,20 @@ deny contains "email login is disabled for the account" if {
 	not input.subject.has_phone == true
 }
 
-deny contains sprintf("locked out: %d recent failures", [recent_failures]) if {
-	recent_failures >= max_attempts
+deny contains "pin is locked after too many wrong codes" if {
+	method == "pin"
+	factor_locked("pin")
+}
+
+deny contains "totp and recovery codes are locked after too many wrong codes" if {
+	method == "totp"
+	factor_locked("totp")
+	factor_locked("recovery")
+}
+
+deny contains "single sign-on is locked after too many refusals" if {
+	method == "sso"
+	factor_locked("sso")
 }
 
 allow if count(deny) == 0
@@ -207,6 +234,12 @@ failures_reason := failures_text if recent_failures > 0 else := "no recent failu
 
 outcome_reasons := [sprintf("step-up to totp: high-sensitivity system and %s", [concat(" and ", high_risk_signals)])] if {
 	step_up
+} else := ["pin is locked after too many wrong codes: a link is sent instead"] if {
+	pin_gives_way
+} else := ["totp is locked after too many wrong codes: only a recovery code is accepted"] if {
+	method == "totp"
+	factor_locked("totp")
+	not factor_locked("recovery")
 } else := ["no step-up: single sign-on applies the provider's own checks"] if {
 	risk == "high"
 	assigned == "sso"

@@ -21,7 +21,7 @@ base := {
 		"ttl_seconds": 0,
 	},
 	"request": {"ip": "198.51.100.7", "user_agent": "test", "time": "2025-01-02T03:04:05Z"},
-	"history": {"recent_failures": 0, "last_ip": "198.51.100.7", "login_count": 3, "new_ip": false},
+	"history": {"recent_failures": 0, "last_ip": "198.51.100.7", "login_count": 3, "new_ip": false, "locked_factors": []},
 }
 
 # decide evaluates the policy on base with patch merged in (objects merge
@@ -186,44 +186,79 @@ test_phone_alone_is_a_contact_address if {
 
 # --- lock-out --------------------------------------------------------------
 
-test_lockout_after_five_failures_by_default if {
-	every s in ["low", "medium"] {
-		d := decide({"system": {"sensitivity": s}, "history": {"recent_failures": 5}})
-		not d.allow
-		"locked out: 5 recent failures" in d.reasons
-	}
-}
-
-test_four_failures_are_not_a_lockout_by_default if {
-	d := decide({"history": {"recent_failures": 4}})
+# Failures alone no longer deny: the engine locks the guessed factor, and
+# the policy sees which factors are locked.
+test_failures_alone_do_not_deny if {
+	d := decide({"subject": {"assigned_method": "pin"}, "history": {"recent_failures": 9}})
 	d.allow
+	d.method == "pin"
 }
 
-test_lockout_after_three_failures_on_high_sensitivity if {
-	d := decide({"system": {"sensitivity": "high"}, "history": {"recent_failures": 3}})
-	not d.allow
-	"locked out: 3 recent failures" in d.reasons
-}
-
-test_two_failures_are_not_a_lockout_on_high_sensitivity if {
-	d := decide({"system": {"sensitivity": "high"}, "history": {"recent_failures": 2}})
+test_locked_pin_gives_way_to_a_link if {
+	d := decide({"subject": {"assigned_method": "pin"}, "history": {"recent_failures": 5, "locked_factors": ["pin"]}})
 	d.allow
+	d.method == "passwordless"
+	"pin is locked after too many wrong codes: a link is sent instead" in d.reasons
 }
 
-test_lockout_applies_after_step_up if {
-	d := decide(object.union(high_new_ip_enrolled, {"history": {"recent_failures": 7}}))
+test_locked_pin_without_links_on_the_system_is_denied if {
+	d := decide({
+		"subject": {"assigned_method": "pin"},
+		"system": {"methods": ["pin"]},
+		"history": {"locked_factors": ["pin"]},
+	})
 	not d.allow
-	"locked out: 7 recent failures" in d.reasons
+	"pin is locked after too many wrong codes" in d.reasons
+}
+
+test_locked_totp_leaves_recovery_codes if {
+	d := decide({"subject": {"assigned_method": "totp", "totp_enrolled": true}, "history": {"locked_factors": ["totp"]}})
+	d.allow
+	d.method == "totp"
+	"totp is locked after too many wrong codes: only a recovery code is accepted" in d.reasons
+}
+
+test_locked_totp_and_recovery_codes_deny if {
+	d := decide({
+		"subject": {"assigned_method": "totp", "totp_enrolled": true},
+		"history": {"locked_factors": ["totp", "recovery"]},
+	})
+	not d.allow
+	"totp and recovery codes are locked after too many wrong codes" in d.reasons
+}
+
+# Locking TOTP must not undo a step-up: the user is asked for TOTP (or a
+# recovery code) still, never handed back the weaker assigned method.
+test_locked_totp_does_not_undo_a_step_up if {
+	d := decide(object.union(high_new_ip_enrolled, {
+		"subject": {"assigned_method": "pin"},
+		"history": {"locked_factors": ["totp"]},
+	}))
+	d.allow
+	d.method == "totp"
+}
+
+test_locked_sso_is_denied if {
+	d := decide({"subject": {"assigned_method": "sso"}, "history": {"locked_factors": ["sso"]}})
+	not d.allow
+	"single sign-on is locked after too many refusals" in d.reasons
+}
+
+test_a_locked_factor_the_attempt_does_not_use_changes_nothing if {
+	d := decide({"subject": {"assigned_method": "passwordless"}, "history": {"locked_factors": ["pin", "totp"]}})
+	d.allow
+	d.method == "passwordless"
 }
 
 test_every_denial_is_listed if {
 	d := decide({
 		"subject": {"assigned_method": "pin", "has_email": false},
-		"history": {"recent_failures": 9},
+		"system": {"methods": ["pin"]},
+		"history": {"locked_factors": ["pin"]},
 	})
 	not d.allow
 	"no contact address for delivery" in d.reasons
-	"locked out: 9 recent failures" in d.reasons
+	"pin is locked after too many wrong codes" in d.reasons
 }
 
 # --- ttl -------------------------------------------------------------------
@@ -306,7 +341,6 @@ test_reasons_put_signals_then_outcome_then_denials if {
 		"sensitivity high",
 		"known IP 198.51.100.7",
 		"3 recent failures",
-		"locked out: 3 recent failures",
 		"totp not enrolled",
 	]
 }

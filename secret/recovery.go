@@ -8,13 +8,18 @@ import (
 
 // Recovery codes stand in for a TOTP code when the authenticator is lost.
 // They are read off paper and typed by hand, so the alphabet leaves out
-// characters that look alike (0/O, 1/I).
+// characters that look alike (0/O, 1/I). 15 symbols of 32 carry 75 bits,
+// above the 64 that a secret guessed offline from a leaked digest needs.
 const (
 	RecoveryAlphabet   = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-	RecoveryCodeLength = 10
+	RecoveryCodeLength = 15
+	// legacyRecoveryCodeLength is the 50-bit codes of earlier versions,
+	// still accepted until they are used or replaced.
+	legacyRecoveryCodeLength = 10
+	recoveryGroup            = 5
 )
 
-// NewRecoveryCode returns a random code shown as XXXXX-XXXXX (50 bits).
+// NewRecoveryCode returns a random code shown as XXXXX-XXXXX-XXXXX.
 func NewRecoveryCode() (string, error) {
 	b := make([]byte, RecoveryCodeLength)
 	if _, err := rand.Read(b); err != nil {
@@ -24,8 +29,11 @@ func NewRecoveryCode() (string, error) {
 	for i := range b {
 		b[i] = RecoveryAlphabet[int(b[i])%len(RecoveryAlphabet)]
 	}
-	half := RecoveryCodeLength / 2
-	return string(b[:half]) + "-" + string(b[half:]), nil
+	groups := make([]string, 0, RecoveryCodeLength/recoveryGroup)
+	for i := 0; i < len(b); i += recoveryGroup {
+		groups = append(groups, string(b[i:i+recoveryGroup]))
+	}
+	return strings.Join(groups, "-"), nil
 }
 
 // NormalizeRecoveryCode turns a typed code into its canonical form: upper
@@ -38,7 +46,7 @@ func NormalizeRecoveryCode(typed string) (code string, ok bool) {
 		}
 		return r
 	}, strings.ToUpper(typed))
-	if len(code) != RecoveryCodeLength {
+	if len(code) != RecoveryCodeLength && len(code) != legacyRecoveryCodeLength {
 		return "", false
 	}
 	for i := 0; i < len(code); i++ {

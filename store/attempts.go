@@ -8,14 +8,26 @@ import (
 	"github.com/uptrace/bun"
 )
 
-// InsertAttempt records a new attempt. Inserting the same ID again is a
-// no-op, so a retried activity does not fail.
-func (s *Store) InsertAttempt(ctx context.Context, a *Attempt) error {
-	_, err := s.db.NewInsert().Model(a).On("CONFLICT (id) DO NOTHING").Exec(ctx)
+// InsertAttempt records a new attempt with its audit events, in one
+// transaction. Inserting the same ID again changes nothing and appends
+// nothing, so a retried activity neither fails nor audits twice; inserted
+// says whether this call recorded it.
+func (s *Store) InsertAttempt(ctx context.Context, a *Attempt, events ...AuditEvent) (inserted bool, err error) {
+	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		res, err := tx.NewInsert().Model(a).On("CONFLICT (id) DO NOTHING").Exec(ctx)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		inserted = true
+		return appendAudit(ctx, tx, events)
+	})
 	if err != nil {
-		return fmt.Errorf("insert attempt %s: %w", a.ID, err)
+		return false, fmt.Errorf("insert attempt %s: %w", a.ID, err)
 	}
-	return nil
+	return inserted, nil
 }
 
 // AttemptUpdate is a state transition published by the workflow. Zero
@@ -28,8 +40,20 @@ type AttemptUpdate struct {
 	At         time.Time
 	// LoginUserID, on a transition to authenticated, records the user's
 	// sign-in in the same transaction, so it is counted exactly once.
+	// LoginFactor is the factor that signed in (pin, totp, recovery, sso;
+	// "" for a link): its run of failures ends.
 	LoginUserID string
 	LoginIP     string
+	LoginFactor string
+	// Effect, when set, is recorded in the same transaction whether or not
+	// the transition applied: the activity that publishes it has run.
+	Effect *EffectRecord
+}
+
+// EffectRecord names an effect and the answer to keep for it (see Effect).
+type EffectRecord struct {
+	Key    string
+	Result any
 }
 
 // PublishAttempt applies a transition and appends its audit events in one
@@ -61,12 +85,17 @@ func (s *Store) PublishAttempt(ctx context.Context, id string, u AttemptUpdate, 
 		if err != nil {
 			return fmt.Errorf("update attempt: %w", err)
 		}
+		if u.Effect != nil {
+			if err := saveEffect(ctx, tx, id, u.Effect.Key, u.Effect.Result, u.At); err != nil {
+				return err
+			}
+		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return nil
 		}
 		applied = true
 		if u.LoginUserID != "" {
-			if err := recordLogin(ctx, tx, u.LoginUserID, u.LoginIP, u.At); err != nil {
+			if err := recordLogin(ctx, tx, u.LoginUserID, u.LoginIP, u.LoginFactor, u.At); err != nil {
 				return err
 			}
 		}
@@ -115,12 +144,43 @@ func (s *Store) CancelOtherAttempts(ctx context.Context, a Attempt, at time.Time
 	return ids, nil
 }
 
-// CountAttempts counts the account's attempts started at or after since;
-// with authid set, only that user's (across systems).
-func (s *Store) CountAttempts(ctx context.Context, accountID, authid string, since time.Time) (int, error) {
-	q := s.db.NewSelect().Model((*Attempt)(nil)).Where("account_id = ? AND started_at >= ?", accountID, since)
-	if authid != "" {
-		q = q.Where("authid = ?", authid)
+// AttemptCount selects the attempts a start limit counts. Empty fields
+// match everything.
+type AttemptCount struct {
+	AccountID string
+	AuthID    string // one user's (across systems)
+	System    string // only this system's
+	NotSystem string // every system's but this one
+	IP        string // only those from this address
+	// UnknownIPs counts only attempts from addresses that no successful
+	// sign-in came from: the user's (AuthID set) or any user's of the account.
+	UnknownIPs bool
+	Since      time.Time
+}
+
+// CountAttempts counts the attempts started at or after f.Since that f
+// selects.
+func (s *Store) CountAttempts(ctx context.Context, f AttemptCount) (int, error) {
+	q := s.db.NewSelect().Model((*Attempt)(nil)).Where("attempt.account_id = ? AND attempt.started_at >= ?", f.AccountID, f.Since)
+	if f.AuthID != "" {
+		q = q.Where("attempt.authid = ?", f.AuthID)
+	}
+	if f.System != "" {
+		q = q.Where("attempt.system = ?", f.System)
+	}
+	if f.NotSystem != "" {
+		q = q.Where("attempt.system <> ?", f.NotSystem)
+	}
+	if f.IP != "" {
+		q = q.Where("attempt.ip = ?", f.IP)
+	}
+	if f.UnknownIPs {
+		known := s.db.NewSelect().TableExpr("user_ips AS ui").ColumnExpr("ui.ip").
+			Join("JOIN users AS u ON u.id = ui.user_id").Where("u.account_id = ?", f.AccountID)
+		if f.AuthID != "" {
+			known = known.Where("u.authid = ?", f.AuthID)
+		}
+		q = q.Where("attempt.ip NOT IN (?)", known)
 	}
 	n, err := q.Count(ctx)
 	if err != nil {

@@ -76,8 +76,8 @@ func TestRecoveryCodes(t *testing.T) {
 		acc, _, u := seed(t, s)
 		now := time.Now().UTC()
 		codes := []store.RecoveryCode{
-			{ID: "c1", UserID: u.ID, Sealed: []byte{1}, CreatedAt: now},
-			{ID: "c2", UserID: u.ID, Sealed: []byte{2}, CreatedAt: now},
+			{ID: "c1", UserID: u.ID, Digest: "d1", CreatedAt: now},
+			{ID: "c2", UserID: u.ID, Digest: "d2", CreatedAt: now},
 		}
 		must(t, s.ReplaceRecoveryCodes(ctx, u.ID, codes))
 		ev := store.AuditEvent{AccountID: acc.ID, Time: now, Type: "recovery_code.used", AuthID: u.AuthID}
@@ -91,7 +91,7 @@ func TestRecoveryCodes(t *testing.T) {
 		}
 		left, err := s.UnusedRecoveryCodes(ctx, u.ID)
 		must(t, err)
-		if len(left) != 1 || left[0].ID != "c2" || left[0].Sealed[0] != 2 {
+		if len(left) != 1 || left[0].ID != "c2" || left[0].Digest != "d2" {
 			t.Fatalf("unused = %+v", left)
 		}
 		if n, err := s.CountUnusedRecoveryCodes(ctx, u.ID); err != nil || n != 1 {
@@ -101,6 +101,24 @@ func TestRecoveryCodes(t *testing.T) {
 		must(t, err)
 		if len(events) != 1 {
 			t.Fatalf("recovery_code.used events = %d, want 1", len(events))
+		}
+
+		// Codes stored sealed by earlier versions are converted to digests.
+		must(t, s.ReplaceRecoveryCodes(ctx, u.ID, []store.RecoveryCode{
+			{ID: "old1", UserID: u.ID, Sealed: []byte("s1"), CreatedAt: now},
+			{ID: "new1", UserID: u.ID, Digest: "dn", CreatedAt: now},
+		}))
+		convert := func(userID string, sealed []byte) (string, error) { return userID + ":" + string(sealed), nil }
+		if n, err := s.ConvertSealedRecoveryCodes(ctx, convert); err != nil || n != 1 {
+			t.Fatalf("converted %d, %v; want 1", n, err)
+		}
+		if n, err := s.ConvertSealedRecoveryCodes(ctx, convert); err != nil || n != 0 {
+			t.Fatalf("converted again %d, %v; want 0", n, err)
+		}
+		left, err = s.UnusedRecoveryCodes(ctx, u.ID)
+		must(t, err)
+		if len(left) != 2 || left[0].Digest != "dn" || left[1].Digest != u.ID+":s1" || left[1].Sealed != nil {
+			t.Fatalf("after conversion: %+v", left)
 		}
 
 		must(t, s.ActivateTOTP(ctx, u.ID, []byte("sealed"), 5, now))
@@ -126,7 +144,8 @@ func TestConsoleReports(t *testing.T) {
 			t.Helper()
 			a := store.Attempt{ID: id, AccountID: acc.ID, System: "vpn", AuthID: "alice", WorkflowID: "wf", RunID: "run",
 				State: store.AttemptPending, Method: method, StartedAt: started, UpdatedAt: started}
-			must(t, s.InsertAttempt(ctx, &a))
+			_, err := s.InsertAttempt(ctx, &a)
+			must(t, err)
 			if state != store.AttemptPending {
 				_, err := s.PublishAttempt(ctx, id, store.AttemptUpdate{State: state, At: started.Add(time.Minute)})
 				must(t, err)

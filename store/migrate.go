@@ -44,6 +44,7 @@ func migrations(postgres bool) *migrate.Migrations {
 		{"20261123000004", "console_sessions_recovery_codes", consoleSchema},
 		{"20261123000005", "account_policies", policySchema},
 		{"20261123000006", "account_settings", accountSchema},
+		{"20261130000001", "factor_lockouts_effects_recovery_digests", lockoutSchema},
 	} {
 		script := types.Replace(step.script)
 		m.Add(migrate.Migration{

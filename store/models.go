@@ -87,23 +87,14 @@ type User struct {
 	SSOIssuer  string `bun:"sso_issuer,notnull"`
 	SSOSubject string `bun:"sso_subject,notnull"`
 
-	FailedCount   int        `bun:"failed_count,notnull"`
-	LastFailureAt *time.Time `bun:"last_failure_at"`
-	LastLoginAt   *time.Time `bun:"last_login_at"`
-	LoginCount    int        `bun:"login_count,notnull"`
-	LastIP        string     `bun:"last_ip,notnull"`
+	// failed_count and last_failure_at, the user-wide failure count of
+	// earlier versions, are left in the table unused: FactorLock replaced them.
+	LastLoginAt *time.Time `bun:"last_login_at"`
+	LoginCount  int        `bun:"login_count,notnull"`
+	LastIP      string     `bun:"last_ip,notnull"`
 
 	CreatedAt time.Time `bun:"created_at,notnull"`
 	UpdatedAt time.Time `bun:"updated_at,notnull"`
-}
-
-// RecentFailures is the failure count that still counts towards a lock-out:
-// failures older than window are forgotten.
-func (u User) RecentFailures(now time.Time, window time.Duration) int {
-	if u.LastFailureAt == nil || now.Sub(*u.LastFailureAt) > window {
-		return 0
-	}
-	return u.FailedCount
 }
 
 // Assignment gives a user a system with one method.

@@ -8,14 +8,17 @@ import (
 	"github.com/uptrace/bun"
 )
 
-// RecoveryCode is one of a user's single-use TOTP recovery codes, sealed
-// with the user's ID as associated data.
+// RecoveryCode is one of a user's single-use TOTP recovery codes, kept
+// only as a keyed digest: nothing needs the code in clear again.
 type RecoveryCode struct {
-	bun.BaseModel `bun:"table:user_recovery_codes"`
+	bun.BaseModel `bun:"table:recovery_codes"`
 
-	ID        string     `bun:"id,pk"`
-	UserID    string     `bun:"user_id,notnull"`
-	Sealed    []byte     `bun:"sealed,notnull"`
+	ID     string `bun:"id,pk"`
+	UserID string `bun:"user_id,notnull"`
+	Digest string `bun:"digest,nullzero"`
+	// Sealed is a code made before digests (sealed with the user's ID),
+	// until ConvertSealedRecoveryCodes replaces it with its digest.
+	Sealed    []byte     `bun:"sealed"`
 	CreatedAt time.Time  `bun:"created_at,notnull"`
 	UsedAt    *time.Time `bun:"used_at"`
 }
@@ -55,6 +58,34 @@ func (s *Store) CountUnusedRecoveryCodes(ctx context.Context, userID string) (in
 		return 0, fmt.Errorf("count recovery codes: %w", err)
 	}
 	return int(n), nil
+}
+
+// ConvertSealedRecoveryCodes replaces every sealed recovery code with its
+// digest, computed by digest from the code's user and sealed bytes, and
+// returns how many it converted. It is idempotent and safe to run from
+// several processes at once.
+func (s *Store) ConvertSealedRecoveryCodes(ctx context.Context, digest func(userID string, sealed []byte) (string, error)) (int, error) {
+	var legacy []RecoveryCode
+	if err := s.db.NewSelect().Model(&legacy).Where("sealed IS NOT NULL").Scan(ctx); err != nil {
+		return 0, fmt.Errorf("load sealed recovery codes: %w", err)
+	}
+	n := 0
+	for _, c := range legacy {
+		d, err := digest(c.UserID, c.Sealed)
+		if err != nil {
+			return n, fmt.Errorf("digest recovery code %s: %w", c.ID, err)
+		}
+		res, err := s.db.NewUpdate().Model((*RecoveryCode)(nil)).
+			Set("digest = ?", d).Set("sealed = NULL").
+			Where("id = ? AND sealed IS NOT NULL", c.ID).Exec(ctx)
+		if err != nil {
+			return n, fmt.Errorf("convert recovery code %s: %w", c.ID, err)
+		}
+		if k, _ := res.RowsAffected(); k == 1 {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // UseRecoveryCode spends a code and appends the audit events, in one

@@ -110,31 +110,18 @@ func TestSystemsAndUsers(t *testing.T) {
 	})
 }
 
-func TestFailuresLoginsAndTOTPSteps(t *testing.T) {
+func TestLoginsAndTOTPSteps(t *testing.T) {
 	eachDatabase(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		_, _, u := seed(t, s)
 		now := time.Now().UTC()
-		for want := 1; want <= 3; want++ {
-			n, err := s.RecordFailure(ctx, u.ID, now, 15*time.Minute)
-			must(t, err)
-			if n != want {
-				t.Fatalf("failure count = %d, want %d", n, want)
-			}
-		}
-		n, err := s.RecordFailure(ctx, u.ID, now.Add(time.Hour), 15*time.Minute)
-		must(t, err)
-		if n != 1 {
-			t.Fatalf("failure count after the window = %d, want 1", n)
-		}
-
 		known, err := s.KnownIP(ctx, u.ID, "203.0.113.9")
 		must(t, err)
 		if known {
 			t.Fatal("an unseen IP is known")
 		}
-		must(t, s.RecordLogin(ctx, u.ID, "203.0.113.9", now))
-		must(t, s.RecordLogin(ctx, u.ID, "203.0.113.9", now.Add(time.Minute)))
+		must(t, s.RecordLogin(ctx, u.ID, "203.0.113.9", "", now))
+		must(t, s.RecordLogin(ctx, u.ID, "203.0.113.9", "", now.Add(time.Minute)))
 		known, err = s.KnownIP(ctx, u.ID, "203.0.113.9")
 		must(t, err)
 		if !known {
@@ -142,8 +129,8 @@ func TestFailuresLoginsAndTOTPSteps(t *testing.T) {
 		}
 		got, err := s.GetUser(ctx, u.AccountID, "alice")
 		must(t, err)
-		if got.LoginCount != 2 || got.FailedCount != 0 || got.LastIP != "203.0.113.9" {
-			t.Fatalf("after logins: count=%d failed=%d ip=%q", got.LoginCount, got.FailedCount, got.LastIP)
+		if got.LoginCount != 2 || got.LastIP != "203.0.113.9" {
+			t.Fatalf("after logins: count=%d ip=%q", got.LoginCount, got.LastIP)
 		}
 
 		ok, err := s.UseTOTPStep(ctx, u.ID, 100)
@@ -168,8 +155,18 @@ func TestAttemptPublishing(t *testing.T) {
 		now := time.Now().UTC()
 		old := store.Attempt{ID: "a1", AccountID: acc.ID, System: "vpn", AuthID: "alice", WorkflowID: "wf",
 			State: store.AttemptPending, StartedAt: now, UpdatedAt: now}
-		must(t, s.InsertAttempt(ctx, &old))
-		must(t, s.InsertAttempt(ctx, &old)) // a retried insert is a no-op
+		inserted, err := s.InsertAttempt(ctx, &old, store.AuditEvent{AccountID: acc.ID, Time: now, Type: "attempt.started", AttemptID: "a1"})
+		must(t, err)
+		again, err := s.InsertAttempt(ctx, &old, store.AuditEvent{AccountID: acc.ID, Time: now, Type: "attempt.started", AttemptID: "a1"})
+		must(t, err) // a retried insert is a no-op
+		if !inserted || again {
+			t.Fatalf("inserted = %v, then %v; want true, then false", inserted, again)
+		}
+		started, err := s.ListAudit(ctx, store.AuditFilter{AccountID: acc.ID, AttemptID: "a1", Type: "attempt.started"})
+		must(t, err)
+		if len(started) != 1 {
+			t.Fatalf("%d attempt.started events after a retried insert, want 1", len(started))
+		}
 
 		ok, err := s.PublishAttempt(ctx, "a1", store.AttemptUpdate{LinkDigest: "d1", At: now},
 			store.AuditEvent{AccountID: acc.ID, Time: now, Type: "challenge.delivered", System: "vpn", AuthID: "alice", AttemptID: "a1"})
@@ -185,15 +182,16 @@ func TestAttemptPublishing(t *testing.T) {
 
 		sealed, err := s.SetChallenge(ctx, "a1", []byte("first"))
 		must(t, err)
-		again, err := s.SetChallenge(ctx, "a1", []byte("second"))
+		kept, err := s.SetChallenge(ctx, "a1", []byte("second"))
 		must(t, err)
-		if string(sealed) != "first" || string(again) != "first" {
-			t.Fatalf("challenge = %q then %q, want the first one kept", sealed, again)
+		if string(sealed) != "first" || string(kept) != "first" {
+			t.Fatalf("challenge = %q then %q, want the first one kept", sealed, kept)
 		}
 
 		newer := old
 		newer.ID, newer.StartedAt = "a2", now.Add(time.Second)
-		must(t, s.InsertAttempt(ctx, &newer))
+		_, err = s.InsertAttempt(ctx, &newer)
+		must(t, err)
 		ids, err := s.CancelOtherAttempts(ctx, newer, now)
 		must(t, err)
 		if len(ids) != 1 || ids[0] != "a1" {

@@ -165,50 +165,30 @@ func (s *Store) UseTOTPStep(ctx context.Context, userID string, step int64) (boo
 	return n == 1, nil
 }
 
-// RecordFailure counts a wrong code against the user and returns the count
-// within window: failures older than window start the count afresh.
-func (s *Store) RecordFailure(ctx context.Context, userID string, at time.Time, window time.Duration) (int, error) {
-	var count int
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		var u User
-		q := tx.NewSelect().Model(&u).Column("id", "failed_count", "last_failure_at").Where("id = ?", userID)
-		if s.postgres {
-			// SQLite serialises writers already: its transactions begin IMMEDIATE.
-			q = q.For("UPDATE")
-		}
-		if err := q.Scan(ctx); err != nil {
-			return notFound(err, "user")
-		}
-		count = u.RecentFailures(at, window) + 1
-		_, err := tx.NewUpdate().Model((*User)(nil)).
-			Set("failed_count = ?", count).Set("last_failure_at = ?", at).
-			Where("id = ?", userID).Exec(ctx)
-		return err
-	})
-	if err != nil {
-		return 0, fmt.Errorf("record failure: %w", err)
-	}
-	return count, nil
-}
-
-// RecordLogin notes a successful sign-in: last login, count, IP, and clears
-// the failure count.
-func (s *Store) RecordLogin(ctx context.Context, userID, ip string, at time.Time) error {
+// RecordLogin notes a successful sign-in: last login, count, IP, and ends
+// the run of failures of the factor that signed in ("" for none).
+func (s *Store) RecordLogin(ctx context.Context, userID, ip, factor string, at time.Time) error {
 	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		return recordLogin(ctx, tx, userID, ip, at)
+		return recordLogin(ctx, tx, userID, ip, factor, at)
 	})
 }
 
-func recordLogin(ctx context.Context, db bun.IDB, userID, ip string, at time.Time) error {
+func recordLogin(ctx context.Context, db bun.IDB, userID, ip, factor string, at time.Time) error {
 	_, err := db.NewUpdate().Model((*User)(nil)).
 		Set("last_login_at = ?", at).
 		Set("login_count = login_count + 1").
 		Set("last_ip = ?", ip).
-		Set("failed_count = 0").
-		Set("last_failure_at = NULL").
 		Where("id = ?", userID).Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("record login: %w", err)
+	}
+	if factor != "" {
+		// Only a success with the factor ends its run: a link sign-in must
+		// not reopen a PIN someone is guessing.
+		_, err := db.NewDelete().Model((*FactorLock)(nil)).Where("user_id = ? AND factor = ?", userID, factor).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("end %s failures: %w", factor, err)
+		}
 	}
 	if ip == "" {
 		return nil
@@ -226,6 +206,24 @@ func recordLogin(ctx context.Context, db bun.IDB, userID, ip string, at time.Tim
 // KnownIP reports whether the user has signed in from ip before.
 func (s *Store) KnownIP(ctx context.Context, userID, ip string) (bool, error) {
 	ok, err := s.db.NewSelect().Model((*UserIP)(nil)).Where("user_id = ? AND ip = ?", userID, ip).Exists(ctx)
+	if err != nil {
+		return false, fmt.Errorf("look up known ip: %w", err)
+	}
+	return ok, nil
+}
+
+// KnownIPOf reports whether a successful sign-in of the account's user
+// authid (or, with authid "", of any of its users) came from ip.
+func (s *Store) KnownIPOf(ctx context.Context, accountID, authid, ip string) (bool, error) {
+	if ip == "" {
+		return false, nil
+	}
+	q := s.db.NewSelect().TableExpr("user_ips AS ui").Join("JOIN users AS u ON u.id = ui.user_id").
+		Where("u.account_id = ? AND ui.ip = ?", accountID, ip)
+	if authid != "" {
+		q = q.Where("u.authid = ?", authid)
+	}
+	ok, err := q.Exists(ctx)
 	if err != nil {
 		return false, fmt.Errorf("look up known ip: %w", err)
 	}

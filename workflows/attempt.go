@@ -62,7 +62,16 @@ type attempt struct {
 	ssoState string // digest of the current sign-on request's state
 	finished bool   // the final state is published
 	reasons  []string
+	// locked holds the user's factors known to be locked: from the start,
+	// and those that lock during the attempt.
+	locked map[string]bool
 }
+
+// versionCodeCheck marks attempts whose codes are checked and counted by
+// one CheckCode local activity per submission, keyed by the update, with a
+// run of failures per factor. Attempts begun before it verify TOTP and
+// record failures in two activities.
+const versionCodeCheck = "code-check-per-factor"
 
 // Attempt runs one authentication attempt from policy decision to outcome.
 func Attempt(ctx workflow.Context, in AttemptInput) (AttemptResult, error) {
@@ -83,7 +92,7 @@ func Attempt(ctx workflow.Context, in AttemptInput) (AttemptResult, error) {
 		// The store is unreachable: fail closed. Nothing was promised yet.
 		workflow.GetLogger(ctx).Error("begin attempt failed", "error", err)
 		st.state, st.reasons, st.begun = StateDenied, []string{"internal error: " + err.Error()}, true
-		st.finish(ctx, subject, StateDenied, st.reasons...)
+		st.finish(ctx, subject, StateDenied, "", st.reasons...)
 		return st.result(ctx), nil
 	}
 	if !b.Allowed {
@@ -92,6 +101,10 @@ func Attempt(ctx workflow.Context, in AttemptInput) (AttemptResult, error) {
 	}
 
 	st.userID, st.max, st.failures = b.UserID, b.MaxAttempts, b.RecentFailures
+	st.locked = map[string]bool{}
+	for _, f := range b.LockedFactors {
+		st.locked[f] = true
+	}
 	expires := workflow.Now(ctx).Add(b.TTL)
 	st.begin = BeginResult{Allowed: true, AttemptID: in.AttemptID, Method: b.Method, ExpiresAt: expires}
 	st.begun = true
@@ -116,7 +129,7 @@ func Attempt(ctx workflow.Context, in AttemptInput) (AttemptResult, error) {
 			// Undeliverable: nobody can answer this attempt, so it ends now
 			// rather than at its TTL. Fail closed.
 			st.state = StateDenied
-			st.finish(ctx, subject, StateDenied, "delivery failed: "+errorMessage(err))
+			st.finish(ctx, subject, StateDenied, "", "delivery failed: "+errorMessage(err))
 		}
 		st.digest, st.issued = issued.Digest, true
 	}
@@ -124,7 +137,7 @@ func Attempt(ctx workflow.Context, in AttemptInput) (AttemptResult, error) {
 	_ = workflow.Await(ctx, func() bool { return st.state != StatePending || expired })
 	if st.state == StatePending {
 		st.state = StateExpired
-		st.finish(ctx, subject, StateExpired, "not confirmed within its lifetime")
+		st.finish(ctx, subject, StateExpired, "", "not confirmed within its lifetime")
 	}
 	return st.result(ctx), nil
 }
@@ -212,6 +225,9 @@ func (st *attempt) submitCode(ctx workflow.Context, subject activities.Subject, 
 	}
 	st.checking = true
 	defer func() { st.checking = false }()
+	if workflow.GetVersion(ctx, versionCodeCheck, workflow.DefaultVersion, 1) != workflow.DefaultVersion {
+		return st.checkCode(ctx, subject, sub)
+	}
 	valid, reason := false, "wrong pin"
 	if st.begin.Method == policies.MethodTOTP {
 		var res activities.VerifyTOTPResult
@@ -229,10 +245,65 @@ func (st *attempt) submitCode(ctx workflow.Context, subject activities.Subject, 
 	}
 	if valid {
 		st.state = StateAuthenticated
-		st.finish(ctx, subject, StateAuthenticated, "correct "+st.begin.Method)
+		st.finish(ctx, subject, StateAuthenticated, activities.MethodFactor(st.begin.Method), "correct "+st.begin.Method)
 		return Verdict{Verdict: VerdictAccepted, State: StateAuthenticated}, nil
 	}
 	return st.reject(ctx, subject, reason)
+}
+
+// checkCode has a PIN, TOTP or recovery code checked and counted by its
+// factor. The attempt locks when no factor it takes is left open: a PIN
+// attempt with its PIN locked, a TOTP attempt once TOTP and recovery codes
+// are both locked (with TOTP locked, a recovery code still signs in).
+func (st *attempt) checkCode(ctx workflow.Context, subject activities.Subject, sub Submission) (Verdict, error) {
+	factor := st.submittedFactor(sub.Factor)
+	var res activities.CodeResult
+	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, localOptions), acts.CheckCode, activities.CodeInput{
+		Subject: subject, UserID: st.userID, Effect: "code:" + workflow.GetCurrentUpdateInfo(ctx).ID,
+		Factor: factor, Expected: st.digest, Digest: sub.Digest, MaxAttempts: st.max,
+	}).Get(ctx, &res)
+	if err != nil {
+		return Verdict{}, err
+	}
+	if st.state != StatePending { // decided while the code was being checked
+		return st.closed(), nil
+	}
+	if res.Valid {
+		st.state = StateAuthenticated
+		st.finish(ctx, subject, StateAuthenticated, factor, "correct "+factor)
+		return Verdict{Verdict: VerdictAccepted, State: StateAuthenticated}, nil
+	}
+	st.failures = res.Failures
+	if res.Locked {
+		st.locked[factor] = true
+	}
+	if st.exhausted() {
+		st.state = StateLocked
+		st.finish(ctx, subject, StateLocked, "", "too many wrong codes: "+res.Reason)
+		return Verdict{Verdict: VerdictClosed, State: StateLocked}, nil
+	}
+	return Verdict{Verdict: VerdictRejected, State: StatePending, Remaining: max(0, st.max-res.Failures)}, nil
+}
+
+// submittedFactor is the factor a submission is checked as: what the API
+// read from the code's form, when the attempt's method takes it.
+func (st *attempt) submittedFactor(claimed string) string {
+	method := activities.MethodFactor(st.begin.Method)
+	if method == activities.MethodFactor(policies.MethodTOTP) && claimed == activities.FactorRecovery {
+		return claimed
+	}
+	return method
+}
+
+// exhausted reports whether every factor the attempt takes is locked.
+func (st *attempt) exhausted() bool {
+	switch st.begin.Method {
+	case policies.MethodPIN:
+		return st.locked[activities.MethodFactor(policies.MethodPIN)]
+	case policies.MethodTOTP:
+		return st.locked[activities.MethodFactor(policies.MethodTOTP)] && st.locked[activities.FactorRecovery]
+	}
+	return false
 }
 
 func (st *attempt) confirmLink(ctx workflow.Context, subject activities.Subject, sub Submission) (Verdict, error) {
@@ -246,7 +317,7 @@ func (st *attempt) confirmLink(ctx workflow.Context, subject activities.Subject,
 		return Verdict{Verdict: VerdictRejected, State: st.state}, nil
 	}
 	st.state = StateAuthenticated
-	st.finish(ctx, subject, StateAuthenticated, "link confirmed")
+	st.finish(ctx, subject, StateAuthenticated, "", "link confirmed")
 	return Verdict{Verdict: VerdictAccepted, State: StateAuthenticated}, nil
 }
 
@@ -302,7 +373,7 @@ func (st *attempt) confirmSSO(ctx workflow.Context, subject activities.Subject, 
 	}
 	if res.Valid {
 		st.state = StateAuthenticated
-		st.finish(ctx, subject, StateAuthenticated, res.Reason)
+		st.finish(ctx, subject, StateAuthenticated, activities.MethodFactor(policies.MethodSSO), res.Reason)
 		return Verdict{Verdict: VerdictAccepted, State: StateAuthenticated}, nil
 	}
 	return st.reject(ctx, subject, res.Reason)
@@ -313,7 +384,10 @@ func (st *attempt) confirmSSO(ctx workflow.Context, subject activities.Subject, 
 func (st *attempt) reject(ctx workflow.Context, subject activities.Subject, reason string) (Verdict, error) {
 	var n int
 	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, localOptions), acts.RecordFailure,
-		activities.FailureInput{Subject: subject, UserID: st.userID, Reason: reason, MaxAttempts: st.max}).Get(ctx, &n)
+		activities.FailureInput{
+			Subject: subject, UserID: st.userID, Reason: reason, MaxAttempts: st.max,
+			Factor: activities.MethodFactor(st.begin.Method), Effect: "failure:" + workflow.GetCurrentUpdateInfo(ctx).ID,
+		}).Get(ctx, &n)
 	if err != nil {
 		return Verdict{}, err
 	}
@@ -323,7 +397,7 @@ func (st *attempt) reject(ctx workflow.Context, subject activities.Subject, reas
 	}
 	if st.failures >= st.max {
 		st.state = StateLocked
-		st.finish(ctx, subject, StateLocked, "too many wrong codes")
+		st.finish(ctx, subject, StateLocked, "", "too many wrong codes")
 		return Verdict{Verdict: VerdictClosed, State: StateLocked}, nil
 	}
 	return Verdict{Verdict: VerdictRejected, State: StatePending, Remaining: st.max - st.failures}, nil
@@ -336,14 +410,15 @@ func (st *attempt) closed() Verdict {
 // finish publishes the final state once. It cannot fail the workflow: if the
 // store stays unreachable through every retry, the state still stands in
 // the workflow's result and its query.
-func (st *attempt) finish(ctx workflow.Context, subject activities.Subject, state string, reasons ...string) {
+// factor is the factor that signed in, for an authenticated attempt.
+func (st *attempt) finish(ctx workflow.Context, subject activities.Subject, state, factor string, reasons ...string) {
 	if st.finished {
 		return
 	}
 	st.finished = true
 	st.reasons = reasons
 	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, localOptions), acts.Finish,
-		activities.FinishInput{Subject: subject, UserID: st.userID, State: state, Reasons: reasons}).Get(ctx, nil)
+		activities.FinishInput{Subject: subject, UserID: st.userID, State: state, Reasons: reasons, Factor: factor}).Get(ctx, nil)
 	if err != nil {
 		workflow.GetLogger(ctx).Error("publish final state failed", "state", state, "error", err)
 	}

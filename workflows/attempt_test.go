@@ -31,8 +31,41 @@ func newEnv(t *testing.T, method string, ttl time.Duration, maxAttempts int) (*t
 	return env, finals
 }
 
-// newCountingEnv is newEnv that also reports how many failures were recorded.
+// codeChecks plays CheckCode over a store of runs of failures per factor:
+// a PIN is right when its digest is the delivered one, a TOTP code when
+// it is "totp-right", a recovery code when it is "recovery-right".
+type codeChecks struct {
+	failures map[string]int
+	effects  []string
+	checked  int // codes looked at (not refused)
+}
+
+func (c *codeChecks) check(_ context.Context, in activities.CodeInput) (activities.CodeResult, error) {
+	c.effects = append(c.effects, in.Effect)
+	if c.failures[in.Factor] >= in.MaxAttempts {
+		return activities.CodeResult{Refused: true, Locked: true, Failures: c.failures[in.Factor], Reason: in.Factor + " is locked"}, nil
+	}
+	c.checked++
+	valid := map[string]bool{
+		"pin": in.Digest == in.Expected, "totp": in.Digest == "totp-right", "recovery": in.Digest == "recovery-right",
+	}[in.Factor]
+	if valid {
+		return activities.CodeResult{Valid: true}, nil
+	}
+	c.failures[in.Factor]++
+	n := c.failures[in.Factor]
+	return activities.CodeResult{Failures: n, Locked: n >= in.MaxAttempts, Reason: "wrong " + in.Factor}, nil
+}
+
+// newCountingEnv is newEnv that also reports how many codes (or refused
+// sign-ons) were checked.
 func newCountingEnv(t *testing.T, method string, ttl time.Duration, maxAttempts int) (*testsuite.TestWorkflowEnvironment, *[]string, *int) {
+	env, finals, checks := newCheckingEnv(t, method, ttl, maxAttempts)
+	return env, finals, &checks.checked
+}
+
+// newCheckingEnv is newEnv that also gives the code checks.
+func newCheckingEnv(t *testing.T, method string, ttl time.Duration, maxAttempts int) (*testsuite.TestWorkflowEnvironment, *[]string, *codeChecks) {
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
@@ -42,17 +75,25 @@ func newCountingEnv(t *testing.T, method string, ttl time.Duration, maxAttempts 
 		Allowed: true, UserID: "u1", Method: method, TTL: ttl, MaxAttempts: maxAttempts,
 	}, nil)
 	env.OnActivity(acts.IssueChallenge, mock.Anything, mock.Anything).Return(activities.IssueResult{Digest: "right", Channel: "email"}, nil)
-	failures := new(int)
-	env.OnActivity(acts.RecordFailure, mock.Anything, mock.Anything).Return(func(_ context.Context, _ activities.FailureInput) (int, error) {
-		*failures++
-		return *failures, nil
+	checks := &codeChecks{failures: map[string]int{}}
+	env.OnActivity(acts.CheckCode, mock.Anything, mock.Anything).Return(checks.check)
+	// Refused sign-ons are still counted by RecordFailure, against sso.
+	env.OnActivity(acts.RecordFailure, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.FailureInput) (int, error) {
+		checks.effects = append(checks.effects, in.Effect)
+		checks.checked++
+		checks.failures[in.Factor]++
+		return checks.failures[in.Factor], nil
 	})
 	finals := &[]string{}
 	env.OnActivity(acts.Finish, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.FinishInput) error {
-		*finals = append(*finals, in.State)
+		state := in.State
+		if in.Factor != "" {
+			state += " by " + in.Factor
+		}
+		*finals = append(*finals, state)
 		return nil
 	})
-	return env, finals, failures
+	return env, finals, checks
 }
 
 // submit sends an update after delay and stores its verdict (or error).
@@ -204,14 +245,11 @@ func TestConcurrentGuessesAreCountedOneAtATime(t *testing.T) {
 }
 
 func TestTOTPIsVerifiedByTheActivity(t *testing.T) {
-	env, _ := newEnv(t, policies.MethodTOTP, 5*time.Minute, 5)
-	env.OnActivity(acts.VerifyTOTP, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.VerifyTOTPInput) (activities.VerifyTOTPResult, error) {
-		return activities.VerifyTOTPResult{Valid: in.Digest == "totp-right", Reason: "wrong totp code"}, nil
-	})
+	env, finals := newEnv(t, policies.MethodTOTP, 5*time.Minute, 5)
 	var first, second workflows.Verdict
 	var err1, err2 error
-	submit(env, time.Second, workflows.UpdateSubmitCode, workflows.Submission{AttemptID: attemptID, Digest: "nope"}, &first, &err1)
-	submit(env, 2*time.Second, workflows.UpdateSubmitCode, workflows.Submission{AttemptID: attemptID, Digest: "totp-right"}, &second, &err2)
+	submit(env, time.Second, workflows.UpdateSubmitCode, workflows.Submission{AttemptID: attemptID, Digest: "nope", Factor: "totp"}, &first, &err1)
+	submit(env, 2*time.Second, workflows.UpdateSubmitCode, workflows.Submission{AttemptID: attemptID, Digest: "totp-right", Factor: "totp"}, &second, &err2)
 	env.ExecuteWorkflow(workflows.Attempt, input)
 
 	if res := result(t, env); res.State != workflows.StateAuthenticated {
@@ -220,7 +258,77 @@ func TestTOTPIsVerifiedByTheActivity(t *testing.T) {
 	if first.Verdict != workflows.VerdictRejected || second.Verdict != workflows.VerdictAccepted {
 		t.Fatalf("verdicts = %+v, %+v (%v, %v)", first, second, err1, err2)
 	}
+	if strings.Join(*finals, ",") != "authenticated by totp" {
+		t.Fatalf("published %v", *finals)
+	}
 	env.AssertNotCalled(t, "IssueChallenge", mock.Anything, mock.Anything)
+}
+
+// Someone guessing a TOTP user's codes locks TOTP; the attempt goes on,
+// and the user's recovery code still signs in. Once recovery codes are
+// locked too, nothing is left and the attempt locks.
+func TestLockedTOTPLeavesRecoveryCodes(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		last   workflows.Submission
+		state  string
+		finals string
+	}{
+		{"a recovery code signs in", workflows.Submission{Digest: "recovery-right", Factor: "recovery"}, workflows.StateAuthenticated, "authenticated by recovery"},
+		{"wrong recovery codes lock the attempt", workflows.Submission{Digest: "nope", Factor: "recovery"}, workflows.StateLocked, "locked"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			env, finals, checks := newCheckingEnv(t, policies.MethodTOTP, 5*time.Minute, 2)
+			subs := []workflows.Submission{
+				{Digest: "nope", Factor: "totp"}, {Digest: "nope", Factor: "totp"}, // totp locks
+				{Digest: "totp-right", Factor: "totp"}, // refused unseen
+				{Digest: "nope", Factor: "recovery"},
+				c.last,
+			}
+			verdicts := make([]workflows.Verdict, len(subs))
+			errs := make([]error, len(subs))
+			for i, sub := range subs {
+				sub.AttemptID = attemptID
+				submit(env, time.Duration(i+1)*time.Second, workflows.UpdateSubmitCode, sub, &verdicts[i], &errs[i])
+			}
+			env.ExecuteWorkflow(workflows.Attempt, input)
+
+			if res := result(t, env); res.State != c.state {
+				t.Fatalf("state = %s, want %s", res.State, c.state)
+			}
+			if verdicts[2].Verdict != workflows.VerdictRejected || verdicts[2].State != workflows.StatePending {
+				t.Fatalf("a right TOTP code while TOTP is locked: %+v, want rejected with the attempt pending", verdicts[2])
+			}
+			if strings.Join(*finals, ",") != c.finals {
+				t.Fatalf("published %v, want %s", *finals, c.finals)
+			}
+			// Each check is keyed by its own update, so a re-run is recognised.
+			seen := map[string]bool{}
+			for _, e := range checks.effects {
+				if !strings.HasPrefix(e, "code:") || seen[e] {
+					t.Fatalf("effects %v: want one distinct code:<update id> per submission", checks.effects)
+				}
+				seen[e] = true
+			}
+		})
+	}
+}
+
+// A PIN attempt whose PIN is already locked when it starts (a policy that
+// picked it anyway) refuses every code unseen and locks at once.
+func TestPINLockedAtTheStartLocksTheAttempt(t *testing.T) {
+	env, finals, checks := newCheckingEnv(t, policies.MethodPIN, 5*time.Minute, 3)
+	checks.failures["pin"] = 3
+	var v workflows.Verdict
+	var err error
+	submit(env, time.Second, workflows.UpdateSubmitCode, workflows.Submission{AttemptID: attemptID, Digest: "right", Factor: "pin"}, &v, &err)
+	env.ExecuteWorkflow(workflows.Attempt, input)
+	if res := result(t, env); res.State != workflows.StateLocked || v.State != workflows.StateLocked || checks.checked != 0 {
+		t.Fatalf("state %s, verdict %+v (%v), %d checked", res.State, v, err, checks.checked)
+	}
+	if strings.Join(*finals, ",") != "locked" {
+		t.Fatalf("published %v", *finals)
+	}
 }
 
 func TestSubmissionForASupersededAttemptIsRejected(t *testing.T) {

@@ -95,6 +95,9 @@ type BeginResult struct {
 type Submission struct {
 	AttemptID string
 	Digest    string
+	// Factor is what a code is, read from its form by the API: pin, totp or
+	// recovery ("" in histories of earlier versions).
+	Factor string
 }
 
 // Verdict answers a Submission.

@@ -57,7 +57,7 @@ func TestSingleSignOnCompletesFromTheLatestRequest(t *testing.T) {
 	}
 	env.AssertNumberOfCalls(t, "AuthorizeSSO", 2)
 	env.AssertNumberOfCalls(t, "ExchangeSSO", 1)
-	if len(*finals) != 1 || (*finals)[0] != workflows.StateAuthenticated {
+	if len(*finals) != 1 || (*finals)[0] != workflows.StateAuthenticated+" by sso" {
 		t.Fatalf("published %v", *finals)
 	}
 }

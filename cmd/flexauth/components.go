@@ -105,6 +105,13 @@ func newActivities(ctx context.Context, st *store.Store, plugins *host.Host, key
 		// where an administrator will see it.
 		logger.Error("built-in policy failed to load; attempts it decides will be denied", "error", err)
 	}
+	// Recovery codes of earlier versions were stored sealed; they are kept
+	// as digests now. A code that fails to convert cannot sign in (closed).
+	if n, err := activities.ConvertRecoveryCodes(ctx, st, keys); err != nil {
+		logger.Error("recovery codes stored sealed could not all be converted; those left cannot sign in", "converted", n, "error", err)
+	} else if n > 0 {
+		logger.Info("recovery codes converted to digests", "count", n)
+	}
 	return activities.New(st, policy, plugins, keys, cfg, nil)
 }
 

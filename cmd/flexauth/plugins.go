@@ -107,7 +107,7 @@ func (p *pluginFlags) host(logger *slog.Logger, acts activities.Config) (*host.H
 	}
 	acts.Channels, acts.AccountChannels, acts.Directory = cfg.Channels, cfg.Accounts, cfg.Directory
 	acts.SignOn, acts.AccountSignOn = cfg.SignOn, cfg.AccountSignOn
-	acts.UserStarts, acts.AccountStarts = p.userStarts, p.accountStarts
+	acts.Limits.UserStarts, acts.Limits.AccountStarts = p.userStarts, p.accountStarts
 	return h, acts, nil
 }
 

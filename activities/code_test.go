@@ -1,0 +1,261 @@
+package activities_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/secret"
+	"github.com/flexauth/flexauth/store"
+)
+
+// check submits a code for the fixture's attempt as the workflow does.
+func (f *fixture) check(t *testing.T, effect, factor, expected, code string) activities.CodeResult {
+	t.Helper()
+	digest := activities.CodeDigest(f.keys, f.input.AttemptID, code)
+	if factor == store.FactorRecovery {
+		canonical, _ := secret.NormalizeRecoveryCode(code)
+		digest = activities.CodeDigest(f.keys, f.input.AttemptID, activities.RecoveryDigest(f.keys, canonical))
+	}
+	res, err := f.acts.CheckCode(context.Background(), activities.CodeInput{
+		Subject: f.input, UserID: f.user.ID, Effect: effect, Factor: factor,
+		Expected: activities.CodeDigest(f.keys, f.input.AttemptID, expected), Digest: digest, MaxAttempts: 5,
+	})
+	must(t, err)
+	return res
+}
+
+func (f *fixture) count(t *testing.T, typ string) int {
+	t.Helper()
+	events, err := f.st.ListAudit(context.Background(), store.AuditFilter{AccountID: "acc", Type: typ})
+	must(t, err)
+	return len(events)
+}
+
+func (f *fixture) enrolTOTP(t *testing.T, seed string) {
+	t.Helper()
+	ctx := context.Background()
+	sealed, err := f.keys.Seal([]byte(seed), f.user.ID)
+	must(t, err)
+	must(t, f.st.SetTOTPPending(ctx, f.user.ID, sealed, f.now))
+	must(t, f.st.ActivateTOTP(ctx, f.user.ID, sealed, 0, f.now))
+}
+
+func TestCheckCodeTOTP(t *testing.T) {
+	f := newFixture(t, nil)
+	seed := "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+	f.enrolTOTP(t, seed)
+	code := func(d time.Duration) string {
+		c, err := activities.TOTPCode(seed, f.now.Add(d))
+		must(t, err)
+		return c
+	}
+	n := 0
+	verify := func(c string) activities.CodeResult {
+		n++
+		return f.check(t, fmt.Sprint("code:", n), store.FactorTOTP, "", c)
+	}
+	if res := verify(code(-90 * time.Second)); res.Valid {
+		t.Fatal("a code three steps old was accepted")
+	}
+	if res := verify(code(-30 * time.Second)); !res.Valid {
+		t.Fatalf("the previous step's code was refused: %s", res.Reason)
+	}
+	if res := verify(code(0)); !res.Valid {
+		t.Fatalf("the current code was refused: %s", res.Reason)
+	}
+	if res := verify(code(0)); res.Valid || res.Reason != "totp code already used" || res.Failures != 2 {
+		t.Fatalf("a used code: %+v, want refused as the second failure", res)
+	}
+	if res := verify(code(-30 * time.Second)); res.Valid {
+		t.Fatal("an older step was accepted after a newer one")
+	}
+	if res := verify(code(30 * time.Second)); !res.Valid {
+		t.Fatalf("the next step's code was refused: %s", res.Reason)
+	}
+}
+
+// A check run again (Temporal replaying a local activity whose task was
+// dropped) answers the same and records nothing more.
+func TestCheckCodeRunsOnce(t *testing.T) {
+	f := newFixture(t, nil)
+	first := f.check(t, "code:u1", store.FactorPIN, "12345678", "00000000")
+	again := f.check(t, "code:u1", store.FactorPIN, "12345678", "00000000")
+	if first != again || first.Valid || first.Failures != 1 {
+		t.Fatalf("first %+v, again %+v", first, again)
+	}
+	if n := f.count(t, activities.EventRejected); n != 1 {
+		t.Fatalf("%d code.rejected events, want 1", n)
+	}
+	// Even a run that would now succeed answers as the first did.
+	if res := f.check(t, "code:u1", store.FactorPIN, "12345678", "12345678"); res.Valid {
+		t.Fatalf("re-run answered %+v", res)
+	}
+}
+
+func TestWrongCodesLockTheFactor(t *testing.T) {
+	f := newFixture(t, nil)
+	for i := 1; i <= 4; i++ {
+		if res := f.check(t, fmt.Sprint("code:", i), store.FactorPIN, "12345678", "00000000"); res.Locked || res.Failures != i {
+			t.Fatalf("failure %d: %+v", i, res)
+		}
+	}
+	res := f.check(t, "code:5", store.FactorPIN, "12345678", "00000000")
+	if !res.Locked || res.Failures != 5 {
+		t.Fatalf("fifth failure: %+v, want the pin locked", res)
+	}
+	// The right PIN now is refused unseen, and nothing more is recorded.
+	if res := f.check(t, "code:6", store.FactorPIN, "12345678", "12345678"); !res.Refused || res.Valid {
+		t.Fatalf("while locked: %+v", res)
+	}
+	if n := f.count(t, activities.EventRejected); n != 5 {
+		t.Fatalf("%d code.rejected events, want 5", n)
+	}
+	events, err := f.st.ListAudit(context.Background(), store.AuditFilter{AccountID: "acc", Type: activities.EventFactorLocked})
+	must(t, err)
+	if len(events) != 1 || events[0].Detail["factor"] != "pin" || events[0].Detail["until"] != f.now.Add(15*time.Minute).Format(time.RFC3339) {
+		t.Fatalf("factor.locked events: %+v", events)
+	}
+
+	// The next sign-in is offered a link instead (the system enables
+	// links); the engine would refuse the PIN whatever the policy said.
+	f.input.AttemptID = "att2"
+	res2 := f.begin(t, f.input)
+	if !res2.Allowed || res2.Method != "passwordless" || strings.Join(res2.LockedFactors, ",") != "pin" {
+		t.Fatalf("begin with the pin locked: %+v", res2)
+	}
+
+	// Fifteen minutes do not forget: past the wait, one more wrong PIN
+	// locks it again for twice as long.
+	f.now = f.now.Add(16 * time.Minute)
+	if res := f.check(t, "code:7", store.FactorPIN, "12345678", "00000000"); !res.Locked || res.Failures != 6 {
+		t.Fatalf("after the wait: %+v", res)
+	}
+	locks, err := f.st.FactorLocks(context.Background(), f.user.ID)
+	must(t, err)
+	if len(locks) != 1 || !locks[0].LockedUntil.Equal(f.now.Add(30*time.Minute)) {
+		t.Fatalf("locks = %+v, want the pin locked 30 minutes", locks)
+	}
+}
+
+func TestLockedPINWithoutLinksIsDeniedAtBegin(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	sys, err := f.st.GetSystem(ctx, "acc", "vpn")
+	must(t, err)
+	sys.Methods = []string{"pin"}
+	must(t, f.st.UpdateSystem(ctx, &sys))
+	for i := 1; i <= 5; i++ {
+		f.check(t, fmt.Sprint("code:", i), store.FactorPIN, "12345678", "00000000")
+	}
+	f.input.AttemptID = "att2"
+	if res := f.begin(t, f.input); res.Allowed {
+		t.Fatalf("begin with the pin locked: %+v", res)
+	}
+	events, err := f.st.ListAudit(ctx, store.AuditFilter{AccountID: "acc", Type: activities.EventDenied})
+	must(t, err)
+	if len(events) != 1 || events[0].Reasons[len(events[0].Reasons)-1] != "pin is locked after too many wrong codes" {
+		t.Fatalf("denials: %+v", events)
+	}
+}
+
+// With TOTP locked by someone's guesses, the user's recovery code still
+// signs in: the lock is on the guessed factor.
+func TestLockedTOTPLeavesRecoveryCodes(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	f.enrolTOTP(t, "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
+	code, err := secret.NewRecoveryCode()
+	must(t, err)
+	canonical, _ := secret.NormalizeRecoveryCode(code)
+	must(t, f.st.ReplaceRecoveryCodes(ctx, f.user.ID, []store.RecoveryCode{
+		{ID: "r1", UserID: f.user.ID, Digest: activities.RecoveryDigest(f.keys, canonical), CreatedAt: f.now},
+	}))
+	for i := 1; i <= 5; i++ {
+		f.check(t, fmt.Sprint("code:", i), store.FactorTOTP, "", "000000")
+	}
+	if res := f.check(t, "code:6", store.FactorTOTP, "", "000000"); !res.Refused {
+		t.Fatalf("totp after five wrong codes: %+v, want refused", res)
+	}
+	if res := f.check(t, "code:7", store.FactorRecovery, "", "WRONG-WRONG-WRONG"); res.Valid || res.Refused {
+		t.Fatalf("a wrong recovery code: %+v", res)
+	}
+	if res := f.check(t, "code:8", store.FactorRecovery, "", strings.ToLower(code)); !res.Valid {
+		t.Fatalf("the recovery code: %+v", res)
+	}
+	if res := f.check(t, "code:9", store.FactorRecovery, "", code); res.Valid {
+		t.Fatalf("the recovery code twice: %+v", res)
+	}
+	if n := f.count(t, activities.EventRecoveryCodeUsed); n != 1 {
+		t.Fatalf("%d recovery_code.used events, want 1", n)
+	}
+}
+
+// Begin run again answers the same and records nothing twice.
+func TestBeginRunsOnce(t *testing.T) {
+	f := newFixture(t, nil)
+	first := f.begin(t, f.input)
+	f.now = f.now.Add(time.Minute)
+	again := f.begin(t, f.input)
+	if fmt.Sprint(first) != fmt.Sprint(again) || !first.Allowed {
+		t.Fatalf("first %+v, again %+v", first, again)
+	}
+	if got := strings.Join(f.auditTypes(t, "alice"), ","); got != "policy.decision,attempt.started" {
+		t.Fatalf("audit after two runs = %s", got)
+	}
+	// A denial too.
+	f.input.AttemptID, f.input.AuthID = "att2", "nobody"
+	f.begin(t, f.input)
+	f.begin(t, f.input)
+	if got := strings.Join(f.auditTypes(t, "nobody"), ","); got != "attempt.denied,attempt.started" {
+		t.Fatalf("audit of a denial run twice = %s", got)
+	}
+}
+
+// Console sign-ins, which anyone can start, never spend the application's
+// budget, and a flood from elsewhere does not shut out an address the
+// administrator signed in from before.
+func TestStartLimits(t *testing.T) {
+	f := newFixtureWith(t, nil, activities.Config{Limits: activities.Limits{
+		UserStarts: 3, ConsoleUserIPStarts: 2, ConsoleUserStarts: 5, ConsoleAccountStarts: 100,
+	}})
+	ctx := context.Background()
+	console := store.System{ID: "s2", AccountID: "acc", Name: activities.ConsoleSystem, Methods: []string{"passwordless"},
+		Sensitivity: "medium", TTLSeconds: 300, CreatedAt: f.now, UpdatedAt: f.now}
+	must(t, f.st.CreateSystem(ctx, &console))
+	must(t, f.st.SetAssignments(ctx, f.user.ID, []store.Assignment{
+		{UserID: f.user.ID, SystemID: "s1", Method: "pin"}, {UserID: f.user.ID, SystemID: "s2", Method: "passwordless"},
+	}))
+	must(t, f.st.RecordLogin(ctx, f.user.ID, "192.0.2.10", "", f.now.Add(-time.Hour))) // the admin's own address
+	n := 0
+	start := func(system, ip string) activities.BeginResult {
+		t.Helper()
+		n++
+		s := f.input
+		s.AttemptID, s.System, s.IP = fmt.Sprint("att", n), system, ip
+		return f.begin(t, s)
+	}
+	for i, tc := range []struct {
+		system, ip string
+		allowed    bool
+	}{
+		{"console", "203.0.113.1", true},
+		{"console", "203.0.113.1", true},
+		{"console", "203.0.113.1", false}, // this address's budget for alice
+		{"console", "203.0.113.2", true},
+		{"console", "203.0.113.3", true},
+		{"console", "203.0.113.4", false}, // unfamiliar addresses' budget for alice
+		{"console", "192.0.2.10", true},   // her own address is not shut out
+		{"vpn", "198.51.100.7", true},     // nor is the application
+		{"vpn", "198.51.100.7", true},
+		{"vpn", "198.51.100.7", true},
+		{"vpn", "198.51.100.7", false}, // the application's own limit
+	} {
+		if res := start(tc.system, tc.ip); res.Allowed != tc.allowed {
+			t.Fatalf("start %d (%s from %s): allowed = %v, want %v (%v)", i+1, tc.system, tc.ip, res.Allowed, tc.allowed, res.Reasons)
+		}
+	}
+}

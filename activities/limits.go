@@ -1,0 +1,127 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/flexauth/flexauth/store"
+)
+
+// ConsoleSystem is the built-in system whose users administer their
+// account in the console. Its sign-ins need no key, so anyone can start
+// them: they have limits of their own and never spend an application's.
+const ConsoleSystem = "console"
+
+// Limits bound how often attempts may start. They stop message bombing and
+// guessing at scale; more starts than a limit in its window are refused
+// (and audited) before anything is sent. Zero means the default, negative
+// lifts the limit.
+type Limits struct {
+	// Application starts (every system but the console): per user across
+	// systems, in Window; per account, per minute.
+	UserStarts    int           // default 10
+	AccountStarts int           // default 600
+	Window        time.Duration // default 15m
+
+	// Console sign-ins, which anyone can start. An address gets
+	// ConsoleUserIPStarts per user in Window, so one party cannot spend
+	// another's budget; addresses the user never signed in from share
+	// ConsoleUserStarts per user in Window and, across the account,
+	// ConsoleAccountStarts a minute. An address a user has signed in from
+	// before is limited only by its own budget: a flood from elsewhere
+	// cannot keep the genuine administrator out.
+	ConsoleUserIPStarts  int // default 5
+	ConsoleUserStarts    int // default 20
+	ConsoleAccountStarts int // default 120
+}
+
+func (l Limits) withDefaults() Limits {
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&l.UserStarts, 10)
+	def(&l.AccountStarts, 600)
+	def(&l.ConsoleUserIPStarts, 5)
+	def(&l.ConsoleUserStarts, 20)
+	def(&l.ConsoleAccountStarts, 120)
+	if l.Window == 0 {
+		l.Window = 15 * time.Minute
+	}
+	return l
+}
+
+// LimitStore is what the start limits read.
+type LimitStore interface {
+	CountAttempts(ctx context.Context, f store.AttemptCount) (int, error)
+	KnownIPOf(ctx context.Context, accountID, authid, ip string) (bool, error)
+}
+
+// StartRequest is a start the limits judge.
+type StartRequest struct {
+	AccountID, System, AuthID, IP string
+	At                            time.Time
+	// Recorded is true when the start's own attempt is already stored (and
+	// so counted); false when it is judged before anything is recorded.
+	Recorded bool
+}
+
+// Exceeded says which limit the start exceeds, or "".
+func (l Limits) Exceeded(ctx context.Context, st LimitStore, req StartRequest) (string, error) {
+	l = l.withDefaults()
+	self := 0
+	if !req.Recorded {
+		self = 1
+	}
+	type limit struct {
+		max   int
+		count store.AttemptCount
+		what  string
+	}
+	var limits []limit
+	if req.System == ConsoleSystem {
+		limits = append(limits, limit{l.ConsoleUserIPStarts, store.AttemptCount{
+			AccountID: req.AccountID, AuthID: req.AuthID, System: ConsoleSystem, IP: req.IP, Since: req.At.Add(-l.Window),
+		}, fmt.Sprintf("console sign-ins for this user from %s in %s", req.IP, l.Window)})
+		known, err := st.KnownIPOf(ctx, req.AccountID, req.AuthID, req.IP)
+		if err != nil {
+			return "", err
+		}
+		if !known {
+			limits = append(limits, limit{l.ConsoleUserStarts, store.AttemptCount{
+				AccountID: req.AccountID, AuthID: req.AuthID, System: ConsoleSystem, UnknownIPs: true, Since: req.At.Add(-l.Window),
+			}, fmt.Sprintf("console sign-ins for this user from unfamiliar addresses in %s", l.Window)})
+		}
+		if known, err = st.KnownIPOf(ctx, req.AccountID, "", req.IP); err != nil {
+			return "", err
+		}
+		if !known {
+			limits = append(limits, limit{l.ConsoleAccountStarts, store.AttemptCount{
+				AccountID: req.AccountID, System: ConsoleSystem, UnknownIPs: true, Since: req.At.Add(-time.Minute),
+			}, "console sign-ins for the account from unfamiliar addresses in the last minute"})
+		}
+	} else {
+		limits = append(limits,
+			limit{l.UserStarts, store.AttemptCount{
+				AccountID: req.AccountID, AuthID: req.AuthID, NotSystem: ConsoleSystem, Since: req.At.Add(-l.Window),
+			}, fmt.Sprintf("starts for this user in %s", l.Window)},
+			limit{l.AccountStarts, store.AttemptCount{
+				AccountID: req.AccountID, NotSystem: ConsoleSystem, Since: req.At.Add(-time.Minute),
+			}, "starts for the account in the last minute"})
+	}
+	for _, lim := range limits {
+		if lim.max < 0 {
+			continue
+		}
+		n, err := st.CountAttempts(ctx, lim.count)
+		if err != nil {
+			return "", err
+		}
+		if n+self > lim.max {
+			return fmt.Sprintf("rate limited: %d %s (limit %d)", n+self, lim.what, lim.max), nil
+		}
+	}
+	return "", nil
+}
