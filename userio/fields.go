@@ -159,28 +159,3 @@ func FormatSystems(as []Assignment) string {
 	}
 	return strings.Join(parts, ";")
 }
-
-// Spreadsheet programs run a cell that starts with one of these as a
-// formula (OWASP "CSV injection"), so exported cells starting with one get
-// a leading apostrophe, which the programs show as text.
-const formulaStarts = "=+-@\t\r"
-
-// escapeCell makes a value safe to open in a spreadsheet program. A value
-// already starting with an apostrophe is escaped too, so that unescapeCell
-// gives back exactly what was exported: "'=x" goes out with two
-// apostrophes and comes back with one.
-func escapeCell(v string) string {
-	if v != "" && (strings.IndexByte(formulaStarts, v[0]) >= 0 || v[0] == '\'') {
-		return "'" + v
-	}
-	return v
-}
-
-// unescapeCell removes the apostrophe escapeCell added, and only that one:
-// an apostrophe before anything else ("'Tis") is the value's own.
-func unescapeCell(v string) string {
-	if len(v) >= 2 && v[0] == '\'' && (strings.IndexByte(formulaStarts, v[1]) >= 0 || v[1] == '\'') {
-		return v[1:]
-	}
-	return v
-}
