@@ -115,7 +115,6 @@ func (s *Server) exportAudit(c *gin.Context, f store.AuditFilter) {
 	}
 	c.Header("Content-Type", "text/csv; charset=utf-8")
 	c.Header("Content-Disposition", `attachment; filename="audit.csv"`)
-	c.Header("Cache-Control", "no-store")
 	c.Status(http.StatusOK)
 	w := csv.NewWriter(c.Writer)
 	_ = w.Write([]string{"id", "time", "type", "system", "authid", "attempt", "ip", "reasons", "detail"})

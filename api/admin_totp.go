@@ -63,7 +63,6 @@ func (s *Server) startTOTP(c *gin.Context) {
 		s.internalError(c, "draw totp qr code", err)
 		return
 	}
-	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, gin.H{
 		"otpauth_uri": key.URL(), "secret": key.Secret(),
 		// A data URL: the console's CSP allows data: images and nothing

@@ -211,7 +211,7 @@ func (s *Server) routes() *gin.Engine {
 		s.log.Error("invalid trusted proxies; trusting none", "error", err)
 		_ = e.SetTrustedProxies(nil)
 	}
-	e.Use(s.requestLog, s.recovery)
+	e.Use(s.requestLog, s.recovery, s.noStoreAdmin)
 	e.NoRoute(func(c *gin.Context) { fail(c, http.StatusNotFound, "not found") })
 	e.NoMethod(func(c *gin.Context) { fail(c, http.StatusMethodNotAllowed, "method not allowed") })
 
