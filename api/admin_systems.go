@@ -137,6 +137,11 @@ func (s *Server) getSystem(c *gin.Context) {
 }
 
 func (s *Server) updateSystem(c *gin.Context) {
+	// The console system's methods and sensitivity decide how every
+	// administrator signs in: a stale session must not weaken them.
+	if c.Param("name") == consoleSystem && !s.fresh(c) {
+		return
+	}
 	var req updateSystemRequest
 	if rerr := decodeJSON(c, &req, true); rerr != nil {
 		respondError(c, rerr)

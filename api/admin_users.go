@@ -215,6 +215,13 @@ func (s *Server) updateUser(c *gin.Context) {
 	if !ok {
 		return
 	}
+	// Email and phone are where sign-in links and codes go; status is
+	// whether the user may sign in at all.
+	changesSignIn := req.Email != nil && *req.Email != u.Email || req.Phone != nil && *req.Phone != u.Phone ||
+		req.Status != nil && *req.Status != u.Status
+	if changesSignIn && !s.freshForConsoleUser(c, u) {
+		return
+	}
 	if req.Status != nil && *req.Status == store.UserDisabled && !s.keepsConsoleAdmin(c, u) {
 		return
 	}
@@ -256,7 +263,9 @@ func (s *Server) updateUser(c *gin.Context) {
 func (s *Server) deleteUser(c *gin.Context) {
 	authid := c.Param("authid")
 	u, ok := s.loadUser(c)
-	if !ok || !s.keepsConsoleAdmin(c, u) {
+	// Deleting an administrator takes their console assignment away, as
+	// disabling them does.
+	if !ok || !s.freshForConsoleUser(c, u) || !s.keepsConsoleAdmin(c, u) {
 		return
 	}
 	err := s.store.DeleteUser(c.Request.Context(), caller(c).AccountID, authid, s.auditEvent(c, "user.deleted", "", authid, nil))
@@ -311,10 +320,20 @@ func (s *Server) setAssignments(c *gin.Context) {
 	if !ok {
 		return
 	}
+	ctx := c.Request.Context()
+	// Who may sign in to the console, and how, is who administers the
+	// account: a stale session must not grant it (or take it away).
+	current, err := s.store.ListAssignments(ctx, u.ID)
+	if err != nil {
+		s.internalError(c, "list assignments", err)
+		return
+	}
+	if consoleAssignment(current) != consoleAssignment(*req.Assignments) && !s.fresh(c) {
+		return
+	}
 	if !slices.ContainsFunc(*req.Assignments, func(a store.AssignedSystem) bool { return a.System == consoleSystem }) && !s.keepsConsoleAdmin(c, u) {
 		return
 	}
-	ctx := c.Request.Context()
 	rows, rerr, err := s.resolveAssignments(ctx, caller(c).AccountID, u.ID, *req.Assignments)
 	if err != nil {
 		s.internalError(c, "resolve assignments", err)
@@ -335,6 +354,33 @@ func (s *Server) setAssignments(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"assignments": as})
+}
+
+// consoleAssignment is the console assignment among as, or the zero value
+// when there is none.
+func consoleAssignment(as []store.AssignedSystem) store.AssignedSystem {
+	for _, a := range as {
+		if a.System == consoleSystem {
+			return a
+		}
+	}
+	return store.AssignedSystem{}
+}
+
+// freshForConsoleUser asks for a fresh sign-in (see fresh) when u is
+// assigned the console system, whatever its status (enabling a disabled
+// administrator again is as sensitive as disabling one). It reports
+// whether the change may go ahead.
+func (s *Server) freshForConsoleUser(c *gin.Context, u store.User) bool {
+	as, err := s.store.ListAssignments(c.Request.Context(), u.ID)
+	if err != nil {
+		s.internalError(c, "list assignments", err)
+		return false
+	}
+	if consoleAssignment(as) == (store.AssignedSystem{}) {
+		return true
+	}
+	return s.fresh(c)
 }
 
 // resolveAssignments checks every requested assignment against its system

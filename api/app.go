@@ -18,6 +18,7 @@ import (
 	"github.com/flexauth/flexauth/policies"
 	"github.com/flexauth/flexauth/secret"
 	"github.com/flexauth/flexauth/store"
+	"github.com/flexauth/flexauth/userio"
 	"github.com/flexauth/flexauth/workflows"
 )
 
@@ -74,7 +75,8 @@ func (s subject) validate() *requestError {
 	case utf8.RuneCountInString(s.AuthID) > maxAuthIDLength:
 		return badRequest("authid must be at most %d characters", maxAuthIDLength)
 	}
-	return nil
+	// As the admin API refuses them: before any attempt, audit or lookup.
+	return firstError(checked(userio.CheckText("system", s.System)), checked(userio.CheckText("authid", s.AuthID)))
 }
 
 type startResponse struct {

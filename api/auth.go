@@ -120,13 +120,24 @@ func caller(c *gin.Context) adminCaller {
 const freshSignIn = 10 * time.Minute
 
 // requireFresh guards sensitive changes (API keys, policies, two-factor
-// resets, imports): a console session must have signed in within
-// freshSignIn. API keys are exempt: they are not signed in.
+// resets and enrolment, imports): a console session must have signed in
+// within freshSignIn. API keys are exempt: they are not signed in.
 func (s *Server) requireFresh(c *gin.Context) {
+	if s.fresh(c) {
+		c.Next()
+	}
+}
+
+// fresh is requireFresh for handlers whose change is sensitive only for
+// some bodies or targets (a console administrator's profile, console
+// assignments): it reports whether the caller may go ahead and, when not,
+// has answered as requireFresh does, which the console turns into its
+// re-sign-in dialog.
+func (s *Server) fresh(c *gin.Context) bool {
 	who := caller(c)
 	if who.Session != nil && s.now().Sub(who.Session.SignedInAt) > freshSignIn {
 		c.AbortWithStatusJSON(http.StatusForbidden, gin.H{"error": "fresh sign-in required", "reauth": true})
-		return
+		return false
 	}
-	c.Next()
+	return true
 }

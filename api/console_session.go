@@ -12,6 +12,7 @@ import (
 
 	"github.com/flexauth/flexauth/secret"
 	"github.com/flexauth/flexauth/store"
+	"github.com/flexauth/flexauth/userio"
 )
 
 // Console sessions. Console administrators are users of their account
@@ -183,7 +184,7 @@ func (s *Server) startConsoleSignIn(c *gin.Context) {
 		failf(c, http.StatusBadRequest, "account must be at most %d characters", maxAccountLength)
 		return
 	}
-	if rerr := sub.validate(); rerr != nil {
+	if rerr := firstError(checked(userio.CheckText("account", req.Account)), sub.validate()); rerr != nil {
 		respondError(c, rerr)
 		return
 	}

@@ -104,3 +104,20 @@ func (s *Server) pageHeaders(c *gin.Context) {
 	h.Set("Content-Security-Policy", s.csp)
 	c.Next()
 }
+
+// adminPath is where the admin API lives, the console's session routes
+// included.
+const adminPath = "/v1/admin"
+
+// noStoreAdmin keeps every admin API answer, errors included, out of
+// browser and proxy caches: they carry personal data (users, the audit
+// trail, exports), secrets shown once (API keys, TOTP seeds, recovery
+// codes) and the session's CSRF token. A middleware on the engine, not the
+// admin group, so that the session routes, the dev outbox and 404 and 405
+// answers under the path are covered too.
+func (s *Server) noStoreAdmin(c *gin.Context) {
+	if p := c.Request.URL.Path; p == adminPath || strings.HasPrefix(p, adminPath+"/") {
+		c.Header("Cache-Control", "no-store")
+	}
+	c.Next()
+}

@@ -215,7 +215,7 @@ func (s *Server) routes() *gin.Engine {
 		s.log.Error("invalid trusted proxies; trusting none", "error", err)
 		_ = e.SetTrustedProxies(nil)
 	}
-	e.Use(s.requestLog, s.recovery)
+	e.Use(s.requestLog, s.recovery, s.noStoreAdmin)
 	e.NoRoute(func(c *gin.Context) { fail(c, http.StatusNotFound, "not found") })
 	e.NoMethod(func(c *gin.Context) { fail(c, http.StatusMethodNotAllowed, "method not allowed") })
 
@@ -255,8 +255,8 @@ func (s *Server) routes() *gin.Engine {
 	admin.DELETE("/users/:authid", s.deleteUser)
 	admin.GET("/users/:authid/systems", s.getAssignments)
 	admin.PUT("/users/:authid/systems", s.setAssignments)
-	admin.POST("/users/:authid/totp", s.startTOTP)
-	admin.POST("/users/:authid/totp/verify", s.verifyTOTP)
+	admin.POST("/users/:authid/totp", s.requireFresh, s.startTOTP)
+	admin.POST("/users/:authid/totp/verify", s.requireFresh, s.verifyTOTP)
 	admin.DELETE("/users/:authid/totp", s.requireFresh, s.resetTwoFactor)
 	admin.POST("/users/:authid/recovery-codes", s.requireFresh, s.createRecoveryCodes)
 	admin.DELETE("/users/:authid/lockout", s.requireFresh, s.clearLockout)

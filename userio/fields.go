@@ -41,8 +41,23 @@ func CheckAuthID(authid string) error {
 	if utf8.RuneCountInString(authid) > MaxAuthIDLength {
 		return fmt.Errorf("authid must be at most %d characters", MaxAuthIDLength)
 	}
-	if strings.ContainsFunc(authid, unicode.IsControl) {
-		return errors.New("authid must not contain control characters")
+	return CheckText("authid", authid)
+}
+
+// CheckText says what is wrong with the characters of an identifier (the
+// field named field), if anything: control characters (C0, DEL and C1,
+// unicode.IsControl) have no place in a name a person or an application
+// types, and break logs, workflow ids and databases (PostgreSQL refuses
+// NUL); text that is not valid UTF-8 names nothing. encoding/json turns
+// invalid UTF-8 into U+FFFD, the replacement character, so that is
+// refused too: two different broken inputs would otherwise name the same
+// user.
+func CheckText(field, v string) error {
+	if !utf8.ValidString(v) || strings.ContainsRune(v, utf8.RuneError) {
+		return fmt.Errorf("%s must be valid UTF-8", field)
+	}
+	if strings.ContainsFunc(v, unicode.IsControl) {
+		return fmt.Errorf("%s must not contain control characters", field)
 	}
 	return nil
 }
@@ -158,29 +173,4 @@ func FormatSystems(as []Assignment) string {
 		parts[i] = a.System + ":" + a.Method
 	}
 	return strings.Join(parts, ";")
-}
-
-// Spreadsheet programs run a cell that starts with one of these as a
-// formula (OWASP "CSV injection"), so exported cells starting with one get
-// a leading apostrophe, which the programs show as text.
-const formulaStarts = "=+-@\t\r"
-
-// escapeCell makes a value safe to open in a spreadsheet program. A value
-// already starting with an apostrophe is escaped too, so that unescapeCell
-// gives back exactly what was exported: "'=x" goes out with two
-// apostrophes and comes back with one.
-func escapeCell(v string) string {
-	if v != "" && (strings.IndexByte(formulaStarts, v[0]) >= 0 || v[0] == '\'') {
-		return "'" + v
-	}
-	return v
-}
-
-// unescapeCell removes the apostrophe escapeCell added, and only that one:
-// an apostrophe before anything else ("'Tis") is the value's own.
-func unescapeCell(v string) string {
-	if len(v) >= 2 && v[0] == '\'' && (strings.IndexByte(formulaStarts, v[1]) >= 0 || v[1] == '\'') {
-		return v[1:]
-	}
-	return v
 }

@@ -30,7 +30,7 @@ func (r Record) cells() []string {
 	}
 	out := []string{r.AuthID, r.Name, r.Email, r.Phone, status, FormatSystems(r.Systems)}
 	for i := range out {
-		out[i] = escapeCell(out[i])
+		out[i] = EscapeCell(out[i])
 	}
 	return out
 }

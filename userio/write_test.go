@@ -5,6 +5,8 @@ import (
 	"encoding/csv"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/xuri/excelize/v2"
 )
@@ -26,7 +28,31 @@ func tricky() []Record {
 			Systems: []Assignment{{"-dash", "totp"}, {"sso.app", "sso"}}},
 		{AuthID: "00123", Name: "0042", Status: StatusActive},
 		{AuthID: "  spaced  ", Name: " leading and trailing ", Status: StatusActive},
+		{AuthID: " =blank", Name: "  =1+1", Status: StatusActive},
+		{AuthID: "nbsp", Name: "\u00a0@SUM(1,1)", Status: StatusActive},
+		{AuthID: "＝full-width", Name: "＝HYPERLINK(\"http://evil.example\")", Status: StatusActive},
+		{AuthID: "ideographic", Name: "\u3000－1＋1", Status: StatusActive},
+		{AuthID: "zero-width", Name: "\u200b+1", Status: StatusActive},
+		{AuthID: "quoted blank", Name: " '=1", Status: StatusActive},
 	}
+}
+
+// runsAsFormula reports whether a spreadsheet program could run cell as a
+// formula: its first character, after what the programs skip, is a
+// formula sign (full-width ones included), or it starts with a tab or
+// carriage return, and no apostrophe marks it as text.
+func runsAsFormula(cell string) bool {
+	if strings.HasPrefix(cell, "'") {
+		return false
+	}
+	if strings.HasPrefix(cell, "\t") || strings.HasPrefix(cell, "\r") {
+		return true
+	}
+	rest := strings.TrimLeftFunc(cell, func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r)
+	})
+	first, _ := utf8.DecodeRuneInString(rest)
+	return strings.ContainsRune("=+-@＝＋－＠", first)
 }
 
 func TestRoundTrip(t *testing.T) {
@@ -102,19 +128,25 @@ func TestExportEscapesFormulas(t *testing.T) {
 			}
 			for i, row := range cells[1:] {
 				for _, v := range row {
-					if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+					if runsAsFormula(v) {
 						t.Errorf("row %d: cell %q would run as a formula", i+2, v)
 					}
 				}
 			}
 			want := map[int][2]string{ // row -> authid and name cells
-				2: {"'=cmd|' /C calc'!A0", "'=HYPERLINK(\"http://evil.example\",\"click\")"},
-				3: {"plus", "'+1+1"},
-				4: {"minus", "'-2+3"},
-				5: {"at", "'@SUM(1,1)"},
-				6: {"quote", "''Tis I"},
-				7: {"quoted formula", "''=1+1"},
-				8: {"two quotes", "'''+x"},
+				2:  {"'=cmd|' /C calc'!A0", "'=HYPERLINK(\"http://evil.example\",\"click\")"},
+				3:  {"plus", "'+1+1"},
+				4:  {"minus", "'-2+3"},
+				5:  {"at", "'@SUM(1,1)"},
+				6:  {"quote", "''Tis I"},
+				7:  {"quoted formula", "''=1+1"},
+				8:  {"two quotes", "'''+x"},
+				12: {"' =blank", "'  =1+1"},
+				13: {"nbsp", "'\u00a0@SUM(1,1)"},
+				14: {"'＝full-width", "'＝HYPERLINK(\"http://evil.example\")"},
+				15: {"ideographic", "'\u3000－1＋1"},
+				16: {"zero-width", "'\u200b+1"},
+				17: {"quoted blank", " '=1"},
 			}
 			for i, w := range want {
 				if got := cells[i][:2]; got[0] != w[0] || got[1] != w[1] {

@@ -177,14 +177,6 @@ function twoFactor(u, base, reload) {
   const left = h('p', { 'data-testid': 'recovery-left' }, leftText(u.recovery_codes_left ?? 0));
 
   const enrol = async () => {
-    if (u.totp_enabled) {
-      const ok = await confirmAction({
-        title: 'Enrol a new authenticator?',
-        text: 'The current authenticator keeps working until the new one is verified.',
-        ok: 'Start enrolment',
-      });
-      if (!ok) return;
-    }
     const t = await api('POST', `${base}/totp`);
     const error = h('p', { class: 'form-error', role: 'alert' });
     const form = h('form', { novalidate: true, 'data-testid': 'totp-verify-form' },
@@ -245,8 +237,11 @@ function twoFactor(u, base, reload) {
 
   replace(area,
     h('p', { 'data-testid': 'totp-status' }, 'TOTP: ', u.totp_enabled ? badge('enrolled', 'active') : badge('not enrolled', 'disabled')),
+    // An active authenticator is never replaced (the API answers 409):
+    // two-factor is reset first, then the user enrols again.
+    u.totp_enabled ? h('p', { class: 'muted', 'data-testid': 'totp-replace-hint' }, 'To enrol a new authenticator, reset two-factor first.') : null,
     h('div', { class: 'actions' },
-      h('button', { type: 'button', class: 'secondary', 'data-testid': 'totp-enrol', onclick: enrol }, u.totp_enabled ? 'Enrol a new authenticator' : 'Enrol an authenticator'),
+      u.totp_enabled ? null : h('button', { type: 'button', class: 'secondary', 'data-testid': 'totp-enrol', onclick: enrol }, 'Enrol an authenticator'),
       h('button', { type: 'button', class: 'danger', 'data-testid': 'totp-reset', onclick: reset, disabled: !u.totp_enabled && !u.recovery_codes_left }, 'Reset two-factor')));
   return section('Two-factor',
     area,
