@@ -157,6 +157,7 @@ func (c *identityClient) Exchange(ctx context.Context, req ExchangeRequest) (Cla
 		Issuer:        resp.GetIssuer(),
 		Email:         resp.GetEmail(),
 		EmailVerified: resp.GetEmailVerified(),
+		EmailProof:    resp.GetEmailProof(),
 		Name:          resp.GetName(),
 		Extra:         resp.GetClaims(),
 	}, nil
@@ -221,6 +222,8 @@ func (c caller) call(ctx context.Context, method string, rpc func(context.Contex
 	}
 	st := status.Convert(err)
 	switch {
+	case isPermanentCode(st.Code()) && refusedStatus(st):
+		return fmt.Errorf("%w: %w: %s", ErrPermanent, ErrRefused, st.Message())
 	case isPermanentCode(st.Code()):
 		return fmt.Errorf("%w: %s", ErrPermanent, st.Message())
 	case st.Code() == codes.Unimplemented && !fromPlugin(st):
