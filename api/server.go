@@ -127,6 +127,7 @@ type (
 		importStore
 		policyStore
 		accountStore
+		ssoStore
 	}
 )
 
@@ -256,6 +257,9 @@ func (s *Server) routes() *gin.Engine {
 	admin.DELETE("/users/:authid/totp", s.requireFresh, s.resetTwoFactor)
 	admin.POST("/users/:authid/recovery-codes", s.requireFresh, s.createRecoveryCodes)
 	admin.GET("/users/:authid/attempts", s.userAttempts)
+	admin.GET("/users/:authid/sso", s.getSSOIdentity)
+	admin.PUT("/users/:authid/sso", s.requireFresh, s.putSSOIdentity)
+	admin.DELETE("/users/:authid/sso", s.requireFresh, s.deleteSSOIdentity)
 	admin.GET("/stats", s.stats)
 
 	admin.GET("/audit", s.listAudit)

@@ -203,7 +203,7 @@ func (c caller) info(ctx context.Context, rpc func(context.Context) (*proto.Info
 }
 
 // call runs one RPC (method names it, for errors) and translates its error
-// into the SDK's error contract: ErrPermanent, ErrWrongKind,
+// into the SDK's error contract: ErrPermanent (with ErrRefused), ErrWrongKind,
 // ErrPluginExited, the caller's context error, or a temporary error.
 func (c caller) call(ctx context.Context, method string, rpc func(context.Context) error) error {
 	if c.doneCtx.Err() != nil {
