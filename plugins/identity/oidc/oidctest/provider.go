@@ -414,7 +414,7 @@ func PKCE() (verifier, challenge string) {
 // Browse plays the user's browser: it follows the authorization URL to the
 // provider, which approves at once, and returns the code and state it
 // redirects back with.
-func Browse(t *testing.T, authURL, redirectURI string) (code, state string) {
+func Browse(t testing.TB, authURL, redirectURI string) (code, state string) {
 	t.Helper()
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := client.Get(authURL)
