@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/flexauth/flexauth/plugins/sdk"
@@ -29,10 +30,16 @@ const SSOCallbackPath = "/sso/callback"
 // PurposeSSOState digests a callback's state parameter.
 const PurposeSSOState = "sso-state"
 
-// Audit event types of single sign-on.
+// Audit event types of single sign-on. EventSSORefused carries the
+// identity the provider answered with (issuer, subject), so that an
+// administrator can approve it (PUT /v1/admin/users/{authid}/sso, which
+// records EventSSOApproved; DELETE records EventSSOUnbound).
 const (
 	EventSSORedirected = "sso.redirected"
 	EventSSOBound      = "sso.bound"
+	EventSSORefused    = "sso.refused"
+	EventSSOApproved   = "sso.approved"
+	EventSSOUnbound    = "sso.unbound"
 )
 
 // SSOStateDigest is the digest the attempt row is found by from a callback.
@@ -144,15 +151,24 @@ func (a *Activities) redirectURI() string {
 
 // SignOnResult says whether the provider's answer signs the user in.
 type SignOnResult struct {
-	Valid  bool
-	Reason string
+	Valid bool
+	// Refused is set when the answer is genuine (its token verified) but
+	// does not sign this user in: no proof that its email is the user's,
+	// another email, an identity bound to another user or not the one
+	// bound to this user, a user the plugin does not admit. That is not a
+	// guess, so it is not counted as one: the workflow ends the attempt.
+	// A failed verification (signature, issuer, audience, nonce, a spent
+	// code) is neither Valid nor Refused, and counts.
+	Refused bool
+	Reason  string
 }
 
 // ExchangeSSO redeems the code the callback stored, through the plugin that
 // issued the request, and checks that the verified identity is the user's:
-// the one bound at their first sign-on or, for a first sign-on, one whose
-// verified email is the user's. A refusal is a result, not an error; only
-// temporary failures (the provider unreachable) are retried.
+// the one bound at their first sign-on or by an administrator or, for a
+// first sign-on, one whose email the provider vouches for and is the
+// user's. A refusal is a result, not an error; only temporary failures
+// (the provider unreachable) are retried.
 func (a *Activities) ExchangeSSO(ctx context.Context, in SSOInput) (SignOnResult, error) {
 	att, err := a.store.GetAttempt(ctx, in.AttemptID)
 	if err != nil {
@@ -179,13 +195,17 @@ func (a *Activities) ExchangeSSO(ctx context.Context, in SSOInput) (SignOnResult
 		return SignOnResult{}, cerr
 	}
 	if err != nil {
-		return SignOnResult{Reason: "sso refused: " + err.Error()}, nil
+		return SignOnResult{Refused: errors.Is(err, sdk.ErrRefused), Reason: "sso refused: " + err.Error()}, nil
 	}
 	return a.bindSSO(ctx, in, claims)
 }
 
 // bindSSO checks claims against the user's bound identity, binding it on a
-// first sign-on.
+// first sign-on. A first sign-on binds only on an email the provider
+// vouches for (EmailVerified: Google's and other providers' email_verified;
+// for Entra ID, which sends none, the tenant's verified domains or
+// xms_edov, as the plugin found) that is the user's; any other identity
+// needs an administrator's approval.
 func (a *Activities) bindSSO(ctx context.Context, in SSOInput, claims sdk.Claims) (SignOnResult, error) {
 	user, err := a.store.GetUser(ctx, in.AccountID, in.AuthID)
 	if err != nil {
@@ -195,19 +215,24 @@ func (a *Activities) bindSSO(ctx context.Context, in SSOInput, claims sdk.Claims
 		if secret.Equal(user.SSOIssuer, claims.Issuer) && secret.Equal(user.SSOSubject, claims.Subject) {
 			return SignOnResult{Valid: true, Reason: "signed on at " + claims.Issuer}, nil
 		}
-		return SignOnResult{Reason: "sso refused: the provider identity is not the one bound to this user"}, nil
+		return a.refuseSSO(ctx, in, claims, "sso refused: the provider identity is not the one bound to this user"), nil
 	}
 	switch {
 	case user.Email == "" || !strings.EqualFold(user.Email, claims.Email):
-		return SignOnResult{Reason: "sso refused: first sign-on needs the provider's email to be the user's"}, nil
+		return a.refuseSSO(ctx, in, claims, "sso refused: first sign-on needs the provider's email to be the user's"), nil
 	case !claims.EmailVerified:
-		return SignOnResult{Reason: "sso refused: first sign-on needs an email the provider has verified"}, nil
+		return a.refuseSSO(ctx, in, claims, "sso refused: first sign-on needs an email the provider vouches for "+
+			"(email_verified; for Entra ID a verified domain or xms_edov) or an administrator's approval"), nil
+	}
+	proof := claims.EmailProof
+	if proof == "" {
+		proof = sdk.EmailProofClaim // a plugin that predates EmailProof
 	}
 	ev := in.event(a.now().UTC(), EventSSOBound, "provider identity bound to the user at first sign-on")
-	ev.Detail = map[string]any{"issuer": claims.Issuer, "subject": claims.Subject}
+	ev.Detail = map[string]any{"issuer": claims.Issuer, "subject": claims.Subject, "proof": proof}
 	bound, err := a.store.BindSSO(ctx, user.ID, claims.Issuer, claims.Subject, ev)
 	if errors.Is(err, store.ErrConflict) {
-		return SignOnResult{Reason: "sso refused: the provider identity is bound to another user"}, nil
+		return a.refuseSSO(ctx, in, claims, "sso refused: the provider identity is bound to another user"), nil
 	}
 	if err != nil {
 		return SignOnResult{}, err
@@ -217,4 +242,21 @@ func (a *Activities) bindSSO(ctx context.Context, in SSOInput, claims sdk.Claims
 		return a.bindSSO(ctx, in, claims)
 	}
 	return SignOnResult{Valid: true, Reason: "signed on at " + claims.Issuer + " (identity bound)"}, nil
+}
+
+// refuseSSO records a genuine identity that does not sign the user in, with
+// the identity an administrator would approve, and returns the refusal.
+// The audit event is best effort: failing here would retry the activity,
+// whose code is spent, and turn the refusal into a counted failure; the
+// attempt's denial records the reason anyway.
+func (a *Activities) refuseSSO(ctx context.Context, in SSOInput, claims sdk.Claims, reason string) SignOnResult {
+	ev := in.event(a.now().UTC(), EventSSORefused, reason)
+	ev.Detail = map[string]any{"issuer": claims.Issuer, "subject": claims.Subject, "email_verified": claims.EmailVerified}
+	if claims.EmailProof != "" {
+		ev.Detail["proof"] = claims.EmailProof
+	}
+	if err := a.store.AppendAudit(ctx, ev); err != nil && activity.IsActivity(ctx) {
+		activity.GetLogger(ctx).Warn("record refused sign-on", "attempt", in.AttemptID, "error", err)
+	}
+	return SignOnResult{Refused: true, Reason: reason}
 }

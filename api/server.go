@@ -131,6 +131,7 @@ type (
 		importStore
 		policyStore
 		accountStore
+		ssoStore
 	}
 )
 
@@ -261,6 +262,9 @@ func (s *Server) routes() *gin.Engine {
 	admin.POST("/users/:authid/recovery-codes", s.requireFresh, s.createRecoveryCodes)
 	admin.DELETE("/users/:authid/lockout", s.requireFresh, s.clearLockout)
 	admin.GET("/users/:authid/attempts", s.userAttempts)
+	admin.GET("/users/:authid/sso", s.getSSOIdentity)
+	admin.PUT("/users/:authid/sso", s.requireFresh, s.putSSOIdentity)
+	admin.DELETE("/users/:authid/sso", s.requireFresh, s.deleteSSOIdentity)
 	admin.GET("/stats", s.stats)
 
 	admin.GET("/audit", s.listAudit)

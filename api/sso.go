@@ -133,6 +133,13 @@ func (s *Server) ssoCallback(c *gin.Context) {
 			Title:   "Sign-in refused",
 			Message: "The account you signed in with cannot sign in here. Open the link in your message again to retry with another account.",
 		})
+	case v.State == workflows.StateDenied:
+		// A genuine identity this user cannot use ended the attempt
+		// (uncounted); an administrator can approve it.
+		s.renderPage(c, http.StatusForbidden, page{
+			Title:   "Sign-in refused",
+			Message: "The account you signed in with is not approved for you here. Ask your administrator to approve it, or start again from the application with another account.",
+		})
 	default:
 		s.renderPage(c, http.StatusGone, goneSignOn())
 	}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"html"
 	"net/http"
 	"net/url"
@@ -11,7 +12,9 @@ import (
 	"time"
 
 	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/internal/apitest"
 	"github.com/flexauth/flexauth/plugins/identity/oidc/oidctest"
+	"github.com/flexauth/flexauth/store"
 	"github.com/flexauth/flexauth/workflows"
 )
 
@@ -19,14 +22,15 @@ import (
 // through the real oidc plugin process and a real OpenID Connect provider
 // on loopback: the emailed link leads to the provider, the callback
 // completes the attempt, the provider identity is bound to the user, and
-// replayed states, other identities, bad signatures and wrong audiences are
-// refused.
+// replayed states, bad signatures and wrong audiences are refused and
+// counted; another identity, and a first sign-on without an email the
+// provider vouches for, are refused without counting a failure.
 func TestSingleSignOnThroughALocalProvider(t *testing.T) {
 	t.Parallel()
 	prov := oidctest.New(t)
 	h := newHarness(t, withSignOn(prov.Config()))
 	h.Admin(http.MethodPost, "/v1/admin/systems", req{"name": "portal", "methods": []string{"sso", "pin"}, "sensitivity": "low"}, http.StatusCreated)
-	for authid, email := range map[string]string{"ada": "ada@example.com", "eve": "eve@example.com"} {
+	for authid, email := range map[string]string{"ada": "ada@example.com", "eve": "eve@example.com", "alan": "alan@example.org"} {
 		h.Admin(http.MethodPost, "/v1/admin/users", req{"authid": authid, "email": email}, http.StatusCreated)
 		h.Admin(http.MethodPut, "/v1/admin/users/"+authid+"/systems", req{"assignments": []req{{"system": "portal", "method": "sso"}}}, http.StatusOK)
 	}
@@ -79,7 +83,7 @@ func TestSingleSignOnThroughALocalProvider(t *testing.T) {
 		t.Fatalf("malformed state = %d", bad.Status)
 	}
 
-	// Second sign-on: every wrong answer is refused and counted, then the
+	// Second sign-on: every forged answer is refused and counted, then the
 	// bound identity signs in again through the same link.
 	h.Expect("/v1/start", req{"system": "portal", "authid": "ada"}, http.StatusOK, "success")
 	msg = h.waitMessage("ada@example.com", 2)
@@ -88,8 +92,7 @@ func TestSingleSignOnThroughALocalProvider(t *testing.T) {
 		knob   func(p *oidctest.Provider)
 		reason string
 	}{
-		{"another identity", func(p *oidctest.Provider) { p.LoginAs = "alan@example.org" }, "not the one bound"},
-		{"bad signature", func(p *oidctest.Provider) { p.LoginAs, p.SignWithOther = "", true }, "signature"},
+		{"bad signature", func(p *oidctest.Provider) { p.SignWithOther = true }, "signature"},
 		{"wrong audience", func(p *oidctest.Provider) { p.SignWithOther, p.Audience = false, "someone-else" }, "audience"},
 	}
 	for i, r := range refusals {
@@ -112,21 +115,102 @@ func TestSingleSignOnThroughALocalProvider(t *testing.T) {
 	}
 	h.Expect("/v1/check", req{"system": "portal", "authid": "ada"}, http.StatusOK, "authenticated")
 
-	// A first sign-on must bring the user's own verified email: eve's
-	// attempt answered by ada's provider identity is refused, and the
+	// Another genuine identity (alan's, picked by mistake) is no guess:
+	// the attempt ends, refused, and nothing is counted against ada.
+	prov.Set(func(p *oidctest.Provider) { p.LoginAs = "alan@example.org" })
+	res := h.ssoSignOn("ada", "ada@example.com", 3)
+	prov.Set(func(p *oidctest.Provider) { p.LoginAs = "" })
+	h.wantRefusedUncounted(res, "ada", "not the one bound", 2)
+
+	// A first sign-on must bring the user's own email: eve's attempt
+	// answered by ada's provider identity is refused, uncounted, and the
 	// identity bound to ada is not bound to eve.
-	h.Expect("/v1/start", req{"system": "portal", "authid": "eve"}, http.StatusOK, "success")
-	eveMsg := h.waitMessage("eve@example.com", 1)
-	code, state = oidctest.Browse(t, h.continueURL(eveMsg.Link), callback)
-	if res := h.Page(http.MethodGet, callback+"?"+url.Values{"code": {code}, "state": {state}}.Encode()); res.Status != http.StatusForbidden {
-		t.Fatalf("eve as ada: callback = %d %s", res.Status, res.Body)
-	}
-	if reasons := h.rejections("eve"); len(reasons) != 1 || !strings.Contains(reasons[0], "email to be the user's") {
-		t.Fatalf("eve's rejections = %q", reasons)
-	}
+	h.wantRefusedUncounted(h.ssoSignOn("eve", "eve@example.com", 1), "eve", "email to be the user's", 0)
 	eve, err := h.st.GetUser(context.Background(), "acme", "eve")
 	if err != nil || eve.SSOSubject != "" {
 		t.Fatalf("eve bound to %q (err %v)", eve.SSOSubject, err)
+	}
+
+	// A Google-like provider that does not say the email is verified
+	// vouches for nothing: alan's first sign-on is refused, uncounted.
+	prov.Set(func(p *oidctest.Provider) { p.OmitClaims = []string{"email_verified"} })
+	h.wantRefusedUncounted(h.ssoSignOn("alan", "alan@example.org", 1), "alan", "an email the provider vouches for", 0)
+	if alan, err := h.st.GetUser(context.Background(), "acme", "alan"); err != nil || alan.SSOSubject != "" {
+		t.Fatalf("alan bound to %q (err %v)", alan.SSOSubject, err)
+	}
+}
+
+// TestEntraSingleSignOn signs users on through the real oidc plugin process
+// and a local provider that behaves like Microsoft Entra ID (issuer
+// <authority>/<tenant ID>/v2.0, no email_verified; tid, oid,
+// preferred_username). A member whose email is in a verified domain of the
+// tenant binds on tid and oid at once; a token of another tenant is refused
+// and counted; an email outside the verified domains is refused without
+// counting, however often; an administrator's approval lets that user on.
+func TestEntraSingleSignOn(t *testing.T) {
+	t.Parallel()
+	prov := oidctest.NewEntra(t)
+	cfg := prov.Config()
+	cfg["verified_domains"] = "contoso.example"
+	h := newHarness(t, withSignOn(cfg))
+	h.Admin(http.MethodPost, "/v1/admin/systems", req{"name": "portal", "methods": []string{"sso", "pin"}, "sensitivity": "low"}, http.StatusCreated)
+	for authid, email := range map[string]string{"megan": "megan@contoso.example", "lee": "lee@partner.example"} {
+		h.Admin(http.MethodPost, "/v1/admin/users", req{"authid": authid, "email": email}, http.StatusCreated)
+		h.Admin(http.MethodPut, "/v1/admin/users/"+authid+"/systems", req{"assignments": []req{{"system": "portal", "method": "sso"}}}, http.StatusOK)
+	}
+	users := oidctest.EntraUsers()
+	megan, lee := users["megan@contoso.example"], users["lee@partner.example"]
+
+	// Megan's email is in a verified domain: her first sign-on binds her
+	// object ID (not the pairwise sub) in the tenant's issuer.
+	if res := h.ssoSignOn("megan", "megan@contoso.example", 1); res.Status != http.StatusOK || !strings.Contains(res.Body, "You are signed in to portal") {
+		t.Fatalf("megan's first sign-on: callback = %d %s", res.Status, res.Body)
+	}
+	h.Expect("/v1/check", req{"system": "portal", "authid": "megan"}, http.StatusOK, "authenticated")
+	got, err := h.st.GetUser(context.Background(), "acme", "megan")
+	if err != nil || got.SSOIssuer != prov.Issuer() || got.SSOSubject != megan.OID {
+		t.Fatalf("megan bound to %q %q (err %v), want %s %s", got.SSOIssuer, got.SSOSubject, err, prov.Issuer(), megan.OID)
+	}
+	bound := h.auditEvents("megan", activities.EventSSOBound)
+	if len(bound) != 1 || bound[0].Detail["proof"] != "verified_domain" || bound[0].Detail["subject"] != megan.OID {
+		t.Fatalf("sso.bound events = %+v", bound)
+	}
+
+	// A token of another tenant is refused, and counted: it is not one
+	// Entra issued for this tenant.
+	prov.Set(func(p *oidctest.Provider) { p.ExtraClaims = map[string]any{"tid": oidctest.EntraOtherTenantID} })
+	res := h.ssoSignOn("megan", "megan@contoso.example", 2)
+	prov.Set(func(p *oidctest.Provider) { p.ExtraClaims = nil })
+	if res.Status != http.StatusForbidden || !strings.Contains(res.Body, "Sign-in refused") {
+		t.Fatalf("another tenant: callback = %d %s", res.Status, res.Body)
+	}
+	h.Expect("/v1/check", req{"system": "portal", "authid": "megan"}, http.StatusAccepted, "pending")
+	if reasons := h.rejections("megan"); len(reasons) != 1 || !strings.Contains(reasons[0], "not the configured tenant") {
+		t.Fatalf("megan's rejections = %q", reasons)
+	}
+
+	// Lee's email is outside the verified domains: each first sign-on is
+	// refused and ends its attempt, and none counts; six tries (more than
+	// max_attempts) lock nothing.
+	for i := 1; i <= 6; i++ {
+		h.wantRefusedUncounted(h.ssoSignOn("lee", "lee@partner.example", i), "lee", "an email the provider vouches for", 0)
+	}
+	if types := h.AuditTypes("authid=lee&type=" + activities.EventLocked); len(types) != 0 {
+		t.Fatalf("lee locked: %v", types)
+	}
+	// What the provider answered is in the audit trail, for an
+	// administrator to approve.
+	refused := h.auditEvents("lee", activities.EventSSORefused)
+	if len(refused) != 6 || refused[0].Detail["issuer"] != prov.Issuer() || refused[0].Detail["subject"] != lee.OID {
+		t.Fatalf("sso.refused events = %+v", refused)
+	}
+	h.Admin(http.MethodPut, "/v1/admin/users/lee/sso", req{"issuer": refused[0].Detail["issuer"], "subject": refused[0].Detail["subject"]}, http.StatusOK)
+	if res := h.ssoSignOn("lee", "lee@partner.example", 7); res.Status != http.StatusOK {
+		t.Fatalf("lee approved: callback = %d %s", res.Status, res.Body)
+	}
+	h.Expect("/v1/check", req{"system": "portal", "authid": "lee"}, http.StatusOK, "authenticated")
+	if types := h.AuditTypes("authid=lee&type=" + activities.EventSSOApproved); len(types) != 1 {
+		t.Fatalf("sso.approved events = %v", types)
 	}
 }
 
@@ -156,6 +240,52 @@ func TestSingleSignOnCancelledAtTheProvider(t *testing.T) {
 		t.Fatalf("retry = %d %s", res.Status, res.Body)
 	}
 	h.Expect("/v1/check", req{"system": "portal", "authid": "ada"}, http.StatusOK, "authenticated")
+}
+
+// ssoSignOn starts an sso attempt for authid, opens its nth message's
+// link, signs on at the provider and returns the callback's page.
+func (h *harness) ssoSignOn(authid, email string, n int) apitest.Response {
+	h.t.Helper()
+	h.Expect("/v1/start", req{"system": "portal", "authid": authid}, http.StatusOK, "success")
+	msg := h.waitMessage(email, n)
+	callback := h.url + activities.SSOCallbackPath
+	code, state := oidctest.Browse(h.t, h.continueURL(msg.Link), callback)
+	return h.Page(http.MethodGet, callback+"?"+url.Values{"code": {code}, "state": {state}}.Encode())
+}
+
+// wantRefusedUncounted checks that a callback refused a genuine identity:
+// the attempt is denied with the reason, the refusal is audited, and
+// authid's wrong-code events stay at counted (the next start not being
+// denied "locked out" shows the count the policy reads).
+func (h *harness) wantRefusedUncounted(res apitest.Response, authid, reason string, counted int) {
+	h.t.Helper()
+	if res.Status != http.StatusForbidden || !strings.Contains(res.Body, "Sign-in refused") || !strings.Contains(res.Body, "administrator") {
+		h.t.Fatalf("%s: callback = %d %s", authid, res.Status, res.Body)
+	}
+	h.Expect("/v1/check", req{"system": "portal", "authid": authid}, http.StatusForbidden, "security error")
+	denied := h.auditEvents(authid, activities.EventDenied)
+	if len(denied) == 0 || len(denied[0].Reasons) == 0 || !strings.Contains(denied[0].Reasons[0], reason) {
+		h.t.Fatalf("%s: denials = %+v, want the last about %q", authid, denied, reason)
+	}
+	if refused := h.auditEvents(authid, activities.EventSSORefused); len(refused) == 0 || !strings.Contains(refused[0].Reasons[0], reason) {
+		h.t.Fatalf("%s: sso.refused events = %+v", authid, refused)
+	}
+	if n := len(h.auditEvents(authid, activities.EventRejected)); n != counted {
+		h.t.Fatalf("%s: %d code.rejected events, want %d", authid, n, counted)
+	}
+}
+
+// auditEvents are authid's events of type typ, newest first.
+func (h *harness) auditEvents(authid, typ string) []store.AuditEvent {
+	h.t.Helper()
+	res := h.Do(http.MethodGet, "/v1/admin/audit?authid="+url.QueryEscape(authid)+"&type="+url.QueryEscape(typ), h.AdminKey, nil)
+	var out struct {
+		Events []store.AuditEvent `json:"events"`
+	}
+	if res.Status != http.StatusOK || json.Unmarshal([]byte(res.Body), &out) != nil {
+		h.t.Fatalf("audit of %s: %d %s", authid, res.Status, res.Body)
+	}
+	return out.Events
 }
 
 var continueRE = regexp.MustCompile(`id="continue" href="([^"]+)"`)

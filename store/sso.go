@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/uptrace/bun"
 )
@@ -80,4 +81,48 @@ func (s *Store) BindSSO(ctx context.Context, userID, issuer, subject string, eve
 		return false, fmt.Errorf("bind sign-on identity to user %s: %w", userID, err)
 	}
 	return bound, nil
+}
+
+// SetSSOIdentity binds a provider identity to a user, replacing any bound
+// before: an administrator's approval, which needs no sign-on. ErrConflict
+// when the identity is bound to another user of the account; ErrNotFound
+// when the user is gone.
+func (s *Store) SetSSOIdentity(ctx context.Context, userID, issuer, subject string, at time.Time, events ...AuditEvent) error {
+	err := s.audited(ctx, events, func(ctx context.Context, db bun.IDB) error {
+		res, err := db.NewUpdate().Model((*User)(nil)).
+			Set("sso_issuer = ?", issuer).Set("sso_subject = ?", subject).Set("updated_at = ?", at).
+			Where("id = ?", userID).Exec(ctx)
+		if err != nil {
+			return conflict(err, "sso identity")
+		}
+		return affected(res, nil, "user")
+	})
+	if err != nil {
+		return fmt.Errorf("bind sign-on identity to user %s: %w", userID, err)
+	}
+	return nil
+}
+
+// ClearSSOIdentity unbinds a user's provider identity, so that their next
+// single sign-on is a first one again. It reports false (and records no
+// event) when none was bound.
+func (s *Store) ClearSSOIdentity(ctx context.Context, userID string, at time.Time, events ...AuditEvent) (bool, error) {
+	cleared := false
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		res, err := tx.NewUpdate().Model((*User)(nil)).
+			Set("sso_issuer = ''").Set("sso_subject = ''").Set("updated_at = ?", at).
+			Where("id = ? AND sso_subject <> ''", userID).Exec(ctx)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		cleared = true
+		return appendAudit(ctx, tx, events)
+	})
+	if err != nil {
+		return false, fmt.Errorf("unbind sign-on identity of user %s: %w", userID, err)
+	}
+	return cleared, nil
 }

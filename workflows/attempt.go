@@ -348,8 +348,9 @@ func (st *attempt) authorizeSSO(ctx workflow.Context, subject activities.Subject
 }
 
 // confirmSSO completes the attempt from the provider's callback: the code
-// is redeemed and the identity checked by the activity; a refusal counts
-// as a failure like a wrong code.
+// is redeemed and the identity checked by the activity. A failed
+// verification counts as a failure like a wrong code; a genuine identity
+// refused (res.Refused) is no guess and ends the attempt uncounted.
 func (st *attempt) confirmSSO(ctx workflow.Context, subject activities.Subject, sub Submission) (Verdict, error) {
 	_ = workflow.Await(ctx, func() bool { return !st.checking || st.state != StatePending })
 	if st.state != StatePending {
@@ -375,6 +376,11 @@ func (st *attempt) confirmSSO(ctx workflow.Context, subject activities.Subject, 
 		st.state = StateAuthenticated
 		st.finish(ctx, subject, StateAuthenticated, activities.MethodFactor(policies.MethodSSO), res.Reason)
 		return Verdict{Verdict: VerdictAccepted, State: StateAuthenticated}, nil
+	}
+	if res.Refused {
+		st.state = StateDenied
+		st.finish(ctx, subject, StateDenied, res.Reason)
+		return Verdict{Verdict: VerdictClosed, State: StateDenied}, nil
 	}
 	return st.reject(ctx, subject, res.Reason)
 }

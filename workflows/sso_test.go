@@ -96,6 +96,36 @@ func TestRefusedSignOnsCountTowardsTheLockOut(t *testing.T) {
 	}
 }
 
+// A genuine identity refused (no proof of its email, another user's) is
+// not a guess: the attempt ends denied at once (the workflow completes) and
+// no failure is recorded, however low the lock-out.
+func TestRefusedSignOnBindingEndsTheAttemptWithoutCountingAFailure(t *testing.T) {
+	env, finals, failures := newSSOEnv(t, 1, func(int) activities.SignOnResult {
+		return activities.SignOnResult{Refused: true, Reason: "sso refused: first sign-on needs an email the provider vouches for"}
+	})
+	v := make([]workflows.Verdict, 2)
+	errs := make([]error, 2)
+	sub := func(d string) workflows.Submission { return workflows.Submission{AttemptID: attemptID, Digest: d} }
+	submit(env, 1*time.Second, workflows.UpdateAuthorizeSSO, sub("right"), &v[0], &errs[0])
+	submit(env, 2*time.Second, workflows.UpdateConfirmSSO, sub("state-1"), &v[1], &errs[1])
+	env.ExecuteWorkflow(workflows.Attempt, input)
+
+	res := result(t, env)
+	if res.State != workflows.StateDenied || len(res.Reasons) != 1 || res.Reasons[0] != "sso refused: first sign-on needs an email the provider vouches for" {
+		t.Fatalf("result = %+v, want denied with the refusal's reason", res)
+	}
+	if errs[1] != nil || v[1].Verdict != workflows.VerdictClosed || v[1].State != workflows.StateDenied {
+		t.Fatalf("callback verdict = %+v, %v; want closed, denied", v[1], errs[1])
+	}
+	if *failures != 0 {
+		t.Fatalf("%d failures recorded, want none", *failures)
+	}
+	env.AssertNotCalled(t, "RecordFailure", mock.Anything, mock.Anything)
+	if len(*finals) != 1 || (*finals)[0] != workflows.StateDenied {
+		t.Fatalf("published %v", *finals)
+	}
+}
+
 func TestSignOnUpdatesNeedAnSSOAttempt(t *testing.T) {
 	env, _ := newEnv(t, policies.MethodPasswordless, time.Minute, 5)
 	var v workflows.Verdict

@@ -385,16 +385,25 @@ func (x *ExchangeRequest) GetRedirectUri() string {
 
 type ExchangeResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The provider's stable identifier for the user ("sub"), unique per
-	// issuer.
-	Subject       string `protobuf:"bytes,1,opt,name=subject,proto3" json:"subject,omitempty"`
-	Issuer        string `protobuf:"bytes,2,opt,name=issuer,proto3" json:"issuer,omitempty"`
-	Email         string `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
+	// The provider's stable identifier for the user, unique per issuer: the
+	// "sub" claim, or for Entra ID the object ID ("oid") within the tenant
+	// that the issuer names.
+	Subject string `protobuf:"bytes,1,opt,name=subject,proto3" json:"subject,omitempty"`
+	Issuer  string `protobuf:"bytes,2,opt,name=issuer,proto3" json:"issuer,omitempty"`
+	Email   string `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
+	// True when the provider vouches that email is the user's: its
+	// email_verified claim, or another proof named by email_proof.
 	EmailVerified bool   `protobuf:"varint,4,opt,name=email_verified,json=emailVerified,proto3" json:"email_verified,omitempty"`
 	Name          string `protobuf:"bytes,5,opt,name=name,proto3" json:"name,omitempty"`
 	// The ID token's other claims (tid, oid, preferred_username, hd...):
 	// strings as they are, other values as JSON.
-	Claims        map[string]string `protobuf:"bytes,6,rep,name=claims,proto3" json:"claims,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Claims map[string]string `protobuf:"bytes,6,rep,name=claims,proto3" json:"claims,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// How the provider vouches for email when email_verified is true:
+	// "email_verified" (the claim), "verified_domain" (Entra ID: a member's
+	// address in one of the tenant's verified domains), "xms_edov" (Entra ID:
+	// the email domain owner verified claim). Empty means "email_verified";
+	// hosts that predate it read email_verified alone.
+	EmailProof    string `protobuf:"bytes,7,opt,name=email_proof,json=emailProof,proto3" json:"email_proof,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -471,6 +480,13 @@ func (x *ExchangeResponse) GetClaims() map[string]string {
 	return nil
 }
 
+func (x *ExchangeResponse) GetEmailProof() string {
+	if x != nil {
+		return x.EmailProof
+	}
+	return ""
+}
+
 var File_identity_proto protoreflect.FileDescriptor
 
 const file_identity_proto_rawDesc = "" +
@@ -506,14 +522,16 @@ const file_identity_proto_rawDesc = "" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12#\n" +
 	"\rcode_verifier\x18\x02 \x01(\tR\fcodeVerifier\x12\x14\n" +
 	"\x05nonce\x18\x03 \x01(\tR\x05nonce\x12!\n" +
-	"\fredirect_uri\x18\x04 \x01(\tR\vredirectUri\"\x9b\x02\n" +
+	"\fredirect_uri\x18\x04 \x01(\tR\vredirectUri\"\xbc\x02\n" +
 	"\x10ExchangeResponse\x12\x18\n" +
 	"\asubject\x18\x01 \x01(\tR\asubject\x12\x16\n" +
 	"\x06issuer\x18\x02 \x01(\tR\x06issuer\x12\x14\n" +
 	"\x05email\x18\x03 \x01(\tR\x05email\x12%\n" +
 	"\x0eemail_verified\x18\x04 \x01(\bR\remailVerified\x12\x12\n" +
 	"\x04name\x18\x05 \x01(\tR\x04name\x12I\n" +
-	"\x06claims\x18\x06 \x03(\v21.flexauth.plugins.v1.ExchangeResponse.ClaimsEntryR\x06claims\x1a9\n" +
+	"\x06claims\x18\x06 \x03(\v21.flexauth.plugins.v1.ExchangeResponse.ClaimsEntryR\x06claims\x12\x1f\n" +
+	"\vemail_proof\x18\a \x01(\tR\n" +
+	"emailProof\x1a9\n" +
 	"\vClaimsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\xbb\x03\n" +

@@ -62,7 +62,10 @@ type IdentityClient interface {
 	// Exchange ends an OpenID Connect sign-in (capability "oidc"): it redeems
 	// the authorization code the provider redirected back with, verifies the
 	// ID token (signature, issuer, audience, expiry, nonce) and returns who
-	// signed in. A refused token is INVALID_ARGUMENT (permanent).
+	// signed in. A refused token is INVALID_ARGUMENT (permanent); a genuine
+	// token for a user the plugin does not admit (e.g. an email domain not
+	// allowed) is INVALID_ARGUMENT with the ErrorInfo reason "REFUSED", which
+	// the host does not count as a guess.
 	Exchange(ctx context.Context, in *ExchangeRequest, opts ...grpc.CallOption) (*ExchangeResponse, error)
 }
 
@@ -160,7 +163,10 @@ type IdentityServer interface {
 	// Exchange ends an OpenID Connect sign-in (capability "oidc"): it redeems
 	// the authorization code the provider redirected back with, verifies the
 	// ID token (signature, issuer, audience, expiry, nonce) and returns who
-	// signed in. A refused token is INVALID_ARGUMENT (permanent).
+	// signed in. A refused token is INVALID_ARGUMENT (permanent); a genuine
+	// token for a user the plugin does not admit (e.g. an email domain not
+	// allowed) is INVALID_ARGUMENT with the ErrorInfo reason "REFUSED", which
+	// the host does not count as a guess.
 	Exchange(context.Context, *ExchangeRequest) (*ExchangeResponse, error)
 	mustEmbedUnimplementedIdentityServer()
 }

@@ -26,6 +26,33 @@ var ErrWrongKind = errors.New("plugin is of another kind")
 // relaunches the plugin on the next call.
 var ErrPluginExited = errors.New("plugin process exited")
 
+// ErrRefused is wrapped (together with ErrPermanent) by a sign-on refusal
+// that is not a failed verification: the provider's answer is genuine, but
+// the plugin does not admit the user it names (an email domain not
+// allowed). flexauth does not count it as a guessed code.
+var ErrRefused = errors.New("sign-on refused")
+
+// Refused marks err as a refusal of a genuine sign-on (see ErrRefused); it
+// is permanent too. It crosses the process boundary as
+// codes.InvalidArgument with the ErrorInfo reason "REFUSED", so a host that
+// predates it still sees a permanent error. Refused(nil) is nil.
+func Refused(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &refusedError{err: err}
+}
+
+type refusedError struct{ err error }
+
+func (e *refusedError) Error() string { return e.err.Error() }
+
+// Unwrap lets errors.Is find ErrRefused, ErrPermanent and the cause.
+func (e *refusedError) Unwrap() []error { return []error{e.err, ErrRefused, ErrPermanent} }
+
+// reasonRefused is the ErrorInfo reason of a Refused error.
+const reasonRefused = "REFUSED"
+
 // Permanent marks err as not worth retrying. It crosses the process boundary
 // as gRPC codes.InvalidArgument, so the host sees an error wrapping
 // ErrPermanent. Errors not marked are temporary and cross as
@@ -57,6 +84,8 @@ func toStatus(err error) error {
 	var code codes.Code
 	reason := "TEMPORARY"
 	switch {
+	case errors.Is(err, ErrRefused):
+		code, reason = codes.InvalidArgument, reasonRefused
 	case errors.Is(err, ErrPermanent):
 		code, reason = codes.InvalidArgument, "PERMANENT"
 	case errors.Is(err, context.DeadlineExceeded):
@@ -89,6 +118,16 @@ func toStatus(err error) error {
 // report a missing configuration that way.
 func isPermanentCode(c codes.Code) bool {
 	return c == codes.InvalidArgument || c == codes.FailedPrecondition
+}
+
+// refusedStatus reports whether st is a Refused error from the plugin.
+func refusedStatus(st *status.Status) bool {
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetDomain() == errorDomain && info.GetReason() == reasonRefused {
+			return true
+		}
+	}
+	return false
 }
 
 // fromPlugin reports whether st was produced by the plugin's code (see

@@ -56,3 +56,33 @@ func TestTransportErrorIsNotMarkedAsPlugin(t *testing.T) {
 		t.Fatal("a bare transport status was taken for a plugin error")
 	}
 }
+
+func TestRefusedCrossesAsPermanentAndRefused(t *testing.T) {
+	cause := errors.New("email domain not allowed")
+	err := Refused(cause)
+	if !errors.Is(err, ErrRefused) || !errors.Is(err, ErrPermanent) || !errors.Is(err, cause) {
+		t.Fatalf("Refused(cause) = %v: want ErrRefused, ErrPermanent and the cause", err)
+	}
+	if Refused(nil) != nil {
+		t.Error("Refused(nil) is not nil")
+	}
+	st := status.Convert(toStatus(err))
+	if st.Code() != codes.InvalidArgument || !refusedStatus(st) || !fromPlugin(st) {
+		t.Fatalf("status = %v %q (refused %v): want INVALID_ARGUMENT with reason REFUSED", st.Code(), st.Message(), refusedStatus(st))
+	}
+	if refusedStatus(status.Convert(toStatus(Permanent(cause)))) {
+		t.Error("a plain permanent error crossed as refused")
+	}
+
+	// On the host: a refusal is permanent and refused; a permanent error is
+	// not refused.
+	c := caller{kind: KindIdentity, doneCtx: context.Background()}
+	got := c.call(context.Background(), "Exchange", func(context.Context) error { return toStatus(err) })
+	if !errors.Is(got, ErrRefused) || !errors.Is(got, ErrPermanent) || got.Error() == "" {
+		t.Fatalf("host error = %v, want refused and permanent", got)
+	}
+	got = c.call(context.Background(), "Exchange", func(context.Context) error { return toStatus(Permanent(cause)) })
+	if errors.Is(got, ErrRefused) || !errors.Is(got, ErrPermanent) {
+		t.Fatalf("host error = %v, want permanent only", got)
+	}
+}

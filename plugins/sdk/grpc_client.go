@@ -157,6 +157,7 @@ func (c *identityClient) Exchange(ctx context.Context, req ExchangeRequest) (Cla
 		Issuer:        resp.GetIssuer(),
 		Email:         resp.GetEmail(),
 		EmailVerified: resp.GetEmailVerified(),
+		EmailProof:    resp.GetEmailProof(),
 		Name:          resp.GetName(),
 		Extra:         resp.GetClaims(),
 	}, nil
@@ -202,7 +203,7 @@ func (c caller) info(ctx context.Context, rpc func(context.Context) (*proto.Info
 }
 
 // call runs one RPC (method names it, for errors) and translates its error
-// into the SDK's error contract: ErrPermanent, ErrWrongKind,
+// into the SDK's error contract: ErrPermanent (with ErrRefused), ErrWrongKind,
 // ErrPluginExited, the caller's context error, or a temporary error.
 func (c caller) call(ctx context.Context, method string, rpc func(context.Context) error) error {
 	if c.doneCtx.Err() != nil {
@@ -221,6 +222,8 @@ func (c caller) call(ctx context.Context, method string, rpc func(context.Contex
 	}
 	st := status.Convert(err)
 	switch {
+	case isPermanentCode(st.Code()) && refusedStatus(st):
+		return fmt.Errorf("%w: %w: %s", ErrPermanent, ErrRefused, st.Message())
 	case isPermanentCode(st.Code()):
 		return fmt.Errorf("%w: %s", ErrPermanent, st.Message())
 	case st.Code() == codes.Unimplemented && !fromPlugin(st):

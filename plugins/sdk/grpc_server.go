@@ -141,6 +141,7 @@ func (s *identityServer) Exchange(ctx context.Context, req *proto.ExchangeReques
 		Issuer:        c.Issuer,
 		Email:         c.Email,
 		EmailVerified: c.EmailVerified,
+		EmailProof:    c.EmailProof,
 		Name:          c.Name,
 		Claims:        c.Extra,
 	}, nil

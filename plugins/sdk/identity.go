@@ -66,7 +66,8 @@ type SignOn interface {
 	// Exchange redeems the code the provider redirected back with and
 	// returns the verified ID token's claims. A token that fails
 	// verification (signature, issuer, audience, expiry, nonce) is a
-	// Permanent error.
+	// Permanent error; a genuine token for someone the plugin does not
+	// admit (an email domain not allowed) is a Refused one.
 	Exchange(ctx context.Context, req ExchangeRequest) (Claims, error)
 }
 
@@ -109,13 +110,32 @@ type ExchangeRequest struct {
 // Claims is who signed in, from a verified ID token.
 type Claims struct {
 	// Subject is the provider's stable identifier for the user, unique
-	// per Issuer.
-	Subject       string
-	Issuer        string
-	Email         string
+	// per Issuer: the "sub" claim, or what the plugin documents instead
+	// (the oidc plugin gives Entra ID's object ID, "oid").
+	Subject string
+	Issuer  string
+	Email   string
+	// EmailVerified is true when the provider vouches that Email is the
+	// user's; EmailProof says how. flexauth binds a first sign-on to a user
+	// only on such an email.
 	EmailVerified bool
-	Name          string
+	// EmailProof is one of the EmailProof constants when EmailVerified is
+	// true; empty means EmailProofClaim.
+	EmailProof string
+	Name       string
 	// Extra holds the token's other claims (tid, oid, hd...): strings as
 	// they are, other values as JSON.
 	Extra map[string]string
 }
+
+// How a provider vouches for a user's email (Claims.EmailProof).
+const (
+	// EmailProofClaim: the ID token's email_verified claim is true.
+	EmailProofClaim = "email_verified"
+	// EmailProofVerifiedDomain: Entra ID, a member of the configured tenant
+	// whose address is in one of the tenant's verified domains.
+	EmailProofVerifiedDomain = "verified_domain"
+	// EmailProofDomainOwner: Entra ID, the token's xms_edov claim (email
+	// domain owner verified) is true.
+	EmailProofDomainOwner = "xms_edov"
+)

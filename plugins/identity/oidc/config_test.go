@@ -18,6 +18,49 @@ func TestTenantBecomesTheEntraIssuer(t *testing.T) {
 	}
 }
 
+func TestAuthorityNamesAnEntraNationalCloud(t *testing.T) {
+	c, err := parseConfig(map[string]string{"tenant": "contoso.us", "authority": "https://login.microsoftonline.us/", "client_id": "app",
+		"verified_domains": "@Contoso.us, contoso.onmicrosoft.us"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "https://login.microsoftonline.us/contoso.us/v2.0"; c.issuer != want {
+		t.Errorf("issuer = %q, want %q", c.issuer, want)
+	}
+	if c.entra == nil || !slices.Equal(c.entra.verified, []string{"contoso.us", "contoso.onmicrosoft.us"}) {
+		t.Errorf("entra = %+v", c.entra)
+	}
+}
+
+func TestEntraIssuerNamesTheTenant(t *testing.T) {
+	e := entraConfig{authority: "https://login.microsoftonline.com"}
+	for iss, want := range map[string]string{
+		"https://login.microsoftonline.com/4A5B6C7D-1111-4222-8333-944455556666/v2.0":   "4a5b6c7d-1111-4222-8333-944455556666",
+		"https://login.microsoftonline.com/contoso.com/v2.0":                            "",
+		"https://login.microsoftonline.com/4a5b6c7d-1111-4222-8333-944455556666/":       "",
+		"https://sts.windows.net/4a5b6c7d-1111-4222-8333-944455556666/":                 "",
+		"https://login.microsoftonline.com/4a5b6c7d-1111-4222-8333-944455556666/x/v2.0": "",
+	} {
+		if got, ok := e.tenantOf(iss); got != want || ok != (want != "") {
+			t.Errorf("tenantOf(%q) = %q, %v; want %q", iss, got, ok, want)
+		}
+	}
+}
+
+func TestEmailDomain(t *testing.T) {
+	for addr, want := range map[string]string{
+		"megan@Contoso.example":                               "contoso.example",
+		"grace_fabrikam.example#EXT#@contoso.onmicrosoft.com": "",
+		"megan":            "",
+		"@contoso.example": "",
+		"megan@localhost":  "",
+	} {
+		if got, ok := emailDomain(addr); got != want || ok != (want != "") {
+			t.Errorf("emailDomain(%q) = %q, %v; want %q", addr, got, ok, want)
+		}
+	}
+}
+
 func TestScopesAlwaysHoldOpenID(t *testing.T) {
 	c, err := parseConfig(map[string]string{"issuer": "https://accounts.google.com", "client_id": "app", "scopes": "email,profile"})
 	if err != nil {
@@ -30,7 +73,7 @@ func TestScopesAlwaysHoldOpenID(t *testing.T) {
 
 func TestLoopbackHTTPIssuerAccepted(t *testing.T) {
 	for _, issuer := range []string{"http://127.0.0.1:8080", "http://localhost:9000/realms/x", "http://[::1]:1234"} {
-		if err := checkIssuer(issuer); err != nil {
+		if err := checkIssuer(keyIssuer, issuer); err != nil {
 			t.Errorf("checkIssuer(%q) = %v", issuer, err)
 		}
 	}

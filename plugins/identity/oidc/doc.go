@@ -8,12 +8,26 @@
 //	                address only (tests, local providers)
 //	tenant          Entra ID only, instead of issuer: the tenant ID or
 //	                domain; the issuer becomes
-//	                https://login.microsoftonline.com/<tenant>/v2.0
+//	                https://login.microsoftonline.com/<tenant ID>/v2.0
+//	authority       Entra ID only: the authority host of a national cloud
+//	                (https://login.microsoftonline.us); default
+//	                https://login.microsoftonline.com
+//	verified_domains Entra ID only: comma-separated domains verified in the
+//	                tenant (Entra admin center, Custom domain names): a
+//	                member's email, preferred_username or upn there is
+//	                vouched for
 //	client_id       the client (application) ID registered with the provider
 //	client_secret   its secret (never logged)
 //	scopes          space- or comma-separated; default "openid email profile"
 //	allowed_domains optional comma-separated email domains: a sign-in whose
-//	                email is in none of them is refused
+//	                email is in none of them is refused (sdk.Refused)
+//
+// Claims.EmailVerified says the provider vouches for Claims.Email, and
+// Claims.EmailProof how: for a generic provider its email_verified claim;
+// for Entra ID (which sends no email_verified) see entra.go: the token's
+// tid must be the tenant's, the subject is the object ID (oid), and the
+// email is vouched for by a verified domain (members only) or by the
+// xms_edov claim.
 //
 // Configure discovers the provider (/.well-known/openid-configuration): an
 // unreachable or failing provider is a temporary error, a bad configuration
@@ -23,7 +37,9 @@
 // challenge, optional login_hint). Exchange redeems the code with the PKCE
 // verifier and verifies the ID token: signature against the provider's
 // JWKS, issuer, audience (client_id), expiry and nonce. A refused token or
-// code is permanent; a provider that fails (5xx, unreachable) is temporary.
+// code is permanent; a genuine token for someone allowed_domains does not
+// admit is a refusal (sdk.Refused, permanent too); a provider that fails
+// (5xx, unreachable) is temporary.
 //
 // The plugin lists no users: Lookup answers "not found" for everyone.
 // Codes, tokens and the client secret are never logged nor put in errors.

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/flexauth/flexauth/plugins/host"
+	"github.com/flexauth/flexauth/plugins/identity/oidc/oidctest"
 	"github.com/flexauth/flexauth/plugins/plugintest"
 	"github.com/flexauth/flexauth/plugins/sdk"
 )
@@ -123,4 +124,29 @@ func TestBadConfigurationIsPermanentThroughTheHost(t *testing.T) {
 	h, _ := newHost(t, map[string]string{"issuer": "http://login.example.com", "client_id": "x"})
 	_, err := h.Exchange(ctx(t), "sso", sdk.ExchangeRequest{Code: "c", CodeVerifier: "v", Nonce: "n", RedirectURI: redirectURI})
 	wantPermanent(t, err, "loopback")
+}
+
+// The email proof and a refusal's class cross the process boundary.
+func TestEntraSignInThroughTheHost(t *testing.T) {
+	prov := oidctest.NewEntra(t)
+	cfg := prov.Config()
+	cfg["verified_domains"] = "contoso.example"
+	cfg["allowed_domains"] = "contoso.example"
+	h, _ := newHost(t, cfg)
+	so := hostSignOn{h, "sso"}
+
+	c, err := startSignIn(t, so, "megan@contoso.example").exchange(t, so)
+	if err != nil {
+		t.Fatalf("Exchange: %v", err)
+	}
+	megan := oidctest.EntraUsers()["megan@contoso.example"]
+	if c.Subject != megan.OID || !c.EmailVerified || c.EmailProof != sdk.EmailProofVerifiedDomain {
+		t.Errorf("claims = %+v", c)
+	}
+
+	_, err = startSignIn(t, so, "lee@partner.example").exchange(t, so)
+	wantPermanent(t, err, "allowed_domains")
+	if !errors.Is(err, sdk.ErrRefused) {
+		t.Errorf("error %q lost its refusal crossing the boundary", err)
+	}
 }

@@ -36,14 +36,18 @@ const (
 	keyClientSecret   = "client_secret"
 	keyScopes         = "scopes"
 	keyAllowedDomains = "allowed_domains"
+	// Entra ID only (with tenant).
+	keyAuthority       = "authority"
+	keyVerifiedDomains = "verified_domains"
 )
 
-var knownKeys = []string{keyIssuer, keyTenant, keyClientID, keyClientSecret, keyScopes, keyAllowedDomains}
+var knownKeys = []string{keyIssuer, keyTenant, keyClientID, keyClientSecret, keyScopes, keyAllowedDomains, keyAuthority, keyVerifiedDomains}
 
 const defaultScopes = "openid email profile"
 
-// entraIssuer is the issuer of an Entra ID (Azure AD) tenant, v2 endpoints.
-const entraIssuer = "https://login.microsoftonline.com/%s/v2.0"
+// entraAuthority is Entra ID's global authority host; national clouds
+// have their own (authority).
+const entraAuthority = "https://login.microsoftonline.com"
 
 // httpTimeout bounds every request to the provider, whatever the caller's
 // deadline.
@@ -66,6 +70,9 @@ type provider struct {
 	// allowed are the accepted email domains, lower case; empty accepts
 	// every email (and none).
 	allowed []string
+	// entra is set for an Entra ID tenant: its tokens are checked and read
+	// as Entra's (see entra.go).
+	entra *entraTenant
 }
 
 var (
@@ -96,7 +103,12 @@ func (p *Plugin) Configure(ctx context.Context, config map[string]string) error 
 	}
 	// The provider keeps this context (without its cancellation) to fetch
 	// the signing keys later, so it carries the plugin's HTTP client.
-	prov, err := gooidc.NewProvider(gooidc.ClientContext(ctx, p.client), c.issuer)
+	clientCtx := gooidc.ClientContext(ctx, p.client)
+	prov, err := gooidc.NewProvider(clientCtx, c.issuer)
+	var entra *entraTenant
+	if c.entra != nil {
+		prov, entra, err = c.entra.discovered(clientCtx, c.issuer, prov, err)
+	}
 	if err != nil {
 		return discoveryError(ctx, c.issuer, err)
 	}
@@ -115,9 +127,14 @@ func (p *Plugin) Configure(ctx context.Context, config map[string]string) error 
 		},
 		verifier: prov.Verifier(&gooidc.Config{ClientID: c.clientID}),
 		allowed:  c.allowed,
+		entra:    entra,
 	})
-	p.logger.Info("oidc provider discovered", "issuer", c.issuer, "client_id", c.clientID,
-		"scopes", strings.Join(c.scopes, " "), "allowed_domains", strings.Join(c.allowed, ","))
+	attrs := []any{"issuer", c.issuer, "client_id", c.clientID,
+		"scopes", strings.Join(c.scopes, " "), "allowed_domains", strings.Join(c.allowed, ",")}
+	if entra != nil {
+		attrs = append(attrs, "tenant_id", entra.tenantID, "verified_domains", strings.Join(entra.verified, ","))
+	}
+	p.logger.Info("oidc provider discovered", attrs...)
 	return nil
 }
 
@@ -143,6 +160,7 @@ func authStyle(prov *gooidc.Provider, secret string) oauth2.AuthStyle {
 type config struct {
 	issuer, clientID, clientSecret string
 	scopes, allowed                []string
+	entra                          *entraConfig // set by tenant
 }
 
 func parseConfig(m map[string]string) (config, error) {
@@ -157,19 +175,29 @@ func parseConfig(m map[string]string) (config, error) {
 	tenant := strings.TrimSpace(m[keyTenant])
 	switch {
 	case issuer != "" && tenant != "":
-		errs = append(errs, fmt.Errorf("set %q or %q, not both", keyIssuer, keyTenant))
+		errs = append(errs, fmt.Errorf("set %q or %q, not both (%q names an Entra ID national cloud)", keyIssuer, keyTenant, keyAuthority))
 	case issuer != "":
-		if err := checkIssuer(issuer); err != nil {
+		if err := checkIssuer(keyIssuer, issuer); err != nil {
 			errs = append(errs, err)
 		}
 		c.issuer = issuer
 	case tenant != "":
-		if err := checkTenant(tenant); err != nil {
+		e, err := parseEntra(tenant, m)
+		if err != nil {
 			errs = append(errs, err)
+		} else {
+			c.entra = &e
+			c.issuer = e.issuer()
 		}
-		c.issuer = fmt.Sprintf(entraIssuer, tenant)
 	default:
 		errs = append(errs, fmt.Errorf("missing %q (or %q for Entra ID)", keyIssuer, keyTenant))
+	}
+	if tenant == "" {
+		for _, k := range []string{keyAuthority, keyVerifiedDomains} {
+			if strings.TrimSpace(m[k]) != "" {
+				errs = append(errs, fmt.Errorf("%q applies to Entra ID only: set %q", k, keyTenant))
+			}
+		}
 	}
 	if c.clientID = strings.TrimSpace(m[keyClientID]); c.clientID == "" {
 		errs = append(errs, fmt.Errorf("missing %q", keyClientID))
@@ -185,15 +213,26 @@ func parseConfig(m map[string]string) (config, error) {
 	if !slices.Contains(c.scopes, gooidc.ScopeOpenID) {
 		c.scopes = append([]string{gooidc.ScopeOpenID}, c.scopes...)
 	}
-	for _, d := range splitList(m[keyAllowedDomains], ",") {
-		d = strings.ToLower(strings.TrimPrefix(d, "@"))
-		if strings.ContainsAny(d, "@/ ") || !strings.Contains(d, ".") {
-			errs = append(errs, fmt.Errorf("%s: %q is not a domain", keyAllowedDomains, d))
-			continue
-		}
-		c.allowed = append(c.allowed, d)
+	var err error
+	if c.allowed, err = parseDomains(keyAllowedDomains, m[keyAllowedDomains]); err != nil {
+		errs = append(errs, err)
 	}
 	return c, errors.Join(errs...)
+}
+
+// parseDomains reads a comma-separated list of email domains, lower case.
+func parseDomains(key, list string) ([]string, error) {
+	var out []string
+	var errs []error
+	for _, d := range splitList(list, ",") {
+		d = strings.ToLower(strings.TrimPrefix(d, "@"))
+		if strings.ContainsAny(d, "@/ ") || !strings.Contains(d, ".") {
+			errs = append(errs, fmt.Errorf("%s: %q is not a domain", key, d))
+			continue
+		}
+		out = append(out, d)
+	}
+	return out, errors.Join(errs...)
 }
 
 func splitList(s, seps string) []string {
@@ -206,11 +245,12 @@ func splitList(s, seps string) []string {
 	return out
 }
 
-// checkIssuer accepts an https URL, or an http one on a loopback address.
-func checkIssuer(issuer string) error {
+// checkIssuer accepts an https URL, or an http one on a loopback address,
+// as the value of key.
+func checkIssuer(key, issuer string) error {
 	u, err := url.Parse(issuer)
 	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return fmt.Errorf("%s %q is not an absolute URL without query or fragment", keyIssuer, issuer)
+		return fmt.Errorf("%s %q is not an absolute URL without query or fragment", key, issuer)
 	}
 	switch u.Scheme {
 	case "https":
@@ -219,9 +259,9 @@ func checkIssuer(issuer string) error {
 		if isLoopback(u.Hostname()) {
 			return nil
 		}
-		return fmt.Errorf("%s %q: http is allowed only on a loopback address; use https", keyIssuer, issuer)
+		return fmt.Errorf("%s %q: http is allowed only on a loopback address; use https", key, issuer)
 	}
-	return fmt.Errorf("%s %q: scheme must be https", keyIssuer, issuer)
+	return fmt.Errorf("%s %q: scheme must be https", key, issuer)
 }
 
 func isLoopback(host string) bool {
@@ -230,22 +270,6 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
-}
-
-var tenantRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.-]*$`)
-
-// checkTenant accepts a tenant ID or domain. The multi-tenant aliases are
-// refused: their tokens' issuer is each user's own tenant, which a
-// single-issuer verifier cannot accept.
-func checkTenant(tenant string) error {
-	switch strings.ToLower(tenant) {
-	case "common", "organizations", "consumers":
-		return fmt.Errorf("%s %q: multi-tenant sign-in is not supported; give the tenant ID or domain", keyTenant, tenant)
-	}
-	if !tenantRE.MatchString(tenant) {
-		return fmt.Errorf("%s %q is not a tenant ID or domain", keyTenant, tenant)
-	}
-	return nil
 }
 
 // discoveryError classifies a failed discovery: the provider unreachable
@@ -391,8 +415,18 @@ func (p *Plugin) Exchange(ctx context.Context, req sdk.ExchangeRequest) (sdk.Cla
 	if err != nil {
 		return sdk.Claims{}, p.refused(ctx, c, sdk.Permanent(err))
 	}
+	if c.entra != nil {
+		// Entra ID sends no email_verified: it vouches for the tenant and
+		// its verified domains instead.
+		if claims, err = c.entra.vouch(claims); err != nil {
+			return sdk.Claims{}, p.refused(ctx, c, sdk.Permanent(err))
+		}
+	} else if claims.EmailVerified {
+		claims.EmailProof = sdk.EmailProofClaim
+	}
 	if err := c.checkDomain(claims, verifiedSent); err != nil {
-		return sdk.Claims{}, p.refused(ctx, c, sdk.Permanent(err))
+		// A genuine token for someone not admitted: refused, not forged.
+		return sdk.Claims{}, p.refused(ctx, c, sdk.Refused(err))
 	}
 	p.logger.Info("oidc sign-in verified", "issuer", claims.Issuer, "subject", claims.Subject)
 	return claims, nil
@@ -508,7 +542,8 @@ func claimsOf(idt *gooidc.IDToken) (sdk.Claims, bool, error) {
 
 // checkDomain applies allowed_domains: the email must be in one of them,
 // and not explicitly unverified. (Entra ID sends no email_verified; its
-// tokens are accepted on the domain alone.)
+// tokens are admitted on the domain alone, and flexauth binds a first
+// sign-on only on what vouch found.)
 func (c *provider) checkDomain(claims sdk.Claims, verifiedSent bool) error {
 	if len(c.allowed) == 0 {
 		return nil

@@ -122,7 +122,8 @@ func TestFullSignIn(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Exchange: %v", err)
 	}
-	if c.Subject != "00u-alan-1912" || c.Issuer != prov.Issuer() || c.Email != "alan@example.org" || !c.EmailVerified || c.Name != "Alan Turing" {
+	if c.Subject != "00u-alan-1912" || c.Issuer != prov.Issuer() || c.Email != "alan@example.org" || !c.EmailVerified ||
+		c.EmailProof != sdk.EmailProofClaim || c.Name != "Alan Turing" {
 		t.Errorf("claims = %+v", c)
 	}
 	if c.Extra["tid"] != "9188040d-6c67-4c5b-b112-36a304b66dad" || c.Extra["groups"] != `["admins"]` {
@@ -171,13 +172,15 @@ func TestTokenRefusals(t *testing.T) {
 		knob  func(*testProvider)
 		extra map[string]string
 		want  string
+
+		refused bool // a genuine token for someone not admitted
 	}{
-		{"bad signature", func(p *testProvider) { p.SignWithOther = true }, nil, "signature"},
-		{"another audience", func(p *testProvider) { p.Audience = "someone-else" }, nil, "audience"},
-		{"expired", func(p *testProvider) { p.Lifetime = -10 * time.Minute }, nil, "expired"},
-		{"another issuer", func(p *testProvider) { p.ExtraClaims = map[string]any{"iss": "https://evil.example.com"} }, nil, "issued by a different provider"},
-		{"domain not allowed", nil, map[string]string{"allowed_domains": "example.org, example.net"}, `email domain "example.com" is not in allowed_domains`},
-		{"email not verified", func(p *testProvider) { p.ExtraClaims = map[string]any{"email_verified": false} }, map[string]string{"allowed_domains": "example.com"}, "email not verified"},
+		{"bad signature", func(p *testProvider) { p.SignWithOther = true }, nil, "signature", false},
+		{"another audience", func(p *testProvider) { p.Audience = "someone-else" }, nil, "audience", false},
+		{"expired", func(p *testProvider) { p.Lifetime = -10 * time.Minute }, nil, "expired", false},
+		{"another issuer", func(p *testProvider) { p.ExtraClaims = map[string]any{"iss": "https://evil.example.com"} }, nil, "issued by a different provider", false},
+		{"domain not allowed", nil, map[string]string{"allowed_domains": "example.org, example.net"}, `email domain "example.com" is not in allowed_domains`, true},
+		{"email not verified", func(p *testProvider) { p.ExtraClaims = map[string]any{"email_verified": false} }, map[string]string{"allowed_domains": "example.com"}, "email not verified", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			prov := newTestProvider(t)
@@ -191,6 +194,9 @@ func TestTokenRefusals(t *testing.T) {
 				t.Fatalf("Exchange accepted the token: %+v", c)
 			}
 			wantPermanent(t, err, tc.want)
+			if errors.Is(err, sdk.ErrRefused) != tc.refused {
+				t.Fatalf("error %q: refused = %v, want %v", err, errors.Is(err, sdk.ErrRefused), tc.refused)
+			}
 		})
 	}
 }

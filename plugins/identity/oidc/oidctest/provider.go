@@ -3,6 +3,7 @@
 // and a token endpoint that checks the client, the redirect URI and PKCE
 // and signs RS256 ID tokens. Its knobs make it misbehave the ways a relying
 // party must catch (bad signature, wrong audience, expired token...).
+// NewEntra starts one that behaves like Microsoft Entra ID.
 package oidctest
 
 import (
@@ -14,6 +15,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -33,6 +35,13 @@ type Provider struct {
 
 	ClientID, Secret string
 
+	// entra is set by NewEntra; users are the provider's users by email
+	// (or user principal name), def the one approved without a known
+	// login_hint.
+	entra bool
+	users map[string]User
+	def   string
+
 	mu     sync.Mutex
 	grants map[string]grant
 	// Knobs, set by tests before the token request.
@@ -43,7 +52,8 @@ type Provider struct {
 	JWKSStatus    int           // answer the JWKS request with this status
 	PostOnly      bool          // client_secret_post only (set before Configure)
 	ExtraClaims   map[string]any
-	LoginAs       string // approve as this user (an email of Users), whatever the login_hint
+	OmitClaims    []string // claims left out of the ID token (after ExtraClaims)
+	LoginAs       string   // approve as this user (a key of the provider's users), whatever the login_hint
 	// issued are the ID tokens minted, to check they are never logged.
 	issued []string
 }
@@ -52,8 +62,9 @@ type grant struct {
 	nonce, challenge, redirect, user string
 }
 
-// User is someone the provider knows.
-type User struct{ Sub, Email, Name string }
+// User is someone the provider knows. OID and UPN are Entra ID's object ID
+// and user principal name (preferred_username); Email may be empty there.
+type User struct{ Sub, Email, Name, OID, UPN string }
 
 // Users are the provider's users, by email.
 func Users() map[string]User {
@@ -63,17 +74,31 @@ func Users() map[string]User {
 	}
 }
 
+// The Entra ID tenant of NewEntra: its ID, and a domain that names it too.
+const (
+	EntraTenantID     = "4a5b6c7d-1111-4222-8333-944455556666"
+	EntraTenantDomain = "contoso.example"
+	// EntraOtherTenantID is a tenant the plugin is not configured for.
+	EntraOtherTenantID = "0f0e0d0c-aaaa-4bbb-8ccc-0d0e0f000102"
+)
+
+// EntraUsers are the users of NewEntra's tenant, by login_hint. Megan is a
+// member whose addresses are in the tenant's domain contoso.example; Lee a
+// member whose email is at partner.example (a domain the tenant does not
+// own); Grace a guest from fabrikam.example.
+func EntraUsers() map[string]User {
+	return map[string]User{
+		"megan@contoso.example": {OID: "6e1a3f0c-5b7d-4e2a-9c41-0b5d7e9f1a01", Email: "megan@contoso.example", UPN: "megan@contoso.example", Name: "Megan Bowen"},
+		"lee@partner.example":   {OID: "8c2b4d1e-7a6f-4b3c-8d52-1c6e8fa02b02", Email: "lee@partner.example", UPN: "lee@contoso.onmicrosoft.com", Name: "Lee Gu"},
+		"grace@fabrikam.example": {OID: "9d3c5e2f-8b7a-4c4d-9e63-2d7f9ab13c03", Email: "grace@fabrikam.example",
+			UPN: "grace_fabrikam.example#EXT#@contoso.onmicrosoft.com", Name: "Grace Taylor"},
+	}
+}
+
 // New starts a provider on loopback, closed when the test ends.
 func New(t *testing.T) *Provider {
 	t.Helper()
-	gen := func() *rsa.PrivateKey {
-		k, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return k
-	}
-	p := &Provider{key: gen(), otherKey: gen(), ClientID: "flexauth-test", Secret: "s3cr3t-client", grants: map[string]grant{}}
+	p := newProvider(t, Users(), "ada@example.com")
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/openid-configuration", p.discovery)
 	mux.HandleFunc("GET /keys", p.jwks)
@@ -84,12 +109,87 @@ func New(t *testing.T) *Provider {
 	return p
 }
 
-// Issuer is the provider's issuer URL.
-func (p *Provider) Issuer() string { return p.srv.URL }
+// NewEntra starts a provider that behaves like Microsoft Entra ID for the
+// tenant EntraTenantID (also known as EntraTenantDomain), on loopback as
+// the authority: issuer <authority>/<tenant ID>/v2.0, discovery under the
+// tenant ID or domain (answering with the ID, as Entra does), Entra's
+// endpoint paths, and ID tokens with tid, oid, preferred_username, ver, a
+// pairwise sub (per client) and no email_verified. Grace's tokens carry the
+// idp of her home tenant. xms_edov is optional in Entra: set it with
+// ExtraClaims.
+func NewEntra(t *testing.T) *Provider {
+	t.Helper()
+	p := newProvider(t, EntraUsers(), "megan@contoso.example")
+	p.entra = true
+	mux := http.NewServeMux()
+	tenant := func(h http.HandlerFunc) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if t := r.PathValue("tenant"); t != EntraTenantID && !strings.EqualFold(t, EntraTenantDomain) {
+				writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_tenant", "error_description": "AADSTS90002: Tenant not found."})
+				return
+			}
+			h(w, r)
+		}
+	}
+	mux.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", tenant(p.discovery))
+	mux.HandleFunc("GET /{tenant}/discovery/v2.0/keys", tenant(p.jwks))
+	mux.HandleFunc("GET /{tenant}/oauth2/v2.0/authorize", tenant(p.authorize))
+	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", tenant(p.token))
+	p.srv = httptest.NewServer(mux)
+	t.Cleanup(p.srv.Close)
+	return p
+}
 
-// Config is the oidc plugin configuration for this provider.
+func newProvider(t *testing.T, users map[string]User, def string) *Provider {
+	t.Helper()
+	gen := func() *rsa.PrivateKey {
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	return &Provider{key: gen(), otherKey: gen(), ClientID: "flexauth-test", Secret: "s3cr3t-client",
+		grants: map[string]grant{}, users: users, def: def}
+}
+
+// Issuer is the provider's issuer URL.
+func (p *Provider) Issuer() string {
+	if p.entra {
+		return p.Authority() + "/" + EntraTenantID + "/v2.0"
+	}
+	return p.srv.URL
+}
+
+// Authority is an Entra provider's authority (the oidc plugin's
+// "authority"): the loopback server's URL.
+func (p *Provider) Authority() string { return p.srv.URL }
+
+// AuthorizationEndpoint is where the provider's authorization URLs lead.
+func (p *Provider) AuthorizationEndpoint() string {
+	if p.entra {
+		return p.Authority() + "/" + EntraTenantID + "/oauth2/v2.0/authorize"
+	}
+	return p.Issuer() + "/authorize"
+}
+
+// Config is the oidc plugin configuration for this provider: its issuer,
+// or for an Entra provider its tenant (by ID) and authority.
 func (p *Provider) Config() map[string]string {
+	if p.entra {
+		return map[string]string{"tenant": EntraTenantID, "authority": p.Authority(), "client_id": p.ClientID, "client_secret": p.Secret}
+	}
 	return map[string]string{"issuer": p.Issuer(), "client_id": p.ClientID, "client_secret": p.Secret}
+}
+
+// Subject is the sub the provider gives u: Sub, or for an Entra provider a
+// pairwise value derived from the client and the object ID.
+func (p *Provider) Subject(u User) string {
+	if !p.entra {
+		return u.Sub
+	}
+	sum := sha256.Sum256([]byte(p.ClientID + "|" + u.OID))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -99,11 +199,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func (p *Provider) discovery(w http.ResponseWriter, _ *http.Request) {
+	token, keys := p.Issuer()+"/token", p.Issuer()+"/keys"
+	if p.entra {
+		token = p.Authority() + "/" + EntraTenantID + "/oauth2/v2.0/token"
+		keys = p.Authority() + "/" + EntraTenantID + "/discovery/v2.0/keys"
+	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"issuer":                                p.Issuer(),
-		"authorization_endpoint":                p.Issuer() + "/authorize",
-		"token_endpoint":                        p.Issuer() + "/token",
-		"jwks_uri":                              p.Issuer() + "/keys",
+		"authorization_endpoint":                p.AuthorizationEndpoint(),
+		"token_endpoint":                        token,
+		"jwks_uri":                              keys,
 		"response_types_supported":              []string{"code"},
 		"subject_types_supported":               []string{"public"},
 		"id_token_signing_alg_values_supported": []string{"RS256"},
@@ -151,8 +256,8 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	user := q.Get("login_hint")
-	if _, ok := Users()[user]; !ok {
-		user = "ada@example.com"
+	if _, ok := p.users[user]; !ok {
+		user = p.def
 	}
 	p.mu.Lock()
 	if p.LoginAs != "" {
@@ -213,7 +318,7 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_grant", "error_description": "PKCE verification failed"})
 		return
 	}
-	u := Users()[g.user]
+	u := p.users[g.user]
 	aud := p.ClientID
 	if p.Audience != "" {
 		aud = p.Audience
@@ -227,13 +332,30 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 		now = now.Add(2 * life) // issued in the past, expired since
 	}
 	claims := map[string]any{
-		"iss": p.Issuer(), "sub": u.Sub, "aud": aud,
+		"iss": p.Issuer(), "sub": p.Subject(u), "aud": aud,
 		"iat": now.Unix(), "exp": now.Add(life).Unix(), "nonce": g.nonce,
 		"email": u.Email, "email_verified": true, "name": u.Name,
 		"tid": "9188040d-6c67-4c5b-b112-36a304b66dad", "groups": []string{"admins"},
 	}
+	if p.entra {
+		// Entra ID: no email_verified; email only when the user has one.
+		claims = map[string]any{
+			"iss": p.Issuer(), "sub": p.Subject(u), "aud": aud, "ver": "2.0",
+			"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(life).Unix(), "nonce": g.nonce,
+			"tid": EntraTenantID, "oid": u.OID, "preferred_username": u.UPN, "name": u.Name,
+		}
+		if u.Email != "" {
+			claims["email"] = u.Email
+		}
+		if strings.Contains(u.UPN, "#EXT#") {
+			claims["idp"] = "https://sts.windows.net/" + EntraOtherTenantID + "/"
+		}
+	}
 	for k, v := range p.ExtraClaims {
 		claims[k] = v
+	}
+	for _, k := range p.OmitClaims {
+		delete(claims, k)
 	}
 	key := p.key
 	if p.SignWithOther {
@@ -292,7 +414,7 @@ func PKCE() (verifier, challenge string) {
 // Browse plays the user's browser: it follows the authorization URL to the
 // provider, which approves at once, and returns the code and state it
 // redirects back with.
-func Browse(t *testing.T, authURL, redirectURI string) (code, state string) {
+func Browse(t testing.TB, authURL, redirectURI string) (code, state string) {
 	t.Helper()
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := client.Get(authURL)
