@@ -65,6 +65,9 @@ type attempt struct {
 	// locked holds the user's factors known to be locked: from the start,
 	// and those that lock during the attempt.
 	locked map[string]bool
+	// signedInWith is the factor that authenticated the attempt ("" for a
+	// link): its run of failures ends when the success is published.
+	signedInWith string
 }
 
 // versionCodeCheck marks attempts whose codes are checked and counted by
@@ -92,7 +95,7 @@ func Attempt(ctx workflow.Context, in AttemptInput) (AttemptResult, error) {
 		// The store is unreachable: fail closed. Nothing was promised yet.
 		workflow.GetLogger(ctx).Error("begin attempt failed", "error", err)
 		st.state, st.reasons, st.begun = StateDenied, []string{"internal error: " + err.Error()}, true
-		st.finish(ctx, subject, StateDenied, "", st.reasons...)
+		st.finish(ctx, subject, StateDenied, st.reasons...)
 		return st.result(ctx), nil
 	}
 	if !b.Allowed {
@@ -129,7 +132,7 @@ func Attempt(ctx workflow.Context, in AttemptInput) (AttemptResult, error) {
 			// Undeliverable: nobody can answer this attempt, so it ends now
 			// rather than at its TTL. Fail closed.
 			st.state = StateDenied
-			st.finish(ctx, subject, StateDenied, "", "delivery failed: "+errorMessage(err))
+			st.finish(ctx, subject, StateDenied, "delivery failed: "+errorMessage(err))
 		}
 		st.digest, st.issued = issued.Digest, true
 	}
@@ -137,7 +140,7 @@ func Attempt(ctx workflow.Context, in AttemptInput) (AttemptResult, error) {
 	_ = workflow.Await(ctx, func() bool { return st.state != StatePending || expired })
 	if st.state == StatePending {
 		st.state = StateExpired
-		st.finish(ctx, subject, StateExpired, "", "not confirmed within its lifetime")
+		st.finish(ctx, subject, StateExpired, "not confirmed within its lifetime")
 	}
 	return st.result(ctx), nil
 }
@@ -245,7 +248,8 @@ func (st *attempt) submitCode(ctx workflow.Context, subject activities.Subject, 
 	}
 	if valid {
 		st.state = StateAuthenticated
-		st.finish(ctx, subject, StateAuthenticated, activities.MethodFactor(st.begin.Method), "correct "+st.begin.Method)
+		st.signedInWith = activities.MethodFactor(st.begin.Method)
+		st.finish(ctx, subject, StateAuthenticated, "correct "+st.begin.Method)
 		return Verdict{Verdict: VerdictAccepted, State: StateAuthenticated}, nil
 	}
 	return st.reject(ctx, subject, reason)
@@ -270,7 +274,8 @@ func (st *attempt) checkCode(ctx workflow.Context, subject activities.Subject, s
 	}
 	if res.Valid {
 		st.state = StateAuthenticated
-		st.finish(ctx, subject, StateAuthenticated, factor, "correct "+factor)
+		st.signedInWith = factor
+		st.finish(ctx, subject, StateAuthenticated, "correct "+factor)
 		return Verdict{Verdict: VerdictAccepted, State: StateAuthenticated}, nil
 	}
 	st.failures = res.Failures
@@ -279,7 +284,7 @@ func (st *attempt) checkCode(ctx workflow.Context, subject activities.Subject, s
 	}
 	if st.exhausted() {
 		st.state = StateLocked
-		st.finish(ctx, subject, StateLocked, "", "too many wrong codes: "+res.Reason)
+		st.finish(ctx, subject, StateLocked, "too many wrong codes: "+res.Reason)
 		return Verdict{Verdict: VerdictClosed, State: StateLocked}, nil
 	}
 	return Verdict{Verdict: VerdictRejected, State: StatePending, Remaining: max(0, st.max-res.Failures)}, nil
@@ -317,7 +322,7 @@ func (st *attempt) confirmLink(ctx workflow.Context, subject activities.Subject,
 		return Verdict{Verdict: VerdictRejected, State: st.state}, nil
 	}
 	st.state = StateAuthenticated
-	st.finish(ctx, subject, StateAuthenticated, "", "link confirmed")
+	st.finish(ctx, subject, StateAuthenticated, "link confirmed")
 	return Verdict{Verdict: VerdictAccepted, State: StateAuthenticated}, nil
 }
 
@@ -374,7 +379,8 @@ func (st *attempt) confirmSSO(ctx workflow.Context, subject activities.Subject, 
 	}
 	if res.Valid {
 		st.state = StateAuthenticated
-		st.finish(ctx, subject, StateAuthenticated, activities.MethodFactor(policies.MethodSSO), res.Reason)
+		st.signedInWith = activities.MethodFactor(policies.MethodSSO)
+		st.finish(ctx, subject, StateAuthenticated, res.Reason)
 		return Verdict{Verdict: VerdictAccepted, State: StateAuthenticated}, nil
 	}
 	if res.Refused {
@@ -403,7 +409,7 @@ func (st *attempt) reject(ctx workflow.Context, subject activities.Subject, reas
 	}
 	if st.failures >= st.max {
 		st.state = StateLocked
-		st.finish(ctx, subject, StateLocked, "", "too many wrong codes")
+		st.finish(ctx, subject, StateLocked, "too many wrong codes")
 		return Verdict{Verdict: VerdictClosed, State: StateLocked}, nil
 	}
 	return Verdict{Verdict: VerdictRejected, State: StatePending, Remaining: st.max - st.failures}, nil
@@ -416,15 +422,14 @@ func (st *attempt) closed() Verdict {
 // finish publishes the final state once. It cannot fail the workflow: if the
 // store stays unreachable through every retry, the state still stands in
 // the workflow's result and its query.
-// factor is the factor that signed in, for an authenticated attempt.
-func (st *attempt) finish(ctx workflow.Context, subject activities.Subject, state, factor string, reasons ...string) {
+func (st *attempt) finish(ctx workflow.Context, subject activities.Subject, state string, reasons ...string) {
 	if st.finished {
 		return
 	}
 	st.finished = true
 	st.reasons = reasons
 	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, localOptions), acts.Finish,
-		activities.FinishInput{Subject: subject, UserID: st.userID, State: state, Reasons: reasons, Factor: factor}).Get(ctx, nil)
+		activities.FinishInput{Subject: subject, UserID: st.userID, State: state, Reasons: reasons, Factor: st.signedInWith}).Get(ctx, nil)
 	if err != nil {
 		workflow.GetLogger(ctx).Error("publish final state failed", "state", state, "error", err)
 	}
