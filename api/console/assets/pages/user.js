@@ -1,6 +1,6 @@
 // One user: profile, assigned systems (a method each), authentication
-// detail, two-factor (TOTP enrolment, recovery codes, reset) and recent
-// attempts.
+// detail, two-factor (TOTP enrolment, recovery codes, reset), lock-outs and
+// recent attempts.
 
 import { api, enc } from '../api.js';
 import {
@@ -56,6 +56,7 @@ export async function render(view, ctx) {
       authDetail(u, att)),
     assignments(u, sys.systems || [], base),
     twoFactor(u, base, reload),
+    lockouts(u, base, reload),
     section('Recent attempts', table({
       testid: 'user-attempts',
       caption: `Recent attempts of ${authid}`,
@@ -249,4 +250,41 @@ function twoFactor(u, base, reload) {
     left,
     h('div', { class: 'actions' }, h('button', { type: 'button', class: 'secondary', 'data-testid': 'recovery-generate', onclick: generate }, 'Generate recovery codes')),
     codesArea);
+}
+
+// lockouts shows the user's runs of wrong codes per factor and lets an
+// administrator end them (a sensitive change: it lets guessing go on).
+function lockouts(u, base, reload) {
+  const runs = u.lockouts || [];
+  const clear = async () => {
+    const ok = await confirmAction({
+      title: `Clear the lock-out of ${u.authid}?`,
+      text: 'The runs of wrong codes are forgotten and locked factors open again. Do this once you know the user, not someone guessing, made the mistakes.',
+      ok: 'Clear lock-out',
+    });
+    if (!ok) return;
+    await api('DELETE', `${base}/lockout`);
+    flash(`Lock-out of ${u.authid} cleared.`);
+    reload();
+  };
+  const state = (l) => {
+    if (l.hard_locked) return badge('locked until cleared', 'denied');
+    if (l.locked) return badge(`locked until ${fmtTime(l.locked_until)}`, 'locked');
+    return badge('open', 'active');
+  };
+  return section('Lock-outs',
+    table({
+      testid: 'user-lockouts',
+      caption: `Wrong codes of ${u.authid} by factor`,
+      empty: 'No wrong codes since the last success.',
+      rows: runs,
+      columns: [
+        { label: 'Factor', cell: (l) => l.factor },
+        { label: 'Wrong in a row', cell: (l) => String(l.failures) },
+        { label: 'State', cell: state },
+        { label: 'Last wrong code', cell: (l) => fmtTime(l.last_failure_at) },
+      ],
+    }),
+    runs.length ? h('div', { class: 'actions' },
+      h('button', { type: 'button', class: 'danger', 'data-testid': 'lockout-clear', onclick: clear }, 'Clear lock-out')) : null);
 }
