@@ -28,6 +28,11 @@ type Config struct {
 	// StartFloor is the least time start takes to answer, so that known and
 	// unknown users cannot be told apart by timing; default 50ms.
 	StartFloor time.Duration
+	// CodeCheckFloor is the least time a console sign-in check carrying a
+	// code takes to answer, unless the code signs in: wrong codes, codes
+	// for attempts that do not exist and codes the workflow judges slowly
+	// cannot be told apart by timing; default 1s.
+	CodeCheckFloor time.Duration
 	// AuthenticatedGrace is how long check keeps answering "authenticated"
 	// after a success; default 5m, then "expired".
 	AuthenticatedGrace time.Duration
@@ -50,6 +55,7 @@ const (
 	defaultPINDigits          = 8
 	defaultMaxBodyBytes       = 64 << 10
 	defaultStartFloor         = 50 * time.Millisecond
+	defaultCodeCheckFloor     = time.Second
 	defaultAuthenticatedGrace = 5 * time.Minute
 	// temporalTimeout bounds each call to Temporal, so that a stuck cluster
 	// turns into a 503 rather than a hung client.
@@ -101,6 +107,7 @@ type (
 		GetConsoleSession(ctx context.Context, id string) (store.ConsoleSession, error)
 		TouchConsoleSession(ctx context.Context, id string, at time.Time) error
 		DeleteConsoleSession(ctx context.Context, id string, events ...store.AuditEvent) error
+		ConsoleSignInUsedAt(ctx context.Context, attemptID string) (time.Time, error)
 		ConsoleUser(ctx context.Context, userID, system string) (store.User, error)
 		CountConsoleUsers(ctx context.Context, accountID, system, exceptUserID string) (int, error)
 	}
@@ -147,6 +154,12 @@ type Server struct {
 	// policy answers "what would the policy decide" with each account's
 	// active policy, compiled in this process as the worker compiles it.
 	policy *policies.Registry
+	// bg runs the console sign-in's work after its answer.
+	bg *background
+	// publicOrigin is PublicURL's origin ("scheme://host[:port]"), the only
+	// Origin a link confirmation is accepted from; "" when PublicURL is not
+	// an absolute URL.
+	publicOrigin string
 }
 
 // New returns the API server. temporal is the client of the cluster that
@@ -167,6 +180,9 @@ func newServer(cfg Config, st persistence, wf workflowClient, keys *secret.Keyri
 	if cfg.StartFloor <= 0 {
 		cfg.StartFloor = defaultStartFloor
 	}
+	if cfg.CodeCheckFloor <= 0 {
+		cfg.CodeCheckFloor = defaultCodeCheckFloor
+	}
 	if cfg.AuthenticatedGrace <= 0 {
 		cfg.AuthenticatedGrace = defaultAuthenticatedGrace
 	}
@@ -178,6 +194,9 @@ func newServer(cfg Config, st persistence, wf workflowClient, keys *secret.Keyri
 		pages: template.Must(template.New("page").Parse(pageTemplate)),
 		csp:   pageCSP(),
 		now:   cfg.Now,
+		bg:    newBackground(maxBackground, cfg.Logger),
+
+		publicOrigin: originOf(cfg.PublicURL),
 	}
 	if s.now == nil {
 		s.now = time.Now
