@@ -1,26 +1,37 @@
 package api
 
 import (
+	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
 
+	"github.com/flexauth/flexauth/policies"
+	"github.com/flexauth/flexauth/activities"
 	"github.com/flexauth/flexauth/secret"
 	"github.com/flexauth/flexauth/store"
 	"github.com/flexauth/flexauth/userio"
+	"github.com/flexauth/flexauth/workflows"
 )
 
 // Console sessions. Console administrators are users of their account
 // assigned its "console" system; signing in runs a normal attempt on that
-// system (policy, method, delivery, lock-out), bound to the browser by a
-// sealed cookie. Success opens a session: a random cookie, stored only as a
-// keyed digest, with a CSRF token derived from it (so nothing else is
-// stored), valid while the user stays active and assigned.
+// system (policy, method, delivery, lock-out), bound to the browser that
+// started it by a sealed cookie. Every sign-in is answered alike, so that
+// the page reveals no administrators. A code typed in that browser opens
+// the session there; a link opens it in the browser that confirms the link
+// (links.go), so that starting a sign-in for someone else gains nothing.
+// A session is a random cookie, stored only as a keyed digest, with a CSRF
+// token derived from it (so nothing else is stored), valid while the user
+// stays active and assigned.
 
 const (
 	consoleSystem = "console"
@@ -42,7 +53,7 @@ const (
 	// from every other use of the keyring.
 	sessionPurpose = "console-session"
 	csrfPurpose    = "console-csrf"
-	signInAAD      = "console-signin"
+	signInAAD      = "console-signin-ticket"
 
 	// Audit event types.
 	eventSignedIn  = "console.signed_in"
@@ -163,13 +174,30 @@ type consoleSignInRequest struct {
 	AuthID  string `json:"authid"`
 }
 
-// startConsoleSignIn starts an attempt on the account's console system
-// and binds it to this browser. Refusals are the app API's security error,
-// at the same timing floor: the sign-in page must not reveal which
-// accounts and administrators exist.
+// signInTicket is what the flexauth_signin cookie holds, sealed: the
+// attempt this browser started and when its sign-in ends. The attempt
+// may not exist (an unknown account or user starts none); the ticket
+// answers the same until it ends.
+type signInTicket struct {
+	Attempt string `json:"a"`
+	Expires int64  `json:"e"` // Unix seconds
+}
+
+func (t signInTicket) expires() time.Time { return time.Unix(t.Expires, 0).UTC() }
+
+// consoleSignInPending is the one answer to every well-formed sign-in.
+type consoleSignInPending struct {
+	Result    string `json:"result"`
+	ExpiresAt string `json:"expires_at"`
+}
+
+// startConsoleSignIn answers every well-formed sign-in alike, before
+// anything is looked up: the same body, cookie and timing whether or not
+// the account exists and the user may sign in, so that the page reveals no
+// administrators. The attempt is started in the background; its ID is
+// drawn here and sealed into the cookie, which binds the sign-in to this
+// browser.
 func (s *Server) startConsoleSignIn(c *gin.Context) {
-	began := time.Now()
-	ctx := c.Request.Context()
 	var req consoleSignInRequest
 	if rerr := decodeJSON(c, &req, true); rerr != nil {
 		respondError(c, rerr)
@@ -189,46 +217,102 @@ func (s *Server) startConsoleSignIn(c *gin.Context) {
 		return
 	}
 
-	// An unknown account is refused before any attempt is recorded for it.
-	_, err := s.store.GetAccount(ctx, req.Account)
+	ticket := signInTicket{Attempt: uuid.NewString(), Expires: s.now().Add(signInLifetime).Unix()}
+	cookie, err := s.sealTicket(ticket)
 	if err != nil {
-		s.padStart(ctx, began)
-		if errors.Is(err, store.ErrNotFound) {
-			securityError(c)
-			return
-		}
-		s.internalError(c, "load account", err)
+		s.internalError(c, "seal sign-in ticket", err)
 		return
 	}
-	res, err := s.beginFor(c, req.Account, sub)
-	s.padStart(ctx, began)
-	switch {
-	case err != nil:
-		s.unavailable(c, "start console sign-in", err)
-		return
-	case !res.Allowed:
-		securityError(c)
-		return
+	in := workflows.AttemptInput{
+		AttemptID: ticket.Attempt, AccountID: req.Account, System: consoleSystem, AuthID: req.AuthID,
+		IP: c.ClientIP(), UserAgent: truncate(c.Request.UserAgent(), maxUserAgentLength),
 	}
-	sealed, err := s.keys.Seal([]byte(res.AttemptID), signInAAD)
-	if err != nil {
-		s.internalError(c, "seal sign-in attempt", err)
-		return
+	ctx := c.Request.Context()
+	if !s.bg.try(ctx, func(ctx context.Context) { s.beginConsoleSignIn(ctx, in) }) {
+		s.log.WarnContext(ctx, "console sign-in dropped: too many sign-ins in flight, or shutting down", "attempt", in.AttemptID)
 	}
-	s.setCookie(c, signInCookie, base64.RawURLEncoding.EncodeToString(sealed), signInPath, signInLifetime)
+	s.setCookie(c, signInCookie, cookie, signInPath, signInLifetime)
 	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusOK, gin.H{
-		"result": resultPending, "method": res.Method, "expires_at": res.ExpiresAt.UTC().Format(time.RFC3339),
+	c.JSON(http.StatusOK, consoleSignInPending{Result: resultPending, ExpiresAt: ticket.expires().Format(time.RFC3339)})
+}
+
+// beginConsoleSignIn starts the attempt of a console sign-in, after its
+// answer. An unknown account starts nothing: no workflow, no attempt row.
+// Everything else is the app API's start, with its policy, limits and
+// audit; a refusal is recorded there and shown to nobody.
+func (s *Server) beginConsoleSignIn(ctx context.Context, in workflows.AttemptInput) {
+	if _, err := s.store.GetAccount(ctx, in.AccountID); err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			s.log.ErrorContext(ctx, "load account of console sign-in", "attempt", in.AttemptID, "error", err)
+		}
+		return
+	}
+	// The console's start limits are judged before anything is recorded:
+	// a flood of anonymous sign-ins past them creates no workflow, no
+	// attempt and no audit event (a log line says what was refused).
+	reason, err := s.cfg.Limits.Exceeded(ctx, s.store, activities.StartRequest{
+		AccountID: in.AccountID, System: in.System, AuthID: in.AuthID, IP: in.IP, At: s.now().UTC(),
 	})
+	if err != nil {
+		s.log.ErrorContext(ctx, "judge console sign-in limits", "attempt", in.AttemptID, "error", err)
+		return
+	}
+	if reason != "" {
+		s.log.WarnContext(ctx, "console sign-in refused before it started", "account", in.AccountID, "ip", in.IP, "reason", reason)
+		return
+	}
+	if _, err := s.beginAttempt(ctx, in); err != nil {
+		s.log.ErrorContext(ctx, "start console sign-in", "attempt", in.AttemptID, "error", err)
+	}
+}
+
+func (s *Server) sealTicket(t signInTicket) (string, error) {
+	raw, err := json.Marshal(t)
+	if err != nil {
+		return "", fmt.Errorf("encode sign-in ticket: %w", err)
+	}
+	sealed, err := s.keys.Seal(raw, signInAAD)
+	if err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(sealed), nil
+}
+
+// signInTicket reads this browser's sign-in ticket, or answers why there
+// is none: expired when the cookie is gone (its 15 minutes are over), a
+// security error when it is not one flexauth sealed.
+func (s *Server) signInTicket(c *gin.Context) (signInTicket, bool) {
+	raw, err := c.Cookie(signInCookie)
+	if err != nil || raw == "" {
+		result(c, http.StatusForbidden, resultExpired)
+		return signInTicket{}, false
+	}
+	sealed, err := base64.RawURLEncoding.DecodeString(raw)
+	if err != nil || len(sealed) > maxKeyLength {
+		securityError(c)
+		return signInTicket{}, false
+	}
+	plain, err := s.keys.Open(sealed, signInAAD)
+	var t signInTicket
+	if err != nil || json.Unmarshal(plain, &t) != nil || t.Attempt == "" {
+		securityError(c)
+		return signInTicket{}, false
+	}
+	return t, true
 }
 
 type consoleCheckRequest struct {
 	PIN pinInput `json:"pin"`
 }
 
-// checkConsoleSignIn answers for the attempt this browser started (never
-// merely the latest of its user) and, once it is authenticated, opens a
-// session: once per attempt.
+// checkConsoleSignIn answers for the sign-in this browser started (never
+// merely the latest of its user). Until the sign-in ends it answers
+// "pending" whatever became of the attempt (none was started, it was
+// denied, locked, superseded or is still waiting), so that polling reveals
+// no administrators; only a success differs. A PIN or TOTP success opens
+// the session here, once per attempt; a link opens it in the browser that
+// confirms it (see confirmConsoleLink), which is this one only if the same
+// person started and confirmed the sign-in.
 func (s *Server) checkConsoleSignIn(c *gin.Context) {
 	ctx := c.Request.Context()
 	var req consoleCheckRequest
@@ -238,63 +322,150 @@ func (s *Server) checkConsoleSignIn(c *gin.Context) {
 			return
 		}
 	}
-	raw, err := c.Cookie(signInCookie)
-	if err != nil || raw == "" {
-		// The 15-minute cookie is gone: the sign-in has to start again.
+	ticket, ok := s.signInTicket(c)
+	if !ok {
+		return
+	}
+	c.Header("Cache-Control", "no-store")
+	now := s.now()
+	if !now.Before(ticket.expires()) {
+		s.clearSignInCookie(c)
 		result(c, http.StatusForbidden, resultExpired)
 		return
 	}
-	sealed, err := base64.RawURLEncoding.DecodeString(raw)
-	if err != nil || len(sealed) > maxKeyLength {
-		securityError(c)
+	if s.answerOwnSession(c, ticket) {
 		return
 	}
-	attemptID, err := s.keys.Open(sealed, signInAAD)
-	if err != nil {
-		securityError(c)
-		return
-	}
-	att, err := s.store.GetAttempt(ctx, string(attemptID))
-	if errors.Is(err, store.ErrNotFound) || (err == nil && att.System != consoleSystem) {
-		securityError(c)
-		return
-	}
-	if err != nil {
+	att, err := s.store.GetAttempt(ctx, ticket.Attempt)
+	found := err == nil && att.System == consoleSystem
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		s.internalError(c, "load sign-in attempt", err)
 		return
 	}
-	r, err := s.settle(ctx, att, req.PIN)
-	if err != nil {
-		s.settleFailed(c, err)
-		return
+	switch {
+	case found && att.State == store.AttemptAuthenticated && confirmedByLink(att):
+		s.confirmedElsewhere(c, att, now)
+	case found && att.State == store.AttemptAuthenticated:
+		s.openSession(c, att)
+	case req.PIN.set:
+		s.checkCode(c, att, found, req.PIN)
+	default:
+		respondResult(c, resultPending)
 	}
-	if r == resultSecurityError && req.PIN.set {
-		// A wrong code leaves the attempt pending until the policy's limit
-		// locks it: the person may correct a typo, so the sign-in (and its
-		// cookie) stays usable and the answer is "pending", as the console
-		// expects. A locked attempt still ends the sign-in below.
-		cur, err := s.store.GetAttempt(ctx, att.ID)
-		if err != nil {
-			s.internalError(c, "reload sign-in attempt", err)
-			return
-		}
-		if s.rowResult(cur, s.now()) == resultPending {
-			respondResult(c, resultPending)
-			return
-		}
-	}
-	if r != resultAuthenticated {
-		if r != resultPending {
-			s.clearSignInCookie(c)
-		}
-		respondResult(c, r)
-		return
-	}
-	s.openSession(c, att)
 }
 
-// openSession opens the session of an authenticated sign-in attempt.
-func (s *Server) openSession(c *gin.Context, att store.Attempt) {
+// confirmedByLink reports whether a console attempt is completed in the
+// browser that opens its link (a passwordless link, or the link that leads
+// to single sign-on) rather than the one that started it.
+func confirmedByLink(att store.Attempt) bool {
+	return att.System == consoleSystem && (att.Method == policies.MethodPasswordless || att.Method == policies.MethodSSO)
+}
+
+// elsewhereAfter is how long after a link opened its session the browser
+// that started the sign-in keeps hearing "pending": its poll may cross the
+// confirmation's answer when the same browser confirmed.
+const elsewhereAfter = 5 * time.Second
+
+// resultConfirmedElsewhere is the reason of the "expired" answer to the
+// browser that started a link sign-in confirmed in another browser.
+const resultConfirmedElsewhere = "confirmed elsewhere"
+
+// confirmedElsewhere answers the browser that started a link sign-in
+// which another browser confirmed: the session is open there, and nothing
+// opens here.
+func (s *Server) confirmedElsewhere(c *gin.Context, att store.Attempt, now time.Time) {
+	usedAt, err := s.store.ConsoleSignInUsedAt(c.Request.Context(), att.ID)
+	switch {
+	case errors.Is(err, store.ErrNotFound) || (err == nil && now.Sub(usedAt) < elsewhereAfter):
+		// The confirming browser is still being answered.
+		respondResult(c, resultPending)
+	case err != nil:
+		s.internalError(c, "load console sign-in", err)
+	default:
+		s.clearSignInCookie(c)
+		c.JSON(http.StatusForbidden, gin.H{"result": resultExpired, "reason": resultConfirmedElsewhere})
+	}
+}
+
+// answerOwnSession answers "authenticated" when this browser holds the
+// session its sign-in opened: it confirmed its own link.
+func (s *Server) answerOwnSession(c *gin.Context, ticket signInTicket) bool {
+	token, err := c.Cookie(sessionCookie)
+	if err != nil || token == "" || len(token) > maxKeyLength {
+		return false
+	}
+	sess, err := s.store.GetConsoleSession(c.Request.Context(), s.sessionID(token))
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			s.log.WarnContext(c.Request.Context(), "load console session of a sign-in", "error", err)
+		}
+		return false
+	}
+	now := s.now()
+	if sess.AttemptID != ticket.Attempt || !now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeenAt) >= sessionIdle {
+		return false
+	}
+	s.clearSignInCookie(c)
+	c.JSON(http.StatusOK, gin.H{
+		"result": resultAuthenticated, "csrf_token": s.csrfToken(token), "authid": sess.AuthID, "account": sess.AccountID,
+	})
+	return true
+}
+
+// checkCode submits a PIN, TOTP or recovery code and answers "pending"
+// no sooner than CodeCheckFloor, unless the code signs in: a wrong code,
+// a code for an attempt that does not exist or no longer takes codes, and
+// a code the workflow is slow to judge all look the same. The submission
+// runs in the background, so that a verdict later than the floor still
+// counts; the next poll sees it.
+func (s *Server) checkCode(c *gin.Context, att store.Attempt, found bool, pin pinInput) {
+	ctx := c.Request.Context()
+	floor := time.NewTimer(s.cfg.CodeCheckFloor)
+	defer floor.Stop()
+	var verdict chan string
+	takesCode := att.Method == policies.MethodPIN || att.Method == policies.MethodTOTP
+	if found && takesCode && att.State == store.AttemptPending && !pastExpiry(att, s.now()) {
+		ch := make(chan string, 1)
+		submitted := s.bg.try(ctx, func(ctx context.Context) {
+			r, err := s.settle(ctx, att, pin)
+			if err != nil {
+				s.log.ErrorContext(ctx, "check console sign-in code", "attempt", att.ID, "error", err)
+			}
+			ch <- r
+		})
+		if submitted {
+			verdict = ch
+		} else {
+			s.log.WarnContext(ctx, "console sign-in code dropped: too many in flight, or shutting down", "attempt", att.ID)
+		}
+	}
+	for {
+		select {
+		case r := <-verdict:
+			if r == resultAuthenticated {
+				s.openSession(c, att)
+				return
+			}
+			verdict = nil // wait for the floor
+		case <-floor.C:
+			respondResult(c, resultPending)
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// Why a session cannot be opened for an authenticated attempt.
+var (
+	errSignInRefused = errors.New("user may no longer sign in to the console")
+	errSignInUsed    = errors.New("sign-in attempt has opened its session already")
+)
+
+// createSession opens the session of an authenticated console attempt,
+// once per attempt, for the browser of this request, and returns its
+// cookie value.
+func (s *Server) createSession(c *gin.Context, att store.Attempt) (string, store.User, error) {
 	ctx := c.Request.Context()
 	user, err := s.store.GetUser(ctx, att.AccountID, att.AuthID)
 	if err == nil {
@@ -302,18 +473,14 @@ func (s *Server) openSession(c *gin.Context, att store.Attempt) {
 		_, err = s.store.ConsoleUser(ctx, user.ID, consoleSystem)
 	}
 	if errors.Is(err, store.ErrNotFound) {
-		s.clearSignInCookie(c)
-		securityError(c)
-		return
+		return "", store.User{}, errSignInRefused
 	}
 	if err != nil {
-		s.internalError(c, "load console user", err)
-		return
+		return "", store.User{}, fmt.Errorf("load console user: %w", err)
 	}
 	token, err := secret.NewToken()
 	if err != nil {
-		s.internalError(c, "draw session token", err)
-		return
+		return "", store.User{}, fmt.Errorf("draw session token: %w", err)
 	}
 	now := s.now().UTC()
 	ip := c.ClientIP()
@@ -328,21 +495,37 @@ func (s *Server) openSession(c *gin.Context, att store.Attempt) {
 	}
 	err = s.store.CreateConsoleSession(ctx, &sess, now.Add(-sessionIdle), ev)
 	if errors.Is(err, store.ErrConflict) {
-		// This attempt has opened its session already.
-		s.clearSignInCookie(c)
-		result(c, http.StatusForbidden, resultExpired)
-		return
+		return "", store.User{}, errSignInUsed
 	}
 	if err != nil {
-		s.internalError(c, "open console session", err)
-		return
+		return "", store.User{}, fmt.Errorf("open console session: %w", err)
 	}
 	// A sign-in again (for a fresh session) replaces the browser's old one.
 	if old, err := c.Cookie(sessionCookie); err == nil && old != "" && len(old) <= maxKeyLength {
 		s.endSession(c, s.sessionID(old))
 	}
-	s.clearSignInCookie(c)
 	s.setCookie(c, sessionCookie, token, "/", sessionLifetime)
+	return token, user, nil
+}
+
+// openSession opens the session of a sign-in authenticated by a code in
+// this browser and answers with it.
+func (s *Server) openSession(c *gin.Context, att store.Attempt) {
+	token, user, err := s.createSession(c, att)
+	switch {
+	case errors.Is(err, errSignInRefused):
+		s.clearSignInCookie(c)
+		securityError(c)
+		return
+	case errors.Is(err, errSignInUsed):
+		s.clearSignInCookie(c)
+		result(c, http.StatusForbidden, resultExpired)
+		return
+	case err != nil:
+		s.internalError(c, "open console session", err)
+		return
+	}
+	s.clearSignInCookie(c)
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, gin.H{
 		"result": resultAuthenticated, "csrf_token": s.csrfToken(token), "authid": user.AuthID, "account": att.AccountID,

@@ -5,3 +5,7 @@ import "time"
 // SetClock replaces the server's clock, so that tests can move past
 // session timeouts. Call it before the server handles requests.
 func SetClock(s *Server, now func() time.Time) { s.now = now }
+
+// WaitBackground waits until the console sign-in work the server runs
+// after answering has finished. Call it while no request is being served.
+func WaitBackground(s *Server) { s.bg.wg.Wait() }

@@ -46,6 +46,7 @@ type harness struct {
 	tc       client.Client
 	outbox   *recordingDeliverer
 	account  string
+	api      *api.Server
 	// skew moves the API's clock ahead of real time (see advance); the
 	// workflows keep real time.
 	skew atomic.Int64
@@ -101,9 +102,18 @@ func newHarnessWith(t *testing.T, opts harnessOptions) *harness {
 	if cfg.StartFloor == 0 {
 		cfg.StartFloor = time.Nanosecond
 	}
-	srv0 := api.New(cfg, st, h.tc, h.keys)
-	api.SetClock(srv0, func() time.Time { return time.Now().Add(time.Duration(h.skew.Load())) })
-	handler = srv0.Handler()
+	h.api = api.New(cfg, st, h.tc, h.keys)
+	api.SetClock(h.api, func() time.Time { return time.Now().Add(time.Duration(h.skew.Load())) })
+	handler = h.api.Handler()
+	// Cleanups run last first: the sign-ins started in the background reach
+	// Temporal before its test server stops.
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := h.api.Shutdown(ctx); err != nil {
+			t.Errorf("shut down the api: %v", err)
+		}
+	})
 
 	now := time.Now().UTC()
 	if err := st.CreateAccount(ctx, &store.Account{ID: h.account, Name: "Acme", CreatedAt: now}); err != nil {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
+	"net/url"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -25,7 +27,9 @@ const tokenLength = 43
 // pageStyle is the pages' only style; its hash is the only one the CSP
 // allows.
 const pageStyle = `body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222}` +
-	`h1{font-size:1.4rem}button{font-size:1rem;padding:.6rem 1.4rem;border:0;border-radius:.3rem;background:#1d4ed8;color:#fff;cursor:pointer}`
+	`h1{font-size:1.4rem}button{font-size:1rem;padding:.6rem 1.4rem;border:0;border-radius:.3rem;background:#1d4ed8;color:#fff;cursor:pointer}` +
+	`dl{display:grid;grid-template-columns:auto 1fr;gap:.3rem 1rem;padding:.8rem 1rem;background:#f3f4f6;border-radius:.3rem}` +
+	`dt{color:#555}dd{margin:0;overflow-wrap:anywhere}`
 
 const pageTemplate = `<!doctype html>
 <html lang="en">
@@ -40,10 +44,17 @@ const pageTemplate = `<!doctype html>
 <body>
 <h1>{{.Title}}</h1>
 <p>{{.Message}}</p>
+{{with .Request}}<dl id="request">
+<dt>Requested from</dt><dd id="request-ip">{{.IP}}</dd>
+<dt>Browser</dt><dd id="request-browser">{{.Browser}}</dd>
+<dt>When</dt><dd id="request-time">{{.Time}}</dd>
+</dl>{{end}}
+{{if .Note}}<p><strong>{{.Note}}</strong></p>{{end}}
 {{if .Form}}<form method="post">
 <button type="submit">{{if .Button}}{{.Button}}{{else}}Sign in{{end}}</button>
 </form>{{end}}
 {{if .Continue}}<p><a id="continue" href="{{.Continue}}">Continue to your organisation's sign-in page</a></p>{{end}}
+{{if .Next}}<p><a id="next" href="{{.Next}}">{{.NextText}}</a></p>{{end}}
 </body>
 </html>
 `
@@ -59,12 +70,39 @@ func pageCSP() string {
 type page struct {
 	Title   string
 	Message string
+	// Request says who asked for the sign-in a link confirms, so that the
+	// person can tell a sign-in of their own from someone else's.
+	Request *linkRequest
+	Note    string // said after Request, in bold
 	Form    bool
 	Button  string // the form's button; "Sign in" when empty
 	// Continue is where the browser goes next (a provider's authorization
 	// URL): a refresh and a link, since a redirect after the form's POST
 	// would be blocked by the page's form-action policy.
 	Continue template.URL
+	// Next is a link onwards (the console after signing in to it).
+	Next     template.URL
+	NextText string
+}
+
+// linkRequest is the sign-in behind a link as its page shows it. Every
+// field comes from the request that started the attempt, which anyone may
+// have sent: html/template escapes them.
+type linkRequest struct {
+	IP      string
+	Browser string
+	Time    string
+}
+
+func requestOf(att store.Attempt) *linkRequest {
+	ip := att.IP
+	if ip == "" {
+		ip = "unknown"
+	}
+	return &linkRequest{
+		IP: ip, Browser: describeBrowser(att.UserAgent),
+		Time: att.StartedAt.UTC().Format("Monday 2 January 2006, 15:04:05 UTC"),
+	}
 }
 
 // goneLink is the one page for every link that cannot sign in: unknown,
@@ -112,7 +150,8 @@ func (s *Server) live(att store.Attempt) bool {
 	return att.State == store.AttemptPending && !pastExpiry(att, s.now())
 }
 
-// showLink shows the confirmation form for a live link.
+// showLink shows the confirmation form for a live link, with who asked
+// for it and when. It changes nothing.
 func (s *Server) showLink(c *gin.Context) {
 	att, _, found, err := s.linkAttempt(c)
 	switch {
@@ -121,24 +160,50 @@ func (s *Server) showLink(c *gin.Context) {
 		s.renderPage(c, http.StatusInternalServerError, unavailablePage())
 	case !found || !s.live(att):
 		s.renderPage(c, http.StatusGone, goneLink())
+	case att.System == consoleSystem:
+		p := page{
+			Title:   "Sign in to the flexauth console?",
+			Message: "Someone asked to sign in to the console of " + att.AccountID + " as " + att.AuthID + ":",
+			Request: requestOf(att),
+			Note:    "Confirming signs you in to the console in this browser. If you did not just try to sign in, close this page and nothing happens.",
+			Form:    true,
+		}
+		if att.Method == policies.MethodSSO {
+			p.Note = "Confirming continues to your organisation's sign-in page, then signs you in to the console in this browser. If you did not just try to sign in, close this page and nothing happens."
+			p.Button = "Continue"
+		}
+		s.renderPage(c, http.StatusOK, p)
 	case att.Method == policies.MethodSSO:
 		s.renderPage(c, http.StatusOK, page{
 			Title:   "Sign in to " + att.System + " with your organisation's account?",
-			Message: "You will be sent to your organisation's sign-in page. If you did not try to sign in, close this page and nothing happens.",
+			Message: "Someone asked to sign in to " + att.System + ":",
+			Request: requestOf(att),
+			Note:    "You will be sent to your organisation's sign-in page. If you did not try to sign in, close this page and nothing happens.",
 			Form:    true, Button: "Continue",
 		})
 	default:
 		s.renderPage(c, http.StatusOK, page{
 			Title:   "Sign in to " + att.System + "?",
-			Message: "Confirm that it is you signing in. If you did not try to sign in, close this page and nothing happens.",
+			Message: "Someone asked to sign in to " + att.System + ":",
+			Request: requestOf(att),
+			Note:    "Confirm that it is you signing in. If you did not try to sign in, close this page and nothing happens.",
 			Form:    true,
 		})
 	}
 }
 
 // confirmLink submits the link to the attempt's workflow, which alone
-// decides.
+// decides. Only a form posted by the link's own page is taken: another
+// site posting it (login CSRF) would sign its victim's browser in to the
+// attacker's sign-in.
 func (s *Server) confirmLink(c *gin.Context) {
+	if !s.sameOrigin(c.Request) {
+		s.renderPage(c, http.StatusForbidden, page{
+			Title:   "Confirm on the sign-in page",
+			Message: "This confirmation did not come from flexauth's own page. Open the link in your message again and confirm there.",
+		})
+		return
+	}
 	att, digest, found, err := s.linkAttempt(c)
 	if err != nil {
 		s.log.ErrorContext(c.Request.Context(), "look up link", "error", err)
@@ -161,13 +226,73 @@ func (s *Server) confirmLink(c *gin.Context) {
 		s.log.ErrorContext(c.Request.Context(), "confirm link", "error", err)
 		s.renderPage(c, http.StatusServiceUnavailable, unavailablePage())
 	case v.Verdict == workflows.VerdictAccepted:
+		s.signedInPage(c, att)
+	default:
+		s.renderPage(c, http.StatusGone, goneLink())
+	}
+}
+
+// signedInPage answers the browser that completed a link (or the single
+// sign-on it led to). A console sign-in opens its session here, in the
+// browser that confirmed, never in the one that started it: whoever
+// started a sign-in for an administrator gets nothing from the
+// administrator's confirming it.
+func (s *Server) signedInPage(c *gin.Context, att store.Attempt) {
+	if att.System != consoleSystem {
 		s.renderPage(c, http.StatusOK, page{
 			Title:   "You are signed in to " + att.System + ".",
 			Message: "You can close this tab.",
 		})
-	default:
-		s.renderPage(c, http.StatusGone, goneLink())
+		return
 	}
+	_, _, err := s.createSession(c, att)
+	switch {
+	case errors.Is(err, errSignInRefused):
+		s.renderPage(c, http.StatusForbidden, page{
+			Title:   "Sign-in refused",
+			Message: "This user may no longer sign in to the console. Ask another administrator to check your access.",
+		})
+	case errors.Is(err, errSignInUsed):
+		s.renderPage(c, http.StatusGone, goneLink())
+	case err != nil:
+		s.log.ErrorContext(c.Request.Context(), "open console session", "error", err, "attempt", att.ID)
+		s.renderPage(c, http.StatusInternalServerError, unavailablePage())
+	default:
+		s.renderPage(c, http.StatusOK, page{
+			Title:   "You are signed in to the console",
+			Message: "This browser is now signed in to the console of " + att.AccountID + " as " + att.AuthID + ".",
+			Next:    "/console/", NextText: "Open the console",
+		})
+	}
+}
+
+// sameOrigin reports whether a form POST came from a page of this server:
+// its Origin is the public URL's. Browsers send "Origin: null" instead
+// when the page's referrer policy is no-referrer (the link pages' is);
+// then, or without an Origin, Sec-Fetch-Site must say same-origin. A
+// client that sends neither is refused.
+func (s *Server) sameOrigin(r *http.Request) bool {
+	if o := r.Header.Get("Origin"); o != "" && o != "null" {
+		return s.publicOrigin != "" && strings.EqualFold(o, s.publicOrigin)
+	}
+	return r.Header.Get("Sec-Fetch-Site") == "same-origin"
+}
+
+// originOf is the origin of an absolute http(s) URL as browsers send it
+// in Origin, or "".
+func originOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return ""
+	}
+	scheme, host, port := strings.ToLower(u.Scheme), strings.ToLower(u.Hostname()), u.Port()
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if port == "" || (scheme == "http" && port == "80") || (scheme == "https" && port == "443") {
+		return scheme + "://" + host
+	}
+	return scheme + "://" + host + ":" + port
 }
 
 func wellFormedToken(t string) bool {

@@ -28,6 +28,11 @@ type Config struct {
 	// StartFloor is the least time start takes to answer, so that known and
 	// unknown users cannot be told apart by timing; default 50ms.
 	StartFloor time.Duration
+	// CodeCheckFloor is the least time a console sign-in check carrying a
+	// code takes to answer, unless the code signs in: wrong codes, codes
+	// for attempts that do not exist and codes the workflow judges slowly
+	// cannot be told apart by timing; default 1s.
+	CodeCheckFloor time.Duration
 	// AuthenticatedGrace is how long check keeps answering "authenticated"
 	// after a success; default 5m, then "expired".
 	AuthenticatedGrace time.Duration
@@ -39,6 +44,10 @@ type Config struct {
 	// DevOutbox is the outbox plugin's file, set by `flexauth dev` only:
 	// GET /v1/admin/dev/outbox shows its last messages to the console.
 	DevOutbox string
+	// Limits are the start limits; the API judges a console sign-in's
+	// before starting anything (the worker judges every start again). The
+	// same values as the worker's, from the same flags.
+	Limits activities.Limits
 	// Now is the server's clock (sessions, expiries, audit times); default
 	// time.Now. Only tests set it, to move past the console's session
 	// timeouts without waiting for them.
@@ -50,6 +59,7 @@ const (
 	defaultPINDigits          = 8
 	defaultMaxBodyBytes       = 64 << 10
 	defaultStartFloor         = 50 * time.Millisecond
+	defaultCodeCheckFloor     = time.Second
 	defaultAuthenticatedGrace = 5 * time.Minute
 	// temporalTimeout bounds each call to Temporal, so that a stuck cluster
 	// turns into a 503 rather than a hung client.
@@ -66,6 +76,7 @@ type (
 		RevokeAPIKey(ctx context.Context, accountID, id string, at time.Time, events ...store.AuditEvent) error
 	}
 	attemptStore interface {
+		activities.LimitStore
 		InsertAttempt(ctx context.Context, a *store.Attempt, events ...store.AuditEvent) (bool, error)
 		PublishAttempt(ctx context.Context, id string, u store.AttemptUpdate, events ...store.AuditEvent) (bool, error)
 		LatestAttempt(ctx context.Context, accountID, system, authid string) (store.Attempt, error)
@@ -103,6 +114,7 @@ type (
 		GetConsoleSession(ctx context.Context, id string) (store.ConsoleSession, error)
 		TouchConsoleSession(ctx context.Context, id string, at time.Time) error
 		DeleteConsoleSession(ctx context.Context, id string, events ...store.AuditEvent) error
+		ConsoleSignInUsedAt(ctx context.Context, attemptID string) (time.Time, error)
 		ConsoleUser(ctx context.Context, userID, system string) (store.User, error)
 		CountConsoleUsers(ctx context.Context, accountID, system, exceptUserID string) (int, error)
 	}
@@ -152,6 +164,12 @@ type Server struct {
 	// policy answers "what would the policy decide" with each account's
 	// active policy, compiled in this process as the worker compiles it.
 	policy *policies.Registry
+	// bg runs the console sign-in's work after its answer.
+	bg *background
+	// publicOrigin is PublicURL's origin ("scheme://host[:port]"), the only
+	// Origin a link confirmation is accepted from; "" when PublicURL is not
+	// an absolute URL.
+	publicOrigin string
 }
 
 // New returns the API server. temporal is the client of the cluster that
@@ -172,6 +190,9 @@ func newServer(cfg Config, st persistence, wf workflowClient, keys *secret.Keyri
 	if cfg.StartFloor <= 0 {
 		cfg.StartFloor = defaultStartFloor
 	}
+	if cfg.CodeCheckFloor <= 0 {
+		cfg.CodeCheckFloor = defaultCodeCheckFloor
+	}
 	if cfg.AuthenticatedGrace <= 0 {
 		cfg.AuthenticatedGrace = defaultAuthenticatedGrace
 	}
@@ -183,6 +204,9 @@ func newServer(cfg Config, st persistence, wf workflowClient, keys *secret.Keyri
 		pages: template.Must(template.New("page").Parse(pageTemplate)),
 		csp:   pageCSP(),
 		now:   cfg.Now,
+		bg:    newBackground(maxBackground, cfg.Logger),
+
+		publicOrigin: originOf(cfg.PublicURL),
 	}
 	if s.now == nil {
 		s.now = time.Now

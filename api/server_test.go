@@ -129,7 +129,9 @@ func TestTemporalOutageIsServiceUnavailable(t *testing.T) {
 	})
 	t.Run("confirming a link answers a 503 page", func(t *testing.T) {
 		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/l/"+f.token, nil))
+		r := httptest.NewRequest(http.MethodPost, "/l/"+f.token, nil)
+		r.Header.Set("Sec-Fetch-Site", "same-origin")
+		h.ServeHTTP(rec, r)
 		if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "unavailable") {
 			t.Fatalf("POST link = %d %s", rec.Code, rec.Body.String())
 		}

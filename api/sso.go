@@ -123,10 +123,7 @@ func (s *Server) ssoCallback(c *gin.Context) {
 		s.log.ErrorContext(ctx, "confirm sign-on", "error", err)
 		s.renderPage(c, http.StatusServiceUnavailable, unavailablePage())
 	case v.Verdict == workflows.VerdictAccepted:
-		s.renderPage(c, http.StatusOK, page{
-			Title:   "You are signed in to " + att.System + ".",
-			Message: "You can close this tab.",
-		})
+		s.signedInPage(c, att)
 	case v.Verdict == workflows.VerdictRejected:
 		// Why stays in the audit trail; the page does not help an attacker.
 		s.renderPage(c, http.StatusForbidden, page{

@@ -31,11 +31,29 @@ func TestConsoleSignInWithCodes(t *testing.T) {
 	h.Setup("console", []string{"passwordless", "pin", "totp"}, "medium", "admin", "pin")
 	b := newBrowser(t, h, "codes", 1280, 800)
 
+	// An unknown user sees the very screen an administrator sees, and
+	// polling it changes nothing.
+	b.do(chromedp.Navigate(h.url + "/console/"))
+	var unknown string
+	{
+		b.startSignIn("nobody")
+		b.waitText(tid("signin-sent"), "If nobody is an administrator of acme, a sign-in link or code is on its way.")
+		time.Sleep(2500 * time.Millisecond) // a poll of the check
+		unknown = b.text(tid("signin-sent"))
+		if b.count(tid("signin-code")) != 1 || b.evalString(fmt.Sprintf(`document.querySelector(%q).innerText`, tid("signin-error"))) != "" {
+			t.Fatalf("the unknown user's screen changed after a poll:\n%s", unknown)
+		}
+		b.shot("signin-unknown-user")
+		b.do(chromedp.Click(chromedp.CSS(tid("signin-restart"))))
+	}
+
 	// PIN: a wrong code is refused and the same attempt takes the right one.
 	{
-		b.do(chromedp.Navigate(h.url + "/console/"))
 		b.startSignIn("admin")
-		b.waitText(tid("signin-code-form"), "Enter the code we sent you")
+		b.waitText(tid("signin-sent"), "If admin is an administrator of acme, a sign-in link or code is on its way.")
+		if admin := b.text(tid("signin-sent")); admin != strings.ReplaceAll(unknown, "nobody", "admin") {
+			t.Fatalf("the administrator's screen:\n%s\ndiffers from the unknown user's:\n%s", admin, unknown)
+		}
 		b.waitVisible(tid("outbox-code"))
 		code := b.text(tid("outbox-code"))
 		if sent := h.waitMessage("admin@example.com", 1).Code; code != sent || sent == "" {
@@ -73,7 +91,7 @@ func TestConsoleSignInWithCodes(t *testing.T) {
 	h.Admin(http.MethodPut, "/v1/admin/users/admin/systems", req{"assignments": []req{{"system": "console", "method": "totp"}}}, http.StatusOK)
 	{
 		b.startSignIn("admin")
-		b.waitText(tid("signin-code-form"), "Enter your authenticator code")
+		b.waitText(tid("signin-sent"), "a sign-in link or code is on its way")
 		b.shot("signin-totp")
 		b.enterCode(clock.code())
 		b.waitReady("#/dashboard")
@@ -91,7 +109,7 @@ func TestConsoleSignInWithCodes(t *testing.T) {
 		}
 		recovery := codes[3].(string)
 		b.startSignIn("admin")
-		b.waitText(tid("signin-code-form"), "Enter your authenticator code")
+		b.waitText(tid("signin-sent"), "a sign-in link or code is on its way")
 		b.enterCode(strings.ToLower(recovery))
 		b.waitReady("#/dashboard")
 		b.waitText(tid("who"), "admin")
@@ -102,7 +120,7 @@ func TestConsoleSignInWithCodes(t *testing.T) {
 
 		// Used once, the same code is refused; the form stays for another.
 		b.startSignIn("admin")
-		b.waitText(tid("signin-code-form"), "Enter your authenticator code")
+		b.waitText(tid("signin-sent"), "a sign-in link or code is on its way")
 		b.enterCode(recovery)
 		b.waitText(tid("signin-error"), "That code was not accepted.")
 		if u := h.Admin(http.MethodGet, "/v1/admin/users/admin", nil, http.StatusOK); u["recovery_codes_left"] != float64(9) {
@@ -159,7 +177,7 @@ func TestConsoleFreshSignInKeyboardAndPolicy(t *testing.T) {
 		}
 		b.shot("reauth-dialog")
 		b.do(chromedp.Click(chromedp.CSS(dialog + tid("signin-submit"))))
-		b.waitText(dialog+tid("signin-code-form"), "Enter your authenticator code")
+		b.waitText(dialog+tid("signin-sent"), "If admin is an administrator of acme, a sign-in link or code is on its way.")
 		b.do(
 			chromedp.SendKeys(chromedp.CSS(dialog+tid("signin-code")), clock.code()),
 			chromedp.Click(chromedp.CSS(dialog+tid("signin-verify"))),

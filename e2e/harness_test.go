@@ -200,7 +200,17 @@ func newHarness(t testing.TB, opts ...option) *harness {
 	if cfg.devOutbox {
 		apiCfg.DevOutbox = h.outbox
 	}
-	handler = api.New(apiCfg, st, h.tc, h.keys).Handler()
+	server := api.New(apiCfg, st, h.tc, h.keys)
+	handler = server.Handler()
+	// Cleanups run last first: console sign-ins started after their answer
+	// reach Temporal before its test server stops.
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := server.Shutdown(ctx); err != nil {
+			t.Errorf("shut down the api: %v", err)
+		}
+	})
 
 	now := time.Now().UTC()
 	if err := st.CreateAccount(ctx, &store.Account{ID: "acme", Name: "Acme", CreatedAt: now}); err != nil {

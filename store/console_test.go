@@ -26,10 +26,16 @@ func TestConsoleSessions(t *testing.T) {
 			t.Fatalf("assigned user: %+v, %v", got, err)
 		}
 
+		if _, err := s.ConsoleSignInUsedAt(ctx, "att1"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("an attempt that opened no session: err = %v, want ErrNotFound", err)
+		}
 		sess := store.ConsoleSession{ID: "digest1", AccountID: acc.ID, UserID: u.ID, AuthID: u.AuthID, AttemptID: "att1",
 			SignedInAt: now, LastSeenAt: now, ExpiresAt: now.Add(12 * time.Hour), IP: "203.0.113.9", UserAgent: "test"}
 		ev := store.AuditEvent{AccountID: acc.ID, Time: now, Type: "console.signed_in", AuthID: u.AuthID}
 		must(t, s.CreateConsoleSession(ctx, &sess, now.Add(-30*time.Minute), ev))
+		if at, err := s.ConsoleSignInUsedAt(ctx, "att1"); err != nil || !at.Equal(now) {
+			t.Fatalf("attempt used at %v, %v; want %v", at, err, now)
+		}
 		again := sess
 		again.ID = "digest2"
 		if err := s.CreateConsoleSession(ctx, &again, now.Add(-30*time.Minute), ev); !errors.Is(err, store.ErrConflict) {

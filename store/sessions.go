@@ -57,6 +57,16 @@ func (s *Store) CreateConsoleSession(ctx context.Context, sess *ConsoleSession, 
 	})
 }
 
+// ConsoleSignInUsedAt says when the sign-in attempt opened its session;
+// ErrNotFound while it has opened none.
+func (s *Store) ConsoleSignInUsedAt(ctx context.Context, attemptID string) (time.Time, error) {
+	var used consoleSignIn
+	if err := s.db.NewSelect().Model(&used).Where("attempt_id = ?", attemptID).Scan(ctx); err != nil {
+		return time.Time{}, notFound(err, "console sign-in "+attemptID)
+	}
+	return used.UsedAt, nil
+}
+
 // GetConsoleSession loads a session by the digest of its cookie.
 func (s *Store) GetConsoleSession(ctx context.Context, id string) (ConsoleSession, error) {
 	var sess ConsoleSession

@@ -80,7 +80,13 @@ func runAccount(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "account    %s\nadmin key  %s\n           (shown once: it is stored only hashed)\n", *id, key)
 	if first != nil {
-		fmt.Fprintf(stdout, "console    sign in at <public URL>/console/ as account %s, user %s (%s to %s)\n", *id, first.AuthID, first.Method, first.Email)
+		fmt.Fprintf(stdout, "console    sign in at <public URL>/console/ as account %s, user %s\n", *id, first.AuthID)
+		if first.Method == policies.MethodPasswordless {
+			fmt.Fprintf(stdout, "           a sign-in link goes to %s: open it in the browser you sign in with and confirm there;\n"+
+				"           that browser gets the console session, whoever started the sign-in\n", first.Email)
+		} else {
+			fmt.Fprintf(stdout, "           a sign-in code goes to %s: enter it on the sign-in page\n", first.Email)
+		}
 	}
 	return nil
 }

@@ -24,7 +24,8 @@ func TestAccountCreateBootstrapsAnAccount(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := adminKeyRE.FindStringSubmatch(out.String())
-	if m == nil || !strings.Contains(out.String(), "as account acme, user root") {
+	if m == nil || !strings.Contains(out.String(), "as account acme, user root") ||
+		!strings.Contains(out.String(), "a sign-in link goes to root@acme.example: open it in the browser you sign in with and confirm there") {
 		t.Fatalf("output = %q", out.String())
 	}
 

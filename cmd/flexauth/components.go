@@ -115,12 +115,14 @@ func newActivities(ctx context.Context, st *store.Store, plugins *host.Host, key
 	return activities.New(st, policy, plugins, keys, cfg, nil)
 }
 
-func newAPI(st *store.Store, tc client.Client, keys *secret.Keyring, publicURL string, logger *slog.Logger) http.Handler {
-	return api.New(api.Config{PublicURL: publicURL, Logger: logger}, st, tc, keys).Handler()
+func newAPI(st *store.Store, tc client.Client, keys *secret.Keyring, publicURL string, logger *slog.Logger) *api.Server {
+	return api.New(api.Config{PublicURL: publicURL, Logger: logger}, st, tc, keys)
 }
 
-// serveHTTP serves h on addr until ctx ends, then drains requests.
-func serveHTTP(ctx context.Context, srv *http.Server) error {
+// serveHTTP serves h on addr until ctx ends, then drains requests, then
+// waits for the API's background work (console sign-ins it has answered
+// but not yet handed to Temporal).
+func serveHTTP(ctx context.Context, srv *http.Server, a *api.Server) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	select {
@@ -130,7 +132,7 @@ func serveHTTP(ctx context.Context, srv *http.Server) error {
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	return srv.Shutdown(shutdownCtx)
+	return errors.Join(srv.Shutdown(shutdownCtx), a.Shutdown(shutdownCtx))
 }
 
 func newHTTPServer(addr string, h http.Handler) *http.Server {

@@ -122,8 +122,8 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 
 	printBanner(stdout, *publicURL, dir, ts.HostPort(), dk, created)
 	// The console's sign-in page shows the dev outbox: no mail server needed.
-	handler := api.New(api.Config{PublicURL: *publicURL, Logger: logger, DevOutbox: pf.outbox}, st, tc, keys).Handler()
-	srv := newHTTPServer(*addr, handler)
+	a := api.New(api.Config{PublicURL: *publicURL, Logger: logger, DevOutbox: pf.outbox}, st, tc, keys)
+	srv := newHTTPServer(*addr, a.Handler())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -134,7 +134,9 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 	logger.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	return srv.Shutdown(shutdownCtx)
+	// Console sign-ins answered but not yet started reach Temporal before
+	// it stops.
+	return errors.Join(srv.Shutdown(shutdownCtx), a.Shutdown(shutdownCtx))
 }
 
 // Dev console administrator.
@@ -223,7 +225,8 @@ flexauth dev is running
   messages (links, PINs) are appended to %s
   try:  curl -s -H 'apikey: %s' %s/v1/admin/systems
 
-  Console: %s/console/ — sign in as account %s, user %s; the link is in the console's dev outbox
+  Console: %s/console/ — sign in as account %s, user %s; open the link from the
+           console's dev outbox in the same browser and confirm: that browser is signed in
 
 `, url, url, temporal, dir, state, filepath.Join(dir, "dev-keys.json"), dk.Account, dk.AppKey, dk.AdminKey,
 		filepath.Join(dir, "outbox.jsonl"), dk.AdminKey, url, url, dk.Account, devConsoleAdmin)

@@ -40,7 +40,8 @@ func TestDevSurvivesKill9(t *testing.T) {
 	if !strings.Contains(out.String(), keys.AppKey) || !strings.Contains(out.String(), keys.AdminKey) {
 		t.Fatalf("the keys were not printed:\n%s", out.String())
 	}
-	if !strings.Contains(out.String(), "Console: "+url+"/console/ — sign in as account dev, user admin") {
+	if !strings.Contains(out.String(), "Console: "+url+"/console/ — sign in as account dev, user admin") ||
+		!strings.Contains(out.String(), "console's dev outbox in the same browser and confirm: that browser is signed in") {
 		t.Fatalf("how to sign in to the console was not printed:\n%s", out.String())
 	}
 	// The console's administrator exists, and the dev outbox is served.
@@ -69,8 +70,14 @@ func TestDevSurvivesKill9(t *testing.T) {
 	// the user does.
 	var res *http.Response
 	for deadline := time.Now().Add(90 * time.Second); ; {
-		var err error
-		if res, err = http.Post(link, "application/x-www-form-urlencoded", nil); err != nil {
+		// The page's own form: flexauth takes a link only from it.
+		req, err := http.NewRequest(http.MethodPost, link, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", url)
+		if res, err = http.DefaultClient.Do(req); err != nil {
 			t.Fatal(err)
 		}
 		res.Body.Close()

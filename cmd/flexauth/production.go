@@ -34,7 +34,8 @@ func runAPI(ctx context.Context, args []string, logger *slog.Logger) error {
 	}
 	defer tc.Close()
 	logger.Info("api listening", "addr", *addr)
-	return serveHTTP(ctx, newHTTPServer(*addr, newAPI(st, tc, keys, p.publicURL, logger)))
+	a := newAPI(st, tc, keys, p.publicURL, logger)
+	return serveHTTP(ctx, newHTTPServer(*addr, a.Handler()), a)
 }
 
 func runWorker(ctx context.Context, args []string, logger *slog.Logger) error {

@@ -142,7 +142,7 @@ func (c *Client) Setup(system string, methods []string, sensitivity, authid, met
 }
 
 // Page fetches an end-user page without an API key (a POST is the page's
-// form being submitted).
+// form being submitted, from the page itself).
 func (c *Client) Page(method, url string) Response {
 	c.T.Helper()
 	req, err := http.NewRequest(method, url, nil)
@@ -151,6 +151,10 @@ func (c *Client) Page(method, url string) Response {
 	}
 	if method == http.MethodPost {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		// As a browser submitting the page's own form: flexauth refuses
+		// a link posted from another site.
+		req.Header.Set("Origin", req.URL.Scheme+"://"+req.URL.Host)
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
 	}
 	return c.send(req)
 }

@@ -28,17 +28,26 @@ export async function render(view, ctx) {
     outbox.el));
 }
 
-// signInWidget: account + user ID, then per method a "check your email"
-// wait (polling) or a code field. onDone(answer) runs once authenticated.
+// signInWidget: account + user ID, then one screen for everybody: the
+// server answers every sign-in alike, so the page never learns (or says)
+// whether the user is an administrator or how they sign in. It polls the
+// check and always offers a code field; a link confirmed in this browser
+// signs this page in too. onDone(answer) runs once authenticated.
 export function signInWidget({ account = '', authid = '', fixed = false, onDone }) {
   const el = h('div', { class: 'signin-widget' });
   let timer = null;
+  let finished = false;
+  // generation tells the current screen's answers from late answers to
+  // a screen the person has left (Start again).
+  let generation = 0;
   const stop = () => {
     if (timer) clearTimeout(timer);
     timer = null;
   };
 
   const done = (data) => {
+    if (finished) return;
+    finished = true;
     stop();
     session.csrf = data.csrf_token || session.csrf;
     onDone(data);
@@ -46,6 +55,8 @@ export function signInWidget({ account = '', authid = '', fixed = false, onDone 
 
   function start(message = '') {
     stop();
+    generation += 1;
+    finished = false;
     const error = h('p', { class: 'form-error', role: 'alert', 'data-testid': 'signin-error' }, message);
     const form = h('form', { novalidate: true, 'data-testid': 'signin-form' },
       field({ label: 'Account', name: 'account', value: account, required: true, autocomplete: 'organization', readonly: fixed, testid: 'signin-account', autocapitalize: 'off', spellcheck: 'false' }),
@@ -66,13 +77,10 @@ export function signInWidget({ account = '', authid = '', fixed = false, onDone 
       form.querySelector('button').disabled = false;
       if (status === 200 && data && data.result === 'pending') {
         localStorage.setItem('flexauth-account', account);
-        if (data.method === 'passwordless') waitForLink();
-        else askCode(data.method);
+        waitForSignIn();
         return;
       }
-      error.textContent = status === 403
-        ? 'Sign-in was refused. Check the account and user ID; if they are right, ask another administrator to check your access.'
-        : (data && data.error) || 'Sign-in is unavailable right now. Try again in a moment.';
+      error.textContent = (data && data.error) || 'Sign-in is unavailable right now. Try again in a moment.';
       form.elements.authid.focus();
     });
     replace(el, form);
@@ -80,45 +88,66 @@ export function signInWidget({ account = '', authid = '', fixed = false, onDone 
   }
 
   function restart() {
-    return h('button', { type: 'button', class: 'link-button', onclick: () => start() }, 'Start again');
+    return h('button', { type: 'button', class: 'link-button', 'data-testid': 'signin-restart', onclick: () => start() }, 'Start again');
   }
 
-  // Passwordless: the link arrives by email; poll check until it is
-  // confirmed (in whatever tab or device).
-  function waitForLink() {
-    const note = h('p', { class: 'muted', 'data-testid': 'signin-waiting' }, 'Waiting for you to confirm…');
-    replace(el, h('div', { class: 'waiting', 'data-testid': 'signin-check-email' },
-      h('h2', {}, 'Check your email'),
-      h('p', {}, `We sent a sign-in link to the address on file for ${authid}. Open it and confirm; this page continues by itself.`),
-      note,
-      restart()));
-    const poll = async () => {
-      timer = null;
-      const { status, data } = await request('POST', '/v1/admin/session/check', { body: {} });
-      if (!el.isConnected) return;
-      if (status === 200 && data && data.result === 'authenticated') return done(data);
-      if (status === 202 || status === 0 || status >= 500) {
-        timer = setTimeout(poll, POLL_MS);
-        return;
-      }
-      start(data && data.result === 'expired' ? 'The sign-in link expired. Sign in again to get a new one.' : 'Sign-in failed. Start again.');
-    };
-    timer = setTimeout(poll, POLL_MS);
+  // ended handles the answers that end the sign-in (403 and the like).
+  function ended(data) {
+    if (data && data.reason === 'confirmed elsewhere') {
+      start('This sign-in was confirmed in another browser, which is now signed in. To use the console here, sign in again and confirm the link in this browser.');
+    } else if (data && data.result === 'expired') {
+      start('The sign-in expired. Start again to get a new link or code.');
+    } else {
+      start((data && data.error) || 'Sign-in failed. Start again.');
+    }
   }
 
-  // PIN or TOTP: a code field.
-  function askCode(method) {
-    const totp = method === 'totp';
+  // waitForSignIn: the one screen after the sign-in started.
+  function waitForSignIn() {
+    const mine = ++generation;
+    const current = () => el.isConnected && !finished && mine === generation;
     const error = h('p', { class: 'form-error', role: 'alert', 'data-testid': 'signin-error' });
     const form = h('form', { novalidate: true, 'data-testid': 'signin-code-form' },
-      h('h2', {}, totp ? 'Enter your authenticator code' : 'Enter the code we sent you'),
       field({
-        label: totp ? 'Authenticator code or recovery code' : 'Sign-in code', name: 'pin', required: true,
-        autocomplete: 'one-time-code', inputmode: totp ? null : 'numeric', testid: 'signin-code', autocapitalize: 'off', spellcheck: 'false',
-        hint: totp ? 'The 6-digit code from your authenticator app, or one of your recovery codes.' : 'The code in the message we just sent.',
+        label: 'Code', name: 'pin', required: true,
+        autocomplete: 'one-time-code', testid: 'signin-code', autocapitalize: 'off', spellcheck: 'false',
+        hint: 'The code from the message or your authenticator app, or a recovery code.',
       }),
       error,
       h('div', { class: 'actions' }, h('button', { type: 'submit', 'data-testid': 'signin-verify' }, 'Verify'), restart()));
+    replace(el, h('div', { class: 'waiting', 'data-testid': 'signin-sent' },
+      h('h2', {}, 'Check your messages'),
+      h('p', { 'data-testid': 'signin-sent-text' }, `If ${authid} is an administrator of ${account}, a sign-in link or code is on its way.`),
+      h('p', { class: 'muted' }, 'Got a link? Open it in this browser and confirm: this page continues by itself. Got a code, or use an authenticator app? Enter it here.'),
+      form,
+      h('p', { class: 'muted', 'data-testid': 'signin-waiting' }, 'Waiting for you to confirm…')));
+
+    // While a code is being checked the poll waits: both could open the
+    // session, and only one may.
+    let checkingCode = false;
+    const poll = async () => {
+      timer = null;
+      if (!current()) return;
+      if (checkingCode) {
+        timer = setTimeout(poll, POLL_MS);
+        return;
+      }
+      const { status, data } = await request('POST', '/v1/admin/session/check', { body: {} });
+      if (!current()) return;
+      if (status === 200 && data && data.result === 'authenticated') return done(data);
+      if (status === 202 || status === 0 || status >= 500) {
+        if (!timer) timer = setTimeout(poll, POLL_MS);
+        return;
+      }
+      ended(data);
+    };
+    // pollSoon checks again shortly: a code the server judged after
+    // answering signs in on the next check.
+    const pollSoon = (ms) => {
+      stop();
+      timer = setTimeout(poll, ms);
+    };
+
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
       const pin = form.elements.pin.value.trim();
@@ -127,19 +156,33 @@ export function signInWidget({ account = '', authid = '', fixed = false, onDone 
         form.elements.pin.focus();
         return;
       }
+      error.textContent = '';
       form.querySelector('button').disabled = true;
+      checkingCode = true;
       const { status, data } = await request('POST', '/v1/admin/session/check', { body: { pin } });
+      checkingCode = false;
       form.querySelector('button').disabled = false;
+      if (!current()) return;
       if (status === 200 && data && data.result === 'authenticated') return done(data);
       if (status === 202) {
         error.textContent = 'That code was not accepted. Check it and try again.';
         form.elements.pin.select();
+        pollSoon(500);
         return;
       }
-      start(data && data.result === 'expired' ? 'The code expired. Sign in again to get a new one.' : 'Too many wrong codes, or sign-in was refused. Start again.');
+      if (status === 400) {
+        error.textContent = (data && data.error) || 'That is not a code.';
+        form.elements.pin.select();
+        return;
+      }
+      if (status === 0 || status >= 500) {
+        error.textContent = (data && data.error) || 'Sign-in is unavailable right now. Try again in a moment.';
+        return;
+      }
+      ended(data);
     });
-    replace(el, form);
     form.elements.pin.focus();
+    timer = setTimeout(poll, POLL_MS);
   }
 
   start();
