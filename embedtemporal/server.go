@@ -22,6 +22,8 @@ import (
 	"go.temporal.io/server/common/config"
 	sqliteschema "go.temporal.io/server/schema/sqlite"
 	"go.temporal.io/server/temporal"
+
+	"github.com/flexauth/flexauth/internal/fileperm"
 )
 
 // DefaultNamespace is registered when Config.Namespace is empty.
@@ -95,6 +97,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	unlock, err := lockDatabase(dbPath)
 	if err != nil {
+		return nil, fmt.Errorf("start temporal: %w", err)
+	}
+	// Workflow histories hold attempts' inputs: the database, its -wal and
+	// -shm are for this user only. A new file is created empty here, which
+	// prepareDatabase takes for a new database.
+	if err := fileperm.PrivateSQLite(dbPath); err != nil {
+		_ = unlock()
 		return nil, fmt.Errorf("start temporal: %w", err)
 	}
 	srv, err := startServer(dbPath, namespace, eps, serverLogger)

@@ -112,6 +112,44 @@ func TestServerRunsWorkflow(t *testing.T) {
 	}
 }
 
+func TestDatabaseFilesAreOwnerOnly(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	db := filepath.Join(t.TempDir(), "temporal.db")
+	files := []string{db, db + "-wal", db + "-shm"}
+	check := func(when string) {
+		t.Helper()
+		for _, p := range files {
+			info, err := os.Stat(p)
+			if err != nil {
+				t.Fatalf("%s: %v", when, err)
+			}
+			if got := info.Mode().Perm(); got != 0o600 {
+				t.Errorf("%s: %s is %04o, want 0600", when, filepath.Base(p), got)
+			}
+		}
+	}
+
+	s := startServer(ctx, t, embedtemporal.Config{DatabasePath: db})
+	check("a new database")
+	if err := s.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	// A database from before, readable by every user of the machine.
+	for _, p := range files {
+		if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
+			if err := os.WriteFile(p, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.Chmod(p, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	startServer(ctx, t, embedtemporal.Config{DatabasePath: db})
+	check("a database that was 0644")
+}
+
 func TestWorkflowContinuesAfterRestartOnAnotherPort(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	defer cancel()

@@ -5,5 +5,7 @@
 // that must be recovered (TOTP seeds, a challenge awaiting delivery).
 //
 // It must not log, persist or cache anything: callers decide where digests
-// and sealed values live.
+// and sealed values live. The one file it touches is the master key of
+// `flexauth dev` (LoadOrCreateMasterKey), which it refuses to read when
+// anyone but its owner could.
 package secret

@@ -13,8 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"golang.org/x/crypto/hkdf"
@@ -106,38 +104,6 @@ func (k *Keyring) Open(sealed []byte, aad string) ([]byte, error) {
 // Equal compares two digests in constant time.
 func Equal(a, b string) bool {
 	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
-}
-
-// LoadOrCreateMasterKey reads the base64 master key at path, creating it with
-// mode 0600 from crypto/rand when the file does not exist.
-func LoadOrCreateMasterKey(path string) ([]byte, error) {
-	data, err := os.ReadFile(path)
-	if err == nil {
-		return ParseMasterKey(string(data))
-	}
-	if !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("read master key: %w", err)
-	}
-	key := make([]byte, MasterKeySize)
-	if _, err := rand.Read(key); err != nil {
-		return nil, fmt.Errorf("generate master key: %w", err)
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("create key folder: %w", err)
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("create master key file: %w", err)
-	}
-	if _, err := f.WriteString(base64.StdEncoding.EncodeToString(key) + "\n"); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("write master key: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("sync master key: %w", err)
-	}
-	return key, f.Close()
 }
 
 // ParseMasterKey decodes a base64 master key (as in FLEXAUTH_MASTER_KEY).

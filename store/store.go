@@ -12,6 +12,8 @@ import (
 	"github.com/uptrace/bun/dialect/sqlitedialect"
 	"github.com/uptrace/bun/driver/pgdriver"
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, pure Go
+
+	"github.com/flexauth/flexauth/internal/fileperm"
 )
 
 // Sentinel errors; api/ maps them to HTTP statuses.
@@ -27,7 +29,9 @@ type Store struct {
 }
 
 // Open connects to dsn: a postgres:// URL selects PostgreSQL, anything else
-// is a SQLite file path. It does not migrate; call Migrate.
+// is a SQLite file path. A SQLite file, its -wal and -shm are created (or
+// tightened to) mode 0600: they hold users' personal data and sealed
+// secrets. It does not migrate; call Migrate.
 func Open(ctx context.Context, dsn string) (*Store, error) {
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		sqldb := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(dsn)))
@@ -37,6 +41,11 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 			return nil, fmt.Errorf("connect to postgres: %w", err)
 		}
 		return &Store{db: db, postgres: true}, nil
+	}
+	if path, ok := sqliteFile(dsn); ok {
+		if err := fileperm.PrivateSQLite(path); err != nil {
+			return nil, fmt.Errorf("open sqlite %s: %w", dsn, err)
+		}
 	}
 	// WAL lets readers (check polls) proceed while a writer commits;
 	// busy_timeout makes writers queue instead of failing with SQLITE_BUSY.
@@ -59,6 +68,16 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		return nil, fmt.Errorf("open sqlite %s: %w", dsn, err)
 	}
 	return &Store{db: db}, nil
+}
+
+// sqliteFile is the file a SQLite dsn names ("path", "file:path?query"),
+// or false for an in-memory database.
+func sqliteFile(dsn string) (string, bool) {
+	path, query, _ := strings.Cut(strings.TrimPrefix(dsn, "file:"), "?")
+	if path == "" || path == ":memory:" || strings.Contains(query, "mode=memory") {
+		return "", false
+	}
+	return path, true
 }
 
 // DB exposes the bun handle for migrations and tests.

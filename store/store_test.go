@@ -232,3 +232,48 @@ func TestUserSearchIsLiteral(t *testing.T) {
 		}
 	})
 }
+
+func TestSQLiteFilesAreOwnerOnly(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "flexauth.db")
+	check := func(t *testing.T) {
+		t.Helper()
+		for _, p := range []string{path, path + "-wal", path + "-shm"} {
+			info, err := os.Stat(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := info.Mode().Perm(); got != 0o600 {
+				t.Errorf("%s is %04o, want 0600", filepath.Base(p), got)
+			}
+		}
+	}
+	open := func(t *testing.T) {
+		t.Helper()
+		s, err := store.Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if err := s.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		check(t)
+	}
+	t.Run("a new database", open)
+	t.Run("a database left readable by others is tightened", func(t *testing.T) {
+		// The -wal and -shm of a closed database may be gone; make them.
+		for _, p := range []string{path, path + "-wal", path + "-shm"} {
+			if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
+				if err := os.WriteFile(p, nil, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.Chmod(p, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		open(t)
+	})
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/flexauth/flexauth/activities"
 	"github.com/flexauth/flexauth/api"
 	"github.com/flexauth/flexauth/embedtemporal"
+	"github.com/flexauth/flexauth/internal/fileperm"
 	"github.com/flexauth/flexauth/secret"
 	"github.com/flexauth/flexauth/store"
 	"github.com/flexauth/flexauth/worker"
@@ -54,6 +55,13 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create data folder: %w", err)
+	}
+	// The folder holds the master key, keys and users' data: its owner's
+	// only, whatever made it (mkdir with a umask of 022 gives 0755).
+	if was, changed, err := fileperm.Tighten(dir); err != nil {
+		return fmt.Errorf("data folder: %w", err)
+	} else if changed {
+		logger.Warn("data folder was open to other users: restricted it to its owner", "path", dir, "was", fmt.Sprintf("%04o", was), "now", fmt.Sprintf("%04o", was&^fileperm.GroupOrOther))
 	}
 	// Bind the API first: a taken port should fail before anything starts.
 	ln, err := net.Listen("tcp", *addr)

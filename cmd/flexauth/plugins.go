@@ -48,63 +48,89 @@ func (p *pluginFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&p.outbox, "outbox", envOr("FLEXAUTH_OUTBOX", ""), "run the built-in outbox plugin, writing to this file")
 }
 
-// specs gathers the plugins to run and the channel each delivers. Without a
+// pluginSet is what a worker runs: the plugins' launch specs, the routing,
+// and what the plugin folder held that flexauth will not run.
+type pluginSet struct {
+	specs []host.Spec
+	cfg   host.Config
+	// unpinned names the external plugins without a configured sha256:
+	// they are pinned to their file's hash when flexauth starts, which
+	// stops a swap while it runs but proves nothing about the file itself.
+	unpinned map[string]bool
+	refused  []host.Refusal
+}
+
+// load gathers the plugins to run and the channel each delivers. Without a
 // configuration file, the outbox (when enabled) delivers every channel.
-func (p *pluginFlags) specs() ([]host.Spec, host.Config, error) {
+// The plugin folder's executables that others could have changed are
+// refused: logged, and not run.
+func (p *pluginFlags) load(logger *slog.Logger) (pluginSet, error) {
 	self, err := os.Executable()
 	if err != nil {
-		return nil, host.Config{}, fmt.Errorf("find own executable: %w", err)
+		return pluginSet{}, fmt.Errorf("find own executable: %w", err)
 	}
-	var specs []host.Spec
-	var cfg host.Config
-	if p.config != "" {
-		if cfg, specs, err = host.LoadConfig(p.config, self); err != nil {
-			return nil, host.Config{}, err
-		}
-	}
-	if cfg.Channels == nil {
-		cfg.Channels = map[string]string{}
-	}
-	channels := cfg.Channels
-	if p.outbox != "" && !hasSpec(specs, "outbox") {
-		specs = append(specs, host.Spec{Name: "outbox", Command: []string{self, "plugin", "serve", "outbox"}, Config: map[string]string{"path": p.outbox}})
-		for _, ch := range []string{"email", "sms"} {
-			if _, ok := channels[ch]; !ok {
-				channels[ch] = "outbox"
-			}
-		}
-	}
+	var folder host.Folder
 	if p.dir != "" {
-		external, err := host.Discover(p.dir)
-		if err != nil {
-			return nil, host.Config{}, err
+		if folder, err = host.Discover(p.dir); err != nil {
+			return pluginSet{}, err
 		}
-		for _, s := range external {
-			if hasSpec(specs, s.Name) {
-				continue // configured explicitly, with its pinned checksum
-			}
-			// Pinned at start: a binary swapped while flexauth runs is
-			// refused at its next launch.
-			if s.Checksum, err = fileSHA256(s.Command[0]); err != nil {
-				return nil, host.Config{}, err
-			}
-			specs = append(specs, s)
+		for _, r := range folder.Refused {
+			logger.Error("plugin refused: not run", "plugin", r.Name, "path", r.Path, "reason", r.Reason)
 		}
 	}
-	return specs, cfg, nil
+	set := pluginSet{unpinned: map[string]bool{}, refused: folder.Refused}
+	if p.config != "" {
+		if set.cfg, set.specs, err = host.LoadConfig(p.config, self, folder); err != nil {
+			return pluginSet{}, err
+		}
+	}
+	if set.cfg.Channels == nil {
+		set.cfg.Channels = map[string]string{}
+	}
+	if p.outbox != "" && !hasSpec(set.specs, "outbox") {
+		set.specs = append(set.specs, host.Spec{Name: "outbox", Command: []string{self, "plugin", "serve", "outbox"}, Config: map[string]string{"path": p.outbox}})
+		for _, ch := range []string{"email", "sms"} {
+			if _, ok := set.cfg.Channels[ch]; !ok {
+				set.cfg.Channels[ch] = "outbox"
+			}
+		}
+	}
+	// The folder's other executables run too (without settings) once
+	// something routes to them; `plugin list` checks them.
+	for _, s := range folder.Plugins {
+		if !hasSpec(set.specs, s.Name) {
+			set.specs = append(set.specs, s)
+		}
+	}
+	for i, s := range set.specs {
+		if s.Command[0] == self || len(s.Checksum) > 0 {
+			continue // built in, or pinned by the configuration
+		}
+		// Pinned at start: a binary swapped while flexauth runs is
+		// refused at its next launch.
+		if set.specs[i].Checksum, err = fileSHA256(s.Command[0]); err != nil {
+			return pluginSet{}, err
+		}
+		set.unpinned[s.Name] = true
+	}
+	return set, nil
 }
 
 // host starts the plugin host and returns the delivery routing for the
 // activities.
 func (p *pluginFlags) host(logger *slog.Logger, acts activities.Config) (*host.Host, activities.Config, error) {
-	specs, cfg, err := p.specs()
+	set, err := p.load(logger)
 	if err != nil {
 		return nil, acts, err
 	}
-	h, err := host.New(logger, specs...)
+	for name := range set.unpinned {
+		logger.Warn("plugin is unpinned: no sha256 in the plugin configuration; hashed at start", "plugin", name)
+	}
+	h, err := host.New(logger, set.specs...)
 	if err != nil {
 		return nil, acts, err
 	}
+	cfg := set.cfg
 	acts.Channels, acts.AccountChannels, acts.Directory = cfg.Channels, cfg.Accounts, cfg.Directory
 	acts.SignOn, acts.AccountSignOn = cfg.SignOn, cfg.AccountSignOn
 	acts.Limits.UserStarts, acts.Limits.AccountStarts = p.userStarts, p.accountStarts
@@ -112,12 +138,7 @@ func (p *pluginFlags) host(logger *slog.Logger, acts activities.Config) (*host.H
 }
 
 func hasSpec(specs []host.Spec, name string) bool {
-	for _, s := range specs {
-		if s.Name == name {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(specs, func(s host.Spec) bool { return s.Name == name })
 }
 
 func fileSHA256(path string) ([]byte, error) {
@@ -181,34 +202,23 @@ func listPlugins(ctx context.Context, args []string, stdout io.Writer, logger *s
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	specs, cfg, err := pf.specs()
+	set, err := pf.load(logger)
 	if err != nil {
 		return err
 	}
-	channels := cfg.Channels
 	names := slices.Sorted(maps.Keys(builtinPlugins()))
 	fmt.Fprintf(stdout, "built in: %s (\"builtin\": NAME in the plugin configuration)\n", strings.Join(names, ", "))
 	self, _ := os.Executable()
 	failed := 0
-	for _, s := range specs {
-		pinned := "not pinned"
+	for _, s := range set.specs {
+		pinned := fmt.Sprintf("pinned sha256 %x", s.Checksum)
 		switch {
 		case s.Command[0] == self:
 			pinned = "built in"
-		case len(s.Checksum) > 0:
-			pinned = fmt.Sprintf("sha256 %x", s.Checksum)
+		case set.unpinned[s.Name]:
+			pinned = "UNPINNED: no sha256 configured"
 		}
-		var serves []string
-		for ch, name := range channels {
-			if name == s.Name {
-				serves = append(serves, ch)
-			}
-		}
-		if len(serves) == 0 {
-			serves = []string{"no channel"}
-		}
-		slices.Sort(serves)
-		fmt.Fprintf(stdout, "%s: %s (%s; delivers %s)\n", s.Name, strings.Join(s.Command, " "), pinned, strings.Join(serves, ", "))
+		fmt.Fprintf(stdout, "%s: %s (%s; %s)\n", s.Name, strings.Join(s.Command, " "), pinned, routes(set.cfg, s.Name))
 		res, err := checkSpec(ctx, logger, s)
 		if err != nil {
 			failed++
@@ -217,10 +227,53 @@ func listPlugins(ctx context.Context, args []string, stdout io.Writer, logger *s
 		}
 		fmt.Fprintf(stdout, "  ok: %s %s, %s plugin, protocol %d, %s\n", res.Info.Name, res.Info.Version, res.Info.Kind, res.ProtocolVersion, capabilities(res.Info))
 	}
+	for _, r := range set.refused {
+		failed++
+		fmt.Fprintf(stdout, "%s: %s (REFUSED, not run)\n  REFUSED %s\n", r.Name, r.Path, r.Reason)
+	}
+	total := len(set.specs) + len(set.refused)
 	if failed > 0 {
-		return fmt.Errorf("%d of %d plugins failed their check", failed, len(specs))
+		return fmt.Errorf("%d of %d plugins failed their check or were refused", failed, total)
 	}
 	return nil
+}
+
+// routes says what the plugin named name is used for: the channels it
+// delivers (account/channel for an account's own), the directory, sign-on.
+func routes(cfg host.Config, name string) string {
+	var serves []string
+	for ch, n := range cfg.Channels {
+		if n == name {
+			serves = append(serves, ch)
+		}
+	}
+	for account, channels := range cfg.Accounts {
+		for ch, n := range channels {
+			if n == name {
+				serves = append(serves, account+"/"+ch)
+			}
+		}
+	}
+	slices.Sort(serves)
+	var uses []string
+	if len(serves) > 0 {
+		uses = append(uses, "delivers "+strings.Join(serves, ", "))
+	}
+	if cfg.Directory == name {
+		uses = append(uses, "the directory")
+	}
+	if cfg.SignOn == name {
+		uses = append(uses, "sign-on")
+	}
+	for _, account := range slices.Sorted(maps.Keys(cfg.AccountSignOn)) {
+		if cfg.AccountSignOn[account] == name {
+			uses = append(uses, "sign-on of "+account)
+		}
+	}
+	if len(uses) == 0 {
+		return "delivers no channel"
+	}
+	return strings.Join(uses, "; ")
 }
 
 // checkPlugin implements `flexauth plugin check PATH [key=value ...]`: the

@@ -2,9 +2,11 @@ package host
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -34,7 +36,7 @@ func TestLoadConfig(t *testing.T) {
 			if err := os.WriteFile(path, []byte(c.json), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			cfg, specs, err := LoadConfig(path, "/usr/bin/flexauth")
+			cfg, specs, err := LoadConfig(path, "/usr/bin/flexauth", Folder{})
 			if c.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
 					t.Fatalf("err = %v, want one saying %q", err, c.wantErr)
@@ -100,7 +102,7 @@ func TestLoadConfigWithADirectory(t *testing.T) {
 			if err := os.WriteFile(path, []byte(c.json), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			cfg, specs, err := LoadConfig(path, "/usr/bin/flexauth")
+			cfg, specs, err := LoadConfig(path, "/usr/bin/flexauth", Folder{})
 			if c.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
 					t.Fatalf("err = %v, want one saying %q", err, c.wantErr)
@@ -116,4 +118,84 @@ func TestLoadConfigWithADirectory(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestLoadConfigWithAPluginFolder(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"chat", "pager", "people"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("#!/bin/sh\n"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chmod(filepath.Join(dir, "pager"), 0o777); err != nil {
+		t.Fatal(err)
+	}
+	folder, err := Discover(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := strings.Repeat("ab", 32)
+	cases := []struct {
+		name    string
+		json    string
+		folder  Folder
+		want    []Spec
+		wantErr string
+	}{
+		{"an entry without builtin or command is the folder's executable, with settings",
+			`{"plugins":[{"name":"chat","config":{"url":"http://chat"}}],"channels":{"email":"chat"},"accounts":{"acme":{"sms":"chat"}}}`, folder,
+			[]Spec{{Name: "chat", Command: []string{filepath.Join(dir, "chat")}, Config: map[string]string{"url": "http://chat"}}}, ""},
+		{"a folder's entry may be pinned",
+			`{"plugins":[{"name":"chat","sha256":"` + sum + `"}],"channels":{"email":"chat"}}`, folder,
+			[]Spec{{Name: "chat", Command: []string{filepath.Join(dir, "chat")}, Checksum: bytesOf(sum)}}, ""},
+		{"a folder's identity plugin",
+			`{"plugins":[{"name":"people","kind":"identity","config":{"path":"/etc/people.csv"}}],"directory":"people"}`, folder,
+			[]Spec{{Name: "people", Kind: sdk.KindIdentity, Command: []string{filepath.Join(dir, "people")}, Config: map[string]string{"path": "/etc/people.csv"}}}, ""},
+		{"routing may name a folder's plugin without an entry",
+			`{"plugins":[{"name":"mail","builtin":"outbox"}],"channels":{"email":"mail","sms":"chat"}}`, folder,
+			[]Spec{{Name: "mail", Command: []string{"/usr/bin/flexauth", "plugin", "serve", "outbox"}}, {Name: "chat", Command: []string{filepath.Join(dir, "chat")}}}, ""},
+		{"an entry for an executable missing from the folder",
+			`{"plugins":[{"name":"pigeon","config":{}}]}`, folder, nil, `plugins[0] "pigeon": builtin or command is required, or an executable named "pigeon" in the plugin folder ` + dir},
+		{"an entry with neither builtin nor command, without a plugin folder",
+			`{"plugins":[{"name":"chat"}]}`, Folder{}, nil, `plugins[0] "chat": builtin or command is required (or an executable of this name in a plugin folder)`},
+		{"an entry for a refused executable",
+			`{"plugins":[{"name":"pager"}]}`, folder, nil, `plugins[0] "pager": its executable ` + filepath.Join(dir, "pager") + ` in the plugin folder is refused: the file is mode 0777`},
+		{"routing to a refused executable",
+			`{"plugins":[],"channels":{"sms":"pager"}}`, folder, nil, `channel "sms" names plugin "pager", which is not configured, and its executable ` + filepath.Join(dir, "pager") + ` in the plugin folder is refused`},
+		{"routing to a plugin that is nowhere",
+			`{"plugins":[],"channels":{"sms":"pigeon"}}`, folder, nil, `channel "sms" names plugin "pigeon", which is not configured, nor an executable in the plugin folder ` + dir},
+		{"a folder's entry with a malformed checksum",
+			`{"plugins":[{"name":"chat","sha256":"abc"}]}`, folder, nil, "not 64 hex digits"},
+		{"a name used twice",
+			`{"plugins":[{"name":"chat"},{"name":"chat","builtin":"outbox"}]}`, folder, nil, `plugins[1] "chat": the name is used twice`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "plugins.json")
+			if err := os.WriteFile(path, []byte(c.json), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, specs, err := LoadConfig(path, "/usr/bin/flexauth", c.folder)
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("err = %v, want one saying %q", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(specs, c.want) {
+				t.Fatalf("specs = %+v\nwant    %+v", specs, c.want)
+			}
+		})
+	}
+}
+
+func bytesOf(hexSum string) []byte {
+	b, err := hex.DecodeString(hexSum)
+	if err != nil {
+		panic(err)
+	}
+	return b
 }

@@ -10,6 +10,11 @@
 // only their own Config. Plugin logs are forwarded to the host's slog
 // logger with the plugin's name attached.
 //
+// Discover lists a plugin folder and refuses the executables someone other
+// than flexauth's user (or root) could have changed; LoadConfig reads the
+// operator's configuration, whose entries and routing may name the
+// folder's plugins.
+//
 // The package does not retry: it classifies errors (sdk.ErrPermanent or
 // temporary) and leaves retries to the caller, a Temporal activity. It must
 // not import workflow, activity or storage code.
