@@ -132,8 +132,14 @@ func TestDeliveryPluginGuideWalkThrough(t *testing.T) {
 	if raw, err := os.ReadFile(filepath.Join(data, "outbox.jsonl")); err == nil && strings.Contains(string(raw), "alice@example.com") {
 		t.Errorf("alice's message went to the outbox too:\n%s", raw)
 	}
-	step(`curl -s -X POST `)
-	res, err := http.Post(link, "application/x-www-form-urlencoded", nil)
+	step(`curl -s -X POST -H "Origin: $URL" `)
+	confirm, err := http.NewRequest(http.MethodPost, link, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	confirm.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	confirm.Header.Set("Origin", url)
+	res, err := http.DefaultClient.Do(confirm)
 	if err != nil {
 		t.Fatal(err)
 	}
