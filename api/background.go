@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"sync"
 	"time"
@@ -97,4 +98,20 @@ func (b *background) wait(ctx context.Context) error {
 // HTTP server has shut down and before the Temporal client is closed.
 func (s *Server) Shutdown(ctx context.Context) error {
 	return s.bg.wait(ctx)
+}
+
+// stripedLock is a fixed set of mutexes picked by a key's hash: work on one
+// key is serialised, work on most different keys is not, and memory stays
+// the same however many keys there are.
+type stripedLock struct {
+	mu [64]sync.Mutex
+}
+
+// lock locks key's stripe and returns its unlock.
+func (l *stripedLock) lock(key string) func() {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(key))
+	m := &l.mu[h.Sum32()%uint32(len(l.mu))]
+	m.Lock()
+	return m.Unlock
 }

@@ -14,8 +14,8 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
-	"github.com/flexauth/flexauth/policies"
 	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/policies"
 	"github.com/flexauth/flexauth/secret"
 	"github.com/flexauth/flexauth/store"
 	"github.com/flexauth/flexauth/userio"
@@ -249,7 +249,9 @@ func (s *Server) beginConsoleSignIn(ctx context.Context, in workflows.AttemptInp
 	}
 	// The console's start limits are judged before anything is recorded:
 	// a flood of anonymous sign-ins past them creates no workflow, no
-	// attempt and no audit event (a log line says what was refused).
+	// attempt and no audit event (a log line says what was refused). One
+	// user's sign-ins start one at a time, each counting those before it.
+	defer s.signIns.lock(in.AccountID + "\x00" + in.AuthID)()
 	reason, err := s.cfg.Limits.Exceeded(ctx, s.store, activities.StartRequest{
 		AccountID: in.AccountID, System: in.System, AuthID: in.AuthID, IP: in.IP, At: s.now().UTC(),
 	})

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/flexauth/flexauth/store"
 )
@@ -40,7 +41,15 @@ func TestConsoleSignInWrongCode(t *testing.T) {
 			if i == 7 {
 				t.Fatalf("7 wrong codes and the attempt is %s, want locked", h.attemptState(att.ID))
 			}
+			rejected := len(h.AuditTypes("authid=pinner&type=code.rejected&attempt=" + att.ID))
 			b.want(b.do(http.MethodPost, "/v1/admin/session/check", req{"pin": wrongCode(code)}, false), http.StatusAccepted, "result", "pending")
+			// The code is judged in the background: wait for its verdict
+			// (a rejection counted, or the lock) before the next one.
+			for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+				if h.attemptState(att.ID) == store.AttemptLocked || len(h.AuditTypes("authid=pinner&type=code.rejected&attempt="+att.ID)) > rejected {
+					break
+				}
+			}
 		}
 		if b.cookie("flexauth_signin") == "" {
 			t.Fatal("the locked sign-in lost its cookie: the page could tell it from one without an attempt")
@@ -52,6 +61,79 @@ func TestConsoleSignInWrongCode(t *testing.T) {
 			t.Fatalf("events of the attempt = %v, want the lock recorded", types)
 		}
 	})
+
+	// Whoever guessed locked the PIN, not the administrator: the next
+	// sign-in sends a link instead, and the link signs the genuine
+	// administrator in, in the browser that confirms it.
+	t.Run("with the pin locked, a link still signs the administrator in", func(t *testing.T) {
+		b := newBrowser(t, h)
+		att := b.startSignIn("pinner")
+		if att.Method != "passwordless" {
+			t.Fatalf("sign-in with the pin locked uses %q, want a link", att.Method)
+		}
+		if res := b.confirm(h.outbox.message(t, att.ID).Link); res.Status != http.StatusOK {
+			t.Fatalf("confirm = %d %s", res.Status, res.Body)
+		}
+		b.want(b.do(http.MethodGet, "/v1/admin/session", nil, false), http.StatusOK, "authid", "pinner")
+	})
+}
+
+// A flood of anonymous console sign-ins for an administrator stops at the
+// console's own limits, past which nothing is recorded at all, and never
+// spends the application's start budget for that user.
+func TestConsoleSignInFloodIsBoundedAndSparesTheApp(t *testing.T) {
+	t.Parallel()
+	h := consoleHarness(t)
+	h.Admin(http.MethodPost, "/v1/admin/systems", req{"name": "wiki", "methods": []string{"pin"}, "sensitivity": "low", "ttl_seconds": 300}, http.StatusCreated)
+	h.Admin(http.MethodPut, "/v1/admin/users/pinner/systems", req{"assignments": []req{
+		{"system": "console", "method": "pin"}, {"system": "wiki", "method": "pin"},
+	}}, http.StatusOK)
+	const flood = 15
+	for range flood {
+		res := newBrowser(t, h).do(http.MethodPost, "/v1/admin/session", req{"account": h.account, "authid": "pinner"}, false)
+		if res.Status != http.StatusOK && res.Status != http.StatusTooManyRequests {
+			t.Fatalf("sign-in = %d %s", res.Status, res.Body)
+		}
+	}
+	// The background starts settle: at most the console's per-address
+	// budget (5) of attempts, each with its handful of audit events.
+	var attempts []store.Attempt
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var err error
+		if attempts, err = h.st.UserAttempts(context.Background(), h.account, "pinner", 100); err != nil {
+			t.Fatal(err)
+		}
+		if time.Now().After(deadline) || (len(attempts) >= 5 && h.consoleStartsSettled(attempts)) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(attempts) == 0 || len(attempts) > 5 {
+		t.Fatalf("%d console attempts after %d sign-ins, want 1 to 5", len(attempts), flood)
+	}
+	events, err := h.st.ListAudit(context.Background(), store.AuditFilter{AccountID: h.account, AuthID: "pinner", Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) > 5*len(attempts) {
+		t.Fatalf("%d audit events for %d attempts: refused sign-ins grow the trail", len(events), len(attempts))
+	}
+	// The application's sign-ins for the same user are untouched: all ten
+	// of its per-user budget are left.
+	for range 10 {
+		h.Start("wiki", "pinner")
+	}
+}
+
+// consoleStartsSettled reports whether every attempt has a decision.
+func (h *harness) consoleStartsSettled(atts []store.Attempt) bool {
+	for _, a := range atts {
+		if a.State == store.AttemptPending && a.Method == "" {
+			return false
+		}
+	}
+	return true
 }
 
 // attemptState is the state of the attempt's row.
