@@ -1,11 +1,15 @@
 package api
 
 import (
+	"bytes"
 	"embed"
+	"errors"
+	"fmt"
 	"io/fs"
 	"mime"
 	"net/http"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -37,15 +41,40 @@ func (s *Server) consoleHeaders(c *gin.Context) {
 	c.Next()
 }
 
-func (s *Server) consoleIndex(c *gin.Context) {
+// consoleIndexPage is the console's index.html; in dev (devToken set) it
+// carries the dev outbox token in a <meta name="flexauth-dev-token"> tag,
+// which the sign-in page sends back to read the outbox.
+func consoleIndexPage(devToken string) ([]byte, error) {
 	page, err := consoleFiles.ReadFile("console/index.html")
 	if err != nil {
-		s.internalError(c, "read console index", err)
+		return nil, fmt.Errorf("read console index: %w", err)
+	}
+	if devToken == "" {
+		return page, nil
+	}
+	const head = "</head>"
+	i := bytes.Index(page, []byte(head))
+	if i < 0 {
+		return nil, errors.New("console index has no </head>")
+	}
+	// The token is base64url: nothing in it needs escaping.
+	meta := `<meta name="` + devTokenMeta + `" content="` + devToken + `">` + "\n"
+	return slices.Concat(page[:i], []byte(meta), page[i:]), nil
+}
+
+func (s *Server) consoleIndex(c *gin.Context) {
+	if s.consolePage == nil {
+		s.internalError(c, "serve console index", errors.New("console index missing"))
 		return
 	}
-	// Always revalidated, so that a new binary's console loads at once.
-	c.Header("Cache-Control", "no-cache")
-	c.Data(http.StatusOK, "text/html; charset=utf-8", page)
+	if s.devToken != "" {
+		// The page holds a secret: never stored by a cache.
+		c.Header("Cache-Control", "no-store")
+	} else {
+		// Always revalidated, so that a new binary's console loads at once.
+		c.Header("Cache-Control", "no-cache")
+	}
+	c.Data(http.StatusOK, "text/html; charset=utf-8", s.consolePage)
 }
 
 func (s *Server) consoleAsset(c *gin.Context) {

@@ -1,22 +1,14 @@
 package api_test
 
 import (
-	"bytes"
-	"context"
 	"encoding/csv"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/flexauth/flexauth/api"
-	"github.com/flexauth/flexauth/internal/apitest"
-	"github.com/flexauth/flexauth/secret"
-	"github.com/flexauth/flexauth/store"
 )
 
 func TestUsersTotal(t *testing.T) {
@@ -86,20 +78,7 @@ func TestDevOutbox(t *testing.T) {
 	})
 
 	t.Run("in dev the last 20 messages, newest first", func(t *testing.T) {
-		ctx := context.Background()
 		dir := t.TempDir()
-		st, err := store.Open(ctx, filepath.Join(dir, "flexauth.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		if err := st.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
-		keys, err := secret.New(bytes.Repeat([]byte{9}, secret.MasterKeySize))
-		if err != nil {
-			t.Fatal(err)
-		}
 		var lines strings.Builder
 		for i := range 25 {
 			fmt.Fprintf(&lines, `{"id":"m%d","time":"2026-11-23T08:00:%02dZ","channel":"email","to":"admin@localhost","subject":"Your sign-in link for console","body":"x","link":"http://x/l/%d","attempt":"a%d","metadata":{"system":"console"}}`+"\n", i, i, i, i)
@@ -109,10 +88,9 @@ func TestDevOutbox(t *testing.T) {
 		if err := os.WriteFile(path, []byte(lines.String()), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		srv := httptest.NewServer(api.New(api.Config{DevOutbox: path}, st, nil, keys).Handler())
-		t.Cleanup(srv.Close)
-		c := &apitest.Client{T: t, URL: srv.URL}
-		res := c.Do(http.MethodGet, "/v1/admin/dev/outbox", "", nil)
+		h := newHarnessWith(t, harnessOptions{adminOnly: true, devOutbox: path})
+		token, _ := devToken(t, h)
+		res := send(t, h, http.MethodGet, "/v1/admin/dev/outbox", "", map[string]string{"X-Flexauth-Dev-Token": token}, "")
 		msgs, _ := res.JSON(t)["messages"].([]any)
 		if res.Status != http.StatusOK || len(msgs) != 20 {
 			t.Fatalf("outbox = %d, %d messages: %s", res.Status, len(msgs), res.Body)

@@ -11,12 +11,24 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/flexauth/flexauth/secret"
 )
 
 // GET /v1/admin/dev/outbox: in `flexauth dev` only, the last messages the
 // outbox plugin wrote, so that the console's sign-in page can show the
-// link or code without a mail server. It needs no authentication (the
-// person signing in has none yet); outside dev the route does not exist.
+// link or code without a mail server. The person signing in has no
+// credentials yet, so the server draws a token at each start and puts it
+// in the console page it serves (see consoleIndexPage); the outbox answers
+// only requests carrying it in devTokenHeader. Another site's page cannot
+// read the console page (same-origin policy, and the Host check stops a
+// rebound name), so it cannot learn the token. Outside dev the route
+// answers 404.
+
+const (
+	devTokenHeader = "X-Flexauth-Dev-Token"
+	devTokenMeta   = "flexauth-dev-token"
+)
 
 const (
 	outboxMessages = 20
@@ -52,6 +64,10 @@ type outboxMessage struct {
 func (s *Server) devOutbox(c *gin.Context) {
 	if s.cfg.DevOutbox == "" {
 		fail(c, http.StatusNotFound, "not found")
+		return
+	}
+	if s.devToken == "" || !secret.Equal(c.GetHeader(devTokenHeader), s.devToken) {
+		fail(c, http.StatusForbidden, "the dev outbox needs the token of the console page ("+devTokenHeader+")")
 		return
 	}
 	lines, err := tailLines(s.cfg.DevOutbox, outboxMessages, outboxTailBytes)

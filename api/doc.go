@@ -10,4 +10,8 @@
 // in the store, never by querying the workflow. Secrets (PINs, TOTP codes,
 // link tokens) are reduced to keyed digests before they leave a handler, and
 // never appear in logs.
+//
+// In front of every handler: the Host check (hosts.go: only the configured
+// names are served, against DNS rebinding) and, on the routes anyone can
+// call, per-client-IP limits (ratelimit.go) that refuse before any work.
 package api

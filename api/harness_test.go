@@ -57,6 +57,11 @@ type harnessOptions struct {
 	maxBodyBytes int64
 	// adminOnly skips Temporal: the admin API never calls it.
 	adminOnly bool
+	// devOutbox serves this outbox file as `flexauth dev` does.
+	devOutbox string
+	// configure changes the API's configuration last. The per-client-IP
+	// limits are off unless it sets them: every test client is 127.0.0.1.
+	configure func(*api.Config)
 }
 
 func newHarness(t *testing.T) *harness {
@@ -98,9 +103,19 @@ func newHarnessWith(t *testing.T, opts harnessOptions) *harness {
 		ts.NewWorkerWithOptions(workflows.TaskQueue, func(r sdkworker.Registry) { worker.Register(r, acts) }, sdkworker.Options{})
 	}
 
-	cfg := api.Config{PublicURL: h.url, StartFloor: opts.startFloor, MaxBodyBytes: opts.maxBodyBytes}
+	off := api.IPLimit{PerSecond: -1}
+	cfg := api.Config{
+		PublicURL: h.url, StartFloor: opts.startFloor, MaxBodyBytes: opts.maxBodyBytes, DevOutbox: opts.devOutbox,
+		AppIPLimit: off, BrowserIPLimit: off, SignInIPLimit: off,
+	}
 	if cfg.StartFloor == 0 {
 		cfg.StartFloor = time.Nanosecond
+	}
+	if opts.configure != nil {
+		opts.configure(&cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
 	}
 	h.api = api.New(cfg, st, h.tc, h.keys)
 	api.SetClock(h.api, func() time.Time { return time.Now().Add(time.Duration(h.skew.Load())) })

@@ -113,7 +113,9 @@ func TestOpenAPIAndHealthAreServed(t *testing.T) {
 	}
 	for _, tt := range tests {
 		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, tt.path, nil))
+		r := httptest.NewRequest(http.MethodGet, tt.path, nil)
+		r.Host = "auth.example.com"
+		h.ServeHTTP(rec, r)
 		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), tt.want) ||
 			!strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") {
 			t.Errorf("GET %s = %d %s %.80q", tt.path, rec.Code, rec.Header().Get("Content-Type"), rec.Body.String())

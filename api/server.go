@@ -2,10 +2,13 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"html/template"
 	"log/slog"
 	"net/http"
+	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -36,11 +39,31 @@ type Config struct {
 	// AuthenticatedGrace is how long check keeps answering "authenticated"
 	// after a success; default 5m, then "expired".
 	AuthenticatedGrace time.Duration
-	// TrustedProxies are the addresses (IPs or CIDRs) whose X-Forwarded-For
-	// is believed. By default none is: the client IP feeds the risk policy,
-	// so a client must not be able to choose it.
+	// TrustedProxies are the addresses (IPs or CIDRs) whose ClientIPHeader
+	// is believed. By default none is: the client IP feeds the risk policy
+	// and the per-IP limits, so a client must not be able to choose it.
 	TrustedProxies []string
-	Logger         *slog.Logger
+	// ClientIPHeader is the header in which a trusted proxy passes the
+	// client's address (default X-Forwarded-For; e.g. X-Real-IP). Only
+	// this one header is read, and only from TrustedProxies.
+	ClientIPHeader string
+	// ListenAddr is the address the server listens on (host:port). With
+	// PublicURL and AllowedHosts it makes the Host headers served; any
+	// other Host is answered 421 (see hosts.go). A server given none of
+	// the three serves no Host at all.
+	ListenAddr string
+	// AllowedHosts are further Host names served, "name" (any port) or
+	// "name:port": e.g. the internal name application servers call.
+	AllowedHosts []string
+	// Per-client-IP limits (see ratelimit.go); the zero value takes the
+	// default, a negative PerSecond turns a limit off.
+	AppIPLimit     IPLimit // start, check; default DefaultAppIPLimit
+	BrowserIPLimit IPLimit // link pages, sign-on callback, console sign-in check; default DefaultBrowserIPLimit
+	SignInIPLimit  IPLimit // console sign-in start; default DefaultSignInIPLimit
+	// MaxTrackedClients bounds how many client addresses each limit keeps
+	// (default 65536); beyond it the least recently seen is forgotten.
+	MaxTrackedClients int
+	Logger            *slog.Logger
 	// DevOutbox is the outbox plugin's file, set by `flexauth dev` only:
 	// GET /v1/admin/dev/outbox shows its last messages to the console.
 	DevOutbox string
@@ -54,6 +77,37 @@ type Config struct {
 	Now func() time.Time
 }
 
+// Validate reports the settings a server would not use as given: a
+// malformed trusted proxy, client IP header, public URL, listen address,
+// allowed host or limit. `flexauth api` and `flexauth dev` refuse to start
+// on any, rather than trust nobody or serve nothing in silence.
+func (c Config) Validate() error {
+	var errs []error
+	for _, p := range c.TrustedProxies {
+		var err error
+		if strings.Contains(p, "/") {
+			_, err = netip.ParsePrefix(p)
+		} else {
+			_, err = netip.ParseAddr(p)
+		}
+		if err != nil || strings.Contains(p, "%") {
+			errs = append(errs, fmt.Errorf("trusted proxy %q: want an IP address or CIDR", p))
+		}
+	}
+	if h := c.ClientIPHeader; h != "" && strings.Trim(h, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-") != "" {
+		errs = append(errs, fmt.Errorf("client IP header %q: want a header name", h))
+	}
+	if _, err := newHostPolicy(c.PublicURL, c.ListenAddr, c.AllowedHosts); err != nil {
+		errs = append(errs, err)
+	}
+	for _, l := range []IPLimit{c.AppIPLimit, c.BrowserIPLimit, c.SignInIPLimit} {
+		if err := l.validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // Defaults.
 const (
 	defaultPINDigits          = 8
@@ -61,6 +115,7 @@ const (
 	defaultStartFloor         = 50 * time.Millisecond
 	defaultCodeCheckFloor     = time.Second
 	defaultAuthenticatedGrace = 5 * time.Minute
+	defaultClientIPHeader     = "X-Forwarded-For"
 	// temporalTimeout bounds each call to Temporal, so that a stuck cluster
 	// turns into a 503 rather than a hung client.
 	temporalTimeout = 15 * time.Second
@@ -161,6 +216,13 @@ type Server struct {
 	openapi []byte
 	engine  *gin.Engine
 	now     func() time.Time
+	hosts   hostPolicy
+	limits  ipLimits
+	// devToken is drawn at each start of `flexauth dev`; the console page
+	// carries it and the dev outbox answers only requests that send it.
+	devToken string
+	// consolePage is the console's index.html, with the dev token in dev.
+	consolePage []byte
 	// policy answers "what would the policy decide" with each account's
 	// active policy, compiled in this process as the worker compiles it.
 	policy *policies.Registry
@@ -203,6 +265,9 @@ func newServer(cfg Config, st persistence, wf workflowClient, keys *secret.Keyri
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.ClientIPHeader == "" {
+		cfg.ClientIPHeader = defaultClientIPHeader
+	}
 	s := &Server{
 		cfg: cfg, store: st, wf: wf, keys: keys, log: cfg.Logger,
 		pages: template.Must(template.New("page").Parse(pageTemplate)),
@@ -217,6 +282,23 @@ func newServer(cfg Config, st persistence, wf workflowClient, keys *secret.Keyri
 	}
 	s.policy = policies.NewRegistry(st)
 	var err error
+	if s.hosts, err = newHostPolicy(cfg.PublicURL, cfg.ListenAddr, cfg.AllowedHosts); err != nil {
+		// Validate reports this at start; what parsed is still served.
+		s.log.Error("invalid served hosts", "error", err)
+	}
+	if s.hosts.empty() {
+		s.log.Error("no public URL, listen address or allowed host: every request but /healthz is refused (421)")
+	}
+	s.limits = newIPLimits(cfg)
+	if cfg.DevOutbox != "" {
+		if s.devToken, err = secret.NewToken(); err != nil {
+			// Without a token the outbox answers 403: closed, not open.
+			s.log.Error("draw the dev outbox token", "error", err)
+		}
+	}
+	if s.consolePage, err = consoleIndexPage(s.devToken); err != nil {
+		s.log.Error("read console index", "error", err)
+	}
 	if s.openapi, err = openAPIFor(cfg.PublicURL); err != nil {
 		// The embedded document is checked by tests; serve it unchanged.
 		s.log.Error("add servers to openapi document", "error", err)
@@ -240,29 +322,40 @@ func (s *Server) routes() *gin.Engine {
 	e.UseEscapedPath = true
 	e.UnescapePathValues = true
 	e.HandleMethodNotAllowed = true
+	// The client IP (policy input, last_ip, per-IP limits) is the peer's
+	// address, or the one header set by a trusted proxy.
+	e.ForwardedByClientIP = true
+	e.RemoteIPHeaders = []string{s.cfg.ClientIPHeader}
 	if err := e.SetTrustedProxies(s.cfg.TrustedProxies); err != nil {
+		// Validate refuses this at start; a library caller gets the safe side.
 		s.log.Error("invalid trusted proxies; trusting none", "error", err)
 		_ = e.SetTrustedProxies(nil)
 	}
-	e.Use(s.requestLog, s.recovery, s.noStoreAdmin)
+	e.Use(s.requestLog, s.recovery, s.checkHost, s.noStoreAdmin)
 	e.NoRoute(func(c *gin.Context) { fail(c, http.StatusNotFound, "not found") })
 	e.NoMethod(func(c *gin.Context) { fail(c, http.StatusMethodNotAllowed, "method not allowed") })
 
-	e.GET("/healthz", s.healthz)
+	e.GET(healthzPath, s.healthz)
 	e.GET("/openapi.json", s.openAPI)
 
-	e.POST("/v1/start", s.limitBody, s.start)
-	e.POST("/v1/check", s.limitBody, s.check)
+	// Every route anyone can call is limited per client IP first.
+	appLimit := s.perIP(s.limits.app, tooManyJSON)
+	pageLimit := s.perIP(s.limits.browser, s.tooManyPage)
+	browserLimit := s.perIP(s.limits.browser, tooManyJSON)
+	signInLimit := s.perIP(s.limits.signIn, tooManyJSON)
+
+	e.POST("/v1/start", appLimit, s.limitBody, s.start)
+	e.POST("/v1/check", appLimit, s.limitBody, s.check)
 
 	link := activities.LinkPath + ":token"
-	e.GET(link, s.pageHeaders, s.showLink)
-	e.POST(link, s.pageHeaders, s.limitBody, s.confirmLink)
-	e.GET(activities.SSOCallbackPath, s.pageHeaders, s.ssoCallback)
+	e.GET(link, s.pageHeaders, pageLimit, s.showLink)
+	e.POST(link, s.pageHeaders, pageLimit, s.limitBody, s.confirmLink)
+	e.GET(activities.SSOCallbackPath, s.pageHeaders, pageLimit, s.ssoCallback)
 
 	// Console sign-in and its session: outside the admin group, which
 	// needs a key or a session already.
-	e.POST("/v1/admin/session", s.limitBody, s.startConsoleSignIn)
-	e.POST("/v1/admin/session/check", s.limitBody, s.checkConsoleSignIn)
+	e.POST("/v1/admin/session", signInLimit, s.limitBody, s.startConsoleSignIn)
+	e.POST("/v1/admin/session/check", browserLimit, s.limitBody, s.checkConsoleSignIn)
 	e.GET("/v1/admin/session", s.sessionOnly, s.getConsoleSession)
 	e.DELETE("/v1/admin/session", s.sessionOnly, s.deleteConsoleSession)
 	e.GET("/v1/admin/dev/outbox", s.devOutbox)

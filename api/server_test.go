@@ -89,7 +89,8 @@ func newFixture(t *testing.T) *fixture {
 }
 
 func (f *fixture) server(wf workflowClient) *Server {
-	return newServer(Config{StartFloor: time.Nanosecond, Logger: slog.New(slog.NewTextHandler(f.logs, nil))}, f.st, wf, f.keys)
+	// httptest.NewRequest's Host is example.com.
+	return newServer(Config{PublicURL: "http://example.com", StartFloor: time.Nanosecond, Logger: slog.New(slog.NewTextHandler(f.logs, nil))}, f.st, wf, f.keys)
 }
 
 func (f *fixture) post(t *testing.T, h http.Handler, path, body string) *httptest.ResponseRecorder {
@@ -180,7 +181,7 @@ func TestPanicIsAnswered500(t *testing.T) {
 }
 
 func TestUnknownRoutesAnswerJSON(t *testing.T) {
-	h := newServer(Config{}, nil, nil, testKeyring(t)).Handler()
+	h := newServer(Config{PublicURL: "http://example.com"}, nil, nil, testKeyring(t)).Handler()
 	tests := []struct {
 		method, path string
 		status       int

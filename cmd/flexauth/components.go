@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -115,8 +116,73 @@ func newActivities(ctx context.Context, st *store.Store, plugins *host.Host, key
 	return activities.New(st, policy, plugins, keys, cfg, nil)
 }
 
-func newAPI(st *store.Store, tc client.Client, keys *secret.Keyring, publicURL string, logger *slog.Logger) *api.Server {
-	return api.New(api.Config{PublicURL: publicURL, Logger: logger}, st, tc, keys)
+func newAPI(st *store.Store, tc client.Client, keys *secret.Keyring, cfg api.Config) *api.Server {
+	return api.New(cfg, st, tc, keys)
+}
+
+// edgeFlags are the HTTP edge settings of `api` and `dev`: the Host names
+// served, the proxies believed, and the per-client-IP limits.
+type edgeFlags struct {
+	allowedHosts   string
+	trustedProxies string
+	clientIPHeader string
+	appLimit       string
+	browserLimit   string
+	signInLimit    string
+}
+
+func (e *edgeFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&e.allowedHosts, "allowed-hosts", envOr("FLEXAUTH_ALLOWED_HOSTS", ""),
+		"Host names served besides the public URL's and the listen address, comma-separated, NAME (any port) or NAME:PORT; others get 421 (env FLEXAUTH_ALLOWED_HOSTS)")
+	fs.StringVar(&e.trustedProxies, "trusted-proxies", envOr("FLEXAUTH_TRUSTED_PROXIES", ""),
+		"IP addresses or CIDRs of the proxies whose client IP header is believed, comma-separated; none by default (env FLEXAUTH_TRUSTED_PROXIES)")
+	fs.StringVar(&e.clientIPHeader, "client-ip-header", envOr("FLEXAUTH_CLIENT_IP_HEADER", "X-Forwarded-For"),
+		"header in which a trusted proxy passes the client's address, e.g. X-Real-IP (env FLEXAUTH_CLIENT_IP_HEADER)")
+	fs.StringVar(&e.appLimit, "app-ip-limit", envOr("FLEXAUTH_APP_IP_LIMIT", api.DefaultAppIPLimit),
+		"per-client-IP limit of start and check: RATE,BURST with RATE as N/s, N/m or N/h; -1: none (env FLEXAUTH_APP_IP_LIMIT)")
+	fs.StringVar(&e.browserLimit, "browser-ip-limit", envOr("FLEXAUTH_BROWSER_IP_LIMIT", api.DefaultBrowserIPLimit),
+		"per-client-IP limit of the link pages, the sign-on callback and console sign-in checks; -1: none (env FLEXAUTH_BROWSER_IP_LIMIT)")
+	fs.StringVar(&e.signInLimit, "signin-ip-limit", envOr("FLEXAUTH_SIGNIN_IP_LIMIT", api.DefaultSignInIPLimit),
+		"per-client-IP limit of starting a console sign-in; -1: none (env FLEXAUTH_SIGNIN_IP_LIMIT)")
+}
+
+// apply puts the flags into cfg and checks the whole: a value that does
+// not parse stops the start, rather than trusting nobody or serving nothing
+// in silence.
+func (e *edgeFlags) apply(cfg *api.Config) error {
+	var errs []error
+	cfg.AllowedHosts = splitList(e.allowedHosts)
+	cfg.TrustedProxies = splitList(e.trustedProxies)
+	cfg.ClientIPHeader = strings.TrimSpace(e.clientIPHeader)
+	for _, l := range []struct {
+		flag, value string
+		into        *api.IPLimit
+	}{
+		{"--app-ip-limit", e.appLimit, &cfg.AppIPLimit},
+		{"--browser-ip-limit", e.browserLimit, &cfg.BrowserIPLimit},
+		{"--signin-ip-limit", e.signInLimit, &cfg.SignInIPLimit},
+	} {
+		v, err := api.ParseIPLimit(l.value)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", l.flag, err))
+		}
+		*l.into = v
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	return cfg.Validate()
+}
+
+// splitList reads a comma-separated list, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }
 
 // serveHTTP serves h on addr until ctx ends, then drains requests, then

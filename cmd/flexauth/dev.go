@@ -43,11 +43,19 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 	temporalAddr := fs.String("temporal-addr", "", "embedded Temporal frontend host:port (default: a free port)")
 	var pf pluginFlags
 	pf.registerLimits(fs)
+	var edge edgeFlags
+	edge.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *publicURL == "" {
 		*publicURL = "http://" + *addr
+	}
+	// The console's sign-in page shows the dev outbox: no mail server needed.
+	// The listen address is the bound one, known below.
+	apiCfg := api.Config{PublicURL: *publicURL, Logger: logger}
+	if err := edge.apply(&apiCfg); err != nil {
+		return err
 	}
 	dir, err := filepath.Abs(*data)
 	if err != nil {
@@ -130,7 +138,10 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 
 	printBanner(stdout, *publicURL, dir, ts.HostPort(), dk, created)
 	// The console's sign-in page shows the dev outbox: no mail server needed.
-	a := api.New(api.Config{PublicURL: *publicURL, Logger: logger, DevOutbox: pf.outbox}, st, tc, keys)
+	apiCfg.DevOutbox = pf.outbox
+	// With port 0 in --addr, the one the system chose.
+	apiCfg.ListenAddr = ln.Addr().String()
+	a := newAPI(st, tc, keys, apiCfg)
 	srv := newHTTPServer(*addr, a.Handler())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

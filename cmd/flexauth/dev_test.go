@@ -46,7 +46,19 @@ func TestDevSurvivesKill9(t *testing.T) {
 	}
 	// The console's administrator exists, and the dev outbox is served.
 	call(t, url, "GET", "/v1/admin/users/admin/systems", keys.AdminKey, "", 200)
-	call(t, url, "GET", "/v1/admin/dev/outbox", "", "", 200)
+	// only to the console page's token, and only for the served Host.
+	call(t, url, "GET", "/v1/admin/dev/outbox", "", "", 403)
+	token := consoleDevToken(t, url)
+	if status := devOutbox(t, url, "", token); status != 200 {
+		t.Fatalf("dev outbox with the console page's token = %d", status)
+	}
+	_, port, _ := strings.Cut(addr, ":")
+	if status := devOutbox(t, url, "localhost:"+port, token); status != 200 {
+		t.Fatalf("dev outbox for Host localhost = %d", status)
+	}
+	if status := devOutbox(t, url, "rebound.evil.example:"+port, token); status != 421 {
+		t.Fatalf("dev outbox for a rebound name = %d, want 421", status)
+	}
 
 	call(t, url, "POST", "/v1/admin/systems", keys.AdminKey, `{"name":"wiki","methods":["passwordless"],"sensitivity":"low","ttl_seconds":600}`, 201)
 	call(t, url, "POST", "/v1/admin/users", keys.AdminKey, `{"authid":"alice","name":"Alice","email":"alice@example.com"}`, 201)
@@ -165,11 +177,11 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-// startDev starts `flexauth dev` and waits until its API answers.
-func startDev(t *testing.T, bin, addr, data string) (*exec.Cmd, *syncBuffer) {
+// startDev starts `flexauth dev` with flags and waits until its API answers.
+func startDev(t *testing.T, bin, addr, data string, flags ...string) (*exec.Cmd, *syncBuffer) {
 	t.Helper()
 	out := &syncBuffer{}
-	cmd := exec.Command(bin, "dev", "--addr", addr, "--data", data)
+	cmd := exec.Command(bin, append([]string{"dev", "--addr", addr, "--data", data}, flags...)...)
 	cmd.Stdout = out
 	cmd.Stderr = out
 	if err := cmd.Start(); err != nil {

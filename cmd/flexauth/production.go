@@ -8,6 +8,7 @@ import (
 	"log/slog"
 
 	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/api"
 	"github.com/flexauth/flexauth/worker"
 )
 
@@ -16,7 +17,13 @@ func runAPI(ctx context.Context, args []string, logger *slog.Logger) error {
 	var p productionFlags
 	p.register(fs)
 	addr := fs.String("addr", envOr("FLEXAUTH_ADDR", "127.0.0.1:8080"), "listen address")
+	var edge edgeFlags
+	edge.register(fs)
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg := api.Config{PublicURL: p.publicURL, ListenAddr: *addr, Logger: logger}
+	if err := edge.apply(&cfg); err != nil {
 		return err
 	}
 	keys, err := p.keyring()
@@ -34,7 +41,7 @@ func runAPI(ctx context.Context, args []string, logger *slog.Logger) error {
 	}
 	defer tc.Close()
 	logger.Info("api listening", "addr", *addr)
-	a := newAPI(st, tc, keys, p.publicURL, logger)
+	a := newAPI(st, tc, keys, cfg)
 	return serveHTTP(ctx, newHTTPServer(*addr, a.Handler()), a)
 }
 

@@ -190,9 +190,11 @@ export function signInWidget({ account = '', authid = '', fixed = false, onDone 
 }
 
 // outboxPanel shows the dev outbox beside the form when the server runs
-// in dev mode (GET /v1/admin/dev/outbox answers 200), so the link or code
+// in dev mode (the page carries a flexauth-dev-token meta tag, and GET
+// /v1/admin/dev/outbox with that token answers 200), so the link or code
 // can be used without a mail server. Elsewhere it stays empty and hidden.
 export function outboxPanel() {
+  const devToken = document.querySelector('meta[name="flexauth-dev-token"]')?.content || '';
   const list = h('div', { 'aria-live': 'polite' });
   const el = h('aside', { class: 'card outbox', hidden: true, 'aria-labelledby': 'outbox-title', 'data-testid': 'dev-outbox' },
     h('h2', { id: 'outbox-title' }, 'Dev outbox'),
@@ -202,7 +204,8 @@ export function outboxPanel() {
   let last = '';
   let stopped = false;
   const load = async () => {
-    const { status, data } = await request('GET', '/v1/admin/dev/outbox');
+    if (!devToken) return; // not dev mode: no panel, no polling
+    const { status, data } = await fetchOutbox(devToken);
     if (stopped) return;
     if (status !== 200 || !data) return; // not dev mode: no panel, no polling
     el.hidden = false;
@@ -228,6 +231,21 @@ export function outboxPanel() {
       if (timer) clearTimeout(timer);
     },
   };
+}
+
+// fetchOutbox reads the dev outbox, sending the token the server put in
+// the page.
+async function fetchOutbox(token) {
+  try {
+    const res = await fetch('/v1/admin/dev/outbox', {
+      headers: { Accept: 'application/json', 'X-Flexauth-Dev-Token': token },
+      credentials: 'same-origin',
+      cache: 'no-store',
+    });
+    return { status: res.status, data: res.ok ? await res.json() : null };
+  } catch {
+    return { status: 0, data: null };
+  }
 }
 
 // safeLink accepts only http(s) links, so that nothing else in the file
