@@ -15,6 +15,7 @@ import (
 
 	"github.com/flexauth/flexauth/activities"
 	"github.com/flexauth/flexauth/api"
+	"github.com/flexauth/flexauth/payloadcodec"
 	"github.com/flexauth/flexauth/plugins/host"
 	"github.com/flexauth/flexauth/policies"
 	"github.com/flexauth/flexauth/secret"
@@ -54,7 +55,19 @@ func (p *productionFlags) keyring() (*secret.Keyring, error) {
 	if err != nil {
 		return nil, fmt.Errorf("FLEXAUTH_MASTER_KEY: %w", err)
 	}
-	return secret.New(key)
+	return newKeyring(key)
+}
+
+// newKeyring builds the keyring from the master key and, during a
+// rotation, FLEXAUTH_PREVIOUS_MASTER_KEYS (comma-separated, base64): the
+// previous keys only decrypt workflow payloads recorded before the
+// rotation.
+func newKeyring(master []byte) (*secret.Keyring, error) {
+	previous, err := secret.ParseMasterKeys(os.Getenv("FLEXAUTH_PREVIOUS_MASTER_KEYS"))
+	if err != nil {
+		return nil, fmt.Errorf("FLEXAUTH_PREVIOUS_MASTER_KEYS: %w", err)
+	}
+	return secret.New(master, previous...)
 }
 
 func openStore(ctx context.Context, dsn string) (*store.Store, error) {
@@ -72,13 +85,15 @@ func openStore(ctx context.Context, dsn string) (*store.Store, error) {
 	return st, nil
 }
 
-func dialTemporal(hostPort, namespace string, logger *slog.Logger) (client.Client, error) {
-	c, err := client.Dial(client.Options{
+// dialTemporal connects to Temporal with flexauth's payload codec: what
+// the client and its workers write is encrypted with keys.
+func dialTemporal(hostPort, namespace string, keys *secret.Keyring, logger *slog.Logger) (client.Client, error) {
+	c, err := client.Dial(payloadcodec.ClientOptions(keys, client.Options{
 		HostPort:  hostPort,
 		Namespace: namespace,
 		// Temporal's own chatter stays at warn; flexauth logs what matters.
 		Logger: tlog.NewStructuredLogger(slog.New(levelFilter{logger.Handler(), slog.LevelWarn})),
-	})
+	}))
 	if err != nil {
 		return nil, fmt.Errorf("connect to temporal at %s: %w", hostPort, err)
 	}
