@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/sdk/converter"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/flexauth/flexauth/payloadcodec"
@@ -163,5 +164,36 @@ func TestLoopbackAddr(t *testing.T) {
 		if got := payloadcodec.LoopbackAddr(addr); got != want {
 			t.Errorf("LoopbackAddr(%q) = %v, want %v", addr, got, want)
 		}
+	}
+}
+
+// TestCodecEndpointServesTheSDKRemoteCodec decodes through the SDK's
+// remote codec client, which the Temporal CLI uses for --codec-endpoint
+// (with --codec-auth as the Authorization header).
+func TestCodecEndpointServesTheSDKRemoteCodec(t *testing.T) {
+	keys := keyring(t, 1)
+	srv := httptest.NewServer(payloadcodec.NewHandler(payloadcodec.New(keys), payloadcodec.HandlerOptions{Token: "s3cret"}))
+	t.Cleanup(srv.Close)
+	remote := func(auth string) converter.PayloadCodec {
+		return converter.NewRemotePayloadCodec(converter.RemotePayloadCodecOptions{
+			Endpoint: srv.URL,
+			ModifyRequest: func(r *http.Request) error {
+				r.Header.Set("Authorization", auth)
+				r.Header.Set("X-Namespace", "default")
+				return nil
+			},
+		})
+	}
+	sealed := encode(t, keys, alice)
+	out, err := remote("Bearer s3cret").Decode([]*commonpb.Payload{sealed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got input
+	if err := converter.GetDefaultDataConverter().FromPayload(out[0], &got); err != nil || got != alice {
+		t.Fatalf("remote decode = %+v, %v", got, err)
+	}
+	if _, err := remote("Bearer wrong").Decode([]*commonpb.Payload{sealed}); err == nil || !strings.Contains(err.Error(), "Unauthorized") {
+		t.Fatalf("remote decode with a wrong token: err = %v", err)
 	}
 }
