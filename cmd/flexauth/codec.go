@@ -52,8 +52,7 @@ func runCodecServer(ctx context.Context, args []string, logger *slog.Logger) err
 // FLEXAUTH_MASTER_KEY, with FLEXAUTH_PREVIOUS_MASTER_KEYS in both cases.
 func codecKeyring(file string) (*secret.Keyring, error) {
 	if file == "" {
-		var p productionFlags
-		return p.keyring()
+		return envKeyring()
 	}
 	raw, err := os.ReadFile(file)
 	if err != nil {

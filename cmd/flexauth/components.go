@@ -47,6 +47,11 @@ func (p *productionFlags) register(fs *flag.FlagSet) {
 }
 
 func (p *productionFlags) keyring() (*secret.Keyring, error) {
+	return envKeyring()
+}
+
+// envKeyring builds the keyring from FLEXAUTH_MASTER_KEY.
+func envKeyring() (*secret.Keyring, error) {
 	raw := os.Getenv("FLEXAUTH_MASTER_KEY")
 	if raw == "" {
 		return nil, errors.New("FLEXAUTH_MASTER_KEY is not set (32 random bytes, base64)")
@@ -60,8 +65,8 @@ func (p *productionFlags) keyring() (*secret.Keyring, error) {
 
 // newKeyring builds the keyring from the master key and, during a
 // rotation, FLEXAUTH_PREVIOUS_MASTER_KEYS (comma-separated, base64): the
-// previous keys only decrypt workflow payloads recorded before the
-// rotation.
+// previous keys only open what was sealed under them (workflow payloads,
+// TOTP seeds); everything new uses master.
 func newKeyring(master []byte) (*secret.Keyring, error) {
 	previous, err := secret.ParseMasterKeys(os.Getenv("FLEXAUTH_PREVIOUS_MASTER_KEYS"))
 	if err != nil {
