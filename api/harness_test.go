@@ -23,6 +23,7 @@ import (
 	"github.com/flexauth/flexauth/api"
 	"github.com/flexauth/flexauth/internal/apitest"
 	"github.com/flexauth/flexauth/internal/storetest"
+	"github.com/flexauth/flexauth/payloadcodec"
 	"github.com/flexauth/flexauth/plugins/sdk"
 	"github.com/flexauth/flexauth/policies"
 	"github.com/flexauth/flexauth/secret"
@@ -62,6 +63,9 @@ type harnessOptions struct {
 	// configure changes the API's configuration last. The per-client-IP
 	// limits are off unless it sets them: every test client is 127.0.0.1.
 	configure func(*api.Config)
+	// trustedProxies believe X-Forwarded-For from these addresses, so a
+	// test can choose the client IP.
+	trustedProxies []string
 }
 
 func newHarness(t *testing.T) *harness {
@@ -97,7 +101,9 @@ func newHarnessWith(t *testing.T, opts harnessOptions) *harness {
 
 	if !opts.adminOnly {
 		quiet := tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
-		ts := temporaltest.NewServer(temporaltest.WithT(t), temporaltest.WithBaseClientOptions(client.Options{Logger: quiet}))
+		// The API and the worker share the keyring, so they read each
+		// other's encrypted payloads, as in production.
+		ts := temporaltest.NewServer(temporaltest.WithT(t), temporaltest.WithBaseClientOptions(payloadcodec.ClientOptions(h.keys, client.Options{Logger: quiet})))
 		h.tc = ts.GetDefaultClient()
 		acts := activities.New(st, policy, h.outbox, h.keys, activities.Config{PublicURL: h.url}, nil)
 		ts.NewWorkerWithOptions(workflows.TaskQueue, func(r sdkworker.Registry) { worker.Register(r, acts) }, sdkworker.Options{})
@@ -106,7 +112,7 @@ func newHarnessWith(t *testing.T, opts harnessOptions) *harness {
 	off := api.IPLimit{PerSecond: -1}
 	cfg := api.Config{
 		PublicURL: h.url, StartFloor: opts.startFloor, MaxBodyBytes: opts.maxBodyBytes, DevOutbox: opts.devOutbox,
-		AppIPLimit: off, BrowserIPLimit: off, SignInIPLimit: off,
+		AppIPLimit: off, BrowserIPLimit: off, SignInIPLimit: off, TrustedProxies: opts.trustedProxies,
 	}
 	if cfg.StartFloor == 0 {
 		cfg.StartFloor = time.Nanosecond

@@ -22,7 +22,9 @@ import (
 	"github.com/flexauth/flexauth/activities"
 	"github.com/flexauth/flexauth/api"
 	"github.com/flexauth/flexauth/internal/apitest"
+	"github.com/flexauth/flexauth/internal/historytest"
 	"github.com/flexauth/flexauth/internal/pgtest"
+	"github.com/flexauth/flexauth/payloadcodec"
 	"github.com/flexauth/flexauth/plugins/host"
 	"github.com/flexauth/flexauth/plugins/sdk"
 	"github.com/flexauth/flexauth/policies"
@@ -153,9 +155,9 @@ func newHarness(t testing.TB, opts ...option) *harness {
 	}
 	h.st = st
 
-	master := make([]byte, secret.MasterKeySize)
-	copy(master, uuid.NewString())
-	if h.keys, err = secret.New(master); err != nil {
+	// Histories saved for the replay test (FLEXAUTH_SAVE_HISTORIES) are
+	// encrypted with this key, which the replay test holds.
+	if h.keys, err = secret.New(historytest.MasterKey()); err != nil {
 		t.Fatal(err)
 	}
 
@@ -184,12 +186,15 @@ func newHarness(t testing.TB, opts ...option) *harness {
 	t.Cleanup(srv.Close)
 	h.url = srv.URL
 
+	// The API and the worker share the keyring and so read each other's
+	// encrypted payloads, as in production.
+	codec := temporaltest.WithBaseClientOptions(payloadcodec.ClientOptions(h.keys, client.Options{}))
 	var ts *temporaltest.TestServer
 	if tt, ok := t.(*testing.T); ok {
-		ts = temporaltest.NewServer(temporaltest.WithT(tt))
+		ts = temporaltest.NewServer(temporaltest.WithT(tt), codec)
 	} else {
 		// Benchmarks: WithT takes a *testing.T only.
-		ts = temporaltest.NewServer()
+		ts = temporaltest.NewServer(codec)
 		t.Cleanup(ts.Stop)
 	}
 	h.tc = ts.GetDefaultClient()

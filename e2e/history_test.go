@@ -5,15 +5,18 @@ import (
 	"os"
 	"path/filepath"
 
-	enumspb "go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
 	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/flexauth/flexauth/internal/historytest"
 )
 
 // saveHistoryEnv names the folder where tests save the workflow histories
 // they produce; workflows/testdata keeps them for the replay test:
 //
 //	FLEXAUTH_SAVE_HISTORIES=$PWD/workflows/testdata go test ./e2e/
+//
+// The payloads are encrypted, as in production, with
+// historytest.MasterKey, which the replay test decrypts them with.
 const saveHistoryEnv = "FLEXAUTH_SAVE_HISTORIES"
 
 // saveHistory writes the workflow's history as JSON when saveHistoryEnv is
@@ -25,16 +28,11 @@ func (h *harness) saveHistory(workflowID, name string) {
 	if dir == "" {
 		return
 	}
-	iter := h.tc.GetWorkflowHistory(context.Background(), workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	var hist historypb.History
-	for iter.HasNext() {
-		ev, err := iter.Next()
-		if err != nil {
-			h.t.Fatal(err)
-		}
-		hist.Events = append(hist.Events, ev)
+	hist, err := historytest.Fetch(context.Background(), h.tc, workflowID)
+	if err != nil {
+		h.t.Fatal(err)
 	}
-	raw, err := protojson.MarshalOptions{Indent: "  "}.Marshal(&hist)
+	raw, err := protojson.MarshalOptions{Indent: "  "}.Marshal(hist)
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -30,10 +30,15 @@ var ErrOpen = errors.New("sealed value failed authentication")
 type Keyring struct {
 	digestKey []byte
 	aead      cipher.AEAD
+	// previous open values sealed under previous master keys.
+	previous []cipher.AEAD
+	payload  payloadKeys
 }
 
 // New derives a Keyring from a master key of MasterKeySize bytes.
-func New(master []byte) (*Keyring, error) {
+// Previous master keys, given during a rotation, only open what was
+// sealed under them (Open, OpenPayload); sealing and digests use master.
+func New(master []byte, previous ...[]byte) (*Keyring, error) {
 	if len(master) != MasterKeySize {
 		return nil, fmt.Errorf("master key must be %d bytes, got %d", MasterKeySize, len(master))
 	}
@@ -45,7 +50,31 @@ func New(master []byte) (*Keyring, error) {
 	if err != nil {
 		return nil, err
 	}
-	block, err := aes.NewCipher(sealKey)
+	aead, err := newGCM(sealKey)
+	if err != nil {
+		return nil, err
+	}
+	payload, err := newPayloadKeys(master, previous)
+	if err != nil {
+		return nil, err
+	}
+	k := &Keyring{digestKey: digestKey, aead: aead, payload: payload}
+	for _, m := range previous {
+		key, err := derive(m, "flexauth seal v1")
+		if err != nil {
+			return nil, err
+		}
+		a, err := newGCM(key)
+		if err != nil {
+			return nil, err
+		}
+		k.previous = append(k.previous, a)
+	}
+	return k, nil
+}
+
+func newGCM(key []byte) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(key)
 	if err != nil {
 		return nil, fmt.Errorf("create cipher: %w", err)
 	}
@@ -53,7 +82,7 @@ func New(master []byte) (*Keyring, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create gcm: %w", err)
 	}
-	return &Keyring{digestKey: digestKey, aead: aead}, nil
+	return aead, nil
 }
 
 func derive(master []byte, info string) ([]byte, error) {
@@ -88,17 +117,19 @@ func (k *Keyring) Seal(plaintext []byte, aad string) ([]byte, error) {
 	return k.aead.Seal(nonce, nonce, plaintext, []byte(aad)), nil
 }
 
-// Open decrypts a value made by Seal with the same aad.
+// Open decrypts a value made by Seal with the same aad, under the current
+// master key or, during a rotation, a previous one.
 func (k *Keyring) Open(sealed []byte, aad string) ([]byte, error) {
 	ns := k.aead.NonceSize()
 	if len(sealed) < ns {
 		return nil, ErrOpen
 	}
-	plain, err := k.aead.Open(nil, sealed[:ns], sealed[ns:], []byte(aad))
-	if err != nil {
-		return nil, ErrOpen
+	for _, a := range append([]cipher.AEAD{k.aead}, k.previous...) {
+		if plain, err := a.Open(nil, sealed[:ns], sealed[ns:], []byte(aad)); err == nil {
+			return plain, nil
+		}
 	}
-	return plain, nil
+	return nil, ErrOpen
 }
 
 // Equal compares two digests in constant time.

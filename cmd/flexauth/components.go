@@ -16,6 +16,7 @@ import (
 
 	"github.com/flexauth/flexauth/activities"
 	"github.com/flexauth/flexauth/api"
+	"github.com/flexauth/flexauth/payloadcodec"
 	"github.com/flexauth/flexauth/plugins/host"
 	"github.com/flexauth/flexauth/policies"
 	"github.com/flexauth/flexauth/secret"
@@ -47,6 +48,11 @@ func (p *productionFlags) register(fs *flag.FlagSet) {
 }
 
 func (p *productionFlags) keyring() (*secret.Keyring, error) {
+	return envKeyring()
+}
+
+// envKeyring builds the keyring from FLEXAUTH_MASTER_KEY.
+func envKeyring() (*secret.Keyring, error) {
 	raw := os.Getenv("FLEXAUTH_MASTER_KEY")
 	if raw == "" {
 		return nil, errors.New("FLEXAUTH_MASTER_KEY is not set (32 random bytes, base64)")
@@ -55,7 +61,19 @@ func (p *productionFlags) keyring() (*secret.Keyring, error) {
 	if err != nil {
 		return nil, fmt.Errorf("FLEXAUTH_MASTER_KEY: %w", err)
 	}
-	return secret.New(key)
+	return newKeyring(key)
+}
+
+// newKeyring builds the keyring from the master key and, during a
+// rotation, FLEXAUTH_PREVIOUS_MASTER_KEYS (comma-separated, base64): the
+// previous keys only open what was sealed under them (workflow payloads,
+// TOTP seeds); everything new uses master.
+func newKeyring(master []byte) (*secret.Keyring, error) {
+	previous, err := secret.ParseMasterKeys(os.Getenv("FLEXAUTH_PREVIOUS_MASTER_KEYS"))
+	if err != nil {
+		return nil, fmt.Errorf("FLEXAUTH_PREVIOUS_MASTER_KEYS: %w", err)
+	}
+	return secret.New(master, previous...)
 }
 
 func openStore(ctx context.Context, dsn string) (*store.Store, error) {
@@ -73,13 +91,15 @@ func openStore(ctx context.Context, dsn string) (*store.Store, error) {
 	return st, nil
 }
 
-func dialTemporal(hostPort, namespace string, logger *slog.Logger) (client.Client, error) {
-	c, err := client.Dial(client.Options{
+// dialTemporal connects to Temporal with flexauth's payload codec: what
+// the client and its workers write is encrypted with keys.
+func dialTemporal(hostPort, namespace string, keys *secret.Keyring, logger *slog.Logger) (client.Client, error) {
+	c, err := client.Dial(payloadcodec.ClientOptions(keys, client.Options{
 		HostPort:  hostPort,
 		Namespace: namespace,
 		// Temporal's own chatter stays at warn; flexauth logs what matters.
 		Logger: tlog.NewStructuredLogger(slog.New(levelFilter{logger.Handler(), slog.LevelWarn})),
-	})
+	}))
 	if err != nil {
 		return nil, fmt.Errorf("connect to temporal at %s: %w", hostPort, err)
 	}
@@ -185,10 +205,16 @@ func splitList(s string) []string {
 	return out
 }
 
+// shutdowner is work that drains after the HTTP server stops (the API's
+// background sign-ins).
+type shutdowner interface {
+	Shutdown(ctx context.Context) error
+}
+
 // serveHTTP serves h on addr until ctx ends, then drains requests, then
-// waits for the API's background work (console sign-ins it has answered
-// but not yet handed to Temporal).
-func serveHTTP(ctx context.Context, srv *http.Server, a *api.Server) error {
+// waits for after (the API's background work: console sign-ins it has
+// answered but not yet handed to Temporal).
+func serveHTTP(ctx context.Context, srv *http.Server, after ...shutdowner) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	select {
@@ -198,7 +224,11 @@ func serveHTTP(ctx context.Context, srv *http.Server, a *api.Server) error {
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	return errors.Join(srv.Shutdown(shutdownCtx), a.Shutdown(shutdownCtx))
+	errs := []error{srv.Shutdown(shutdownCtx)}
+	for _, a := range after {
+		errs = append(errs, a.Shutdown(shutdownCtx))
+	}
+	return errors.Join(errs...)
 }
 
 func newHTTPServer(addr string, h http.Handler) *http.Server {

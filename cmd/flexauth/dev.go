@@ -82,7 +82,7 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 	if err != nil {
 		return err
 	}
-	keys, err := secret.New(master)
+	keys, err := newKeyring(master)
 	if err != nil {
 		return err
 	}
@@ -109,7 +109,7 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 		return fmt.Errorf("start embedded temporal: %w", err)
 	}
 	defer ts.Stop()
-	tc, err := dialTemporal(ts.HostPort(), ts.Namespace(), logger)
+	tc, err := dialTemporal(ts.HostPort(), ts.Namespace(), keys, logger)
 	if err != nil {
 		return err
 	}

@@ -22,6 +22,8 @@ usage:
   flexauth api     [flags]                                    the HTTP API (production)
   flexauth worker  [flags]                                    the Temporal worker (production)
   flexauth migrate [--database URL]                           apply database migrations
+  flexauth codec-server [--addr 127.0.0.1:8089] [--cors-origin URL] [--token T]
+                                                              decrypt workflow histories for the Temporal UI and CLI
   flexauth account create --id ID [--admin AUTHID --admin-email E]
                                                               an account, its admin key and console administrator
   flexauth policy test [DIR]                                  run the Rego tests of a policy folder
@@ -59,6 +61,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runWorker(ctx, rest, logger)
 	case "migrate":
 		return runMigrate(ctx, rest, stdout)
+	case "codec-server":
+		return runCodecServer(ctx, rest, logger)
 	case "account":
 		return runAccount(ctx, rest, stdout)
 	case "policy":

@@ -35,7 +35,7 @@ func runAPI(ctx context.Context, args []string, logger *slog.Logger) error {
 		return err
 	}
 	defer st.Close()
-	tc, err := dialTemporal(p.temporal, p.namespace, logger)
+	tc, err := dialTemporal(p.temporal, p.namespace, keys, logger)
 	if err != nil {
 		return err
 	}
@@ -68,7 +68,7 @@ func runWorker(ctx context.Context, args []string, logger *slog.Logger) error {
 		return err
 	}
 	defer plugins.Close()
-	tc, err := dialTemporal(p.temporal, p.namespace, logger)
+	tc, err := dialTemporal(p.temporal, p.namespace, keys, logger)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,173 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	commonpb "go.temporal.io/api/common/v1"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/flexauth/flexauth/internal/historytest"
+	"github.com/flexauth/flexauth/payloadcodec"
+	"github.com/flexauth/flexauth/workflows"
+)
+
+// TestWorkflowHistoryHoldsNoPersonalDataInClear signs a user in with a PIN
+// (one wrong code, then the right one) from a chosen IP and browser, then
+// reads the attempt's history from Temporal as anyone with access to its
+// database could: no payload holds the authid, the IP or the user agent,
+// every payload is encrypted with the deployment's key, and the codec
+// endpoint gives them back to an operator holding the key and a token.
+func TestWorkflowHistoryHoldsNoPersonalDataInClear(t *testing.T) {
+	h := newHarnessWith(t, harnessOptions{trustedProxies: []string{"127.0.0.1", "::1"}})
+	const (
+		authid = "carmen.codec"
+		ip     = "203.0.113.77"
+		ua     = "CodecTestBrowser/7.3 (history check)"
+	)
+	h.Setup("vpn", []string{"pin"}, "low", authid, "pin")
+	call := func(path string, body req) (int, map[string]any) {
+		t.Helper()
+		raw, _ := json.Marshal(body)
+		r, err := http.NewRequest(http.MethodPost, h.url+path, bytes.NewReader(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("apikey", h.appKey)
+		r.Header.Set("User-Agent", ua)
+		r.Header.Set("X-Forwarded-For", ip)
+		res, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		out := map[string]any{}
+		_ = json.NewDecoder(res.Body).Decode(&out)
+		return res.StatusCode, out
+	}
+	status, out := call("/v1/start", req{"system": "vpn", "authid": authid})
+	if status != http.StatusOK || out["result"] != "success" {
+		t.Fatalf("start = %d %v", status, out)
+	}
+	code := h.outbox.message(t, out["attempt"].(string)).Code
+	wrong := "00000000"
+	if code == wrong {
+		wrong = "11111111"
+	}
+	if status, out = call("/v1/check", req{"system": "vpn", "authid": authid, "pin": wrong}); status != http.StatusForbidden {
+		t.Fatalf("wrong code: check = %d %v", status, out)
+	}
+	if status, out = call("/v1/check", req{"system": "vpn", "authid": authid, "pin": code}); status != http.StatusOK || out["result"] != "authenticated" {
+		t.Fatalf("right code: check = %d %v", status, out)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	wid := workflows.WorkflowID(h.account, "vpn", authid)
+	var result workflows.AttemptResult
+	if err := h.tc.GetWorkflow(ctx, wid, "").Get(ctx, &result); err != nil || result.State != workflows.StateAuthenticated {
+		t.Fatalf("attempt result = %+v, %v", result, err)
+	}
+	// The attempt recorded what it saw: the IP really went into the workflow.
+	if got := h.Admin(http.MethodGet, "/v1/admin/users/"+authid, nil, http.StatusOK); got["last_ip"] != ip {
+		t.Fatalf("last_ip = %v, want %s: the test's IP did not reach the attempt", got["last_ip"], ip)
+	}
+	hist, err := historytest.Fetch(ctx, h.tc, wid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payloads := historytest.Payloads(hist)
+	if len(payloads) < 5 {
+		t.Fatalf("history holds %d payloads; expected the input, activity results, updates and the result", len(payloads))
+	}
+	secrets := []string{authid, ip, ua, authid + "@example.com"}
+	for i, p := range payloads {
+		if got := string(p.GetMetadata()["encoding"]); got != payloadcodec.EncodingEncrypted {
+			t.Fatalf("payload %d is %q, not encrypted: %s", i, got, p.GetData())
+		}
+		if got := string(p.GetMetadata()[payloadcodec.MetadataKeyID]); got != h.keys.PayloadKeyID() {
+			t.Fatalf("payload %d names key %q, want %q", i, got, h.keys.PayloadKeyID())
+		}
+		raw, err := proto.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range secrets {
+			if bytes.Contains(raw, []byte(s)) {
+				t.Fatalf("payload %d holds %q in clear", i, s)
+			}
+		}
+	}
+	// Beyond payloads: the IP and the browser appear nowhere in the history.
+	whole, err := proto.Marshal(hist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{ip, ua} {
+		if bytes.Contains(whole, []byte(s)) {
+			t.Fatalf("the history holds %q in clear", s)
+		}
+	}
+
+	// An operator reads the attempt's input through the codec endpoint.
+	const token = "operator-token"
+	codec := httptest.NewServer(payloadcodec.NewHandler(payloadcodec.New(h.keys), payloadcodec.HandlerOptions{Token: token}))
+	t.Cleanup(codec.Close)
+	input := hist.GetEvents()[0].GetWorkflowExecutionStartedEventAttributes().GetInput().GetPayloads()
+	if len(input) != 1 {
+		t.Fatalf("the first event has %d input payloads, want the attempt input", len(input))
+	}
+	decode := func(auth string) (int, string) {
+		t.Helper()
+		body, err := protojson.Marshal(&commonpb.Payloads{Payloads: input})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := http.NewRequest(http.MethodPost, codec.URL+"/decode", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("X-Namespace", "default")
+		if auth != "" {
+			r.Header.Set("Authorization", auth)
+		}
+		res, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		raw, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(raw)
+	}
+	status, body := decode("Bearer " + token)
+	if status != http.StatusOK {
+		t.Fatalf("decode = %d %s", status, body)
+	}
+	var decoded commonpb.Payloads
+	if err := protojson.Unmarshal([]byte(body), &decoded); err != nil || len(decoded.Payloads) != 1 {
+		t.Fatalf("decode answered %s: %v", body, err)
+	}
+	var in workflows.AttemptInput
+	if err := json.Unmarshal(decoded.Payloads[0].GetData(), &in); err != nil {
+		t.Fatalf("decoded input %q: %v", decoded.Payloads[0].GetData(), err)
+	}
+	if in.AuthID != authid || in.IP != ip || in.UserAgent != ua {
+		t.Fatalf("decoded input = %+v", in)
+	}
+	for _, auth := range []string{"", "Bearer not-the-token"} {
+		status, body := decode(auth)
+		if status != http.StatusUnauthorized || strings.Contains(body, authid) {
+			t.Fatalf("decode with Authorization %q = %d %s, want 401", auth, status, body)
+		}
+	}
+}
