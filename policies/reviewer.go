@@ -59,6 +59,7 @@ type ReviewerConfig struct {
 	// API's own (master key, database URL) reaches code an account wrote.
 	Env []string
 	// Memory bounds the child's data (heap) in bytes; default 512 MiB.
+	// The flexauth binary itself needs about 150 MiB of it to start.
 	Memory int64
 	// CPU bounds the child's processor time; default 10s. Whole seconds,
 	// rounded up.
@@ -250,10 +251,16 @@ func cpuSeconds(d time.Duration) time.Duration {
 
 // outOfMemory reports whether the Go runtime's last words say an
 // allocation was refused: RLIMIT_DATA makes the child's mmap fail, which
-// the runtime reports as "out of memory" (or, for a thread, "cannot
-// allocate memory").
+// the runtime reports as "out of memory", or, when the stack of a new
+// thread could not be mapped, as a failed pthread_create (cgo) or "cannot
+// allocate memory".
 func outOfMemory(stderr string) bool {
-	return strings.Contains(stderr, "out of memory") || strings.Contains(stderr, "cannot allocate memory")
+	for _, s := range []string{"out of memory", "cannot allocate memory", "pthread_create failed"} {
+		if strings.Contains(stderr, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // crashLine is the Go runtime's first line about why the child died.
