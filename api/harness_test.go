@@ -56,6 +56,9 @@ type harnessOptions struct {
 	maxBodyBytes int64
 	// adminOnly skips Temporal: the admin API never calls it.
 	adminOnly bool
+	// policyReview bounds policy reviews (default: the API's defaults);
+	// the review child is this test binary (see TestMain).
+	policyReview policies.ReviewerConfig
 }
 
 func newHarness(t *testing.T) *harness {
@@ -97,7 +100,7 @@ func newHarnessWith(t *testing.T, opts harnessOptions) *harness {
 		ts.NewWorkerWithOptions(workflows.TaskQueue, func(r sdkworker.Registry) { worker.Register(r, acts) }, sdkworker.Options{})
 	}
 
-	cfg := api.Config{PublicURL: h.url, StartFloor: opts.startFloor, MaxBodyBytes: opts.maxBodyBytes}
+	cfg := api.Config{PublicURL: h.url, StartFloor: opts.startFloor, MaxBodyBytes: opts.maxBodyBytes, PolicyReview: opts.policyReview}
 	if cfg.StartFloor == 0 {
 		cfg.StartFloor = time.Nanosecond
 	}

@@ -39,6 +39,11 @@ type Config struct {
 	// DevOutbox is the outbox plugin's file, set by `flexauth dev` only:
 	// GET /v1/admin/dev/outbox shows its last messages to the console.
 	DevOutbox string
+	// PolicyReview says how uploaded policies are reviewed: in a child
+	// process (by default this executable's hidden `policy review-child`)
+	// with memory, CPU and wall-clock limits, a bounded number at once.
+	// Zero values take the policies package's defaults.
+	PolicyReview policies.ReviewerConfig
 	// Now is the server's clock (sessions, expiries, audit times); default
 	// time.Now. Only tests set it, to move past the console's session
 	// timeouts without waiting for them.
@@ -145,8 +150,12 @@ type Server struct {
 	engine  *gin.Engine
 	now     func() time.Time
 	// policy answers "what would the policy decide" with each account's
-	// active policy, compiled in this process as the worker compiles it.
-	policy *policies.Registry
+	// active policy, compiled in this process as the worker compiles it;
+	// evaluations bounds how many of those run at once.
+	policy      *policies.Registry
+	evaluations chan struct{}
+	// reviewer compiles and tests uploaded policies, out of this process.
+	reviewer *policies.Reviewer
 }
 
 // New returns the API server. temporal is the client of the cluster that
@@ -183,6 +192,8 @@ func newServer(cfg Config, st persistence, wf workflowClient, keys *secret.Keyri
 		s.now = time.Now
 	}
 	s.policy = policies.NewRegistry(st)
+	s.evaluations = make(chan struct{}, concurrentEvaluations)
+	s.reviewer = policies.NewReviewer(cfg.PolicyReview)
 	var err error
 	if s.openapi, err = openAPIFor(cfg.PublicURL); err != nil {
 		// The embedded document is checked by tests; serve it unchanged.

@@ -108,8 +108,8 @@ func newActivities(ctx context.Context, st *store.Store, plugins *host.Host, key
 	return activities.New(st, policy, plugins, keys, cfg, nil)
 }
 
-func newAPI(st *store.Store, tc client.Client, keys *secret.Keyring, publicURL string, logger *slog.Logger) http.Handler {
-	return api.New(api.Config{PublicURL: publicURL, Logger: logger}, st, tc, keys).Handler()
+func newAPI(st *store.Store, tc client.Client, keys *secret.Keyring, publicURL string, review policies.ReviewerConfig, logger *slog.Logger) http.Handler {
+	return api.New(api.Config{PublicURL: publicURL, Logger: logger, PolicyReview: review}, st, tc, keys).Handler()
 }
 
 // serveHTTP serves h on addr until ctx ends, then drains requests.

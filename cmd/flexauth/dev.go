@@ -42,7 +42,13 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 	temporalAddr := fs.String("temporal-addr", "", "embedded Temporal frontend host:port (default: a free port)")
 	var pf pluginFlags
 	pf.registerLimits(fs)
+	var pr policyReviewFlags
+	pr.register(fs)
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	review, err := pr.config()
+	if err != nil {
 		return err
 	}
 	if *publicURL == "" {
@@ -122,7 +128,7 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 
 	printBanner(stdout, *publicURL, dir, ts.HostPort(), dk, created)
 	// The console's sign-in page shows the dev outbox: no mail server needed.
-	handler := api.New(api.Config{PublicURL: *publicURL, Logger: logger, DevOutbox: pf.outbox}, st, tc, keys).Handler()
+	handler := api.New(api.Config{PublicURL: *publicURL, Logger: logger, DevOutbox: pf.outbox, PolicyReview: review}, st, tc, keys).Handler()
 	srv := newHTTPServer(*addr, handler)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -15,8 +15,14 @@ func runAPI(ctx context.Context, args []string, logger *slog.Logger) error {
 	fs := flag.NewFlagSet("api", flag.ContinueOnError)
 	var p productionFlags
 	p.register(fs)
+	var pr policyReviewFlags
+	pr.register(fs)
 	addr := fs.String("addr", envOr("FLEXAUTH_ADDR", "127.0.0.1:8080"), "listen address")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	review, err := pr.config()
+	if err != nil {
 		return err
 	}
 	keys, err := p.keyring()
@@ -34,7 +40,7 @@ func runAPI(ctx context.Context, args []string, logger *slog.Logger) error {
 	}
 	defer tc.Close()
 	logger.Info("api listening", "addr", *addr)
-	return serveHTTP(ctx, newHTTPServer(*addr, newAPI(st, tc, keys, p.publicURL, logger)))
+	return serveHTTP(ctx, newHTTPServer(*addr, newAPI(st, tc, keys, p.publicURL, review, logger)))
 }
 
 func runWorker(ctx context.Context, args []string, logger *slog.Logger) error {
