@@ -169,7 +169,7 @@ func (s *Server) uploadPolicy(c *gin.Context) {
 		respondError(c, rerr)
 		return
 	}
-	account := caller(c).AccountID
+	who := caller(c)
 	review, err := s.reviewer.Review(c.Request.Context(), req.Rego, req.Tests)
 	switch {
 	case errors.Is(err, policies.ErrReviewBusy):
@@ -179,7 +179,7 @@ func (s *Server) uploadPolicy(c *gin.Context) {
 		s.internalError(c, "review uploaded policy", err)
 		return
 	}
-	s.log.Info("policy reviewed", "account", account, "accepted", review.Accepted(), "limit", review.Limit,
+	s.log.Info("policy reviewed", "account", who.AccountID, "accepted", review.Accepted(), "limit", review.Limit,
 		"peak_memory_mib", review.Usage.PeakMemory>>20, "cpu", review.Usage.CPU)
 	tests := toPolicyTests(review.Tests)
 	if !review.Accepted() {
@@ -194,7 +194,6 @@ func (s *Server) uploadPolicy(c *gin.Context) {
 		c.JSON(http.StatusUnprocessableEntity, out)
 		return
 	}
-	who := caller(c)
 	v := store.PolicyVersion{
 		AccountID: who.AccountID, Rego: req.Rego, Tests: req.Tests,
 		CreatedAt: s.now().UTC(), CreatedBy: who.Actor,
