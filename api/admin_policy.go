@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/netip"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -40,10 +41,16 @@ const (
 	policyPath = "/v1/admin/policy"
 	// maxPolicyBytes bounds an upload: the policy and its tests together.
 	maxPolicyBytes = 1 << 20
-	// reviewTimeout bounds compiling an upload and running its tests, and
-	// evaluateTimeout one evaluation: a policy is code from the account.
-	reviewTimeout   = 30 * time.Second
+	// evaluateTimeout bounds "what would the policy decide", reading its
+	// input included (the evaluation itself is bounded tighter, by
+	// policies.EvaluationTimeout): a policy is code from the account.
 	evaluateTimeout = 10 * time.Second
+	// concurrentEvaluations bound "what would the policy decide" as the
+	// reviewer bounds uploads: at most that many at once in this process,
+	// a further one waiting evaluationWait for a turn before a 503. An
+	// evaluation holds its turn for at most policies.EvaluationTimeout.
+	concurrentEvaluations = 4
+	evaluationWait        = time.Second
 	// builtinAuthor is the author shown for version 0.
 	builtinAuthor = "flexauth"
 )
@@ -151,38 +158,42 @@ type uploadPolicyRequest struct {
 	Tests string `json:"tests"`
 }
 
-// uploadPolicy compiles the uploaded policy and runs its tests; only a
-// policy that compiles and passes them all is stored, and it is active at
-// once. A refusal changes nothing and says where the problems are.
+// uploadPolicy compiles the uploaded policy and runs its tests, in a
+// child process with memory and time limits (policies.Reviewer); only a
+// policy that compiles and passes them all within the limits is stored,
+// and it is active at once. A refusal changes nothing and says where the
+// problems are, or which limit the review exceeded.
 func (s *Server) uploadPolicy(c *gin.Context) {
 	var req uploadPolicyRequest
 	if rerr := decodeJSON(c, &req, true); rerr != nil {
 		respondError(c, rerr)
 		return
 	}
-	ctx, cancel := context.WithTimeout(c.Request.Context(), reviewTimeout)
-	defer cancel()
-	review, err := policies.ReviewUpload(ctx, req.Rego, req.Tests)
-	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
-			failf(c, http.StatusUnprocessableEntity, "policy refused: compiling it and running its tests took more than %s", reviewTimeout)
-			return
-		}
+	who := caller(c)
+	review, err := s.reviewer.Review(c.Request.Context(), req.Rego, req.Tests)
+	switch {
+	case errors.Is(err, policies.ErrReviewBusy):
+		busy(c, s.reviewer.RetryAfter(), "too many policy reviews at once; try again later")
+		return
+	case err != nil:
 		s.internalError(c, "review uploaded policy", err)
 		return
 	}
+	s.log.Info("policy reviewed", "account", who.AccountID, "accepted", review.Accepted(), "limit", review.Limit,
+		"peak_memory_mib", review.Usage.PeakMemory>>20, "cpu", review.Usage.CPU)
 	tests := toPolicyTests(review.Tests)
 	if !review.Accepted() {
 		problems := make([]policyProblemJSON, len(review.Problems))
 		for i, p := range review.Problems {
 			problems[i] = policyProblemJSON{File: p.File, Line: p.Line, Column: p.Column, Message: p.Message}
 		}
-		c.JSON(http.StatusUnprocessableEntity, gin.H{
-			"error": "policy refused: " + review.Refusal, "problems": problems, "tests": tests,
-		})
+		out := gin.H{"error": "policy refused: " + review.Refusal, "problems": problems, "tests": tests}
+		if review.Limit != "" {
+			out["limit"] = review.Limit
+		}
+		c.JSON(http.StatusUnprocessableEntity, out)
 		return
 	}
-	who := caller(c)
 	v := store.PolicyVersion{
 		AccountID: who.AccountID, Rego: req.Rego, Tests: req.Tests,
 		CreatedAt: s.now().UTC(), CreatedBy: who.Actor,
@@ -280,6 +291,12 @@ func (s *Server) evaluatePolicy(c *gin.Context) {
 		}
 		at = t.UTC()
 	}
+	release, ok := acquire(c.Request.Context(), s.evaluations, evaluationWait)
+	if !ok {
+		busy(c, policies.EvaluationTimeout, "too many policy evaluations at once; try again later")
+		return
+	}
+	defer release()
 	account := caller(c).AccountID
 	ctx, cancel := context.WithTimeout(c.Request.Context(), evaluateTimeout)
 	defer cancel()
@@ -322,4 +339,26 @@ func (s *Server) evaluatePolicy(c *gin.Context) {
 	out["policy_consulted"] = true
 	out["policy_version"] = version
 	c.JSON(http.StatusOK, out)
+}
+
+// acquire takes one of the slots, waiting at most wait (or until ctx ends)
+// for one to free up; ok is false when none did.
+func acquire(ctx context.Context, slots chan struct{}, wait time.Duration) (release func(), ok bool) {
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case slots <- struct{}{}:
+		return func() { <-slots }, true
+	case <-timer.C:
+		return nil, false
+	case <-ctx.Done():
+		return nil, false
+	}
+}
+
+// busy answers 503 with Retry-After: the work is bounded, and the caller's
+// turn may come.
+func busy(c *gin.Context, retryAfter time.Duration, msg string) {
+	c.Header("Retry-After", strconv.Itoa(int(max(retryAfter.Round(time.Second), time.Second)/time.Second)))
+	fail(c, http.StatusServiceUnavailable, msg)
 }

@@ -66,6 +66,9 @@ type harnessOptions struct {
 	// trustedProxies believe X-Forwarded-For from these addresses, so a
 	// test can choose the client IP.
 	trustedProxies []string
+	// policyReview bounds policy reviews (default: the API's defaults);
+	// the review child is this test binary (see TestMain).
+	policyReview policies.ReviewerConfig
 }
 
 func newHarness(t *testing.T) *harness {
@@ -113,6 +116,7 @@ func newHarnessWith(t *testing.T, opts harnessOptions) *harness {
 	cfg := api.Config{
 		PublicURL: h.url, StartFloor: opts.startFloor, MaxBodyBytes: opts.maxBodyBytes, DevOutbox: opts.devOutbox,
 		AppIPLimit: off, BrowserIPLimit: off, SignInIPLimit: off, TrustedProxies: opts.trustedProxies,
+		PolicyReview: opts.policyReview,
 	}
 	if cfg.StartFloor == 0 {
 		cfg.StartFloor = time.Nanosecond

@@ -71,6 +71,11 @@ type Config struct {
 	// before starting anything (the worker judges every start again). The
 	// same values as the worker's, from the same flags.
 	Limits activities.Limits
+	// PolicyReview says how uploaded policies are reviewed: in a child
+	// process (by default this executable's hidden `policy review-child`)
+	// with memory, CPU and wall-clock limits, a bounded number at once.
+	// Zero values take the policies package's defaults.
+	PolicyReview policies.ReviewerConfig
 	// Now is the server's clock (sessions, expiries, audit times); default
 	// time.Now. Only tests set it, to move past the console's session
 	// timeouts without waiting for them.
@@ -224,8 +229,12 @@ type Server struct {
 	// consolePage is the console's index.html, with the dev token in dev.
 	consolePage []byte
 	// policy answers "what would the policy decide" with each account's
-	// active policy, compiled in this process as the worker compiles it.
-	policy *policies.Registry
+	// active policy, compiled in this process as the worker compiles it;
+	// evaluations bounds how many of those run at once.
+	policy      *policies.Registry
+	evaluations chan struct{}
+	// reviewer compiles and tests uploaded policies, out of this process.
+	reviewer *policies.Reviewer
 	// bg runs the console sign-in's work after its answer.
 	bg *background
 	// signIns serialises the starts of one user's console sign-ins in this
@@ -281,6 +290,8 @@ func newServer(cfg Config, st persistence, wf workflowClient, keys *secret.Keyri
 		s.now = time.Now
 	}
 	s.policy = policies.NewRegistry(st)
+	s.evaluations = make(chan struct{}, concurrentEvaluations)
+	s.reviewer = policies.NewReviewer(cfg.PolicyReview)
 	var err error
 	if s.hosts, err = newHostPolicy(cfg.PublicURL, cfg.ListenAddr, cfg.AllowedHosts); err != nil {
 		// Validate reports this at start; what parsed is still served.

@@ -43,6 +43,15 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	// The API reviews uploaded policies in a child process: this binary,
+	// run again with policies.ReviewChildEnv set.
+	if os.Getenv(policies.ReviewChildEnv) != "" {
+		if err := policies.ServeReviewChild(context.Background(), os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "review child:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	dir, err := os.MkdirTemp("", "flexauth-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -14,6 +14,13 @@
 // account's active policy, and [ReviewUpload] checks an uploaded one
 // (compiled, its tests run) before it may become active. Policies run
 // without network built-ins (http.send, net.lookup_ip_addr), because accounts
-// may upload their own. Callers build a new [Engine] when a policy changes and
-// bound evaluation time with the context they pass to [Engine.Decide].
+// may upload their own. Callers build a new [Engine] when a policy changes;
+// a decision takes at most [EvaluationTimeout], less if the caller's context
+// says so.
+//
+// The one exception to "no I/O" is [Reviewer]: an uploaded policy is code
+// from a tenant, and no context stops a Rego built-in that allocates
+// gigabytes in one call, so the API reviews uploads in a child process
+// (the flexauth binary again, serving [ServeReviewChild]) under memory,
+// CPU-time and wall-clock limits, with an empty environment.
 package policies

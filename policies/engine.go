@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"sync/atomic"
+	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/topdown"
 )
 
 // decisionQuery is the document every policy must define.
@@ -17,10 +20,36 @@ const decisionQuery = "data.flexauth.risk.decision"
 
 var errUndefined = errors.New("policy decision is undefined")
 
+// The bounds on one decision, whatever the caller allows: a policy that
+// needs more is broken (the built-in one decides in about 150 steps and a
+// millisecond), and a sign-in must not wait on it.
+//
+// EvaluationSteps bounds the work: OPA asks whether to stop before every
+// expression it evaluates and inside its costlier built-ins (generating a
+// range, building a string), and each ask counts as a step, so the bound
+// holds however loaded the machine is. EvaluationTimeout bounds the
+// wall-clock time, for work between two asks; it stays under the 10s the
+// attempt workflow gives Begin, so that a slow policy denies with its
+// reason rather than failing Begin.
+const (
+	EvaluationSteps   = 1_000_000
+	EvaluationTimeout = 8 * time.Second
+)
+
+// The errors of a decision stopped at a bound; the decision denies.
+var (
+	ErrEvaluationSteps   = fmt.Errorf("the policy took more than %d evaluation steps to decide", EvaluationSteps)
+	ErrEvaluationTimeout = fmt.Errorf("the policy took longer than %s to decide", EvaluationTimeout)
+)
+
 // Engine evaluates one compiled policy. It is safe for concurrent use: the
 // query is prepared once in New and shared by every call to Decide.
 type Engine struct {
 	query rego.PreparedEvalQuery
+	// The bounds of one decision: EvaluationSteps and EvaluationTimeout
+	// (tests lower them).
+	steps   int64
+	timeout time.Duration
 }
 
 // New compiles the modules and prepares the query data.flexauth.risk.decision.
@@ -48,13 +77,15 @@ func New(ctx context.Context, modules map[string]string) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prepare policy query: %w", err)
 	}
-	return &Engine{query: query}, nil
+	return &Engine{query: query, steps: EvaluationSteps, timeout: EvaluationTimeout}, nil
 }
 
-// Decide evaluates the policy for one login attempt.
+// Decide evaluates the policy for one login attempt, for at most
+// EvaluationSteps and EvaluationTimeout.
 //
-// It fails closed: on any error (a cancelled context, an evaluation error, an
-// undefined result, a wrong shape, or an allowing decision with unusable
+// It fails closed: on any error (a cancelled context, an evaluation stopped
+// at a bound (ErrEvaluationSteps, ErrEvaluationTimeout), an evaluation
+// error, an undefined result, a wrong shape, or an allowing decision with unusable
 // values: a method that is unknown or not enabled on the system,
 // ttl_seconds <= 0, max_attempts < 1, a risk other than low, medium or high)
 // it returns a denying Decision whose only reason starts with
@@ -80,12 +111,22 @@ func (e *Engine) decide(ctx context.Context, in Input) (Decision, error) {
 	if in.System.Methods == nil {
 		in.System.Methods = []string{} // a list, never null, for `in` tests
 	}
-	rs, err := e.query.Eval(ctx, rego.EvalInput(in))
+	evalCtx, cancel := context.WithTimeoutCause(ctx, e.timeout, ErrEvaluationTimeout)
+	defer cancel()
+	b := newBudget(e.steps)
+	stop := context.AfterFunc(evalCtx, b.Cancel)
+	defer stop()
+	rs, err := e.query.Eval(evalCtx, rego.EvalInput(in), rego.EvalExternalCancel(b))
 	if err != nil {
-		if cerr := ctx.Err(); cerr != nil {
+		switch {
+		case b.exhausted.Load():
+			return Decision{}, fmt.Errorf("evaluate policy: %w", ErrEvaluationSteps)
+		case ctx.Err() != nil:
 			// Keep the context's error visible to errors.Is; the
 			// evaluator reports cancellation in its own type.
-			return Decision{}, fmt.Errorf("evaluate policy: %w (%w)", cerr, err)
+			return Decision{}, fmt.Errorf("evaluate policy: %w (%w)", ctx.Err(), err)
+		case errors.Is(context.Cause(evalCtx), ErrEvaluationTimeout):
+			return Decision{}, fmt.Errorf("evaluate policy: %w", ErrEvaluationTimeout)
 		}
 		return Decision{}, fmt.Errorf("evaluate policy: %w", err)
 	}
@@ -107,6 +148,36 @@ func (e *Engine) decide(ctx context.Context, in Input) (Decision, error) {
 		d.TTLSeconds = MaxDeliveredTTL
 	}
 	return d, nil
+}
+
+// budget is one evaluation's cancellation (topdown.Cancel): cancelled
+// when its context ends, or after its steps are spent. Every time the
+// evaluator asks whether to stop is one step.
+type budget struct {
+	left      atomic.Int64
+	cancelled atomic.Bool
+	exhausted atomic.Bool
+}
+
+var _ topdown.Cancel = (*budget)(nil)
+
+func newBudget(steps int64) *budget {
+	b := &budget{}
+	b.left.Store(steps)
+	return b
+}
+
+func (b *budget) Cancel() { b.cancelled.Store(true) }
+
+func (b *budget) Cancelled() bool {
+	if b.cancelled.Load() {
+		return true
+	}
+	if b.left.Add(-1) < 0 {
+		b.exhausted.Store(true)
+		return true
+	}
+	return false
 }
 
 // wireDecision mirrors Decision with pointers, so that a missing field can be

@@ -400,6 +400,10 @@ func TestNewRejectsUnusablePolicies(t *testing.T) {
 
 func TestDecideIsSafeForConcurrentUse(t *testing.T) {
 	e := newEngine(t, Default())
+	// This test is about sharing one engine; on a machine starved of CPU,
+	// 32 goroutines deciding at once can take longer than the wall-clock
+	// bound, which would then deny (as it should) and fail the test.
+	e.timeout = time.Minute
 	inputs := make([]Input, 8)
 	want := make([]Decision, len(inputs))
 	for i := range inputs {
@@ -471,4 +475,44 @@ func TestUnavailablePolicyDenies(t *testing.T) {
 	if err == nil || d.Allow || len(d.Reasons) != 1 || !strings.HasPrefix(d.Reasons[0], "policy error: ") {
 		t.Fatalf("decision = %+v, err = %v; want a denial naming the policy error", d, err)
 	}
+}
+
+// loopingRules iterate ten billion times, for a caller that would wait for
+// ever.
+const loopingRules = `decision := ` + allowPIN + ` if {
+	count([a | some a in numbers.range(1, 100000); some b in numbers.range(1, 100000); a == 0 - b]) == 0
+}`
+
+func TestDecideStopsARunawayPolicy(t *testing.T) {
+	tests := []struct {
+		name    string
+		steps   int64
+		timeout time.Duration
+		want    error
+	}{
+		{"a policy that loops is stopped after its evaluation steps", 20_000, time.Minute, ErrEvaluationSteps},
+		{"a policy that loops is stopped at the evaluation timeout", 1 << 62, 300 * time.Millisecond, ErrEvaluationTimeout},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEngine(t, policy(loopingRules))
+			e.steps, e.timeout = tt.steps, tt.timeout
+			start := time.Now()
+			got, err := e.Decide(context.WithoutCancel(t.Context()), signIn())
+			took := time.Since(start)
+			assertFailedClosed(t, got, err, "evaluate policy: "+tt.want.Error())
+			if !errors.Is(err, tt.want) {
+				t.Errorf("error %v is not %v", err, tt.want)
+			}
+			if took > 20*time.Second {
+				t.Errorf("denied after %s", took)
+			}
+		})
+	}
+	t.Run("the bounds are the package's", func(t *testing.T) {
+		e := newEngine(t, Default())
+		if e.steps != EvaluationSteps || e.timeout != EvaluationTimeout {
+			t.Fatalf("steps %d, timeout %s; want %d and %s", e.steps, e.timeout, EvaluationSteps, EvaluationTimeout)
+		}
+	})
 }

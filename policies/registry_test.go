@@ -92,6 +92,35 @@ func TestRegistryDecidesWithEachAccountsActivePolicy(t *testing.T) {
 			t.Fatalf("account b: decision = %+v, %v", d, err)
 		}
 	})
+	t.Run("a stored policy that loops at sign-in is stopped and denies with the reason", func(t *testing.T) {
+		// It passes review: it loops only for a real sign-in, which has a
+		// client IP.
+		rego := strings.Replace(closedVPN, `"max_attempts": 3,`, `"max_attempts": attempts,`, 1) + `
+default attempts := 3
+
+attempts := 4 if {
+	input.request.ip
+	count([x | some x in numbers.range(1, 100000); some y in numbers.range(1, 100000); x == 0 - y]) == 0
+}
+`
+		if r, err := ReviewUpload(ctx, rego, closedVPNTests); err != nil || !r.Accepted() {
+			t.Fatalf("review = %+v, %v; want accepted", r, err)
+		}
+		slow := upload(t, st, "a", rego)
+		start := time.Now()
+		d, version, err := reg.DecideVersion(ctx, vpnSignIn("a"))
+		// Stopped at the step bound, or at the timeout on a loaded machine.
+		if !(errors.Is(err, ErrEvaluationSteps) || errors.Is(err, ErrEvaluationTimeout)) || d.Allow || version != slow ||
+			!slices.Equal(d.Reasons, []string{"policy error: " + err.Error()}) {
+			t.Fatalf("decision = %+v, version %d, %v; want a denial for taking too long", d, version, err)
+		}
+		if took := time.Since(start); took > EvaluationTimeout+3*time.Second {
+			t.Errorf("denied after %s, want soon after %s", took, EvaluationTimeout)
+		}
+		if d, err := reg.Decide(ctx, vpnSignIn("b")); err != nil || !d.Allow {
+			t.Fatalf("account b: decision = %+v, %v", d, err)
+		}
+	})
 }
 
 // countingVersions counts how often a version's source is read, which is

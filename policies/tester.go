@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/open-policy-agent/opa/v1/tester"
 )
@@ -18,10 +19,19 @@ type TestResult struct {
 	Location string // file:line of the test rule
 }
 
-// RunTests compiles modules plus tests and runs every test_ rule. A compile
-// error returns an error whose message includes file:line locations. Results
-// are sorted by package and name.
+// RunTests compiles modules plus tests and runs every test_ rule, each for
+// at most 5 seconds (as opa test does). A compile error returns an error
+// whose message includes file:line locations. Results are sorted by
+// package and name.
 func RunTests(ctx context.Context, modules, tests map[string]string) ([]TestResult, error) {
+	return runTests(ctx, modules, tests, defaultTestTimeout)
+}
+
+// defaultTestTimeout bounds one test of RunTests.
+const defaultTestTimeout = 5 * time.Second
+
+// runTests is RunTests with perTest bounding each test.
+func runTests(ctx context.Context, modules, tests map[string]string, perTest time.Duration) ([]TestResult, error) {
 	all := make(map[string]string, len(modules)+len(tests))
 	for name, src := range modules {
 		all[name] = src
@@ -40,6 +50,7 @@ func RunTests(ctx context.Context, modules, tests map[string]string) ([]TestResu
 		SetCompiler(newCompiler()).
 		SetModules(parsed).
 		RaiseBuiltinErrors(true). // as the engine does: StrictBuiltinErrors
+		SetTimeout(perTest).
 		RunTests(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("compile policy tests: %w", err)

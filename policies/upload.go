@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 )
@@ -29,12 +30,27 @@ type Problem struct {
 	Message string
 }
 
+// reviewTestTimeout stands for "no per-test timeout" in ReviewUpload: the
+// context and the review process's limits end a review.
+const reviewTestTimeout = 24 * time.Hour
+
 // Review is the verdict on an uploaded policy.
 type Review struct {
 	// Refusal says why the policy cannot become active; "" when it can.
 	Refusal  string
 	Problems []Problem
 	Tests    []TestResult // every test run, passed or not
+	// Limit names the limit the review exceeded (LimitMemory, LimitTime),
+	// when that is why it was refused. Only a Reviewer sets it.
+	Limit string
+	// Usage is what the review process used; only a Reviewer sets it.
+	Usage ReviewUsage
+}
+
+// ReviewUsage is what a review's child process used.
+type ReviewUsage struct {
+	PeakMemory int64         // peak resident memory, bytes
+	CPU        time.Duration // user and system time
 }
 
 // Accepted reports whether the policy compiled and all its tests passed.
@@ -46,6 +62,12 @@ func (r Review) Accepted() bool { return r.Refusal == "" }
 // policy that is refused says why in Review.Refusal, with located
 // Problems or failed Tests; the error is only for a review that could not
 // finish (the context ended).
+//
+// It runs in the calling process with no bound but ctx on time and none on
+// memory: the API reviews uploads through a [Reviewer], which calls it in a
+// child process that is limited. Each test runs until ctx ends (not 5
+// seconds as in RunTests), so that the limits of that process, not a
+// per-test timer, decide when a slow policy has had enough.
 func ReviewUpload(ctx context.Context, rego, tests string) (Review, error) {
 	switch {
 	case strings.TrimSpace(rego) == "":
@@ -82,7 +104,7 @@ func ReviewUpload(ctx context.Context, rego, tests string) (Review, error) {
 		}
 		return Review{Refusal: "the policy does not compile", Problems: problemsOf(UploadModuleFile, err)}, nil
 	}
-	results, err := RunTests(ctx, map[string]string{UploadModuleFile: rego}, map[string]string{UploadTestsFile: tests})
+	results, err := runTests(ctx, map[string]string{UploadModuleFile: rego}, map[string]string{UploadTestsFile: tests}, reviewTestTimeout)
 	if cerr := ctx.Err(); cerr != nil {
 		return Review{}, fmt.Errorf("review policy: %w", cerr)
 	}

@@ -22,14 +22,19 @@ func mustRead(path string) string {
 	return string(raw)
 }
 
-func TestReviewUpload(t *testing.T) {
-	tests := []struct {
-		name        string
-		rego, tests string
-		refusal     string   // substring of the refusal; "" for an accepted policy
-		problem     *Problem // a problem that must be reported (Message: a substring)
-		failed      []string // tests that must be reported as failed
-	}{
+// uploadCase is an upload and what its review must say. The same cases
+// run in this process (TestReviewUpload) and in a review child
+// (TestReviewerGivesReviewUploadsVerdict).
+type uploadCase struct {
+	name        string
+	rego, tests string
+	refusal     string   // substring of the refusal; "" for an accepted policy
+	problem     *Problem // a problem that must be reported (Message: a substring)
+	failed      []string // tests that must be reported as failed
+}
+
+func uploadCases() []uploadCase {
+	return []uploadCase{
 		{
 			name: "a policy that compiles and passes its tests is accepted",
 			rego: closedVPN, tests: closedVPNTests,
@@ -97,33 +102,42 @@ func TestReviewUpload(t *testing.T) {
 			failed:  []string{"test_vpn_is_closed"},
 		},
 	}
-	for _, tt := range tests {
+}
+
+// check fails t unless r is the review tt must get.
+func (tt uploadCase) check(t *testing.T, r Review) {
+	t.Helper()
+	if tt.refusal == "" {
+		if !r.Accepted() || len(r.Tests) != 2 || !r.Tests[0].Pass || !r.Tests[1].Pass {
+			t.Fatalf("review = %+v, want accepted with 2 passing tests", r)
+		}
+		return
+	}
+	if r.Accepted() || !strings.Contains(r.Refusal, tt.refusal) {
+		t.Fatalf("refusal = %q, want it to contain %q (review %+v)", r.Refusal, tt.refusal, r)
+	}
+	if tt.problem != nil && !hasProblem(r.Problems, *tt.problem) {
+		t.Fatalf("problems = %+v, want one like %+v", r.Problems, *tt.problem)
+	}
+	for _, name := range tt.failed {
+		found := false
+		for _, res := range r.Tests {
+			found = found || (res.Name == name && !res.Pass)
+		}
+		if !found {
+			t.Errorf("tests = %+v, want %s failed", r.Tests, name)
+		}
+	}
+}
+
+func TestReviewUpload(t *testing.T) {
+	for _, tt := range uploadCases() {
 		t.Run(tt.name, func(t *testing.T) {
 			r, err := ReviewUpload(t.Context(), tt.rego, tt.tests)
 			if err != nil {
 				t.Fatalf("ReviewUpload: %v", err)
 			}
-			if tt.refusal == "" {
-				if !r.Accepted() || len(r.Tests) != 2 || !r.Tests[0].Pass || !r.Tests[1].Pass {
-					t.Fatalf("review = %+v, want accepted with 2 passing tests", r)
-				}
-				return
-			}
-			if r.Accepted() || !strings.Contains(r.Refusal, tt.refusal) {
-				t.Fatalf("refusal = %q, want it to contain %q (review %+v)", r.Refusal, tt.refusal, r)
-			}
-			if tt.problem != nil && !hasProblem(r.Problems, *tt.problem) {
-				t.Fatalf("problems = %+v, want one like %+v", r.Problems, *tt.problem)
-			}
-			for _, name := range tt.failed {
-				found := false
-				for _, res := range r.Tests {
-					found = found || (res.Name == name && !res.Pass)
-				}
-				if !found {
-					t.Errorf("tests = %+v, want %s failed", r.Tests, name)
-				}
-			}
+			tt.check(t, r)
 		})
 	}
 }

@@ -45,7 +45,13 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 	pf.registerLimits(fs)
 	var edge edgeFlags
 	edge.register(fs)
+	var pr policyReviewFlags
+	pr.register(fs)
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	review, err := pr.config()
+	if err != nil {
 		return err
 	}
 	if *publicURL == "" {
@@ -139,6 +145,7 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 	printBanner(stdout, *publicURL, dir, ts.HostPort(), dk, created)
 	// The console's sign-in page shows the dev outbox: no mail server needed.
 	apiCfg.DevOutbox = pf.outbox
+	apiCfg.PolicyReview = review
 	// With port 0 in --addr, the one the system chose.
 	apiCfg.ListenAddr = ln.Addr().String()
 	a := newAPI(st, tc, keys, apiCfg)

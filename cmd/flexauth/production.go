@@ -16,13 +16,19 @@ func runAPI(ctx context.Context, args []string, logger *slog.Logger) error {
 	fs := flag.NewFlagSet("api", flag.ContinueOnError)
 	var p productionFlags
 	p.register(fs)
+	var pr policyReviewFlags
+	pr.register(fs)
 	addr := fs.String("addr", envOr("FLEXAUTH_ADDR", "127.0.0.1:8080"), "listen address")
 	var edge edgeFlags
 	edge.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg := api.Config{PublicURL: p.publicURL, ListenAddr: *addr, Logger: logger}
+	review, err := pr.config()
+	if err != nil {
+		return err
+	}
+	cfg := api.Config{PublicURL: p.publicURL, ListenAddr: *addr, Logger: logger, PolicyReview: review}
 	if err := edge.apply(&cfg); err != nil {
 		return err
 	}

@@ -14,7 +14,15 @@ import (
 
 // runPolicy implements `flexauth policy test [DIR]`: compile the .rego
 // modules of DIR (default: the embedded default policy) and run their tests.
+//
+// `flexauth policy review-child`, not in the usage, is the child process
+// in which the API reviews an uploaded policy (policies.Reviewer): it
+// reads the upload on stdin and writes the review as JSON on stdout, under
+// the limits its parent set on it.
 func runPolicy(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) == 1 && args[0] == "review-child" {
+		return policies.ServeReviewChild(ctx, os.Stdin, stdout)
+	}
 	if len(args) == 0 || args[0] != "test" {
 		return errors.New("usage: flexauth policy test [DIR]")
 	}
