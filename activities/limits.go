@@ -66,14 +66,17 @@ type StartRequest struct {
 	// Recorded is true when the start's own attempt is already stored (and
 	// so counted); false when it is judged before anything is recorded.
 	Recorded bool
+	// InFlight counts the subject's starts let through before this one
+	// whose attempts are not stored yet: they count as if they were.
+	InFlight int
 }
 
 // Exceeded says which limit the start exceeds, or "".
 func (l Limits) Exceeded(ctx context.Context, st LimitStore, req StartRequest) (string, error) {
 	l = l.withDefaults()
-	self := 0
+	self := req.InFlight
 	if !req.Recorded {
-		self = 1
+		self++
 	}
 	type limit struct {
 		max   int

@@ -100,18 +100,43 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return s.bg.wait(ctx)
 }
 
-// stripedLock is a fixed set of mutexes picked by a key's hash: work on one
-// key is serialised, work on most different keys is not, and memory stays
-// the same however many keys there are.
-type stripedLock struct {
-	mu [64]sync.Mutex
+// startsInFlight counts, per key, the starts this process has let through
+// whose attempts are not recorded yet, so that a limit judged from the
+// store counts them too. Judging one key's starts is serialised (by a
+// fixed set of mutexes picked by the key's hash, so memory stays the same
+// however many keys there are); the starts themselves run in parallel.
+type startsInFlight struct {
+	stripes [64]sync.Mutex
+	mu      sync.Mutex
+	n       map[string]int // at most one entry per start in flight
 }
 
-// lock locks key's stripe and returns its unlock.
-func (l *stripedLock) lock(key string) func() {
+// admit judges a start for key, given how many are in flight for it, and
+// when judge allows it counts it in flight until done is called (once its
+// attempt is recorded, or it has failed).
+func (f *startsInFlight) admit(key string, judge func(inFlight int) (bool, error)) (done func(), ok bool, err error) {
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(key))
-	m := &l.mu[h.Sum32()%uint32(len(l.mu))]
-	m.Lock()
-	return m.Unlock
+	stripe := &f.stripes[h.Sum32()%uint32(len(f.stripes))]
+	stripe.Lock()
+	defer stripe.Unlock()
+	f.mu.Lock()
+	n := f.n[key]
+	f.mu.Unlock()
+	if ok, err = judge(n); err != nil || !ok {
+		return nil, ok, err
+	}
+	f.mu.Lock()
+	if f.n == nil {
+		f.n = map[string]int{}
+	}
+	f.n[key]++
+	f.mu.Unlock()
+	return func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if f.n[key]--; f.n[key] <= 0 {
+			delete(f.n, key)
+		}
+	}, true, nil
 }

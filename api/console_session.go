@@ -249,20 +249,25 @@ func (s *Server) beginConsoleSignIn(ctx context.Context, in workflows.AttemptInp
 	}
 	// The console's start limits are judged before anything is recorded:
 	// a flood of anonymous sign-ins past them creates no workflow, no
-	// attempt and no audit event (a log line says what was refused). One
-	// user's sign-ins start one at a time, each counting those before it.
-	defer s.signIns.lock(in.AccountID + "\x00" + in.AuthID)()
-	reason, err := s.cfg.Limits.Exceeded(ctx, s.store, activities.StartRequest{
-		AccountID: in.AccountID, System: in.System, AuthID: in.AuthID, IP: in.IP, At: s.now().UTC(),
+	// attempt and no audit event (a log line says what was refused). Each
+	// judgement counts the user's sign-ins let through before it.
+	var reason string
+	done, ok, err := s.signIns.admit(in.AccountID+"\x00"+in.AuthID, func(inFlight int) (bool, error) {
+		var err error
+		reason, err = s.cfg.Limits.Exceeded(ctx, s.store, activities.StartRequest{
+			AccountID: in.AccountID, System: in.System, AuthID: in.AuthID, IP: in.IP, At: s.now().UTC(), InFlight: inFlight,
+		})
+		return reason == "", err
 	})
 	if err != nil {
 		s.log.ErrorContext(ctx, "judge console sign-in limits", "attempt", in.AttemptID, "error", err)
 		return
 	}
-	if reason != "" {
+	if !ok {
 		s.log.WarnContext(ctx, "console sign-in refused before it started", "account", in.AccountID, "ip", in.IP, "reason", reason)
 		return
 	}
+	defer done()
 	if _, err := s.beginAttempt(ctx, in); err != nil {
 		s.log.ErrorContext(ctx, "start console sign-in", "attempt", in.AttemptID, "error", err)
 	}

@@ -3,6 +3,8 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -88,10 +90,15 @@ func TestConsoleSignInAnswersBeforeStarting(t *testing.T) {
 func TestConsoleSignInWorkIsBounded(t *testing.T) {
 	f := newFixture(t)
 	wf := &stuckTemporal{release: make(chan struct{})}
-	s := f.server(wf)
+	s := newServer(Config{
+		PublicURL: "http://example.com", StartFloor: time.Nanosecond, Logger: slog.New(slog.NewTextHandler(f.logs, nil)),
+		SignInIPLimit: IPLimit{PerSecond: -1}, // every request comes from one address
+	}, f.st, wf, f.keys)
 	h := s.Handler()
 	for i := 0; i < maxBackground+3; i++ {
-		rec := f.post(t, h, "/v1/admin/session", `{"account":"acme","authid":"bob"}`)
+		// A sign-in each for many users: one user's would stop at the
+		// console's start limits before reaching the bound.
+		rec := f.post(t, h, "/v1/admin/session", fmt.Sprintf(`{"account":"acme","authid":"bob%d"}`, i))
 		if rec.Code != http.StatusOK {
 			t.Fatalf("sign-in %d = %d %s", i, rec.Code, rec.Body.String())
 		}

@@ -237,10 +237,10 @@ type Server struct {
 	reviewer *policies.Reviewer
 	// bg runs the console sign-in's work after its answer.
 	bg *background
-	// signIns serialises the starts of one user's console sign-ins in this
-	// process, so that the limits judged before a start count every start
-	// before it (a burst would otherwise all pass the same count).
-	signIns stripedLock
+	// signIns counts the console sign-ins this process has let through and
+	// not yet recorded, so that the limits judged before a start count
+	// every start before it (a burst would otherwise all pass one count).
+	signIns startsInFlight
 	// publicOrigin is PublicURL's origin ("scheme://host[:port]"), the only
 	// Origin a link confirmation is accepted from; "" when PublicURL is not
 	// an absolute URL.

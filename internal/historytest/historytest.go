@@ -39,7 +39,8 @@ func Fetch(ctx context.Context, c client.Client, workflowID string) (*historypb.
 }
 
 // Payloads returns every payload in m, however deeply nested: inputs,
-// results, update arguments, marker data, failure attributes, memos.
+// results, update arguments, marker data, failure attributes, memos; not
+// search attributes, which Temporal indexes in clear (see walk).
 func Payloads(m proto.Message) []*commonpb.Payload {
 	var out []*commonpb.Payload
 	walk(m.ProtoReflect(), func(p *commonpb.Payload) { out = append(out, p) })
@@ -49,6 +50,12 @@ func Payloads(m proto.Message) []*commonpb.Payload {
 func walk(m protoreflect.Message, f func(*commonpb.Payload)) {
 	if p, ok := m.Interface().(*commonpb.Payload); ok {
 		f(p)
+		return
+	}
+	if _, ok := m.Interface().(*commonpb.SearchAttributes); ok {
+		// Search attributes are indexed by Temporal, so no codec touches
+		// them. flexauth sets none; the SDK's own TemporalChangeVersion,
+		// recorded by workflow.GetVersion, names a code change only.
 		return
 	}
 	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
