@@ -259,3 +259,37 @@ func TestStartLimits(t *testing.T) {
 		}
 	}
 }
+
+// A recovery code stored before the master key was rotated still signs in:
+// the API sends its digest under the previous key too.
+func TestRecoveryCodeSurvivesKeyRotation(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	oldMaster := []byte(strings.Repeat("o", secret.MasterKeySize))
+	old, err := secret.New(oldMaster)
+	must(t, err)
+	code, err := secret.NewRecoveryCode()
+	must(t, err)
+	canonical, _ := secret.NormalizeRecoveryCode(code)
+	must(t, f.st.ReplaceRecoveryCodes(ctx, f.user.ID, []store.RecoveryCode{
+		{ID: "r1", UserID: f.user.ID, Digest: activities.RecoveryDigest(old, canonical), CreatedAt: f.now},
+	}))
+	// The fixture's keyring is the new master key; rotated, it knows the old.
+	rotated, err := secret.New([]byte(strings.Repeat("k", secret.MasterKeySize)), oldMaster)
+	must(t, err)
+	in := activities.CodeInput{
+		Subject: f.input, UserID: f.user.ID, Factor: store.FactorRecovery, MaxAttempts: 5,
+		Digest: activities.CodeDigest(rotated, f.input.AttemptID, activities.RecoveryDigest(rotated, canonical)),
+	}
+	in.Effect = "code:without"
+	if res, err := f.acts.CheckCode(ctx, in); err != nil || res.Valid {
+		t.Fatalf("without the previous key's digest: %+v, %v; want refused", res, err)
+	}
+	for _, d := range activities.PreviousRecoveryDigests(rotated, canonical) {
+		in.Alternates = append(in.Alternates, activities.CodeDigest(rotated, f.input.AttemptID, d))
+	}
+	in.Effect = "code:with"
+	if res, err := f.acts.CheckCode(ctx, in); err != nil || !res.Valid {
+		t.Fatalf("with it: %+v, %v; want valid", res, err)
+	}
+}

@@ -20,6 +20,12 @@ func RecoveryDigest(keys *secret.Keyring, canonical string) string {
 	return keys.Digest(purposeRecovery, canonical)
 }
 
+// PreviousRecoveryDigests are RecoveryDigest under the previous master
+// keys of a rotation: codes stored before it keep working.
+func PreviousRecoveryDigests(keys *secret.Keyring, canonical string) []string {
+	return keys.PreviousDigests(purposeRecovery, canonical)
+}
+
 // RecoveryStore is what ConvertRecoveryCodes needs.
 type RecoveryStore interface {
 	ConvertSealedRecoveryCodes(ctx context.Context, digest func(userID string, sealed []byte) (string, error)) (int, error)

@@ -34,8 +34,11 @@ type CodeInput struct {
 	Factor string
 	// Expected is the digest of the delivered PIN; unused for TOTP and
 	// recovery codes, which are looked up here.
-	Expected    string
-	Digest      string
+	Expected string
+	Digest   string
+	// Alternates are the submitted recovery code's digests as previous
+	// master keys made them (during a key rotation), bound to the attempt.
+	Alternates  []string
 	MaxAttempts int
 }
 
@@ -171,8 +174,17 @@ func (a *Activities) matchRecoveryCode(ctx context.Context, in CodeInput) (strin
 		return "", false, err
 	}
 	for _, c := range codes {
-		if c.Digest != "" && secret.Equal(CodeDigest(a.keys, in.AttemptID, c.Digest), in.Digest) {
+		if c.Digest == "" {
+			continue
+		}
+		stored := CodeDigest(a.keys, in.AttemptID, c.Digest)
+		if secret.Equal(stored, in.Digest) {
 			return c.ID, true, nil
+		}
+		for _, alt := range in.Alternates {
+			if secret.Equal(stored, alt) {
+				return c.ID, true, nil
+			}
 		}
 	}
 	return "", false, nil

@@ -250,6 +250,9 @@ func (s *Server) settle(ctx context.Context, att store.Attempt, pin pinInput) (s
 	if code := pin.code(s.codeDigits(att.Method)); pin.recovery {
 		sub.Factor = activities.FactorRecovery
 		sub.Digest = activities.CodeDigest(s.keys, att.ID, activities.RecoveryDigest(s.keys, code))
+		for _, d := range activities.PreviousRecoveryDigests(s.keys, code) {
+			sub.Alternates = append(sub.Alternates, activities.CodeDigest(s.keys, att.ID, d))
+		}
 	} else {
 		sub.Digest = activities.CodeDigest(s.keys, att.ID, code)
 	}

@@ -82,7 +82,7 @@ func (s *Server) recordSuperseded(ctx context.Context, in workflows.AttemptInput
 	}
 	row := store.Attempt{
 		ID: in.AttemptID, AccountID: in.AccountID, System: in.System, AuthID: in.AuthID,
-		WorkflowID: workflows.WorkflowID(in.AccountID, in.System, in.AuthID), State: store.AttemptCancelled,
+		WorkflowID: s.workflowID(in), State: store.AttemptCancelled,
 		IP: in.IP, UserAgent: in.UserAgent, StartedAt: now, UpdatedAt: now, CompletedAt: &now,
 	}
 	if inserted, err := s.store.InsertAttempt(ctx, &row, cancelled); err != nil || inserted {
@@ -94,7 +94,7 @@ func (s *Server) recordSuperseded(ctx context.Context, in workflows.AttemptInput
 
 // startAttempt runs the Update-With-Start of beginAttempt.
 func (s *Server) startAttempt(ctx context.Context, in workflows.AttemptInput) (workflows.BeginResult, error) {
-	id := workflows.WorkflowID(in.AccountID, in.System, in.AuthID)
+	id := s.workflowID(in)
 	ctx, cancel := context.WithTimeout(ctx, temporalTimeout)
 	defer cancel()
 	op := s.wf.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
@@ -174,4 +174,17 @@ func closedRun(err error) bool {
 	// application errors.
 	var appErr *temporal.ApplicationError
 	return errors.As(err, &appErr)
+}
+
+// purposeWorkflowSubject keeps workflow subject digests apart from every
+// other use of the keyring.
+const purposeWorkflowSubject = "workflow-subject"
+
+// workflowID is the attempt's workflow ID: its account and a keyed digest
+// of its system and user, so that Temporal never holds the authid in
+// clear. A master key rotation changes it; an attempt begun before one is
+// still superseded in the store (its row is cancelled), and its run ends at
+// its TTL.
+func (s *Server) workflowID(in workflows.AttemptInput) string {
+	return workflows.WorkflowID(in.AccountID, s.keys.Digest(purposeWorkflowSubject, in.System, in.AuthID))
 }

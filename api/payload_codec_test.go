@@ -72,7 +72,14 @@ func TestWorkflowHistoryHoldsNoPersonalDataInClear(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	wid := workflows.WorkflowID(h.account, "vpn", authid)
+	att, err := h.st.LatestAttempt(ctx, h.account, "vpn", authid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wid := att.WorkflowID
+	if strings.Contains(wid, authid) || strings.Contains(wid, "vpn") || len(wid) > 1000 {
+		t.Fatalf("workflow id %q names the user or the system, or exceeds Temporal's 1000 bytes", wid)
+	}
 	var result workflows.AttemptResult
 	if err := h.tc.GetWorkflow(ctx, wid, "").Get(ctx, &result); err != nil || result.State != workflows.StateAuthenticated {
 		t.Fatalf("attempt result = %+v, %v", result, err)
@@ -107,12 +114,13 @@ func TestWorkflowHistoryHoldsNoPersonalDataInClear(t *testing.T) {
 			}
 		}
 	}
-	// Beyond payloads: the IP and the browser appear nowhere in the history.
+	// Beyond payloads: the user, the IP and the browser appear nowhere in
+	// the history, not even in the workflow's ID.
 	whole, err := proto.Marshal(hist)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{ip, ua} {
+	for _, s := range []string{authid, ip, ua} {
 		if bytes.Contains(whole, []byte(s)) {
 			t.Fatalf("the history holds %q in clear", s)
 		}

@@ -17,7 +17,6 @@ import (
 
 	"github.com/flexauth/flexauth/activities"
 	"github.com/flexauth/flexauth/policies"
-	"github.com/flexauth/flexauth/workflows"
 )
 
 type req = map[string]any
@@ -58,8 +57,8 @@ func TestPasswordlessLink(t *testing.T) {
 	if h.Page(http.MethodPost, msg.Link).Status == http.StatusOK {
 		t.Fatal("the link confirmed a second time")
 	}
-	h.assertHistoryHasNo(workflows.WorkflowID("acme", "wiki", "alice"), token)
-	h.saveHistory(workflows.WorkflowID("acme", "wiki", "alice"), "passwordless_confirmed")
+	h.assertHistoryHasNo(h.workflowID("wiki", "alice"), token)
+	h.saveHistory(h.workflowID("wiki", "alice"), "passwordless_confirmed")
 	// Newest first: the attempt's events, then the admin's set-up.
 	types := h.AuditTypes("authid=alice")
 	want := []string{activities.EventAuthenticated, activities.EventDelivered, activities.EventDecision, activities.EventStarted,
@@ -100,8 +99,8 @@ func TestPINAttempt(t *testing.T) {
 	h.Expect("/v1/check", body, http.StatusOK, "authenticated")
 
 	// Secrets reach workflow history only as digests.
-	h.assertHistoryHasNo(workflows.WorkflowID("acme", "vpn", "bob"), msg.Code)
-	h.saveHistory(workflows.WorkflowID("acme", "vpn", "bob"), "pin_wrong_then_right")
+	h.assertHistoryHasNo(h.workflowID("vpn", "bob"), msg.Code)
+	h.saveHistory(h.workflowID("vpn", "bob"), "pin_wrong_then_right")
 }
 
 func TestTOTPAttempt(t *testing.T) {
@@ -135,8 +134,8 @@ func TestTOTPAttempt(t *testing.T) {
 	// Each code signs in once, even in a new attempt.
 	h.Expect("/v1/start", body, http.StatusOK, "success")
 	h.Expect("/v1/check", req{"system": "payroll", "authid": "carol", "pin": now}, http.StatusForbidden, "security error")
-	h.assertHistoryHasNo(workflows.WorkflowID("acme", "payroll", "carol"), now)
-	h.saveHistory(workflows.WorkflowID("acme", "payroll", "carol"), "totp_reused_code")
+	h.assertHistoryHasNo(h.workflowID("payroll", "carol"), now)
+	h.saveHistory(h.workflowID("payroll", "carol"), "totp_reused_code")
 }
 
 func TestLockOut(t *testing.T) {
@@ -156,7 +155,7 @@ func TestLockOut(t *testing.T) {
 	// Locked: even the right code is refused, and so is a new start.
 	h.Expect("/v1/check", req{"system": "vpn", "authid": "dave", "pin": msg.Code}, http.StatusForbidden, "security error")
 	h.Expect("/v1/check", body, http.StatusForbidden, "security error")
-	h.saveHistory(workflows.WorkflowID("acme", "vpn", "dave"), "pin_locked")
+	h.saveHistory(h.workflowID("vpn", "dave"), "pin_locked")
 	h.Expect("/v1/start", body, http.StatusForbidden, "security error")
 	types := h.AuditTypes("authid=dave")
 	if len(types) == 0 || types[0] != activities.EventDenied {

@@ -32,7 +32,7 @@ func BenchmarkQueryAttemptState(b *testing.B) {
 	h := newHarness(b)
 	h.Setup("vpn", []string{"pin"}, "low", "alice", "pin")
 	h.Expect("/v1/start", req{"system": "vpn", "authid": "alice"}, http.StatusOK, "success")
-	id := workflows.WorkflowID("acme", "vpn", "alice")
+	id := h.workflowID("vpn", "alice")
 	ctx := context.Background()
 	b.ResetTimer()
 	for b.Loop() {

@@ -8,7 +8,6 @@ import (
 
 	"github.com/flexauth/flexauth/activities"
 	"github.com/flexauth/flexauth/store"
-	"github.com/flexauth/flexauth/workflows"
 )
 
 // TestConcurrentWrongCodesAreCountedOnce sends a burst of wrong PINs at once
@@ -41,7 +40,7 @@ func TestConcurrentWrongCodesAreCountedOnce(t *testing.T) {
 			t.Errorf("submission %d answered %d, want 403", i, st)
 		}
 	}
-	h.saveHistory(workflows.WorkflowID("acme", "vpn", "ivy"), "pin_concurrent_wrong_codes")
+	h.saveHistory(h.workflowID("vpn", "ivy"), "pin_concurrent_wrong_codes")
 
 	events, err := h.st.ListAudit(context.Background(), store.AuditFilter{AccountID: "acme", AuthID: "ivy", Limit: 1000})
 	if err != nil {

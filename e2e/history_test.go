@@ -40,3 +40,14 @@ func (h *harness) saveHistory(workflowID, name string) {
 		h.t.Fatal(err)
 	}
 }
+
+// workflowID is the workflow ID of the subject's latest attempt, as its row
+// records it (the ID is a keyed digest: tests cannot derive it).
+func (h *harness) workflowID(system, authid string) string {
+	h.t.Helper()
+	att, err := h.st.LatestAttempt(context.Background(), "acme", system, authid)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return att.WorkflowID
+}

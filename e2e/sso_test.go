@@ -15,7 +15,6 @@ import (
 	"github.com/flexauth/flexauth/internal/apitest"
 	"github.com/flexauth/flexauth/plugins/identity/oidc/oidctest"
 	"github.com/flexauth/flexauth/store"
-	"github.com/flexauth/flexauth/workflows"
 )
 
 // TestSingleSignOnThroughALocalProvider signs users on with method sso
@@ -77,7 +76,7 @@ func TestSingleSignOnThroughALocalProvider(t *testing.T) {
 		t.Fatalf("replayed state = %d %s", replay.Status, replay.Body)
 	}
 	for _, s := range []string{code, state} {
-		h.assertHistoryHasNo(workflows.WorkflowID("acme", "portal", "ada"), s)
+		h.assertHistoryHasNo(h.workflowID("portal", "ada"), s)
 	}
 	if bad := h.Page(http.MethodGet, callback+"?state=not-a-state&code=x"); bad.Status != http.StatusBadRequest {
 		t.Fatalf("malformed state = %d", bad.Status)

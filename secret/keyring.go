@@ -30,9 +30,11 @@ var ErrOpen = errors.New("sealed value failed authentication")
 type Keyring struct {
 	digestKey []byte
 	aead      cipher.AEAD
-	// previous open values sealed under previous master keys.
-	previous []cipher.AEAD
-	payload  payloadKeys
+	// previous open values sealed under previous master keys, and
+	// previousDigest computes digests as previous master keys did.
+	previous       []cipher.AEAD
+	previousDigest [][]byte
+	payload        payloadKeys
 }
 
 // New derives a Keyring from a master key of MasterKeySize bytes.
@@ -60,6 +62,11 @@ func New(master []byte, previous ...[]byte) (*Keyring, error) {
 	}
 	k := &Keyring{digestKey: digestKey, aead: aead, payload: payload}
 	for _, m := range previous {
+		dk, err := derive(m, "flexauth digest v1")
+		if err != nil {
+			return nil, err
+		}
+		k.previousDigest = append(k.previousDigest, dk)
 		key, err := derive(m, "flexauth seal v1")
 		if err != nil {
 			return nil, err
@@ -97,7 +104,22 @@ func derive(master []byte, info string) ([]byte, error) {
 // length-prefixed so that ("ab","c") and ("a","bc") never collide, and the
 // purpose keeps a link digest from ever matching a PIN digest.
 func (k *Keyring) Digest(purpose string, parts ...string) string {
-	mac := hmac.New(sha256.New, k.digestKey)
+	return digest(k.digestKey, purpose, parts)
+}
+
+// PreviousDigests returns Digest as each previous master key computed it,
+// during a rotation: a digest stored for good (a recovery code's) is still
+// found after the master key changes.
+func (k *Keyring) PreviousDigests(purpose string, parts ...string) []string {
+	out := make([]string, len(k.previousDigest))
+	for i, key := range k.previousDigest {
+		out[i] = digest(key, purpose, parts)
+	}
+	return out
+}
+
+func digest(key []byte, purpose string, parts []string) string {
+	mac := hmac.New(sha256.New, key)
 	var n [8]byte
 	for _, p := range append([]string{purpose}, parts...) {
 		binary.BigEndian.PutUint64(n[:], uint64(len(p)))

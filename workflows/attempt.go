@@ -264,7 +264,7 @@ func (st *attempt) checkCode(ctx workflow.Context, subject activities.Subject, s
 	var res activities.CodeResult
 	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, localOptions), acts.CheckCode, activities.CodeInput{
 		Subject: subject, UserID: st.userID, Effect: "code:" + workflow.GetCurrentUpdateInfo(ctx).ID,
-		Factor: factor, Expected: st.digest, Digest: sub.Digest, MaxAttempts: st.max,
+		Factor: factor, Expected: st.digest, Digest: sub.Digest, Alternates: sub.Alternates, MaxAttempts: st.max,
 	}).Get(ctx, &res)
 	if err != nil {
 		return Verdict{}, err

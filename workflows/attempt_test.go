@@ -425,31 +425,3 @@ func TestUndeliverableChallengeFailsClosed(t *testing.T) {
 		t.Fatalf("published %+v", finals)
 	}
 }
-
-func TestWorkflowIDStaysWithinTemporalLimits(t *testing.T) {
-	long := strings.Repeat("é", 256)
-	cases := []struct {
-		name, system, authid string
-		readable             bool
-	}{
-		{"short names stay readable", "vpn", "alice@example.com", true},
-		{"a long authid is digested", "vpn", long, false},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			id := workflows.WorkflowID("acc", c.system, c.authid)
-			if len(id) > 1000 {
-				t.Fatalf("id of %d bytes exceeds Temporal's limit", len(id))
-			}
-			if got := strings.Contains(id, "/vpn/"); got != c.readable {
-				t.Fatalf("id %q readable = %v, want %v", id, got, c.readable)
-			}
-			if id != workflows.WorkflowID("acc", c.system, c.authid) {
-				t.Fatal("the id is not deterministic")
-			}
-		})
-	}
-	if workflows.WorkflowID("acc", "vpn", long) == workflows.WorkflowID("acc", "vpn", long+"x") {
-		t.Fatal("two long authids share an id")
-	}
-}

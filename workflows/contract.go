@@ -1,9 +1,6 @@
 package workflows
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"net/url"
 	"time"
 )
 
@@ -48,21 +45,14 @@ const (
 	VerdictClosed   = "closed"   // the attempt is no longer pending; see State
 )
 
-// maxReadableID keeps workflow IDs well inside Temporal's default limit of
-// 1000 bytes (dynamic config limit.maxIDLength).
-const maxReadableID = 500
-
-// WorkflowID is derived from (account, system, authid) so that one user has
-// at most one attempt in flight per system: a new start terminates the
-// running one. IDs stay readable in Temporal's UI; a subject whose escaped
-// names would be too long gets a digest of them instead.
-func WorkflowID(accountID, system, authid string) string {
-	id := "attempt/" + accountID + "/" + url.PathEscape(system) + "/" + url.PathEscape(authid)
-	if len(id) <= maxReadableID {
-		return id
-	}
-	sum := sha256.Sum256([]byte(system + "\x00" + authid))
-	return "attempt/" + accountID + "/sha256/" + hex.EncodeToString(sum[:])
+// WorkflowID is the ID of a subject's attempt workflow. There is one per
+// (account, system, authid), so that one user has at most one attempt in
+// flight per system: a new start terminates the running one. subject is a
+// keyed digest of the system and the authid, made by the API (see
+// api.subjectKey), so that neither the user nor the system name reaches
+// Temporal, its database or its UI in clear; the attempt row keeps the ID.
+func WorkflowID(accountID, subject string) string {
+	return "attempt/" + accountID + "/" + subject
 }
 
 // AttemptInput starts an attempt.
@@ -98,6 +88,9 @@ type Submission struct {
 	// Factor is what a code is, read from its form by the API: pin, totp or
 	// recovery ("" in histories of earlier versions).
 	Factor string
+	// Alternates are a recovery code's digests under the previous master
+	// keys of a rotation, bound to the attempt like Digest.
+	Alternates []string `json:",omitempty"`
 }
 
 // Verdict answers a Submission.
