@@ -268,9 +268,10 @@ func (s *Server) signedInPage(c *gin.Context, att store.Attempt) {
 
 // sameOrigin reports whether a form POST came from a page of this server:
 // its Origin is the public URL's. Browsers send "Origin: null" instead
-// when the page's referrer policy is no-referrer (the link pages' is);
-// then, or without an Origin, Sec-Fetch-Site must say same-origin. A
-// client that sends neither is refused.
+// when a page's referrer policy is no-referrer (the link pages' is
+// same-origin, so that they send their origin); then, or without an
+// Origin, Sec-Fetch-Site must say same-origin. A client that sends neither
+// is refused.
 func (s *Server) sameOrigin(r *http.Request) bool {
 	if o := r.Header.Get("Origin"); o != "" && o != "null" {
 		return s.publicOrigin != "" && strings.EqualFold(o, s.publicOrigin)

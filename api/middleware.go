@@ -92,13 +92,15 @@ func (s *Server) bodyLimit(c *gin.Context) int64 {
 
 // pageHeaders protects the end-user pages: never cached (they are per
 // attempt), never framed (a framed confirm button is clickjacking), no
-// referrer (the URL carries the token), and nothing but their own inline
-// style may run.
+// referrer to other sites (the URL carries the token; same-origin, so
+// that every browser sends the page's own form with a real Origin, which
+// the confirmation requires), and nothing but their own inline style may
+// run.
 func (s *Server) pageHeaders(c *gin.Context) {
 	h := c.Writer.Header()
 	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")
-	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Referrer-Policy", "same-origin")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", s.csp)
