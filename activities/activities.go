@@ -14,7 +14,7 @@ import (
 type Store interface {
 	InsertAttempt(ctx context.Context, a *store.Attempt, events ...store.AuditEvent) (bool, error)
 	PublishAttempt(ctx context.Context, id string, u store.AttemptUpdate, events ...store.AuditEvent) (bool, error)
-	CancelOtherAttempts(ctx context.Context, a store.Attempt, at time.Time) ([]string, error)
+	CancelOtherAttempts(ctx context.Context, a store.Attempt, at time.Time) ([]string, bool, error)
 	SetChallenge(ctx context.Context, id string, sealed []byte) ([]byte, error)
 	GetAccount(ctx context.Context, id string) (store.Account, error)
 	GetSystem(ctx context.Context, accountID, name string) (store.System, error)

@@ -66,8 +66,14 @@ func (a *Activities) Begin(ctx context.Context, in BeginInput) (BeginResult, err
 	if _, err := a.store.InsertAttempt(ctx, &row, in.event(now, EventStarted)); err != nil {
 		return BeginResult{}, err
 	}
-	if _, err := a.store.CancelOtherAttempts(ctx, row, now); err != nil {
+	_, superseded, err := a.store.CancelOtherAttempts(ctx, row, now)
+	if err != nil {
 		return BeginResult{}, err
+	}
+	if superseded {
+		// A newer start of the subject began first; this attempt is
+		// cancelled already (and audited), and refuses.
+		return a.deny(ctx, in.Subject, now, nil, "superseded by a newer attempt")
 	}
 	// Limits come before the subject is resolved, so that unknown users are
 	// limited exactly like known ones.

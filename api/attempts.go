@@ -47,6 +47,7 @@ var errAttemptClosed = errors.New("attempt no longer accepts submissions")
 // refused (Allowed false), with its outcome recorded, rather than failed:
 // of several starts at once for one subject the last one stands.
 func (s *Server) beginAttempt(ctx context.Context, in workflows.AttemptInput) (workflows.BeginResult, error) {
+	asked := s.now().UTC()
 	res, err := s.startAttempt(ctx, in)
 	if err == nil {
 		return res, nil
@@ -54,7 +55,7 @@ func (s *Server) beginAttempt(ctx context.Context, in workflows.AttemptInput) (w
 	if !closedBeforeBegin(err) {
 		return workflows.BeginResult{}, err
 	}
-	if rerr := s.recordSuperseded(ctx, in); rerr != nil {
+	if rerr := s.recordSuperseded(ctx, in, asked); rerr != nil {
 		return workflows.BeginResult{}, errors.Join(err, rerr)
 	}
 	return workflows.BeginResult{AttemptID: in.AttemptID}, nil
@@ -73,7 +74,9 @@ func closedBeforeBegin(err error) bool {
 
 // recordSuperseded records a start superseded before it began: its attempt
 // row (which its run may not have written) ends cancelled, audited once.
-func (s *Server) recordSuperseded(ctx context.Context, in workflows.AttemptInput) error {
+// It is dated when the start was asked for, before the start that
+// superseded it, so that it never passes for the subject's latest attempt.
+func (s *Server) recordSuperseded(ctx context.Context, in workflows.AttemptInput, asked time.Time) error {
 	ctx = context.WithoutCancel(ctx)
 	now := s.now().UTC()
 	cancelled := store.AuditEvent{
@@ -83,7 +86,7 @@ func (s *Server) recordSuperseded(ctx context.Context, in workflows.AttemptInput
 	row := store.Attempt{
 		ID: in.AttemptID, AccountID: in.AccountID, System: in.System, AuthID: in.AuthID,
 		WorkflowID: s.workflowID(in), State: store.AttemptCancelled,
-		IP: in.IP, UserAgent: in.UserAgent, StartedAt: now, UpdatedAt: now, CompletedAt: &now,
+		IP: in.IP, UserAgent: in.UserAgent, StartedAt: asked, UpdatedAt: now, CompletedAt: &now,
 	}
 	if inserted, err := s.store.InsertAttempt(ctx, &row, cancelled); err != nil || inserted {
 		return err

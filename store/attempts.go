@@ -107,15 +107,31 @@ func (s *Store) PublishAttempt(ctx context.Context, id string, u AttemptUpdate, 
 	return applied, nil
 }
 
-// CancelOtherAttempts marks the subject's other pending attempts cancelled
-// (superseded by attemptID) and returns their IDs.
-func (s *Store) CancelOtherAttempts(ctx context.Context, a Attempt, at time.Time) ([]string, error) {
-	var ids []string
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		err := tx.NewSelect().Model((*Attempt)(nil)).Column("id").
+// CancelOtherAttempts marks the subject's older pending attempts cancelled
+// (superseded by a) and returns their IDs. Starts race: an older attempt's
+// begin can run after a newer one's (its workflow was already terminated,
+// its local activity was not). So only older attempts are cancelled, and a
+// that finds a newer attempt of its subject is cancelled itself instead
+// (superseded reports it), in the same transaction.
+func (s *Store) CancelOtherAttempts(ctx context.Context, a Attempt, at time.Time) (ids []string, superseded bool, err error) {
+	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		ids, superseded = nil, false
+		newer, err := tx.NewSelect().Model((*Attempt)(nil)).
 			Where("account_id = ? AND system = ? AND authid = ?", a.AccountID, a.System, a.AuthID).
-			Where("state = ? AND id <> ?", AttemptPending, a.ID).
-			Scan(ctx, &ids)
+			Where("id <> ? AND started_at > ?", a.ID, a.StartedAt).
+			Exists(ctx)
+		if err != nil {
+			return err
+		}
+		if newer {
+			superseded = true
+			ids = []string{a.ID}
+		} else {
+			err = tx.NewSelect().Model((*Attempt)(nil)).Column("id").
+				Where("account_id = ? AND system = ? AND authid = ?", a.AccountID, a.System, a.AuthID).
+				Where("state = ? AND id <> ? AND started_at <= ?", AttemptPending, a.ID, a.StartedAt).
+				Scan(ctx, &ids)
+		}
 		if err != nil || len(ids) == 0 {
 			return err
 		}
@@ -128,20 +144,24 @@ func (s *Store) CancelOtherAttempts(ctx context.Context, a Attempt, at time.Time
 		if err != nil {
 			return err
 		}
+		reason := "superseded by attempt " + a.ID
+		if superseded {
+			reason = "superseded by a newer attempt that began first"
+		}
 		events := make([]AuditEvent, len(ids))
 		for i, id := range ids {
 			events[i] = AuditEvent{
 				AccountID: a.AccountID, Time: at, Type: "attempt.cancelled",
 				System: a.System, AuthID: a.AuthID, AttemptID: id, IP: a.IP,
-				Reasons: []string{"superseded by attempt " + a.ID},
+				Reasons: []string{reason},
 			}
 		}
 		return appendAudit(ctx, tx, events)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("cancel superseded attempts: %w", err)
+		return nil, false, fmt.Errorf("cancel superseded attempts: %w", err)
 	}
-	return ids, nil
+	return ids, superseded, nil
 }
 
 // AttemptCount selects the attempts a start limit counts. Empty fields

@@ -192,10 +192,10 @@ func TestAttemptPublishing(t *testing.T) {
 		newer.ID, newer.StartedAt = "a2", now.Add(time.Second)
 		_, err = s.InsertAttempt(ctx, &newer)
 		must(t, err)
-		ids, err := s.CancelOtherAttempts(ctx, newer, now)
+		ids, superseded, err := s.CancelOtherAttempts(ctx, newer, now)
 		must(t, err)
-		if len(ids) != 1 || ids[0] != "a1" {
-			t.Fatalf("cancelled %v, want [a1]", ids)
+		if len(ids) != 1 || ids[0] != "a1" || superseded {
+			t.Fatalf("cancelled %v (superseded %v), want [a1]", ids, superseded)
 		}
 		latest, err := s.LatestAttempt(ctx, acc.ID, "vpn", "alice")
 		must(t, err)
@@ -211,6 +211,26 @@ func TestAttemptPublishing(t *testing.T) {
 		must(t, err)
 		if len(events) != 2 || events[0].Type != "attempt.cancelled" || events[1].Type != "challenge.delivered" {
 			t.Fatalf("audit = %+v", events)
+		}
+
+		// An older attempt whose begin runs late (its workflow was
+		// terminated, its local activity was not) cancels nothing newer:
+		// it is cancelled itself.
+		late := old
+		late.ID, late.StartedAt = "a0", now.Add(-time.Second)
+		_, err = s.InsertAttempt(ctx, &late)
+		must(t, err)
+		ids, superseded, err = s.CancelOtherAttempts(ctx, late, now)
+		must(t, err)
+		if !superseded || len(ids) != 1 || ids[0] != "a0" {
+			t.Fatalf("a late older begin cancelled %v (superseded %v), want itself", ids, superseded)
+		}
+		for id, want := range map[string]string{"a0": store.AttemptCancelled, "a2": store.AttemptPending} {
+			got, err := s.GetAttempt(ctx, id)
+			must(t, err)
+			if got.State != want {
+				t.Fatalf("attempt %s is %s, want %s", id, got.State, want)
+			}
 		}
 	})
 }
