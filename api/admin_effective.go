@@ -75,6 +75,9 @@ type effectiveLimits struct {
 	// run (no free slot, or the account cannot be read).
 	unavailable string
 	release     func()
+	// logged is set once a failing policy has been logged: a broken
+	// policy fails every evaluation of the list alike.
+	logged bool
 }
 
 func (s *Server) newEffectiveLimits(c *gin.Context) *effectiveLimits {
@@ -102,15 +105,23 @@ func (e *effectiveLimits) system(name string, methods []string, sensitivity stri
 		out.Error = e.unavailable
 		return out
 	}
+	late := func() *effectiveJSON {
+		out.Methods = []effectiveMethodJSON{}
+		out.Error = "the policy took too long to decide; reload to see what it decides"
+		return out
+	}
 	for _, m := range methods {
 		if e.ctx.Err() != nil {
-			out.Methods = []effectiveMethodJSON{}
-			out.Error = "the policy took too long to decide; reload to see what it decides"
-			return out
+			return late()
 		}
 		in := e.input(name, methods, sensitivity, ttl, m)
 		d, version, err := e.s.policy.DecideVersion(e.ctx, in)
-		if err != nil {
+		if e.ctx.Err() != nil {
+			// Cut short by this answer's bound, not decided by the policy.
+			return late()
+		}
+		if err != nil && !e.logged {
+			e.logged = true
 			e.s.log.Warn("effective limits: the policy failed", "account", e.account.ID, "system", name, "error", err)
 		}
 		out.PolicyVersion = version

@@ -169,3 +169,32 @@ func TestPolicyEffectivePerSensitivity(t *testing.T) {
 		})
 	}
 }
+
+// TestEffectiveLimitsOfASlowPolicy: a policy that takes too long to decide
+// does not hold the systems list up: it answers within its bound, every
+// system saying that the policy took too long.
+func TestEffectiveLimitsOfASlowPolicy(t *testing.T) {
+	t.Parallel()
+	h := newHarnessWith(t, harnessOptions{adminOnly: true})
+	for _, name := range []string{"wiki", "mail"} {
+		h.Admin(http.MethodPost, "/v1/admin/systems", req{"name": name, "methods": []string{"pin", "passwordless"}}, http.StatusCreated)
+	}
+	v := store.PolicyVersion{AccountID: h.account, Rego: slowAtSignInPolicy, Tests: closedVPNTests, CreatedAt: time.Now().UTC(), CreatedBy: "test"}
+	if err := h.st.CreatePolicyVersion(context.Background(), &v); err != nil {
+		t.Fatal(err)
+	}
+	began := time.Now()
+	systems := h.Admin(http.MethodGet, "/v1/admin/systems", nil, http.StatusOK)["systems"].([]any)
+	if took := time.Since(began); took > 6*time.Second {
+		t.Errorf("the systems list took %s with a slow policy, want its 3 s bound and little more", took)
+	}
+	if len(systems) != 2 {
+		t.Fatalf("systems = %v", systems)
+	}
+	for _, sys := range systems {
+		eff := sys.(map[string]any)["effective"].(map[string]any)
+		if eff["error"] != "the policy took too long to decide; reload to see what it decides" || len(eff["methods"].([]any)) != 0 {
+			t.Errorf("%v: effective = %v, want the policy's slowness and no decisions", sys.(map[string]any)["name"], eff)
+		}
+	}
+}
