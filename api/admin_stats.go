@@ -1,7 +1,9 @@
 package api
 
 import (
+	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -51,17 +53,52 @@ func (sc *stateCounts) add(state string, n int) {
 	}
 }
 
+// statsSystemFilter reads the stats' system parameter: absent or empty for
+// every system, a system's name for that system alone, "!" and a name for
+// every system but that one (e.g. "!console": the applications' attempts
+// without the administrators' own console sign-ins). The system must
+// exist: a misspelt name would otherwise count nothing and look like a
+// quiet fortnight.
+func (s *Server) statsSystemFilter(c *gin.Context) (store.SystemFilter, bool) {
+	raw := c.Query("system")
+	if raw == "" {
+		return store.SystemFilter{}, true
+	}
+	f := store.SystemFilter{Name: raw}
+	if name, ok := strings.CutPrefix(raw, "!"); ok {
+		f = store.SystemFilter{Name: name, Exclude: true}
+	}
+	if rerr := validSystemName(f.Name); rerr != nil {
+		failf(c, http.StatusBadRequest, "system must be a system's name, or ! and a name for every system but that one: %s", rerr.msg)
+		return f, false
+	}
+	_, err := s.store.GetSystem(c.Request.Context(), caller(c).AccountID, f.Name)
+	if errors.Is(err, store.ErrNotFound) {
+		failf(c, http.StatusNotFound, "system %q not found", f.Name)
+		return f, false
+	}
+	if err != nil {
+		s.internalError(c, "load system", err)
+		return f, false
+	}
+	return f, true
+}
+
 func (s *Server) stats(c *gin.Context) {
 	days, rerr := intParam(c, "days", defaultStatsDays, 1, maxStatsDays)
 	if rerr != nil {
 		respondError(c, rerr)
 		return
 	}
+	filter, ok := s.statsSystemFilter(c)
+	if !ok {
+		return
+	}
 	ctx := c.Request.Context()
 	accountID := caller(c).AccountID
 	today := s.now().UTC().Truncate(24 * time.Hour)
 	first := today.AddDate(0, 0, -(days - 1))
-	rows, err := s.store.AttemptsByDay(ctx, accountID, first)
+	rows, err := s.store.AttemptsByDay(ctx, accountID, first, filter)
 	if err != nil {
 		s.internalError(c, "count attempts by day", err)
 		return
@@ -84,7 +121,7 @@ func (s *Server) stats(c *gin.Context) {
 		started += r.Count
 	}
 	totals.Started = &started
-	failures, err := s.store.RecentAuditOfTypes(ctx, accountID, failureEvents, recentFailures)
+	failures, err := s.store.RecentAuditOfTypes(ctx, accountID, failureEvents, filter, recentFailures)
 	if err != nil {
 		s.internalError(c, "list recent failures", err)
 		return

@@ -3,6 +3,8 @@ package api_test
 import (
 	"context"
 	"net/http"
+	"net/url"
+	"slices"
 	"testing"
 	"time"
 
@@ -75,5 +77,93 @@ func TestStats(t *testing.T) {
 	}
 	for _, bad := range []string{"0", "91", "x"} {
 		wantError(t, h.Do(http.MethodGet, "/v1/admin/stats?days="+bad, h.adminKey, nil), http.StatusBadRequest, "days must be")
+	}
+}
+
+// TestStatsBySystem: the dashboard counts one system, or every system but
+// one (the console: administrators signing in), and says so when asked for
+// a system that does not exist.
+func TestStatsBySystem(t *testing.T) {
+	t.Parallel()
+	h := newHarnessWith(t, harnessOptions{adminOnly: true})
+	ctx := context.Background()
+	for _, name := range []string{"vpn", "console", "mail"} {
+		h.Admin(http.MethodPost, "/v1/admin/systems", req{"name": name, "methods": []string{"pin"}}, http.StatusCreated)
+	}
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	add := func(id, system, state string) {
+		t.Helper()
+		started := today.Add(time.Minute)
+		a := store.Attempt{ID: id, AccountID: h.account, System: system, AuthID: "alice", WorkflowID: "wf-" + id, RunID: "run",
+			State: store.AttemptPending, Method: "pin", StartedAt: started, UpdatedAt: started}
+		if _, err := h.st.InsertAttempt(ctx, &a); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.st.PublishAttempt(ctx, id, store.AttemptUpdate{State: state, At: started.Add(time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add("v1", "vpn", store.AttemptAuthenticated)
+	add("v2", "vpn", store.AttemptDenied)
+	add("c1", "console", store.AttemptAuthenticated)
+	add("c2", "console", store.AttemptAuthenticated)
+	add("c3", "console", store.AttemptExpired)
+	add("m1", "mail", store.AttemptLocked)
+	if err := h.st.AppendAudit(ctx,
+		store.AuditEvent{AccountID: h.account, Time: today, Type: "attempt.denied", System: "vpn", AuthID: "alice"},
+		store.AuditEvent{AccountID: h.account, Time: today, Type: "attempt.expired", System: "console", AuthID: "admin"},
+		store.AuditEvent{AccountID: h.account, Time: today, Type: "attempt.locked", System: "mail", AuthID: "alice"},
+	); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, c := range []struct {
+		name, query           string
+		started, auth         float64
+		failures              []string
+		failureSystemsExclude string
+	}{
+		{"every system, the console's included", "", 6, 3, []string{"attempt.locked", "attempt.expired", "attempt.denied"}, ""},
+		{"one system", "vpn", 2, 1, []string{"attempt.denied"}, ""},
+		{"the console alone", "console", 3, 2, []string{"attempt.expired"}, ""},
+		{"all but the console", "!console", 3, 1, []string{"attempt.locked", "attempt.denied"}, "console"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out := h.Admin(http.MethodGet, "/v1/admin/stats?days=2&system="+url.QueryEscape(c.query), nil, http.StatusOK)
+			totals := out["totals"].(map[string]any)
+			if totals["started"] != c.started || totals["authenticated"] != c.auth {
+				t.Fatalf("totals = %v, want %v started and %v authenticated", totals, c.started, c.auth)
+			}
+			today := out["days"].([]any)[1].(map[string]any)
+			if today["authenticated"] != c.auth {
+				t.Fatalf("today = %v, want %v authenticated", today, c.auth)
+			}
+			var types []string
+			for _, e := range out["recent_failures"].([]any) {
+				e := e.(map[string]any)
+				types = append(types, e["type"].(string))
+				if c.failureSystemsExclude != "" && e["system"] == c.failureSystemsExclude {
+					t.Fatalf("recent failures %v include %s's", out["recent_failures"], c.failureSystemsExclude)
+				}
+			}
+			if !slices.Equal(types, c.failures) {
+				t.Fatalf("recent failures = %v, want %v", types, c.failures)
+			}
+		})
+	}
+	for _, c := range []struct {
+		name, query string
+		status      int
+		want        string
+	}{
+		{"an unknown system", "nosuch", http.StatusNotFound, `system "nosuch" not found`},
+		{"an unknown system excluded", "!nosuch", http.StatusNotFound, `system "nosuch" not found`},
+		{"a lone !", "!", http.StatusBadRequest, "system must be a system's name, or ! and a name"},
+		{"not a name", "a b", http.StatusBadRequest, "may hold only letters"},
+		{"two !", "!!console", http.StatusBadRequest, "may hold only letters"},
+	} {
+		t.Run("refused: "+c.name, func(t *testing.T) {
+			wantError(t, h.Do(http.MethodGet, "/v1/admin/stats?system="+url.QueryEscape(c.query), h.adminKey, nil), c.status, c.want)
+		})
 	}
 }

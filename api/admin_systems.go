@@ -38,6 +38,9 @@ type systemJSON struct {
 	TTLSeconds  int       `json:"ttl_seconds"`
 	CreatedAt   time.Time `json:"created_at"`
 	UpdatedAt   time.Time `json:"updated_at"`
+	// Effective is what the active policy makes of these settings (read
+	// only; see admin_effective.go).
+	Effective *effectiveJSON `json:"effective"`
 }
 
 func toSystemJSON(sys store.System) systemJSON {
@@ -99,7 +102,7 @@ func (s *Server) createSystem(c *gin.Context) {
 		s.internalError(c, "create system", err)
 		return
 	}
-	c.JSON(http.StatusCreated, toSystemJSON(sys))
+	c.JSON(http.StatusCreated, s.systemsJSON(c, sys)[0])
 }
 
 func (s *Server) listSystems(c *gin.Context) {
@@ -108,11 +111,7 @@ func (s *Server) listSystems(c *gin.Context) {
 		s.internalError(c, "list systems", err)
 		return
 	}
-	out := make([]systemJSON, len(systems))
-	for i, sys := range systems {
-		out[i] = toSystemJSON(sys)
-	}
-	c.JSON(http.StatusOK, gin.H{"systems": out})
+	c.JSON(http.StatusOK, gin.H{"systems": s.systemsJSON(c, systems...)})
 }
 
 // loadSystem loads the :name system or answers 404.
@@ -132,7 +131,7 @@ func (s *Server) loadSystem(c *gin.Context) (store.System, bool) {
 
 func (s *Server) getSystem(c *gin.Context) {
 	if sys, ok := s.loadSystem(c); ok {
-		c.JSON(http.StatusOK, toSystemJSON(sys))
+		c.JSON(http.StatusOK, s.systemsJSON(c, sys)[0])
 	}
 }
 
@@ -197,7 +196,7 @@ func (s *Server) updateSystem(c *gin.Context) {
 		s.internalError(c, "update system", err)
 		return
 	}
-	c.JSON(http.StatusOK, toSystemJSON(sys))
+	c.JSON(http.StatusOK, s.systemsJSON(c, sys)[0])
 }
 
 func (s *Server) deleteSystem(c *gin.Context) {

@@ -110,7 +110,7 @@ func auditCount(t *testing.T, h *harness) int {
 
 func attemptCount(t *testing.T, h *harness) int {
 	t.Helper()
-	days, err := h.st.AttemptsByDay(context.Background(), h.account, time.Now().Add(-48*time.Hour))
+	days, err := h.st.AttemptsByDay(context.Background(), h.account, time.Now().Add(-48*time.Hour), store.SystemFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -181,8 +181,8 @@ type (
 	// consoleDataStore serves the console's dashboard, user pages and
 	// two-factor administration.
 	consoleDataStore interface {
-		AttemptsByDay(ctx context.Context, accountID string, since time.Time) ([]store.DayStateCount, error)
-		RecentAuditOfTypes(ctx context.Context, accountID string, types []string, limit int) ([]store.AuditEvent, error)
+		AttemptsByDay(ctx context.Context, accountID string, since time.Time, f store.SystemFilter) ([]store.DayStateCount, error)
+		RecentAuditOfTypes(ctx context.Context, accountID string, types []string, f store.SystemFilter, limit int) ([]store.AuditEvent, error)
 		UserAttempts(ctx context.Context, accountID, authid string, limit int) ([]store.Attempt, error)
 		LoginsByMethod(ctx context.Context, accountID, authid string) ([]store.MethodLogins, error)
 		CountUsers(ctx context.Context, f store.UserFilter) (int, error)
@@ -405,6 +405,7 @@ func (s *Server) routes() *gin.Engine {
 	admin.POST("/policy", s.requireFresh, s.uploadPolicy) // body limit: see bodyLimit
 	admin.POST("/policy/rollback", s.requireFresh, s.rollbackPolicy)
 	admin.POST("/policy/evaluate", s.evaluatePolicy)
+	admin.GET("/policy/effective", s.policyEffective)
 
 	admin.GET("/account", s.getAccount)
 	admin.PATCH("/account", s.requireFresh, s.updateAccount)

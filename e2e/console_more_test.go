@@ -55,6 +55,10 @@ func TestConsoleSignInWithCodes(t *testing.T) {
 			t.Fatalf("the administrator's screen:\n%s\ndiffers from the unknown user's:\n%s", admin, unknown)
 		}
 		b.waitVisible(tid("outbox-code"))
+		// A PIN message has a code and no link: none is offered.
+		if n := b.count(tid("dev-outbox") + " " + tid("outbox-link")); n != 0 {
+			t.Fatalf("the dev outbox offers %d sign-in links for a PIN message, want none", n)
+		}
 		code := b.text(tid("outbox-code"))
 		if sent := h.waitMessage("admin@example.com", 1).Code; code != sent || sent == "" {
 			t.Fatalf("the dev outbox shows the code %q, the outbox file holds %q", code, sent)

@@ -319,12 +319,21 @@ func TestConsoleAdministration(t *testing.T) {
 
 // TestConsoleAtPhoneWidth checks the console is usable 390 px wide: the
 // navigation folds into a menu, tables become cards, nothing scrolls
-// sideways.
+// sideways, not even with long names, user IDs and badges in the audit
+// trail, the API keys and the systems.
 func TestConsoleAtPhoneWidth(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, withDevOutbox())
 	setupConsoleAdmin(h)
 	h.Setup("vpn", []string{"pin", "passwordless"}, "high", "grace", "pin")
+	// Long content, without spaces to break at.
+	longID := "grace.hopper-" + strings.Repeat("x", 60) + "@subsidiary.example.com"
+	longKey := "production-" + strings.Repeat("webshop", 12)
+	h.Admin(http.MethodPost, "/v1/admin/users", req{"authid": longID, "email": "long@example.com"}, http.StatusCreated)
+	h.Admin(http.MethodPost, "/v1/admin/keys", req{"name": longKey, "scope": "app"}, http.StatusCreated)
+	revoked := h.Admin(http.MethodPost, "/v1/admin/keys", req{"name": "old-" + longKey, "scope": "app"}, http.StatusCreated)
+	h.Admin(http.MethodDelete, "/v1/admin/keys/"+revoked["id"].(string), nil, http.StatusNoContent)
+	h.Admin(http.MethodPost, "/v1/admin/users/grace/totp", nil, http.StatusOK) // a long event title
 	b := newBrowser(t, h, "phone", 390, 844)
 	b.do(chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
 
@@ -350,8 +359,21 @@ func TestConsoleAtPhoneWidth(t *testing.T) {
 	if b.evalBool(`document.getElementById('nav').checkVisibility()`) {
 		t.Fatal("the menu stayed open after choosing a page")
 	}
+	b.waitText(tid("audit-table"), longID)
+	b.waitText(tid("audit-table"), "Authenticator enrolment started")
 	b.assertNoSidewaysScroll()
 	b.shot("audit")
+
+	b.open("#/keys")
+	b.waitText(tid("keys-table"), longKey)
+	b.waitText(tid("keys-table"), "revoked")
+	b.assertNoSidewaysScroll()
+	b.shot("keys")
+
+	b.open("#/systems")
+	b.waitText(tid("effective-vpn"), "locks after 3 wrong codes")
+	b.assertNoSidewaysScroll()
+	b.shot("systems")
 	b.assertNoScriptErrors()
 }
 
@@ -625,10 +647,18 @@ func (b *consoleBrowser) pageText() string {
 	return s
 }
 
+// assertNoSidewaysScroll fails when the page, or a table's wrapper (which
+// would scroll on its own), is wider than the screen shows.
 func (b *consoleBrowser) assertNoSidewaysScroll() {
 	b.t.Helper()
 	if !b.evalBool(`document.documentElement.scrollWidth <= document.documentElement.clientWidth`) {
 		b.t.Fatalf("the page scrolls sideways at phone width: %s", b.evalString(`document.documentElement.scrollWidth + ' px wide in ' + document.documentElement.clientWidth`))
+	}
+	wide := b.evalStrings(`[...document.querySelectorAll('#main .table-wrap, #main .card, #main')]
+		.filter((e) => e.scrollWidth > e.clientWidth + 1)
+		.map((e) => (e.querySelector('[data-testid]') || e).dataset.testid + ': ' + e.scrollWidth + ' px wide in ' + e.clientWidth)`)
+	if len(wide) > 0 {
+		b.t.Fatalf("parts of the page scroll sideways at phone width:\n%s", strings.Join(wide, "\n"))
 	}
 }
 

@@ -164,7 +164,7 @@ func TestConsoleReports(t *testing.T) {
 		add("a5", "pin", store.AttemptPending, today.Add(3*time.Hour))
 		add("old", "pin", store.AttemptDenied, yesterday.Add(-time.Second))
 
-		rows, err := s.AttemptsByDay(ctx, acc.ID, yesterday)
+		rows, err := s.AttemptsByDay(ctx, acc.ID, yesterday, store.SystemFilter{})
 		must(t, err)
 		got := map[string]int{}
 		for _, r := range rows {
@@ -196,15 +196,37 @@ func TestConsoleReports(t *testing.T) {
 			t.Fatalf("latest attempts = %+v", atts)
 		}
 
+		// A system filter keeps one system, or all but one.
+		for _, c := range []struct {
+			f    store.SystemFilter
+			want int
+		}{{store.SystemFilter{Name: "vpn"}, 4}, {store.SystemFilter{Name: "vpn", Exclude: true}, 0}, {store.SystemFilter{Name: "mail"}, 0}} {
+			rows, err := s.AttemptsByDay(ctx, acc.ID, yesterday, c.f)
+			must(t, err)
+			if len(rows) != c.want {
+				t.Fatalf("by day with %+v = %v, want %d rows", c.f, rows, c.want)
+			}
+		}
+
 		must(t, s.AppendAudit(ctx,
-			store.AuditEvent{AccountID: acc.ID, Time: today, Type: "attempt.denied"},
-			store.AuditEvent{AccountID: acc.ID, Time: today, Type: "attempt.authenticated"},
-			store.AuditEvent{AccountID: acc.ID, Time: today, Type: "code.rejected"},
+			store.AuditEvent{AccountID: acc.ID, Time: today, Type: "attempt.denied", System: "vpn"},
+			store.AuditEvent{AccountID: acc.ID, Time: today, Type: "attempt.authenticated", System: "vpn"},
+			store.AuditEvent{AccountID: acc.ID, Time: today, Type: "code.rejected", System: "console"},
 		))
-		evs, err := s.RecentAuditOfTypes(ctx, acc.ID, []string{"attempt.denied", "code.rejected"}, 10)
+		evs, err := s.RecentAuditOfTypes(ctx, acc.ID, []string{"attempt.denied", "code.rejected"}, store.SystemFilter{}, 10)
 		must(t, err)
 		if len(evs) != 2 || evs[0].Type != "code.rejected" || evs[1].Type != "attempt.denied" {
 			t.Fatalf("recent failures = %+v", evs)
+		}
+		evs, err = s.RecentAuditOfTypes(ctx, acc.ID, []string{"attempt.denied", "code.rejected"}, store.SystemFilter{Name: "console", Exclude: true}, 10)
+		must(t, err)
+		if len(evs) != 1 || evs[0].Type != "attempt.denied" {
+			t.Fatalf("recent failures but the console's = %+v", evs)
+		}
+		evs, err = s.RecentAuditOfTypes(ctx, acc.ID, []string{"attempt.denied", "code.rejected"}, store.SystemFilter{Name: "console"}, 10)
+		must(t, err)
+		if len(evs) != 1 || evs[0].Type != "code.rejected" {
+			t.Fatalf("recent failures of the console = %+v", evs)
 		}
 
 		for _, id := range []string{"bob", "carol"} {

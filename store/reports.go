@@ -18,20 +18,39 @@ type DayStateCount struct {
 	Count int    `bun:"n"`
 }
 
-// AttemptsByDay counts the account's attempts started at or after since,
-// by UTC day of start and current state.
-func (s *Store) AttemptsByDay(ctx context.Context, accountID string, since time.Time) ([]DayStateCount, error) {
+// SystemFilter narrows a report to one system (Name), or to every system
+// but one (Name and Exclude: e.g. all but the console, whose attempts are
+// administrators signing in). The zero value keeps every system.
+type SystemFilter struct {
+	Name    string
+	Exclude bool
+}
+
+// where adds the filter to q, on q's system column.
+func (f SystemFilter) where(q *bun.SelectQuery) *bun.SelectQuery {
+	switch {
+	case f.Name == "":
+		return q
+	case f.Exclude:
+		return q.Where("system <> ?", f.Name)
+	default:
+		return q.Where("system = ?", f.Name)
+	}
+}
+
+// AttemptsByDay counts the account's attempts started at or after since
+// on the systems f keeps, by UTC day of start and current state.
+func (s *Store) AttemptsByDay(ctx context.Context, accountID string, since time.Time, f SystemFilter) ([]DayStateCount, error) {
 	// The day is computed by the database: rows never leave it one by one.
 	day := "strftime('%Y-%m-%d', started_at)"
 	if s.postgres {
 		day = "to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
 	}
 	out := []DayStateCount{}
-	err := s.db.NewSelect().Model((*Attempt)(nil)).
+	q := s.db.NewSelect().Model((*Attempt)(nil)).
 		ColumnExpr(day+" AS day").ColumnExpr("state").ColumnExpr("count(*) AS n").
-		Where("account_id = ? AND started_at >= ?", accountID, since.UTC()).
-		GroupExpr("day, state").
-		Scan(ctx, &out)
+		Where("account_id = ? AND started_at >= ?", accountID, since.UTC())
+	err := f.where(q).GroupExpr("day, state").Scan(ctx, &out)
 	if err != nil {
 		return nil, fmt.Errorf("count attempts by day: %w", err)
 	}
@@ -39,12 +58,12 @@ func (s *Store) AttemptsByDay(ctx context.Context, accountID string, since time.
 }
 
 // RecentAuditOfTypes returns the account's last limit events of the given
-// types, newest first.
-func (s *Store) RecentAuditOfTypes(ctx context.Context, accountID string, types []string, limit int) ([]AuditEvent, error) {
+// types on the systems f keeps, newest first.
+func (s *Store) RecentAuditOfTypes(ctx context.Context, accountID string, types []string, f SystemFilter, limit int) ([]AuditEvent, error) {
 	events := []AuditEvent{}
-	err := s.db.NewSelect().Model(&events).
-		Where("account_id = ? AND type IN (?)", accountID, bun.In(types)).
-		Order("id DESC").Limit(int64(limit)).Scan(ctx)
+	q := s.db.NewSelect().Model(&events).
+		Where("account_id = ? AND type IN (?)", accountID, bun.In(types))
+	err := f.where(q).Order("id DESC").Limit(int64(limit)).Scan(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list recent audit events: %w", err)
 	}

@@ -211,6 +211,58 @@ export function badge(text, kind = text) {
   return h('span', { class: `badge badge-${String(kind).replace(/[^a-z0-9_-]/gi, '')}` }, text);
 }
 
+// duration says a number of seconds in minutes when it is whole minutes.
+export function duration(seconds) {
+  if (seconds % 60 === 0) return `${seconds / 60} min`;
+  return `${seconds} s`;
+}
+
+// The account's built-in `console` system: being assigned it is what makes
+// a user an administrator who signs in to this console. Wherever it
+// appears it carries consoleMark, so that it is never taken for an
+// ordinary system.
+export const CONSOLE_SYSTEM = 'console';
+export const CONSOLE_ACCESS = 'console access — makes the user an administrator';
+
+export function consoleMark() {
+  return h('span', { class: 'badge badge-console', 'data-testid': 'console-mark' }, CONSOLE_ACCESS);
+}
+
+// copyText puts text on the clipboard, announcing the outcome. Where the
+// Clipboard API is refused (an insecure origin, a browser without it) it
+// selects fallback, the element showing the text, and asks the browser to
+// copy the selection, or leaves it selected for the person to copy.
+export async function copyText(text, fallback, what) {
+  try {
+    await navigator.clipboard.writeText(text);
+    announce(`${what} copied to the clipboard.`);
+    return;
+  } catch {
+    // Fall back to copying the selection.
+  }
+  window.getSelection().selectAllChildren(fallback);
+  let copied = false;
+  try {
+    copied = document.execCommand('copy');
+  } catch {
+    copied = false;
+  }
+  announce(copied ? `${what} copied to the clipboard.` : `${what} selected: press Ctrl+C (⌘C on a Mac) to copy.`);
+}
+
+// textDownload is a link that saves text as a .txt file, from a Blob URL
+// (no request leaves the page). The URL is made when the link is used and
+// released a minute later.
+export function textDownload({ filename, text, label, testid }) {
+  const link = h('a', { class: 'button secondary', href: '#', download: filename, 'data-testid': testid || null }, label);
+  link.addEventListener('click', () => {
+    const url = URL.createObjectURL(new Blob([text], { type: 'text/plain;charset=utf-8' }));
+    link.href = url;
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+  });
+  return link;
+}
+
 // toRFC3339 turns a datetime-local value (local time) into RFC 3339.
 export function toRFC3339(local) {
   if (!local) return '';

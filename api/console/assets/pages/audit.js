@@ -2,21 +2,10 @@
 // time; export what the filter selects as CSV.
 
 import { api, query } from '../api.js';
-import { badge, field, fmtTime, h, pageHeader, replace, routeHref, section, table, toRFC3339 } from '../ui.js';
+import { field, fmtTime, h, pageHeader, replace, routeHref, section, table, toRFC3339 } from '../ui.js';
+import { EVENT_TYPES, eventLabel, eventTitle } from '../events.js';
 
 const PAGE_SIZE = 50;
-
-// EVENT_TYPES are the types the filter offers; the API accepts any.
-export const EVENT_TYPES = [
-  'attempt.started', 'policy.decision', 'challenge.delivered', 'code.rejected',
-  'attempt.authenticated', 'attempt.denied', 'attempt.expired', 'attempt.locked', 'attempt.cancelled',
-  'sso.redirected', 'sso.bound',
-  'console.signed_in', 'console.signed_out',
-  'system.created', 'system.updated', 'system.deleted',
-  'user.created', 'user.updated', 'user.deleted', 'assignments.updated', 'user.assignments',
-  'totp.enrolment_started', 'totp.enrolled', 'totp.reset', 'recovery_codes.generated',
-  'key.created', 'key.revoked', 'policy.uploaded', 'policy.activated', 'users.exported',
-];
 
 export async function render(view, ctx) {
   let filters = {};
@@ -31,7 +20,7 @@ export async function render(view, ctx) {
   const form = h('form', { class: 'filters', 'data-testid': 'audit-filters' },
     field({ label: 'User ID', name: 'authid', testid: 'audit-authid', autocapitalize: 'off', spellcheck: 'false' }),
     field({ label: 'System', name: 'system', testid: 'audit-system', options: [['', 'All systems'], ...systems.map((s) => [s.name, s.name])] }),
-    field({ label: 'Event type', name: 'type', testid: 'audit-type', options: [['', 'All events'], ...EVENT_TYPES.map((t) => [t, t])] }),
+    field({ label: 'Event type', name: 'type', testid: 'audit-type', options: [['', 'All events'], ...EVENT_TYPES.map((t) => [t, `${eventTitle(t)} (${t})`])] }),
     field({ label: 'From', name: 'since', type: 'datetime-local', testid: 'audit-since' }),
     field({ label: 'Until', name: 'until', type: 'datetime-local', testid: 'audit-until' }),
     h('div', { class: 'actions' },
@@ -73,7 +62,7 @@ function summary(n, f, page) {
   const parts = [`${n} event${n === 1 ? '' : 's'}${page > 1 ? ` (page ${page})` : ''}`];
   if (f.authid) parts.push(`user ${f.authid}`);
   if (f.system) parts.push(`system ${f.system}`);
-  if (f.type) parts.push(`type ${f.type}`);
+  if (f.type) parts.push(`type ${eventTitle(f.type)} (${f.type})`);
   if (f.since) parts.push(`from ${fmtTime(f.since)}`);
   if (f.until) parts.push(`until ${fmtTime(f.until)}`);
   if (parts.length === 1) parts.push('no filter');
@@ -89,7 +78,7 @@ export function eventsTable(events, empty) {
     rows: events,
     columns: [
       { label: 'Time', cell: (e) => fmtTime(e.time) },
-      { label: 'Event', cell: (e) => badge(e.type, e.type.split('.').pop()) },
+      { label: 'Event', cell: (e) => eventLabel(e.type) },
       { label: 'System', cell: (e) => e.system || '—' },
       { label: 'User', cell: (e) => (e.authid ? h('a', { href: routeHref('users', e.authid) }, e.authid) : '—') },
       { label: 'IP', cell: (e) => e.ip || '—' },

@@ -1,8 +1,12 @@
 // Dashboard: attempts per day by outcome (an SVG chart with a table
-// fallback), totals and rates, and the most recent failures.
+// fallback), totals and rates, and the most recent failures — of every
+// system, one system, or every system but the console (whose attempts are
+// administrators signing in to this console), as the server counts them
+// (GET /v1/admin/stats?system=).
 
-import { api } from '../api.js';
-import { badge, fmtPercent, fmtTime, h, pageHeader, replace, routeHref, section, table } from '../ui.js';
+import { api, query } from '../api.js';
+import { CONSOLE_SYSTEM, fmtPercent, fmtTime, h, pageHeader, replace, routeHref, section, table } from '../ui.js';
+import { eventLabel } from '../events.js';
 
 // The outcomes drawn, bottom to top, with their legend labels.
 const OUTCOMES = [
@@ -15,17 +19,57 @@ const OUTCOMES = [
 
 const RANGES = [7, 14, 30, 90];
 
+// ALL_BUT is the stats API's "every system but" prefix.
+const ALL_BUT = '!';
+
 export async function render(view, ctx) {
   const content = h('div');
+  const scope = h('p', { class: 'lead', 'data-testid': 'dash-scope', 'aria-live': 'polite' });
+  const { systems } = await api('GET', '/v1/admin/systems');
+  if (!ctx.current()) return;
+  const hasConsole = systems.some((s) => s.name === CONSOLE_SYSTEM);
   const select = h('select', { id: 'dash-days', 'data-testid': 'dash-days' },
     RANGES.map((d) => h('option', { value: d, selected: d === 14 }, `Last ${d} days`)));
-  view.append(pageHeader('Dashboard', h('div', { class: 'field inline' }, h('label', { for: 'dash-days' }, 'Period'), select)), content);
+  const system = h('select', { id: 'dash-system', 'data-testid': 'dash-system' },
+    h('option', { value: '' }, 'All systems'),
+    hasConsole ? h('option', { value: ALL_BUT + CONSOLE_SYSTEM }, 'All but the console (without administrators’ sign-ins)') : null,
+    systems.map((s) => h('option', { value: s.name }, s.name === CONSOLE_SYSTEM ? 'console (administrators’ sign-ins only)' : s.name)));
+  view.append(pageHeader('Dashboard',
+    h('div', { class: 'head-actions' },
+      h('div', { class: 'field inline' }, h('label', { for: 'dash-system' }, 'Systems'), system),
+      h('div', { class: 'field inline' }, h('label', { for: 'dash-days' }, 'Period'), select)),
+    scope), content);
+  let seq = 0;
   const load = async () => {
-    const stats = await api('GET', `/v1/admin/stats?days=${select.value}`);
-    if (ctx.current()) replace(content, ...body(stats));
+    const mine = ++seq;
+    const stats = await api('GET', `/v1/admin/stats${query({ days: select.value, system: system.value })}`);
+    if (!ctx.current() || mine !== seq) return;
+    scope.textContent = describe(Number(select.value), system.value, hasConsole);
+    replace(content, ...body(stats));
   };
   select.addEventListener('change', load);
+  system.addEventListener('change', load);
   await load();
+}
+
+// describe says what the numbers count, so that nobody takes the
+// administrators' own sign-ins for their applications' traffic.
+function describe(days, system, hasConsole) {
+  const period = `Attempts started in the last ${days} days (UTC)`;
+  if (system === '') {
+    return hasConsole
+      ? `${period} on every system, administrators’ own sign-ins to this console included (system ${CONSOLE_SYSTEM}).`
+      : `${period} on every system.`;
+  }
+  if (system.startsWith(ALL_BUT)) {
+    const name = system.slice(ALL_BUT.length);
+    return name === CONSOLE_SYSTEM
+      ? `${period} on every system but ${CONSOLE_SYSTEM}: administrators’ sign-ins to this console are not counted.`
+      : `${period} on every system but ${name}.`;
+  }
+  return system === CONSOLE_SYSTEM
+    ? `${period} on system ${CONSOLE_SYSTEM} alone: administrators signing in to this console.`
+    : `${period} on system ${system} alone.`;
 }
 
 function body(stats) {
@@ -48,7 +92,7 @@ function body(stats) {
       rows: stats.recent_failures || [],
       columns: [
         { label: 'Time', cell: (e) => fmtTime(e.time) },
-        { label: 'Event', cell: (e) => badge(e.type, e.type.split('.').pop()) },
+        { label: 'Event', cell: (e) => eventLabel(e.type) },
         { label: 'System', cell: (e) => e.system || '—' },
         { label: 'User', cell: (e) => (e.authid ? h('a', { href: routeHref('users', e.authid) }, e.authid) : '—') },
         { label: 'Reasons', cell: (e) => (e.reasons || []).join('; ') || '—' },

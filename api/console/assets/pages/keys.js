@@ -1,7 +1,7 @@
 // API keys: create (the secret is shown once), list, revoke.
 
 import { api, enc } from '../api.js';
-import { announce, badge, busy, confirmAction, field, fmtTime, h, invalid, pageHeader, replace, section, table } from '../ui.js';
+import { announce, badge, busy, confirmAction, copyText, field, fmtTime, h, invalid, pageHeader, replace, section, table } from '../ui.js';
 
 export async function render(view, ctx) {
   const created = h('div', { 'aria-live': 'polite' });
@@ -35,18 +35,7 @@ export async function render(view, ctx) {
 
   const showSecret = (k) => {
     const secret = h('code', { class: 'secret', 'data-testid': 'key-secret', tabindex: '0' }, k.key);
-    const copy = h('button', {
-      type: 'button', class: 'secondary small',
-      onclick: async () => {
-        try {
-          await navigator.clipboard.writeText(k.key);
-          announce('Key copied to the clipboard.');
-        } catch {
-          window.getSelection().selectAllChildren(secret);
-          announce('Select the key and copy it.');
-        }
-      },
-    }, 'Copy');
+    const copy = h('button', { type: 'button', class: 'secondary small', onclick: () => copyText(k.key, secret, 'Key') }, 'Copy');
     replace(created, h('div', { class: 'callout once', 'data-testid': 'key-created' },
       h('h3', {}, `Key “${k.name}” created`),
       h('p', {}, h('strong', {}, 'Copy it now: '), 'this is the only time the key is shown. flexauth keeps only a hash.'),

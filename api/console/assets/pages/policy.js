@@ -1,9 +1,16 @@
 // Policy: the active Rego, its versions (roll back), uploading a new
-// version (compiled and tested by the server before it activates; errors
-// shown with line numbers), and a "what would the policy decide" form.
+// version (compiled and tested by the server before it activates; written
+// in line-numbered editors, which a refusal marks and jumps to), and a
+// "what would the policy decide" form.
 
 import { api } from '../api.js';
 import { announce, badge, busy, field, flash, fmtTime, h, invalid, pageHeader, replace, section, table, toRFC3339, confirmAction } from '../ui.js';
+import { lineEditor } from '../editor.js';
+
+// The file names the server gives the uploaded policy and its tests in
+// problems (policies.UploadModuleFile, UploadTestsFile).
+const REGO_FILE = 'policy.rego';
+const TESTS_FILE = 'policy_test.rego';
 
 export async function render(view, ctx) {
   const [pol, sys] = await Promise.all([api('GET', '/v1/admin/policy'), api('GET', '/v1/admin/systems')]);
@@ -63,29 +70,62 @@ function codeBlock(src, testid, label) {
 function uploadForm(active, reload) {
   const result = h('div', { 'data-testid': 'policy-result', 'aria-live': 'polite' });
   const regoFile = h('input', { type: 'file', id: 'policy-rego-file', accept: '.rego,text/plain' });
+  const rego = lineEditor({
+    label: 'Policy (Rego)', name: 'rego', rows: 16, value: active.builtin ? '' : active.rego || '', required: true, testid: 'policy-rego',
+    hint: 'package flexauth.risk, producing decision. Line numbers match those of compile errors.',
+  });
+  const tests = lineEditor({
+    label: 'Tests (Rego)', name: 'tests', rows: 8, value: active.builtin ? '' : active.tests || '', testid: 'policy-tests',
+    hint: 'package flexauth.risk_test; every test must pass before the policy activates.',
+  });
+  const editors = { [REGO_FILE]: rego, [TESTS_FILE]: tests };
+  // startFromActive fills the editors with the active policy and its
+  // tests, to edit rather than write from nothing.
+  const startFromActive = async () => {
+    const same = rego.textarea.value === (active.rego || '') && tests.textarea.value === (active.tests || '');
+    const empty = !rego.textarea.value.trim() && !tests.textarea.value.trim();
+    if (!same && !empty) {
+      const ok = await confirmAction({
+        title: 'Replace what the editors hold?',
+        text: `The policy and tests you typed are replaced by those of the active version ${active.version ?? 0}${active.builtin ? ' (the built-in default)' : ''}.`,
+        ok: 'Replace',
+      });
+      if (!ok) return;
+    }
+    rego.set(active.rego || '');
+    tests.set(active.tests || '');
+    replace(result);
+    rego.textarea.focus();
+    announce(`The editors hold the active policy, version ${active.version ?? 0}${active.builtin ? ' (built-in default)' : ''}.`);
+  };
   const form = h('form', { novalidate: true, 'data-testid': 'policy-form' },
-    field({ label: 'Policy (Rego)', name: 'rego', type: 'textarea', rows: 16, value: active.builtin ? '' : active.rego || '', required: true, spellcheck: 'false', testid: 'policy-rego', class: 'mono', hint: 'package flexauth.risk, producing decision.' }),
+    h('div', { class: 'actions editor-actions' },
+      h('button', { type: 'button', class: 'secondary', 'data-testid': 'policy-start-active', onclick: startFromActive }, 'Start from the active policy')),
+    rego.el,
     h('div', { class: 'field' }, h('label', { for: regoFile.id }, 'Or load the policy from a file'), regoFile),
-    field({ label: 'Tests (Rego)', name: 'tests', type: 'textarea', rows: 8, value: active.builtin ? '' : active.tests || '', spellcheck: 'false', testid: 'policy-tests', class: 'mono', hint: 'package flexauth.risk_test; every test must pass before the policy activates.' }),
+    tests.el,
     h('div', { class: 'actions' }, h('button', { type: 'submit', 'data-testid': 'policy-upload' }, 'Compile, test and activate')),
     result);
   regoFile.addEventListener('change', async () => {
-    if (regoFile.files[0]) form.elements.rego.value = await regoFile.files[0].text();
+    if (regoFile.files[0]) rego.set(await regoFile.files[0].text());
   });
   form.addEventListener('submit', (e) => {
     e.preventDefault();
-    const rego = form.elements.rego.value;
-    const tests = form.elements.tests.value;
+    const body = { rego: rego.textarea.value, tests: tests.textarea.value };
     replace(result);
-    if (!rego.trim()) return invalid(result, form.elements.rego, 'Paste or load the policy first.');
+    rego.clearMarks();
+    tests.clearMarks();
+    if (!body.rego.trim()) return invalid(result, rego.textarea, 'Paste or load the policy first.');
     busy(form, async () => {
       try {
-        const r = await api('POST', '/v1/admin/policy', { body: { rego, tests }, quiet: true });
+        const r = await api('POST', '/v1/admin/policy', { body, quiet: true });
         flash(`Version ${r.version} compiled, ${(r.tests || []).length} tests passed; it is active now.`);
         reload();
       } catch (err) {
         if (err.status === 401) return;
-        replace(result, refusal(err));
+        const problems = (err.body && err.body.problems) || [];
+        for (const [file, ed] of Object.entries(editors)) ed.mark(problems.filter((p) => p.file === file));
+        replace(result, refusal(err, editors));
         result.querySelector('.callout').focus();
       }
     });
@@ -94,16 +134,25 @@ function uploadForm(active, reload) {
 }
 
 // refusal explains why the server refused a policy: each problem with
-// file, line and column, and the failing tests.
-function refusal(err) {
+// file, line and column (and a button that shows that place in its
+// editor), and the failing tests.
+function refusal(err, editors) {
   const b = err.body || {};
   const problems = b.problems || [];
   const tests = (b.tests || []).filter((t) => !t.passed);
+  const goTo = (p) => {
+    const ed = editors[p.file];
+    if (!ed || !p.line) return null;
+    return h('button', {
+      type: 'button', class: 'link-button', 'data-testid': 'policy-goto',
+      onclick: () => ed.goTo(p.line, p.column || 1),
+    }, `Show line ${p.line} in the editor`);
+  };
   return h('div', { class: 'callout error', tabindex: '-1', 'data-testid': 'policy-refused' },
     h('h3', {}, 'Policy refused — nothing changed'),
     h('p', {}, err.message),
     problems.length ? h('ul', { class: 'problems', 'data-testid': 'policy-problems' }, problems.map((p) => h('li', {},
-      h('strong', {}, `${p.file || 'policy'}${p.line ? `, line ${p.line}` : ''}${p.column ? `, column ${p.column}` : ''}: `), p.message))) : null,
+      h('strong', {}, `${p.file || 'policy'}${p.line ? `, line ${p.line}` : ''}${p.column ? `, column ${p.column}` : ''}: `), p.message, ' ', goTo(p)))) : null,
     tests.length ? h('ul', { class: 'problems', 'data-testid': 'policy-failed-tests' }, tests.map((t) => h('li', {},
       h('strong', {}, `Test ${t.name} failed`), t.message ? `: ${t.message}` : ''))) : null);
 }

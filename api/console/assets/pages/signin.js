@@ -218,6 +218,8 @@ export function outboxPanel() {
         : h('ul', { class: 'outbox-list' }, messages.map((m) => h('li', { 'data-testid': 'outbox-message' },
           h('div', { class: 'outbox-meta' }, `${new Date(m.time).toLocaleTimeString()} · ${m.channel || ''} to ${m.to || '?'}${m.system ? ` · ${m.system}` : ''}`),
           h('div', { class: 'outbox-subject' }, m.subject || '(no subject)'),
+          // A PIN message carries a code and no link: only a message with a
+          // link offers one.
           safeLink(m.link) ? h('a', { href: m.link, target: '_blank', rel: 'noopener', 'data-testid': 'outbox-link' }, 'Open sign-in link') : null,
           m.code ? h('div', {}, 'Code: ', h('code', { 'data-testid': 'outbox-code' }, m.code)) : null))));
     }
@@ -249,8 +251,10 @@ async function fetchOutbox(token) {
 }
 
 // safeLink accepts only http(s) links, so that nothing else in the file
-// can become a script URL in the page.
+// can become a script URL in the page; an empty one is no link (resolved,
+// it would be this page's own URL).
 function safeLink(link) {
+  if (typeof link !== 'string' || link === '') return false;
   try {
     return ['http:', 'https:'].includes(new URL(link, location.href).protocol);
   } catch {

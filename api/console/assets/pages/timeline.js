@@ -3,19 +3,7 @@
 
 import { api, query } from '../api.js';
 import { badge, fmtTime, h, pageHeader, routeHref, section } from '../ui.js';
-
-// STEP_TITLES says in words what each event means for the attempt.
-const STEP_TITLES = {
-  'attempt.started': 'Attempt started',
-  'policy.decision': 'Policy decided',
-  'challenge.delivered': 'Challenge delivered',
-  'code.rejected': 'Code rejected',
-  'attempt.authenticated': 'Authenticated',
-  'attempt.denied': 'Denied',
-  'attempt.expired': 'Expired',
-  'attempt.locked': 'Locked',
-  'attempt.cancelled': 'Cancelled (superseded)',
-};
+import { eventKind, eventTitle } from '../events.js';
 
 export async function render(view, ctx) {
   const id = ctx.param;
@@ -34,8 +22,8 @@ export async function render(view, ctx) {
     section('Events',
       steps.length === 0
         ? h('p', { class: 'empty' }, 'No events recorded for this attempt.')
-        : h('ol', { class: 'timeline', 'data-testid': 'timeline' }, steps.map((e) => h('li', { class: `step step-${e.type.split('.').pop()}`, 'data-testid': 'timeline-step', 'data-type': e.type },
-          h('div', { class: 'step-head' }, h('strong', {}, STEP_TITLES[e.type] || e.type), ' ', badge(e.type, e.type.split('.').pop())),
+        : h('ol', { class: 'timeline', 'data-testid': 'timeline' }, steps.map((e) => h('li', { class: `step step-${eventKind(e.type)}`, 'data-testid': 'timeline-step', 'data-type': e.type },
+          h('div', { class: 'step-head' }, h('strong', {}, eventTitle(e.type)), ' ', badge(e.type, eventKind(e.type))),
           h('div', { class: 'muted' }, h('time', { datetime: e.time }, fmtTime(e.time))),
           e.reasons && e.reasons.length ? h('ul', { class: 'reasons' }, e.reasons.map((r) => h('li', {}, r))) : null,
           detailList(e.detail)))),

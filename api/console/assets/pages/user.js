@@ -1,11 +1,21 @@
 // One user: profile, assigned systems (a method each), authentication
 // detail, two-factor (TOTP enrolment, recovery codes, reset), lock-outs and
-// recent attempts.
+// recent attempts. A user assigned the console system is an administrator:
+// the page says so, and asks before a change that ends their console
+// access (the API refuses to leave the account without one).
 
-import { api, enc } from '../api.js';
+import { api, enc, session } from '../api.js';
 import {
-  announce, badge, busy, confirmAction, field, flash, fmtTime, formValues, h, invalid, pageHeader, replace, routeHref, section, table,
+  announce, badge, busy, confirmAction, CONSOLE_SYSTEM, consoleMark, copyText, field, flash, fmtTime, formValues, h, invalid, pageHeader, replace,
+  routeHref, section, table, textDownload,
 } from '../ui.js';
+
+// adminNote says what a change that ends authid's console access means,
+// for the confirmations of those changes.
+function adminNote(authid) {
+  const me = session.info && session.info.authid === authid;
+  return `${authid} is a console administrator: this ends their console access${me ? ' — yours: you will be signed out' : ''}. flexauth refuses it when ${authid} is the account’s last active administrator (assign the console system to someone else first), and asks you to sign in again before it goes ahead.`;
+}
 
 export async function render(view, ctx) {
   const authid = ctx.param;
@@ -17,13 +27,14 @@ export async function render(view, ctx) {
   ]);
   if (!ctx.current()) return;
   const reload = () => ctx.navigate(location.hash);
+  const isAdmin = (u.assignments || []).some((a) => a.system === CONSOLE_SYSTEM);
 
   const disable = async () => {
     const off = u.status !== 'disabled';
     if (off) {
       const ok = await confirmAction({
         title: `Disable ${authid}?`,
-        text: 'The user can no longer sign in to any system until enabled again. Attempts in flight fail.',
+        text: `The user can no longer sign in to any system until enabled again. Attempts in flight fail.${isAdmin ? ` ${adminNote(authid)}` : ''}`,
         ok: 'Disable user',
       });
       if (!ok) return;
@@ -35,7 +46,7 @@ export async function render(view, ctx) {
   const remove = async () => {
     const ok = await confirmAction({
       title: `Delete ${authid}?`,
-      text: 'The user, their assignments and two-factor credentials are deleted. The audit trail keeps their history. This cannot be undone.',
+      text: `The user, their assignments and two-factor credentials are deleted. The audit trail keeps their history. This cannot be undone.${isAdmin ? ` ${adminNote(authid)}` : ''}`,
       ok: 'Delete user',
     });
     if (!ok) return;
@@ -46,7 +57,7 @@ export async function render(view, ctx) {
 
   view.append(
     h('p', { class: 'crumbs' }, h('a', { href: '#/users' }, '← All users')),
-    pageHeader(`User ${authid}`, badge(u.status),
+    pageHeader(`User ${authid}`, badge(u.status), isAdmin ? consoleMark() : null,
       h('div', { class: 'head-actions' },
         h('button', { type: 'button', class: u.status === 'disabled' ? 'secondary' : 'danger', 'data-testid': 'user-toggle-status', onclick: disable },
           u.status === 'disabled' ? 'Enable user' : 'Disable user'),
@@ -124,7 +135,8 @@ function authDetail(u, att) {
 // assignments edits every (system, method) pair at once: a checkbox per
 // system and the method this user gets there.
 function assignments(u, systems, base) {
-  const current = new Map((u.assignments || []).map((a) => [a.system, a.method]));
+  // current is what the server holds, updated after each save.
+  let current = new Map((u.assignments || []).map((a) => [a.system, a.method]));
   if (systems.length === 0) {
     return section('Systems', h('p', { class: 'empty' }, 'No systems yet — ', h('a', { href: '#/systems' }, 'create one'), ' first.'));
   }
@@ -139,8 +151,11 @@ function assignments(u, systems, base) {
       type: 'checkbox', id: `assign-${s.name}`, name: 'assign', value: s.name, checked: assigned, 'data-testid': `assign-${s.name}`,
       onchange: (e) => { select.disabled = !e.target.checked; },
     });
-    return h('tr', {},
-      h('td', { 'data-label': 'Assigned' }, h('span', { class: 'check' }, box, h('label', { for: box.id }, s.name))),
+    const isConsole = s.name === CONSOLE_SYSTEM;
+    return h('tr', { class: isConsole ? 'console-row' : null },
+      h('td', { 'data-label': 'Assigned' }, h('span', { class: 'check' }, box, h('label', { for: box.id }, s.name)),
+        isConsole ? h('div', { class: 'console-assign' }, consoleMark(),
+          h('p', { class: 'hint' }, 'Giving, changing or taking away console access asks you to sign in again.')) : null),
       h('td', { 'data-label': 'Method' },
         h('label', { for: select.id, class: 'visually-hidden' }, `Method for ${s.name}`), select),
       h('td', { 'data-label': 'Sensitivity' }, badge(s.sensitivity)));
@@ -160,8 +175,10 @@ function assignments(u, systems, base) {
     }));
     error.textContent = '';
     busy(form, async () => {
+      if (!await confirmConsoleChange(u, current.get(CONSOLE_SYSTEM), chosen.find((a) => a.system === CONSOLE_SYSTEM))) return;
       try {
         await api('PUT', `${base}/systems`, { body: { assignments: chosen }, quiet: true });
+        current = new Map(chosen.map((a) => [a.system, a.method]));
         announce(chosen.length ? `Assignments saved: ${chosen.map((a) => `${a.system} (${a.method})`).join(', ')}.` : 'All assignments removed.');
       } catch (err) {
         invalid(error, null, err.message);
@@ -169,6 +186,28 @@ function assignments(u, systems, base) {
     });
   });
   return section('Systems', h('p', { class: 'muted' }, 'Tick the systems this user may sign in to and choose the method for each.'), form);
+}
+
+// confirmConsoleChange asks before a save that takes away the user's
+// console access, or changes how they sign in to the console, naming what
+// follows; it resolves true when the save may go ahead.
+async function confirmConsoleChange(u, before, after) {
+  if (before && !after) {
+    return confirmAction({
+      title: `Remove ${u.authid}’s console access?`,
+      text: `${u.authid} will no longer be an administrator of this account. ${adminNote(u.authid)}`,
+      ok: 'Remove console access',
+    });
+  }
+  if (before && after && after.method !== before) {
+    const noApp = after.method === 'totp' && !u.totp_enabled;
+    return confirmAction({
+      title: `Change how ${u.authid} signs in to the console?`,
+      text: `${u.authid} signs in to the console with ${after.method} instead of ${before} from now on.${noApp ? ` ${u.authid} has no authenticator app enrolled: they cannot sign in to the console with totp until one is enrolled.` : ''} Saving asks you to sign in again.`,
+      ok: `Use ${after.method}`,
+    });
+  }
+  return true;
 }
 
 function twoFactor(u, base, reload) {
@@ -231,9 +270,21 @@ function twoFactor(u, base, reload) {
     const { codes } = await api('POST', `${base}/recovery-codes`);
     u.recovery_codes_left = codes.length;
     left.textContent = leftText(codes.length);
+    const list = h('ol', { class: 'codes' }, codes.map((c) => h('li', {}, h('code', {}, c))));
+    const file = [
+      `flexauth recovery codes of ${u.authid}`,
+      'Each code works once, in place of a code from the authenticator app. Keep them somewhere safe.',
+      `Generated ${new Date().toISOString()}`,
+      '',
+      ...codes,
+      '',
+    ].join('\n');
     replace(codesArea, h('div', { class: 'callout once', 'data-testid': 'recovery-codes' },
       h('p', {}, h('strong', {}, 'Shown once. '), 'Give these codes to the user now; each works once in place of a TOTP code.'),
-      h('ol', { class: 'codes' }, codes.map((c) => h('li', {}, h('code', {}, c))))));
+      list,
+      h('div', { class: 'actions' },
+        h('button', { type: 'button', class: 'secondary', 'data-testid': 'recovery-copy', onclick: () => copyText(`${codes.join('\n')}\n`, list, 'Recovery codes') }, 'Copy'),
+        textDownload({ filename: `recovery-codes-${u.authid}.txt`, text: file, label: 'Download .txt', testid: 'recovery-download' }))));
   };
 
   replace(area,
@@ -244,11 +295,19 @@ function twoFactor(u, base, reload) {
     h('div', { class: 'actions' },
       u.totp_enabled ? null : h('button', { type: 'button', class: 'secondary', 'data-testid': 'totp-enrol', onclick: enrol }, 'Enrol an authenticator'),
       h('button', { type: 'button', class: 'danger', 'data-testid': 'totp-reset', onclick: reset, disabled: !u.totp_enabled && !u.recovery_codes_left }, 'Reset two-factor')));
+  // Recovery codes stand in for the authenticator's codes: without an
+  // enrolled authenticator they would sign in to nothing, so they are
+  // offered only once one is.
   return section('Two-factor',
     area,
     h('h3', {}, 'Recovery codes'),
     left,
-    h('div', { class: 'actions' }, h('button', { type: 'button', class: 'secondary', 'data-testid': 'recovery-generate', onclick: generate }, 'Generate recovery codes')),
+    u.totp_enabled ? null : h('p', { class: 'hint', id: 'recovery-reason', 'data-testid': 'recovery-reason' },
+      'Enrol an authenticator app first: recovery codes stand in for its codes when the app is lost.'),
+    h('div', { class: 'actions' }, h('button', {
+      type: 'button', class: 'secondary', 'data-testid': 'recovery-generate', onclick: generate,
+      disabled: !u.totp_enabled, 'aria-describedby': u.totp_enabled ? null : 'recovery-reason',
+    }, 'Generate recovery codes')),
     codesArea);
 }
 

@@ -1,7 +1,9 @@
 // Users: search, paging, create. A user's own page is user.js.
 
 import { api, query } from '../api.js';
-import { badge, busy, field, flash, formValues, h, invalid, pageHeader, replace, routeHref, section, table } from '../ui.js';
+import {
+  badge, busy, CONSOLE_SYSTEM, consoleMark, field, flash, formValues, h, invalid, pageHeader, replace, routeHref, section, table,
+} from '../ui.js';
 
 const PAGE_SIZE = 20;
 
@@ -38,7 +40,7 @@ export async function render(view, ctx) {
         { label: 'Name', cell: (u) => u.name || '—' },
         { label: 'Email', cell: (u) => u.email || '—' },
         { label: 'Status', cell: (u) => badge(u.status) },
-        { label: 'Systems', cell: (u) => (u.assignments || []).map((a) => `${a.system} (${a.method})`).join(', ') || '—' },
+        { label: 'Systems', cell: (u) => systemsCell(u.assignments || []) },
       ],
     }));
     const from = users.length ? offset + 1 : 0;
@@ -49,6 +51,14 @@ export async function render(view, ctx) {
   }
 
   await load();
+}
+
+// systemsCell lists a user's systems with their methods; console access
+// is marked as what it is.
+function systemsCell(assignments) {
+  if (assignments.length === 0) return '—';
+  const text = assignments.map((a) => `${a.system} (${a.method})`).join(', ');
+  return assignments.some((a) => a.system === CONSOLE_SYSTEM) ? h('span', { class: 'system-name' }, text, consoleMark()) : text;
 }
 
 function createForm(ctx) {
