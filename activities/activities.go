@@ -31,6 +31,11 @@ type Store interface {
 	SetSSOAuthorization(ctx context.Context, id, stateDigest string, sealed []byte) (bool, error)
 	ClearSSOSealed(ctx context.Context, id string) error
 	BindSSO(ctx context.Context, userID, issuer, subject string, events ...store.AuditEvent) (bool, error)
+	UserByID(ctx context.Context, id string) (store.User, error)
+	GetCredentialLink(ctx context.Context, id string) (store.CredentialLink, error)
+	DrawCredentialLink(ctx context.Context, id, digest string, sealed []byte, expiresAt time.Time) (store.CredentialLink, error)
+	CredentialLinkSent(ctx context.Context, id string, at time.Time, events ...store.AuditEvent) (bool, error)
+	VoidCredentialLink(ctx context.Context, id string, at time.Time, events ...store.AuditEvent) (bool, error)
 }
 
 // Policy decides how an attempt proceeds. It fails closed: on error the
@@ -75,6 +80,10 @@ type Config struct {
 
 	// Limits bound starts (see Limits).
 	Limits Limits
+
+	// WelcomeLinkTTL is how long a welcome link works once drawn (default
+	// DefaultWelcomeLinkTTL, 72 hours).
+	WelcomeLinkTTL time.Duration
 }
 
 // lockoutRule is the rule a factor locks by, at a policy's max_attempts.
@@ -122,6 +131,9 @@ func New(st Store, policy Policy, plugins Plugins, keys *secret.Keyring, cfg Con
 	}
 	if cfg.HardLockAfter <= 0 || cfg.HardLockAfter > 100 {
 		cfg.HardLockAfter = 100
+	}
+	if cfg.WelcomeLinkTTL <= 0 {
+		cfg.WelcomeLinkTTL = DefaultWelcomeLinkTTL
 	}
 	if len(cfg.Channels) == 0 {
 		cfg.Channels = map[string]string{"email": "outbox", "sms": "outbox"}

@@ -284,7 +284,7 @@ func ResolveInput(ctx context.Context, st InputStore, req InputRequest) (Resolve
 		return Resolved{}, fmt.Errorf("load account %q: %w", req.AccountID, err)
 	}
 	input := policies.Input{
-		Account: policies.Account{ID: acc.ID, EmailLogin: &acc.EmailLogin},
+		Account: policies.AccountOf(acc.ID, acc.EmailDelivery),
 		Subject: policies.Subject{
 			Account: req.AccountID, AuthID: req.AuthID, Assigned: asg.Method,
 			TOTPEnrolled: user.TOTPEnabled, HasEmail: user.Email != "", HasPhone: user.Phone != "",

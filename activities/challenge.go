@@ -73,17 +73,17 @@ func (a *Activities) IssueChallenge(ctx context.Context, in IssueInput) (IssueRe
 	if err != nil {
 		return IssueResult{}, fmt.Errorf("load account for delivery: %w", err)
 	}
-	if !acc.EmailLogin {
+	if !acc.EmailDelivery {
 		if in.Channel == "email" {
 			return IssueResult{}, temporal.NewNonRetryableApplicationError(
-				"email login is disabled for the account, but the policy chose email", ErrTypeDelivery, nil)
+				"email delivery is off for the account, but the policy chose email", ErrTypeDelivery, nil)
 		}
 		user.Email = ""
 	}
 	channel, to := contact(user, in.Channel)
-	if to == "" && !acc.EmailLogin {
+	if to == "" && !acc.EmailDelivery {
 		return IssueResult{}, temporal.NewNonRetryableApplicationError(
-			"email login is disabled for the account and the user has no phone", ErrTypeDelivery, nil)
+			"email delivery is off for the account and the user has no phone", ErrTypeDelivery, nil)
 	}
 	if to == "" {
 		return IssueResult{}, temporal.NewNonRetryableApplicationError("user has no email or phone", ErrTypeDelivery, nil)

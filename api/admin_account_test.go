@@ -31,7 +31,7 @@ func adminKeyID(h *harness) string {
 	return ""
 }
 
-func TestAccountEmailLogin(t *testing.T) {
+func TestAccountEmailDelivery(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	h.Setup("vpn", []string{"pin", "passwordless"}, "low", "ada", "pin")
@@ -39,14 +39,14 @@ func TestAccountEmailLogin(t *testing.T) {
 	h.Admin(http.MethodPut, "/v1/admin/users/bob/systems", req{"assignments": []req{{"system": "vpn", "method": "pin"}}}, http.StatusOK)
 	subject := func(authid string) req { return req{"system": "vpn", "authid": authid} }
 
-	t.Run("a new account has email login on", func(t *testing.T) {
+	t.Run("a new account has email delivery on and email and password sign-in off", func(t *testing.T) {
 		got := h.Admin(http.MethodGet, "/v1/admin/account", nil, http.StatusOK)
-		want := map[string]any{"id": h.account, "name": "Acme", "email_login": true, "parent": ""}
+		want := map[string]any{"id": h.account, "name": "Acme", "email_delivery": true, "email_login": true, "email_password_login": false, "parent": ""}
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Fatalf("account = %v, want %v", got, want)
 		}
 		if msg := h.outbox.message(t, h.Start("vpn", "bob")); msg.Channel != "email" {
-			t.Fatalf("with email login on, bob's PIN went by %s", msg.Channel)
+			t.Fatalf("with email delivery on, bob's PIN went by %s", msg.Channel)
 		}
 	})
 
@@ -55,26 +55,28 @@ func TestAccountEmailLogin(t *testing.T) {
 		body any
 		want string
 	}{
-		{"a string for a boolean", req{"email_login": "no"}, "email_login must be a boolean"},
-		{"an unknown field", req{"email_login": false, "name": "Other"}, `unknown field "name"`},
-		{"no setting", req{}, "email_login must be true or false"},
-		{"null", `{"email_login":null}`, "email_login must be true or false"},
-		{"not JSON", `{"email_login":`, "malformed JSON"},
+		{"a string for a boolean", req{"email_delivery": "no"}, "email_delivery must be a boolean"},
+		{"a string for the other boolean", req{"email_password_login": "yes"}, "email_password_login must be a boolean"},
+		{"an unknown field", req{"email_delivery": false, "name": "Other"}, `unknown field "name"`},
+		{"no setting", req{}, "send a setting: email_delivery or email_password_login, true or false"},
+		{"null", `{"email_delivery":null}`, "send a setting: email_delivery or email_password_login, true or false"},
+		{"the old and the new name disagreeing", req{"email_delivery": false, "email_login": true}, "email_login is the deprecated name of email_delivery"},
+		{"not JSON", `{"email_delivery":`, "malformed JSON"},
 	} {
 		t.Run(tc.name+" is refused", func(t *testing.T) {
 			wantError(t, h.Do(http.MethodPatch, "/v1/admin/account", h.adminKey, tc.body), http.StatusBadRequest, tc.want)
 		})
 	}
-	if got := h.Admin(http.MethodGet, "/v1/admin/account", nil, http.StatusOK); got["email_login"] != true {
+	if got := h.Admin(http.MethodGet, "/v1/admin/account", nil, http.StatusOK); got["email_delivery"] != true || got["email_password_login"] != false {
 		t.Fatalf("refused changes changed the account: %v", got)
 	}
 
-	t.Run("an admin key turns email login off, audited with the actor", func(t *testing.T) {
-		got := h.Admin(http.MethodPatch, "/v1/admin/account", req{"email_login": false}, http.StatusOK)
-		if got["email_login"] != false || got["id"] != h.account {
+	t.Run("an admin key turns email delivery off, audited with the actor", func(t *testing.T) {
+		got := h.Admin(http.MethodPatch, "/v1/admin/account", req{"email_delivery": false}, http.StatusOK)
+		if got["email_delivery"] != false || got["email_login"] != false || got["id"] != h.account {
 			t.Fatalf("answer = %v", got)
 		}
-		if got := h.Admin(http.MethodGet, "/v1/admin/account", nil, http.StatusOK); got["email_login"] != false {
+		if got := h.Admin(http.MethodGet, "/v1/admin/account", nil, http.StatusOK); got["email_delivery"] != false || got["email_login"] != false {
 			t.Fatalf("after the change: %v", got)
 		}
 		events := auditEvents(h, "type=account.updated")
@@ -82,10 +84,12 @@ func TestAccountEmailLogin(t *testing.T) {
 			t.Fatalf("account.updated events = %v, want one", events)
 		}
 		detail := events[0]["detail"].(map[string]any)
-		if detail["actor"] != "key:"+adminKeyID(h) || fmt.Sprint(detail["email_login"]) != "map[new:false old:true]" {
+		if detail["actor"] != "key:"+adminKeyID(h) || fmt.Sprint(detail["email_delivery"]) != "map[new:false old:true]" || detail["email_password_login"] != nil {
 			t.Fatalf("audit detail = %v", detail)
 		}
-		// The same value again changes nothing and records nothing.
+		// The same value again, even by its deprecated name, changes
+		// nothing and records nothing.
+		h.Admin(http.MethodPatch, "/v1/admin/account", req{"email_delivery": false}, http.StatusOK)
 		h.Admin(http.MethodPatch, "/v1/admin/account", req{"email_login": false}, http.StatusOK)
 		if n := len(auditEvents(h, "type=account.updated")); n != 1 {
 			t.Fatalf("a no-op change was audited: %d events", n)
@@ -95,7 +99,7 @@ func TestAccountEmailLogin(t *testing.T) {
 	t.Run("a user with email only is refused, and the audit says why", func(t *testing.T) {
 		h.Expect("/v1/start", subject("ada"), http.StatusForbidden, "security error")
 		denied := auditEvents(h, "type=attempt.denied&authid=ada")
-		if len(denied) == 0 || !slices.Contains(denied[0]["reasons"].([]any), any("email login is disabled for the account")) {
+		if len(denied) == 0 || !slices.Contains(denied[0]["reasons"].([]any), any("email delivery is off for the account")) {
 			t.Fatalf("denials = %v, want the reason", denied)
 		}
 	})
@@ -107,8 +111,8 @@ func TestAccountEmailLogin(t *testing.T) {
 		}
 	})
 
-	t.Run("turned back on, email is used again", func(t *testing.T) {
-		if got := h.Admin(http.MethodPatch, "/v1/admin/account", req{"email_login": true}, http.StatusOK); got["email_login"] != true {
+	t.Run("turned back on by its deprecated name, email is used again", func(t *testing.T) {
+		if got := h.Admin(http.MethodPatch, "/v1/admin/account", req{"email_login": true}, http.StatusOK); got["email_delivery"] != true || got["email_login"] != true {
 			t.Fatalf("answer = %v", got)
 		}
 		msg := h.outbox.message(t, h.Start("vpn", "ada"))
@@ -131,11 +135,11 @@ func TestAccountChangeNeedsFreshSignIn(t *testing.T) {
 	t.Cleanup(func() { h.skew.Store(0) })
 	h.skew.Store(int64(11 * time.Minute))
 	b.want(b.do(http.MethodGet, "/v1/admin/account", nil, false), http.StatusOK, "id", h.account)
-	res := b.do(http.MethodPatch, "/v1/admin/account", req{"email_login": false}, true)
+	res := b.do(http.MethodPatch, "/v1/admin/account", req{"email_password_login": true}, true)
 	if res.Status != http.StatusForbidden || res.Body != `{"error":"fresh sign-in required","reauth":true}` {
 		t.Fatalf("PATCH after 11 minutes = %d %s", res.Status, res.Body)
 	}
-	if got := h.Admin(http.MethodGet, "/v1/admin/account", nil, http.StatusOK); got["email_login"] != true {
+	if got := h.Admin(http.MethodGet, "/v1/admin/account", nil, http.StatusOK); got["email_password_login"] != false {
 		t.Fatalf("a refused change changed the account: %v", got)
 	}
 
@@ -143,12 +147,13 @@ func TestAccountChangeNeedsFreshSignIn(t *testing.T) {
 	h.skew.Store(0)
 	b = newBrowser(t, h)
 	b.signIn("root")
-	wantError(t, b.do(http.MethodPatch, "/v1/admin/account", req{"email_login": false}, false), http.StatusForbidden, "csrf token missing or wrong")
-	if got := b.want(b.do(http.MethodPatch, "/v1/admin/account", req{"email_login": false}, true), http.StatusOK, "", ""); got["email_login"] != false {
+	wantError(t, b.do(http.MethodPatch, "/v1/admin/account", req{"email_password_login": true}, false), http.StatusForbidden, "csrf token missing or wrong")
+	if got := b.want(b.do(http.MethodPatch, "/v1/admin/account", req{"email_password_login": true}, true), http.StatusOK, "", ""); got["email_password_login"] != true {
 		t.Fatalf("answer = %v", got)
 	}
 	events := auditEvents(h, "type=account.updated")
-	if len(events) != 1 || events[0]["detail"].(map[string]any)["actor"] != "console:root" {
-		t.Fatalf("account.updated events = %v, want one by console:root", events)
+	if len(events) != 1 || events[0]["detail"].(map[string]any)["actor"] != "console:root" ||
+		fmt.Sprint(events[0]["detail"].(map[string]any)["email_password_login"]) != "map[new:true old:false]" {
+		t.Fatalf("account.updated events = %v, want one by console:root turning email and password sign-in on", events)
 	}
 }

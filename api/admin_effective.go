@@ -131,7 +131,7 @@ func (e *effectiveLimits) system(name string, methods []string, sensitivity stri
 		em := effectiveMethodJSON{Method: m, Allow: d.Allow, Reasons: d.Reasons}
 		if d.Allow {
 			em.DecidedMethod, em.TTLSeconds, em.MaxAttempts = d.Method, d.TTLSeconds, d.MaxAttempts
-			em.Channel = deliveredBy(d, e.account.EmailLogin)
+			em.Channel = deliveredBy(d, e.account.EmailDelivery)
 		}
 		out.Methods = append(out.Methods, em)
 	}
@@ -141,9 +141,8 @@ func (e *effectiveLimits) system(name string, methods []string, sensitivity stri
 // input is the representative sign-in (see effectiveAssumed) with method
 // assigned, built as Begin builds a real one.
 func (e *effectiveLimits) input(name string, methods []string, sensitivity string, ttl int, method string) policies.Input {
-	emailLogin := e.account.EmailLogin
 	return policies.Input{
-		Account: policies.Account{ID: e.account.ID, EmailLogin: &emailLogin},
+		Account: policies.AccountOf(e.account.ID, e.account.EmailDelivery),
 		Subject: policies.Subject{
 			Account: e.account.ID, Assigned: method, TOTPEnrolled: true, HasEmail: true, HasPhone: true,
 			Groups: []string{}, Attributes: map[string]string{},

@@ -36,7 +36,7 @@ const (
 // and system stores.
 type importStore interface {
 	ListAccountAssignments(ctx context.Context, accountID string) ([]store.UserAssignment, error)
-	ApplyImport(ctx context.Context, accountID string, users []store.ImportedUser, events ...store.AuditEvent) error
+	ApplyUserChanges(ctx context.Context, accountID string, changes []store.UserChange, events ...store.AuditEvent) error
 }
 
 var _ importStore = (*store.Store)(nil)
@@ -63,7 +63,7 @@ func (s *Server) loadAccountUsers(ctx context.Context, accountID string) (accoun
 	out := accountUsers{users: users, records: make([]userio.Record, len(users))}
 	for i, u := range users {
 		out.records[i] = userio.Record{AuthID: u.AuthID, Name: u.Name, Email: u.Email, Phone: u.Phone,
-			Status: u.Status, Systems: byUser[u.ID]}
+			Status: u.Status, Systems: byUser[u.ID], EmailLogin: u.EmailPasswordLogin}
 	}
 	return out, nil
 }
@@ -207,8 +207,14 @@ func (s *Server) importUsers(c *gin.Context) {
 		methods[sys.Name] = sys.Methods
 		systemIDs[sys.Name] = sys.ID
 	}
+	acc, err := s.store.GetAccount(ctx, who.AccountID)
+	if err != nil {
+		s.internalError(c, "load account to import into", err)
+		return
+	}
 	changes := userio.Diff(rows, current, methods)
 	userio.KeepHolders(changes, current, consoleSystem)
+	refuseEmailLogin(changes, current, acc)
 
 	out := importJSON{Valid: true, Rows: make([]importRowJSON, len(changes))}
 	for i, ch := range changes {
@@ -241,43 +247,68 @@ func (s *Server) importUsers(c *gin.Context) {
 		return
 	}
 
-	imported, events := s.importPlan(c, changes, users, systemIDs)
+	imported, events := s.importPlan(c, changes, users, systemIDs, acc)
 	if len(imported) > 0 {
-		err := s.store.ApplyImport(ctx, who.AccountID, imported, events...)
-		if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
-			fail(c, http.StatusConflict, "users or systems changed while the file was imported; nothing was applied, preview it again")
+		err := s.store.ApplyUserChanges(ctx, who.AccountID, imported, events...)
+		if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrPasswordLoginOff) {
+			fail(c, http.StatusConflict, "users, systems or the account's settings changed while the file was imported; nothing was applied, preview it again")
 			return
 		}
 		if err != nil {
 			s.internalError(c, "apply import", err)
 			return
 		}
+		// The welcome links of users whose email login the import turned
+		// on go out now that it is applied.
+		s.wakeLinkDispatcher()
 	}
 	out.Applied = true
 	c.JSON(http.StatusOK, out)
 }
 
+// refuseEmailLogin adds an error to the rows that turn a user's email login
+// on while the account cannot have it: its own switch is off, or email
+// delivery (the welcome link's way) is.
+func refuseEmailLogin(changes []userio.Change, current map[string]userio.Record, acc store.Account) {
+	for i, ch := range changes {
+		if !ch.Result.EmailLogin || current[ch.AuthID].EmailLogin {
+			continue
+		}
+		switch {
+		case !acc.EmailPasswordLogin:
+			changes[i].Errors = append(changes[i].Errors, msgAccountSwitchOff)
+		case !acc.EmailDelivery:
+			changes[i].Errors = append(changes[i].Errors, msgEmailDeliveryOff)
+		}
+	}
+}
+
 // importPlan turns the changed rows into the store's changes and their
-// audit events: user.created, user.updated and assignments.updated.
+// audit events: user.created, user.updated, assignments.updated and, for
+// users whose email login it turns on, welcome.requested.
 func (s *Server) importPlan(c *gin.Context, changes []userio.Change, users map[string]store.User,
-	systemIDs map[string]string) ([]store.ImportedUser, []store.AuditEvent) {
+	systemIDs map[string]string, acc store.Account) ([]store.UserChange, []store.AuditEvent) {
 	now := s.now().UTC()
 	accountID := caller(c).AccountID
-	var imported []store.ImportedUser
+	var imported []store.UserChange
 	var events []store.AuditEvent
 	for _, ch := range changes {
 		if ch.Action == userio.ActionUnchanged {
 			continue
 		}
 		r := ch.Result
-		iu := store.ImportedUser{}
+		iu := store.UserChange{}
+		var before *store.User
 		if ch.Action == userio.ActionCreate {
 			iu.Create = true
 			iu.User = store.User{ID: uuid.NewString(), AccountID: accountID, AuthID: r.AuthID, CreatedAt: now}
 		} else {
 			iu.User = users[r.AuthID]
+			was := iu.User
+			before = &was
 		}
 		iu.User.Name, iu.User.Email, iu.User.Phone, iu.User.Status = r.Name, r.Email, r.Phone, r.Status
+		iu.User.EmailPasswordLogin = r.EmailLogin
 		iu.User.UpdatedAt = now
 		profileChanged, systemsChanged := false, false
 		for _, col := range ch.Changes {
@@ -297,6 +328,7 @@ func (s *Server) importPlan(c *gin.Context, changes []userio.Change, users map[s
 			detail["changes"] = ch.Changes
 			events = append(events, s.auditEvent(c, "user.updated", "", r.AuthID, detail))
 		}
+		s.applyPlan(c, planPasswordLogin(before, iu.User, acc), &iu, &events, "import")
 		if systemsChanged {
 			iu.ReplaceAssignments = true
 			listed := make([]store.AssignedSystem, len(r.Systems))

@@ -140,7 +140,7 @@ func TestImportExportCSV(t *testing.T) {
 
 	// An admin adds a user, changes a method and disables a user.
 	edited := editCSV(t, file, func(records [][]string) [][]string {
-		if strings.Join(records[0], ",") != "authid,name,email,phone,status,systems" {
+		if strings.Join(records[0], ",") != "authid,name,email,phone,status,systems,Email login enabled" {
 			t.Fatalf("header = %q", records[0])
 		}
 		for _, r := range records[1:] {
@@ -157,7 +157,7 @@ func TestImportExportCSV(t *testing.T) {
 				r[4] = "disabled"
 			}
 		}
-		return append(records, []string{"dan", "Dan", "dan@example.com", "+4915112345678", "", "mail:passwordless"})
+		return append(records, []string{"dan", "Dan", "dan@example.com", "+4915112345678", "", "mail:passwordless", "N"})
 	})
 
 	t.Run("the preview shows exactly the edits and changes nothing", func(t *testing.T) {

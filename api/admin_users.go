@@ -28,18 +28,24 @@ const (
 )
 
 type userJSON struct {
-	AuthID      string                 `json:"authid"`
-	Name        string                 `json:"name"`
-	Email       string                 `json:"email"`
-	Phone       string                 `json:"phone"`
-	Status      string                 `json:"status"`
-	TOTPEnabled bool                   `json:"totp_enabled"`
-	LastLoginAt *time.Time             `json:"last_login_at"`
-	LoginCount  int                    `json:"login_count"`
-	LastIP      string                 `json:"last_ip"`
-	CreatedAt   time.Time              `json:"created_at"`
-	UpdatedAt   time.Time              `json:"updated_at"`
-	Assignments []store.AssignedSystem `json:"assignments"`
+	AuthID string `json:"authid"`
+	Name   string `json:"name"`
+	Email  string `json:"email"`
+	Phone  string `json:"phone"`
+	Status string `json:"status"`
+	// EmailPasswordLogin is the user's switch for sign-in with email and
+	// password; PasswordSetAt and PasswordChangedAt say when the user set
+	// a password (the password and its hash are never shown).
+	EmailPasswordLogin bool                   `json:"email_password_login"`
+	PasswordSetAt      *time.Time             `json:"password_set_at"`
+	PasswordChangedAt  *time.Time             `json:"password_changed_at"`
+	TOTPEnabled        bool                   `json:"totp_enabled"`
+	LastLoginAt        *time.Time             `json:"last_login_at"`
+	LoginCount         int                    `json:"login_count"`
+	LastIP             string                 `json:"last_ip"`
+	CreatedAt          time.Time              `json:"created_at"`
+	UpdatedAt          time.Time              `json:"updated_at"`
+	Assignments        []store.AssignedSystem `json:"assignments"`
 	// RecoveryCodesLeft is filled in by withRecoveryCodes.
 	RecoveryCodesLeft int  `json:"recovery_codes_left"`
 	SSOBound          bool `json:"sso_bound"`
@@ -54,6 +60,7 @@ func toUserJSON(u store.User, as []store.AssignedSystem) userJSON {
 	}
 	return userJSON{
 		AuthID: u.AuthID, Name: u.Name, Email: u.Email, Phone: u.Phone, Status: u.Status,
+		EmailPasswordLogin: u.EmailPasswordLogin, PasswordSetAt: u.PasswordSetAt, PasswordChangedAt: u.PasswordChangedAt,
 		TOTPEnabled: u.TOTPEnabled, LastLoginAt: u.LastLoginAt, LoginCount: u.LoginCount, LastIP: u.LastIP,
 		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, Assignments: as,
 		SSOBound: u.SSOSubject != "",
@@ -71,20 +78,22 @@ func (s *Server) withRecoveryCodes(ctx context.Context, u store.User, out userJS
 }
 
 type createUserRequest struct {
-	AuthID string `json:"authid"`
-	Name   string `json:"name"`
-	Email  string `json:"email"`
-	Phone  string `json:"phone"`
-	Status string `json:"status"`
+	AuthID             string `json:"authid"`
+	Name               string `json:"name"`
+	Email              string `json:"email"`
+	Phone              string `json:"phone"`
+	Status             string `json:"status"`
+	EmailPasswordLogin bool   `json:"email_password_login"`
 }
 
 // updateUserRequest is a partial update; the authid cannot change, since
 // applications know their users by it.
 type updateUserRequest struct {
-	Name   *string `json:"name"`
-	Email  *string `json:"email"`
-	Phone  *string `json:"phone"`
-	Status *string `json:"status"`
+	Name               *string `json:"name"`
+	Email              *string `json:"email"`
+	Phone              *string `json:"phone"`
+	Status             *string `json:"status"`
+	EmailPasswordLogin *bool   `json:"email_password_login"`
 }
 
 func (s *Server) createUser(c *gin.Context) {
@@ -101,12 +110,31 @@ func (s *Server) createUser(c *gin.Context) {
 		respondError(c, rerr)
 		return
 	}
+	ctx := c.Request.Context()
+	acc, err := s.store.GetAccount(ctx, caller(c).AccountID)
+	if err != nil {
+		s.internalError(c, "load account", err)
+		return
+	}
 	now := s.now().UTC()
 	u := store.User{
-		ID: uuid.NewString(), AccountID: caller(c).AccountID, AuthID: req.AuthID, Name: req.Name,
-		Email: req.Email, Phone: req.Phone, Status: req.Status, CreatedAt: now, UpdatedAt: now,
+		ID: uuid.NewString(), AccountID: acc.ID, AuthID: req.AuthID, Name: req.Name,
+		Email: req.Email, Phone: req.Phone, Status: req.Status, EmailPasswordLogin: req.EmailPasswordLogin,
+		CreatedAt: now, UpdatedAt: now,
 	}
-	err := s.store.CreateUser(c.Request.Context(), &u, s.auditEvent(c, "user.created", "", u.AuthID, profileDetail(u)))
+	plan := planPasswordLogin(nil, u, acc)
+	if msg := plan.refusal(u, acc); msg != "" {
+		fail(c, http.StatusConflict, msg)
+		return
+	}
+	change := store.UserChange{User: u, Create: true}
+	events := []store.AuditEvent{s.auditEvent(c, "user.created", "", u.AuthID, profileDetail(u))}
+	s.applyPlan(c, plan, &change, &events, "")
+	err = s.store.ApplyUserChanges(ctx, acc.ID, []store.UserChange{change}, events...)
+	if rerr, ok := passwordLoginError(err); ok {
+		respondError(c, rerr)
+		return
+	}
 	if errors.Is(err, store.ErrConflict) {
 		failf(c, http.StatusConflict, "user %q already exists", req.AuthID)
 		return
@@ -114,6 +142,9 @@ func (s *Server) createUser(c *gin.Context) {
 	if err != nil {
 		s.internalError(c, "create user", err)
 		return
+	}
+	if change.IssueLink != nil {
+		s.wakeLinkDispatcher()
 	}
 	c.JSON(http.StatusCreated, toUserJSON(u, nil))
 }
@@ -215,6 +246,7 @@ func (s *Server) updateUser(c *gin.Context) {
 	if !ok {
 		return
 	}
+	before := u
 	// Email and phone are where sign-in links and codes go; status is
 	// whether the user may sign in at all.
 	changesSignIn := req.Email != nil && *req.Email != u.Email || req.Phone != nil && *req.Phone != u.Phone ||
@@ -242,13 +274,33 @@ func (s *Server) updateUser(c *gin.Context) {
 		rerrs = append(rerrs, validStatus(*req.Status))
 		u.Status = *req.Status
 	}
+	if req.EmailPasswordLogin != nil {
+		u.EmailPasswordLogin = *req.EmailPasswordLogin
+	}
 	if rerr := firstError(rerrs...); rerr != nil {
 		respondError(c, rerr)
 		return
 	}
 	ctx := c.Request.Context()
+	acc, err := s.store.GetAccount(ctx, caller(c).AccountID)
+	if err != nil {
+		s.internalError(c, "load account", err)
+		return
+	}
 	u.UpdatedAt = s.now().UTC()
-	err := s.store.UpdateUserProfile(ctx, &u, s.auditEvent(c, "user.updated", "", u.AuthID, profileDetail(u)))
+	plan := planPasswordLogin(&before, u, acc)
+	if msg := plan.refusal(u, acc); msg != "" {
+		fail(c, http.StatusConflict, msg)
+		return
+	}
+	change := store.UserChange{User: u, SaveProfile: true}
+	events := []store.AuditEvent{s.auditEvent(c, "user.updated", "", u.AuthID, profileDetail(u))}
+	s.applyPlan(c, plan, &change, &events, "")
+	err = s.store.ApplyUserChanges(ctx, acc.ID, []store.UserChange{change}, events...)
+	if rerr, ok := passwordLoginError(err); ok {
+		respondError(c, rerr)
+		return
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		failf(c, http.StatusNotFound, "user %q not found", u.AuthID)
 		return
@@ -256,6 +308,9 @@ func (s *Server) updateUser(c *gin.Context) {
 	if err != nil {
 		s.internalError(c, "update user", err)
 		return
+	}
+	if change.IssueLink != nil {
+		s.wakeLinkDispatcher()
 	}
 	s.respondUser(c, u)
 }
@@ -284,7 +339,8 @@ func (s *Server) deleteUser(c *gin.Context) {
 // contact data is recorded because a changed address is how an account is
 // taken over.
 func profileDetail(u store.User) map[string]any {
-	return map[string]any{"name": u.Name, "email": u.Email, "phone": u.Phone, "status": u.Status}
+	return map[string]any{"name": u.Name, "email": u.Email, "phone": u.Phone, "status": u.Status,
+		"email_password_login": u.EmailPasswordLogin}
 }
 
 type assignmentsRequest struct {

@@ -15,8 +15,9 @@ import (
 	"github.com/flexauth/flexauth/workflows"
 )
 
-// This file holds every call the API makes to Temporal: starting an
-// attempt and submitting to one. Handlers never see Temporal errors; they
+// This file holds every call the API makes to Temporal for attempts:
+// starting one and submitting to one (credential_links.go starts link
+// deliveries). Handlers never see Temporal errors; they
 // see a result, errAttemptClosed, or an error that means "unavailable".
 
 // workflowClient is the part of the Temporal client the API uses.
@@ -24,6 +25,7 @@ type workflowClient interface {
 	NewWithStartWorkflowOperation(options client.StartWorkflowOptions, workflow any, args ...any) client.WithStartWorkflowOperation
 	UpdateWithStartWorkflow(ctx context.Context, options client.UpdateWithStartWorkflowOptions) (client.WorkflowUpdateHandle, error)
 	UpdateWorkflow(ctx context.Context, options client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error)
+	ExecuteWorkflow(ctx context.Context, options client.StartWorkflowOptions, workflow any, args ...any) (client.WorkflowRun, error)
 }
 
 var _ workflowClient = client.Client(nil)

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"log/slog"
@@ -94,10 +95,12 @@ func (b *background) wait(ctx context.Context) error {
 
 // Shutdown stops taking background work (console sign-ins that start or
 // check a code after it answer as if the work were dropped) and waits until
-// the work in flight has reached Temporal, or ctx ends. Call it after the
-// HTTP server has shut down and before the Temporal client is closed.
+// the work in flight has reached Temporal, or ctx ends; it stops the
+// credential link dispatcher (links it did not start are started by the
+// next process, from their rows). Call it after the HTTP server has shut
+// down and before the Temporal client is closed.
 func (s *Server) Shutdown(ctx context.Context) error {
-	return s.bg.wait(ctx)
+	return errors.Join(s.stopLinkDispatcher(ctx), s.bg.wait(ctx))
 }
 
 // startsInFlight counts, per key, the starts this process has let through

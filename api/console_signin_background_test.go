@@ -39,6 +39,11 @@ func (s *stuckTemporal) UpdateWorkflow(ctx context.Context, _ client.UpdateWorkf
 	return nil, ctx.Err()
 }
 
+func (s *stuckTemporal) ExecuteWorkflow(ctx context.Context, _ client.StartWorkflowOptions, _ any, _ ...any) (client.WorkflowRun, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
 // The console's sign-in answers before anything is looked up or started,
 // so a slow Temporal (or store) shows in no answer; the work it starts
 // afterwards is bounded, and the server waits for it when it shuts down.

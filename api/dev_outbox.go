@@ -59,6 +59,9 @@ type outboxMessage struct {
 	Link    string    `json:"link"`
 	Code    string    `json:"code"`
 	System  string    `json:"system"`
+	// Purpose names a link that is not a sign-in ("welcome": create a
+	// password); empty for sign-in messages.
+	Purpose string `json:"purpose,omitempty"`
 }
 
 func (s *Server) devOutbox(c *gin.Context) {
@@ -83,7 +86,7 @@ func (s *Server) devOutbox(c *gin.Context) {
 		}
 		msgs = append(msgs, outboxMessage{
 			ID: l.ID, Time: l.Time, Channel: l.Channel, To: l.To, Subject: l.Subject,
-			Link: l.Link, Code: l.Code, System: l.Metadata["system"],
+			Link: l.Link, Code: l.Code, System: l.Metadata["system"], Purpose: l.Metadata["purpose"],
 		})
 	}
 	c.Header("Cache-Control", "no-store")

@@ -103,6 +103,8 @@ func TestRequestsForAnotherHostAreMisdirected(t *testing.T) {
 		{"console asset", http.MethodGet, "/console/assets/app.js", "", ""},
 		{"link page", http.MethodGet, "/l/" + token, "", ""},
 		{"link confirmation", http.MethodPost, "/l/" + token, "", ""},
+		{"welcome page", http.MethodGet, "/w/" + token, "", ""},
+		{"welcome form", http.MethodPost, "/w/" + token, "", "password=correct+horse&confirm=correct+horse"},
 		{"sign-on callback", http.MethodGet, "/sso/callback?state=" + token + "&code=x", "", ""},
 		{"dev outbox", http.MethodGet, "/v1/admin/dev/outbox", "", ""},
 		{"openapi", http.MethodGet, "/openapi.json", "", ""},
@@ -403,6 +405,23 @@ func TestPerClientIPLimits(t *testing.T) {
 		wantJSON429(t, send(t, h, http.MethodPost, "/v1/admin/session/check", "", ip, `{}`))
 		if res := send(t, h, http.MethodGet, "/l/"+token, "", from("198.51.100.6", nil), ""); res.Status != http.StatusGone {
 			t.Fatalf("another IP's link page = %d", res.Status)
+		}
+	})
+
+	t.Run("the welcome page is a browser route: limited per IP before any lookup", func(t *testing.T) {
+		ip := from("198.51.100.7", nil)
+		for range 2 {
+			if res := send(t, h, http.MethodGet, "/w/"+token, "", ip, ""); res.Status != http.StatusGone {
+				t.Fatalf("welcome page = %d", res.Status)
+			}
+		}
+		if res := send(t, h, http.MethodPost, "/w/"+token, "", from("198.51.100.7", map[string]string{"Origin": h.url}), ""); res.Status != http.StatusGone {
+			t.Fatalf("welcome form = %d", res.Status)
+		}
+		wantPage429(t, send(t, h, http.MethodGet, "/w/"+token, "", ip, ""))
+		wantPage429(t, send(t, h, http.MethodPost, "/w/"+token, "", from("198.51.100.7", map[string]string{"Origin": h.url}), ""))
+		if res := send(t, h, http.MethodGet, "/w/"+token, "", from("198.51.100.8", nil), ""); res.Status != http.StatusGone {
+			t.Fatalf("another IP's welcome page = %d", res.Status)
 		}
 	})
 

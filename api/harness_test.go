@@ -116,7 +116,7 @@ func newHarnessWith(t *testing.T, opts harnessOptions) *harness {
 	cfg := api.Config{
 		PublicURL: h.url, StartFloor: opts.startFloor, MaxBodyBytes: opts.maxBodyBytes, DevOutbox: opts.devOutbox,
 		AppIPLimit: off, BrowserIPLimit: off, SignInIPLimit: off, TrustedProxies: opts.trustedProxies,
-		PolicyReview: opts.policyReview,
+		PolicyReview: opts.policyReview, PasswordRules: apitest.PasswordRules{},
 	}
 	if cfg.StartFloor == 0 {
 		cfg.StartFloor = time.Nanosecond
@@ -197,6 +197,41 @@ func (d *recordingDeliverer) Send(_ context.Context, _ string, req sdk.SendReque
 	defer d.mu.Unlock()
 	d.sent = append(d.sent, req)
 	return sdk.SendResponse{MessageID: req.ID}, nil
+}
+
+// sentTo waits for the n-th message (from 1) sent to the address to.
+func (d *recordingDeliverer) sentTo(t *testing.T, to string, n int) sdk.SendRequest {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		d.mu.Lock()
+		seen := 0
+		for _, m := range d.sent {
+			if m.To == to {
+				if seen++; seen == n {
+					d.mu.Unlock()
+					return m
+				}
+			}
+		}
+		d.mu.Unlock()
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("no message %d to %s within 10s", n, to)
+	return sdk.SendRequest{}
+}
+
+// countTo is how many messages went to the address to so far.
+func (d *recordingDeliverer) countTo(to string) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := 0
+	for _, m := range d.sent {
+		if m.To == to {
+			n++
+		}
+	}
+	return n
 }
 
 // message waits for the message of an attempt.

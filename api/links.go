@@ -24,12 +24,18 @@ import (
 // tokenLength is a secret.TokenBytes token in unpadded base64url.
 const tokenLength = 43
 
-// pageStyle is the pages' only style; its hash is the only one the CSP
-// allows.
-const pageStyle = `body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222}` +
-	`h1{font-size:1.4rem}button{font-size:1rem;padding:.6rem 1.4rem;border:0;border-radius:.3rem;background:#1d4ed8;color:#fff;cursor:pointer}` +
+// pageStyle is the pages' only style (the link pages' and the password
+// pages'); its hash is the only one the CSP allows.
+const pageStyle = `body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222;overflow-wrap:anywhere}` +
+	`h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:1.5rem}button{font-size:1rem;padding:.6rem 1.4rem;border:0;border-radius:.3rem;background:#1d4ed8;color:#fff;cursor:pointer}` +
 	`dl{display:grid;grid-template-columns:auto 1fr;gap:.3rem 1rem;padding:.8rem 1rem;background:#f3f4f6;border-radius:.3rem}` +
-	`dt{color:#555}dd{margin:0;overflow-wrap:anywhere}`
+	`dt{color:#555}dd{margin:0;overflow-wrap:anywhere}` +
+	`label{display:block;font-weight:600;margin:1rem 0 .3rem}` +
+	`input{box-sizing:border-box;width:100%;max-width:100%;font:inherit;padding:.55rem .6rem;border:1px solid #6b7280;border-radius:.3rem}` +
+	`input[readonly]{background:#f3f4f6}form button{margin-top:1.25rem}` +
+	`:focus-visible{outline:3px solid #f59e0b;outline-offset:2px}` +
+	`.refusal{border:1px solid #b42318;background:#fdecea;color:#7a1a12;padding:.2rem 1rem;border-radius:.3rem}` +
+	`ul{padding-left:1.25rem}li{margin:.2rem 0}`
 
 const pageTemplate = `<!doctype html>
 <html lang="en">

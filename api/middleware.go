@@ -33,11 +33,13 @@ func (s *Server) requestLog(c *gin.Context) {
 	)
 }
 
-// redactPath hides the token of a link page: it is a bearer credential for
-// the attempt until it is used.
+// redactPath hides the token of a link page (a sign-in link, a welcome
+// link): it is a bearer credential until it is used.
 func redactPath(p string) string {
-	if strings.HasPrefix(p, activities.LinkPath) {
-		return activities.LinkPath + "REDACTED"
+	for _, prefix := range []string{activities.LinkPath, activities.WelcomePath} {
+		if strings.HasPrefix(p, prefix) {
+			return prefix + "REDACTED"
+		}
 	}
 	return p
 }

@@ -179,3 +179,59 @@ func TestWorkflowHistoryHoldsNoPersonalDataInClear(t *testing.T) {
 		}
 	}
 }
+
+// TestWelcomeWorkflowHistoryHoldsNoTokenNorUser delivers a welcome link and
+// reads its delivery workflow's history, decrypted with the deployment's
+// key as an operator could: neither the link's token nor the user (authid,
+// email) is in it, nor in its workflow ID; the input is the link's ID.
+func TestWelcomeWorkflowHistoryHoldsNoTokenNorUser(t *testing.T) {
+	h := newHarness(t)
+	const authid, email = "wanda.welcome", "wanda@example.com"
+	allowEmailLogin(h)
+	h.Admin(http.MethodPost, "/v1/admin/users", req{"authid": authid, "email": email, "email_password_login": true}, http.StatusCreated)
+	msg := welcomeFor(t, h, email, 1)
+	token := strings.TrimPrefix(msg.Link, h.url+"/w/")
+
+	requested := auditEvents(h, "type=welcome.requested&authid="+authid)
+	if len(requested) != 1 {
+		t.Fatalf("welcome.requested events = %v", requested)
+	}
+	linkID := requested[0]["detail"].(map[string]any)["link"].(string)
+	wid := workflows.CredentialLinkWorkflowID(h.account, linkID)
+	if strings.Contains(wid, authid) || strings.Contains(wid, email) {
+		t.Fatalf("workflow id %q names the user", wid)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var result workflows.CredentialLinkResult
+	if err := h.tc.GetWorkflow(ctx, wid, "").Get(ctx, &result); err != nil || result.State != "sent" {
+		t.Fatalf("delivery result = %+v, %v", result, err)
+	}
+	hist, err := historytest.Fetch(ctx, h.tc, wid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	decoded, err := payloadcodec.New(h.keys).Decode(historytest.Payloads(hist))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(decoded) < 3 {
+		t.Fatalf("history holds %d payloads; expected the input, the activity's and the result", len(decoded))
+	}
+	sawLinkID := false
+	for i, p := range decoded {
+		for _, s := range []string{token, authid, email} {
+			if bytes.Contains(p.GetData(), []byte(s)) {
+				t.Fatalf("decrypted payload %d holds %q: %s", i, s, p.GetData())
+			}
+		}
+		sawLinkID = sawLinkID || bytes.Contains(p.GetData(), []byte(linkID))
+	}
+	whole, err := proto.Marshal(hist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(whole, []byte(token)) || bytes.Contains(whole, []byte(authid)) || !sawLinkID {
+		t.Fatal("the history holds the token or the user, or not the link's ID")
+	}
+}

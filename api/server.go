@@ -80,6 +80,13 @@ type Config struct {
 	// time.Now. Only tests set it, to move past the console's session
 	// timeouts without waiting for them.
 	Now func() time.Time
+	// LinkRetryInterval is how often credential links whose delivery
+	// could not be started are tried again (default 1m; see
+	// credential_links.go).
+	LinkRetryInterval time.Duration
+	// PasswordRules judge and hash the passwords users choose on the
+	// hosted pages; nil for the built-in rules (password_rules.go).
+	PasswordRules PasswordRules
 }
 
 // Validate reports the settings a server would not use as given: a
@@ -161,6 +168,7 @@ type (
 		DeleteUser(ctx context.Context, accountID, authid string, events ...store.AuditEvent) error
 		SetAssignments(ctx context.Context, userID string, as []store.Assignment, events ...store.AuditEvent) error
 		ListAssignments(ctx context.Context, userID string) ([]store.AssignedSystem, error)
+		UserByID(ctx context.Context, id string) (store.User, error)
 		SetTOTPPending(ctx context.Context, userID string, sealed []byte, at time.Time, events ...store.AuditEvent) error
 		ActivateTOTP(ctx context.Context, userID string, sealed []byte, step int64, at time.Time, events ...store.AuditEvent) error
 	}
@@ -204,6 +212,8 @@ type (
 		policyStore
 		accountStore
 		ssoStore
+		linkStore
+		welcomeStore
 	}
 )
 
@@ -245,6 +255,12 @@ type Server struct {
 	// Origin a link confirmation is accepted from; "" when PublicURL is not
 	// an absolute URL.
 	publicOrigin string
+	// links starts the delivery of credential links; nil without Temporal.
+	links *linkDispatcher
+	// passwords judge and hash the passwords set on the hosted pages;
+	// passwordPages render them.
+	passwords     PasswordRules
+	passwordPages *template.Template
 }
 
 // New returns the API server. temporal is the client of the cluster that
@@ -277,12 +293,21 @@ func newServer(cfg Config, st persistence, wf workflowClient, keys *secret.Keyri
 	if cfg.ClientIPHeader == "" {
 		cfg.ClientIPHeader = defaultClientIPHeader
 	}
+	if cfg.LinkRetryInterval <= 0 {
+		cfg.LinkRetryInterval = defaultLinkRetryInterval
+	}
+	if cfg.PasswordRules == nil {
+		cfg.PasswordRules = defaultPasswordRules()
+	}
 	s := &Server{
 		cfg: cfg, store: st, wf: wf, keys: keys, log: cfg.Logger,
 		pages: template.Must(template.New("page").Parse(pageTemplate)),
 		csp:   pageCSP(),
-		now:   cfg.Now,
-		bg:    newBackground(maxBackground, cfg.Logger),
+
+		passwords:     cfg.PasswordRules,
+		passwordPages: template.Must(template.New("password").Parse(passwordTemplate)),
+		now:           cfg.Now,
+		bg:            newBackground(maxBackground, cfg.Logger),
 
 		publicOrigin: originOf(cfg.PublicURL),
 	}
@@ -316,6 +341,9 @@ func newServer(cfg Config, st persistence, wf workflowClient, keys *secret.Keyri
 		s.openapi = []byte(openAPIDocument)
 	}
 	s.engine = s.routes()
+	if wf != nil && st != nil {
+		s.startLinkDispatcher()
+	}
 	return s
 }
 
@@ -362,6 +390,9 @@ func (s *Server) routes() *gin.Engine {
 	e.GET(link, s.pageHeaders, pageLimit, s.showLink)
 	e.POST(link, s.pageHeaders, pageLimit, s.limitBody, s.confirmLink)
 	e.GET(activities.SSOCallbackPath, s.pageHeaders, pageLimit, s.ssoCallback)
+	welcome := activities.WelcomePath + ":token"
+	e.GET(welcome, s.pageHeaders, pageLimit, s.showWelcome)
+	e.POST(welcome, s.pageHeaders, pageLimit, s.limitBody, s.setWelcomePassword)
 
 	// Console sign-in and its session: outside the admin group, which
 	// needs a key or a session already.
@@ -383,6 +414,7 @@ func (s *Server) routes() *gin.Engine {
 	admin.GET("/users", s.listUsers)
 	admin.GET("/export/users", s.exportUsers)                       // not under /users/: it would hide a user whose authid is "export"
 	admin.POST("/users/import", s.freshWhenApplying, s.importUsers) // body limit: see bodyLimit
+	admin.POST("/users/email-login", s.emailLoginActions)
 	admin.GET("/users/:authid", s.getUser)
 	admin.PATCH("/users/:authid", s.updateUser)
 	admin.DELETE("/users/:authid", s.deleteUser)

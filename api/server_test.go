@@ -46,6 +46,10 @@ func (b brokenTemporal) UpdateWorkflow(context.Context, client.UpdateWorkflowOpt
 	return nil, b.err
 }
 
+func (b brokenTemporal) ExecuteWorkflow(context.Context, client.StartWorkflowOptions, any, ...any) (client.WorkflowRun, error) {
+	return nil, b.err
+}
+
 // fixture is a Server on a real store with one account, an app key, and a
 // pending PIN attempt and a pending link attempt.
 type fixture struct {

@@ -7,7 +7,7 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// TestConsoleAccountSettings turns email login off from the console's
+// TestConsoleAccountSettings turns email delivery off from the console's
 // Account page at laptop size: the change asks for confirmation (cancel
 // keeps it on), then reaches the server.
 func TestConsoleAccountSettings(t *testing.T) {
@@ -20,41 +20,44 @@ func TestConsoleAccountSettings(t *testing.T) {
 	b.do(chromedp.Click(chromedp.CSS(`#nav a[href="#/account"]`)))
 	b.waitReady("#/account")
 	b.waitText(tid("account-facts"), "acme")
-	b.waitText(tid("email-login-state"), "Email login is on")
-	if !b.evalBool(`document.querySelector('[data-testid="email-login"]').checked`) {
-		t.Fatal("the email login box is not ticked for an account with email login on")
+	b.waitText(tid("email-delivery-state"), "Email delivery is on")
+	b.waitText(tid("email-password-state"), "Email and password authentication is off")
+	if !b.evalBool(`document.querySelector('[data-testid="email-delivery"]').checked`) {
+		t.Fatal("the email delivery box is not ticked for an account with email delivery on")
 	}
-	if label := b.evalString(`document.querySelector('label[for="account-email-login"]').innerText`); label == "" {
-		t.Fatal("the email login box has no label")
+	for _, id := range []string{"account-email-delivery", "account-email-password"} {
+		if label := b.evalString(`document.querySelector('label[for="` + id + `"]').innerText`); label == "" {
+			t.Fatalf("the box %s has no label", id)
+		}
 	}
 
 	// Cancelling the confirmation changes nothing.
 	b.do(
-		chromedp.Click(chromedp.CSS(tid("email-login"))),
+		chromedp.Click(chromedp.CSS(tid("email-delivery"))),
 		chromedp.Click(chromedp.CSS(tid("account-save"))),
 	)
 	b.waitVisible(tid("confirm-dialog"))
-	b.waitText(tid("confirm-dialog"), "Turn email login off?")
+	b.waitText(tid("confirm-dialog"), "Turn email delivery off?")
 	b.do(chromedp.Click(chromedp.CSS(tid("confirm-cancel"))))
-	b.waitFor(b.ctx, `!document.getElementById('confirm-dialog').open && document.querySelector('[data-testid="email-login"]').checked`,
+	b.waitFor(b.ctx, `!document.getElementById('confirm-dialog').open && document.querySelector('[data-testid="email-delivery"]').checked`,
 		"the dialog to close and the box to be ticked again")
-	if got := h.Admin(http.MethodGet, "/v1/admin/account", nil, http.StatusOK); got["email_login"] != true {
+	if got := h.Admin(http.MethodGet, "/v1/admin/account", nil, http.StatusOK); got["email_delivery"] != true {
 		t.Fatalf("a cancelled change reached the server: %v", got)
 	}
 
 	// Confirmed, the change is saved.
 	b.do(
-		chromedp.Click(chromedp.CSS(tid("email-login"))),
+		chromedp.Click(chromedp.CSS(tid("email-delivery"))),
 		chromedp.Click(chromedp.CSS(tid("account-save"))),
 	)
 	b.waitVisible(tid("confirm-dialog"))
 	b.shot("account-confirm")
 	b.do(chromedp.Click(chromedp.CSS(tid("confirm-ok"))))
-	b.waitText(tid("status"), "Email login turned off.")
-	b.waitText(tid("email-login-state"), "Email login is off")
+	b.waitText(tid("status"), "Email delivery turned off.")
+	b.waitText(tid("email-delivery-state"), "Email delivery is off")
 	got := h.Admin(http.MethodGet, "/v1/admin/account", nil, http.StatusOK)
-	if got["email_login"] != false {
-		t.Fatalf("the account after the change = %v, want email_login false", got)
+	if got["email_delivery"] != false {
+		t.Fatalf("the account after the change = %v, want email_delivery false", got)
 	}
 	events := h.Admin(http.MethodGet, "/v1/admin/audit?type=account.updated", nil, http.StatusOK)["events"].([]any)
 	if len(events) != 1 || events[0].(map[string]any)["detail"].(map[string]any)["actor"] != "console:admin" {

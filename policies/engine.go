@@ -265,8 +265,8 @@ func validate(d Decision, in Input) error {
 	case d.Channel == "":
 	case d.Method == MethodTOTP:
 		return fmt.Errorf("invalid policy decision: channel %q for totp, which delivers nothing", d.Channel)
-	case d.Channel == "email" && in.Account.EmailLoginDisabled():
-		return errors.New("invalid policy decision: channel email but email login is disabled for the account")
+	case d.Channel == "email" && in.Account.EmailDeliveryDisabled():
+		return errors.New("invalid policy decision: channel email but email delivery is off for the account")
 	case d.Channel == "email" && !in.Subject.HasEmail, d.Channel == "sms" && !in.Subject.HasPhone:
 		return fmt.Errorf("invalid policy decision: channel %s but the user has no address for it", d.Channel)
 	case d.Channel != "email" && d.Channel != "sms":

@@ -231,10 +231,10 @@ decision := object.union(` + allowPIN + `, {"method": "totp"}) if input.subject.
 			wantErr: "channel sms but the user has no address for it",
 		},
 		{
-			name:    "email chosen while the account has email login disabled denies",
+			name:    "email chosen while the account has email delivery off denies",
 			rules:   `decision := object.union(` + allowPIN + `, {"channel": "email"})`,
-			change:  func(in *Input) { in.Subject.HasEmail, in.Account.EmailLogin = true, new(false) },
-			wantErr: "channel email but email login is disabled for the account",
+			change:  func(in *Input) { in.Subject.HasEmail, in.Account.EmailDelivery = true, new(false) },
+			wantErr: "channel email but email delivery is off for the account",
 		},
 		{
 			name:    "a channel for totp denies",
@@ -515,4 +515,29 @@ func TestDecideStopsARunawayPolicy(t *testing.T) {
 			t.Fatalf("steps %d, timeout %s; want %d and %s", e.steps, e.timeout, EvaluationSteps, EvaluationTimeout)
 		}
 	})
+}
+
+// A policy uploaded before email_login was renamed email_delivery reads the
+// old name and still gets the account's setting; the engine's own check
+// reads either.
+func TestPoliciesWrittenBeforeTheRenameReadEmailLogin(t *testing.T) {
+	old := newEngine(t, policy(`decision := object.union(`+allowPIN+`, {"channel": "sms", "reasons": ["no email"]}) if input.account.email_login == false
+decision := object.union(`+allowPIN+`, {"channel": "email"}) if input.account.email_login == true`))
+	for _, on := range []bool{true, false} {
+		in := signIn()
+		in.Subject.HasPhone = true
+		in.Account = AccountOf("acc-1", on)
+		got, err := old.Decide(t.Context(), in)
+		if err != nil {
+			t.Fatalf("email delivery %v: %v", on, err)
+		}
+		if want := map[bool]string{true: "email", false: "sms"}[on]; got.Channel != want {
+			t.Errorf("email delivery %v: channel %q, want %q", on, got.Channel, want)
+		}
+	}
+	in := signIn()
+	in.Account = Account{ID: "acc-1", EmailLogin: new(false)}
+	if !in.Account.EmailDeliveryDisabled() {
+		t.Error("an input with only email_login false does not turn email delivery off")
+	}
 }

@@ -37,8 +37,14 @@ type Input struct {
 	History History `json:"history"`
 }
 
-// EmailLoginDisabled reports whether the account has turned email off.
-func (a Account) EmailLoginDisabled() bool { return a.EmailLogin != nil && !*a.EmailLogin }
+// EmailDeliveryDisabled reports whether the account has turned email off.
+// An input with only the deprecated email_login is read by it.
+func (a Account) EmailDeliveryDisabled() bool {
+	if a.EmailDelivery != nil {
+		return !*a.EmailDelivery
+	}
+	return a.EmailLogin != nil && !*a.EmailLogin
+}
 
 // Subject is the user signing in.
 type Subject struct {
@@ -58,12 +64,23 @@ type Subject struct {
 // Account is the settings of the user's account that bear on sign-in.
 type Account struct {
 	ID string `json:"id"`
-	// EmailLogin is false when the account has turned email off: no link
-	// or code may go to its users by email (delivered methods go by SMS,
-	// or are denied to users without a phone). Nil, in an input built
+	// EmailDelivery is false when the account has turned email off: no
+	// link or code may go to its users by email (delivered methods go by
+	// SMS, or are denied to users without a phone). Nil, in an input built
 	// without the account's settings, reads as on, as the column's
 	// default does: a zero Input must not turn email off.
+	EmailDelivery *bool `json:"email_delivery,omitempty"`
+	// EmailLogin is EmailDelivery under its name before issue 9, with the
+	// same value, for uploaded policies written before the rename.
+	//
+	// Deprecated: read email_delivery.
 	EmailLogin *bool `json:"email_login,omitempty"`
+}
+
+// AccountOf is the account part of a policy input for an account with
+// these settings: email delivery under its name and its deprecated one.
+func AccountOf(id string, emailDelivery bool) Account {
+	return Account{ID: id, EmailDelivery: &emailDelivery, EmailLogin: &emailDelivery}
 }
 
 // System is the protected system the user signs in to.

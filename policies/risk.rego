@@ -53,10 +53,11 @@ enabled(m) if m in input.system.methods
 # codes cannot keep the user out.
 factor_locked(f) if f in input.history.locked_factors
 
-# An account may turn email off: then no link or code goes to its users by
-# email. Only an explicit false turns it off, so that inputs built before the
-# setting existed keep their meaning.
-email_login_disabled if input.account.email_login == false
+# An account may turn email delivery off: then no link or code goes to its
+# users by email. Only an explicit false turns it off, so that inputs built
+# before the setting existed keep their meaning. (The input also carries the
+# same value as email_login, its name before, for policies written then.)
+email_delivery_off if input.account.email_delivery == false
 
 # --- risk ------------------------------------------------------------------
 
@@ -115,15 +116,15 @@ method := "totp" if step_up else := "passwordless" if pin_gives_way else := assi
 # PIN for a high-sensitivity system goes by SMS when the user has a phone, so
 # that it does not travel beside the links of a mailbox that may be the
 # compromised part. Otherwise email when there is one, else SMS. TOTP
-# delivers nothing. With email login disabled for the account, only SMS is
+# delivers nothing. With email delivery off for the account, only SMS is
 # left (and a user without a phone is denied below).
 channel := "" if {
 	not method in delivered_methods
 } else := "sms" if {
-	email_login_disabled
+	email_delivery_off
 	input.subject.has_phone == true
 } else := "" if {
-	email_login_disabled
+	email_delivery_off
 } else := "sms" if {
 	method == "pin"
 	sensitivity == "high"
@@ -181,9 +182,9 @@ deny contains "no contact address for delivery" if {
 	not input.subject.has_phone == true
 }
 
-deny contains "email login is disabled for the account" if {
+deny contains "email delivery is off for the account" if {
 	method in delivered_methods
-	email_login_disabled
+	email_delivery_off
 	not input.subject.has_phone == true
 }
 
@@ -213,8 +214,8 @@ default allow := false
 # a channel forced by the account's settings), then every denial.
 reasons := array.concat(array.concat(array.concat(signal_reasons, outcome_reasons), channel_reasons), sort(deny))
 
-channel_reasons := ["email login disabled for the account: sent by sms"] if {
-	email_login_disabled
+channel_reasons := ["email delivery is off for the account: sent by sms"] if {
+	email_delivery_off
 	channel == "sms"
 } else := []
 

@@ -13,7 +13,7 @@ base := {
 		"has_email": true,
 		"has_phone": false,
 	},
-	"account": {"id": "acc-1", "email_login": true},
+	"account": {"id": "acc-1", "email_delivery": true, "email_login": true},
 	"system": {
 		"name": "wiki",
 		"methods": ["passwordless", "pin", "totp", "sso"],
@@ -387,49 +387,57 @@ test_totp_delivers_nothing if {
 	decide({"subject": {"assigned_method": "totp", "totp_enrolled": true}}).channel == ""
 }
 
-# --- email login disabled for the account ----------------------------------
+# --- email delivery off for the account ------------------------------------
 
-email_off := {"account": {"email_login": false}}
+# flexauth sends the setting under its name and, for policies written before
+# the rename, under email_login with the same value.
+email_off := {"account": {"email_delivery": false, "email_login": false}}
 
-test_email_login_disabled_sends_every_delivered_method_by_sms if {
+test_email_delivery_off_sends_every_delivered_method_by_sms if {
 	every m in ["passwordless", "pin", "sso"] {
 		d := decide(object.union(email_off, {"subject": {"assigned_method": m, "has_phone": true}}))
 		d.allow
 		d.method == m
 		d.channel == "sms"
-		"email login disabled for the account: sent by sms" in d.reasons
+		"email delivery is off for the account: sent by sms" in d.reasons
 	}
 }
 
-test_email_login_disabled_denies_users_without_a_phone if {
+test_email_delivery_off_denies_users_without_a_phone if {
 	every m in ["passwordless", "pin", "sso"] {
 		d := decide(object.union(email_off, {"subject": {"assigned_method": m}}))
 		not d.allow
 		d.channel == ""
-		"email login is disabled for the account" in d.reasons
+		"email delivery is off for the account" in d.reasons
 	}
 }
 
-test_email_login_disabled_leaves_totp_alone if {
+test_email_delivery_off_leaves_totp_alone if {
 	d := decide(object.union(email_off, {"subject": {"assigned_method": "totp", "totp_enrolled": true}}))
 	d.allow
 	d.method == "totp"
 	d.channel == ""
-	not "email login is disabled for the account" in d.reasons
+	not "email delivery is off for the account" in d.reasons
 }
 
-test_email_login_disabled_allows_a_step_up_to_totp_without_a_phone if {
+test_email_delivery_off_allows_a_step_up_to_totp_without_a_phone if {
 	d := decide(object.union(email_off, high_new_ip_enrolled))
 	d.allow
 	d.method == "totp"
 	d.channel == ""
 }
 
-test_email_login_enabled_or_unset_keeps_email if {
-	decide({"account": {"email_login": true}}).channel == "email"
+test_email_delivery_on_or_unset_keeps_email if {
+	decide({"account": {"email_delivery": true}}).channel == "email"
 	d := risk.decision with input as object.remove(base, {"account"})
 	d.allow
 	d.channel == "email"
+}
+
+test_the_built_in_policy_reads_the_new_name if {
+	# The deprecated name alone changes nothing here; email_delivery decides.
+	decide({"account": {"email_delivery": true, "email_login": false}}).channel == "email"
+	decide({"account": {"email_delivery": false, "email_login": true}, "subject": {"has_phone": true}}).channel == "sms"
 }
 
 # --- single sign-on ---------------------------------------------------------

@@ -9,8 +9,9 @@ import (
 	"github.com/uptrace/bun"
 )
 
-// CreateAccount inserts an account. A new account always has email login
-// on (see Account.EmailLogin); a.EmailLogin is set from the database.
+// CreateAccount inserts an account. A new account always has email
+// delivery on and email and password sign-in off (see Account);
+// a.EmailDelivery is set from the database.
 func (s *Store) CreateAccount(ctx context.Context, a *Account) error {
 	_, err := s.db.NewInsert().Model(a).Exec(ctx)
 	return conflict(err, "account "+a.ID)
@@ -28,13 +29,18 @@ func (s *Store) GetAccount(ctx context.Context, id string) (Account, error) {
 // AccountSettings are what an account's administrators change about the
 // account itself.
 type AccountSettings struct {
-	// EmailLogin allows sending links and codes to the account's users by
-	// email.
-	EmailLogin bool
+	// EmailDelivery allows sending links and codes to the account's users
+	// by email.
+	EmailDelivery bool
+	// EmailPasswordLogin allows the account's users to be given sign-in
+	// with email and password.
+	EmailPasswordLogin bool
 }
 
 // Settings returns the account's settings.
-func (a Account) Settings() AccountSettings { return AccountSettings{EmailLogin: a.EmailLogin} }
+func (a Account) Settings() AccountSettings {
+	return AccountSettings{EmailDelivery: a.EmailDelivery, EmailPasswordLogin: a.EmailPasswordLogin}
+}
 
 // ErrSettingsChanged refuses a settings update made from settings that are
 // no longer the account's: another administrator changed them meanwhile.
@@ -47,8 +53,9 @@ var ErrSettingsChanged = errors.New("account settings changed meanwhile")
 func (s *Store) UpdateAccountSettings(ctx context.Context, id string, from, to AccountSettings, events ...AuditEvent) error {
 	return s.audited(ctx, events, func(ctx context.Context, db bun.IDB) error {
 		res, err := db.NewUpdate().Model((*Account)(nil)).
-			Set("email_login = ?", to.EmailLogin).
-			Where("id = ? AND email_login = ?", id, from.EmailLogin).
+			Set("email_delivery = ?", to.EmailDelivery).
+			Set("email_password_login = ?", to.EmailPasswordLogin).
+			Where("id = ? AND email_delivery = ? AND email_password_login = ?", id, from.EmailDelivery, from.EmailPasswordLogin).
 			Exec(ctx)
 		if err != nil {
 			return fmt.Errorf("update settings of account %s: %w", id, err)

@@ -14,29 +14,49 @@ func TestAccountSettings(t *testing.T) {
 		ctx := context.Background()
 		now := time.Now().UTC()
 
-		t.Run("a new account has email login on, even from a zero value", func(t *testing.T) {
+		t.Run("a new account has email delivery on and email and password sign-in off, even from a zero value", func(t *testing.T) {
 			acc := store.Account{ID: "zero", Name: "Zero", CreatedAt: now}
 			must(t, s.CreateAccount(ctx, &acc))
-			if !acc.EmailLogin {
-				t.Error("the created account's EmailLogin was left false in memory")
+			if !acc.EmailDelivery {
+				t.Error("the created account's EmailDelivery was left false in memory")
 			}
 			got, err := s.GetAccount(ctx, "zero")
 			must(t, err)
-			if !got.EmailLogin {
-				t.Fatal("an account created with EmailLogin unset was stored with email login off")
+			if !got.EmailDelivery {
+				t.Fatal("an account created with EmailDelivery unset was stored with email delivery off")
+			}
+			if got.EmailPasswordLogin {
+				t.Fatal("a new account has email and password sign-in on")
 			}
 		})
 
-		t.Run("turning email login off and on is audited in the same transaction", func(t *testing.T) {
+		t.Run("both switches change together, each from its old value", func(t *testing.T) {
+			acc := store.Account{ID: "both", Name: "Both", CreatedAt: now}
+			must(t, s.CreateAccount(ctx, &acc))
+			from, to := acc.Settings(), store.AccountSettings{EmailDelivery: true, EmailPasswordLogin: true}
+			must(t, s.UpdateAccountSettings(ctx, "both", from, to))
+			got, err := s.GetAccount(ctx, "both")
+			must(t, err)
+			if got.Settings() != to {
+				t.Fatalf("settings = %+v, want %+v", got.Settings(), to)
+			}
+			// From a stale value of the other switch: refused.
+			err = s.UpdateAccountSettings(ctx, "both", store.AccountSettings{EmailDelivery: true}, store.AccountSettings{})
+			if !errors.Is(err, store.ErrSettingsChanged) {
+				t.Fatalf("stale update: err = %v, want ErrSettingsChanged", err)
+			}
+		})
+
+		t.Run("turning email delivery off and on is audited in the same transaction", func(t *testing.T) {
 			acc := store.Account{ID: "acme", Name: "Acme", CreatedAt: now}
 			must(t, s.CreateAccount(ctx, &acc))
 			ev := store.AuditEvent{AccountID: "acme", Time: now, Type: "account.updated",
-				Detail: map[string]any{"actor": "key:k1", "email_login": map[string]any{"old": true, "new": false}}}
-			must(t, s.UpdateAccountSettings(ctx, "acme", store.AccountSettings{EmailLogin: true}, store.AccountSettings{EmailLogin: false}, ev))
+				Detail: map[string]any{"actor": "key:k1", "email_delivery": map[string]any{"old": true, "new": false}}}
+			must(t, s.UpdateAccountSettings(ctx, "acme", store.AccountSettings{EmailDelivery: true}, store.AccountSettings{EmailDelivery: false}, ev))
 			got, err := s.GetAccount(ctx, "acme")
 			must(t, err)
-			if got.EmailLogin {
-				t.Fatal("email login is still on after turning it off")
+			if got.EmailDelivery {
+				t.Fatal("email delivery is still on after turning it off")
 			}
 			events, err := s.ListAudit(ctx, store.AuditFilter{AccountID: "acme", Type: "account.updated"})
 			must(t, err)
@@ -47,7 +67,7 @@ func TestAccountSettings(t *testing.T) {
 			// An update from settings that are no longer the account's
 			// changes nothing and records nothing.
 			stale := ev
-			err = s.UpdateAccountSettings(ctx, "acme", store.AccountSettings{EmailLogin: true}, store.AccountSettings{EmailLogin: false}, stale)
+			err = s.UpdateAccountSettings(ctx, "acme", store.AccountSettings{EmailDelivery: true}, store.AccountSettings{EmailDelivery: false}, stale)
 			if !errors.Is(err, store.ErrSettingsChanged) {
 				t.Fatalf("stale update: err = %v, want ErrSettingsChanged", err)
 			}
@@ -57,14 +77,14 @@ func TestAccountSettings(t *testing.T) {
 				t.Fatalf("a refused update was audited: %d events", len(events))
 			}
 
-			must(t, s.UpdateAccountSettings(ctx, "acme", store.AccountSettings{EmailLogin: false}, store.AccountSettings{EmailLogin: true}))
-			if got, err := s.GetAccount(ctx, "acme"); err != nil || !got.EmailLogin {
+			must(t, s.UpdateAccountSettings(ctx, "acme", store.AccountSettings{EmailDelivery: false}, store.AccountSettings{EmailDelivery: true}))
+			if got, err := s.GetAccount(ctx, "acme"); err != nil || !got.EmailDelivery {
 				t.Fatalf("after turning it back on: %+v, %v", got, err)
 			}
 		})
 
 		t.Run("an unknown account is not found", func(t *testing.T) {
-			err := s.UpdateAccountSettings(ctx, "nobody", store.AccountSettings{EmailLogin: true}, store.AccountSettings{EmailLogin: false})
+			err := s.UpdateAccountSettings(ctx, "nobody", store.AccountSettings{EmailDelivery: true}, store.AccountSettings{EmailDelivery: false})
 			if !errors.Is(err, store.ErrNotFound) {
 				t.Fatalf("err = %v, want ErrNotFound", err)
 			}

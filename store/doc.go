@@ -1,6 +1,6 @@
 // Package store owns flexauth's persistent state through bun: accounts, API
-// keys, systems, users, assignments, the attempt read model and the audit
-// trail, on PostgreSQL (pgdialect) in production and SQLite for `flexauth dev`.
+// keys, systems, users, assignments, credential links, the attempt read
+// model and the audit trail, on PostgreSQL (pgdialect) in production and SQLite for `flexauth dev`.
 //
 // It holds no business rules: which method a user may use, whether a code is
 // right, or what an attempt's state should be are decided by its callers (the

@@ -14,13 +14,18 @@ type Account struct {
 	Name      string    `bun:"name,notnull"`
 	ParentID  string    `bun:"parent_id,nullzero"`
 	CreatedAt time.Time `bun:"created_at,notnull"`
-	// EmailLogin is false when the account has turned email off: nothing
-	// is sent to its users by email. The column defaults to true, and so
-	// does an insert: bun writes DEFAULT for a zero value of a field with
-	// a default, so CreateAccount with EmailLogin unset (false) makes an
-	// account with email login on. It is turned off only by
-	// UpdateAccountSettings, which audits the change.
-	EmailLogin bool `bun:"email_login,notnull,default:true"`
+	// EmailDelivery is false when the account has turned email off:
+	// nothing is sent to its users by email (named email_login before).
+	// The column defaults to true, and so does an insert: bun writes
+	// DEFAULT for a zero value of a field with a default, so CreateAccount
+	// with EmailDelivery unset (false) makes an account with email
+	// delivery on. It is turned off only by UpdateAccountSettings, which
+	// audits the change.
+	EmailDelivery bool `bun:"email_delivery,notnull,default:true"`
+	// EmailPasswordLogin is the organisation's switch for sign-in with
+	// email and password: off by default; while it is off no user's
+	// switch can be turned on.
+	EmailPasswordLogin bool `bun:"email_password_login,notnull"`
 }
 
 // API key scopes.
@@ -86,6 +91,15 @@ type User struct {
 	// the user at their first single sign-on; later sign-ons must match.
 	SSOIssuer  string `bun:"sso_issuer,notnull"`
 	SSOSubject string `bun:"sso_subject,notnull"`
+
+	// EmailPasswordLogin is the user's switch for sign-in with email and
+	// password; it can be turned on only while the account's is on.
+	// PasswordHash is the only form of the password ever stored (never
+	// shown by the admin API); "" until the user creates one.
+	EmailPasswordLogin bool       `bun:"email_password_login,notnull"`
+	PasswordHash       string     `bun:"password_hash,nullzero"`
+	PasswordSetAt      *time.Time `bun:"password_set_at"`     // when the current password was set
+	PasswordChangedAt  *time.Time `bun:"password_changed_at"` // when a password replaced another; nil until then
 
 	// failed_count and last_failure_at, the user-wide failure count of
 	// earlier versions, are left in the table unused: FactorLock replaced them.

@@ -229,3 +229,12 @@ func (s *Store) KnownIPOf(ctx context.Context, accountID, authid, ip string) (bo
 	}
 	return ok, nil
 }
+
+// UserByID loads a user by ID.
+func (s *Store) UserByID(ctx context.Context, id string) (User, error) {
+	var u User
+	if err := s.db.NewSelect().Model(&u).Where("id = ?", id).Scan(ctx); err != nil {
+		return User{}, notFound(err, "user "+id)
+	}
+	return u, nil
+}

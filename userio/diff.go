@@ -72,6 +72,15 @@ func Diff(rows []Row, current map[string]Record, systems map[string][]string) []
 			c.Changes = append(c.Changes, ColSystems)
 			c.Result.Systems = slices.Clone(row.Systems)
 		}
+		if row.Columns.Has(ColEmailLogin) && c.Result.EmailLogin != row.EmailLogin {
+			if exists || row.EmailLogin {
+				c.Changes = append(c.Changes, ColEmailLogin)
+			}
+			c.Result.EmailLogin = row.EmailLogin
+		}
+		if err := CheckEmailLogin(c.Result.EmailLogin, c.Result.Email); err != nil && (row.Columns.Has(ColEmailLogin) || row.Columns.Has(ColEmail)) {
+			c.Errors = append(c.Errors, err.Error())
+		}
 		if exists {
 			c.Action = ActionUnchanged
 			if len(c.Changes) > 0 {

@@ -113,6 +113,36 @@ func CheckStatus(status string) error {
 	return fmt.Errorf("status %q is not one of %s, %s", status, StatusActive, StatusDisabled)
 }
 
+// ParseYesNo reads a Y/N cell (either case; blanks around are ignored): an
+// empty cell is N.
+func ParseYesNo(cell string) (bool, error) {
+	switch strings.ToUpper(strings.TrimSpace(cell)) {
+	case Yes:
+		return true, nil
+	case No, "":
+		return false, nil
+	}
+	return false, fmt.Errorf("email login enabled %q is not %s or %s", cell, Yes, No)
+}
+
+// FormatYesNo writes a Y/N cell.
+func FormatYesNo(v bool) string {
+	if v {
+		return Yes
+	}
+	return No
+}
+
+// CheckEmailLogin says what is wrong with a user's switch for sign-in with
+// email and password given their email, if anything: the welcome link that
+// lets the user create a password goes to that address.
+func CheckEmailLogin(on bool, email string) error {
+	if on && email == "" {
+		return errors.New("email login needs an email address: the welcome link goes there")
+	}
+	return nil
+}
+
 func allDigits(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] < '0' || s[i] > '9' {

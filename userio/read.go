@@ -43,7 +43,8 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
-// Column names, in the order Write puts them.
+// Column names, in the order Write puts them, as a header is read: trimmed
+// and in lower case.
 const (
 	ColAuthID  = "authid"
 	ColName    = "name"
@@ -51,12 +52,32 @@ const (
 	ColPhone   = "phone"
 	ColStatus  = "status"
 	ColSystems = "systems"
+	// ColEmailLogin is the user's switch for sign-in with email and
+	// password, Y or N.
+	ColEmailLogin = "email login enabled"
 )
 
 // columns lists every column in file order.
 func columns() []string {
-	return []string{ColAuthID, ColName, ColEmail, ColPhone, ColStatus, ColSystems}
+	return []string{ColAuthID, ColName, ColEmail, ColPhone, ColStatus, ColSystems, ColEmailLogin}
 }
+
+// headerRow is the header row Write puts, each column as people read it.
+func headerRow() []string {
+	out := columns()
+	for i, c := range out {
+		if c == ColEmailLogin {
+			out[i] = "Email login enabled"
+		}
+	}
+	return out
+}
+
+// Cells of the email login column.
+const (
+	Yes = "Y"
+	No  = "N"
+)
 
 // Columns is the set of columns a file has. Only authid is required: a
 // column the file lacks leaves that field of existing users alone.
@@ -73,6 +94,9 @@ type Record struct {
 	Phone   string
 	Status  string // active or disabled; an empty cell reads as active
 	Systems []Assignment
+	// EmailLogin is the switch for sign-in with email and password: Y or
+	// N in a file, an empty cell reads as N.
+	EmailLogin bool
 }
 
 // Row is one user row of a file.
@@ -178,7 +202,7 @@ func readCSV(data []byte, limits Limits) (table, error) {
 		}
 	}
 	if t.header == nil {
-		return table{}, errors.New("the file is empty; want a header row: " + strings.Join(columns(), ","))
+		return table{}, errors.New("the file is empty; want a header row: " + strings.Join(headerRow(), ","))
 	}
 	return t, nil
 }
@@ -274,10 +298,10 @@ func headerIndex(header []string) (map[string]int, Columns, error) {
 	}
 	if len(unknown) > 0 {
 		return nil, nil, fmt.Errorf("the header has unknown columns %s; the columns are %s",
-			strings.Join(unknown, ", "), strings.Join(columns(), ","))
+			strings.Join(unknown, ", "), strings.Join(headerRow(), ","))
 	}
 	if !cols[ColAuthID] {
-		return nil, nil, fmt.Errorf("the header has no authid column; the columns are %s", strings.Join(columns(), ","))
+		return nil, nil, fmt.Errorf("the header has no authid column; the columns are %s", strings.Join(headerRow(), ","))
 	}
 	return index, cols, nil
 }
@@ -315,6 +339,8 @@ func (row *Row) set(column string, c cell) {
 		var problems []string
 		row.Systems, problems = ParseSystems(v)
 		row.Errors = append(row.Errors, problems...)
+	case ColEmailLogin:
+		row.EmailLogin, err = ParseYesNo(v)
 	}
 	if err != nil {
 		row.Errors = append(row.Errors, err.Error())

@@ -94,10 +94,10 @@ func TestReadCSVRowErrors(t *testing.T) {
 func TestReadCSVFields(t *testing.T) {
 	// A byte order mark, CRLF line ends, columns in another order and in
 	// capitals, blanks around status and systems, a blank line.
-	file := "\xEF\xBB\xBFSystems, Status ,AUTHID,Name,phone,Email\r\n" +
-		" vpn:pin ; mail:totp , Disabled ,ada,Ada Lovelace,+447700900123,ada@example.com\r\n" +
+	file := "\xEF\xBB\xBFSystems, Status ,AUTHID,Name,phone,Email, EMAIL LOGIN Enabled\r\n" +
+		" vpn:pin ; mail:totp , Disabled ,ada,Ada Lovelace,+447700900123,ada@example.com, y \r\n" +
 		"\r\n" +
-		",,bob,\"Bob, \"\"the builder\"\"\",,\r\n"
+		",,bob,\"Bob, \"\"the builder\"\"\",,,\r\n"
 	rows, err := readCSVString(t, file, Limits{})
 	if err != nil {
 		t.Fatal(err)
@@ -105,7 +105,7 @@ func TestReadCSVFields(t *testing.T) {
 	wantRowErrors(t, rows, nil)
 	want := []Row{
 		{Line: 2, Record: Record{AuthID: "ada", Name: "Ada Lovelace", Email: "ada@example.com", Phone: "+447700900123",
-			Status: StatusDisabled, Systems: []Assignment{{"vpn", "pin"}, {"mail", "totp"}}}},
+			Status: StatusDisabled, Systems: []Assignment{{"vpn", "pin"}, {"mail", "totp"}}, EmailLogin: true}},
 		{Line: 4, Record: Record{AuthID: "bob", Name: `Bob, "the builder"`, Status: StatusActive}},
 	}
 	if len(rows) != len(want) {
@@ -120,6 +120,38 @@ func TestReadCSVFields(t *testing.T) {
 				t.Errorf("row %d lacks column %s", i, col)
 			}
 		}
+	}
+}
+
+func TestReadEmailLoginColumn(t *testing.T) {
+	tests := []struct {
+		cell string
+		want bool
+		err  string
+	}{
+		{"Y", true, ""},
+		{"y", true, ""},
+		{" N ", false, ""},
+		{"n", false, ""},
+		{"", false, ""}, // an empty cell is N
+		{"yes", false, `email login enabled "yes" is not Y or N`},
+		{"1", false, `email login enabled "1" is not Y or N`},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%q", tt.cell), func(t *testing.T) {
+			rows, err := readCSVString(t, "authid,email,Email login enabled\nada,ada@example.com,"+tt.cell+"\n", Limits{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []string
+			if tt.err != "" {
+				want = []string{tt.err}
+			}
+			wantRowErrors(t, rows, map[int][]string{2: want})
+			if tt.err == "" && rows[0].EmailLogin != tt.want {
+				t.Errorf("EmailLogin = %v, want %v", rows[0].EmailLogin, tt.want)
+			}
+		})
 	}
 }
 
@@ -352,5 +384,5 @@ func TestReadXLSXFileErrors(t *testing.T) {
 
 func equalRecords(a, b Record) bool {
 	return a.AuthID == b.AuthID && a.Name == b.Name && a.Email == b.Email && a.Phone == b.Phone &&
-		a.Status == b.Status && slices.Equal(a.Systems, b.Systems)
+		a.Status == b.Status && slices.Equal(a.Systems, b.Systems) && a.EmailLogin == b.EmailLogin
 }

@@ -28,7 +28,7 @@ func (r Record) cells() []string {
 	if status == "" {
 		status = StatusActive
 	}
-	out := []string{r.AuthID, r.Name, r.Email, r.Phone, status, FormatSystems(r.Systems)}
+	out := []string{r.AuthID, r.Name, r.Email, r.Phone, status, FormatSystems(r.Systems), FormatYesNo(r.EmailLogin)}
 	for i := range out {
 		out[i] = EscapeCell(out[i])
 	}
@@ -43,7 +43,7 @@ func writeCSV(w io.Writer, users []Record) error {
 		return fmt.Errorf("write csv: %w", err)
 	}
 	cw := csv.NewWriter(bw)
-	if err := cw.Write(columns()); err != nil {
+	if err := cw.Write(headerRow()); err != nil {
 		return fmt.Errorf("write csv header: %w", err)
 	}
 	for _, u := range users {
@@ -104,7 +104,7 @@ func writeXLSX(w io.Writer, users []Record) error {
 		}
 		return sw.SetRow(name, cells)
 	}
-	if err := row(1, columns()); err != nil {
+	if err := row(1, headerRow()); err != nil {
 		return fmt.Errorf("write xlsx header: %w", err)
 	}
 	for i, u := range users {

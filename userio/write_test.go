@@ -16,7 +16,7 @@ import (
 func tricky() []Record {
 	return []Record{
 		{AuthID: "ada", Name: "Ada Lovelace", Email: "ada@example.com", Phone: "+447700900123", Status: StatusActive,
-			Systems: []Assignment{{"mail", "passwordless"}, {"vpn", "pin"}}},
+			Systems: []Assignment{{"mail", "passwordless"}, {"vpn", "pin"}}, EmailLogin: true},
 		{AuthID: "=cmd|' /C calc'!A0", Name: "=HYPERLINK(\"http://evil.example\",\"click\")", Status: StatusDisabled},
 		{AuthID: "plus", Name: "+1+1", Phone: "+15555550100", Status: StatusActive},
 		{AuthID: "minus", Name: "-2+3", Status: StatusActive},
@@ -123,8 +123,11 @@ func TestExportEscapesFormulas(t *testing.T) {
 	for _, format := range []string{FormatCSV, FormatXLSX} {
 		t.Run(format, func(t *testing.T) {
 			cells := exportedCells(t, format, users)
-			if strings.Join(cells[0], ",") != "authid,name,email,phone,status,systems" {
+			if strings.Join(cells[0], ",") != "authid,name,email,phone,status,systems,Email login enabled" {
 				t.Fatalf("header = %q", cells[0])
+			}
+			if cells[1][6] != "Y" || cells[2][6] != "N" {
+				t.Fatalf("email login cells = %q, %q; want Y and N", cells[1][6], cells[2][6])
 			}
 			for i, row := range cells[1:] {
 				for _, v := range row {

@@ -10,9 +10,11 @@ import (
 	"github.com/flexauth/flexauth/workflows"
 )
 
-// Register registers the attempt workflow and acts on r.
+// Register registers the workflows (attempts, credential link deliveries)
+// and acts on r.
 func Register(r sdkworker.Registry, acts *activities.Activities) {
 	r.RegisterWorkflow(workflows.Attempt)
+	r.RegisterWorkflow(workflows.CredentialLink)
 	r.RegisterActivity(acts)
 }
 

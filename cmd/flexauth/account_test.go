@@ -34,7 +34,7 @@ func TestAccountCreateBootstrapsAnAccount(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if acc, err := st.GetAccount(ctx, "acme"); err != nil || acc.Name != "Acme Corp" || !acc.EmailLogin {
+	if acc, err := st.GetAccount(ctx, "acme"); err != nil || acc.Name != "Acme Corp" || !acc.EmailDelivery {
 		t.Fatalf("account = %+v, %v", acc, err)
 	}
 	key, err := st.APIKeyByHash(ctx, secret.HashAPIKey(m[1]))

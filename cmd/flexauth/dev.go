@@ -50,6 +50,9 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if err := pf.checkLimits(); err != nil {
+		return err
+	}
 	review, err := pr.config()
 	if err != nil {
 		return err

@@ -33,12 +33,35 @@ type pluginFlags struct {
 	outbox string // run the built-in outbox, writing here
 
 	userStarts, accountStarts int
+	// welcomeLinkTTL is how long a welcome link works; envErr is a bad
+	// value of its environment variable.
+	welcomeLinkTTL time.Duration
+	envErr         error
 }
 
-// registerLimits adds the start rate limits' flags.
+// registerLimits adds the flags of what the worker sends: the start rate
+// limits and the life of welcome links.
 func (p *pluginFlags) registerLimits(fs *flag.FlagSet) {
 	fs.IntVar(&p.userStarts, "starts-per-user", 0, "starts allowed per user in 15 minutes (0: default 10, -1: no limit)")
 	fs.IntVar(&p.accountStarts, "starts-per-account", 0, "starts allowed per account in a minute (0: default 600, -1: no limit)")
+	fs.DurationVar(&p.welcomeLinkTTL, "welcome-link-ttl", activities.DefaultWelcomeLinkTTL,
+		"how long a welcome link (to create a password) works after it is sent, at least 1m (env FLEXAUTH_WELCOME_LINK_TTL)")
+	if v := os.Getenv("FLEXAUTH_WELCOME_LINK_TTL"); v != "" {
+		if err := fs.Set("welcome-link-ttl", v); err != nil {
+			p.envErr = fmt.Errorf("FLEXAUTH_WELCOME_LINK_TTL=%q: %w", v, err)
+		}
+	}
+}
+
+// checkLimits reports the limits' flags that cannot be used as given.
+func (p *pluginFlags) checkLimits() error {
+	switch {
+	case p.envErr != nil:
+		return p.envErr
+	case p.welcomeLinkTTL < time.Minute:
+		return fmt.Errorf("--welcome-link-ttl %s: at least 1m", p.welcomeLinkTTL)
+	}
+	return nil
 }
 
 func (p *pluginFlags) register(fs *flag.FlagSet) {
@@ -119,6 +142,9 @@ func (p *pluginFlags) load(logger *slog.Logger) (pluginSet, error) {
 // host starts the plugin host and returns the delivery routing for the
 // activities.
 func (p *pluginFlags) host(logger *slog.Logger, acts activities.Config) (*host.Host, activities.Config, error) {
+	if err := p.checkLimits(); err != nil {
+		return nil, acts, err
+	}
 	set, err := p.load(logger)
 	if err != nil {
 		return nil, acts, err
@@ -134,6 +160,7 @@ func (p *pluginFlags) host(logger *slog.Logger, acts activities.Config) (*host.H
 	acts.Channels, acts.AccountChannels, acts.Directory = cfg.Channels, cfg.Accounts, cfg.Directory
 	acts.SignOn, acts.AccountSignOn = cfg.SignOn, cfg.AccountSignOn
 	acts.Limits.UserStarts, acts.Limits.AccountStarts = p.userStarts, p.accountStarts
+	acts.WelcomeLinkTTL = p.welcomeLinkTTL
 	return h, acts, nil
 }
 

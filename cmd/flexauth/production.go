@@ -60,6 +60,9 @@ func runWorker(ctx context.Context, args []string, logger *slog.Logger) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if err := pf.checkLimits(); err != nil {
+		return err
+	}
 	keys, err := p.keyring()
 	if err != nil {
 		return err

@@ -32,7 +32,9 @@
 // refused by Configure with a permanent error naming the key. Templates
 // render TemplateData; without overrides the built-in ones in templates/
 // are used, except that the subject flexauth sends (SendRequest.Subject) is
-// preferred over the built-in subject.
+// preferred over the built-in subject. A message that is not a sign-in (a
+// welcome link: Metadata["purpose"]) shows flexauth's own text and its
+// link as the button.
 //
 // # Delivery
 //

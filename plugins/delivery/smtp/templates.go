@@ -42,6 +42,11 @@ type TemplateData struct {
 	Account string
 	// Method is the login method, e.g. "passwordless" or "pin".
 	Method string
+	// Purpose is what a link other than a sign-in link is for
+	// (Metadata["purpose"]): "welcome" (create a password), later "reset"
+	// or "verify_email"; empty for sign-in messages. The built-in
+	// templates show flexauth's own text for such a message.
+	Purpose string
 	// To is the recipient's address.
 	To string
 	// Link is the magic link, empty when a code is sent.
@@ -214,6 +219,7 @@ func (ts *templateSet) render(req sdk.SendRequest, brand Brand) (subject, text, 
 		System:  req.Metadata["system"],
 		Account: req.Metadata["account"],
 		Method:  req.Metadata["method"],
+		Purpose: req.Metadata["purpose"],
 		To:      req.To,
 		Link:    req.Link,
 		Code:    req.Code,

@@ -83,6 +83,7 @@ func TestBuiltInTemplates(t *testing.T) {
 		wantSubject string
 		want        []string
 		wantHTML    []string
+		dontWant    []string // in neither part
 	}{
 		{
 			name:        "flexauth's subject is kept",
@@ -106,6 +107,16 @@ func TestBuiltInTemplates(t *testing.T) {
 			wantSubject: "Notice",
 			want:        []string{"Line one\nLine <two>"},
 			wantHTML:    []string{"Line one\nLine &lt;two&gt;", "white-space:pre-line"},
+		},
+		{
+			name: "a welcome link is no sign-in: flexauth's text, the link as the button",
+			req: sdk.SendRequest{ID: "w", Channel: "email", To: "a@example.com", Subject: "Create your password for Acme",
+				Text: "Open this link to create your password:\n\n" + testLink + "\n\nThe link works once and expires in 72 hours.",
+				Link: testLink, Metadata: map[string]string{"account": "acme", "purpose": "welcome", "expires_minutes": "4320"}},
+			wantSubject: "Create your password for Acme",
+			want:        []string{"Open this link to create your password:", testLink, "expires in 72 hours."},
+			wantHTML:    []string{"Create your password for Acme</h1>", `href="` + htmlEscapedLink + `"`, "Open the link</a>"},
+			dontWant:    []string{"Sign in", "sign in", "4320 minutes"},
 		},
 		{
 			name: "a link that is not http is neutralised in HTML",
@@ -132,6 +143,11 @@ func TestBuiltInTemplates(t *testing.T) {
 			for _, w := range tt.wantHTML {
 				if !strings.Contains(html, w) {
 					t.Errorf("html does not contain %q:\n%s", w, html)
+				}
+			}
+			for _, w := range tt.dontWant {
+				if strings.Contains(text, w) || strings.Contains(html, w) {
+					t.Errorf("the message says %q:\n%s\n%s", w, text, html)
 				}
 			}
 		})

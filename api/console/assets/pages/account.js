@@ -1,73 +1,116 @@
-// Account: what the account is, and its sign-in settings. Turning email
-// login off is a sensitive change: it asks for confirmation here, and the
-// server asks for a fresh sign-in (api.js shows that dialog on its own).
+// Account: what the account is, and its sign-in settings: whether links
+// and codes may go by email (email delivery), and whether its users may be
+// given sign-in with email and password. Turning either off asks for
+// confirmation here, and the server asks for a fresh sign-in (api.js shows
+// that dialog on its own).
 
 import { api } from '../api.js';
 import { announce, badge, busy, confirmAction, h, pageHeader, replace, section } from '../ui.js';
 
+// toggle is a labelled checkbox with a hint.
+function toggle({ id, name, testid, label, hint }) {
+  const box = h('input', { type: 'checkbox', id, name, 'data-testid': testid, 'aria-describedby': `${id}-hint` });
+  const el = h('div', { class: 'field' },
+    h('span', { class: 'check' }, box, h('label', { for: id }, label)),
+    h('p', { class: 'hint', id: `${id}-hint` }, hint));
+  return { box, el };
+}
+
+const onOff = (on) => (on ? badge('on', 'active') : badge('off', 'disabled'));
+
 export async function render(view, ctx) {
   const facts = h('div');
-  const state = h('p', { 'data-testid': 'email-login-state', 'aria-live': 'polite' });
+  const deliveryState = h('p', { 'data-testid': 'email-delivery-state', 'aria-live': 'polite' });
+  const passwordState = h('p', { 'data-testid': 'email-password-state', 'aria-live': 'polite' });
   const error = h('p', { class: 'form-error', role: 'alert', 'data-testid': 'account-form-error' });
-  const toggle = h('input', { type: 'checkbox', id: 'account-email-login', name: 'email_login', 'data-testid': 'email-login', 'aria-describedby': 'account-email-login-hint' });
+  const delivery = toggle({
+    id: 'account-email-delivery', name: 'email_delivery', testid: 'email-delivery',
+    label: 'Send sign-in links and codes by email',
+    hint: 'When off, nothing is sent to this account’s users by email: links and PINs go by SMS to users with a phone, and users without one cannot sign in with a delivered method. TOTP is not affected. Welcome emails cannot be sent either.',
+  });
+  const password = toggle({
+    id: 'account-email-password', name: 'email_password_login', testid: 'email-password-login',
+    label: 'Allow email and password authentication',
+    hint: 'When on, administrators can turn email and password sign-in on for users (on a user’s page, with “Email login actions” on the users list, or with the “Email login enabled” column of an import); each of them gets a welcome email to create a password. While off, no user can be given it and welcome links do not work. Turning it off does not delete passwords.',
+  });
   const form = h('form', { novalidate: true, 'data-testid': 'account-form' },
-    h('div', { class: 'field' },
-      h('span', { class: 'check' },
-        toggle,
-        h('label', { for: toggle.id }, 'Send sign-in links and codes by email')),
-      h('p', { class: 'hint', id: 'account-email-login-hint' },
-        'When off, nothing is sent to this account’s users by email: links and PINs go by SMS to users with a phone, and users without one cannot sign in with a delivered method. TOTP is not affected.')),
+    h('h3', {}, 'Email delivery'), deliveryState, delivery.el,
+    h('h3', {}, 'Email and password authentication'), passwordState, password.el,
     error,
     h('div', { class: 'actions' }, h('button', { type: 'submit', 'data-testid': 'account-save' }, 'Save settings')));
 
   let account = null;
   const show = (acc) => {
     account = acc;
-    toggle.checked = acc.email_login;
+    delivery.box.checked = acc.email_delivery;
+    password.box.checked = acc.email_password_login;
     replace(facts, h('dl', { class: 'facts', 'data-testid': 'account-facts' },
       h('dt', {}, 'Account ID'), h('dd', {}, h('code', {}, acc.id)),
       h('dt', {}, 'Name'), h('dd', {}, acc.name),
       h('dt', {}, 'Parent account'), h('dd', {}, acc.parent || '— (top-level account)')));
-    replace(state, 'Email login is ', acc.email_login ? badge('on', 'active') : badge('off', 'disabled'), '.');
+    replace(deliveryState, 'Email delivery is ', onOff(acc.email_delivery), '.');
+    replace(passwordState, 'Email and password authentication is ', onOff(acc.email_password_login), '.');
+  };
+
+  // confirmOff asks before each setting that goes off; false when the
+  // administrator cancels one.
+  const confirmOff = async (change) => {
+    if (change.email_delivery === false) {
+      const ok = await confirmAction({
+        title: 'Turn email delivery off?',
+        text: 'From the next sign-in, nothing is sent by email: users with a phone get their links and codes by SMS; users without a phone (console administrators included) cannot sign in with a link or PIN until it is turned back on. TOTP still works. Welcome emails cannot be sent.',
+        ok: 'Turn email delivery off',
+      });
+      if (!ok) return false;
+    }
+    if (change.email_password_login === false) {
+      const ok = await confirmAction({
+        title: 'Turn email and password authentication off?',
+        text: 'Users who have it keep their setting and password, but no welcome link works and nobody can be given email and password sign-in until it is turned back on.',
+        ok: 'Turn it off',
+      });
+      if (!ok) return false;
+    }
+    return true;
   };
 
   form.addEventListener('submit', (e) => {
     e.preventDefault();
-    const emailLogin = toggle.checked;
     error.textContent = '';
-    if (emailLogin === account.email_login) {
+    const change = {};
+    if (delivery.box.checked !== account.email_delivery) change.email_delivery = delivery.box.checked;
+    if (password.box.checked !== account.email_password_login) change.email_password_login = password.box.checked;
+    if (Object.keys(change).length === 0) {
       announce('Nothing to save: the settings are unchanged.');
       return;
     }
     busy(form, async () => {
-      if (!emailLogin) {
-        const ok = await confirmAction({
-          title: 'Turn email login off?',
-          text: 'From the next sign-in, nothing is sent by email: users with a phone get their links and codes by SMS; users without a phone (console administrators included) cannot sign in with a link or PIN until it is turned back on. TOTP still works.',
-          ok: 'Turn email login off',
-        });
-        if (!ok) {
-          toggle.checked = true;
-          return;
-        }
+      if (!(await confirmOff(change))) {
+        show(account);
+        return;
       }
       let acc;
       try {
-        acc = await api('PATCH', '/v1/admin/account', { body: { email_login: emailLogin }, quiet: true });
+        acc = await api('PATCH', '/v1/admin/account', { body: change, quiet: true });
       } catch (err) {
         error.textContent = err.message;
-        toggle.checked = account.email_login;
+        show(account);
         return;
       }
       if (!ctx.current()) return;
       show(acc);
-      announce(acc.email_login ? 'Email login turned on.' : 'Email login turned off.');
+      const said = [];
+      if ('email_delivery' in change) said.push(acc.email_delivery ? 'Email delivery turned on.' : 'Email delivery turned off.');
+      if ('email_password_login' in change) {
+        said.push(acc.email_password_login ? 'Email and password authentication turned on.' : 'Email and password authentication turned off.');
+      }
+      announce(said.join(' '));
     });
   });
 
   view.append(pageHeader('Account',
-    h('p', { class: 'lead' }, 'The account your users and systems belong to, and how its users may be reached.')),
-  section('Account', facts), section('Email login', state, form));
+    h('p', { class: 'lead' }, 'The account your users and systems belong to, and how its users may be reached and sign in.')),
+  section('Account', facts), section('Sign-in settings', form));
   const acc = await api('GET', '/v1/admin/account');
   if (!ctx.current()) return;
   show(acc);

@@ -19,7 +19,7 @@ export async function render(view) {
     h('div', { class: 'field' },
       h('label', { for: fileInput.id }, 'File to import'),
       fileInput,
-      h('p', { class: 'hint', id: 'import-file-hint' }, 'CSV or XLSX with the columns authid, name, email, phone, status, systems (e.g. vpn:pin;mail:passwordless). Up to 5 MiB and 10 000 rows. Users missing from the file are left alone.'),
+      h('p', { class: 'hint', id: 'import-file-hint' }, 'CSV or XLSX with the columns authid, name, email, phone, status, systems (e.g. vpn:pin;mail:passwordless) and Email login enabled (Y or N; users it turns on get a welcome email). Up to 5 MiB and 10 000 rows. Users missing from the file are left alone.'),
       h('p', { class: 'hint', 'data-testid': 'import-console-hint' }, 'The system ', h('code', {}, CONSOLE_SYSTEM), ' in the systems column is ', consoleMark(),
         ': a row that adds it makes the user an administrator of this account, and a row that removes it or disables the user ends their console access (flexauth refuses to remove the last administrator).')),
     error,

@@ -86,23 +86,44 @@ export async function render(view, ctx) {
   );
 }
 
+// passwordState says where the user is with email and password sign-in.
+function passwordState(u) {
+  if (!u.email_password_login) return 'Off.';
+  if (!u.password_set_at) return 'On; no password yet: the user was sent a welcome email to create one.';
+  return `On; password set ${fmtTime(u.password_set_at)}${u.password_changed_at ? `, last changed ${fmtTime(u.password_changed_at)}` : ''}.`;
+}
+
 function profile(u, base) {
   const error = h('p', { class: 'form-error', role: 'alert' });
+  const emailLogin = h('input', {
+    type: 'checkbox', id: 'profile-email-login', name: 'email_password_login', checked: u.email_password_login,
+    'data-testid': 'profile-email-login', 'aria-describedby': 'profile-email-login-hint',
+  });
+  const state = h('p', { class: 'hint', id: 'profile-email-login-hint', 'data-testid': 'profile-email-login-state' }, passwordState(u));
   const form = h('form', { novalidate: true, 'data-testid': 'profile-form' },
     field({ label: 'Name', name: 'name', value: u.name, testid: 'profile-name' }),
     field({ label: 'Email', name: 'email', type: 'email', value: u.email, testid: 'profile-email' }),
     field({ label: 'Phone', name: 'phone', type: 'tel', value: u.phone, testid: 'profile-phone' }),
+    h('div', { class: 'field' },
+      h('span', { class: 'check' }, emailLogin, h('label', { for: emailLogin.id }, 'Email login (sign-in with email and password)')),
+      state),
     error,
     h('div', { class: 'actions' }, h('button', { type: 'submit', 'data-testid': 'profile-save' }, 'Save profile')));
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     error.textContent = '';
+    const body = formValues(form);
+    body.email_password_login = emailLogin.checked;
     busy(form, async () => {
       try {
-        await api('PATCH', base, { body: formValues(form), quiet: true });
-        announce('Profile saved.');
+        const saved = await api('PATCH', base, { body, quiet: true });
+        const turnedOn = saved.email_password_login && !u.email_password_login;
+        Object.assign(u, saved);
+        state.textContent = passwordState(u);
+        announce(turnedOn ? 'Profile saved. A welcome email is on its way.' : 'Profile saved.');
       } catch (err) {
         error.textContent = err.message;
+        emailLogin.checked = u.email_password_login;
       }
     });
   });

@@ -14,21 +14,21 @@ import (
 	"github.com/flexauth/flexauth/store"
 )
 
-// emailLoginOff turns email login off for the fixture's account.
-func (f *fixture) emailLoginOff(t *testing.T) {
+// emailDeliveryOff turns email delivery off for the fixture's account.
+func (f *fixture) emailDeliveryOff(t *testing.T) {
 	t.Helper()
-	must(t, f.st.UpdateAccountSettings(context.Background(), "acc", store.AccountSettings{EmailLogin: true}, store.AccountSettings{EmailLogin: false}))
+	must(t, f.st.UpdateAccountSettings(context.Background(), "acc", store.AccountSettings{EmailDelivery: true}, store.AccountSettings{EmailDelivery: false}))
 }
 
-func TestEmailLoginDisabledIsEnforcedAtDelivery(t *testing.T) {
+func TestEmailDeliveryOffIsEnforcedAtDelivery(t *testing.T) {
 	cases := []struct {
 		name    string
 		phone   string
 		channel string // what the (possibly uploaded) policy chose
 		wantErr string // "" when the message goes by SMS
 	}{
-		{"a policy that still picks email gets nothing sent", "+15555550100", "email", "email login is disabled for the account, but the policy chose email"},
-		{"no choice and no phone: nothing is sent", "", "", "email login is disabled for the account and the user has no phone"},
+		{"a policy that still picks email gets nothing sent", "+15555550100", "email", "email delivery is off for the account, but the policy chose email"},
+		{"no choice and no phone: nothing is sent", "", "", "email delivery is off for the account and the user has no phone"},
 		{"no choice with a phone: SMS", "+15555550100", "", ""},
 		{"sms chosen: SMS", "+15555550100", "sms", ""},
 	}
@@ -38,7 +38,7 @@ func TestEmailLoginDisabledIsEnforcedAtDelivery(t *testing.T) {
 			f.user.Phone = c.phone
 			must(t, f.st.UpdateUserProfile(context.Background(), &f.user))
 			f.begin(t, f.input)
-			f.emailLoginOff(t)
+			f.emailDeliveryOff(t)
 
 			res, err := f.acts.IssueChallenge(context.Background(), activities.IssueInput{
 				Subject: f.input, UserID: "u1", Method: "pin", Channel: c.channel, ExpiresAt: f.now.Add(time.Minute),
@@ -49,7 +49,7 @@ func TestEmailLoginDisabledIsEnforcedAtDelivery(t *testing.T) {
 					t.Fatalf("err = %v, want a non-retryable %s error saying %q", err, activities.ErrTypeDelivery, c.wantErr)
 				}
 				if len(f.sent.sent) != 0 {
-					t.Fatalf("sent %+v although email login is disabled", f.sent.sent)
+					t.Fatalf("sent %+v although email delivery is off", f.sent.sent)
 				}
 				return
 			}
@@ -61,16 +61,16 @@ func TestEmailLoginDisabledIsEnforcedAtDelivery(t *testing.T) {
 	}
 }
 
-func TestEmailLoginDisabledReachesThePolicy(t *testing.T) {
+func TestEmailDeliveryOffReachesThePolicy(t *testing.T) {
 	t.Run("a user with email only is denied, and the audit says why", func(t *testing.T) {
 		f := newFixture(t, nil)
-		f.emailLoginOff(t)
-		if res := f.begin(t, f.input); res.Allowed || !slices.Contains(res.Reasons, "email login is disabled for the account") {
-			t.Fatalf("begin = %+v, want a denial for disabled email login", res)
+		f.emailDeliveryOff(t)
+		if res := f.begin(t, f.input); res.Allowed || !slices.Contains(res.Reasons, "email delivery is off for the account") {
+			t.Fatalf("begin = %+v, want a denial for email delivery off", res)
 		}
 		events, err := f.st.ListAudit(context.Background(), store.AuditFilter{AccountID: "acc", Type: activities.EventDenied})
 		must(t, err)
-		if len(events) != 1 || !slices.Contains(events[0].Reasons, "email login is disabled for the account") {
+		if len(events) != 1 || !slices.Contains(events[0].Reasons, "email delivery is off for the account") {
 			t.Fatalf("denial events = %+v", events)
 		}
 	})
@@ -78,12 +78,12 @@ func TestEmailLoginDisabledReachesThePolicy(t *testing.T) {
 		f := newFixture(t, nil)
 		f.user.Phone = "+15555550100"
 		must(t, f.st.UpdateUserProfile(context.Background(), &f.user))
-		f.emailLoginOff(t)
+		f.emailDeliveryOff(t)
 		if res := f.begin(t, f.input); !res.Allowed || res.Method != "pin" || res.Channel != "sms" {
 			t.Fatalf("begin = %+v, want pin by sms", res)
 		}
 	})
-	t.Run("with email login on, nothing changes", func(t *testing.T) {
+	t.Run("with email delivery on, nothing changes", func(t *testing.T) {
 		f := newFixture(t, nil)
 		f.user.Phone = "+15555550100"
 		must(t, f.st.UpdateUserProfile(context.Background(), &f.user))

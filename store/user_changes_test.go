@@ -10,7 +10,7 @@ import (
 	"github.com/flexauth/flexauth/store"
 )
 
-func TestApplyImport(t *testing.T) {
+func TestApplyUserChanges(t *testing.T) {
 	eachDatabase(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		acc, vpn, alice := seed(t, s)
@@ -30,7 +30,7 @@ func TestApplyImport(t *testing.T) {
 		event := func(typ, authid string) store.AuditEvent {
 			return store.AuditEvent{AccountID: acc.ID, Time: now, Type: typ, AuthID: authid, Detail: map[string]any{"actor": "key:k1"}}
 		}
-		err := s.ApplyImport(ctx, acc.ID, []store.ImportedUser{
+		err := s.ApplyUserChanges(ctx, acc.ID, []store.UserChange{
 			{User: bob, Create: true, ReplaceAssignments: true,
 				Assignments: []store.Assignment{{UserID: bob.ID, SystemID: mail.ID, Method: "passwordless"}}},
 			{User: disabled, SaveProfile: true, ReplaceAssignments: true,
@@ -67,7 +67,7 @@ func TestApplyImport(t *testing.T) {
 	})
 }
 
-func TestApplyImportIsAllOrNothing(t *testing.T) {
+func TestApplyUserChangesIsAllOrNothing(t *testing.T) {
 	eachDatabase(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		acc, vpn, alice := seed(t, s)
@@ -84,26 +84,26 @@ func TestApplyImportIsAllOrNothing(t *testing.T) {
 
 		tests := []struct {
 			name  string
-			users []store.ImportedUser
+			users []store.UserChange
 			want  error
 		}{
-			{"a user created meanwhile", []store.ImportedUser{
+			{"a user created meanwhile", []store.UserChange{
 				{User: carol, Create: true},
 				{User: disabled, SaveProfile: true},
 				{User: aliceAgain, Create: true},
 			}, store.ErrConflict},
-			{"a user deleted meanwhile", []store.ImportedUser{
+			{"a user deleted meanwhile", []store.UserChange{
 				{User: carol, Create: true, ReplaceAssignments: true, Assignments: []store.Assignment{{UserID: carol.ID, SystemID: vpn.ID, Method: "pin"}}},
 				{User: ghost, SaveProfile: true},
 			}, store.ErrNotFound},
-			{"a system deleted meanwhile", []store.ImportedUser{
+			{"a system deleted meanwhile", []store.UserChange{
 				{User: carol, Create: true, ReplaceAssignments: true, Assignments: []store.Assignment{{UserID: carol.ID, SystemID: "sys-gone", Method: "pin"}}},
 			}, nil},
-			{"a user of another account", []store.ImportedUser{{User: other, Create: true}}, nil},
+			{"a user of another account", []store.UserChange{{User: other, Create: true}}, nil},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				err := s.ApplyImport(ctx, acc.ID, tt.users, ev)
+				err := s.ApplyUserChanges(ctx, acc.ID, tt.users, ev)
 				if err == nil || tt.want != nil && !errors.Is(err, tt.want) {
 					t.Fatalf("err = %v, want %v", err, tt.want)
 				}
@@ -125,20 +125,20 @@ func TestApplyImportIsAllOrNothing(t *testing.T) {
 	})
 }
 
-func TestApplyImportInBatches(t *testing.T) {
+func TestApplyUserChangesInBatches(t *testing.T) {
 	eachDatabase(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		acc, vpn, _ := seed(t, s)
 		now := time.Now().UTC()
 		const n = 1201 // more than two batches
-		users := make([]store.ImportedUser, n)
+		users := make([]store.UserChange, n)
 		for i := range users {
 			u := store.User{ID: fmt.Sprintf("u-%04d", i), AccountID: acc.ID, AuthID: fmt.Sprintf("user%04d", i),
 				Status: store.UserActive, CreatedAt: now, UpdatedAt: now}
-			users[i] = store.ImportedUser{User: u, Create: true, ReplaceAssignments: true,
+			users[i] = store.UserChange{User: u, Create: true, ReplaceAssignments: true,
 				Assignments: []store.Assignment{{UserID: u.ID, SystemID: vpn.ID, Method: "pin"}}}
 		}
-		must(t, s.ApplyImport(ctx, acc.ID, users))
+		must(t, s.ApplyUserChanges(ctx, acc.ID, users))
 		all, err := s.ListUsers(ctx, store.UserFilter{AccountID: acc.ID})
 		must(t, err)
 		as, err := s.ListAccountAssignments(ctx, acc.ID)

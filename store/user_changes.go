@@ -1,0 +1,180 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// importBatch is how many rows one INSERT or DELETE of a batch of user
+// changes carries: 10 000 users in one statement would make a query of
+// megabytes.
+const importBatch = 500
+
+// UserChange is one user a batch of changes (an import, a single create or
+// edit, a selection in the console) creates or changes.
+type UserChange struct {
+	// User is the whole new user when Create is set; otherwise its ID and
+	// the profile (name, email, phone, status, email_password_login,
+	// updated_at) to save.
+	User        User
+	Create      bool
+	SaveProfile bool
+	// EnablesPasswordLogin says the change turns the user's email and
+	// password sign-in on: refused (ErrPasswordLoginOff) unless the
+	// account's switch is on when the transaction runs.
+	EnablesPasswordLogin bool
+	// ReplaceAssignments replaces all the user's assignments with
+	// Assignments (none when empty).
+	ReplaceAssignments bool
+	Assignments        []Assignment
+	// IssueLink requests a credential link for the user (its delivery is
+	// started after the commit), voiding the user's unused links of the
+	// same purpose; it too needs the account's switch on. VoidLinks voids
+	// the user's unused links of these purposes.
+	IssueLink *CredentialLink
+	VoidLinks []string
+}
+
+// ErrPasswordLoginOff refuses to give a user email and password sign-in
+// while the account's switch is off.
+var ErrPasswordLoginOff = errors.New("email and password sign-in is off for the account")
+
+// ApplyUserChanges creates and updates an account's users, replaces their
+// assignments and issues or voids their credential links, with events, in
+// one transaction: every change or none. ErrConflict when a user to create
+// exists, ErrNotFound when one to update is gone (the account changed
+// since the caller compared with it), ErrPasswordLoginOff as said on
+// UserChange. Users not listed are left alone.
+func (s *Store) ApplyUserChanges(ctx context.Context, accountID string, changes []UserChange, events ...AuditEvent) error {
+	var created []User
+	var replaced []string // user IDs
+	var assignments []Assignment
+	var links []CredentialLink
+	voids := map[string][]string{} // purpose -> user IDs
+	needsSwitch := false
+	// Links are voided and issued at the time of the changes (the callers
+	// date them); their clock, not the database's.
+	var at time.Time
+	for _, c := range changes {
+		if c.User.UpdatedAt.After(at) {
+			at = c.User.UpdatedAt
+		}
+		if c.User.AccountID != accountID {
+			return fmt.Errorf("change user %q: belongs to account %q, not %q", c.User.AuthID, c.User.AccountID, accountID)
+		}
+		if c.Create {
+			created = append(created, c.User)
+		}
+		if c.ReplaceAssignments {
+			replaced = append(replaced, c.User.ID)
+			assignments = append(assignments, c.Assignments...)
+		}
+		for _, purpose := range c.VoidLinks {
+			voids[purpose] = append(voids[purpose], c.User.ID)
+		}
+		if l := c.IssueLink; l != nil {
+			if l.AccountID != accountID || l.UserID != c.User.ID {
+				return fmt.Errorf("change user %q: its link is for another user", c.User.AuthID)
+			}
+			links = append(links, *l)
+		}
+		needsSwitch = needsSwitch || c.EnablesPasswordLogin || c.IssueLink != nil
+	}
+	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if needsSwitch {
+			if err := s.passwordLoginAllowed(ctx, tx, accountID); err != nil {
+				return err
+			}
+		}
+		for batch := range slices.Chunk(created, importBatch) {
+			if _, err := tx.NewInsert().Model(&batch).Exec(ctx); err != nil {
+				return conflict(err, "users")
+			}
+		}
+		for _, c := range changes {
+			if c.Create || !c.SaveProfile {
+				continue
+			}
+			res, err := tx.NewUpdate().Model(&c.User).
+				Column("name", "email", "phone", "status", "email_password_login", "updated_at").
+				WherePK().Where("account_id = ?", accountID).Exec(ctx)
+			if err := affected(res, err, "user "+c.User.AuthID); err != nil {
+				return err
+			}
+		}
+		for batch := range slices.Chunk(replaced, importBatch) {
+			if _, err := tx.NewDelete().Model((*Assignment)(nil)).Where("user_id IN (?)", bun.In(batch)).Exec(ctx); err != nil {
+				return fmt.Errorf("clear users' assignments: %w", err)
+			}
+		}
+		for batch := range slices.Chunk(assignments, importBatch) {
+			if _, err := tx.NewInsert().Model(&batch).Exec(ctx); err != nil {
+				return conflict(err, "assignments")
+			}
+		}
+		for purpose, users := range voids {
+			if err := voidLinks(ctx, tx, purpose, users, at); err != nil {
+				return err
+			}
+		}
+		if err := issueLinks(ctx, tx, links, at); err != nil {
+			return err
+		}
+		// Two events per user may be 20 000: in batches too.
+		for batch := range slices.Chunk(events, importBatch) {
+			if err := appendAudit(ctx, tx, batch); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// passwordLoginAllowed refuses with ErrPasswordLoginOff unless the
+// account's email and password switch is on. On PostgreSQL the account's
+// row is share-locked until the transaction ends, so that turning the
+// switch off waits for it rather than passing it unseen.
+func (s *Store) passwordLoginAllowed(ctx context.Context, tx bun.IDB, accountID string) error {
+	var on bool
+	q := tx.NewSelect().Model((*Account)(nil)).Column("email_password_login").Where("id = ?", accountID)
+	if s.postgres {
+		q = q.For("SHARE")
+	}
+	if err := q.Scan(ctx, &on); err != nil {
+		return notFound(err, "account "+accountID)
+	}
+	if !on {
+		return ErrPasswordLoginOff
+	}
+	return nil
+}
+
+// UserAssignment is one assignment of an account, for listing them all at
+// once.
+type UserAssignment struct {
+	UserID string `bun:"user_id"`
+	System string `bun:"system"`
+	Method string `bun:"method"`
+}
+
+// ListAccountAssignments returns every assignment of the account's users
+// by user and system name: one query instead of one per user.
+func (s *Store) ListAccountAssignments(ctx context.Context, accountID string) ([]UserAssignment, error) {
+	out := []UserAssignment{}
+	err := s.db.NewSelect().
+		TableExpr("assignments AS a").
+		Join("JOIN systems AS s ON s.id = a.system_id").
+		ColumnExpr("a.user_id AS user_id, s.name AS system, a.method AS method").
+		Where("s.account_id = ?", accountID).
+		OrderExpr("a.user_id, s.name").
+		Scan(ctx, &out)
+	if err != nil {
+		return nil, notFound(err, "account assignments")
+	}
+	return out, nil
+}
