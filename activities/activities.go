@@ -36,6 +36,9 @@ type Store interface {
 	DrawCredentialLink(ctx context.Context, id, digest string, sealed []byte, expiresAt time.Time) (store.CredentialLink, error)
 	CredentialLinkSent(ctx context.Context, id string, at time.Time, events ...store.AuditEvent) (bool, error)
 	VoidCredentialLink(ctx context.Context, id string, at time.Time, events ...store.AuditEvent) (bool, error)
+	AttemptSecret(ctx context.Context, attemptID, key string) (store.AttemptSecret, error)
+	PreparePendingTOTP(ctx context.Context, userID string, sealed []byte, at time.Time) (bool, error)
+	CompleteEnrolment(ctx context.Context, e store.Enrolment) (store.EnrolmentOutcome, error)
 }
 
 // Policy decides how an attempt proceeds. It fails closed: on error the

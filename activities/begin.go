@@ -19,6 +19,10 @@ type BeginInput struct {
 	RunID      string
 	UserAgent  string
 	StartedAt  time.Time
+	// PageDigest is the digest of the hosted page token the API drew for
+	// the start: a password or sso attempt is found by it from the URL
+	// start answers.
+	PageDigest string
 }
 
 // BeginResult is the policy's verdict on the attempt and what the workflow
@@ -113,7 +117,13 @@ func (a *Activities) Begin(ctx context.Context, in BeginInput) (BeginResult, err
 		// Refused now rather than after a link nobody could complete.
 		return a.deny(ctx, in.Subject, now, []store.AuditEvent{decided}, "no sign-on plugin configured for method sso")
 	}
-	if locked := lockedOut(dec.Method, input.History.LockedFactors); locked != "" {
+	if reason := passwordRefusal(dec.Method, input.Subject); reason != "" {
+		// The engine's own rule, like the lock below: no policy can let a
+		// user sign in by a password the account or the user has not
+		// allowed, or that does not exist.
+		return a.deny(ctx, in.Subject, now, []store.AuditEvent{decided}, reason)
+	}
+	if locked := lockedOut(dec.Method, input.Subject.TOTPEnrolled, input.History.LockedFactors); locked != "" {
 		// The engine's own lock, whatever the policy chose: a policy that
 		// ignores locked factors cannot reopen them.
 		return a.deny(ctx, in.Subject, now, []store.AuditEvent{decided}, locked)
@@ -128,10 +138,17 @@ func (a *Activities) Begin(ctx context.Context, in BeginInput) (BeginResult, err
 	res.RecentFailures = input.History.Factors[MethodFactor(dec.Method)].Failures
 	res.LockedFactors = input.History.LockedFactors
 	expires := in.StartedAt.UTC().Add(res.TTL)
-	_, err = a.store.PublishAttempt(ctx, in.AttemptID, store.AttemptUpdate{
+	update := store.AttemptUpdate{
 		Method: dec.Method, ExpiresAt: &expires, At: now,
 		Effect: &store.EffectRecord{Key: effectBegin, Result: res},
-	}, decided)
+	}
+	if policies.Hosted(dec.Method) {
+		update.PageDigest = in.PageDigest
+	}
+	if dec.Method == policies.MethodPassword {
+		update.Step = store.StepPassword
+	}
+	_, err = a.store.PublishAttempt(ctx, in.AttemptID, update, decided)
 	if err != nil {
 		return BeginResult{}, err
 	}
@@ -149,6 +166,22 @@ func MethodFactor(method string) string {
 		return store.FactorTOTP
 	case policies.MethodSSO:
 		return store.FactorSSO
+	case policies.MethodPassword:
+		return store.FactorPassword
+	}
+	return ""
+}
+
+// passwordRefusal says why a password attempt cannot go ahead ("" when it
+// can, or for another method).
+func passwordRefusal(method string, s policies.Subject) string {
+	switch {
+	case method != policies.MethodPassword:
+		return ""
+	case !s.PasswordLogin:
+		return "email and password sign-in is off for the user"
+	case !s.HasPassword:
+		return "no password set"
 	}
 	return ""
 }
@@ -156,9 +189,13 @@ func MethodFactor(method string) string {
 // lockedOut says why method cannot be used with these factors locked, or "".
 // A TOTP attempt is refused only when recovery codes are locked too: with
 // TOTP locked, a recovery code still signs in.
-func lockedOut(method string, locked []string) string {
+func lockedOut(method string, enrolled bool, locked []string) string {
 	has := func(f string) bool { return slices.Contains(locked, f) }
 	switch {
+	case method == policies.MethodPassword && has(store.FactorPassword):
+		return "password is locked after too many wrong passwords"
+	case method == policies.MethodPassword && enrolled && has(store.FactorTOTP) && has(store.FactorRecovery):
+		return "totp and recovery codes are locked after too many wrong codes"
 	case method == policies.MethodPIN && has(store.FactorPIN):
 		return "pin is locked after too many wrong codes"
 	case method == policies.MethodSSO && has(store.FactorSSO):
@@ -288,6 +325,7 @@ func ResolveInput(ctx context.Context, st InputStore, req InputRequest) (Resolve
 		Subject: policies.Subject{
 			Account: req.AccountID, AuthID: req.AuthID, Assigned: asg.Method,
 			TOTPEnrolled: user.TOTPEnabled, HasEmail: user.Email != "", HasPhone: user.Phone != "",
+			PasswordLogin: acc.EmailPasswordLogin && user.EmailPasswordLogin, HasPassword: user.PasswordHash != "",
 			Groups: []string{}, Attributes: map[string]string{},
 		},
 		System: policies.System{

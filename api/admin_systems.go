@@ -28,7 +28,7 @@ const (
 // knownMethods are the verification methods in the order the API lists
 // them.
 func knownMethods() []string {
-	return []string{policies.MethodPasswordless, policies.MethodPIN, policies.MethodTOTP, policies.MethodSSO}
+	return policies.Methods()
 }
 
 type systemJSON struct {

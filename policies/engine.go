@@ -243,7 +243,7 @@ func decode(v any) (Decision, error) {
 func validate(d Decision, in Input) error {
 	sys := in.System
 	switch d.Method {
-	case MethodPasswordless, MethodPIN, MethodTOTP, MethodSSO:
+	case MethodPasswordless, MethodPIN, MethodTOTP, MethodSSO, MethodPassword:
 	default:
 		return fmt.Errorf("invalid policy decision: unknown method %q", d.Method)
 	}
@@ -263,8 +263,8 @@ func validate(d Decision, in Input) error {
 	}
 	switch {
 	case d.Channel == "":
-	case d.Method == MethodTOTP:
-		return fmt.Errorf("invalid policy decision: channel %q for totp, which delivers nothing", d.Channel)
+	case d.Method == MethodTOTP || d.Method == MethodPassword:
+		return fmt.Errorf("invalid policy decision: channel %q for %s, which delivers nothing", d.Channel, d.Method)
 	case d.Channel == "email" && in.Account.EmailDeliveryDisabled():
 		return errors.New("invalid policy decision: channel email but email delivery is off for the account")
 	case d.Channel == "email" && !in.Subject.HasEmail, d.Channel == "sms" && !in.Subject.HasPhone:

@@ -11,7 +11,23 @@ const (
 	// Connect provider (Entra ID, Google...); the provider's answer, bound
 	// to the user, completes the attempt.
 	MethodSSO = "sso"
+	// MethodPassword signs the user in on a page flexauth hosts, with the
+	// password and then a TOTP code (or a recovery code); a user without
+	// an authenticator enrols one there first. It delivers nothing: start
+	// answers the page's URL.
+	MethodPassword = "password"
 )
+
+// Methods are the verification methods, in the order the APIs list them.
+func Methods() []string {
+	return []string{MethodPasswordless, MethodPIN, MethodTOTP, MethodSSO, MethodPassword}
+}
+
+// Hosted reports whether method signs the user in on a page flexauth
+// hosts whose URL start answers.
+func Hosted(method string) bool {
+	return method == MethodPassword || method == MethodSSO
+}
 
 // Delivered reports whether method sends the user a secret (a link or a
 // PIN) by email or SMS.
@@ -54,6 +70,10 @@ type Subject struct {
 	TOTPEnrolled bool   `json:"totp_enrolled"`
 	HasEmail     bool   `json:"has_email"`
 	HasPhone     bool   `json:"has_phone"`
+	// PasswordLogin is true when both the account's and the user's email
+	// and password switches are on; HasPassword when the user has set one.
+	PasswordLogin bool `json:"password_login"`
+	HasPassword   bool `json:"has_password"`
 	// From the directory (an identity plugin), when one is configured:
 	// whether it knows the user, their groups and other attributes.
 	InDirectory bool              `json:"in_directory"`

@@ -17,7 +17,7 @@ decision := {
 	"channel": channel,
 }
 
-known_methods := {"passwordless", "pin", "totp", "sso"}
+known_methods := {"passwordless", "pin", "totp", "sso", "password"}
 
 # Methods whose secret travels over e-mail or SMS; their life is capped because
 # a message can sit unread in an inbox long after the attempt.
@@ -94,7 +94,7 @@ enrolled if input.subject.totp_enrolled == true
 # access, and a TOTP step would bypass the provider rather than add to it.
 step_up if {
 	risk == "high"
-	not assigned in {"totp", "sso"}
+	not assigned in {"totp", "sso", "password"}
 	enrolled
 	enabled("totp")
 }
@@ -158,7 +158,14 @@ failures_ttl := max({floor(sensitivity_ttl / 2), min({sensitivity_ttl, 60})}) if
 
 ttl_seconds := min({failures_ttl, max_delivered_ttl_seconds}) if {
 	method in delivered_methods
+} else := max({failures_ttl, enrolment_ttl_seconds}) if {
+	method == "password"
+	not enrolled
 } else := failures_ttl
+
+# A password sign-in of a user without an authenticator enrols one on the
+# way (installing an app, scanning a code): it gets at least this long.
+enrolment_ttl_seconds := 900
 
 # --- denials ---------------------------------------------------------------
 
@@ -195,6 +202,29 @@ deny contains "pin is locked after too many wrong codes" if {
 
 deny contains "totp and recovery codes are locked after too many wrong codes" if {
 	method == "totp"
+	factor_locked("totp")
+	factor_locked("recovery")
+}
+
+deny contains "email and password sign-in is off for the user" if {
+	method == "password"
+	not input.subject.password_login == true
+}
+
+deny contains "no password set" if {
+	method == "password"
+	input.subject.password_login == true
+	not input.subject.has_password == true
+}
+
+deny contains "password is locked after too many wrong passwords" if {
+	method == "password"
+	factor_locked("password")
+}
+
+deny contains "totp and recovery codes are locked after too many wrong codes" if {
+	method == "password"
+	enrolled
 	factor_locked("totp")
 	factor_locked("recovery")
 }
@@ -241,6 +271,9 @@ outcome_reasons := [sprintf("step-up to totp: high-sensitivity system and %s", [
 	method == "totp"
 	factor_locked("totp")
 	not factor_locked("recovery")
+} else := ["no step-up: a password sign-in always takes a totp code"] if {
+	risk == "high"
+	assigned == "password"
 } else := ["no step-up: single sign-on applies the provider's own checks"] if {
 	risk == "high"
 	assigned == "sso"

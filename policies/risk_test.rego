@@ -462,3 +462,57 @@ test_sso_needs_an_address_for_its_link if {
 	not d.allow
 	"no contact address for delivery" in d.reasons
 }
+
+# --- password ----------------------------------------------------------------
+
+password_user := {
+	"subject": {"assigned_method": "password", "password_login": true, "has_password": true, "totp_enrolled": true},
+	"system": {"methods": ["passwordless", "password"]},
+}
+
+test_password_is_allowed_and_delivers_nothing if {
+	d := decide(password_user)
+	d.allow
+	d.method == "password"
+	d.channel == ""
+}
+
+test_password_is_never_stepped_up if {
+	d := decide(object.union(password_user, {"system": {"sensitivity": "high", "methods": ["password", "totp"]}, "history": {"new_ip": true}}))
+	d.allow
+	d.method == "password"
+	"no step-up: a password sign-in always takes a totp code" in d.reasons
+}
+
+test_password_needs_the_switches if {
+	d := decide(object.union(password_user, {"subject": {"password_login": false}}))
+	not d.allow
+	"email and password sign-in is off for the user" in d.reasons
+}
+
+test_password_needs_a_password if {
+	d := decide(object.union(password_user, {"subject": {"has_password": false}}))
+	not d.allow
+	"no password set" in d.reasons
+}
+
+test_locked_password_is_denied if {
+	d := decide(object.union(password_user, {"history": {"locked_factors": ["password"]}}))
+	not d.allow
+	"password is locked after too many wrong passwords" in d.reasons
+}
+
+test_password_with_every_second_factor_locked_is_denied if {
+	d := decide(object.union(password_user, {"history": {"locked_factors": ["totp", "recovery"]}}))
+	not d.allow
+	"totp and recovery codes are locked after too many wrong codes" in d.reasons
+}
+
+test_password_with_totp_locked_still_takes_a_recovery_code if {
+	decide(object.union(password_user, {"history": {"locked_factors": ["totp"]}})).allow
+}
+
+test_password_enrolment_gets_time if {
+	decide(object.union(password_user, {"subject": {"totp_enrolled": false}, "system": {"sensitivity": "high"}})).ttl_seconds == 900
+	decide(object.union(password_user, {"system": {"sensitivity": "high"}})).ttl_seconds == 120
+}

@@ -37,6 +37,10 @@ type AttemptUpdate struct {
 	Method     string
 	ExpiresAt  *time.Time
 	LinkDigest string
+	// PageDigest and Step, for a password or sso attempt: its hosted
+	// page's digest and the step it starts at.
+	PageDigest string
+	Step       string
 	At         time.Time
 	// LoginUserID, on a transition to authenticated, records the user's
 	// sign-in in the same transaction, so it is counted exactly once.
@@ -81,9 +85,20 @@ func (s *Store) PublishAttempt(ctx context.Context, id string, u AttemptUpdate, 
 		if u.LinkDigest != "" {
 			q = q.Set("link_digest = ?", u.LinkDigest)
 		}
+		if u.PageDigest != "" {
+			q = q.Set("page_digest = ?", u.PageDigest)
+		}
+		if u.Step != "" {
+			q = q.Set("step = ?", u.Step)
+		}
 		res, err := q.Exec(ctx)
 		if err != nil {
 			return fmt.Errorf("update attempt: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 && Terminal(u.State) {
+			if err := dropAttemptSecrets(ctx, tx, []string{id}); err != nil {
+				return err
+			}
 		}
 		if u.Effect != nil {
 			if err := saveEffect(ctx, tx, id, u.Effect.Key, u.Effect.Result, u.At); err != nil {
@@ -142,6 +157,9 @@ func (s *Store) CancelOtherAttempts(ctx context.Context, a Attempt, at time.Time
 			Where("id IN (?)", bun.In(ids)).Where("state = ?", AttemptPending).
 			Exec(ctx)
 		if err != nil {
+			return err
+		}
+		if err := dropAttemptSecrets(ctx, tx, ids); err != nil {
 			return err
 		}
 		reason := "superseded by attempt " + a.ID
@@ -258,4 +276,16 @@ func (s *Store) SetChallenge(ctx context.Context, id string, sealed []byte) ([]b
 		return nil, fmt.Errorf("set challenge of attempt %s: %w", id, err)
 	}
 	return stored, nil
+}
+
+// dropAttemptSecrets deletes what ended attempts kept for their steps (a
+// password nobody checked), but for recovery codes drawn at enrolment,
+// which the page still shows once.
+func dropAttemptSecrets(ctx context.Context, db bun.IDB, ids []string) error {
+	_, err := db.NewDelete().Model((*AttemptSecret)(nil)).
+		Where("attempt_id IN (?) AND secret_key <> ?", bun.In(ids), SecretRecoveryCodes).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("remove secrets of ended attempts: %w", err)
+	}
+	return nil
 }

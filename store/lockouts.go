@@ -18,6 +18,7 @@ const (
 	FactorTOTP     = "totp"
 	FactorRecovery = "recovery"
 	FactorSSO      = "sso"
+	// FactorPassword (password_attempts.go) counts wrong passwords.
 )
 
 // FactorLock is a user's run of consecutive failures with one factor and
@@ -115,6 +116,12 @@ type CodeCheck struct {
 	// Events builds the audit events of the outcome; they are appended in
 	// the same transaction.
 	Events func(CodeOutcome) []AuditEvent
+	// SpendSecret names the attempt secret the check read (a submitted
+	// password): it is deleted in the same transaction, whatever the
+	// outcome.
+	SpendSecret string
+	// Next, for a password, is the attempt's next step when it is right.
+	Next *NextStep
 }
 
 // CodeOutcome is what a recorded code check came to.
@@ -193,6 +200,18 @@ func (s *Store) recordCodeCheck(ctx context.Context, c CodeCheck) (CodeOutcome, 
 		if !out.Valid && !out.Refused {
 			if err := countFailure(ctx, tx, c, &lock, exists, &out); err != nil {
 				return err
+			}
+		}
+		if out.Valid && c.Next != nil {
+			if err := applyNextStep(ctx, tx, c); err != nil {
+				return err
+			}
+		}
+		if c.SpendSecret != "" {
+			_, err := tx.NewDelete().Model((*AttemptSecret)(nil)).
+				Where("attempt_id = ? AND secret_key = ?", c.AttemptID, c.SpendSecret).Exec(ctx)
+			if err != nil {
+				return fmt.Errorf("remove attempt secret: %w", err)
 			}
 		}
 		if c.Events != nil {

@@ -52,14 +52,17 @@ type APIKey struct {
 type System struct {
 	bun.BaseModel `bun:"table:systems"`
 
-	ID          string    `bun:"id,pk"`
-	AccountID   string    `bun:"account_id,notnull"`
-	Name        string    `bun:"name,notnull"`
-	Methods     []string  `bun:"methods,notnull"`
-	Sensitivity string    `bun:"sensitivity,notnull"`
-	TTLSeconds  int       `bun:"ttl_seconds,notnull"`
-	CreatedAt   time.Time `bun:"created_at,notnull"`
-	UpdatedAt   time.Time `bun:"updated_at,notnull"`
+	ID          string   `bun:"id,pk"`
+	AccountID   string   `bun:"account_id,notnull"`
+	Name        string   `bun:"name,notnull"`
+	Methods     []string `bun:"methods,notnull"`
+	Sensitivity string   `bun:"sensitivity,notnull"`
+	TTLSeconds  int      `bun:"ttl_seconds,notnull"`
+	// ReturnURL is where the pages flexauth hosts send the user when a
+	// sign-in is done ("" for none).
+	ReturnURL string    `bun:"return_url,notnull"`
+	CreatedAt time.Time `bun:"created_at,notnull"`
+	UpdatedAt time.Time `bun:"updated_at,notnull"`
 }
 
 // User statuses.
@@ -168,14 +171,21 @@ type Attempt struct {
 	// SSOStateDigest finds the attempt from a provider's callback, once;
 	// SSOSealed holds the sign-on's nonce, PKCE verifier and, after the
 	// callback, the authorization code, sealed with the attempt ID.
-	SSOStateDigest string     `bun:"sso_state_digest,nullzero"`
-	SSOSealed      []byte     `bun:"sso_sealed"`
-	IP             string     `bun:"ip,notnull"`
-	UserAgent      string     `bun:"user_agent,notnull"`
-	StartedAt      time.Time  `bun:"started_at,notnull"`
-	ExpiresAt      *time.Time `bun:"expires_at"`
-	CompletedAt    *time.Time `bun:"completed_at"`
-	UpdatedAt      time.Time  `bun:"updated_at,notnull"`
+	SSOStateDigest string `bun:"sso_state_digest,nullzero"`
+	SSOSealed      []byte `bun:"sso_sealed"`
+	// PageDigest finds a password or sso attempt from the page URL that
+	// start answered; Step is where a password attempt stands (see the
+	// Step constants) and BrowserDigest binds its later steps to the
+	// browser that gave the right password.
+	PageDigest    string     `bun:"page_digest,nullzero"`
+	Step          string     `bun:"step,notnull"`
+	BrowserDigest string     `bun:"browser_digest,nullzero"`
+	IP            string     `bun:"ip,notnull"`
+	UserAgent     string     `bun:"user_agent,notnull"`
+	StartedAt     time.Time  `bun:"started_at,notnull"`
+	ExpiresAt     *time.Time `bun:"expires_at"`
+	CompletedAt   *time.Time `bun:"completed_at"`
+	UpdatedAt     time.Time  `bun:"updated_at,notnull"`
 }
 
 // AuditEvent is one append-only entry of the audit trail.

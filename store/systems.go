@@ -40,7 +40,7 @@ func (s *Store) GetSystem(ctx context.Context, accountID, name string) (System, 
 func (s *Store) UpdateSystem(ctx context.Context, sys *System, events ...AuditEvent) error {
 	return s.audited(ctx, events, func(ctx context.Context, db bun.IDB) error {
 		res, err := db.NewUpdate().Model(sys).
-			Column("methods", "sensitivity", "ttl_seconds", "updated_at").
+			Column("methods", "sensitivity", "ttl_seconds", "return_url", "updated_at").
 			WherePK().Exec(ctx)
 		return affected(res, err, "system "+sys.Name)
 	})

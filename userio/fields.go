@@ -30,7 +30,7 @@ const (
 
 // Methods are the verification methods a file may assign.
 func Methods() []string {
-	return []string{policies.MethodPasswordless, policies.MethodPIN, policies.MethodTOTP, policies.MethodSSO}
+	return policies.Methods()
 }
 
 // CheckAuthID says what is wrong with an authid, if anything.

@@ -10,6 +10,7 @@ import (
 	"github.com/flexauth/flexauth/activities"
 	"github.com/flexauth/flexauth/policies"
 	"github.com/flexauth/flexauth/secret"
+	"github.com/flexauth/flexauth/store"
 )
 
 // Activity options. Every call has a StartToClose timeout and a bounded
@@ -68,7 +69,17 @@ type attempt struct {
 	// signedInWith is the factor that authenticated the attempt ("" for a
 	// link): its run of failures ends when the success is published.
 	signedInWith string
+	// A password attempt's step (store.StepPassword, StepTOTP, StepEnrol),
+	// the browser binding its later steps need, and its wrong enrolment
+	// codes.
+	step          string
+	browser       string
+	enrolFailures int
 }
+
+// maxEnrolFailures bounds wrong codes while enrolling: they guess nothing
+// (the seed was just shown), but an attempt that cannot confirm ends.
+const maxEnrolFailures = 10
 
 // versionCodeCheck marks attempts whose codes are checked and counted by
 // one CheckCode local activity per submission, keyed by the update, with a
@@ -89,7 +100,7 @@ func Attempt(ctx workflow.Context, in AttemptInput) (AttemptResult, error) {
 	var b activities.BeginResult
 	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, localOptions), acts.Begin, activities.BeginInput{
 		Subject: subject, WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
-		UserAgent: in.UserAgent, StartedAt: workflow.Now(ctx),
+		UserAgent: in.UserAgent, StartedAt: workflow.Now(ctx), PageDigest: in.PageDigest,
 	}).Get(ctx, &b)
 	if err != nil {
 		// The store is unreachable: fail closed. Nothing was promised yet.
@@ -121,7 +132,11 @@ func Attempt(ctx workflow.Context, in AttemptInput) (AttemptResult, error) {
 		}
 	})
 
-	if b.Method == policies.MethodTOTP {
+	if b.Method == policies.MethodPassword {
+		st.step = store.StepPassword
+	}
+	if b.Method == policies.MethodTOTP || b.Method == policies.MethodPassword {
+		// Nothing to deliver: the user answers with what they know or hold.
 		st.issued = true
 	} else {
 		var issued activities.IssueResult
@@ -158,7 +173,7 @@ func (st *attempt) registerHandlers(ctx workflow.Context, subject activities.Sub
 	err = workflow.SetUpdateHandlerWithOptions(ctx, UpdateSubmitCode,
 		func(ctx workflow.Context, sub Submission) (Verdict, error) {
 			return st.submitCode(ctx, subject, sub)
-		}, workflow.UpdateHandlerOptions{Validator: st.validator(policies.MethodPIN, policies.MethodTOTP)})
+		}, workflow.UpdateHandlerOptions{Validator: st.codeValidator})
 	if err != nil {
 		return err
 	}
@@ -187,9 +202,25 @@ func (st *attempt) registerHandlers(ctx workflow.Context, subject activities.Sub
 		return err
 	}
 
+	err = workflow.SetUpdateHandlerWithOptions(ctx, UpdateSubmitPassword,
+		func(ctx workflow.Context, sub Submission) (Verdict, error) {
+			return st.submitPassword(ctx, subject, sub)
+		}, workflow.UpdateHandlerOptions{Validator: st.stepValidator(store.StepPassword)})
+	if err != nil {
+		return err
+	}
+
+	err = workflow.SetUpdateHandlerWithOptions(ctx, UpdateConfirmEnrolment,
+		func(ctx workflow.Context, sub Submission) (Verdict, error) {
+			return st.confirmEnrolment(ctx, subject, sub)
+		}, workflow.UpdateHandlerOptions{Validator: st.stepValidator(store.StepEnrol)})
+	if err != nil {
+		return err
+	}
+
 	return workflow.SetQueryHandler(ctx, QueryState, func() (State, error) {
 		return State{AttemptID: st.in.AttemptID, State: st.state, Method: st.begin.Method,
-			Failures: st.failures, ExpiresAt: st.begin.ExpiresAt}, nil
+			Failures: st.failures, ExpiresAt: st.begin.ExpiresAt, Step: st.step}, nil
 	})
 }
 
@@ -198,6 +229,7 @@ var (
 	ErrStaleAttempt = errors.New("submission is for another attempt")
 	ErrNotPending   = errors.New("attempt is not pending")
 	ErrWrongMethod  = errors.New("attempt does not use this method")
+	ErrWrongStep    = errors.New("attempt is not at this step, or the submission is from another browser")
 )
 
 func (st *attempt) validator(methods ...string) func(workflow.Context, Submission) error {
@@ -214,6 +246,35 @@ func (st *attempt) validator(methods ...string) func(workflow.Context, Submissio
 			}
 		}
 		return ErrWrongMethod
+	}
+}
+
+// codeValidator takes codes for PIN and TOTP attempts and, at their TOTP
+// step, for password attempts from the browser that gave the password.
+func (st *attempt) codeValidator(ctx workflow.Context, sub Submission) error {
+	if err := st.validator(policies.MethodPIN, policies.MethodTOTP, policies.MethodPassword)(ctx, sub); err != nil {
+		return err
+	}
+	if st.begin.Method == policies.MethodPassword {
+		return st.stepValidator(store.StepTOTP)(ctx, sub)
+	}
+	return nil
+}
+
+// stepValidator takes a password attempt's submission at step, from the
+// browser bound to it once the password was right.
+func (st *attempt) stepValidator(step string) func(workflow.Context, Submission) error {
+	return func(ctx workflow.Context, sub Submission) error {
+		if err := st.validator(policies.MethodPassword)(ctx, sub); err != nil {
+			return err
+		}
+		if st.step != step {
+			return ErrWrongStep
+		}
+		if step != store.StepPassword && (st.browser == "" || !secret.Equal(st.browser, sub.Browser)) {
+			return ErrWrongStep
+		}
+		return nil
 	}
 }
 
@@ -294,6 +355,10 @@ func (st *attempt) checkCode(ctx workflow.Context, subject activities.Subject, s
 // read from the code's form, when the attempt's method takes it.
 func (st *attempt) submittedFactor(claimed string) string {
 	method := activities.MethodFactor(st.begin.Method)
+	if st.begin.Method == policies.MethodPassword {
+		// The password is behind it: the code is the second factor.
+		method = activities.MethodFactor(policies.MethodTOTP)
+	}
 	if method == activities.MethodFactor(policies.MethodTOTP) && claimed == activities.FactorRecovery {
 		return claimed
 	}
@@ -307,8 +372,92 @@ func (st *attempt) exhausted() bool {
 		return st.locked[activities.MethodFactor(policies.MethodPIN)]
 	case policies.MethodTOTP:
 		return st.locked[activities.MethodFactor(policies.MethodTOTP)] && st.locked[activities.FactorRecovery]
+	case policies.MethodPassword:
+		if st.locked[store.FactorPassword] {
+			return true
+		}
+		return st.step == store.StepTOTP &&
+			st.locked[activities.MethodFactor(policies.MethodTOTP)] && st.locked[activities.FactorRecovery]
 	}
 	return false
+}
+
+// submitPassword has the password sealed under this update's ID checked
+// and counted. The right one moves the attempt to its second factor
+// (a TOTP or recovery code, or enrolment) for the browser that sent it.
+func (st *attempt) submitPassword(ctx workflow.Context, subject activities.Subject, sub Submission) (Verdict, error) {
+	_ = workflow.Await(ctx, func() bool { return !st.checking || st.state != StatePending })
+	if st.state != StatePending {
+		return st.closed(), nil
+	}
+	if st.step != store.StepPassword {
+		// Another submission got the password right while this one waited.
+		return Verdict{Verdict: VerdictRejected, State: st.state, Step: st.step}, nil
+	}
+	st.checking = true
+	defer func() { st.checking = false }()
+	id := workflow.GetCurrentUpdateInfo(ctx).ID
+	var res activities.PasswordResult
+	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, localOptions), acts.CheckPassword, activities.PasswordInput{
+		Subject: subject, UserID: st.userID, Effect: "password:" + id, SecretKey: activities.PasswordSecretKey(id),
+		Browser: sub.Browser, MaxAttempts: st.max,
+	}).Get(ctx, &res)
+	if err != nil {
+		return Verdict{}, err
+	}
+	if st.state != StatePending {
+		return st.closed(), nil
+	}
+	if res.Valid {
+		st.step, st.browser = res.Step, sub.Browser
+		st.failures = 0
+		return Verdict{Verdict: VerdictAccepted, State: StatePending, Step: st.step}, nil
+	}
+	st.failures = res.Failures
+	if res.Locked {
+		st.locked[store.FactorPassword] = true
+	}
+	if st.exhausted() {
+		st.state = StateLocked
+		st.finish(ctx, subject, StateLocked, "too many wrong passwords: "+res.Reason)
+		return Verdict{Verdict: VerdictClosed, State: StateLocked}, nil
+	}
+	return Verdict{Verdict: VerdictRejected, State: StatePending, Remaining: max(0, st.max-res.Failures), Step: st.step}, nil
+}
+
+// confirmEnrolment has the user's new authenticator confirmed by a code
+// from it. Confirmed, the attempt is authenticated: the password and a
+// code from the authenticator now bound to the user are both proved.
+func (st *attempt) confirmEnrolment(ctx workflow.Context, subject activities.Subject, sub Submission) (Verdict, error) {
+	_ = workflow.Await(ctx, func() bool { return !st.checking || st.state != StatePending })
+	if st.state != StatePending {
+		return st.closed(), nil
+	}
+	st.checking = true
+	defer func() { st.checking = false }()
+	var res store.EnrolmentOutcome
+	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, localOptions), acts.ConfirmEnrolment, activities.EnrolmentInput{
+		Subject: subject, UserID: st.userID, Effect: "enrol:" + workflow.GetCurrentUpdateInfo(ctx).ID, Digest: sub.Digest,
+	}).Get(ctx, &res)
+	if err != nil {
+		return Verdict{}, err
+	}
+	if st.state != StatePending {
+		return st.closed(), nil
+	}
+	if res.Valid {
+		st.state = StateAuthenticated
+		st.signedInWith = store.FactorTOTP
+		st.finish(ctx, subject, StateAuthenticated, "correct password and a new authenticator enrolled")
+		return Verdict{Verdict: VerdictAccepted, State: StateAuthenticated}, nil
+	}
+	st.enrolFailures++
+	if st.enrolFailures >= maxEnrolFailures {
+		st.state = StateDenied
+		st.finish(ctx, subject, StateDenied, "enrolment not confirmed: "+res.Reason)
+		return Verdict{Verdict: VerdictClosed, State: StateDenied}, nil
+	}
+	return Verdict{Verdict: VerdictRejected, State: StatePending, Remaining: maxEnrolFailures - st.enrolFailures, Step: st.step}, nil
 }
 
 func (st *attempt) confirmLink(ctx workflow.Context, subject activities.Subject, sub Submission) (Verdict, error) {
@@ -334,7 +483,8 @@ func (st *attempt) authorizeSSO(ctx workflow.Context, subject activities.Subject
 	if st.state != StatePending {
 		return st.closed(), nil
 	}
-	if !secret.Equal(st.digest, sub.Digest) {
+	if !secret.Equal(st.digest, sub.Digest) && (st.in.PageDigest == "" || !secret.Equal(st.in.PageDigest, sub.Digest)) {
+		// Neither the emailed link nor the page start answered.
 		return Verdict{Verdict: VerdictRejected, State: st.state}, nil
 	}
 	st.checking = true

@@ -25,6 +25,14 @@ const (
 	// callback brought back; the workflow has the code redeemed and the
 	// identity checked.
 	UpdateConfirmSSO = "confirm-sso"
+	// UpdateSubmitPassword announces a password submitted on a password
+	// attempt's hosted page. The password itself is sealed on the attempt
+	// under a key made of the update's ID (activities.PasswordSecretKey):
+	// the update carries only the submitting browser's binding digest.
+	UpdateSubmitPassword = "submit-password"
+	// UpdateConfirmEnrolment carries the digest of the code that confirms
+	// the authenticator a password attempt's user enrols.
+	UpdateConfirmEnrolment = "confirm-enrolment"
 	// QueryState returns the attempt's State, for tools.
 	QueryState = "state"
 )
@@ -63,6 +71,9 @@ type AttemptInput struct {
 	AuthID    string
 	IP        string
 	UserAgent string
+	// PageDigest is the digest of the hosted page token the API drew for
+	// this start; a password or sso attempt answers its URL.
+	PageDigest string `json:",omitempty"`
 }
 
 // AttemptResult is the attempt's final state.
@@ -91,6 +102,9 @@ type Submission struct {
 	// Alternates are a recovery code's digests under the previous master
 	// keys of a rotation, bound to the attempt like Digest.
 	Alternates []string `json:",omitempty"`
+	// Browser is the digest of the cookie that binds a password attempt's
+	// steps to the browser that gave the right password.
+	Browser string `json:",omitempty"`
 }
 
 // Verdict answers a Submission.
@@ -98,6 +112,8 @@ type Verdict struct {
 	Verdict   string
 	State     string
 	Remaining int // wrong codes left before the attempt locks
+	// Step is a password attempt's step after the submission.
+	Step string `json:",omitempty"`
 }
 
 // State is what QueryState returns.
@@ -107,4 +123,5 @@ type State struct {
 	Method    string
 	Failures  int
 	ExpiresAt time.Time
+	Step      string
 }
