@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/flexauth/flexauth/password"
 	"github.com/flexauth/flexauth/plugins/sdk"
 	"github.com/flexauth/flexauth/policies"
 	"github.com/flexauth/flexauth/secret"
@@ -87,7 +88,28 @@ type Config struct {
 	// WelcomeLinkTTL is how long a welcome link works once drawn (default
 	// DefaultWelcomeLinkTTL, 72 hours).
 	WelcomeLinkTTL time.Duration
+
+	// Passwords verify the passwords users sign in with (default: package
+	// password's argon2id with its recommended parameters).
+	Passwords Passwords
 }
+
+// Passwords verify a password against its stored hash and hash it anew
+// when the stored hash's parameters are out of date. The API's rules hash
+// what users set; both must read each other's hashes.
+type Passwords interface {
+	Verify(plain, encoded string) (ok, needsRehash bool, err error)
+	Hash(plain string) (string, error)
+}
+
+// argon2Passwords are package password's.
+type argon2Passwords struct{}
+
+func (argon2Passwords) Verify(plain, encoded string) (bool, bool, error) {
+	return password.Verify(plain, encoded)
+}
+
+func (argon2Passwords) Hash(plain string) (string, error) { return password.Hash(plain) }
 
 // lockoutRule is the rule a factor locks by, at a policy's max_attempts.
 func (c Config) lockoutRule(maxAttempts int) store.LockoutRule {
@@ -137,6 +159,9 @@ func New(st Store, policy Policy, plugins Plugins, keys *secret.Keyring, cfg Con
 	}
 	if cfg.WelcomeLinkTTL <= 0 {
 		cfg.WelcomeLinkTTL = DefaultWelcomeLinkTTL
+	}
+	if cfg.Passwords == nil {
+		cfg.Passwords = argon2Passwords{}
 	}
 	if len(cfg.Channels) == 0 {
 		cfg.Channels = map[string]string{"email": "outbox", "sms": "outbox"}

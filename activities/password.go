@@ -11,7 +11,6 @@ import (
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 
-	"github.com/flexauth/flexauth/password"
 	"github.com/flexauth/flexauth/secret"
 	"github.com/flexauth/flexauth/store"
 )
@@ -185,14 +184,14 @@ func (a *Activities) verifyPassword(ctx context.Context, in PasswordInput, user 
 	if user.PasswordHash == "" || !user.EmailPasswordLogin {
 		return false, "", nil
 	}
-	ok, needsRehash, err := password.Verify(string(plain), user.PasswordHash)
+	ok, needsRehash, err := a.cfg.Passwords.Verify(string(plain), user.PasswordHash)
 	if err != nil {
 		// A stored hash flexauth cannot read is its own fault, not the
 		// user's: fail closed, loudly, without counting a failure.
 		return false, "", fmt.Errorf("verify password of user %s: %w", user.ID, err)
 	}
 	if ok && needsRehash {
-		if rehash, err = password.Hash(string(plain)); err != nil {
+		if rehash, err = a.cfg.Passwords.Hash(string(plain)); err != nil {
 			return false, "", fmt.Errorf("rehash password: %w", err)
 		}
 	}

@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/flexauth/flexauth/policies"
 	"github.com/flexauth/flexauth/store"
+	"github.com/flexauth/flexauth/userio"
 )
 
 // Admin API: systems.
@@ -36,7 +38,9 @@ type systemJSON struct {
 	Methods     []string  `json:"methods"`
 	Sensitivity string    `json:"sensitivity"`
 	TTLSeconds  int       `json:"ttl_seconds"`
-	CreatedAt   time.Time `json:"created_at"`
+	// ReturnURL is where the hosted sign-in pages send the user when done.
+	ReturnURL string    `json:"return_url"`
+	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt   time.Time `json:"updated_at"`
 	// Effective is what the active policy makes of these settings (read
 	// only; see admin_effective.go).
@@ -50,7 +54,7 @@ func toSystemJSON(sys store.System) systemJSON {
 	}
 	return systemJSON{
 		Name: sys.Name, Methods: methods, Sensitivity: sys.Sensitivity, TTLSeconds: sys.TTLSeconds,
-		CreatedAt: sys.CreatedAt, UpdatedAt: sys.UpdatedAt,
+		ReturnURL: sys.ReturnURL, CreatedAt: sys.CreatedAt, UpdatedAt: sys.UpdatedAt,
 	}
 }
 
@@ -59,6 +63,7 @@ type createSystemRequest struct {
 	Methods     []string `json:"methods"`
 	Sensitivity string   `json:"sensitivity"`
 	TTLSeconds  *int     `json:"ttl_seconds"`
+	ReturnURL   string   `json:"return_url"`
 }
 
 // updateSystemRequest is a partial update: absent fields stay as they are.
@@ -66,6 +71,7 @@ type updateSystemRequest struct {
 	Methods     *[]string `json:"methods"`
 	Sensitivity *string   `json:"sensitivity"`
 	TTLSeconds  *int      `json:"ttl_seconds"`
+	ReturnURL   *string   `json:"return_url"`
 }
 
 func (s *Server) createSystem(c *gin.Context) {
@@ -81,7 +87,7 @@ func (s *Server) createSystem(c *gin.Context) {
 	if req.TTLSeconds != nil {
 		ttl = *req.TTLSeconds
 	}
-	rerr := firstError(validSystemName(req.Name), validMethods(req.Methods), validSensitivity(req.Sensitivity), validTTL(ttl))
+	rerr := firstError(validSystemName(req.Name), validMethods(req.Methods), validSensitivity(req.Sensitivity), validTTL(ttl), validReturnURL(req.ReturnURL))
 	if rerr != nil {
 		respondError(c, rerr)
 		return
@@ -89,10 +95,10 @@ func (s *Server) createSystem(c *gin.Context) {
 	now := s.now().UTC()
 	sys := store.System{
 		ID: uuid.NewString(), AccountID: caller(c).AccountID, Name: req.Name, Methods: req.Methods,
-		Sensitivity: req.Sensitivity, TTLSeconds: ttl, CreatedAt: now, UpdatedAt: now,
+		Sensitivity: req.Sensitivity, TTLSeconds: ttl, ReturnURL: req.ReturnURL, CreatedAt: now, UpdatedAt: now,
 	}
 	err := s.store.CreateSystem(c.Request.Context(), &sys, s.auditEvent(c, "system.created", sys.Name, "", map[string]any{
-		"methods": sys.Methods, "sensitivity": sys.Sensitivity, "ttl_seconds": sys.TTLSeconds,
+		"methods": sys.Methods, "sensitivity": sys.Sensitivity, "ttl_seconds": sys.TTLSeconds, "return_url": sys.ReturnURL,
 	}))
 	if errors.Is(err, store.ErrConflict) {
 		failf(c, http.StatusConflict, "system %q already exists", req.Name)
@@ -167,6 +173,11 @@ func (s *Server) updateSystem(c *gin.Context) {
 		sys.TTLSeconds = *req.TTLSeconds
 		changes["ttl_seconds"] = sys.TTLSeconds
 	}
+	if req.ReturnURL != nil {
+		rerrs = append(rerrs, validReturnURL(*req.ReturnURL))
+		sys.ReturnURL = *req.ReturnURL
+		changes["return_url"] = sys.ReturnURL
+	}
 	if rerr := firstError(rerrs...); rerr != nil {
 		respondError(c, rerr)
 		return
@@ -217,6 +228,32 @@ func (s *Server) deleteSystem(c *gin.Context) {
 		return
 	}
 	c.Status(http.StatusNoContent)
+}
+
+// maxReturnURLLength bounds a system's return URL.
+const maxReturnURLLength = 2048
+
+// validReturnURL accepts "" (none) or an absolute http(s) URL without
+// credentials: the pages link to it, and a javascript: or data: URL there
+// would run in flexauth's origin.
+func validReturnURL(raw string) *requestError {
+	if raw == "" {
+		return nil
+	}
+	if len(raw) > maxReturnURLLength {
+		return badRequest("return_url must be at most %d characters", maxReturnURLLength)
+	}
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Opaque != "":
+		return badRequest("return_url must be an absolute http or https URL, such as https://app.example.com/signed-in")
+	case u.User != nil:
+		return badRequest("return_url must not carry a user name or password")
+	}
+	if rerr := checked(userio.CheckText("return_url", raw)); rerr != nil {
+		return rerr
+	}
+	return nil
 }
 
 func validSystemName(name string) *requestError {

@@ -84,6 +84,9 @@ type startResponse struct {
 	Attempt   string `json:"attempt"`
 	Method    string `json:"method"`
 	ExpiresAt string `json:"expires_at"`
+	// URL, for a password or sso attempt, is the page flexauth hosts where
+	// the application sends the user's browser.
+	URL string `json:"url,omitempty"`
 }
 
 // start begins an attempt. Whatever the outcome, it answers no sooner than
@@ -111,7 +114,7 @@ func (s *Server) start(c *gin.Context) {
 		return
 	}
 
-	res, err := s.beginFor(c, key.AccountID, req)
+	res, token, err := s.beginFor(c, key.AccountID, req)
 	s.padStart(ctx, began)
 	switch {
 	case err != nil:
@@ -119,25 +122,38 @@ func (s *Server) start(c *gin.Context) {
 	case !res.Allowed:
 		securityError(c)
 	default:
-		c.JSON(http.StatusOK, startResponse{
+		out := startResponse{
 			Result: resultSuccess, Attempt: res.AttemptID, Method: res.Method,
 			ExpiresAt: res.ExpiresAt.UTC().Format(time.RFC3339),
-		})
+		}
+		if policies.Hosted(res.Method) {
+			out.URL = s.pageURL(token)
+		}
+		c.JSON(http.StatusOK, out)
 	}
 }
 
 // beginFor starts an attempt of the request's client for sub in account.
 // The app API's start and the console's sign-in share it, so both run the
 // same policy, workflow and lock-out.
-func (s *Server) beginFor(c *gin.Context, accountID string, sub subject) (workflows.BeginResult, error) {
-	return s.beginAttempt(c.Request.Context(), workflows.AttemptInput{
-		AttemptID: uuid.NewString(),
-		AccountID: accountID,
-		System:    sub.System,
-		AuthID:    sub.AuthID,
-		IP:        c.ClientIP(),
-		UserAgent: truncate(c.Request.UserAgent(), maxUserAgentLength),
+//
+// Every start draws the token of a hosted page: the workflow learns only
+// its digest, and a password or sso attempt is found by it from the URL
+// start answers (pageURL(token)).
+func (s *Server) beginFor(c *gin.Context, accountID string, sub subject) (res workflows.BeginResult, token string, err error) {
+	if token, err = secret.NewToken(); err != nil {
+		return workflows.BeginResult{}, "", fmt.Errorf("draw page token: %w", err)
+	}
+	res, err = s.beginAttempt(c.Request.Context(), workflows.AttemptInput{
+		AttemptID:  uuid.NewString(),
+		AccountID:  accountID,
+		System:     sub.System,
+		AuthID:     sub.AuthID,
+		IP:         c.ClientIP(),
+		UserAgent:  truncate(c.Request.UserAgent(), maxUserAgentLength),
+		PageDigest: activities.PageDigest(s.keys, token),
 	})
+	return res, token, err
 }
 
 // padStart waits until StartFloor has passed since began, or the client

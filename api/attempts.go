@@ -138,9 +138,17 @@ func (s *Server) submit(ctx context.Context, att store.Attempt, update, digest s
 
 // submitWith is submit with the whole submission.
 func (s *Server) submitWith(ctx context.Context, att store.Attempt, update string, sub workflows.Submission) (workflows.Verdict, error) {
+	return s.submitAs(ctx, att, update, "", sub)
+}
+
+// submitAs is submitWith under a given update ID ("" for one drawn by the
+// client): a password is sealed on the attempt under its update's ID
+// before the update is sent.
+func (s *Server) submitAs(ctx context.Context, att store.Attempt, update, updateID string, sub workflows.Submission) (workflows.Verdict, error) {
 	ctx, cancel := context.WithTimeout(ctx, temporalTimeout)
 	defer cancel()
 	h, err := s.wf.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		UpdateID:     updateID,
 		WorkflowID:   att.WorkflowID,
 		RunID:        att.RunID,
 		UpdateName:   update,

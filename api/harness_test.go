@@ -108,7 +108,7 @@ func newHarnessWith(t *testing.T, opts harnessOptions) *harness {
 		// other's encrypted payloads, as in production.
 		ts := temporaltest.NewServer(temporaltest.WithT(t), temporaltest.WithBaseClientOptions(payloadcodec.ClientOptions(h.keys, client.Options{Logger: quiet})))
 		h.tc = ts.GetDefaultClient()
-		acts := activities.New(st, policy, h.outbox, h.keys, activities.Config{PublicURL: h.url}, nil)
+		acts := activities.New(st, policy, h.outbox, h.keys, activities.Config{PublicURL: h.url, Passwords: apitest.PasswordRules{}}, nil)
 		ts.NewWorkerWithOptions(workflows.TaskQueue, func(r sdkworker.Registry) { worker.Register(r, acts) }, sdkworker.Options{})
 	}
 

@@ -59,7 +59,7 @@ const pageTemplate = `<!doctype html>
 {{if .Form}}<form method="post">
 <button type="submit">{{if .Button}}{{.Button}}{{else}}Sign in{{end}}</button>
 </form>{{end}}
-{{if .Continue}}<p><a id="continue" href="{{.Continue}}">Continue to your organisation's sign-in page</a></p>{{end}}
+{{if .Continue}}<p><a id="continue" href="{{.Continue}}">{{if .ContinueText}}{{.ContinueText}}{{else}}Continue to your organisation's sign-in page{{end}}</a></p>{{end}}
 {{if .Next}}<p><a id="next" href="{{.Next}}">{{.NextText}}</a></p>{{end}}
 </body>
 </html>
@@ -85,7 +85,8 @@ type page struct {
 	// Continue is where the browser goes next (a provider's authorization
 	// URL): a refresh and a link, since a redirect after the form's POST
 	// would be blocked by the page's form-action policy.
-	Continue template.URL
+	Continue     template.URL
+	ContinueText string // the link's text; the provider's sign-in page when empty
 	// Next is a link onwards (the console after signing in to it).
 	Next     template.URL
 	NextText string
@@ -245,10 +246,13 @@ func (s *Server) confirmLink(c *gin.Context) {
 // administrator's confirming it.
 func (s *Server) signedInPage(c *gin.Context, att store.Attempt) {
 	if att.System != consoleSystem {
-		s.renderPage(c, http.StatusOK, page{
-			Title:   "You are signed in to " + att.System + ".",
-			Message: "You can close this tab.",
-		})
+		p := page{Title: "You are signed in to " + att.System + ".", Message: "You can close this tab."}
+		if back := s.returnURL(c.Request.Context(), att); back != "" {
+			// The system asked for its users back: send them.
+			p.Message = "Taking you back to " + att.System + "."
+			p.Continue, p.ContinueText = template.URL(back), "Continue to "+att.System
+		}
+		s.renderPage(c, http.StatusOK, p)
 		return
 	}
 	_, _, err := s.createSession(c, att)

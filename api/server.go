@@ -214,6 +214,7 @@ type (
 		ssoStore
 		linkStore
 		welcomeStore
+		signinStore
 	}
 )
 
@@ -261,6 +262,10 @@ type Server struct {
 	// passwordPages render them.
 	passwords     PasswordRules
 	passwordPages *template.Template
+	// signinPages render the hosted sign-in page of password and sso
+	// attempts (password_signin.go), under signinCSP.
+	signinPages *template.Template
+	signinCSP   string
 }
 
 // New returns the API server. temporal is the client of the cluster that
@@ -306,6 +311,8 @@ func newServer(cfg Config, st persistence, wf workflowClient, keys *secret.Keyri
 
 		passwords:     cfg.PasswordRules,
 		passwordPages: template.Must(template.New("password").Parse(passwordTemplate)),
+		signinPages:   template.Must(template.New("signin").Parse(signinTemplate)),
+		signinCSP:     signinCSP(),
 		now:           cfg.Now,
 		bg:            newBackground(maxBackground, cfg.Logger),
 
@@ -393,6 +400,9 @@ func (s *Server) routes() *gin.Engine {
 	welcome := activities.WelcomePath + ":token"
 	e.GET(welcome, s.pageHeaders, pageLimit, s.showWelcome)
 	e.POST(welcome, s.pageHeaders, pageLimit, s.limitBody, s.setWelcomePassword)
+	signin := activities.PagePath + ":token"
+	e.GET(signin, s.pageHeaders, pageLimit, s.showSignin)
+	e.POST(signin, s.pageHeaders, pageLimit, s.limitBody, s.submitSignin)
 
 	// Console sign-in and its session: outside the admin group, which
 	// needs a key or a session already.
