@@ -26,7 +26,7 @@ const (
 	// time answers an error in its place, not a failed list.
 	effectiveTimeout = 3 * time.Second
 	// effectiveAssumed says which sign-in the effective values are for.
-	effectiveAssumed = "a user assigned the method, with an email address and a phone, TOTP enrolled, " +
+	effectiveAssumed = "a user assigned the method, with an email address and a phone, TOTP enrolled, a password set, " +
 		"signing in from a known IP address with no recent failures; the policy may decide otherwise for other users and signals"
 )
 
@@ -145,6 +145,7 @@ func (e *effectiveLimits) input(name string, methods []string, sensitivity strin
 		Account: policies.AccountOf(e.account.ID, e.account.EmailDelivery),
 		Subject: policies.Subject{
 			Account: e.account.ID, Assigned: method, TOTPEnrolled: true, HasEmail: true, HasPhone: true,
+			PasswordLogin: true, HasPassword: true,
 			Groups: []string{}, Attributes: map[string]string{},
 		},
 		System:  policies.System{Name: name, Methods: methods, Sensitivity: sensitivity, TTLSeconds: ttl},

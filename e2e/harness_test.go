@@ -208,10 +208,14 @@ func newHarness(t testing.TB, opts ...option) *harness {
 	}
 	h.tc = ts.GetDefaultClient()
 	cfg.acts.PublicURL = h.url
+	if cfg.acts.Passwords == nil {
+		// The worker reads the hashes the API's stand-in rules store.
+		cfg.acts.Passwords = apitest.PasswordRules{}
+	}
 	acts := activities.New(st, cfg.policy, plugins, h.keys, cfg.acts, nil)
 	ts.NewWorkerWithOptions(workflows.TaskQueue, func(r sdkworker.Registry) { worker.Register(r, acts) }, sdkworker.Options{})
-	// The password rules are a stand-in until flexauth's own are wired
-	// in (api/password_rules.go): 8 characters, "password123" refused.
+	// The password rules are a stand-in for flexauth's own (package
+	// password), quick to hash: 8 characters, "password123" refused.
 	apiCfg := api.Config{PublicURL: h.url, StartFloor: time.Millisecond, Now: cfg.now, PasswordRules: apitest.PasswordRules{}}
 	// Every client here is 127.0.0.1: the per-IP limits (tested in api/) are off.
 	off := api.IPLimit{PerSecond: -1}

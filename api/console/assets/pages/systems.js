@@ -9,7 +9,7 @@ import {
   announce, badge, busy, checkboxes, confirmAction, CONSOLE_SYSTEM, consoleMark, duration, field, formValues, h, invalid, pageHeader, replace, section, table,
 } from '../ui.js';
 
-export const METHODS = ['passwordless', 'pin', 'totp', 'sso'];
+export const METHODS = ['passwordless', 'pin', 'totp', 'sso', 'password'];
 const SENSITIVITIES = [['low', 'Low'], ['medium', 'Medium'], ['high', 'High']];
 
 export async function render(view, ctx) {
@@ -57,7 +57,7 @@ export async function render(view, ctx) {
   const showForm = (sys) => {
     const editing = Boolean(sys);
     const isConsole = editing && sys.name === CONSOLE_SYSTEM;
-    const s = sys || { name: '', methods: ['passwordless'], sensitivity: 'medium', ttl_seconds: 300 };
+    const s = sys || { name: '', methods: ['passwordless'], sensitivity: 'medium', ttl_seconds: 300, return_url: '' };
     const error = h('p', { class: 'form-error', role: 'alert', 'data-testid': 'system-form-error' });
     const effects = sensitivityEffects();
     const sensitivity = field({
@@ -73,6 +73,7 @@ export async function render(view, ctx) {
       h('div', { class: 'row' },
         sensitivity,
         field({ label: 'Link / code valid for (seconds)', name: 'ttl_seconds', type: 'number', min: 30, max: 3600, step: 1, value: s.ttl_seconds, required: true, testid: 'system-ttl', hint: '30 to 3600 seconds. The policy may shorten it: see below.' })),
+      field({ label: 'Return URL (optional)', name: 'return_url', type: 'url', value: s.return_url || '', maxlength: 2048, testid: 'system-return-url', hint: 'Where flexauth’s sign-in pages (password, single sign-on, links) send the user when done, e.g. https://app.example.com/signed-in. Leave empty to just say the sign-in is done.' }),
       effects.el,
       error,
       h('div', { class: 'actions' },
@@ -107,7 +108,7 @@ export async function render(view, ctx) {
           });
           if (!ok) return;
         }
-        const body = { methods: v.methods, sensitivity: v.sensitivity, ttl_seconds: ttl };
+        const body = { methods: v.methods, sensitivity: v.sensitivity, ttl_seconds: ttl, return_url: (v.return_url || '').trim() };
         try {
           if (editing) await api('PATCH', `/v1/admin/systems/${enc(s.name)}`, { body, quiet: true });
           else await api('POST', '/v1/admin/systems', { body: { name: v.name, ...body }, quiet: true });

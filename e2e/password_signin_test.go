@@ -1,0 +1,133 @@
+package e2e
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/internal/apitest"
+)
+
+// TestPasswordSignInOnThePhone walks email and password sign-in as a user
+// on a 390 px phone sees it: the welcome link from the outbox, a common
+// password refused and a good one set; an application's start answers the
+// hosted page's URL; the password, then forced enrolment with a code
+// computed from the key the page shows; the recovery codes once; the
+// application's check sees authenticated. The next sign-in takes a
+// recovery code, which is then spent. Every page has no script, labels its
+// fields and does not scroll sideways.
+func TestPasswordSignInOnThePhone(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withDevOutbox())
+	h.Admin(http.MethodPatch, "/v1/admin/account", map[string]any{"email_password_login": true}, http.StatusOK)
+	h.Admin(http.MethodPost, "/v1/admin/systems", map[string]any{
+		"name": "portal", "methods": []string{"password"}, "sensitivity": "medium", "ttl_seconds": 300,
+		"return_url": h.url + "/openapi.json",
+	}, http.StatusCreated)
+	h.Admin(http.MethodPost, "/v1/admin/users", map[string]any{
+		"authid": "ada", "name": "Ada", "email": "ada@example.com", "email_password_login": true,
+	}, http.StatusCreated)
+	h.Admin(http.MethodPut, "/v1/admin/users/ada/systems", map[string]any{
+		"assignments": []map[string]any{{"system": "portal", "method": "password"}},
+	}, http.StatusOK)
+	welcome := h.waitMessage("ada@example.com", 1)
+
+	b := newBrowser(t, h, "phone", 390, 844)
+	tab, cancel := chromedp.NewContext(b.ctx)
+	defer cancel()
+	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(tab, actions...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	text := func(expr string) string {
+		t.Helper()
+		s, err := chromedp.Run(tab, chromedp.Evaluate[string](expr))
+		if err != nil {
+			t.Fatalf("evaluate %s: %v", expr, err)
+		}
+		return s
+	}
+	const plainPage = `document.querySelectorAll('script').length === 0 &&
+		document.documentElement.scrollWidth <= document.documentElement.clientWidth`
+
+	// The welcome link: a common password is refused, a good one set.
+	run("open the welcome link", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile), chromedp.Navigate(welcome.Link),
+		chromedp.WaitVisible(chromedp.CSS("#password")))
+	run("submit a common password",
+		chromedp.SendKeys(chromedp.CSS("#password"), "password123"),
+		chromedp.SendKeys(chromedp.CSS("#confirm"), "password123"+kb.Enter))
+	b.waitFor(tab, `Boolean(document.getElementById('refusal')) && document.getElementById('refusal').innerText.includes('`+apitest.RefusedCommon+`')`, "the common password refused")
+	run("submit a good password",
+		chromedp.SendKeys(chromedp.CSS("#password"), "correct horse battery staple"),
+		chromedp.SendKeys(chromedp.CSS("#confirm"), "correct horse battery staple"+kb.Enter))
+	b.waitFor(tab, `document.querySelector('h1') && document.querySelector('h1').innerText === 'Your password is set'`, "the password set")
+
+	// The application starts a sign-in and sends the browser to its URL.
+	start := func() (string, string) {
+		t.Helper()
+		out := h.Expect("/v1/start", map[string]any{"system": "portal", "authid": "ada"}, http.StatusOK, "success")
+		u, _ := out["url"].(string)
+		if out["method"] != "password" || !strings.HasPrefix(u, h.url+activities.PagePath) {
+			t.Fatalf("start = %v", out)
+		}
+		return out["attempt"].(string), u
+	}
+	attempt, page := start()
+	check := map[string]any{"system": "portal", "authid": "ada", "attempt": attempt}
+	run("open the sign-in page", chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS("#password")))
+	b.waitFor(tab, `document.querySelector('label[for="password"]').innerText === 'Password' &&
+		document.getElementById('username').value === 'ada@example.com' &&
+		document.getElementById('forgot').getAttribute('href') === '/forgot/acme' && `+plainPage, "the password form at 390 px")
+	shot(t, tab, "phone-signin-password")
+	run("type a wrong password", chromedp.SendKeys(chromedp.CSS("#password"), "not my password"+kb.Enter))
+	b.waitFor(tab, `Boolean(document.getElementById('refusal')) && document.getElementById('refusal').innerText.includes('That password is not right.')`, "the wrong password refused")
+	run("type the password", chromedp.SendKeys(chromedp.CSS("#password"), "correct horse battery staple"+kb.Enter))
+	b.waitFor(tab, `Boolean(document.getElementById('qr')) && document.getElementById('qr').complete &&
+		document.getElementById('qr').naturalWidth > 0 && document.getElementById('totp-key').innerText.length >= 16 &&
+		document.querySelector('label[for="code"]').innerText.length > 0 && `+plainPage, "enrolment: a QR code that loads and the key")
+	shot(t, tab, "phone-signin-enrol")
+	h.Expect("/v1/check", check, http.StatusAccepted, "pending")
+
+	key := strings.ReplaceAll(text(`document.getElementById('totp-key').innerText`), " ", "")
+	code, err := activities.TOTPCode(key, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	run("confirm the app", chromedp.SendKeys(chromedp.CSS("#code"), code+kb.Enter))
+	b.waitFor(tab, `document.querySelectorAll('#recovery-codes li').length === 10 && `+plainPage, "the recovery codes, shown once")
+	shot(t, tab, "phone-signin-recovery-codes")
+	codes := strings.Fields(text(`Array.from(document.querySelectorAll('#recovery-codes code')).map(c => c.innerText).join(' ')`))
+	if len(codes) != 10 {
+		t.Fatalf("codes = %v", codes)
+	}
+	if got := text(`document.getElementById('next').getAttribute('href')`); got != h.url+"/openapi.json" {
+		t.Fatalf("continue link = %q, want the system's return URL", got)
+	}
+	h.Expect("/v1/check", check, http.StatusOK, "authenticated")
+
+	// The next sign-in: the password, then a recovery code; the page then
+	// goes back to the application by itself.
+	attempt, page = start()
+	run("open the next sign-in", chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS("#password")))
+	run("type the password again", chromedp.SendKeys(chromedp.CSS("#password"), "correct horse battery staple"+kb.Enter))
+	b.waitFor(tab, `Boolean(document.getElementById('code')) && document.querySelector('h1').innerText === 'Two-step verification'`, "the code step")
+	run("use a recovery code", chromedp.SendKeys(chromedp.CSS("#code"), codes[3]+kb.Enter))
+	b.waitFor(tab, `location.href === '`+h.url+`/openapi.json'`, "the return URL after signing in")
+	h.Expect("/v1/check", map[string]any{"system": "portal", "authid": "ada", "attempt": attempt}, http.StatusOK, "authenticated")
+
+	// The spent code does not work again.
+	attempt, page = start()
+	run("open a third sign-in", chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS("#password")))
+	run("password", chromedp.SendKeys(chromedp.CSS("#password"), "correct horse battery staple"+kb.Enter))
+	b.waitFor(tab, `Boolean(document.getElementById('code'))`, "the code step")
+	run("reuse the recovery code", chromedp.SendKeys(chromedp.CSS("#code"), codes[3]+kb.Enter))
+	b.waitFor(tab, `Boolean(document.getElementById('refusal')) && document.getElementById('refusal').innerText.includes('That code is not right.')`, "the spent code refused")
+	h.Expect("/v1/check", map[string]any{"system": "portal", "authid": "ada", "attempt": attempt}, http.StatusAccepted, "pending")
+}
