@@ -34,14 +34,14 @@ func knownMethods() []string {
 }
 
 type systemJSON struct {
-	Name        string    `json:"name"`
-	Methods     []string  `json:"methods"`
-	Sensitivity string    `json:"sensitivity"`
-	TTLSeconds  int       `json:"ttl_seconds"`
+	Name        string   `json:"name"`
+	Methods     []string `json:"methods"`
+	Sensitivity string   `json:"sensitivity"`
+	TTLSeconds  int      `json:"ttl_seconds"`
 	// ReturnURL is where the hosted sign-in pages send the user when done.
 	ReturnURL string    `json:"return_url"`
 	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 	// Effective is what the active policy makes of these settings (read
 	// only; see admin_effective.go).
 	Effective *effectiveJSON `json:"effective"`
