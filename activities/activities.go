@@ -38,7 +38,7 @@ type Store interface {
 	CredentialLinkSent(ctx context.Context, id string, at time.Time, events ...store.AuditEvent) (bool, error)
 	VoidCredentialLink(ctx context.Context, id string, at time.Time, events ...store.AuditEvent) (bool, error)
 	AttemptSecret(ctx context.Context, attemptID, key string) (store.AttemptSecret, error)
-	PreparePendingTOTP(ctx context.Context, userID string, sealed []byte, at time.Time) (bool, error)
+	SetTOTPPending(ctx context.Context, userID string, sealed []byte, at time.Time, events ...store.AuditEvent) error
 	CompleteEnrolment(ctx context.Context, e store.Enrolment) (store.EnrolmentOutcome, error)
 }
 

@@ -198,13 +198,12 @@ func (a *Activities) verifyPassword(ctx context.Context, in PasswordInput, user 
 	return ok, rehash, nil
 }
 
-// preparePendingSeed draws the seed the user will enrol, unless one is
-// pending already (a page shown before, or an administrator's enrolment):
-// the QR code the user may have scanned stays valid.
+// preparePendingSeed draws the seed the user will enrol, replacing any
+// pending one: a seed an administrator's enrolment left pending was shown
+// to the administrator, and must not become the user's second factor.
+// The page reads the seed from the user's row, so refreshing it shows the
+// same QR code.
 func (a *Activities) preparePendingSeed(ctx context.Context, user store.User, now time.Time) error {
-	if user.TOTPPending != nil {
-		return nil
-	}
 	key, err := totp.Generate(totp.GenerateOpts{
 		Issuer: TOTPIssuer, AccountName: user.AuthID,
 		Period: TOTPPeriod, Digits: TOTPDigits, Algorithm: otp.AlgorithmSHA1,
@@ -216,8 +215,8 @@ func (a *Activities) preparePendingSeed(ctx context.Context, user store.User, no
 	if err != nil {
 		return fmt.Errorf("seal totp seed: %w", err)
 	}
-	if _, err := a.store.PreparePendingTOTP(ctx, user.ID, sealed, now); err != nil {
-		return err
+	if err := a.store.SetTOTPPending(ctx, user.ID, sealed, now); err != nil {
+		return fmt.Errorf("keep pending totp seed: %w", err)
 	}
 	return nil
 }

@@ -215,16 +215,3 @@ func (s *Store) CompleteEnrolment(ctx context.Context, e Enrolment) (EnrolmentOu
 	}
 	return out, nil
 }
-
-// PreparePendingTOTP keeps sealed as the user's pending seed unless one is
-// pending already, and reports whether it did.
-func (s *Store) PreparePendingTOTP(ctx context.Context, userID string, sealed []byte, at time.Time) (bool, error) {
-	res, err := s.db.NewUpdate().Model((*User)(nil)).
-		Set("totp_pending = ?", sealed).Set("updated_at = ?", at).
-		Where("id = ? AND totp_pending IS NULL", userID).Exec(ctx)
-	if err != nil {
-		return false, fmt.Errorf("prepare pending totp seed: %w", err)
-	}
-	n, _ := res.RowsAffected()
-	return n == 1, nil
-}
