@@ -362,7 +362,8 @@ func (s *Server) submitSignin(c *gin.Context) {
 	}
 	step := c.Request.PostForm.Get("step")
 	switch {
-	case att.Method == policies.MethodSSO && step == "sso":
+	case att.Method == policies.MethodSSO:
+		// The page's one button (step sso), as the link page's form.
 		s.startSSO(c, att, digest)
 	case att.Method != policies.MethodPassword:
 		s.renderSignin(c, http.StatusGone, goneSignin())

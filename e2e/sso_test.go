@@ -324,3 +324,40 @@ func (h *harness) rejections(authid string) []string {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestSingleSignOnFromTheStartURL sends the browser to the provider from
+// the URL start answers, without the email round trip: the hosted page's
+// Continue leads to the provider, the callback completes the attempt and
+// sends the user to the system's return URL.
+func TestSingleSignOnFromTheStartURL(t *testing.T) {
+	t.Parallel()
+	prov := oidctest.New(t)
+	h := newHarness(t, withSignOn(prov.Config()))
+	h.Admin(http.MethodPost, "/v1/admin/systems", req{"name": "portal", "methods": []string{"sso"}, "sensitivity": "low",
+		"return_url": "https://app.example/home"}, http.StatusCreated)
+	h.Admin(http.MethodPost, "/v1/admin/users", req{"authid": "ada", "email": "ada@example.com"}, http.StatusCreated)
+	h.Admin(http.MethodPut, "/v1/admin/users/ada/systems", req{"assignments": []req{{"system": "portal", "method": "sso"}}}, http.StatusOK)
+
+	out := h.Expect("/v1/start", req{"system": "portal", "authid": "ada"}, http.StatusOK, "success")
+	page, _ := out["url"].(string)
+	if out["method"] != "sso" || !strings.HasPrefix(page, h.url+activities.PagePath) {
+		t.Fatalf("start = %v, want method sso and the hosted page's url", out)
+	}
+	if res := h.Page(http.MethodGet, page); res.Status != http.StatusOK || !strings.Contains(res.Body, "organisation") {
+		t.Fatalf("GET url = %d %s", res.Status, res.Body)
+	}
+	authURL := h.continueURL(page)
+	if !strings.HasPrefix(authURL, prov.Issuer()+"/authorize?") {
+		t.Fatalf("continue to %s, want the provider", authURL)
+	}
+	code, state := oidctest.Browse(t, authURL, h.url+activities.SSOCallbackPath)
+	done := h.Page(http.MethodGet, h.url+activities.SSOCallbackPath+"?"+url.Values{"code": {code}, "state": {state}}.Encode())
+	if done.Status != http.StatusOK || !strings.Contains(done.Body, `url=https://app.example/home`) || !strings.Contains(done.Body, `href="https://app.example/home"`) {
+		t.Fatalf("callback = %d %s, want the return URL", done.Status, done.Body)
+	}
+	h.Expect("/v1/check", req{"system": "portal", "authid": "ada"}, http.StatusOK, "authenticated")
+	// The URL is spent with its attempt.
+	if res := h.Page(http.MethodGet, page); res.Status != http.StatusGone {
+		t.Fatalf("GET url after = %d", res.Status)
+	}
+}
