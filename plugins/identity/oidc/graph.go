@@ -30,9 +30,18 @@ const defaultGraphURL = "https://graph.microsoft.com"
 // graphOff, as graph_url, turns the profile lookup off.
 const graphOff = "off"
 
-// graphTimeout bounds the Graph call, well inside the sign-in's own
-// deadline: a slow directory delays a sign-in by this much at most.
+// graphTimeout bounds the Graph call: a slow directory delays a sign-in by
+// this much at most.
 const graphTimeout = 5 * time.Second
+
+// graphMargin is left of the caller's deadline after the Graph call, so
+// that a slow Graph never makes the sign-in itself miss its deadline (the
+// code is spent by then: a retry could not redeem it). With less than
+// minGraphBudget to spend, Graph is not asked.
+const (
+	graphMargin    = 2 * time.Second
+	minGraphBudget = 500 * time.Millisecond
+)
 
 // graphScope is the delegated permission /me needs.
 const graphScope = "User.Read"
@@ -92,7 +101,16 @@ func (p *Plugin) withGraphProfile(ctx context.Context, graphURL, accessToken str
 		p.logger.Warn("oidc profile not read: the token response has no access token", "issuer", c.Issuer, "subject", c.Subject)
 		return c
 	}
-	me, err := p.graphMe(ctx, graphURL, accessToken)
+	budget := graphTimeout
+	if deadline, ok := ctx.Deadline(); ok {
+		budget = min(budget, time.Until(deadline)-graphMargin)
+	}
+	if budget < minGraphBudget {
+		p.logger.Warn("oidc profile not read from Microsoft Graph: too little time left before the sign-in's deadline",
+			"issuer", c.Issuer, "subject", c.Subject)
+		return c
+	}
+	me, err := p.graphMe(ctx, graphURL, accessToken, budget)
 	if err != nil {
 		p.logger.Warn("oidc profile not read from Microsoft Graph; the sign-in goes on without it",
 			"issuer", c.Issuer, "subject", c.Subject, "graph", graphURL, "error", err)
@@ -113,8 +131,8 @@ func (p *Plugin) withGraphProfile(ctx context.Context, graphURL, accessToken str
 // graphMe asks Graph for the signed-in user's profile. Errors never hold
 // the token: the request URL carries none, and Graph's error is quoted by
 // its code and message only.
-func (p *Plugin) graphMe(ctx context.Context, graphURL, accessToken string) (graphMe, error) {
-	ctx, cancel := context.WithTimeout(ctx, graphTimeout)
+func (p *Plugin) graphMe(ctx context.Context, graphURL, accessToken string, budget time.Duration) (graphMe, error) {
+	ctx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
 	target := graphURL + "/v1.0/me?" + url.Values{"$select": {graphSelect}}.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
@@ -130,7 +148,7 @@ func (p *Plugin) graphMe(ctx context.Context, graphURL, accessToken string) (gra
 			err = uerr.Err // the URL is graphURL's, known; keep the cause
 		}
 		if errors.Is(err, context.DeadlineExceeded) {
-			return graphMe{}, fmt.Errorf("GET /v1.0/me: no answer within %s", graphTimeout)
+			return graphMe{}, fmt.Errorf("GET /v1.0/me: no answer within %s", budget.Round(time.Millisecond))
 		}
 		return graphMe{}, fmt.Errorf("GET /v1.0/me: %w", err)
 	}

@@ -1,6 +1,7 @@
 package oidc_test
 
 import (
+	"context"
 	"log/slog"
 	"slices"
 	"strings"
@@ -166,5 +167,42 @@ func assertNoTokens(t *testing.T, logs string, prov *oidctest.Provider) {
 		if strings.Contains(logs, tok) {
 			t.Fatalf("a token reached the log:\n%s", logs)
 		}
+	}
+}
+
+// Graph gets what is left of the caller's deadline but a margin, so that a
+// slow Graph never makes the sign-in itself miss its deadline.
+func TestGraphLeavesTheSignInItsDeadline(t *testing.T) {
+	prov := oidctest.NewEntra(t)
+	graph := oidctest.NewGraph(t, prov)
+	graph.Set(func(g *oidctest.Graph) { g.Delay = 10 * time.Second })
+	p, logs := configured(t, prov, map[string]string{"verified_domains": "contoso.example", "graph_url": graph.URL()})
+	s := startSignIn(t, p, "megan@contoso.example")
+	c, cancel := context.WithTimeout(ctx(t), 4*time.Second)
+	defer cancel()
+	claims, err := p.Exchange(c, sdk.ExchangeRequest{Code: s.code, CodeVerifier: s.verifier, Nonce: s.nonce, RedirectURI: redirectURI})
+	if err != nil {
+		t.Fatalf("Exchange: %v", err)
+	}
+	if c.Err() != nil {
+		t.Fatal("the exchange answered after its deadline")
+	}
+	if claims.ProfileRead || claims.Subject == "" {
+		t.Errorf("claims = %+v, want signed in without a profile", claims)
+	}
+	if out := logs.String(); !strings.Contains(out, "no answer within 1.9") {
+		t.Errorf("log does not say Graph had about 2 s:\n%s", out)
+	}
+
+	// Too little time left: Graph is not asked at all.
+	s = startSignIn(t, p, "megan@contoso.example")
+	c, cancel = context.WithTimeout(ctx(t), 2*time.Second)
+	defer cancel()
+	before := graph.Requests()
+	if _, err := p.Exchange(c, sdk.ExchangeRequest{Code: s.code, CodeVerifier: s.verifier, Nonce: s.nonce, RedirectURI: redirectURI}); err != nil {
+		t.Fatalf("Exchange: %v", err)
+	}
+	if graph.Requests() != before || !strings.Contains(logs.String(), "too little time left") {
+		t.Errorf("Graph asked with under %s left", 500*time.Millisecond)
 	}
 }
