@@ -187,10 +187,13 @@ func (p *Provider) AuthorizationEndpoint() string {
 }
 
 // Config is the oidc plugin configuration for this provider: its issuer,
-// or for an Entra provider its tenant (by ID) and authority.
+// or for an Entra provider its tenant (by ID) and authority, with the
+// Microsoft Graph lookup off, so that no test reaches the real Graph (set
+// graph_url to a NewGraph's URL to have one).
 func (p *Provider) Config() map[string]string {
 	if p.entra {
-		return map[string]string{"tenant": EntraTenantID, "authority": p.Authority(), "client_id": p.ClientID, "client_secret": p.Secret}
+		return map[string]string{"tenant": EntraTenantID, "authority": p.Authority(), "client_id": p.ClientID, "client_secret": p.Secret,
+			"graph_url": "off"}
 	}
 	return map[string]string{"issuer": p.Issuer(), "client_id": p.ClientID, "client_secret": p.Secret}
 }
