@@ -32,6 +32,7 @@ type Store interface {
 	SetSSOAuthorization(ctx context.Context, id, stateDigest string, sealed []byte) (bool, error)
 	ClearSSOSealed(ctx context.Context, id string) error
 	BindSSO(ctx context.Context, userID, issuer, subject string, events ...store.AuditEvent) (bool, error)
+	RecordSSOProfile(ctx context.Context, userID, issuer, subject string, p store.SSOProfile, at time.Time) (bool, error)
 	UserByID(ctx context.Context, id string) (store.User, error)
 	GetCredentialLink(ctx context.Context, id string) (store.CredentialLink, error)
 	DrawCredentialLink(ctx context.Context, id, digest string, sealed []byte, expiresAt time.Time) (store.CredentialLink, error)

@@ -197,7 +197,25 @@ func (a *Activities) ExchangeSSO(ctx context.Context, in SSOInput) (SignOnResult
 	if err != nil {
 		return SignOnResult{Refused: errors.Is(err, sdk.ErrRefused), Reason: "sso refused: " + err.Error()}, nil
 	}
-	return a.bindSSO(ctx, in, claims)
+	res, err := a.bindSSO(ctx, in, claims)
+	if err == nil && res.Valid {
+		a.recordSSOProfile(ctx, in, claims)
+	}
+	return res, err
+}
+
+// recordSSOProfile keeps what a valid sign-on reported beyond who signed
+// in (the provider kind, the directory's position and phone) on the user,
+// for administrators to see. Best effort: the sign-in is decided, the code
+// is spent, and a retry of the activity would refuse it; a failure is
+// logged and the next sign-on refreshes the profile. The profile never
+// enters the workflow's history: the result carries none of it.
+func (a *Activities) recordSSOProfile(ctx context.Context, in SSOInput, claims sdk.Claims) {
+	p := store.SSOProfile{Provider: claims.Provider, Read: claims.ProfileRead, Position: claims.Position, Phone: claims.Phone}
+	_, err := a.store.RecordSSOProfile(ctx, in.UserID, claims.Issuer, claims.Subject, p, a.now().UTC())
+	if err != nil && activity.IsActivity(ctx) {
+		activity.GetLogger(ctx).Warn("record sign-on profile", "attempt", in.AttemptID, "error", err)
+	}
 }
 
 // bindSSO checks claims against the user's bound identity, binding it on a

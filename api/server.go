@@ -212,6 +212,7 @@ type (
 		policyStore
 		accountStore
 		ssoStore
+		signInMethodsStore
 		linkStore
 		welcomeStore
 		signinStore
@@ -436,6 +437,7 @@ func (s *Server) routes() *gin.Engine {
 	admin.POST("/users/:authid/recovery-codes", s.requireFresh, s.createRecoveryCodes)
 	admin.DELETE("/users/:authid/lockout", s.requireFresh, s.clearLockout)
 	admin.GET("/users/:authid/attempts", s.userAttempts)
+	admin.GET("/users/:authid/sign-in-methods", s.getSignInMethods)
 	admin.GET("/users/:authid/sso", s.getSSOIdentity)
 	admin.PUT("/users/:authid/sso", s.requireFresh, s.putSSOIdentity)
 	admin.DELETE("/users/:authid/sso", s.requireFresh, s.deleteSSOIdentity)

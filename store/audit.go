@@ -86,3 +86,38 @@ func (s *Store) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, err
 	}
 	return events, nil
 }
+
+// LatestAuditTimes returns, for each of types, when the account's user
+// authid last had an event of that type at or after since (the user's
+// creation: an earlier user of the same authid is someone else). A type
+// without one is absent. One query, on the index audit_events_authid.
+func (s *Store) LatestAuditTimes(ctx context.Context, accountID, authid string, since time.Time, types []string) (map[string]time.Time, error) {
+	out := map[string]time.Time{}
+	if len(types) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		Type string `bun:"type"`
+		// SQLite returns max() of a timestamp as text: read both as text.
+		Last string `bun:"last"`
+	}
+	err := s.db.NewSelect().Model((*AuditEvent)(nil)).
+		ColumnExpr("type").ColumnExpr(s.timeText("max(at)")+" AS last").
+		Where("account_id = ? AND authid = ? AND type IN (?) AND at >= ?", accountID, authid, bun.In(types), since).
+		GroupExpr("type").
+		Scan(ctx, &rows)
+	if err != nil {
+		return nil, fmt.Errorf("latest audit events of %q: %w", authid, err)
+	}
+	for _, r := range rows {
+		if r.Last == "" {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339Nano, r.Last)
+		if err != nil {
+			return nil, fmt.Errorf("read time of the latest %s event of %q: %w", r.Type, authid, err)
+		}
+		out[r.Type] = t.UTC()
+	}
+	return out, nil
+}

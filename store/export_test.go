@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 
+	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/migrate"
 )
 
@@ -25,4 +27,43 @@ func (s *Store) MigrateUntil(ctx context.Context, name string) error {
 		return fmt.Errorf("migrate until %s: %w", name, err)
 	}
 	return nil
+}
+
+// ExplainLoginsByMethod returns the database's plan for LoginsByMethod's
+// query. On PostgreSQL, sequential scans are priced out first, so that the
+// plan shows which index a large table would use rather than what a few
+// test rows make cheapest.
+func (s *Store) ExplainLoginsByMethod(ctx context.Context, accountID, authid string) (string, error) {
+	inner := s.loginsWindow(accountID, authid)
+	query := s.db.NewSelect().TableExpr("(?) AS latest", inner).
+		ColumnExpr("method, logins, last_login_at, last_ip").Where("rn = 1").OrderExpr("method").String()
+	var lines []string
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		explain := "EXPLAIN QUERY PLAN "
+		if s.postgres {
+			if _, err := tx.ExecContext(ctx, "SET LOCAL enable_seqscan = off"); err != nil {
+				return err
+			}
+			explain = "EXPLAIN "
+		}
+		rows, err := tx.QueryContext(ctx, explain+query)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				return err
+			}
+			lines = append(lines, fmt.Sprint(vals...))
+		}
+		return rows.Err()
+	})
+	return strings.Join(lines, "\n"), err
 }

@@ -94,6 +94,14 @@ type User struct {
 	// the user at their first single sign-on; later sign-ons must match.
 	SSOIssuer  string `bun:"sso_issuer,notnull"`
 	SSOSubject string `bun:"sso_subject,notnull"`
+	// SSOProvider is the provider kind ("entra", "google") the sign-on
+	// plugin reported at the last single sign-on; SSOPosition and SSOPhone
+	// the user's job title and phone in the provider's directory, read at
+	// SSOProfileAt. All belong to the bound identity (see RecordSSOProfile).
+	SSOProvider  string     `bun:"sso_provider,notnull"`
+	SSOPosition  string     `bun:"sso_position,notnull"`
+	SSOPhone     string     `bun:"sso_phone,notnull"`
+	SSOProfileAt *time.Time `bun:"sso_profile_at"`
 
 	// EmailPasswordLogin is the user's switch for sign-in with email and
 	// password; it can be turned on only while the account's is on.

@@ -82,33 +82,39 @@ func (s *Store) UserAttempts(ctx context.Context, accountID, authid string, limi
 	return out, nil
 }
 
-// MethodLogins is how often a user signed in with a method, and when last.
+// MethodLogins is how often a user signed in with a method, when last and
+// from which address.
 type MethodLogins struct {
 	Method      string     `bun:"method" json:"method"`
 	Logins      int        `bun:"logins" json:"logins"`
 	LastLoginAt *time.Time `bun:"last_login_at" json:"last_login_at"`
+	LastIP      string     `bun:"last_ip" json:"last_ip"`
 }
 
-// LoginsByMethod counts a user's successful attempts per method.
+// LoginsByMethod counts a user's successful attempts per method, with the
+// time and address of the latest, ordered by method. One query, answered
+// from the partial index attempts_user_logins alone on PostgreSQL (see
+// migrate_signin_methods.go): a window numbers each method's sign-ins,
+// newest first, and counts them; the newest row of each method is kept.
 func (s *Store) LoginsByMethod(ctx context.Context, accountID, authid string) ([]MethodLogins, error) {
 	var rows []struct {
 		Method string `bun:"method"`
 		Logins int    `bun:"logins"`
-		// SQLite returns max() of a timestamp as text; read it as such and
-		// parse it below, the same way for both databases.
-		Last string `bun:"last_login_at"`
+		// SQLite returns a timestamp through a subquery as text; read it as
+		// such and parse it below, the same way for both databases.
+		Last   string `bun:"last_login_at"`
+		LastIP string `bun:"last_ip"`
 	}
-	err := s.db.NewSelect().Model((*Attempt)(nil)).
-		ColumnExpr("method").ColumnExpr("count(*) AS logins").ColumnExpr(s.timeText("max(completed_at)")+" AS last_login_at").
-		Where("account_id = ? AND authid = ? AND state = ?", accountID, authid, AttemptAuthenticated).
-		GroupExpr("method").OrderExpr("method").
+	err := s.db.NewSelect().TableExpr("(?) AS latest", s.loginsWindow(accountID, authid)).
+		ColumnExpr("method, logins, last_login_at, last_ip").
+		Where("rn = 1").OrderExpr("method").
 		Scan(ctx, &rows)
 	if err != nil {
 		return nil, fmt.Errorf("count logins of %q by method: %w", authid, err)
 	}
 	out := make([]MethodLogins, len(rows))
 	for i, r := range rows {
-		out[i] = MethodLogins{Method: r.Method, Logins: r.Logins}
+		out[i] = MethodLogins{Method: r.Method, Logins: r.Logins, LastIP: r.LastIP}
 		if r.Last == "" {
 			continue
 		}
@@ -120,6 +126,19 @@ func (s *Store) LoginsByMethod(ctx context.Context, accountID, authid string) ([
 		out[i].LastLoginAt = &t
 	}
 	return out, nil
+}
+
+// loginsWindow is LoginsByMethod's inner query. The state is written as a
+// literal, not a parameter, so that PostgreSQL matches it to the partial
+// index's predicate in any plan.
+func (s *Store) loginsWindow(accountID, authid string) *bun.SelectQuery {
+	return s.db.NewSelect().Model((*Attempt)(nil)).
+		ColumnExpr("method, ip AS last_ip").
+		ColumnExpr(s.timeText("completed_at")+" AS last_login_at").
+		ColumnExpr("count(*) OVER (PARTITION BY method) AS logins").
+		ColumnExpr("row_number() OVER (PARTITION BY method ORDER BY completed_at DESC) AS rn").
+		Where("account_id = ? AND authid = ?", accountID, authid).
+		Where("state = '" + AttemptAuthenticated + "' AND completed_at IS NOT NULL")
 }
 
 // timeText renders a timestamp expression as RFC 3339 text in UTC.

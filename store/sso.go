@@ -89,9 +89,17 @@ func (s *Store) BindSSO(ctx context.Context, userID, issuer, subject string, eve
 // when the user is gone.
 func (s *Store) SetSSOIdentity(ctx context.Context, userID, issuer, subject string, at time.Time, events ...AuditEvent) error {
 	err := s.audited(ctx, events, func(ctx context.Context, db bun.IDB) error {
-		res, err := db.NewUpdate().Model((*User)(nil)).
+		q := db.NewUpdate().Model((*User)(nil)).
 			Set("sso_issuer = ?", issuer).Set("sso_subject = ?", subject).Set("updated_at = ?", at).
-			Where("id = ?", userID).Exec(ctx)
+			Where("id = ?", userID)
+		// The directory profile was another identity's unless the same
+		// one is approved again. (Every SET reads the row as it was.)
+		same := "sso_issuer = ? AND sso_subject = ?"
+		q = q.Set("sso_provider = CASE WHEN "+same+" THEN sso_provider ELSE '' END", issuer, subject).
+			Set("sso_position = CASE WHEN "+same+" THEN sso_position ELSE '' END", issuer, subject).
+			Set("sso_phone = CASE WHEN "+same+" THEN sso_phone ELSE '' END", issuer, subject).
+			Set("sso_profile_at = CASE WHEN "+same+" THEN sso_profile_at ELSE NULL END", issuer, subject)
+		res, err := q.Exec(ctx)
 		if err != nil {
 			return conflict(err, "sso identity")
 		}
@@ -111,6 +119,7 @@ func (s *Store) ClearSSOIdentity(ctx context.Context, userID string, at time.Tim
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		res, err := tx.NewUpdate().Model((*User)(nil)).
 			Set("sso_issuer = ''").Set("sso_subject = ''").Set("updated_at = ?", at).
+			Set("sso_provider = ''").Set("sso_position = ''").Set("sso_phone = ''").Set("sso_profile_at = NULL").
 			Where("id = ? AND sso_subject <> ''", userID).Exec(ctx)
 		if err != nil {
 			return err
@@ -125,4 +134,42 @@ func (s *Store) ClearSSOIdentity(ctx context.Context, userID string, at time.Tim
 		return false, fmt.Errorf("unbind sign-on identity of user %s: %w", userID, err)
 	}
 	return cleared, nil
+}
+
+// SSOProfile is what a sign-on reported about the user beyond who they
+// are.
+type SSOProfile struct {
+	// Provider is the provider kind ("entra", "google"); "" leaves the one
+	// stored (a plugin that does not say).
+	Provider string
+	// Read is true when the plugin read the directory at this sign-on:
+	// Position and Phone then replace the stored ones, "" included. False
+	// leaves them as they were (the directory failed, or the plugin reads
+	// none).
+	Read            bool
+	Position, Phone string
+}
+
+// RecordSSOProfile stores what a single sign-on of the identity (issuer,
+// subject) reported, on the user it is bound to. It changes nothing (and
+// reports false) when the user no longer has that identity: an
+// administrator unbound or replaced it meanwhile.
+func (s *Store) RecordSSOProfile(ctx context.Context, userID, issuer, subject string, p SSOProfile, at time.Time) (bool, error) {
+	if p.Provider == "" && !p.Read {
+		return false, nil
+	}
+	q := s.db.NewUpdate().Model((*User)(nil)).
+		Where("id = ? AND sso_issuer = ? AND sso_subject = ? AND sso_subject <> ''", userID, issuer, subject)
+	if p.Provider != "" {
+		q = q.Set("sso_provider = ?", p.Provider)
+	}
+	if p.Read {
+		q = q.Set("sso_position = ?", p.Position).Set("sso_phone = ?", p.Phone).Set("sso_profile_at = ?", at)
+	}
+	res, err := q.Exec(ctx)
+	if err != nil {
+		return false, fmt.Errorf("record sign-on profile of user %s: %w", userID, err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
 }

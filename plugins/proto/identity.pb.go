@@ -403,7 +403,22 @@ type ExchangeResponse struct {
 	// address in one of the tenant's verified domains), "xms_edov" (Entra ID:
 	// the email domain owner verified claim). Empty means "email_verified";
 	// hosts that predate it read email_verified alone.
-	EmailProof    string `protobuf:"bytes,7,opt,name=email_proof,json=emailProof,proto3" json:"email_proof,omitempty"`
+	EmailProof string `protobuf:"bytes,7,opt,name=email_proof,json=emailProof,proto3" json:"email_proof,omitempty"`
+	// The kind of provider the plugin is configured for: "entra" (Microsoft
+	// Entra ID), "google", or empty for any other. Hosts show it to
+	// administrators; it decides nothing.
+	Provider string `protobuf:"bytes,8,opt,name=provider,proto3" json:"provider,omitempty"`
+	// True when the plugin read the user's profile from the provider's
+	// directory at this sign-on (Entra ID: Microsoft Graph /me): position and
+	// phone are then current, empty meaning the directory has none. False
+	// when it did not or could not (the directory failed, or the plugin
+	// predates these fields): the host keeps what it knew.
+	ProfileRead bool `protobuf:"varint,9,opt,name=profile_read,json=profileRead,proto3" json:"profile_read,omitempty"`
+	// The user's position (job title) in the directory, if profile_read.
+	Position string `protobuf:"bytes,10,opt,name=position,proto3" json:"position,omitempty"`
+	// The user's phone in the directory, if profile_read: the mobile phone,
+	// or else the first business phone, as the directory writes it.
+	Phone         string `protobuf:"bytes,11,opt,name=phone,proto3" json:"phone,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -487,6 +502,34 @@ func (x *ExchangeResponse) GetEmailProof() string {
 	return ""
 }
 
+func (x *ExchangeResponse) GetProvider() string {
+	if x != nil {
+		return x.Provider
+	}
+	return ""
+}
+
+func (x *ExchangeResponse) GetProfileRead() bool {
+	if x != nil {
+		return x.ProfileRead
+	}
+	return false
+}
+
+func (x *ExchangeResponse) GetPosition() string {
+	if x != nil {
+		return x.Position
+	}
+	return ""
+}
+
+func (x *ExchangeResponse) GetPhone() string {
+	if x != nil {
+		return x.Phone
+	}
+	return ""
+}
+
 var File_identity_proto protoreflect.FileDescriptor
 
 const file_identity_proto_rawDesc = "" +
@@ -522,7 +565,7 @@ const file_identity_proto_rawDesc = "" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12#\n" +
 	"\rcode_verifier\x18\x02 \x01(\tR\fcodeVerifier\x12\x14\n" +
 	"\x05nonce\x18\x03 \x01(\tR\x05nonce\x12!\n" +
-	"\fredirect_uri\x18\x04 \x01(\tR\vredirectUri\"\xbc\x02\n" +
+	"\fredirect_uri\x18\x04 \x01(\tR\vredirectUri\"\xad\x03\n" +
 	"\x10ExchangeResponse\x12\x18\n" +
 	"\asubject\x18\x01 \x01(\tR\asubject\x12\x16\n" +
 	"\x06issuer\x18\x02 \x01(\tR\x06issuer\x12\x14\n" +
@@ -531,7 +574,12 @@ const file_identity_proto_rawDesc = "" +
 	"\x04name\x18\x05 \x01(\tR\x04name\x12I\n" +
 	"\x06claims\x18\x06 \x03(\v21.flexauth.plugins.v1.ExchangeResponse.ClaimsEntryR\x06claims\x12\x1f\n" +
 	"\vemail_proof\x18\a \x01(\tR\n" +
-	"emailProof\x1a9\n" +
+	"emailProof\x12\x1a\n" +
+	"\bprovider\x18\b \x01(\tR\bprovider\x12!\n" +
+	"\fprofile_read\x18\t \x01(\bR\vprofileRead\x12\x1a\n" +
+	"\bposition\x18\n" +
+	" \x01(\tR\bposition\x12\x14\n" +
+	"\x05phone\x18\v \x01(\tR\x05phone\x1a9\n" +
 	"\vClaimsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\xbb\x03\n" +

@@ -160,6 +160,12 @@ func (c *identityClient) Exchange(ctx context.Context, req ExchangeRequest) (Cla
 		EmailProof:    resp.GetEmailProof(),
 		Name:          resp.GetName(),
 		Extra:         resp.GetClaims(),
+		// A plugin that predates these fields sends none of them:
+		// ProfileRead is then false and the host keeps what it knew.
+		Provider:    resp.GetProvider(),
+		ProfileRead: resp.GetProfileRead(),
+		Position:    resp.GetPosition(),
+		Phone:       resp.GetPhone(),
 	}, nil
 }
 

@@ -144,6 +144,10 @@ func (s *identityServer) Exchange(ctx context.Context, req *proto.ExchangeReques
 		EmailProof:    c.EmailProof,
 		Name:          c.Name,
 		Claims:        c.Extra,
+		Provider:      c.Provider,
+		ProfileRead:   c.ProfileRead,
+		Position:      c.Position,
+		Phone:         c.Phone,
 	}, nil
 }
 

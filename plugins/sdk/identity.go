@@ -126,7 +126,30 @@ type Claims struct {
 	// Extra holds the token's other claims (tid, oid, hd...): strings as
 	// they are, other values as JSON.
 	Extra map[string]string
+
+	// Provider is the kind of provider the plugin is configured for: one
+	// of the Provider constants, or "" for any other. flexauth shows it to
+	// administrators; it decides nothing.
+	Provider string
+	// ProfileRead is true when the plugin read the user's profile from the
+	// provider's directory at this sign-on (the oidc plugin: Microsoft
+	// Graph /me for Entra ID); Position and Phone are then current, ""
+	// meaning the directory has none. False when it did not or could not:
+	// flexauth then keeps what it knew. A directory that fails must not
+	// fail the sign-in: leave ProfileRead false instead.
+	ProfileRead bool
+	// Position is the user's job title in the directory.
+	Position string
+	// Phone is the user's phone in the directory (the mobile phone, or
+	// else the first business phone), as the directory writes it.
+	Phone string
 }
+
+// Kinds of provider (Claims.Provider).
+const (
+	ProviderEntra  = "entra"
+	ProviderGoogle = "google"
+)
 
 // How a provider vouches for a user's email (Claims.EmailProof).
 const (

@@ -172,10 +172,17 @@ func (d *signOnDirectory) Exchange(_ context.Context, req sdk.ExchangeRequest) (
 		return sdk.Claims{}, errors.New("token endpoint unreachable")
 	case "bad":
 		return sdk.Claims{}, sdk.Permanent(errors.New("ID token refused: bad signature"))
+	case "entra":
+		return entraClaims, nil
 	}
 	return sdk.Claims{Subject: "sub-1", Issuer: "https://idp.example.com", Email: "ada@example.com", EmailVerified: true,
 		Name: "Ada", Extra: map[string]string{"tid": "t1"}}, nil
 }
+
+// entraClaims are an Entra ID sign-in whose profile the plugin read.
+var entraClaims = sdk.Claims{Subject: "oid-1", Issuer: "https://login.microsoftonline.com/t1/v2.0", Email: "megan@contoso.example",
+	EmailVerified: true, EmailProof: sdk.EmailProofVerifiedDomain, Name: "Megan", Extra: map[string]string{"tid": "t1"},
+	Provider: sdk.ProviderEntra, ProfileRead: true, Position: "Marketing Manager", Phone: "+1 412 555 0109"}
 
 func TestSignOnCrossesTheProcessBoundary(t *testing.T) {
 	impl := &signOnDirectory{}
@@ -203,6 +210,12 @@ func TestSignOnCrossesTheProcessBoundary(t *testing.T) {
 		Name: "Ada", Extra: map[string]string{"tid": "t1"}}
 	if err != nil || !reflect.DeepEqual(c, want) || impl.got != req {
 		t.Errorf("exchange = %+v, %v (plugin got %+v)", c, err, impl.got)
+	}
+	// The provider kind and the directory profile cross too; a plugin
+	// that sets none of them (above: as one built before they existed)
+	// reads as "profile not read".
+	if c, err := so.Exchange(ctx, sdk.ExchangeRequest{Code: "entra"}); err != nil || !reflect.DeepEqual(c, entraClaims) {
+		t.Errorf("exchange with a profile = %+v, %v, want %+v", c, err, entraClaims)
 	}
 	if _, err := so.Exchange(ctx, sdk.ExchangeRequest{Code: "bad"}); !errors.Is(err, sdk.ErrPermanent) || !strings.Contains(err.Error(), "bad signature") {
 		t.Errorf("exchange of a bad token: error = %v, want the plugin's permanent error", err)

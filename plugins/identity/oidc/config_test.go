@@ -13,8 +13,39 @@ func TestTenantBecomesTheEntraIssuer(t *testing.T) {
 	if want := "https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0"; c.issuer != want {
 		t.Errorf("issuer = %q, want %q", c.issuer, want)
 	}
-	if !slices.Equal(c.scopes, []string{"openid", "email", "profile"}) {
+	// User.Read lets the plugin read the user's profile from Graph.
+	if !slices.Equal(c.scopes, []string{"openid", "email", "profile", "User.Read"}) {
 		t.Errorf("default scopes = %q", c.scopes)
+	}
+	if c.entra == nil || c.entra.graphURL != "https://graph.microsoft.com" {
+		t.Errorf("entra = %+v, want Graph's global endpoint", c.entra)
+	}
+}
+
+func TestProviderKind(t *testing.T) {
+	for _, tc := range []struct {
+		p    provider
+		want string
+	}{
+		{provider{issuer: "https://login.microsoftonline.com/t/v2.0", entra: &entraTenant{}}, "entra"},
+		{provider{issuer: "https://accounts.google.com"}, "google"},
+		{provider{issuer: "https://accounts.google.com.evil.example"}, ""},
+		{provider{issuer: "https://keycloak.example.com/realms/acme"}, ""},
+	} {
+		if got := tc.p.kind(); got != tc.want {
+			t.Errorf("kind of %s = %q, want %q", tc.p.issuer, got, tc.want)
+		}
+	}
+}
+
+func TestGraphURLOfANationalCloud(t *testing.T) {
+	c, err := parseConfig(map[string]string{"tenant": "contoso.us", "authority": "https://login.microsoftonline.us", "client_id": "app",
+		"graph_url": "https://graph.microsoft.us/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.entra.graphURL != "https://graph.microsoft.us" {
+		t.Errorf("graph_url = %q", c.entra.graphURL)
 	}
 }
 

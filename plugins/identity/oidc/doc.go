@@ -16,9 +16,15 @@
 //	                tenant (Entra admin center, Custom domain names): a
 //	                member's email, preferred_username or upn there is
 //	                vouched for
+//	graph_url       Entra ID only: Microsoft Graph's endpoint, where the
+//	                user's position and phone are read at each sign-in
+//	                (GET /v1.0/me); default https://graph.microsoft.com,
+//	                a national cloud's own (https://graph.microsoft.us),
+//	                or "off"
 //	client_id       the client (application) ID registered with the provider
 //	client_secret   its secret (never logged)
 //	scopes          space- or comma-separated; default "openid email profile"
+//	                (and "User.Read" for Entra ID unless graph_url is off)
 //	allowed_domains optional comma-separated email domains: a sign-in whose
 //	                email is in none of them is refused (sdk.Refused)
 //
@@ -40,6 +46,14 @@
 // code is permanent; a genuine token for someone allowed_domains does not
 // admit is a refusal (sdk.Refused, permanent too); a provider that fails
 // (5xx, unreachable) is temporary.
+//
+// For Entra ID, Exchange then reads the user's job title and phone from
+// Microsoft Graph with the access token the sign-in was granted (delegated
+// permission User.Read) and returns them in Claims.Position and
+// Claims.Phone with Claims.ProfileRead set; Graph failing, slow (5 s) or
+// refusing is logged (never the token) and leaves ProfileRead false: the
+// sign-in goes on. Claims.Provider names the provider kind: "entra" for a
+// tenant, "google" for the issuer https://accounts.google.com.
 //
 // The plugin lists no users: Lookup answers "not found" for everyone.
 // Codes, tokens and the client secret are never logged nor put in errors.

@@ -40,6 +40,7 @@ type entraConfig struct {
 	tenant    string // tenant ID or one of its domains, as configured
 	authority string // e.g. https://login.microsoftonline.com, no trailing slash
 	verified  []string
+	graphURL  string // Microsoft Graph's endpoint; "" when the profile lookup is off
 }
 
 func parseEntra(tenant string, m map[string]string) (entraConfig, error) {
@@ -58,6 +59,9 @@ func parseEntra(tenant string, m map[string]string) (entraConfig, error) {
 	}
 	var err error
 	if e.verified, err = parseDomains(keyVerifiedDomains, m[keyVerifiedDomains]); err != nil {
+		errs = append(errs, err)
+	}
+	if e.graphURL, err = parseGraphURL(m[keyGraphURL]); err != nil {
 		errs = append(errs, err)
 	}
 	return e, errors.Join(errs...)
@@ -125,7 +129,7 @@ func (e entraConfig) discovered(ctx context.Context, issuer string, prov *gooidc
 }
 
 func (e entraConfig) tenantWithID(tid string) *entraTenant {
-	return &entraTenant{authority: e.authority, tenantID: tid, verified: e.verified}
+	return &entraTenant{authority: e.authority, tenantID: tid, verified: e.verified, graphURL: e.graphURL}
 }
 
 // entraTenant is a discovered Entra ID tenant.
@@ -133,6 +137,7 @@ type entraTenant struct {
 	authority string
 	tenantID  string // lower case
 	verified  []string
+	graphURL  string // "" when the profile lookup is off
 }
 
 // vouch checks that a verified token is the tenant's and reads it as

@@ -126,12 +126,15 @@ func TestBadConfigurationIsPermanentThroughTheHost(t *testing.T) {
 	wantPermanent(t, err, "loopback")
 }
 
-// The email proof and a refusal's class cross the process boundary.
+// The email proof, the Graph profile and a refusal's class cross the
+// process boundary.
 func TestEntraSignInThroughTheHost(t *testing.T) {
 	prov := oidctest.NewEntra(t)
+	graph := oidctest.NewGraph(t, prov)
 	cfg := prov.Config()
 	cfg["verified_domains"] = "contoso.example"
 	cfg["allowed_domains"] = "contoso.example"
+	cfg["graph_url"] = graph.URL()
 	h, _ := newHost(t, cfg)
 	so := hostSignOn{h, "sso"}
 
@@ -142,6 +145,9 @@ func TestEntraSignInThroughTheHost(t *testing.T) {
 	megan := oidctest.EntraUsers()["megan@contoso.example"]
 	if c.Subject != megan.OID || !c.EmailVerified || c.EmailProof != sdk.EmailProofVerifiedDomain {
 		t.Errorf("claims = %+v", c)
+	}
+	if c.Provider != sdk.ProviderEntra || !c.ProfileRead || c.Position != megan.JobTitle || c.Phone != megan.BusinessPhones[0] {
+		t.Errorf("provider %q, profile read %v, position %q, phone %q", c.Provider, c.ProfileRead, c.Position, c.Phone)
 	}
 
 	_, err = startSignIn(t, so, "lee@partner.example").exchange(t, so)

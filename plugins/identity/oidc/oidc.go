@@ -39,11 +39,16 @@ const (
 	// Entra ID only (with tenant).
 	keyAuthority       = "authority"
 	keyVerifiedDomains = "verified_domains"
+	keyGraphURL        = "graph_url"
 )
 
-var knownKeys = []string{keyIssuer, keyTenant, keyClientID, keyClientSecret, keyScopes, keyAllowedDomains, keyAuthority, keyVerifiedDomains}
+var knownKeys = []string{keyIssuer, keyTenant, keyClientID, keyClientSecret, keyScopes, keyAllowedDomains, keyAuthority, keyVerifiedDomains, keyGraphURL}
 
 const defaultScopes = "openid email profile"
+
+// googleIssuer is Google's issuer: a provider configured with it is
+// reported as sdk.ProviderGoogle.
+const googleIssuer = "https://accounts.google.com"
 
 // entraAuthority is Entra ID's global authority host; national clouds
 // have their own (authority).
@@ -132,7 +137,11 @@ func (p *Plugin) Configure(ctx context.Context, config map[string]string) error 
 	attrs := []any{"issuer", c.issuer, "client_id", c.clientID,
 		"scopes", strings.Join(c.scopes, " "), "allowed_domains", strings.Join(c.allowed, ",")}
 	if entra != nil {
-		attrs = append(attrs, "tenant_id", entra.tenantID, "verified_domains", strings.Join(entra.verified, ","))
+		graph := entra.graphURL
+		if graph == "" {
+			graph = graphOff
+		}
+		attrs = append(attrs, "tenant_id", entra.tenantID, "verified_domains", strings.Join(entra.verified, ","), "graph_url", graph)
 	}
 	p.logger.Info("oidc provider discovered", attrs...)
 	return nil
@@ -193,7 +202,7 @@ func parseConfig(m map[string]string) (config, error) {
 		errs = append(errs, fmt.Errorf("missing %q (or %q for Entra ID)", keyIssuer, keyTenant))
 	}
 	if tenant == "" {
-		for _, k := range []string{keyAuthority, keyVerifiedDomains} {
+		for _, k := range []string{keyAuthority, keyVerifiedDomains, keyGraphURL} {
 			if strings.TrimSpace(m[k]) != "" {
 				errs = append(errs, fmt.Errorf("%q applies to Entra ID only: set %q", k, keyTenant))
 			}
@@ -208,6 +217,11 @@ func parseConfig(m map[string]string) (config, error) {
 	scopes := m[keyScopes]
 	if strings.TrimSpace(scopes) == "" {
 		scopes = defaultScopes
+		if c.entra != nil && c.entra.graphURL != "" {
+			// Graph's /me needs it (graph.go); Entra grants it to every
+			// user without an administrator's consent.
+			scopes += " " + graphScope
+		}
 	}
 	c.scopes = splitList(scopes, " ,")
 	if !slices.Contains(c.scopes, gooidc.ScopeOpenID) {
@@ -428,8 +442,25 @@ func (p *Plugin) Exchange(ctx context.Context, req sdk.ExchangeRequest) (sdk.Cla
 		// A genuine token for someone not admitted: refused, not forged.
 		return sdk.Claims{}, p.refused(ctx, c, sdk.Refused(err))
 	}
+	claims.Provider = c.kind()
+	if c.entra != nil && c.entra.graphURL != "" {
+		// Only for a sign-in that succeeds: its access token reads the
+		// user's own profile, and nothing is read for a refused one.
+		claims = p.withGraphProfile(ctx, c.entra.graphURL, tok.AccessToken, claims)
+	}
 	p.logger.Info("oidc sign-in verified", "issuer", claims.Issuer, "subject", claims.Subject)
 	return claims, nil
+}
+
+// kind is the provider kind the configuration names (sdk.Claims.Provider).
+func (c *provider) kind() string {
+	switch {
+	case c.entra != nil:
+		return sdk.ProviderEntra
+	case c.issuer == googleIssuer:
+		return sdk.ProviderGoogle
+	}
+	return ""
 }
 
 // refused logs why a sign-in failed (the error never holds a code or a

@@ -1,6 +1,7 @@
 // One user: profile, assigned systems (a method each), authentication
-// detail, two-factor (TOTP enrolment, recovery codes, reset), lock-outs and
-// recent attempts. A user assigned the console system is an administrator:
+// detail, a card per way the user signs in (user_ways.js), two-factor (TOTP
+// enrolment, recovery codes, reset: in the email and password card when
+// the user has one), lock-outs and recent attempts. A user assigned the console system is an administrator:
 // the page says so, and asks before a change that ends their console
 // access (the API refuses to leave the account without one).
 
@@ -9,6 +10,7 @@ import {
   announce, badge, busy, confirmAction, CONSOLE_SYSTEM, consoleMark, copyText, field, flash, fmtTime, formValues, h, invalid, pageHeader, replace,
   routeHref, section, table, textDownload,
 } from '../ui.js';
+import { passwordFacts, signInWays } from './user_ways.js';
 
 // adminNote says what a change that ends authid's console access means,
 // for the confirmations of those changes.
@@ -20,10 +22,11 @@ function adminNote(authid) {
 export async function render(view, ctx) {
   const authid = ctx.param;
   const base = `/v1/admin/users/${enc(authid)}`;
-  const [u, sys, att] = await Promise.all([
+  const [u, sys, att, ways] = await Promise.all([
     api('GET', base),
     api('GET', '/v1/admin/systems'),
     api('GET', `${base}/attempts?limit=20`),
+    api('GET', `${base}/sign-in-methods`),
   ]);
   if (!ctx.current()) return;
   const reload = () => ctx.navigate(location.hash);
@@ -64,9 +67,15 @@ export async function render(view, ctx) {
         h('button', { type: 'button', class: 'danger', 'data-testid': 'user-delete', onclick: remove }, 'Delete user'))),
     h('div', { class: 'grid-2' },
       profile(u, base),
-      authDetail(u, att)),
+      authDetail(u)),
+    // The email and password card holds the two-factor settings and
+    // actions; without one they keep their own section.
+    signInWays(authid, ways, (way) => h('div', { class: 'way-security' },
+      h('h4', {}, 'Security settings'),
+      passwordFacts(way.security),
+      twoFactorActions(u, base, reload))),
     assignments(u, sys.systems || [], base),
-    twoFactor(u, base, reload),
+    ...((ways.ways || []).some((w) => w.security) ? [] : [twoFactor(u, base, reload)]),
     lockouts(u, base, reload),
     section('Recent attempts', table({
       testid: 'user-attempts',
@@ -130,7 +139,7 @@ function profile(u, base) {
   return section('Profile', form);
 }
 
-function authDetail(u, att) {
+function authDetail(u) {
   const dl = h('dl', { class: 'facts', 'data-testid': 'auth-detail' },
     h('dt', {}, 'Last login'), h('dd', {}, fmtTime(u.last_login_at)),
     h('dt', {}, 'Logins'), h('dd', { 'data-testid': 'login-count' }, String(u.login_count ?? 0)),
@@ -138,19 +147,8 @@ function authDetail(u, att) {
     h('dt', {}, 'Single sign-on'), h('dd', { 'data-testid': 'sso-bound' },
       u.sso_bound ? 'provider identity bound' : 'not bound (the first sign-on binds it)'),
     h('dt', {}, 'Created'), h('dd', {}, fmtTime(u.created_at)));
-  return section('Authentication', dl,
-    h('h3', {}, 'Per method'),
-    table({
-      testid: 'by-method',
-      caption: 'Logins per method',
-      empty: 'No successful logins yet.',
-      rows: att.by_method || [],
-      columns: [
-        { label: 'Method', cell: (m) => m.method },
-        { label: 'Logins', cell: (m) => String(m.logins), class: 'num' },
-        { label: 'Last login', cell: (m) => fmtTime(m.last_login_at) },
-      ],
-    }));
+  // Per way (method, provider): the cards below.
+  return section('Authentication', dl);
 }
 
 // assignments edits every (system, method) pair at once: a checkbox per
@@ -231,7 +229,20 @@ async function confirmConsoleChange(u, before, after) {
   return true;
 }
 
+// twoFactor is the two-factor section of a user without email and
+// password; twoFactorActions is the same controls, without the state the
+// email and password card shows already.
 function twoFactor(u, base, reload) {
+  const parts = twoFactorParts(u, base, reload);
+  return section('Two-factor', parts.area, h('h3', {}, 'Recovery codes'), parts.left, parts.recovery);
+}
+
+function twoFactorActions(u, base, reload) {
+  const parts = twoFactorParts(u, base, reload, { compact: true });
+  return [parts.area, parts.recovery];
+}
+
+function twoFactorParts(u, base, reload, { compact = false } = {}) {
   const area = h('div', { 'data-testid': 'totp-area' });
   const codesArea = h('div', { 'data-testid': 'recovery-area' });
   const leftText = (n) => `${n} unused recovery code${n === 1 ? '' : 's'}.`;
@@ -291,6 +302,9 @@ function twoFactor(u, base, reload) {
     const { codes } = await api('POST', `${base}/recovery-codes`);
     u.recovery_codes_left = codes.length;
     left.textContent = leftText(codes.length);
+    // In the email and password card the count is one of its facts.
+    const fact = area.closest('.way-security')?.querySelector('[data-testid=way-password-recovery]');
+    if (fact) fact.textContent = `${codes.length} unused, generated ${fmtTime(new Date().toISOString())}`;
     const list = h('ol', { class: 'codes' }, codes.map((c) => h('li', {}, h('code', {}, c))));
     const file = [
       `flexauth recovery codes of ${u.authid}`,
@@ -309,7 +323,7 @@ function twoFactor(u, base, reload) {
   };
 
   replace(area,
-    h('p', { 'data-testid': 'totp-status' }, 'TOTP: ', u.totp_enabled ? badge('enrolled', 'active') : badge('not enrolled', 'disabled')),
+    compact ? null : h('p', { 'data-testid': 'totp-status' }, 'TOTP: ', u.totp_enabled ? badge('enrolled', 'active') : badge('not enrolled', 'disabled')),
     // An active authenticator is never replaced (the API answers 409):
     // two-factor is reset first, then the user enrols again.
     u.totp_enabled ? h('p', { class: 'muted', 'data-testid': 'totp-replace-hint' }, 'To enrol a new authenticator, reset two-factor first.') : null,
@@ -319,17 +333,18 @@ function twoFactor(u, base, reload) {
   // Recovery codes stand in for the authenticator's codes: without an
   // enrolled authenticator they would sign in to nothing, so they are
   // offered only once one is.
-  return section('Two-factor',
+  return {
     area,
-    h('h3', {}, 'Recovery codes'),
-    left,
-    u.totp_enabled ? null : h('p', { class: 'hint', id: 'recovery-reason', 'data-testid': 'recovery-reason' },
-      'Enrol an authenticator app first: recovery codes stand in for its codes when the app is lost.'),
-    h('div', { class: 'actions' }, h('button', {
-      type: 'button', class: 'secondary', 'data-testid': 'recovery-generate', onclick: generate,
-      disabled: !u.totp_enabled, 'aria-describedby': u.totp_enabled ? null : 'recovery-reason',
-    }, 'Generate recovery codes')),
-    codesArea);
+    left: compact ? null : left,
+    recovery: [
+      u.totp_enabled ? null : h('p', { class: 'hint', id: 'recovery-reason', 'data-testid': 'recovery-reason' },
+        'Enrol an authenticator app first: recovery codes stand in for its codes when the app is lost.'),
+      h('div', { class: 'actions' }, h('button', {
+        type: 'button', class: 'secondary', 'data-testid': 'recovery-generate', onclick: generate,
+        disabled: !u.totp_enabled, 'aria-describedby': u.totp_enabled ? null : 'recovery-reason',
+      }, 'Generate recovery codes')),
+      codesArea],
+  };
 }
 
 // lockouts shows the user's runs of wrong codes per factor and lets an

@@ -56,15 +56,24 @@ type Provider struct {
 	LoginAs       string   // approve as this user (a key of the provider's users), whatever the login_hint
 	// issued are the ID tokens minted, to check they are never logged.
 	issued []string
+	// access are the access tokens granted: the fake Graph (graph.go)
+	// answers for them only.
+	access map[string]grant
 }
 
 type grant struct {
-	nonce, challenge, redirect, user string
+	nonce, challenge, redirect, user, scope string
 }
 
 // User is someone the provider knows. OID and UPN are Entra ID's object ID
 // and user principal name (preferred_username); Email may be empty there.
-type User struct{ Sub, Email, Name, OID, UPN string }
+// JobTitle, MobilePhone and BusinessPhones are the user's profile in the
+// Entra directory, as Microsoft Graph shows it ("" is null there).
+type User struct {
+	Sub, Email, Name, OID, UPN string
+	JobTitle, MobilePhone      string
+	BusinessPhones             []string
+}
 
 // Users are the provider's users, by email.
 func Users() map[string]User {
@@ -83,13 +92,17 @@ const (
 )
 
 // EntraUsers are the users of NewEntra's tenant, by login_hint. Megan is a
-// member whose addresses are in the tenant's domain contoso.example; Lee a
-// member whose email is at partner.example (a domain the tenant does not
-// own); Grace a guest from fabrikam.example.
+// member whose addresses are in the tenant's domain contoso.example, with a
+// job title and a business phone; Lee a member whose email is at
+// partner.example (a domain the tenant does not own), with a mobile phone
+// besides his business one; Grace a guest from fabrikam.example, whose
+// profile is empty.
 func EntraUsers() map[string]User {
 	return map[string]User{
-		"megan@contoso.example": {OID: "6e1a3f0c-5b7d-4e2a-9c41-0b5d7e9f1a01", Email: "megan@contoso.example", UPN: "megan@contoso.example", Name: "Megan Bowen"},
-		"lee@partner.example":   {OID: "8c2b4d1e-7a6f-4b3c-8d52-1c6e8fa02b02", Email: "lee@partner.example", UPN: "lee@contoso.onmicrosoft.com", Name: "Lee Gu"},
+		"megan@contoso.example": {OID: "6e1a3f0c-5b7d-4e2a-9c41-0b5d7e9f1a01", Email: "megan@contoso.example", UPN: "megan@contoso.example", Name: "Megan Bowen",
+			JobTitle: "Marketing Manager", BusinessPhones: []string{"+1 412 555 0109"}},
+		"lee@partner.example": {OID: "8c2b4d1e-7a6f-4b3c-8d52-1c6e8fa02b02", Email: "lee@partner.example", UPN: "lee@contoso.onmicrosoft.com", Name: "Lee Gu",
+			JobTitle: "Director", MobilePhone: "+1 425 555 0105", BusinessPhones: []string{"+1 913 555 0101"}},
 		"grace@fabrikam.example": {OID: "9d3c5e2f-8b7a-4c4d-9e63-2d7f9ab13c03", Email: "grace@fabrikam.example",
 			UPN: "grace_fabrikam.example#EXT#@contoso.onmicrosoft.com", Name: "Grace Taylor"},
 	}
@@ -150,7 +163,7 @@ func newProvider(t *testing.T, users map[string]User, def string) *Provider {
 		return k
 	}
 	return &Provider{key: gen(), otherKey: gen(), ClientID: "flexauth-test", Secret: "s3cr3t-client",
-		grants: map[string]grant{}, users: users, def: def}
+		grants: map[string]grant{}, access: map[string]grant{}, users: users, def: def}
 }
 
 // Issuer is the provider's issuer URL.
@@ -174,10 +187,13 @@ func (p *Provider) AuthorizationEndpoint() string {
 }
 
 // Config is the oidc plugin configuration for this provider: its issuer,
-// or for an Entra provider its tenant (by ID) and authority.
+// or for an Entra provider its tenant (by ID) and authority, with the
+// Microsoft Graph lookup off, so that no test reaches the real Graph (set
+// graph_url to a NewGraph's URL to have one).
 func (p *Provider) Config() map[string]string {
 	if p.entra {
-		return map[string]string{"tenant": EntraTenantID, "authority": p.Authority(), "client_id": p.ClientID, "client_secret": p.Secret}
+		return map[string]string{"tenant": EntraTenantID, "authority": p.Authority(), "client_id": p.ClientID, "client_secret": p.Secret,
+			"graph_url": "off"}
 	}
 	return map[string]string{"issuer": p.Issuer(), "client_id": p.ClientID, "client_secret": p.Secret}
 }
@@ -266,7 +282,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 	p.mu.Unlock()
 	code := RandomString()
 	p.mu.Lock()
-	p.grants[code] = grant{nonce: q.Get("nonce"), challenge: q.Get("code_challenge"), redirect: q.Get("redirect_uri"), user: user}
+	p.grants[code] = grant{nonce: q.Get("nonce"), challenge: q.Get("code_challenge"), redirect: q.Get("redirect_uri"), user: user, scope: q.Get("scope")}
 	p.mu.Unlock()
 	back, _ := url.Parse(q.Get("redirect_uri"))
 	bq := back.Query()
@@ -375,8 +391,10 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 	}
 	idToken, _ := jws.CompactSerialize()
 	p.issued = append(p.issued, idToken)
+	accessToken := "at-" + RandomString()
+	p.access[accessToken] = g
 	writeJSON(w, http.StatusOK, map[string]any{
-		"access_token": "at-" + RandomString(), "token_type": "Bearer", "expires_in": 300, "id_token": idToken,
+		"access_token": accessToken, "token_type": "Bearer", "expires_in": 300, "id_token": idToken, "scope": g.scope,
 	})
 }
 
@@ -388,6 +406,29 @@ func (p *Provider) Set(f func(p *Provider)) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	f(p)
+}
+
+// AccessTokens are the access tokens granted so far.
+func (p *Provider) AccessTokens() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	for at := range p.access {
+		out = append(out, at)
+	}
+	return out
+}
+
+// accessGrant returns the user an access token was granted to and the
+// scopes granted with it.
+func (p *Provider) accessGrant(at string) (User, []string, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	g, ok := p.access[at]
+	if !ok {
+		return User{}, nil, false
+	}
+	return p.users[g.user], strings.Fields(g.scope), true
 }
 
 // Tokens are the ID tokens minted so far.
