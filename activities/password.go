@@ -129,7 +129,7 @@ func (a *Activities) CheckPassword(ctx context.Context, in PasswordInput) (Passw
 				}
 			}
 			check.Valid = true
-			check.Next = &store.NextStep{Step: step, BrowserDigest: in.Browser, Rehash: rehash}
+			check.Next = &store.NextStep{Step: step, BrowserDigest: in.Browser, Rehash: rehash, OldHash: user.PasswordHash}
 		}
 	}
 	check.Events = func(o store.CodeOutcome) []store.AuditEvent {

@@ -272,6 +272,28 @@ type message struct {
 	Code    string `json:"code"`
 }
 
+// waitAttemptMessage waits for the outbox message of one attempt.
+func (h *harness) waitAttemptMessage(attempt string) message {
+	h.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		if f, err := os.Open(h.outbox); err == nil {
+			sc := bufio.NewScanner(f)
+			for sc.Scan() {
+				var m message
+				if json.Unmarshal(sc.Bytes(), &m) == nil && m.Attempt == attempt {
+					f.Close()
+					return m
+				}
+			}
+			f.Close()
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	h.t.Fatalf("no message of attempt %s in the outbox within 15s", attempt)
+	return message{}
+}
+
 // waitMessage waits for the outbox message of attempt n to reach to (the
 // n-th message to that address, from 1).
 func (h *harness) waitMessage(to string, n int) message {

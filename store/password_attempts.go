@@ -107,9 +107,12 @@ func (s *Store) AttemptByPageDigest(ctx context.Context, digest string) (Attempt
 type NextStep struct {
 	Step          string
 	BrowserDigest string
-	// Rehash, when set, replaces the user's password hash: the stored one
-	// was made with parameters that have since changed.
-	Rehash string
+	// Rehash, when set, replaces the user's password hash OldHash: the
+	// stored one was made with parameters that have since changed. Only
+	// that hash is replaced: a password changed or deleted meanwhile (a
+	// reset, the account's switch turned off) stays as it is.
+	Rehash  string
+	OldHash string
 }
 
 // applyNextStep applies a right password's consequences in the
@@ -128,7 +131,7 @@ func applyNextStep(ctx context.Context, db bun.IDB, c CodeCheck) error {
 	}
 	if n.Rehash != "" {
 		_, err := db.NewUpdate().Model((*User)(nil)).Set("password_hash = ?", n.Rehash).
-			Where("id = ? AND password_hash IS NOT NULL", c.UserID).Exec(ctx)
+			Where("id = ? AND password_hash = ?", c.UserID, n.OldHash).Exec(ctx)
 		if err != nil {
 			return fmt.Errorf("upgrade password hash: %w", err)
 		}
