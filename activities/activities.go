@@ -84,6 +84,9 @@ type Config struct {
 	// WelcomeLinkTTL is how long a welcome link works once drawn (default
 	// DefaultWelcomeLinkTTL, 72 hours).
 	WelcomeLinkTTL time.Duration
+	// ResetLinkTTL is how long a password reset link works once drawn
+	// (default DefaultResetLinkTTL, 1 hour).
+	ResetLinkTTL time.Duration
 }
 
 // lockoutRule is the rule a factor locks by, at a policy's max_attempts.
@@ -134,6 +137,9 @@ func New(st Store, policy Policy, plugins Plugins, keys *secret.Keyring, cfg Con
 	}
 	if cfg.WelcomeLinkTTL <= 0 {
 		cfg.WelcomeLinkTTL = DefaultWelcomeLinkTTL
+	}
+	if cfg.ResetLinkTTL <= 0 {
+		cfg.ResetLinkTTL = DefaultResetLinkTTL
 	}
 	if len(cfg.Channels) == 0 {
 		cfg.Channels = map[string]string{"email": "outbox", "sms": "outbox"}

@@ -87,6 +87,9 @@ type Config struct {
 	// PasswordRules judge and hash the passwords users choose on the
 	// hosted pages; nil for the built-in rules (password_rules.go).
 	PasswordRules PasswordRules
+	// ResetLinksPerHour bounds the links "Forgot password?" sends one
+	// user in an hour (default 3; see forgot.go).
+	ResetLinksPerHour int
 }
 
 // Validate reports the settings a server would not use as given: a
@@ -214,6 +217,7 @@ type (
 		ssoStore
 		linkStore
 		welcomeStore
+		forgotStore
 	}
 )
 
@@ -261,6 +265,10 @@ type Server struct {
 	// passwordPages render them.
 	passwords     PasswordRules
 	passwordPages *template.Template
+	// forgotPages render "Forgot password?"; forgotWork runs its lookups
+	// after the answer.
+	forgotPages *template.Template
+	forgotWork  *background
 }
 
 // New returns the API server. temporal is the client of the cluster that
@@ -299,6 +307,9 @@ func newServer(cfg Config, st persistence, wf workflowClient, keys *secret.Keyri
 	if cfg.PasswordRules == nil {
 		cfg.PasswordRules = defaultPasswordRules()
 	}
+	if cfg.ResetLinksPerHour <= 0 {
+		cfg.ResetLinksPerHour = defaultResetLinksPerHour
+	}
 	s := &Server{
 		cfg: cfg, store: st, wf: wf, keys: keys, log: cfg.Logger,
 		pages: template.Must(template.New("page").Parse(pageTemplate)),
@@ -306,6 +317,8 @@ func newServer(cfg Config, st persistence, wf workflowClient, keys *secret.Keyri
 
 		passwords:     cfg.PasswordRules,
 		passwordPages: template.Must(template.New("password").Parse(passwordTemplate)),
+		forgotPages:   newForgotPages(),
+		forgotWork:    newBackground(maxForgotWork, cfg.Logger),
 		now:           cfg.Now,
 		bg:            newBackground(maxBackground, cfg.Logger),
 
@@ -391,8 +404,14 @@ func (s *Server) routes() *gin.Engine {
 	e.POST(link, s.pageHeaders, pageLimit, s.limitBody, s.confirmLink)
 	e.GET(activities.SSOCallbackPath, s.pageHeaders, pageLimit, s.ssoCallback)
 	welcome := activities.WelcomePath + ":token"
-	e.GET(welcome, s.pageHeaders, pageLimit, s.showWelcome)
-	e.POST(welcome, s.pageHeaders, pageLimit, s.limitBody, s.setWelcomePassword)
+	e.GET(welcome, s.pageHeaders, pageLimit, s.showPasswordLink(welcomeKind))
+	e.POST(welcome, s.pageHeaders, pageLimit, s.limitBody, s.setPasswordByLink(welcomeKind))
+	reset := activities.ResetPath + ":token"
+	e.GET(reset, s.pageHeaders, pageLimit, s.showPasswordLink(resetKind))
+	e.POST(reset, s.pageHeaders, pageLimit, s.limitBody, s.setPasswordByLink(resetKind))
+	forgot := ForgotPath + ":account"
+	e.GET(forgot, s.pageHeaders, pageLimit, s.showForgot)
+	e.POST(forgot, s.pageHeaders, pageLimit, s.limitBody, s.requestReset)
 
 	// Console sign-in and its session: outside the admin group, which
 	// needs a key or a session already.
@@ -424,6 +443,7 @@ func (s *Server) routes() *gin.Engine {
 	admin.POST("/users/:authid/totp/verify", s.requireFresh, s.verifyTOTP)
 	admin.DELETE("/users/:authid/totp", s.requireFresh, s.resetTwoFactor)
 	admin.POST("/users/:authid/recovery-codes", s.requireFresh, s.createRecoveryCodes)
+	admin.POST("/users/:authid/password-reset", s.sendPasswordReset)
 	admin.DELETE("/users/:authid/lockout", s.requireFresh, s.clearLockout)
 	admin.GET("/users/:authid/attempts", s.userAttempts)
 	admin.GET("/users/:authid/sso", s.getSSOIdentity)

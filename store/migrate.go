@@ -46,6 +46,7 @@ func migrations(postgres bool) *migrate.Migrations {
 		{"20261123000006", "account_settings", accountSchema},
 		{"20261130000001", "factor_lockouts_effects_recovery_digests", lockoutSchema},
 		{"20261207000001", "email_password_switches_credential_links", passwordLoginSchema},
+		{"20261214000001", "credential_link_notices", resetSchema},
 	} {
 		script := types.Replace(step.script)
 		m.Add(migrate.Migration{
