@@ -71,7 +71,7 @@ const passwordTemplate = `<!doctype html>
 type passwordPage struct {
 	Title    string
 	Message  string
-	Note     string // said after Message, in bold
+	Note     string   // said after Message, in bold
 	Refusals []string // why the password was not set
 	Form     bool
 	Rules    []string
