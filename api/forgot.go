@@ -35,6 +35,12 @@ import (
 // ResetLinksPerHour links of either purpose are sent to a user in an hour;
 // beyond, nothing is sent and the audit trail says why (reset.limited).
 
+// Audit events of a "Forgot password?" request that sends nothing.
+const (
+	eventResetRefused = "reset.refused" // the user may not sign in with a password
+	eventResetLimited = "reset.limited" // the user had ResetLinksPerHour links in the last hour
+)
+
 // ForgotPath is where an account's "Forgot password?" page is served:
 // /forgot/{account ID}.
 const ForgotPath = "/forgot/"
@@ -207,9 +213,12 @@ func (s *Server) forgotUser(ctx context.Context, acc store.Account, u store.User
 	if u.PasswordHash == "" {
 		purpose = store.LinkWelcome
 	}
-	event := func(what string, reasons ...string) store.AuditEvent {
+	// A request is reset.requested, or welcome.requested for a user who
+	// has no password yet, as the link's delivery events; one that sends
+	// nothing is reset.refused or reset.limited whoever it is for.
+	event := func(typ string, reasons ...string) store.AuditEvent {
 		return store.AuditEvent{
-			AccountID: acc.ID, Time: now, Type: activities.LinkEvent(purpose, what), AuthID: u.AuthID, IP: ip, Reasons: reasons,
+			AccountID: acc.ID, Time: now, Type: typ, AuthID: u.AuthID, IP: ip, Reasons: reasons,
 			Detail: map[string]any{"actor": "anonymous", "source": "forgot", "to": u.Email},
 		}
 	}
@@ -220,19 +229,19 @@ func (s *Server) forgotUser(ctx context.Context, acc store.Account, u store.User
 	}
 	switch {
 	case !u.EmailPasswordLogin:
-		audit(event("refused", "asked for with “Forgot password?”, but email and password sign-in is off for the user: nothing sent"))
+		audit(event(eventResetRefused, "asked for with “Forgot password?”, but email and password sign-in is off for the user: nothing sent"))
 		return false
 	case u.Status != store.UserActive:
-		audit(event("refused", "asked for with “Forgot password?”, but the user is disabled: nothing sent"))
+		audit(event(eventResetRefused, "asked for with “Forgot password?”, but the user is disabled: nothing sent"))
 		return false
 	}
 	link := store.CredentialLink{ID: uuid.NewString(), AccountID: acc.ID, UserID: u.ID, Purpose: purpose, CreatedAt: now}
-	ev := event("requested", "asked for with “Forgot password?” on the sign-in page")
+	ev := event(activities.LinkEvent(purpose, "requested"), "asked for with “Forgot password?” on the sign-in page")
 	ev.Detail["link"] = link.ID
 	err := s.store.RequestLink(ctx, store.LinkRequest{Link: link, Since: now.Add(-time.Hour), Max: s.cfg.ResetLinksPerHour}, ev)
 	switch {
 	case errors.Is(err, store.ErrLinkLimit):
-		audit(event("limited", fmt.Sprintf("asked for with “Forgot password?”, but %d links were sent to the user in the last hour already: nothing sent", s.cfg.ResetLinksPerHour)))
+		audit(event(eventResetLimited, fmt.Sprintf("asked for with “Forgot password?”, but %d links were sent to the user in the last hour already: nothing sent", s.cfg.ResetLinksPerHour)))
 		return false
 	case errors.Is(err, store.ErrPasswordLoginOff):
 		return false // turned off meanwhile
