@@ -181,7 +181,7 @@ func (s *Server) settingsEvents(c *gin.Context, detail map[string]any, from, to 
 	if turnedOn {
 		detail["welcome_links"] = len(out.Welcomed)
 		if !to.EmailDelivery {
-			detail["welcome_links"] = "none: email delivery is off; send them with the email login action resend once it is on"
+			detail["welcome_links_held"] = "email delivery is off: send them with the email login action resend once it is on"
 		}
 	}
 	events := []store.AuditEvent{s.auditEvent(c, "account.updated", "", "", detail)}

@@ -21,27 +21,29 @@ import (
 const eventPasswordReset = "password.reset"
 
 // resetKind is the reset page's.
-var resetKind = passwordLinkKind{
-	purpose: store.LinkReset,
-	gone: page{
-		Title:   "This link has expired or was already used",
-		Message: "Ask for a new one with “Forgot password?” on the sign-in page, or ask your organisation's administrator.",
-	},
-	title:   func(l passwordLinkFor) string { return "Choose a new password for " + organisation(l.account) },
-	message: "Choose the new password you will sign in with, with your email address.",
-	note: "This changes your password only: it does not sign you in, and your authenticator app and recovery codes stay as they are. " +
-		"Signing in still asks for a code from your authenticator app.",
-	event:  eventPasswordReset,
-	reason: "reset by the user with a reset link",
-	done: func(l passwordLinkFor) passwordPage {
-		return passwordPage{
-			Title: "Your password is changed",
-			Message: "Your password for " + organisation(l.account) + " is changed, and a message telling you so is on its way to " +
-				l.user.Email + ". You are not signed in: sign in from your application with the new password.",
-			Note: "Signing in still asks for a code from your authenticator app (or a recovery code).",
-		}
-	},
-	notify: true,
+func resetKind() passwordLinkKind {
+	return passwordLinkKind{
+		purpose: store.LinkReset,
+		gone: page{
+			Title:   "This link has expired or was already used",
+			Message: "Ask for a new one with “Forgot password?” on the sign-in page, or ask your organisation's administrator.",
+		},
+		title:   func(l passwordLinkFor) string { return "Choose a new password for " + organisation(l.account) },
+		message: "Choose the new password you will sign in with, with your email address.",
+		note: "This changes your password only: it does not sign you in, and your authenticator app and recovery codes stay as they are. " +
+			"Signing in still asks for a code from your authenticator app.",
+		event:  eventPasswordReset,
+		reason: "reset by the user with a reset link",
+		done: func(l passwordLinkFor) passwordPage {
+			return passwordPage{
+				Title: "Your password is changed",
+				Message: "Your password for " + organisation(l.account) + " is changed, and a message telling you so is on its way to " +
+					l.user.Email + ". You are not signed in: sign in from your application with the new password.",
+				Note: "Signing in still asks for a code from your authenticator app (or a recovery code).",
+			}
+		},
+		notify: true,
+	}
 }
 
 // passwordChangedNotice is the notice telling the user their password was

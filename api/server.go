@@ -404,11 +404,11 @@ func (s *Server) routes() *gin.Engine {
 	e.POST(link, s.pageHeaders, pageLimit, s.limitBody, s.confirmLink)
 	e.GET(activities.SSOCallbackPath, s.pageHeaders, pageLimit, s.ssoCallback)
 	welcome := activities.WelcomePath + ":token"
-	e.GET(welcome, s.pageHeaders, pageLimit, s.showPasswordLink(welcomeKind))
-	e.POST(welcome, s.pageHeaders, pageLimit, s.limitBody, s.setPasswordByLink(welcomeKind))
+	e.GET(welcome, s.pageHeaders, pageLimit, s.showPasswordLink(welcomeKind()))
+	e.POST(welcome, s.pageHeaders, pageLimit, s.limitBody, s.setPasswordByLink(welcomeKind()))
 	reset := activities.ResetPath + ":token"
-	e.GET(reset, s.pageHeaders, pageLimit, s.showPasswordLink(resetKind))
-	e.POST(reset, s.pageHeaders, pageLimit, s.limitBody, s.setPasswordByLink(resetKind))
+	e.GET(reset, s.pageHeaders, pageLimit, s.showPasswordLink(resetKind()))
+	e.POST(reset, s.pageHeaders, pageLimit, s.limitBody, s.setPasswordByLink(resetKind()))
 	forgot := ForgotPath + ":account"
 	e.GET(forgot, s.pageHeaders, pageLimit, s.showForgot)
 	e.POST(forgot, s.pageHeaders, pageLimit, s.limitBody, s.requestReset)

@@ -107,22 +107,24 @@ type passwordLinkKind struct {
 }
 
 // welcomeKind is the welcome page's.
-var welcomeKind = passwordLinkKind{
-	purpose: store.LinkWelcome,
-	gone: page{
-		Title:   "This link has expired or was already used",
-		Message: "Ask your organisation's administrator to send you a new one.",
-	},
-	title:   func(l passwordLinkFor) string { return "Create your password for " + organisation(l.account) },
-	message: "Choose the password you will sign in with, with your email address.",
-	event:   eventPasswordSet,
-	reason:  "set by the user with a welcome link",
-	done: func(l passwordLinkFor) passwordPage {
-		return passwordPage{
-			Title:   "Your password is set",
-			Message: "Your password for " + organisation(l.account) + " is set. You can close this page.",
-		}
-	},
+func welcomeKind() passwordLinkKind {
+	return passwordLinkKind{
+		purpose: store.LinkWelcome,
+		gone: page{
+			Title:   "This link has expired or was already used",
+			Message: "Ask your organisation's administrator to send you a new one.",
+		},
+		title:   func(l passwordLinkFor) string { return "Create your password for " + organisation(l.account) },
+		message: "Choose the password you will sign in with, with your email address.",
+		event:   eventPasswordSet,
+		reason:  "set by the user with a welcome link",
+		done: func(l passwordLinkFor) passwordPage {
+			return passwordPage{
+				Title:   "Your password is set",
+				Message: "Your password for " + organisation(l.account) + " is set. You can close this page.",
+			}
+		},
+	}
 }
 
 // passwordLinkFor is a live link with its user and account.
