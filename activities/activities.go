@@ -93,6 +93,10 @@ type Config struct {
 	// Passwords verify the passwords users sign in with (default: package
 	// password's argon2id with its recommended parameters).
 	Passwords Passwords
+
+	// ResetLinkTTL is how long a password reset link works once drawn
+	// (default DefaultResetLinkTTL, 1 hour).
+	ResetLinkTTL time.Duration
 }
 
 // Passwords verify a password against its stored hash and hash it anew
@@ -163,6 +167,9 @@ func New(st Store, policy Policy, plugins Plugins, keys *secret.Keyring, cfg Con
 	}
 	if cfg.Passwords == nil {
 		cfg.Passwords = argon2Passwords{}
+	}
+	if cfg.ResetLinkTTL <= 0 {
+		cfg.ResetLinkTTL = DefaultResetLinkTTL
 	}
 	if len(cfg.Channels) == 0 {
 		cfg.Channels = map[string]string{"email": "outbox", "sms": "outbox"}

@@ -38,6 +38,13 @@ const WelcomePath = "/w/"
 // DefaultWelcomeLinkTTL is how long a welcome link works by default.
 const DefaultWelcomeLinkTTL = 72 * time.Hour
 
+// ResetPath is where a reset link's token is served: the page on which
+// the user chooses a new password.
+const ResetPath = "/r/"
+
+// DefaultResetLinkTTL is how long a password reset link works by default.
+const DefaultResetLinkTTL = time.Hour
+
 // credentialPurpose is what differs between link purposes: where the link
 // leads and how long it works. A new purpose (reset, verify_email) adds a
 // case to purposeOf, a page at its path and a message in linkMessage.
@@ -51,6 +58,8 @@ func (c Config) purposeOf(purpose string) (credentialPurpose, bool) {
 	switch purpose {
 	case store.LinkWelcome:
 		return credentialPurpose{path: WelcomePath, ttl: c.WelcomeLinkTTL}, true
+	case store.LinkReset:
+		return credentialPurpose{path: ResetPath, ttl: c.ResetLinkTTL}, true
 	}
 	return credentialPurpose{}, false
 }
@@ -105,10 +114,6 @@ func (a *Activities) DeliverCredentialLink(ctx context.Context, in CredentialLin
 	case link.Closed():
 		return closed, nil
 	}
-	purpose, ok := a.cfg.purposeOf(link.Purpose)
-	if !ok {
-		return CredentialLinkResult{}, temporal.NewNonRetryableApplicationError("no page serves links of purpose "+link.Purpose, ErrTypeDelivery, nil)
-	}
 	user, err := a.store.UserByID(ctx, link.UserID)
 	if errors.Is(err, store.ErrNotFound) {
 		return closed, nil
@@ -120,8 +125,12 @@ func (a *Activities) DeliverCredentialLink(ctx context.Context, in CredentialLin
 	if err != nil {
 		return CredentialLinkResult{}, err
 	}
-	refuse := func(reason string) (CredentialLinkResult, error) {
-		return CredentialLinkResult{}, temporal.NewNonRetryableApplicationError(reason, ErrTypeDelivery, nil)
+	if link.Purpose == store.LinkNotice {
+		return a.deliverNotice(ctx, link, acc, user)
+	}
+	purpose, ok := a.cfg.purposeOf(link.Purpose)
+	if !ok {
+		return refuse("no page serves links of purpose " + link.Purpose)
 	}
 	switch {
 	case !acc.EmailPasswordLogin:
@@ -173,6 +182,97 @@ func (a *Activities) DeliverCredentialLink(ctx context.Context, in CredentialLin
 	return CredentialLinkResult{State: LinkSent}, nil
 }
 
+// refuse is a delivery refused for good: not retried, recorded by the
+// workflow on the link.
+func refuse(reason string) (CredentialLinkResult, error) {
+	return CredentialLinkResult{}, temporal.NewNonRetryableApplicationError(reason, ErrTypeDelivery, nil)
+}
+
+// deliverNotice sends a security notice: no token, and whatever the
+// switches of email and password sign-in say now (it tells of something
+// that happened), but only by email and only when the account sends
+// email.
+func (a *Activities) deliverNotice(ctx context.Context, link store.CredentialLink, acc store.Account, user store.User) (CredentialLinkResult, error) {
+	switch {
+	case !acc.EmailDelivery:
+		return refuse("email delivery is off for the account, and the notice goes by email")
+	case user.Email == "":
+		return refuse("the user has no email address")
+	}
+	plugin, ok := a.cfg.plugin(acc.ID, "email")
+	if !ok {
+		return refuse("no delivery plugin for channel email")
+	}
+	req, ok := noticeMessage(link, acc, user)
+	if !ok {
+		return refuse("no message for notices of kind " + link.Notice["kind"])
+	}
+	if _, err := a.plugins.Send(ctx, plugin, req); err != nil {
+		if errors.Is(err, sdk.ErrPermanent) {
+			return refuse("deliver notice: " + err.Error())
+		}
+		return CredentialLinkResult{}, fmt.Errorf("deliver notice: %w", err)
+	}
+	now := a.now().UTC()
+	ev := store.AuditEvent{
+		AccountID: acc.ID, Time: now, Type: LinkEvent(link.Purpose, "sent"), AuthID: user.AuthID,
+		Reasons: []string{"sent by email through " + plugin},
+		Detail: map[string]any{
+			"actor": "flexauth", "link": link.ID, "kind": link.Notice["kind"], "channel": "email", "plugin": plugin, "to": user.Email,
+		},
+	}
+	if _, err := a.store.CredentialLinkSent(ctx, link.ID, now, ev); err != nil {
+		return CredentialLinkResult{}, err // retried: a plugin delivers an ID once
+	}
+	return CredentialLinkResult{State: LinkSent}, nil
+}
+
+// noticeMessage is the message of a notice, or false for a kind it does
+// not know.
+func noticeMessage(link store.CredentialLink, acc store.Account, user store.User) (sdk.SendRequest, bool) {
+	org := organisation(acc)
+	when := link.Notice["at"]
+	if t, err := time.Parse(time.RFC3339, when); err == nil {
+		when = t.UTC().Format("2 January 2006, 15:04 UTC")
+	}
+	from := link.Notice["ip"]
+	if from == "" {
+		from = "an unknown address"
+	}
+	req := sdk.SendRequest{
+		ID: link.ID, Channel: "email", To: user.Email,
+		Metadata: map[string]string{"account": acc.ID, "purpose": store.LinkNotice, "kind": link.Notice["kind"]},
+	}
+	switch link.Notice["kind"] {
+	case store.NoticePasswordReset:
+		req.Subject = "Your password for " + org + " was changed"
+		req.Text = fmt.Sprintf("%s\n\nThe password you sign in to %s with was changed on %s, from the address %s, "+
+			"with a password reset link sent to this address.\n\n"+
+			"If you did this, there is nothing more to do. If you did not, tell your organisation's administrator at once: "+
+			"whoever did it still needs the code from your authenticator app to sign in, and the administrator can stop them.",
+			hello(user), org, when, from)
+	default:
+		return sdk.SendRequest{}, false
+	}
+	return req, true
+}
+
+// organisation is how messages name an account.
+func organisation(acc store.Account) string {
+	if acc.Name != "" {
+		return acc.Name
+	}
+	return acc.ID
+}
+
+// hello greets the user by name when it is known.
+func hello(user store.User) string {
+	if user.Name != "" {
+		return "Hello " + user.Name + ","
+	}
+	return "Hello,"
+}
+
 // linkToken returns the link's token, drawing it on the first call: the
 // row as stored (Closed or sent when that happened meanwhile) and, while
 // it awaits delivery, the token in clear.
@@ -204,15 +304,9 @@ func (a *Activities) linkToken(ctx context.Context, link store.CredentialLink, t
 
 // linkMessage is the message that carries a link to its user.
 func linkMessage(link store.CredentialLink, acc store.Account, user store.User, url string, expires, now time.Time) sdk.SendRequest {
-	org := acc.Name
-	if org == "" {
-		org = acc.ID
-	}
+	org := organisation(acc)
 	minutes := max(1, int(expires.Sub(now).Round(time.Minute)/time.Minute))
-	hello := "Hello,"
-	if user.Name != "" {
-		hello = "Hello " + user.Name + ","
-	}
+	greeting := hello(user)
 	req := sdk.SendRequest{
 		ID: link.ID, Channel: "email", To: user.Email, Link: url,
 		Metadata: map[string]string{
@@ -224,7 +318,13 @@ func linkMessage(link store.CredentialLink, acc store.Account, user store.User, 
 		req.Subject = "Create your password for " + org
 		req.Text = fmt.Sprintf("%s\n\n%s lets you sign in with your email address and a password. Open this link to create your password:\n\n%s\n\n"+
 			"The link works once and expires in %s (%s). If you did not expect this message, ignore it: nothing changes until a password is created.",
-			hello, org, url, describeDuration(expires.Sub(now)), expires.UTC().Format("2 January 2006, 15:04 UTC"))
+			greeting, org, url, describeDuration(expires.Sub(now)), expires.UTC().Format("2 January 2006, 15:04 UTC"))
+	case store.LinkReset:
+		req.Subject = "Reset your password for " + org
+		req.Text = fmt.Sprintf("%s\n\nSomeone asked to reset the password you sign in to %s with. Open this link to choose a new password:\n\n%s\n\n"+
+			"The link works once and expires in %s (%s). A new password does not turn off your authenticator app: signing in still asks for its code. "+
+			"If you did not ask for this, ignore this message: your password stays as it is.",
+			greeting, org, url, describeDuration(expires.Sub(now)), expires.UTC().Format("2 January 2006, 15:04 UTC"))
 	}
 	return req
 }

@@ -21,12 +21,22 @@ func (f *fixture) welcome(t *testing.T, id string) activities.CredentialLinkInpu
 	acc, err := f.st.GetAccount(ctx, "acc")
 	must(t, err)
 	if !acc.EmailPasswordLogin {
-		must(t, f.st.UpdateAccountSettings(ctx, "acc", acc.Settings(), store.AccountSettings{EmailDelivery: acc.EmailDelivery, EmailPasswordLogin: true}))
+		must(t, f.settings(t, acc.Settings(), store.AccountSettings{EmailDelivery: acc.EmailDelivery, EmailPasswordLogin: true}, 0))
 	}
 	f.user.EmailPasswordLogin, f.user.UpdatedAt = true, f.now
 	link := store.CredentialLink{ID: id, AccountID: "acc", UserID: f.user.ID, Purpose: store.LinkWelcome, CreatedAt: f.now}
 	must(t, f.st.ApplyUserChanges(ctx, "acc", []store.UserChange{{User: f.user, SaveProfile: true, EnablesPasswordLogin: true, IssueLink: &link}}))
 	return activities.CredentialLinkInput{LinkID: id, AccountID: "acc"}
+}
+
+// settings changes the fixture account's settings, confirming that
+// affected users lose their credentials.
+func (f *fixture) settings(t *testing.T, from, to store.AccountSettings, affected int) error {
+	t.Helper()
+	_, err := f.st.UpdateAccountSettings(context.Background(), store.SettingsChange{
+		AccountID: "acc", From: from, To: to, At: f.now, ConfirmedUsers: affected,
+	})
+	return err
 }
 
 // tokenOf is the token at the end of a link.
@@ -118,6 +128,16 @@ func TestDeliverCredentialLink(t *testing.T) {
 		}
 	})
 
+	t.Run("turning the account's switch off voids the link: nothing is sent", func(t *testing.T) {
+		f := newFixture(t, nil)
+		in := f.welcome(t, "link-account-off")
+		must(t, f.settings(t, store.AccountSettings{EmailDelivery: true, EmailPasswordLogin: true}, store.AccountSettings{EmailDelivery: true}, 1))
+		res, err := f.acts.DeliverCredentialLink(ctx, in)
+		if err != nil || res.State != activities.LinkClosed || len(f.sent.sent) != 0 {
+			t.Fatalf("%+v, %v, %d messages; want closed, nothing sent", res, err, len(f.sent.sent))
+		}
+	})
+
 	t.Run("a link voided before its delivery is not sent", func(t *testing.T) {
 		f := newFixture(t, nil)
 		old := f.welcome(t, "link-old")
@@ -133,11 +153,8 @@ func TestDeliverCredentialLink(t *testing.T) {
 		change func(t *testing.T, f *fixture)
 		want   string
 	}{
-		{"the account's switch turned off", func(t *testing.T, f *fixture) {
-			must(t, f.st.UpdateAccountSettings(ctx, "acc", store.AccountSettings{EmailDelivery: true, EmailPasswordLogin: true}, store.AccountSettings{EmailDelivery: true}))
-		}, "email and password sign-in is off for the account"},
 		{"email delivery off", func(t *testing.T, f *fixture) {
-			must(t, f.st.UpdateAccountSettings(ctx, "acc", store.AccountSettings{EmailDelivery: true, EmailPasswordLogin: true}, store.AccountSettings{EmailPasswordLogin: true}))
+			must(t, f.settings(t, store.AccountSettings{EmailDelivery: true, EmailPasswordLogin: true}, store.AccountSettings{EmailPasswordLogin: true}, 0))
 		}, "email delivery is off for the account"},
 		{"no email", func(t *testing.T, f *fixture) {
 			f.user.Email = ""

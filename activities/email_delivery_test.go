@@ -17,7 +17,7 @@ import (
 // emailDeliveryOff turns email delivery off for the fixture's account.
 func (f *fixture) emailDeliveryOff(t *testing.T) {
 	t.Helper()
-	must(t, f.st.UpdateAccountSettings(context.Background(), "acc", store.AccountSettings{EmailDelivery: true}, store.AccountSettings{EmailDelivery: false}))
+	must(t, f.settings(t, store.AccountSettings{EmailDelivery: true}, store.AccountSettings{EmailDelivery: false}, 0))
 }
 
 func TestEmailDeliveryOffIsEnforcedAtDelivery(t *testing.T) {

@@ -17,8 +17,9 @@ func passwordFixture(t *testing.T, params password.Params) *fixture {
 	t.Helper()
 	f := newFixture(t, nil)
 	ctx := context.Background()
-	must(t, f.st.UpdateAccountSettings(ctx, "acc", store.AccountSettings{EmailDelivery: true},
-		store.AccountSettings{EmailDelivery: true, EmailPasswordLogin: true}))
+	_, err := f.st.UpdateAccountSettings(ctx, store.SettingsChange{AccountID: "acc", From: store.AccountSettings{EmailDelivery: true},
+		To: store.AccountSettings{EmailDelivery: true, EmailPasswordLogin: true}, At: f.now})
+	must(t, err)
 	h, err := password.NewHasher(params)
 	must(t, err)
 	hash, err := h.Hash("correct horse battery")

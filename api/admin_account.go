@@ -3,17 +3,19 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/flexauth/flexauth/activities"
 	"github.com/flexauth/flexauth/store"
 )
 
 // accountStore changes the account's own settings (GetAccount is in
 // consoleStore).
 type accountStore interface {
-	UpdateAccountSettings(ctx context.Context, id string, from, to store.AccountSettings, events ...store.AuditEvent) error
+	UpdateAccountSettings(ctx context.Context, c store.SettingsChange) (store.SettingsOutcome, error)
 }
 
 // accountJSON is the caller's account as the admin API shows it.
@@ -26,6 +28,11 @@ type accountJSON struct {
 	EmailLogin         bool   `json:"email_login"`
 	EmailPasswordLogin bool   `json:"email_password_login"`
 	Parent             string `json:"parent"`
+	// CredentialsDeleted says what turning email_password_login off
+	// deleted; WelcomeLinks how many welcome links turning it on
+	// requested. Only in the answer of that change.
+	CredentialsDeleted *store.CredentialsDeleted `json:"credentials_deleted,omitempty"`
+	WelcomeLinks       *int                      `json:"welcome_links,omitempty"`
 }
 
 func toAccountJSON(a store.Account) accountJSON {
@@ -42,7 +49,16 @@ type updateAccountRequest struct {
 	EmailDelivery      *bool `json:"email_delivery"`
 	EmailLogin         *bool `json:"email_login"`
 	EmailPasswordLogin *bool `json:"email_password_login"`
+	// ConfirmAffectedUsers confirms turning email_password_login off: the
+	// number of users who lose their credentials, as the 409 said.
+	ConfirmAffectedUsers *int `json:"confirm_affected_users"`
 }
+
+// Audit event types of the account's email and password switch beyond
+// account.updated.
+const (
+	eventCredentialsDeleted = "account.credentials_deleted"
+)
 
 func (s *Server) getAccount(c *gin.Context) {
 	acc, err := s.store.GetAccount(c.Request.Context(), caller(c).AccountID)
@@ -57,9 +73,17 @@ func (s *Server) getAccount(c *gin.Context) {
 // is sensitive). Turning email delivery off stops every link and code
 // going by email; email and password sign-in is the organisation's switch
 // without which no user's can be turned on. Each change is audited with
-// its old and new value. Turning email and password sign-in off deletes
-// nothing yet: users keep their switch and password (they cannot sign in
-// with it, and no switch can be turned on, while it is off).
+// its old and new value.
+//
+// Turning email and password sign-in off deletes, in the same transaction,
+// the passwords, TOTP seeds and recovery codes of every user who has the
+// switch on or a password, and voids the account's live welcome and reset
+// links (see store.UpdateAccountSettings); it needs confirm_affected_users
+// naming how many users that is whenever there is one, else 409 with
+// affected_users. Users without the switch and without a password keep
+// their TOTP: the app API's totp method uses it, with no password. Turning
+// it on again sends a welcome link to every user whose switch is on, who
+// has an email address and no password.
 func (s *Server) updateAccount(c *gin.Context) {
 	var req updateAccountRequest
 	if rerr := decodeJSON(c, &req, true); rerr != nil {
@@ -78,6 +102,10 @@ func (s *Server) updateAccount(c *gin.Context) {
 	// most likely a mistake.
 	if delivery == nil && req.EmailPasswordLogin == nil {
 		fail(c, http.StatusBadRequest, "send a setting: email_delivery or email_password_login, true or false")
+		return
+	}
+	if n := req.ConfirmAffectedUsers; n != nil && (*n < 0 || req.EmailPasswordLogin == nil || *req.EmailPasswordLogin) {
+		fail(c, http.StatusBadRequest, "confirm_affected_users confirms turning email_password_login off: send it with email_password_login false, as a count of users")
 		return
 	}
 	ctx := c.Request.Context()
@@ -105,9 +133,23 @@ func (s *Server) updateAccount(c *gin.Context) {
 	if to.EmailPasswordLogin != from.EmailPasswordLogin {
 		detail["email_password_login"] = map[string]any{"old": from.EmailPasswordLogin, "new": to.EmailPasswordLogin}
 	}
-	ev := s.auditEvent(c, "account.updated", "", "", detail)
-	err = s.store.UpdateAccountSettings(ctx, acc.ID, from, to, ev)
+	change := store.SettingsChange{AccountID: acc.ID, From: from, To: to, At: s.now().UTC()}
+	if req.ConfirmAffectedUsers != nil {
+		change.ConfirmedUsers = *req.ConfirmAffectedUsers
+	}
+	change.Audit = func(out store.SettingsOutcome) []store.AuditEvent {
+		return s.settingsEvents(c, detail, from, to, out)
+	}
+	out, err := s.store.UpdateAccountSettings(ctx, change)
+	var affected *store.AffectedUsersError
 	switch {
+	case errors.As(err, &affected):
+		c.AbortWithStatusJSON(http.StatusConflict, gin.H{
+			"error": fmt.Sprintf("turning email and password sign-in off deletes the passwords, authenticator apps and recovery codes of %s "+
+				"(those with email and password sign-in on or a password); send confirm_affected_users: %d to confirm", countUsers(affected.Affected), affected.Affected),
+			"affected_users": affected.Affected,
+		})
+		return
 	case errors.Is(err, store.ErrSettingsChanged):
 		fail(c, http.StatusConflict, "the account's settings changed meanwhile; reload them and try again")
 		return
@@ -116,5 +158,55 @@ func (s *Server) updateAccount(c *gin.Context) {
 		return
 	}
 	acc.EmailDelivery, acc.EmailPasswordLogin = to.EmailDelivery, to.EmailPasswordLogin
-	c.JSON(http.StatusOK, toAccountJSON(acc))
+	answer := toAccountJSON(acc)
+	switch {
+	case from.EmailPasswordLogin && !to.EmailPasswordLogin:
+		answer.CredentialsDeleted = &out.Deleted
+	case !from.EmailPasswordLogin && to.EmailPasswordLogin:
+		n := len(out.Welcomed)
+		answer.WelcomeLinks = &n
+		if n > 0 {
+			s.wakeLinkDispatcher()
+		}
+	}
+	c.JSON(http.StatusOK, answer)
+}
+
+// settingsEvents are the audit events of a settings change: account.updated;
+// when email and password sign-in went off, account.credentials_deleted
+// with the counts; when it went on, welcome.requested per user sent a
+// welcome link.
+func (s *Server) settingsEvents(c *gin.Context, detail map[string]any, from, to store.AccountSettings, out store.SettingsOutcome) []store.AuditEvent {
+	turnedOn := !from.EmailPasswordLogin && to.EmailPasswordLogin
+	if turnedOn {
+		detail["welcome_links"] = len(out.Welcomed)
+		if !to.EmailDelivery {
+			detail["welcome_links_held"] = "email delivery is off: send them with the email login action resend once it is on"
+		}
+	}
+	events := []store.AuditEvent{s.auditEvent(c, "account.updated", "", "", detail)}
+	if from.EmailPasswordLogin && !to.EmailPasswordLogin {
+		d := out.Deleted
+		ev := s.auditEvent(c, eventCredentialsDeleted, "", "", map[string]any{
+			"users": d.Users, "passwords": d.Passwords, "authenticators": d.Authenticators,
+			"recovery_codes": d.RecoveryCodes, "links": d.Links,
+		})
+		ev.Reasons = []string{"email and password sign-in turned off for the account: the passwords, authenticator apps and recovery codes " +
+			"of its users with email and password sign-in on or a password are deleted, and their links voided"}
+		events = append(events, ev)
+	}
+	for _, w := range out.Welcomed {
+		ev := s.auditEvent(c, activities.LinkEvent(store.LinkWelcome, "requested"), "", w.AuthID, map[string]any{"link": w.LinkID, "to": w.Email})
+		ev.Reasons = []string{welcomeAccountOn}
+		events = append(events, ev)
+	}
+	return events
+}
+
+// countUsers says "1 user" or "n users".
+func countUsers(n int) string {
+	if n == 1 {
+		return "1 user"
+	}
+	return fmt.Sprintf("%d users", n)
 }

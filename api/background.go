@@ -94,13 +94,16 @@ func (b *background) wait(ctx context.Context) error {
 }
 
 // Shutdown stops taking background work (console sign-ins that start or
-// check a code after it answer as if the work were dropped) and waits until
+// check a code after it answer as if the work were dropped, and so do
+// "Forgot password?" requests) and waits until
 // the work in flight has reached Temporal, or ctx ends; it stops the
 // credential link dispatcher (links it did not start are started by the
 // next process, from their rows). Call it after the HTTP server has shut
 // down and before the Temporal client is closed.
 func (s *Server) Shutdown(ctx context.Context) error {
-	return errors.Join(s.stopLinkDispatcher(ctx), s.bg.wait(ctx))
+	// "Forgot password?" work first: the links it requests are started by
+	// the dispatcher if it still runs, by the next process if not.
+	return errors.Join(s.forgotWork.wait(ctx), s.stopLinkDispatcher(ctx), s.bg.wait(ctx))
 }
 
 // startsInFlight counts, per key, the starts this process has let through

@@ -65,7 +65,10 @@ func (f *fixture) requestWelcome(t *testing.T, authid, linkID string) {
 	acc, err := f.st.GetAccount(ctx, "acme")
 	must(t, err)
 	if !acc.EmailPasswordLogin {
-		must(t, f.st.UpdateAccountSettings(ctx, "acme", acc.Settings(), store.AccountSettings{EmailDelivery: true, EmailPasswordLogin: true}))
+		_, err := f.st.UpdateAccountSettings(ctx, store.SettingsChange{
+			AccountID: "acme", From: acc.Settings(), To: store.AccountSettings{EmailDelivery: true, EmailPasswordLogin: true}, At: time.Now().UTC(),
+		})
+		must(t, err)
 	}
 	now := time.Now().UTC()
 	u := store.User{ID: "u-" + authid, AccountID: "acme", AuthID: authid, Email: authid + "@example.com", Status: store.UserActive,

@@ -22,8 +22,11 @@ import (
 // A user's switch can be turned on only while the account's is on, and
 // only for a user with an email address, where the welcome link goes.
 // Turning it off voids the user's welcome links. Turning the account's
-// switch off changes no user (yet): their switches stay, but none can be
-// turned on and no welcome link works until it is on again.
+// switch off (admin_account.go) deletes the users' passwords and second
+// factors but leaves their switches: none can be turned on and no link
+// works until it is on again, which sends them welcome links. A user who
+// has a password is sent a reset link instead of a welcome link when an
+// administrator resends (forgot.go serves users who ask themselves).
 
 // Refusals of a user's switch, shared by every way of changing it.
 const (
@@ -37,16 +40,36 @@ const (
 // password sign-in.
 type passwordLoginPlan struct {
 	enables bool   // the switch goes on
-	issue   string // why a welcome link is requested ("" for none)
+	issue   string // why a link is requested ("" for none)
+	purpose string // the link requested: store.LinkWelcome when "", or store.LinkReset
 	void    bool   // the user's unused welcome links are voided
 }
 
-// Why a welcome link is requested, as its audit event says.
+// Why a link is requested, as its audit event says.
 const (
 	welcomeEnabled      = "email and password sign-in turned on"
 	welcomeEmailChanged = "email address changed before a password was set"
 	welcomeResent       = "sent again by an administrator"
+	welcomeAccountOn    = "email and password sign-in turned on again for the account: the user sets a password and enrols again"
+	resetByAdmin        = "password reset sent by an administrator"
 )
+
+// resendPlan sends a user whose switch is on the link they need: a reset
+// link when they have a password, else a new welcome link.
+func resendPlan(u store.User) passwordLoginPlan {
+	if u.PasswordHash != "" {
+		return passwordLoginPlan{issue: resetByAdmin, purpose: store.LinkReset}
+	}
+	return passwordLoginPlan{issue: welcomeResent, purpose: store.LinkWelcome}
+}
+
+// linkPurpose is the purpose of the link the plan requests.
+func (p passwordLoginPlan) linkPurpose() string {
+	if p.purpose == "" {
+		return store.LinkWelcome
+	}
+	return p.purpose
+}
 
 // planPasswordLogin compares a user before (nil for a new user) and after
 // a change. Turning the switch on sends a welcome link; off voids the
@@ -96,14 +119,15 @@ func (s *Server) applyPlan(c *gin.Context, p passwordLoginPlan, change *store.Us
 		return
 	}
 	u := change.User
+	purpose := p.linkPurpose()
 	change.IssueLink = &store.CredentialLink{
-		ID: uuid.NewString(), AccountID: u.AccountID, UserID: u.ID, Purpose: store.LinkWelcome, CreatedAt: u.UpdatedAt,
+		ID: uuid.NewString(), AccountID: u.AccountID, UserID: u.ID, Purpose: purpose, CreatedAt: u.UpdatedAt,
 	}
 	detail := map[string]any{"link": change.IssueLink.ID, "to": u.Email}
 	if source != "" {
 		detail["source"] = source
 	}
-	ev := s.auditEvent(c, activities.LinkEvent(store.LinkWelcome, "requested"), "", u.AuthID, detail)
+	ev := s.auditEvent(c, activities.LinkEvent(purpose, "requested"), "", u.AuthID, detail)
 	ev.Reasons = []string{p.issue}
 	*events = append(*events, ev)
 }
@@ -142,10 +166,13 @@ type emailLoginRequest struct {
 
 // emailLoginResultJSON is what an action did to one user: result enabled,
 // disabled, resent, unchanged or error (with the error and the status the
-// user's own call would have answered: 404 or 409).
+// user's own call would have answered: 404 or 409). Link names the link
+// resent: reset for a user who has a password, welcome for one who has
+// none yet.
 type emailLoginResultJSON struct {
 	AuthID string `json:"authid"`
 	Result string `json:"result"`
+	Link   string `json:"link,omitempty"`
 	Error  string `json:"error,omitempty"`
 	Status int    `json:"status,omitempty"`
 }
@@ -162,8 +189,9 @@ type emailLoginJSON struct {
 	Summary emailLoginSummaryJSON  `json:"summary"`
 }
 
-// emailLoginActions enables, disables or resends the welcome email of a
-// selection of users. Each user is judged alone (an unknown user, or one
+// emailLoginActions enables, disables or resends the welcome email (the
+// password reset email, to users who have a password) of a selection of
+// users. Each user is judged alone (an unknown user, or one
 // without an email, is an error in its result and does not stop the
 // others); the changes of every user that can be changed are applied in
 // one transaction, audited per user. An action the account does not allow
@@ -214,7 +242,7 @@ func (s *Server) emailLoginActions(c *gin.Context) {
 			continue
 		}
 		seen[authid] = true
-		res, change, err := s.emailLoginAction(c, acc, req.Action, authid, now, &events)
+		res, change, err := s.emailLoginAction(c, acc, req.Action, authid, now, "selection", &events)
 		if err != nil {
 			s.internalError(c, "load user", err)
 			return
@@ -249,9 +277,10 @@ func (s *Server) emailLoginActions(c *gin.Context) {
 	c.JSON(http.StatusOK, out)
 }
 
-// emailLoginAction judges one user of a bulk action: its result and, when
-// it changes, the store's change (its events appended to events).
-func (s *Server) emailLoginAction(c *gin.Context, acc store.Account, action, authid string, now time.Time,
+// emailLoginAction judges one user of a bulk action (source "selection")
+// or of a single user's call (source ""): its result and, when it
+// changes, the store's change (its events appended to events).
+func (s *Server) emailLoginAction(c *gin.Context, acc store.Account, action, authid string, now time.Time, source string,
 	events *[]store.AuditEvent) (emailLoginResultJSON, store.UserChange, error) {
 	res := emailLoginResultJSON{AuthID: authid}
 	refuse := func(status int, msg string) (emailLoginResultJSON, store.UserChange, error) {
@@ -289,8 +318,8 @@ func (s *Server) emailLoginAction(c *gin.Context, acc store.Account, action, aut
 		if !before.EmailPasswordLogin {
 			return refuse(http.StatusConflict, msgResendNeedsSwitch)
 		}
-		p = passwordLoginPlan{issue: welcomeResent}
-		res.Result = resultResent
+		p = resendPlan(before)
+		res.Result, res.Link = resultResent, p.linkPurpose()
 	}
 	if msg := p.refusal(after, acc); msg != "" {
 		return refuse(http.StatusConflict, msg)
@@ -298,9 +327,63 @@ func (s *Server) emailLoginAction(c *gin.Context, acc store.Account, action, aut
 	if change.SaveProfile {
 		detail := profileDetail(after)
 		detail["changes"] = []string{"email_password_login"}
-		detail["source"] = "selection"
+		detail["source"] = source
 		*events = append(*events, s.auditEvent(c, "user.updated", "", authid, detail))
 	}
-	s.applyPlan(c, p, &change, events, "selection")
+	s.applyPlan(c, p, &change, events, source)
 	return res, change, nil
+}
+
+// passwordResetJSON answers a single user's password reset: which link
+// went.
+type passwordResetJSON struct {
+	Link string `json:"link"`
+}
+
+// sendPasswordReset sends one user a password reset link, or a new
+// welcome link when they have no password yet (POST
+// /v1/admin/users/{authid}/password-reset): the bulk action resend for one
+// user, answered 202 once the link's row is committed (the message goes
+// after). 404 for an unknown user, 409 when the account's or the user's
+// switch, or email delivery, is off, or the user has no email address.
+func (s *Server) sendPasswordReset(c *gin.Context) {
+	ctx := c.Request.Context()
+	acc, err := s.store.GetAccount(ctx, caller(c).AccountID)
+	if err != nil {
+		s.internalError(c, "load account", err)
+		return
+	}
+	switch {
+	case !acc.EmailPasswordLogin:
+		fail(c, http.StatusConflict, msgAccountSwitchOff)
+		return
+	case !acc.EmailDelivery:
+		fail(c, http.StatusConflict, msgEmailDeliveryOff)
+		return
+	}
+	var events []store.AuditEvent
+	res, change, err := s.emailLoginAction(c, acc, emailLoginResend, c.Param("authid"), s.now().UTC(), "", &events)
+	if err != nil {
+		s.internalError(c, "load user", err)
+		return
+	}
+	if res.Result == resultError {
+		fail(c, res.Status, res.Error)
+		return
+	}
+	err = s.store.ApplyUserChanges(ctx, acc.ID, []store.UserChange{change}, events...)
+	if rerr, ok := passwordLoginError(err); ok {
+		respondError(c, rerr)
+		return
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		fail(c, http.StatusNotFound, fmt.Sprintf("user %q not found", c.Param("authid")))
+		return
+	}
+	if err != nil {
+		s.internalError(c, "send password reset", err)
+		return
+	}
+	s.wakeLinkDispatcher()
+	c.JSON(http.StatusAccepted, passwordResetJSON{Link: res.Link})
 }

@@ -144,9 +144,9 @@ func TestEmailLoginNeedsTheAccountSwitch(t *testing.T) {
 
 	t.Run("turning the account's switch off keeps users' switches but allows no new one", func(t *testing.T) {
 		welcomeFor(t, h, "ada@example.com", 1)
-		h.Admin(http.MethodPatch, "/v1/admin/account", req{"email_password_login": false}, http.StatusOK)
+		h.Admin(http.MethodPatch, "/v1/admin/account", req{"email_password_login": false, "confirm_affected_users": 1}, http.StatusOK)
 		if got := h.Admin(http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); got["email_password_login"] != true {
-			t.Fatalf("ada after the account's switch went off = %v (nothing is wiped yet)", got)
+			t.Fatalf("ada after the account's switch went off = %v, want her switch kept", got)
 		}
 		// Ada's welcome link stops working while it is off.
 		wantPage(t, h.Page(http.MethodGet, h.outbox.sentTo(t, "ada@example.com", 1).Link), http.StatusGone, goneTitle)
@@ -292,7 +292,7 @@ func TestNewWelcomeLinkKillsTheOld(t *testing.T) {
 	first := welcomeFor(t, h, "ada@example.com", 1)
 
 	out := h.Admin(http.MethodPost, "/v1/admin/users/email-login", req{"authids": []string{"ada"}, "action": "resend"}, http.StatusOK)
-	if fmt.Sprint(out["results"]) != "[map[authid:ada result:resent]]" {
+	if fmt.Sprint(out["results"]) != "[map[authid:ada link:welcome result:resent]]" {
 		t.Fatalf("resend = %v", out)
 	}
 	second := welcomeFor(t, h, "ada@example.com", 2)

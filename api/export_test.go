@@ -9,3 +9,7 @@ func SetClock(s *Server, now func() time.Time) { s.now = now }
 // WaitBackground waits until the console sign-in work the server runs
 // after answering has finished. Call it while no request is being served.
 func WaitBackground(s *Server) { s.bg.wg.Wait() }
+
+// WaitForgotWork waits until the "Forgot password?" work the server runs
+// after answering has finished.
+func WaitForgotWork(s *Server) { s.forgotWork.wg.Wait() }

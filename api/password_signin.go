@@ -280,7 +280,7 @@ func (s *Server) renderStep(c *gin.Context, status int, att store.Attempt, refus
 
 // forgotURL is where "Forgot password?" leads for the account's users.
 func (s *Server) forgotURL(accountID string) string {
-	return "/forgot/" + url.PathEscape(accountID)
+	return ForgotPath + url.PathEscape(accountID)
 }
 
 // enrolPage shows the user's pending seed as a QR code and as text.

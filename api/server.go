@@ -87,6 +87,9 @@ type Config struct {
 	// PasswordRules judge and hash the passwords users choose on the
 	// hosted pages; nil for the built-in rules (password_rules.go).
 	PasswordRules PasswordRules
+	// ResetLinksPerHour bounds the links "Forgot password?" sends one
+	// user in an hour (default 3; see forgot.go).
+	ResetLinksPerHour int
 }
 
 // Validate reports the settings a server would not use as given: a
@@ -216,6 +219,7 @@ type (
 		linkStore
 		welcomeStore
 		signinStore
+		forgotStore
 	}
 )
 
@@ -267,6 +271,10 @@ type Server struct {
 	// attempts (password_signin.go), under signinCSP.
 	signinPages *template.Template
 	signinCSP   string
+	// forgotPages render "Forgot password?"; forgotWork runs its lookups
+	// after the answer.
+	forgotPages *template.Template
+	forgotWork  *background
 }
 
 // New returns the API server. temporal is the client of the cluster that
@@ -305,6 +313,9 @@ func newServer(cfg Config, st persistence, wf workflowClient, keys *secret.Keyri
 	if cfg.PasswordRules == nil {
 		cfg.PasswordRules = defaultPasswordRules()
 	}
+	if cfg.ResetLinksPerHour <= 0 {
+		cfg.ResetLinksPerHour = defaultResetLinksPerHour
+	}
 	s := &Server{
 		cfg: cfg, store: st, wf: wf, keys: keys, log: cfg.Logger,
 		pages: template.Must(template.New("page").Parse(pageTemplate)),
@@ -314,6 +325,8 @@ func newServer(cfg Config, st persistence, wf workflowClient, keys *secret.Keyri
 		passwordPages: template.Must(template.New("password").Parse(passwordTemplate)),
 		signinPages:   template.Must(template.New("signin").Parse(signinTemplate)),
 		signinCSP:     signinCSP(),
+		forgotPages:   newForgotPages(),
+		forgotWork:    newBackground(maxForgotWork, cfg.Logger),
 		now:           cfg.Now,
 		bg:            newBackground(maxBackground, cfg.Logger),
 
@@ -399,11 +412,17 @@ func (s *Server) routes() *gin.Engine {
 	e.POST(link, s.pageHeaders, pageLimit, s.limitBody, s.confirmLink)
 	e.GET(activities.SSOCallbackPath, s.pageHeaders, pageLimit, s.ssoCallback)
 	welcome := activities.WelcomePath + ":token"
-	e.GET(welcome, s.pageHeaders, pageLimit, s.showWelcome)
-	e.POST(welcome, s.pageHeaders, pageLimit, s.limitBody, s.setWelcomePassword)
 	signin := activities.PagePath + ":token"
 	e.GET(signin, s.pageHeaders, pageLimit, s.showSignin)
 	e.POST(signin, s.pageHeaders, pageLimit, s.limitBody, s.submitSignin)
+	e.GET(welcome, s.pageHeaders, pageLimit, s.showPasswordLink(welcomeKind()))
+	e.POST(welcome, s.pageHeaders, pageLimit, s.limitBody, s.setPasswordByLink(welcomeKind()))
+	reset := activities.ResetPath + ":token"
+	e.GET(reset, s.pageHeaders, pageLimit, s.showPasswordLink(resetKind()))
+	e.POST(reset, s.pageHeaders, pageLimit, s.limitBody, s.setPasswordByLink(resetKind()))
+	forgot := ForgotPath + ":account"
+	e.GET(forgot, s.pageHeaders, pageLimit, s.showForgot)
+	e.POST(forgot, s.pageHeaders, pageLimit, s.limitBody, s.requestReset)
 
 	// Console sign-in and its session: outside the admin group, which
 	// needs a key or a session already.
@@ -435,6 +454,7 @@ func (s *Server) routes() *gin.Engine {
 	admin.POST("/users/:authid/totp/verify", s.requireFresh, s.verifyTOTP)
 	admin.DELETE("/users/:authid/totp", s.requireFresh, s.resetTwoFactor)
 	admin.POST("/users/:authid/recovery-codes", s.requireFresh, s.createRecoveryCodes)
+	admin.POST("/users/:authid/password-reset", s.sendPasswordReset)
 	admin.DELETE("/users/:authid/lockout", s.requireFresh, s.clearLockout)
 	admin.GET("/users/:authid/attempts", s.userAttempts)
 	admin.GET("/users/:authid/sign-in-methods", s.getSignInMethods)

@@ -2,10 +2,13 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 )
 
@@ -46,32 +49,219 @@ func (a Account) Settings() AccountSettings {
 // no longer the account's: another administrator changed them meanwhile.
 var ErrSettingsChanged = errors.New("account settings changed meanwhile")
 
-// UpdateAccountSettings changes the account's settings from from to to and
-// appends events in the same transaction. The update applies only while the
-// settings are still from (else ErrSettingsChanged), so that what the audit
-// trail records as the old value is the value that was replaced.
-func (s *Store) UpdateAccountSettings(ctx context.Context, id string, from, to AccountSettings, events ...AuditEvent) error {
-	return s.audited(ctx, events, func(ctx context.Context, db bun.IDB) error {
-		res, err := db.NewUpdate().Model((*Account)(nil)).
-			Set("email_delivery = ?", to.EmailDelivery).
-			Set("email_password_login = ?", to.EmailPasswordLogin).
-			Where("id = ? AND email_delivery = ? AND email_password_login = ?", id, from.EmailDelivery, from.EmailPasswordLogin).
+// AffectedUsersError refuses to turn email and password sign-in off
+// without confirming how many users lose their credentials: Affected is
+// how many would, when the change was tried.
+type AffectedUsersError struct{ Affected int }
+
+func (e *AffectedUsersError) Error() string {
+	return fmt.Sprintf("turning email and password sign-in off affects %d users, not the number confirmed", e.Affected)
+}
+
+// SettingsChange changes an account's settings from From to To.
+type SettingsChange struct {
+	AccountID string
+	From, To  AccountSettings
+	At        time.Time
+	// ConfirmedUsers is how many users the administrator was told lose
+	// their credentials when the change turns email and password sign-in
+	// off: the change is refused (AffectedUsersError) unless it is the
+	// count when it runs. Zero confirms a change that affects nobody.
+	ConfirmedUsers int
+	// Audit returns the change's events, given its outcome; they are
+	// appended in its transaction. Nil for none.
+	Audit func(SettingsOutcome) []AuditEvent
+}
+
+// SettingsOutcome is what a settings change did beyond the settings.
+type SettingsOutcome struct {
+	// Deleted is what turning email and password sign-in off deleted.
+	Deleted CredentialsDeleted
+	// Welcomed are the users sent a welcome link because the change
+	// turned email and password sign-in on.
+	Welcomed []Welcomed
+}
+
+// CredentialsDeleted counts what turning email and password sign-in off
+// deleted.
+type CredentialsDeleted struct {
+	Users          int `json:"users"`          // users with the switch on or a password
+	Passwords      int `json:"passwords"`      // their password hashes
+	Authenticators int `json:"authenticators"` // their TOTP seeds, active or pending enrolment
+	RecoveryCodes  int `json:"recovery_codes"` // their recovery codes, used or not
+	Links          int `json:"links"`          // live welcome, reset and email verification links of the account
+}
+
+// Welcomed is a user sent a welcome link by a settings change.
+type Welcomed struct {
+	UserID, AuthID, Email, LinkID string
+}
+
+// passwordLoginUsers selects the users of account whose credentials turning
+// email and password sign-in off deletes: those with the switch on or a
+// password. Users with neither keep their TOTP seed and recovery codes,
+// which the app API's totp method uses without any password.
+func passwordLoginUsers(q *bun.SelectQuery, accountID string) *bun.SelectQuery {
+	return q.Model((*User)(nil)).Where("account_id = ?", accountID).
+		Where("(email_password_login OR password_hash IS NOT NULL)")
+}
+
+// CountPasswordLoginUsers counts the users whose credentials turning the
+// account's email and password sign-in off would delete now.
+func (s *Store) CountPasswordLoginUsers(ctx context.Context, accountID string) (int, error) {
+	n, err := count(ctx, passwordLoginUsers(s.db.NewSelect(), accountID))
+	if err != nil {
+		return 0, fmt.Errorf("count users with email and password sign-in: %w", err)
+	}
+	return n, nil
+}
+
+// UpdateAccountSettings changes the account's settings and appends the
+// events of c.Audit in the same transaction. The update applies only while
+// the settings are still c.From (else ErrSettingsChanged), so that what
+// the audit trail records as the old value is the value that was replaced.
+//
+// Turning email and password sign-in off deletes, in that transaction,
+// every password hash, TOTP seed (active or pending) and recovery code of
+// the account's users who have the switch on or a password, and voids the
+// account's live welcome, reset and email verification links; users keep
+// their switches. Turning it on requests a welcome link for every user
+// with the switch on, an email address and no password, when email
+// delivery is (or goes) on as well.
+func (s *Store) UpdateAccountSettings(ctx context.Context, c SettingsChange) (SettingsOutcome, error) {
+	var out SettingsOutcome
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		out = SettingsOutcome{}
+		// The account's row first: on PostgreSQL this waits for every
+		// transaction that share-locked it to set a password or turn a
+		// user's switch on (passwordLoginAllowed), and holds off new ones
+		// until this one ends; they then find the switch off.
+		res, err := tx.NewUpdate().Model((*Account)(nil)).
+			Set("email_delivery = ?", c.To.EmailDelivery).
+			Set("email_password_login = ?", c.To.EmailPasswordLogin).
+			Where("id = ? AND email_delivery = ? AND email_password_login = ?", c.AccountID, c.From.EmailDelivery, c.From.EmailPasswordLogin).
 			Exec(ctx)
 		if err != nil {
-			return fmt.Errorf("update settings of account %s: %w", id, err)
+			return fmt.Errorf("update settings of account %s: %w", c.AccountID, err)
 		}
-		if n, _ := res.RowsAffected(); n == 1 {
+		if n, _ := res.RowsAffected(); n != 1 {
+			exists, err := tx.NewSelect().Model((*Account)(nil)).Where("id = ?", c.AccountID).Exists(ctx)
+			if err != nil {
+				return fmt.Errorf("look up account %s: %w", c.AccountID, err)
+			}
+			if !exists {
+				return fmt.Errorf("account %s: %w", c.AccountID, ErrNotFound)
+			}
+			return fmt.Errorf("account %s: %w", c.AccountID, ErrSettingsChanged)
+		}
+		switch {
+		case c.From.EmailPasswordLogin && !c.To.EmailPasswordLogin:
+			if out.Deleted, err = deletePasswordCredentials(ctx, tx, c.AccountID, c.ConfirmedUsers, c.At); err != nil {
+				return err
+			}
+		case !c.From.EmailPasswordLogin && c.To.EmailPasswordLogin && c.To.EmailDelivery:
+			if out.Welcomed, err = welcomeAgain(ctx, tx, c.AccountID, c.At); err != nil {
+				return err
+			}
+		}
+		if c.Audit == nil {
 			return nil
 		}
-		exists, err := db.NewSelect().Model((*Account)(nil)).Where("id = ?", id).Exists(ctx)
-		if err != nil {
-			return fmt.Errorf("look up account %s: %w", id, err)
+		for batch := range slices.Chunk(c.Audit(out), importBatch) {
+			if err := appendAudit(ctx, tx, batch); err != nil {
+				return err
+			}
 		}
-		if !exists {
-			return fmt.Errorf("account %s: %w", id, ErrNotFound)
-		}
-		return fmt.Errorf("account %s: %w", id, ErrSettingsChanged)
+		return nil
 	})
+	if err != nil {
+		return SettingsOutcome{}, err
+	}
+	return out, nil
+}
+
+// deletePasswordCredentials deletes the credentials of the account's
+// email and password users (see UpdateAccountSettings), once confirmed is
+// their number, and voids the account's live links.
+func deletePasswordCredentials(ctx context.Context, tx bun.Tx, accountID string, confirmed int, at time.Time) (CredentialsDeleted, error) {
+	var d CredentialsDeleted
+	users := func() *bun.SelectQuery { return passwordLoginUsers(tx.NewSelect(), accountID) }
+	var err error
+	if d.Users, err = count(ctx, users()); err != nil {
+		return d, fmt.Errorf("count users with email and password sign-in: %w", err)
+	}
+	if d.Users != confirmed {
+		return d, &AffectedUsersError{Affected: d.Users}
+	}
+	if d.Passwords, err = count(ctx, users().Where("password_hash IS NOT NULL")); err != nil {
+		return d, fmt.Errorf("count passwords: %w", err)
+	}
+	if d.Authenticators, err = count(ctx, users().Where("(totp_secret IS NOT NULL OR totp_pending IS NOT NULL)")); err != nil {
+		return d, fmt.Errorf("count authenticators: %w", err)
+	}
+	// Recovery codes go first: the users' update below takes the
+	// passwords that select them.
+	res, err := tx.NewDelete().Model((*RecoveryCode)(nil)).
+		Where("user_id IN (?)", users().Column("id")).Exec(ctx)
+	if err != nil {
+		return d, fmt.Errorf("delete recovery codes: %w", err)
+	}
+	d.RecoveryCodes = rows(res)
+	_, err = tx.NewUpdate().Model((*User)(nil)).
+		Set("password_hash = NULL").Set("password_set_at = NULL").Set("password_changed_at = NULL").
+		Set("totp_secret = NULL").Set("totp_pending = NULL").Set("totp_enabled = ?", false).
+		Set("updated_at = ?", at).
+		Where("account_id = ?", accountID).
+		Where("(email_password_login OR password_hash IS NOT NULL)").
+		Exec(ctx)
+	if err != nil {
+		return d, fmt.Errorf("delete passwords and authenticators: %w", err)
+	}
+	res, err = tx.NewUpdate().Model((*CredentialLink)(nil)).
+		Set("voided_at = ?", at).Set("sealed = NULL").
+		Where("account_id = ? AND purpose <> ?", accountID, LinkNotice).
+		Where("used_at IS NULL AND voided_at IS NULL AND (expires_at IS NULL OR expires_at > ?)", at).
+		Exec(ctx)
+	if err != nil {
+		return d, fmt.Errorf("void links: %w", err)
+	}
+	d.Links = rows(res)
+	return d, nil
+}
+
+// welcomeAgain requests a welcome link for every user of the account with
+// the switch on, an email address and no password.
+func welcomeAgain(ctx context.Context, tx bun.Tx, accountID string, at time.Time) ([]Welcomed, error) {
+	var users []User
+	err := tx.NewSelect().Model(&users).Column("id", "authid", "email").
+		Where("account_id = ? AND email_password_login AND email <> '' AND password_hash IS NULL", accountID).
+		Order("authid").Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load users to welcome: %w", err)
+	}
+	welcomed := make([]Welcomed, 0, len(users))
+	links := make([]CredentialLink, 0, len(users))
+	for _, u := range users {
+		id := uuid.NewString()
+		links = append(links, CredentialLink{ID: id, AccountID: accountID, UserID: u.ID, Purpose: LinkWelcome, CreatedAt: at})
+		welcomed = append(welcomed, Welcomed{UserID: u.ID, AuthID: u.AuthID, Email: u.Email, LinkID: id})
+	}
+	if err := issueLinks(ctx, tx, links, at); err != nil {
+		return nil, err
+	}
+	return welcomed, nil
+}
+
+// count counts the rows q selects.
+func count(ctx context.Context, q *bun.SelectQuery) (int, error) {
+	n, err := q.Count(ctx)
+	return int(n), err
+}
+
+// rows is how many rows a statement changed.
+func rows(res sql.Result) int {
+	n, _ := res.RowsAffected()
+	return int(n)
 }
 
 // CreateAPIKey inserts an API key (its hash) with its audit events.

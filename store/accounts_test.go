@@ -34,14 +34,14 @@ func TestAccountSettings(t *testing.T) {
 			acc := store.Account{ID: "both", Name: "Both", CreatedAt: now}
 			must(t, s.CreateAccount(ctx, &acc))
 			from, to := acc.Settings(), store.AccountSettings{EmailDelivery: true, EmailPasswordLogin: true}
-			must(t, s.UpdateAccountSettings(ctx, "both", from, to))
+			must(t, updateSettings(s, "both", from, to))
 			got, err := s.GetAccount(ctx, "both")
 			must(t, err)
 			if got.Settings() != to {
 				t.Fatalf("settings = %+v, want %+v", got.Settings(), to)
 			}
 			// From a stale value of the other switch: refused.
-			err = s.UpdateAccountSettings(ctx, "both", store.AccountSettings{EmailDelivery: true}, store.AccountSettings{})
+			err = updateSettings(s, "both", store.AccountSettings{EmailDelivery: true}, store.AccountSettings{})
 			if !errors.Is(err, store.ErrSettingsChanged) {
 				t.Fatalf("stale update: err = %v, want ErrSettingsChanged", err)
 			}
@@ -52,7 +52,7 @@ func TestAccountSettings(t *testing.T) {
 			must(t, s.CreateAccount(ctx, &acc))
 			ev := store.AuditEvent{AccountID: "acme", Time: now, Type: "account.updated",
 				Detail: map[string]any{"actor": "key:k1", "email_delivery": map[string]any{"old": true, "new": false}}}
-			must(t, s.UpdateAccountSettings(ctx, "acme", store.AccountSettings{EmailDelivery: true}, store.AccountSettings{EmailDelivery: false}, ev))
+			must(t, updateSettings(s, "acme", store.AccountSettings{EmailDelivery: true}, store.AccountSettings{EmailDelivery: false}, ev))
 			got, err := s.GetAccount(ctx, "acme")
 			must(t, err)
 			if got.EmailDelivery {
@@ -67,7 +67,7 @@ func TestAccountSettings(t *testing.T) {
 			// An update from settings that are no longer the account's
 			// changes nothing and records nothing.
 			stale := ev
-			err = s.UpdateAccountSettings(ctx, "acme", store.AccountSettings{EmailDelivery: true}, store.AccountSettings{EmailDelivery: false}, stale)
+			err = updateSettings(s, "acme", store.AccountSettings{EmailDelivery: true}, store.AccountSettings{EmailDelivery: false}, stale)
 			if !errors.Is(err, store.ErrSettingsChanged) {
 				t.Fatalf("stale update: err = %v, want ErrSettingsChanged", err)
 			}
@@ -77,17 +77,27 @@ func TestAccountSettings(t *testing.T) {
 				t.Fatalf("a refused update was audited: %d events", len(events))
 			}
 
-			must(t, s.UpdateAccountSettings(ctx, "acme", store.AccountSettings{EmailDelivery: false}, store.AccountSettings{EmailDelivery: true}))
+			must(t, updateSettings(s, "acme", store.AccountSettings{EmailDelivery: false}, store.AccountSettings{EmailDelivery: true}))
 			if got, err := s.GetAccount(ctx, "acme"); err != nil || !got.EmailDelivery {
 				t.Fatalf("after turning it back on: %+v, %v", got, err)
 			}
 		})
 
 		t.Run("an unknown account is not found", func(t *testing.T) {
-			err := s.UpdateAccountSettings(ctx, "nobody", store.AccountSettings{EmailDelivery: true}, store.AccountSettings{EmailDelivery: false})
+			err := updateSettings(s, "nobody", store.AccountSettings{EmailDelivery: true}, store.AccountSettings{EmailDelivery: false})
 			if !errors.Is(err, store.ErrNotFound) {
 				t.Fatalf("err = %v, want ErrNotFound", err)
 			}
 		})
 	})
+}
+
+// updateSettings changes an account's settings from from to to, with
+// events, confirming that no user is affected.
+func updateSettings(s *store.Store, id string, from, to store.AccountSettings, events ...store.AuditEvent) error {
+	_, err := s.UpdateAccountSettings(context.Background(), store.SettingsChange{
+		AccountID: id, From: from, To: to, At: time.Now().UTC(),
+		Audit: func(store.SettingsOutcome) []store.AuditEvent { return events },
+	})
+	return err
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -15,6 +16,16 @@ const (
 	LinkWelcome     = "welcome"      // create a first password
 	LinkReset       = "reset"        // choose a new password
 	LinkVerifyEmail = "verify_email" // prove the email address
+	// LinkNotice is not a link: a security notice that tells a user what
+	// happened to their credentials. It rides the same outbox (a row, a
+	// delivery workflow, audited once sent) but has no token: it is never
+	// drawn, used or expired, and a newer one does not void it.
+	LinkNotice = "notice"
+)
+
+// Kinds of notices, in CredentialLink.Notice["kind"].
+const (
+	NoticePasswordReset = "password_reset" // the password was reset with a link
 )
 
 // CredentialLink is a one-time link sent to a user by email. The API
@@ -46,6 +57,9 @@ type CredentialLink struct {
 	// DispatchFailures counts the starts that failed before.
 	DispatchedAt     *time.Time `bun:"dispatched_at"`
 	DispatchFailures int        `bun:"dispatch_failures,notnull"`
+	// Notice is what a notice says: "kind" (NoticePasswordReset, ...) and
+	// the facts its message gives ("at", "ip"); nil for links.
+	Notice map[string]string `bun:"notice"`
 }
 
 // Live reports whether the link can still be used at t.
@@ -68,7 +82,10 @@ func issueLinks(ctx context.Context, db bun.IDB, links []CredentialLink, at time
 	}
 	byPurpose := map[string][]string{}
 	for _, l := range links {
-		byPurpose[l.Purpose] = append(byPurpose[l.Purpose], l.UserID)
+		// Notices add up: each tells of its own event.
+		if l.Purpose != LinkNotice {
+			byPurpose[l.Purpose] = append(byPurpose[l.Purpose], l.UserID)
+		}
 	}
 	for purpose, users := range byPurpose {
 		if err := voidLinks(ctx, db, purpose, users, at); err != nil {
@@ -234,15 +251,37 @@ type PasswordByLink struct {
 	UserID  string
 	Hash    string // the password's hash; never the password
 	At      time.Time
+	// Notice, when set, is a notice to the user (purpose LinkNotice)
+	// requested in the same transaction: it goes only if the password is set.
+	Notice *CredentialLink
 }
 
 // SetPasswordByLink uses the link and sets the user's password hash in
-// one transaction, with events: the link works once, whoever submits it at
-// the same time. ErrLinkGone, with nothing changed, when the link is not
-// live at p.At, or its user's (or account's) email and password sign-in
-// is off.
+// one transaction, with events (and p.Notice): the link works once,
+// whoever submits it at the same time. ErrLinkGone, with nothing changed,
+// when the link is not live at p.At, or its user's (or account's) email
+// and password sign-in is off.
 func (s *Store) SetPasswordByLink(ctx context.Context, p PasswordByLink, events ...AuditEvent) error {
 	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		// The account's switch first, share-locked on PostgreSQL: turning
+		// it off (which deletes every password) waits for this
+		// transaction, or this one waits for it and finds it off. Without
+		// the lock a password set while the switch goes off could outlive
+		// the deletion.
+		var accountID string
+		err := tx.NewSelect().Model((*User)(nil)).Column("account_id").Where("id = ?", p.UserID).Scan(ctx, &accountID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrLinkGone
+		}
+		if err != nil {
+			return fmt.Errorf("load user %s: %w", p.UserID, err)
+		}
+		switch err := s.passwordLoginAllowed(ctx, tx, accountID); {
+		case errors.Is(err, ErrPasswordLoginOff):
+			return ErrLinkGone
+		case err != nil:
+			return err
+		}
 		// Claiming the link first makes a concurrent use wait on its row
 		// and then find it used.
 		res, err := tx.NewUpdate().Model((*CredentialLink)(nil)).
@@ -270,6 +309,85 @@ func (s *Store) SetPasswordByLink(ctx context.Context, p PasswordByLink, events 
 		if n, _ := res.RowsAffected(); n != 1 {
 			return ErrLinkGone
 		}
+		if n := p.Notice; n != nil {
+			if n.Purpose != LinkNotice || n.UserID != p.UserID || n.AccountID != accountID {
+				return fmt.Errorf("set password of user %s: the notice is not a notice to this user", p.UserID)
+			}
+			if _, err := tx.NewInsert().Model(n).Exec(ctx); err != nil {
+				return conflict(err, "notice")
+			}
+		}
 		return appendAudit(ctx, tx, events)
 	})
+}
+
+// ErrLinkLimit refuses a self-service link: the user was sent as many in
+// the window as LinkRequest allows.
+var ErrLinkLimit = errors.New("too many credential links for this user lately")
+
+// LinkRequest is a link a user asks for themselves ("Forgot password?").
+type LinkRequest struct {
+	// Link is the link to issue (purpose LinkReset or LinkWelcome); it
+	// voids the user's unused links of its purpose.
+	Link CredentialLink
+	// At most Max links of purposes reset and welcome (whoever asked for
+	// them) may have been created for the user since Since; beyond, the
+	// request is refused with ErrLinkLimit.
+	Since time.Time
+	Max   int
+}
+
+// RequestLink issues a link a user asked for, with events, in one
+// transaction: ErrPasswordLoginOff when the account's or the user's email
+// and password sign-in is off (or the user is gone), ErrLinkLimit when
+// the user had r.Max links since r.Since. On PostgreSQL the user's row is
+// locked while counting, so that concurrent requests cannot all pass one
+// count.
+func (s *Store) RequestLink(ctx context.Context, r LinkRequest, events ...AuditEvent) error {
+	l := r.Link
+	if l.Purpose != LinkReset && l.Purpose != LinkWelcome {
+		return fmt.Errorf("request a %s link: only reset and welcome links are asked for", l.Purpose)
+	}
+	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if err := s.passwordLoginAllowed(ctx, tx, l.AccountID); err != nil {
+			return err
+		}
+		var on bool
+		q := tx.NewSelect().Model((*User)(nil)).Column("email_password_login").Where("id = ? AND account_id = ?", l.UserID, l.AccountID)
+		if s.postgres {
+			q = q.For("UPDATE")
+		}
+		if err := q.Scan(ctx, &on); errors.Is(err, sql.ErrNoRows) || (err == nil && !on) {
+			return ErrPasswordLoginOff
+		} else if err != nil {
+			return fmt.Errorf("load user %s: %w", l.UserID, err)
+		}
+		n, err := tx.NewSelect().Model((*CredentialLink)(nil)).
+			Where("user_id = ? AND purpose IN (?)", l.UserID, bun.In([]string{LinkReset, LinkWelcome})).
+			Where("created_at > ?", r.Since).
+			Count(ctx)
+		if err != nil {
+			return fmt.Errorf("count recent links of user %s: %w", l.UserID, err)
+		}
+		if n >= int64(r.Max) {
+			return ErrLinkLimit
+		}
+		if err := issueLinks(ctx, tx, []CredentialLink{l}, l.CreatedAt); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, events)
+	})
+}
+
+// UsersByEmail returns up to limit users of the account whose email
+// address is email, compared without regard to case.
+func (s *Store) UsersByEmail(ctx context.Context, accountID, email string, limit int) ([]User, error) {
+	users := []User{}
+	err := s.db.NewSelect().Model(&users).
+		Where("account_id = ? AND lower(email) = lower(?)", accountID, email).
+		Order("authid").Limit(int64(limit)).Scan(ctx)
+	if err != nil {
+		return nil, notFound(err, "users by email")
+	}
+	return users, nil
 }

@@ -73,7 +73,7 @@ func linkFixture(t *testing.T, s *store.Store) (store.Account, store.User) {
 	t.Helper()
 	ctx := context.Background()
 	acc, _, u := seed(t, s)
-	must(t, s.UpdateAccountSettings(ctx, acc.ID, acc.Settings(), store.AccountSettings{EmailDelivery: true, EmailPasswordLogin: true}))
+	must(t, updateSettings(s, acc.ID, acc.Settings(), store.AccountSettings{EmailDelivery: true, EmailPasswordLogin: true}))
 	u.EmailPasswordLogin = true
 	must(t, s.ApplyUserChanges(ctx, acc.ID, []store.UserChange{{User: u, SaveProfile: true, EnablesPasswordLogin: true}}))
 	return acc, u
@@ -288,13 +288,19 @@ func TestCredentialLinks(t *testing.T) {
 			}
 		})
 
-		t.Run("turning the account's switch off refuses every link", func(t *testing.T) {
+		t.Run("turning the account's switch off voids every link", func(t *testing.T) {
 			l := issue(t, s, u, "l-account-off", now, day)
 			got, err := s.GetAccount(ctx, acc.ID)
 			must(t, err)
-			must(t, s.UpdateAccountSettings(ctx, acc.ID, got.Settings(), store.AccountSettings{EmailDelivery: true}))
+			_, err = s.UpdateAccountSettings(ctx, store.SettingsChange{
+				AccountID: acc.ID, From: got.Settings(), To: store.AccountSettings{EmailDelivery: true}, At: now, ConfirmedUsers: 1,
+			})
+			must(t, err)
 			if err := setPassword(s, l, now); !errors.Is(err, store.ErrLinkGone) {
 				t.Fatalf("err = %v, want ErrLinkGone", err)
+			}
+			if got, _ := s.GetCredentialLink(ctx, l.ID); got.VoidedAt == nil {
+				t.Fatal("the link outlived the account's switch")
 			}
 		})
 	})

@@ -47,7 +47,8 @@ func migrations(postgres bool) *migrate.Migrations {
 		{"20261130000001", "factor_lockouts_effects_recovery_digests", lockoutSchema},
 		{"20261207000001", "email_password_switches_credential_links", passwordLoginSchema},
 		{"20261210000001", "sign_in_methods_sso_profile", signInMethodsSchema},
-		{"20261214000001", "password_attempts_return_url", passwordAttemptSchema},
+		{"20261214000001", "credential_link_notices", resetSchema},
+		{"20261214000002", "password_attempts_return_url", passwordAttemptSchema},
 	} {
 		script := types.Replace(step.script)
 		m.Add(migrate.Migration{

@@ -33,24 +33,32 @@ type pluginFlags struct {
 	outbox string // run the built-in outbox, writing here
 
 	userStarts, accountStarts int
-	// welcomeLinkTTL is how long a welcome link works; envErr is a bad
-	// value of its environment variable.
+	// welcomeLinkTTL and resetLinkTTL are how long welcome and password
+	// reset links work; envErr is a bad value of their environment
+	// variables.
 	welcomeLinkTTL time.Duration
+	resetLinkTTL   time.Duration
 	envErr         error
 }
 
 // registerLimits adds the flags of what the worker sends: the start rate
-// limits and the life of welcome links.
+// limits and the life of welcome and password reset links.
 func (p *pluginFlags) registerLimits(fs *flag.FlagSet) {
 	fs.IntVar(&p.userStarts, "starts-per-user", 0, "starts allowed per user in 15 minutes (0: default 10, -1: no limit)")
 	fs.IntVar(&p.accountStarts, "starts-per-account", 0, "starts allowed per account in a minute (0: default 600, -1: no limit)")
 	fs.DurationVar(&p.welcomeLinkTTL, "welcome-link-ttl", activities.DefaultWelcomeLinkTTL,
 		"how long a welcome link (to create a password) works after it is sent, at least 1m (env FLEXAUTH_WELCOME_LINK_TTL)")
-	if v := os.Getenv("FLEXAUTH_WELCOME_LINK_TTL"); v != "" {
-		if err := fs.Set("welcome-link-ttl", v); err != nil {
-			p.envErr = fmt.Errorf("FLEXAUTH_WELCOME_LINK_TTL=%q: %w", v, err)
+	fs.DurationVar(&p.resetLinkTTL, "reset-link-ttl", activities.DefaultResetLinkTTL,
+		"how long a password reset link works after it is sent, at least 1m (env FLEXAUTH_RESET_LINK_TTL)")
+	var errs []error
+	for flagName, env := range map[string]string{"welcome-link-ttl": "FLEXAUTH_WELCOME_LINK_TTL", "reset-link-ttl": "FLEXAUTH_RESET_LINK_TTL"} {
+		if v := os.Getenv(env); v != "" {
+			if err := fs.Set(flagName, v); err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: %w", env, v, err))
+			}
 		}
 	}
+	p.envErr = errors.Join(errs...)
 }
 
 // checkLimits reports the limits' flags that cannot be used as given.
@@ -60,6 +68,8 @@ func (p *pluginFlags) checkLimits() error {
 		return p.envErr
 	case p.welcomeLinkTTL < time.Minute:
 		return fmt.Errorf("--welcome-link-ttl %s: at least 1m", p.welcomeLinkTTL)
+	case p.resetLinkTTL < time.Minute:
+		return fmt.Errorf("--reset-link-ttl %s: at least 1m", p.resetLinkTTL)
 	}
 	return nil
 }
@@ -160,7 +170,7 @@ func (p *pluginFlags) host(logger *slog.Logger, acts activities.Config) (*host.H
 	acts.Channels, acts.AccountChannels, acts.Directory = cfg.Channels, cfg.Accounts, cfg.Directory
 	acts.SignOn, acts.AccountSignOn = cfg.SignOn, cfg.AccountSignOn
 	acts.Limits.UserStarts, acts.Limits.AccountStarts = p.userStarts, p.accountStarts
-	acts.WelcomeLinkTTL = p.welcomeLinkTTL
+	acts.WelcomeLinkTTL, acts.ResetLinkTTL = p.welcomeLinkTTL, p.resetLinkTTL
 	return h, acts, nil
 }
 

@@ -2,9 +2,12 @@
 // and codes may go by email (email delivery), and whether its users may be
 // given sign-in with email and password. Turning either off asks for
 // confirmation here, and the server asks for a fresh sign-in (api.js shows
-// that dialog on its own).
+// that dialog on its own). Turning email and password sign-in off deletes
+// users' passwords and second factors: the server answers 409 with the
+// number of users affected, this page asks the administrator to confirm
+// that number, and sends it back with the change.
 
-import { api } from '../api.js';
+import { ApiError, api } from '../api.js';
 import { announce, badge, busy, confirmAction, h, pageHeader, replace, section } from '../ui.js';
 
 // toggle is a labelled checkbox with a hint.
@@ -16,6 +19,8 @@ function toggle({ id, name, testid, label, hint }) {
   return { box, el };
 }
 
+const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
 const onOff = (on) => (on ? badge('on', 'active') : badge('off', 'disabled'));
 
 export async function render(view, ctx) {
@@ -23,6 +28,7 @@ export async function render(view, ctx) {
   const deliveryState = h('p', { 'data-testid': 'email-delivery-state', 'aria-live': 'polite' });
   const passwordState = h('p', { 'data-testid': 'email-password-state', 'aria-live': 'polite' });
   const error = h('p', { class: 'form-error', role: 'alert', 'data-testid': 'account-form-error' });
+  const outcome = h('p', { 'data-testid': 'account-outcome' });
   const delivery = toggle({
     id: 'account-email-delivery', name: 'email_delivery', testid: 'email-delivery',
     label: 'Send sign-in links and codes by email',
@@ -31,12 +37,12 @@ export async function render(view, ctx) {
   const password = toggle({
     id: 'account-email-password', name: 'email_password_login', testid: 'email-password-login',
     label: 'Allow email and password authentication',
-    hint: 'When on, administrators can turn email and password sign-in on for users (on a user’s page, with “Email login actions” on the users list, or with the “Email login enabled” column of an import); each of them gets a welcome email to create a password. While off, no user can be given it and welcome links do not work. Turning it off does not delete passwords.',
+    hint: 'When on, administrators can turn email and password sign-in on for users (on a user’s page, with “Email login actions” on the users list, or with the “Email login enabled” column of an import); each of them gets a welcome email to create a password. Turning it off deletes the passwords, authenticator apps and recovery codes of those users (they keep their setting; other sign-in methods keep working); turning it back on sends each of them a welcome email to set a password and enrol again.',
   });
   const form = h('form', { novalidate: true, 'data-testid': 'account-form' },
     h('h3', {}, 'Email delivery'), deliveryState, delivery.el,
     h('h3', {}, 'Email and password authentication'), passwordState, password.el,
-    error,
+    error, outcome,
     h('div', { class: 'actions' }, h('button', { type: 'submit', 'data-testid': 'account-save' }, 'Save settings')));
 
   let account = null;
@@ -63,20 +69,33 @@ export async function render(view, ctx) {
       });
       if (!ok) return false;
     }
-    if (change.email_password_login === false) {
-      const ok = await confirmAction({
-        title: 'Turn email and password authentication off?',
-        text: 'Users who have it keep their setting and password, but no welcome link works and nobody can be given email and password sign-in until it is turned back on.',
-        ok: 'Turn it off',
-      });
-      if (!ok) return false;
-    }
     return true;
+  };
+
+  // confirmAffected asks before deleting the credentials of n users.
+  const confirmAffected = (n) => confirmAction({
+    title: `Delete the passwords and second factors of ${plural(n, 'user')}?`,
+    text: `Turning email and password authentication off deletes the password, authenticator app and recovery codes of the ${plural(n, 'user')} who ${n === 1 ? 'has' : 'have'} email login on or a password, and stops every welcome and password reset link. They keep their email login setting and can still sign in with the other methods. Turning it back on sends each of them a welcome email: they create a password and enrol their authenticator again. This cannot be undone.`,
+    ok: `Delete for ${plural(n, 'user')} and turn off`,
+  });
+
+  // save sends the change; turning email and password sign-in off is
+  // sent again with the confirmed count when the server asks for it.
+  const save = async (change) => {
+    try {
+      return await api('PATCH', '/v1/admin/account', { body: change, quiet: true });
+    } catch (err) {
+      const n = err instanceof ApiError && err.status === 409 ? err.body.affected_users : undefined;
+      if (typeof n !== 'number' || 'confirm_affected_users' in change) throw err;
+      if (!(await confirmAffected(n))) return null;
+      return api('PATCH', '/v1/admin/account', { body: { ...change, confirm_affected_users: n }, quiet: true });
+    }
   };
 
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     error.textContent = '';
+    outcome.textContent = '';
     const change = {};
     if (delivery.box.checked !== account.email_delivery) change.email_delivery = delivery.box.checked;
     if (password.box.checked !== account.email_password_login) change.email_password_login = password.box.checked;
@@ -91,9 +110,13 @@ export async function render(view, ctx) {
       }
       let acc;
       try {
-        acc = await api('PATCH', '/v1/admin/account', { body: change, quiet: true });
+        acc = await save(change);
       } catch (err) {
         error.textContent = err.message;
+        show(account);
+        return;
+      }
+      if (!acc) {
         show(account);
         return;
       }
@@ -104,6 +127,12 @@ export async function render(view, ctx) {
       if ('email_password_login' in change) {
         said.push(acc.email_password_login ? 'Email and password authentication turned on.' : 'Email and password authentication turned off.');
       }
+      const deleted = acc.credentials_deleted;
+      if (deleted) {
+        said.push(`Deleted ${plural(deleted.passwords, 'password')}, ${plural(deleted.authenticators, 'authenticator app')} and ${plural(deleted.recovery_codes, 'recovery code')} of ${plural(deleted.users, 'user')}.`);
+      }
+      if (acc.welcome_links > 0) said.push(`${plural(acc.welcome_links, 'welcome email')} on the way.`);
+      replace(outcome, said.join(' '));
       announce(said.join(' '));
     });
   });

@@ -1,5 +1,6 @@
 // Users: search, paging, create, and email login actions on a selection
-// (enable, disable, resend the welcome email). A user's own page is user.js.
+// (enable, disable, send a password reset email: a new welcome email to
+// users who have no password yet). A user's own page is user.js.
 
 import { api, query } from '../api.js';
 import {
@@ -26,10 +27,10 @@ const ACTIONS = {
     text: 'They can no longer sign in with email and password, and the welcome links they were sent stop working.',
     ok: 'Disable email login',
   }) },
-  resend: { label: 'Resend welcome email', done: 'resent', ask: (n) => ({
-    title: `Resend the welcome email to ${n}?`,
-    text: 'Each gets a new link to create a password; the link sent before stops working.',
-    ok: 'Resend',
+  resend: { label: 'Resend password reset email', done: 'sent', ask: (n) => ({
+    title: `Send a password reset email to ${n}?`,
+    text: 'Users who have a password get a link to choose a new one (it works for an hour and does not turn off their authenticator app); users who have none yet get a new welcome email. The link of that kind sent before stops working.',
+    ok: 'Send',
   }) },
 };
 
@@ -84,8 +85,14 @@ export async function render(view, ctx) {
     if (!ctx.current()) return;
     const failed = (out.results || []).filter((r) => r.result === 'error');
     const s = out.summary || {};
+    let said = `${a.label}: ${plural(s.changed || 0, 'user')} ${a.done}, ${s.unchanged || 0} unchanged, ${plural(failed.length, 'error')}.`;
+    if (action === 'resend') {
+      // Each user got the link they need: reset with a password, welcome without.
+      const sent = (link) => (out.results || []).filter((r) => r.result === 'resent' && r.link === link).length;
+      said = `${a.label}: ${plural(sent('reset'), 'password reset email')}, ${plural(sent('welcome'), 'welcome email')} (to users without a password yet), ${plural(failed.length, 'error')}.`;
+    }
     replace(outcome, h('div', { class: failed.length ? 'callout error' : 'callout ok' },
-      h('p', {}, `${a.label}: ${plural(s.changed || 0, 'user')} ${a.done}, ${s.unchanged || 0} unchanged, ${plural(failed.length, 'error')}.`),
+      h('p', {}, said),
       failed.length ? h('ul', { class: 'problems', 'data-testid': 'email-login-errors' },
         failed.map((r) => h('li', {}, h('strong', {}, r.authid), `: ${r.error}`))) : null));
     announce(`${a.label}: ${plural(s.changed || 0, 'user')} ${a.done}.`);
