@@ -19,8 +19,12 @@ import (
 // hosted page's URL; the password, then forced enrolment with a code
 // computed from the key the page shows; the recovery codes once; the
 // application's check sees authenticated. The next sign-in takes a
-// recovery code, which is then spent. Every page has no script, labels its
-// fields and does not scroll sideways.
+// recovery code, which is then spent; then "Forgot password?" and a reset
+// link, after which two-factor is still asked; an administrator's reset
+// of two-factor, after which the user enrols again; and the account's
+// switch turned off, which removes the credentials: the password sign-in
+// is refused while a link sign-in still works. Every page has no script,
+// labels its fields and does not scroll sideways.
 func TestPasswordSignInOnThePhone(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, withDevOutbox())
@@ -130,4 +134,64 @@ func TestPasswordSignInOnThePhone(t *testing.T) {
 	run("reuse the recovery code", chromedp.SendKeys(chromedp.CSS("#code"), codes[3]+kb.Enter))
 	b.waitFor(tab, `Boolean(document.getElementById('refusal')) && document.getElementById('refusal').innerText.includes('That code is not right.')`, "the spent code refused")
 	h.Expect("/v1/check", map[string]any{"system": "portal", "authid": "ada", "attempt": attempt}, http.StatusAccepted, "pending")
+
+	// Forgot password: from the sign-in page's link, the reset message in
+	// the outbox, a new password; the next sign-in still takes a code.
+	attempt, page = start()
+	run("open a sign-in to forget the password", chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS("#forgot")),
+		chromedp.Click(chromedp.CSS("#forgot")))
+	b.waitFor(tab, `Boolean(document.querySelector('input[type="email"]')) && `+plainPage, "the forgot password form")
+	run("ask for a reset", chromedp.SendKeys(chromedp.CSS(`input[type="email"]`), "ada@example.com"+kb.Enter))
+	b.waitFor(tab, `document.querySelector('h1') !== null && document.body.innerText.length > 0 && !document.querySelector('input[type="email"]')`, "the same answer for every address")
+	reset := h.waitMessage("ada@example.com", 2)
+	if !strings.Contains(reset.Link, "/r/") {
+		t.Fatalf("reset message = %+v", reset)
+	}
+	run("open the reset link", chromedp.Navigate(reset.Link), chromedp.WaitVisible(chromedp.CSS("#password")))
+	run("choose a new password",
+		chromedp.SendKeys(chromedp.CSS("#password"), "a brand new passphrase"),
+		chromedp.SendKeys(chromedp.CSS("#confirm"), "a brand new passphrase"+kb.Enter))
+	b.waitFor(tab, `!document.getElementById('confirm')`, "the new password set")
+	attempt, page = start()
+	run("sign in with the new password", chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS("#password")),
+		chromedp.SendKeys(chromedp.CSS("#password"), "a brand new passphrase"+kb.Enter))
+	b.waitFor(tab, `Boolean(document.getElementById('code')) && document.querySelector('h1').innerText === 'Two-step verification'`, "two-factor still asked after a reset")
+	code, err = activities.TOTPCode(key, time.Now().Add(activities.TOTPPeriod*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run("type the next code", chromedp.SendKeys(chromedp.CSS("#code"), code+kb.Enter))
+	b.waitFor(tab, `location.href === '`+h.url+`/openapi.json'`, "signed in with the new password")
+	h.Expect("/v1/check", map[string]any{"system": "portal", "authid": "ada", "attempt": attempt}, http.StatusOK, "authenticated")
+
+	// Reset two-factor (by an administrator): the next sign-in enrols again.
+	h.Admin(http.MethodDelete, "/v1/admin/users/ada/totp", nil, http.StatusNoContent)
+	_, page = start()
+	run("sign in after the reset", chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS("#password")),
+		chromedp.SendKeys(chromedp.CSS("#password"), "a brand new passphrase"+kb.Enter))
+	b.waitFor(tab, `Boolean(document.getElementById('qr')) && document.getElementById('totp-key').innerText.replaceAll(' ', '') !== '`+key+`'`, "enrolment of a new app")
+
+	// The account switch off deletes the credentials: the password sign-in
+	// is refused, a link sign-in still works.
+	out := h.Do(http.MethodPatch, "/v1/admin/account", h.AdminKey, map[string]any{"email_password_login": false})
+	if out.Status != http.StatusConflict || !strings.Contains(out.Body, `"affected_users":1`) {
+		t.Fatalf("switch off without confirming = %d %s", out.Status, out.Body)
+	}
+	h.Admin(http.MethodPatch, "/v1/admin/account", map[string]any{"email_password_login": false, "confirm_affected_users": 1}, http.StatusOK)
+	run("the open sign-in page", chromedp.Reload())
+	b.waitFor(tab, `!document.getElementById('code') && !document.getElementById('password')`, "the open sign-in cannot go on")
+	h.Expect("/v1/start", map[string]any{"system": "portal", "authid": "ada"}, http.StatusForbidden, "security error")
+	if u := h.Admin(http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); u["totp_enabled"] != false || u["password_set_at"] != nil {
+		t.Fatalf("ada after the switch off = %v, want no password and no app", u)
+	}
+	h.Admin(http.MethodPatch, "/v1/admin/systems/portal", map[string]any{"methods": []string{"password", "passwordless"}}, http.StatusOK)
+	h.Admin(http.MethodPut, "/v1/admin/users/ada/systems", map[string]any{
+		"assignments": []map[string]any{{"system": "portal", "method": "passwordless"}},
+	}, http.StatusOK)
+	attempt = h.Start("portal", "ada")
+	link := h.waitAttemptMessage(attempt)
+	run("confirm the link", chromedp.Navigate(link.Link), chromedp.WaitVisible(chromedp.CSS(`form button[type="submit"]`)),
+		chromedp.Click(chromedp.CSS(`form button[type="submit"]`)))
+	b.waitFor(tab, `location.href === '`+h.url+`/openapi.json'`, "the link sign-in, back to the system")
+	h.Expect("/v1/check", map[string]any{"system": "portal", "authid": "ada", "attempt": attempt}, http.StatusOK, "authenticated")
 }
