@@ -251,6 +251,19 @@ func noticeMessage(link store.CredentialLink, acc store.Account, user store.User
 			"If you did this, there is nothing more to do. If you did not, tell your organisation's administrator at once: "+
 			"whoever did it still needs the code from your authenticator app to sign in, and the administrator can stop them.",
 			hello(user), org, when, from)
+	case store.NoticeTOTPEnrolled:
+		req.Subject = "An authenticator app was set up for " + org
+		req.Text = fmt.Sprintf("%s\n\nAn authenticator app was set up for your sign-in to %s on %s, from the address %s, "+
+			"and a new set of recovery codes was made (the old ones no longer work).\n\n"+
+			"If you did this, there is nothing more to do. If you did not, tell your organisation's administrator at once.",
+			hello(user), org, when, from)
+	case store.NoticeRecoveryCodeUsed:
+		req.Subject = "A recovery code was used to sign in to " + org
+		req.Text = fmt.Sprintf("%s\n\nOne of your recovery codes was used to sign in to %s on %s, from the address %s. "+
+			"It no longer works.\n\n"+
+			"If you did this because you lost your authenticator app, ask your organisation's administrator to reset two-factor, "+
+			"or set up a new app from your security settings. If you did not, tell the administrator at once.",
+			hello(user), org, when, from)
 	default:
 		return sdk.SendRequest{}, false
 	}

@@ -318,6 +318,8 @@ func (a *Activities) fillEnrolment(e *store.Enrolment, in EnrolmentInput, seed [
 	e.Valid, e.TOTPStep, e.Sealed = true, step, sealed
 	e.RecoveryCodes, e.ShownCodes = rows, sealedCodes
 	e.Events = []store.AuditEvent{enrolled, codes}
+	notice := store.NewNotice(uuid.NewString(), in.AccountID, in.UserID, store.NoticeTOTPEnrolled, in.IP, now)
+	e.Notice = &notice
 	return nil
 }
 

@@ -90,6 +90,10 @@ func (a *Activities) CheckCode(ctx context.Context, in CodeInput) (CodeResult, e
 			return CodeResult{}, err
 		}
 		check.Valid, check.RecoveryCodeID, check.FailReason = ok, id, "wrong recovery code"
+		if ok {
+			notice := store.NewNotice(uuid.NewString(), in.AccountID, in.UserID, store.NoticeRecoveryCodeUsed, in.IP, now)
+			check.Notice = &notice
+		}
 	default:
 		return CodeResult{}, temporal.NewNonRetryableApplicationError("unknown factor "+in.Factor, ErrTypeBadInput, nil)
 	}

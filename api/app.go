@@ -285,6 +285,9 @@ func (s *Server) settle(ctx context.Context, att store.Attempt, pin pinInput) (s
 	}
 	switch v.Verdict {
 	case workflows.VerdictAccepted:
+		if sub.Factor == activities.FactorRecovery {
+			s.wakeLinkDispatcher() // the notice of the code used
+		}
 		return resultAuthenticated, nil
 	case workflows.VerdictRejected:
 		return resultSecurityError, nil

@@ -483,6 +483,12 @@ func (s *Server) afterSubmission(c *gin.Context, att store.Attempt, v workflows.
 		s.pageUnavailable(c, "reload attempt", gerr)
 		return
 	}
+	if v.Verdict == workflows.VerdictAccepted {
+		// The workflow may have queued a notice to the user (an app
+		// enrolled, a recovery code used): send it now, not at the next
+		// retry pass.
+		s.wakeLinkDispatcher()
+	}
 	switch {
 	case fresh.State == store.AttemptAuthenticated:
 		s.signedInSignin(c, fresh)

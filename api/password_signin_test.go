@@ -188,6 +188,9 @@ func TestPasswordSignInWithForcedEnrolment(t *testing.T) {
 		if user["totp_enabled"] != true {
 			t.Fatalf("ada = %v, want totp enabled", user)
 		}
+		if msg := h.outbox.sentTo(t, "ada@example.com", 2); !strings.HasPrefix(msg.Subject, "An authenticator app was set up for") {
+			t.Fatalf("message after enrolment = %+v, want the notice", msg)
+		}
 		types := strings.Join(h.AuditTypes("authid=ada"), ",")
 		for _, want := range []string{"password.accepted", "totp.enrolled", "recovery_codes.generated", "attempt.authenticated"} {
 			if !strings.Contains(types, want) {
@@ -207,6 +210,9 @@ func TestPasswordSignInWithForcedEnrolment(t *testing.T) {
 		done := ada.post(page, url.Values{"step": {"totp"}, "code": {strings.ToLower(codes[0])}})
 		wantPage(t, done, http.StatusOK, "You are signed in to portal", `http-equiv="refresh"`)
 		h.Expect("/v1/check", req{"system": "portal", "authid": "ada", "attempt": attempt}, http.StatusOK, "authenticated")
+		if msg := h.outbox.sentTo(t, "ada@example.com", 3); !strings.HasPrefix(msg.Subject, "A recovery code was used to sign in to") {
+			t.Fatalf("message after the recovery code = %+v, want the notice", msg)
+		}
 
 		attempt, page = startPassword(t, h)
 		ada.post(page, url.Values{"step": {"password"}, "password": {"correct horse battery"}})

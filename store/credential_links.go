@@ -25,8 +25,19 @@ const (
 
 // Kinds of notices, in CredentialLink.Notice["kind"].
 const (
-	NoticePasswordReset = "password_reset" // the password was reset with a link
+	NoticePasswordReset    = "password_reset"     // the password was reset with a link
+	NoticeTOTPEnrolled     = "totp_enrolled"      // an authenticator app was enrolled at sign-in
+	NoticeRecoveryCodeUsed = "recovery_code_used" // a recovery code signed in
 )
+
+// NewNotice is a notice of kind to a user, dated at, naming the address
+// the change came from ("" when none).
+func NewNotice(id, accountID, userID, kind, ip string, at time.Time) CredentialLink {
+	return CredentialLink{
+		ID: id, AccountID: accountID, UserID: userID, Purpose: LinkNotice, CreatedAt: at,
+		Notice: map[string]string{"kind": kind, "at": at.UTC().Format(time.RFC3339), "ip": ip},
+	}
+}
 
 // CredentialLink is a one-time link sent to a user by email. The API
 // requests it (a row without a token) in the transaction of the change

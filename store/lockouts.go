@@ -122,6 +122,9 @@ type CodeCheck struct {
 	SpendSecret string
 	// Next, for a password, is the attempt's next step when it is right.
 	Next *NextStep
+	// Notice, when the code is valid, tells the user (a recovery code was
+	// used); it is queued in the same transaction.
+	Notice *CredentialLink
 }
 
 // CodeOutcome is what a recorded code check came to.
@@ -199,6 +202,11 @@ func (s *Store) recordCodeCheck(ctx context.Context, c CodeCheck) (CodeOutcome, 
 		}
 		if !out.Valid && !out.Refused {
 			if err := countFailure(ctx, tx, c, &lock, exists, &out); err != nil {
+				return err
+			}
+		}
+		if out.Valid && c.Notice != nil {
+			if err := issueLinks(ctx, tx, []CredentialLink{*c.Notice}, c.At); err != nil {
 				return err
 			}
 		}

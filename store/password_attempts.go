@@ -161,6 +161,8 @@ type Enrolment struct {
 	ShownCodes    []byte
 	At            time.Time
 	Events        []AuditEvent
+	// Notice tells the user an authenticator was enrolled.
+	Notice *CredentialLink
 }
 
 // EnrolmentOutcome is what a confirmed enrolment came to.
@@ -209,6 +211,11 @@ func (s *Store) CompleteEnrolment(ctx context.Context, e Enrolment) (EnrolmentOu
 		}
 		if err := appendAudit(ctx, tx, e.Events); err != nil {
 			return err
+		}
+		if e.Notice != nil {
+			if err := issueLinks(ctx, tx, []CredentialLink{*e.Notice}, e.At); err != nil {
+				return err
+			}
 		}
 		out.Valid = true
 		return saveEffect(ctx, tx, e.AttemptID, e.Effect, out, e.At)
