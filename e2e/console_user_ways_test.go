@@ -118,6 +118,12 @@ func TestConsoleShowsHowAUserSignsIn(t *testing.T) {
 	b.waitVisible(tid("way-password") + " " + tid("totp-qr"))
 	b.waitVisible(tid("way-password") + " " + tid("totp-secret"))
 	b.shot("user-ways-password")
+	// A password reset email from the card: pat has no password yet, so
+	// the API sends a welcome link instead, and the page says so.
+	b.do(chromedp.Click(chromedp.CSS(tid("way-password") + " " + tid("password-reset-send"))))
+	b.waitVisible(tid("confirm-dialog"))
+	b.do(chromedp.Click(chromedp.CSS(tid("confirm-ok"))))
+	b.waitText(tid("status"), "pat has no password yet: a welcome email is on its way.")
 
 	b.open("#/users/newbie")
 	b.waitText(tid("never-signed-in"), "newbie has never signed in.")

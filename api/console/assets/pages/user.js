@@ -73,7 +73,8 @@ export async function render(view, ctx) {
     signInWays(authid, ways, (way) => h('div', { class: 'way-security' },
       h('h4', {}, 'Security settings'),
       passwordFacts(way.security),
-      twoFactorActions(u, base, reload))),
+      twoFactorActions(u, base, reload),
+      passwordResetAction(u, way.security, base))),
     assignments(u, sys.systems || [], base),
     ...((ways.ways || []).some((w) => w.security) ? [] : [twoFactor(u, base, reload)]),
     lockouts(u, base, reload),
@@ -345,6 +346,24 @@ function twoFactorParts(u, base, reload, { compact = false } = {}) {
       }, 'Generate recovery codes')),
       codesArea],
   };
+}
+
+// passwordResetAction sends the user a link to choose a new password (a
+// welcome link when they have none yet): the API answers which.
+function passwordResetAction(u, security, base) {
+  if (!security.email_password_login || !u.email) return null;
+  const send = async () => {
+    const ok = await confirmAction({
+      title: `Send ${u.authid} a password reset email?`,
+      text: `A one-time link to choose a new password goes to ${u.email}; it works for an hour. It does not change two-factor: signing in still asks for a code.`,
+      ok: 'Send reset email',
+    });
+    if (!ok) return;
+    const out = await api('POST', `${base}/password-reset`);
+    announce(out.link === 'welcome' ? `${u.authid} has no password yet: a welcome email is on its way.` : `A password reset email is on its way to ${u.email}.`);
+  };
+  return h('div', { class: 'actions' },
+    h('button', { type: 'button', class: 'secondary', 'data-testid': 'password-reset-send', onclick: send }, 'Send a password reset email'));
 }
 
 // lockouts shows the user's runs of wrong codes per factor and lets an
