@@ -182,21 +182,34 @@ func (s *Server) signinAttempt(c *gin.Context) (att store.Attempt, digest string
 // boundBrowser reports whether the request comes from the browser the
 // attempt's later steps are bound to.
 func (s *Server) boundBrowser(c *gin.Context, att store.Attempt) bool {
-	cookie, err := c.Cookie(pageCookie)
-	if err != nil || !wellFormedToken(cookie) || att.BrowserDigest == "" {
-		return false
+	digest, ok := s.browserDigestOf(c, att)
+	return ok && att.BrowserDigest != "" && secret.Equal(att.BrowserDigest, digest)
+}
+
+// requestCookie is the binding cookie the request came with or, once this
+// answer sets one, the new one: a browser's first right password is
+// answered with the next step at once.
+func requestCookie(c *gin.Context) (string, bool) {
+	if v, ok := c.Get(pageCookie); ok {
+		return v.(string), true
 	}
-	return secret.Equal(att.BrowserDigest, activities.BrowserDigest(s.keys, att.ID, cookie))
+	cookie, err := c.Cookie(pageCookie)
+	if err != nil || !wellFormedToken(cookie) {
+		return "", false
+	}
+	return cookie, true
 }
 
 // browserBinding returns the digest of the request's binding cookie for
 // the attempt, setting a new cookie when it has none.
 func (s *Server) browserBinding(c *gin.Context, att store.Attempt) (string, error) {
-	cookie, err := c.Cookie(pageCookie)
-	if err != nil || !wellFormedToken(cookie) {
+	cookie, ok := requestCookie(c)
+	if !ok {
+		var err error
 		if cookie, err = secret.NewToken(); err != nil {
 			return "", err
 		}
+		c.Set(pageCookie, cookie)
 		http.SetCookie(c.Writer, &http.Cookie{
 			Name: pageCookie, Value: cookie, Path: activities.PagePath,
 			HttpOnly: true, Secure: strings.HasPrefix(s.cfg.PublicURL, "https://"),
@@ -463,8 +476,8 @@ func (s *Server) submitEnrolment(c *gin.Context, att store.Attempt) {
 
 // browserDigestOf is the digest of the request's binding cookie, if any.
 func (s *Server) browserDigestOf(c *gin.Context, att store.Attempt) (string, bool) {
-	cookie, err := c.Cookie(pageCookie)
-	if err != nil || !wellFormedToken(cookie) {
+	cookie, ok := requestCookie(c)
+	if !ok {
 		return "", false
 	}
 	return activities.BrowserDigest(s.keys, att.ID, cookie), true

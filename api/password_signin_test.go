@@ -204,10 +204,12 @@ func TestPasswordSignInWithForcedEnrolment(t *testing.T) {
 	})
 
 	t.Run("later sign-ins ask for the password and a code; a recovery code works once", func(t *testing.T) {
+		// A browser new to flexauth, whose first post is the right password.
+		laptop := newPageBrowser(t)
 		attempt, page := startPassword(t, h)
-		res := ada.post(page, url.Values{"step": {"password"}, "password": {"correct horse battery"}})
+		res := laptop.post(page, url.Values{"step": {"password"}, "password": {"correct horse battery"}})
 		wantPage(t, res, http.StatusOK, "Two-step verification", `autocomplete="one-time-code"`)
-		done := ada.post(page, url.Values{"step": {"totp"}, "code": {strings.ToLower(codes[0])}})
+		done := laptop.post(page, url.Values{"step": {"totp"}, "code": {strings.ToLower(codes[0])}})
 		wantPage(t, done, http.StatusOK, "You are signed in to portal", `http-equiv="refresh"`)
 		h.Expect("/v1/check", req{"system": "portal", "authid": "ada", "attempt": attempt}, http.StatusOK, "authenticated")
 		if msg := h.outbox.sentTo(t, "ada@example.com", 3); !strings.HasPrefix(msg.Subject, "A recovery code was used to sign in to") {

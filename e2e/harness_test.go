@@ -97,11 +97,14 @@ type harness struct {
 type option func(*harnessConfig)
 
 type harnessConfig struct {
-	policy    activities.Policy
-	acts      activities.Config
-	plugins   []host.Spec
-	devOutbox bool
-	now       func() time.Time
+	policy activities.Policy
+	acts   activities.Config
+	// realPasswords has the worker verify with flexauth's argon2id instead
+	// of the tests' quick stand-in.
+	realPasswords bool
+	plugins       []host.Spec
+	devOutbox     bool
+	now           func() time.Time
 }
 
 // withDevOutbox serves the outbox file at /v1/admin/dev/outbox, as
@@ -142,6 +145,11 @@ func withPlugins(channels map[string]string, specs ...host.Spec) option {
 // withoutStartLimits lifts the start rate limits, for benchmarks.
 func withoutStartLimits() option {
 	return func(c *harnessConfig) { c.acts.Limits.UserStarts, c.acts.Limits.AccountStarts = -1, -1 }
+}
+
+// withRealPasswords has the worker verify passwords with argon2id.
+func withRealPasswords() option {
+	return func(c *harnessConfig) { c.realPasswords = true }
 }
 
 // withPolicy replaces the default policy.
@@ -208,7 +216,7 @@ func newHarness(t testing.TB, opts ...option) *harness {
 	}
 	h.tc = ts.GetDefaultClient()
 	cfg.acts.PublicURL = h.url
-	if cfg.acts.Passwords == nil {
+	if cfg.acts.Passwords == nil && !cfg.realPasswords {
 		// The worker reads the hashes the API's stand-in rules store.
 		cfg.acts.Passwords = apitest.PasswordRules{}
 	}
