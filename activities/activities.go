@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"runtime"
 	"time"
 
 	"github.com/flexauth/flexauth/password"
@@ -93,6 +94,11 @@ type Config struct {
 	// Passwords verify the passwords users sign in with (default: package
 	// password's argon2id with its recommended parameters).
 	Passwords Passwords
+	// MaxConcurrentHashes bounds the password verifications running at
+	// once in this worker (default twice the CPUs): each holds argon2id's
+	// 19 MiB while it runs, and a flood of passwords must queue, not
+	// exhaust memory.
+	MaxConcurrentHashes int
 
 	// ResetLinkTTL is how long a password reset link works once drawn
 	// (default DefaultResetLinkTTL, 1 hour).
@@ -146,6 +152,9 @@ type Activities struct {
 	keys    *secret.Keyring
 	cfg     Config
 	now     func() time.Time
+	// hashSlots bounds concurrent password verifications (see
+	// Config.MaxConcurrentHashes).
+	hashSlots chan struct{}
 }
 
 // New returns the activities. now may be nil for time.Now.
@@ -168,6 +177,9 @@ func New(st Store, policy Policy, plugins Plugins, keys *secret.Keyring, cfg Con
 	if cfg.Passwords == nil {
 		cfg.Passwords = argon2Passwords{}
 	}
+	if cfg.MaxConcurrentHashes <= 0 {
+		cfg.MaxConcurrentHashes = 2 * runtime.NumCPU()
+	}
 	if cfg.ResetLinkTTL <= 0 {
 		cfg.ResetLinkTTL = DefaultResetLinkTTL
 	}
@@ -177,7 +189,8 @@ func New(st Store, policy Policy, plugins Plugins, keys *secret.Keyring, cfg Con
 	if now == nil {
 		now = time.Now
 	}
-	return &Activities{store: st, policy: policy, plugins: plugins, keys: keys, cfg: cfg, now: now}
+	return &Activities{store: st, policy: policy, plugins: plugins, keys: keys, cfg: cfg, now: now,
+		hashSlots: make(chan struct{}, cfg.MaxConcurrentHashes)}
 }
 
 // Subject identifies the attempt in every activity input, for the row and

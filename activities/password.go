@@ -184,6 +184,12 @@ func (a *Activities) verifyPassword(ctx context.Context, in PasswordInput, user 
 	if user.PasswordHash == "" || !user.EmailPasswordLogin {
 		return false, "", nil
 	}
+	select {
+	case a.hashSlots <- struct{}{}:
+		defer func() { <-a.hashSlots }()
+	case <-ctx.Done():
+		return false, "", fmt.Errorf("wait to verify a password: %w", ctx.Err())
+	}
 	ok, needsRehash, err := a.cfg.Passwords.Verify(string(plain), user.PasswordHash)
 	if err != nil {
 		// A stored hash flexauth cannot read is its own fault, not the

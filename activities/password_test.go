@@ -2,7 +2,10 @@ package activities_test
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/flexauth/flexauth/activities"
 	"github.com/flexauth/flexauth/password"
@@ -195,4 +198,60 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// countingPasswords verifies like the tests' stand-in, counting how many
+// verifications run at once.
+type countingPasswords struct {
+	mu           sync.Mutex
+	running, max int
+}
+
+func (p *countingPasswords) Verify(plain, encoded string) (bool, bool, error) {
+	p.mu.Lock()
+	p.running++
+	p.max = max(p.max, p.running)
+	p.mu.Unlock()
+	time.Sleep(20 * time.Millisecond)
+	p.mu.Lock()
+	p.running--
+	p.mu.Unlock()
+	return plain == "correct horse battery", false, nil
+}
+
+func (p *countingPasswords) Hash(plain string) (string, error) { return "unused", nil }
+
+func TestPasswordVerificationsAreBounded(t *testing.T) {
+	counting := &countingPasswords{}
+	f := newFixtureWith(t, nil, activities.Config{Passwords: counting, MaxConcurrentHashes: 2})
+	ctx := context.Background()
+	_, err := f.st.UpdateAccountSettings(ctx, store.SettingsChange{AccountID: "acc", From: store.AccountSettings{EmailDelivery: true},
+		To: store.AccountSettings{EmailDelivery: true, EmailPasswordLogin: true}, At: f.now})
+	must(t, err)
+	_, err = f.st.DB().NewUpdate().Model((*store.User)(nil)).Set("email_password_login = ?", true).
+		Set("password_hash = ?", "any").Where("id = ?", f.user.ID).Exec(ctx)
+	must(t, err)
+	f.begin(t, f.input)
+	var wg sync.WaitGroup
+	for i := range 8 {
+		id := fmt.Sprintf("p%d", i)
+		key := activities.PasswordSecretKey(id)
+		sealed, err := f.keys.Seal([]byte("guess"), activities.SecretAAD(f.input.AttemptID, key))
+		must(t, err)
+		_, err = f.st.PutAttemptSecret(ctx, store.AttemptSecret{AttemptID: f.input.AttemptID, Key: key, Sealed: sealed, CreatedAt: f.now})
+		must(t, err)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Each a different user's effect, as a flood against many users
+			// would be; the store serialises the records, not the hashing.
+			_, _ = f.acts.CheckPassword(ctx, activities.PasswordInput{
+				Subject: f.input, UserID: f.user.ID, Effect: "password:" + id, SecretKey: key, MaxAttempts: 100,
+			})
+		}()
+	}
+	wg.Wait()
+	if counting.max != 2 {
+		t.Fatalf("at most %d verifications ran at once, want the bound, 2", counting.max)
+	}
 }
