@@ -134,8 +134,8 @@ func (a *Activities) CheckPassword(ctx context.Context, in PasswordInput) (Passw
 	}
 	check.Events = func(o store.CodeOutcome) []store.AuditEvent {
 		if o.Valid {
-			ev := in.event(now, EventPasswordAccepted)
-			ev.Detail = map[string]any{"next": step}
+			ev := in.event(now, EventPasswordAccepted, "right password; the second factor follows")
+			ev.Detail = map[string]any{"actor": "user:" + in.AuthID, "next": step}
 			return []store.AuditEvent{ev}
 		}
 		return a.codeEvents(CodeInput{Subject: in.Subject, Factor: store.FactorPassword, MaxAttempts: in.MaxAttempts}, now, o)

@@ -118,7 +118,8 @@ func (a *Activities) codeEvents(in CodeInput, now time.Time, o store.CodeOutcome
 	case o.Refused:
 		return nil
 	case o.Valid && in.Factor == store.FactorRecovery:
-		ev := in.event(now, EventRecoveryCodeUsed)
+		ev := in.event(now, EventRecoveryCodeUsed, "a recovery code stood in for the authenticator app; it is spent")
+		ev.Detail = map[string]any{"actor": "user:" + in.AuthID}
 		return []store.AuditEvent{ev}
 	case o.Valid:
 		return nil
