@@ -13,6 +13,7 @@ const EVENT_TITLES = {
   'challenge.delivered': 'Challenge delivered',
   'code.rejected': 'Code rejected',
   'recovery_code.used': 'Recovery code used',
+  'password.accepted': 'Password accepted (second factor next)',
   'factor.locked': 'Factor locked after wrong codes',
   'attempt.authenticated': 'Authenticated',
   'attempt.denied': 'Denied',
