@@ -15,6 +15,11 @@ const (
 	LinkWelcome     = "welcome"      // create a first password
 	LinkReset       = "reset"        // choose a new password
 	LinkVerifyEmail = "verify_email" // prove the email address
+	// LinkRecover resets the second factor of a user who lost the
+	// authenticator, from the TOTP step of a password attempt (AttemptID)
+	// and in the browser that gave the password; the address must be
+	// verified. See notices.go for LinkNotice.
+	LinkRecover = "recover"
 )
 
 // CredentialLink is a one-time link sent to a user by email. The API
@@ -46,6 +51,11 @@ type CredentialLink struct {
 	// DispatchFailures counts the starts that failed before.
 	DispatchedAt     *time.Time `bun:"dispatched_at"`
 	DispatchFailures int        `bun:"dispatch_failures,notnull"`
+	// Notice is what a notice says (see notices.go); nil for links.
+	Notice map[string]string `bun:"notice"`
+	// AttemptID is the password attempt a recover link belongs to; "" for
+	// every other purpose.
+	AttemptID string `bun:"attempt_id,nullzero"`
 }
 
 // Live reports whether the link can still be used at t.
@@ -68,7 +78,10 @@ func issueLinks(ctx context.Context, db bun.IDB, links []CredentialLink, at time
 	}
 	byPurpose := map[string][]string{}
 	for _, l := range links {
-		byPurpose[l.Purpose] = append(byPurpose[l.Purpose], l.UserID)
+		// Notices add up: each tells of its own event.
+		if l.Purpose != LinkNotice {
+			byPurpose[l.Purpose] = append(byPurpose[l.Purpose], l.UserID)
+		}
 	}
 	for purpose, users := range byPurpose {
 		if err := voidLinks(ctx, db, purpose, users, at); err != nil {

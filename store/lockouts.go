@@ -116,6 +116,9 @@ type CodeCheck struct {
 	// Events builds the audit events of the outcome; they are appended in
 	// the same transaction.
 	Events func(CodeOutcome) []AuditEvent
+	// Notice, when set, builds the notice to the user the outcome calls
+	// for (nil for none), queued in the same transaction.
+	Notice func(CodeOutcome) *CredentialLink
 	// SpendSecret names the attempt secret the check read (a submitted
 	// password): it is deleted in the same transaction, whatever the
 	// outcome.
@@ -216,6 +219,11 @@ func (s *Store) recordCodeCheck(ctx context.Context, c CodeCheck) (CodeOutcome, 
 		}
 		if c.Events != nil {
 			if err := appendAudit(ctx, tx, c.Events(out)); err != nil {
+				return err
+			}
+		}
+		if c.Notice != nil {
+			if err := insertNotice(ctx, tx, c.Notice(out)); err != nil {
 				return err
 			}
 		}

@@ -47,6 +47,7 @@ func migrations(postgres bool) *migrate.Migrations {
 		{"20261130000001", "factor_lockouts_effects_recovery_digests", lockoutSchema},
 		{"20261207000001", "email_password_switches_credential_links", passwordLoginSchema},
 		{"20261214000001", "password_attempts_return_url", passwordAttemptSchema},
+		{"20261221000001", "self_service_sessions_verification_notices", selfServiceSchema},
 	} {
 		script := types.Replace(step.script)
 		m.Add(migrate.Migration{
