@@ -38,6 +38,22 @@ const WelcomePath = "/w/"
 // DefaultWelcomeLinkTTL is how long a welcome link works by default.
 const DefaultWelcomeLinkTTL = 72 * time.Hour
 
+// VerifyPath is where an email verification link's token is served; a
+// verification link works for VerifyLinkTTL.
+const (
+	VerifyPath    = "/v/"
+	VerifyLinkTTL = 24 * time.Hour
+)
+
+// RecoverPath is where a recover link's token is served: under PagePath,
+// so that the browser sends the cookie that binds the attempt's steps
+// (the link works only in the browser that gave the password). A recover
+// link works for RecoverLinkTTL.
+const (
+	RecoverPath    = PagePath + "recover/"
+	RecoverLinkTTL = 15 * time.Minute
+)
+
 // credentialPurpose is what differs between link purposes: where the link
 // leads and how long it works. A new purpose (reset, verify_email) adds a
 // case to purposeOf, a page at its path and a message in linkMessage.
@@ -51,6 +67,10 @@ func (c Config) purposeOf(purpose string) (credentialPurpose, bool) {
 	switch purpose {
 	case store.LinkWelcome:
 		return credentialPurpose{path: WelcomePath, ttl: c.WelcomeLinkTTL}, true
+	case store.LinkVerifyEmail:
+		return credentialPurpose{path: VerifyPath, ttl: VerifyLinkTTL}, true
+	case store.LinkRecover:
+		return credentialPurpose{path: RecoverPath, ttl: RecoverLinkTTL}, true
 	}
 	return credentialPurpose{}, false
 }
@@ -105,10 +125,6 @@ func (a *Activities) DeliverCredentialLink(ctx context.Context, in CredentialLin
 	case link.Closed():
 		return closed, nil
 	}
-	purpose, ok := a.cfg.purposeOf(link.Purpose)
-	if !ok {
-		return CredentialLinkResult{}, temporal.NewNonRetryableApplicationError("no page serves links of purpose "+link.Purpose, ErrTypeDelivery, nil)
-	}
 	user, err := a.store.UserByID(ctx, link.UserID)
 	if errors.Is(err, store.ErrNotFound) {
 		return closed, nil
@@ -120,8 +136,13 @@ func (a *Activities) DeliverCredentialLink(ctx context.Context, in CredentialLin
 	if err != nil {
 		return CredentialLinkResult{}, err
 	}
-	refuse := func(reason string) (CredentialLinkResult, error) {
-		return CredentialLinkResult{}, temporal.NewNonRetryableApplicationError(reason, ErrTypeDelivery, nil)
+	if link.Purpose == store.LinkNotice {
+		return a.deliverNotice(ctx, link, acc, user)
+	}
+	refuse := refuseDelivery
+	purpose, ok := a.cfg.purposeOf(link.Purpose)
+	if !ok {
+		return refuse("no page serves links of purpose " + link.Purpose)
 	}
 	switch {
 	case !acc.EmailPasswordLogin:
@@ -132,6 +153,9 @@ func (a *Activities) DeliverCredentialLink(ctx context.Context, in CredentialLin
 		return refuse("email delivery is off for the account, and the link goes by email")
 	case user.Email == "":
 		return refuse("the user has no email address")
+	case link.Purpose == store.LinkRecover && user.EmailVerifiedAt == nil:
+		// The address proved itself once and can stand in once.
+		return refuse("the user's email address is not verified")
 	}
 	plugin, ok := a.cfg.plugin(acc.ID, "email")
 	if !ok {
@@ -224,6 +248,19 @@ func linkMessage(link store.CredentialLink, acc store.Account, user store.User, 
 		req.Subject = "Create your password for " + org
 		req.Text = fmt.Sprintf("%s\n\n%s lets you sign in with your email address and a password. Open this link to create your password:\n\n%s\n\n"+
 			"The link works once and expires in %s (%s). If you did not expect this message, ignore it: nothing changes until a password is created.",
+			hello, org, url, describeDuration(expires.Sub(now)), expires.UTC().Format("2 January 2006, 15:04 UTC"))
+	case store.LinkVerifyEmail:
+		req.Subject = "Confirm your email address for " + org
+		req.Text = fmt.Sprintf("%s\n\nYou asked to confirm this email address in your security settings for %s. Open this link to confirm it:\n\n%s\n\n"+
+			"A confirmed address can, once, let you back in if you lose your authenticator app. "+
+			"The link works once and expires in %s (%s). If you did not ask for this, ignore this message.",
+			hello, org, url, describeDuration(expires.Sub(now)), expires.UTC().Format("2 January 2006, 15:04 UTC"))
+	case store.LinkRecover:
+		req.Subject = "Replace your authenticator app for " + org
+		req.Text = fmt.Sprintf("%s\n\nWhile signing in to %s you said you lost your authenticator app. Open this link in the same browser "+
+			"to remove your authenticator app and recovery codes and set up a new app:\n\n%s\n\n"+
+			"The link works once, only in the browser where you typed your password, and expires in %s (%s). "+
+			"If you did not ask for this, someone knows your password: do not open the link, and tell your organisation's administrator.",
 			hello, org, url, describeDuration(expires.Sub(now)), expires.UTC().Format("2 January 2006, 15:04 UTC"))
 	}
 	return req

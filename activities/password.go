@@ -264,6 +264,7 @@ func (a *Activities) ConfirmEnrolment(ctx context.Context, in EnrolmentInput) (s
 			if err := a.fillEnrolment(&e, in, seed, step, now); err != nil {
 				return store.EnrolmentOutcome{}, err
 			}
+			e.Notice = noticeTo(user, in.Subject, store.NoticeTOTPEnabled, store.NoticeBySignIn, now)
 		}
 	}
 	return a.store.CompleteEnrolment(ctx, e)
