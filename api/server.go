@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -87,6 +88,10 @@ type Config struct {
 	// PasswordRules judge and hash the passwords users choose on the
 	// hosted pages; nil for the built-in rules (password_rules.go).
 	PasswordRules PasswordRules
+	// SecuritySignInFloor is the least time a sign-in to the security
+	// settings takes to answer, so that unknown addresses, wrong and
+	// locked passwords cannot be told apart by timing; default 600ms.
+	SecuritySignInFloor time.Duration
 }
 
 // Validate reports the settings a server would not use as given: a
@@ -215,6 +220,7 @@ type (
 		linkStore
 		welcomeStore
 		signinStore
+		securityStore
 	}
 )
 
@@ -266,6 +272,13 @@ type Server struct {
 	// attempts (password_signin.go), under signinCSP.
 	signinPages *template.Template
 	signinCSP   string
+	// securityPages render the security settings (security.go), under
+	// securityCSP; dummyHash is what an unknown address's password is
+	// checked against, drawn once.
+	securityPages *template.Template
+	securityCSP   string
+	dummyHashOnce sync.Once
+	dummyHash     string
 }
 
 // New returns the API server. temporal is the client of the cluster that
@@ -304,6 +317,9 @@ func newServer(cfg Config, st persistence, wf workflowClient, keys *secret.Keyri
 	if cfg.PasswordRules == nil {
 		cfg.PasswordRules = defaultPasswordRules()
 	}
+	if cfg.SecuritySignInFloor <= 0 {
+		cfg.SecuritySignInFloor = defaultSecuritySignInFloor
+	}
 	s := &Server{
 		cfg: cfg, store: st, wf: wf, keys: keys, log: cfg.Logger,
 		pages: template.Must(template.New("page").Parse(pageTemplate)),
@@ -313,6 +329,8 @@ func newServer(cfg Config, st persistence, wf workflowClient, keys *secret.Keyri
 		passwordPages: template.Must(template.New("password").Parse(passwordTemplate)),
 		signinPages:   template.Must(template.New("signin").Parse(signinTemplate)),
 		signinCSP:     signinCSP(),
+		securityPages: template.Must(template.New("security").Parse(securityTemplate)),
+		securityCSP:   securityCSP(),
 		now:           cfg.Now,
 		bg:            newBackground(maxBackground, cfg.Logger),
 
@@ -403,6 +421,24 @@ func (s *Server) routes() *gin.Engine {
 	signin := activities.PagePath + ":token"
 	e.GET(signin, s.pageHeaders, pageLimit, s.showSignin)
 	e.POST(signin, s.pageHeaders, pageLimit, s.limitBody, s.submitSignin)
+	recoverLink := activities.RecoverPath + ":token"
+	e.GET(recoverLink, s.pageHeaders, pageLimit, s.showRecover)
+	e.POST(recoverLink, s.pageHeaders, pageLimit, s.limitBody, s.submitRecover)
+	verify := activities.VerifyPath + ":token"
+	e.GET(verify, s.pageHeaders, pageLimit, s.showVerification)
+	e.POST(verify, s.pageHeaders, pageLimit, s.limitBody, s.confirmVerification)
+
+	// The security settings users manage themselves (security.go).
+	security := e.Group(securityPath+":account", s.pageHeaders, pageLimit)
+	security.GET("", s.showSecurity)
+	security.POST("", s.limitBody, s.signInToSecurity)
+	security.POST("/sign-out", s.limitBody, s.signOutOfSecurity)
+	security.POST("/totp", s.limitBody, s.startSecurityEnrolment)
+	security.POST("/totp/confirm", s.limitBody, s.confirmSecurityEnrolment)
+	security.POST("/recovery-codes", s.limitBody, s.regenerateRecoveryCodes)
+	security.POST("/reset-two-factor", s.limitBody, s.resetOwnTwoFactor)
+	security.POST("/verify-email", s.limitBody, s.requestEmailVerification)
+	security.POST("/password", s.limitBody, s.changeOwnPassword)
 
 	// Console sign-in and its session: outside the admin group, which
 	// needs a key or a session already.
