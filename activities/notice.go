@@ -121,7 +121,11 @@ func noticeMessage(id string, n store.NoticeOf, acc store.Account, user store.Us
 	case store.NoticeRecoveryCodeUsed:
 		req.Subject = "A recovery code was used to sign in to " + org
 		what = "One of your recovery codes was used to sign in to " + org
-		if n.System != "" {
+		switch n.System {
+		case "":
+		case SecuritySystem:
+			what += " (your security settings)"
+		default:
 			what += " (" + n.System + ")"
 		}
 		what += "; it no longer works"
