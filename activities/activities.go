@@ -42,6 +42,7 @@ type Store interface {
 	AttemptSecret(ctx context.Context, attemptID, key string) (store.AttemptSecret, error)
 	SetTOTPPending(ctx context.Context, userID string, sealed []byte, at time.Time, events ...store.AuditEvent) error
 	CompleteEnrolment(ctx context.Context, e store.Enrolment) (store.EnrolmentOutcome, error)
+	RecoverByEmail(ctx context.Context, r store.EmailRecovery) (store.RecoveryOutcome, error)
 }
 
 // Policy decides how an attempt proceeds. It fails closed: on error the

@@ -266,7 +266,7 @@ type Resolved struct {
 // Begin completes the input from its directory plugin; the admin API's
 // "what would the policy decide" uses it as it is.
 func ResolveInput(ctx context.Context, st InputStore, req InputRequest) (Resolved, error) {
-	sys, err := st.GetSystem(ctx, req.AccountID, req.System)
+	sys, err := systemOf(ctx, st, req.AccountID, req.System)
 	if errors.Is(err, store.ErrNotFound) {
 		return Resolved{Refusal: "unknown system", Unknown: "system"}, nil
 	}
@@ -283,7 +283,7 @@ func ResolveInput(ctx context.Context, st InputStore, req InputRequest) (Resolve
 	if user.Status != store.UserActive {
 		return Resolved{User: user, Refusal: "user is " + user.Status}, nil
 	}
-	asg, err := st.GetAssignment(ctx, user.ID, sys.ID)
+	asg, err := assignmentOf(ctx, st, user, sys)
 	if errors.Is(err, store.ErrNotFound) {
 		return Resolved{User: user, Refusal: "user is not assigned to the system"}, nil
 	}
@@ -390,4 +390,40 @@ func (a *Activities) deny(ctx context.Context, s Subject, now time.Time, events 
 		return BeginResult{}, fmt.Errorf("deny attempt: %w", err)
 	}
 	return res, nil
+}
+
+// SecuritySystem is the reserved system of sign-ins to the security
+// settings flexauth hosts for every user with email and password sign-in
+// (api/security.go). No account has it (system names cannot hold "@",
+// and the app API refuses it): the engine resolves it as SecuritySettings,
+// assigned method password to every user, so that these sign-ins run the
+// same attempt, policy and lock-out as any other.
+const SecuritySystem = "@security"
+
+// SecuritySettings is the system SecuritySystem resolves to: password
+// sign-in, high sensitivity, ten minutes.
+func SecuritySettings() store.System {
+	return store.System{
+		Name: SecuritySystem, Methods: []string{policies.MethodPassword},
+		Sensitivity: "high", TTLSeconds: 600,
+	}
+}
+
+// systemOf loads an account's system, or SecuritySettings for the
+// reserved name.
+func systemOf(ctx context.Context, st InputStore, accountID, name string) (store.System, error) {
+	if name == SecuritySystem {
+		return SecuritySettings(), nil
+	}
+	return st.GetSystem(ctx, accountID, name)
+}
+
+// assignmentOf loads the user's assignment to sys; every user is assigned
+// SecuritySettings with method password (the engine's own rules then
+// refuse users without email and password sign-in).
+func assignmentOf(ctx context.Context, st InputStore, user store.User, sys store.System) (store.Assignment, error) {
+	if sys.Name == SecuritySystem && sys.ID == "" {
+		return store.Assignment{UserID: user.ID, Method: policies.MethodPassword}, nil
+	}
+	return st.GetAssignment(ctx, user.ID, sys.ID)
 }

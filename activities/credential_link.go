@@ -45,6 +45,22 @@ const ResetPath = "/r/"
 // DefaultResetLinkTTL is how long a password reset link works by default.
 const DefaultResetLinkTTL = time.Hour
 
+// VerifyPath is where an email verification link's token is served; a
+// verification link works for VerifyLinkTTL.
+const (
+	VerifyPath    = "/v/"
+	VerifyLinkTTL = 24 * time.Hour
+)
+
+// RecoverPath is where a recover link's token is served: under PagePath,
+// so that the browser sends the cookie that binds the attempt's steps
+// (the link works only in the browser that gave the password). A recover
+// link works for RecoverLinkTTL.
+const (
+	RecoverPath    = PagePath + "recover/"
+	RecoverLinkTTL = 15 * time.Minute
+)
+
 // credentialPurpose is what differs between link purposes: where the link
 // leads and how long it works. A new purpose (reset, verify_email) adds a
 // case to purposeOf, a page at its path and a message in linkMessage.
@@ -60,6 +76,10 @@ func (c Config) purposeOf(purpose string) (credentialPurpose, bool) {
 		return credentialPurpose{path: WelcomePath, ttl: c.WelcomeLinkTTL}, true
 	case store.LinkReset:
 		return credentialPurpose{path: ResetPath, ttl: c.ResetLinkTTL}, true
+	case store.LinkVerifyEmail:
+		return credentialPurpose{path: VerifyPath, ttl: VerifyLinkTTL}, true
+	case store.LinkRecover:
+		return credentialPurpose{path: RecoverPath, ttl: RecoverLinkTTL}, true
 	}
 	return credentialPurpose{}, false
 }
@@ -130,21 +150,24 @@ func (a *Activities) DeliverCredentialLink(ctx context.Context, in CredentialLin
 	}
 	purpose, ok := a.cfg.purposeOf(link.Purpose)
 	if !ok {
-		return refuse("no page serves links of purpose " + link.Purpose)
+		return refuseDelivery("no page serves links of purpose " + link.Purpose)
 	}
 	switch {
 	case !acc.EmailPasswordLogin:
-		return refuse("email and password sign-in is off for the account")
+		return refuseDelivery("email and password sign-in is off for the account")
 	case !user.EmailPasswordLogin:
-		return refuse("email and password sign-in is off for the user")
+		return refuseDelivery("email and password sign-in is off for the user")
 	case !acc.EmailDelivery:
-		return refuse("email delivery is off for the account, and the link goes by email")
+		return refuseDelivery("email delivery is off for the account, and the link goes by email")
 	case user.Email == "":
-		return refuse("the user has no email address")
+		return refuseDelivery("the user has no email address")
+	case link.Purpose == store.LinkRecover && user.EmailVerifiedAt == nil:
+		// The address proved itself once and can stand in once.
+		return refuseDelivery("the user's email address is not verified")
 	}
 	plugin, ok := a.cfg.plugin(acc.ID, "email")
 	if !ok {
-		return refuse("no delivery plugin for channel email")
+		return refuseDelivery("no delivery plugin for channel email")
 	}
 	drawn, plain, err := a.linkToken(ctx, link, purpose.ttl)
 	if err != nil {
@@ -162,7 +185,7 @@ func (a *Activities) DeliverCredentialLink(ctx context.Context, in CredentialLin
 	req := linkMessage(link, acc, user, url, *drawn.ExpiresAt, now)
 	if _, err := a.plugins.Send(ctx, plugin, req); err != nil {
 		if errors.Is(err, sdk.ErrPermanent) {
-			return refuse("deliver link: " + err.Error())
+			return refuseDelivery("deliver link: " + err.Error())
 		}
 		return CredentialLinkResult{}, fmt.Errorf("deliver link: %w", err)
 	}
@@ -180,94 +203,6 @@ func (a *Activities) DeliverCredentialLink(ctx context.Context, in CredentialLin
 		return CredentialLinkResult{}, err
 	}
 	return CredentialLinkResult{State: LinkSent}, nil
-}
-
-// refuse is a delivery refused for good: not retried, recorded by the
-// workflow on the link.
-func refuse(reason string) (CredentialLinkResult, error) {
-	return CredentialLinkResult{}, temporal.NewNonRetryableApplicationError(reason, ErrTypeDelivery, nil)
-}
-
-// deliverNotice sends a security notice: no token, and whatever the
-// switches of email and password sign-in say now (it tells of something
-// that happened), but only by email and only when the account sends
-// email.
-func (a *Activities) deliverNotice(ctx context.Context, link store.CredentialLink, acc store.Account, user store.User) (CredentialLinkResult, error) {
-	switch {
-	case !acc.EmailDelivery:
-		return refuse("email delivery is off for the account, and the notice goes by email")
-	case user.Email == "":
-		return refuse("the user has no email address")
-	}
-	plugin, ok := a.cfg.plugin(acc.ID, "email")
-	if !ok {
-		return refuse("no delivery plugin for channel email")
-	}
-	req, ok := noticeMessage(link, acc, user)
-	if !ok {
-		return refuse("no message for notices of kind " + link.Notice["kind"])
-	}
-	if _, err := a.plugins.Send(ctx, plugin, req); err != nil {
-		if errors.Is(err, sdk.ErrPermanent) {
-			return refuse("deliver notice: " + err.Error())
-		}
-		return CredentialLinkResult{}, fmt.Errorf("deliver notice: %w", err)
-	}
-	now := a.now().UTC()
-	ev := store.AuditEvent{
-		AccountID: acc.ID, Time: now, Type: LinkEvent(link.Purpose, "sent"), AuthID: user.AuthID,
-		Reasons: []string{"sent by email through " + plugin},
-		Detail: map[string]any{
-			"actor": "flexauth", "link": link.ID, "kind": link.Notice["kind"], "channel": "email", "plugin": plugin, "to": user.Email,
-		},
-	}
-	if _, err := a.store.CredentialLinkSent(ctx, link.ID, now, ev); err != nil {
-		return CredentialLinkResult{}, err // retried: a plugin delivers an ID once
-	}
-	return CredentialLinkResult{State: LinkSent}, nil
-}
-
-// noticeMessage is the message of a notice, or false for a kind it does
-// not know.
-func noticeMessage(link store.CredentialLink, acc store.Account, user store.User) (sdk.SendRequest, bool) {
-	org := organisation(acc)
-	when := link.Notice["at"]
-	if t, err := time.Parse(time.RFC3339, when); err == nil {
-		when = t.UTC().Format("2 January 2006, 15:04 UTC")
-	}
-	from := link.Notice["ip"]
-	if from == "" {
-		from = "an unknown address"
-	}
-	req := sdk.SendRequest{
-		ID: link.ID, Channel: "email", To: user.Email,
-		Metadata: map[string]string{"account": acc.ID, "purpose": store.LinkNotice, "kind": link.Notice["kind"]},
-	}
-	switch link.Notice["kind"] {
-	case store.NoticePasswordReset:
-		req.Subject = "Your password for " + org + " was changed"
-		req.Text = fmt.Sprintf("%s\n\nThe password you sign in to %s with was changed on %s, from the address %s, "+
-			"with a password reset link sent to this address.\n\n"+
-			"If you did this, there is nothing more to do. If you did not, tell your organisation's administrator at once: "+
-			"whoever did it still needs the code from your authenticator app to sign in, and the administrator can stop them.",
-			hello(user), org, when, from)
-	case store.NoticeTOTPEnrolled:
-		req.Subject = "An authenticator app was set up for " + org
-		req.Text = fmt.Sprintf("%s\n\nAn authenticator app was set up for your sign-in to %s on %s, from the address %s, "+
-			"and a new set of recovery codes was made (the old ones no longer work).\n\n"+
-			"If you did this, there is nothing more to do. If you did not, tell your organisation's administrator at once.",
-			hello(user), org, when, from)
-	case store.NoticeRecoveryCodeUsed:
-		req.Subject = "A recovery code was used to sign in to " + org
-		req.Text = fmt.Sprintf("%s\n\nOne of your recovery codes was used to sign in to %s on %s, from the address %s. "+
-			"It no longer works.\n\n"+
-			"If you did this because you lost your authenticator app, ask your organisation's administrator to reset two-factor, "+
-			"or set up a new app from your security settings. If you did not, tell the administrator at once.",
-			hello(user), org, when, from)
-	default:
-		return sdk.SendRequest{}, false
-	}
-	return req, true
 }
 
 // organisation is how messages name an account.
@@ -337,6 +272,19 @@ func linkMessage(link store.CredentialLink, acc store.Account, user store.User, 
 		req.Text = fmt.Sprintf("%s\n\nSomeone asked to reset the password you sign in to %s with. Open this link to choose a new password:\n\n%s\n\n"+
 			"The link works once and expires in %s (%s). A new password does not turn off your authenticator app: signing in still asks for its code. "+
 			"If you did not ask for this, ignore this message: your password stays as it is.",
+			greeting, org, url, describeDuration(expires.Sub(now)), expires.UTC().Format("2 January 2006, 15:04 UTC"))
+	case store.LinkVerifyEmail:
+		req.Subject = "Confirm your email address for " + org
+		req.Text = fmt.Sprintf("%s\n\nYou asked to confirm this email address in your security settings for %s. Open this link to confirm it:\n\n%s\n\n"+
+			"A confirmed address can, once, let you back in if you lose your authenticator app. "+
+			"The link works once and expires in %s (%s). If you did not ask for this, ignore this message.",
+			greeting, org, url, describeDuration(expires.Sub(now)), expires.UTC().Format("2 January 2006, 15:04 UTC"))
+	case store.LinkRecover:
+		req.Subject = "Replace your authenticator app for " + org
+		req.Text = fmt.Sprintf("%s\n\nWhile signing in to %s you said you lost your authenticator app. Open this link in the same browser "+
+			"to remove your authenticator app and recovery codes and set up a new app:\n\n%s\n\n"+
+			"The link works once, only in the browser where you typed your password, and expires in %s (%s). "+
+			"If you did not ask for this, someone knows your password: do not open the link, and tell your organisation's administrator.",
 			greeting, org, url, describeDuration(expires.Sub(now)), expires.UTC().Format("2 January 2006, 15:04 UTC"))
 	}
 	return req

@@ -269,6 +269,7 @@ func (a *Activities) ConfirmEnrolment(ctx context.Context, in EnrolmentInput) (s
 			if err := a.fillEnrolment(&e, in, seed, step, now); err != nil {
 				return store.EnrolmentOutcome{}, err
 			}
+			e.Notice = noticeTo(user, in.Subject, store.NoticeTOTPEnabled, store.NoticeBySignIn, now)
 		}
 	}
 	return a.store.CompleteEnrolment(ctx, e)
@@ -324,8 +325,6 @@ func (a *Activities) fillEnrolment(e *store.Enrolment, in EnrolmentInput, seed [
 	e.Valid, e.TOTPStep, e.Sealed = true, step, sealed
 	e.RecoveryCodes, e.ShownCodes = rows, sealedCodes
 	e.Events = []store.AuditEvent{enrolled, codes}
-	notice := store.NewNotice(uuid.NewString(), in.AccountID, in.UserID, store.NoticeTOTPEnrolled, in.IP, now)
-	e.Notice = &notice
 	return nil
 }
 

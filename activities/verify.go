@@ -91,8 +91,17 @@ func (a *Activities) CheckCode(ctx context.Context, in CodeInput) (CodeResult, e
 		}
 		check.Valid, check.RecoveryCodeID, check.FailReason = ok, id, "wrong recovery code"
 		if ok {
-			notice := store.NewNotice(uuid.NewString(), in.AccountID, in.UserID, store.NoticeRecoveryCodeUsed, in.IP, now)
-			check.Notice = &notice
+			// A recovery code that signs in is a recovery: the user hears of it.
+			user, err := a.store.UserByID(ctx, in.UserID)
+			if err != nil {
+				return CodeResult{}, fmt.Errorf("load user for recovery notice: %w", err)
+			}
+			check.Notice = func(o store.CodeOutcome) *store.CredentialLink {
+				if !o.Valid {
+					return nil
+				}
+				return noticeTo(user, in.Subject, store.NoticeRecoveryCodeUsed, store.NoticeBySignIn, now)
+			}
 		}
 	default:
 		return CodeResult{}, temporal.NewNonRetryableApplicationError("unknown factor "+in.Factor, ErrTypeBadInput, nil)

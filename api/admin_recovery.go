@@ -26,7 +26,10 @@ func (s *Server) resetTwoFactor(c *gin.Context) {
 	if !ok {
 		return
 	}
-	err := s.store.ResetTwoFactor(c.Request.Context(), u.ID, s.now().UTC(), s.auditEvent(c, "totp.reset", "", u.AuthID, nil))
+	err := s.store.ResetTwoFactorWith(c.Request.Context(), u.ID, s.now().UTC(), store.ChangeRecord{
+		Events: []store.AuditEvent{s.auditEvent(c, "totp.reset", "", u.AuthID, nil)},
+		Notice: s.noticeFor(c, u, store.NoticeTwoFactorReset, store.NoticeByAdministrator),
+	})
 	if errors.Is(err, store.ErrNotFound) {
 		failf(c, http.StatusNotFound, "user %q not found", u.AuthID)
 		return
@@ -35,6 +38,7 @@ func (s *Server) resetTwoFactor(c *gin.Context) {
 		s.internalError(c, "reset two-factor", err)
 		return
 	}
+	s.wakeLinkDispatcher()
 	c.Status(http.StatusNoContent)
 }
 
@@ -62,10 +66,14 @@ func (s *Server) createRecoveryCodes(c *gin.Context) {
 		}
 	}
 	ev := s.auditEvent(c, "recovery_codes.generated", "", u.AuthID, map[string]any{"count": recoveryCodeCount})
-	if err := s.store.ReplaceRecoveryCodes(c.Request.Context(), u.ID, rows, ev); err != nil {
+	err := s.store.ReplaceRecoveryCodesWith(c.Request.Context(), u.ID, rows, store.ChangeRecord{
+		Events: []store.AuditEvent{ev}, Notice: s.noticeFor(c, u, store.NoticeRecoveryCodes, store.NoticeByAdministrator),
+	})
+	if err != nil {
 		s.internalError(c, "store recovery codes", err)
 		return
 	}
+	s.wakeLinkDispatcher()
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, gin.H{"codes": shown})
 }

@@ -115,7 +115,10 @@ func (s *Server) verifyTOTP(c *gin.Context) {
 		s.internalError(c, "seal totp seed", err)
 		return
 	}
-	err = s.store.ActivateTOTP(c.Request.Context(), u.ID, sealed, step, now.UTC(), s.auditEvent(c, "totp.enrolled", "", u.AuthID, nil))
+	err = s.store.ActivateTOTPWith(c.Request.Context(), u.ID, sealed, step, now.UTC(), store.ChangeRecord{
+		Events: []store.AuditEvent{s.auditEvent(c, "totp.enrolled", "", u.AuthID, nil)},
+		Notice: s.noticeFor(c, u, store.NoticeTOTPEnabled, store.NoticeByAdministrator),
+	})
 	if errors.Is(err, store.ErrNotFound) {
 		failf(c, http.StatusNotFound, "user %q not found", u.AuthID)
 		return
@@ -124,6 +127,7 @@ func (s *Server) verifyTOTP(c *gin.Context) {
 		s.internalError(c, "activate totp", err)
 		return
 	}
+	s.wakeLinkDispatcher()
 	c.JSON(http.StatusOK, gin.H{"totp_enabled": true})
 }
 

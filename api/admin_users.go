@@ -36,16 +36,22 @@ type userJSON struct {
 	// EmailPasswordLogin is the user's switch for sign-in with email and
 	// password; PasswordSetAt and PasswordChangedAt say when the user set
 	// a password (the password and its hash are never shown).
-	EmailPasswordLogin bool                   `json:"email_password_login"`
-	PasswordSetAt      *time.Time             `json:"password_set_at"`
-	PasswordChangedAt  *time.Time             `json:"password_changed_at"`
-	TOTPEnabled        bool                   `json:"totp_enabled"`
-	LastLoginAt        *time.Time             `json:"last_login_at"`
-	LoginCount         int                    `json:"login_count"`
-	LastIP             string                 `json:"last_ip"`
-	CreatedAt          time.Time              `json:"created_at"`
-	UpdatedAt          time.Time              `json:"updated_at"`
-	Assignments        []store.AssignedSystem `json:"assignments"`
+	EmailPasswordLogin bool       `json:"email_password_login"`
+	PasswordSetAt      *time.Time `json:"password_set_at"`
+	PasswordChangedAt  *time.Time `json:"password_changed_at"`
+	TOTPEnabled        bool       `json:"totp_enabled"`
+	// TOTPEnabledAt, TwoFactorResetAt and EmailVerifiedAt say when the
+	// authenticator was enrolled, the second factor last reset and the
+	// email address proved (null for never, or before it was recorded).
+	TOTPEnabledAt    *time.Time             `json:"totp_enabled_at"`
+	TwoFactorResetAt *time.Time             `json:"two_factor_reset_at"`
+	EmailVerifiedAt  *time.Time             `json:"email_verified_at"`
+	LastLoginAt      *time.Time             `json:"last_login_at"`
+	LoginCount       int                    `json:"login_count"`
+	LastIP           string                 `json:"last_ip"`
+	CreatedAt        time.Time              `json:"created_at"`
+	UpdatedAt        time.Time              `json:"updated_at"`
+	Assignments      []store.AssignedSystem `json:"assignments"`
 	// RecoveryCodesLeft is filled in by withRecoveryCodes.
 	RecoveryCodesLeft int  `json:"recovery_codes_left"`
 	SSOBound          bool `json:"sso_bound"`
@@ -61,7 +67,8 @@ func toUserJSON(u store.User, as []store.AssignedSystem) userJSON {
 	return userJSON{
 		AuthID: u.AuthID, Name: u.Name, Email: u.Email, Phone: u.Phone, Status: u.Status,
 		EmailPasswordLogin: u.EmailPasswordLogin, PasswordSetAt: u.PasswordSetAt, PasswordChangedAt: u.PasswordChangedAt,
-		TOTPEnabled: u.TOTPEnabled, LastLoginAt: u.LastLoginAt, LoginCount: u.LoginCount, LastIP: u.LastIP,
+		TOTPEnabled: u.TOTPEnabled, TOTPEnabledAt: u.TOTPEnabledAt, TwoFactorResetAt: u.TwoFactorResetAt, EmailVerifiedAt: u.EmailVerifiedAt,
+		LastLoginAt: u.LastLoginAt, LoginCount: u.LoginCount, LastIP: u.LastIP,
 		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, Assignments: as,
 		SSOBound: u.SSOSubject != "",
 	}

@@ -113,6 +113,13 @@ func (s *Server) start(c *gin.Context) {
 		respondError(c, rerr)
 		return
 	}
+	if req.System == activities.SecuritySystem {
+		// Sign-ins to the security settings start only from their page:
+		// an application that could start one would learn its URL.
+		s.padStart(ctx, began)
+		securityError(c)
+		return
+	}
 
 	res, token, err := s.beginFor(c, key.AccountID, req)
 	s.padStart(ctx, began)
@@ -210,6 +217,10 @@ func (s *Server) check(c *gin.Context) {
 		respondError(c, badRequest("attempt must be at most %d characters", maxAttemptIDLength))
 		return
 	}
+	if req.System == activities.SecuritySystem {
+		securityError(c) // the security settings' sign-ins are no application's
+		return
+	}
 	att, err := s.checkedAttempt(ctx, key.AccountID, req)
 	if errors.Is(err, store.ErrNotFound) {
 		securityError(c)
@@ -273,6 +284,9 @@ func (s *Server) settle(ctx context.Context, att store.Attempt, pin pinInput) (s
 		sub.Digest = activities.CodeDigest(s.keys, att.ID, code)
 	}
 	v, err := s.submitWith(ctx, att, workflows.UpdateSubmitCode, sub)
+	if v.Verdict == workflows.VerdictAccepted && pin.recovery {
+		s.wakeLinkDispatcher() // the recovery's notice
+	}
 	if errors.Is(err, errAttemptClosed) {
 		att, err := s.store.GetAttempt(ctx, att.ID)
 		if err != nil {

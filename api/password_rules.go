@@ -15,8 +15,9 @@ type PasswordContext struct {
 }
 
 // PasswordRules judge and hash the passwords users choose on the pages
-// flexauth hosts (welcome; later reset and change). The API never stores,
-// logs or compares a password itself: only Hash's result is stored.
+// flexauth hosts (welcome, reset, change in the security settings). The
+// API never stores, logs or compares a password itself: only Hash's
+// result is stored, and Verify compares.
 type PasswordRules interface {
 	// Check says why plain cannot be who's password, in words for the
 	// user (the page shows the error's text); nil when it can.
@@ -26,6 +27,10 @@ type PasswordRules interface {
 	// Rules describes the rules in plain words, one sentence each, for
 	// the page that asks for a password.
 	Rules() []string
+	// Verify reports whether plain is the password encoded hashes, in
+	// constant time (the security settings check the current password
+	// before changing it). needsRehash is unused there.
+	Verify(plain, encoded string) (ok, needsRehash bool, err error)
 }
 
 // defaultPasswordRules are flexauth's rules (package password): argon2id
@@ -41,6 +46,10 @@ func (passwordPackage) Check(plain string, who PasswordContext) error {
 }
 
 func (passwordPackage) Hash(plain string) (string, error) { return password.Hash(plain) }
+
+func (passwordPackage) Verify(plain, encoded string) (bool, bool, error) {
+	return password.Verify(plain, encoded)
+}
 
 func (passwordPackage) Rules() []string {
 	return []string{

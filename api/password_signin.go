@@ -83,6 +83,15 @@ const signinTemplate = `<!doctype html>
 <input type="text" id="code" name="code" autocomplete="one-time-code" inputmode="text" required autofocus aria-describedby="code-help"{{if .Error}} aria-invalid="true"{{end}}>
 <p id="code-help">Type the 6-digit code your authenticator app shows, or one of your recovery codes if you lost the app. A recovery code works once.</p>
 <button type="submit">Sign in</button>
+</form>
+{{if .Recover}}<form method="post" id="email-link-form">
+<input type="hidden" name="step" value="email-link">
+<p>Lost your authenticator app and your recovery codes? Your email address is verified: we can email you a link that lets you set up a new app, once.</p>
+<button type="submit" class="secondary">Lost your authenticator? Email me a link</button>
+</form>{{end}}{{end}}
+{{if eq .Step "recover"}}<form method="post" id="recover-form">
+<input type="hidden" name="step" value="recover">
+<button type="submit">Remove my authenticator app and set up a new one</button>
 </form>{{end}}
 {{if eq .Step "enrol"}}<p>Your organisation requires a second step at every sign-in. Add flexauth to an authenticator app (such as Google Authenticator, Microsoft Authenticator or 1Password): scan the QR code, or type the key.</p>
 <figure><img id="qr" src="{{.QR}}" width="220" height="220" alt="QR code to scan with your authenticator app"><figcaption>Key: <code id="totp-key">{{.Key}}</code></figcaption></figure>
@@ -108,6 +117,7 @@ const signinTemplate = `<!doctype html>
 
 // signinStyle adds what the sign-in page has beyond the link pages.
 const signinStyle = `figure{margin:1rem 0;text-align:center}figure img{max-width:100%;height:auto}` +
+	`button.secondary{background:#fff;color:#1d4ed8;border:1px solid #1d4ed8}` +
 	`figcaption{margin-top:.5rem}code{font-size:1rem;overflow-wrap:anywhere}` +
 	`ol{columns:2;font-family:ui-monospace,monospace}`
 
@@ -121,10 +131,13 @@ func signinCSP() string {
 
 // signinPage is what signinTemplate shows.
 type signinPage struct {
-	Title    string
-	Message  string
-	Error    string
-	Step     string // the form to show: password, totp, enrol, sso, or none
+	Title   string
+	Message string
+	Error   string
+	Step    string // the form to show: password, totp, enrol, sso, recover, or none
+	// Recover offers, at the TOTP step, a link to the user's verified
+	// address in place of the lost authenticator.
+	Recover  bool
 	Username string
 	Forgot   string
 	QR       template.URL
@@ -182,41 +195,19 @@ func (s *Server) signinAttempt(c *gin.Context) (att store.Attempt, digest string
 // boundBrowser reports whether the request comes from the browser the
 // attempt's later steps are bound to.
 func (s *Server) boundBrowser(c *gin.Context, att store.Attempt) bool {
-	digest, ok := s.browserDigestOf(c, att)
-	return ok && att.BrowserDigest != "" && secret.Equal(att.BrowserDigest, digest)
-}
-
-// requestCookie is the binding cookie the request came with or, once this
-// answer sets one, the new one: a browser's first right password is
-// answered with the next step at once.
-func requestCookie(c *gin.Context) (string, bool) {
-	if v, ok := c.Get(pageCookie); ok {
-		return v.(string), true
+	cookie, ok := s.requestBinding(c)
+	if !ok || att.BrowserDigest == "" {
+		return false
 	}
-	cookie, err := c.Cookie(pageCookie)
-	if err != nil || !wellFormedToken(cookie) {
-		return "", false
-	}
-	return cookie, true
+	return secret.Equal(att.BrowserDigest, activities.BrowserDigest(s.keys, att.ID, cookie))
 }
 
 // browserBinding returns the digest of the request's binding cookie for
 // the attempt, setting a new cookie when it has none.
 func (s *Server) browserBinding(c *gin.Context, att store.Attempt) (string, error) {
-	cookie, ok := requestCookie(c)
-	if !ok {
-		var err error
-		if cookie, err = secret.NewToken(); err != nil {
-			return "", err
-		}
-		c.Set(pageCookie, cookie)
-		http.SetCookie(c.Writer, &http.Cookie{
-			Name: pageCookie, Value: cookie, Path: activities.PagePath,
-			HttpOnly: true, Secure: strings.HasPrefix(s.cfg.PublicURL, "https://"),
-			// Lax: the application sends the browser here by a top-level
-			// navigation; the page's own POSTs are same-site.
-			SameSite: http.SameSiteLaxMode,
-		})
+	cookie, err := s.bindingCookie(c)
+	if err != nil {
+		return "", err
 	}
 	return activities.BrowserDigest(s.keys, att.ID, cookie), nil
 }
@@ -266,7 +257,7 @@ func (s *Server) renderStep(c *gin.Context, status int, att store.Attempt, refus
 			name = user.AuthID
 		}
 		s.renderSignin(c, status, signinPage{
-			Title: "Sign in to " + att.System, Error: refusal, Step: "password", Username: name,
+			Title: "Sign in to " + systemTitle(att.System), Error: refusal, Step: "password", Username: name,
 			Forgot: s.forgotURL(att.AccountID),
 		})
 	case !s.boundBrowser(c, att):
@@ -276,7 +267,12 @@ func (s *Server) renderStep(c *gin.Context, status int, att store.Attempt, refus
 			Message: "This sign-in continues only in the browser that gave the password. Start signing in again from the application to sign in here.",
 		})
 	case att.Step == store.StepTOTP:
-		s.renderSignin(c, status, signinPage{Title: "Two-step verification", Error: refusal, Step: "totp"})
+		recover, err := s.offersEmailRecovery(ctx, att)
+		if err != nil {
+			s.pageUnavailable(c, "load user of sign-in page", err)
+			return
+		}
+		s.renderSignin(c, status, signinPage{Title: "Two-step verification", Error: refusal, Step: "totp", Recover: recover})
 	case att.Step == store.StepEnrol:
 		p, err := s.enrolPage(ctx, att)
 		if err != nil {
@@ -374,12 +370,22 @@ func (s *Server) submitSignin(c *gin.Context) {
 		return
 	}
 	step := c.Request.PostForm.Get("step")
-	switch {
-	case att.Method == policies.MethodSSO:
+	if att.Method == policies.MethodSSO {
 		// The page's one button (step sso), as the link page's form.
 		s.startSSO(c, att, digest)
+		return
+	}
+	s.submitStep(c, att, step)
+}
+
+// submitStep takes the form of a password attempt's step (from its page,
+// or from the recover link that stands in for it).
+func (s *Server) submitStep(c *gin.Context, att store.Attempt, step string) {
+	switch {
 	case att.Method != policies.MethodPassword:
 		s.renderSignin(c, http.StatusGone, goneSignin())
+	case step == stepEmailLink && att.Step == store.StepTOTP && s.boundBrowser(c, att):
+		s.requestRecoverLink(c, att)
 	case step != att.Step:
 		// A form from an earlier step (back button, a second tab): show
 		// where the attempt stands now.
@@ -476,7 +482,7 @@ func (s *Server) submitEnrolment(c *gin.Context, att store.Attempt) {
 
 // browserDigestOf is the digest of the request's binding cookie, if any.
 func (s *Server) browserDigestOf(c *gin.Context, att store.Attempt) (string, bool) {
-	cookie, ok := requestCookie(c)
+	cookie, ok := s.requestBinding(c)
 	if !ok {
 		return "", false
 	}
@@ -526,6 +532,8 @@ func (s *Server) afterSubmission(c *gin.Context, att store.Attempt, v workflows.
 // enrolment, once, and the way back to the application.
 func (s *Server) signedInSignin(c *gin.Context, att store.Attempt) {
 	ctx := c.Request.Context()
+	// Enrolment, recovery codes and recovery by email may have queued notices.
+	s.wakeLinkDispatcher()
 	p := signinPage{Title: "You are signed in to " + att.System, Message: "You can close this page."}
 	sealed, err := s.store.TakeAttemptSecret(ctx, att.ID, store.SecretRecoveryCodes)
 	switch {
@@ -540,6 +548,10 @@ func (s *Server) signedInSignin(c *gin.Context, att store.Attempt) {
 		}
 		p.Codes = codes
 		p.Message = "Your authenticator app is set up. From now on, signing in asks for your password and a code from the app."
+	}
+	if att.System == activities.SecuritySystem {
+		s.openSecuritySession(c, att, p.Codes)
+		return
 	}
 	if back := s.returnURL(ctx, att); back != "" {
 		p.Next, p.NextText = template.URL(back), "Continue to "+att.System

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -90,6 +91,10 @@ type Config struct {
 	// ResetLinksPerHour bounds the links "Forgot password?" sends one
 	// user in an hour (default 3; see forgot.go).
 	ResetLinksPerHour int
+	// SecuritySignInFloor is the least time a sign-in to the security
+	// settings takes to answer, so that unknown addresses, wrong and
+	// locked passwords cannot be told apart by timing; default 600ms.
+	SecuritySignInFloor time.Duration
 }
 
 // Validate reports the settings a server would not use as given: a
@@ -220,6 +225,7 @@ type (
 		welcomeStore
 		signinStore
 		forgotStore
+		securityStore
 	}
 )
 
@@ -275,6 +281,13 @@ type Server struct {
 	// after the answer.
 	forgotPages *template.Template
 	forgotWork  *background
+	// securityPages render the security settings (security.go), under
+	// securityCSP; dummyHash is what an unknown address's password is
+	// checked against, drawn once.
+	securityPages *template.Template
+	securityCSP   string
+	dummyHashOnce sync.Once
+	dummyHash     string
 }
 
 // New returns the API server. temporal is the client of the cluster that
@@ -316,6 +329,9 @@ func newServer(cfg Config, st persistence, wf workflowClient, keys *secret.Keyri
 	if cfg.ResetLinksPerHour <= 0 {
 		cfg.ResetLinksPerHour = defaultResetLinksPerHour
 	}
+	if cfg.SecuritySignInFloor <= 0 {
+		cfg.SecuritySignInFloor = defaultSecuritySignInFloor
+	}
 	s := &Server{
 		cfg: cfg, store: st, wf: wf, keys: keys, log: cfg.Logger,
 		pages: template.Must(template.New("page").Parse(pageTemplate)),
@@ -327,6 +343,8 @@ func newServer(cfg Config, st persistence, wf workflowClient, keys *secret.Keyri
 		signinCSP:     signinCSP(),
 		forgotPages:   newForgotPages(),
 		forgotWork:    newBackground(maxForgotWork, cfg.Logger),
+		securityPages: template.Must(template.New("security").Parse(securityTemplate)),
+		securityCSP:   securityCSP(),
 		now:           cfg.Now,
 		bg:            newBackground(maxBackground, cfg.Logger),
 
@@ -423,6 +441,24 @@ func (s *Server) routes() *gin.Engine {
 	forgot := ForgotPath + ":account"
 	e.GET(forgot, s.pageHeaders, pageLimit, s.showForgot)
 	e.POST(forgot, s.pageHeaders, pageLimit, s.limitBody, s.requestReset)
+	recoverLink := activities.RecoverPath + ":token"
+	e.GET(recoverLink, s.pageHeaders, pageLimit, s.showRecover)
+	e.POST(recoverLink, s.pageHeaders, pageLimit, s.limitBody, s.submitRecover)
+	verify := activities.VerifyPath + ":token"
+	e.GET(verify, s.pageHeaders, pageLimit, s.showVerification)
+	e.POST(verify, s.pageHeaders, pageLimit, s.limitBody, s.confirmVerification)
+
+	// The security settings users manage themselves (security.go).
+	security := e.Group(securityPath+":account", s.pageHeaders, pageLimit)
+	security.GET("", s.showSecurity)
+	security.POST("", s.limitBody, s.signInToSecurity)
+	security.POST("/sign-out", s.limitBody, s.signOutOfSecurity)
+	security.POST("/totp", s.limitBody, s.startSecurityEnrolment)
+	security.POST("/totp/confirm", s.limitBody, s.confirmSecurityEnrolment)
+	security.POST("/recovery-codes", s.limitBody, s.regenerateRecoveryCodes)
+	security.POST("/reset-two-factor", s.limitBody, s.resetOwnTwoFactor)
+	security.POST("/verify-email", s.limitBody, s.requestEmailVerification)
+	security.POST("/password", s.limitBody, s.changeOwnPassword)
 
 	// Console sign-in and its session: outside the admin group, which
 	// needs a key or a session already.

@@ -16,28 +16,12 @@ const (
 	LinkWelcome     = "welcome"      // create a first password
 	LinkReset       = "reset"        // choose a new password
 	LinkVerifyEmail = "verify_email" // prove the email address
-	// LinkNotice is not a link: a security notice that tells a user what
-	// happened to their credentials. It rides the same outbox (a row, a
-	// delivery workflow, audited once sent) but has no token: it is never
-	// drawn, used or expired, and a newer one does not void it.
-	LinkNotice = "notice"
+	// LinkRecover resets the second factor of a user who lost the
+	// authenticator, from the TOTP step of a password attempt (AttemptID)
+	// and in the browser that gave the password; the address must be
+	// verified. See notices.go for LinkNotice.
+	LinkRecover = "recover"
 )
-
-// Kinds of notices, in CredentialLink.Notice["kind"].
-const (
-	NoticePasswordReset    = "password_reset"     // the password was reset with a link
-	NoticeTOTPEnrolled     = "totp_enrolled"      // an authenticator app was enrolled at sign-in
-	NoticeRecoveryCodeUsed = "recovery_code_used" // a recovery code signed in
-)
-
-// NewNotice is a notice of kind to a user, dated at, naming the address
-// the change came from ("" when none).
-func NewNotice(id, accountID, userID, kind, ip string, at time.Time) CredentialLink {
-	return CredentialLink{
-		ID: id, AccountID: accountID, UserID: userID, Purpose: LinkNotice, CreatedAt: at,
-		Notice: map[string]string{"kind": kind, "at": at.UTC().Format(time.RFC3339), "ip": ip},
-	}
-}
 
 // CredentialLink is a one-time link sent to a user by email. The API
 // requests it (a row without a token) in the transaction of the change
@@ -68,9 +52,11 @@ type CredentialLink struct {
 	// DispatchFailures counts the starts that failed before.
 	DispatchedAt     *time.Time `bun:"dispatched_at"`
 	DispatchFailures int        `bun:"dispatch_failures,notnull"`
-	// Notice is what a notice says: "kind" (NoticePasswordReset, ...) and
-	// the facts its message gives ("at", "ip"); nil for links.
+	// Notice is what a notice says (see notices.go); nil for links.
 	Notice map[string]string `bun:"notice"`
+	// AttemptID is the password attempt a recover link belongs to; "" for
+	// every other purpose.
+	AttemptID string `bun:"attempt_id,nullzero"`
 }
 
 // Live reports whether the link can still be used at t.

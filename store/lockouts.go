@@ -116,15 +116,15 @@ type CodeCheck struct {
 	// Events builds the audit events of the outcome; they are appended in
 	// the same transaction.
 	Events func(CodeOutcome) []AuditEvent
+	// Notice, when set, builds the notice to the user the outcome calls
+	// for (nil for none), queued in the same transaction.
+	Notice func(CodeOutcome) *CredentialLink
 	// SpendSecret names the attempt secret the check read (a submitted
 	// password): it is deleted in the same transaction, whatever the
 	// outcome.
 	SpendSecret string
 	// Next, for a password, is the attempt's next step when it is right.
 	Next *NextStep
-	// Notice, when the code is valid, tells the user (a recovery code was
-	// used); it is queued in the same transaction.
-	Notice *CredentialLink
 }
 
 // CodeOutcome is what a recorded code check came to.
@@ -205,11 +205,6 @@ func (s *Store) recordCodeCheck(ctx context.Context, c CodeCheck) (CodeOutcome, 
 				return err
 			}
 		}
-		if out.Valid && c.Notice != nil {
-			if err := issueLinks(ctx, tx, []CredentialLink{*c.Notice}, c.At); err != nil {
-				return err
-			}
-		}
 		if out.Valid && c.Next != nil {
 			if err := applyNextStep(ctx, tx, c); err != nil {
 				return err
@@ -224,6 +219,11 @@ func (s *Store) recordCodeCheck(ctx context.Context, c CodeCheck) (CodeOutcome, 
 		}
 		if c.Events != nil {
 			if err := appendAudit(ctx, tx, c.Events(out)); err != nil {
+				return err
+			}
+		}
+		if c.Notice != nil {
+			if err := insertNotice(ctx, tx, c.Notice(out)); err != nil {
 				return err
 			}
 		}

@@ -89,6 +89,15 @@ type User struct {
 	TOTPPending  []byte `bun:"totp_pending"`
 	TOTPEnabled  bool   `bun:"totp_enabled,notnull"`
 	TOTPLastStep int64  `bun:"totp_last_step,notnull"`
+	// TOTPEnabledAt is when the active authenticator was enrolled (nil
+	// for none, or one enrolled before it was recorded); TwoFactorResetAt
+	// when the second factor was last reset, by anyone.
+	TOTPEnabledAt    *time.Time `bun:"totp_enabled_at"`
+	TwoFactorResetAt *time.Time `bun:"two_factor_reset_at"`
+	// EmailVerifiedAt is when a link sent to Email proved the address: it
+	// is then a way back in, once (see LinkRecover). A new address, or
+	// that one use, clears it.
+	EmailVerifiedAt *time.Time `bun:"email_verified_at"`
 
 	// SSOIssuer and SSOSubject are the OpenID Connect identity bound to
 	// the user at their first single sign-on; later sign-ons must match.

@@ -161,7 +161,7 @@ type Enrolment struct {
 	ShownCodes    []byte
 	At            time.Time
 	Events        []AuditEvent
-	// Notice tells the user an authenticator was enrolled.
+	// Notice, when set, tells the user an authenticator was enrolled.
 	Notice *CredentialLink
 }
 
@@ -188,7 +188,7 @@ func (s *Store) CompleteEnrolment(ctx context.Context, e Enrolment) (EnrolmentOu
 		}
 		res, err := tx.NewUpdate().Model((*User)(nil)).
 			Set("totp_secret = ?", e.Sealed).Set("totp_pending = NULL").Set("totp_enabled = ?", true).
-			Set("totp_last_step = ?", e.TOTPStep).Set("updated_at = ?", e.At).
+			Set("totp_last_step = ?", e.TOTPStep).Set("totp_enabled_at = ?", e.At).Set("updated_at = ?", e.At).
 			Where("id = ? AND totp_enabled = ? AND totp_pending IS NOT NULL", e.UserID, false).Exec(ctx)
 		if err != nil {
 			return fmt.Errorf("activate totp: %w", err)
@@ -209,13 +209,8 @@ func (s *Store) CompleteEnrolment(ctx context.Context, e Enrolment) (EnrolmentOu
 		if _, err := tx.NewInsert().Model(&shown).Exec(ctx); err != nil {
 			return conflict(err, "attempt secret "+shown.Key)
 		}
-		if err := appendAudit(ctx, tx, e.Events); err != nil {
+		if err := writeRecord(ctx, tx, ChangeRecord{Events: e.Events, Notice: e.Notice}); err != nil {
 			return err
-		}
-		if e.Notice != nil {
-			if err := issueLinks(ctx, tx, []CredentialLink{*e.Notice}, e.At); err != nil {
-				return err
-			}
 		}
 		out.Valid = true
 		return saveEffect(ctx, tx, e.AttemptID, e.Effect, out, e.At)

@@ -28,16 +28,7 @@ type RecoveryCode struct {
 // set always voids the old one.
 func (s *Store) ReplaceRecoveryCodes(ctx context.Context, userID string, codes []RecoveryCode, events ...AuditEvent) error {
 	return s.audited(ctx, events, func(ctx context.Context, db bun.IDB) error {
-		if _, err := db.NewDelete().Model((*RecoveryCode)(nil)).Where("user_id = ?", userID).Exec(ctx); err != nil {
-			return fmt.Errorf("remove recovery codes: %w", err)
-		}
-		if len(codes) == 0 {
-			return nil
-		}
-		if _, err := db.NewInsert().Model(&codes).Exec(ctx); err != nil {
-			return fmt.Errorf("store recovery codes: %w", err)
-		}
-		return nil
+		return replaceRecoveryCodes(ctx, db, userID, codes)
 	})
 }
 
@@ -113,22 +104,8 @@ func (s *Store) UseRecoveryCode(ctx context.Context, id string, at time.Time, ev
 }
 
 // ResetTwoFactor removes the user's TOTP seed (active and pending) and
-// recovery codes, with the audit events, in one transaction: the user
-// enrols again from scratch.
+// recovery codes and dates the reset, with the audit events, in one
+// transaction: the user enrols again from scratch.
 func (s *Store) ResetTwoFactor(ctx context.Context, userID string, at time.Time, events ...AuditEvent) error {
-	return s.audited(ctx, events, func(ctx context.Context, db bun.IDB) error {
-		res, err := db.NewUpdate().Model((*User)(nil)).
-			Set("totp_secret = NULL").
-			Set("totp_pending = NULL").
-			Set("totp_enabled = ?", false).
-			Set("updated_at = ?", at).
-			Where("id = ?", userID).Exec(ctx)
-		if err := affected(res, err, "user"); err != nil {
-			return err
-		}
-		if _, err := db.NewDelete().Model((*RecoveryCode)(nil)).Where("user_id = ?", userID).Exec(ctx); err != nil {
-			return fmt.Errorf("remove recovery codes: %w", err)
-		}
-		return nil
-	})
+	return s.ResetTwoFactorWith(ctx, userID, at, ChangeRecord{Events: events})
 }

@@ -100,8 +100,13 @@ func (s *Store) ApplyUserChanges(ctx context.Context, accountID string, changes 
 			if c.Create || !c.SaveProfile {
 				continue
 			}
+			// A new address is not verified, whatever proved the old one.
+			if err := forgetOldEmail(ctx, tx, c.User.ID, c.User.Email, at); err != nil {
+				return err
+			}
 			res, err := tx.NewUpdate().Model(&c.User).
 				Column("name", "email", "phone", "status", "email_password_login", "updated_at").
+				Set(unverifiedIfChanged, c.User.Email).
 				WherePK().Where("account_id = ?", accountID).Exec(ctx)
 			if err := affected(res, err, "user "+c.User.AuthID); err != nil {
 				return err

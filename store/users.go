@@ -66,14 +66,39 @@ func (s *Store) GetUser(ctx context.Context, accountID, authid string) (User, er
 	return u, nil
 }
 
-// UpdateUserProfile saves name, email, phone and status.
+// UpdateUserProfile saves name, email, phone and status. A new email
+// address is not verified, whatever proved the old one.
 func (s *Store) UpdateUserProfile(ctx context.Context, u *User, events ...AuditEvent) error {
 	return s.audited(ctx, events, func(ctx context.Context, db bun.IDB) error {
+		if err := forgetOldEmail(ctx, db, u.ID, u.Email, u.UpdatedAt); err != nil {
+			return err
+		}
 		res, err := db.NewUpdate().Model(u).
 			Column("name", "email", "phone", "status", "updated_at").
+			Set(unverifiedIfChanged, u.Email).
 			WherePK().Exec(ctx)
 		return affected(res, err, "user "+u.AuthID)
 	})
+}
+
+// unverifiedIfChanged, set in the update that saves a user's email, keeps
+// the verification only when the address stays the same (the right-hand
+// email is the row's old value).
+const unverifiedIfChanged = "email_verified_at = CASE WHEN email = ? THEN email_verified_at END"
+
+// forgetOldEmail voids the unused links that would prove the user's email
+// address, or use it as a way back in, when email is a new address: they
+// were sent to the old one. Run before the update that saves email.
+func forgetOldEmail(ctx context.Context, db bun.IDB, userID, email string, at time.Time) error {
+	_, err := db.NewUpdate().Model((*CredentialLink)(nil)).
+		Set("voided_at = ?", at).Set("sealed = NULL").
+		Where("user_id = ? AND purpose IN (?) AND used_at IS NULL AND voided_at IS NULL", userID, bun.In([]string{LinkVerifyEmail, LinkRecover})).
+		Where("EXISTS (SELECT 1 FROM users AS u WHERE u.id = ? AND u.email <> ?)", userID, email).
+		Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("void email links of user %s: %w", userID, err)
+	}
+	return nil
 }
 
 // DeleteUser removes a user with its assignments and credentials.
@@ -137,19 +162,11 @@ func (s *Store) SetTOTPPending(ctx context.Context, userID string, sealed []byte
 	})
 }
 
-// ActivateTOTP promotes the pending seed (sealed again for its new column)
-// and records step as used, so the enrolment code cannot sign in.
+// ActivateTOTP promotes the pending seed (sealed again for its new column),
+// records step as used, so the enrolment code cannot sign in, and dates
+// the enrolment.
 func (s *Store) ActivateTOTP(ctx context.Context, userID string, sealed []byte, step int64, at time.Time, events ...AuditEvent) error {
-	return s.audited(ctx, events, func(ctx context.Context, db bun.IDB) error {
-		res, err := db.NewUpdate().Model((*User)(nil)).
-			Set("totp_secret = ?", sealed).
-			Set("totp_pending = NULL").
-			Set("totp_enabled = ?", true).
-			Set("totp_last_step = ?", step).
-			Set("updated_at = ?", at).
-			Where("id = ?", userID).Exec(ctx)
-		return affected(res, err, "user")
-	})
+	return s.ActivateTOTPWith(ctx, userID, sealed, step, at, ChangeRecord{Events: events})
 }
 
 // UseTOTPStep records a TOTP time step as used. It reports false when this

@@ -218,6 +218,14 @@ func (st *attempt) registerHandlers(ctx workflow.Context, subject activities.Sub
 		return err
 	}
 
+	err = workflow.SetUpdateHandlerWithOptions(ctx, UpdateRecoverByEmail,
+		func(ctx workflow.Context, sub Submission) (Verdict, error) {
+			return st.recoverByEmail(ctx, subject, sub)
+		}, workflow.UpdateHandlerOptions{Validator: st.stepValidator(store.StepTOTP)})
+	if err != nil {
+		return err
+	}
+
 	return workflow.SetQueryHandler(ctx, QueryState, func() (State, error) {
 		return State{AttemptID: st.in.AttemptID, State: st.state, Method: st.begin.Method,
 			Failures: st.failures, ExpiresAt: st.begin.ExpiresAt, Step: st.step}, nil
@@ -458,6 +466,41 @@ func (st *attempt) confirmEnrolment(ctx workflow.Context, subject activities.Sub
 		return Verdict{Verdict: VerdictClosed, State: StateDenied}, nil
 	}
 	return Verdict{Verdict: VerdictRejected, State: StatePending, Remaining: maxEnrolFailures - st.enrolFailures, Step: st.step}, nil
+}
+
+// recoverByEmail has a recover link checked: the user lost the
+// authenticator, and a link sent to their verified address, opened in the
+// browser that gave the password, stands in for it once. Valid, the
+// user's second factor is reset and the attempt moves to enrolment: it
+// authenticates only once a new authenticator is enrolled. An invalid link
+// (used, expired, another attempt's) is no guess (the API found it by its
+// digest) and counts nothing.
+func (st *attempt) recoverByEmail(ctx workflow.Context, subject activities.Subject, sub Submission) (Verdict, error) {
+	_ = workflow.Await(ctx, func() bool { return !st.checking || st.state != StatePending })
+	if st.state != StatePending {
+		return st.closed(), nil
+	}
+	if st.step != store.StepTOTP {
+		// A code or another link moved the attempt on while this one waited.
+		return Verdict{Verdict: VerdictRejected, State: st.state, Step: st.step}, nil
+	}
+	st.checking = true
+	defer func() { st.checking = false }()
+	var res store.RecoveryOutcome
+	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, localOptions), acts.RecoverByEmail, activities.RecoverInput{
+		Subject: subject, UserID: st.userID, Effect: "recover:" + workflow.GetCurrentUpdateInfo(ctx).ID, LinkDigest: sub.Digest,
+	}).Get(ctx, &res)
+	if err != nil {
+		return Verdict{}, err
+	}
+	if st.state != StatePending {
+		return st.closed(), nil
+	}
+	if !res.Valid {
+		return Verdict{Verdict: VerdictRejected, State: StatePending, Step: st.step}, nil
+	}
+	st.step = store.StepEnrol
+	return Verdict{Verdict: VerdictAccepted, State: StatePending, Step: st.step}, nil
 }
 
 func (st *attempt) confirmLink(ctx workflow.Context, subject activities.Subject, sub Submission) (Verdict, error) {

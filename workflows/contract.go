@@ -33,6 +33,11 @@ const (
 	// UpdateConfirmEnrolment carries the digest of the code that confirms
 	// the authenticator a password attempt's user enrols.
 	UpdateConfirmEnrolment = "confirm-enrolment"
+	// UpdateRecoverByEmail carries the digest of a recover link opened in
+	// the browser bound to a password attempt at its TOTP step: the user
+	// lost the authenticator. Valid, it resets the second factor and moves
+	// the attempt to enrolment.
+	UpdateRecoverByEmail = "recover-by-email"
 	// QueryState returns the attempt's State, for tools.
 	QueryState = "state"
 )
