@@ -293,3 +293,32 @@ func TestRecoveryCodeSurvivesKeyRotation(t *testing.T) {
 		t.Fatalf("with it: %+v, %v; want valid", res, err)
 	}
 }
+
+// TestSecuritySettingsSignInsHaveTheirOwnBudget: sign-ins to the security
+// settings, which anyone who knows an address can start, are limited like
+// the console's and never spend the user's application starts.
+func TestSecuritySettingsSignInsHaveTheirOwnBudget(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	limits := activities.Limits{UserStarts: 3, ConsoleUserIPStarts: 2, ConsoleUserStarts: 5, ConsoleAccountStarts: 100}
+	for i := range 4 {
+		_, err := f.st.InsertAttempt(ctx, &store.Attempt{ID: fmt.Sprint("sec", i), AccountID: "acc", System: activities.SecuritySystem,
+			AuthID: "alice", WorkflowID: "wf", State: store.AttemptDenied, IP: "203.0.113.1", StartedAt: f.now, UpdatedAt: f.now})
+		must(t, err)
+	}
+	judge := func(system, ip string) string {
+		t.Helper()
+		reason, err := limits.Exceeded(ctx, f.st, activities.StartRequest{AccountID: "acc", System: system, AuthID: "alice", IP: ip, At: f.now})
+		must(t, err)
+		return reason
+	}
+	if got := judge(activities.SecuritySystem, "203.0.113.1"); !strings.Contains(got, "security settings sign-ins for this user from 203.0.113.1") {
+		t.Fatalf("a fifth security sign-in from one address: %q, want limited", got)
+	}
+	if got := judge("vpn", "198.51.100.7"); got != "" {
+		t.Fatalf("the application's start after four security sign-ins: %q, want allowed", got)
+	}
+	if got := judge(activities.ConsoleSystem, "203.0.113.1"); got != "" {
+		t.Fatalf("a console sign-in: %q, want its own budget", got)
+	}
+}

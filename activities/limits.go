@@ -13,6 +13,13 @@ import (
 // them: they have limits of their own and never spend an application's.
 const ConsoleSystem = "console"
 
+// anonymousSystems are the built-in systems whose sign-ins anyone can
+// start, without a key: the console's and the security settings'. Each
+// has the console limits of its own, and neither spends an application's.
+func anonymousSystem(system string) bool {
+	return system == ConsoleSystem || system == SecuritySystem
+}
+
 // Limits bound how often attempts may start. They stop message bombing and
 // guessing at scale; more starts than a limit in its window are refused
 // (and audited) before anything is sent. Zero means the default, negative
@@ -24,7 +31,8 @@ type Limits struct {
 	AccountStarts int           // default 600
 	Window        time.Duration // default 15m
 
-	// Console sign-ins, which anyone can start. An address gets
+	// Console sign-ins, which anyone can start (and, with budgets of their
+	// own, sign-ins to the security settings). An address gets
 	// ConsoleUserIPStarts per user in Window, so one party cannot spend
 	// another's budget; addresses the user never signed in from share
 	// ConsoleUserStarts per user in Window and, across the account,
@@ -84,34 +92,39 @@ func (l Limits) Exceeded(ctx context.Context, st LimitStore, req StartRequest) (
 		what  string
 	}
 	var limits []limit
-	if req.System == ConsoleSystem {
+	anonymous := []string{ConsoleSystem, SecuritySystem}
+	if anonymousSystem(req.System) {
+		kind := "console sign-ins"
+		if req.System == SecuritySystem {
+			kind = "security settings sign-ins"
+		}
 		limits = append(limits, limit{l.ConsoleUserIPStarts, store.AttemptCount{
-			AccountID: req.AccountID, AuthID: req.AuthID, System: ConsoleSystem, IP: req.IP, Since: req.At.Add(-l.Window),
-		}, fmt.Sprintf("console sign-ins for this user from %s in %s", req.IP, l.Window)})
+			AccountID: req.AccountID, AuthID: req.AuthID, System: req.System, IP: req.IP, Since: req.At.Add(-l.Window),
+		}, fmt.Sprintf("%s for this user from %s in %s", kind, req.IP, l.Window)})
 		known, err := st.KnownIPOf(ctx, req.AccountID, req.AuthID, req.IP)
 		if err != nil {
 			return "", err
 		}
 		if !known {
 			limits = append(limits, limit{l.ConsoleUserStarts, store.AttemptCount{
-				AccountID: req.AccountID, AuthID: req.AuthID, System: ConsoleSystem, UnknownIPs: true, Since: req.At.Add(-l.Window),
-			}, fmt.Sprintf("console sign-ins for this user from unfamiliar addresses in %s", l.Window)})
+				AccountID: req.AccountID, AuthID: req.AuthID, System: req.System, UnknownIPs: true, Since: req.At.Add(-l.Window),
+			}, fmt.Sprintf("%s for this user from unfamiliar addresses in %s", kind, l.Window)})
 		}
 		if known, err = st.KnownIPOf(ctx, req.AccountID, "", req.IP); err != nil {
 			return "", err
 		}
 		if !known {
 			limits = append(limits, limit{l.ConsoleAccountStarts, store.AttemptCount{
-				AccountID: req.AccountID, System: ConsoleSystem, UnknownIPs: true, Since: req.At.Add(-time.Minute),
-			}, "console sign-ins for the account from unfamiliar addresses in the last minute"})
+				AccountID: req.AccountID, System: req.System, UnknownIPs: true, Since: req.At.Add(-time.Minute),
+			}, kind + " for the account from unfamiliar addresses in the last minute"})
 		}
 	} else {
 		limits = append(limits,
 			limit{l.UserStarts, store.AttemptCount{
-				AccountID: req.AccountID, AuthID: req.AuthID, NotSystem: ConsoleSystem, Since: req.At.Add(-l.Window),
+				AccountID: req.AccountID, AuthID: req.AuthID, NotSystems: anonymous, Since: req.At.Add(-l.Window),
 			}, fmt.Sprintf("starts for this user in %s", l.Window)},
 			limit{l.AccountStarts, store.AttemptCount{
-				AccountID: req.AccountID, NotSystem: ConsoleSystem, Since: req.At.Add(-time.Minute),
+				AccountID: req.AccountID, NotSystems: anonymous, Since: req.At.Add(-time.Minute),
 			}, "starts for the account in the last minute"})
 	}
 	for _, lim := range limits {

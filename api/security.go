@@ -317,7 +317,28 @@ func (s *Server) securityPassword(c *gin.Context, accountID, email, plain, cooki
 		s.dummyPasswordCheck(plain)
 		return "", nil
 	}
+	// The limits are judged before anything is recorded, as for the
+	// console's sign-ins: a flood of sign-ins naming a user creates no
+	// workflow, attempt or audit event past them, and never spends the
+	// user's application starts.
+	var reason string
+	done, ok, err := s.signIns.admit(accountID+"\x00"+activities.SecuritySystem+"\x00"+users[0].AuthID, func(inFlight int) (bool, error) {
+		var err error
+		reason, err = s.cfg.Limits.Exceeded(ctx, s.store, activities.StartRequest{
+			AccountID: accountID, System: activities.SecuritySystem, AuthID: users[0].AuthID, IP: c.ClientIP(), At: s.now().UTC(), InFlight: inFlight,
+		})
+		return reason == "", err
+	})
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		s.log.WarnContext(ctx, "security settings sign-in refused before it started", "account", accountID, "ip", c.ClientIP(), "reason", reason)
+		s.dummyPasswordCheck(plain)
+		return "", nil
+	}
 	res, token, err := s.beginFor(c, accountID, subject{System: activities.SecuritySystem, AuthID: users[0].AuthID})
+	done()
 	if err != nil {
 		return "", err
 	}

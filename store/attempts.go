@@ -185,11 +185,11 @@ func (s *Store) CancelOtherAttempts(ctx context.Context, a Attempt, at time.Time
 // AttemptCount selects the attempts a start limit counts. Empty fields
 // match everything.
 type AttemptCount struct {
-	AccountID string
-	AuthID    string // one user's (across systems)
-	System    string // only this system's
-	NotSystem string // every system's but this one
-	IP        string // only those from this address
+	AccountID  string
+	AuthID     string   // one user's (across systems)
+	System     string   // only this system's
+	NotSystems []string // every system's but these
+	IP         string   // only those from this address
 	// UnknownIPs counts only attempts from addresses that no successful
 	// sign-in came from: the user's (AuthID set) or any user's of the account.
 	UnknownIPs bool
@@ -206,8 +206,8 @@ func (s *Store) CountAttempts(ctx context.Context, f AttemptCount) (int, error) 
 	if f.System != "" {
 		q = q.Where("attempt.system = ?", f.System)
 	}
-	if f.NotSystem != "" {
-		q = q.Where("attempt.system <> ?", f.NotSystem)
+	if len(f.NotSystems) > 0 {
+		q = q.Where("attempt.system NOT IN (?)", bun.In(f.NotSystems))
 	}
 	if f.IP != "" {
 		q = q.Where("attempt.ip = ?", f.IP)

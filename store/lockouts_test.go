@@ -212,7 +212,8 @@ func TestCountAttemptsFilters(t *testing.T) {
 		}{
 			{"the account's", store.AttemptCount{}, 4},
 			{"a user's", store.AttemptCount{AuthID: "alice"}, 3},
-			{"but the console's", store.AttemptCount{AuthID: "alice", NotSystem: "console"}, 1},
+			{"but the console's", store.AttemptCount{AuthID: "alice", NotSystems: []string{"console"}}, 1},
+			{"but the console's and another", store.AttemptCount{AuthID: "alice", NotSystems: []string{"console", "vpn"}}, 0},
 			{"the console's", store.AttemptCount{System: "console"}, 3},
 			{"from an address", store.AttemptCount{AuthID: "alice", System: "console", IP: "192.0.2.1"}, 1},
 			{"from addresses the user never signed in from", store.AttemptCount{AuthID: "alice", System: "console", UnknownIPs: true}, 1},
