@@ -224,7 +224,7 @@ func TestSecuritySignInAnswersAlikeForEveryRefusal(t *testing.T) {
 	}
 	// The account's switch off: the same again, after the lock is cleared.
 	h.Admin(http.MethodDelete, "/v1/admin/users/ada/lockout", nil, http.StatusOK)
-	h.Admin(http.MethodPatch, "/v1/admin/account", req{"email_password_login": false}, http.StatusOK)
+	h.Admin(http.MethodPatch, "/v1/admin/account", req{"email_password_login": false, "confirm_affected_users": 1}, http.StatusOK)
 	res, took = answer("ada@example.com", "correct horse battery")
 	same("the account's switch off", res, "ada@example.com", took, wrong)
 
