@@ -202,12 +202,18 @@ func (d *recordingDeliverer) Send(_ context.Context, _ string, req sdk.SendReque
 // sentTo waits for the n-th message (from 1) sent to the address to.
 func (d *recordingDeliverer) sentTo(t *testing.T, to string, n int) sdk.SendRequest {
 	t.Helper()
+	return d.sentWhere(t, to, n, func(sdk.SendRequest) bool { return true })
+}
+
+// sentWhere waits for the n-th message to to that match accepts.
+func (d *recordingDeliverer) sentWhere(t *testing.T, to string, n int, match func(sdk.SendRequest) bool) sdk.SendRequest {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		d.mu.Lock()
 		seen := 0
 		for _, m := range d.sent {
-			if m.To == to {
+			if m.To == to && match(m) {
 				if seen++; seen == n {
 					d.mu.Unlock()
 					return m

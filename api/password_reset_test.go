@@ -8,12 +8,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/pquerna/otp/totp"
 
+	"github.com/flexauth/flexauth/activities"
 	"github.com/flexauth/flexauth/api"
 	"github.com/flexauth/flexauth/internal/apitest"
 	"github.com/flexauth/flexauth/password"
 	"github.com/flexauth/flexauth/plugins/sdk"
+	"github.com/flexauth/flexauth/secret"
+	"github.com/flexauth/flexauth/store"
 )
 
 const (
@@ -68,15 +72,44 @@ func withPassword(t *testing.T, h *harness, authid, plain string) {
 
 // enrolTOTP enrols an authenticator for the user through the admin API and
 // gives them recovery codes.
+//
+// It writes the store directly rather than through the admin API, whose
+// enrolment sends the user notices: the tests here count the messages a
+// reset sends.
 func enrolTOTP(t *testing.T, h *harness, authid string) {
 	t.Helper()
-	enrol := h.Admin(http.MethodPost, "/v1/admin/users/"+authid+"/totp", nil, http.StatusOK)
-	code, err := totp.GenerateCode(enrol["secret"].(string), time.Now())
+	ctx := t.Context()
+	u, err := h.st.GetUser(ctx, h.account, authid)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.Admin(http.MethodPost, "/v1/admin/users/"+authid+"/totp/verify", req{"code": code}, http.StatusOK)
-	h.Admin(http.MethodPost, "/v1/admin/users/"+authid+"/recovery-codes", nil, http.StatusOK)
+	key, err := totp.Generate(totp.GenerateOpts{Issuer: "flexauth", AccountName: authid})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := h.keys.Seal([]byte(key.Secret()), u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	if err := h.st.SetTOTPPending(ctx, u.ID, sealed, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.st.ActivateTOTP(ctx, u.ID, sealed, 0, now); err != nil {
+		t.Fatal(err)
+	}
+	codes := make([]store.RecoveryCode, 10)
+	for i := range codes {
+		code, err := secret.NewRecoveryCode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		canonical, _ := secret.NormalizeRecoveryCode(code)
+		codes[i] = store.RecoveryCode{ID: uuid.NewString(), UserID: u.ID, Digest: activities.RecoveryDigest(h.keys, canonical), CreatedAt: now}
+	}
+	if err := h.st.ReplaceRecoveryCodes(ctx, u.ID, codes); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestForgotPasswordAnswersTheSameForEveryone(t *testing.T) {
