@@ -145,7 +145,7 @@ func TestConsoleAdministration(t *testing.T) {
 	{
 		body := req{"system": "mail", "authid": "ada"}
 		attempt = h.Start("mail", "ada")
-		msg := h.waitMessage("ada@example.com", 1)
+		msg := h.waitAttemptMessage(attempt)
 		if res := h.Page(http.MethodPost, msg.Link); res.Status != http.StatusOK {
 			t.Fatalf("confirming ada's link = %d %s", res.Status, res.Body)
 		}
