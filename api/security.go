@@ -374,7 +374,17 @@ func (s *Server) securityPassword(c *gin.Context, accountID, email, plain, cooki
 
 // dummyPasswordCheck spends on a password that has no user the work a
 // real check would: a hash comparison that always fails.
+//
+// At most dummyChecks run at once: each holds argon2id's memory, and the
+// answer's 600 ms floor hides their time anyway, so a flood of unknown
+// addresses past the bound skips the work rather than queueing for it.
 func (s *Server) dummyPasswordCheck(plain string) {
+	select {
+	case s.dummyChecks <- struct{}{}:
+		defer func() { <-s.dummyChecks }()
+	default:
+		return
+	}
 	s.dummyHashOnce.Do(func() {
 		s.dummyHash, _ = s.passwords.Hash("flexauth: no user has this password " + uuid.NewString())
 	})

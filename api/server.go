@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -288,6 +289,7 @@ type Server struct {
 	securityCSP   string
 	dummyHashOnce sync.Once
 	dummyHash     string
+	dummyChecks   chan struct{} // bounds concurrent dummy checks (2 per CPU)
 }
 
 // New returns the API server. temporal is the client of the cluster that
@@ -345,6 +347,7 @@ func newServer(cfg Config, st persistence, wf workflowClient, keys *secret.Keyri
 		forgotWork:    newBackground(maxForgotWork, cfg.Logger),
 		securityPages: template.Must(template.New("security").Parse(securityTemplate)),
 		securityCSP:   securityCSP(),
+		dummyChecks:   make(chan struct{}, 2*runtime.NumCPU()),
 		now:           cfg.Now,
 		bg:            newBackground(maxBackground, cfg.Logger),
 
