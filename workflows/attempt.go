@@ -170,60 +170,29 @@ func (st *attempt) registerHandlers(ctx workflow.Context, subject activities.Sub
 		return err
 	}
 
-	err = workflow.SetUpdateHandlerWithOptions(ctx, UpdateSubmitCode,
-		func(ctx workflow.Context, sub Submission) (Verdict, error) {
-			return st.submitCode(ctx, subject, sub)
-		}, workflow.UpdateHandlerOptions{Validator: st.codeValidator})
-	if err != nil {
-		return err
-	}
-
-	err = workflow.SetUpdateHandlerWithOptions(ctx, UpdateConfirmLink,
-		func(ctx workflow.Context, sub Submission) (Verdict, error) {
-			return st.confirmLink(ctx, subject, sub)
-		}, workflow.UpdateHandlerOptions{Validator: st.validator(policies.MethodPasswordless)})
-	if err != nil {
-		return err
-	}
-
-	err = workflow.SetUpdateHandlerWithOptions(ctx, UpdateAuthorizeSSO,
-		func(ctx workflow.Context, sub Submission) (Verdict, error) {
-			return st.authorizeSSO(ctx, subject, sub)
-		}, workflow.UpdateHandlerOptions{Validator: st.validator(policies.MethodSSO)})
-	if err != nil {
-		return err
-	}
-
-	err = workflow.SetUpdateHandlerWithOptions(ctx, UpdateConfirmSSO,
-		func(ctx workflow.Context, sub Submission) (Verdict, error) {
-			return st.confirmSSO(ctx, subject, sub)
-		}, workflow.UpdateHandlerOptions{Validator: st.validator(policies.MethodSSO)})
-	if err != nil {
-		return err
-	}
-
-	err = workflow.SetUpdateHandlerWithOptions(ctx, UpdateSubmitPassword,
-		func(ctx workflow.Context, sub Submission) (Verdict, error) {
-			return st.submitPassword(ctx, subject, sub)
-		}, workflow.UpdateHandlerOptions{Validator: st.stepValidator(store.StepPassword)})
-	if err != nil {
-		return err
-	}
-
-	err = workflow.SetUpdateHandlerWithOptions(ctx, UpdateConfirmEnrolment,
-		func(ctx workflow.Context, sub Submission) (Verdict, error) {
-			return st.confirmEnrolment(ctx, subject, sub)
-		}, workflow.UpdateHandlerOptions{Validator: st.stepValidator(store.StepEnrol)})
-	if err != nil {
-		return err
-	}
-
-	err = workflow.SetUpdateHandlerWithOptions(ctx, UpdateRecoverByEmail,
-		func(ctx workflow.Context, sub Submission) (Verdict, error) {
-			return st.recoverByEmail(ctx, subject, sub)
-		}, workflow.UpdateHandlerOptions{Validator: st.stepValidator(store.StepTOTP)})
-	if err != nil {
-		return err
+	// The submissions: each update's handler and the validator that keeps
+	// what it cannot take out of history.
+	type handler func(workflow.Context, activities.Subject, Submission) (Verdict, error)
+	for _, u := range []struct {
+		name     string
+		handle   handler
+		validate func(workflow.Context, Submission) error
+	}{
+		{UpdateSubmitCode, st.submitCode, st.codeValidator},
+		{UpdateConfirmLink, st.confirmLink, st.validator(policies.MethodPasswordless)},
+		{UpdateAuthorizeSSO, st.authorizeSSO, st.validator(policies.MethodSSO)},
+		{UpdateConfirmSSO, st.confirmSSO, st.validator(policies.MethodSSO)},
+		{UpdateSubmitPassword, st.submitPassword, st.stepValidator(store.StepPassword)},
+		{UpdateConfirmEnrolment, st.confirmEnrolment, st.stepValidator(store.StepEnrol)},
+		{UpdateRecoverByEmail, st.recoverByEmail, st.stepValidator(store.StepTOTP)},
+	} {
+		handle := u.handle
+		err = workflow.SetUpdateHandlerWithOptions(ctx, u.name,
+			func(ctx workflow.Context, sub Submission) (Verdict, error) { return handle(ctx, subject, sub) },
+			workflow.UpdateHandlerOptions{Validator: u.validate})
+		if err != nil {
+			return err
+		}
 	}
 
 	return workflow.SetQueryHandler(ctx, QueryState, func() (State, error) {
