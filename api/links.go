@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
@@ -137,12 +138,20 @@ func (s *Server) renderPage(c *gin.Context, status int, p page) {
 // linkAttempt finds the attempt a link token belongs to. found is false for
 // a token that is malformed or unknown; the page does not say which.
 func (s *Server) linkAttempt(c *gin.Context) (att store.Attempt, digest string, found bool, err error) {
+	return s.tokenAttempt(c, func(token string) string { return activities.LinkDigest(s.keys, token) }, s.store.AttemptByLinkDigest)
+}
+
+// tokenAttempt finds the attempt whose page token the request's path
+// carries, by the token's digest. found is false for a token that is
+// malformed or unknown: the pages do not say which.
+func (s *Server) tokenAttempt(c *gin.Context, digestOf func(string) string,
+	find func(context.Context, string) (store.Attempt, error)) (att store.Attempt, digest string, found bool, err error) {
 	token := c.Param("token")
 	if !wellFormedToken(token) {
 		return store.Attempt{}, "", false, nil
 	}
-	digest = activities.LinkDigest(s.keys, token)
-	att, err = s.store.AttemptByLinkDigest(c.Request.Context(), digest)
+	digest = digestOf(token)
+	att, err = find(c.Request.Context(), digest)
 	if errors.Is(err, store.ErrNotFound) {
 		return store.Attempt{}, "", false, nil
 	}

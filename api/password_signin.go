@@ -177,19 +177,7 @@ func (s *Server) pageURL(token string) string {
 // signinAttempt finds the attempt of the request's page token. found is
 // false for a token that is malformed or unknown.
 func (s *Server) signinAttempt(c *gin.Context) (att store.Attempt, digest string, found bool, err error) {
-	token := c.Param("token")
-	if !wellFormedToken(token) {
-		return store.Attempt{}, "", false, nil
-	}
-	digest = activities.PageDigest(s.keys, token)
-	att, err = s.store.AttemptByPageDigest(c.Request.Context(), digest)
-	if errors.Is(err, store.ErrNotFound) {
-		return store.Attempt{}, "", false, nil
-	}
-	if err != nil {
-		return store.Attempt{}, "", false, err
-	}
-	return att, digest, true, nil
+	return s.tokenAttempt(c, func(token string) string { return activities.PageDigest(s.keys, token) }, s.store.AttemptByPageDigest)
 }
 
 // boundBrowser reports whether the request comes from the browser the
