@@ -261,32 +261,37 @@ func linkMessage(link store.CredentialLink, acc store.Account, user store.User, 
 			"account": acc.ID, "purpose": link.Purpose, "expires_minutes": fmt.Sprint(minutes),
 		},
 	}
+	// Every message: the greeting, what the link is for, the link, then
+	// how long and how it works, and what to do when it was unexpected.
+	var intro, works, tail string
 	switch link.Purpose {
 	case store.LinkWelcome:
 		req.Subject = "Create your password for " + org
-		req.Text = fmt.Sprintf("%s\n\n%s lets you sign in with your email address and a password. Open this link to create your password:\n\n%s\n\n"+
-			"The link works once and expires in %s (%s). If you did not expect this message, ignore it: nothing changes until a password is created.",
-			greeting, org, url, describeDuration(expires.Sub(now)), expires.UTC().Format("2 January 2006, 15:04 UTC"))
+		intro = org + " lets you sign in with your email address and a password. Open this link to create your password:"
+		works = "The link works once"
+		tail = "If you did not expect this message, ignore it: nothing changes until a password is created."
 	case store.LinkReset:
 		req.Subject = "Reset your password for " + org
-		req.Text = fmt.Sprintf("%s\n\nSomeone asked to reset the password you sign in to %s with. Open this link to choose a new password:\n\n%s\n\n"+
-			"The link works once and expires in %s (%s). A new password does not turn off your authenticator app: signing in still asks for its code. "+
-			"If you did not ask for this, ignore this message: your password stays as it is.",
-			greeting, org, url, describeDuration(expires.Sub(now)), expires.UTC().Format("2 January 2006, 15:04 UTC"))
+		intro = "Someone asked to reset the password you sign in to " + org + " with. Open this link to choose a new password:"
+		works = "The link works once"
+		tail = "A new password does not turn off your authenticator app: signing in still asks for its code. " +
+			"If you did not ask for this, ignore this message: your password stays as it is."
 	case store.LinkVerifyEmail:
 		req.Subject = "Confirm your email address for " + org
-		req.Text = fmt.Sprintf("%s\n\nYou asked to confirm this email address in your security settings for %s. Open this link to confirm it:\n\n%s\n\n"+
-			"A confirmed address can, once, let you back in if you lose your authenticator app. "+
-			"The link works once and expires in %s (%s). If you did not ask for this, ignore this message.",
-			greeting, org, url, describeDuration(expires.Sub(now)), expires.UTC().Format("2 January 2006, 15:04 UTC"))
+		intro = "You asked to confirm this email address in your security settings for " + org + ". Open this link to confirm it:"
+		works = "A confirmed address can, once, let you back in if you lose your authenticator app. The link works once"
+		tail = "If you did not ask for this, ignore this message."
 	case store.LinkRecover:
 		req.Subject = "Replace your authenticator app for " + org
-		req.Text = fmt.Sprintf("%s\n\nWhile signing in to %s you said you lost your authenticator app. Open this link in the same browser "+
-			"to remove your authenticator app and recovery codes and set up a new app:\n\n%s\n\n"+
-			"The link works once, only in the browser where you typed your password, and expires in %s (%s). "+
-			"If you did not ask for this, someone knows your password: do not open the link, and tell your organisation's administrator.",
-			greeting, org, url, describeDuration(expires.Sub(now)), expires.UTC().Format("2 January 2006, 15:04 UTC"))
+		intro = "While signing in to " + org + " you said you lost your authenticator app. Open this link in the same browser " +
+			"to remove your authenticator app and recovery codes and set up a new app:"
+		works = "The link works once, only in the browser where you typed your password,"
+		tail = "If you did not ask for this, someone knows your password: do not open the link, and tell your organisation's administrator."
+	default:
+		return req
 	}
+	req.Text = fmt.Sprintf("%s\n\n%s\n\n%s\n\n%s and expires in %s (%s). %s",
+		greeting, intro, url, works, describeDuration(expires.Sub(now)), expires.UTC().Format("2 January 2006, 15:04 UTC"), tail)
 	return req
 }
 
