@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -42,22 +43,8 @@ func TestPasswordSignInOnThePhone(t *testing.T) {
 	welcome := h.waitMessage("ada@example.com", 1)
 
 	b := newBrowser(t, h, "phone", 390, 844)
-	tab, cancel := chromedp.NewContext(b.ctx)
-	defer cancel()
-	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(tab, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	text := func(expr string) string {
-		t.Helper()
-		s, err := chromedp.Run(tab, chromedp.Evaluate[string](expr))
-		if err != nil {
-			t.Fatalf("evaluate %s: %v", expr, err)
-		}
-		return s
-	}
+	pt := newPageTab(t, b)
+	tab, run, text := pt.ctx, pt.run, pt.text
 	const plainPage = `document.querySelectorAll('script').length === 0 &&
 		document.documentElement.scrollWidth <= document.documentElement.clientWidth`
 
@@ -191,4 +178,33 @@ func TestPasswordSignInOnThePhone(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`form button[type="submit"]`)))
 	b.waitFor(tab, `location.href === '`+h.url+`/openapi.json'`, "the link sign-in, back to the system")
 	h.Expect("/v1/check", map[string]any{"system": "portal", "authid": "ada", "attempt": attempt}, http.StatusOK, "authenticated")
+}
+
+// pageTab is a tab beside the console's, for the pages users see: run
+// does actions, text evaluates an expression, each failing the test.
+type pageTab struct {
+	t   *testing.T
+	ctx context.Context
+}
+
+func newPageTab(t *testing.T, b *consoleBrowser) pageTab {
+	tab, cancel := chromedp.NewContext(b.ctx)
+	t.Cleanup(cancel)
+	return pageTab{t: t, ctx: tab}
+}
+
+func (p pageTab) run(what string, actions ...chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
+	if err := chromedp.Do(p.ctx, actions...); err != nil {
+		p.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+func (p pageTab) text(expr string) string {
+	p.t.Helper()
+	s, err := chromedp.Run(p.ctx, chromedp.Evaluate[string](expr))
+	if err != nil {
+		p.t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return s
 }

@@ -55,22 +55,8 @@ func TestSecuritySettingsOnThePhone(t *testing.T) {
 	welcome := h.waitMessage("ada@example.com", 1)
 
 	b := newBrowser(t, h, "phone", 390, 844)
-	tab, cancel := chromedp.NewContext(b.ctx)
-	defer cancel()
-	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(tab, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	text := func(expr string) string {
-		t.Helper()
-		s, err := chromedp.Run(tab, chromedp.Evaluate[string](expr))
-		if err != nil {
-			t.Fatalf("evaluate %s: %v", expr, err)
-		}
-		return s
-	}
+	pt := newPageTab(t, b)
+	tab, run, text := pt.ctx, pt.run, pt.text
 	const plainPage = `document.querySelectorAll('script').length === 0 &&
 		document.documentElement.scrollWidth <= document.documentElement.clientWidth &&
 		Array.from(document.querySelectorAll('input:not([type=hidden]):not([hidden])')).every(i => i.labels && i.labels.length > 0)`
