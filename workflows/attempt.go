@@ -359,19 +359,30 @@ func (st *attempt) exhausted() bool {
 	return false
 }
 
+// turn waits until no other submission is being checked and takes the
+// attempt for this one (the caller clears st.checking when done). It
+// answers the verdict to give instead when the attempt ended meanwhile or,
+// for a step other than "", moved past it.
+func (st *attempt) turn(ctx workflow.Context, step string) (Verdict, bool) {
+	_ = workflow.Await(ctx, func() bool { return !st.checking || st.state != StatePending })
+	if st.state != StatePending {
+		return st.closed(), false
+	}
+	if step != "" && st.step != step {
+		return Verdict{Verdict: VerdictRejected, State: st.state, Step: st.step}, false
+	}
+	st.checking = true
+	return Verdict{}, true
+}
+
 // submitPassword has the password sealed under this update's ID checked
 // and counted. The right one moves the attempt to its second factor
 // (a TOTP or recovery code, or enrolment) for the browser that sent it.
 func (st *attempt) submitPassword(ctx workflow.Context, subject activities.Subject, sub Submission) (Verdict, error) {
-	_ = workflow.Await(ctx, func() bool { return !st.checking || st.state != StatePending })
-	if st.state != StatePending {
-		return st.closed(), nil
+	// Another submission may get the password right while this one waits.
+	if v, ok := st.turn(ctx, store.StepPassword); !ok {
+		return v, nil
 	}
-	if st.step != store.StepPassword {
-		// Another submission got the password right while this one waited.
-		return Verdict{Verdict: VerdictRejected, State: st.state, Step: st.step}, nil
-	}
-	st.checking = true
 	defer func() { st.checking = false }()
 	id := workflow.GetCurrentUpdateInfo(ctx).ID
 	var res activities.PasswordResult
@@ -406,11 +417,9 @@ func (st *attempt) submitPassword(ctx workflow.Context, subject activities.Subje
 // from it. Confirmed, the attempt is authenticated: the password and a
 // code from the authenticator now bound to the user are both proved.
 func (st *attempt) confirmEnrolment(ctx workflow.Context, subject activities.Subject, sub Submission) (Verdict, error) {
-	_ = workflow.Await(ctx, func() bool { return !st.checking || st.state != StatePending })
-	if st.state != StatePending {
-		return st.closed(), nil
+	if v, ok := st.turn(ctx, ""); !ok {
+		return v, nil
 	}
-	st.checking = true
 	defer func() { st.checking = false }()
 	var res store.EnrolmentOutcome
 	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, localOptions), acts.ConfirmEnrolment, activities.EnrolmentInput{
@@ -445,15 +454,10 @@ func (st *attempt) confirmEnrolment(ctx workflow.Context, subject activities.Sub
 // (used, expired, another attempt's) is no guess (the API found it by its
 // digest) and counts nothing.
 func (st *attempt) recoverByEmail(ctx workflow.Context, subject activities.Subject, sub Submission) (Verdict, error) {
-	_ = workflow.Await(ctx, func() bool { return !st.checking || st.state != StatePending })
-	if st.state != StatePending {
-		return st.closed(), nil
+	// A code or another link may move the attempt on while this one waits.
+	if v, ok := st.turn(ctx, store.StepTOTP); !ok {
+		return v, nil
 	}
-	if st.step != store.StepTOTP {
-		// A code or another link moved the attempt on while this one waited.
-		return Verdict{Verdict: VerdictRejected, State: st.state, Step: st.step}, nil
-	}
-	st.checking = true
 	defer func() { st.checking = false }()
 	var res store.RecoveryOutcome
 	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, localOptions), acts.RecoverByEmail, activities.RecoverInput{
