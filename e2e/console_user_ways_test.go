@@ -71,6 +71,9 @@ func TestConsoleShowsHowAUserSignsIn(t *testing.T) {
 
 	b := newBrowser(t, h, "laptop", 1280, 900)
 	b.signIn()
+	// The administrator's own security settings are one click away.
+	b.do(chromedp.Click(chromedp.CSS(tid("my-security"))))
+	b.waitReady("#/users/admin")
 
 	b.open("#/users/megan")
 	card := tid("way-entra")

@@ -128,6 +128,9 @@ function showChrome() {
   if (signedIn) {
     const i = session.info;
     document.getElementById('who-name').textContent = `${i.name || i.authid} · ${i.account}`;
+    // An administrator's own user page: how they sign in, their
+    // authenticator, recovery codes and password reset, like any user's.
+    document.getElementById('my-security').href = `#/users/${encodeURIComponent(i.authid)}`;
   }
 }
 
