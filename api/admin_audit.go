@@ -152,6 +152,10 @@ func (s *Server) auditEvent(c *gin.Context, typ, system, authid string, detail m
 		detail = map[string]any{}
 	}
 	detail["actor"] = who.Actor
+	if who.Home != "" {
+		// An administrator of an ancestor acting here (?organisation=).
+		detail["actor_organisation"] = who.Home
+	}
 	switch {
 	case who.Key != nil:
 		detail["by"] = who.Key.Name

@@ -127,6 +127,14 @@ func TestAdministratorPowersNeedFreshSignIn(t *testing.T) {
 		wantStaleOK(t, http.MethodPatch, "/v1/admin/systems/wiki", req{"sensitivity": "medium"}, http.StatusOK)
 	})
 
+	t.Run("moving and deleting an organisation need a fresh sign-in, creating and renaming do not", func(t *testing.T) {
+		wantStaleOK(t, http.MethodPost, "/v1/admin/organisations", req{"id": "eu"}, http.StatusCreated)
+		wantStaleOK(t, http.MethodPost, "/v1/admin/organisations", req{"id": "us"}, http.StatusCreated)
+		wantStaleOK(t, http.MethodPatch, "/v1/admin/organisations/eu", req{"name": "Europe"}, http.StatusOK)
+		wantReauth(t, http.MethodPatch, "/v1/admin/organisations/eu", req{"parent": "us"}, http.StatusOK)
+		wantReauth(t, http.MethodDelete, "/v1/admin/organisations/eu", nil, http.StatusNoContent)
+	})
+
 	t.Run("API keys are not signed in and need no fresh sign-in", func(t *testing.T) {
 		stale()
 		defer fresh()

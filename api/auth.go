@@ -96,7 +96,12 @@ const callerContext = "flexauth.admin_caller"
 // adminCaller is who makes an admin call: an admin API key or a console
 // session, never both.
 type adminCaller struct {
+	// AccountID is the organisation the request acts on: the caller's
+	// own, or the descendant named by ?organisation= (scopeOrganisation).
 	AccountID string
+	// Home is the caller's own organisation when ?organisation= named
+	// another one; empty otherwise.
+	Home string
 	// Actor names the caller in the audit trail: "key:<key id>" or
 	// "console:<authid>".
 	Actor   string

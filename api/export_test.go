@@ -1,6 +1,10 @@
 package api
 
-import "time"
+import (
+	"time"
+
+	"github.com/gin-gonic/gin"
+)
 
 // SetClock replaces the server's clock, so that tests can move past
 // session timeouts. Call it before the server handles requests.
@@ -13,3 +17,7 @@ func WaitBackground(s *Server) { s.bg.wg.Wait() }
 // WaitForgotWork waits until the "Forgot password?" work the server runs
 // after answering has finished.
 func WaitForgotWork(s *Server) { s.forgotWork.wg.Wait() }
+
+// Routes lists the routes the server's engine serves, as gin registered
+// them (":param" placeholders).
+func Routes(s *Server) []gin.RouteInfo { return s.engine.Routes() }

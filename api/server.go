@@ -227,6 +227,7 @@ type (
 		signinStore
 		forgotStore
 		securityStore
+		organisationStore
 	}
 )
 
@@ -472,7 +473,9 @@ func (s *Server) routes() *gin.Engine {
 	e.GET("/v1/admin/dev/outbox", s.devOutbox)
 	s.consoleRoutes(e)
 
-	admin := e.Group("/v1/admin", s.limitBody, s.adminKey)
+	// scopeOrganisation runs after adminKey: ?organisation=ID turns the
+	// caller's account into that descendant for every route below.
+	admin := e.Group("/v1/admin", s.limitBody, s.adminKey, s.scopeOrganisation)
 	admin.POST("/systems", s.createSystem)
 	admin.GET("/systems", s.listSystems)
 	admin.GET("/systems/:name", s.getSystem)
@@ -516,6 +519,11 @@ func (s *Server) routes() *gin.Engine {
 	admin.POST("/keys", s.requireFresh, s.createKey)
 	admin.GET("/keys", s.listKeys)
 	admin.DELETE("/keys/:id", s.requireFresh, s.revokeKey)
+
+	admin.POST("/organisations", s.createOrganisation)
+	admin.GET("/organisations", s.listOrganisations)
+	admin.PATCH("/organisations/:id", s.updateOrganisation) // a move needs a fresh sign-in (see updateOrganisation)
+	admin.DELETE("/organisations/:id", s.requireFresh, s.deleteOrganisation)
 	return e
 }
 

@@ -50,6 +50,7 @@ func migrations(postgres bool) *migrate.Migrations {
 		{"20261214000001", "credential_link_notices", resetSchema},
 		{"20261214000002", "password_attempts_return_url", passwordAttemptSchema},
 		{"20261221000001", "self_service_sessions_verification_notices", selfServiceSchema},
+		{"20261228000001", "organisation_tree", organisationSchema},
 	} {
 		script := types.Replace(step.script)
 		m.Add(migrate.Migration{

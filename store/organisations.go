@@ -1,0 +1,226 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// An account is an organisation: accounts.parent_id makes them one tree
+// (a forest of top organisations, each created by `flexauth account
+// create`). A branch is an organisation with all its descendants, to any
+// depth; an administrator of an organisation manages its branch.
+//
+// Every change below takes the root of the caller's branch (Within) and
+// checks, inside its transaction, that what it touches lies in that
+// branch: an organisation outside it is ErrNotFound, exactly as one that
+// does not exist.
+
+// Organisation errors; api/ maps them to 409.
+var (
+	// ErrCycle refuses to move an organisation under itself or one of
+	// its descendants.
+	ErrCycle = errors.New("an organisation cannot move under itself or one of its descendants")
+	// ErrOrganisationInUse refuses to delete an organisation that still
+	// has users or sub-organisations.
+	ErrOrganisationInUse = errors.New("the organisation still has users or sub-organisations")
+	// ErrOwnOrganisation refuses to delete the root of the caller's
+	// branch: its administrators would delete themselves out.
+	ErrOwnOrganisation = errors.New("an organisation cannot delete itself")
+)
+
+// Organisation is an account as a node of the tree, with its number of
+// users.
+type Organisation struct {
+	ID        string    `bun:"id"`
+	Name      string    `bun:"name"`
+	ParentID  string    `bun:"parent_id,nullzero"`
+	CreatedAt time.Time `bun:"created_at"`
+	Users     int       `bun:"users"`
+}
+
+// branchCTE selects the ids of the branch rooted at the first argument.
+// UNION (not UNION ALL) ends the recursion even on a cycle, which moves
+// never make but which a hand-edited database could hold.
+const branchCTE = `WITH RECURSIVE branch(id) AS (
+	SELECT id FROM accounts WHERE id = ?
+	UNION
+	SELECT a.id FROM accounts a JOIN branch b ON a.parent_id = b.id
+)`
+
+// ancestorsCTE selects the ids of the first argument and all its
+// ancestors, up to its top organisation.
+const ancestorsCTE = `WITH RECURSIVE up(id, parent_id) AS (
+	SELECT id, parent_id FROM accounts WHERE id = ?
+	UNION
+	SELECT a.id, a.parent_id FROM accounts a JOIN up ON a.id = up.parent_id
+)`
+
+// Branch returns the organisation rootID and all its descendants with
+// their user counts, in one query: parents before their children is not
+// promised, callers build the tree from ParentID. ErrNotFound when rootID
+// does not exist.
+func (s *Store) Branch(ctx context.Context, rootID string) ([]Organisation, error) {
+	orgs := []Organisation{}
+	err := s.db.NewRaw(branchCTE+`
+SELECT a.id, a.name, a.parent_id, a.created_at,
+	(SELECT count(*) FROM users u WHERE u.account_id = a.id) AS users
+FROM accounts a JOIN branch b ON a.id = b.id
+ORDER BY a.id`, rootID).Scan(ctx, &orgs)
+	if err != nil {
+		return nil, fmt.Errorf("load the branch of %s: %w", rootID, err)
+	}
+	if len(orgs) == 0 {
+		return nil, fmt.Errorf("organisation %s: %w", rootID, ErrNotFound)
+	}
+	return orgs, nil
+}
+
+// IsInBranch reports whether id is ancestorID or one of its descendants.
+// An unknown id is in no branch.
+func (s *Store) IsInBranch(ctx context.Context, ancestorID, id string) (bool, error) {
+	return inBranch(ctx, s.db, ancestorID, id)
+}
+
+func inBranch(ctx context.Context, db bun.IDB, ancestorID, id string) (bool, error) {
+	var n int
+	err := db.NewRaw(ancestorsCTE+`SELECT count(*) FROM up WHERE id = ?`, id, ancestorID).Scan(ctx, &n)
+	if err != nil {
+		return false, fmt.Errorf("look up %s among the ancestors of %s: %w", ancestorID, id, err)
+	}
+	return n > 0, nil
+}
+
+// requireInBranch is ErrNotFound unless id lies in the branch of within.
+func requireInBranch(ctx context.Context, db bun.IDB, within, id string) error {
+	ok, err := inBranch(ctx, db, within, id)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("organisation %s: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// CreateOrganisation inserts org as a sub-organisation of org.ParentID,
+// which must lie in the branch of within (else ErrNotFound); an id in use
+// anywhere is ErrConflict. The events are appended in its transaction.
+func (s *Store) CreateOrganisation(ctx context.Context, within string, org *Account, events ...AuditEvent) error {
+	if org.ParentID == "" {
+		return fmt.Errorf("organisation %s: a sub-organisation needs a parent", org.ID)
+	}
+	return s.audited(ctx, events, func(ctx context.Context, db bun.IDB) error {
+		if err := s.lockTree(ctx, db); err != nil {
+			return err
+		}
+		if err := requireInBranch(ctx, db, within, org.ParentID); err != nil {
+			return err
+		}
+		_, err := db.NewInsert().Model(org).Exec(ctx)
+		return conflict(err, "organisation "+org.ID)
+	})
+}
+
+// RenameOrganisation renames id, which must lie in the branch of within.
+func (s *Store) RenameOrganisation(ctx context.Context, within, id, name string, events ...AuditEvent) error {
+	return s.audited(ctx, events, func(ctx context.Context, db bun.IDB) error {
+		if err := requireInBranch(ctx, db, within, id); err != nil {
+			return err
+		}
+		res, err := db.NewUpdate().Model((*Account)(nil)).Set("name = ?", name).Where("id = ?", id).Exec(ctx)
+		return affected(res, err, "organisation "+id)
+	})
+}
+
+// MoveOrganisation makes id a sub-organisation of parentID. Both must lie
+// in the branch of within (else ErrNotFound), and id must not be the root
+// of that branch, whose parent lies outside it (ErrCycle: it could only
+// move under its own descendants). Moving under itself or a descendant is
+// ErrCycle.
+//
+// Moves are serialised (see lockTree), so two concurrent moves cannot
+// each pass the cycle check against the tree the other is changing.
+func (s *Store) MoveOrganisation(ctx context.Context, within, id, parentID string, events ...AuditEvent) error {
+	return s.audited(ctx, events, func(ctx context.Context, db bun.IDB) error {
+		if err := s.lockTree(ctx, db); err != nil {
+			return err
+		}
+		for _, o := range []string{id, parentID} {
+			if err := requireInBranch(ctx, db, within, o); err != nil {
+				return err
+			}
+		}
+		// The new parent under id itself (or id itself): a cycle. This
+		// also refuses moving the branch's root, which has every other
+		// organisation of the branch under it.
+		cycle, err := inBranch(ctx, db, id, parentID)
+		if err != nil {
+			return err
+		}
+		if cycle {
+			return fmt.Errorf("move %s under %s: %w", id, parentID, ErrCycle)
+		}
+		res, err := db.NewUpdate().Model((*Account)(nil)).Set("parent_id = ?", parentID).Where("id = ?", id).Exec(ctx)
+		return affected(res, err, "organisation "+id)
+	})
+}
+
+// DeleteOrganisation deletes id, which must lie in the branch of within
+// and not be its root (ErrOwnOrganisation), once it has neither users nor
+// sub-organisations (ErrOrganisationInUse). Its keys, systems, policies
+// and settings go with it; its audit trail stays.
+func (s *Store) DeleteOrganisation(ctx context.Context, within, id string, events ...AuditEvent) error {
+	return s.audited(ctx, events, func(ctx context.Context, db bun.IDB) error {
+		if err := s.lockTree(ctx, db); err != nil {
+			return err
+		}
+		if err := requireInBranch(ctx, db, within, id); err != nil {
+			return err
+		}
+		if id == within {
+			return fmt.Errorf("delete %s: %w", id, ErrOwnOrganisation)
+		}
+		// On PostgreSQL the row lock holds off users being added to it
+		// (their foreign key check share-locks the row) until the delete
+		// has committed; they then fail for want of the organisation.
+		if s.postgres {
+			if _, err := db.NewSelect().Model((*Account)(nil)).Column("id").Where("id = ?", id).For("UPDATE").Exec(ctx); err != nil {
+				return fmt.Errorf("lock organisation %s: %w", id, err)
+			}
+		}
+		users, err := db.NewSelect().Model((*User)(nil)).Where("account_id = ?", id).Count(ctx)
+		if err != nil {
+			return fmt.Errorf("count users of %s: %w", id, err)
+		}
+		children, err := db.NewSelect().Model((*Account)(nil)).Where("parent_id = ?", id).Count(ctx)
+		if err != nil {
+			return fmt.Errorf("count sub-organisations of %s: %w", id, err)
+		}
+		if users > 0 || children > 0 {
+			return fmt.Errorf("delete %s (%d users, %d sub-organisations): %w", id, users, children, ErrOrganisationInUse)
+		}
+		res, err := db.NewDelete().Model((*Account)(nil)).Where("id = ?", id).Exec(ctx)
+		return affected(res, err, "organisation "+id)
+	})
+}
+
+// treeLockKey is the PostgreSQL advisory lock that serialises changes to
+// the shape of the organisation tree (creation, moves, deletion). They
+// are rare, so one lock for all trees costs nothing and leaves no room
+// for two moves to interleave (A under B and B under A would otherwise
+// each see no cycle). SQLite serialises writers already (_txlock=immediate).
+const treeLockKey = 0x666c6578_6f726773 // "flexorgs"
+
+func (s *Store) lockTree(ctx context.Context, db bun.IDB) error {
+	if !s.postgres {
+		return nil
+	}
+	if _, err := db.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?)", int64(treeLockKey)); err != nil {
+		return fmt.Errorf("lock the organisation tree: %w", err)
+	}
+	return nil
+}
