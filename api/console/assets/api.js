@@ -11,12 +11,33 @@
 import { showError } from './ui.js';
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
+const ORG_KEY = 'flexauth-organisation';
 
 // session is what the console knows about the signed-in administrator.
 export const session = {
   info: null, // GET /v1/admin/session answer
   csrf: '',
+  // org is the sub-organisation the console acts on ('' for the
+  // administrator's own), chosen with the switcher; kept per tab.
+  org: sessionStorage.getItem(ORG_KEY) || '',
 };
+
+// setOrganisation makes the console act on org ('' for the
+// administrator's own organisation).
+export function setOrganisation(org) {
+  session.org = org || '';
+  if (session.org) sessionStorage.setItem(ORG_KEY, session.org);
+  else sessionStorage.removeItem(ORG_KEY);
+}
+
+// scoped adds ?organisation= to an admin API path while the console acts
+// on a sub-organisation (the API answers 404 for anything outside the
+// administrator's branch). The session routes are the administrator's
+// own, never a sub-organisation's.
+export function scoped(path) {
+  if (!session.org || !path.startsWith('/v1/admin/') || path.startsWith('/v1/admin/session')) return path;
+  return `${path}${path.includes('?') ? '&' : '?'}organisation=${encodeURIComponent(session.org)}`;
+}
 
 // hooks are set by app.js: what to do on 401 and on "fresh sign-in
 // required". Kept here as callbacks so this module does not import pages.
@@ -71,8 +92,10 @@ export async function request(method, path, { body, raw, contentType } = {}) {
 
 // api sends one admin call and returns its JSON, or throws ApiError.
 // opts: body (JSON), raw + contentType (a file), quiet (do not announce).
+// unscoped: act on the administrator's own organisation whatever the
+// switcher says.
 export async function api(method, path, opts = {}) {
-  let { status, data } = await request(method, path, opts);
+  let { status, data } = await request(method, opts.unscoped ? path : scoped(path), opts);
 
   if (status === 403 && data && /csrf/i.test(data.error || '') && !opts.retried) {
     // The token went stale (e.g. a sign-in in another tab): fetch the

@@ -4,7 +4,7 @@
 // render(view, ctx) that fills `view` (a fresh element) and may register
 // cleanups with ctx.onLeave (e.g. to stop polling).
 
-import { api, configure, refreshSession, session } from './api.js';
+import { api, configure, refreshSession, session, setOrganisation } from './api.js';
 import { clearNotices, h, replace, showError } from './ui.js';
 import { reauthenticate } from './pages/signin.js';
 import * as signin from './pages/signin.js';
@@ -18,6 +18,7 @@ import * as keys from './pages/keys.js';
 import * as policy from './pages/policy.js';
 import * as importPage from './pages/import.js';
 import * as account from './pages/account.js';
+import * as organisations from './pages/organisations.js';
 
 // routes maps the first hash segment (and whether a second one is
 // present) to a page and its title.
@@ -31,6 +32,7 @@ const routes = {
   policy: { page: policy, title: 'Policy' },
   import: { page: importPage, title: 'Import / export' },
   account: { page: account, title: 'Account' },
+  organisations: { page: organisations, title: 'Organisations' },
 };
 
 let leave = [];
@@ -131,7 +133,34 @@ function showChrome() {
     // An administrator's own user page: how they sign in, their
     // authenticator, recovery codes and password reset, like any user's.
     document.getElementById('my-security').href = `#/users/${encodeURIComponent(i.authid)}`;
+    loadSwitcher(i);
   }
+}
+
+// loadSwitcher offers the organisations of the administrator's branch,
+// once per session, when there is more than one: the console then acts on
+// the one chosen (every admin call carries ?organisation=).
+let switcherFor = '';
+async function loadSwitcher(info) {
+  const key = `${info.account}/${info.authid}`;
+  if (switcherFor === key) return;
+  switcherFor = key;
+  let all;
+  try {
+    const { organisations: tree } = await api('GET', '/v1/admin/organisations', { unscoped: true, quiet: true });
+    all = organisations.flatten(tree);
+  } catch {
+    return; // an older server, or no right to list: the console acts on its own organisation
+  }
+  const box = document.getElementById('org-switch');
+  const select = document.getElementById('org-switcher');
+  if (!all.some((o) => o.id === session.org)) setOrganisation('');
+  box.hidden = all.length < 2;
+  replace(select, ...all.map((o, i) => h('option', { value: i === 0 ? '' : o.id, selected: (i === 0 ? '' : o.id) === session.org }, organisations.label(o))));
+  select.onchange = () => {
+    setOrganisation(select.value);
+    route();
+  };
 }
 
 function closeMenu() {
@@ -148,6 +177,9 @@ async function signOut() {
   }
   session.info = null;
   session.csrf = '';
+  setOrganisation('');
+  switcherFor = '';
+  document.getElementById('org-switch').hidden = true;
   navigate('#/signin');
 }
 
