@@ -1,7 +1,7 @@
 // Audit trail: filter by user, system, event type and time; page back in
 // time; export what the filter selects as CSV.
 
-import { api, query } from '../api.js';
+import { api, query, scoped } from '../api.js';
 import { field, fmtTime, h, pageHeader, replace, routeHref, section, table, toRFC3339 } from '../ui.js';
 import { EVENT_TYPES, eventLabel, eventTitle } from '../events.js';
 
@@ -42,7 +42,7 @@ export async function render(view, ctx) {
 
   async function load() {
     const before = cursors[cursors.length - 1];
-    exportLink.href = `/v1/admin/audit${query({ ...filters, format: 'csv' })}`;
+    exportLink.href = scoped(`/v1/admin/audit${query({ ...filters, format: 'csv' })}`);
     const data = await api('GET', `/v1/admin/audit${query({ ...filters, before, limit: PAGE_SIZE })}`);
     if (!ctx.current()) return;
     const events = data.events || [];

@@ -2,7 +2,7 @@
 // (the session cookie authenticates). Import first previews (per-row
 // actions and errors), then applies every row or none.
 
-import { api } from '../api.js';
+import { api, scoped } from '../api.js';
 import { announce, badge, busy, CONSOLE_SYSTEM, consoleMark, h, invalid, pageHeader, replace, section, table } from '../ui.js';
 
 const MAX_BYTES = 5 << 20;
@@ -91,7 +91,7 @@ export async function render(view) {
     section('Export',
       h('p', {}, 'Download every user with their assigned systems.'),
       h('div', { class: 'actions' },
-        h('a', { class: 'button secondary', href: '/v1/admin/export/users?format=csv', download: 'users.csv', 'data-testid': 'export-csv' }, 'Export CSV'),
-        h('a', { class: 'button secondary', href: '/v1/admin/export/users?format=xlsx', download: 'users.xlsx', 'data-testid': 'export-xlsx' }, 'Export XLSX'))),
+        h('a', { class: 'button secondary', href: scoped('/v1/admin/export/users?format=csv'), download: 'users.csv', 'data-testid': 'export-csv' }, 'Export CSV'),
+        h('a', { class: 'button secondary', href: scoped('/v1/admin/export/users?format=xlsx'), download: 'users.xlsx', 'data-testid': 'export-xlsx' }, 'Export XLSX'))),
     section('Import', form, preview));
 }

@@ -51,7 +51,7 @@ export async function render(view) {
     if (org) for (const o of flatten([org])) below.add(o.id);
     const parents = all.filter((o) => !below.has(o.id)).map((o) => [o.id, label(o)]);
     const form = h('form', { novalidate: true, 'data-testid': 'org-form' },
-      org ? null : field({ label: 'ID', name: 'id', required: true, maxlength: 64, testid: 'org-id', hint: 'Letters, digits, dots, dashes and underscores; it cannot change.' }),
+      org ? null : field({ label: 'ID', name: 'id', required: true, maxlength: 100, testid: 'org-id', hint: 'Letters, digits, dots, dashes and underscores; it cannot change.' }),
       field({ label: 'Name', name: 'name', value: org ? org.name : '', maxlength: 200, testid: 'org-name' }),
       org && org.id === own.id ? null : field({ label: 'Parent', name: 'parent', value: org ? org.parent : own.id, options: parents, testid: 'org-parent' }),
       error,
