@@ -25,7 +25,7 @@ type accountJSON struct {
 	EmailDelivery bool   `json:"email_delivery"`
 	// EmailLogin is EmailDelivery under its name before issue 9, answered
 	// for clients written then. Deprecated.
-	EmailLogin         bool   `json:"email_login"`
+	EmailLogin bool `json:"email_login"`
 	// EmailPasswordLogin is the switch that applies: the top
 	// organisation's, TopOrganisation, which alone can change it.
 	EmailPasswordLogin bool   `json:"email_password_login"`
