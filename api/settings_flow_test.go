@@ -110,3 +110,35 @@ func TestEmailPasswordSwitchFlowsDown(t *testing.T) {
 		app.Expect("/v1/start", req{"system": "portal", "authid": "eve"}, http.StatusForbidden, "security error")
 	})
 }
+
+// A sub-organisation without a policy of its own uses its parent's.
+func TestPolicyFlowsDown(t *testing.T) {
+	h := newHarness(t)
+	h.Admin(http.MethodPost, "/v1/admin/organisations", req{"id": "eu", "name": "Europe"}, http.StatusCreated)
+	const eu = "?organisation=eu"
+	h.Admin(http.MethodPost, "/v1/admin/systems"+eu, req{"name": "vpn", "methods": []string{"pin"}, "sensitivity": "low", "ttl_seconds": 300}, http.StatusCreated)
+	h.Admin(http.MethodPost, "/v1/admin/users"+eu, req{"authid": "eve", "name": "Eve", "email": "eve@example.com"}, http.StatusCreated)
+	h.Admin(http.MethodPut, "/v1/admin/users/eve/systems"+eu, req{"assignments": []req{{"system": "vpn", "method": "pin"}}}, http.StatusOK)
+	app := &apitest.Client{T: t, URL: h.url, AppKey: h.appKeyOf("eu")}
+	start := req{"system": "vpn", "authid": "eve"}
+	app.Expect("/v1/start", start, http.StatusOK, "success")
+
+	h.Admin(http.MethodPost, "/v1/admin/policy", req{"rego": closedVPNPolicy, "tests": closedVPNTests}, http.StatusCreated)
+	t.Run("the parent's uploaded Rego policy decides for the child's users", func(t *testing.T) {
+		app.Expect("/v1/start", start, http.StatusForbidden, "security error")
+		active := h.Admin(http.MethodGet, "/v1/admin/policy"+eu, nil, http.StatusOK)["active"].(map[string]any)
+		if active["inherited_from"] != "acme" || active["version"] != 1.0 || active["builtin"] != false {
+			t.Fatalf("eu's active policy = %.300v, want acme's version 1", active)
+		}
+	})
+	t.Run("uploading one makes it the child's own", func(t *testing.T) {
+		open := strings.Replace(closedVPNPolicy, `!= "vpn"`, `!= "nothing"`, 1)
+		tests := "package flexauth.risk_test\n\nimport data.flexauth.risk\n\ntest_vpn_is_open if {\n\trisk.decision.allow with input as {\"system\": {\"name\": \"vpn\", \"methods\": [\"pin\"]}, \"subject\": {\"assigned_method\": \"pin\"}}\n}\n"
+		h.Admin(http.MethodPost, "/v1/admin/policy"+eu, req{"rego": open, "tests": tests}, http.StatusCreated)
+		app.Expect("/v1/start", start, http.StatusOK, "success")
+		active := h.Admin(http.MethodGet, "/v1/admin/policy"+eu, nil, http.StatusOK)["active"].(map[string]any)
+		if _, inherited := active["inherited_from"]; inherited || active["version"] != 1.0 {
+			t.Fatalf("eu's active policy = %.300v, want its own version 1", active)
+		}
+	})
+}

@@ -158,3 +158,43 @@ func TestEmailPasswordSwitchFlowsDown(t *testing.T) {
 		})
 	})
 }
+
+func TestEffectivePolicyIsTheNearestAncestors(t *testing.T) {
+	eachDatabase(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		now := time.Now().UTC()
+		// top ── mid ── leaf     other
+		for _, id := range []string{"top", "other"} {
+			must(t, s.CreateAccount(ctx, &store.Account{ID: id, Name: id, CreatedAt: now}))
+		}
+		must(t, s.CreateOrganisation(ctx, "top", &store.Account{ID: "mid", Name: "mid", ParentID: "top", CreatedAt: now}))
+		must(t, s.CreateOrganisation(ctx, "top", &store.Account{ID: "leaf", Name: "leaf", ParentID: "mid", CreatedAt: now}))
+		upload := func(account string) int {
+			t.Helper()
+			v := store.PolicyVersion{AccountID: account, Rego: "package flexauth", CreatedAt: now, CreatedBy: "test"}
+			must(t, s.CreatePolicyVersion(ctx, &v))
+			return v.Version
+		}
+		want := func(account, owner string, version int) {
+			t.Helper()
+			o, v, err := s.EffectivePolicy(ctx, account)
+			must(t, err)
+			if o != owner || v != version {
+				t.Fatalf("policy of %s = %s v%d, want %s v%d", account, o, v, owner, version)
+			}
+		}
+		want("leaf", "leaf", store.BuiltinPolicyVersion)
+		upload("top")
+		v2 := upload("top")
+		want("leaf", "top", v2)
+		want("mid", "top", v2)
+		want("other", "other", store.BuiltinPolicyVersion)
+		m1 := upload("mid")
+		want("leaf", "mid", m1)
+		want("top", "top", v2)
+		must(t, s.ActivatePolicyVersion(ctx, "mid", store.BuiltinPolicyVersion, now))
+		want("leaf", "top", v2)
+		must(t, s.ActivatePolicyVersion(ctx, "top", 1, now))
+		want("leaf", "top", 1)
+	})
+}
