@@ -25,8 +25,11 @@ type accountJSON struct {
 	EmailDelivery bool   `json:"email_delivery"`
 	// EmailLogin is EmailDelivery under its name before issue 9, answered
 	// for clients written then. Deprecated.
-	EmailLogin         bool   `json:"email_login"`
+	EmailLogin bool `json:"email_login"`
+	// EmailPasswordLogin is the switch that applies: the top
+	// organisation's, TopOrganisation, which alone can change it.
 	EmailPasswordLogin bool   `json:"email_password_login"`
+	TopOrganisation    string `json:"top_organisation"`
 	Parent             string `json:"parent"`
 	// CredentialsDeleted says what turning email_password_login off
 	// deleted; WelcomeLinks how many welcome links turning it on
@@ -38,7 +41,7 @@ type accountJSON struct {
 func toAccountJSON(a store.Account) accountJSON {
 	return accountJSON{
 		ID: a.ID, Name: a.Name, EmailDelivery: a.EmailDelivery, EmailLogin: a.EmailDelivery,
-		EmailPasswordLogin: a.EmailPasswordLogin, Parent: a.ParentID,
+		EmailPasswordLogin: a.EmailPasswordLogin, TopOrganisation: a.TopID, Parent: a.ParentID,
 	}
 }
 
@@ -84,6 +87,11 @@ func (s *Server) getAccount(c *gin.Context) {
 // their TOTP: the app API's totp method uses it, with no password. Turning
 // it on again sends a welcome link to every user whose switch is on, who
 // has an email address and no password.
+//
+// Email and password sign-in is set by the top organisation for its whole
+// tree: the effective value is the top's, the deletion and the welcome
+// links cover every sub-organisation, and changing it anywhere else is a
+// 409 naming the top organisation.
 func (s *Server) updateAccount(c *gin.Context) {
 	var req updateAccountRequest
 	if rerr := decodeJSON(c, &req, true); rerr != nil {
@@ -142,6 +150,7 @@ func (s *Server) updateAccount(c *gin.Context) {
 	}
 	out, err := s.store.UpdateAccountSettings(ctx, change)
 	var affected *store.AffectedUsersError
+	var atTop *store.SetAtTopError
 	switch {
 	case errors.As(err, &affected):
 		c.AbortWithStatusJSON(http.StatusConflict, gin.H{
@@ -149,6 +158,10 @@ func (s *Server) updateAccount(c *gin.Context) {
 				"(those with email and password sign-in on or a password); send confirm_affected_users: %d to confirm", countUsers(affected.Affected), affected.Affected),
 			"affected_users": affected.Affected,
 		})
+		return
+	case errors.As(err, &atTop):
+		fail(c, http.StatusConflict, fmt.Sprintf("email and password sign-in is set by the top organisation %q (%s) for all its sub-organisations; change it there",
+			atTop.TopID, atTop.TopName))
 		return
 	case errors.Is(err, store.ErrSettingsChanged):
 		fail(c, http.StatusConflict, "the account's settings changed meanwhile; reload them and try again")
@@ -191,12 +204,14 @@ func (s *Server) settingsEvents(c *gin.Context, detail map[string]any, from, to 
 			"users": d.Users, "passwords": d.Passwords, "authenticators": d.Authenticators,
 			"recovery_codes": d.RecoveryCodes, "links": d.Links,
 		})
-		ev.Reasons = []string{"email and password sign-in turned off for the account: the passwords, authenticator apps and recovery codes " +
-			"of its users with email and password sign-in on or a password are deleted, and their links voided"}
+		ev.Reasons = []string{"email and password sign-in turned off for the account and all its sub-organisations: the passwords, authenticator apps " +
+			"and recovery codes of their users with email and password sign-in on or a password are deleted, and their links voided"}
 		events = append(events, ev)
 	}
 	for _, w := range out.Welcomed {
 		ev := s.auditEvent(c, activities.LinkEvent(store.LinkWelcome, "requested"), "", w.AuthID, map[string]any{"link": w.LinkID, "to": w.Email})
+		// In the user's own organisation, where its administrators look.
+		ev.AccountID = w.AccountID
 		ev.Reasons = []string{welcomeAccountOn}
 		events = append(events, ev)
 	}

@@ -41,7 +41,7 @@ func TestAccountEmailDelivery(t *testing.T) {
 
 	t.Run("a new account has email delivery on and email and password sign-in off", func(t *testing.T) {
 		got := h.Admin(http.MethodGet, "/v1/admin/account", nil, http.StatusOK)
-		want := map[string]any{"id": h.account, "name": "Acme", "email_delivery": true, "email_login": true, "email_password_login": false, "parent": ""}
+		want := map[string]any{"id": h.account, "name": "Acme", "email_delivery": true, "email_login": true, "email_password_login": false, "parent": "", "top_organisation": h.account}
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Fatalf("account = %v, want %v", got, want)
 		}

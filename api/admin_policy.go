@@ -28,6 +28,7 @@ type policyStore interface {
 	CreatePolicyVersion(ctx context.Context, v *store.PolicyVersion, events ...store.AuditEvent) error
 	ActivatePolicyVersion(ctx context.Context, accountID string, version int, at time.Time, events ...store.AuditEvent) error
 	ActivePolicyVersion(ctx context.Context, accountID string) (int, error)
+	EffectivePolicy(ctx context.Context, accountID string) (owner string, version int, err error)
 	GetPolicyVersion(ctx context.Context, accountID string, version int) (store.PolicyVersion, error)
 	ListPolicyVersions(ctx context.Context, accountID string) ([]store.PolicyVersion, error)
 	activities.InputStore
@@ -63,6 +64,10 @@ type policyVersionJSON struct {
 	CreatedBy string     `json:"created_by"`
 	Active    *bool      `json:"active,omitempty"`
 	Builtin   bool       `json:"builtin"`
+	// InheritedFrom names the ancestor organisation whose active version
+	// decides, for an organisation without one of its own. Only on
+	// "active".
+	InheritedFrom string `json:"inherited_from,omitempty"`
 }
 
 type policyTestJSON struct {
@@ -94,10 +99,12 @@ func toPolicyTests(results []policies.TestResult) []policyTestJSON {
 	return out
 }
 
-// getPolicy shows the active policy, sources included, and every version.
+// getPolicy shows the policy that decides, sources included (an
+// ancestor's, named by inherited_from, when the organisation has no active
+// version of its own), and every version of the organisation's own.
 func (s *Server) getPolicy(c *gin.Context) {
 	ctx, account := c.Request.Context(), caller(c).AccountID
-	active, err := s.store.ActivePolicyVersion(ctx, account)
+	owner, active, err := s.store.EffectivePolicy(ctx, account)
 	if err != nil {
 		s.internalError(c, "load active policy version", err)
 		return
@@ -112,21 +119,27 @@ func (s *Server) getPolicy(c *gin.Context) {
 		rego, tests := joinModules(policies.Default()), joinModules(policies.DefaultTests())
 		current = policyVersionJSON{Version: active, Rego: &rego, Tests: &tests, CreatedBy: builtinAuthor, Builtin: true}
 	} else {
-		v, err := s.store.GetPolicyVersion(ctx, account, active)
+		v, err := s.store.GetPolicyVersion(ctx, owner, active)
 		if err != nil {
 			s.internalError(c, "load active policy version", err)
 			return
 		}
 		current = policyVersionJSON{Version: v.Version, Rego: &v.Rego, Tests: &v.Tests, CreatedAt: &v.CreatedAt, CreatedBy: v.CreatedBy}
 	}
+	if owner != account {
+		current.InheritedFrom = owner
+	}
+	own := owner == account
 	versions := make([]policyVersionJSON, 0, len(stored)+1)
 	for _, v := range stored {
-		isActive := v.Version == active
+		isActive := own && v.Version == active
 		versions = append(versions, policyVersionJSON{
 			Version: v.Version, CreatedAt: &v.CreatedAt, CreatedBy: v.CreatedBy, Active: &isActive,
 		})
 	}
-	builtinActive := active == store.BuiltinPolicyVersion
+	// Inheriting, the organisation's own active version is the built-in
+	// one: activating it returns to inheriting.
+	builtinActive := !own || active == store.BuiltinPolicyVersion
 	versions = append(versions, policyVersionJSON{
 		Version: store.BuiltinPolicyVersion, CreatedBy: builtinAuthor, Active: &builtinActive, Builtin: true,
 	})

@@ -9,10 +9,11 @@ import (
 	"github.com/flexauth/flexauth/store"
 )
 
-// ActiveVersions is what a Registry reads: which version of its policy an
-// account uses, and that version's source.
+// ActiveVersions is what a Registry reads: which policy version decides
+// for an account (its own or an ancestor's, see store.EffectivePolicy),
+// and that version's source.
 type ActiveVersions interface {
-	ActivePolicyVersion(ctx context.Context, accountID string) (int, error)
+	EffectivePolicy(ctx context.Context, accountID string) (owner string, version int, err error)
 	GetPolicyVersion(ctx context.Context, accountID string, version int) (store.PolicyVersion, error)
 }
 
@@ -28,7 +29,9 @@ var (
 )
 
 // Registry decides with each account's active policy: the version the
-// account uploaded and activated, or the built-in default (version 0). Each
+// account uploaded and activated, else the one its nearest ancestor
+// organisation did (a sub-organisation inherits until it uploads its own),
+// else the built-in default (version 0). Each
 // version is compiled once, when it is first needed, and kept until the
 // account activates another; only the active version number is read per
 // decision, so an upload or a rollback takes effect at the next one.
@@ -41,7 +44,7 @@ type Registry struct {
 	builtin  *compiled
 
 	mu       sync.Mutex
-	accounts map[string]*compiled // each account's active version, once seen
+	accounts map[string]*compiled // each owner's active version, once seen: its inheriting sub-organisations share it
 }
 
 // NewRegistry returns a registry reading active versions from versions.
@@ -72,10 +75,10 @@ func (r *Registry) Decide(ctx context.Context, in Input) (Decision, error) {
 }
 
 // DecideVersion is Decide, also saying which policy version decided
-// (0 for the built-in default).
+// (0 for the built-in default); an inherited version is numbered among
+// the versions of the ancestor that uploaded it.
 func (r *Registry) DecideVersion(ctx context.Context, in Input) (Decision, int, error) {
-	account := in.Subject.Account
-	version, err := r.versions.ActivePolicyVersion(ctx, account)
+	account, version, err := r.versions.EffectivePolicy(ctx, in.Subject.Account)
 	if err != nil {
 		d, err := Unavailable{Err: fmt.Errorf("read the active policy version: %w", err)}.Decide(ctx, in)
 		return d, 0, err

@@ -227,3 +227,53 @@ func BenchmarkRegistryDecide(b *testing.B) {
 		})
 	}
 }
+
+func TestRegistryInheritsTheNearestAncestorsPolicy(t *testing.T) {
+	ctx := t.Context()
+	st := openStore(t)
+	// a ── child ── grandchild
+	for _, o := range []store.Account{{ID: "child", ParentID: "a"}, {ID: "grandchild", ParentID: "child"}} {
+		o.Name, o.CreatedAt = o.ID, time.Now().UTC()
+		if err := st.CreateOrganisation(ctx, "a", &o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reg := NewRegistry(st)
+	v1 := upload(t, st, "a", closedVPN)
+
+	t.Run("a sub-organisation without its own policy decides with its parent's, at any depth", func(t *testing.T) {
+		for _, id := range []string{"child", "grandchild"} {
+			d, version, err := reg.DecideVersion(ctx, vpnSignIn(id))
+			if err != nil || d.Allow || version != v1 || !slices.Contains(d.Reasons, "vpn is closed by the uploaded policy") {
+				t.Fatalf("%s: decision = %+v, version %d, %v; want a's uploaded policy to deny", id, d, version, err)
+			}
+		}
+	})
+	t.Run("uploading one makes it its own, for its branch", func(t *testing.T) {
+		upload(t, st, "child", strings.Replace(closedVPN, "vpn is closed by the uploaded policy", "vpn is closed by the child's policy", 1))
+		for _, id := range []string{"child", "grandchild"} {
+			if d, _ := reg.Decide(ctx, vpnSignIn(id)); !slices.Contains(d.Reasons, "vpn is closed by the child's policy") {
+				t.Fatalf("%s: decision = %+v, want the child's policy", id, d)
+			}
+		}
+		if d, _ := reg.Decide(ctx, vpnSignIn("a")); !slices.Contains(d.Reasons, "vpn is closed by the uploaded policy") {
+			t.Fatalf("a: decision = %+v, want its own policy still", d)
+		}
+	})
+	t.Run("returning to the built-in version returns to inheriting", func(t *testing.T) {
+		if err := st.ActivatePolicyVersion(ctx, "child", store.BuiltinPolicyVersion, time.Now().UTC()); err != nil {
+			t.Fatal(err)
+		}
+		if d, version, _ := reg.DecideVersion(ctx, vpnSignIn("grandchild")); version != v1 || !slices.Contains(d.Reasons, "vpn is closed by the uploaded policy") {
+			t.Fatalf("grandchild: decision = %+v, version %d; want a's policy again", d, version)
+		}
+	})
+	t.Run("with no policy up to the top, the built-in one decides", func(t *testing.T) {
+		if err := st.ActivatePolicyVersion(ctx, "a", store.BuiltinPolicyVersion, time.Now().UTC()); err != nil {
+			t.Fatal(err)
+		}
+		if d, version, err := reg.DecideVersion(ctx, vpnSignIn("grandchild")); err != nil || !d.Allow || version != store.BuiltinPolicyVersion {
+			t.Fatalf("grandchild: decision = %+v, version %d, %v; want the default's allow", d, version, err)
+		}
+	})
+}

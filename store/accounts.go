@@ -20,13 +20,32 @@ func (s *Store) CreateAccount(ctx context.Context, a *Account) error {
 	return conflict(err, "account "+a.ID)
 }
 
-// GetAccount loads an account by ID.
+// GetAccount loads an account by ID, in one query, with its top
+// organisation (TopID, TopName) and the email and password switch that
+// applies to it: its top organisation's (see Account.EmailPasswordLogin).
 func (s *Store) GetAccount(ctx context.Context, id string) (Account, error) {
 	var a Account
-	if err := s.db.NewSelect().Model(&a).Where("id = ?", id).Scan(ctx); err != nil {
+	// The LEFT JOIN keeps an account caught in a hand-made cycle (no
+	// top): it is then its own top, with its switch off.
+	err := s.db.NewRaw(ancestorsCTE+`
+SELECT a.id, a.name, a.parent_id, a.created_at, a.email_delivery,
+	coalesce(t.email_password_login, ?) AS email_password_login,
+	coalesce(t.id, a.id) AS top_id, coalesce(t.name, a.name) AS top_name
+FROM accounts a LEFT JOIN accounts t ON t.id = (SELECT id FROM up WHERE parent_id IS NULL)
+WHERE a.id = ?`, id, false, id).Scan(ctx, &a)
+	if err != nil {
 		return Account{}, notFound(err, "account "+id)
 	}
 	return a, nil
+}
+
+// SetAtTopError refuses to change the email and password switch of a
+// sub-organisation: it is set by its top organisation, TopID, for the
+// whole tree.
+type SetAtTopError struct{ TopID, TopName string }
+
+func (e *SetAtTopError) Error() string {
+	return fmt.Sprintf("email and password sign-in is set by the top organisation %q for all its sub-organisations", e.TopID)
 }
 
 // AccountSettings are what an account's administrators change about the
@@ -94,20 +113,23 @@ type CredentialsDeleted struct {
 
 // Welcomed is a user sent a welcome link by a settings change.
 type Welcomed struct {
-	UserID, AuthID, Email, LinkID string
+	AccountID, UserID, AuthID, Email, LinkID string
 }
 
 // passwordLoginUsers selects the users of account whose credentials turning
 // email and password sign-in off deletes: those with the switch on or a
 // password. Users with neither keep their TOTP seed and recovery codes,
 // which the app API's totp method uses without any password.
+// The users are those of the account's whole branch: turned off at the
+// top organisation, the switch is off for its whole tree.
 func passwordLoginUsers(q *bun.SelectQuery, accountID string) *bun.SelectQuery {
-	return q.Model((*User)(nil)).Where("account_id = ?", accountID).
+	return q.Model((*User)(nil)).Where("account_id IN "+branchIDs, accountID).
 		Where("(email_password_login OR password_hash IS NOT NULL)")
 }
 
 // CountPasswordLoginUsers counts the users whose credentials turning the
-// account's email and password sign-in off would delete now.
+// account's email and password sign-in off would delete now, in the
+// account and all its sub-organisations.
 func (s *Store) CountPasswordLoginUsers(ctx context.Context, accountID string) (int, error) {
 	n, err := count(ctx, passwordLoginUsers(s.db.NewSelect(), accountID))
 	if err != nil {
@@ -128,19 +150,44 @@ func (s *Store) CountPasswordLoginUsers(ctx context.Context, accountID string) (
 // their switches. Turning it on requests a welcome link for every user
 // with the switch on, an email address and no password, when email
 // delivery is (or goes) on as well.
+//
+// The switch is set at the top organisation for its whole tree: changing
+// it at a sub-organisation is a SetAtTopError, and at the top the deletion
+// and the welcome links cover the users of every organisation of the
+// tree. Email delivery is each organisation's own.
 func (s *Store) UpdateAccountSettings(ctx context.Context, c SettingsChange) (SettingsOutcome, error) {
 	var out SettingsOutcome
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		out = SettingsOutcome{}
+		var parentID sql.NullString
+		if err := tx.NewSelect().Model((*Account)(nil)).Column("parent_id").Where("id = ?", c.AccountID).Scan(ctx, &parentID); err != nil {
+			return notFound(err, "account "+c.AccountID)
+		}
+		top := !parentID.Valid
+		if !top && c.From.EmailPasswordLogin != c.To.EmailPasswordLogin {
+			// A top never gains a parent (moves stay inside a branch,
+			// whose root does not move), so the top read here stays it.
+			var t Account
+			err := tx.NewRaw(ancestorsCTE+`SELECT t.id, t.name FROM accounts t JOIN up ON t.id = up.id WHERE up.parent_id IS NULL`, c.AccountID).Scan(ctx, &t)
+			if err != nil {
+				return fmt.Errorf("find the top organisation of %s: %w", c.AccountID, err)
+			}
+			return &SetAtTopError{TopID: t.ID, TopName: t.Name}
+		}
 		// The account's row first: on PostgreSQL this waits for every
 		// transaction that share-locked it to set a password or turn a
 		// user's switch on (passwordLoginAllowed), and holds off new ones
-		// until this one ends; they then find the switch off.
-		res, err := tx.NewUpdate().Model((*Account)(nil)).
+		// until this one ends; they then find the switch off. A
+		// sub-organisation's own switch column is left alone: its top's
+		// applies.
+		q := tx.NewUpdate().Model((*Account)(nil)).
 			Set("email_delivery = ?", c.To.EmailDelivery).
-			Set("email_password_login = ?", c.To.EmailPasswordLogin).
-			Where("id = ? AND email_delivery = ? AND email_password_login = ?", c.AccountID, c.From.EmailDelivery, c.From.EmailPasswordLogin).
-			Exec(ctx)
+			Where("id = ? AND email_delivery = ?", c.AccountID, c.From.EmailDelivery)
+		if top {
+			q = q.Set("email_password_login = ?", c.To.EmailPasswordLogin).
+				Where("email_password_login = ?", c.From.EmailPasswordLogin)
+		}
+		res, err := q.Exec(ctx)
 		if err != nil {
 			return fmt.Errorf("update settings of account %s: %w", c.AccountID, err)
 		}
@@ -180,9 +227,9 @@ func (s *Store) UpdateAccountSettings(ctx context.Context, c SettingsChange) (Se
 	return out, nil
 }
 
-// deletePasswordCredentials deletes the credentials of the account's
-// email and password users (see UpdateAccountSettings), once confirmed is
-// their number, and voids the account's live links.
+// deletePasswordCredentials deletes the credentials of the email and
+// password users of the account's branch (see UpdateAccountSettings), once
+// confirmed is their number, and voids the branch's live links.
 func deletePasswordCredentials(ctx context.Context, tx bun.Tx, accountID string, confirmed int, at time.Time) (CredentialsDeleted, error) {
 	var d CredentialsDeleted
 	users := func() *bun.SelectQuery { return passwordLoginUsers(tx.NewSelect(), accountID) }
@@ -211,7 +258,7 @@ func deletePasswordCredentials(ctx context.Context, tx bun.Tx, accountID string,
 		Set("password_hash = NULL").Set("password_set_at = NULL").Set("password_changed_at = NULL").
 		Set("totp_secret = NULL").Set("totp_pending = NULL").Set("totp_enabled = ?", false).
 		Set("updated_at = ?", at).
-		Where("account_id = ?", accountID).
+		Where("account_id IN "+branchIDs, accountID).
 		Where("(email_password_login OR password_hash IS NOT NULL)").
 		Exec(ctx)
 	if err != nil {
@@ -219,7 +266,8 @@ func deletePasswordCredentials(ctx context.Context, tx bun.Tx, accountID string,
 	}
 	res, err = tx.NewUpdate().Model((*CredentialLink)(nil)).
 		Set("voided_at = ?", at).Set("sealed = NULL").
-		Where("account_id = ? AND purpose <> ?", accountID, LinkNotice).
+		Where("account_id IN "+branchIDs, accountID).
+		Where("purpose <> ?", LinkNotice).
 		Where("used_at IS NULL AND voided_at IS NULL AND (expires_at IS NULL OR expires_at > ?)", at).
 		Exec(ctx)
 	if err != nil {
@@ -229,13 +277,14 @@ func deletePasswordCredentials(ctx context.Context, tx bun.Tx, accountID string,
 	return d, nil
 }
 
-// welcomeAgain requests a welcome link for every user of the account with
-// the switch on, an email address and no password.
+// welcomeAgain requests a welcome link for every user of the account's
+// branch with the switch on, an email address and no password.
 func welcomeAgain(ctx context.Context, tx bun.Tx, accountID string, at time.Time) ([]Welcomed, error) {
 	var users []User
-	err := tx.NewSelect().Model(&users).Column("id", "authid", "email").
-		Where("account_id = ? AND email_password_login AND email <> '' AND password_hash IS NULL", accountID).
-		Order("authid").Scan(ctx)
+	err := tx.NewSelect().Model(&users).Column("id", "account_id", "authid", "email").
+		Where("account_id IN "+branchIDs, accountID).
+		Where("email_password_login AND email <> '' AND password_hash IS NULL").
+		Order("account_id", "authid").Scan(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("load users to welcome: %w", err)
 	}
@@ -243,8 +292,8 @@ func welcomeAgain(ctx context.Context, tx bun.Tx, accountID string, at time.Time
 	links := make([]CredentialLink, 0, len(users))
 	for _, u := range users {
 		id := uuid.NewString()
-		links = append(links, CredentialLink{ID: id, AccountID: accountID, UserID: u.ID, Purpose: LinkWelcome, CreatedAt: at})
-		welcomed = append(welcomed, Welcomed{UserID: u.ID, AuthID: u.AuthID, Email: u.Email, LinkID: id})
+		links = append(links, CredentialLink{ID: id, AccountID: u.AccountID, UserID: u.ID, Purpose: LinkWelcome, CreatedAt: at})
+		welcomed = append(welcomed, Welcomed{AccountID: u.AccountID, UserID: u.ID, AuthID: u.AuthID, Email: u.Email, LinkID: id})
 	}
 	if err := issueLinks(ctx, tx, links, at); err != nil {
 		return nil, err

@@ -298,7 +298,7 @@ func (s *Store) SetPasswordByLink(ctx context.Context, p PasswordByLink, events 
 			Set("password_set_at = ?", p.At).
 			Set("updated_at = ?", p.At).
 			Where("id = ? AND email_password_login", p.UserID).
-			Where("EXISTS (SELECT 1 FROM accounts AS a WHERE a.id = ?TableAlias.account_id AND a.email_password_login)").
+			Where(topSwitch, accountID).
 			Exec(ctx)
 		if err != nil {
 			return fmt.Errorf("set password of user %s: %w", p.UserID, err)

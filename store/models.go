@@ -24,8 +24,15 @@ type Account struct {
 	EmailDelivery bool `bun:"email_delivery,notnull,default:true"`
 	// EmailPasswordLogin is the organisation's switch for sign-in with
 	// email and password: off by default; while it is off no user's
-	// switch can be turned on.
+	// switch can be turned on. It is set at the top organisation for its
+	// whole tree: GetAccount loads the top's value (the effective one),
+	// and a sub-organisation's own column is never read.
 	EmailPasswordLogin bool `bun:"email_password_login,notnull"`
+	// TopID and TopName name the account's top organisation, the root of
+	// its tree (the account itself when it has no parent), whose switch
+	// applies. Only GetAccount fills them.
+	TopID   string `bun:"top_id,scanonly"`
+	TopName string `bun:"top_name,scanonly"`
 }
 
 // API key scopes.

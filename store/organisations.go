@@ -59,6 +59,17 @@ const ancestorsCTE = `WITH RECURSIVE up(id, parent_id) AS (
 	SELECT a.id, a.parent_id FROM accounts a JOIN up ON a.id = up.parent_id
 )`
 
+// branchIDs is a subquery selecting the ids of the branch rooted at its
+// argument, for `account_id IN ?`-style conditions.
+const branchIDs = `(` + branchCTE + ` SELECT id FROM branch)`
+
+// topSwitch is a scalar subquery: the email and password switch of the
+// top organisation of the account given as its argument, which applies to
+// the whole tree (see Account.EmailPasswordLogin). NULL, so false, for an
+// unknown account or one caught in a hand-made cycle: it fails closed.
+const topSwitch = `(` + ancestorsCTE + `
+SELECT t.email_password_login FROM accounts t JOIN up ON t.id = up.id WHERE up.parent_id IS NULL)`
+
 // Branch returns the organisation rootID and all its descendants with
 // their user counts, in one query: parents before their children is not
 // promised, callers build the tree from ParentID. ErrNotFound when rootID

@@ -125,6 +125,38 @@ func (s *Store) ActivePolicyVersion(ctx context.Context, accountID string) (int,
 	return row.ActiveVersion, nil
 }
 
+// EffectivePolicy says which policy decides for the account's users: the
+// account's own active version when it has one (not BuiltinPolicyVersion),
+// else its nearest ancestor's, found in one query; owner is the account
+// whose version it is. With none up to the top organisation it is
+// BuiltinPolicyVersion, owned by the account itself. Uploading a version
+// makes the account's policy its own; activating BuiltinPolicyVersion
+// returns it to inheriting.
+func (s *Store) EffectivePolicy(ctx context.Context, accountID string) (owner string, version int, err error) {
+	// depth orders the ancestors, nearest first; its bound only ends the
+	// walk should a hand-edited database hold a cycle (moves never make
+	// one).
+	var rows []struct {
+		AccountID     string `bun:"account_id"`
+		ActiveVersion int    `bun:"active_version"`
+	}
+	err = s.db.NewRaw(`WITH RECURSIVE up(id, parent_id, depth) AS (
+	SELECT id, parent_id, 0 FROM accounts WHERE id = ?
+	UNION ALL
+	SELECT a.id, a.parent_id, up.depth + 1 FROM accounts a JOIN up ON a.id = up.parent_id WHERE up.depth < 100000
+)
+SELECT p.account_id, p.active_version FROM up JOIN account_policies p ON p.account_id = up.id
+WHERE p.active_version <> ?
+ORDER BY up.depth LIMIT 1`, accountID, BuiltinPolicyVersion).Scan(ctx, &rows)
+	if err != nil {
+		return "", 0, fmt.Errorf("find the policy of account %s: %w", accountID, err)
+	}
+	if len(rows) == 0 {
+		return accountID, BuiltinPolicyVersion, nil
+	}
+	return rows[0].AccountID, rows[0].ActiveVersion, nil
+}
+
 // GetPolicyVersion loads one stored version, sources included.
 func (s *Store) GetPolicyVersion(ctx context.Context, accountID string, version int) (PolicyVersion, error) {
 	var v PolicyVersion

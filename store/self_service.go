@@ -36,7 +36,7 @@ func (s *Store) PasswordUsersByEmail(ctx context.Context, accountID, email strin
 	err := s.db.NewSelect().Model(&users).
 		Where("?TableAlias.account_id = ? AND lower(?TableAlias.email) = lower(?)", accountID, email).
 		Where("?TableAlias.email_password_login AND ?TableAlias.password_hash IS NOT NULL AND ?TableAlias.status = ?", UserActive).
-		Where("EXISTS (SELECT 1 FROM accounts AS a WHERE a.id = ?TableAlias.account_id AND a.email_password_login)").
+		Where(topSwitch, accountID).
 		Order("authid").Limit(int64(limit)).Scan(ctx)
 	if err != nil {
 		return nil, notFound(err, "users by email")

@@ -141,16 +141,17 @@ func (s *Store) ApplyUserChanges(ctx context.Context, accountID string, changes 
 }
 
 // passwordLoginAllowed refuses with ErrPasswordLoginOff unless the
-// account's email and password switch is on. On PostgreSQL the account's
-// row is share-locked until the transaction ends, so that turning the
-// switch off waits for it rather than passing it unseen.
+// email and password switch that applies to the account, its top
+// organisation's, is on. On PostgreSQL the top's row is share-locked until
+// the transaction ends, so that turning the switch off waits for it rather
+// than passing it unseen.
 func (s *Store) passwordLoginAllowed(ctx context.Context, tx bun.IDB, accountID string) error {
 	var on bool
-	q := tx.NewSelect().Model((*Account)(nil)).Column("email_password_login").Where("id = ?", accountID)
+	q := ancestorsCTE + `SELECT t.email_password_login FROM accounts t JOIN up ON t.id = up.id WHERE up.parent_id IS NULL`
 	if s.postgres {
-		q = q.For("SHARE")
+		q += ` FOR SHARE OF t`
 	}
-	if err := q.Scan(ctx, &on); err != nil {
+	if err := tx.NewRaw(q, accountID).Scan(ctx, &on); err != nil {
 		return notFound(err, "account "+accountID)
 	}
 	if !on {
