@@ -42,6 +42,7 @@ type Store interface {
 	AttemptSecret(ctx context.Context, attemptID, key string) (store.AttemptSecret, error)
 	SetTOTPPending(ctx context.Context, userID string, sealed []byte, at time.Time, events ...store.AuditEvent) error
 	CompleteEnrolment(ctx context.Context, e store.Enrolment) (store.EnrolmentOutcome, error)
+	Ancestors(ctx context.Context, id string) ([]string, error)
 	RecoverByEmail(ctx context.Context, r store.EmailRecovery) (store.RecoveryOutcome, error)
 }
 
@@ -128,21 +129,41 @@ func (c Config) lockoutRule(maxAttempts int) store.LockoutRule {
 	return store.LockoutRule{Threshold: maxAttempts, BaseWait: c.LockoutBase, MaxWait: c.LockoutMax, HardLimit: c.HardLockAfter}
 }
 
-// plugin returns the delivery plugin for an account's channel.
-func (c Config) plugin(accountID, channel string) (string, bool) {
-	if name, ok := c.AccountChannels[accountID][channel]; ok {
-		return name, true
+// plugin returns the delivery plugin for an account's channel: the
+// account's own, else its nearest ancestor's (delivery routing flows down
+// to sub-organisations), else the deployment's. The ancestors are looked
+// up only when some account has a routing of its own.
+func (a *Activities) plugin(ctx context.Context, accountID, channel string) (string, bool, error) {
+	if len(a.cfg.AccountChannels) > 0 {
+		chain, err := a.store.Ancestors(ctx, accountID)
+		if err != nil {
+			return "", false, err
+		}
+		for _, id := range chain {
+			if name, ok := a.cfg.AccountChannels[id][channel]; ok {
+				return name, true, nil
+			}
+		}
 	}
-	name, ok := c.Channels[channel]
-	return name, ok
+	name, ok := a.cfg.Channels[channel]
+	return name, ok, nil
 }
 
-// signOn returns the sign-on plugin of an account.
-func (c Config) signOn(accountID string) (string, bool) {
-	if name, ok := c.AccountSignOn[accountID]; ok && name != "" {
-		return name, true
+// signOn returns the sign-on plugin of an account: its own, else its
+// nearest ancestor's, else the deployment's.
+func (a *Activities) signOn(ctx context.Context, accountID string) (string, bool, error) {
+	if len(a.cfg.AccountSignOn) > 0 {
+		chain, err := a.store.Ancestors(ctx, accountID)
+		if err != nil {
+			return "", false, err
+		}
+		for _, id := range chain {
+			if name, ok := a.cfg.AccountSignOn[id]; ok && name != "" {
+				return name, true, nil
+			}
+		}
 	}
-	return c.SignOn, c.SignOn != ""
+	return a.cfg.SignOn, a.cfg.SignOn != "", nil
 }
 
 // Activities holds the dependencies of every attempt activity.

@@ -385,3 +385,57 @@ func TestDirectoryFillsMissingContactData(t *testing.T) {
 		t.Fatalf("sent to %q, want the directory's address", got)
 	}
 }
+
+// TestDeliveryRoutingFlowsDown: a sub-organisation without a routing of
+// its own sends through its nearest ancestor's, and one with its own
+// through that.
+func TestDeliveryRoutingFlowsDown(t *testing.T) {
+	ctx := context.Background()
+	f := newFixtureWith(t, nil, activities.Config{
+		Channels:        map[string]string{"email": "mail"},
+		AccountChannels: map[string]map[string]string{"acc": {"email": "acme-mail"}, "south": {"email": "south-mail"}},
+	})
+	for _, org := range []store.Account{{ID: "north", ParentID: "acc"}, {ID: "north-east", ParentID: "north"}, {ID: "south", ParentID: "acc"}} {
+		org.Name, org.CreatedAt = org.ID, f.now
+		must(t, f.st.CreateAccount(ctx, &org))
+	}
+	for i, org := range []string{"north-east", "south"} {
+		sys := store.System{ID: "sys-" + org, AccountID: org, Name: "vpn", Methods: []string{"pin"}, Sensitivity: "low", TTLSeconds: 300, CreatedAt: f.now, UpdatedAt: f.now}
+		must(t, f.st.CreateSystem(ctx, &sys))
+		u := store.User{ID: "u-" + org, AccountID: org, AuthID: "bob", Email: "bob@" + org + ".example", Status: store.UserActive, CreatedAt: f.now, UpdatedAt: f.now}
+		must(t, f.st.CreateUser(ctx, &u))
+		must(t, f.st.SetAssignments(ctx, u.ID, []store.Assignment{{UserID: u.ID, SystemID: sys.ID, Method: "pin"}}))
+		s := activities.Subject{AttemptID: "att-" + org, AccountID: org, System: "vpn", AuthID: "bob", IP: "198.51.100.7"}
+		if res := f.begin(t, s); !res.Allowed {
+			t.Fatalf("begin in %s = %+v", org, res)
+		}
+		_, err := f.acts.IssueChallenge(ctx, activities.IssueInput{Subject: s, UserID: u.ID, Method: "pin", ExpiresAt: f.now.Add(time.Minute)})
+		must(t, err)
+		want := map[string]string{"north-east": "acme-mail", "south": "south-mail"}[org]
+		if got := f.sent.plugins[i]; got != want {
+			t.Fatalf("%s's message went through %s, want %s", org, got, want)
+		}
+	}
+}
+
+// TestSignOnProviderFlowsDown: a sub-organisation without a sign-on
+// provider of its own uses its parent's; outside the tree there is none.
+func TestSignOnProviderFlowsDown(t *testing.T) {
+	ctx := context.Background()
+	f := newFixtureWith(t, nil, activities.Config{AccountSignOn: map[string]string{"acc": "acme-oidc"}})
+	for _, org := range []store.Account{{ID: "north", ParentID: "acc"}, {ID: "other"}} {
+		org.Name, org.CreatedAt = org.ID, f.now
+		must(t, f.st.CreateAccount(ctx, &org))
+		sys := store.System{ID: "sys-" + org.ID, AccountID: org.ID, Name: "portal", Methods: []string{"sso"}, Sensitivity: "low", TTLSeconds: 300, CreatedAt: f.now, UpdatedAt: f.now}
+		must(t, f.st.CreateSystem(ctx, &sys))
+		u := store.User{ID: "u-" + org.ID, AccountID: org.ID, AuthID: "bob", Email: "bob@example.com", Status: store.UserActive, CreatedAt: f.now, UpdatedAt: f.now}
+		must(t, f.st.CreateUser(ctx, &u))
+		must(t, f.st.SetAssignments(ctx, u.ID, []store.Assignment{{UserID: u.ID, SystemID: sys.ID, Method: "sso"}}))
+	}
+	north := f.begin(t, activities.Subject{AttemptID: "att-north", AccountID: "north", System: "portal", AuthID: "bob"})
+	other := f.begin(t, activities.Subject{AttemptID: "att-other", AccountID: "other", System: "portal", AuthID: "bob"})
+	if !north.Allowed || other.Allowed || !strings.Contains(strings.Join(other.Reasons, ";"), "no sign-on plugin") {
+		t.Fatalf("north allowed %v (%v), other allowed %v (%v): want the parent's provider for north and none for other",
+			north.Allowed, north.Reasons, other.Allowed, other.Reasons)
+	}
+}

@@ -113,9 +113,15 @@ func (a *Activities) Begin(ctx context.Context, in BeginInput) (BeginResult, err
 	if err != nil || !dec.Allow {
 		return a.deny(ctx, in.Subject, now, []store.AuditEvent{decided}, dec.Reasons...)
 	}
-	if _, ok := a.cfg.signOn(in.AccountID); dec.Method == policies.MethodSSO && !ok {
-		// Refused now rather than after a link nobody could complete.
-		return a.deny(ctx, in.Subject, now, []store.AuditEvent{decided}, "no sign-on plugin configured for method sso")
+	if dec.Method == policies.MethodSSO {
+		_, ok, err := a.signOn(ctx, in.AccountID)
+		if err != nil {
+			return BeginResult{}, err
+		}
+		if !ok {
+			// Refused now rather than after a link nobody could complete.
+			return a.deny(ctx, in.Subject, now, []store.AuditEvent{decided}, "no sign-on plugin configured for method sso")
+		}
 	}
 	if reason := passwordRefusal(dec.Method, input.Subject); reason != "" {
 		// The engine's own rule, like the lock below: no policy can let a

@@ -88,7 +88,10 @@ func (a *Activities) IssueChallenge(ctx context.Context, in IssueInput) (IssueRe
 	if to == "" {
 		return IssueResult{}, temporal.NewNonRetryableApplicationError("user has no email or phone", ErrTypeDelivery, nil)
 	}
-	plugin, ok := a.cfg.plugin(in.AccountID, channel)
+	plugin, ok, err := a.plugin(ctx, in.AccountID, channel)
+	if err != nil {
+		return IssueResult{}, err
+	}
 	if !ok {
 		return IssueResult{}, temporal.NewNonRetryableApplicationError("no delivery plugin for channel "+channel, ErrTypeDelivery, nil)
 	}

@@ -165,7 +165,10 @@ func (a *Activities) DeliverCredentialLink(ctx context.Context, in CredentialLin
 		// The address proved itself once and can stand in once.
 		return refuseDelivery("the user's email address is not verified")
 	}
-	plugin, ok := a.cfg.plugin(acc.ID, "email")
+	plugin, ok, err := a.plugin(ctx, acc.ID, "email")
+	if err != nil {
+		return CredentialLinkResult{}, err
+	}
 	if !ok {
 		return refuseDelivery("no delivery plugin for channel email")
 	}

@@ -37,7 +37,10 @@ func (a *Activities) deliverNotice(ctx context.Context, link store.CredentialLin
 	case user.Email == "":
 		return refuseDelivery("the user has no email address")
 	}
-	plugin, ok := a.cfg.plugin(acc.ID, "email")
+	plugin, ok, err := a.plugin(ctx, acc.ID, "email")
+	if err != nil {
+		return CredentialLinkResult{}, err
+	}
 	if !ok {
 		return refuseDelivery("no delivery plugin for channel email")
 	}

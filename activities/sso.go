@@ -98,7 +98,10 @@ type AuthorizeSSOResult struct {
 // asks the account's sign-on plugin for the authorization URL and seals it
 // all on the attempt row, where the link page reads the URL from.
 func (a *Activities) AuthorizeSSO(ctx context.Context, in SSOInput) (AuthorizeSSOResult, error) {
-	plugin, ok := a.cfg.signOn(in.AccountID)
+	plugin, ok, err := a.signOn(ctx, in.AccountID)
+	if err != nil {
+		return AuthorizeSSOResult{}, err
+	}
 	if !ok {
 		return AuthorizeSSOResult{}, temporal.NewNonRetryableApplicationError("no sign-on plugin configured for the account", ErrTypeSignOn, nil)
 	}

@@ -70,6 +70,23 @@ const branchIDs = `(` + branchCTE + ` SELECT id FROM branch)`
 const topSwitch = `(` + ancestorsCTE + `
 SELECT t.email_password_login FROM accounts t JOIN up ON t.id = up.id WHERE up.parent_id IS NULL)`
 
+// Ancestors returns id and its ancestors, nearest first, up to its top
+// organisation: where an organisation's settings that flow down are
+// looked for. An unknown id has none.
+func (s *Store) Ancestors(ctx context.Context, id string) ([]string, error) {
+	var ids []string
+	err := s.db.NewRaw(`WITH RECURSIVE up(id, parent_id, depth) AS (
+	SELECT id, parent_id, 0 FROM accounts WHERE id = ?
+	UNION ALL
+	SELECT a.id, a.parent_id, up.depth + 1 FROM accounts a JOIN up ON a.id = up.parent_id WHERE up.depth < 100000
+)
+SELECT id FROM up ORDER BY depth`, id).Scan(ctx, &ids)
+	if err != nil {
+		return nil, fmt.Errorf("load the ancestors of %s: %w", id, err)
+	}
+	return ids, nil
+}
+
 // Branch returns the organisation rootID and all its descendants with
 // their user counts, in one query: parents before their children is not
 // promised, callers build the tree from ParentID. ErrNotFound when rootID
