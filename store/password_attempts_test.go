@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -93,6 +94,25 @@ func TestPageDigestFindsTheAttempt(t *testing.T) {
 		b := pendingAttempt(t, s, "a2")
 		if _, err := s.PublishAttempt(ctx, b.ID, store.AttemptUpdate{PageDigest: "page-1", At: now}); err == nil {
 			t.Fatal("two attempts share a page digest")
+		}
+	})
+}
+
+func TestAncestorsNearestFirst(t *testing.T) {
+	eachDatabase(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		now := time.Now().UTC()
+		for _, a := range []store.Account{{ID: "top"}, {ID: "mid", ParentID: "top"}, {ID: "leaf", ParentID: "mid"}} {
+			a.Name, a.CreatedAt = a.ID, now
+			must(t, s.CreateAccount(ctx, &a))
+		}
+		got, err := s.Ancestors(ctx, "leaf")
+		must(t, err)
+		if strings.Join(got, ",") != "leaf,mid,top" {
+			t.Fatalf("ancestors of leaf = %v, want leaf, mid, top", got)
+		}
+		if got, err := s.Ancestors(ctx, "nobody"); err != nil || len(got) != 0 {
+			t.Fatalf("ancestors of an unknown id = %v, %v", got, err)
 		}
 	})
 }
