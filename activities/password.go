@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 
@@ -230,9 +229,6 @@ func (a *Activities) preparePendingSeed(ctx context.Context, user store.User, no
 // TOTPIssuer is the issuer authenticator apps show next to the account.
 const TOTPIssuer = "flexauth"
 
-// RecoveryCodeCount is how many codes a set holds.
-const RecoveryCodeCount = 10
-
 // EnrolmentInput is the code that confirms a user's first authenticator on
 // a password attempt's page, as its digest bound to the attempt.
 type EnrolmentInput struct {
@@ -299,16 +295,9 @@ func (a *Activities) fillEnrolment(e *store.Enrolment, in EnrolmentInput, seed [
 	if err != nil {
 		return fmt.Errorf("seal totp seed: %w", err)
 	}
-	shown := make([]string, RecoveryCodeCount)
-	rows := make([]store.RecoveryCode, RecoveryCodeCount)
-	for i := range rows {
-		code, err := secret.NewRecoveryCode()
-		if err != nil {
-			return fmt.Errorf("draw recovery code: %w", err)
-		}
-		canonical, _ := secret.NormalizeRecoveryCode(code)
-		shown[i] = code
-		rows[i] = store.RecoveryCode{ID: uuid.NewString(), UserID: in.UserID, Digest: RecoveryDigest(a.keys, canonical), CreatedAt: now}
+	shown, rows, err := DrawRecoveryCodes(a.keys, in.UserID, now)
+	if err != nil {
+		return err
 	}
 	raw, err := json.Marshal(shown)
 	if err != nil {

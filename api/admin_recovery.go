@@ -5,10 +5,8 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
-	"github.com/google/uuid"
 
 	"github.com/flexauth/flexauth/activities"
-	"github.com/flexauth/flexauth/secret"
 	"github.com/flexauth/flexauth/store"
 )
 
@@ -17,7 +15,7 @@ import (
 // code once each. Both are sensitive changes (fresh sign-in).
 
 // recoveryCodeCount is how many codes a set holds.
-const recoveryCodeCount = 10
+const recoveryCodeCount = activities.RecoveryCodeCount
 
 // resetTwoFactor removes the user's TOTP seed (active and pending) and
 // recovery codes: they enrol again.
@@ -51,22 +49,13 @@ func (s *Server) createRecoveryCodes(c *gin.Context) {
 		return
 	}
 	now := s.now().UTC()
-	shown := make([]string, recoveryCodeCount)
-	rows := make([]store.RecoveryCode, recoveryCodeCount)
-	for i := range rows {
-		code, err := secret.NewRecoveryCode()
-		if err != nil {
-			s.internalError(c, "draw recovery code", err)
-			return
-		}
-		canonical, _ := secret.NormalizeRecoveryCode(code)
-		shown[i] = code
-		rows[i] = store.RecoveryCode{
-			ID: uuid.NewString(), UserID: u.ID, Digest: activities.RecoveryDigest(s.keys, canonical), CreatedAt: now,
-		}
+	shown, rows, err := activities.DrawRecoveryCodes(s.keys, u.ID, now)
+	if err != nil {
+		s.internalError(c, "draw recovery codes", err)
+		return
 	}
 	ev := s.auditEvent(c, "recovery_codes.generated", "", u.AuthID, map[string]any{"count": recoveryCodeCount})
-	err := s.store.ReplaceRecoveryCodesWith(c.Request.Context(), u.ID, rows, store.ChangeRecord{
+	err = s.store.ReplaceRecoveryCodesWith(c.Request.Context(), u.ID, rows, store.ChangeRecord{
 		Events: []store.AuditEvent{ev}, Notice: s.noticeFor(c, u, store.NoticeRecoveryCodes, store.NoticeByAdministrator),
 	})
 	if err != nil {

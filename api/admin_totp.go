@@ -22,9 +22,6 @@ import (
 // replace it would hold the user's second factor, so the administrator
 // resets two-factor first (audited, fresh sign-in), then enrols.
 
-// totpIssuer is the issuer authenticator apps show next to the account.
-const totpIssuer = "flexauth"
-
 // totpQRSize is the side of the enrolment QR code in pixels.
 const totpQRSize = 256
 
@@ -40,7 +37,7 @@ func (s *Server) startTOTP(c *gin.Context) {
 		return
 	}
 	key, err := totp.Generate(totp.GenerateOpts{
-		Issuer:      totpIssuer,
+		Issuer:      activities.TOTPIssuer,
 		AccountName: u.AuthID,
 		Period:      activities.TOTPPeriod,
 		Digits:      activities.TOTPDigits,

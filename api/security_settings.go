@@ -15,7 +15,6 @@ import (
 	"github.com/skip2/go-qrcode"
 
 	"github.com/flexauth/flexauth/activities"
-	"github.com/flexauth/flexauth/secret"
 	"github.com/flexauth/flexauth/store"
 )
 
@@ -159,18 +158,7 @@ func (s *Server) confirmSecurityEnrolment(c *gin.Context) {
 // drawRecoveryCodes draws a set of recovery codes: in clear to show once,
 // and as the rows to store (digests only).
 func (s *Server) drawRecoveryCodes(userID string, now time.Time) ([]string, []store.RecoveryCode, error) {
-	shown := make([]string, recoveryCodeCount)
-	rows := make([]store.RecoveryCode, recoveryCodeCount)
-	for i := range rows {
-		code, err := secret.NewRecoveryCode()
-		if err != nil {
-			return nil, nil, err
-		}
-		canonical, _ := secret.NormalizeRecoveryCode(code)
-		shown[i] = code
-		rows[i] = store.RecoveryCode{ID: uuid.NewString(), UserID: userID, Digest: activities.RecoveryDigest(s.keys, canonical), CreatedAt: now}
-	}
-	return shown, rows, nil
+	return activities.DrawRecoveryCodes(s.keys, userID, now)
 }
 
 // regenerateRecoveryCodes replaces the user's recovery codes with a new

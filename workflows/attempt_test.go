@@ -115,13 +115,20 @@ func submit(env *testsuite.TestWorkflowEnvironment, delay time.Duration, name st
 
 func result(t *testing.T, env *testsuite.TestWorkflowEnvironment) workflows.AttemptResult {
 	t.Helper()
+	return completed[workflows.AttemptResult](t, env)
+}
+
+// completed is the result of a workflow that must have completed without
+// error.
+func completed[R any](t *testing.T, env *testsuite.TestWorkflowEnvironment) R {
+	t.Helper()
 	if !env.IsWorkflowCompleted() {
 		t.Fatal("workflow did not complete")
 	}
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatalf("workflow failed: %v", err)
 	}
-	var res workflows.AttemptResult
+	var res R
 	if err := env.GetWorkflowResult(&res); err != nil {
 		t.Fatal(err)
 	}

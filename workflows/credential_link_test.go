@@ -36,17 +36,7 @@ func newLinkEnv(t *testing.T, deliver func(context.Context, activities.Credentia
 
 func linkResult(t *testing.T, env *testsuite.TestWorkflowEnvironment) workflows.CredentialLinkResult {
 	t.Helper()
-	if !env.IsWorkflowCompleted() {
-		t.Fatal("workflow did not complete")
-	}
-	if err := env.GetWorkflowError(); err != nil {
-		t.Fatalf("workflow failed: %v", err)
-	}
-	var res workflows.CredentialLinkResult
-	if err := env.GetWorkflowResult(&res); err != nil {
-		t.Fatal(err)
-	}
-	return res
+	return completed[workflows.CredentialLinkResult](t, env)
 }
 
 func TestCredentialLinkWorkflow(t *testing.T) {
