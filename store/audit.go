@@ -42,6 +42,9 @@ func appendAudit(ctx context.Context, db bun.IDB, events []AuditEvent) error {
 // AuditFilter selects audit events; empty fields match everything.
 type AuditFilter struct {
 	AccountID string
+	// Branch widens the trail to AccountID's descendants: the events of
+	// every organisation the tree now reaches from it.
+	Branch    bool
 	AuthID    string
 	System    string
 	Type      string
@@ -55,7 +58,7 @@ type AuditFilter struct {
 // ListAudit returns matching events, newest first.
 func (s *Store) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error) {
 	events := []AuditEvent{}
-	q := s.db.NewSelect().Model(&events).Where("account_id = ?", f.AccountID).Order("id DESC")
+	q := inAccount(s.db.NewSelect().Model(&events), f.AccountID, f.Branch).Order("id DESC")
 	if f.AuthID != "" {
 		q = q.Where("authid = ?", f.AuthID)
 	}

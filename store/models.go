@@ -217,7 +217,7 @@ type AuditEvent struct {
 	bun.BaseModel `bun:"table:audit_events"`
 
 	ID        int64          `bun:"id,pk,autoincrement" json:"id"`
-	AccountID string         `bun:"account_id,notnull" json:"-"`
+	AccountID string         `bun:"account_id,notnull" json:"organisation"`
 	Time      time.Time      `bun:"at,notnull" json:"time"`
 	Type      string         `bun:"type,notnull" json:"type"`
 	System    string         `bun:"system,notnull" json:"system"`

@@ -63,6 +63,16 @@ const ancestorsCTE = `WITH RECURSIVE up(id, parent_id) AS (
 // argument, for `account_id IN ?`-style conditions.
 const branchIDs = `(` + branchCTE + ` SELECT id FROM branch)`
 
+// inAccount adds to q the condition on its account_id column: the
+// account alone, or with branch the account and all its descendants (the
+// reports and lists an administrator reads for a whole branch).
+func inAccount(q *bun.SelectQuery, accountID string, branch bool) *bun.SelectQuery {
+	if branch {
+		return q.Where("account_id IN "+branchIDs, accountID)
+	}
+	return q.Where("account_id = ?", accountID)
+}
+
 // topSwitch is a scalar subquery: the email and password switch of the
 // top organisation of the account given as its argument, which applies to
 // the whole tree (see Account.EmailPasswordLogin). NULL, so false, for an

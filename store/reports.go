@@ -20,10 +20,13 @@ type DayStateCount struct {
 
 // SystemFilter narrows a report to one system (Name), or to every system
 // but one (Name and Exclude: e.g. all but the console, whose attempts are
-// administrators signing in). The zero value keeps every system.
+// administrators signing in). The zero value keeps every system of the
+// account alone; Branch widens a report to the account's descendants,
+// where Name matches the systems of that name of every organisation.
 type SystemFilter struct {
 	Name    string
 	Exclude bool
+	Branch  bool
 }
 
 // where adds the filter to q, on q's system column.
@@ -38,7 +41,7 @@ func (f SystemFilter) where(q *bun.SelectQuery) *bun.SelectQuery {
 	}
 }
 
-// AttemptsByDay counts the account's attempts started at or after since
+// AttemptsByDay counts the account's (or with f.Branch its branch's) attempts started at or after since
 // on the systems f keeps, by UTC day of start and current state.
 func (s *Store) AttemptsByDay(ctx context.Context, accountID string, since time.Time, f SystemFilter) ([]DayStateCount, error) {
 	// The day is computed by the database: rows never leave it one by one.
@@ -49,7 +52,8 @@ func (s *Store) AttemptsByDay(ctx context.Context, accountID string, since time.
 	out := []DayStateCount{}
 	q := s.db.NewSelect().Model((*Attempt)(nil)).
 		ColumnExpr(day+" AS day").ColumnExpr("state").ColumnExpr("count(*) AS n").
-		Where("account_id = ? AND started_at >= ?", accountID, since.UTC())
+		Where("started_at >= ?", since.UTC())
+	q = inAccount(q, accountID, f.Branch)
 	err := f.where(q).GroupExpr("day, state").Scan(ctx, &out)
 	if err != nil {
 		return nil, fmt.Errorf("count attempts by day: %w", err)
@@ -57,17 +61,29 @@ func (s *Store) AttemptsByDay(ctx context.Context, accountID string, since time.
 	return out, nil
 }
 
-// RecentAuditOfTypes returns the account's last limit events of the given
+// RecentAuditOfTypes returns the account's (or with f.Branch its
+// branch's) last limit events of the given
 // types on the systems f keeps, newest first.
 func (s *Store) RecentAuditOfTypes(ctx context.Context, accountID string, types []string, f SystemFilter, limit int) ([]AuditEvent, error) {
 	events := []AuditEvent{}
-	q := s.db.NewSelect().Model(&events).
-		Where("account_id = ? AND type IN (?)", accountID, bun.In(types))
+	q := inAccount(s.db.NewSelect().Model(&events), accountID, f.Branch).
+		Where("type IN (?)", bun.In(types))
 	err := f.where(q).Order("id DESC").Limit(int64(limit)).Scan(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list recent audit events: %w", err)
 	}
 	return events, nil
+}
+
+// HasSystemInBranch reports whether an organisation of the branch rooted
+// at rootID has a system called name: the check behind a branch report
+// narrowed to one system name.
+func (s *Store) HasSystemInBranch(ctx context.Context, rootID, name string) (bool, error) {
+	ok, err := inAccount(s.db.NewSelect().Model((*System)(nil)), rootID, true).Where("name = ?", name).Exists(ctx)
+	if err != nil {
+		return false, fmt.Errorf("look up system %q in the branch of %s: %w", name, rootID, err)
+	}
+	return ok, nil
 }
 
 // UserAttempts returns a user's last limit attempts, newest first.
@@ -151,7 +167,7 @@ func (s *Store) timeText(expr string) string {
 
 // CountUsers counts the users a filter matches, ignoring its paging.
 func (s *Store) CountUsers(ctx context.Context, f UserFilter) (int, error) {
-	q := s.db.NewSelect().Model((*User)(nil)).Where("account_id = ?", f.AccountID)
+	q := inAccount(s.db.NewSelect().Model((*User)(nil)), f.AccountID, f.Branch)
 	q = f.search(q)
 	n, err := q.Count(ctx)
 	if err != nil {

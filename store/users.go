@@ -21,9 +21,13 @@ func (s *Store) CreateUser(ctx context.Context, u *User, events ...AuditEvent) e
 // UserFilter pages through an account's users.
 type UserFilter struct {
 	AccountID string
-	Search    string // matches authid, name or email, case-insensitively
-	Limit     int
-	Offset    int
+	// Branch widens the list to the users of AccountID's descendants too,
+	// ordered by authid and then organisation (an authid is unique only
+	// within its organisation).
+	Branch bool
+	Search string // matches authid, name or email, case-insensitively
+	Limit  int
+	Offset int
 }
 
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
@@ -31,7 +35,7 @@ var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 // ListUsers returns users by authid.
 func (s *Store) ListUsers(ctx context.Context, f UserFilter) ([]User, error) {
 	users := []User{}
-	q := s.db.NewSelect().Model(&users).Where("account_id = ?", f.AccountID).Order("authid")
+	q := inAccount(s.db.NewSelect().Model(&users), f.AccountID, f.Branch).Order("authid", "account_id")
 	q = f.search(q)
 	if f.Limit > 0 {
 		q = q.Limit(int64(f.Limit)).Offset(int64(f.Offset))
