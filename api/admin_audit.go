@@ -38,8 +38,13 @@ func (s *Server) listAudit(c *gin.Context) {
 		respondError(c, rerr)
 		return
 	}
+	branch, ok := branchParam(c)
+	if !ok {
+		return
+	}
 	f := store.AuditFilter{
 		AccountID: caller(c).AccountID,
+		Branch:    branch,
 		AuthID:    c.Query("authid"),
 		System:    c.Query("system"),
 		Type:      c.Query("type"),
@@ -54,7 +59,6 @@ func (s *Server) listAudit(c *gin.Context) {
 		}
 		f.BeforeID = n
 	}
-	var ok bool
 	if f.Since, ok = timeParam(c, "since"); !ok {
 		return
 	}
@@ -97,7 +101,9 @@ func timeParam(c *gin.Context, name string) (time.Time, bool) {
 }
 
 // exportAudit writes the matching events, newest first, as a CSV
-// attachment of at most maxAuditExport rows.
+// attachment of at most maxAuditExport rows. The organisation column is
+// the last: it came after the others, and spreadsheets built on the
+// columns before keep working.
 func (s *Server) exportAudit(c *gin.Context, f store.AuditFilter) {
 	var all []store.AuditEvent
 	for len(all) < maxAuditExport {
@@ -117,7 +123,7 @@ func (s *Server) exportAudit(c *gin.Context, f store.AuditFilter) {
 	c.Header("Content-Disposition", `attachment; filename="audit.csv"`)
 	c.Status(http.StatusOK)
 	w := csv.NewWriter(c.Writer)
-	_ = w.Write([]string{"id", "time", "type", "system", "authid", "attempt", "ip", "reasons", "detail"})
+	_ = w.Write([]string{"id", "time", "type", "system", "authid", "attempt", "ip", "reasons", "detail", "organisation"})
 	for _, e := range all {
 		detail := ""
 		if len(e.Detail) > 0 {
@@ -129,7 +135,7 @@ func (s *Server) exportAudit(c *gin.Context, f store.AuditFilter) {
 		}
 		row := []string{
 			strconv.FormatInt(e.ID, 10), e.Time.UTC().Format(time.RFC3339Nano), e.Type, e.System, e.AuthID,
-			e.AttemptID, e.IP, strings.Join(e.Reasons, "; "), detail,
+			e.AttemptID, e.IP, strings.Join(e.Reasons, "; "), detail, e.AccountID,
 		}
 		// Authids, systems, reasons and details come from outside: every
 		// cell is defused as the user export's are.

@@ -193,6 +193,10 @@ type updateOrganisationRequest struct {
 // and/or moves it under another one of the branch. A move is sensitive
 // (it changes who administers the organisation): console sessions need a
 // fresh sign-in. A move under itself or a descendant is 409.
+//
+// Both are audited in the organisation they touch, so that administrators
+// of every ancestor see them with GET /v1/admin/audit?branch=true; a move
+// also in the old and the new parent.
 func (s *Server) updateOrganisation(c *gin.Context) {
 	var req updateOrganisationRequest
 	if rerr := decodeJSON(c, &req, true); rerr != nil {
@@ -233,11 +237,18 @@ func (s *Server) updateOrganisation(c *gin.Context) {
 		if !s.loadInBranch(c, *req.Parent) {
 			return
 		}
-		ev := s.auditEvent(c, eventOrganisationMoved, "", "", map[string]any{
-			"id": id, "parent": map[string]any{"old": acc.ParentID, "new": *req.Parent}, "reason": req.Reason,
-		})
-		ev.AccountID = id
-		err := s.store.MoveOrganisation(ctx, within, id, *req.Parent, ev)
+		// Audited in the organisation moved and in its old and new
+		// parent: an administrator of either side sees the move in their
+		// own trail, and the ancestors of all three through the branch.
+		var events []store.AuditEvent
+		for _, in := range []string{id, acc.ParentID, *req.Parent} {
+			ev := s.auditEvent(c, eventOrganisationMoved, "", "", map[string]any{
+				"id": id, "parent": map[string]any{"old": acc.ParentID, "new": *req.Parent}, "reason": req.Reason,
+			})
+			ev.AccountID = in
+			events = append(events, ev)
+		}
+		err := s.store.MoveOrganisation(ctx, within, id, *req.Parent, events...)
 		switch {
 		case errors.Is(err, store.ErrCycle):
 			failf(c, http.StatusConflict, "organisation %q cannot move under %q: that is itself or one of its sub-organisations", id, *req.Parent)

@@ -58,30 +58,50 @@ func (sc *stateCounts) add(state string, n int) {
 // every system but that one (e.g. "!console": the applications' attempts
 // without the administrators' own console sign-ins). The system must
 // exist: a misspelt name would otherwise count nothing and look like a
-// quiet fortnight.
+// quiet fortnight. With ?branch=true the report covers the whole branch,
+// and the name must be a system of one of its organisations: it then
+// stands for the systems of that name across the branch.
 func (s *Server) statsSystemFilter(c *gin.Context) (store.SystemFilter, bool) {
+	branch, ok := branchParam(c)
+	if !ok {
+		return store.SystemFilter{}, false
+	}
 	raw := c.Query("system")
 	if raw == "" {
-		return store.SystemFilter{}, true
+		return store.SystemFilter{Branch: branch}, true
 	}
-	f := store.SystemFilter{Name: raw}
+	f := store.SystemFilter{Name: raw, Branch: branch}
 	if name, ok := strings.CutPrefix(raw, "!"); ok {
-		f = store.SystemFilter{Name: name, Exclude: true}
+		f = store.SystemFilter{Name: name, Exclude: true, Branch: branch}
 	}
 	if rerr := validSystemName(f.Name); rerr != nil {
 		failf(c, http.StatusBadRequest, "system must be a system's name, or ! and a name for every system but that one: %s", rerr.msg)
 		return f, false
 	}
-	_, err := s.store.GetSystem(c.Request.Context(), caller(c).AccountID, f.Name)
-	if errors.Is(err, store.ErrNotFound) {
-		failf(c, http.StatusNotFound, "system %q not found", f.Name)
-		return f, false
-	}
+	exists, err := s.systemNamed(c, f)
 	if err != nil {
 		s.internalError(c, "load system", err)
 		return f, false
 	}
+	if !exists {
+		failf(c, http.StatusNotFound, "system %q not found", f.Name)
+		return f, false
+	}
 	return f, true
+}
+
+// systemNamed reports whether the scoped organisation (or, with
+// f.Branch, one of its branch) has a system called f.Name.
+func (s *Server) systemNamed(c *gin.Context, f store.SystemFilter) (bool, error) {
+	ctx, account := c.Request.Context(), caller(c).AccountID
+	if f.Branch {
+		return s.store.HasSystemInBranch(ctx, account, f.Name)
+	}
+	_, err := s.store.GetSystem(ctx, account, f.Name)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 func (s *Server) stats(c *gin.Context) {

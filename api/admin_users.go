@@ -29,10 +29,13 @@ const (
 
 type userJSON struct {
 	AuthID string `json:"authid"`
-	Name   string `json:"name"`
-	Email  string `json:"email"`
-	Phone  string `json:"phone"`
-	Status string `json:"status"`
+	// Organisation is the ID of the organisation the user belongs to: the
+	// one acted on, or a descendant in a branch list.
+	Organisation string `json:"organisation"`
+	Name         string `json:"name"`
+	Email        string `json:"email"`
+	Phone        string `json:"phone"`
+	Status       string `json:"status"`
 	// EmailPasswordLogin is the user's switch for sign-in with email and
 	// password; PasswordSetAt and PasswordChangedAt say when the user set
 	// a password (the password and its hash are never shown).
@@ -65,7 +68,7 @@ func toUserJSON(u store.User, as []store.AssignedSystem) userJSON {
 		as = []store.AssignedSystem{}
 	}
 	return userJSON{
-		AuthID: u.AuthID, Name: u.Name, Email: u.Email, Phone: u.Phone, Status: u.Status,
+		AuthID: u.AuthID, Organisation: u.AccountID, Name: u.Name, Email: u.Email, Phone: u.Phone, Status: u.Status,
 		EmailPasswordLogin: u.EmailPasswordLogin, PasswordSetAt: u.PasswordSetAt, PasswordChangedAt: u.PasswordChangedAt,
 		TOTPEnabled: u.TOTPEnabled, TOTPEnabledAt: u.TOTPEnabledAt, TwoFactorResetAt: u.TwoFactorResetAt, EmailVerifiedAt: u.EmailVerifiedAt,
 		LastLoginAt: u.LastLoginAt, LoginCount: u.LoginCount, LastIP: u.LastIP,
@@ -172,8 +175,12 @@ func (s *Server) listUsers(c *gin.Context) {
 		respondError(c, rerr)
 		return
 	}
+	branch, ok := branchParam(c)
+	if !ok {
+		return
+	}
 	ctx := c.Request.Context()
-	filter := store.UserFilter{AccountID: caller(c).AccountID, Search: q, Limit: limit, Offset: offset}
+	filter := store.UserFilter{AccountID: caller(c).AccountID, Branch: branch, Search: q, Limit: limit, Offset: offset}
 	users, err := s.store.ListUsers(ctx, filter)
 	if err != nil {
 		s.internalError(c, "list users", err)

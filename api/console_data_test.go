@@ -62,7 +62,7 @@ func TestAuditPagingTimesAndCSV(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 5 || strings.Join(rows[0], ",") != "id,time,type,system,authid,attempt,ip,reasons,detail" {
+	if len(rows) != 5 || strings.Join(rows[0], ",") != "id,time,type,system,authid,attempt,ip,reasons,detail,organisation" {
 		t.Fatalf("csv rows = %v", rows)
 	}
 	if rows[1][4] != "'=cmd|calc" || rows[4][4] != "a1" || !strings.Contains(rows[1][8], `"actor":"key:`) {

@@ -203,6 +203,7 @@ type (
 		UserAttempts(ctx context.Context, accountID, authid string, limit int) ([]store.Attempt, error)
 		LoginsByMethod(ctx context.Context, accountID, authid string) ([]store.MethodLogins, error)
 		CountUsers(ctx context.Context, f store.UserFilter) (int, error)
+		HasSystemInBranch(ctx context.Context, rootID, name string) (bool, error)
 		CountUnusedRecoveryCodes(ctx context.Context, userID string) (int, error)
 		ReplaceRecoveryCodes(ctx context.Context, userID string, codes []store.RecoveryCode, events ...store.AuditEvent) error
 		ResetTwoFactor(ctx context.Context, userID string, at time.Time, events ...store.AuditEvent) error
