@@ -12,6 +12,7 @@ import { showError } from './ui.js';
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 const ORG_KEY = 'flexauth-organisation';
+const BRANCH_KEY = 'flexauth-branch-view';
 
 // session is what the console knows about the signed-in administrator.
 export const session = {
@@ -20,7 +21,58 @@ export const session = {
   // org is the sub-organisation the console acts on ('' for the
   // administrator's own), chosen with the switcher; kept per tab.
   org: sessionStorage.getItem(ORG_KEY) || '',
+  // pageOrg, when not null, is the organisation the page on screen acts
+  // on instead of org ('' for the administrator's own): set by app.js from
+  // the route's ?organisation= (e.g. a user of a sub-organisation opened
+  // from a branch list), for that page alone; the switcher is untouched.
+  // The API checks it like any ?organisation=: 404 outside the branch.
+  pageOrg: null,
+  // branchView is whether Users, Audit and Dashboard include the
+  // sub-organisations (?branch=true); kept per tab like org.
+  branchView: sessionStorage.getItem(BRANCH_KEY) === 'true',
 };
+
+// setBranchView turns the sub-organisations in lists and reports on or off.
+export function setBranchView(on) {
+  session.branchView = Boolean(on);
+  if (session.branchView) sessionStorage.setItem(BRANCH_KEY, 'true');
+  else sessionStorage.removeItem(BRANCH_KEY);
+}
+
+// actingOrg is the id of the organisation the console acts on now.
+export function actingOrg() {
+  const org = session.pageOrg !== null ? session.pageOrg : session.org;
+  return org || (session.info ? session.info.account : '');
+}
+
+// branchOrganisations loads the organisations of the administrator's
+// branch once (depth first, each with its depth); [] when they cannot be
+// listed. forgetBranch makes the next call load them again.
+let branchLoad = null;
+export function branchOrganisations() {
+  if (!branchLoad) {
+    branchLoad = api('GET', '/v1/admin/organisations', { unscoped: true, quiet: true })
+      .then(({ organisations }) => flattenTree(organisations))
+      .catch(() => {
+        branchLoad = null;
+        return [];
+      });
+  }
+  return branchLoad;
+}
+
+export function forgetBranch() {
+  branchLoad = null;
+}
+
+// flattenTree lists a tree depth first, each with its depth.
+export function flattenTree(orgs, depth = 0, out = []) {
+  for (const o of orgs || []) {
+    out.push({ ...o, depth });
+    flattenTree(o.children, depth + 1, out);
+  }
+  return out;
+}
 
 // setOrganisation makes the console act on org ('' for the
 // administrator's own organisation).
@@ -30,13 +82,14 @@ export function setOrganisation(org) {
   else sessionStorage.removeItem(ORG_KEY);
 }
 
-// scoped adds ?organisation= to an admin API path while the console acts
-// on a sub-organisation (the API answers 404 for anything outside the
+// scoped adds ?organisation= to an admin API path while the console (or
+// the page on screen, see pageOrg) acts on a sub-organisation (the API answers 404 for anything outside the
 // administrator's branch). The session routes are the administrator's
 // own, never a sub-organisation's.
 export function scoped(path) {
-  if (!session.org || !path.startsWith('/v1/admin/') || path.startsWith('/v1/admin/session')) return path;
-  return `${path}${path.includes('?') ? '&' : '?'}organisation=${encodeURIComponent(session.org)}`;
+  const org = session.pageOrg !== null ? session.pageOrg : session.org;
+  if (!org || !path.startsWith('/v1/admin/') || path.startsWith('/v1/admin/session')) return path;
+  return `${path}${path.includes('?') ? '&' : '?'}organisation=${encodeURIComponent(org)}`;
 }
 
 // hooks are set by app.js: what to do on 401 and on "fresh sign-in

@@ -4,7 +4,9 @@
 // render(view, ctx) that fills `view` (a fresh element) and may register
 // cleanups with ctx.onLeave (e.g. to stop polling).
 
-import { api, configure, refreshSession, session, setOrganisation } from './api.js';
+import {
+  api, branchOrganisations, configure, forgetBranch, refreshSession, session, setBranchView, setOrganisation,
+} from './api.js';
 import { clearNotices, h, replace, showError } from './ui.js';
 import { reauthenticate } from './pages/signin.js';
 import * as signin from './pages/signin.js';
@@ -40,10 +42,11 @@ let afterSignIn = '#/dashboard';
 
 function parseHash() {
   const raw = location.hash.startsWith('#/') ? location.hash.slice(2) : '';
-  const [path] = raw.split('?');
+  const [path, search = ''] = raw.split('?');
   const [name, ...rest] = path.split('/');
   const param = rest.length ? decodeURIComponent(rest.join('/')) : '';
-  return { name: name || 'dashboard', param };
+  const org = new URLSearchParams(search).get('organisation');
+  return { name: name || 'dashboard', param, org };
 }
 
 export function navigate(hash) {
@@ -57,7 +60,10 @@ async function route() {
   for (const fn of leave) fn();
   leave = [];
 
-  const { name, param } = parseHash();
+  const { name, param, org } = parseHash();
+  // "#/users/ID?organisation=ORG" acts on ORG for this page alone (a user
+  // of another organisation of the branch); the switcher stays as it is.
+  setPageOrganisation(org);
   let r = routes[name];
   if (!r) {
     navigate('#/dashboard');
@@ -132,7 +138,8 @@ function showChrome() {
     document.getElementById('who-name').textContent = `${i.name || i.authid} · ${i.account}`;
     // An administrator's own user page: how they sign in, their
     // authenticator, recovery codes and password reset, like any user's.
-    document.getElementById('my-security').href = `#/users/${encodeURIComponent(i.authid)}`;
+    // Their own organisation, whatever the switcher acts on.
+    document.getElementById('my-security').href = `#/users/${encodeURIComponent(i.authid)}?organisation=${encodeURIComponent(i.account)}`;
     loadSwitcher(i);
   }
 }
@@ -145,13 +152,10 @@ async function loadSwitcher(info) {
   const key = `${info.account}/${info.authid}`;
   if (switcherFor === key) return;
   switcherFor = key;
-  let all;
-  try {
-    const { organisations: tree } = await api('GET', '/v1/admin/organisations', { unscoped: true, quiet: true });
-    all = organisations.flatten(tree);
-  } catch {
-    return; // an older server, or no right to list: the console acts on its own organisation
-  }
+  // [] from an older server, or without the right to list: the console
+  // acts on its own organisation.
+  const all = await branchOrganisations();
+  if (all.length === 0) return;
   const box = document.getElementById('org-switch');
   const select = document.getElementById('org-switcher');
   if (!all.some((o) => o.id === session.org)) setOrganisation('');
@@ -161,6 +165,14 @@ async function loadSwitcher(info) {
     setOrganisation(select.value);
     route();
   };
+}
+
+// setPageOrganisation makes the page about to render act on org (null:
+// on the switcher's choice). The administrator's own organisation needs
+// no ?organisation=.
+function setPageOrganisation(org) {
+  if (org === null || org === undefined) session.pageOrg = null;
+  else session.pageOrg = session.info && org === session.info.account ? '' : org;
 }
 
 function closeMenu() {
@@ -178,6 +190,8 @@ async function signOut() {
   session.info = null;
   session.csrf = '';
   setOrganisation('');
+  setBranchView(false);
+  forgetBranch();
   switcherFor = '';
   document.getElementById('org-switch').hidden = true;
   navigate('#/signin');

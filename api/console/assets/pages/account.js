@@ -45,17 +45,35 @@ export async function render(view, ctx) {
     error, outcome,
     h('div', { class: 'actions' }, h('button', { type: 'submit', 'data-testid': 'account-save' }, 'Save settings')));
 
+  // setBy says, at a sub-organisation, that the top organisation sets the
+  // email and password switch for its whole tree (the API answers 409
+  // anywhere else): the box is shown disabled, with why.
+  const setBy = h('p', { class: 'hint', 'data-testid': 'email-password-set-by', id: 'account-email-password-set-by', hidden: true });
+  password.el.append(setBy);
+  let policySource = null;
+
   let account = null;
   const show = (acc) => {
     account = acc;
     delivery.box.checked = acc.email_delivery;
     password.box.checked = acc.email_password_login;
+    const top = acc.top_organisation && acc.top_organisation !== acc.id ? acc.top_organisation : '';
+    password.box.disabled = Boolean(top);
+    setBy.hidden = !top;
+    password.box.setAttribute('aria-describedby', top ? `${setBy.id} ${password.box.id}-hint` : `${password.box.id}-hint`);
+    if (top) {
+      replace(setBy, h('strong', {}, `Set by ${top}`),
+        `: email and password authentication is set by the top organisation ${top} for itself and all its sub-organisations, this one included. Change it on the Account page of ${top}.`);
+    }
     replace(facts, h('dl', { class: 'facts', 'data-testid': 'account-facts' },
       h('dt', {}, 'Account ID'), h('dd', {}, h('code', {}, acc.id)),
       h('dt', {}, 'Name'), h('dd', {}, acc.name),
-      h('dt', {}, 'Parent account'), h('dd', {}, acc.parent || '— (top-level account)')));
+      h('dt', {}, 'Parent account'), h('dd', {}, acc.parent || '— (top-level account)'),
+      top ? [h('dt', {}, 'Top organisation'), h('dd', {}, h('code', {}, top))] : null,
+      policySource ? [h('dt', {}, 'Active policy'), h('dd', { 'data-testid': 'account-policy-source' }, policySource)] : null));
     replace(deliveryState, 'Email delivery is ', onOff(acc.email_delivery), '.');
-    replace(passwordState, 'Email and password authentication is ', onOff(acc.email_password_login), '.');
+    replace(passwordState, 'Email and password authentication is ', onOff(acc.email_password_login), '.',
+      top ? [' ', badge(`Set by ${top}`, 'inherited')] : null);
   };
 
   // confirmOff asks before each setting that goes off; false when the
@@ -140,7 +158,23 @@ export async function render(view, ctx) {
   view.append(pageHeader('Account',
     h('p', { class: 'lead' }, 'The account your users and systems belong to, and how its users may be reached and sign in.')),
   section('Account', facts), section('Sign-in settings', form));
-  const acc = await api('GET', '/v1/admin/account');
+  const [acc, policy] = await Promise.all([
+    api('GET', '/v1/admin/account'),
+    api('GET', '/v1/admin/policy', { quiet: true }).catch(() => null),
+  ]);
   if (!ctx.current()) return;
+  policySource = describePolicy(policy && policy.active);
   show(acc);
+}
+
+// describePolicy says which policy decides and where it comes from: the
+// organisation's own, or an ancestor's (inherited_from) when it has none.
+function describePolicy(active) {
+  if (!active) return null;
+  const which = active.builtin ? 'the built-in policy' : `version ${active.version}`;
+  if (active.inherited_from) {
+    return [`${which}, inherited from `, h('code', {}, active.inherited_from),
+      ': this organisation has no active policy of its own. Uploading one on the Policy page makes it its own.'];
+  }
+  return `${which}, this organisation’s own.`;
 }

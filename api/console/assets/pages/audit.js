@@ -2,8 +2,9 @@
 // time; export what the filter selects as CSV.
 
 import { api, query, scoped } from '../api.js';
-import { field, fmtTime, h, pageHeader, replace, routeHref, section, table, toRFC3339 } from '../ui.js';
+import { field, fmtTime, h, pageHeader, replace, section, table, toRFC3339 } from '../ui.js';
 import { EVENT_TYPES, eventLabel, eventTitle } from '../events.js';
+import { branchScope, orgHref } from '../branch.js';
 
 const PAGE_SIZE = 50;
 
@@ -16,7 +17,7 @@ export async function render(view, ctx) {
   const pager = h('nav', { class: 'pager', 'aria-label': 'Pages of events' });
   const exportLink = h('a', { class: 'button secondary', 'data-testid': 'audit-export', download: 'audit.csv' }, 'Export as CSV');
 
-  const { systems } = await api('GET', '/v1/admin/systems');
+  const [{ systems }, scope] = await Promise.all([api('GET', '/v1/admin/systems'), branchScope()]);
   const form = h('form', { class: 'filters', 'data-testid': 'audit-filters' },
     field({ label: 'User ID', name: 'authid', testid: 'audit-authid', autocapitalize: 'off', spellcheck: 'false' }),
     field({ label: 'System', name: 'system', testid: 'audit-system', options: [['', 'All systems'], ...systems.map((s) => [s.name, s.name])] }),
@@ -38,16 +39,21 @@ export async function render(view, ctx) {
   form.addEventListener('submit', (e) => { e.preventDefault(); apply(); });
   form.addEventListener('reset', () => setTimeout(apply));
 
-  view.append(pageHeader('Audit trail', exportLink), section('Filter', form), section('Events', results, pager));
+  const toggle = scope.toggle(() => {
+    cursors = [''];
+    load();
+  });
+  view.append(pageHeader('Audit trail', exportLink), section('Filter', form, toggle), section('Events', results, pager));
 
   async function load() {
     const before = cursors[cursors.length - 1];
-    exportLink.href = scoped(`/v1/admin/audit${query({ ...filters, format: 'csv' })}`);
-    const data = await api('GET', `/v1/admin/audit${query({ ...filters, before, limit: PAGE_SIZE })}`);
+    const branch = scope.branch();
+    exportLink.href = scoped(`/v1/admin/audit${query({ ...filters, branch, format: 'csv' })}`);
+    const data = await api('GET', `/v1/admin/audit${query({ ...filters, branch, before, limit: PAGE_SIZE })}`);
     if (!ctx.current()) return;
     const events = data.events || [];
-    replace(results, h('p', { class: 'muted', 'data-testid': 'audit-summary' }, summary(events.length, filters, cursors.length)),
-      eventsTable(events, 'No events match these filters.'));
+    replace(results, h('p', { class: 'muted', 'data-testid': 'audit-summary' }, summary(events.length, { ...filters, branch }, cursors.length)),
+      eventsTable(events, 'No events match these filters.', scope));
     replace(pager,
       h('button', { type: 'button', class: 'secondary small', disabled: cursors.length === 1, onclick: () => { cursors.pop(); load(); } }, '← Newer'),
       h('button', { type: 'button', class: 'secondary small', 'data-testid': 'audit-older', disabled: !data.next, onclick: () => { cursors.push(String(data.next)); load(); } }, 'Older →'));
@@ -65,12 +71,15 @@ function summary(n, f, page) {
   if (f.type) parts.push(`type ${eventTitle(f.type)} (${f.type})`);
   if (f.since) parts.push(`from ${fmtTime(f.since)}`);
   if (f.until) parts.push(`until ${fmtTime(f.until)}`);
+  if (f.branch) parts.push('sub-organisations included');
   if (parts.length === 1) parts.push('no filter');
   return parts.join(' · ');
 }
 
-// eventsTable lists events, newest first.
-export function eventsTable(events, empty) {
+// eventsTable lists events, newest first; with scope (see branch.js) of a
+// branch of several organisations, each event's organisation too. Users
+// and attempts open on the event's organisation.
+export function eventsTable(events, empty, scope) {
   return table({
     testid: 'audit-table',
     caption: 'Audit events',
@@ -79,12 +88,13 @@ export function eventsTable(events, empty) {
     columns: [
       { label: 'Time', cell: (e) => fmtTime(e.time) },
       { label: 'Event', cell: (e) => eventLabel(e.type) },
+      scope && scope.multi ? { label: 'Organisation', cell: (e) => scope.orgCell(e.organisation, `event-org-${e.id}`) } : null,
       { label: 'System', cell: (e) => e.system || '—' },
-      { label: 'User', cell: (e) => (e.authid ? h('a', { href: routeHref('users', e.authid) }, e.authid) : '—') },
+      { label: 'User', cell: (e) => (e.authid ? h('a', { href: orgHref('users', e.authid, e.organisation) }, e.authid) : '—') },
       { label: 'IP', cell: (e) => e.ip || '—' },
       { label: 'Details', cell: (e) => details(e) },
-      { label: 'Attempt', cell: (e) => (e.attempt ? h('a', { href: routeHref('audit', e.attempt), 'data-testid': 'timeline-link', 'aria-label': `Timeline of attempt ${e.attempt}` }, 'Timeline') : '—') },
-    ],
+      { label: 'Attempt', cell: (e) => (e.attempt ? h('a', { href: orgHref('audit', e.attempt, e.organisation), 'data-testid': 'timeline-link', 'aria-label': `Timeline of attempt ${e.attempt}` }, 'Timeline') : '—') },
+    ].filter(Boolean),
   });
 }
 

@@ -5,8 +5,9 @@
 // (GET /v1/admin/stats?system=).
 
 import { api, query } from '../api.js';
-import { CONSOLE_SYSTEM, fmtPercent, fmtTime, h, pageHeader, replace, routeHref, section, table } from '../ui.js';
+import { CONSOLE_SYSTEM, fmtPercent, fmtTime, h, pageHeader, replace, section, table } from '../ui.js';
 import { eventLabel } from '../events.js';
+import { branchScope, orgHref } from '../branch.js';
 
 // The outcomes drawn, bottom to top, with their legend labels.
 const OUTCOMES = [
@@ -25,7 +26,7 @@ const ALL_BUT = '!';
 export async function render(view, ctx) {
   const content = h('div');
   const scope = h('p', { class: 'lead', 'data-testid': 'dash-scope', 'aria-live': 'polite' });
-  const { systems } = await api('GET', '/v1/admin/systems');
+  const [{ systems }, branchView] = await Promise.all([api('GET', '/v1/admin/systems'), branchScope()]);
   if (!ctx.current()) return;
   const hasConsole = systems.some((s) => s.name === CONSOLE_SYSTEM);
   const select = h('select', { id: 'dash-days', 'data-testid': 'dash-days' },
@@ -37,15 +38,18 @@ export async function render(view, ctx) {
   view.append(pageHeader('Dashboard',
     h('div', { class: 'head-actions' },
       h('div', { class: 'field inline' }, h('label', { for: 'dash-system' }, 'Systems'), system),
-      h('div', { class: 'field inline' }, h('label', { for: 'dash-days' }, 'Period'), select)),
+      h('div', { class: 'field inline' }, h('label', { for: 'dash-days' }, 'Period'), select),
+      branchView.toggle(() => load())),
     scope), content);
   let seq = 0;
   const load = async () => {
     const mine = ++seq;
-    const stats = await api('GET', `/v1/admin/stats${query({ days: select.value, system: system.value })}`);
+    const branch = branchView.branch();
+    const stats = await api('GET', `/v1/admin/stats${query({ days: select.value, system: system.value, branch })}`);
     if (!ctx.current() || mine !== seq) return;
-    scope.textContent = describe(Number(select.value), system.value, hasConsole);
-    replace(content, ...body(stats));
+    scope.textContent = describe(Number(select.value), system.value, hasConsole)
+      + (branch ? ' Sub-organisations included: a system counts with every system of its name below.' : '');
+    replace(content, ...body(stats, branchView));
   };
   select.addEventListener('change', load);
   system.addEventListener('change', load);
@@ -72,7 +76,7 @@ function describe(days, system, hasConsole) {
     : `${period} on system ${system} alone.`;
 }
 
-function body(stats) {
+function body(stats, branchView) {
   const t = stats.totals || {};
   const failed = (t.expired || 0) + (t.denied || 0) + (t.locked || 0);
   const tiles = h('div', { class: 'tiles', 'data-testid': 'dash-totals' },
@@ -93,11 +97,12 @@ function body(stats) {
       columns: [
         { label: 'Time', cell: (e) => fmtTime(e.time) },
         { label: 'Event', cell: (e) => eventLabel(e.type) },
+        branchView.multi ? { label: 'Organisation', cell: (e) => branchView.orgCell(e.organisation) } : null,
         { label: 'System', cell: (e) => e.system || '—' },
-        { label: 'User', cell: (e) => (e.authid ? h('a', { href: routeHref('users', e.authid) }, e.authid) : '—') },
+        { label: 'User', cell: (e) => (e.authid ? h('a', { href: orgHref('users', e.authid, e.organisation) }, e.authid) : '—') },
         { label: 'Reasons', cell: (e) => (e.reasons || []).join('; ') || '—' },
-        { label: 'Attempt', cell: (e) => (e.attempt ? h('a', { href: routeHref('audit', e.attempt), 'aria-label': `Timeline of attempt ${e.attempt}` }, 'Timeline') : '—') },
-      ],
+        { label: 'Attempt', cell: (e) => (e.attempt ? h('a', { href: orgHref('audit', e.attempt, e.organisation), 'aria-label': `Timeline of attempt ${e.attempt}` }, 'Timeline') : '—') },
+      ].filter(Boolean),
     })),
   ];
 }

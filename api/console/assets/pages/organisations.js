@@ -3,17 +3,11 @@
 // empty one. The API answers for the administrator's own branch whatever
 // organisation the switcher acts on, so this page always asks unscoped.
 
-import { api, enc } from '../api.js';
+import { api, enc, flattenTree, forgetBranch } from '../api.js';
 import { announce, busy, confirmAction, field, h, invalid, pageHeader, replace, section } from '../ui.js';
 
 // flatten lists a tree depth first, each with its depth.
-export function flatten(orgs, depth = 0, out = []) {
-  for (const o of orgs || []) {
-    out.push({ ...o, depth });
-    flatten(o.children, depth + 1, out);
-  }
-  return out;
-}
+export const flatten = flattenTree;
 
 // label is an organisation as a select option shows it: indented by depth.
 export function label(o) {
@@ -28,6 +22,8 @@ export async function render(view) {
     section('Tree', tree), editor);
 
   const reload = async () => {
+    // The tree may have just changed: the branch views load it afresh.
+    forgetBranch();
     const { organisations } = await api('GET', '/v1/admin/organisations', { unscoped: true });
     const all = flatten(organisations);
     replace(tree, h('ul', { class: 'org-tree' }, (organisations || []).map((o) => node(o, all))));

@@ -2,7 +2,8 @@
 // reasons, delivered, then confirmed / rejected / expired ...
 
 import { api, query } from '../api.js';
-import { badge, fmtTime, h, pageHeader, routeHref, section } from '../ui.js';
+import { badge, fmtTime, h, pageHeader, section } from '../ui.js';
+import { orgHref } from '../branch.js';
 import { eventKind, eventTitle } from '../events.js';
 
 export async function render(view, ctx) {
@@ -16,7 +17,7 @@ export async function render(view, ctx) {
     pageHeader('Attempt timeline'),
     h('dl', { class: 'facts', 'data-testid': 'timeline-summary' },
       h('dt', {}, 'Attempt'), h('dd', {}, h('code', {}, id)),
-      h('dt', {}, 'User'), h('dd', {}, first.authid ? h('a', { href: routeHref('users', first.authid) }, first.authid) : '—'),
+      h('dt', {}, 'User'), h('dd', {}, first.authid ? h('a', { href: orgHref('users', first.authid, first.organisation) }, first.authid) : '—'),
       h('dt', {}, 'System'), h('dd', {}, first.system || '—'),
       h('dt', {}, 'IP'), h('dd', {}, first.ip || '—')),
     section('Events',

@@ -8,15 +8,28 @@
 import { api, enc, session } from '../api.js';
 import {
   announce, badge, busy, confirmAction, CONSOLE_SYSTEM, consoleMark, copyText, field, flash, fmtTime, formValues, h, invalid, pageHeader, replace,
-  routeHref, section, table, textDownload,
+  section, table, textDownload,
 } from '../ui.js';
 import { passwordFacts, signInWays } from './user_ways.js';
+import { orgHref } from '../branch.js';
 
 // adminNote says what a change that ends authid's console access means,
 // for the confirmations of those changes.
 function adminNote(authid) {
   const me = session.info && session.info.authid === authid;
   return `${authid} is a console administrator: this ends their console access${me ? ' — yours: you will be signed out' : ''}. flexauth refuses it when ${authid} is the account’s last active administrator (assign the console system to someone else first), and asks you to sign in again before it goes ahead.`;
+}
+
+// organisationNote names the user's organisation; opened from a branch
+// list on another organisation than the switcher's, it says that this
+// page alone acts on the user's.
+function organisationNote(u) {
+  if (!u.organisation) return null;
+  const own = session.info && u.organisation === session.info.account;
+  const switched = session.org || (session.info ? session.info.account : '');
+  return h('p', { class: 'muted', 'data-testid': 'user-organisation' },
+    'Organisation: ', h('code', {}, u.organisation), own ? ' (yours)' : '',
+    u.organisation !== switched ? ' · this page acts on it; the organisation switcher is unchanged.' : '');
 }
 
 export async function render(view, ctx) {
@@ -65,6 +78,7 @@ export async function render(view, ctx) {
         h('button', { type: 'button', class: u.status === 'disabled' ? 'secondary' : 'danger', 'data-testid': 'user-toggle-status', onclick: disable },
           u.status === 'disabled' ? 'Enable user' : 'Disable user'),
         h('button', { type: 'button', class: 'danger', 'data-testid': 'user-delete', onclick: remove }, 'Delete user'))),
+    organisationNote(u),
     h('div', { class: 'grid-2' },
       profile(u, base),
       authDetail(u)),
@@ -90,7 +104,7 @@ export async function render(view, ctx) {
         { label: 'Outcome', cell: (a) => badge(a.state) },
         { label: 'IP', cell: (a) => a.ip || '—' },
         { label: 'Completed', cell: (a) => fmtTime(a.completed_at) },
-        { label: 'Timeline', cell: (a) => h('a', { href: routeHref('audit', a.id), 'aria-label': `Timeline of attempt started ${fmtTime(a.started_at)}` }, 'Timeline') },
+        { label: 'Timeline', cell: (a) => h('a', { href: orgHref('audit', a.id, u.organisation), 'aria-label': `Timeline of attempt started ${fmtTime(a.started_at)}` }, 'Timeline') },
       ],
     })),
   );

@@ -2,7 +2,8 @@
 // (enable, disable, send a password reset email: a new welcome email to
 // users who have no password yet). A user's own page is user.js.
 
-import { api, query } from '../api.js';
+import { actingOrg, api, query } from '../api.js';
+import { branchScope, orgHref } from '../branch.js';
 import {
   announce, badge, busy, CONSOLE_SYSTEM, confirmAction, consoleMark, field, flash, formValues, h, invalid, pageHeader, replace, routeHref, section,
 } from '../ui.js';
@@ -100,16 +101,22 @@ export async function render(view, ctx) {
     await load();
   }
 
-  view.append(pageHeader('Users'), createForm(ctx), section('All users', search, toolbar, outcome, results, pager));
+  const scope = await branchScope();
+  if (!ctx.current()) return;
+  const toggle = scope.toggle(() => {
+    offset = 0;
+    load();
+  });
+  view.append(pageHeader('Users'), createForm(ctx), section('All users', search, toggle, toolbar, outcome, results, pager));
 
   async function load() {
-    const data = await api('GET', `/v1/admin/users${query({ q, limit: PAGE_SIZE, offset })}`);
+    const data = await api('GET', `/v1/admin/users${query({ q, limit: PAGE_SIZE, offset, branch: scope.branch() })}`);
     if (!ctx.current()) return;
     const users = data.users || [];
     const total = typeof data.total === 'number' ? data.total : offset + users.length;
     // A selection is of the users shown.
-    for (const id of [...selected]) if (!users.some((u) => u.authid === id)) selected.delete(id);
-    replace(results, usersTable(users, q, selected, showSelection));
+    for (const id of [...selected]) if (!users.some((u) => u.authid === id && (!u.organisation || u.organisation === actingOrg()))) selected.delete(id);
+    replace(results, usersTable(users, q, selected, showSelection, scope));
     showSelection();
     const from = users.length ? offset + 1 : 0;
     replace(pager,
@@ -130,8 +137,13 @@ function systemsCell(assignments) {
 }
 
 // usersTable lists users with a box each to select them (and one for all
-// on the page); on a narrow screen the CSS turns rows into cards.
-function usersTable(users, q, selected, changed) {
+// on the page); on a narrow screen the CSS turns rows into cards. With a
+// branch of several organisations it shows each user's; only the users
+// of the organisation the console acts on can be selected (the email
+// login actions act there), the others open on their own organisation.
+function usersTable(users, q, selected, changed, scope) {
+  const here = actingOrg();
+  const selectable = (u) => !u.organisation || u.organisation === here;
   if (users.length === 0) {
     return h('p', { class: 'empty', 'data-testid': 'users-table-empty' },
       q ? `No users match “${q}”.` : 'No users yet — create the first one above, or import a file.');
@@ -152,16 +164,18 @@ function usersTable(users, q, selected, changed) {
     all.indeterminate = !all.checked && boxes.some((b) => b.checked);
   };
   const columns = [
-    { label: 'User ID', cell: (u) => h('a', { href: routeHref('users', u.authid), 'data-testid': `user-link-${u.authid}` }, u.authid) },
+    { label: 'User ID', cell: (u) => h('a', { href: orgHref('users', u.authid, u.organisation), 'data-testid': `user-link-${u.authid}` }, u.authid) },
+    scope.multi ? { label: 'Organisation', cell: (u) => scope.orgCell(u.organisation, `user-org-${u.authid}`) } : null,
     { label: 'Name', cell: (u) => u.name || '—' },
     { label: 'Email', cell: (u) => u.email || '—' },
     { label: 'Status', cell: (u) => badge(u.status) },
     { label: 'Email login', cell: (u) => h('span', { 'data-testid': `email-login-${u.authid}` }, emailLoginBadge(u)) },
     { label: 'Systems', cell: (u) => systemsCell(u.assignments || []) },
-  ];
+  ].filter(Boolean);
   const rows = users.map((u, i) => {
     const box = h('input', {
-      type: 'checkbox', id: `users-select-${i}`, value: u.authid, checked: selected.has(u.authid),
+      type: 'checkbox', id: `users-select-${i}`, value: u.authid, checked: selectable(u) && selected.has(u.authid), disabled: !selectable(u),
+      title: selectable(u) ? null : 'Email login actions act on the organisation the console acts on: open the user to act on theirs.',
       'data-testid': `select-${u.authid}`,
       onchange: (e) => {
         if (e.target.checked) selected.add(u.authid); else selected.delete(u.authid);
@@ -169,7 +183,7 @@ function usersTable(users, q, selected, changed) {
         changed();
       },
     });
-    boxes.push(box);
+    if (selectable(u)) boxes.push(box);
     return h('tr', {},
       h('td', { 'data-label': 'Select', class: 'select' },
         h('span', { class: 'check' }, box, h('label', { for: box.id, class: 'visually-hidden' }, `Select ${u.authid}`))),
