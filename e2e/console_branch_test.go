@@ -1,0 +1,56 @@
+package e2e
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// TestConsoleBranchViews: with a sub-organisation holding a user, the
+// administrator ticks "Include sub-organisations" on Users and sees the
+// user with its organisation, opens the user's page (which acts on the
+// user's organisation for that page alone, the switcher untouched), and
+// sees the sub-organisation's rename in the Audit trail with the toggle
+// on, but not with it off.
+func TestConsoleBranchViews(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withDevOutbox())
+	setupConsoleAdmin(h)
+	h.Admin(http.MethodPost, "/v1/admin/organisations", map[string]any{"id": "north"}, http.StatusCreated)
+	h.Admin(http.MethodPost, "/v1/admin/users?organisation=north", map[string]any{"authid": "nina", "name": "Nina North"}, http.StatusCreated)
+	h.Admin(http.MethodPatch, "/v1/admin/organisations/north", map[string]any{"name": "North branch"}, http.StatusOK)
+
+	b := newBrowser(t, h, "laptop", 1280, 800)
+	b.signIn()
+	b.open("#/users")
+	if b.evalBool(`Boolean(document.querySelector('[data-testid="user-link-nina"]'))`) {
+		t.Fatal("the users list shows a sub-organisation's user without the toggle")
+	}
+	b.do(chromedp.Click(chromedp.CSS(tid("branch-toggle"))))
+	b.waitText(tid("user-org-nina"), "North branch (north)")
+	b.shot("users-branch")
+
+	b.do(chromedp.Click(chromedp.CSS(tid("user-link-nina"))))
+	b.waitReady("#/users/nina?organisation=north")
+	b.waitText(tid("user-organisation"), "north")
+	b.waitText("main h1", "User nina")
+	if got := b.evalString(`document.getElementById('org-switcher').value`); got != "" {
+		t.Fatalf("opening a sub-organisation's user changed the switcher to %q", got)
+	}
+	// A hash naming an organisation outside the branch gets the API's 404.
+	b.open("#/users/nina?organisation=elsewhere")
+	b.waitText("main", "could not be loaded")
+
+	b.open("#/audit")
+	if !b.evalBool(`document.querySelector('[data-testid="branch-toggle"]').checked`) {
+		t.Fatal("the toggle ticked on Users is not kept on Audit")
+	}
+	b.waitText(tid("audit-table"), "North branch (north)")
+	b.do(chromedp.Click(chromedp.CSS(tid("branch-toggle"))))
+	b.waitText(tid("audit-summary"), "no filter")
+	if b.evalBool(`[...document.querySelectorAll('[data-testid^="event-org-"]')].some((e) => e.innerText.includes('(north)'))`) {
+		t.Fatal("the audit trail shows north's events with the toggle off")
+	}
+	b.assertNoScriptErrors()
+}
