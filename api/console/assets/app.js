@@ -38,6 +38,7 @@ const routes = {
 };
 
 let leave = [];
+let routeSeq = 0;
 let afterSignIn = '#/dashboard';
 
 function parseHash() {
@@ -81,7 +82,11 @@ async function route() {
   }
 
   clearNotices();
-  showChrome();
+  // The switcher is ready (once per session) before the page renders, so
+  // that a page on screen always comes with the switcher it acts under.
+  const mine = ++routeSeq;
+  await showChrome();
+  if (mine !== routeSeq) return; // another route started meanwhile
   const main = document.getElementById('main');
   const view = h('div', { class: `view view-${name}`, 'data-testid': `page-${param ? `${name}-detail` : name}` });
   replace(main, view);
@@ -126,8 +131,9 @@ async function route() {
   view.dataset.ready = location.hash;
 }
 
-// showChrome shows the navigation only to a signed-in administrator.
-function showChrome() {
+// showChrome shows the navigation only to a signed-in administrator; its
+// promise settles once the organisation switcher is loaded.
+async function showChrome() {
   const signedIn = Boolean(session.info);
   document.getElementById('nav').hidden = !signedIn;
   document.getElementById('nav-toggle').hidden = !signedIn;
@@ -139,8 +145,9 @@ function showChrome() {
     // An administrator's own user page: how they sign in, their
     // authenticator, recovery codes and password reset, like any user's.
     // Their own organisation, whatever the switcher acts on.
-    document.getElementById('my-security').href = `#/users/${encodeURIComponent(i.authid)}?organisation=${encodeURIComponent(i.account)}`;
-    loadSwitcher(i);
+    const mine = `#/users/${encodeURIComponent(i.authid)}`;
+    document.getElementById('my-security').href = session.org ? `${mine}?organisation=${encodeURIComponent(i.account)}` : mine;
+    await loadSwitcher(i);
   }
 }
 
