@@ -320,7 +320,7 @@ func TestConsoleXLSXRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 3 || !slices.Equal(rows[0], []string{"authid", "name", "email", "phone", "status", "systems", "Email login enabled"}) {
+	if len(rows) != 3 || !slices.Equal(rows[0], []string{"authid", "name", "email", "phone", "status", "systems", "Email login enabled", "Organisation"}) {
 		t.Fatalf("exported rows = %q, want the header, admin and ada", rows)
 	}
 	adaRow := slices.IndexFunc(rows, func(r []string) bool { return len(r) > 0 && r[0] == "ada" }) + 1
