@@ -207,6 +207,15 @@ func TestImportIntoOwnAndChildOrganisations(t *testing.T) {
 		}
 	})
 
+	t.Run("a row is checked against its own organisation's systems", func(t *testing.T) {
+		// mail is a system of acme alone.
+		body := importFile(t, h, "format=csv", "", []byte("authid,systems,Organisation\njo,mail:passwordless,\njo,mail:passwordless,eu\n"), http.StatusOK)
+		want := []string{`2 jo acme create []`, `3 jo eu create ["system \"mail\" does not exist"]`}
+		if got := rowsOf(body); !slices.Equal(got, want) {
+			t.Fatalf("rows = %q, want %q", got, want)
+		}
+	})
+
 	t.Run("an empty cell and the scope's id name the same user", func(t *testing.T) {
 		body := importFile(t, h, "format=csv", "", []byte("authid,Organisation\nkim,\nkim,acme\n"), http.StatusOK)
 		want := []string{`2 kim acme create []`, `3 kim acme create ["authid \"kim\" of organisation \"acme\" is already on line 2"]`}
