@@ -189,8 +189,9 @@ func (s *Server) freshWhenApplying(c *gin.Context) {
 	c.Next()
 }
 
-// importUsers previews an import (apply=false) or applies it: every row
-// in one transaction, or none when any row has an error.
+// importUsers previews an import (apply=false) or applies it: every row,
+// whichever organisation of the branch it names, in one transaction, or
+// none anywhere when any row has an error.
 func (s *Server) importUsers(c *gin.Context) {
 	format, rerr := importFormat(c)
 	if rerr != nil {
