@@ -2,10 +2,13 @@ package api
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"mime"
 	"net/http"
+	"slices"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -15,8 +18,9 @@ import (
 )
 
 // Admin API: users exported to and imported from CSV or XLSX files. The
-// file format and its checks are userio's; this file loads the account,
-// answers the preview and applies an import in one transaction.
+// file format and its checks are userio's; this file loads the
+// organisations a file names (any of the caller's branch, none outside
+// it), answers the preview and applies an import in one transaction.
 
 const (
 	importUsersPath = "/v1/admin/users/import"
@@ -37,6 +41,8 @@ const (
 type importStore interface {
 	ListAccountAssignments(ctx context.Context, accountID string) ([]store.UserAssignment, error)
 	ApplyUserChanges(ctx context.Context, accountID string, changes []store.UserChange, events ...store.AuditEvent) error
+	ApplyUserChangeBatches(ctx context.Context, batches []store.UserChangeBatch, events ...store.AuditEvent) error
+	Branch(ctx context.Context, rootID string) ([]store.Organisation, error)
 }
 
 var _ importStore = (*store.Store)(nil)
@@ -63,7 +69,7 @@ func (s *Server) loadAccountUsers(ctx context.Context, accountID string) (accoun
 	out := accountUsers{users: users, records: make([]userio.Record, len(users))}
 	for i, u := range users {
 		out.records[i] = userio.Record{AuthID: u.AuthID, Name: u.Name, Email: u.Email, Phone: u.Phone,
-			Status: u.Status, Systems: byUser[u.ID], EmailLogin: u.EmailPasswordLogin}
+			Status: u.Status, Systems: byUser[u.ID], EmailLogin: u.EmailPasswordLogin, Organisation: accountID}
 	}
 	return out, nil
 }
@@ -75,22 +81,50 @@ func (s *Server) exportUsers(c *gin.Context) {
 		failf(c, http.StatusBadRequest, "format must be %s or %s", userio.FormatCSV, userio.FormatXLSX)
 		return
 	}
-	ctx := c.Request.Context()
-	who := caller(c)
-	account, err := s.loadAccountUsers(ctx, who.AccountID)
-	if err != nil {
-		s.internalError(c, "load users to export", err)
+	var branch bool
+	switch c.Query("branch") {
+	case "", "false":
+	case "true":
+		branch = true
+	default:
+		fail(c, http.StatusBadRequest, "branch must be true or false")
 		return
 	}
+	ctx := c.Request.Context()
+	who := caller(c)
+	organisations := []string{who.AccountID}
+	if branch {
+		orgs, err := s.store.Branch(ctx, who.AccountID)
+		if err != nil {
+			s.internalError(c, "load organisations to export", err)
+			return
+		}
+		organisations = organisations[:0]
+		for _, o := range orgs {
+			organisations = append(organisations, o.ID)
+		}
+	}
+	var records []userio.Record
+	for _, id := range organisations {
+		account, err := s.loadAccountUsers(ctx, id)
+		if err != nil {
+			s.internalError(c, "load users to export", err)
+			return
+		}
+		records = append(records, account.records...)
+	}
+	slices.SortFunc(records, func(a, b userio.Record) int {
+		return cmp.Or(cmp.Compare(a.Organisation, b.Organisation), cmp.Compare(a.AuthID, b.AuthID))
+	})
 	// Built whole before answering, so that a failure is a clean 500
 	// rather than half a file.
 	var buf bytes.Buffer
-	if err := userio.Write(&buf, format, account.records); err != nil {
+	if err := userio.Write(&buf, format, records); err != nil {
 		s.internalError(c, "write users file", err)
 		return
 	}
 	// Every user's contact data leaves with the file: that is recorded.
-	ev := s.auditEvent(c, "users.exported", "", "", map[string]any{"format": format, "users": len(account.records)})
+	ev := s.auditEvent(c, "users.exported", "", "", map[string]any{"format": format, "users": len(records), "branch": branch})
 	if err := s.store.AppendAudit(ctx, ev); err != nil {
 		s.internalError(c, "audit users export", err)
 		return
@@ -109,11 +143,14 @@ type importSummaryJSON struct {
 }
 
 type importRowJSON struct {
-	Line    int      `json:"line"`
-	AuthID  string   `json:"authid"`
-	Action  string   `json:"action"`
-	Changes []string `json:"changes"`
-	Errors  []string `json:"errors"`
+	Line   int    `json:"line"`
+	AuthID string `json:"authid"`
+	// Organisation is the organisation the row's user belongs to: the
+	// row's Organisation cell, else the one imported into.
+	Organisation string   `json:"organisation"`
+	Action       string   `json:"action"`
+	Changes      []string `json:"changes"`
+	Errors       []string `json:"errors"`
 }
 
 type importJSON struct {
@@ -152,8 +189,9 @@ func (s *Server) freshWhenApplying(c *gin.Context) {
 	c.Next()
 }
 
-// importUsers previews an import (apply=false) or applies it: every row
-// in one transaction, or none when any row has an error.
+// importUsers previews an import (apply=false) or applies it: every row,
+// whichever organisation of the branch it names, in one transaction, or
+// none anywhere when any row has an error.
 func (s *Server) importUsers(c *gin.Context) {
 	format, rerr := importFormat(c)
 	if rerr != nil {
@@ -185,40 +223,16 @@ func (s *Server) importUsers(c *gin.Context) {
 
 	ctx := c.Request.Context()
 	who := caller(c)
-	account, err := s.loadAccountUsers(ctx, who.AccountID)
+	targets, changes, err := s.compareImport(ctx, who.AccountID, rows)
 	if err != nil {
-		s.internalError(c, "load users to import into", err)
+		s.internalError(c, "compare the file with the users", err)
 		return
 	}
-	systems, err := s.store.ListSystems(ctx, who.AccountID)
-	if err != nil {
-		s.internalError(c, "load systems to import into", err)
-		return
-	}
-	current := make(map[string]userio.Record, len(account.records))
-	users := make(map[string]store.User, len(account.users))
-	for i, r := range account.records {
-		current[r.AuthID] = r
-		users[r.AuthID] = account.users[i]
-	}
-	methods := make(map[string][]string, len(systems))
-	systemIDs := make(map[string]string, len(systems))
-	for _, sys := range systems {
-		methods[sys.Name] = sys.Methods
-		systemIDs[sys.Name] = sys.ID
-	}
-	acc, err := s.store.GetAccount(ctx, who.AccountID)
-	if err != nil {
-		s.internalError(c, "load account to import into", err)
-		return
-	}
-	changes := userio.Diff(rows, current, methods)
-	userio.KeepHolders(changes, current, consoleSystem)
-	refuseEmailLogin(changes, current, acc)
 
 	out := importJSON{Valid: true, Rows: make([]importRowJSON, len(changes))}
 	for i, ch := range changes {
-		row := importRowJSON{Line: ch.Line, AuthID: ch.AuthID, Action: ch.Action, Changes: ch.Changes, Errors: ch.Errors}
+		row := importRowJSON{Line: ch.Line, AuthID: ch.AuthID, Organisation: ch.Organisation, Action: ch.Action,
+			Changes: ch.Changes, Errors: ch.Errors}
 		if row.Changes == nil {
 			row.Changes = []string{}
 		}
@@ -247,9 +261,9 @@ func (s *Server) importUsers(c *gin.Context) {
 		return
 	}
 
-	imported, events := s.importPlan(c, changes, users, systemIDs, acc)
-	if len(imported) > 0 {
-		err := s.store.ApplyUserChanges(ctx, who.AccountID, imported, events...)
+	batches, events := s.importPlan(c, changes, targets)
+	if len(batches) > 0 {
+		err := s.store.ApplyUserChangeBatches(ctx, batches, events...)
 		if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrPasswordLoginOff) {
 			fail(c, http.StatusConflict, "users, systems or the account's settings changed while the file was imported; nothing was applied, preview it again")
 			return
@@ -264,6 +278,115 @@ func (s *Server) importUsers(c *gin.Context) {
 	}
 	out.Applied = true
 	c.JSON(http.StatusOK, out)
+}
+
+// importTarget is one organisation a file imports into, as it is before
+// the import.
+type importTarget struct {
+	account   store.Account
+	current   map[string]userio.Record // by authid
+	users     map[string]store.User    // by authid
+	methods   map[string][]string      // system name -> methods
+	systemIDs map[string]string        // system name -> id
+}
+
+func (s *Server) loadImportTarget(ctx context.Context, id string) (importTarget, error) {
+	account, err := s.loadAccountUsers(ctx, id)
+	if err != nil {
+		return importTarget{}, err
+	}
+	systems, err := s.store.ListSystems(ctx, id)
+	if err != nil {
+		return importTarget{}, err
+	}
+	// For a sub-organisation, the top organisation's email and password
+	// switch: the one that applies.
+	acc, err := s.store.GetAccount(ctx, id)
+	if err != nil {
+		return importTarget{}, err
+	}
+	t := importTarget{account: acc, current: make(map[string]userio.Record, len(account.records)),
+		users:   make(map[string]store.User, len(account.users)),
+		methods: make(map[string][]string, len(systems)), systemIDs: make(map[string]string, len(systems))}
+	for i, r := range account.records {
+		t.current[r.AuthID] = r
+		t.users[r.AuthID] = account.users[i]
+	}
+	for _, sys := range systems {
+		t.methods[sys.Name] = sys.Methods
+		t.systemIDs[sys.Name] = sys.ID
+	}
+	return t, nil
+}
+
+// compareImport compares each row with the organisation it names (its
+// Organisation cell, else scope) and returns what importing it does, in
+// file order, with the organisations named by id. A row naming an
+// organisation outside the branch of scope is an error, in the same
+// words whether or not that organisation exists; only the organisations
+// the file names are loaded.
+func (s *Server) compareImport(ctx context.Context, scope string, rows []userio.Row) (map[string]importTarget, []userio.Change, error) {
+	branch, err := s.store.Branch(ctx, scope)
+	if err != nil {
+		return nil, nil, err
+	}
+	inBranch := make(map[string]bool, len(branch))
+	for _, o := range branch {
+		inBranch[o.ID] = true
+	}
+	type user struct{ organisation, authid string }
+	type seen struct {
+		line int
+		cell string // the Organisation cell that named it
+	}
+	first := map[user]seen{}
+	resolved := make([]userio.Row, len(rows))
+	byOrganisation := map[string][]int{} // organisation -> indexes of its rows
+	changes := make([]userio.Change, len(rows))
+	for i, row := range rows {
+		cell := row.Organisation
+		if cell == "" {
+			row.Organisation = scope
+		}
+		row.Errors = slices.Clone(row.Errors)
+		if !inBranch[row.Organisation] {
+			// The same answer whether or not it exists elsewhere.
+			row.Errors = append(row.Errors, fmt.Sprintf("organisation %q not found", row.Organisation))
+			changes[i] = userio.Change{Row: row, Action: userio.ActionCreate, Result: row.Record}
+			continue
+		}
+		// userio found the same authid under the same cell; an empty
+		// cell and the scope's id name the same organisation too.
+		if row.AuthID != "" {
+			k := user{row.Organisation, row.AuthID}
+			if was, dup := first[k]; !dup {
+				first[k] = seen{row.Line, cell}
+			} else if was.cell != cell {
+				row.Errors = append(row.Errors, fmt.Sprintf("authid %q of organisation %q is already on line %d", row.AuthID, row.Organisation, was.line))
+			}
+		}
+		resolved[i] = row
+		byOrganisation[row.Organisation] = append(byOrganisation[row.Organisation], i)
+	}
+	targets := make(map[string]importTarget, len(byOrganisation))
+	for id, indexes := range byOrganisation {
+		t, err := s.loadImportTarget(ctx, id)
+		if err != nil {
+			return nil, nil, fmt.Errorf("load organisation %s: %w", id, err)
+		}
+		targets[id] = t
+		own := make([]userio.Row, len(indexes))
+		for j, i := range indexes {
+			own[j] = resolved[i]
+		}
+		diffed := userio.Diff(own, t.current, t.methods)
+		userio.KeepHolders(diffed, t.current, consoleSystem)
+		refuseEmailLogin(diffed, t.current, t.account)
+		for j, i := range indexes {
+			changes[i] = diffed[j]
+		}
+	}
+	return targets, changes, nil
 }
 
 // refuseEmailLogin adds an error to the rows that turn a user's email login
@@ -283,27 +406,31 @@ func refuseEmailLogin(changes []userio.Change, current map[string]userio.Record,
 	}
 }
 
-// importPlan turns the changed rows into the store's changes and their
-// audit events: user.created, user.updated, assignments.updated and, for
+// importPlan turns the changed rows into the store's changes, a batch per
+// organisation, and their audit events, each recorded in its user's
+// organisation: user.created, user.updated, assignments.updated and, for
 // users whose email login it turns on, welcome.requested.
-func (s *Server) importPlan(c *gin.Context, changes []userio.Change, users map[string]store.User,
-	systemIDs map[string]string, acc store.Account) ([]store.UserChange, []store.AuditEvent) {
+func (s *Server) importPlan(c *gin.Context, changes []userio.Change, targets map[string]importTarget) ([]store.UserChangeBatch, []store.AuditEvent) {
 	now := s.now().UTC()
-	accountID := caller(c).AccountID
-	var imported []store.UserChange
+	who := caller(c)
+	home := cmp.Or(who.Home, who.AccountID)
+	var batches []store.UserChangeBatch
+	batchOf := map[string]int{} // organisation -> index in batches
 	var events []store.AuditEvent
 	for _, ch := range changes {
 		if ch.Action == userio.ActionUnchanged {
 			continue
 		}
+		org := ch.Organisation
+		t := targets[org]
 		r := ch.Result
 		iu := store.UserChange{}
 		var before *store.User
 		if ch.Action == userio.ActionCreate {
 			iu.Create = true
-			iu.User = store.User{ID: uuid.NewString(), AccountID: accountID, AuthID: r.AuthID, CreatedAt: now}
+			iu.User = store.User{ID: uuid.NewString(), AccountID: org, AuthID: r.AuthID, CreatedAt: now}
 		} else {
-			iu.User = users[r.AuthID]
+			iu.User = t.users[r.AuthID]
 			was := iu.User
 			before = &was
 		}
@@ -318,6 +445,7 @@ func (s *Server) importPlan(c *gin.Context, changes []userio.Change, users map[s
 				profileChanged = true
 			}
 		}
+		userEvents := len(events)
 		detail := profileDetail(iu.User)
 		detail["source"] = "import"
 		switch {
@@ -328,18 +456,32 @@ func (s *Server) importPlan(c *gin.Context, changes []userio.Change, users map[s
 			detail["changes"] = ch.Changes
 			events = append(events, s.auditEvent(c, "user.updated", "", r.AuthID, detail))
 		}
-		s.applyPlan(c, planPasswordLogin(before, iu.User, acc), &iu, &events, "import")
+		s.applyPlan(c, planPasswordLogin(before, iu.User, t.account), &iu, &events, "import")
 		if systemsChanged {
 			iu.ReplaceAssignments = true
 			listed := make([]store.AssignedSystem, len(r.Systems))
 			for i, a := range r.Systems {
-				iu.Assignments = append(iu.Assignments, store.Assignment{UserID: iu.User.ID, SystemID: systemIDs[a.System], Method: a.Method})
+				iu.Assignments = append(iu.Assignments, store.Assignment{UserID: iu.User.ID, SystemID: t.systemIDs[a.System], Method: a.Method})
 				listed[i] = store.AssignedSystem{System: a.System, Method: a.Method}
 			}
 			events = append(events, s.auditEvent(c, "assignments.updated", "", r.AuthID,
 				map[string]any{"assignments": listed, "source": "import"}))
 		}
-		imported = append(imported, iu)
+		// The user's events belong to the user's organisation; when that
+		// is not the administrator's own, they say whose it is.
+		for i := userEvents; i < len(events); i++ {
+			events[i].AccountID = org
+			if org != home {
+				events[i].Detail["actor_organisation"] = home
+			}
+		}
+		b, ok := batchOf[org]
+		if !ok {
+			b = len(batches)
+			batchOf[org] = b
+			batches = append(batches, store.UserChangeBatch{AccountID: org})
+		}
+		batches[b].Changes = append(batches[b].Changes, iu)
 	}
-	return imported, events
+	return batches, events
 }

@@ -21,6 +21,12 @@ const xlsxType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sh
 // admin key.
 func sendFile(t *testing.T, h *harness, path, contentType string, body io.Reader) apitest.Response {
 	t.Helper()
+	return sendFileAs(t, h, h.adminKey, path, contentType, body)
+}
+
+// sendFileAs is sendFile with another key.
+func sendFileAs(t *testing.T, h *harness, key, path, contentType string, body io.Reader) apitest.Response {
+	t.Helper()
 	r, err := http.NewRequest(http.MethodPost, h.url+path, body)
 	if err != nil {
 		t.Fatal(err)
@@ -28,7 +34,7 @@ func sendFile(t *testing.T, h *harness, path, contentType string, body io.Reader
 	if contentType != "" {
 		r.Header.Set("Content-Type", contentType)
 	}
-	r.Header.Set("apikey", h.adminKey)
+	r.Header.Set("apikey", key)
 	res, err := http.DefaultClient.Do(r)
 	if err != nil {
 		t.Fatal(err)
@@ -140,7 +146,7 @@ func TestImportExportCSV(t *testing.T) {
 
 	// An admin adds a user, changes a method and disables a user.
 	edited := editCSV(t, file, func(records [][]string) [][]string {
-		if strings.Join(records[0], ",") != "authid,name,email,phone,status,systems,Email login enabled" {
+		if strings.Join(records[0], ",") != "authid,name,email,phone,status,systems,Email login enabled,Organisation" {
 			t.Fatalf("header = %q", records[0])
 		}
 		for _, r := range records[1:] {
@@ -157,7 +163,7 @@ func TestImportExportCSV(t *testing.T) {
 				r[4] = "disabled"
 			}
 		}
-		return append(records, []string{"dan", "Dan", "dan@example.com", "+4915112345678", "", "mail:passwordless", "N"})
+		return append(records, []string{"dan", "Dan", "dan@example.com", "+4915112345678", "", "mail:passwordless", "N", ""})
 	})
 
 	t.Run("the preview shows exactly the edits and changes nothing", func(t *testing.T) {

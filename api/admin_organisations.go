@@ -102,7 +102,13 @@ func (s *Server) scopeOrganisation(c *gin.Context) {
 // (scoped) organisation, exactly as for an organisation that does not
 // exist.
 func (s *Server) loadInBranch(c *gin.Context, id string) bool {
-	in, err := s.store.IsInBranch(c.Request.Context(), caller(c).AccountID, id)
+	return s.loadInBranchOf(c, caller(c).AccountID, id)
+}
+
+// loadInBranchOf answers 404 unless id is in the branch rooted at root,
+// exactly as for an organisation that does not exist.
+func (s *Server) loadInBranchOf(c *gin.Context, root, id string) bool {
+	in, err := s.store.IsInBranch(c.Request.Context(), root, id)
 	if err != nil {
 		s.internalError(c, "look up organisation", err)
 		return false

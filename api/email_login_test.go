@@ -465,7 +465,7 @@ func TestImportAndExportEmailLogin(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if strings.Join(records[0], ",") != "authid,name,email,phone,status,systems,Email login enabled" {
+		if strings.Join(records[0], ",") != "authid,name,email,phone,status,systems,Email login enabled,Organisation" {
 			t.Fatalf("header = %v", records[0])
 		}
 		got := map[string]string{}

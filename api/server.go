@@ -229,6 +229,7 @@ type (
 		forgotStore
 		securityStore
 		organisationStore
+		userMoveStore
 	}
 )
 
@@ -493,6 +494,7 @@ func (s *Server) routes() *gin.Engine {
 	admin.DELETE("/users/:authid", s.deleteUser)
 	admin.GET("/users/:authid/systems", s.getAssignments)
 	admin.PUT("/users/:authid/systems", s.setAssignments)
+	admin.POST("/users/:authid/move", s.requireFresh, s.moveUser)
 	admin.POST("/users/:authid/totp", s.requireFresh, s.startTOTP)
 	admin.POST("/users/:authid/totp/verify", s.requireFresh, s.verifyTOTP)
 	admin.DELETE("/users/:authid/totp", s.requireFresh, s.resetTwoFactor)

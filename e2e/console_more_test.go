@@ -320,7 +320,7 @@ func TestConsoleXLSXRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 3 || !slices.Equal(rows[0], []string{"authid", "name", "email", "phone", "status", "systems", "Email login enabled"}) {
+	if len(rows) != 3 || !slices.Equal(rows[0], []string{"authid", "name", "email", "phone", "status", "systems", "Email login enabled", "Organisation"}) {
 		t.Fatalf("exported rows = %q, want the header, admin and ada", rows)
 	}
 	adaRow := slices.IndexFunc(rows, func(r []string) bool { return len(r) > 0 && r[0] == "ada" }) + 1
@@ -365,9 +365,15 @@ func TestConsoleXLSXRoundTrip(t *testing.T) {
 	// A bad row: the preview shows it, Apply is disabled, and forcing it
 	// is refused; nothing changes.
 	{
-		preview(edited("users-bad.xlsx", []any{"bob", "Bob", "bob@example.com", "", "", "nosuch:pin"}))
-		b.waitText(tid("import-summary"), "1 to create, 1 to update, 1 unchanged, 1 with errors.")
+		preview(edited("users-bad.xlsx", []any{"bob", "Bob", "bob@example.com", "", "", "nosuch:pin"},
+			[]any{"zed", "Zed", "", "", "", "", "N", "nowhere"}))
+		b.waitText(tid("import-summary"), "1 to create, 1 to update, 1 unchanged, 2 with errors.")
 		b.waitText(tid("import-rows"), `system "nosuch" does not exist`)
+		b.waitText(tid("import-rows"), `organisation "nowhere" not found`)
+		// A row names another organisation: the table says which.
+		if !b.evalBool(`[...document.querySelectorAll('[data-testid="import-rows"] th')].some((th) => th.textContent === 'Organisation')`) {
+			t.Fatal("the preview of a file naming another organisation has no Organisation column")
+		}
 		if !b.evalBool(`document.querySelector('[data-testid="import-apply"]').disabled`) {
 			t.Fatal("Apply is offered for a file with a bad row")
 		}
@@ -380,8 +386,8 @@ func TestConsoleXLSXRoundTrip(t *testing.T) {
 		)
 		b.waitFor(b.ctx, `(() => { const s = document.querySelector('[data-testid="import-summary"]'); return Boolean(s && !s.dataset.old) && !document.querySelector('[data-testid="import-preview"]').hasAttribute('aria-busy'); })()`,
 			"the refused apply to show the preview again")
-		b.waitText(tid("import-summary"), "1 with errors. Fix the rows with errors")
-		for _, who := range []string{"grace", "bob"} {
+		b.waitText(tid("import-summary"), "2 with errors. Fix the rows with errors")
+		for _, who := range []string{"grace", "bob", "zed"} {
 			h.Admin(http.MethodGet, "/v1/admin/users/"+who, nil, http.StatusNotFound)
 		}
 		if after := adaSystems(); after != before {
@@ -395,6 +401,9 @@ func TestConsoleXLSXRoundTrip(t *testing.T) {
 		b.waitText(tid("import-summary"), "1 to create, 1 to update, 1 unchanged, 0 with errors.")
 		b.waitText(tid("import-rows"), "grace")
 		b.waitText(tid("import-apply"), "Apply 2 changes")
+		if b.evalBool(`[...document.querySelectorAll('[data-testid="import-rows"] th')].some((th) => th.textContent === 'Organisation')`) {
+			t.Fatal("the preview of a file naming only this organisation shows an Organisation column")
+		}
 		if b.evalBool(`document.querySelector('[data-testid="import-apply"]').disabled`) {
 			t.Fatal("Apply is disabled for a valid file with changes")
 		}

@@ -51,84 +51,32 @@ var ErrPasswordLoginOff = errors.New("email and password sign-in is off for the 
 // since the caller compared with it), ErrPasswordLoginOff as said on
 // UserChange. Users not listed are left alone.
 func (s *Store) ApplyUserChanges(ctx context.Context, accountID string, changes []UserChange, events ...AuditEvent) error {
-	var created []User
-	var replaced []string // user IDs
-	var assignments []Assignment
-	var links []CredentialLink
-	voids := map[string][]string{} // purpose -> user IDs
-	needsSwitch := false
-	// Links are voided and issued at the time of the changes (the callers
-	// date them); their clock, not the database's.
-	var at time.Time
-	for _, c := range changes {
-		if c.User.UpdatedAt.After(at) {
-			at = c.User.UpdatedAt
+	return s.ApplyUserChangeBatches(ctx, []UserChangeBatch{{AccountID: accountID, Changes: changes}}, events...)
+}
+
+// UserChangeBatch is the changes to one account's users.
+type UserChangeBatch struct {
+	AccountID string
+	Changes   []UserChange
+}
+
+// ApplyUserChangeBatches applies the batches of several accounts (an
+// import into the organisations of a branch) as ApplyUserChanges applies
+// one, all in one transaction: every change of every account, or none.
+func (s *Store) ApplyUserChangeBatches(ctx context.Context, batches []UserChangeBatch, events ...AuditEvent) error {
+	plans := make([]changePlan, len(batches))
+	for i, b := range batches {
+		p, err := planUserChanges(b.AccountID, b.Changes)
+		if err != nil {
+			return err
 		}
-		if c.User.AccountID != accountID {
-			return fmt.Errorf("change user %q: belongs to account %q, not %q", c.User.AuthID, c.User.AccountID, accountID)
-		}
-		if c.Create {
-			created = append(created, c.User)
-		}
-		if c.ReplaceAssignments {
-			replaced = append(replaced, c.User.ID)
-			assignments = append(assignments, c.Assignments...)
-		}
-		for _, purpose := range c.VoidLinks {
-			voids[purpose] = append(voids[purpose], c.User.ID)
-		}
-		if l := c.IssueLink; l != nil {
-			if l.AccountID != accountID || l.UserID != c.User.ID {
-				return fmt.Errorf("change user %q: its link is for another user", c.User.AuthID)
-			}
-			links = append(links, *l)
-		}
-		needsSwitch = needsSwitch || c.EnablesPasswordLogin || c.IssueLink != nil
+		plans[i] = p
 	}
 	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if needsSwitch {
-			if err := s.passwordLoginAllowed(ctx, tx, accountID); err != nil {
+		for _, p := range plans {
+			if err := s.applyUserChanges(ctx, tx, p); err != nil {
 				return err
 			}
-		}
-		for batch := range slices.Chunk(created, importBatch) {
-			if _, err := tx.NewInsert().Model(&batch).Exec(ctx); err != nil {
-				return conflict(err, "users")
-			}
-		}
-		for _, c := range changes {
-			if c.Create || !c.SaveProfile {
-				continue
-			}
-			// A new address is not verified, whatever proved the old one.
-			if err := forgetOldEmail(ctx, tx, c.User.ID, c.User.Email, at); err != nil {
-				return err
-			}
-			res, err := tx.NewUpdate().Model(&c.User).
-				Column("name", "email", "phone", "status", "email_password_login", "updated_at").
-				Set(unverifiedIfChanged, c.User.Email).
-				WherePK().Where("account_id = ?", accountID).Exec(ctx)
-			if err := affected(res, err, "user "+c.User.AuthID); err != nil {
-				return err
-			}
-		}
-		for batch := range slices.Chunk(replaced, importBatch) {
-			if _, err := tx.NewDelete().Model((*Assignment)(nil)).Where("user_id IN (?)", bun.In(batch)).Exec(ctx); err != nil {
-				return fmt.Errorf("clear users' assignments: %w", err)
-			}
-		}
-		for batch := range slices.Chunk(assignments, importBatch) {
-			if _, err := tx.NewInsert().Model(&batch).Exec(ctx); err != nil {
-				return conflict(err, "assignments")
-			}
-		}
-		for purpose, users := range voids {
-			if err := voidLinks(ctx, tx, purpose, users, at); err != nil {
-				return err
-			}
-		}
-		if err := issueLinks(ctx, tx, links, at); err != nil {
-			return err
 		}
 		// Two events per user may be 20 000: in batches too.
 		for batch := range slices.Chunk(events, importBatch) {
@@ -138,6 +86,100 @@ func (s *Store) ApplyUserChanges(ctx context.Context, accountID string, changes 
 		}
 		return nil
 	})
+}
+
+// changePlan is one account's changes sorted by what each statement of
+// their transaction does.
+type changePlan struct {
+	accountID   string
+	changes     []UserChange
+	created     []User
+	replaced    []string // user IDs
+	assignments []Assignment
+	links       []CredentialLink
+	voids       map[string][]string // purpose -> user IDs
+	needsSwitch bool
+	// Links are voided and issued at the time of the changes (the callers
+	// date them); their clock, not the database's.
+	at time.Time
+}
+
+// planUserChanges checks that the changes are all of the account's users
+// and sorts them into a plan.
+func planUserChanges(accountID string, changes []UserChange) (changePlan, error) {
+	p := changePlan{accountID: accountID, changes: changes, voids: map[string][]string{}}
+	for _, c := range changes {
+		if c.User.UpdatedAt.After(p.at) {
+			p.at = c.User.UpdatedAt
+		}
+		if c.User.AccountID != accountID {
+			return changePlan{}, fmt.Errorf("change user %q: belongs to account %q, not %q", c.User.AuthID, c.User.AccountID, accountID)
+		}
+		if c.Create {
+			p.created = append(p.created, c.User)
+		}
+		if c.ReplaceAssignments {
+			p.replaced = append(p.replaced, c.User.ID)
+			p.assignments = append(p.assignments, c.Assignments...)
+		}
+		for _, purpose := range c.VoidLinks {
+			p.voids[purpose] = append(p.voids[purpose], c.User.ID)
+		}
+		if l := c.IssueLink; l != nil {
+			if l.AccountID != accountID || l.UserID != c.User.ID {
+				return changePlan{}, fmt.Errorf("change user %q: its link is for another user", c.User.AuthID)
+			}
+			p.links = append(p.links, *l)
+		}
+		p.needsSwitch = p.needsSwitch || c.EnablesPasswordLogin || c.IssueLink != nil
+	}
+	return p, nil
+}
+
+// applyUserChanges runs one account's plan in the caller's transaction.
+func (s *Store) applyUserChanges(ctx context.Context, tx bun.Tx, p changePlan) error {
+	if p.needsSwitch {
+		if err := s.passwordLoginAllowed(ctx, tx, p.accountID); err != nil {
+			return err
+		}
+	}
+	for batch := range slices.Chunk(p.created, importBatch) {
+		if _, err := tx.NewInsert().Model(&batch).Exec(ctx); err != nil {
+			return conflict(err, "users")
+		}
+	}
+	for _, c := range p.changes {
+		if c.Create || !c.SaveProfile {
+			continue
+		}
+		// A new address is not verified, whatever proved the old one.
+		if err := forgetOldEmail(ctx, tx, c.User.ID, c.User.Email, p.at); err != nil {
+			return err
+		}
+		res, err := tx.NewUpdate().Model(&c.User).
+			Column("name", "email", "phone", "status", "email_password_login", "updated_at").
+			Set(unverifiedIfChanged, c.User.Email).
+			WherePK().Where("account_id = ?", p.accountID).Exec(ctx)
+		if err := affected(res, err, "user "+c.User.AuthID); err != nil {
+			return err
+		}
+	}
+	for batch := range slices.Chunk(p.replaced, importBatch) {
+		if _, err := tx.NewDelete().Model((*Assignment)(nil)).Where("user_id IN (?)", bun.In(batch)).Exec(ctx); err != nil {
+			return fmt.Errorf("clear users' assignments: %w", err)
+		}
+	}
+	for batch := range slices.Chunk(p.assignments, importBatch) {
+		if _, err := tx.NewInsert().Model(&batch).Exec(ctx); err != nil {
+			return conflict(err, "assignments")
+		}
+	}
+	for purpose, users := range p.voids {
+		if err := voidLinks(ctx, tx, purpose, users, p.at); err != nil {
+			return err
+		}
+	}
+	return issueLinks(ctx, tx, p.links, p.at)
 }
 
 // passwordLoginAllowed refuses with ErrPasswordLoginOff unless the

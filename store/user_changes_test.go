@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -146,5 +147,94 @@ func TestApplyUserChangesInBatches(t *testing.T) {
 		if len(all) != n+1 || len(as) != n {
 			t.Fatalf("%d users and %d assignments, want %d and %d", len(all), len(as), n+1, n)
 		}
+	})
+}
+
+func TestApplyUserChangeBatches(t *testing.T) {
+	eachDatabase(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		top, vpn, _ := seed(t, s)
+		now := time.Now().UTC()
+		child := store.Account{ID: "acc1-eu", Name: "Acme EU", ParentID: top.ID, CreatedAt: now}
+		must(t, s.CreateOrganisation(ctx, top.ID, &child))
+		euVPN := store.System{ID: "sys-eu-vpn", AccountID: child.ID, Name: "vpn", Methods: []string{"pin"},
+			Sensitivity: "high", TTLSeconds: 300, CreatedAt: now, UpdatedAt: now}
+		must(t, s.CreateSystem(ctx, &euVPN))
+		user := func(id, accountID, authid string) store.User {
+			return store.User{ID: id, AccountID: accountID, AuthID: authid, Status: store.UserActive, CreatedAt: now, UpdatedAt: now}
+		}
+		event := func(accountID, authid string) store.AuditEvent {
+			return store.AuditEvent{AccountID: accountID, Time: now, Type: "user.created", AuthID: authid}
+		}
+		// The same authid in both organisations: two users.
+		topBob, euBob := user("u-top-bob", top.ID, "bob"), user("u-eu-bob", child.ID, "bob")
+		batch := func(accountID string, u store.User, systemID string) store.UserChangeBatch {
+			return store.UserChangeBatch{AccountID: accountID, Changes: []store.UserChange{{User: u, Create: true, ReplaceAssignments: true,
+				Assignments: []store.Assignment{{UserID: u.ID, SystemID: systemID, Method: "pin"}}}}}
+		}
+
+		t.Run("a failure in the second account rolls back the first", func(t *testing.T) {
+			// The child's batch fails (first a user of another account, then
+			// an authid twice), so the top's bob must not be created either.
+			wrong := user("u-eu-carol", top.ID, "carol")
+			err := s.ApplyUserChangeBatches(ctx, []store.UserChangeBatch{
+				batch(top.ID, topBob, vpn.ID),
+				{AccountID: child.ID, Changes: []store.UserChange{{User: wrong, Create: true}}},
+			}, event(top.ID, "bob"))
+			if err == nil {
+				t.Fatal("a batch holding another account's user was applied")
+			}
+			clash := user("u-eu-alice", child.ID, "alice")
+			clashAgain := clash
+			clashAgain.ID = "u-eu-alice-2"
+			err = s.ApplyUserChangeBatches(ctx, []store.UserChangeBatch{
+				batch(top.ID, topBob, vpn.ID),
+				{AccountID: child.ID, Changes: []store.UserChange{{User: clash, Create: true}, {User: clashAgain, Create: true}}},
+			}, event(top.ID, "bob"), event(child.ID, "alice"))
+			if !errors.Is(err, store.ErrConflict) {
+				t.Fatalf("err = %v, want ErrConflict", err)
+			}
+			if _, err := s.GetUser(ctx, child.ID, "alice"); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("alice of %s exists after a failed apply (err %v)", child.ID, err)
+			}
+			for _, acc := range []string{top.ID, child.ID} {
+				if _, err := s.GetUser(ctx, acc, "bob"); !errors.Is(err, store.ErrNotFound) {
+					t.Errorf("bob of %s exists after a failed apply (err %v)", acc, err)
+				}
+				events, err := s.ListAudit(ctx, store.AuditFilter{AccountID: acc})
+				must(t, err)
+				if len(events) != 0 {
+					t.Errorf("a failed apply left audit events in %s: %+v", acc, events)
+				}
+			}
+		})
+
+		t.Run("every account's changes in one go", func(t *testing.T) {
+			must(t, s.ApplyUserChangeBatches(ctx, []store.UserChangeBatch{
+				batch(top.ID, topBob, vpn.ID),
+				batch(child.ID, euBob, euVPN.ID),
+			}, event(top.ID, "bob"), event(child.ID, "bob")))
+			for _, want := range []struct {
+				account string
+				user    store.User
+				system  string
+			}{{top.ID, topBob, "vpn"}, {child.ID, euBob, "vpn"}} {
+				got, err := s.GetUser(ctx, want.account, "bob")
+				must(t, err)
+				if got.ID != want.user.ID {
+					t.Errorf("bob of %s is %s, want %s", want.account, got.ID, want.user.ID)
+				}
+				as, err := s.ListAccountAssignments(ctx, want.account)
+				must(t, err)
+				if !slices.Contains(as, store.UserAssignment{UserID: want.user.ID, System: want.system, Method: "pin"}) {
+					t.Errorf("assignments of %s = %v, want bob on %s", want.account, as, want.system)
+				}
+				events, err := s.ListAudit(ctx, store.AuditFilter{AccountID: want.account})
+				must(t, err)
+				if len(events) != 1 || events[0].AuthID != "bob" {
+					t.Errorf("audit of %s = %+v, want bob's creation", want.account, events)
+				}
+			}
+		})
 	})
 }

@@ -20,6 +20,9 @@ const (
 	MaxEmailLength  = 254 // RFC 5321's limit on a forward path
 	MinPhoneDigits  = 8
 	MaxPhoneDigits  = 15 // E.164
+	// MaxOrganisationLength is `flexauth account create`'s bound on
+	// account ids: an organisation is an account.
+	MaxOrganisationLength = 100
 )
 
 // User statuses, as the store spells them.
@@ -42,6 +45,16 @@ func CheckAuthID(authid string) error {
 		return fmt.Errorf("authid must be at most %d characters", MaxAuthIDLength)
 	}
 	return CheckText("authid", authid)
+}
+
+// CheckOrganisation says what is wrong with an organisation cell, if
+// anything. An empty one is the organisation imported into; whether a
+// named one exists, and may be imported into, only the caller knows.
+func CheckOrganisation(id string) error {
+	if utf8.RuneCountInString(id) > MaxOrganisationLength {
+		return fmt.Errorf("organisation must be at most %d characters", MaxOrganisationLength)
+	}
+	return CheckText("organisation", id)
 }
 
 // CheckText says what is wrong with the characters of an identifier (the

@@ -55,19 +55,27 @@ const (
 	// ColEmailLogin is the user's switch for sign-in with email and
 	// password, Y or N.
 	ColEmailLogin = "email login enabled"
+	// ColOrganisation is the id of the organisation the user belongs to;
+	// an empty cell, or no column, means the organisation imported into.
+	// It comes last so that the columns before it keep their places in
+	// files written before it existed.
+	ColOrganisation = "organisation"
 )
 
 // columns lists every column in file order.
 func columns() []string {
-	return []string{ColAuthID, ColName, ColEmail, ColPhone, ColStatus, ColSystems, ColEmailLogin}
+	return []string{ColAuthID, ColName, ColEmail, ColPhone, ColStatus, ColSystems, ColEmailLogin, ColOrganisation}
 }
 
 // headerRow is the header row Write puts, each column as people read it.
 func headerRow() []string {
 	out := columns()
 	for i, c := range out {
-		if c == ColEmailLogin {
+		switch c {
+		case ColEmailLogin:
 			out[i] = "Email login enabled"
+		case ColOrganisation:
+			out[i] = "Organisation"
 		}
 	}
 	return out
@@ -97,6 +105,9 @@ type Record struct {
 	// EmailLogin is the switch for sign-in with email and password: Y or
 	// N in a file, an empty cell reads as N.
 	EmailLogin bool
+	// Organisation is the id of the user's organisation; empty in a file
+	// means the organisation the file is imported into.
+	Organisation string
 }
 
 // Row is one user row of a file.
@@ -245,7 +256,9 @@ func (t table) rows() ([]Row, error) {
 		return nil, err
 	}
 	out := make([]Row, 0, len(t.body))
-	first := map[string]int{} // authid -> line of its first row
+	// The same authid in two organisations is two users.
+	type key struct{ organisation, authid string }
+	first := map[key]int{} // line of each user's first row
 	for _, raw := range t.body {
 		row := Row{Line: raw.line, Columns: cols}
 		switch {
@@ -266,10 +279,14 @@ func (t table) rows() ([]Row, error) {
 			row.set(name, c)
 		}
 		if row.AuthID != "" {
-			if line, dup := first[row.AuthID]; dup {
+			k := key{row.Organisation, row.AuthID}
+			switch line, dup := first[k]; {
+			case !dup:
+				first[k] = row.Line
+			case row.Organisation != "":
+				row.Errors = append(row.Errors, fmt.Sprintf("authid %q of organisation %q is already on line %d", row.AuthID, row.Organisation, line))
+			default:
 				row.Errors = append(row.Errors, fmt.Sprintf("authid %q is already on line %d", row.AuthID, line))
-			} else {
-				first[row.AuthID] = row.Line
 			}
 		}
 		out = append(out, row)
@@ -341,6 +358,9 @@ func (row *Row) set(column string, c cell) {
 		row.Errors = append(row.Errors, problems...)
 	case ColEmailLogin:
 		row.EmailLogin, err = ParseYesNo(v)
+	case ColOrganisation:
+		row.Organisation = strings.TrimSpace(v)
+		err = CheckOrganisation(row.Organisation)
 	}
 	if err != nil {
 		row.Errors = append(row.Errors, err.Error())

@@ -93,11 +93,12 @@ func TestReadCSVRowErrors(t *testing.T) {
 
 func TestReadCSVFields(t *testing.T) {
 	// A byte order mark, CRLF line ends, columns in another order and in
-	// capitals, blanks around status and systems, a blank line.
-	file := "\xEF\xBB\xBFSystems, Status ,AUTHID,Name,phone,Email, EMAIL LOGIN Enabled\r\n" +
-		" vpn:pin ; mail:totp , Disabled ,ada,Ada Lovelace,+447700900123,ada@example.com, y \r\n" +
+	// capitals, blanks around status, systems and organisation, a blank
+	// line.
+	file := "\xEF\xBB\xBFSystems, Status ,AUTHID,Name,phone,Email, EMAIL LOGIN Enabled,ORGANISATION \r\n" +
+		" vpn:pin ; mail:totp , Disabled ,ada,Ada Lovelace,+447700900123,ada@example.com, y , acme-eu \r\n" +
 		"\r\n" +
-		",,bob,\"Bob, \"\"the builder\"\"\",,,\r\n"
+		",,bob,\"Bob, \"\"the builder\"\"\",,,,\r\n"
 	rows, err := readCSVString(t, file, Limits{})
 	if err != nil {
 		t.Fatal(err)
@@ -105,7 +106,8 @@ func TestReadCSVFields(t *testing.T) {
 	wantRowErrors(t, rows, nil)
 	want := []Row{
 		{Line: 2, Record: Record{AuthID: "ada", Name: "Ada Lovelace", Email: "ada@example.com", Phone: "+447700900123",
-			Status: StatusDisabled, Systems: []Assignment{{"vpn", "pin"}, {"mail", "totp"}}, EmailLogin: true}},
+			Status: StatusDisabled, Systems: []Assignment{{"vpn", "pin"}, {"mail", "totp"}}, EmailLogin: true,
+			Organisation: "acme-eu"}},
 		{Line: 4, Record: Record{AuthID: "bob", Name: `Bob, "the builder"`, Status: StatusActive}},
 	}
 	if len(rows) != len(want) {
@@ -177,6 +179,49 @@ func TestReadDuplicateAuthIDs(t *testing.T) {
 		4: {`authid "ada" is already on line 2`},
 		6: {`authid "ada" is already on line 2`},
 	})
+}
+
+func TestReadDuplicatesPerOrganisation(t *testing.T) {
+	rows, err := readCSVString(t, "authid,Organisation\nada,\nada,eu\nada,us\nada,eu\nada,\nbob,eu\n", Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRowErrors(t, rows, map[int][]string{
+		5: {`authid "ada" of organisation "eu" is already on line 3`},
+		6: {`authid "ada" is already on line 2`},
+	})
+}
+
+func TestReadOrganisationCell(t *testing.T) {
+	tests := []struct {
+		name string
+		cell string
+		want string // the error's substring, empty for none
+	}{
+		{"an empty cell", "", ""},
+		{"an id", "acme.eu_2-x", ""},
+		{"100 characters", strings.Repeat("o", 100), ""},
+		{"over 100 characters", strings.Repeat("o", 101), "organisation must be at most 100 characters"},
+		{"a control character", "\"ac\tme\"", "organisation must not contain control characters"},
+		{"the replacement character", "ac\uFFFDme", "organisation must be valid UTF-8"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rows, err := readCSVString(t, "authid,organisation\nada,"+tt.cell+"\n", Limits{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []string
+			if tt.want != "" {
+				want = []string{tt.want}
+			}
+			wantRowErrors(t, rows, map[int][]string{2: want})
+		})
+	}
+	rows, err := Read(strings.NewReader("authid,organisation\nada,ac\xffme\n"), FormatCSV, Limits{})
+	if err == nil {
+		t.Fatalf("a CSV file with invalid UTF-8 read as %+v, want refused", rows)
+	}
 }
 
 func TestReadFileErrors(t *testing.T) {
@@ -384,5 +429,6 @@ func TestReadXLSXFileErrors(t *testing.T) {
 
 func equalRecords(a, b Record) bool {
 	return a.AuthID == b.AuthID && a.Name == b.Name && a.Email == b.Email && a.Phone == b.Phone &&
-		a.Status == b.Status && slices.Equal(a.Systems, b.Systems) && a.EmailLogin == b.EmailLogin
+		a.Status == b.Status && slices.Equal(a.Systems, b.Systems) && a.EmailLogin == b.EmailLogin &&
+		a.Organisation == b.Organisation
 }

@@ -28,7 +28,7 @@ func (r Record) cells() []string {
 	if status == "" {
 		status = StatusActive
 	}
-	out := []string{r.AuthID, r.Name, r.Email, r.Phone, status, FormatSystems(r.Systems), FormatYesNo(r.EmailLogin)}
+	out := []string{r.AuthID, r.Name, r.Email, r.Phone, status, FormatSystems(r.Systems), FormatYesNo(r.EmailLogin), r.Organisation}
 	for i := range out {
 		out[i] = EscapeCell(out[i])
 	}

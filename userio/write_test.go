@@ -16,7 +16,7 @@ import (
 func tricky() []Record {
 	return []Record{
 		{AuthID: "ada", Name: "Ada Lovelace", Email: "ada@example.com", Phone: "+447700900123", Status: StatusActive,
-			Systems: []Assignment{{"mail", "passwordless"}, {"vpn", "pin"}}, EmailLogin: true},
+			Systems: []Assignment{{"mail", "passwordless"}, {"vpn", "pin"}}, EmailLogin: true, Organisation: "acme"},
 		{AuthID: "=cmd|' /C calc'!A0", Name: "=HYPERLINK(\"http://evil.example\",\"click\")", Status: StatusDisabled},
 		{AuthID: "plus", Name: "+1+1", Phone: "+15555550100", Status: StatusActive},
 		{AuthID: "minus", Name: "-2+3", Status: StatusActive},
@@ -58,7 +58,8 @@ func runsAsFormula(cell string) bool {
 func TestRoundTrip(t *testing.T) {
 	for _, format := range []string{FormatCSV, FormatXLSX} {
 		t.Run(format, func(t *testing.T) {
-			users := tricky()
+			// The same authid in another organisation is another user.
+			users := append(tricky(), Record{AuthID: "ada", Name: "Ada of Europe", Status: StatusActive, Organisation: "acme.eu"})
 			var buf bytes.Buffer
 			if err := Write(&buf, format, users); err != nil {
 				t.Fatal(err)
@@ -68,7 +69,9 @@ func TestRoundTrip(t *testing.T) {
 			if len(rows) != len(users) {
 				t.Fatalf("read %d rows, wrote %d", len(rows), len(users))
 			}
-			current := map[string]Record{}
+			// Each organisation's users are compared with its own.
+			current := map[string]map[string]Record{}
+			byOrganisation := map[string][]Row{}
 			for i, u := range users {
 				if rows[i].Line != i+2 {
 					t.Errorf("row %d is on line %d, want %d", i, rows[i].Line, i+2)
@@ -76,12 +79,18 @@ func TestRoundTrip(t *testing.T) {
 				if !equalRecords(rows[i].Record, u) {
 					t.Errorf("row %d:\n got  %+v\n want %+v", i, rows[i].Record, u)
 				}
-				current[u.AuthID] = u
+				if current[u.Organisation] == nil {
+					current[u.Organisation] = map[string]Record{}
+				}
+				current[u.Organisation][u.AuthID] = u
+				byOrganisation[u.Organisation] = append(byOrganisation[u.Organisation], rows[i])
 			}
 			systems := map[string][]string{"vpn": {"pin"}, "mail": {"passwordless"}, "-dash": {"totp"}, "sso.app": {"sso"}}
-			for _, c := range Diff(rows, current, systems) {
-				if c.Action != ActionUnchanged || len(c.Changes) > 0 || !c.OK() {
-					t.Errorf("re-importing %q: %s %v %v, want unchanged", c.AuthID, c.Action, c.Changes, c.Errors)
+			for org, rows := range byOrganisation {
+				for _, c := range Diff(rows, current[org], systems) {
+					if c.Action != ActionUnchanged || len(c.Changes) > 0 || !c.OK() {
+						t.Errorf("re-importing %q of %q: %s %v %v, want unchanged", c.AuthID, org, c.Action, c.Changes, c.Errors)
+					}
 				}
 			}
 		})
@@ -123,7 +132,7 @@ func TestExportEscapesFormulas(t *testing.T) {
 	for _, format := range []string{FormatCSV, FormatXLSX} {
 		t.Run(format, func(t *testing.T) {
 			cells := exportedCells(t, format, users)
-			if strings.Join(cells[0], ",") != "authid,name,email,phone,status,systems,Email login enabled" {
+			if strings.Join(cells[0], ",") != "authid,name,email,phone,status,systems,Email login enabled,Organisation" {
 				t.Fatalf("header = %q", cells[0])
 			}
 			if cells[1][6] != "Y" || cells[2][6] != "N" {

@@ -2,7 +2,7 @@
 // (the session cookie authenticates). Import first previews (per-row
 // actions and errors), then applies every row or none.
 
-import { api, scoped } from '../api.js';
+import { api, scoped, session } from '../api.js';
 import { announce, badge, busy, CONSOLE_SYSTEM, consoleMark, h, invalid, pageHeader, replace, section, table } from '../ui.js';
 
 const MAX_BYTES = 5 << 20;
@@ -19,7 +19,7 @@ export async function render(view) {
     h('div', { class: 'field' },
       h('label', { for: fileInput.id }, 'File to import'),
       fileInput,
-      h('p', { class: 'hint', id: 'import-file-hint' }, 'CSV or XLSX with the columns authid, name, email, phone, status, systems (e.g. vpn:pin;mail:passwordless) and Email login enabled (Y or N; users it turns on get a welcome email). Up to 5 MiB and 10 000 rows. Users missing from the file are left alone.'),
+      h('p', { class: 'hint', id: 'import-file-hint' }, 'CSV or XLSX with the columns authid, name, email, phone, status, systems (e.g. vpn:pin;mail:passwordless), Email login enabled (Y or N; users it turns on get a welcome email) and Organisation (empty: this organisation; or any of its sub-organisations). Up to 5 MiB and 10 000 rows. Users missing from the file are left alone.'),
       h('p', { class: 'hint', 'data-testid': 'import-console-hint' }, 'The system ', h('code', {}, CONSOLE_SYSTEM), ' in the systems column is ', consoleMark(),
         ': a row that adds it makes the user an administrator of this account, and a row that removes it or disables the user ends their console access (flexauth refuses to remove the last administrator).')),
     error,
@@ -66,6 +66,10 @@ export async function render(view) {
       })),
     }, `Apply ${changes} change${changes === 1 ? '' : 's'}`);
     const rows = r.rows || [];
+    // The Organisation column only when some row names an organisation
+    // other than the one the console acts on.
+    const scope = session.org || (session.info && session.info.account);
+    const showOrg = rows.some((x) => x.organisation && x.organisation !== scope);
     replace(preview, h('div', { class: 'preview' }, h('h3', {}, applied ? 'Import applied' : 'Preview'),
       h('p', { class: r.valid ? 'callout ok' : 'callout error', 'data-testid': 'import-summary' },
         `${s.create || 0} to create, ${s.update || 0} to update, ${s.unchanged || 0} unchanged, ${s.errors || 0} with errors. `,
@@ -78,10 +82,11 @@ export async function render(view) {
         columns: [
           { label: 'Line', cell: (x) => String(x.line), class: 'num' },
           { label: 'User ID', cell: (x) => x.authid || '—' },
+          showOrg ? { label: 'Organisation', cell: (x) => x.organisation } : null,
           { label: 'Action', cell: (x) => ((x.errors || []).length ? badge('error', 'denied') : badge(x.action)) },
           { label: 'Changes', cell: (x) => (x.changes || []).join(', ') || '—' },
           { label: 'Errors', cell: (x) => ((x.errors || []).length ? h('ul', { class: 'problems' }, x.errors.map((m) => h('li', {}, m))) : '—') },
-        ],
+        ].filter(Boolean),
       }),
       applied ? null : h('div', { class: 'actions' }, apply)));
   }
