@@ -12,7 +12,8 @@ import (
 // user with its organisation, opens the user's page (which acts on the
 // user's organisation for that page alone, the switcher untouched), and
 // sees the sub-organisation's rename in the Audit trail with the toggle
-// on, but not with it off.
+// on, but not with it off; then moves the user to its own organisation
+// from the user's page.
 func TestConsoleBranchViews(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, withDevOutbox())
@@ -52,5 +53,16 @@ func TestConsoleBranchViews(t *testing.T) {
 	if b.evalBool(`[...document.querySelectorAll('[data-testid^="event-org-"]')].some((e) => e.innerText.includes('(north)'))`) {
 		t.Fatal("the audit trail shows north's events with the toggle off")
 	}
+
+	// Move nina to the administrator's own organisation from her page.
+	b.open("#/users/nina?organisation=north")
+	b.evalBool(`(() => { const s = document.querySelector('[data-testid="user-move-organisation"]'); s.value = 'acme'; return true; })()`)
+	b.do(chromedp.Click(chromedp.CSS(tid("user-move"))))
+	b.waitVisible(tid("confirm-dialog"))
+	b.do(chromedp.Click(chromedp.CSS(tid("confirm-ok"))))
+	b.waitText(tid("user-move-outcome"), "nina moved from north to acme")
+	b.do(chromedp.Click(chromedp.CSS(tid("user-move-open"))))
+	b.waitReady("#/users/nina")
+	b.waitText(tid("user-organisation"), "acme")
 	b.assertNoScriptErrors()
 }

@@ -5,7 +5,7 @@
 // the page says so, and asks before a change that ends their console
 // access (the API refuses to leave the account without one).
 
-import { api, enc, session } from '../api.js';
+import { api, branchOrganisations, enc, session } from '../api.js';
 import {
   announce, badge, busy, confirmAction, CONSOLE_SYSTEM, consoleMark, copyText, field, flash, fmtTime, formValues, h, invalid, pageHeader, replace,
   section, table, textDownload,
@@ -35,11 +35,12 @@ function organisationNote(u) {
 export async function render(view, ctx) {
   const authid = ctx.param;
   const base = `/v1/admin/users/${enc(authid)}`;
-  const [u, sys, att, ways] = await Promise.all([
+  const [u, sys, att, ways, orgs] = await Promise.all([
     api('GET', base),
     api('GET', '/v1/admin/systems'),
     api('GET', `${base}/attempts?limit=20`),
     api('GET', `${base}/sign-in-methods`),
+    branchOrganisations(),
   ]);
   if (!ctx.current()) return;
   const reload = () => ctx.navigate(location.hash);
@@ -92,6 +93,7 @@ export async function render(view, ctx) {
     assignments(u, sys.systems || [], base),
     ...((ways.ways || []).some((w) => w.security) ? [] : [twoFactor(u, base, reload)]),
     lockouts(u, base, reload),
+    moveSection(u, base, orgs, ctx),
     section('Recent attempts', table({
       testid: 'user-attempts',
       caption: `Recent attempts of ${authid}`,
@@ -415,4 +417,49 @@ function lockouts(u, base, reload) {
     }),
     runs.length ? h('div', { class: 'actions' },
       h('button', { type: 'button', class: 'danger', 'data-testid': 'lockout-clear', onclick: clear }, 'Clear lock-out')) : null);
+}
+
+// moveSection moves the user to another organisation of the branch
+// (POST .../move; the API asks for a fresh sign-in): the user keeps its
+// credentials, assignments carry over to systems of the same name and
+// method, the console's never. The answer is shown, and the page then
+// opens on the user's new organisation.
+function moveSection(u, base, orgs, ctx) {
+  const others = (orgs || []).filter((o) => o.id !== u.organisation);
+  if (!u.organisation || others.length === 0) return null;
+  const error = h('p', { class: 'form-error', role: 'alert', 'data-testid': 'user-move-error' });
+  const outcome = h('div', { 'data-testid': 'user-move-outcome', 'aria-live': 'polite' });
+  const form = h('form', { novalidate: true, 'data-testid': 'user-move-form' },
+    field({ label: 'Organisation', name: 'organisation', testid: 'user-move-organisation', options: [['', 'Choose an organisation'], ...others.map((o) => [o.id, `${'— '.repeat(o.depth)}${o.name || o.id} (${o.id})`])] }),
+    field({ label: 'Reason', name: 'reason', testid: 'user-move-reason', maxlength: 500, hint: 'Optional; kept in the audit trail of both organisations.' }),
+    error,
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'secondary', 'data-testid': 'user-move' }, 'Move to organisation…')));
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const v = formValues(form);
+    if (!v.organisation) return invalid(error, form.elements.organisation, 'Choose the organisation to move the user to.');
+    error.textContent = '';
+    busy(form, async () => {
+      const ok = await confirmAction({
+        title: `Move ${u.authid} to ${v.organisation}?`,
+        text: `${u.authid} keeps their password, authenticator and recovery codes. Their systems carry over where ${v.organisation} has a system of the same name with the same method; the others, and console access, are dropped. Their sessions end and sign-ins in progress are cancelled.`,
+        ok: 'Move user',
+      });
+      if (!ok) return;
+      let out;
+      try {
+        out = await api('POST', `${base}/move`, { body: { organisation: v.organisation, reason: v.reason || '' }, quiet: true });
+      } catch (err) {
+        error.textContent = err.message;
+        return;
+      }
+      if (!ctx.current()) return;
+      const list = (as) => (as || []).map((a) => `${a.system} (${a.method})`).join(', ') || 'none';
+      const said = `${u.authid} moved from ${out.from} to ${out.organisation}. Systems carried over: ${list(out.assignments)}. Dropped: ${list(out.dropped_assignments)}.`;
+      replace(outcome, h('div', { class: 'callout ok' }, h('p', {}, said),
+        h('p', {}, h('a', { href: orgHref('users', u.authid, out.organisation), 'data-testid': 'user-move-open' }, `Open ${u.authid} in ${out.organisation}`))));
+      announce(said);
+    });
+  });
+  return section('Organisation', h('p', { class: 'hint' }, 'Move this user to another organisation of your branch.'), form, outcome);
 }
