@@ -13,7 +13,8 @@ import (
 // user's organisation for that page alone, the switcher untouched), and
 // sees the sub-organisation's rename in the Audit trail with the toggle
 // on, but not with it off; then moves the user to its own organisation
-// from the user's page.
+// from the user's page, and sees on a sub-organisation's Account page
+// that the top organisation sets the email and password switch.
 func TestConsoleBranchViews(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, withDevOutbox())
@@ -64,5 +65,15 @@ func TestConsoleBranchViews(t *testing.T) {
 	b.do(chromedp.Click(chromedp.CSS(tid("user-move-open"))))
 	b.waitReady("#/users/nina")
 	b.waitText(tid("user-organisation"), "acme")
+
+	// Acting on north, the Account page shows the email and password
+	// switch as the top organisation's, and does not offer to change it.
+	b.evalBool(`(() => { const s = document.getElementById('org-switcher'); s.value = 'north'; s.dispatchEvent(new Event('change')); return true; })()`)
+	b.open("#/account")
+	b.waitText(tid("email-password-set-by"), "Set by acme")
+	if !b.evalBool(`document.querySelector('[data-testid="email-password-login"]').disabled`) {
+		t.Fatal("a sub-organisation's Account page lets the top organisation's switch be changed")
+	}
+	b.waitText(tid("account-policy-source"), "policy")
 	b.assertNoScriptErrors()
 }

@@ -79,7 +79,8 @@ export async function render(view, ctx) {
         h('button', { type: 'button', class: u.status === 'disabled' ? 'secondary' : 'danger', 'data-testid': 'user-toggle-status', onclick: disable },
           u.status === 'disabled' ? 'Enable user' : 'Disable user'),
         h('button', { type: 'button', class: 'danger', 'data-testid': 'user-delete', onclick: remove }, 'Delete user'))),
-    organisationNote(u),
+    // view.append is the DOM's: a null would show as "null".
+    ...[organisationNote(u)].filter(Boolean),
     h('div', { class: 'grid-2' },
       profile(u, base),
       authDetail(u)),
@@ -93,7 +94,7 @@ export async function render(view, ctx) {
     assignments(u, sys.systems || [], base),
     ...((ways.ways || []).some((w) => w.security) ? [] : [twoFactor(u, base, reload)]),
     lockouts(u, base, reload),
-    moveSection(u, base, orgs, ctx),
+    ...[moveSection(u, base, orgs, ctx)].filter(Boolean),
     section('Recent attempts', table({
       testid: 'user-attempts',
       caption: `Recent attempts of ${authid}`,
