@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -48,6 +49,20 @@ func TestConsoleBranchViews(t *testing.T) {
 	if !b.evalBool(`document.querySelector('[data-testid="branch-toggle"]').checked`) {
 		t.Fatal("the toggle ticked on Users is not kept on Audit")
 	}
+	b.waitText(tid("audit-table"), "North branch (north)")
+	// With the toggle on, the export takes the whole branch: nina's row
+	// names north.
+	b.open("#/import")
+	b.waitReady("#/import")
+	if !b.evalBool(`document.querySelector('[data-testid="export-csv"]').href.includes('branch=true')`) {
+		t.Fatal("the export link ignores Include sub-organisations")
+	}
+	csv, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](
+		`(async () => (await fetch(document.querySelector('[data-testid="export-csv"]').href)).text())()`, chromedp.EvalAwaitPromise))
+	if err != nil || !strings.Contains(csv, "nina") || !strings.Contains(csv, "north") {
+		t.Fatalf("the branch export = %q, %v; want nina of north", csv, err)
+	}
+	b.open("#/audit")
 	b.waitText(tid("audit-table"), "North branch (north)")
 	b.do(chromedp.Click(chromedp.CSS(tid("branch-toggle"))))
 	b.waitText(tid("audit-summary"), "no filter")

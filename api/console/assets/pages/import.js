@@ -3,6 +3,7 @@
 // actions and errors), then applies every row or none.
 
 import { api, scoped, session } from '../api.js';
+import { branchScope } from '../branch.js';
 import { announce, badge, busy, CONSOLE_SYSTEM, consoleMark, h, invalid, pageHeader, replace, section, table } from '../ui.js';
 
 const MAX_BYTES = 5 << 20;
@@ -91,12 +92,20 @@ export async function render(view) {
       applied ? null : h('div', { class: 'actions' }, apply)));
   }
 
+  // Export: the organisation the console acts on, or with "Include
+  // sub-organisations" its whole branch (every row names its organisation).
+  const scope = await branchScope();
+  const exportLink = (format) => h('a', {
+    class: 'button secondary', download: `users.${format}`, 'data-testid': `export-${format}`,
+    href: scoped(`/v1/admin/export/users?format=${format}${scope.branch() ? '&branch=true' : ''}`),
+  }, `Export ${format.toUpperCase()}`);
+  const links = h('div', { class: 'actions' }, exportLink('csv'), exportLink('xlsx'));
+  const toggle = scope.toggle(() => replace(links, exportLink('csv'), exportLink('xlsx')));
   view.append(
     pageHeader('Import / export users'),
     section('Export',
-      h('p', {}, 'Download every user with their assigned systems.'),
-      h('div', { class: 'actions' },
-        h('a', { class: 'button secondary', href: scoped('/v1/admin/export/users?format=csv'), download: 'users.csv', 'data-testid': 'export-csv' }, 'Export CSV'),
-        h('a', { class: 'button secondary', href: scoped('/v1/admin/export/users?format=xlsx'), download: 'users.xlsx', 'data-testid': 'export-xlsx' }, 'Export XLSX'))),
+      h('p', {}, 'Download every user with their assigned systems and organisation.'),
+      toggle,
+      links),
     section('Import', form, preview));
 }
