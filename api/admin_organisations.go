@@ -18,8 +18,7 @@ type organisationStore interface {
 	Branch(ctx context.Context, rootID string) ([]store.Organisation, error)
 	IsInBranch(ctx context.Context, ancestorID, id string) (bool, error)
 	CreateOrganisation(ctx context.Context, within string, org *store.Account, events ...store.AuditEvent) error
-	RenameOrganisation(ctx context.Context, within, id, name string, events ...store.AuditEvent) error
-	MoveOrganisation(ctx context.Context, within, id, parentID string, events ...store.AuditEvent) error
+	UpdateOrganisation(ctx context.Context, within, id string, u store.OrganisationUpdate, events ...store.AuditEvent) error
 	DeleteOrganisation(ctx context.Context, within, id string, events ...store.AuditEvent) error
 }
 
@@ -237,16 +236,17 @@ func (s *Server) updateOrganisation(c *gin.Context) {
 		s.internalError(c, "load organisation", err)
 		return
 	}
-	within := caller(c).AccountID
-	// The move first: it is the change that can be refused.
+	// A rename and a move are one transaction: both or neither.
+	var update store.OrganisationUpdate
+	var events []store.AuditEvent
 	if req.Parent != nil && *req.Parent != acc.ParentID {
 		if !s.loadInBranch(c, *req.Parent) {
 			return
 		}
+		update.Parent = req.Parent
 		// Audited in the organisation moved and in its old and new
 		// parent: an administrator of either side sees the move in their
 		// own trail, and the ancestors of all three through the branch.
-		var events []store.AuditEvent
 		for _, in := range []string{id, acc.ParentID, *req.Parent} {
 			ev := s.auditEvent(c, eventOrganisationMoved, "", "", map[string]any{
 				"id": id, "parent": map[string]any{"old": acc.ParentID, "new": *req.Parent}, "reason": req.Reason,
@@ -254,33 +254,26 @@ func (s *Server) updateOrganisation(c *gin.Context) {
 			ev.AccountID = in
 			events = append(events, ev)
 		}
-		err := s.store.MoveOrganisation(ctx, within, id, *req.Parent, events...)
-		switch {
-		case errors.Is(err, store.ErrCycle):
-			failf(c, http.StatusConflict, "organisation %q cannot move under %q: that is itself or one of its sub-organisations", id, *req.Parent)
-			return
-		case errors.Is(err, store.ErrNotFound):
-			failf(c, http.StatusNotFound, "organisation %q not found", id)
-			return
-		case err != nil:
-			s.internalError(c, "move organisation", err)
-			return
-		}
 	}
 	if req.Name != nil && *req.Name != acc.Name {
+		update.Name = req.Name
 		ev := s.auditEvent(c, eventOrganisationUpdated, "", "", map[string]any{
 			"id": id, "name": map[string]any{"old": acc.Name, "new": *req.Name}, "reason": req.Reason,
 		})
 		ev.AccountID = id
-		err := s.store.RenameOrganisation(ctx, within, id, *req.Name, ev)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			failf(c, http.StatusNotFound, "organisation %q not found", id)
-			return
-		case err != nil:
-			s.internalError(c, "rename organisation", err)
-			return
-		}
+		events = append(events, ev)
+	}
+	err = s.store.UpdateOrganisation(ctx, caller(c).AccountID, id, update, events...)
+	switch {
+	case errors.Is(err, store.ErrCycle):
+		failf(c, http.StatusConflict, "organisation %q cannot move under %q: that is itself or one of its sub-organisations", id, *req.Parent)
+		return
+	case errors.Is(err, store.ErrNotFound):
+		failf(c, http.StatusNotFound, "organisation %q not found", id)
+		return
+	case err != nil:
+		s.internalError(c, "update organisation", err)
+		return
 	}
 	s.answerOrganisation(c, http.StatusOK, id)
 }

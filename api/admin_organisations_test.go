@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
@@ -100,6 +101,11 @@ func TestOrganisations(t *testing.T) {
 		}
 		wantError(t, h.Do(http.MethodPatch, orgs+"/us", h.adminKey, req{"parent": "paris"}), http.StatusConflict, "cannot move under")
 		wantError(t, h.Do(http.MethodPatch, orgs+"/acme", h.adminKey, req{"parent": "eu"}), http.StatusConflict, "cannot move under")
+		// A rename sent with a refused move is not applied either.
+		wantError(t, h.Do(http.MethodPatch, orgs+"/us", h.adminKey, req{"name": "United States", "parent": "paris"}), http.StatusConflict, "cannot move under")
+		if got := h.Admin(http.MethodGet, orgs, nil, http.StatusOK); strings.Contains(fmt.Sprint(got), "United States") {
+			t.Fatalf("the rename of a refused move was applied: %v", got)
+		}
 		types := h.AuditTypes("organisation=paris")
 		if !containsAll(types, "organisation.created", "organisation.updated", "organisation.moved") {
 			t.Fatalf("paris's audit = %v", types)

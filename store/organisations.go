@@ -163,46 +163,67 @@ func (s *Store) CreateOrganisation(ctx context.Context, within string, org *Acco
 	})
 }
 
-// RenameOrganisation renames id, which must lie in the branch of within.
-func (s *Store) RenameOrganisation(ctx context.Context, within, id, name string, events ...AuditEvent) error {
-	return s.audited(ctx, events, func(ctx context.Context, db bun.IDB) error {
-		if err := requireInBranch(ctx, db, within, id); err != nil {
-			return err
-		}
-		res, err := db.NewUpdate().Model((*Account)(nil)).Set("name = ?", name).Where("id = ?", id).Exec(ctx)
-		return affected(res, err, "organisation "+id)
-	})
+// OrganisationUpdate is a change to an organisation: a new name, a new
+// parent, or both; nil leaves that alone.
+type OrganisationUpdate struct {
+	Name   *string
+	Parent *string
 }
 
-// MoveOrganisation makes id a sub-organisation of parentID. Both must lie
-// in the branch of within (else ErrNotFound), and id must not be the root
-// of that branch, whose parent lies outside it (ErrCycle: it could only
-// move under its own descendants). Moving under itself or a descendant is
-// ErrCycle.
+// RenameOrganisation renames id, which must lie in the branch of within.
+func (s *Store) RenameOrganisation(ctx context.Context, within, id, name string, events ...AuditEvent) error {
+	return s.UpdateOrganisation(ctx, within, id, OrganisationUpdate{Name: &name}, events...)
+}
+
+// MoveOrganisation makes id a sub-organisation of parentID (see
+// UpdateOrganisation).
+func (s *Store) MoveOrganisation(ctx context.Context, within, id, parentID string, events ...AuditEvent) error {
+	return s.UpdateOrganisation(ctx, within, id, OrganisationUpdate{Parent: &parentID}, events...)
+}
+
+// UpdateOrganisation renames and/or moves id in one transaction with
+// events: both changes or neither. id, and a new parent, must lie in the
+// branch of within (else ErrNotFound), and id must not be the root of that
+// branch when it moves, for its parent lies outside it (ErrCycle: it could
+// only move under its own descendants). Moving under itself or a
+// descendant is ErrCycle.
 //
 // Moves are serialised (see lockTree), so two concurrent moves cannot
 // each pass the cycle check against the tree the other is changing.
-func (s *Store) MoveOrganisation(ctx context.Context, within, id, parentID string, events ...AuditEvent) error {
+func (s *Store) UpdateOrganisation(ctx context.Context, within, id string, u OrganisationUpdate, events ...AuditEvent) error {
 	return s.audited(ctx, events, func(ctx context.Context, db bun.IDB) error {
-		if err := s.lockTree(ctx, db); err != nil {
-			return err
-		}
-		for _, o := range []string{id, parentID} {
-			if err := requireInBranch(ctx, db, within, o); err != nil {
+		if u.Parent != nil {
+			if err := s.lockTree(ctx, db); err != nil {
 				return err
 			}
 		}
-		// The new parent under id itself (or id itself): a cycle. This
-		// also refuses moving the branch's root, which has every other
-		// organisation of the branch under it.
-		cycle, err := inBranch(ctx, db, id, parentID)
-		if err != nil {
+		if err := requireInBranch(ctx, db, within, id); err != nil {
 			return err
 		}
-		if cycle {
-			return fmt.Errorf("move %s under %s: %w", id, parentID, ErrCycle)
+		q := db.NewUpdate().Model((*Account)(nil)).Where("id = ?", id)
+		if u.Parent != nil {
+			if err := requireInBranch(ctx, db, within, *u.Parent); err != nil {
+				return err
+			}
+			// The new parent under id itself (or id itself): a cycle.
+			// This also refuses moving the branch's root, which has every
+			// other organisation of the branch under it.
+			cycle, err := inBranch(ctx, db, id, *u.Parent)
+			if err != nil {
+				return err
+			}
+			if cycle {
+				return fmt.Errorf("move %s under %s: %w", id, *u.Parent, ErrCycle)
+			}
+			q = q.Set("parent_id = ?", *u.Parent)
 		}
-		res, err := db.NewUpdate().Model((*Account)(nil)).Set("parent_id = ?", parentID).Where("id = ?", id).Exec(ctx)
+		if u.Name != nil {
+			q = q.Set("name = ?", *u.Name)
+		}
+		if u.Parent == nil && u.Name == nil {
+			return nil
+		}
+		res, err := q.Exec(ctx)
 		return affected(res, err, "organisation "+id)
 	})
 }

@@ -122,6 +122,25 @@ func TestOrganisationTree(t *testing.T) {
 			must(t, s.MoveOrganisation(ctx, "top", "a1", "a"))
 		})
 
+		t.Run("a rename with a refused move changes nothing", func(t *testing.T) {
+			name, parent := "Alpha", "a1"
+			err := s.UpdateOrganisation(ctx, "top", "a", store.OrganisationUpdate{Name: &name, Parent: &parent},
+				store.AuditEvent{AccountID: "a", Time: time.Now().UTC(), Type: "organisation.updated"})
+			if !errors.Is(err, store.ErrCycle) {
+				t.Fatalf("err = %v, want ErrCycle", err)
+			}
+			got, err := s.GetAccount(ctx, "a")
+			must(t, err)
+			if got.Name != "Org a" || got.ParentID != "top" {
+				t.Fatalf("after the refused update a = %+v, want it unchanged", got)
+			}
+			events, err := s.ListAudit(ctx, store.AuditFilter{AccountID: "a", Type: "organisation.updated"})
+			must(t, err)
+			if len(events) != 0 {
+				t.Fatalf("the refused update was audited: %+v", events)
+			}
+		})
+
 		t.Run("rename changes the name only", func(t *testing.T) {
 			must(t, s.RenameOrganisation(ctx, "top", "b", "Bravo"))
 			got, err := s.GetAccount(ctx, "b")
