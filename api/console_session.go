@@ -355,7 +355,7 @@ func (s *Server) checkConsoleSignIn(c *gin.Context) {
 	case found && att.State == store.AttemptAuthenticated:
 		s.openSession(c, att)
 	case req.PIN.set:
-		s.checkCode(c, att, found, req.PIN)
+		s.checkCode(c, ticket.Attempt, att, found, req.PIN)
 	default:
 		respondResult(c, resultPending)
 	}
@@ -425,10 +425,17 @@ func (s *Server) answerOwnSession(c *gin.Context, ticket signInTicket) bool {
 // a code the workflow is slow to judge all look the same. The submission
 // runs in the background, so that a verdict later than the floor still
 // counts; the next poll sees it.
-func (s *Server) checkCode(c *gin.Context, att store.Attempt, found bool, pin pinInput) {
+func (s *Server) checkCode(c *gin.Context, attemptID string, att store.Attempt, found bool, pin pinInput) {
 	ctx := c.Request.Context()
 	floor := time.NewTimer(s.cfg.CodeCheckFloor)
 	defer floor.Stop()
+	if !begun(att, found) {
+		// The console starts its attempts in the background: a code typed
+		// quickly (or a busy worker) can arrive before the attempt has
+		// begun. It waits for the beginning, within the floor, rather than
+		// being dropped as "not accepted".
+		att, found = s.awaitBegun(ctx, attemptID, time.Now().Add(s.cfg.CodeCheckFloor))
+	}
 	var verdict chan string
 	takesCode := att.Method == policies.MethodPIN || att.Method == policies.MethodTOTP
 	if found && takesCode && att.State == store.AttemptPending && !pastExpiry(att, s.now()) {
@@ -459,6 +466,30 @@ func (s *Server) checkCode(c *gin.Context, att store.Attempt, found bool, pin pi
 			return
 		case <-ctx.Done():
 			return
+		}
+	}
+}
+
+// begun reports whether a console attempt has begun: its row exists and
+// names its method, or it has already ended.
+func begun(att store.Attempt, found bool) bool {
+	return found && (att.Method != "" || att.State != store.AttemptPending)
+}
+
+// awaitBegun re-reads the console attempt id until it has begun or until
+// the deadline, whichever is first, and returns it as last read.
+func (s *Server) awaitBegun(ctx context.Context, id string, deadline time.Time) (store.Attempt, bool) {
+	const every = 100 * time.Millisecond
+	for {
+		att, err := s.store.GetAttempt(ctx, id)
+		found := err == nil && att.System == consoleSystem
+		if begun(att, found) || time.Until(deadline) < every {
+			return att, found
+		}
+		select {
+		case <-ctx.Done():
+			return att, found
+		case <-time.After(every):
 		}
 	}
 }
