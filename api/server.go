@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/internal/health"
 	"github.com/flexauth/flexauth/policies"
 	"github.com/flexauth/flexauth/secret"
 	"github.com/flexauth/flexauth/store"
@@ -78,6 +79,9 @@ type Config struct {
 	// with memory, CPU and wall-clock limits, a bounded number at once.
 	// Zero values take the policies package's defaults.
 	PolicyReview policies.ReviewerConfig
+	// PluginsReady reports whether the plugins this process runs are
+	// launched, for /readyz; nil when it runs none (`flexauth api`).
+	PluginsReady func(ctx context.Context) error
 	// Now is the server's clock (sessions, expiries, audit times); default
 	// time.Now. Only tests set it, to move past the console's session
 	// timeouts without waiting for them.
@@ -210,6 +214,7 @@ type (
 		ClearFactorLocks(ctx context.Context, userID string, factors []string, events ...store.AuditEvent) (int, error)
 	}
 	persistence interface {
+		storePinger
 		consoleStore
 		consoleDataStore
 		keyStore
@@ -292,6 +297,8 @@ type Server struct {
 	dummyHashOnce sync.Once
 	dummyHash     string
 	dummyChecks   chan struct{} // bounds concurrent dummy checks (2 per CPU)
+	// ready answers /readyz (readyz.go).
+	ready *health.Readiness
 }
 
 // New returns the API server. temporal is the client of the cluster that
@@ -370,6 +377,7 @@ func newServer(cfg Config, st persistence, wf workflowClient, keys *secret.Keyri
 		s.log.Error("no public URL, listen address or allowed host: every request but /healthz is refused (421)")
 	}
 	s.limits = newIPLimits(cfg)
+	s.ready = health.NewReadiness(s.log, readinessChecks(st, wf, cfg.PluginsReady)...)
 	if cfg.DevOutbox != "" {
 		if s.devToken, err = secret.NewToken(); err != nil {
 			// Without a token the outbox answers 403: closed, not open.
@@ -419,6 +427,9 @@ func (s *Server) routes() *gin.Engine {
 	e.NoMethod(func(c *gin.Context) { fail(c, http.StatusMethodNotAllowed, "method not allowed") })
 
 	e.GET(healthzPath, s.healthz)
+	// Not limited per IP: orchestrators probe often from one address; a
+	// flood costs one round of checks a second (see health.Readiness).
+	e.GET(readyzPath, gin.WrapH(s.ready))
 	e.GET("/openapi.json", s.openAPI)
 
 	// Every route anyone can call is limited per client IP first.
