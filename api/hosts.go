@@ -28,8 +28,9 @@ const (
 	readyzPath  = "/readyz"
 )
 
-// probePath reports whether p is a probe answered for any Host.
-func probePath(p string) bool { return p == healthzPath || p == readyzPath }
+// probePath reports whether p is a probe (or the metrics Prometheus
+// scrapes by IP address) answered for any Host.
+func probePath(p string) bool { return p == healthzPath || p == readyzPath || p == metricsPath }
 
 // hostPolicy is the set of Host header values a server answers.
 type hostPolicy struct {

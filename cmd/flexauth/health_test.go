@@ -74,4 +74,7 @@ func TestWorkerHealthListener(t *testing.T) {
 	if code, body := get("/healthz"); code != http.StatusOK || !strings.Contains(body, `"ok"`) {
 		t.Errorf("healthz = %d %s", code, body)
 	}
+	if code, body := get("/metrics"); code != http.StatusOK || !strings.Contains(body, "go_goroutines ") || !strings.Contains(body, "process_start_time_seconds ") {
+		t.Errorf("metrics = %d %s", code, tail(body, 20))
+	}
 }

@@ -30,7 +30,7 @@ func runAPI(ctx context.Context, args []string, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	cfg := api.Config{PublicURL: p.publicURL, ListenAddr: *addr, Logger: logger, PolicyReview: review}
+	cfg := api.Config{PublicURL: p.publicURL, ListenAddr: *addr, Logger: logger, PolicyReview: review, Metrics: newMetricsRegistry()}
 	if err := edge.apply(&cfg); err != nil {
 		return err
 	}
@@ -90,7 +90,7 @@ func runWorker(ctx context.Context, args []string, logger *slog.Logger) error {
 	var polling atomic.Bool
 	if *healthAddr != "" {
 		ready := health.NewReadiness(logger, workerChecks(st, tc, plugins.Ready, &polling)...)
-		hl, err := listenHealth(*healthAddr, ready, nil)
+		hl, err := listenHealth(*healthAddr, ready, metricsHandler(newMetricsRegistry()))
 		if err != nil {
 			return err
 		}
