@@ -13,7 +13,10 @@ import (
 func passing(context.Context) error { return nil }
 
 func TestReadiness(t *testing.T) {
-	hang := func(ctx context.Context) error { select {} }
+	// hang ignores its context, as a stuck driver call would.
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	hang := func(context.Context) error { <-release; return nil }
 	tests := []struct {
 		name   string
 		checks []Check
@@ -32,6 +35,9 @@ func TestReadiness(t *testing.T) {
 			{Name: "store", Failure: "unreachable", Run: hang},
 			{Name: "plugins", Failure: "not launched", Run: passing},
 		}, http.StatusServiceUnavailable, Report{Status: StatusUnavailable, Checks: map[string]string{"store": "unreachable", "plugins": OK}}},
+		{"a panicking check fails without taking the process down", []Check{
+			{Name: "store", Failure: "unreachable", Run: func(context.Context) error { panic("nil store") }},
+		}, http.StatusServiceUnavailable, Report{Status: StatusUnavailable, Checks: map[string]string{"store": "unreachable"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
