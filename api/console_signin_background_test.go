@@ -21,6 +21,10 @@ type stuckTemporal struct {
 	release chan struct{}
 }
 
+func (s *stuckTemporal) CheckHealth(context.Context, *client.CheckHealthRequest) (*client.CheckHealthResponse, error) {
+	return &client.CheckHealthResponse{}, nil
+}
+
 func (s *stuckTemporal) NewWithStartWorkflowOperation(client.StartWorkflowOptions, any, ...any) client.WithStartWorkflowOperation {
 	return nil
 }

@@ -21,9 +21,16 @@ import (
 // address (with its loopback spellings), and the operator's extra names.
 // Anything else is answered 421 before any handler runs.
 
-// healthzPath answers for any Host: load balancers and orchestrators probe
+// The probes answer for any Host: load balancers and orchestrators probe
 // replicas by IP address, and the answer reveals and changes nothing.
-const healthzPath = "/healthz"
+const (
+	healthzPath = "/healthz"
+	readyzPath  = "/readyz"
+)
+
+// probePath reports whether p is a probe (or the metrics Prometheus
+// scrapes by IP address) answered for any Host.
+func probePath(p string) bool { return p == healthzPath || p == readyzPath || p == metricsPath }
 
 // hostPolicy is the set of Host header values a server answers.
 type hostPolicy struct {
@@ -174,7 +181,7 @@ func local(host string) bool {
 
 // checkHost answers 421 to a request for a host this server does not serve.
 func (s *Server) checkHost(c *gin.Context) {
-	if c.Request.URL.Path == healthzPath || s.hosts.allows(c.Request.Host) {
+	if probePath(c.Request.URL.Path) || s.hosts.allows(c.Request.Host) {
 		c.Next()
 		return
 	}

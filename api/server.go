@@ -14,9 +14,11 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/sdk/client"
 
 	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/internal/health"
 	"github.com/flexauth/flexauth/policies"
 	"github.com/flexauth/flexauth/secret"
 	"github.com/flexauth/flexauth/store"
@@ -78,6 +80,13 @@ type Config struct {
 	// with memory, CPU and wall-clock limits, a bounded number at once.
 	// Zero values take the policies package's defaults.
 	PolicyReview policies.ReviewerConfig
+	// Metrics is the registry the server's metrics are registered on and
+	// /metrics serves; nil: a registry of the server's own. The caller adds
+	// the process-wide collectors (Go runtime, process).
+	Metrics *prometheus.Registry
+	// PluginsReady reports whether the plugins this process runs are
+	// launched, for /readyz; nil when it runs none (`flexauth api`).
+	PluginsReady func(ctx context.Context) error
 	// Now is the server's clock (sessions, expiries, audit times); default
 	// time.Now. Only tests set it, to move past the console's session
 	// timeouts without waiting for them.
@@ -211,6 +220,7 @@ type (
 		ClearFactorLocks(ctx context.Context, userID string, factors []string, events ...store.AuditEvent) (int, error)
 	}
 	persistence interface {
+		storePinger
 		consoleStore
 		consoleDataStore
 		keyStore
@@ -293,6 +303,10 @@ type Server struct {
 	dummyHashOnce sync.Once
 	dummyHash     string
 	dummyChecks   chan struct{} // bounds concurrent dummy checks (2 per CPU)
+	// ready answers /readyz (readyz.go).
+	ready *health.Readiness
+	// metrics count requests; /metrics serves cfg.Metrics (metrics.go).
+	metrics *httpMetrics
 }
 
 // New returns the API server. temporal is the client of the cluster that
@@ -371,6 +385,18 @@ func newServer(cfg Config, st persistence, wf workflowClient, keys *secret.Keyri
 		s.log.Error("no public URL, listen address or allowed host: every request but /healthz is refused (421)")
 	}
 	s.limits = newIPLimits(cfg)
+	if cfg.Metrics == nil {
+		cfg.Metrics = prometheus.NewRegistry()
+		s.cfg.Metrics = cfg.Metrics
+	}
+	if s.metrics, err = newHTTPMetrics(cfg.Metrics); err != nil {
+		// Only a registry holding other metrics of the same names; count
+		// on a registry of our own rather than not at all.
+		s.log.Error("register http metrics", "error", err)
+		s.cfg.Metrics = prometheus.NewRegistry()
+		s.metrics, _ = newHTTPMetrics(s.cfg.Metrics)
+	}
+	s.ready = health.NewReadiness(s.log, readinessChecks(st, wf, cfg.PluginsReady)...)
 	if cfg.DevOutbox != "" {
 		if s.devToken, err = secret.NewToken(); err != nil {
 			// Without a token the outbox answers 403: closed, not open.
@@ -415,11 +441,15 @@ func (s *Server) routes() *gin.Engine {
 		s.log.Error("invalid trusted proxies; trusting none", "error", err)
 		_ = e.SetTrustedProxies(nil)
 	}
-	e.Use(s.requestLog, s.recovery, s.checkHost, s.noStoreAdmin)
+	e.Use(s.metrics.observe, s.requestLog, s.recovery, s.checkHost, s.noStoreAdmin)
 	e.NoRoute(func(c *gin.Context) { fail(c, http.StatusNotFound, "not found") })
 	e.NoMethod(func(c *gin.Context) { fail(c, http.StatusMethodNotAllowed, "method not allowed") })
 
 	e.GET(healthzPath, s.healthz)
+	// Not limited per IP: orchestrators probe often from one address; a
+	// flood costs one round of checks a second (see health.Readiness).
+	e.GET(readyzPath, gin.WrapH(s.ready))
+	e.GET(metricsPath, gin.WrapH(metricsHandler(s.cfg.Metrics)))
 	e.GET("/openapi.json", s.openAPI)
 
 	// Every route anyone can call is limited per client IP first.

@@ -50,6 +50,10 @@ func (b brokenTemporal) ExecuteWorkflow(context.Context, client.StartWorkflowOpt
 	return nil, b.err
 }
 
+func (b brokenTemporal) CheckHealth(context.Context, *client.CheckHealthRequest) (*client.CheckHealthResponse, error) {
+	return nil, b.err
+}
+
 // fixture is a Server on a real store with one account, an app key, and a
 // pending PIN attempt and a pending link attempt.
 type fixture struct {

@@ -83,6 +83,14 @@ func sqliteFile(dsn string) (string, bool) {
 // DB exposes the bun handle for migrations and tests.
 func (s *Store) DB() *bun.DB { return s.db }
 
+// Ping reports whether the database answers (readiness probes).
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping database: %w", err)
+	}
+	return nil
+}
+
 // Close closes the connection pool.
 func (s *Store) Close() error { return s.db.Close() }
 

@@ -149,6 +149,8 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 	// The console's sign-in page shows the dev outbox: no mail server needed.
 	apiCfg.DevOutbox = pf.outbox
 	apiCfg.PolicyReview = review
+	apiCfg.PluginsReady = plugins.Ready
+	apiCfg.Metrics = newMetricsRegistry()
 	// With port 0 in --addr, the one the system chose.
 	apiCfg.ListenAddr = ln.Addr().String()
 	a := newAPI(st, tc, keys, apiCfg)

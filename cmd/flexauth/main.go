@@ -17,7 +17,12 @@ import (
 
 const usage = `flexauth — workflow-driven authentication
 
-usage:
+usage: flexauth [--log-format text|json] COMMAND [flags]
+
+  --log-format  the form of the log lines on stderr: text (default) or json,
+                one object a line (env FLEXAUTH_LOG_FORMAT)
+
+commands:
   flexauth dev     [--addr 127.0.0.1:8080] [--data ./data]   everything on one machine
   flexauth api     [flags]                                    the HTTP API (production)
   flexauth worker  [flags]                                    the Temporal worker (production)
@@ -50,7 +55,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stderr, usage)
 		return flag.ErrHelp
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	// Flags before the command apply to every command.
+	global := flag.NewFlagSet("flexauth", flag.ContinueOnError)
+	global.SetOutput(stderr)
+	global.Usage = func() {}
+	format := global.String("log-format", envOr("FLEXAUTH_LOG_FORMAT", "text"), "text or json")
+	if err := global.Parse(args); errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, usage)
+		return nil
+	} else if err != nil {
+		fmt.Fprint(stderr, usage)
+		return err
+	}
+	logger, err := newLogger(stderr, *format)
+	if err != nil {
+		fmt.Fprint(stderr, usage)
+		return err
+	}
+	args = global.Args()
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return flag.ErrHelp
+	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
 	case "dev":
@@ -75,4 +101,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprint(stderr, usage)
 	return fmt.Errorf("unknown command %q", cmd)
+}
+
+// newLogger returns the logger of every command: text or JSON lines on w.
+func newLogger(w io.Writer, format string) (*slog.Logger, error) {
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q (or FLEXAUTH_LOG_FORMAT): want text or json", format)
 }

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync/atomic"
 
 	"github.com/flexauth/flexauth/activities"
 	"github.com/flexauth/flexauth/api"
+	"github.com/flexauth/flexauth/internal/health"
 	"github.com/flexauth/flexauth/worker"
 )
 
@@ -28,7 +30,7 @@ func runAPI(ctx context.Context, args []string, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	cfg := api.Config{PublicURL: p.publicURL, ListenAddr: *addr, Logger: logger, PolicyReview: review}
+	cfg := api.Config{PublicURL: p.publicURL, ListenAddr: *addr, Logger: logger, PolicyReview: review, Metrics: newMetricsRegistry()}
 	if err := edge.apply(&cfg); err != nil {
 		return err
 	}
@@ -57,6 +59,8 @@ func runWorker(ctx context.Context, args []string, logger *slog.Logger) error {
 	p.register(fs)
 	var pf pluginFlags
 	pf.register(fs)
+	healthAddr := fs.String("health-addr", envOrSet("FLEXAUTH_HEALTH_ADDR", defaultHealthAddr),
+		"listen address of /healthz, /readyz and /metrics; empty: none (env FLEXAUTH_HEALTH_ADDR)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -82,14 +86,29 @@ func runWorker(ctx context.Context, args []string, logger *slog.Logger) error {
 		return err
 	}
 	defer tc.Close()
+	// The probes answer while the worker starts: ready once it polls.
+	var polling atomic.Bool
+	if *healthAddr != "" {
+		ready := health.NewReadiness(logger, workerChecks(st, tc, plugins.Ready, &polling)...)
+		hl, err := listenHealth(*healthAddr, ready, metricsHandler(newMetricsRegistry()))
+		if err != nil {
+			return err
+		}
+		go hl.serve(logger)
+		defer hl.Shutdown(context.WithoutCancel(ctx))
+		logger.Info("health listening", "addr", *healthAddr)
+	}
 	acts := newActivities(ctx, st, plugins, keys, actsCfg, logger)
 	w, err := worker.Start(tc, acts)
 	if err != nil {
 		return err
 	}
 	defer w.Stop()
+	polling.Store(true)
 	logger.Info("worker running", "temporal", p.temporal)
 	<-ctx.Done()
+	// Draining: no longer ready, so that nothing waits on this replica.
+	polling.Store(false)
 	return nil
 }
 

@@ -193,6 +193,32 @@ func (h *Host) Info(ctx context.Context, name string) (sdk.Info, error) {
 	return info, nil
 }
 
+// Ready launches every plugin that is not running, as its first use would,
+// and reports those that fail (readiness probes). The launch is shared by
+// every caller, so it is not bound to ctx: a probe that gives up leaves it
+// to finish within startTimeout and finds the plugin running next time.
+func (h *Host) Ready(ctx context.Context) error {
+	var errs []error
+	for _, name := range slices.Sorted(maps.Keys(h.plugins)) {
+		launch, cancel := context.WithTimeout(context.WithoutCancel(ctx), startTimeout)
+		done := make(chan error, 1)
+		go func() {
+			defer cancel()
+			_, err := h.running(launch, name, "")
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err != nil {
+				errs = append(errs, fmt.Errorf("plugin %q: %w", name, err))
+			}
+		case <-ctx.Done():
+			return fmt.Errorf("plugin %q: still launching: %w", name, ctx.Err())
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // Close kills all plugin processes and waits for them to exit. Calls after
 // Close fail with ErrClosed.
 func (h *Host) Close() {

@@ -367,3 +367,22 @@ func TestNewRejectsBadSpecs(t *testing.T) {
 		})
 	}
 }
+
+func TestReadyLaunchesEveryPlugin(t *testing.T) {
+	t.Run("a plugin that launches is ready", func(t *testing.T) {
+		h, _ := newOutboxHost(t)
+		if err := h.Ready(t.Context()); err != nil {
+			t.Fatalf("ready: %v", err)
+		}
+		if h.pid(t, "outbox") == 0 {
+			t.Fatal("no plugin process after ready")
+		}
+	})
+	t.Run("a plugin that cannot launch is named", func(t *testing.T) {
+		bad := sha256.Sum256([]byte("some other binary"))
+		h, _ := newOutboxHost(t, func(s *Spec) { s.Checksum = bad[:] })
+		if err := h.Ready(t.Context()); err == nil || !strings.Contains(err.Error(), `"outbox"`) {
+			t.Fatalf("ready = %v, want the outbox named", err)
+		}
+	})
+}

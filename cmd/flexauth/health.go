@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.temporal.io/sdk/client"
+
+	"github.com/flexauth/flexauth/internal/health"
+)
+
+// defaultHealthAddr is where a worker answers its probes unless told
+// otherwise: loopback, so that nothing is exposed by default; a container
+// sets FLEXAUTH_HEALTH_ADDR=0.0.0.0:8081.
+const defaultHealthAddr = "127.0.0.1:8081"
+
+// envOrSet is envOr where an empty value counts: FLEXAUTH_HEALTH_ADDR=""
+// turns the listener off.
+func envOrSet(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}
+
+// pinger is the store's part in a worker's readiness.
+type pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// workerChecks are what a worker's /readyz checks: the store and Temporal
+// answer, its plugins are launched, and it has started polling.
+func workerChecks(st pinger, tc client.Client, plugins func(context.Context) error, polling *atomic.Bool) []health.Check {
+	return []health.Check{
+		{Name: "store", Failure: "unreachable", Run: st.Ping},
+		{Name: "temporal", Failure: "unreachable", Run: func(ctx context.Context) error {
+			_, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{})
+			return err
+		}},
+		{Name: "plugins", Failure: "not launched", Run: plugins},
+		{Name: "polling", Failure: "not started", Run: func(context.Context) error {
+			if !polling.Load() {
+				return errors.New("the worker has not started polling")
+			}
+			return nil
+		}},
+	}
+}
+
+// healthListener serves a worker's probes on their own address: /healthz,
+// /readyz and, when metrics is not nil, /metrics. No Host check: the
+// answers carry fixed words and counters, nothing a page could abuse.
+type healthListener struct {
+	srv *http.Server
+	ln  net.Listener
+}
+
+// listenHealth listens on addr now, so that a taken port stops the start.
+func listenHealth(addr string, ready *health.Readiness, metrics http.Handler) (*healthListener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("health listener: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", health.Alive)
+	mux.Handle("GET /readyz", ready)
+	if metrics != nil {
+		mux.Handle("GET /metrics", metrics)
+	}
+	return &healthListener{srv: newHTTPServer(addr, mux), ln: ln}, nil
+}
+
+// serve answers probes until Shutdown.
+func (h *healthListener) serve(logger *slog.Logger) {
+	if err := h.srv.Serve(h.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		logger.Error("health listener stopped", "error", err)
+	}
+}
+
+// Shutdown stops answering probes.
+func (h *healthListener) Shutdown(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	return h.srv.Shutdown(ctx)
+}
+
+// newMetricsRegistry returns the registry of one process: the metrics its
+// parts register, and the Go runtime's and the process's own. Never the
+// global default registry: each process (and each test) has its own.
+func newMetricsRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+// metricsHandler serves what reg gathers.
+func metricsHandler(reg *prometheus.Registry) http.Handler {
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+}

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flexauth/flexauth/embedtemporal"
+	"github.com/flexauth/flexauth/secret"
+)
+
+func TestWorkerHealthListener(t *testing.T) {
+	ts, err := embedtemporal.Start(t.Context(), embedtemporal.Config{DatabasePath: filepath.Join(t.TempDir(), "temporal.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ts.Stop() })
+	t.Setenv("FLEXAUTH_MASTER_KEY", base64.StdEncoding.EncodeToString(make([]byte, secret.MasterKeySize)))
+	addr := freeAddr(t)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- runWorker(ctx, []string{"--database", filepath.Join(t.TempDir(), "flexauth.db"), "--temporal", ts.HostPort(),
+			"--health-addr", addr}, slog.New(slog.DiscardHandler))
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("worker: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("the worker did not stop within 30s")
+		}
+	})
+
+	get := func(path string) (int, string) {
+		res, err := http.Get("http://" + addr + path)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(body)
+	}
+	var code int
+	var body string
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if code, body = get("/readyz"); code == http.StatusOK {
+			break
+		}
+	}
+	var rep struct {
+		Status string
+		Checks map[string]string
+	}
+	if err := json.Unmarshal([]byte(body), &rep); err != nil || code != http.StatusOK || rep.Status != "ready" {
+		t.Fatalf("readyz = %d %s", code, body)
+	}
+	for _, c := range []string{"store", "temporal", "plugins", "polling"} {
+		if rep.Checks[c] != "ok" {
+			t.Errorf("check %s = %q (%s)", c, rep.Checks[c], body)
+		}
+	}
+	if code, body := get("/healthz"); code != http.StatusOK || !strings.Contains(body, `"ok"`) {
+		t.Errorf("healthz = %d %s", code, body)
+	}
+	if code, body := get("/metrics"); code != http.StatusOK || !strings.Contains(body, "go_goroutines ") || !strings.Contains(body, "process_start_time_seconds ") {
+		t.Errorf("metrics = %d %s", code, tail(body, 20))
+	}
+}
