@@ -81,13 +81,8 @@ func (s *Server) exportUsers(c *gin.Context) {
 		failf(c, http.StatusBadRequest, "format must be %s or %s", userio.FormatCSV, userio.FormatXLSX)
 		return
 	}
-	var branch bool
-	switch c.Query("branch") {
-	case "", "false":
-	case "true":
-		branch = true
-	default:
-		fail(c, http.StatusBadRequest, "branch must be true or false")
+	branch, ok := branchParam(c)
+	if !ok {
 		return
 	}
 	ctx := c.Request.Context()

@@ -43,6 +43,21 @@ func TestLogFormat(t *testing.T) {
 			}
 		}
 	})
+	t.Run("after the command too", func(t *testing.T) {
+		t.Setenv("FLEXAUTH_LOG_FORMAT", "")
+		var stderr bytes.Buffer
+		if err := run(stopped, []string{"codec-server", "--log-format=json", "--addr", freeAddr(t)}, io.Discard, &stderr); err != nil {
+			t.Fatalf("run: %v\n%s", err, stderr.String())
+		}
+		for _, line := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
+			if !isJSON(line) {
+				t.Errorf("not a JSON log line: %s", line)
+			}
+		}
+		if err := run(stopped, []string{"migrate", "--log-format"}, io.Discard, &stderr); err == nil || !strings.Contains(err.Error(), "needs a value") {
+			t.Errorf("--log-format without a value: err = %v", err)
+		}
+	})
 	t.Run("FLEXAUTH_LOG_FORMAT=json does too", func(t *testing.T) {
 		for _, line := range logLines(t, "json") {
 			if !isJSON(line) {

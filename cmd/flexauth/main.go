@@ -12,12 +12,13 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
 const usage = `flexauth — workflow-driven authentication
 
-usage: flexauth [--log-format text|json] COMMAND [flags]
+usage: flexauth [--log-format text|json] COMMAND [flags]   (--log-format may also follow COMMAND)
 
   --log-format  the form of the log lines on stderr: text (default) or json,
                 one object a line (env FLEXAUTH_LOG_FORMAT)
@@ -67,17 +68,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stderr, usage)
 		return err
 	}
-	logger, err := newLogger(stderr, *format)
-	if err != nil {
-		fmt.Fprint(stderr, usage)
-		return err
-	}
 	args = global.Args()
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return flag.ErrHelp
 	}
 	cmd, rest := args[0], args[1:]
+	// --log-format is taken after the command too ("flexauth worker
+	// --log-format json"), as every command's own flag would be.
+	if v, found, others, err := takeLogFormat(rest); err != nil {
+		fmt.Fprint(stderr, usage)
+		return err
+	} else if found {
+		*format, rest = v, others
+	}
+	logger, err := newLogger(stderr, *format)
+	if err != nil {
+		fmt.Fprint(stderr, usage)
+		return err
+	}
 	switch cmd {
 	case "dev":
 		return runDev(ctx, rest, stdout, logger)
@@ -113,4 +122,31 @@ func newLogger(w io.Writer, format string) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return nil, fmt.Errorf("--log-format %q (or FLEXAUTH_LOG_FORMAT): want text or json", format)
+}
+
+// takeLogFormat finds --log-format (or -log-format, with its value as the
+// next argument or after '=') among a command's arguments, before any
+// "--", and returns its last value and the arguments without it.
+func takeLogFormat(args []string) (value string, found bool, rest []string, err error) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			rest = append(rest, args[i:]...)
+			break
+		}
+		name, v, hasValue := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-"), "=")
+		if !strings.HasPrefix(a, "-") || name != "log-format" {
+			rest = append(rest, a)
+			continue
+		}
+		if !hasValue {
+			if i+1 == len(args) {
+				return "", false, nil, errors.New("--log-format needs a value: text or json")
+			}
+			i++
+			v = args[i]
+		}
+		value, found = v, true
+	}
+	return value, found, rest, nil
 }
