@@ -57,6 +57,7 @@ func (b brokenTemporal) CheckHealth(context.Context, *client.CheckHealthRequest)
 // fixture is a Server on a real store with one account, an app key, and a
 // pending PIN attempt and a pending link attempt.
 type fixture struct {
+	t      *testing.T
 	st     *store.Store
 	keys   *secret.Keyring
 	appKey string
@@ -69,7 +70,7 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	st := storetest.SQLite(t)
-	f := &fixture{st: st, keys: testKeyring(t), logs: &syncBuffer{}}
+	f := &fixture{t: t, st: st, keys: testKeyring(t), logs: &syncBuffer{}}
 	now := time.Now().UTC()
 	var err error
 	must(t, st.CreateAccount(ctx, &store.Account{ID: "acme", Name: "Acme", CreatedAt: now}))
@@ -98,7 +99,17 @@ func newFixture(t *testing.T) *fixture {
 
 func (f *fixture) server(wf workflowClient) *Server {
 	// httptest.NewRequest's Host is example.com.
-	return newServer(Config{PublicURL: "http://example.com", StartFloor: time.Nanosecond, Logger: slog.New(slog.NewTextHandler(f.logs, nil))}, f.st, wf, f.keys)
+	s := newServer(Config{PublicURL: "http://example.com", StartFloor: time.Nanosecond, Logger: slog.New(slog.NewTextHandler(f.logs, nil))}, f.st, wf, f.keys)
+	// Background work (a code judged after its answer) ends before the
+	// store closes and its folder is removed: cleanups run last first.
+	f.t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := s.Shutdown(ctx); err != nil {
+			f.t.Errorf("shut the server down: %v", err)
+		}
+	})
+	return s
 }
 
 func (f *fixture) post(t *testing.T, h http.Handler, path, body string) *httptest.ResponseRecorder {

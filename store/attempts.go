@@ -150,16 +150,7 @@ func (s *Store) CancelOtherAttempts(ctx context.Context, a Attempt, at time.Time
 		if err != nil || len(ids) == 0 {
 			return err
 		}
-		_, err = tx.NewUpdate().Model((*Attempt)(nil)).
-			Set("state = ?", AttemptCancelled).
-			Set("completed_at = ?", at).Set("updated_at = ?", at).
-			Set("challenge = NULL").Set("sso_state_digest = NULL").Set("sso_sealed = NULL").
-			Where("id IN (?)", bun.In(ids)).Where("state = ?", AttemptPending).
-			Exec(ctx)
-		if err != nil {
-			return err
-		}
-		if err := dropAttemptSecrets(ctx, tx, ids); err != nil {
+		if err := cancelAttempts(ctx, tx, ids, at); err != nil {
 			return err
 		}
 		reason := "superseded by attempt " + a.ID
@@ -276,6 +267,22 @@ func (s *Store) SetChallenge(ctx context.Context, id string, sealed []byte) ([]b
 		return nil, fmt.Errorf("set challenge of attempt %s: %w", id, err)
 	}
 	return stored, nil
+}
+
+// cancelAttempts ends the pending attempts ids as cancelled at at and
+// drops their secrets. A workflow still running for one of them can no
+// longer publish an outcome: publishing needs a pending row.
+func cancelAttempts(ctx context.Context, db bun.IDB, ids []string, at time.Time) error {
+	_, err := db.NewUpdate().Model((*Attempt)(nil)).
+		Set("state = ?", AttemptCancelled).
+		Set("completed_at = ?", at).Set("updated_at = ?", at).
+		Set("challenge = NULL").Set("sso_state_digest = NULL").Set("sso_sealed = NULL").
+		Where("id IN (?)", bun.In(ids)).Where("state = ?", AttemptPending).
+		Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("cancel attempts: %w", err)
+	}
+	return dropAttemptSecrets(ctx, db, ids)
 }
 
 // dropAttemptSecrets deletes what ended attempts kept for their steps (a

@@ -80,9 +80,7 @@ func (s *Store) MoveUser(ctx context.Context, within string, m UserMove, events 
 }
 
 // cancelPendingOf ends the pending attempts of authid in account as
-// cancelled, dropping their secrets, and audits each. A workflow still
-// running for one of them can no longer publish an outcome: publishing
-// needs a pending row.
+// cancelled (see cancelAttempts) and audits each.
 func cancelPendingOf(ctx context.Context, db bun.IDB, accountID, authid string, at time.Time, reason string) error {
 	var pending []Attempt
 	err := db.NewSelect().Model(&pending).Column("id", "system", "ip").
@@ -102,17 +100,8 @@ func cancelPendingOf(ctx context.Context, db bun.IDB, accountID, authid string, 
 			AuthID: authid, AttemptID: a.ID, IP: a.IP, Reasons: []string{reason},
 		}
 	}
-	_, err = db.NewUpdate().Model((*Attempt)(nil)).
-		Set("state = ?", AttemptCancelled).
-		Set("completed_at = ?", at).Set("updated_at = ?", at).
-		Set("challenge = NULL").Set("sso_state_digest = NULL").Set("sso_sealed = NULL").
-		Where("id IN (?)", bun.In(ids)).Where("state = ?", AttemptPending).
-		Exec(ctx)
-	if err != nil {
+	if err := cancelAttempts(ctx, db, ids, at); err != nil {
 		return fmt.Errorf("cancel the pending attempts of %s: %w", authid, err)
-	}
-	if err := dropAttemptSecrets(ctx, db, ids); err != nil {
-		return err
 	}
 	return appendAudit(ctx, db, events)
 }
