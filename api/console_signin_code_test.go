@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pquerna/otp/totp"
+
 	"github.com/flexauth/flexauth/store"
 )
 
@@ -151,4 +153,46 @@ func wrongCode(code string) string {
 	b := []byte(code)
 	b[len(b)-1] = '0' + (b[len(b)-1]-'0'+1)%10
 	return string(b)
+}
+
+// A code sent at once, before the background start has begun the attempt
+// (the page is quick, or the worker busy), is judged once the attempt
+// begins, not dropped: the sign-in completes without typing it again.
+func TestConsoleCodeBeforeTheAttemptHasBegun(t *testing.T) {
+	t.Parallel()
+	h := consoleHarness(t)
+	h.Admin(http.MethodPost, "/v1/admin/users", req{"authid": "quick", "name": "Quick", "email": "quick@example.com"}, http.StatusCreated)
+	h.Admin(http.MethodPut, "/v1/admin/users/quick/systems", req{"assignments": []req{{"system": "console", "method": "totp"}}}, http.StatusOK)
+	u, err := h.st.GetUser(t.Context(), h.account, "quick")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := totp.Generate(totp.GenerateOpts{Issuer: "flexauth", AccountName: "quick"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := h.keys.Seal([]byte(key.Secret()), u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	if err := h.st.SetTOTPPending(t.Context(), u.ID, sealed, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.st.ActivateTOTP(t.Context(), u.ID, sealed, 0, now); err != nil {
+		t.Fatal(err)
+	}
+
+	b := newBrowser(t, h)
+	b.want(b.do(http.MethodPost, "/v1/admin/session", req{"account": h.account, "authid": "quick"}, false), http.StatusOK, "result", "pending")
+	code, err := totp.GenerateCode(key.Secret(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := b.do(http.MethodPost, "/v1/admin/session/check", req{"pin": code}, false)
+	for deadline := time.Now().Add(10 * time.Second); res.Status == http.StatusAccepted && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+		res = b.do(http.MethodPost, "/v1/admin/session/check", nil, false)
+	}
+	b.want(res, http.StatusOK, "result", "authenticated")
 }
