@@ -50,11 +50,13 @@ const (
 const securityErrorBody = `{"result":"security error"}`
 
 func securityError(c *gin.Context) {
+	c.Set(resultContext, resultSecurityError)
 	c.Data(http.StatusForbidden, "application/json; charset=utf-8", []byte(securityErrorBody))
 	c.Abort()
 }
 
 func result(c *gin.Context, status int, r string) {
+	c.Set(resultContext, r)
 	c.JSON(status, gin.H{"result": r})
 }
 
@@ -136,6 +138,8 @@ func (s *Server) start(c *gin.Context) {
 		if policies.Hosted(res.Method) {
 			out.URL = s.pageURL(token)
 		}
+		c.Set(resultContext, resultSuccess)
+		c.Set(methodContext, res.Method)
 		c.JSON(http.StatusOK, out)
 	}
 }

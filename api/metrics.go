@@ -21,7 +21,19 @@ const metricsPath = "/metrics"
 type httpMetrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	// results are the app API's answers (start and check) by route and
+	// result word; started the attempts a start began, by method;
+	// limited the calls refused by a per-IP limit, by limit.
+	results *prometheus.CounterVec
+	started *prometheus.CounterVec
+	limited *prometheus.CounterVec
 }
+
+// Context keys with which the app API tells observe what it answered.
+const (
+	resultContext = "flexauth.result"
+	methodContext = "flexauth.method"
+)
 
 func newHTTPMetrics(reg prometheus.Registerer) (*httpMetrics, error) {
 	m := &httpMetrics{
@@ -35,12 +47,29 @@ func newHTTPMetrics(reg prometheus.Registerer) (*httpMetrics, error) {
 			Buckets: prometheus.DefBuckets,
 		}, []string{"route", "method"}),
 	}
+	m.results = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "flexauth_app_results_total",
+		Help: "App API answers (start and check), by route template and result: success, pending, authenticated, expired, security error.",
+	}, []string{"route", "result"})
+	m.started = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "flexauth_attempts_started_total",
+		Help: "Attempts a start began, by the method the policy chose.",
+	}, []string{"method"})
+	m.limited = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "flexauth_rate_limited_total",
+		Help: "Calls refused by a per-client-IP limit, by limit: app, browser, signin.",
+	}, []string{"limit"})
 	var err error
 	if m.requests, err = register(reg, m.requests); err != nil {
 		return nil, err
 	}
 	if m.duration, err = register(reg, m.duration); err != nil {
 		return nil, err
+	}
+	for _, v := range []**prometheus.CounterVec{&m.results, &m.started, &m.limited} {
+		if *v, err = register(reg, *v); err != nil {
+			return nil, err
+		}
 	}
 	return m, nil
 }
@@ -72,6 +101,13 @@ func (m *httpMetrics) observe(c *gin.Context) {
 	method := metricMethod(c.Request.Method)
 	m.requests.WithLabelValues(route, method, strconv.Itoa(c.Writer.Status())).Inc()
 	m.duration.WithLabelValues(route, method).Observe(time.Since(began).Seconds())
+	// The words are the protocol's few; the method one of policies'.
+	if r := c.GetString(resultContext); r != "" {
+		m.results.WithLabelValues(route, r).Inc()
+	}
+	if meth := c.GetString(methodContext); meth != "" {
+		m.started.WithLabelValues(meth).Inc()
+	}
 }
 
 // metricMethod bounds the method label: a client can send any token as a

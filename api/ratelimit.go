@@ -227,14 +227,17 @@ func newIPLimits(cfg Config) ipLimits {
 }
 
 // perIP refuses a call over the client's limit with 429 and Retry-After,
-// answered by refuse (JSON or a page), before the route's other handlers.
-func (s *Server) perIP(l *ipLimiter, refuse func(*gin.Context)) gin.HandlerFunc {
+// answered by refuse (JSON or a page), before the route's other handlers,
+// and counts the refusal under name (the limit's flag: app, browser,
+// signin).
+func (s *Server) perIP(name string, l *ipLimiter, refuse func(*gin.Context)) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		ok, wait := l.allow(c.ClientIP(), s.now())
 		if ok {
 			c.Next()
 			return
 		}
+		s.metrics.limited.WithLabelValues(name).Inc()
 		c.Header("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
 		refuse(c)
 	}

@@ -453,10 +453,10 @@ func (s *Server) routes() *gin.Engine {
 	e.GET("/openapi.json", s.openAPI)
 
 	// Every route anyone can call is limited per client IP first.
-	appLimit := s.perIP(s.limits.app, tooManyJSON)
-	pageLimit := s.perIP(s.limits.browser, s.tooManyPage)
-	browserLimit := s.perIP(s.limits.browser, tooManyJSON)
-	signInLimit := s.perIP(s.limits.signIn, tooManyJSON)
+	appLimit := s.perIP("app", s.limits.app, tooManyJSON)
+	pageLimit := s.perIP("browser", s.limits.browser, s.tooManyPage)
+	browserLimit := s.perIP("browser", s.limits.browser, tooManyJSON)
+	signInLimit := s.perIP("signin", s.limits.signIn, tooManyJSON)
 
 	e.POST("/v1/start", appLimit, s.limitBody, s.start)
 	e.POST("/v1/check", appLimit, s.limitBody, s.check)
