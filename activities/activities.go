@@ -10,6 +10,8 @@ import (
 	"github.com/flexauth/flexauth/policies"
 	"github.com/flexauth/flexauth/secret"
 	"github.com/flexauth/flexauth/store"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Store is the persistence the activities need.
@@ -88,6 +90,10 @@ type Config struct {
 
 	// Limits bound starts (see Limits).
 	Limits Limits
+
+	// Metrics is where the activities' Prometheus metrics are registered
+	// (metrics.go); nil: nowhere.
+	Metrics prometheus.Registerer
 
 	// WelcomeLinkTTL is how long a welcome link works once drawn (default
 	// DefaultWelcomeLinkTTL, 72 hours).
@@ -177,6 +183,7 @@ type Activities struct {
 	// hashSlots bounds concurrent password verifications (see
 	// Config.MaxConcurrentHashes).
 	hashSlots chan struct{}
+	metrics   metrics
 }
 
 // New returns the activities. now may be nil for time.Now.
@@ -211,8 +218,14 @@ func New(st Store, policy Policy, plugins Plugins, keys *secret.Keyring, cfg Con
 	if now == nil {
 		now = time.Now
 	}
+	m, err := newMetrics(cfg.Metrics)
+	if err != nil {
+		// Only a registry holding other collectors of these names: the
+		// counts go unserved rather than the worker not starting.
+		m, _ = newMetrics(nil)
+	}
 	return &Activities{store: st, policy: policy, plugins: plugins, keys: keys, cfg: cfg, now: now,
-		hashSlots: make(chan struct{}, cfg.MaxConcurrentHashes)}
+		hashSlots: make(chan struct{}, cfg.MaxConcurrentHashes), metrics: m}
 }
 
 // Subject identifies the attempt in every activity input, for the row and

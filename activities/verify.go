@@ -111,6 +111,9 @@ func (a *Activities) CheckCode(ctx context.Context, in CodeInput) (CodeResult, e
 	if err != nil {
 		return CodeResult{}, err
 	}
+	if out.NewlyLocked {
+		a.metrics.lockouts.WithLabelValues(in.Factor).Inc()
+	}
 	return a.codeResult(out), nil
 }
 
@@ -323,6 +326,9 @@ func (a *Activities) Finish(ctx context.Context, in FinishInput) error {
 	if in.State == store.AttemptAuthenticated {
 		u.LoginUserID, u.LoginIP, u.LoginFactor = in.UserID, in.IP, in.Factor
 	}
-	_, err := a.store.PublishAttempt(ctx, in.AttemptID, u, in.event(now, typ, in.Reasons...))
+	applied, err := a.store.PublishAttempt(ctx, in.AttemptID, u, in.event(now, typ, in.Reasons...))
+	if applied {
+		a.metrics.ended.WithLabelValues(in.State).Inc()
+	}
 	return err
 }

@@ -138,6 +138,10 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 		return err
 	}
 	defer plugins.Close()
+	// One registry for the one process: the API's and the activities'
+	// metrics on the API's /metrics.
+	reg := newMetricsRegistry()
+	actsCfg.Metrics = reg
 	acts := newActivities(ctx, st, plugins, keys, actsCfg, logger)
 	w, err := worker.Start(tc, acts)
 	if err != nil {
@@ -150,7 +154,7 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 	apiCfg.DevOutbox = pf.outbox
 	apiCfg.PolicyReview = review
 	apiCfg.PluginsReady = plugins.Ready
-	apiCfg.Metrics = newMetricsRegistry()
+	apiCfg.Metrics = reg
 	// With port 0 in --addr, the one the system chose.
 	apiCfg.ListenAddr = ln.Addr().String()
 	a := newAPI(st, tc, keys, apiCfg)

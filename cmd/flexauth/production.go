@@ -88,9 +88,11 @@ func runWorker(ctx context.Context, args []string, logger *slog.Logger) error {
 	defer tc.Close()
 	// The probes answer while the worker starts: ready once it polls.
 	var polling atomic.Bool
+	reg := newMetricsRegistry()
+	actsCfg.Metrics = reg
 	if *healthAddr != "" {
 		ready := health.NewReadiness(logger, workerChecks(st, tc, plugins.Ready, &polling)...)
-		hl, err := listenHealth(*healthAddr, ready, metricsHandler(newMetricsRegistry()))
+		hl, err := listenHealth(*healthAddr, ready, metricsHandler(reg))
 		if err != nil {
 			return err
 		}
