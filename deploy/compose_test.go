@@ -155,6 +155,22 @@ func TestComposeFile(t *testing.T) {
 				checkCommand(t, bin, s.Name+" health check", hc.Test[2:])
 			}
 		}
+		// The README's commands run in the image too.
+		readme, err := os.ReadFile("../README.md")
+		if err != nil {
+			t.Fatal(err)
+		}
+		const run = "docker compose run --rm migrate "
+		found := false
+		for _, line := range strings.Split(string(readme), "\n") {
+			if rest, ok := strings.CutPrefix(line, run); ok {
+				found = true
+				checkCommand(t, bin, "README: "+run+"...", strings.Fields(rest))
+			}
+		}
+		if !found {
+			t.Errorf("README.md has no %q line", run)
+		}
 	})
 }
 
@@ -166,9 +182,14 @@ func checkCommand(t *testing.T, bin, service string, args []string) {
 		t.Errorf("%s: no command", service)
 		return
 	}
-	cmd := args[0]
+	// account, plugin and policy take a subcommand: "account create".
+	words := 1
+	if slices.Contains([]string{"account", "plugin", "policy"}, args[0]) && len(args) > 1 {
+		words = 2
+	}
+	cmd := strings.Join(args[:words], " ")
 	var out bytes.Buffer
-	c := exec.Command(bin, cmd, "-h")
+	c := exec.Command(bin, append(slices.Clone(args[:words]), "-h")...)
 	c.Stdout, c.Stderr = &out, &out
 	_ = c.Run() // -h exits 2
 	usage := out.String()
@@ -176,7 +197,7 @@ func checkCommand(t *testing.T, bin, service string, args []string) {
 		t.Errorf("%s: flexauth has no command %q:\n%s", service, cmd, usage)
 		return
 	}
-	for _, a := range args[1:] {
+	for _, a := range args[words:] {
 		if a == "--" {
 			break
 		}
