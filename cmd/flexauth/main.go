@@ -36,6 +36,7 @@ commands:
   flexauth plugin list [--plugins-config F] [--plugins DIR]    the configured plugins, each checked
   flexauth plugin check PATH [key=value ...]                  handshake, version, capabilities of a plugin
   flexauth plugin serve NAME                                  run a built-in plugin (used by the host)
+  flexauth probe [--timeout 3s] URL                           exit 0 if URL answers 2xx (container health checks)
 
 Run "flexauth COMMAND -h" for a command's flags.
 `
@@ -104,6 +105,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runPolicy(ctx, rest, stdout)
 	case "plugin":
 		return runPlugin(ctx, rest, stdout, logger)
+	case "probe":
+		return runProbe(ctx, rest, stdout)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
