@@ -149,6 +149,22 @@ func (s *Server) exportAudit(c *gin.Context, f store.AuditFilter) {
 	w.Flush()
 }
 
+// auditedIn copies ev into the trail of each organisation named (empty
+// names are skipped): a change that touches several organisations is
+// audited in each, so that the administrators of every side, and of their
+// ancestors through ?branch=true, see it. The copies share ev's detail,
+// which nothing changes once built.
+func auditedIn(ev store.AuditEvent, organisations ...string) []store.AuditEvent {
+	out := make([]store.AuditEvent, 0, len(organisations))
+	for _, id := range organisations {
+		if id != "" {
+			ev.AccountID = id
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
 // auditEvent is an admin change's audit event, naming who made it:
 // detail.actor is "key:<id>" or "console:<authid>"; detail.by is the key's
 // name or the administrator's authid.

@@ -168,14 +168,10 @@ func (s *Server) createOrganisation(c *gin.Context) {
 		req.Parent = who.AccountID
 	}
 	org := store.Account{ID: req.ID, Name: req.Name, ParentID: req.Parent, CreatedAt: s.now().UTC()}
-	detail := func() map[string]any {
-		return map[string]any{"id": org.ID, "name": org.Name, "parent": org.ParentID, "reason": req.Reason}
-	}
-	inNew := s.auditEvent(c, eventOrganisationCreated, "", "", detail())
-	inNew.AccountID = org.ID
-	inParent := s.auditEvent(c, eventOrganisationCreated, "", "", detail())
-	inParent.AccountID = org.ParentID
-	err := s.store.CreateOrganisation(c.Request.Context(), who.AccountID, &org, inNew, inParent)
+	ev := s.auditEvent(c, eventOrganisationCreated, "", "", map[string]any{
+		"id": org.ID, "name": org.Name, "parent": org.ParentID, "reason": req.Reason,
+	})
+	err := s.store.CreateOrganisation(c.Request.Context(), who.AccountID, &org, auditedIn(ev, org.ID, org.ParentID)...)
 	switch {
 	case errors.Is(err, store.ErrConflict):
 		failf(c, http.StatusConflict, "organisation %q already exists", req.ID)
@@ -247,21 +243,17 @@ func (s *Server) updateOrganisation(c *gin.Context) {
 		// Audited in the organisation moved and in its old and new
 		// parent: an administrator of either side sees the move in their
 		// own trail, and the ancestors of all three through the branch.
-		for _, in := range []string{id, acc.ParentID, *req.Parent} {
-			ev := s.auditEvent(c, eventOrganisationMoved, "", "", map[string]any{
-				"id": id, "parent": map[string]any{"old": acc.ParentID, "new": *req.Parent}, "reason": req.Reason,
-			})
-			ev.AccountID = in
-			events = append(events, ev)
-		}
+		ev := s.auditEvent(c, eventOrganisationMoved, "", "", map[string]any{
+			"id": id, "parent": map[string]any{"old": acc.ParentID, "new": *req.Parent}, "reason": req.Reason,
+		})
+		events = append(events, auditedIn(ev, id, acc.ParentID, *req.Parent)...)
 	}
 	if req.Name != nil && *req.Name != acc.Name {
 		update.Name = req.Name
 		ev := s.auditEvent(c, eventOrganisationUpdated, "", "", map[string]any{
 			"id": id, "name": map[string]any{"old": acc.Name, "new": *req.Name}, "reason": req.Reason,
 		})
-		ev.AccountID = id
-		events = append(events, ev)
+		events = append(events, auditedIn(ev, id)...)
 	}
 	err = s.store.UpdateOrganisation(ctx, caller(c).AccountID, id, update, events...)
 	switch {
@@ -297,18 +289,10 @@ func (s *Server) deleteOrganisation(c *gin.Context) {
 		s.internalError(c, "load organisation", err)
 		return
 	}
-	detail := func() map[string]any {
-		return map[string]any{"id": id, "name": acc.Name, "parent": acc.ParentID, "reason": reason}
-	}
-	inOrg := s.auditEvent(c, eventOrganisationDeleted, "", "", detail())
-	inOrg.AccountID = id
-	events := []store.AuditEvent{inOrg}
-	if acc.ParentID != "" {
-		inParent := s.auditEvent(c, eventOrganisationDeleted, "", "", detail())
-		inParent.AccountID = acc.ParentID
-		events = append(events, inParent)
-	}
-	err = s.store.DeleteOrganisation(ctx, caller(c).AccountID, id, events...)
+	ev := s.auditEvent(c, eventOrganisationDeleted, "", "", map[string]any{
+		"id": id, "name": acc.Name, "parent": acc.ParentID, "reason": reason,
+	})
+	err = s.store.DeleteOrganisation(ctx, caller(c).AccountID, id, auditedIn(ev, id, acc.ParentID)...)
 	switch {
 	case errors.Is(err, store.ErrOrganisationInUse):
 		failf(c, http.StatusConflict, "organisation %q still has users or sub-organisations: move or delete them first", id)

@@ -109,12 +109,10 @@ func (s *Server) moveUser(c *gin.Context) {
 	if req.Reason != "" {
 		detail["reason"] = req.Reason
 	}
-	left := s.auditEvent(c, eventUserMoved, "", u.AuthID, detail)
-	joined := left
-	joined.AccountID = req.Organisation
+	ev := s.auditEvent(c, eventUserMoved, "", u.AuthID, detail)
 	m := store.UserMove{UserID: u.ID, AuthID: u.AuthID, From: u.AccountID, To: req.Organisation,
 		Assignments: rows, At: s.now().UTC()}
-	err = s.store.MoveUser(ctx, root, m, left, joined)
+	err = s.store.MoveUser(ctx, root, m, auditedIn(ev, u.AccountID, req.Organisation)...)
 	switch {
 	case errors.Is(err, store.ErrConflict):
 		failf(c, http.StatusConflict, "organisation %q has a user %q already, or one with the same single sign-on identity, or its systems changed; nothing was moved", req.Organisation, u.AuthID)
