@@ -570,7 +570,7 @@ func (b *consoleBrowser) waitFor(tab context.Context, expr, what string) {
 			return
 		}
 		if time.Now().After(deadline) || b.ctx.Err() != nil {
-			b.t.Fatalf("wait for %s: %v\npage: %s", what, err, b.pageText())
+			b.t.Fatalf("wait for %s: %v\nstate: %s\npage: %s", what, err, b.pageState(), b.pageText())
 		}
 	}
 }
@@ -641,6 +641,25 @@ func (b *consoleBrowser) pageText() string {
 	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
 	defer cancel()
 	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ''`))
+	if err != nil {
+		return "(unreadable: " + err.Error() + ")"
+	}
+	return s
+}
+
+// pageState describes what a failed wait cannot show in the page's text:
+// the route, the focused element, the open dialogs and the notices.
+func (b *consoleBrowser) pageState() string {
+	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify({
+		hash: location.hash,
+		focused: document.activeElement ? (document.activeElement.dataset.testid || document.activeElement.id || document.activeElement.tagName) : null,
+		dialogs: [...document.querySelectorAll('dialog[open]')].map((d) => d.id),
+		status: (document.getElementById('status') || {}).innerText,
+		error: (document.getElementById('error') || {}).innerText,
+		ready: (document.querySelector('#main .view') || { dataset: {} }).dataset.ready || null,
+	})`))
 	if err != nil {
 		return "(unreadable: " + err.Error() + ")"
 	}
