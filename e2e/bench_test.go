@@ -2,16 +2,19 @@ package e2e
 
 import (
 	"context"
+	"database/sql"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/flexauth/flexauth/password"
 	"github.com/flexauth/flexauth/store"
 	"github.com/flexauth/flexauth/workflows"
+	"github.com/uptrace/bun/driver/pgdriver"
 )
 
 // The benchmarks below measure the two hot paths of an attempt on real
@@ -32,6 +35,43 @@ func BenchmarkCheckPending(b *testing.B) {
 			b.Fatalf("check = %d %s", res.Status, res.Body)
 		}
 	}
+}
+
+// BenchmarkCheckPendingParallel polls check from 8 clients at once and
+// reports the PostgreSQL sessions opened per poll: with a pool that keeps
+// its connections, next to none.
+func BenchmarkCheckPendingParallel(b *testing.B) {
+	h := newHarness(b)
+	h.Setup("vpn", []string{"pin"}, "low", "alice", "pin")
+	body := req{"system": "vpn", "authid": "alice"}
+	h.Expect("/v1/start", body, http.StatusOK, "success")
+	before := pgSessions(b, h.dsn)
+	b.SetParallelism(4) // 8 clients on 2 cores
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if res := h.App("/v1/check", body); res.Status != http.StatusAccepted {
+				b.Errorf("check = %d %s", res.Status, res.Body)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	b.ReportMetric(float64(pgSessions(b, h.dsn)-before)/float64(b.N), "pg-sessions/op")
+}
+
+// pgSessions is how many sessions PostgreSQL has opened on dsn's database
+// so far (its statistics lag by up to a second: wait for them).
+func pgSessions(b *testing.B, dsn string) int64 {
+	b.Helper()
+	time.Sleep(1100 * time.Millisecond)
+	db := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(dsn)))
+	defer db.Close()
+	var n int64
+	if err := db.QueryRow(`SELECT sessions FROM pg_stat_database WHERE datname = current_database()`).Scan(&n); err != nil {
+		b.Fatalf("read pg_stat_database: %v", err)
+	}
+	return n
 }
 
 func BenchmarkQueryAttemptState(b *testing.B) {

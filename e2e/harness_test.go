@@ -89,6 +89,7 @@ type harness struct {
 	adminKey string
 	outbox   string
 	st       *store.Store
+	dsn      string // the harness's own database
 	tc       client.Client
 	keys     *secret.Keyring
 }
@@ -162,7 +163,8 @@ func newHarness(t testing.TB, opts ...option) *harness {
 	ctx := context.Background()
 	h := &harness{t: t, outbox: filepath.Join(t.TempDir(), "outbox.jsonl")}
 
-	st, err := store.Open(ctx, cluster.NewDatabase(t))
+	h.dsn = cluster.NewDatabase(t)
+	st, err := store.Open(ctx, h.dsn)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
@@ -22,6 +23,12 @@ var (
 	ErrConflict = errors.New("already exists")
 )
 
+// postgresMaxConns bounds each process's PostgreSQL pool. A request holds
+// a connection for a query or a short transaction, so a handful serves
+// thousands of polls a second; waiting for one is bounded by the
+// request's context.
+const postgresMaxConns = 10
+
 // Store is flexauth's persistence. It is safe for concurrent use.
 type Store struct {
 	db       *bun.DB
@@ -35,6 +42,17 @@ type Store struct {
 func Open(ctx context.Context, dsn string) (*Store, error) {
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		sqldb := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(dsn)))
+		// database/sql keeps only 2 idle connections by default: under
+		// load every further request opened and closed a PostgreSQL
+		// backend (a fork and an authentication each time, which was
+		// half of PostgreSQL's CPU per sign-in). Keep as many idle as
+		// may be open, bounded so that a few replicas and Temporal stay
+		// within PostgreSQL's default 100 connections; recycle them
+		// slowly so that a failover or a changed password is picked up.
+		sqldb.SetMaxOpenConns(postgresMaxConns)
+		sqldb.SetMaxIdleConns(postgresMaxConns)
+		sqldb.SetConnMaxIdleTime(10 * time.Minute)
+		sqldb.SetConnMaxLifetime(time.Hour)
 		db := bun.NewDB(sqldb, pgdialect.New())
 		if err := db.PingContext(ctx); err != nil {
 			db.Close()
