@@ -389,9 +389,10 @@ func (n *native) addUser(authid, method string) {
 	}, http.StatusOK)
 }
 
-// httpClient bounds every request: an answer that does not come in 15 s
+// httpClient bounds every request: the API bounds each call to Temporal
+// at 15 s and then answers 503, so an answer that does not come in 20 s
 // is a hang.
-var httpClient = &http.Client{Timeout: 15 * time.Second}
+var httpClient = &http.Client{Timeout: 20 * time.Second}
 
 // flexauthBin builds the flexauth binary once per test binary.
 func flexauthBin(t *testing.T) string {

@@ -23,6 +23,9 @@ type recorder struct {
 	refused  int // connection refused or reset: a replica that is down
 	timeouts []string
 	tooMany  int // 429: the per-IP limits of one test client
+	// slowest is the longest a request waited for its answer.
+	slowest     time.Duration
+	slowestPath string
 }
 
 type fiveXX struct {
@@ -69,7 +72,14 @@ func (n *native) call(rec *recorder, api *int, method, path string, header http.
 			return answer{}, err
 		}
 		req.Header = header.Clone()
+		sent := time.Now()
 		res, err := httpClient.Do(req)
+		took := time.Since(sent)
+		rec.add(func(r *recorder) {
+			if took > r.slowest {
+				r.slowest, r.slowestPath = took, method+" "+strings.SplitN(path, "?", 2)[0]
+			}
+		})
 		var a answer
 		if err == nil {
 			a.status = res.StatusCode

@@ -9,7 +9,6 @@
 package topology
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -175,15 +174,17 @@ func (p *Process) WaitExit(timeout time.Duration) error {
 	}
 }
 
-// errNotStarted is returned by Pid before the first start.
-var errNotStarted = errors.New("not started")
-
-// Pid is the process ID of the current run.
-func (p *Process) Pid() (int, error) {
+// Terminate sends SIGTERM to the process alone, as `docker stop` does to a
+// container's first process: the plugins it launched are its to stop.
+func (p *Process) Terminate() error {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.cmd == nil {
-		return 0, errNotStarted
+	cmd := p.cmd
+	p.mu.Unlock()
+	if cmd == nil || !p.Running() {
+		return fmt.Errorf("terminate %s: not running", p.Name)
 	}
-	return p.cmd.Process.Pid, nil
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		return fmt.Errorf("terminate %s: %w", p.Name, err)
+	}
+	return nil
 }
