@@ -3,6 +3,7 @@ package deploy_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"slices"
 	"sort"
 	"strings"
@@ -16,11 +17,15 @@ const (
 	lossUsers = 6
 	// lossThink is each client's pause between sign-ins: 6 clients then
 	// start about 4 sign-ins a second, under the account's 600 a minute.
-	lossThink         = time.Second
-	lossKillAPIAt     = 6 * time.Second
-	lossKillWorkerAt  = 18 * time.Second
-	lossKillTemporal  = 30 * time.Second
-	lossDownFor       = 2 * time.Second
+	lossThink        = time.Second
+	lossKillAPIAt    = 6 * time.Second
+	lossKillWorkerAt = 18 * time.Second
+	lossKillTemporal = 30 * time.Second
+	lossDownFor      = 2 * time.Second
+	// lossTemporalDown outlasts the API's 15 s bound on a call to
+	// Temporal: starts and codes submitted meanwhile must be answered 503
+	// JSON at the bound, not hang.
+	lossTemporalDown  = 17 * time.Second
 	lossLoadAfterLast = 15 * time.Second
 	// lossAttemptLimit is how long one sign-in may take before it counts
 	// as lost.
@@ -87,13 +92,13 @@ func TestReplicaLoss(t *testing.T) {
 
 	at := func(d time.Duration) { time.Sleep(time.Until(loadStart.Add(d))) }
 	var events []*lossEvent
-	kill := func(name string, kill func() error, restart func() error) {
+	kill := func(name string, down time.Duration, kill func() error, restart func() error) {
 		e := &lossEvent{name: name, killed: time.Now()}
 		events = append(events, e)
 		if err := kill(); err != nil {
 			t.Fatalf("kill %s: %v", name, err)
 		}
-		time.Sleep(lossDownFor)
+		time.Sleep(down)
 		if err := restart(); err != nil {
 			t.Fatalf("restart %s: %v", name, err)
 		}
@@ -109,11 +114,11 @@ func TestReplicaLoss(t *testing.T) {
 		}
 	}
 	at(lossKillAPIAt)
-	kill("api-1", n.apis[0].Kill, restartService(n.apis[0]))
+	kill("api-1", lossDownFor, n.apis[0].Kill, restartService(n.apis[0]))
 	at(lossKillWorkerAt)
-	kill("worker-1", n.workers[0].Kill, restartService(n.workers[0]))
+	kill("worker-1", lossDownFor, n.workers[0].Kill, restartService(n.workers[0]))
 	at(lossKillTemporal)
-	kill("temporal", n.temporal.Kill, func() error {
+	kill("temporal", lossTemporalDown, n.temporal.Kill, func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		return n.temporal.Restart(ctx)
@@ -190,6 +195,9 @@ func TestReplicaLoss(t *testing.T) {
 	}
 	if len(unexcused) > 0 {
 		t.Errorf("5xx answers outside an outage or not 503 JSON: %v", unexcused)
+	}
+	if codes[http.StatusServiceUnavailable] == 0 {
+		t.Errorf("no 503 while Temporal was down for %v: the API should answer 503 once its 15 s bound passes", lossTemporalDown)
 	}
 	if len(rec.timeouts) > 0 {
 		t.Errorf("requests left unanswered for 20 s: %v", rec.timeouts)
