@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -430,10 +429,4 @@ func tail(path string) string {
 		raw = raw[len(raw)-4000:]
 	}
 	return string(raw)
-}
-
-// errRefused tells a replica that is down (its port refuses connections).
-func isRefused(err error) bool {
-	var op *net.OpError
-	return errors.As(err, &op) && op.Op == "dial"
 }
