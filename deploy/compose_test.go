@@ -217,12 +217,7 @@ func checkCommand(t *testing.T, bin, service string, args []string) {
 // buildFlexauth builds the binary the image runs.
 func buildFlexauth(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "flexauth")
-	out, err := exec.Command("go", "build", "-o", bin, "../cmd/flexauth").CombinedOutput()
-	if err != nil {
-		t.Fatalf("build flexauth: %v\n%s", err, out)
-	}
-	return bin
+	return flexauthBin(t)
 }
 
 // goModVersion is the version of module in go.mod.

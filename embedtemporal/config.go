@@ -35,8 +35,22 @@ func sqlConfig(dbPath string) *config.SQL {
 }
 
 // serverConfig is the static configuration of a one-node cluster with all
-// four services, one history shard, and no metrics, pprof or archival.
+// four services, one history shard on SQLite, and no metrics, pprof or
+// archival.
 func serverConfig(sqlCfg *config.SQL, eps endpoints) *config.Config {
+	return clusterConfig(config.Persistence{
+		DefaultStore:     sqliteplugin.PluginName,
+		VisibilityStore:  sqliteplugin.PluginName,
+		NumHistoryShards: 1,
+		DataStores: map[string]config.DataStore{
+			sqliteplugin.PluginName: {SQL: sqlCfg},
+		},
+	}, eps)
+}
+
+// clusterConfig is the static configuration of a one-node cluster with all
+// four services on persistence, and no metrics, pprof or archival.
+func clusterConfig(persistence config.Persistence, eps endpoints) *config.Config {
 	var conf config.Config
 	conf.Global.Membership = config.Membership{
 		MaxJoinDuration:  30 * time.Second,
@@ -44,14 +58,7 @@ func serverConfig(sqlCfg *config.SQL, eps endpoints) *config.Config {
 	}
 	// Global.Metrics stays nil (no-op metrics handler) and PProf.Port 0
 	// (pprof off): no extra ports to collide.
-	conf.Persistence = config.Persistence{
-		DefaultStore:     sqliteplugin.PluginName,
-		VisibilityStore:  sqliteplugin.PluginName,
-		NumHistoryShards: 1,
-		DataStores: map[string]config.DataStore{
-			sqliteplugin.PluginName: {SQL: sqlCfg},
-		},
-	}
+	conf.Persistence = persistence
 	conf.ClusterMetadata = &cluster.Config{
 		EnableGlobalNamespace:    false,
 		FailoverVersionIncrement: 10,

@@ -27,6 +27,12 @@
 // calls Fatal only where it cannot go on; as with its own logger, that exits
 // the process.
 //
+// StartPostgres runs the same server on PostgreSQL instead (the postgres12
+// plugin, Temporal's schema created and upgraded with its own schema tool as
+// temporalio/auto-setup does), for tests and benchmarks of the production
+// topology; there an advisory lock stands in for the file lock, and the
+// membership ports stay below 32768 (the schema stores them as smallint).
+//
 // This package owns the server's lifecycle only: it registers no workflows,
 // runs no worker and hands out no client; callers dial HostPort with the SDK.
 // One history shard on one SQLite connection is fine for development, not for

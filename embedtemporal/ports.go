@@ -2,6 +2,7 @@ package embedtemporal
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"strconv"
 )
@@ -108,4 +109,36 @@ func checkFree(addr string) error {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	return l.Close()
+}
+
+// lowPortMax is the highest port Temporal's PostgreSQL schema can record
+// in its membership table (rpc_port is a smallint); the kernel's ephemeral
+// ports are above it.
+const lowPortMax = 32767
+
+// lowFreePorts is freePorts below lowPortMax: n distinct ports, tried from
+// a random start in [20000, lowPortMax], that were free a moment ago.
+func lowFreePorts(ip string, n int) ([]int, error) {
+	const low = 20000
+	listeners := make([]net.Listener, 0, n)
+	defer func() {
+		for _, l := range listeners {
+			_ = l.Close()
+		}
+	}()
+	ports := make([]int, 0, n)
+	start := low + rand.IntN(lowPortMax-low)
+	for i := 0; i <= lowPortMax-low && len(ports) < n; i++ {
+		port := low + (start-low+i)%(lowPortMax-low+1)
+		l, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(port)))
+		if err != nil {
+			continue // taken
+		}
+		listeners = append(listeners, l)
+		ports = append(ports, port)
+	}
+	if len(ports) < n {
+		return nil, fmt.Errorf("find %d free ports below %d on %s", n, lowPortMax, ip)
+	}
+	return ports, nil
 }

@@ -141,7 +141,12 @@ func startServer(dbPath, namespace string, eps endpoints, logger slogLogger) (te
 		return nil, fmt.Errorf("register namespace %q: %w", namespace, err)
 	}
 
-	conf := serverConfig(sqlCfg, eps)
+	return newServer(serverConfig(sqlCfg, eps), logger)
+}
+
+// newServer creates and starts the services of conf; it does not wait for
+// them to answer.
+func newServer(conf *config.Config, logger slogLogger) (temporal.Server, error) {
 	authorizer, err := authorization.GetAuthorizerFromConfig(&conf.Global.Authorization)
 	if err != nil {
 		return nil, fmt.Errorf("create authorizer: %w", err)

@@ -198,17 +198,45 @@ CREATE INDEX audit_events_authid ON audit_events (account_id, authid, id);
 CREATE INDEX audit_events_attempt ON audit_events (attempt_id)
 `
 
+// migrateLockKey is the PostgreSQL advisory lock that serializes migrations
+// ("flexmigr").
+const migrateLockKey = 0x666c65786d696772
+
 // Migrate brings the schema up to date. It is safe to run at every start and
-// from several processes: bun/migrate takes a lock table.
+// from several processes at once (every replica runs it when it starts): on
+// PostgreSQL they wait in turn for an advisory lock, which the server
+// releases with the session even when a process is killed mid-way; on
+// SQLite bun/migrate's lock table serializes them.
 func (s *Store) Migrate(ctx context.Context) error {
+	if s.postgres {
+		conn, err := s.db.Conn(ctx)
+		if err != nil {
+			return fmt.Errorf("lock migrations: %w", err)
+		}
+		defer conn.Close()
+		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(?)", int64(migrateLockKey)); err != nil {
+			return fmt.Errorf("lock migrations: %w", err)
+		}
+		//nolint:errcheck // closing the session releases the lock anyway
+		defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(?)", int64(migrateLockKey))
+		return s.migrate(ctx, false)
+	}
+	return s.migrate(ctx, true)
+}
+
+// migrate creates bun/migrate's tables and applies what is missing, taking
+// bun/migrate's lock table when lockTable.
+func (s *Store) migrate(ctx context.Context, lockTable bool) error {
 	m := migrate.NewMigrator(s.db, migrations(s.postgres))
 	if err := m.Init(ctx); err != nil {
 		return fmt.Errorf("init migrations: %w", err)
 	}
-	if err := m.Lock(ctx); err != nil {
-		return fmt.Errorf("lock migrations: %w", err)
+	if lockTable {
+		if err := m.Lock(ctx); err != nil {
+			return fmt.Errorf("lock migrations: %w", err)
+		}
+		defer m.Unlock(ctx) //nolint:errcheck // unlock failure leaves a stale lock row that the next Lock reports
 	}
-	defer m.Unlock(ctx) //nolint:errcheck // unlock failure leaves a stale lock row that the next Lock reports
 	if _, err := m.Migrate(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"fmt"
+	"time"
 
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
@@ -18,9 +19,13 @@ func Register(r sdkworker.Registry, acts *activities.Activities) {
 	r.RegisterActivity(acts)
 }
 
-// Start starts a worker for the attempt task queue.
-func Start(c client.Client, acts *activities.Activities) (sdkworker.Worker, error) {
+// Start starts a worker for the attempt task queue. Its Stop stops polling
+// and waits up to stopTimeout for the activities under way (a delivery to
+// a slow mail server) to finish before it cancels them: a worker stopped
+// with SIGTERM hands nothing half done to the others.
+func Start(c client.Client, acts *activities.Activities, stopTimeout time.Duration) (sdkworker.Worker, error) {
 	w := sdkworker.New(c, workflows.TaskQueue, sdkworker.Options{
+		WorkerStopTimeout: stopTimeout,
 		// A panic or non-determinism fails the attempt closed instead of
 		// retrying the workflow task forever.
 		WorkflowPanicPolicy: sdkworker.FailWorkflow,

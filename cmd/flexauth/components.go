@@ -38,13 +38,29 @@ type productionFlags struct {
 	namespace string
 	masterKey string
 	publicURL string
+	grace     string
 }
+
+// defaultShutdownGrace is how long a stopping process lets its work
+// finish: Docker's default stop_grace_period, after which it kills.
+const defaultShutdownGrace = 10 * time.Second
 
 func (p *productionFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&p.database, "database", envOr("FLEXAUTH_DATABASE_URL", ""), "PostgreSQL URL (env FLEXAUTH_DATABASE_URL)")
 	fs.StringVar(&p.temporal, "temporal", envOr("FLEXAUTH_TEMPORAL_ADDRESS", "127.0.0.1:7233"), "Temporal frontend host:port (env FLEXAUTH_TEMPORAL_ADDRESS)")
 	fs.StringVar(&p.namespace, "namespace", envOr("FLEXAUTH_TEMPORAL_NAMESPACE", "default"), "Temporal namespace")
 	fs.StringVar(&p.publicURL, "public-url", envOr("FLEXAUTH_PUBLIC_URL", ""), "base URL of links sent to users (env FLEXAUTH_PUBLIC_URL)")
+	fs.StringVar(&p.grace, "shutdown-grace", envOr("FLEXAUTH_SHUTDOWN_GRACE", defaultShutdownGrace.String()),
+		"on SIGTERM, how long requests in flight (api) or running activities (worker) may take to finish (env FLEXAUTH_SHUTDOWN_GRACE)")
+}
+
+// shutdownGrace is --shutdown-grace, checked.
+func (p *productionFlags) shutdownGrace() (time.Duration, error) {
+	d, err := time.ParseDuration(p.grace)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("--shutdown-grace %q: want a positive duration such as 10s", p.grace)
+	}
+	return d, nil
 }
 
 func (p *productionFlags) keyring() (*secret.Keyring, error) {
@@ -215,6 +231,14 @@ type shutdowner interface {
 // waits for after (the API's background work: console sign-ins it has
 // answered but not yet handed to Temporal).
 func serveHTTP(ctx context.Context, srv *http.Server, after ...shutdowner) error {
+	return serveHTTPGrace(ctx, srv, defaultShutdownGrace, after...)
+}
+
+// serveHTTPGrace is serveHTTP with the time the drain may take: once ctx
+// ends, the listener closes at once (new connections are refused, so a
+// load balancer moves on to the other replicas) and requests in flight
+// have grace to finish.
+func serveHTTPGrace(ctx context.Context, srv *http.Server, grace time.Duration, after ...shutdowner) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	select {
@@ -222,7 +246,7 @@ func serveHTTP(ctx context.Context, srv *http.Server, after ...shutdowner) error
 		return fmt.Errorf("serve http on %s: %w", srv.Addr, err)
 	case <-ctx.Done():
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
 	defer cancel()
 	errs := []error{srv.Shutdown(shutdownCtx)}
 	for _, a := range after {

@@ -143,7 +143,7 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 	reg := newMetricsRegistry()
 	actsCfg.Metrics = reg
 	acts := newActivities(ctx, st, plugins, keys, actsCfg, logger)
-	w, err := worker.Start(tc, acts)
+	w, err := worker.Start(tc, acts, defaultShutdownGrace)
 	if err != nil {
 		return err
 	}

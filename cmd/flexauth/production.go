@@ -30,6 +30,10 @@ func runAPI(ctx context.Context, args []string, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	grace, err := p.shutdownGrace()
+	if err != nil {
+		return err
+	}
 	cfg := api.Config{PublicURL: p.publicURL, ListenAddr: *addr, Logger: logger, PolicyReview: review, Metrics: newMetricsRegistry()}
 	if err := edge.apply(&cfg); err != nil {
 		return err
@@ -50,7 +54,7 @@ func runAPI(ctx context.Context, args []string, logger *slog.Logger) error {
 	defer tc.Close()
 	logger.Info("api listening", "addr", *addr)
 	a := newAPI(st, tc, keys, cfg)
-	return serveHTTP(ctx, newHTTPServer(*addr, a.Handler()), a)
+	return serveHTTPGrace(ctx, newHTTPServer(*addr, a.Handler()), grace, a)
 }
 
 func runWorker(ctx context.Context, args []string, logger *slog.Logger) error {
@@ -65,6 +69,10 @@ func runWorker(ctx context.Context, args []string, logger *slog.Logger) error {
 		return err
 	}
 	if err := pf.checkLimits(); err != nil {
+		return err
+	}
+	grace, err := p.shutdownGrace()
+	if err != nil {
 		return err
 	}
 	keys, err := p.keyring()
@@ -101,7 +109,7 @@ func runWorker(ctx context.Context, args []string, logger *slog.Logger) error {
 		logger.Info("health listening", "addr", *healthAddr)
 	}
 	acts := newActivities(ctx, st, plugins, keys, actsCfg, logger)
-	w, err := worker.Start(tc, acts)
+	w, err := worker.Start(tc, acts, grace)
 	if err != nil {
 		return err
 	}
@@ -109,8 +117,10 @@ func runWorker(ctx context.Context, args []string, logger *slog.Logger) error {
 	polling.Store(true)
 	logger.Info("worker running", "temporal", p.temporal)
 	<-ctx.Done()
-	// Draining: no longer ready, so that nothing waits on this replica.
+	// Draining: no longer ready, so that nothing waits on this replica;
+	// the deferred w.Stop lets running activities finish within grace.
 	polling.Store(false)
+	logger.Info("worker stopping", "grace", grace)
 	return nil
 }
 

@@ -1,0 +1,150 @@
+package topology
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/flexauth/flexauth/embedtemporal"
+)
+
+// temporalChildEnv carries a TemporalConfig (JSON) to the program started
+// again as the Temporal server: RunTemporalChild runs it.
+const temporalChildEnv = "FLEXAUTH_TOPOLOGY_TEMPORAL"
+
+// TemporalConfig is a Temporal server on PostgreSQL.
+type TemporalConfig struct {
+	// DatabaseURL and VisibilityURL are Temporal's two databases
+	// (embedtemporal.PostgresConfig).
+	DatabaseURL   string `json:"database_url"`
+	VisibilityURL string `json:"visibility_url"`
+	// Addr is the frontend's host:port; empty: a free port of 127.0.0.1,
+	// chosen once and kept across restarts, as a service name would be.
+	Addr string `json:"addr"`
+	// LogPath receives the server's output (warnings and above).
+	LogPath string `json:"-"`
+}
+
+// Temporal is a Temporal server running as a separate process, so that it
+// can be killed with SIGKILL and started again on the same databases and
+// address.
+type Temporal struct {
+	*Process
+	// Addr is the frontend's host:port.
+	Addr string
+}
+
+// RunTemporalChild runs the Temporal server when this program was started
+// as one by StartTemporal, and then exits; otherwise it returns at once.
+// Call it first thing in TestMain or main of any program that calls
+// StartTemporal: the server is this same executable started again, which
+// spares building and linking a second binary that embeds Temporal.
+func RunTemporalChild() {
+	raw, ok := os.LookupEnv(temporalChildEnv)
+	if !ok {
+		return
+	}
+	var cfg TemporalConfig
+	if err := json.Unmarshal([]byte(raw), &cfg); err != nil {
+		fmt.Fprintf(os.Stderr, "temporal: %s: %v\n", temporalChildEnv, err)
+		os.Exit(1)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	s, err := embedtemporal.StartPostgres(ctx, embedtemporal.PostgresConfig{
+		DatabaseURL: cfg.DatabaseURL, VisibilityURL: cfg.VisibilityURL, Addr: cfg.Addr,
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	cancel()
+	if err != nil {
+		fmt.Printf("ERROR %v\n", err)
+		os.Exit(1)
+	}
+	fmt.Printf("READY %s\n", s.HostPort())
+	// Serve until killed, or until the parent goes away (stdin closes).
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	_ = s.Stop()
+	os.Exit(0)
+}
+
+// StartTemporal starts the server (this executable again, see
+// RunTemporalChild) and waits until it answers, ctx ends or it fails.
+func StartTemporal(ctx context.Context, cfg TemporalConfig) (*Temporal, error) {
+	if cfg.Addr == "" {
+		port, err := FreePort()
+		if err != nil {
+			return nil, fmt.Errorf("start temporal: %w", err)
+		}
+		cfg.Addr = net.JoinHostPort("127.0.0.1", fmt.Sprint(port))
+	}
+	raw, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("start temporal: %w", err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("start temporal: %w", err)
+	}
+	t := &Temporal{
+		Process: &Process{
+			Name: "temporal", Path: self, LogPath: cfg.LogPath,
+			Env: append(os.Environ(), temporalChildEnv+"="+string(raw)),
+		},
+		Addr: cfg.Addr,
+	}
+	if err := t.Restart(ctx); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// Restart starts the server again (it must not be running) and waits until
+// it answers.
+func (t *Temporal) Restart(ctx context.Context) error {
+	stdout, err := t.start(true, true)
+	if err != nil {
+		return err
+	}
+	lines := make(chan string, 1)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if line := sc.Text(); strings.HasPrefix(line, "READY ") || strings.HasPrefix(line, "ERROR ") {
+				lines <- line
+				break
+			}
+		}
+		_, _ = io.Copy(io.Discard, stdout)
+	}()
+	select {
+	case line, ok := <-lines:
+		switch {
+		case !ok:
+			return fmt.Errorf("start temporal: exited before answering (see %s): %v", t.LogPath, t.ExitError())
+		case strings.HasPrefix(line, "ERROR "):
+			_ = t.Kill()
+			return fmt.Errorf("start temporal: %s", strings.TrimPrefix(line, "ERROR "))
+		}
+		return nil
+	case <-ctx.Done():
+		_ = t.Kill()
+		return fmt.Errorf("start temporal: %w", ctx.Err())
+	}
+}
+
+// FreePort is a TCP port of 127.0.0.1 that is free now.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
