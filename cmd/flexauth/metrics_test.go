@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -29,7 +30,19 @@ func TestDevServesMetrics(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
 	addr := freeAddr(t)
 	url := "http://" + addr
-	_, out := startDev(t, bin, addr, data)
+	dev, out := startDev(t, bin, addr, data)
+	// Stopped as an operator would, so that it stops its plugins too
+	// (startDev's kill would leave them running).
+	defer func() {
+		_ = dev.Process.Signal(syscall.SIGTERM)
+		done := make(chan error, 1)
+		go func() { done <- dev.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Error("flexauth dev did not stop within 30s of SIGTERM")
+		}
+	}()
 	var keys devKeys
 	raw, err := os.ReadFile(filepath.Join(data, "dev-keys.json"))
 	if err != nil {
