@@ -224,6 +224,10 @@ func New(st Store, policy Policy, plugins Plugins, keys *secret.Keyring, cfg Con
 		// counts go unserved rather than the worker not starting.
 		m, _ = newMetrics(nil)
 	}
+	// Every decision and plugin call is counted and timed, whoever the
+	// caller among the activities.
+	policy = meteredPolicy{Policy: policy, m: m}
+	plugins = meteredPlugins{Plugins: plugins, m: m}
 	return &Activities{store: st, policy: policy, plugins: plugins, keys: keys, cfg: cfg, now: now,
 		hashSlots: make(chan struct{}, cfg.MaxConcurrentHashes), metrics: m}
 }

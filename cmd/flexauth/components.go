@@ -109,10 +109,11 @@ func openStore(ctx context.Context, dsn string) (*store.Store, error) {
 
 // dialTemporal connects to Temporal with flexauth's payload codec: what
 // the client and its workers write is encrypted with keys.
-func dialTemporal(hostPort, namespace string, keys *secret.Keyring, logger *slog.Logger) (client.Client, error) {
+func dialTemporal(hostPort, namespace string, keys *secret.Keyring, metrics client.MetricsHandler, logger *slog.Logger) (client.Client, error) {
 	c, err := client.Dial(payloadcodec.ClientOptions(keys, client.Options{
-		HostPort:  hostPort,
-		Namespace: namespace,
+		HostPort:       hostPort,
+		Namespace:      namespace,
+		MetricsHandler: metrics, // the SDK's own metrics (temporalmetrics.go)
 		// Temporal's own chatter stays at warn; flexauth logs what matters.
 		Logger: tlog.NewStructuredLogger(slog.New(levelFilter{logger.Handler(), slog.LevelWarn})),
 	}))

@@ -118,7 +118,14 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 		return fmt.Errorf("start embedded temporal: %w", err)
 	}
 	defer ts.Stop()
-	tc, err := dialTemporal(ts.HostPort(), ts.Namespace(), keys, logger)
+	// One registry for the one process: the API's, the activities' and
+	// the Temporal SDK's metrics on the API's /metrics.
+	reg := newMetricsRegistry()
+	sdkMetrics, err := temporalMetrics(reg, logger)
+	if err != nil {
+		return err
+	}
+	tc, err := dialTemporal(ts.HostPort(), ts.Namespace(), keys, sdkMetrics, logger)
 	if err != nil {
 		return err
 	}
@@ -138,9 +145,6 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 		return err
 	}
 	defer plugins.Close()
-	// One registry for the one process: the API's and the activities'
-	// metrics on the API's /metrics.
-	reg := newMetricsRegistry()
 	actsCfg.Metrics = reg
 	acts := newActivities(ctx, st, plugins, keys, actsCfg, logger)
 	w, err := worker.Start(tc, acts, defaultShutdownGrace)

@@ -77,4 +77,9 @@ func TestWorkerHealthListener(t *testing.T) {
 	if code, body := get("/metrics"); code != http.StatusOK || !strings.Contains(body, "go_goroutines ") || !strings.Contains(body, "process_start_time_seconds ") {
 		t.Errorf("metrics = %d %s", code, tail(body, 20))
 	}
+	// The Temporal SDK's own metrics, in the same registry: the client's
+	// requests (it has dialled) and the worker's polls (it polls).
+	if _, body := get("/metrics"); !strings.Contains(body, `temporal_request_total{`) || !strings.Contains(body, `temporal_long_request_total{`) {
+		t.Errorf("the worker's metrics lack the Temporal SDK's:\n%s", body)
+	}
 }

@@ -34,7 +34,8 @@ func runAPI(ctx context.Context, args []string, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	cfg := api.Config{PublicURL: p.publicURL, ListenAddr: *addr, Logger: logger, PolicyReview: review, Metrics: newMetricsRegistry()}
+	reg := newMetricsRegistry()
+	cfg := api.Config{PublicURL: p.publicURL, ListenAddr: *addr, Logger: logger, PolicyReview: review, Metrics: reg}
 	if err := edge.apply(&cfg); err != nil {
 		return err
 	}
@@ -47,7 +48,11 @@ func runAPI(ctx context.Context, args []string, logger *slog.Logger) error {
 		return err
 	}
 	defer st.Close()
-	tc, err := dialTemporal(p.temporal, p.namespace, keys, logger)
+	sdkMetrics, err := temporalMetrics(reg, logger)
+	if err != nil {
+		return err
+	}
+	tc, err := dialTemporal(p.temporal, p.namespace, keys, sdkMetrics, logger)
 	if err != nil {
 		return err
 	}
@@ -89,15 +94,19 @@ func runWorker(ctx context.Context, args []string, logger *slog.Logger) error {
 		return err
 	}
 	defer plugins.Close()
-	tc, err := dialTemporal(p.temporal, p.namespace, keys, logger)
+	reg := newMetricsRegistry()
+	actsCfg.Metrics = reg
+	sdkMetrics, err := temporalMetrics(reg, logger)
+	if err != nil {
+		return err
+	}
+	tc, err := dialTemporal(p.temporal, p.namespace, keys, sdkMetrics, logger)
 	if err != nil {
 		return err
 	}
 	defer tc.Close()
 	// The probes answer while the worker starts: ready once it polls.
 	var polling atomic.Bool
-	reg := newMetricsRegistry()
-	actsCfg.Metrics = reg
 	if *healthAddr != "" {
 		ready := health.NewReadiness(logger, workerChecks(st, tc, plugins.Ready, &polling)...)
 		hl, err := listenHealth(*healthAddr, ready, metricsHandler(reg))
