@@ -32,13 +32,19 @@ func (t *Tracing) middleware() gin.HandlerFunc {
 		prop = propagation.NewCompositeTextMapPropagator()
 	}
 	return func(c *gin.Context) {
+		route := c.FullPath()
+		switch route {
+		case healthzPath, readyzPath, metricsPath:
+			// Probes and scrapes every few seconds would bury the
+			// sign-ins.
+			c.Next()
+			return
+		case "":
+			route = "unmatched"
+		}
 		// A caller (an application server) may pass its trace context:
 		// flexauth's spans then join its trace.
 		ctx := prop.Extract(c.Request.Context(), propagation.HeaderCarrier(c.Request.Header))
-		route := c.FullPath()
-		if route == "" {
-			route = "unmatched"
-		}
 		method := metricMethod(c.Request.Method)
 		ctx, span := tracer.Start(ctx, method+" "+route,
 			trace.WithSpanKind(trace.SpanKindServer),

@@ -2,11 +2,15 @@ package tracing
 
 import (
 	"context"
+	"net"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace/noop"
+	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	"google.golang.org/grpc"
 )
 
 // Without an OTLP endpoint, in the flag or the standard environment,
@@ -97,5 +101,61 @@ func TestPluginService(t *testing.T) {
 		if got := pluginService(method); got != want {
 			t.Errorf("pluginService(%q) = %v, want %v", method, got, want)
 		}
+	}
+}
+
+// collector is an OTLP/gRPC trace receiver that keeps what it is sent.
+type collector struct {
+	coltracepb.UnimplementedTraceServiceServer
+	got chan *coltracepb.ExportTraceServiceRequest
+}
+
+func (c *collector) Export(_ context.Context, req *coltracepb.ExportTraceServiceRequest) (*coltracepb.ExportTraceServiceResponse, error) {
+	c.got <- req
+	return &coltracepb.ExportTraceServiceResponse{}, nil
+}
+
+// With OTEL_EXPORTER_OTLP_ENDPOINT set, spans reach the collector it
+// names, under the command's service name, at the latest on Shutdown.
+func TestExportsToTheEnvironmentsCollector(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	c := &collector{got: make(chan *coltracepb.ExportTraceServiceRequest, 16)}
+	coltracepb.RegisterTraceServiceServer(srv, c)
+	go srv.Serve(ln)
+	defer srv.Stop()
+	t.Setenv(envOTLPTracesEndpoint, "")
+	t.Setenv("OTEL_SERVICE_NAME", "")
+	t.Setenv(envOTLPEndpoint, "http://"+ln.Addr().String())
+
+	tr, err := New(context.Background(), "flexauth-worker", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, span := tr.Provider.Tracer("x").Start(context.Background(), "RunActivity:Deliver")
+	span.End()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := tr.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case req := <-c.got:
+		rs := req.GetResourceSpans()[0]
+		var service string
+		for _, a := range rs.GetResource().GetAttributes() {
+			if a.GetKey() == "service.name" {
+				service = a.GetValue().GetStringValue()
+			}
+		}
+		name := rs.GetScopeSpans()[0].GetSpans()[0].GetName()
+		if service != "flexauth-worker" || name != "RunActivity:Deliver" {
+			t.Fatalf("collector got span %q of service %q", name, service)
+		}
+	default:
+		t.Fatal("the collector received nothing by the end of Shutdown")
 	}
 }
