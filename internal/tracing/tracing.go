@@ -144,7 +144,7 @@ func (t *Tracing) Plugins() host.Options {
 	h := otelgrpc.NewClientHandler(
 		otelgrpc.WithTracerProvider(t.Provider),
 		otelgrpc.WithPropagators(t.Propagator),
-		// Not the global meter Provider: plugin metrics are another task's.
+		// Not the global meter provider: no metrics from here.
 		otelgrpc.WithMeterProvider(metricnoop.NewMeterProvider()),
 		otelgrpc.WithFilter(func(info *stats.RPCTagInfo) bool {
 			return pluginService(info.FullMethodName)
@@ -174,8 +174,10 @@ func (t *Tracing) Temporal() (func(*client.Options), error) {
 
 // TemporalInterceptor is Temporal's tracing interceptor on t's provider,
 // for clients and workers (and replayers, which tests give it); nil when
-// off. Workflow spans are made only when the workflow is not replaying,
-// so it does not change what a workflow does.
+// off. It adds headers to the commands a workflow issues and spans
+// outside the workflow's logic, never a command or an event: histories
+// recorded with or without it replay either way (workflows' TestReplay,
+// e2e's TestTraceLinksRequestWorkflowPluginAndStore).
 func (t *Tracing) TemporalInterceptor() (interceptor.Interceptor, error) {
 	if !t.Enabled() {
 		return nil, nil
