@@ -87,6 +87,9 @@ type Config struct {
 	// PluginsReady reports whether the plugins this process runs are
 	// launched, for /readyz; nil when it runs none (`flexauth api`).
 	PluginsReady func(ctx context.Context) error
+	// Tracing, when set, makes a server span of every request, named for
+	// its route (tracing.go). Nil: requests are not traced.
+	Tracing *Tracing
 	// Now is the server's clock (sessions, expiries, audit times); default
 	// time.Now. Only tests set it, to move past the console's session
 	// timeouts without waiting for them.
@@ -440,6 +443,10 @@ func (s *Server) routes() *gin.Engine {
 		// Validate refuses this at start; a library caller gets the safe side.
 		s.log.Error("invalid trusted proxies; trusting none", "error", err)
 		_ = e.SetTrustedProxies(nil)
+	}
+	if s.cfg.Tracing != nil {
+		// First, so that the span covers the whole request.
+		e.Use(s.cfg.Tracing.middleware())
 	}
 	e.Use(s.metrics.observe, s.requestLog, s.recovery, s.checkHost, s.noStoreAdmin)
 	e.NoRoute(func(c *gin.Context) { fail(c, http.StatusNotFound, "not found") })

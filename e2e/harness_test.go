@@ -24,6 +24,7 @@ import (
 	"github.com/flexauth/flexauth/internal/apitest"
 	"github.com/flexauth/flexauth/internal/historytest"
 	"github.com/flexauth/flexauth/internal/pgtest"
+	"github.com/flexauth/flexauth/internal/tracing"
 	"github.com/flexauth/flexauth/payloadcodec"
 	"github.com/flexauth/flexauth/plugins/host"
 	"github.com/flexauth/flexauth/plugins/sdk"
@@ -106,6 +107,14 @@ type harnessConfig struct {
 	plugins       []host.Spec
 	devOutbox     bool
 	now           func() time.Time
+	// tracing instruments the API, Temporal, the plugins and the store.
+	tracing *tracing.Tracing
+}
+
+// withTracing makes spans with t, in every part, as the api and worker
+// commands do.
+func withTracing(tr *tracing.Tracing) option {
+	return func(c *harnessConfig) { c.tracing = tr }
 }
 
 // withDevOutbox serves the outbox file at /v1/admin/dev/outbox, as
@@ -162,9 +171,13 @@ func newHarness(t testing.TB, opts ...option) *harness {
 	t.Helper()
 	ctx := context.Background()
 	h := &harness{t: t, outbox: filepath.Join(t.TempDir(), "outbox.jsonl")}
+	var cfg harnessConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
 
 	h.dsn = cluster.NewDatabase(t)
-	st, err := store.Open(ctx, h.dsn)
+	st, err := store.Open(ctx, h.dsn, cfg.tracing.Store()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,11 +193,7 @@ func newHarness(t testing.TB, opts ...option) *harness {
 		t.Fatal(err)
 	}
 
-	var cfg harnessConfig
-	for _, o := range opts {
-		o(&cfg)
-	}
-	plugins, err := host.New(slog.New(slog.DiscardHandler),
+	plugins, err := host.NewWithOptions(slog.New(slog.DiscardHandler), cfg.tracing.Plugins(),
 		append(cfg.plugins, host.Spec{Name: "outbox", Command: []string{outboxBin}, Config: map[string]string{"path": h.outbox}})...)
 	if err != nil {
 		t.Fatal(err)
@@ -207,7 +216,13 @@ func newHarness(t testing.TB, opts ...option) *harness {
 
 	// The API and the worker share the keyring and so read each other's
 	// encrypted payloads, as in production.
-	codec := temporaltest.WithBaseClientOptions(payloadcodec.ClientOptions(h.keys, client.Options{}))
+	var copts client.Options
+	traceTemporal, err := cfg.tracing.Temporal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	traceTemporal(&copts)
+	codec := temporaltest.WithBaseClientOptions(payloadcodec.ClientOptions(h.keys, copts))
 	var ts *temporaltest.TestServer
 	if tt, ok := t.(*testing.T); ok {
 		ts = temporaltest.NewServer(temporaltest.WithT(tt), codec)
@@ -233,6 +248,7 @@ func newHarness(t testing.TB, opts ...option) *harness {
 	if cfg.devOutbox {
 		apiCfg.DevOutbox = h.outbox
 	}
+	apiCfg.Tracing = cfg.tracing.API()
 	server := api.New(apiCfg, st, h.tc, h.keys)
 	handler = server.Handler()
 	// Cleanups run last first: console sign-ins started after their answer

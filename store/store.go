@@ -39,7 +39,22 @@ type Store struct {
 // is a SQLite file path. A SQLite file, its -wal and -shm are created (or
 // tightened to) mode 0600: they hold users' personal data and sealed
 // secrets. It does not migrate; call Migrate.
-func Open(ctx context.Context, dsn string) (*Store, error) {
+func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	st, err := open(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	if o.tracer != nil {
+		st.db.AddQueryHook(newQueryTracer(o.tracer, st.postgres))
+	}
+	return st, nil
+}
+
+func open(ctx context.Context, dsn string) (*Store, error) {
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		sqldb := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(dsn)))
 		// database/sql keeps only 2 idle connections by default: under

@@ -1,17 +1,21 @@
 package workflows_test
 
 import (
+	"context"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/flexauth/flexauth/internal/historytest"
+	"github.com/flexauth/flexauth/internal/tracing"
 	"github.com/flexauth/flexauth/payloadcodec"
 	"github.com/flexauth/flexauth/secret"
 	"github.com/flexauth/flexauth/workflows"
@@ -38,6 +42,14 @@ func TestReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 	logger := log.NewStructuredLogger(slog.New(slog.DiscardHandler))
+	traces, err := tracing.NewWithProcessor(context.Background(), "replay", tracetest.NewSpanRecorder())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tracer, err := traces.TemporalInterceptor()
+	if err != nil {
+		t.Fatal(err)
+	}
 	var clear, encrypted int
 	for _, f := range files {
 		isEncrypted := encryptedHistory(t, f)
@@ -54,6 +66,18 @@ func TestReplay(t *testing.T) {
 			r.RegisterWorkflow(workflows.Attempt)
 			if err := r.ReplayWorkflowHistoryFromJSONFile(logger, f); err != nil {
 				t.Fatalf("replay %s: %v", f, err)
+			}
+			// A worker with tracing on (its interceptor reads and writes
+			// trace headers) replays histories recorded without it.
+			traced := payloadcodec.ReplayerOptions(keys)
+			traced.Interceptors = []interceptor.WorkerInterceptor{tracer}
+			tr, err := worker.NewWorkflowReplayerWithOptions(traced)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr.RegisterWorkflow(workflows.Attempt)
+			if err := tr.ReplayWorkflowHistoryFromJSONFile(logger, f); err != nil {
+				t.Fatalf("replay %s with tracing: %v", f, err)
 			}
 			if !isEncrypted {
 				return

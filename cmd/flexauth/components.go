@@ -92,11 +92,11 @@ func newKeyring(master []byte) (*secret.Keyring, error) {
 	return secret.New(master, previous...)
 }
 
-func openStore(ctx context.Context, dsn string) (*store.Store, error) {
+func openStore(ctx context.Context, dsn string, opts ...store.Option) (*store.Store, error) {
 	if dsn == "" {
 		return nil, errors.New("no database: pass --database or set FLEXAUTH_DATABASE_URL")
 	}
-	st, err := store.Open(ctx, dsn)
+	st, err := store.Open(ctx, dsn, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -108,15 +108,21 @@ func openStore(ctx context.Context, dsn string) (*store.Store, error) {
 }
 
 // dialTemporal connects to Temporal with flexauth's payload codec: what
-// the client and its workers write is encrypted with keys.
-func dialTemporal(hostPort, namespace string, keys *secret.Keyring, metrics client.MetricsHandler, logger *slog.Logger) (client.Client, error) {
-	c, err := client.Dial(payloadcodec.ClientOptions(keys, client.Options{
+// the client and its workers write is encrypted with keys. metrics takes
+// the SDK's own metrics (temporalmetrics.go); configure adds further
+// options (tracing interceptors).
+func dialTemporal(hostPort, namespace string, keys *secret.Keyring, metrics client.MetricsHandler, logger *slog.Logger, configure ...func(*client.Options)) (client.Client, error) {
+	opts := client.Options{
 		HostPort:       hostPort,
 		Namespace:      namespace,
-		MetricsHandler: metrics, // the SDK's own metrics (temporalmetrics.go)
+		MetricsHandler: metrics,
 		// Temporal's own chatter stays at warn; flexauth logs what matters.
 		Logger: tlog.NewStructuredLogger(slog.New(levelFilter{logger.Handler(), slog.LevelWarn})),
-	}))
+	}
+	for _, c := range configure {
+		c(&opts)
+	}
+	c, err := client.Dial(payloadcodec.ClientOptions(keys, opts))
 	if err != nil {
 		return nil, fmt.Errorf("connect to temporal at %s: %w", hostPort, err)
 	}

@@ -47,6 +47,7 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 	edge.register(fs)
 	var pr policyReviewFlags
 	pr.register(fs)
+	otlp := registerOTLPFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -95,7 +96,13 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, filepath.Join(dir, "flexauth.db"))
+	tr, flushTraces, err := startTracing(ctx, "flexauth-dev", *otlp, logger)
+	if err != nil {
+		return err
+	}
+	defer flushTraces()
+	apiCfg.Tracing = tr.API()
+	st, err := openStore(ctx, filepath.Join(dir, "flexauth.db"), tr.Store()...)
 	if err != nil {
 		return err
 	}
@@ -125,7 +132,11 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 	if err != nil {
 		return err
 	}
-	tc, err := dialTemporal(ts.HostPort(), ts.Namespace(), keys, sdkMetrics, logger)
+	traceTemporal, err := tr.Temporal()
+	if err != nil {
+		return err
+	}
+	tc, err := dialTemporal(ts.HostPort(), ts.Namespace(), keys, sdkMetrics, logger, traceTemporal)
 	if err != nil {
 		return err
 	}
@@ -140,7 +151,7 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 	if _, err := os.Stat(filepath.Join(dir, "plugins.json")); err == nil {
 		pf.config = filepath.Join(dir, "plugins.json")
 	}
-	plugins, actsCfg, err := pf.host(logger, activities.Config{PublicURL: *publicURL})
+	plugins, actsCfg, err := pf.host(logger, activities.Config{PublicURL: *publicURL}, tr.Plugins())
 	if err != nil {
 		return err
 	}

@@ -151,7 +151,7 @@ func (p *pluginFlags) load(logger *slog.Logger) (pluginSet, error) {
 
 // host starts the plugin host and returns the delivery routing for the
 // activities.
-func (p *pluginFlags) host(logger *slog.Logger, acts activities.Config) (*host.Host, activities.Config, error) {
+func (p *pluginFlags) host(logger *slog.Logger, acts activities.Config, opts host.Options) (*host.Host, activities.Config, error) {
 	if err := p.checkLimits(); err != nil {
 		return nil, acts, err
 	}
@@ -162,7 +162,7 @@ func (p *pluginFlags) host(logger *slog.Logger, acts activities.Config) (*host.H
 	for name := range set.unpinned {
 		logger.Warn("plugin is unpinned: no sha256 in the plugin configuration; hashed at start", "plugin", name)
 	}
-	h, err := host.New(logger, set.specs...)
+	h, err := host.NewWithOptions(logger, opts, set.specs...)
 	if err != nil {
 		return nil, acts, err
 	}

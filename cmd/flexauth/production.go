@@ -23,6 +23,7 @@ func runAPI(ctx context.Context, args []string, logger *slog.Logger) error {
 	addr := fs.String("addr", envOr("FLEXAUTH_ADDR", "127.0.0.1:8080"), "listen address")
 	var edge edgeFlags
 	edge.register(fs)
+	otlp := registerOTLPFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -34,8 +35,13 @@ func runAPI(ctx context.Context, args []string, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	tr, flushTraces, err := startTracing(ctx, "flexauth-api", *otlp, logger)
+	if err != nil {
+		return err
+	}
+	defer flushTraces()
 	reg := newMetricsRegistry()
-	cfg := api.Config{PublicURL: p.publicURL, ListenAddr: *addr, Logger: logger, PolicyReview: review, Metrics: reg}
+	cfg := api.Config{PublicURL: p.publicURL, ListenAddr: *addr, Logger: logger, PolicyReview: review, Metrics: reg, Tracing: tr.API()}
 	if err := edge.apply(&cfg); err != nil {
 		return err
 	}
@@ -43,7 +49,7 @@ func runAPI(ctx context.Context, args []string, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, p.database)
+	st, err := openStore(ctx, p.database, tr.Store()...)
 	if err != nil {
 		return err
 	}
@@ -52,7 +58,11 @@ func runAPI(ctx context.Context, args []string, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	tc, err := dialTemporal(p.temporal, p.namespace, keys, sdkMetrics, logger)
+	traceTemporal, err := tr.Temporal()
+	if err != nil {
+		return err
+	}
+	tc, err := dialTemporal(p.temporal, p.namespace, keys, sdkMetrics, logger, traceTemporal)
 	if err != nil {
 		return err
 	}
@@ -70,6 +80,7 @@ func runWorker(ctx context.Context, args []string, logger *slog.Logger) error {
 	pf.register(fs)
 	healthAddr := fs.String("health-addr", envOrSet("FLEXAUTH_HEALTH_ADDR", defaultHealthAddr),
 		"listen address of /healthz, /readyz and /metrics; empty: none (env FLEXAUTH_HEALTH_ADDR)")
+	otlp := registerOTLPFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -84,12 +95,17 @@ func runWorker(ctx context.Context, args []string, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, p.database)
+	tr, flushTraces, err := startTracing(ctx, "flexauth-worker", *otlp, logger)
+	if err != nil {
+		return err
+	}
+	defer flushTraces()
+	st, err := openStore(ctx, p.database, tr.Store()...)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	plugins, actsCfg, err := pf.host(logger, activities.Config{PublicURL: p.publicURL})
+	plugins, actsCfg, err := pf.host(logger, activities.Config{PublicURL: p.publicURL}, tr.Plugins())
 	if err != nil {
 		return err
 	}
@@ -100,7 +116,11 @@ func runWorker(ctx context.Context, args []string, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	tc, err := dialTemporal(p.temporal, p.namespace, keys, sdkMetrics, logger)
+	traceTemporal, err := tr.Temporal()
+	if err != nil {
+		return err
+	}
+	tc, err := dialTemporal(p.temporal, p.namespace, keys, sdkMetrics, logger, traceTemporal)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/plugins/host"
 )
 
 // linkTTLCase is one setting of a link lifetime flag and what it gives.
@@ -38,7 +39,7 @@ func testLinkTTLFlag(t *testing.T, envVar string, get func(activities.Config) ti
 			if err := fs.Parse(tt.args); err != nil {
 				t.Fatal(err)
 			}
-			plugins, cfg, err := pf.host(slog.New(slog.DiscardHandler), activities.Config{})
+			plugins, cfg, err := pf.host(slog.New(slog.DiscardHandler), activities.Config{}, host.Options{})
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want one with %q", err, tt.wantErr)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
 
 	"github.com/flexauth/flexauth/plugins/sdk"
 )
@@ -49,6 +50,7 @@ type Host struct {
 type process struct {
 	spec   Spec
 	logger *slog.Logger
+	dial   []grpc.DialOption
 
 	// lock is a one-slot semaphore rather than a sync.Mutex so that callers
 	// queued behind a slow launch can give up when their context ends. It
@@ -70,6 +72,19 @@ type kindPlugin interface {
 // New returns a Host for specs. No process is started until a plugin is
 // first used.
 func New(logger *slog.Logger, specs ...Spec) (*Host, error) {
+	return NewWithOptions(logger, Options{}, specs...)
+}
+
+// Options are the host's settings besides its plugins.
+type Options struct {
+	// DialOptions are added to the gRPC connection to every plugin
+	// process: e.g. a stats handler that traces each call and passes the
+	// trace context to the plugin.
+	DialOptions []grpc.DialOption
+}
+
+// NewWithOptions is New with opts.
+func NewWithOptions(logger *slog.Logger, opts Options, specs ...Spec) (*Host, error) {
 	h := &Host{plugins: make(map[string]*process, len(specs))}
 	for _, s := range specs {
 		if err := s.validate(); err != nil {
@@ -85,6 +100,7 @@ func New(logger *slog.Logger, specs ...Spec) (*Host, error) {
 		h.plugins[s.Name] = &process{
 			spec:   s,
 			logger: logger.With("plugin", s.Name),
+			dial:   slices.Clone(opts.DialOptions),
 			lock:   make(chan struct{}, 1),
 		}
 	}
@@ -280,7 +296,7 @@ func (h *Host) running(ctx context.Context, name, kind string) (kindPlugin, erro
 // launch starts the plugin process and configures it. The caller holds
 // p.lock.
 func (p *process) launch(ctx context.Context) error {
-	client, rpc, err := start(p.spec, p.logger)
+	client, rpc, err := start(p.spec, p.logger, p.dial)
 	if err != nil {
 		return err
 	}
@@ -308,7 +324,7 @@ func (p *process) launch(ctx context.Context) error {
 
 // start launches the plugin process of spec and completes the handshake,
 // without dispensing or configuring it.
-func start(spec Spec, logger *slog.Logger) (*plugin.Client, plugin.ClientProtocol, error) {
+func start(spec Spec, logger *slog.Logger, dial []grpc.DialOption) (*plugin.Client, plugin.ClientProtocol, error) {
 	cmd := exec.Command(spec.Command[0], spec.Command[1:]...)
 	cmd.Env = childEnv()
 
@@ -331,6 +347,7 @@ func start(spec Spec, logger *slog.Logger) (*plugin.Client, plugin.ClientProtoco
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		Logger:           newHCLogger(logger),
 		StartTimeout:     startTimeout,
+		GRPCDialOptions:  dial,
 	})
 	rpc, err := client.Client()
 	if err != nil {
@@ -404,7 +421,7 @@ func Check(ctx context.Context, logger *slog.Logger, spec Spec) (CheckResult, er
 	if err := spec.validate(); err != nil {
 		return CheckResult{}, err
 	}
-	client, rpc, err := start(spec, logger)
+	client, rpc, err := start(spec, logger, nil)
 	if err != nil {
 		return CheckResult{}, err
 	}
