@@ -93,6 +93,11 @@ func (b *background) wait(ctx context.Context) error {
 	}
 }
 
+// Drain makes /readyz answer 503 from now on: the process is stopping, and
+// a load balancer that probes should send its requests elsewhere. Requests
+// still reaching it are served until Shutdown.
+func (s *Server) Drain() { s.ready.Drain() }
+
 // Shutdown stops taking background work (console sign-ins that start or
 // check a code after it answer as if the work were dropped, and so do
 // "Forgot password?" requests) and waits until

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
@@ -79,6 +80,28 @@ func TestComposeFile(t *testing.T) {
 			}
 			if s.HealthCheck == nil || s.HealthCheck.Disable || len(s.HealthCheck.Test) < 2 {
 				t.Errorf("%s: no health check", name)
+			}
+		}
+		// Docker kills after stop_grace_period (10 s when unset): the
+		// drain flexauth gets (shutdown grace plus the API's drain
+		// delay) must end before it.
+		for _, name := range []string{"api", "worker"} {
+			s := service(name)
+			drain := 10 * time.Second // --shutdown-grace's default
+			for _, env := range []string{"FLEXAUTH_SHUTDOWN_GRACE", "FLEXAUTH_DRAIN_DELAY"} {
+				if v := s.Environment[env]; v != nil {
+					d, err := time.ParseDuration(*v)
+					if err != nil {
+						t.Errorf("%s %s=%q: %v", name, env, *v, err)
+					}
+					if env == "FLEXAUTH_SHUTDOWN_GRACE" {
+						drain -= 10 * time.Second
+					}
+					drain += d
+				}
+			}
+			if s.StopGracePeriod == nil || time.Duration(*s.StopGracePeriod) <= drain {
+				t.Errorf("%s: stop_grace_period %v must exceed its drain of %v, or Docker kills it mid-drain", name, s.StopGracePeriod, drain)
 			}
 		}
 		if got := service("worker").Environment["FLEXAUTH_HEALTH_ADDR"]; got == nil || *got != "0.0.0.0:8081" {

@@ -234,18 +234,33 @@ type shutdowner interface {
 	Shutdown(ctx context.Context) error
 }
 
+// drainer is what stops being ready before the HTTP server closes (the
+// API's /readyz).
+type drainer interface {
+	Drain()
+}
+
+// stopping is how a server stops once asked to: drainDelay with /readyz
+// answering 503 while requests are still served (so that a load balancer
+// that probes takes the replica out before its listener closes), then
+// grace for the requests in flight.
+type stopping struct {
+	drainDelay time.Duration
+	grace      time.Duration
+}
+
 // serveHTTP serves h on addr until ctx ends, then drains requests, then
 // waits for after (the API's background work: console sign-ins it has
 // answered but not yet handed to Temporal).
 func serveHTTP(ctx context.Context, srv *http.Server, after ...shutdowner) error {
-	return serveHTTPGrace(ctx, srv, defaultShutdownGrace, after...)
+	return serveHTTPGrace(ctx, srv, stopping{grace: defaultShutdownGrace}, after...)
 }
 
-// serveHTTPGrace is serveHTTP with the time the drain may take: once ctx
-// ends, the listener closes at once (new connections are refused, so a
-// load balancer moves on to the other replicas) and requests in flight
-// have grace to finish.
-func serveHTTPGrace(ctx context.Context, srv *http.Server, grace time.Duration, after ...shutdowner) error {
+// serveHTTPGrace is serveHTTP with the times of the stop: once ctx ends,
+// after stops being ready; drainDelay later the listener closes (new
+// connections are refused, so a load balancer moves on to the other
+// replicas) and requests in flight have grace to finish.
+func serveHTTPGrace(ctx context.Context, srv *http.Server, stop stopping, after ...shutdowner) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	select {
@@ -253,7 +268,19 @@ func serveHTTPGrace(ctx context.Context, srv *http.Server, grace time.Duration, 
 		return fmt.Errorf("serve http on %s: %w", srv.Addr, err)
 	case <-ctx.Done():
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
+	for _, a := range after {
+		if d, ok := a.(drainer); ok {
+			d.Drain()
+		}
+	}
+	if stop.drainDelay > 0 {
+		select {
+		case err := <-errc:
+			return fmt.Errorf("serve http on %s: %w", srv.Addr, err)
+		case <-time.After(stop.drainDelay):
+		}
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stop.grace)
 	defer cancel()
 	errs := []error{srv.Shutdown(shutdownCtx)}
 	for _, a := range after {

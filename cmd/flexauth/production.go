@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"sync/atomic"
+	"time"
 
 	"github.com/flexauth/flexauth/activities"
 	"github.com/flexauth/flexauth/api"
@@ -23,9 +24,15 @@ func runAPI(ctx context.Context, args []string, logger *slog.Logger) error {
 	addr := fs.String("addr", envOr("FLEXAUTH_ADDR", "127.0.0.1:8080"), "listen address")
 	var edge edgeFlags
 	edge.register(fs)
+	drainFlag := fs.String("drain-delay", envOr("FLEXAUTH_DRAIN_DELAY", "0s"),
+		"on SIGTERM, how long to keep serving with /readyz answering 503 before the listener closes, for load balancers that probe (env FLEXAUTH_DRAIN_DELAY)")
 	otlp := registerOTLPFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	drainDelay, err := time.ParseDuration(*drainFlag)
+	if err != nil || drainDelay < 0 {
+		return fmt.Errorf("--drain-delay %q: want a duration such as 5s (0 closes at once)", *drainFlag)
 	}
 	review, err := pr.config()
 	if err != nil {
@@ -69,7 +76,7 @@ func runAPI(ctx context.Context, args []string, logger *slog.Logger) error {
 	defer tc.Close()
 	logger.Info("api listening", "addr", *addr)
 	a := newAPI(st, tc, keys, cfg)
-	return serveHTTPGrace(ctx, newHTTPServer(*addr, a.Handler()), grace, a)
+	return serveHTTPGrace(ctx, newHTTPServer(*addr, a.Handler()), stopping{drainDelay: drainDelay, grace: grace}, a)
 }
 
 func runWorker(ctx context.Context, args []string, logger *slog.Logger) error {

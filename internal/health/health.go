@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -26,6 +27,10 @@ const (
 	StatusReady       = "ready"
 	StatusUnavailable = "unavailable"
 	OK                = "ok"
+	// CheckShutdown names the condition a draining process fails: it is
+	// stopping, whatever its dependencies say.
+	CheckShutdown = "shutdown"
+	Draining      = "draining"
 )
 
 // Check is one readiness condition.
@@ -60,7 +65,14 @@ type Readiness struct {
 	last    Report
 	at      time.Time
 	failing map[string]bool // the checks whose failure was logged
+
+	// draining is set once the process stops: from then on it is not
+	// ready, so that load balancers take it out before it closes.
+	draining atomic.Bool
 }
+
+// Drain makes every later report unavailable: the process is stopping.
+func (r *Readiness) Drain() { r.draining.Store(true) }
 
 // NewReadiness returns the readiness of checks, each bounded by
 // CheckTimeout.
@@ -76,6 +88,9 @@ func NewReadiness(logger *slog.Logger, checks ...Check) *Readiness {
 
 // Report runs the checks (or returns the report of the last second).
 func (r *Readiness) Report(ctx context.Context) Report {
+	if r.draining.Load() {
+		return Report{Status: StatusUnavailable, Checks: map[string]string{CheckShutdown: Draining}}
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.at.IsZero() && r.now().Sub(r.at) < r.maxAge {

@@ -82,3 +82,23 @@ func TestReadinessSharesARecentReport(t *testing.T) {
 		t.Fatalf("a probe after a second did not run the check again (%d runs)", runs)
 	}
 }
+
+func TestDrainingIsNeverReady(t *testing.T) {
+	r := NewReadiness(nil, Check{Name: "store", Failure: "unreachable", Run: func(context.Context) error { return nil }})
+	if !r.Report(context.Background()).Ready() {
+		t.Fatal("a passing check is not ready")
+	}
+	r.Drain()
+	rec := httptest.NewRecorder()
+	r.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Fatalf("draining /readyz = %d, want 503", rec.Code)
+	}
+	var got Report
+	if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != StatusUnavailable || got.Checks[CheckShutdown] != Draining {
+		t.Fatalf("draining report = %+v", got)
+	}
+}
