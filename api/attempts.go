@@ -102,6 +102,7 @@ func (s *Server) recordSuperseded(ctx context.Context, in workflows.AttemptInput
 // startAttempt runs the Update-With-Start of beginAttempt.
 func (s *Server) startAttempt(ctx context.Context, in workflows.AttemptInput) (workflows.BeginResult, error) {
 	id := s.workflowID(in)
+	in.Shape = workflows.CurrentShape
 	ctx, cancel := context.WithTimeout(ctx, temporalTimeout)
 	defer cancel()
 	op := s.wf.NewWithStartWorkflowOperation(client.StartWorkflowOptions{

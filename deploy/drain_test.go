@@ -110,14 +110,20 @@ func TestSIGTERMDrains(t *testing.T) {
 		const slow = 3 * time.Second
 		n.mail.setDelay(email, slow)
 		n.addUser("drain-worker", "pin")
+		// The start answers once the challenge is delivered (the delivery
+		// runs inside the attempt's first workflow task), so it is still
+		// waiting while the workers stop.
 		first := 0
-		a, err := n.jsonCall(rec, &first, http.MethodPost, "/v1/start", n.appKey,
-			map[string]any{"system": "shop", "authid": "drain-worker"}, time.Now().Add(30*time.Second))
-		if err != nil || a.status != http.StatusOK {
-			t.Fatalf("start = %d %s %v", a.status, a.body, err)
+		type startAnswer struct {
+			a   answer
+			err error
 		}
-		var started struct{ Attempt string }
-		_ = json.Unmarshal(a.body, &started)
+		startDone := make(chan startAnswer, 1)
+		go func() {
+			a, err := n.jsonCall(rec, &first, http.MethodPost, "/v1/start", n.appKey,
+				map[string]any{"system": "shop", "authid": "drain-worker"}, time.Now().Add(30*time.Second))
+			startDone <- startAnswer{a, err}
+		}()
 		// Wait until a worker is in the middle of the delivery.
 		timeout := time.After(30 * time.Second)
 	waitData:
@@ -184,6 +190,18 @@ func TestSIGTERMDrains(t *testing.T) {
 		if unready == 0 {
 			t.Errorf("no worker answered /readyz 503 while draining: %v", seen)
 		}
+		// The worker that was delivering finished the task: the start
+		// answered.
+		var started struct{ Attempt string }
+		select {
+		case st := <-startDone:
+			if st.err != nil || st.a.status != http.StatusOK {
+				t.Fatalf("start = %d %s %v", st.a.status, st.a.body, st.err)
+			}
+			_ = json.Unmarshal(st.a.body, &started)
+		case <-time.After(30 * time.Second):
+			t.Fatal("the start made while the workers stopped never answered")
+		}
 		// The delivery finished before the worker went: one message, whose
 		// DATA was answered before the exit.
 		got := n.mail.to(email)
@@ -201,7 +219,7 @@ func TestSIGTERMDrains(t *testing.T) {
 			n.waitHealthy(w, time.Minute)
 		}
 		code := pinPattern.FindStringSubmatch(n.mail.to(email)[0].Text)
-		a, err = n.jsonCall(rec, &first, http.MethodPost, "/v1/check", n.appKey,
+		a, err := n.jsonCall(rec, &first, http.MethodPost, "/v1/check", n.appKey,
 			map[string]any{"system": "shop", "authid": "drain-worker", "attempt": started.Attempt, "pin": code[1]}, time.Now().Add(30*time.Second))
 		if err != nil || a.status != http.StatusOK || a.result() != "authenticated" {
 			t.Fatalf("code after the workers' restart = %d %s %v", a.status, a.body, err)

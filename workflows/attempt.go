@@ -24,6 +24,20 @@ var (
 			MaximumInterval: 2 * time.Second, MaximumAttempts: 5,
 		},
 	}
+	// localDeliveryOptions bound a delivery made inside the workflow task
+	// (ShapeLean). Its timeout is the regular activity's: a plugin call cut
+	// short may still have delivered, and what follows a timeout is a
+	// second delivery, so a slow mail server must not be cut off sooner
+	// than before. Past the task's timeout the SDK heartbeats the task;
+	// a failure goes on as a regular activity with deliveryOptions'
+	// retries.
+	localDeliveryOptions = workflow.LocalActivityOptions{
+		StartToCloseTimeout: 15 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			MaximumAttempts:        1,
+			NonRetryableErrorTypes: []string{activities.ErrTypeDelivery, activities.ErrTypeNoSecret},
+		},
+	}
 	deliveryOptions = workflow.ActivityOptions{
 		// Long enough for a slow mail server, short enough that a delivery
 		// lost with a crashed worker is retried well inside the TTL.
@@ -124,7 +138,11 @@ func Attempt(ctx workflow.Context, in AttemptInput) (AttemptResult, error) {
 	st.begun = true
 
 	timerCtx, cancelTimer := workflow.WithCancel(ctx)
-	defer cancelTimer()
+	if in.Shape < ShapeLean {
+		// The original shape cancels the timer as the run completes (a
+		// TimerCanceled event); the lean one lets it go with the run.
+		defer cancelTimer()
+	}
 	expired := false
 	workflow.Go(timerCtx, func(ctx workflow.Context) {
 		if workflow.NewTimer(ctx, b.TTL).Get(ctx, nil) == nil {
@@ -139,10 +157,9 @@ func Attempt(ctx workflow.Context, in AttemptInput) (AttemptResult, error) {
 		// Nothing to deliver: the user answers with what they know or hold.
 		st.issued = true
 	} else {
-		var issued activities.IssueResult
-		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, deliveryOptions), acts.IssueChallenge, activities.IssueInput{
+		issued, err := st.deliver(ctx, activities.IssueInput{
 			Subject: subject, UserID: b.UserID, Method: b.Method, Channel: b.Channel, ExpiresAt: expires,
-		}).Get(ctx, &issued)
+		})
 		if err != nil && st.state == StatePending {
 			// Undeliverable: nobody can answer this attempt, so it ends now
 			// rather than at its TTL. Fail closed.
@@ -158,6 +175,34 @@ func Attempt(ctx workflow.Context, in AttemptInput) (AttemptResult, error) {
 		st.finish(ctx, subject, StateExpired, "not confirmed within its lifetime")
 	}
 	return st.result(ctx), nil
+}
+
+// deliver issues the challenge. The lean shape tries once inside the
+// workflow task (no activity task to dispatch, no further workflow task to
+// read its result), then as a regular activity with retries when that
+// failed for a reason other than a permanent one. Both are IssueChallenge,
+// which sends the same secret under the same delivery id each time, so a
+// second try after a lost answer is a duplicate the plugin drops.
+func (st *attempt) deliver(ctx workflow.Context, in activities.IssueInput) (activities.IssueResult, error) {
+	var issued activities.IssueResult
+	if st.in.Shape >= ShapeLean {
+		err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, localDeliveryOptions), acts.IssueChallenge, in).Get(ctx, &issued)
+		if err == nil || isPermanentDelivery(err) {
+			return issued, err
+		}
+		workflow.GetLogger(ctx).Warn("delivery inside the workflow task failed; retrying as an activity", "error", err)
+	}
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, deliveryOptions), acts.IssueChallenge, in).Get(ctx, &issued)
+	return issued, err
+}
+
+// isPermanentDelivery reports a failure that no retry mends.
+func isPermanentDelivery(err error) bool {
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) {
+		return false
+	}
+	return appErr.Type() == activities.ErrTypeDelivery || appErr.Type() == activities.ErrTypeNoSecret || appErr.NonRetryable()
 }
 
 func (st *attempt) registerHandlers(ctx workflow.Context, subject activities.Subject) error {
@@ -266,7 +311,7 @@ func (st *attempt) submitCode(ctx workflow.Context, subject activities.Subject, 
 	}
 	st.checking = true
 	defer func() { st.checking = false }()
-	if workflow.GetVersion(ctx, versionCodeCheck, workflow.DefaultVersion, 1) != workflow.DefaultVersion {
+	if st.in.Shape >= ShapeLean || workflow.GetVersion(ctx, versionCodeCheck, workflow.DefaultVersion, 1) != workflow.DefaultVersion {
 		return st.checkCode(ctx, subject, sub)
 	}
 	valid, reason := false, "wrong pin"

@@ -21,7 +21,9 @@ var acts *activities.Activities
 
 const attemptID = "attempt-1"
 
-var input = workflows.AttemptInput{AttemptID: attemptID, AccountID: "acc", System: "vpn", AuthID: "alice", IP: "203.0.113.9"}
+// input is a new attempt: it runs the current shape. originalShape runs
+// the first one, which attempts begun before ShapeLean still run.
+var input = workflows.AttemptInput{AttemptID: attemptID, AccountID: "acc", System: "vpn", AuthID: "alice", IP: "203.0.113.9", Shape: workflows.CurrentShape}
 
 // newEnv returns a time-skipping environment whose Begin allows method with
 // ttl and maxAttempts, whose IssueChallenge yields digest "right", and which

@@ -1,0 +1,134 @@
+package workflows_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/policies"
+	"github.com/flexauth/flexauth/workflows"
+)
+
+// deliveries counts where IssueChallenge ran: inside the workflow task (a
+// local activity) or as a regular activity.
+type deliveries struct{ local, regular int }
+
+func (d *deliveries) listen(env *testsuite.TestWorkflowEnvironment) {
+	env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []any) {
+		if info.ActivityType.Name == "IssueChallenge" {
+			d.local++
+		}
+	})
+	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		if info.ActivityType.Name == "IssueChallenge" {
+			d.regular++
+		}
+	})
+}
+
+// signInWithPIN runs a PIN attempt of the given shape whose delivery
+// answers with issue, submits the right code after a minute, and returns
+// the attempt's result and where the delivery ran.
+func signInWithPIN(t *testing.T, shape int, issue func(context.Context, activities.IssueInput) (activities.IssueResult, error)) (workflows.AttemptResult, workflows.Verdict, deliveries) {
+	t.Helper()
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterWorkflow(workflows.Attempt)
+	env.RegisterActivity(acts)
+	env.OnActivity(acts.Begin, mock.Anything, mock.Anything).Return(activities.BeginResult{
+		Allowed: true, UserID: "u1", Method: policies.MethodPIN, TTL: 5 * time.Minute, MaxAttempts: 3,
+	}, nil)
+	env.OnActivity(acts.IssueChallenge, mock.Anything, mock.Anything).Return(issue)
+	checks := &codeChecks{failures: map[string]int{}}
+	env.OnActivity(acts.CheckCode, mock.Anything, mock.Anything).Return(checks.check)
+	env.OnActivity(acts.Finish, mock.Anything, mock.Anything).Return(nil)
+	var d deliveries
+	d.listen(env)
+	var v workflows.Verdict
+	var err error
+	submit(env, time.Minute, workflows.UpdateSubmitCode, workflows.Submission{AttemptID: attemptID, Digest: "right"}, &v, &err)
+	in := input
+	in.Shape = shape
+	env.ExecuteWorkflow(workflows.Attempt, in)
+	if err != nil {
+		t.Fatalf("submit: %v", err)
+	}
+	return result(t, env), v, d
+}
+
+func delivered(context.Context, activities.IssueInput) (activities.IssueResult, error) {
+	return activities.IssueResult{Digest: "right", Channel: "email"}, nil
+}
+
+func TestLeanShapeDeliversInsideTheWorkflowTask(t *testing.T) {
+	res, v, d := signInWithPIN(t, workflows.ShapeLean, delivered)
+	if res.State != workflows.StateAuthenticated || v.Verdict != workflows.VerdictAccepted {
+		t.Fatalf("result %+v, verdict %+v; want authenticated", res, v)
+	}
+	if d.local != 1 || d.regular != 0 {
+		t.Fatalf("delivered %d times locally and %d as an activity; want once, locally", d.local, d.regular)
+	}
+}
+
+// A delivery that fails for a reason a retry may mend (the mail server is
+// down, the worker timed out) goes on as a regular activity with its
+// retries; the attempt is not lost.
+func TestLeanShapeRetriesAFailedDeliveryAsAnActivity(t *testing.T) {
+	calls := 0
+	res, v, d := signInWithPIN(t, workflows.ShapeLean, func(ctx context.Context, in activities.IssueInput) (activities.IssueResult, error) {
+		calls++
+		if calls == 1 {
+			return activities.IssueResult{}, errors.New("mail server: connection refused")
+		}
+		return delivered(ctx, in)
+	})
+	if res.State != workflows.StateAuthenticated || v.Verdict != workflows.VerdictAccepted {
+		t.Fatalf("result %+v, verdict %+v; want authenticated after the retry", res, v)
+	}
+	if d.local != 1 || d.regular != 1 {
+		t.Fatalf("delivered %d times locally and %d as an activity; want one of each", d.local, d.regular)
+	}
+}
+
+// A permanent failure (no contact, no plugin) is not retried anywhere:
+// the attempt ends denied at once.
+func TestLeanShapeDoesNotRetryAPermanentDeliveryFailure(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterWorkflow(workflows.Attempt)
+	env.RegisterActivity(acts)
+	env.OnActivity(acts.Begin, mock.Anything, mock.Anything).Return(activities.BeginResult{
+		Allowed: true, UserID: "u1", Method: policies.MethodPIN, TTL: 5 * time.Minute, MaxAttempts: 3,
+	}, nil)
+	env.OnActivity(acts.IssueChallenge, mock.Anything, mock.Anything).Return(activities.IssueResult{},
+		temporal.NewNonRetryableApplicationError("user has no email or phone", activities.ErrTypeDelivery, nil))
+	env.OnActivity(acts.Finish, mock.Anything, mock.Anything).Return(nil)
+	var d deliveries
+	d.listen(env)
+	env.ExecuteWorkflow(workflows.Attempt, input)
+	if res := result(t, env); res.State != workflows.StateDenied {
+		t.Fatalf("state = %s, want denied", res.State)
+	}
+	if d.local != 1 || d.regular != 0 {
+		t.Fatalf("delivered %d times locally and %d as an activity; want one local try only", d.local, d.regular)
+	}
+}
+
+// Attempts begun before the lean shape keep delivering as an activity.
+func TestOriginalShapeDeliversAsAnActivity(t *testing.T) {
+	res, v, d := signInWithPIN(t, 0, delivered)
+	if res.State != workflows.StateAuthenticated || v.Verdict != workflows.VerdictAccepted {
+		t.Fatalf("result %+v, verdict %+v; want authenticated", res, v)
+	}
+	if d.local != 0 || d.regular != 1 {
+		t.Fatalf("delivered %d times locally and %d as an activity; want once, as an activity", d.local, d.regular)
+	}
+}
