@@ -81,10 +81,11 @@ func TestDevServesMetrics(t *testing.T) {
 		`flexauth_attempts_ended_total{state="authenticated"} 1`,
 		`flexauth_app_results_total{result="authenticated",route="/v1/check"} 1`,
 		// The Temporal SDK's: the client's requests, the worker's
-		// workflow and activity tasks.
+		// workflow tasks and local activities (the sign-in's Begin and
+		// delivery).
 		`temporal_request_total{`,
 		`temporal_workflow_task_execution_latency_seconds_bucket{`,
-		`temporal_activity_execution_latency_seconds_bucket{`,
+		`temporal_local_activity_execution_latency_seconds_bucket{`,
 	}
 	// The SDK records a task's latency once its result is sent back,
 	// which may be just after the check saw the attempt end.
