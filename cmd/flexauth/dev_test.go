@@ -3,12 +3,14 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -67,10 +69,30 @@ func TestDevSurvivesKill9(t *testing.T) {
 	call(t, url, "POST", "/v1/start", keys.AppKey, `{"system":"wiki","authid":"alice"}`, 200)
 	link := waitLink(t, filepath.Join(data, "outbox.jsonl"))
 
+	plugins := childProcesses(t, first.Process.Pid)
+	if len(plugins) == 0 {
+		t.Fatal("flexauth dev runs no plugin process")
+	}
 	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	_ = first.Wait()
+	// Its plugins see their host gone and exit rather than run on as
+	// orphans.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		alive := 0
+		for _, pid := range plugins {
+			if processRuns(pid) {
+				alive++
+			}
+		}
+		if alive == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of the killed dev's %d plugin processes still run 10 s later", alive, len(plugins))
+		}
+	}
 
 	second, out2 := startDev(t, bin, addr, data)
 	if !strings.Contains(out2.String(), keys.AdminKey) {
@@ -249,4 +271,50 @@ type syncBuffer = syncbuf.Buffer
 func tail(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// childProcesses are the pids whose parent is pid, from /proc.
+func childProcesses(t *testing.T, pid int) []int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []int
+	for _, e := range entries {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if ppid, _, ok := procStat(child); ok && ppid == pid {
+			out = append(out, child)
+		}
+	}
+	return out
+}
+
+// processRuns reports whether pid exists and is not a zombie.
+func processRuns(pid int) bool {
+	_, state, ok := procStat(pid)
+	return ok && state != "Z"
+}
+
+// procStat reads a process's parent and state from /proc/<pid>/stat.
+func procStat(pid int) (ppid int, state string, ok bool) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, "", false
+	}
+	// The command name, in parentheses, may hold spaces: fields start
+	// after its closing parenthesis.
+	i := strings.LastIndexByte(string(raw), ')')
+	if i < 0 {
+		return 0, "", false
+	}
+	f := strings.Fields(string(raw[i+1:]))
+	if len(f) < 2 {
+		return 0, "", false
+	}
+	ppid, err = strconv.Atoi(f[1])
+	return ppid, f[0], err == nil
 }

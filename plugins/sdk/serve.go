@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"os"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
@@ -30,6 +31,7 @@ func ServeIdentity(impl IdentityProvider) {
 }
 
 func serve(plugins map[int]plugin.PluginSet) {
+	go exitWithHost(os.Getppid(), time.Second)
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig:  HandshakeConfig(),
 		VersionedPlugins: plugins,
@@ -43,4 +45,17 @@ func serve(plugins map[int]plugin.PluginSet) {
 			JSONFormat: true,
 		}),
 	})
+}
+
+// exitWithHost ends the plugin process once the host that started it is
+// gone. A host that exits normally stops its plugins itself; one killed
+// with SIGKILL cannot, and its plugins would run on, orphaned, holding
+// their files and ports. The orphan's parent changes (to init or a
+// subreaper), which is what every interval looks for.
+func exitWithHost(host int, every time.Duration) {
+	for range time.Tick(every) {
+		if os.Getppid() != host {
+			os.Exit(0)
+		}
+	}
 }
