@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/flexauth/flexauth/internal/metricreg"
 	"github.com/flexauth/flexauth/plugins/sdk"
 	"github.com/flexauth/flexauth/policies"
 )
@@ -69,32 +70,17 @@ func newMetrics(reg prometheus.Registerer) (metrics, error) {
 	}
 	var err error
 	for _, c := range []**prometheus.CounterVec{&m.ended, &m.lockouts, &m.decisions, &m.pluginCalls} {
-		if *c, err = register(reg, *c); err != nil {
+		if *c, err = metricreg.Register(reg, *c); err != nil {
 			return m, err
 		}
 	}
-	if m.decisionTime, err = register(reg, m.decisionTime); err != nil {
+	if m.decisionTime, err = metricreg.Register(reg, m.decisionTime); err != nil {
 		return m, err
 	}
-	if m.pluginTime, err = register(reg, m.pluginTime); err != nil {
+	if m.pluginTime, err = metricreg.Register(reg, m.pluginTime); err != nil {
 		return m, err
 	}
 	return m, nil
-}
-
-// register registers c, or returns the collector of the same kind already
-// registered under its name.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	if err := reg.Register(c); err != nil {
-		var already prometheus.AlreadyRegisteredError
-		if errors.As(err, &already) {
-			if existing, ok := already.ExistingCollector.(C); ok {
-				return existing, nil
-			}
-		}
-		return c, err
-	}
-	return c, nil
 }
 
 // Outcomes of a policy decision other than the method it allowed.

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -9,6 +8,8 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/flexauth/flexauth/internal/metricreg"
 )
 
 // metricsPath serves the Prometheus metrics; like the probes, for any Host.
@@ -60,33 +61,18 @@ func newHTTPMetrics(reg prometheus.Registerer) (*httpMetrics, error) {
 		Help: "Calls refused by a per-client-IP limit, by limit: app, browser, signin.",
 	}, []string{"limit"})
 	var err error
-	if m.requests, err = register(reg, m.requests); err != nil {
+	if m.requests, err = metricreg.Register(reg, m.requests); err != nil {
 		return nil, err
 	}
-	if m.duration, err = register(reg, m.duration); err != nil {
+	if m.duration, err = metricreg.Register(reg, m.duration); err != nil {
 		return nil, err
 	}
 	for _, v := range []**prometheus.CounterVec{&m.results, &m.started, &m.limited} {
-		if *v, err = register(reg, *v); err != nil {
+		if *v, err = metricreg.Register(reg, *v); err != nil {
 			return nil, err
 		}
 	}
 	return m, nil
-}
-
-// register registers c, or returns the collector already registered under
-// its name (two servers sharing one registry count together).
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	if err := reg.Register(c); err != nil {
-		var already prometheus.AlreadyRegisteredError
-		if errors.As(err, &already) {
-			if existing, ok := already.ExistingCollector.(C); ok {
-				return existing, nil
-			}
-		}
-		return c, err
-	}
-	return c, nil
 }
 
 // observe is the first middleware: it sees the status every later one
