@@ -155,8 +155,13 @@ func newServer(conf *config.Config, logger slogLogger) (temporal.Server, error) 
 	if err != nil {
 		return nil, fmt.Errorf("create claim mapper: %w", err)
 	}
+	dc, err := dynamicConfig()
+	if err != nil {
+		return nil, err
+	}
 	srv, err := temporal.NewServer(
 		temporal.WithConfig(conf),
+		temporal.WithDynamicConfigClient(dc),
 		temporal.ForServices(temporal.DefaultServices),
 		temporal.WithLogger(logger),
 		temporal.WithAuthorizer(authorizer),
