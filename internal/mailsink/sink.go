@@ -119,6 +119,17 @@ func (s *Sink) Count(rcpt string) int {
 	return len(s.messages[rcpt])
 }
 
+// Received is the number of messages received, to anyone.
+func (s *Sink) Received() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, msgs := range s.messages {
+		n += len(msgs)
+	}
+	return n
+}
+
 // Wait waits until ctx ends for the message to rcpt with index n (0 is
 // the first one received).
 func (s *Sink) Wait(ctx context.Context, rcpt string, n int) (Message, error) {
