@@ -38,8 +38,8 @@ func newRecorder(from, to time.Time) *recorder {
 
 func (r *recorder) in(t time.Time) bool { return !t.Before(r.from) && !t.After(r.to) }
 
-// fail counts an error of kind, in the window only, and keeps the first
-// few details.
+// fail counts an error of kind, in the window only, and keeps the detail
+// of the first of each of a few kinds.
 func (r *recorder) fail(at time.Time, kind, detail string) {
 	if !r.in(at) {
 		return
@@ -47,7 +47,7 @@ func (r *recorder) fail(at time.Time, kind, detail string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.errors[kind]++
-	if len(r.examples) < 5 {
+	if r.errors[kind] == 1 && detail != "" && len(r.examples) < 5 {
 		r.examples = append(r.examples, kind+": "+detail)
 	}
 }

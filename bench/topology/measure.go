@@ -114,6 +114,7 @@ type snapshot struct {
 	// opened.
 	xacts, sessions int64
 	pgOK            bool
+	sessionsOK      bool
 }
 
 func (s *stack) snapshot(ctx context.Context) (snapshot, error) {
@@ -130,12 +131,17 @@ func (s *stack) snapshot(ctx context.Context) (snapshot, error) {
 	// Its own CPU only: the processes it started are components.
 	snap.cpu["bench"] = t[os.Getpid()].own
 	if s.pgAdmin != nil {
+		sessions := "NULL"
+		if s.pgSessions {
+			sessions = "sum(sessions)::bigint"
+		}
 		var x, sess sql.NullInt64
-		err := s.pgAdmin.QueryRowContext(ctx, `SELECT sum(xact_commit + xact_rollback)::bigint, sum(sessions)::bigint FROM pg_stat_database`).Scan(&x, &sess)
+		err := s.pgAdmin.QueryRowContext(ctx, `SELECT sum(xact_commit + xact_rollback)::bigint, `+sessions+` FROM pg_stat_database`).Scan(&x, &sess)
 		if err != nil {
 			return snap, fmt.Errorf("read pg_stat_database: %w", err)
 		}
-		snap.xacts, snap.sessions, snap.pgOK = x.Int64, sess.Int64, true
+		snap.xacts, snap.pgOK = x.Int64, true
+		snap.sessions, snap.sessionsOK = sess.Int64, sess.Valid
 	}
 	return snap, nil
 }

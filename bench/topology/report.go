@@ -102,10 +102,14 @@ func newReport(cfg config, st *stack, rec *recorder, first, last snapshot) *repo
 		rep.CPUmsPerOp[name] = ms // divided by perOperation
 	}
 	if first.pgOK && last.pgOK {
-		x, s := float64(last.xacts-first.xacts), float64(last.sessions-first.sessions)
-		xs, ss := x/secs, s/secs
-		rep.PGTransactionsPerOp, rep.PGNewConnectionsPerOp = &x, &s // divided by perOperation
-		rep.PGTransactionsPerSec, rep.PGNewConnectionsPerSec = &xs, &ss
+		x := float64(last.xacts - first.xacts)
+		xs := x / secs
+		rep.PGTransactionsPerOp, rep.PGTransactionsPerSec = &x, &xs // divided by perOperation
+	}
+	if first.sessionsOK && last.sessionsOK {
+		s := float64(last.sessions - first.sessions)
+		ss := s / secs
+		rep.PGNewConnectionsPerOp, rep.PGNewConnectionsPerSec = &s, &ss // divided by perOperation
 	}
 	return rep
 }
@@ -135,9 +139,11 @@ func (r *report) perOperation(n int, operation string) {
 	for name := range r.CPUmsPerOp {
 		r.CPUmsPerOp[name] /= float64(n)
 	}
-	if r.PGTransactionsPerOp != nil {
-		x, s := *r.PGTransactionsPerOp/float64(n), *r.PGNewConnectionsPerOp/float64(n)
-		r.PGTransactionsPerOp, r.PGNewConnectionsPerOp = &x, &s
+	for _, v := range []**float64{&r.PGTransactionsPerOp, &r.PGNewConnectionsPerOp} {
+		if *v != nil {
+			per := **v / float64(n)
+			*v = &per
+		}
 	}
 }
 
@@ -181,6 +187,8 @@ func (r *report) print(w io.Writer) {
 	}
 	if r.PGTransactionsPerOp != nil {
 		fmt.Fprintf(tw, "postgres transactions\t%.1f per %s, %.0f/s\n", *r.PGTransactionsPerOp, r.Operation, *r.PGTransactionsPerSec)
+	}
+	if r.PGNewConnectionsPerOp != nil {
 		fmt.Fprintf(tw, "postgres new connections\t%.2f per %s, %.1f/s\n", *r.PGNewConnectionsPerOp, r.Operation, *r.PGNewConnectionsPerSec)
 	}
 	fmt.Fprintf(tw, "\nCPU by process\tms per %s\t%% of a core\n", r.Operation)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -46,6 +47,8 @@ type stack struct {
 	components []component
 	// pgAdmin reads pg_stat_database; nil for dev.
 	pgAdmin *sql.DB
+	// pgSessions: pg_stat_database counts sessions (PostgreSQL 14+).
+	pgSessions bool
 	// flexauthDB maps attempts to workflow runs; nil for dev.
 	flexauthDB *sql.DB
 	temporal   temporalclient.Client // nil for dev
@@ -75,7 +78,8 @@ func (s *stack) close() {
 	}
 }
 
-func (s *stack) defer_(f func()) { s.cleanups = append(s.cleanups, f) }
+// onClose has close call f, after what was registered later.
+func (s *stack) onClose(f func()) { s.cleanups = append(s.cleanups, f) }
 
 // startProduction starts the production topology: PostgreSQL, Temporal on
 // it, the mail sink, migrate, the API and worker replicas, the account.
@@ -92,7 +96,7 @@ func startProduction(ctx context.Context, cfg config, dir string, logf func(stri
 	if err != nil {
 		return st, err
 	}
-	st.defer_(cluster.Stop)
+	st.onClose(cluster.Stop)
 	postgresPID, err := postmasterPID(ctx, cluster)
 	if err != nil {
 		logf("PostgreSQL's CPU is not measured: %v", err)
@@ -105,13 +109,20 @@ func startProduction(ctx context.Context, cfg config, dir string, logf func(stri
 		if err != nil {
 			return st, err
 		}
-		st.defer_(func() { _ = cluster.DropDatabase(name) })
+		st.onClose(func() { _ = cluster.DropDatabase(name) })
 		dsns[i] = dsn
 	}
 	if st.pgAdmin, err = openPostgres(ctx, cluster.AdminDSN()); err != nil {
 		return st, err
 	}
-	st.defer_(func() { _ = st.pgAdmin.Close() })
+	st.onClose(func() { _ = st.pgAdmin.Close() })
+	var version int
+	if err := st.pgAdmin.QueryRowContext(ctx, `SELECT current_setting('server_version_num')::int`).Scan(&version); err != nil {
+		return st, fmt.Errorf("read the server version: %w", err)
+	}
+	if st.pgSessions = version >= 140000; !st.pgSessions {
+		logf("PostgreSQL %d counts no sessions: new connections are not measured", version/10000)
+	}
 	logf("postgres ready (%v)", time.Since(began).Round(time.Millisecond))
 
 	bin := filepath.Join(dir, "flexauth")
@@ -126,7 +137,7 @@ func startProduction(ctx context.Context, cfg config, dir string, logf func(stri
 	if err != nil {
 		return st, err
 	}
-	st.defer_(func() { _ = tp.Kill() })
+	st.onClose(func() { _ = tp.Kill() })
 	st.components = append(st.components, component{name: "temporal", pids: func() []int { return []int{tp.PID()} }})
 	logf("temporal answering at %s", tp.Addr)
 
@@ -134,7 +145,7 @@ func startProduction(ctx context.Context, cfg config, dir string, logf func(stri
 	if err != nil {
 		return st, err
 	}
-	st.defer_(func() { _ = sink.Close() })
+	st.onClose(func() { _ = sink.Close() })
 	st.mail = smtpMailbox{sink}
 	plugins, err := topology.WritePlugins(cfg.repo, dir, sink.Addr(), sink.CAFile())
 	if err != nil {
@@ -179,7 +190,7 @@ func startProduction(ctx context.Context, cfg config, dir string, logf func(stri
 		if err := s.Start(); err != nil {
 			return st, err
 		}
-		st.defer_(func() { _ = s.Kill() })
+		st.onClose(func() { _ = s.Kill() })
 	}
 	for _, s := range slices.Concat(apis, workers) {
 		if err := s.WaitHealthy(time.Minute); err != nil {
@@ -216,7 +227,7 @@ func startProduction(ctx context.Context, cfg config, dir string, logf func(stri
 	if st.flexauthDB, err = openPostgres(ctx, dsns[0]); err != nil {
 		return st, err
 	}
-	st.defer_(func() { _ = st.flexauthDB.Close() })
+	st.onClose(func() { _ = st.flexauthDB.Close() })
 	st.temporal, err = temporalclient.DialContext(ctx, temporalclient.Options{
 		HostPort: tp.Addr, Namespace: "default",
 		Logger: log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
@@ -224,7 +235,7 @@ func startProduction(ctx context.Context, cfg config, dir string, logf func(stri
 	if err != nil {
 		return st, fmt.Errorf("connect to temporal: %w", err)
 	}
-	st.defer_(st.temporal.Close)
+	st.onClose(st.temporal.Close)
 	return st, nil
 }
 
@@ -250,7 +261,7 @@ func startDev(ctx context.Context, cfg config, dir string, logf func(string, ...
 	if err := dev.Start(); err != nil {
 		return st, err
 	}
-	st.defer_(func() { _ = dev.Kill() })
+	st.onClose(func() { _ = dev.Kill() })
 	st.apis = []string{"http://" + addr}
 	st.components = []component{{name: "dev", pids: func() []int { return []int{dev.PID()} }}}
 
@@ -388,7 +399,7 @@ func (s *stack) admin(ctx context.Context, method, path string, body, out any) e
 }
 
 func (s *stack) do(ctx context.Context, method, path, key, contentType string, body []byte, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, s.apis[0]+path, strings.NewReader(string(body)))
+	req, err := http.NewRequestWithContext(ctx, method, s.apis[0]+path, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
