@@ -17,9 +17,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
 
+	"github.com/flexauth/flexauth/internal/topology"
 	"github.com/flexauth/flexauth/plugins/host"
 )
 
@@ -34,29 +34,9 @@ const flexauthBinary = "/usr/local/bin/flexauth"
 // a .env made from .env.example (the real one is never committed).
 func loadProject(t *testing.T) *types.Project {
 	t.Helper()
-	dir := t.TempDir()
-	compose, err := os.ReadFile("../docker-compose.yml")
+	p, err := topology.LoadCompose(context.Background(), "..", t.TempDir())
 	if err != nil {
 		t.Fatal(err)
-	}
-	example, err := os.ReadFile("../.env.example")
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := strings.Replace(string(example), "FLEXAUTH_MASTER_KEY=\n", "FLEXAUTH_MASTER_KEY=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n", 1)
-	for name, data := range map[string]string{"docker-compose.yml": string(compose), ".env": env} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	opts, err := cli.NewProjectOptions([]string{filepath.Join(dir, "docker-compose.yml")},
-		cli.WithWorkingDirectory(dir), cli.WithEnvFiles(filepath.Join(dir, ".env")), cli.WithDotEnv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := opts.LoadProject(context.Background())
-	if err != nil {
-		t.Fatalf("load docker-compose.yml: %v", err)
 	}
 	return p
 }

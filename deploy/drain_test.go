@@ -30,7 +30,7 @@ func TestSIGTERMDrains(t *testing.T) {
 	t.Run("api finishes the request in flight", func(t *testing.T) {
 		api := n.apis[1]
 		n.addUser("drain-api", "pin")
-		hostPort := strings.TrimPrefix(api.url, "http://")
+		hostPort := strings.TrimPrefix(api.URL, "http://")
 		// A client on a slow link: the start request's headers and half its
 		// body are in, the rest comes after the SIGTERM.
 		body := `{"system":"shop","authid":"drain-api"}`
@@ -93,10 +93,10 @@ func TestSIGTERMDrains(t *testing.T) {
 		if !ok {
 			t.Fatal("no message for the attempt started while draining")
 		}
-		code := pinPattern.FindStringSubmatch(msg.Text)
+		code := pin(msg.Text)
 		other := 0
 		a, err := n.jsonCall(rec, &other, http.MethodPost, "/v1/check", n.appKey,
-			map[string]any{"system": "shop", "authid": "drain-api", "attempt": started.Attempt, "pin": code[1]}, time.Now().Add(30*time.Second))
+			map[string]any{"system": "shop", "authid": "drain-api", "attempt": started.Attempt, "pin": code}, time.Now().Add(30*time.Second))
 		if err != nil || a.status != http.StatusOK || a.result() != "authenticated" {
 			t.Fatalf("code of the attempt started while draining = %d %s %v", a.status, a.body, err)
 		}
@@ -108,7 +108,7 @@ func TestSIGTERMDrains(t *testing.T) {
 		const email = "drain-worker@example.com"
 		// A slow mail server: the reply to DATA comes 3 s late.
 		const slow = 3 * time.Second
-		n.mail.setDelay(email, slow)
+		n.mail.SetDelay(email, slow)
 		n.addUser("drain-worker", "pin")
 		// The start answers once the challenge is delivered (the delivery
 		// runs inside the attempt's first workflow task), so it is still
@@ -129,7 +129,7 @@ func TestSIGTERMDrains(t *testing.T) {
 	waitData:
 		for {
 			select {
-			case rcpt := <-n.mail.inData:
+			case rcpt := <-n.mail.InData():
 				if rcpt == email {
 					break waitData
 				}
@@ -156,7 +156,7 @@ func TestSIGTERMDrains(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for w.Running() {
-					res, err := httpClient.Get(w.health)
+					res, err := httpClient.Get(w.Health)
 					if err == nil {
 						_ = res.Body.Close()
 						mu.Lock()
@@ -204,7 +204,7 @@ func TestSIGTERMDrains(t *testing.T) {
 		}
 		// The delivery finished before the worker went: one message, whose
 		// DATA was answered before the exit.
-		got := n.mail.to(email)
+		got := n.mail.To(email)
 		if len(got) != 1 {
 			t.Fatalf("%d messages after the drain, want exactly 1", len(got))
 		}
@@ -218,13 +218,13 @@ func TestSIGTERMDrains(t *testing.T) {
 		for _, w := range n.workers {
 			n.waitHealthy(w, time.Minute)
 		}
-		code := pinPattern.FindStringSubmatch(n.mail.to(email)[0].Text)
+		code := pin(n.mail.To(email)[0].Text)
 		a, err := n.jsonCall(rec, &first, http.MethodPost, "/v1/check", n.appKey,
-			map[string]any{"system": "shop", "authid": "drain-worker", "attempt": started.Attempt, "pin": code[1]}, time.Now().Add(30*time.Second))
+			map[string]any{"system": "shop", "authid": "drain-worker", "attempt": started.Attempt, "pin": code}, time.Now().Add(30*time.Second))
 		if err != nil || a.status != http.StatusOK || a.result() != "authenticated" {
 			t.Fatalf("code after the workers' restart = %d %s %v", a.status, a.body, err)
 		}
-		if got := n.mail.to(email); len(got) != 1 {
+		if got := n.mail.To(email); len(got) != 1 {
 			t.Errorf("%d messages after the restart, want exactly 1", len(got))
 		}
 		t.Logf("worker SIGTERM: both exited after %v with a %v delivery under way (grace %v); /readyz while draining: %v; one message, sign-in completed after restart",

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/flexauth/flexauth/internal/topology"
 )
 
 // Replica loss: the load and the kills, in seconds from the load's start.
@@ -105,12 +107,12 @@ func TestReplicaLoss(t *testing.T) {
 		e.healthy = time.Now()
 		t.Logf("%s killed at +%.1fs, healthy again after %.1fs", name, e.killed.Sub(loadStart).Seconds(), e.healthy.Sub(e.killed).Seconds())
 	}
-	restartService := func(s *service) func() error {
+	restartService := func(s *topology.Service) func() error {
 		return func() error {
 			if err := s.Start(); err != nil {
 				return err
 			}
-			return waitHealthy(s, time.Minute)
+			return s.WaitHealthy(time.Minute)
 		}
 	}
 	at(lossKillAPIAt)
@@ -159,7 +161,7 @@ func TestReplicaLoss(t *testing.T) {
 		// Exactly one message per sign-in: a retried delivery carries
 		// the same Message-ID (receivers drop it); two IDs are two
 		// messages.
-		msgs := n.mail.to(o.authid + "@example.com")
+		msgs := n.mail.To(o.authid + "@example.com")
 		ids := map[string]bool{}
 		for _, m := range msgs {
 			ids[m.MessageID] = true

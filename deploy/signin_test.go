@@ -8,11 +8,12 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/flexauth/flexauth/internal/mailsink"
 )
 
 // recorder keeps what the clients saw of the servers: every 5xx answer
@@ -65,7 +66,7 @@ func (n *native) call(rec *recorder, api *int, method, path string, header http.
 		i := *api % len(n.apis)
 		target := path
 		if strings.HasPrefix(path, "/") {
-			target = n.apis[i].url + path
+			target = n.apis[i].URL + path
 		}
 		req, err := http.NewRequest(method, target, bytes.NewReader(body))
 		if err != nil {
@@ -146,11 +147,6 @@ type outcome struct {
 	err     error
 }
 
-var (
-	linkPattern = regexp.MustCompile(`https?://[^/\s]+(/l/[A-Za-z0-9_-]{43})`)
-	pinPattern  = regexp.MustCompile(`\b(\d{8})\b`)
-)
-
 // signIn is one whole sign-in of authid as an application and its user
 // do it: start, the message, the link confirmed or the code entered, and
 // checks until a final state, through replica api (the other one when it
@@ -187,12 +183,12 @@ func (n *native) signIn(rec *recorder, authid, method string, api int, deadline 
 	var link string
 	switch method {
 	case "pin":
-		m := pinPattern.FindStringSubmatch(msg.Text)
-		if m == nil {
+		code, ok := mailsink.PIN(msg.Text)
+		if !ok {
 			o.err = fmt.Errorf("no code in %q", msg.Text)
 			return o
 		}
-		subject["pin"] = m[1]
+		subject["pin"] = code
 		a, err := n.jsonCall(rec, &api, http.MethodPost, "/v1/check", n.appKey, subject, deadline)
 		if err != nil {
 			o.err = err
@@ -203,12 +199,12 @@ func (n *native) signIn(rec *recorder, authid, method string, api int, deadline 
 			return o
 		}
 	default:
-		m := linkPattern.FindStringSubmatch(msg.Text)
-		if m == nil {
+		path, ok := mailsink.LinkPath(msg.Text)
+		if !ok {
 			o.err = fmt.Errorf("no link in %q", msg.Text)
 			return o
 		}
-		link = m[1]
+		link = path
 		a, err := n.confirm(rec, &api, link, deadline)
 		if err != nil {
 			o.err = err

@@ -23,7 +23,7 @@ func TestComposeTopologyNatively(t *testing.T) {
 			if o.final != "authenticated" || o.err != nil || o.doubled {
 				t.Fatalf("sign-in %s through api-%d: final %q, doubled %v, %v", method, i+1, o.final, o.doubled, o.err)
 			}
-			if got := n.mail.to(authid + "@example.com"); len(got) != 1 {
+			if got := n.mail.To(authid + "@example.com"); len(got) != 1 {
 				t.Errorf("%s: %d messages, want 1", authid, len(got))
 			}
 			if c, err := n.authenticatedEvents(rec, o.attempt); err != nil || c != 1 {

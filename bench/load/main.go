@@ -9,11 +9,9 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -23,6 +21,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/flexauth/flexauth/internal/outboxtail"
 )
 
 func main() {
@@ -57,7 +57,7 @@ func run() error {
 	if err := c.setup(*users); err != nil {
 		return fmt.Errorf("set up: %w", err)
 	}
-	codes := newOutbox(filepath.Join(*data, "outbox.jsonl"))
+	codes := outboxtail.New(filepath.Join(*data, "outbox.jsonl"))
 
 	ctx, cancel := context.WithTimeout(context.Background(), *duration)
 	defer cancel()
@@ -165,7 +165,7 @@ func (c *client) setup(users int) error {
 }
 
 // signIn runs one sign-in: start, three polls, the code, check.
-func (c *client) signIn(ctx context.Context, codes *outbox, authid string) (time.Duration, []time.Duration, time.Duration, error) {
+func (c *client) signIn(ctx context.Context, codes *outboxtail.Outbox, authid string) (time.Duration, []time.Duration, time.Duration, error) {
 	subject := map[string]any{"system": "bench", "authid": authid}
 	t0 := time.Now()
 	status, out, err := c.post(ctx, http.MethodPost, "/v1/start", c.keys.AppKey, subject)
@@ -182,7 +182,7 @@ func (c *client) signIn(ctx context.Context, codes *outbox, authid string) (time
 		}
 		polls = append(polls, time.Since(t))
 	}
-	code, err := codes.wait(ctx, attempt)
+	code, err := codes.Code(ctx, attempt)
 	if err != nil {
 		return 0, nil, 0, err
 	}
@@ -191,67 +191,4 @@ func (c *client) signIn(ctx context.Context, codes *outbox, authid string) (time
 		return 0, nil, 0, fmt.Errorf("check with code: %d %v %v", status, out, err)
 	}
 	return start, polls, time.Since(t0), nil
-}
-
-// outbox follows the dev outbox file and indexes codes by attempt.
-type outbox struct {
-	path  string
-	mu    sync.Mutex
-	off   int64
-	codes map[string]string
-}
-
-func newOutbox(path string) *outbox {
-	o := &outbox{path: path, codes: map[string]string{}}
-	if fi, err := os.Stat(path); err == nil {
-		o.off = fi.Size() // earlier runs' messages are not ours
-	}
-	return o
-}
-
-func (o *outbox) wait(ctx context.Context, attempt string) (string, error) {
-	for {
-		o.mu.Lock()
-		err := o.read()
-		code, ok := o.codes[attempt]
-		o.mu.Unlock()
-		if err != nil {
-			return "", err
-		}
-		if ok {
-			return code, nil
-		}
-		select {
-		case <-ctx.Done():
-			return "", errors.New("no code before the end of the run")
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
-}
-
-// read consumes whole new lines; the caller holds o.mu.
-func (o *outbox) read() error {
-	f, err := os.Open(o.path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if _, err := f.Seek(o.off, io.SeekStart); err != nil {
-		return err
-	}
-	r := bufio.NewReader(f)
-	for {
-		line, err := r.ReadBytes('\n')
-		if err != nil {
-			return nil // a partial line waits for the next read
-		}
-		o.off += int64(len(line))
-		var m struct{ Attempt, Code string }
-		if json.Unmarshal(line, &m) == nil && m.Code != "" {
-			o.codes[m.Attempt] = m.Code
-		}
-	}
 }

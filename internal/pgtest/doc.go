@@ -1,4 +1,4 @@
-// Package pgtest gives tests throw-away PostgreSQL databases: one server per
+// Package pgtest gives tests (and benchmarks) throw-away PostgreSQL databases: one server per
 // test binary (the one named by FLEXAUTH_TEST_DATABASE_URL, or a cluster it
 // makes with the system's initdb and pg_ctl), and a fresh, empty database per
 // test, dropped when the test ends.

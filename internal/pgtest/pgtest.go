@@ -32,24 +32,48 @@ type Cluster struct {
 // free port of 127.0.0.1 only, with trust authentication and fsync off.
 func Start() (*Cluster, error) {
 	if dsn := os.Getenv(DatabaseURLEnv); dsn != "" {
-		c, err := connect(dsn)
+		c, err := Connect(dsn)
 		if err != nil {
 			return nil, fmt.Errorf("use %s: %w", DatabaseURLEnv, err)
 		}
 		return c, nil
 	}
+	return StartLocal()
+}
 
+// StartLocal makes and starts a throw-away cluster whatever
+// FLEXAUTH_TEST_DATABASE_URL says: a benchmark that measures the server's
+// CPU wants one that serves it alone.
+func StartLocal() (*Cluster, error) {
 	local, err := startLocal()
 	if err != nil {
 		return nil, fmt.Errorf("start throw-away postgres: %w", err)
 	}
-	c, err := connect(local.dsn())
+	c, err := Connect(local.dsn())
 	if err != nil {
 		local.stop()
 		return nil, fmt.Errorf("start throw-away postgres: %w", err)
 	}
 	c.local = local
 	return c, nil
+}
+
+// Connect uses the existing server of dsn, an admin connection.
+func Connect(dsn string) (*Cluster, error) {
+	return connect(dsn)
+}
+
+// AdminDSN is the admin connection's DSN.
+func (c *Cluster) AdminDSN() string { return c.adminDSN.String() }
+
+// PostmasterPID is the server's main process when this package started
+// it; ok is false for an external server.
+func (c *Cluster) PostmasterPID() (pid int, ok bool, err error) {
+	if c.local == nil {
+		return 0, false, nil
+	}
+	pid, err = c.local.postmasterPID()
+	return pid, err == nil, err
 }
 
 // connect opens and pings the admin connection.
@@ -87,25 +111,36 @@ func openDB(dsn string) (db *sql.DB, err error) {
 // when t's test ends.
 func (c *Cluster) NewDatabase(t testing.TB) string {
 	t.Helper()
-	name := "pgtest_" + strings.ToLower(rand.Text())
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if _, err := c.admin.ExecContext(ctx, "CREATE DATABASE "+quoteIdent(name)); err != nil {
-		t.Fatalf("pgtest: create database %s: %v", name, err)
+	name, dsn, err := c.CreateDatabase()
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
 	}
 	t.Cleanup(func() {
-		if err := c.dropDatabase(name); err != nil {
+		if err := c.DropDatabase(name); err != nil {
 			t.Errorf("pgtest: %v", err)
 		}
 	})
+	return dsn
+}
 
+// CreateDatabase creates a fresh empty database with a random name and
+// returns its name and DSN; DropDatabase drops it.
+func (c *Cluster) CreateDatabase() (name, dsn string, err error) {
+	name = "pgtest_" + strings.ToLower(rand.Text())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := c.admin.ExecContext(ctx, "CREATE DATABASE "+quoteIdent(name)); err != nil {
+		return "", "", fmt.Errorf("create database %s: %w", name, err)
+	}
 	u := *c.adminDSN
 	u.Path = "/" + name
 	u.RawPath = ""
-	return u.String()
+	return name, u.String(), nil
 }
 
-func (c *Cluster) dropDatabase(name string) error {
+// DropDatabase drops the database name with any connections left open to
+// it.
+func (c *Cluster) DropDatabase(name string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	// FORCE (PostgreSQL 13+) ends the connections a test left open.

@@ -188,3 +188,13 @@ func (p *Process) Terminate() error {
 	}
 	return nil
 }
+
+// PID is the process ID of the current run (0 before the first start).
+func (p *Process) PID() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil || p.cmd.Process == nil {
+		return 0
+	}
+	return p.cmd.Process.Pid
+}

@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+)
+
+// clockTick is the unit of /proc/PID/stat's times (USER_HZ, 100 on Linux
+// whatever the kernel's HZ).
+const clockTick = 10 * time.Millisecond
+
+// procStat is what /proc/PID/stat says of a process.
+type procStat struct {
+	ppid int
+	// ticks is its CPU (user and system) plus that of its children it
+	// has waited for: a backend that ended counts with the postmaster, a
+	// plugin that ended with the worker.
+	ticks int64
+	// own is its CPU alone.
+	own int64
+}
+
+func readStat(pid int) (procStat, error) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return procStat{}, err
+	}
+	return parseStat(string(raw))
+}
+
+// parseStat reads the fields after the command (which may hold spaces
+// and parentheses): state ppid ... utime(14) stime cutime cstime(17).
+func parseStat(s string) (procStat, error) {
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return procStat{}, fmt.Errorf("malformed stat %q", s)
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 15 {
+		return procStat{}, fmt.Errorf("malformed stat %q", s)
+	}
+	ppid, err := strconv.Atoi(f[1])
+	if err != nil {
+		return procStat{}, fmt.Errorf("malformed stat %q", s)
+	}
+	var times [4]int64 // utime stime cutime cstime
+	for i, v := range f[11:15] {
+		if times[i], err = strconv.ParseInt(v, 10, 64); err != nil {
+			return procStat{}, fmt.Errorf("malformed stat %q", s)
+		}
+	}
+	own := times[0] + times[1]
+	return procStat{ppid: ppid, ticks: own + times[2] + times[3], own: own}, nil
+}
+
+// processTable is every process's stat at one moment.
+type processTable map[int]procStat
+
+func readProcesses() (processTable, error) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, fmt.Errorf("read /proc: %w", err)
+	}
+	t := processTable{}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if st, err := readStat(pid); err == nil { // it may have ended meanwhile
+			t[pid] = st
+		}
+	}
+	return t, nil
+}
+
+// treeTicks is the CPU of root and every live descendant (each with the
+// children it has reaped): the whole of a process tree since it began, as
+// long as no descendant was reaped by anyone outside the tree.
+func (t processTable) treeTicks(root int) int64 {
+	if _, ok := t[root]; !ok || root == 0 {
+		return 0
+	}
+	children := map[int][]int{}
+	for pid, st := range t {
+		children[st.ppid] = append(children[st.ppid], pid)
+	}
+	var sum int64
+	stack := []int{root}
+	for len(stack) > 0 {
+		pid := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		sum += t[pid].ticks
+		stack = append(stack, children[pid]...)
+	}
+	return sum
+}
+
+// snapshot is the counters at one moment.
+type snapshot struct {
+	at time.Time
+	// cpu is ticks by component, and "bench" for this program alone
+	// (its own threads: the processes it started are components).
+	cpu map[string]int64
+	// xacts is pg_stat_database's commits and rollbacks over all
+	// databases; sessions its sessions (PostgreSQL 14+): connections
+	// opened.
+	xacts, sessions int64
+	pgOK            bool
+	sessionsOK      bool
+}
+
+func (s *stack) snapshot(ctx context.Context) (snapshot, error) {
+	snap := snapshot{at: time.Now(), cpu: map[string]int64{}}
+	t, err := readProcesses()
+	if err != nil {
+		return snap, err
+	}
+	for _, c := range s.components {
+		for _, pid := range c.pids() {
+			snap.cpu[c.name] += t.treeTicks(pid)
+		}
+	}
+	// Its own CPU only: the processes it started are components.
+	snap.cpu["bench"] = t[os.Getpid()].own
+	if s.pgAdmin != nil {
+		sessions := "NULL"
+		if s.pgSessions {
+			sessions = "sum(sessions)::bigint"
+		}
+		var x, sess sql.NullInt64
+		err := s.pgAdmin.QueryRowContext(ctx, `SELECT sum(xact_commit + xact_rollback)::bigint, `+sessions+` FROM pg_stat_database`).Scan(&x, &sess)
+		if err != nil {
+			return snap, fmt.Errorf("read pg_stat_database: %w", err)
+		}
+		snap.xacts, snap.pgOK = x.Int64, true
+		snap.sessions, snap.sessionsOK = sess.Int64, sess.Valid
+	}
+	return snap, nil
+}
+
+// historyEvents counts the events in the workflow histories of attempts
+// (closed by now) and returns the average and how many were counted.
+func (s *stack) historyEvents(ctx context.Context, attempts []string) (float64, int, error) {
+	if s.temporal == nil || len(attempts) == 0 {
+		return 0, 0, nil
+	}
+	total, n := 0, 0
+	for _, id := range attempts {
+		var wid, rid string
+		if err := s.flexauthDB.QueryRowContext(ctx, `SELECT workflow_id, run_id FROM attempts WHERE id = $1`, id).Scan(&wid, &rid); err != nil {
+			return 0, n, fmt.Errorf("find the workflow of attempt %s: %w", id, err)
+		}
+		it := s.temporal.GetWorkflowHistory(ctx, wid, rid, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		count := 0
+		for it.HasNext() {
+			if _, err := it.Next(); err != nil {
+				return 0, n, fmt.Errorf("read history of %s: %w", wid, err)
+			}
+			count++
+		}
+		total += count
+		n++
+	}
+	return float64(total) / float64(n), n, nil
+}

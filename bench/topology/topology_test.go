@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flexauth/flexauth/internal/pgtest"
+	"github.com/flexauth/flexauth/internal/topology"
+)
+
+func TestMain(m *testing.M) {
+	topology.RunTemporalChild()
+	os.Exit(m.Run())
+}
+
+// TestBenchmarkReportsEveryFigure runs both modes briefly on one production
+// topology and checks that sign-ins and polls completed without errors and
+// that every figure of the report was measured. It asserts no figure's
+// value: performance is read from the report, not tested.
+func TestBenchmarkReportsEveryFigure(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the whole production topology")
+	}
+	cfg, err := parseFlags([]string{"-concurrency", "2", "-warmup", "1s", "-duration", "3s",
+		"-repo", "../..", "-database-url", os.Getenv(pgtest.DatabaseURLEnv), "-history-sample", "3",
+		"-pending", "20", "-rate", "50"}, os.Stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	logf := func(format string, a ...any) { t.Logf(format, a...) }
+	st, err := startProduction(ctx, cfg, t.TempDir(), logf)
+	if st != nil {
+		defer st.close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("sign-ins", func(t *testing.T) {
+		cfg.mode = "signin"
+		rep, err := runSignIns(ctx, cfg, st, logf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkReport(t, rep, "start", "check", "sign-in")
+		if rep.SignInsPerSecond <= 0 {
+			t.Errorf("sign-ins/s = %v", rep.SignInsPerSecond)
+		}
+		if rep.HistoryEventsPerSignIn == nil || *rep.HistoryEventsPerSignIn <= 0 || rep.HistorySampled == 0 {
+			t.Errorf("no history events counted (%d sampled)", rep.HistorySampled)
+		}
+	})
+	t.Run("polls of pending attempts", func(t *testing.T) {
+		cfg.mode = "check"
+		rep, err := runCheck(ctx, cfg, st, logf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkReport(t, rep, "check")
+		if rep.Pending != 20 || rep.AchievedRate <= 0 {
+			t.Errorf("pending %d, achieved %v polls/s", rep.Pending, rep.AchievedRate)
+		}
+	})
+}
+
+// checkReport checks a report has operations, no errors, the latencies
+// named and the PostgreSQL and CPU figures.
+func checkReport(t *testing.T, rep *report, latencies ...string) {
+	t.Helper()
+	if rep.Operations == 0 {
+		t.Fatalf("no %s completed; errors %v %v", rep.Operation, rep.Errors, rep.ErrorExamples)
+	}
+	if len(rep.Errors) != 0 {
+		t.Errorf("errors %v: %v", rep.Errors, rep.ErrorExamples)
+	}
+	for _, name := range latencies {
+		if p := rep.LatencyMS[name]; p.N == 0 || p.Max <= 0 {
+			t.Errorf("latency of %s not measured: %+v", name, p)
+		}
+	}
+	if rep.PGTransactionsPerOp == nil || *rep.PGTransactionsPerOp <= 0 || rep.PGNewConnectionsPerOp == nil {
+		t.Errorf("PostgreSQL figures missing: transactions %v, connections %v", rep.PGTransactionsPerOp, rep.PGNewConnectionsPerOp)
+	}
+	for _, name := range []string{"api", "worker", "temporal", "postgres", "total"} {
+		if _, ok := rep.CPUmsPerOp[name]; !ok {
+			t.Errorf("no CPU figure for %s: %v", name, rep.CPUmsPerOp)
+		}
+	}
+	if rep.CPUmsPerOp["total"] <= 0 {
+		t.Errorf("no CPU measured: %v", rep.CPUmsPerOp)
+	}
+	t.Log(reportText(rep))
+}
+
+func reportText(rep *report) string {
+	var b strings.Builder
+	rep.print(&b)
+	return b.String()
+}
+
+func TestStatSumsTheProcessAndItsReapedChildren(t *testing.T) {
+	// pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime cutime cstime ...
+	st, err := parseStat("42 (postgres: a (b) c) S 7 42 42 0 -1 4194560 100 0 0 0 11 22 33 44 20 0 1 0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.ppid != 7 || st.own != 33 || st.ticks != 110 {
+		t.Errorf("parseStat = %+v, want ppid 7, own 33, ticks 110", st)
+	}
+	table := processTable{1: {ppid: 0, ticks: 5}, 10: {ppid: 1, ticks: 100}, 11: {ppid: 10, ticks: 20}, 12: {ppid: 11, ticks: 3}, 20: {ppid: 1, ticks: 7}}
+	if got := table.treeTicks(10); got != 123 {
+		t.Errorf("treeTicks(10) = %d, want 123 (the process, its child and grandchild, not its sibling)", got)
+	}
+	if got := table.treeTicks(99); got != 0 {
+		t.Errorf("treeTicks of a process gone = %d, want 0", got)
+	}
+}
