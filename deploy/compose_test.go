@@ -137,6 +137,28 @@ func TestComposeFile(t *testing.T) {
 		}
 	})
 
+	t.Run("Temporal runs the dynamic config of the embedded servers", func(t *testing.T) {
+		s := service("temporal")
+		path := s.Environment["DYNAMIC_CONFIG_FILE_PATH"]
+		if path == nil {
+			t.Fatal("temporal: no DYNAMIC_CONFIG_FILE_PATH")
+		}
+		// Sources are resolved against the project's folder.
+		const want = "embedtemporal/dynamicconfig.yaml"
+		if _, err := os.Stat("../" + want); err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range s.Volumes {
+			if v.Target == *path {
+				if rel, _ := filepath.Rel(p.WorkingDir, v.Source); rel != want || !v.ReadOnly {
+					t.Errorf("temporal mounts %s read-only %v at %s, want ./%s read-only", v.Source, v.ReadOnly, *path, want)
+				}
+				return
+			}
+		}
+		t.Errorf("temporal: nothing mounted at DYNAMIC_CONFIG_FILE_PATH %s", *path)
+	})
+
 	t.Run("the plugin configuration loads", func(t *testing.T) {
 		if _, _, err := host.LoadConfig("plugins.json", flexauthBinary, host.Folder{}); err != nil {
 			t.Fatal(err)
