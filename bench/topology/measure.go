@@ -60,6 +60,22 @@ func parseStat(s string) (procStat, error) {
 	return procStat{ppid: ppid, ticks: own + times[2] + times[3], own: own}, nil
 }
 
+// readRSS is a process's VmRSS in KiB from /proc/PID/status; 0 when it is
+// gone.
+func readRSS(pid int) int64 {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kib, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kib
+		}
+	}
+	return 0
+}
+
 // processTable is every process's stat at one moment.
 type processTable map[int]procStat
 
@@ -115,10 +131,14 @@ type snapshot struct {
 	xacts, sessions int64
 	pgOK            bool
 	sessionsOK      bool
+	// rssKiB is the resident memory of each component's own processes
+	// (not their plugins or backends): what one worker holds with the
+	// attempts it caches, say.
+	rssKiB map[string]int64
 }
 
 func (s *stack) snapshot(ctx context.Context) (snapshot, error) {
-	snap := snapshot{at: time.Now(), cpu: map[string]int64{}}
+	snap := snapshot{at: time.Now(), cpu: map[string]int64{}, rssKiB: map[string]int64{}}
 	t, err := readProcesses()
 	if err != nil {
 		return snap, err
@@ -126,6 +146,7 @@ func (s *stack) snapshot(ctx context.Context) (snapshot, error) {
 	for _, c := range s.components {
 		for _, pid := range c.pids() {
 			snap.cpu[c.name] += t.treeTicks(pid)
+			snap.rssKiB[c.name] += readRSS(pid)
 		}
 	}
 	// Its own CPU only: the processes it started are components.

@@ -53,6 +53,9 @@ type report struct {
 	// as a share of one core.
 	CPUmsPerOp map[string]float64 `json:"cpu_ms_per_operation"`
 	CPUPercent map[string]float64 `json:"cpu_percent"`
+	// RSSMiB is each component's resident memory at the end of the
+	// window (its own processes, without plugins or backends).
+	RSSMiB map[string]float64 `json:"rss_mib"`
 }
 
 type percentiles struct {
@@ -79,7 +82,10 @@ func newReport(cfg config, st *stack, rec *recorder, first, last snapshot) *repo
 		Mode: cfg.mode, Target: cfg.target, APIs: len(st.apis),
 		WarmupSeconds: cfg.warmup.Seconds(), MeasureSeconds: last.at.Sub(first.at).Seconds(),
 		LatencyMS: map[string]percentiles{}, Errors: rec.errors, ErrorExamples: rec.examples,
-		CPUmsPerOp: map[string]float64{}, CPUPercent: map[string]float64{},
+		CPUmsPerOp: map[string]float64{}, CPUPercent: map[string]float64{}, RSSMiB: map[string]float64{},
+	}
+	for name, kib := range last.rssKiB {
+		rep.RSSMiB[name] = float64(kib) / 1024
 	}
 	if cfg.mode == "signin" {
 		rep.Concurrency = cfg.concurrency
@@ -203,5 +209,9 @@ func (r *report) print(w io.Writer) {
 			label = "(bench client)"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%.0f\n", label, per, r.CPUPercent[name])
+	}
+	fmt.Fprintf(tw, "\nresident memory\tMiB\n")
+	for _, name := range slices.Sorted(maps.Keys(r.RSSMiB)) {
+		fmt.Fprintf(tw, "%s\t%.0f\n", name, r.RSSMiB[name])
 	}
 }

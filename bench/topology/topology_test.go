@@ -94,6 +94,11 @@ func checkReport(t *testing.T, rep *report, latencies ...string) {
 	if rep.CPUmsPerOp["total"] <= 0 {
 		t.Errorf("no CPU measured: %v", rep.CPUmsPerOp)
 	}
+	for _, name := range []string{"api", "worker", "temporal"} {
+		if rep.RSSMiB[name] <= 0 {
+			t.Errorf("no resident memory for %s: %v", name, rep.RSSMiB)
+		}
+	}
 	t.Log(reportText(rep))
 }
 
