@@ -1,0 +1,94 @@
+package activities_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/internal/pgtest"
+	"github.com/flexauth/flexauth/internal/storetest"
+	"github.com/flexauth/flexauth/store"
+)
+
+var cluster *pgtest.Cluster
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m, &cluster)) }
+
+// TestPINSignInStatements counts the statements (round trips, BEGIN and
+// COMMIT included) each activity of a PIN sign-in sends to the database,
+// on PostgreSQL and SQLite. The bounds are what the store work of a
+// sign-in costs: a change that adds round trips fails here, on purpose.
+func TestPINSignInStatements(t *testing.T) {
+	dsns := map[string]string{
+		"postgres": cluster.NewDatabase(t),
+		"sqlite":   filepath.Join(t.TempDir(), "flexauth.db"),
+	}
+	for name, dsn := range dsns {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			f := newFixtureOn(t, storetest.Open(t, dsn), nil, activities.Config{})
+			// An earlier attempt of the subject, still pending, which Begin
+			// supersedes: the full path of a real start.
+			f.begin(t, activities.Subject{AttemptID: "att0", AccountID: "acc", System: "vpn", AuthID: "alice", IP: f.input.IP})
+			f.now = f.now.Add(time.Second)
+			counted := storetest.CountStatements(f.st)
+
+			type bound struct{ statements, transactions int }
+			measure := func(call string, max bound, fn func() error) {
+				t.Helper()
+				counted.Take()
+				must(t, fn())
+				got := counted.Take()
+				t.Logf("%s: %s", call, got)
+				if got.Total > max.statements || got.Transactions > max.transactions {
+					t.Errorf("%s ran %s, want at most %d statements in %d transactions", call, got, max.statements, max.transactions)
+				}
+			}
+
+			var begun activities.BeginResult
+			measure("Begin", bound{99, 9}, func() (err error) {
+				begun, err = f.acts.Begin(ctx, activities.BeginInput{Subject: f.input, WorkflowID: "wf", RunID: "run", StartedAt: f.now})
+				return err
+			})
+			if !begun.Allowed || begun.Method != "pin" {
+				t.Fatalf("begin = %+v", begun)
+			}
+			measure("Begin again", bound{99, 9}, func() (err error) {
+				again, err := f.acts.Begin(ctx, activities.BeginInput{Subject: f.input, WorkflowID: "wf", RunID: "run", StartedAt: f.now})
+				if err == nil && !again.Allowed {
+					t.Errorf("begin run again = %+v", again)
+				}
+				return err
+			})
+			var issued activities.IssueResult
+			measure("IssueChallenge", bound{99, 9}, func() (err error) {
+				issued, err = f.acts.IssueChallenge(ctx, activities.IssueInput{
+					Subject: f.input, UserID: begun.UserID, Method: begun.Method, ExpiresAt: f.now.Add(begun.TTL),
+				})
+				return err
+			})
+			pin := f.sent.sent[len(f.sent.sent)-1].Code
+			measure("CheckCode", bound{99, 9}, func() error {
+				res, err := f.acts.CheckCode(ctx, activities.CodeInput{
+					Subject: f.input, UserID: begun.UserID, Effect: "code:1", Factor: store.FactorPIN,
+					Expected: issued.Digest, Digest: activities.CodeDigest(f.keys, f.input.AttemptID, pin), MaxAttempts: begun.MaxAttempts,
+				})
+				if err == nil && !res.Valid {
+					t.Errorf("the delivered pin was refused: %+v", res)
+				}
+				return err
+			})
+			measure("Finish", bound{99, 9}, func() error {
+				return f.acts.Finish(ctx, activities.FinishInput{Subject: f.input, UserID: begun.UserID, State: store.AttemptAuthenticated, Factor: store.FactorPIN})
+			})
+			row, err := f.st.GetAttempt(ctx, f.input.AttemptID)
+			must(t, err)
+			if row.State != store.AttemptAuthenticated {
+				t.Fatalf("attempt ended %s", row.State)
+			}
+		})
+	}
+}
