@@ -16,17 +16,12 @@ import (
 
 // Store is the persistence the activities need.
 type Store interface {
-	InsertAttempt(ctx context.Context, a *store.Attempt, events ...store.AuditEvent) (bool, error)
+	OpenAttempt(ctx context.Context, a *store.Attempt, effect string, result any, at time.Time, events ...store.AuditEvent) (store.Opening, error)
 	PublishAttempt(ctx context.Context, id string, u store.AttemptUpdate, events ...store.AuditEvent) (bool, error)
-	CancelOtherAttempts(ctx context.Context, a store.Attempt, at time.Time) ([]string, bool, error)
 	SetChallenge(ctx context.Context, id string, sealed []byte) ([]byte, error)
-	GetAccount(ctx context.Context, id string) (store.Account, error)
-	GetSystem(ctx context.Context, accountID, name string) (store.System, error)
 	GetUser(ctx context.Context, accountID, authid string) (store.User, error)
-	GetAssignment(ctx context.Context, userID, systemID string) (store.Assignment, error)
-	KnownIP(ctx context.Context, userID, ip string) (bool, error)
+	InputStore
 	LimitStore
-	FactorLocks(ctx context.Context, userID string) ([]store.FactorLock, error)
 	RecordCodeCheck(ctx context.Context, c store.CodeCheck) (store.CodeOutcome, error)
 	LoadEffect(ctx context.Context, attemptID, key string, result any) (bool, error)
 	UnusedRecoveryCodes(ctx context.Context, userID string) ([]store.RecoveryCode, error)

@@ -57,24 +57,20 @@ const effectBegin = "begin"
 // activity), it answers what it answered the first time and changes
 // nothing.
 func (a *Activities) Begin(ctx context.Context, in BeginInput) (BeginResult, error) {
-	var done BeginResult
-	if found, err := a.store.LoadEffect(ctx, in.AttemptID, effectBegin, &done); err != nil || found {
-		return done, err
-	}
 	now := a.now().UTC()
 	row := store.Attempt{
 		ID: in.AttemptID, AccountID: in.AccountID, System: in.System, AuthID: in.AuthID,
 		WorkflowID: in.WorkflowID, RunID: in.RunID, State: store.AttemptPending,
 		IP: in.IP, UserAgent: in.UserAgent, StartedAt: in.StartedAt.UTC(), UpdatedAt: now,
 	}
-	if _, err := a.store.InsertAttempt(ctx, &row, in.event(now, EventStarted)); err != nil {
-		return BeginResult{}, err
+	// One transaction records the attempt and supersedes the subject's
+	// others, or finds that this Begin ran already and what it answered.
+	var done BeginResult
+	opened, err := a.store.OpenAttempt(ctx, &row, effectBegin, &done, now, in.event(now, EventStarted))
+	if err != nil || opened.Done {
+		return done, err
 	}
-	_, superseded, err := a.store.CancelOtherAttempts(ctx, row, now)
-	if err != nil {
-		return BeginResult{}, err
-	}
-	if superseded {
+	if opened.Superseded {
 		// A newer start of the subject began first; this attempt is
 		// cancelled already (and audited), and refuses.
 		return a.deny(ctx, in.Subject, now, nil, "superseded by a newer attempt")
@@ -238,9 +234,7 @@ func (a *Activities) resolve(ctx context.Context, in BeginInput, now time.Time) 
 type InputStore interface {
 	GetAccount(ctx context.Context, id string) (store.Account, error)
 	GetSystem(ctx context.Context, accountID, name string) (store.System, error)
-	GetUser(ctx context.Context, accountID, authid string) (store.User, error)
-	GetAssignment(ctx context.Context, userID, systemID string) (store.Assignment, error)
-	KnownIP(ctx context.Context, userID, ip string) (bool, error)
+	GetSignInUser(ctx context.Context, accountID, authid, systemID, ip string) (store.SignInUser, error)
 	FactorLocks(ctx context.Context, userID string) ([]store.FactorLock, error)
 }
 
@@ -279,31 +273,24 @@ func ResolveInput(ctx context.Context, st InputStore, req InputRequest) (Resolve
 	if err != nil {
 		return Resolved{}, err
 	}
-	user, err := st.GetUser(ctx, req.AccountID, req.AuthID)
+	// The user, their assignment and whether the address is theirs come
+	// in one query.
+	signIn, err := st.GetSignInUser(ctx, req.AccountID, req.AuthID, sys.ID, req.IP)
 	if errors.Is(err, store.ErrNotFound) {
 		return Resolved{Refusal: "unknown user", Unknown: "user"}, nil
 	}
 	if err != nil {
 		return Resolved{}, err
 	}
+	user := signIn.User
 	if user.Status != store.UserActive {
 		return Resolved{User: user, Refusal: "user is " + user.Status}, nil
 	}
-	asg, err := assignmentOf(ctx, st, user, sys)
-	if errors.Is(err, store.ErrNotFound) {
+	asg := assignmentOf(signIn, sys)
+	if asg.Method == "" {
 		return Resolved{User: user, Refusal: "user is not assigned to the system"}, nil
 	}
-	if err != nil {
-		return Resolved{}, err
-	}
-	newIP := false
-	if req.IP != "" {
-		known, err := st.KnownIP(ctx, user.ID, req.IP)
-		if err != nil {
-			return Resolved{}, err
-		}
-		newIP = !known
-	}
+	newIP := req.IP != "" && !signIn.KnownIP
 	at := req.LocksAt
 	if at.IsZero() {
 		at = req.Time
@@ -424,12 +411,13 @@ func systemOf(ctx context.Context, st InputStore, accountID, name string) (store
 	return st.GetSystem(ctx, accountID, name)
 }
 
-// assignmentOf loads the user's assignment to sys; every user is assigned
-// SecuritySettings with method password (the engine's own rules then
-// refuse users without email and password sign-in).
-func assignmentOf(ctx context.Context, st InputStore, user store.User, sys store.System) (store.Assignment, error) {
+// assignmentOf is the user's assignment to sys (Method "" when there is
+// none); every user is assigned SecuritySettings with method password (the
+// engine's own rules then refuse users without email and password
+// sign-in).
+func assignmentOf(user store.SignInUser, sys store.System) store.Assignment {
 	if sys.Name == SecuritySystem && sys.ID == "" {
-		return store.Assignment{UserID: user.ID, Method: policies.MethodPassword}, nil
+		return store.Assignment{UserID: user.ID, Method: policies.MethodPassword}
 	}
-	return st.GetAssignment(ctx, user.ID, sys.ID)
+	return store.Assignment{UserID: user.ID, SystemID: sys.ID, Method: user.Assigned}
 }

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -95,7 +97,7 @@ func (s *Store) PublishAttempt(ctx context.Context, id string, u AttemptUpdate, 
 		if err != nil {
 			return fmt.Errorf("update attempt: %w", err)
 		}
-		if n, _ := res.RowsAffected(); n == 1 && Terminal(u.State) {
+		if n, _ := res.RowsAffected(); n == 1 && u.State != "" && Terminal(u.State) {
 			if err := dropAttemptSecrets(ctx, tx, []string{id}); err != nil {
 				return err
 			}
@@ -130,40 +132,10 @@ func (s *Store) PublishAttempt(ctx context.Context, id string, u AttemptUpdate, 
 // (superseded reports it), in the same transaction.
 func (s *Store) CancelOtherAttempts(ctx context.Context, a Attempt, at time.Time) (ids []string, superseded bool, err error) {
 	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		ids, superseded = nil, false
-		newer, err := tx.NewSelect().Model((*Attempt)(nil)).
-			Where("account_id = ? AND system = ? AND authid = ?", a.AccountID, a.System, a.AuthID).
-			Where("id <> ? AND started_at > ?", a.ID, a.StartedAt).
-			Exists(ctx)
+		var events []AuditEvent
+		ids, superseded, events, err = cancelOthers(ctx, tx, a, at)
 		if err != nil {
 			return err
-		}
-		if newer {
-			superseded = true
-			ids = []string{a.ID}
-		} else {
-			err = tx.NewSelect().Model((*Attempt)(nil)).Column("id").
-				Where("account_id = ? AND system = ? AND authid = ?", a.AccountID, a.System, a.AuthID).
-				Where("state = ? AND id <> ? AND started_at <= ?", AttemptPending, a.ID, a.StartedAt).
-				Scan(ctx, &ids)
-		}
-		if err != nil || len(ids) == 0 {
-			return err
-		}
-		if err := cancelAttempts(ctx, tx, ids, at); err != nil {
-			return err
-		}
-		reason := "superseded by attempt " + a.ID
-		if superseded {
-			reason = "superseded by a newer attempt that began first"
-		}
-		events := make([]AuditEvent, len(ids))
-		for i, id := range ids {
-			events[i] = AuditEvent{
-				AccountID: a.AccountID, Time: at, Type: "attempt.cancelled",
-				System: a.System, AuthID: a.AuthID, AttemptID: id, IP: a.IP,
-				Reasons: []string{reason},
-			}
 		}
 		return appendAudit(ctx, tx, events)
 	})
@@ -171,6 +143,96 @@ func (s *Store) CancelOtherAttempts(ctx context.Context, a Attempt, at time.Time
 		return nil, false, fmt.Errorf("cancel superseded attempts: %w", err)
 	}
 	return ids, superseded, nil
+}
+
+// cancelOthers is CancelOtherAttempts within tx; it returns the audit
+// events of the cancellations for the caller to append. One query finds
+// both a newer attempt of the subject and the older pending ones.
+func cancelOthers(ctx context.Context, tx bun.IDB, a Attempt, at time.Time) (ids []string, superseded bool, events []AuditEvent, err error) {
+	var others []struct {
+		ID    string `bun:"id"`
+		Newer bool   `bun:"newer"`
+	}
+	err = tx.NewSelect().Model((*Attempt)(nil)).Column("id").ColumnExpr("started_at > ? AS newer", a.StartedAt).
+		Where("account_id = ? AND system = ? AND authid = ? AND id <> ?", a.AccountID, a.System, a.AuthID, a.ID).
+		Where("(started_at > ? OR state = ?)", a.StartedAt, AttemptPending).
+		Scan(ctx, &others)
+	if err != nil {
+		return nil, false, nil, fmt.Errorf("find the subject's other attempts: %w", err)
+	}
+	for _, o := range others {
+		if o.Newer {
+			superseded = true
+			ids = []string{a.ID}
+			break
+		}
+		ids = append(ids, o.ID)
+	}
+	if len(ids) == 0 {
+		return nil, false, nil, nil
+	}
+	if err := cancelAttempts(ctx, tx, ids, at); err != nil {
+		return nil, false, nil, err
+	}
+	reason := "superseded by attempt " + a.ID
+	if superseded {
+		reason = "superseded by a newer attempt that began first"
+	}
+	events = make([]AuditEvent, len(ids))
+	for i, id := range ids {
+		events[i] = AuditEvent{
+			AccountID: a.AccountID, Time: at, Type: "attempt.cancelled",
+			System: a.System, AuthID: a.AuthID, AttemptID: id, IP: a.IP,
+			Reasons: []string{reason},
+		}
+	}
+	return ids, superseded, events, nil
+}
+
+// Opening is what OpenAttempt did.
+type Opening struct {
+	// Done is true when the attempt had its effect recorded already (a
+	// retried begin): OpenAttempt changed nothing and filled the result.
+	Done bool
+	// Superseded is true when a newer attempt of the subject began first:
+	// the attempt is cancelled already (and audited).
+	Superseded bool
+	// Cancelled are the attempts that ended cancelled: the subject's older
+	// pending ones or, superseded, this one.
+	Cancelled []string
+}
+
+// OpenAttempt begins an attempt in one transaction: it records a with its
+// audit events and supersedes the subject's other attempts, as
+// InsertAttempt and CancelOtherAttempts do one after the other. When a is
+// recorded already and has its effect, the effect's answer fills result
+// and nothing changes; a first run reads no effect (none can exist before
+// the row).
+func (s *Store) OpenAttempt(ctx context.Context, a *Attempt, effect string, result any, at time.Time, events ...AuditEvent) (Opening, error) {
+	var o Opening
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		o = Opening{}
+		res, err := tx.NewInsert().Model(a).On("CONFLICT (id) DO NOTHING").Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("insert: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			events = nil // audited by the run that inserted it
+			if o.Done, err = loadEffect(ctx, tx, a.ID, effect, result); err != nil || o.Done {
+				return err
+			}
+		}
+		var cancelled []AuditEvent
+		o.Cancelled, o.Superseded, cancelled, err = cancelOthers(ctx, tx, *a, at)
+		if err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, append(events, cancelled...))
+	})
+	if err != nil {
+		return Opening{}, fmt.Errorf("open attempt %s: %w", a.ID, err)
+	}
+	return o, nil
 }
 
 // AttemptCount selects the attempts a start limit counts. Empty fields
@@ -190,6 +252,36 @@ type AttemptCount struct {
 // CountAttempts counts the attempts started at or after f.Since that f
 // selects.
 func (s *Store) CountAttempts(ctx context.Context, f AttemptCount) (int, error) {
+	n, err := s.attemptCount(f).Count(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("count attempts: %w", err)
+	}
+	return int(n), nil
+}
+
+// CountAttemptsEach counts, for each of fs, what CountAttempts would, in
+// one query: the start limits ask several counts of every start.
+func (s *Store) CountAttemptsEach(ctx context.Context, fs ...AttemptCount) ([]int, error) {
+	if len(fs) == 0 {
+		return nil, nil
+	}
+	q := s.db.NewSelect()
+	for i, f := range fs {
+		q = q.ColumnExpr("(?) AS ?", s.attemptCount(f).ColumnExpr("count(*)"), bun.Ident(fmt.Sprintf("n%d", i)))
+	}
+	counts := make([]int, len(fs))
+	dest := make([]any, len(fs))
+	for i := range counts {
+		dest[i] = &counts[i]
+	}
+	if err := q.Scan(ctx, dest...); err != nil {
+		return nil, fmt.Errorf("count attempts: %w", err)
+	}
+	return counts, nil
+}
+
+// attemptCount selects the attempts f counts.
+func (s *Store) attemptCount(f AttemptCount) *bun.SelectQuery {
 	q := s.db.NewSelect().Model((*Attempt)(nil)).Where("attempt.account_id = ? AND attempt.started_at >= ?", f.AccountID, f.Since)
 	if f.AuthID != "" {
 		q = q.Where("attempt.authid = ?", f.AuthID)
@@ -211,11 +303,7 @@ func (s *Store) CountAttempts(ctx context.Context, f AttemptCount) (int, error) 
 		}
 		q = q.Where("attempt.ip NOT IN (?)", known)
 	}
-	n, err := q.Count(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("count attempts: %w", err)
-	}
-	return int(n), nil
+	return q
 }
 
 // LatestAttempt returns the subject's most recent attempt.
@@ -250,19 +338,18 @@ func (s *Store) AttemptByLinkDigest(ctx context.Context, digest string) (Attempt
 
 // SetChallenge stores the sealed secret of a pending attempt unless one is
 // already stored, and returns the stored one: a retried delivery resends the
-// secret it first drew instead of a new one.
+// secret it first drew instead of a new one. It returns nil when the
+// attempt is no longer pending (an ended attempt keeps no challenge).
 func (s *Store) SetChallenge(ctx context.Context, id string, sealed []byte) ([]byte, error) {
 	var stored []byte
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		_, err := tx.NewUpdate().Model((*Attempt)(nil)).
-			Set("challenge = ?", sealed).
-			Where("id = ? AND challenge IS NULL AND state = ?", id, AttemptPending).
-			Exec(ctx)
-		if err != nil {
-			return err
-		}
-		return tx.NewSelect().Model((*Attempt)(nil)).Column("challenge").Where("id = ?", id).Scan(ctx, &stored)
-	})
+	err := s.db.NewUpdate().Model((*Attempt)(nil)).
+		Set("challenge = coalesce(challenge, ?)", sealed).
+		Where("id = ? AND state = ?", id, AttemptPending).
+		Returning("challenge").
+		Scan(ctx, &stored)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("set challenge of attempt %s: %w", id, err)
 	}
