@@ -45,7 +45,7 @@ func TestPINSignInStatements(t *testing.T) {
 
 			// The subject's first attempt, left pending; the next Begin
 			// supersedes it, the full path of a repeated start.
-			measure("Begin (first attempt)", bound{15, 2}, func() error {
+			measure("Begin (first attempt)", bound{16, 2}, func() error {
 				_, err := f.acts.Begin(ctx, activities.BeginInput{
 					Subject:   activities.Subject{AttemptID: "att0", AccountID: "acc", System: "vpn", AuthID: "alice", IP: f.input.IP},
 					StartedAt: f.now,
@@ -54,14 +54,14 @@ func TestPINSignInStatements(t *testing.T) {
 			})
 			f.now = f.now.Add(time.Second)
 			var begun activities.BeginResult
-			measure("Begin (superseding)", bound{17, 2}, func() (err error) {
+			measure("Begin (superseding)", bound{18, 2}, func() (err error) {
 				begun, err = f.acts.Begin(ctx, activities.BeginInput{Subject: f.input, WorkflowID: "wf", RunID: "run", StartedAt: f.now})
 				return err
 			})
 			if !begun.Allowed || begun.Method != "pin" {
 				t.Fatalf("begin = %+v", begun)
 			}
-			measure("Begin run again", bound{4, 1}, func() (err error) {
+			measure("Begin run again", bound{5, 1}, func() (err error) {
 				again, err := f.acts.Begin(ctx, activities.BeginInput{Subject: f.input, WorkflowID: "wf", RunID: "run", StartedAt: f.now})
 				if err == nil && !again.Allowed {
 					t.Errorf("begin run again = %+v", again)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"reflect"
 	"time"
 
@@ -214,6 +215,15 @@ func (s *Store) OpenAttempt(ctx context.Context, a *Attempt, effect string, resu
 	var o Opening
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		o = Opening{}
+		if s.postgres {
+			// Two begins of one subject at once would each miss the
+			// other's uncommitted row and both stay pending: the subject's
+			// lock makes the second wait, and its next statement sees the
+			// first. (SQLite's transactions begin IMMEDIATE: one writer.)
+			if _, err := tx.NewRaw("SELECT pg_advisory_xact_lock(?)", subjectLock(a)).Exec(ctx); err != nil {
+				return fmt.Errorf("lock the subject: %w", err)
+			}
+		}
 		res, err := tx.NewInsert().Model(a).On("CONFLICT (id) DO NOTHING").Exec(ctx)
 		if err != nil {
 			return fmt.Errorf("insert: %w", err)
@@ -384,6 +394,18 @@ func dropAttemptSecrets(ctx context.Context, db bun.IDB, ids []string) error {
 		return fmt.Errorf("remove secrets of ended attempts: %w", err)
 	}
 	return nil
+}
+
+// subjectLock is the key of the PostgreSQL advisory lock that serialises
+// the begins of a's subject. Subjects that share a key only wait for each
+// other.
+func subjectLock(a *Attempt) int64 {
+	h := fnv.New64a()
+	for _, part := range []string{"flexauth.attempt-subject", a.AccountID, a.System, a.AuthID} {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
+	}
+	return int64(h.Sum64())
 }
 
 // AttemptPoll names the attempt a poll of check asks about: the subject's
