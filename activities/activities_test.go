@@ -106,7 +106,7 @@ func newFixtureWith(t *testing.T, policy activities.Policy, cfg activities.Confi
 }
 
 // newFixtureOn is newFixtureWith on a store of the test's choosing.
-func newFixtureOn(t *testing.T, st *store.Store, policy activities.Policy, cfg activities.Config) *fixture {
+func newFixtureOn(t testing.TB, st *store.Store, policy activities.Policy, cfg activities.Config) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	keys, err := secret.New([]byte(strings.Repeat("k", secret.MasterKeySize)))
@@ -136,7 +136,7 @@ func newFixtureOn(t *testing.T, st *store.Store, policy activities.Policy, cfg a
 	return f
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)

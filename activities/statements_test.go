@@ -2,6 +2,7 @@ package activities_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -95,5 +96,37 @@ func TestPINSignInStatements(t *testing.T) {
 				t.Fatalf("attempt ended %s", row.State)
 			}
 		})
+	}
+}
+
+// BenchmarkPINSignInStore runs the activities of whole PIN sign-ins (Begin
+// superseding the subject's previous attempt, IssueChallenge, CheckCode,
+// Finish) against PostgreSQL: the store's share of a sign-in's cost.
+func BenchmarkPINSignInStore(b *testing.B) {
+	f := newFixtureOn(b, storetest.Open(b, cluster.NewDatabase(b)), nil,
+		activities.Config{Limits: activities.Limits{UserStarts: -1, AccountStarts: -1}})
+	ctx := context.Background()
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		f.now = f.now.Add(time.Second)
+		s := f.input
+		s.AttemptID = fmt.Sprint("bench-", i)
+		begun, err := f.acts.Begin(ctx, activities.BeginInput{Subject: s, WorkflowID: "wf", RunID: "run", StartedAt: f.now})
+		if err != nil || !begun.Allowed {
+			b.Fatalf("begin = %+v, %v", begun, err)
+		}
+		issued, err := f.acts.IssueChallenge(ctx, activities.IssueInput{Subject: s, UserID: begun.UserID, Method: begun.Method, ExpiresAt: f.now.Add(begun.TTL)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		pin := f.sent.sent[len(f.sent.sent)-1].Code
+		res, err := f.acts.CheckCode(ctx, activities.CodeInput{Subject: s, UserID: begun.UserID, Effect: "code:1", Factor: store.FactorPIN,
+			Expected: issued.Digest, Digest: activities.CodeDigest(f.keys, s.AttemptID, pin), MaxAttempts: begun.MaxAttempts})
+		if err != nil || !res.Valid {
+			b.Fatalf("check = %+v, %v", res, err)
+		}
+		if err := f.acts.Finish(ctx, activities.FinishInput{Subject: s, UserID: begun.UserID, State: store.AttemptAuthenticated, Factor: store.FactorPIN}); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
