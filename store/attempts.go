@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"reflect"
+	"slices"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -72,59 +73,67 @@ type EffectRecord struct {
 func (s *Store) PublishAttempt(ctx context.Context, id string, u AttemptUpdate, events ...AuditEvent) (bool, error) {
 	applied := false
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		q := tx.NewUpdate().Model((*Attempt)(nil)).Set("updated_at = ?", u.At).
-			Where("id = ?", id).Where("state = ?", AttemptPending)
-		if u.State != "" {
-			q = q.Set("state = ?", u.State)
-			if Terminal(u.State) {
-				q = q.Set("completed_at = ?", u.At).Set("challenge = NULL").
-					Set("sso_state_digest = NULL").Set("sso_sealed = NULL")
-			}
-		}
-		if u.Method != "" {
-			q = q.Set("method = ?", u.Method)
-		}
-		if u.ExpiresAt != nil {
-			q = q.Set("expires_at = ?", *u.ExpiresAt)
-		}
-		if u.LinkDigest != "" {
-			q = q.Set("link_digest = ?", u.LinkDigest)
-		}
-		if u.PageDigest != "" {
-			q = q.Set("page_digest = ?", u.PageDigest)
-		}
-		if u.Step != "" {
-			q = q.Set("step = ?", u.Step)
-		}
-		res, err := q.Exec(ctx)
-		if err != nil {
-			return fmt.Errorf("update attempt: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 1 && u.State != "" && Terminal(u.State) {
-			if err := dropAttemptSecrets(ctx, tx, []string{id}); err != nil {
-				return err
-			}
-		}
-		if u.Effect != nil {
-			if err := saveEffect(ctx, tx, id, u.Effect.Key, u.Effect.Result, u.At); err != nil {
-				return err
-			}
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return nil
-		}
-		applied = true
-		if u.LoginUserID != "" {
-			if err := recordLogin(ctx, tx, u.LoginUserID, u.LoginIP, u.LoginFactor, u.At); err != nil {
-				return err
-			}
-		}
-		return appendAudit(ctx, tx, events)
+		var err error
+		applied, err = publish(ctx, tx, id, u, nil, events)
+		return err
 	})
 	if err != nil {
 		return false, fmt.Errorf("publish attempt %s: %w", id, err)
 	}
 	return applied, nil
+}
+
+// publish is PublishAttempt within tx. The events before are appended
+// whether or not the transition applies, in the same statement as its own.
+func publish(ctx context.Context, tx bun.IDB, id string, u AttemptUpdate, before, events []AuditEvent) (bool, error) {
+	q := tx.NewUpdate().Model((*Attempt)(nil)).Set("updated_at = ?", u.At).
+		Where("id = ?", id).Where("state = ?", AttemptPending)
+	if u.State != "" {
+		q = q.Set("state = ?", u.State)
+		if Terminal(u.State) {
+			q = q.Set("completed_at = ?", u.At).Set("challenge = NULL").
+				Set("sso_state_digest = NULL").Set("sso_sealed = NULL")
+		}
+	}
+	if u.Method != "" {
+		q = q.Set("method = ?", u.Method)
+	}
+	if u.ExpiresAt != nil {
+		q = q.Set("expires_at = ?", *u.ExpiresAt)
+	}
+	if u.LinkDigest != "" {
+		q = q.Set("link_digest = ?", u.LinkDigest)
+	}
+	if u.PageDigest != "" {
+		q = q.Set("page_digest = ?", u.PageDigest)
+	}
+	if u.Step != "" {
+		q = q.Set("step = ?", u.Step)
+	}
+	res, err := q.Exec(ctx)
+	if err != nil {
+		return false, fmt.Errorf("update attempt: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	if n == 1 && u.State != "" && Terminal(u.State) {
+		if err := dropAttemptSecrets(ctx, tx, []string{id}); err != nil {
+			return false, err
+		}
+	}
+	if u.Effect != nil {
+		if err := saveEffect(ctx, tx, id, u.Effect.Key, u.Effect.Result, u.At); err != nil {
+			return false, err
+		}
+	}
+	if n == 0 {
+		return false, appendAudit(ctx, tx, before)
+	}
+	if u.LoginUserID != "" {
+		if err := recordLogin(ctx, tx, u.LoginUserID, u.LoginIP, u.LoginFactor, u.At); err != nil {
+			return false, err
+		}
+	}
+	return true, appendAudit(ctx, tx, append(before, events...))
 }
 
 // CancelOtherAttempts marks the subject's older pending attempts cancelled
@@ -214,37 +223,83 @@ type Opening struct {
 func (s *Store) OpenAttempt(ctx context.Context, a *Attempt, effect string, result any, at time.Time, events ...AuditEvent) (Opening, error) {
 	var o Opening
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		o = Opening{}
-		if s.postgres {
-			// Two begins of one subject at once would each miss the
-			// other's uncommitted row and both stay pending: the subject's
-			// lock makes the second wait, and its next statement sees the
-			// first. (SQLite's transactions begin IMMEDIATE: one writer.)
-			if _, err := tx.NewRaw("SELECT pg_advisory_xact_lock(?)", subjectLock(a)).Exec(ctx); err != nil {
-				return fmt.Errorf("lock the subject: %w", err)
-			}
-		}
-		res, err := tx.NewInsert().Model(a).On("CONFLICT (id) DO NOTHING").Exec(ctx)
-		if err != nil {
-			return fmt.Errorf("insert: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			events = nil // audited by the run that inserted it
-			if o.Done, err = loadEffect(ctx, tx, a.ID, effect, result); err != nil || o.Done {
-				return err
-			}
-		}
-		var cancelled []AuditEvent
-		o.Cancelled, o.Superseded, cancelled, err = cancelOthers(ctx, tx, *a, at)
-		if err != nil {
+		var err error
+		if o, events, err = s.open(ctx, tx, a, effect, result, at, events); err != nil || o.Done {
 			return err
 		}
-		return appendAudit(ctx, tx, append(events, cancelled...))
+		return appendAudit(ctx, tx, events)
 	})
 	if err != nil {
 		return Opening{}, fmt.Errorf("open attempt %s: %w", a.ID, err)
 	}
 	return o, nil
+}
+
+// Publication is what a begin decided: the transition of its attempt and
+// the audit events that go with it, published as PublishAttempt does.
+type Publication struct {
+	Update AttemptUpdate
+	Events []AuditEvent
+}
+
+// BeginAttempt runs a whole begin in one transaction: it opens a as
+// OpenAttempt does, asks decide what to publish, and publishes it as
+// PublishAttempt does. decide reads through tx, a Store on the
+// transaction, and must use no other handle on the database: the
+// transaction holds the subject's lock (on SQLite, the only writer's) and
+// a connection of the pool. decide is not called when a was begun already
+// (Opening.Done); when it fails, nothing is recorded.
+func (s *Store) BeginAttempt(ctx context.Context, a *Attempt, effect string, result any, at time.Time, events []AuditEvent,
+	decide func(ctx context.Context, tx *Store, o Opening) (Publication, error)) (Opening, error) {
+	var o Opening
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		var opened []AuditEvent
+		var err error
+		if o, opened, err = s.open(ctx, tx, a, effect, result, at, events); err != nil || o.Done {
+			return err
+		}
+		p, err := decide(ctx, &Store{root: s.root, db: tx, postgres: s.postgres}, o)
+		if err != nil {
+			return err
+		}
+		_, err = publish(ctx, tx, a.ID, p.Update, opened, p.Events)
+		return err
+	})
+	if err != nil {
+		return Opening{}, fmt.Errorf("begin attempt %s: %w", a.ID, err)
+	}
+	return o, nil
+}
+
+// open is OpenAttempt within tx, but for the audit events, which it
+// returns (the attempt's and its cancellations) for the caller to append.
+func (s *Store) open(ctx context.Context, tx bun.IDB, a *Attempt, effect string, result any, at time.Time, events []AuditEvent) (Opening, []AuditEvent, error) {
+	if s.postgres {
+		// Two begins of one subject at once would each miss the other's
+		// uncommitted row and both stay pending: the subject's lock makes
+		// the second wait, and its next statement sees the first.
+		// (SQLite's transactions begin IMMEDIATE: one writer.)
+		if _, err := tx.NewRaw("SELECT pg_advisory_xact_lock(?)", subjectLock(a)).Exec(ctx); err != nil {
+			return Opening{}, nil, fmt.Errorf("lock the subject: %w", err)
+		}
+	}
+	res, err := tx.NewInsert().Model(a).On("CONFLICT (id) DO NOTHING").Exec(ctx)
+	if err != nil {
+		return Opening{}, nil, fmt.Errorf("insert: %w", err)
+	}
+	var o Opening
+	if n, _ := res.RowsAffected(); n == 0 {
+		events = nil // audited by the run that inserted it
+		if o.Done, err = loadEffect(ctx, tx, a.ID, effect, result); err != nil || o.Done {
+			return o, nil, err
+		}
+	}
+	var cancelled []AuditEvent
+	o.Cancelled, o.Superseded, cancelled, err = cancelOthers(ctx, tx, *a, at)
+	if err != nil {
+		return Opening{}, nil, err
+	}
+	return o, append(slices.Clone(events), cancelled...), nil
 }
 
 // AttemptCount selects the attempts a start limit counts. Empty fields
@@ -427,8 +482,8 @@ func (s *Store) Poll(ctx context.Context, keyHash string, p AttemptPoll) (key AP
 		Found   bool    `bun:"found"`
 	}
 	q := s.db.NewSelect().TableExpr("api_keys AS k")
-	q = prefixedColumns(q, "k", "k__", s.db.Table(reflect.TypeFor[APIKey]()))
-	q = prefixedColumns(q, "a", "a__", s.db.Table(reflect.TypeFor[Attempt]()))
+	q = prefixedColumns(q, "k", "k__", s.root.Table(reflect.TypeFor[APIKey]()))
+	q = prefixedColumns(q, "a", "a__", s.root.Table(reflect.TypeFor[Attempt]()))
 	q = q.ColumnExpr("a.id IS NOT NULL AS found")
 	if p.ID != "" {
 		q = q.Join("LEFT JOIN attempts AS a ON a.id = ? AND a.account_id = k.account_id AND a.system = ? AND a.authid = ?", p.ID, p.System, p.AuthID)
