@@ -137,12 +137,21 @@ func BenchmarkPINSignInStore(b *testing.B) {
 }
 
 // TestConcurrentBeginsDoNotWaitForEachOthersConnections runs more begins
-// at once than the PostgreSQL pool has connections. Each holds one for its
-// transaction; a read on another connection inside it (the policy's
-// active version, say) would wait for connections the others hold, and
-// they for it.
+// at once than the pool has connections (10 on PostgreSQL, 4 on SQLite).
+// Each holds one for its transaction; a read on another connection inside
+// it (the policy's active version, say) would wait for connections the
+// others hold, and they for it.
 func TestConcurrentBeginsDoNotWaitForEachOthersConnections(t *testing.T) {
-	st := storetest.Open(t, cluster.NewDatabase(t))
+	dsns := map[string]string{
+		"postgres": cluster.NewDatabase(t),
+		"sqlite":   filepath.Join(t.TempDir(), "flexauth.db"),
+	}
+	for name, dsn := range dsns {
+		t.Run(name, func(t *testing.T) { concurrentBegins(t, storetest.Open(t, dsn)) })
+	}
+}
+
+func concurrentBegins(t *testing.T, st *store.Store) {
 	f := newFixtureOn(t, st, policies.NewRegistry(st), activities.Config{})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
