@@ -75,7 +75,7 @@ func TestPINSignInStatements(t *testing.T) {
 				return err
 			})
 			var issued activities.IssueResult
-			measure("IssueChallenge", bound{4, 0}, func() (err error) {
+			measure("IssueChallenge", bound{3, 0}, func() (err error) {
 				issued, err = f.acts.IssueChallenge(ctx, activities.IssueInput{
 					Subject: f.input, UserID: begun.UserID, Method: begun.Method, ExpiresAt: f.now.Add(begun.TTL),
 				})

@@ -80,3 +80,26 @@ func TestPollFindsTheKeyAndTheSubjectsAttemptInOneQuery(t *testing.T) {
 		}
 	})
 }
+
+func TestSignInUserIsReadInOneQuery(t *testing.T) {
+	eachDatabase(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		acc, sys, u := seed(t, s)
+		must(t, s.SetAssignments(ctx, u.ID, []store.Assignment{{UserID: u.ID, SystemID: sys.ID, Method: "pin"}}))
+		must(t, s.RecordLogin(ctx, u.ID, "198.51.100.7", "pin", time.Now().UTC()))
+
+		got, err := s.GetSignInUser(ctx, acc.ID, "alice", sys.ID, "198.51.100.7")
+		must(t, err)
+		if got.ID != u.ID || got.Email != u.Email || got.Assigned != "pin" || !got.KnownIP || !got.EmailDelivery || got.LoginCount != 1 {
+			t.Fatalf("sign-in user = %+v", got)
+		}
+		got, err = s.GetSignInUser(ctx, acc.ID, "alice", "another-system", "203.0.113.9")
+		must(t, err)
+		if got.ID != u.ID || got.Assigned != "" || got.KnownIP {
+			t.Fatalf("unassigned from a new address: %+v", got)
+		}
+		if _, err := s.GetSignInUser(ctx, acc.ID, "nobody", sys.ID, ""); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("unknown user: err = %v, want ErrNotFound", err)
+		}
+	})
+}
