@@ -16,17 +16,15 @@ import (
 
 // Store is the persistence the activities need.
 type Store interface {
-	InsertAttempt(ctx context.Context, a *store.Attempt, events ...store.AuditEvent) (bool, error)
+	OpenAttempt(ctx context.Context, a *store.Attempt, effect string, result any, at time.Time, events ...store.AuditEvent) (store.Opening, error)
+	BeginAttempt(ctx context.Context, a *store.Attempt, effect string, result any, at time.Time, events []store.AuditEvent,
+		decide func(ctx context.Context, tx *store.Store, o store.Opening) (store.Publication, error)) (store.Opening, error)
 	PublishAttempt(ctx context.Context, id string, u store.AttemptUpdate, events ...store.AuditEvent) (bool, error)
-	CancelOtherAttempts(ctx context.Context, a store.Attempt, at time.Time) ([]string, bool, error)
 	SetChallenge(ctx context.Context, id string, sealed []byte) ([]byte, error)
-	GetAccount(ctx context.Context, id string) (store.Account, error)
-	GetSystem(ctx context.Context, accountID, name string) (store.System, error)
 	GetUser(ctx context.Context, accountID, authid string) (store.User, error)
-	GetAssignment(ctx context.Context, userID, systemID string) (store.Assignment, error)
-	KnownIP(ctx context.Context, userID, ip string) (bool, error)
+	InputStore
 	LimitStore
-	FactorLocks(ctx context.Context, userID string) ([]store.FactorLock, error)
+	policies.ActiveVersions
 	RecordCodeCheck(ctx context.Context, c store.CodeCheck) (store.CodeOutcome, error)
 	LoadEffect(ctx context.Context, attemptID, key string, result any) (bool, error)
 	UnusedRecoveryCodes(ctx context.Context, userID string) ([]store.RecoveryCode, error)
@@ -158,8 +156,18 @@ func (a *Activities) plugin(ctx context.Context, accountID, channel string) (str
 // signOn returns the sign-on plugin of an account: its own, else its
 // nearest ancestor's, else the deployment's.
 func (a *Activities) signOn(ctx context.Context, accountID string) (string, bool, error) {
+	return a.signOnOf(ctx, a.store, accountID)
+}
+
+// ancestry reads an account's chain of organisations.
+type ancestry interface {
+	Ancestors(ctx context.Context, id string) ([]string, error)
+}
+
+// signOnOf is signOn reading the ancestors from st.
+func (a *Activities) signOnOf(ctx context.Context, st ancestry, accountID string) (string, bool, error) {
 	if len(a.cfg.AccountSignOn) > 0 {
-		chain, err := a.store.Ancestors(ctx, accountID)
+		chain, err := st.Ancestors(ctx, accountID)
 		if err != nil {
 			return "", false, err
 		}

@@ -102,8 +102,13 @@ func newFixture(t *testing.T, policy activities.Policy) *fixture {
 
 func newFixtureWith(t *testing.T, policy activities.Policy, cfg activities.Config) *fixture {
 	t.Helper()
+	return newFixtureOn(t, storetest.SQLite(t), policy, cfg)
+}
+
+// newFixtureOn is newFixtureWith on a store of the test's choosing.
+func newFixtureOn(t testing.TB, st *store.Store, policy activities.Policy, cfg activities.Config) *fixture {
+	t.Helper()
 	ctx := context.Background()
-	st := storetest.SQLite(t)
 	keys, err := secret.New([]byte(strings.Repeat("k", secret.MasterKeySize)))
 	if err != nil {
 		t.Fatal(err)
@@ -131,7 +136,7 @@ func newFixtureWith(t *testing.T, policy activities.Policy, cfg activities.Confi
 	return f
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)

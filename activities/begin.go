@@ -57,49 +57,103 @@ const effectBegin = "begin"
 // activity), it answers what it answered the first time and changes
 // nothing.
 func (a *Activities) Begin(ctx context.Context, in BeginInput) (BeginResult, error) {
-	var done BeginResult
-	if found, err := a.store.LoadEffect(ctx, in.AttemptID, effectBegin, &done); err != nil || found {
-		return done, err
-	}
 	now := a.now().UTC()
 	row := store.Attempt{
 		ID: in.AttemptID, AccountID: in.AccountID, System: in.System, AuthID: in.AuthID,
 		WorkflowID: in.WorkflowID, RunID: in.RunID, State: store.AttemptPending,
 		IP: in.IP, UserAgent: in.UserAgent, StartedAt: in.StartedAt.UTC(), UpdatedAt: now,
 	}
-	if _, err := a.store.InsertAttempt(ctx, &row, in.event(now, EventStarted)); err != nil {
-		return BeginResult{}, err
+	started := []store.AuditEvent{in.event(now, EventStarted)}
+	// res is the answer: this run's, or the first run's when the attempt
+	// was begun already (its effect).
+	var res BeginResult
+	if a.cfg.Directory == "" {
+		// Nothing to ask outside the database: the whole begin (record the
+		// attempt, supersede the subject's others, read what the policy
+		// needs, publish its verdict) is one transaction.
+		_, err := a.store.BeginAttempt(ctx, &row, effectBegin, &res, now, started,
+			func(ctx context.Context, tx *store.Store, o store.Opening) (store.Publication, error) {
+				var p store.Publication
+				var err error
+				res, p, err = a.verdict(ctx, tx, in, now, o.Superseded)
+				return p, err
+			})
+		if err != nil {
+			return BeginResult{}, err
+		}
+		return res, nil
 	}
-	_, superseded, err := a.store.CancelOtherAttempts(ctx, row, now)
+	// The directory is a plugin call, which no transaction waits for: one
+	// records the attempt and supersedes the others, another publishes
+	// the verdict.
+	opened, err := a.store.OpenAttempt(ctx, &row, effectBegin, &res, now, started...)
+	if err != nil || opened.Done {
+		return res, err
+	}
+	res, p, err := a.verdict(ctx, a.store, in, now, opened.Superseded)
 	if err != nil {
 		return BeginResult{}, err
 	}
+	if _, err := a.store.PublishAttempt(ctx, in.AttemptID, p.Update, p.Events...); err != nil {
+		return BeginResult{}, err
+	}
+	return res, nil
+}
+
+// beginStore is what a begin's verdict reads.
+type beginStore interface {
+	InputStore
+	LimitStore
+	ancestry
+	policies.ActiveVersions
+}
+
+// versionedPolicy is a policy that reads each account's active version
+// from the store (policies.Registry). A begin's verdict runs within its
+// transaction and has it read through the transaction: a read on another
+// connection of the pool could wait for the one the transaction holds.
+type versionedPolicy interface {
+	DecideWith(ctx context.Context, versions policies.ActiveVersions, in policies.Input) (policies.Decision, error)
+}
+
+// decideWith asks p, reading its versions from versions when it reads any.
+func decideWith(ctx context.Context, p Policy, versions policies.ActiveVersions, in policies.Input) (policies.Decision, error) {
+	if v, ok := p.(versionedPolicy); ok {
+		return v.DecideWith(ctx, versions, in)
+	}
+	return p.Decide(ctx, in)
+}
+
+// verdict decides an opened attempt: the answer, and the transition and
+// audit events to publish. Anything that makes the attempt impossible is a
+// denial with its reason (see Begin); an error is an outage.
+func (a *Activities) verdict(ctx context.Context, st beginStore, in BeginInput, now time.Time, superseded bool) (BeginResult, store.Publication, error) {
 	if superseded {
 		// A newer start of the subject began first; this attempt is
 		// cancelled already (and audited), and refuses.
-		return a.deny(ctx, in.Subject, now, nil, "superseded by a newer attempt")
+		return denial(in.Subject, now, nil, "superseded by a newer attempt")
 	}
 	// Limits come before the subject is resolved, so that unknown users are
 	// limited exactly like known ones.
-	reason, err := a.cfg.Limits.Exceeded(ctx, a.store, StartRequest{
+	reason, err := a.cfg.Limits.Exceeded(ctx, st, StartRequest{
 		AccountID: in.AccountID, System: in.System, AuthID: in.AuthID, IP: in.IP, At: now, Recorded: true,
 	})
 	if err != nil {
-		return BeginResult{}, err
+		return BeginResult{}, store.Publication{}, err
 	}
 	if reason != "" {
-		return a.deny(ctx, in.Subject, now, nil, reason)
+		return denial(in.Subject, now, nil, reason)
 	}
 
-	res, input, reason, err := a.resolve(ctx, in, now)
+	res, input, reason, err := a.resolve(ctx, st, in, now)
 	if err != nil {
-		return BeginResult{}, err
+		return BeginResult{}, store.Publication{}, err
 	}
 	if reason != "" {
-		return a.deny(ctx, in.Subject, now, nil, reason)
+		return denial(in.Subject, now, nil, reason)
 	}
 
-	dec, err := a.policy.Decide(ctx, input)
+	dec, err := decideWith(ctx, a.policy, st, input)
 	// The decision is recorded whatever it is: a policy error is a denial
 	// whose reasons say what broke.
 	decided := in.event(now, EventDecision, dec.Reasons...)
@@ -111,28 +165,28 @@ func (a *Activities) Begin(ctx context.Context, in BeginInput) (BeginResult, err
 		decided.Detail["error"] = err.Error()
 	}
 	if err != nil || !dec.Allow {
-		return a.deny(ctx, in.Subject, now, []store.AuditEvent{decided}, dec.Reasons...)
+		return denial(in.Subject, now, []store.AuditEvent{decided}, dec.Reasons...)
 	}
 	if dec.Method == policies.MethodSSO {
-		_, ok, err := a.signOn(ctx, in.AccountID)
+		_, ok, err := a.signOnOf(ctx, st, in.AccountID)
 		if err != nil {
-			return BeginResult{}, err
+			return BeginResult{}, store.Publication{}, err
 		}
 		if !ok {
 			// Refused now rather than after a link nobody could complete.
-			return a.deny(ctx, in.Subject, now, []store.AuditEvent{decided}, "no sign-on plugin configured for method sso")
+			return denial(in.Subject, now, []store.AuditEvent{decided}, "no sign-on plugin configured for method sso")
 		}
 	}
 	if reason := passwordRefusal(dec.Method, input.Subject); reason != "" {
 		// The engine's own rule, like the lock below: no policy can let a
 		// user sign in by a password the account or the user has not
 		// allowed, or that does not exist.
-		return a.deny(ctx, in.Subject, now, []store.AuditEvent{decided}, reason)
+		return denial(in.Subject, now, []store.AuditEvent{decided}, reason)
 	}
 	if locked := lockedOut(dec.Method, input.Subject.TOTPEnrolled, input.History.LockedFactors); locked != "" {
 		// The engine's own lock, whatever the policy chose: a policy that
 		// ignores locked factors cannot reopen them.
-		return a.deny(ctx, in.Subject, now, []store.AuditEvent{decided}, locked)
+		return denial(in.Subject, now, []store.AuditEvent{decided}, locked)
 	}
 
 	res.Allowed = true
@@ -154,11 +208,7 @@ func (a *Activities) Begin(ctx context.Context, in BeginInput) (BeginResult, err
 	if dec.Method == policies.MethodPassword {
 		update.Step = store.StepPassword
 	}
-	_, err = a.store.PublishAttempt(ctx, in.AttemptID, update, decided)
-	if err != nil {
-		return BeginResult{}, err
-	}
-	return res, nil
+	return res, store.Publication{Update: update, Events: []store.AuditEvent{decided}}, nil
 }
 
 // MethodFactor is the factor whose failures a method's codes count
@@ -215,8 +265,8 @@ func lockedOut(method string, enrolled bool, locked []string) string {
 // resolve loads what the policy needs: the sign-in as ResolveInput builds
 // it, completed from the directory. A non-empty reason means the attempt
 // cannot go ahead.
-func (a *Activities) resolve(ctx context.Context, in BeginInput, now time.Time) (BeginResult, policies.Input, string, error) {
-	r, err := ResolveInput(ctx, a.store, InputRequest{
+func (a *Activities) resolve(ctx context.Context, st InputStore, in BeginInput, now time.Time) (BeginResult, policies.Input, string, error) {
+	r, err := ResolveInput(ctx, st, InputRequest{
 		AccountID: in.AccountID, System: in.System, AuthID: in.AuthID,
 		IP: in.IP, UserAgent: in.UserAgent, Time: in.StartedAt, LocksAt: now,
 	})
@@ -238,9 +288,7 @@ func (a *Activities) resolve(ctx context.Context, in BeginInput, now time.Time) 
 type InputStore interface {
 	GetAccount(ctx context.Context, id string) (store.Account, error)
 	GetSystem(ctx context.Context, accountID, name string) (store.System, error)
-	GetUser(ctx context.Context, accountID, authid string) (store.User, error)
-	GetAssignment(ctx context.Context, userID, systemID string) (store.Assignment, error)
-	KnownIP(ctx context.Context, userID, ip string) (bool, error)
+	GetSignInUser(ctx context.Context, accountID, authid, systemID, ip string) (store.SignInUser, error)
 	FactorLocks(ctx context.Context, userID string) ([]store.FactorLock, error)
 }
 
@@ -279,31 +327,24 @@ func ResolveInput(ctx context.Context, st InputStore, req InputRequest) (Resolve
 	if err != nil {
 		return Resolved{}, err
 	}
-	user, err := st.GetUser(ctx, req.AccountID, req.AuthID)
+	// The user, their assignment and whether the address is theirs come
+	// in one query.
+	signIn, err := st.GetSignInUser(ctx, req.AccountID, req.AuthID, sys.ID, req.IP)
 	if errors.Is(err, store.ErrNotFound) {
 		return Resolved{Refusal: "unknown user", Unknown: "user"}, nil
 	}
 	if err != nil {
 		return Resolved{}, err
 	}
+	user := signIn.User
 	if user.Status != store.UserActive {
 		return Resolved{User: user, Refusal: "user is " + user.Status}, nil
 	}
-	asg, err := assignmentOf(ctx, st, user, sys)
-	if errors.Is(err, store.ErrNotFound) {
+	asg := assignmentOf(signIn, sys)
+	if asg.Method == "" {
 		return Resolved{User: user, Refusal: "user is not assigned to the system"}, nil
 	}
-	if err != nil {
-		return Resolved{}, err
-	}
-	newIP := false
-	if req.IP != "" {
-		known, err := st.KnownIP(ctx, user.ID, req.IP)
-		if err != nil {
-			return Resolved{}, err
-		}
-		newIP = !known
-	}
+	newIP := req.IP != "" && !signIn.KnownIP
 	at := req.LocksAt
 	if at.IsZero() {
 		at = req.Time
@@ -382,20 +423,17 @@ func withContacts(u store.User, person sdk.Identity) store.User {
 	return u
 }
 
-// deny ends the attempt as denied, with events (the policy's decision) and
-// the denial, and remembers the answer as Begin's effect.
-func (a *Activities) deny(ctx context.Context, s Subject, now time.Time, events []store.AuditEvent, reasons ...string) (BeginResult, error) {
+// denial ends the attempt as denied, with events (the policy's decision)
+// and the denial, and remembers the answer as Begin's effect.
+func denial(s Subject, now time.Time, events []store.AuditEvent, reasons ...string) (BeginResult, store.Publication, error) {
 	if len(reasons) == 0 {
 		reasons = []string{"denied by policy"}
 	}
 	res := BeginResult{Allowed: false, Reasons: reasons}
-	_, err := a.store.PublishAttempt(ctx, s.AttemptID, store.AttemptUpdate{
-		State: store.AttemptDenied, At: now, Effect: &store.EffectRecord{Key: effectBegin, Result: res},
-	}, append(events, s.event(now, EventDenied, reasons...))...)
-	if err != nil {
-		return BeginResult{}, fmt.Errorf("deny attempt: %w", err)
-	}
-	return res, nil
+	return res, store.Publication{
+		Update: store.AttemptUpdate{State: store.AttemptDenied, At: now, Effect: &store.EffectRecord{Key: effectBegin, Result: res}},
+		Events: append(events, s.event(now, EventDenied, reasons...)),
+	}, nil
 }
 
 // SecuritySystem is the reserved system of sign-ins to the security
@@ -424,12 +462,13 @@ func systemOf(ctx context.Context, st InputStore, accountID, name string) (store
 	return st.GetSystem(ctx, accountID, name)
 }
 
-// assignmentOf loads the user's assignment to sys; every user is assigned
-// SecuritySettings with method password (the engine's own rules then
-// refuse users without email and password sign-in).
-func assignmentOf(ctx context.Context, st InputStore, user store.User, sys store.System) (store.Assignment, error) {
+// assignmentOf is the user's assignment to sys (Method "" when there is
+// none); every user is assigned SecuritySettings with method password (the
+// engine's own rules then refuse users without email and password
+// sign-in).
+func assignmentOf(user store.SignInUser, sys store.System) store.Assignment {
 	if sys.Name == SecuritySystem && sys.ID == "" {
-		return store.Assignment{UserID: user.ID, Method: policies.MethodPassword}, nil
+		return store.Assignment{UserID: user.ID, Method: policies.MethodPassword}
 	}
-	return st.GetAssignment(ctx, user.ID, sys.ID)
+	return store.Assignment{UserID: user.ID, SystemID: sys.ID, Method: user.Assigned}
 }

@@ -53,10 +53,12 @@ type IssueResult struct {
 // sealed on the attempt row so that a retry resends the same secret, and
 // delivers it through the delivery plugin. Only the digest leaves.
 func (a *Activities) IssueChallenge(ctx context.Context, in IssueInput) (IssueResult, error) {
-	user, err := a.store.GetUser(ctx, in.AccountID, in.AuthID)
+	// The user and the account's email switch, in one query.
+	found, err := a.store.GetSignInUser(ctx, in.AccountID, in.AuthID, "", "")
 	if err != nil {
 		return IssueResult{}, fmt.Errorf("load user for delivery: %w", err)
 	}
+	user := found.User
 	if user.Email == "" || user.Phone == "" {
 		person, reason, err := a.lookup(ctx, in.AccountID, in.AuthID)
 		if err != nil {
@@ -69,11 +71,7 @@ func (a *Activities) IssueChallenge(ctx context.Context, in IssueInput) (IssueRe
 	}
 	// The policy should not pick email when the account has turned it off,
 	// but an uploaded policy may: nothing goes by email whatever it chose.
-	acc, err := a.store.GetAccount(ctx, in.AccountID)
-	if err != nil {
-		return IssueResult{}, fmt.Errorf("load account for delivery: %w", err)
-	}
-	if !acc.EmailDelivery {
+	if !found.EmailDelivery {
 		if in.Channel == "email" {
 			return IssueResult{}, temporal.NewNonRetryableApplicationError(
 				"email delivery is off for the account, but the policy chose email", ErrTypeDelivery, nil)
@@ -81,7 +79,7 @@ func (a *Activities) IssueChallenge(ctx context.Context, in IssueInput) (IssueRe
 		user.Email = ""
 	}
 	channel, to := contact(user, in.Channel)
-	if to == "" && !acc.EmailDelivery {
+	if to == "" && !found.EmailDelivery {
 		return IssueResult{}, temporal.NewNonRetryableApplicationError(
 			"email delivery is off for the account and the user has no phone", ErrTypeDelivery, nil)
 	}

@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/flexauth/flexauth/store"
@@ -63,7 +64,7 @@ func (l Limits) withDefaults() Limits {
 
 // LimitStore is what the start limits read.
 type LimitStore interface {
-	CountAttempts(ctx context.Context, f store.AttemptCount) (int, error)
+	CountAttemptsEach(ctx context.Context, fs ...store.AttemptCount) ([]int, error)
 	KnownIPOf(ctx context.Context, accountID, authid, ip string) (bool, error)
 }
 
@@ -127,15 +128,18 @@ func (l Limits) Exceeded(ctx context.Context, st LimitStore, req StartRequest) (
 				AccountID: req.AccountID, NotSystems: anonymous, Since: req.At.Add(-time.Minute),
 			}, "starts for the account in the last minute"})
 	}
-	for _, lim := range limits {
-		if lim.max < 0 {
-			continue
-		}
-		n, err := st.CountAttempts(ctx, lim.count)
-		if err != nil {
-			return "", err
-		}
-		if n+self > lim.max {
+	// Every count in one query: a start pays one round trip for its limits.
+	limits = slices.DeleteFunc(limits, func(lim limit) bool { return lim.max < 0 })
+	counts := make([]store.AttemptCount, len(limits))
+	for i, lim := range limits {
+		counts[i] = lim.count
+	}
+	ns, err := st.CountAttemptsEach(ctx, counts...)
+	if err != nil {
+		return "", err
+	}
+	for i, lim := range limits {
+		if n := ns[i]; n+self > lim.max {
 			return fmt.Sprintf("rate limited: %d %s (limit %d)", n+self, lim.what, lim.max), nil
 		}
 	}

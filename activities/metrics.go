@@ -109,6 +109,16 @@ func (p meteredPolicy) Decide(ctx context.Context, in policies.Input) (policies.
 	return d, err
 }
 
+// DecideWith is Decide with the policy's versions read from versions,
+// when the policy reads any (see versionedPolicy).
+func (p meteredPolicy) DecideWith(ctx context.Context, versions policies.ActiveVersions, in policies.Input) (policies.Decision, error) {
+	began := time.Now()
+	d, err := decideWith(ctx, p.Policy, versions, in)
+	p.m.decisionTime.Observe(time.Since(began).Seconds())
+	p.m.decisions.WithLabelValues(decisionOutcome(d, err)).Inc()
+	return d, err
+}
+
 func decisionOutcome(d policies.Decision, err error) string {
 	switch {
 	case err != nil:

@@ -62,9 +62,15 @@ const EventRecoveryCodeUsed = "recovery_code.used"
 // failures, which may lock the factor. The seeds are opened only here,
 // and only digests bound to the attempt are compared.
 func (a *Activities) CheckCode(ctx context.Context, in CodeInput) (CodeResult, error) {
-	var done store.CodeOutcome
-	if found, err := a.store.LoadEffect(ctx, in.AttemptID, in.Effect, &done); err != nil || found {
-		return a.codeResult(done), err
+	// A PIN is compared here at no cost, and RecordCodeCheck finds a
+	// recorded check in its own transaction: only a TOTP or recovery code,
+	// whose matching opens seeds and reads codes, looks for the effect
+	// first.
+	if in.Factor != store.FactorPIN {
+		var done store.CodeOutcome
+		if found, err := a.store.LoadEffect(ctx, in.AttemptID, in.Effect, &done); err != nil || found {
+			return a.codeResult(done), err
+		}
 	}
 	now := a.now().UTC()
 	check := store.CodeCheck{
@@ -111,7 +117,7 @@ func (a *Activities) CheckCode(ctx context.Context, in CodeInput) (CodeResult, e
 	if err != nil {
 		return CodeResult{}, err
 	}
-	if out.NewlyLocked {
+	if out.NewlyLocked && !out.Replayed {
 		a.metrics.lockouts.WithLabelValues(in.Factor).Inc()
 	}
 	return a.codeResult(out), nil

@@ -196,42 +196,40 @@ const maxAttemptIDLength = 64
 
 // check answers from the subject's latest attempt row. With a PIN or TOTP
 // code for a pending attempt, it first submits the code to the workflow.
+//
+// Applications poll it every few seconds for every waiting user, so a
+// well-formed poll costs one query: the key and the attempt together
+// (store.Poll). The answers are those of the key first, then the request.
 func (s *Server) check(c *gin.Context) {
 	ctx := c.Request.Context()
-	key, ok, err := s.appKey(c)
+	var req checkRequest
+	rerr := decodeJSON(c, &req, false)
+	if rerr == nil {
+		rerr = req.validate()
+	}
+	if rerr == nil && len(req.Attempt) > maxAttemptIDLength {
+		rerr = badRequest("attempt must be at most %d characters", maxAttemptIDLength)
+	}
+	if rerr != nil || req.System == activities.SecuritySystem {
+		// A bad key is answered before a bad request, as everywhere.
+		_, ok, err := s.appKey(c)
+		switch {
+		case err != nil:
+			s.internalError(c, "look up api key", err)
+		case !ok || rerr == nil:
+			securityError(c) // the security settings' sign-ins are no application's
+		default:
+			respondError(c, rerr)
+		}
+		return
+	}
+	att, ok, err := s.polledAttempt(c, req)
 	if err != nil {
-		s.internalError(c, "look up api key", err)
+		s.internalError(c, "load latest attempt", err)
 		return
 	}
 	if !ok {
 		securityError(c)
-		return
-	}
-	var req checkRequest
-	if rerr := decodeJSON(c, &req, false); rerr != nil {
-		respondError(c, rerr)
-		return
-	}
-	if rerr := req.validate(); rerr != nil {
-		respondError(c, rerr)
-		return
-	}
-
-	if len(req.Attempt) > maxAttemptIDLength {
-		respondError(c, badRequest("attempt must be at most %d characters", maxAttemptIDLength))
-		return
-	}
-	if req.System == activities.SecuritySystem {
-		securityError(c) // the security settings' sign-ins are no application's
-		return
-	}
-	att, err := s.checkedAttempt(ctx, key.AccountID, req)
-	if errors.Is(err, store.ErrNotFound) {
-		securityError(c)
-		return
-	}
-	if err != nil {
-		s.internalError(c, "load latest attempt", err)
 		return
 	}
 	r, err := s.settle(ctx, att, req.PIN)
@@ -242,22 +240,29 @@ func (s *Server) check(c *gin.Context) {
 	respondResult(c, r)
 }
 
-// checkedAttempt is the attempt a check asks about: the one it names, when
-// it is the subject's, or else the subject's latest. ErrNotFound for an
-// attempt of another account, system or user, so a poll cannot learn about
-// attempts that are not its own.
-func (s *Server) checkedAttempt(ctx context.Context, accountID string, req checkRequest) (store.Attempt, error) {
-	if req.Attempt == "" {
-		return s.store.LatestAttempt(ctx, accountID, req.System, req.AuthID)
+// polledAttempt resolves the request's app key and the attempt its check
+// asks about in one query: the one it names, when it is the subject's, or
+// else the subject's latest. ok is false for a missing, unknown or
+// non-app key and for an attempt of another account, system or user, so a
+// poll cannot learn about attempts that are not its own.
+func (s *Server) polledAttempt(c *gin.Context, req checkRequest) (store.Attempt, bool, error) {
+	raw := c.GetHeader(apiKeyHeader)
+	if raw == "" || len(raw) > maxKeyLength {
+		return store.Attempt{}, false, nil
 	}
-	att, err := s.store.GetAttempt(ctx, req.Attempt)
+	key, att, found, err := s.store.Poll(c.Request.Context(), secret.HashAPIKey(raw),
+		store.AttemptPoll{System: req.System, AuthID: req.AuthID, ID: req.Attempt})
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Attempt{}, false, nil
+	}
 	if err != nil {
-		return store.Attempt{}, err
+		return store.Attempt{}, false, fmt.Errorf("look up api key and attempt: %w", err)
 	}
-	if att.AccountID != accountID || att.System != req.System || att.AuthID != req.AuthID {
-		return store.Attempt{}, fmt.Errorf("attempt %s is another subject's: %w", req.Attempt, store.ErrNotFound)
+	s.touchKey(c, key)
+	if key.Scope != store.ScopeApp || !found {
+		return store.Attempt{}, false, nil
 	}
-	return att, nil
+	return att, true, nil
 }
 
 // errUnavailable marks a settle failure caused by Temporal, not the store.

@@ -158,6 +158,7 @@ const (
 type (
 	keyStore interface {
 		APIKeyByHash(ctx context.Context, hash string) (store.APIKey, error)
+		Poll(ctx context.Context, keyHash string, p store.AttemptPoll) (store.APIKey, store.Attempt, bool, error)
 		TouchAPIKey(ctx context.Context, id string, at time.Time) error
 		CreateAPIKey(ctx context.Context, k *store.APIKey, events ...store.AuditEvent) error
 		ListAPIKeys(ctx context.Context, accountID string) ([]store.APIKey, error)

@@ -78,7 +78,20 @@ func (r *Registry) Decide(ctx context.Context, in Input) (Decision, error) {
 // (0 for the built-in default); an inherited version is numbered among
 // the versions of the ancestor that uploaded it.
 func (r *Registry) DecideVersion(ctx context.Context, in Input) (Decision, int, error) {
-	account, version, err := r.versions.EffectivePolicy(ctx, in.Subject.Account)
+	return r.decideVersion(ctx, r.versions, in)
+}
+
+// DecideWith is Decide reading the active version, and a version not
+// compiled yet, from versions rather than the registry's own: a caller
+// within a transaction reads through it (a second connection could wait
+// for the one the transaction holds).
+func (r *Registry) DecideWith(ctx context.Context, versions ActiveVersions, in Input) (Decision, error) {
+	d, _, err := r.decideVersion(ctx, versions, in)
+	return d, err
+}
+
+func (r *Registry) decideVersion(ctx context.Context, versions ActiveVersions, in Input) (Decision, int, error) {
+	account, version, err := versions.EffectivePolicy(ctx, in.Subject.Account)
 	if err != nil {
 		d, err := Unavailable{Err: fmt.Errorf("read the active policy version: %w", err)}.Decide(ctx, in)
 		return d, 0, err
@@ -87,7 +100,7 @@ func (r *Registry) DecideVersion(ctx context.Context, in Input) (Decision, int, 
 	build := compileBuiltin
 	if version != store.BuiltinPolicyVersion {
 		c = r.entry(account, version)
-		build = func(ctx context.Context) (*Engine, error) { return r.compileStored(ctx, account, version) }
+		build = func(ctx context.Context) (*Engine, error) { return compileStored(ctx, versions, account, version) }
 	}
 	engine, err := c.get(ctx, build)
 	if err != nil {
@@ -119,8 +132,8 @@ func compileBuiltin(ctx context.Context) (*Engine, error) {
 	return e, nil
 }
 
-func (r *Registry) compileStored(ctx context.Context, account string, version int) (*Engine, error) {
-	v, err := r.versions.GetPolicyVersion(ctx, account, version)
+func compileStored(ctx context.Context, versions ActiveVersions, account string, version int) (*Engine, error) {
+	v, err := versions.GetPolicyVersion(ctx, account, version)
 	if err != nil {
 		return nil, fmt.Errorf("load policy version %d: %w", version, retry{err})
 	}

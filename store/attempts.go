@@ -2,10 +2,16 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
+	"hash/fnv"
+	"reflect"
+	"slices"
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/schema"
 )
 
 // InsertAttempt records a new attempt with its audit events, in one
@@ -67,59 +73,67 @@ type EffectRecord struct {
 func (s *Store) PublishAttempt(ctx context.Context, id string, u AttemptUpdate, events ...AuditEvent) (bool, error) {
 	applied := false
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		q := tx.NewUpdate().Model((*Attempt)(nil)).Set("updated_at = ?", u.At).
-			Where("id = ?", id).Where("state = ?", AttemptPending)
-		if u.State != "" {
-			q = q.Set("state = ?", u.State)
-			if Terminal(u.State) {
-				q = q.Set("completed_at = ?", u.At).Set("challenge = NULL").
-					Set("sso_state_digest = NULL").Set("sso_sealed = NULL")
-			}
-		}
-		if u.Method != "" {
-			q = q.Set("method = ?", u.Method)
-		}
-		if u.ExpiresAt != nil {
-			q = q.Set("expires_at = ?", *u.ExpiresAt)
-		}
-		if u.LinkDigest != "" {
-			q = q.Set("link_digest = ?", u.LinkDigest)
-		}
-		if u.PageDigest != "" {
-			q = q.Set("page_digest = ?", u.PageDigest)
-		}
-		if u.Step != "" {
-			q = q.Set("step = ?", u.Step)
-		}
-		res, err := q.Exec(ctx)
-		if err != nil {
-			return fmt.Errorf("update attempt: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 1 && Terminal(u.State) {
-			if err := dropAttemptSecrets(ctx, tx, []string{id}); err != nil {
-				return err
-			}
-		}
-		if u.Effect != nil {
-			if err := saveEffect(ctx, tx, id, u.Effect.Key, u.Effect.Result, u.At); err != nil {
-				return err
-			}
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return nil
-		}
-		applied = true
-		if u.LoginUserID != "" {
-			if err := recordLogin(ctx, tx, u.LoginUserID, u.LoginIP, u.LoginFactor, u.At); err != nil {
-				return err
-			}
-		}
-		return appendAudit(ctx, tx, events)
+		var err error
+		applied, err = publish(ctx, tx, id, u, nil, events)
+		return err
 	})
 	if err != nil {
 		return false, fmt.Errorf("publish attempt %s: %w", id, err)
 	}
 	return applied, nil
+}
+
+// publish is PublishAttempt within tx. The events before are appended
+// whether or not the transition applies, in the same statement as its own.
+func publish(ctx context.Context, tx bun.IDB, id string, u AttemptUpdate, before, events []AuditEvent) (bool, error) {
+	q := tx.NewUpdate().Model((*Attempt)(nil)).Set("updated_at = ?", u.At).
+		Where("id = ?", id).Where("state = ?", AttemptPending)
+	if u.State != "" {
+		q = q.Set("state = ?", u.State)
+		if Terminal(u.State) {
+			q = q.Set("completed_at = ?", u.At).Set("challenge = NULL").
+				Set("sso_state_digest = NULL").Set("sso_sealed = NULL")
+		}
+	}
+	if u.Method != "" {
+		q = q.Set("method = ?", u.Method)
+	}
+	if u.ExpiresAt != nil {
+		q = q.Set("expires_at = ?", *u.ExpiresAt)
+	}
+	if u.LinkDigest != "" {
+		q = q.Set("link_digest = ?", u.LinkDigest)
+	}
+	if u.PageDigest != "" {
+		q = q.Set("page_digest = ?", u.PageDigest)
+	}
+	if u.Step != "" {
+		q = q.Set("step = ?", u.Step)
+	}
+	res, err := q.Exec(ctx)
+	if err != nil {
+		return false, fmt.Errorf("update attempt: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	if n == 1 && u.State != "" && Terminal(u.State) {
+		if err := dropAttemptSecrets(ctx, tx, []string{id}); err != nil {
+			return false, err
+		}
+	}
+	if u.Effect != nil {
+		if err := saveEffect(ctx, tx, id, u.Effect.Key, u.Effect.Result, u.At); err != nil {
+			return false, err
+		}
+	}
+	if n == 0 {
+		return false, appendAudit(ctx, tx, before)
+	}
+	if u.LoginUserID != "" {
+		if err := recordLogin(ctx, tx, u.LoginUserID, u.LoginIP, u.LoginFactor, u.At); err != nil {
+			return false, err
+		}
+	}
+	return true, appendAudit(ctx, tx, append(before, events...))
 }
 
 // CancelOtherAttempts marks the subject's older pending attempts cancelled
@@ -130,40 +144,10 @@ func (s *Store) PublishAttempt(ctx context.Context, id string, u AttemptUpdate, 
 // (superseded reports it), in the same transaction.
 func (s *Store) CancelOtherAttempts(ctx context.Context, a Attempt, at time.Time) (ids []string, superseded bool, err error) {
 	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		ids, superseded = nil, false
-		newer, err := tx.NewSelect().Model((*Attempt)(nil)).
-			Where("account_id = ? AND system = ? AND authid = ?", a.AccountID, a.System, a.AuthID).
-			Where("id <> ? AND started_at > ?", a.ID, a.StartedAt).
-			Exists(ctx)
+		var events []AuditEvent
+		ids, superseded, events, err = cancelOthers(ctx, tx, a, at)
 		if err != nil {
 			return err
-		}
-		if newer {
-			superseded = true
-			ids = []string{a.ID}
-		} else {
-			err = tx.NewSelect().Model((*Attempt)(nil)).Column("id").
-				Where("account_id = ? AND system = ? AND authid = ?", a.AccountID, a.System, a.AuthID).
-				Where("state = ? AND id <> ? AND started_at <= ?", AttemptPending, a.ID, a.StartedAt).
-				Scan(ctx, &ids)
-		}
-		if err != nil || len(ids) == 0 {
-			return err
-		}
-		if err := cancelAttempts(ctx, tx, ids, at); err != nil {
-			return err
-		}
-		reason := "superseded by attempt " + a.ID
-		if superseded {
-			reason = "superseded by a newer attempt that began first"
-		}
-		events := make([]AuditEvent, len(ids))
-		for i, id := range ids {
-			events[i] = AuditEvent{
-				AccountID: a.AccountID, Time: at, Type: "attempt.cancelled",
-				System: a.System, AuthID: a.AuthID, AttemptID: id, IP: a.IP,
-				Reasons: []string{reason},
-			}
 		}
 		return appendAudit(ctx, tx, events)
 	})
@@ -171,6 +155,151 @@ func (s *Store) CancelOtherAttempts(ctx context.Context, a Attempt, at time.Time
 		return nil, false, fmt.Errorf("cancel superseded attempts: %w", err)
 	}
 	return ids, superseded, nil
+}
+
+// cancelOthers is CancelOtherAttempts within tx; it returns the audit
+// events of the cancellations for the caller to append. One query finds
+// both a newer attempt of the subject and the older pending ones.
+func cancelOthers(ctx context.Context, tx bun.IDB, a Attempt, at time.Time) (ids []string, superseded bool, events []AuditEvent, err error) {
+	var others []struct {
+		ID    string `bun:"id"`
+		Newer bool   `bun:"newer"`
+	}
+	err = tx.NewSelect().Model((*Attempt)(nil)).Column("id").ColumnExpr("started_at > ? AS newer", a.StartedAt).
+		Where("account_id = ? AND system = ? AND authid = ? AND id <> ?", a.AccountID, a.System, a.AuthID, a.ID).
+		Where("(started_at > ? OR state = ?)", a.StartedAt, AttemptPending).
+		Scan(ctx, &others)
+	if err != nil {
+		return nil, false, nil, fmt.Errorf("find the subject's other attempts: %w", err)
+	}
+	for _, o := range others {
+		if o.Newer {
+			superseded = true
+			ids = []string{a.ID}
+			break
+		}
+		ids = append(ids, o.ID)
+	}
+	if len(ids) == 0 {
+		return nil, false, nil, nil
+	}
+	if err := cancelAttempts(ctx, tx, ids, at); err != nil {
+		return nil, false, nil, err
+	}
+	reason := "superseded by attempt " + a.ID
+	if superseded {
+		reason = "superseded by a newer attempt that began first"
+	}
+	events = make([]AuditEvent, len(ids))
+	for i, id := range ids {
+		events[i] = AuditEvent{
+			AccountID: a.AccountID, Time: at, Type: "attempt.cancelled",
+			System: a.System, AuthID: a.AuthID, AttemptID: id, IP: a.IP,
+			Reasons: []string{reason},
+		}
+	}
+	return ids, superseded, events, nil
+}
+
+// Opening is what OpenAttempt did.
+type Opening struct {
+	// Done is true when the attempt had its effect recorded already (a
+	// retried begin): OpenAttempt changed nothing and filled the result.
+	Done bool
+	// Superseded is true when a newer attempt of the subject began first:
+	// the attempt is cancelled already (and audited).
+	Superseded bool
+	// Cancelled are the attempts that ended cancelled: the subject's older
+	// pending ones or, superseded, this one.
+	Cancelled []string
+}
+
+// OpenAttempt begins an attempt in one transaction: it records a with its
+// audit events and supersedes the subject's other attempts, as
+// InsertAttempt and CancelOtherAttempts do one after the other. When a is
+// recorded already and has its effect, the effect's answer fills result
+// and nothing changes; a first run reads no effect (none can exist before
+// the row).
+func (s *Store) OpenAttempt(ctx context.Context, a *Attempt, effect string, result any, at time.Time, events ...AuditEvent) (Opening, error) {
+	var o Opening
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		var err error
+		if o, events, err = s.open(ctx, tx, a, effect, result, at, events); err != nil || o.Done {
+			return err
+		}
+		return appendAudit(ctx, tx, events)
+	})
+	if err != nil {
+		return Opening{}, fmt.Errorf("open attempt %s: %w", a.ID, err)
+	}
+	return o, nil
+}
+
+// Publication is what a begin decided: the transition of its attempt and
+// the audit events that go with it, published as PublishAttempt does.
+type Publication struct {
+	Update AttemptUpdate
+	Events []AuditEvent
+}
+
+// BeginAttempt runs a whole begin in one transaction: it opens a as
+// OpenAttempt does, asks decide what to publish, and publishes it as
+// PublishAttempt does. decide reads through tx, a Store on the
+// transaction, and must use no other handle on the database: the
+// transaction holds the subject's lock (on SQLite, the only writer's) and
+// a connection of the pool. decide is not called when a was begun already
+// (Opening.Done); when it fails, nothing is recorded.
+func (s *Store) BeginAttempt(ctx context.Context, a *Attempt, effect string, result any, at time.Time, events []AuditEvent,
+	decide func(ctx context.Context, tx *Store, o Opening) (Publication, error)) (Opening, error) {
+	var o Opening
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		var opened []AuditEvent
+		var err error
+		if o, opened, err = s.open(ctx, tx, a, effect, result, at, events); err != nil || o.Done {
+			return err
+		}
+		p, err := decide(ctx, &Store{root: s.root, db: tx, postgres: s.postgres}, o)
+		if err != nil {
+			return err
+		}
+		_, err = publish(ctx, tx, a.ID, p.Update, opened, p.Events)
+		return err
+	})
+	if err != nil {
+		return Opening{}, fmt.Errorf("begin attempt %s: %w", a.ID, err)
+	}
+	return o, nil
+}
+
+// open is OpenAttempt within tx, but for the audit events, which it
+// returns (the attempt's and its cancellations) for the caller to append.
+func (s *Store) open(ctx context.Context, tx bun.IDB, a *Attempt, effect string, result any, at time.Time, events []AuditEvent) (Opening, []AuditEvent, error) {
+	if s.postgres {
+		// Two begins of one subject at once would each miss the other's
+		// uncommitted row and both stay pending: the subject's lock makes
+		// the second wait, and its next statement sees the first.
+		// (SQLite's transactions begin IMMEDIATE: one writer.)
+		if _, err := tx.NewRaw("SELECT pg_advisory_xact_lock(?)", subjectLock(a)).Exec(ctx); err != nil {
+			return Opening{}, nil, fmt.Errorf("lock the subject: %w", err)
+		}
+	}
+	res, err := tx.NewInsert().Model(a).On("CONFLICT (id) DO NOTHING").Exec(ctx)
+	if err != nil {
+		return Opening{}, nil, fmt.Errorf("insert: %w", err)
+	}
+	var o Opening
+	if n, _ := res.RowsAffected(); n == 0 {
+		events = nil // audited by the run that inserted it
+		if o.Done, err = loadEffect(ctx, tx, a.ID, effect, result); err != nil || o.Done {
+			return o, nil, err
+		}
+	}
+	var cancelled []AuditEvent
+	o.Cancelled, o.Superseded, cancelled, err = cancelOthers(ctx, tx, *a, at)
+	if err != nil {
+		return Opening{}, nil, err
+	}
+	return o, append(slices.Clone(events), cancelled...), nil
 }
 
 // AttemptCount selects the attempts a start limit counts. Empty fields
@@ -190,6 +319,36 @@ type AttemptCount struct {
 // CountAttempts counts the attempts started at or after f.Since that f
 // selects.
 func (s *Store) CountAttempts(ctx context.Context, f AttemptCount) (int, error) {
+	n, err := s.attemptCount(f).Count(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("count attempts: %w", err)
+	}
+	return int(n), nil
+}
+
+// CountAttemptsEach counts, for each of fs, what CountAttempts would, in
+// one query: the start limits ask several counts of every start.
+func (s *Store) CountAttemptsEach(ctx context.Context, fs ...AttemptCount) ([]int, error) {
+	if len(fs) == 0 {
+		return nil, nil
+	}
+	q := s.db.NewSelect()
+	for i, f := range fs {
+		q = q.ColumnExpr("(?) AS ?", s.attemptCount(f).ColumnExpr("count(*)"), bun.Ident(fmt.Sprintf("n%d", i)))
+	}
+	counts := make([]int, len(fs))
+	dest := make([]any, len(fs))
+	for i := range counts {
+		dest[i] = &counts[i]
+	}
+	if err := q.Scan(ctx, dest...); err != nil {
+		return nil, fmt.Errorf("count attempts: %w", err)
+	}
+	return counts, nil
+}
+
+// attemptCount selects the attempts f counts.
+func (s *Store) attemptCount(f AttemptCount) *bun.SelectQuery {
 	q := s.db.NewSelect().Model((*Attempt)(nil)).Where("attempt.account_id = ? AND attempt.started_at >= ?", f.AccountID, f.Since)
 	if f.AuthID != "" {
 		q = q.Where("attempt.authid = ?", f.AuthID)
@@ -211,11 +370,7 @@ func (s *Store) CountAttempts(ctx context.Context, f AttemptCount) (int, error) 
 		}
 		q = q.Where("attempt.ip NOT IN (?)", known)
 	}
-	n, err := q.Count(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("count attempts: %w", err)
-	}
-	return int(n), nil
+	return q
 }
 
 // LatestAttempt returns the subject's most recent attempt.
@@ -250,19 +405,18 @@ func (s *Store) AttemptByLinkDigest(ctx context.Context, digest string) (Attempt
 
 // SetChallenge stores the sealed secret of a pending attempt unless one is
 // already stored, and returns the stored one: a retried delivery resends the
-// secret it first drew instead of a new one.
+// secret it first drew instead of a new one. It returns nil when the
+// attempt is no longer pending (an ended attempt keeps no challenge).
 func (s *Store) SetChallenge(ctx context.Context, id string, sealed []byte) ([]byte, error) {
 	var stored []byte
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		_, err := tx.NewUpdate().Model((*Attempt)(nil)).
-			Set("challenge = ?", sealed).
-			Where("id = ? AND challenge IS NULL AND state = ?", id, AttemptPending).
-			Exec(ctx)
-		if err != nil {
-			return err
-		}
-		return tx.NewSelect().Model((*Attempt)(nil)).Column("challenge").Where("id = ?", id).Scan(ctx, &stored)
-	})
+	err := s.db.NewUpdate().Model((*Attempt)(nil)).
+		Set("challenge = coalesce(challenge, ?)", sealed).
+		Where("id = ? AND state = ?", id, AttemptPending).
+		Returning("challenge").
+		Scan(ctx, &stored)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("set challenge of attempt %s: %w", id, err)
 	}
@@ -295,4 +449,66 @@ func dropAttemptSecrets(ctx context.Context, db bun.IDB, ids []string) error {
 		return fmt.Errorf("remove secrets of ended attempts: %w", err)
 	}
 	return nil
+}
+
+// subjectLock is the key of the PostgreSQL advisory lock that serialises
+// the begins of a's subject. Subjects that share a key only wait for each
+// other.
+func subjectLock(a *Attempt) int64 {
+	h := fnv.New64a()
+	for _, part := range []string{"flexauth.attempt-subject", a.AccountID, a.System, a.AuthID} {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
+	}
+	return int64(h.Sum64())
+}
+
+// AttemptPoll names the attempt a poll of check asks about: the subject's
+// latest, or the one with ID when it is the subject's.
+type AttemptPoll struct {
+	System, AuthID string
+	ID             string // "" for the subject's latest
+}
+
+// Poll resolves a poll in one query: the live (unrevoked) API key whose
+// digest is keyHash and the attempt p names in the key's account.
+// ErrNotFound when there is no such key; found is false when the key is
+// there but the attempt is not (another account's, system's or user's
+// attempt is not there either).
+func (s *Store) Poll(ctx context.Context, keyHash string, p AttemptPoll) (key APIKey, att Attempt, found bool, err error) {
+	var row struct {
+		Key     APIKey  `bun:"embed:k__"`
+		Attempt Attempt `bun:"embed:a__"`
+		Found   bool    `bun:"found"`
+	}
+	q := s.db.NewSelect().TableExpr("api_keys AS k")
+	q = prefixedColumns(q, "k", "k__", s.root.Table(reflect.TypeFor[APIKey]()))
+	q = prefixedColumns(q, "a", "a__", s.root.Table(reflect.TypeFor[Attempt]()))
+	q = q.ColumnExpr("a.id IS NOT NULL AS found")
+	if p.ID != "" {
+		q = q.Join("LEFT JOIN attempts AS a ON a.id = ? AND a.account_id = k.account_id AND a.system = ? AND a.authid = ?", p.ID, p.System, p.AuthID)
+	} else {
+		// The subject's latest attempt, by the attempts_subject index.
+		latest := s.db.NewSelect().TableExpr("attempts AS l").ColumnExpr("l.id").
+			Where("l.account_id = k.account_id AND l.system = ? AND l.authid = ?", p.System, p.AuthID).
+			OrderExpr("l.started_at DESC").Limit(1)
+		q = q.Join("LEFT JOIN attempts AS a ON a.id = (?)", latest)
+	}
+	err = q.Where("k.hash = ? AND k.revoked_at IS NULL", keyHash).Scan(ctx, &row)
+	if err != nil {
+		return APIKey{}, Attempt{}, false, notFound(err, "api key")
+	}
+	if !row.Found {
+		return row.Key, Attempt{}, false, nil
+	}
+	return row.Key, row.Attempt, true, nil
+}
+
+// prefixedColumns selects every column of t's model from alias, each as
+// prefix and its name: the columns of two models in one row.
+func prefixedColumns(q *bun.SelectQuery, alias, prefix string, t *schema.Table) *bun.SelectQuery {
+	for _, f := range t.Fields {
+		q = q.ColumnExpr("?.? AS ?", bun.Ident(alias), bun.Ident(f.Name), bun.Ident(prefix+f.Name))
+	}
+	return q
 }

@@ -19,7 +19,7 @@ func (s *Store) MigrateUntil(ctx context.Context, name string) error {
 			some.Add(m)
 		}
 	}
-	m := migrate.NewMigrator(s.db, some)
+	m := migrate.NewMigrator(s.root, some)
 	if err := m.Init(ctx); err != nil {
 		return fmt.Errorf("init migrations: %w", err)
 	}

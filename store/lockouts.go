@@ -139,6 +139,9 @@ type CodeOutcome struct {
 	HardLocked  bool
 	// NewlyLocked is true when this failure locked the factor.
 	NewlyLocked bool
+	// Replayed is true when the check was recorded before: the outcome is
+	// the first run's and this call changed nothing.
+	Replayed bool `json:"-"`
 }
 
 // Locked reports whether the factor is locked after the check.
@@ -169,6 +172,7 @@ func (s *Store) recordCodeCheck(ctx context.Context, c CodeCheck) (CodeOutcome, 
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		out = CodeOutcome{}
 		if found, err := loadEffect(ctx, tx, c.AttemptID, c.Effect, &out); err != nil || found {
+			out.Replayed = found
 			return err
 		}
 		lock := FactorLock{UserID: c.UserID, Factor: c.Factor}

@@ -209,7 +209,7 @@ const migrateLockKey = 0x666c65786d696772
 // SQLite bun/migrate's lock table serializes them.
 func (s *Store) Migrate(ctx context.Context) error {
 	if s.postgres {
-		conn, err := s.db.Conn(ctx)
+		conn, err := s.root.Conn(ctx)
 		if err != nil {
 			return fmt.Errorf("lock migrations: %w", err)
 		}
@@ -227,7 +227,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 // migrate creates bun/migrate's tables and applies what is missing, taking
 // bun/migrate's lock table when lockTable.
 func (s *Store) migrate(ctx context.Context, lockTable bool) error {
-	m := migrate.NewMigrator(s.db, migrations(s.postgres))
+	m := migrate.NewMigrator(s.root, migrations(s.postgres))
 	if err := m.Init(ctx); err != nil {
 		return fmt.Errorf("init migrations: %w", err)
 	}

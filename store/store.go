@@ -31,7 +31,10 @@ const postgresMaxConns = 10
 
 // Store is flexauth's persistence. It is safe for concurrent use.
 type Store struct {
-	db       *bun.DB
+	root *bun.DB
+	// db is root, or a transaction for a Store that reads and writes
+	// within one (see BeginAttempt).
+	db       bun.IDB
 	postgres bool
 }
 
@@ -49,7 +52,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		return nil, err
 	}
 	if o.tracer != nil {
-		st.db.AddQueryHook(newQueryTracer(o.tracer, st.postgres))
+		st.root.AddQueryHook(newQueryTracer(o.tracer, st.postgres))
 	}
 	return st, nil
 }
@@ -73,7 +76,7 @@ func open(ctx context.Context, dsn string) (*Store, error) {
 			db.Close()
 			return nil, fmt.Errorf("connect to postgres: %w", err)
 		}
-		return &Store{db: db, postgres: true}, nil
+		return &Store{root: db, db: db, postgres: true}, nil
 	}
 	if path, ok := sqliteFile(dsn); ok {
 		if err := fileperm.PrivateSQLite(path); err != nil {
@@ -100,7 +103,7 @@ func open(ctx context.Context, dsn string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", dsn, err)
 	}
-	return &Store{db: db}, nil
+	return &Store{root: db, db: db}, nil
 }
 
 // sqliteFile is the file a SQLite dsn names ("path", "file:path?query"),
@@ -114,18 +117,18 @@ func sqliteFile(dsn string) (string, bool) {
 }
 
 // DB exposes the bun handle for migrations and tests.
-func (s *Store) DB() *bun.DB { return s.db }
+func (s *Store) DB() *bun.DB { return s.root }
 
 // Ping reports whether the database answers (readiness probes).
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.db.PingContext(ctx); err != nil {
+	if err := s.root.PingContext(ctx); err != nil {
 		return fmt.Errorf("ping database: %w", err)
 	}
 	return nil
 }
 
 // Close closes the connection pool.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error { return s.root.Close() }
 
 // notFound turns sql.ErrNoRows into ErrNotFound, naming what was looked up.
 func notFound(err error, what string) error {

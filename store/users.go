@@ -259,3 +259,44 @@ func (s *Store) UserByID(ctx context.Context, id string) (User, error) {
 	}
 	return u, nil
 }
+
+// SignInUser is a user as a sign-in sees them: the user with their method
+// on the system signed in to and whether they signed in from the address
+// before.
+type SignInUser struct {
+	User
+	// Assigned is the user's method on the system; "" when the user is
+	// not assigned to it.
+	Assigned string
+	KnownIP  bool
+	// EmailDelivery is the account's switch: whether email may carry its
+	// codes and links.
+	EmailDelivery bool
+}
+
+// GetSignInUser loads the account's user authid with their assignment to
+// the system systemID, whether a successful sign-in of theirs came from
+// ip and whether the account delivers by email, in one query: a start and
+// its delivery read them together.
+func (s *Store) GetSignInUser(ctx context.Context, accountID, authid, systemID, ip string) (SignInUser, error) {
+	var row struct {
+		User          `bun:",extend"`
+		Assigned      *string `bun:"assigned,scanonly"`
+		KnownIP       bool    `bun:"known_ip,scanonly"`
+		EmailDelivery bool    `bun:"email_delivery,scanonly"`
+	}
+	err := s.db.NewSelect().Model(&row).ColumnExpr("?TableColumns").
+		ColumnExpr("(SELECT a.method FROM assignments AS a WHERE a.user_id = ?TableAlias.id AND a.system_id = ?) AS assigned", systemID).
+		ColumnExpr("EXISTS (SELECT 1 FROM user_ips AS ui WHERE ui.user_id = ?TableAlias.id AND ui.ip = ?) AS known_ip", ip).
+		ColumnExpr("(SELECT acc.email_delivery FROM accounts AS acc WHERE acc.id = ?TableAlias.account_id) AS email_delivery").
+		Where("?TableAlias.account_id = ? AND ?TableAlias.authid = ?", accountID, authid).
+		Scan(ctx)
+	if err != nil {
+		return SignInUser{}, notFound(err, "user "+authid)
+	}
+	u := SignInUser{User: row.User, KnownIP: row.KnownIP, EmailDelivery: row.EmailDelivery}
+	if row.Assigned != nil {
+		u.Assigned = *row.Assigned
+	}
+	return u, nil
+}
