@@ -19,13 +19,32 @@ func Register(r sdkworker.Registry, acts *activities.Activities) {
 	r.RegisterActivity(acts)
 }
 
-// Start starts a worker for the attempt task queue. Its Stop stops polling
-// and waits up to stopTimeout for the activities under way (a delivery to
-// a slow mail server) to finish before it cancels them: a worker stopped
-// with SIGTERM hands nothing half done to the others.
-func Start(c client.Client, acts *activities.Activities, stopTimeout time.Duration) (sdkworker.Worker, error) {
+// Options are how a worker process runs.
+type Options struct {
+	// StopTimeout is how long Stop waits for the activities under way (a
+	// delivery to a slow mail server) to finish before it cancels them: a
+	// worker stopped with SIGTERM hands nothing half done to the others.
+	StopTimeout time.Duration
+	// CacheSize bounds the attempts whose workflow state the process keeps
+	// in memory between their tasks (Temporal's sticky cache, shared by
+	// every worker of the process); 0 keeps the SDK's 10,000. An attempt
+	// evicted from it costs nothing in memory while it waits: its next
+	// task (a submitted code, its expiry) replays its history first, a few
+	// milliseconds of CPU.
+	CacheSize int
+}
+
+// Start starts a worker for the attempt task queue.
+func Start(c client.Client, acts *activities.Activities, opts Options) (sdkworker.Worker, error) {
+	if opts.CacheSize < 0 {
+		return nil, fmt.Errorf("start worker: workflow cache size %d is negative", opts.CacheSize)
+	}
+	if opts.CacheSize > 0 {
+		// Process-wide, and read when the first worker is made.
+		sdkworker.SetStickyWorkflowCacheSize(opts.CacheSize)
+	}
 	w := sdkworker.New(c, workflows.TaskQueue, sdkworker.Options{
-		WorkerStopTimeout: stopTimeout,
+		WorkerStopTimeout: opts.StopTimeout,
 		// A panic or non-determinism fails the attempt closed instead of
 		// retrying the workflow task forever.
 		WorkflowPanicPolicy: sdkworker.FailWorkflow,

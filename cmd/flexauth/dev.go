@@ -158,7 +158,7 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 	defer plugins.Close()
 	actsCfg.Metrics = reg
 	acts := newActivities(ctx, st, plugins, keys, actsCfg, logger)
-	w, err := worker.Start(tc, acts, defaultShutdownGrace)
+	w, err := worker.Start(tc, acts, worker.Options{StopTimeout: defaultShutdownGrace, CacheSize: pf.workflowCache})
 	if err != nil {
 		return err
 	}

@@ -38,7 +38,9 @@ type pluginFlags struct {
 	// variables.
 	welcomeLinkTTL time.Duration
 	resetLinkTTL   time.Duration
-	envErr         error
+	// workflowCache bounds the attempts kept in memory (worker.Options).
+	workflowCache int
+	envErr        error
 }
 
 // registerLimits adds the flags of what the worker sends: the start rate
@@ -50,8 +52,10 @@ func (p *pluginFlags) registerLimits(fs *flag.FlagSet) {
 		"how long a welcome link (to create a password) works after it is sent, at least 1m (env FLEXAUTH_WELCOME_LINK_TTL)")
 	fs.DurationVar(&p.resetLinkTTL, "reset-link-ttl", activities.DefaultResetLinkTTL,
 		"how long a password reset link works after it is sent, at least 1m (env FLEXAUTH_RESET_LINK_TTL)")
+	fs.IntVar(&p.workflowCache, "workflow-cache", defaultWorkflowCache,
+		"attempts whose workflow state the worker keeps in memory between their tasks; the rest are replayed from Temporal when they next move (env FLEXAUTH_WORKFLOW_CACHE)")
 	var errs []error
-	for flagName, env := range map[string]string{"welcome-link-ttl": "FLEXAUTH_WELCOME_LINK_TTL", "reset-link-ttl": "FLEXAUTH_RESET_LINK_TTL"} {
+	for flagName, env := range map[string]string{"welcome-link-ttl": "FLEXAUTH_WELCOME_LINK_TTL", "reset-link-ttl": "FLEXAUTH_RESET_LINK_TTL", "workflow-cache": "FLEXAUTH_WORKFLOW_CACHE"} {
 		if v := os.Getenv(env); v != "" {
 			if err := fs.Set(flagName, v); err != nil {
 				errs = append(errs, fmt.Errorf("%s=%q: %w", env, v, err))
@@ -70,9 +74,15 @@ func (p *pluginFlags) checkLimits() error {
 		return fmt.Errorf("--welcome-link-ttl %s: at least 1m", p.welcomeLinkTTL)
 	case p.resetLinkTTL < time.Minute:
 		return fmt.Errorf("--reset-link-ttl %s: at least 1m", p.resetLinkTTL)
+	case p.workflowCache < 1:
+		return fmt.Errorf("--workflow-cache %d: at least 1", p.workflowCache)
 	}
 	return nil
 }
+
+// defaultWorkflowCache is the SDK's own default: about 60 KiB each
+// (measured with bench/topology), some 600 MiB when full.
+const defaultWorkflowCache = 10000
 
 func (p *pluginFlags) register(fs *flag.FlagSet) {
 	p.registerLimits(fs)

@@ -145,7 +145,7 @@ func runWorker(ctx context.Context, args []string, logger *slog.Logger) error {
 		logger.Info("health listening", "addr", *healthAddr)
 	}
 	acts := newActivities(ctx, st, plugins, keys, actsCfg, logger)
-	w, err := worker.Start(tc, acts, grace)
+	w, err := worker.Start(tc, acts, worker.Options{StopTimeout: grace, CacheSize: pf.workflowCache})
 	if err != nil {
 		return err
 	}
