@@ -426,11 +426,18 @@ func TestUndeliverableChallengeFailsClosed(t *testing.T) {
 		finals = append(finals, in)
 		return nil
 	})
+	var d deliveries
+	d.listen(env)
 	env.ExecuteWorkflow(workflows.Attempt, input)
 	if res := result(t, env); res.State != workflows.StateDenied {
 		t.Fatalf("state = %s, want denied", res.State)
 	}
 	if len(finals) != 1 || finals[0].State != workflows.StateDenied {
 		t.Fatalf("published %+v", finals)
+	}
+	// A permanent failure is not retried anywhere, not even as the
+	// regular activity the lean shape falls back to.
+	if d.local != 1 || d.regular != 0 {
+		t.Fatalf("delivered %d times locally and %d as an activity; want one local try only", d.local, d.regular)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/flexauth/flexauth/activities"
@@ -95,30 +94,6 @@ func TestLeanShapeRetriesAFailedDeliveryAsAnActivity(t *testing.T) {
 	}
 	if d.local != 1 || d.regular != 1 {
 		t.Fatalf("delivered %d times locally and %d as an activity; want one of each", d.local, d.regular)
-	}
-}
-
-// A permanent failure (no contact, no plugin) is not retried anywhere:
-// the attempt ends denied at once.
-func TestLeanShapeDoesNotRetryAPermanentDeliveryFailure(t *testing.T) {
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
-	env.RegisterWorkflow(workflows.Attempt)
-	env.RegisterActivity(acts)
-	env.OnActivity(acts.Begin, mock.Anything, mock.Anything).Return(activities.BeginResult{
-		Allowed: true, UserID: "u1", Method: policies.MethodPIN, TTL: 5 * time.Minute, MaxAttempts: 3,
-	}, nil)
-	env.OnActivity(acts.IssueChallenge, mock.Anything, mock.Anything).Return(activities.IssueResult{},
-		temporal.NewNonRetryableApplicationError("user has no email or phone", activities.ErrTypeDelivery, nil))
-	env.OnActivity(acts.Finish, mock.Anything, mock.Anything).Return(nil)
-	var d deliveries
-	d.listen(env)
-	env.ExecuteWorkflow(workflows.Attempt, input)
-	if res := result(t, env); res.State != workflows.StateDenied {
-		t.Fatalf("state = %s, want denied", res.State)
-	}
-	if d.local != 1 || d.regular != 0 {
-		t.Fatalf("delivered %d times locally and %d as an activity; want one local try only", d.local, d.regular)
 	}
 }
 
