@@ -161,6 +161,13 @@ func (n *native) signIn(rec *recorder, authid, method string, api int, deadline 
 		o.err = fmt.Errorf("start: %d %s %v", a.status, a.body, err)
 		return o
 	}
+	return n.signInStarted(rec, o, a, api, deadline)
+}
+
+// signInStarted carries o on, a sign-in whose start answered a.
+func (n *native) signInStarted(rec *recorder, o outcome, a answer, api int, deadline time.Time) outcome {
+	authid, method := o.authid, o.method
+	subject := map[string]any{"system": "shop", "authid": authid}
 	var started struct{ Attempt string }
 	_ = json.Unmarshal(a.body, &started)
 	o.attempt = started.Attempt

@@ -2,6 +2,7 @@ package deploy_test
 
 import (
 	"fmt"
+	"net/http"
 	"testing"
 	"time"
 )
@@ -35,4 +36,30 @@ func TestComposeTopologyNatively(t *testing.T) {
 	if rec.refused != 0 || len(rec.fiveXX) != 0 || len(rec.timeouts) != 0 {
 		t.Errorf("with every replica up: %d refused, 5xx %v, timeouts %v", rec.refused, rec.fiveXX, rec.timeouts)
 	}
+
+	// The delivery runs inside the attempt's first workflow task, but a
+	// slow mail server holds the start back only until the task's
+	// heartbeat: the start answers while the message is still on its way,
+	// and the sign-in completes with that one message.
+	const slow = "user-slow-mail"
+	n.addUser(slow, "pin")
+	n.mail.SetDelay(slow+"@example.com", 8*time.Second)
+	api := 0
+	began := time.Now()
+	a, err := n.jsonCall(rec, &api, http.MethodPost, "/v1/start", n.appKey, map[string]any{"system": "shop", "authid": slow}, time.Now())
+	if err != nil || a.status != http.StatusOK {
+		t.Fatalf("start with a slow mail server: %d %s %v", a.status, a.body, err)
+	}
+	answered := time.Since(began)
+	if got := n.mail.To(slow + "@example.com"); len(got) != 0 {
+		t.Fatalf("the start answered after %v, once the slow delivery was done: it waited for the whole delivery", answered)
+	}
+	o := n.signInStarted(rec, outcome{authid: slow, method: "pin", started: began}, a, api, time.Now().Add(60*time.Second))
+	if o.final != "authenticated" || o.err != nil || o.doubled {
+		t.Fatalf("sign-in with a slow mail server: final %q, doubled %v, %v", o.final, o.doubled, o.err)
+	}
+	if got := n.mail.To(slow + "@example.com"); len(got) != 1 {
+		t.Errorf("slow mail server: %d messages, want 1", len(got))
+	}
+	t.Logf("slow mail server (8 s): start answered after %v, sign-in authenticated", answered.Round(time.Millisecond))
 }
