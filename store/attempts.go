@@ -6,12 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"reflect"
 	"slices"
 	"time"
 
 	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/schema"
 )
 
 // InsertAttempt records a new attempt with its audit events, in one
@@ -258,7 +256,7 @@ func (s *Store) BeginAttempt(ctx context.Context, a *Attempt, effect string, res
 		if o, opened, err = s.open(ctx, tx, a, effect, result, at, events); err != nil || o.Done {
 			return err
 		}
-		p, err := decide(ctx, &Store{root: s.root, db: tx, postgres: s.postgres}, o)
+		p, err := decide(ctx, &Store{root: s.root, db: tx, postgres: s.postgres, poll: s.poll}, o)
 		if err != nil {
 			return err
 		}
@@ -461,54 +459,4 @@ func subjectLock(a *Attempt) int64 {
 		h.Write([]byte{0})
 	}
 	return int64(h.Sum64())
-}
-
-// AttemptPoll names the attempt a poll of check asks about: the subject's
-// latest, or the one with ID when it is the subject's.
-type AttemptPoll struct {
-	System, AuthID string
-	ID             string // "" for the subject's latest
-}
-
-// Poll resolves a poll in one query: the live (unrevoked) API key whose
-// digest is keyHash and the attempt p names in the key's account.
-// ErrNotFound when there is no such key; found is false when the key is
-// there but the attempt is not (another account's, system's or user's
-// attempt is not there either).
-func (s *Store) Poll(ctx context.Context, keyHash string, p AttemptPoll) (key APIKey, att Attempt, found bool, err error) {
-	var row struct {
-		Key     APIKey  `bun:"embed:k__"`
-		Attempt Attempt `bun:"embed:a__"`
-		Found   bool    `bun:"found"`
-	}
-	q := s.db.NewSelect().TableExpr("api_keys AS k")
-	q = prefixedColumns(q, "k", "k__", s.root.Table(reflect.TypeFor[APIKey]()))
-	q = prefixedColumns(q, "a", "a__", s.root.Table(reflect.TypeFor[Attempt]()))
-	q = q.ColumnExpr("a.id IS NOT NULL AS found")
-	if p.ID != "" {
-		q = q.Join("LEFT JOIN attempts AS a ON a.id = ? AND a.account_id = k.account_id AND a.system = ? AND a.authid = ?", p.ID, p.System, p.AuthID)
-	} else {
-		// The subject's latest attempt, by the attempts_subject index.
-		latest := s.db.NewSelect().TableExpr("attempts AS l").ColumnExpr("l.id").
-			Where("l.account_id = k.account_id AND l.system = ? AND l.authid = ?", p.System, p.AuthID).
-			OrderExpr("l.started_at DESC").Limit(1)
-		q = q.Join("LEFT JOIN attempts AS a ON a.id = (?)", latest)
-	}
-	err = q.Where("k.hash = ? AND k.revoked_at IS NULL", keyHash).Scan(ctx, &row)
-	if err != nil {
-		return APIKey{}, Attempt{}, false, notFound(err, "api key")
-	}
-	if !row.Found {
-		return row.Key, Attempt{}, false, nil
-	}
-	return row.Key, row.Attempt, true, nil
-}
-
-// prefixedColumns selects every column of t's model from alias, each as
-// prefix and its name: the columns of two models in one row.
-func prefixedColumns(q *bun.SelectQuery, alias, prefix string, t *schema.Table) *bun.SelectQuery {
-	for _, f := range t.Fields {
-		q = q.ColumnExpr("?.? AS ?", bun.Ident(alias), bun.Ident(f.Name), bun.Ident(prefix+f.Name))
-	}
-	return q
 }

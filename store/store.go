@@ -36,6 +36,7 @@ type Store struct {
 	// within one (see BeginAttempt).
 	db       bun.IDB
 	postgres bool
+	poll     *pollStatements // shared with the Store's transactions
 }
 
 // Open connects to dsn: a postgres:// URL selects PostgreSQL, anything else
@@ -76,7 +77,7 @@ func open(ctx context.Context, dsn string) (*Store, error) {
 			db.Close()
 			return nil, fmt.Errorf("connect to postgres: %w", err)
 		}
-		return &Store{root: db, db: db, postgres: true}, nil
+		return &Store{root: db, db: db, postgres: true, poll: newPollStatements(true)}, nil
 	}
 	if path, ok := sqliteFile(dsn); ok {
 		if err := fileperm.PrivateSQLite(path); err != nil {
@@ -103,7 +104,7 @@ func open(ctx context.Context, dsn string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", dsn, err)
 	}
-	return &Store{root: db, db: db}, nil
+	return &Store{root: db, db: db, poll: newPollStatements(false)}, nil
 }
 
 // sqliteFile is the file a SQLite dsn names ("path", "file:path?query"),
@@ -128,7 +129,9 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // Close closes the connection pool.
-func (s *Store) Close() error { return s.root.Close() }
+func (s *Store) Close() error {
+	return errors.Join(s.poll.close(), s.root.Close())
+}
 
 // notFound turns sql.ErrNoRows into ErrNotFound, naming what was looked up.
 func notFound(err error, what string) error {
