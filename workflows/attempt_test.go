@@ -68,6 +68,13 @@ func newCountingEnv(t *testing.T, method string, ttl time.Duration, maxAttempts 
 
 // newCheckingEnv is newEnv that also gives the code checks.
 func newCheckingEnv(t *testing.T, method string, ttl time.Duration, maxAttempts int) (*testsuite.TestWorkflowEnvironment, *[]string, *codeChecks) {
+	return newIssuingEnv(t, method, ttl, maxAttempts, func(context.Context, activities.IssueInput) (activities.IssueResult, error) {
+		return activities.IssueResult{Digest: "right", Channel: "email"}, nil
+	})
+}
+
+// newIssuingEnv is newCheckingEnv whose IssueChallenge is issue.
+func newIssuingEnv(t *testing.T, method string, ttl time.Duration, maxAttempts int, issue func(context.Context, activities.IssueInput) (activities.IssueResult, error)) (*testsuite.TestWorkflowEnvironment, *[]string, *codeChecks) {
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
@@ -76,7 +83,7 @@ func newCheckingEnv(t *testing.T, method string, ttl time.Duration, maxAttempts 
 	env.OnActivity(acts.Begin, mock.Anything, mock.Anything).Return(activities.BeginResult{
 		Allowed: true, UserID: "u1", Method: method, TTL: ttl, MaxAttempts: maxAttempts,
 	}, nil)
-	env.OnActivity(acts.IssueChallenge, mock.Anything, mock.Anything).Return(activities.IssueResult{Digest: "right", Channel: "email"}, nil)
+	env.OnActivity(acts.IssueChallenge, mock.Anything, mock.Anything).Return(issue)
 	checks := &codeChecks{failures: map[string]int{}}
 	env.OnActivity(acts.CheckCode, mock.Anything, mock.Anything).Return(checks.check)
 	// Refused sign-ons are still counted by RecordFailure, against sso.

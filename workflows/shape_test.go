@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
@@ -38,17 +37,7 @@ func (d *deliveries) listen(env *testsuite.TestWorkflowEnvironment) {
 // the attempt's result and where the delivery ran.
 func signInWithPIN(t *testing.T, shape int, issue func(context.Context, activities.IssueInput) (activities.IssueResult, error)) (workflows.AttemptResult, workflows.Verdict, deliveries) {
 	t.Helper()
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
-	env.RegisterWorkflow(workflows.Attempt)
-	env.RegisterActivity(acts)
-	env.OnActivity(acts.Begin, mock.Anything, mock.Anything).Return(activities.BeginResult{
-		Allowed: true, UserID: "u1", Method: policies.MethodPIN, TTL: 5 * time.Minute, MaxAttempts: 3,
-	}, nil)
-	env.OnActivity(acts.IssueChallenge, mock.Anything, mock.Anything).Return(issue)
-	checks := &codeChecks{failures: map[string]int{}}
-	env.OnActivity(acts.CheckCode, mock.Anything, mock.Anything).Return(checks.check)
-	env.OnActivity(acts.Finish, mock.Anything, mock.Anything).Return(nil)
+	env, _, _ := newIssuingEnv(t, policies.MethodPIN, 5*time.Minute, 3, issue)
 	var d deliveries
 	d.listen(env)
 	var v workflows.Verdict
