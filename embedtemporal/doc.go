@@ -27,7 +27,7 @@
 // calls Fatal only where it cannot go on; as with its own logger, that exits
 // the process.
 //
-// StartPostgres runs the same server on PostgreSQL instead (the postgres12
+// StartPostgres runs the same server on PostgreSQL instead (the postgres12_pgx
 // plugin, Temporal's schema created and upgraded with its own schema tool as
 // temporalio/auto-setup does), for tests and benchmarks of the production
 // topology; there an advisory lock stands in for the file lock, and the

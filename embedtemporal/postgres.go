@@ -52,7 +52,8 @@ const postgresHistoryShards = 4
 const postgresLockKey = 0x666c6578_74656d70 // "flextemp"
 
 // StartPostgres is Start for a server persisted to PostgreSQL with the
-// postgres12 plugin, the way temporalio/auto-setup runs it (DB=postgres12):
+// postgres12_pgx plugin, the way temporalio/auto-setup runs it in the
+// compose file (DB=postgres12_pgx):
 // it creates or upgrades Temporal's schemas in both databases with
 // Temporal's own schema tool, registers the namespace when missing, starts
 // every service in this process, and returns once the frontend answers.
@@ -158,7 +159,11 @@ func postgresSQLConfig(raw string) (*config.SQL, error) {
 		attrs["sslmode"] = mode
 	}
 	return &config.SQL{
-		PluginName:        postgresplugin.PluginName,
+		// pgx, not lib/pq (postgres12): it caches prepared statements per
+		// connection, so PostgreSQL parses and plans Temporal's few dozen
+		// statements once instead of at every call (measured: PostgreSQL
+		// CPU per sign-in ×0.72, Temporal's ×0.87).
+		PluginName:        postgresplugin.PluginNamePGX,
 		DatabaseName:      name,
 		ConnectAddr:       net.JoinHostPort(u.Hostname(), port),
 		ConnectProtocol:   "tcp",
