@@ -15,13 +15,14 @@ import (
 	"github.com/flexauth/flexauth/workflows"
 )
 
-// deliveries counts where IssueChallenge ran: inside the workflow task (a
-// local activity) or as a regular activity.
+// deliveries counts where a challenge was delivered: inside the workflow
+// task (IssueChallenge as a local activity, or the compact shape's
+// BeginAndIssue of an attempt that delivers one) or as a regular activity.
 type deliveries struct{ local, regular int }
 
 func (d *deliveries) listen(env *testsuite.TestWorkflowEnvironment) {
 	env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []any) {
-		if info.ActivityType.Name == "IssueChallenge" {
+		if info.ActivityType.Name == "IssueChallenge" || info.ActivityType.Name == "BeginAndIssue" {
 			d.local++
 		}
 	})
