@@ -104,7 +104,7 @@ func (a *Activities) begin(ctx context.Context, in BeginInput, issue bool) (Begi
 		if err != nil {
 			return BeginResult{}, nil, err
 		}
-		return res, ch, nil
+		return res.answer(), ch, nil
 	}
 	// The directory is a plugin call, which no transaction waits for: one
 	// records the attempt and supersedes the others, another publishes
@@ -120,7 +120,14 @@ func (a *Activities) begin(ctx context.Context, in BeginInput, issue bool) (Begi
 	if _, err := a.store.PublishAttempt(ctx, in.AttemptID, p.Update, p.Events...); err != nil {
 		return BeginResult{}, nil, err
 	}
-	return res, ch, nil
+	return res.answer(), ch, nil
+}
+
+// answer is the result without what only the begin itself reads (the
+// recipient): a begin run again, from its effect, answers the same.
+func (r BeginResult) answer() BeginResult {
+	r.recipient, r.emailDelivery = store.User{}, false
+	return r
 }
 
 // beginStore is what a begin's verdict reads.

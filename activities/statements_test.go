@@ -107,6 +107,74 @@ func TestPINSignInStatements(t *testing.T) {
 	}
 }
 
+// TestCompactPINSignInStatements is TestPINSignInStatements for the
+// compact shape (workflows.ShapeCompact): BeginAndIssue begins the attempt
+// and stores its challenge in one transaction, then delivers it and
+// audits the delivery; a right code is checked and published in one
+// transaction, without a Finish.
+func TestCompactPINSignInStatements(t *testing.T) {
+	dsns := map[string]string{
+		"postgres": cluster.NewDatabase(t),
+		"sqlite":   filepath.Join(t.TempDir(), "flexauth.db"),
+	}
+	for name, dsn := range dsns {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			st := storetest.Open(t, dsn)
+			f := newFixtureOn(t, st, policies.NewRegistry(st), activities.Config{})
+			counted := storetest.CountStatements(f.st)
+			type bound struct{ statements, transactions int }
+			measure := func(call string, max bound, fn func() error) {
+				t.Helper()
+				counted.Take()
+				must(t, fn())
+				got := counted.Take()
+				t.Logf("%s: %s", call, got)
+				if got.Total > max.statements || got.Transactions > max.transactions {
+					t.Errorf("%s ran %s, want at most %d statements in %d transactions", call, got, max.statements, max.transactions)
+				}
+			}
+
+			// The subject's first attempt, left pending, for the next to
+			// supersede.
+			_, err := f.acts.Begin(ctx, activities.BeginInput{
+				Subject:   activities.Subject{AttemptID: "att0", AccountID: "acc", System: "vpn", AuthID: "alice", IP: f.input.IP},
+				StartedAt: f.now,
+			})
+			must(t, err)
+			f.now = f.now.Add(time.Second)
+			in := activities.BeginInput{Subject: f.input, WorkflowID: "wf", RunID: "run", StartedAt: f.now}
+			var opened activities.OpenResult
+			// Begin (superseding) and the challenge's UPDATE in the
+			// transaction, and the delivery's audit event after it.
+			measure("BeginAndIssue (superseding)", bound{17, 1}, func() (err error) {
+				opened, err = f.acts.BeginAndIssue(ctx, in)
+				return err
+			})
+			if !opened.Allowed || opened.Method != "pin" || opened.Undelivered != "" || opened.Issued.Digest == "" {
+				t.Fatalf("begin and issue = %+v", opened)
+			}
+			pin := f.sent.sent[len(f.sent.sent)-1].Code
+			measure("CheckCode (publishing the success)", bound{11, 1}, func() error {
+				res, err := f.acts.CheckCode(ctx, activities.CodeInput{
+					Subject: f.input, UserID: opened.UserID, Effect: "code:1", Factor: store.FactorPIN,
+					Expected: opened.Issued.Digest, Digest: activities.CodeDigest(f.keys, f.input.AttemptID, pin), MaxAttempts: opened.MaxAttempts,
+					OnValid: &activities.Conclusion{Reasons: []string{"correct pin"}},
+				})
+				if err == nil && (!res.Valid || !res.Published) {
+					t.Errorf("the delivered pin did not sign in: %+v", res)
+				}
+				return err
+			})
+			row, err := f.st.GetAttempt(ctx, f.input.AttemptID)
+			must(t, err)
+			if row.State != store.AttemptAuthenticated {
+				t.Fatalf("attempt ended %s", row.State)
+			}
+		})
+	}
+}
+
 // BenchmarkPINSignInStore runs the activities of whole PIN sign-ins (Begin
 // superseding the subject's previous attempt, IssueChallenge, CheckCode,
 // Finish) against PostgreSQL: the store's share of a sign-in's cost.

@@ -106,7 +106,7 @@ func publish(ctx context.Context, tx bun.IDB, id string, u AttemptUpdate, before
 	if u.LinkDigest != "" {
 		q = q.Set("link_digest = ?", u.LinkDigest)
 	}
-	if u.Challenge != nil && !Terminal(u.State) {
+	if u.Challenge != nil && (u.State == "" || !Terminal(u.State)) {
 		q = q.Set("challenge = coalesce(challenge, ?)", u.Challenge)
 	}
 	if u.PageDigest != "" {
