@@ -98,9 +98,10 @@ const (
 	// begins the attempt and stores its challenge in one transaction, then
 	// delivers it (a regular IssueChallenge only when that delivery
 	// failed), and a right code is checked and published in one
-	// transaction, without a Finish after it: two history events, two
-	// local activities and two store transactions fewer per delivered
-	// sign-in answered at the first try.
+	// transaction, without a Finish after it. A PIN sign-in answered at
+	// the first try takes 15 history events instead of 17, two local
+	// activities instead of four, and two store transactions and one
+	// statement outside them instead of three and three.
 	ShapeCompact = 2
 	// CurrentShape is what new attempts run.
 	CurrentShape = ShapeCompact
