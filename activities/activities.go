@@ -138,8 +138,13 @@ func (c Config) lockoutRule(maxAttempts int) store.LockoutRule {
 // to sub-organisations), else the deployment's. The ancestors are looked
 // up only when some account has a routing of its own.
 func (a *Activities) plugin(ctx context.Context, accountID, channel string) (string, bool, error) {
+	return a.pluginOf(ctx, a.store, accountID, channel)
+}
+
+// pluginOf is plugin, reading the account's chain through st.
+func (a *Activities) pluginOf(ctx context.Context, st ancestry, accountID, channel string) (string, bool, error) {
 	if len(a.cfg.AccountChannels) > 0 {
-		chain, err := a.store.Ancestors(ctx, accountID)
+		chain, err := st.Ancestors(ctx, accountID)
 		if err != nil {
 			return "", false, err
 		}

@@ -69,42 +69,79 @@ func (a *Activities) IssueChallenge(ctx context.Context, in IssueInput) (IssueRe
 		}
 		user = withContacts(user, person)
 	}
-	// The policy should not pick email when the account has turned it off,
-	// but an uploaded policy may: nothing goes by email whatever it chose.
-	if !found.EmailDelivery {
-		if in.Channel == "email" {
-			return IssueResult{}, temporal.NewNonRetryableApplicationError(
-				"email delivery is off for the account, but the policy chose email", ErrTypeDelivery, nil)
-		}
-		user.Email = ""
-	}
-	channel, to := contact(user, in.Channel)
-	if to == "" && !found.EmailDelivery {
-		return IssueResult{}, temporal.NewNonRetryableApplicationError(
-			"email delivery is off for the account and the user has no phone", ErrTypeDelivery, nil)
-	}
-	if to == "" {
-		return IssueResult{}, temporal.NewNonRetryableApplicationError("user has no email or phone", ErrTypeDelivery, nil)
-	}
-	plugin, ok, err := a.plugin(ctx, in.AccountID, channel)
+	r, refusal, err := a.recipient(ctx, a.store, in.AccountID, user, found.EmailDelivery, in.Channel)
 	if err != nil {
 		return IssueResult{}, err
 	}
-	if !ok {
-		return IssueResult{}, temporal.NewNonRetryableApplicationError("no delivery plugin for channel "+channel, ErrTypeDelivery, nil)
+	if refusal != "" {
+		return IssueResult{}, temporal.NewNonRetryableApplicationError(refusal, ErrTypeDelivery, nil)
 	}
 	plain, err := a.challenge(ctx, in)
 	if err != nil {
 		return IssueResult{}, err
 	}
+	req, digest, err := a.message(in, r, plain)
+	if err != nil {
+		return IssueResult{}, err
+	}
+	if in.Method != policies.MethodPIN {
+		// The row must know the link before the user can open it.
+		if _, err := a.store.PublishAttempt(ctx, in.AttemptID, store.AttemptUpdate{LinkDigest: digest, At: a.now().UTC()}); err != nil {
+			return IssueResult{}, err
+		}
+	}
+	if err := a.send(ctx, in, r, req); err != nil {
+		return IssueResult{}, err
+	}
+	return IssueResult{Digest: digest, Channel: r.channel}, nil
+}
 
+// recipientOf is where a challenge goes: the channel, the address and
+// the delivery plugin.
+type recipientOf struct {
+	channel, to, plugin string
+}
+
+// recipient picks the channel, the address and the plugin for a challenge
+// to user, whose contact data is complete (flexauth's and the
+// directory's). A refusal says why nothing can be delivered, which no
+// retry mends; an error is an outage. The plugin is read through st, the
+// transaction a caller may be in.
+func (a *Activities) recipient(ctx context.Context, st ancestry, accountID string, user store.User, emailDelivery bool, chosen string) (recipientOf, string, error) {
+	// The policy should not pick email when the account has turned it off,
+	// but an uploaded policy may: nothing goes by email whatever it chose.
+	if !emailDelivery {
+		if chosen == "email" {
+			return recipientOf{}, "email delivery is off for the account, but the policy chose email", nil
+		}
+		user.Email = ""
+	}
+	channel, to := contact(user, chosen)
+	if to == "" && !emailDelivery {
+		return recipientOf{}, "email delivery is off for the account and the user has no phone", nil
+	}
+	if to == "" {
+		return recipientOf{}, "user has no email or phone", nil
+	}
+	plugin, ok, err := a.pluginOf(ctx, st, accountID, channel)
+	if err != nil {
+		return recipientOf{}, "", err
+	}
+	if !ok {
+		return recipientOf{}, "no delivery plugin for channel " + channel, nil
+	}
+	return recipientOf{channel: channel, to: to, plugin: plugin}, "", nil
+}
+
+// message builds the delivery of secret plain to r, and the digest the
+// workflow compares submissions with.
+func (a *Activities) message(in IssueInput, r recipientOf, plain string) (sdk.SendRequest, string, error) {
 	minutes := max(1, int(in.ExpiresAt.Sub(a.now()).Round(time.Minute)/time.Minute))
 	// Metadata lets a plugin render its own templates (per account and
 	// system) instead of the default text.
-	req := sdk.SendRequest{ID: in.AttemptID, Channel: channel, To: to, Attempt: in.AttemptID, Metadata: map[string]string{
+	req := sdk.SendRequest{ID: in.AttemptID, Channel: r.channel, To: r.to, Attempt: in.AttemptID, Metadata: map[string]string{
 		"account": in.AccountID, "system": in.System, "method": in.Method, "expires_minutes": fmt.Sprint(minutes),
 	}}
-	var res IssueResult
 	switch in.Method {
 	case policies.MethodPasswordless, policies.MethodSSO:
 		link := strings.TrimRight(a.cfg.PublicURL, "/") + LinkPath + plain
@@ -114,50 +151,35 @@ func (a *Activities) IssueChallenge(ctx context.Context, in IssueInput) (IssueRe
 			req.Text = fmt.Sprintf("Open this link to sign in to %s with your organisation's account:\n\n%s\n\nIt expires in %d minutes. If you did not try to sign in, ignore this message.", in.System, link, minutes)
 		}
 		req.Link = link
-		res.Digest = LinkDigest(a.keys, plain)
-		// The row must know the link before the user can open it.
-		if _, err := a.store.PublishAttempt(ctx, in.AttemptID, store.AttemptUpdate{LinkDigest: res.Digest, At: a.now().UTC()}); err != nil {
-			return IssueResult{}, err
-		}
+		return req, LinkDigest(a.keys, plain), nil
 	case policies.MethodPIN:
 		req.Subject = "Your sign-in code for " + in.System
 		req.Text = fmt.Sprintf("Your code to sign in to %s is %s.\n\nIt expires in %d minutes. Never share it.", in.System, plain, minutes)
 		req.Code = plain
-		res.Digest = CodeDigest(a.keys, in.AttemptID, plain)
-	default:
-		return IssueResult{}, temporal.NewNonRetryableApplicationError("method "+in.Method+" has nothing to deliver", ErrTypeDelivery, nil)
+		return req, CodeDigest(a.keys, in.AttemptID, plain), nil
 	}
+	return sdk.SendRequest{}, "", temporal.NewNonRetryableApplicationError("method "+in.Method+" has nothing to deliver", ErrTypeDelivery, nil)
+}
 
-	if _, err := a.plugins.Send(ctx, plugin, req); err != nil {
+// send hands req to r's plugin and audits the delivery. A permanent
+// failure is a non-retryable ErrTypeDelivery error.
+func (a *Activities) send(ctx context.Context, in IssueInput, r recipientOf, req sdk.SendRequest) error {
+	if _, err := a.plugins.Send(ctx, r.plugin, req); err != nil {
 		if errors.Is(err, sdk.ErrPermanent) {
-			return IssueResult{}, temporal.NewNonRetryableApplicationError("deliver challenge: "+err.Error(), ErrTypeDelivery, nil)
+			return temporal.NewNonRetryableApplicationError("deliver challenge: "+err.Error(), ErrTypeDelivery, nil)
 		}
-		return IssueResult{}, fmt.Errorf("deliver challenge: %w", err)
+		return fmt.Errorf("deliver challenge: %w", err)
 	}
-	res.Channel = channel
-	ev := in.event(a.now().UTC(), EventDelivered, "sent by "+channel+" through "+plugin)
-	ev.Detail = map[string]any{"channel": channel, "method": in.Method, "plugin": plugin}
-	if err := a.store.AppendAudit(ctx, ev); err != nil {
-		return IssueResult{}, err
-	}
-	return res, nil
+	ev := in.event(a.now().UTC(), EventDelivered, "sent by "+r.channel+" through "+r.plugin)
+	ev.Detail = map[string]any{"channel": r.channel, "method": in.Method, "plugin": r.plugin}
+	return a.store.AppendAudit(ctx, ev)
 }
 
 // challenge returns the attempt's secret, drawing it on the first call.
 func (a *Activities) challenge(ctx context.Context, in IssueInput) (string, error) {
-	var fresh string
-	var err error
-	if in.Method == policies.MethodPIN {
-		fresh, err = secret.NewPIN(a.cfg.PINDigits)
-	} else {
-		fresh, err = secret.NewToken()
-	}
+	_, sealed, err := a.draw(in.AttemptID, in.Method)
 	if err != nil {
 		return "", err
-	}
-	sealed, err := a.keys.Seal([]byte(fresh), in.AttemptID)
-	if err != nil {
-		return "", fmt.Errorf("seal challenge: %w", err)
 	}
 	stored, err := a.store.SetChallenge(ctx, in.AttemptID, sealed)
 	if err != nil {
@@ -172,6 +194,26 @@ func (a *Activities) challenge(ctx context.Context, in IssueInput) (string, erro
 		return "", temporal.NewNonRetryableApplicationError("open stored challenge: "+err.Error(), ErrTypeNoSecret, nil)
 	}
 	return string(plain), nil
+}
+
+// draw makes a new secret for an attempt of method with crypto/rand: a
+// PIN or a link token, in clear and sealed to the attempt.
+func (a *Activities) draw(attemptID, method string) (string, []byte, error) {
+	var fresh string
+	var err error
+	if method == policies.MethodPIN {
+		fresh, err = secret.NewPIN(a.cfg.PINDigits)
+	} else {
+		fresh, err = secret.NewToken()
+	}
+	if err != nil {
+		return "", nil, fmt.Errorf("draw challenge: %w", err)
+	}
+	sealed, err := a.keys.Seal([]byte(fresh), attemptID)
+	if err != nil {
+		return "", nil, fmt.Errorf("seal challenge: %w", err)
+	}
+	return fresh, sealed, nil
 }
 
 // contact returns the address for the channel the policy chose or, when it

@@ -2,6 +2,7 @@ package activities_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -107,10 +108,84 @@ func TestPINSignInStatements(t *testing.T) {
 	}
 }
 
+// TestCompactPINSignInStatements is TestPINSignInStatements for the
+// compact shape (workflows.ShapeCompact): BeginAndIssue begins the attempt
+// and stores its challenge in one transaction, then delivers it and
+// audits the delivery; a right code is checked and published in one
+// transaction, without a Finish.
+func TestCompactPINSignInStatements(t *testing.T) {
+	dsns := map[string]string{
+		"postgres": cluster.NewDatabase(t),
+		"sqlite":   filepath.Join(t.TempDir(), "flexauth.db"),
+	}
+	for name, dsn := range dsns {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			st := storetest.Open(t, dsn)
+			f := newFixtureOn(t, st, policies.NewRegistry(st), activities.Config{})
+			counted := storetest.CountStatements(f.st)
+			type bound struct{ statements, transactions int }
+			measure := func(call string, max bound, fn func() error) {
+				t.Helper()
+				counted.Take()
+				must(t, fn())
+				got := counted.Take()
+				t.Logf("%s: %s", call, got)
+				if got.Total > max.statements || got.Transactions > max.transactions {
+					t.Errorf("%s ran %s, want at most %d statements in %d transactions", call, got, max.statements, max.transactions)
+				}
+			}
+
+			// The subject's first attempt, left pending, for the next to
+			// supersede.
+			_, err := f.acts.Begin(ctx, activities.BeginInput{
+				Subject:   activities.Subject{AttemptID: "att0", AccountID: "acc", System: "vpn", AuthID: "alice", IP: f.input.IP},
+				StartedAt: f.now,
+			})
+			must(t, err)
+			f.now = f.now.Add(time.Second)
+			in := activities.BeginInput{Subject: f.input, WorkflowID: "wf", RunID: "run", StartedAt: f.now}
+			var opened activities.OpenResult
+			// Begin (superseding) and the challenge's UPDATE in the
+			// transaction, and the delivery's audit event after it.
+			measure("BeginAndIssue (superseding)", bound{17, 1}, func() (err error) {
+				opened, err = f.acts.BeginAndIssue(ctx, in)
+				return err
+			})
+			if !opened.Allowed || opened.Method != "pin" || opened.Undelivered != "" || opened.Issued.Digest == "" {
+				t.Fatalf("begin and issue = %+v", opened)
+			}
+			pin := f.sent.sent[len(f.sent.sent)-1].Code
+			measure("CheckCode (publishing the success)", bound{11, 1}, func() error {
+				res, err := f.acts.CheckCode(ctx, activities.CodeInput{
+					Subject: f.input, UserID: opened.UserID, Effect: "code:1", Factor: store.FactorPIN,
+					Expected: opened.Issued.Digest, Digest: activities.CodeDigest(f.keys, f.input.AttemptID, pin), MaxAttempts: opened.MaxAttempts,
+					OnValid: &activities.Conclusion{Reasons: []string{"correct pin"}},
+				})
+				if err == nil && (!res.Valid || !res.Published) {
+					t.Errorf("the delivered pin did not sign in: %+v", res)
+				}
+				return err
+			})
+			row, err := f.st.GetAttempt(ctx, f.input.AttemptID)
+			must(t, err)
+			if row.State != store.AttemptAuthenticated {
+				t.Fatalf("attempt ended %s", row.State)
+			}
+		})
+	}
+}
+
 // BenchmarkPINSignInStore runs the activities of whole PIN sign-ins (Begin
 // superseding the subject's previous attempt, IssueChallenge, CheckCode,
 // Finish) against PostgreSQL: the store's share of a sign-in's cost.
-func BenchmarkPINSignInStore(b *testing.B) {
+func BenchmarkPINSignInStore(b *testing.B) { benchmarkPINSignIns(b, false) }
+
+// BenchmarkCompactPINSignInStore is BenchmarkPINSignInStore for the
+// compact shape: BeginAndIssue, then CheckCode publishing the success.
+func BenchmarkCompactPINSignInStore(b *testing.B) { benchmarkPINSignIns(b, true) }
+
+func benchmarkPINSignIns(b *testing.B, compact bool) {
 	f := newFixtureOn(b, storetest.Open(b, cluster.NewDatabase(b)), nil,
 		activities.Config{Limits: activities.Limits{UserStarts: -1, AccountStarts: -1}})
 	ctx := context.Background()
@@ -125,19 +200,40 @@ func BenchmarkPINSignInStore(b *testing.B) {
 		f.now = f.now.Add(time.Second)
 		s := f.input
 		s.AttemptID = fmt.Sprint("bench-", i)
-		begun, err := f.acts.Begin(ctx, activities.BeginInput{Subject: s, WorkflowID: "wf", RunID: "run", StartedAt: f.now})
+		in := activities.BeginInput{Subject: s, WorkflowID: "wf", RunID: "run", StartedAt: f.now}
+		var begun activities.BeginResult
+		var issued activities.IssueResult
+		var err error
+		if compact {
+			var opened activities.OpenResult
+			opened, err = f.acts.BeginAndIssue(ctx, in)
+			if err == nil && opened.Undelivered != "" {
+				err = errors.New(opened.Undelivered)
+			}
+			begun, issued = opened.BeginResult, opened.Issued
+		} else {
+			begun, err = f.acts.Begin(ctx, in)
+		}
 		if err != nil || !begun.Allowed {
 			b.Fatalf("begin = %+v, %v", begun, err)
 		}
-		issued, err := f.acts.IssueChallenge(ctx, activities.IssueInput{Subject: s, UserID: begun.UserID, Method: begun.Method, ExpiresAt: f.now.Add(begun.TTL)})
-		if err != nil {
-			b.Fatal(err)
+		if !compact {
+			if issued, err = f.acts.IssueChallenge(ctx, activities.IssueInput{Subject: s, UserID: begun.UserID, Method: begun.Method, ExpiresAt: f.now.Add(begun.TTL)}); err != nil {
+				b.Fatal(err)
+			}
 		}
 		pin := f.sent.sent[len(f.sent.sent)-1].Code
-		res, err := f.acts.CheckCode(ctx, activities.CodeInput{Subject: s, UserID: begun.UserID, Effect: "code:1", Factor: store.FactorPIN,
-			Expected: issued.Digest, Digest: activities.CodeDigest(f.keys, s.AttemptID, pin), MaxAttempts: begun.MaxAttempts})
-		if err != nil || !res.Valid {
+		check := activities.CodeInput{Subject: s, UserID: begun.UserID, Effect: "code:1", Factor: store.FactorPIN,
+			Expected: issued.Digest, Digest: activities.CodeDigest(f.keys, s.AttemptID, pin), MaxAttempts: begun.MaxAttempts}
+		if compact {
+			check.OnValid = &activities.Conclusion{Reasons: []string{"correct pin"}}
+		}
+		res, err := f.acts.CheckCode(ctx, check)
+		if err != nil || !res.Valid || res.Published != compact {
 			b.Fatalf("check = %+v, %v", res, err)
+		}
+		if compact {
+			continue
 		}
 		if err := f.acts.Finish(ctx, activities.FinishInput{Subject: s, UserID: begun.UserID, State: store.AttemptAuthenticated, Factor: store.FactorPIN}); err != nil {
 			b.Fatal(err)

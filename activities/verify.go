@@ -40,6 +40,16 @@ type CodeInput struct {
 	// master keys made them (during a key rotation), bound to the attempt.
 	Alternates  []string
 	MaxAttempts int
+	// OnValid (ShapeCompact) ends the attempt authenticated when the code
+	// is valid, in the check's own transaction: what Finish would publish
+	// (the state, the user's login with the factor and IP, the audit
+	// event), so that the workflow runs no Finish after it.
+	OnValid *Conclusion `json:",omitempty"`
+}
+
+// Conclusion is how a check that succeeds ends its attempt.
+type Conclusion struct {
+	Reasons []string
 }
 
 // CodeResult is the verdict on a submitted code.
@@ -51,6 +61,9 @@ type CodeResult struct {
 	Reason   string
 	Failures int  // the factor's consecutive failures after this code
 	Locked   bool // the factor is locked after this code
+	// Published is true when the check ended the attempt authenticated
+	// (CodeInput.OnValid): the attempt was still pending in the store.
+	Published bool `json:",omitempty"`
 }
 
 // EventRecoveryCodeUsed is audited when a recovery code signs in.
@@ -113,6 +126,15 @@ func (a *Activities) CheckCode(ctx context.Context, in CodeInput) (CodeResult, e
 		return CodeResult{}, temporal.NewNonRetryableApplicationError("unknown factor "+in.Factor, ErrTypeBadInput, nil)
 	}
 	check.Events = func(o store.CodeOutcome) []store.AuditEvent { return a.codeEvents(in, now, o) }
+	if in.OnValid != nil {
+		check.OnValid = &store.Publication{
+			Update: store.AttemptUpdate{
+				State: store.AttemptAuthenticated, At: now,
+				LoginUserID: in.UserID, LoginIP: in.IP, LoginFactor: in.Factor,
+			},
+			Events: []store.AuditEvent{in.event(now, EventAuthenticated, in.OnValid.Reasons...)},
+		}
+	}
 	out, err := a.store.RecordCodeCheck(ctx, check)
 	if err != nil {
 		return CodeResult{}, err
@@ -120,11 +142,14 @@ func (a *Activities) CheckCode(ctx context.Context, in CodeInput) (CodeResult, e
 	if out.NewlyLocked && !out.Replayed {
 		a.metrics.lockouts.WithLabelValues(in.Factor).Inc()
 	}
+	if out.Published && !out.Replayed {
+		a.metrics.ended.WithLabelValues(store.AttemptAuthenticated).Inc()
+	}
 	return a.codeResult(out), nil
 }
 
 func (a *Activities) codeResult(o store.CodeOutcome) CodeResult {
-	return CodeResult{Valid: o.Valid, Refused: o.Refused, Reason: o.Reason, Failures: o.Failures, Locked: o.Locked(a.now())}
+	return CodeResult{Valid: o.Valid, Refused: o.Refused, Reason: o.Reason, Failures: o.Failures, Locked: o.Locked(a.now()), Published: o.Published}
 }
 
 // codeEvents audits a code check: a spent recovery code, a wrong code and

@@ -41,6 +41,10 @@ type AttemptUpdate struct {
 	Method     string
 	ExpiresAt  *time.Time
 	LinkDigest string
+	// Challenge is the sealed secret of a challenge drawn with the
+	// transition (a begin that issues it): kept unless one is stored, as
+	// SetChallenge keeps it.
+	Challenge []byte
 	// PageDigest and Step, for a password or sso attempt: its hosted
 	// page's digest and the step it starts at.
 	PageDigest string
@@ -101,6 +105,9 @@ func publish(ctx context.Context, tx bun.IDB, id string, u AttemptUpdate, before
 	}
 	if u.LinkDigest != "" {
 		q = q.Set("link_digest = ?", u.LinkDigest)
+	}
+	if u.Challenge != nil && (u.State == "" || !Terminal(u.State)) {
+		q = q.Set("challenge = coalesce(challenge, ?)", u.Challenge)
 	}
 	if u.PageDigest != "" {
 		q = q.Set("page_digest = ?", u.PageDigest)

@@ -125,6 +125,12 @@ type CodeCheck struct {
 	SpendSecret string
 	// Next, for a password, is the attempt's next step when it is right.
 	Next *NextStep
+	// OnValid, when set, is the attempt's transition when the code is
+	// valid (its final state, the user's login and the audit event, as
+	// Finish publishes them), applied in the check's own transaction as
+	// PublishAttempt would: a right code costs one transaction, not two.
+	// CodeOutcome.Published says whether it applied.
+	OnValid *Publication
 }
 
 // CodeOutcome is what a recorded code check came to.
@@ -139,6 +145,10 @@ type CodeOutcome struct {
 	HardLocked  bool
 	// NewlyLocked is true when this failure locked the factor.
 	NewlyLocked bool
+	// Published is true when the check's OnValid transition applied: the
+	// attempt was pending and now has its final state. It is kept with the
+	// effect, so a check run again answers it too.
+	Published bool `json:",omitempty"`
 	// Replayed is true when the check was recorded before: the outcome is
 	// the first run's and this call changed nothing.
 	Replayed bool `json:"-"`
@@ -208,6 +218,13 @@ func (s *Store) recordCodeCheck(ctx context.Context, c CodeCheck) (CodeOutcome, 
 			if err := countFailure(ctx, tx, c, &lock, exists, &out); err != nil {
 				return err
 			}
+		}
+		if out.Valid && c.OnValid != nil {
+			applied, err := publish(ctx, tx, c.AttemptID, c.OnValid.Update, nil, c.OnValid.Events)
+			if err != nil {
+				return err
+			}
+			out.Published = applied
 		}
 		if out.Valid && c.Next != nil {
 			if err := applyNextStep(ctx, tx, c); err != nil {

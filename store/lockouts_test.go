@@ -131,6 +131,73 @@ func TestCodeCheckSpendsCodesOnce(t *testing.T) {
 	})
 }
 
+// TestCodeCheckPublishesOnValid: a right code checked with OnValid ends
+// its attempt with the check, the user's login and the factor's run of
+// failures included, once however often the check runs; a wrong code
+// publishes nothing, nor does a right one for an attempt that ended.
+func TestCodeCheckPublishesOnValid(t *testing.T) {
+	eachDatabase(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		acc, sys, u := seed(t, s)
+		now := time.Now().UTC().Truncate(time.Millisecond)
+		for _, id := range []string{"a1", "a2"} {
+			_, err := s.InsertAttempt(ctx, &store.Attempt{ID: id, AccountID: acc.ID, System: sys.Name, AuthID: u.AuthID,
+				WorkflowID: "wf-" + id, State: store.AttemptPending, StartedAt: now, UpdatedAt: now})
+			must(t, err)
+		}
+		must(t, func() error {
+			_, err := s.PublishAttempt(ctx, "a2", store.AttemptUpdate{State: store.AttemptExpired, At: now})
+			return err
+		}())
+		check := func(attempt, effect string, valid bool) store.CodeOutcome {
+			t.Helper()
+			out, err := s.RecordCodeCheck(ctx, store.CodeCheck{
+				AttemptID: attempt, Effect: effect, UserID: u.ID, Factor: store.FactorPIN, At: now,
+				Valid: valid, FailReason: "wrong pin", Rule: store.LockoutRule{Threshold: 5, BaseWait: time.Minute, MaxWait: time.Hour},
+				OnValid: &store.Publication{
+					Update: store.AttemptUpdate{State: store.AttemptAuthenticated, At: now, LoginUserID: u.ID, LoginIP: "192.0.2.1", LoginFactor: store.FactorPIN},
+					Events: []store.AuditEvent{{AccountID: acc.ID, Time: now, Type: "attempt.authenticated", AuthID: u.AuthID, AttemptID: attempt}},
+				},
+			})
+			must(t, err)
+			return out
+		}
+		if out := check("a1", "code:1", false); out.Valid || out.Published || out.Failures != 1 {
+			t.Fatalf("wrong code: %+v", out)
+		}
+		first := check("a1", "code:2", true)
+		again := check("a1", "code:2", true)
+		if !first.Valid || !first.Published || first.Replayed || !again.Published || !again.Replayed {
+			t.Fatalf("right code: %+v, run again %+v", first, again)
+		}
+		att, err := s.GetAttempt(ctx, "a1")
+		must(t, err)
+		user, err := s.UserByID(ctx, u.ID)
+		must(t, err)
+		if att.State != store.AttemptAuthenticated || user.LoginCount != 1 || user.LastIP != "192.0.2.1" {
+			t.Fatalf("attempt %s, user logged in %d times from %q", att.State, user.LoginCount, user.LastIP)
+		}
+		locks, err := s.FactorLocks(ctx, u.ID)
+		must(t, err)
+		events, err := s.ListAudit(ctx, store.AuditFilter{AccountID: acc.ID, Type: "attempt.authenticated"})
+		must(t, err)
+		if len(locks) != 0 || len(events) != 1 {
+			t.Fatalf("after the success: locks %+v, %d authenticated events", locks, len(events))
+		}
+
+		if out := check("a2", "code:1", true); !out.Valid || out.Published {
+			t.Fatalf("right code for an expired attempt: %+v", out)
+		}
+		att, err = s.GetAttempt(ctx, "a2")
+		must(t, err)
+		user, err = s.UserByID(ctx, u.ID)
+		must(t, err)
+		if att.State != store.AttemptExpired || user.LoginCount != 1 {
+			t.Fatalf("expired attempt ended %s, user logged in %d times", att.State, user.LoginCount)
+		}
+	})
+}
+
 // TestConcurrentCodeChecks submits wrong codes at once, as concurrent
 // updates of a workflow do, and each check twice, as Temporal may run a
 // local activity again: every check counts once, and no more than the

@@ -80,12 +80,18 @@ func newIssuingEnv(t *testing.T, method string, ttl time.Duration, maxAttempts i
 	env := s.NewTestWorkflowEnvironment()
 	env.RegisterWorkflow(workflows.Attempt)
 	env.RegisterActivity(acts)
-	env.OnActivity(acts.Begin, mock.Anything, mock.Anything).Return(activities.BeginResult{
-		Allowed: true, UserID: "u1", Method: method, TTL: ttl, MaxAttempts: maxAttempts,
-	}, nil)
-	env.OnActivity(acts.IssueChallenge, mock.Anything, mock.Anything).Return(issue)
+	onBegin(env, activities.BeginResult{Allowed: true, UserID: "u1", Method: method, TTL: ttl, MaxAttempts: maxAttempts}, issue)
 	checks := &codeChecks{failures: map[string]int{}}
-	env.OnActivity(acts.CheckCode, mock.Anything, mock.Anything).Return(checks.check)
+	finals := &[]string{}
+	env.OnActivity(acts.CheckCode, mock.Anything, mock.Anything).Return(func(ctx context.Context, in activities.CodeInput) (activities.CodeResult, error) {
+		res, err := checks.check(ctx, in)
+		if res.Valid && in.OnValid != nil {
+			// The compact shape's check publishes the success itself.
+			*finals = append(*finals, workflows.StateAuthenticated+" by "+in.Factor)
+			res.Published = true
+		}
+		return res, err
+	})
 	// Refused sign-ons are still counted by RecordFailure, against sso.
 	env.OnActivity(acts.RecordFailure, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.FailureInput) (int, error) {
 		checks.effects = append(checks.effects, in.Effect)
@@ -93,7 +99,6 @@ func newIssuingEnv(t *testing.T, method string, ttl time.Duration, maxAttempts i
 		checks.failures[in.Factor]++
 		return checks.failures[in.Factor], nil
 	})
-	finals := &[]string{}
 	env.OnActivity(acts.Finish, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.FinishInput) error {
 		state := in.State
 		if in.Factor != "" {
@@ -103,6 +108,31 @@ func newIssuingEnv(t *testing.T, method string, ttl time.Duration, maxAttempts i
 		return nil
 	})
 	return env, finals, checks
+}
+
+// onBegin has Begin answer begun and IssueChallenge deliver with issue,
+// and the compact shape's BeginAndIssue do both, reporting how the
+// delivery went rather than failing, as the real one does.
+func onBegin(env *testsuite.TestWorkflowEnvironment, begun activities.BeginResult, issue func(context.Context, activities.IssueInput) (activities.IssueResult, error)) {
+	env.OnActivity(acts.Begin, mock.Anything, mock.Anything).Return(begun, nil)
+	env.OnActivity(acts.IssueChallenge, mock.Anything, mock.Anything).Return(issue)
+	env.OnActivity(acts.BeginAndIssue, mock.Anything, mock.Anything).Return(func(ctx context.Context, in activities.BeginInput) (activities.OpenResult, error) {
+		out := activities.OpenResult{BeginResult: begun}
+		if !begun.Allowed || !activities.Delivers(begun.Method) {
+			return out, nil
+		}
+		issued, err := issue(ctx, activities.IssueInput{Subject: in.Subject, UserID: begun.UserID, Method: begun.Method, ExpiresAt: in.StartedAt.Add(begun.TTL)})
+		var appErr *temporal.ApplicationError
+		switch {
+		case errors.As(err, &appErr):
+			out.Undelivered, out.Permanent = appErr.Message(), appErr.NonRetryable()
+		case err != nil:
+			out.Undelivered = err.Error()
+		default:
+			out.Issued = issued
+		}
+		return out, nil
+	})
 }
 
 // submit sends an update after delay and stores its verdict (or error).
@@ -380,7 +410,7 @@ func TestPolicyDenialEndsTheAttempt(t *testing.T) {
 	env := s.NewTestWorkflowEnvironment()
 	env.RegisterWorkflow(workflows.Attempt)
 	env.RegisterActivity(acts)
-	env.OnActivity(acts.Begin, mock.Anything, mock.Anything).Return(activities.BeginResult{Reasons: []string{"unknown user"}}, nil)
+	onBegin(env, activities.BeginResult{Reasons: []string{"unknown user"}}, nil)
 	var begin workflows.BeginResult
 	env.RegisterDelayedCallback(func() {
 		env.UpdateWorkflow(workflows.UpdateBegin, "", &testsuite.TestUpdateCallback{
@@ -423,11 +453,11 @@ func TestUndeliverableChallengeFailsClosed(t *testing.T) {
 	env := s.NewTestWorkflowEnvironment()
 	env.RegisterWorkflow(workflows.Attempt)
 	env.RegisterActivity(acts)
-	env.OnActivity(acts.Begin, mock.Anything, mock.Anything).Return(activities.BeginResult{
+	onBegin(env, activities.BeginResult{
 		Allowed: true, UserID: "u1", Method: policies.MethodPIN, TTL: 5 * time.Minute, MaxAttempts: 5,
-	}, nil)
-	env.OnActivity(acts.IssueChallenge, mock.Anything, mock.Anything).Return(activities.IssueResult{},
-		temporal.NewNonRetryableApplicationError("invalid number", activities.ErrTypeDelivery, nil))
+	}, func(context.Context, activities.IssueInput) (activities.IssueResult, error) {
+		return activities.IssueResult{}, temporal.NewNonRetryableApplicationError("invalid number", activities.ErrTypeDelivery, nil)
+	})
 	var finals []activities.FinishInput
 	env.OnActivity(acts.Finish, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.FinishInput) error {
 		finals = append(finals, in)
@@ -443,7 +473,7 @@ func TestUndeliverableChallengeFailsClosed(t *testing.T) {
 		t.Fatalf("published %+v", finals)
 	}
 	// A permanent failure is not retried anywhere, not even as the
-	// regular activity the lean shape falls back to.
+	// regular activity the lean and compact shapes fall back to.
 	if d.local != 1 || d.regular != 0 {
 		t.Fatalf("delivered %d times locally and %d as an activity; want one local try only", d.local, d.regular)
 	}

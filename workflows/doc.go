@@ -7,10 +7,34 @@
 // of its own. Every effect (store, policy, plugins, audit) is an activity in
 // package activities; secrets appear here only as keyed digests.
 //
-// An attempt of the current shape (ShapeLean) costs two workflow tasks
-// when it is answered at the first try: the first runs Begin and the
-// delivery as local activities and answers the start's update; the second
-// takes the submission, checks it and completes. Attempts keep the shape
-// they started with (AttemptInput.Shape), so a deployment never replays a
-// running attempt against commands it did not record.
+// Attempts keep the shape they started with (AttemptInput.Shape), so a
+// deployment never replays a running attempt against commands it did not
+// record. The shapes, for a PIN sign-in answered at the first try:
+//
+//   - 0, the original: Begin as a local activity, the delivery as a regular
+//     activity, codes checked under a version marker, Finish, the expiry
+//     timer cancelled at the end.
+//   - ShapeLean: two workflow tasks, 17 history events. The first runs Begin
+//     and IssueChallenge as local activities (the delivery goes on as a
+//     regular activity only when that fails) and answers the start's
+//     update; the second takes the code, has it checked (CheckCode) and
+//     the final state published (Finish), and completes. Three store
+//     transactions (Begin, the check, Finish) and three statements outside
+//     them (the delivery's read of the user, its challenge, its audit
+//     event).
+//   - ShapeCompact, the current one: the same two tasks, 15 events. The
+//     first runs one local activity, BeginAndIssue, whose transaction both
+//     begins the attempt and stores the challenge sealed; it delivers
+//     after that commit, and reports a delivery that failed in its result,
+//     so that the delivery alone goes on as the regular IssueChallenge
+//     activity (the same stored secret under the same delivery id). The
+//     second runs CheckCode, whose transaction also publishes the success
+//     (the state, the user's login, the audit event) when the code is
+//     right: no Finish. Two transactions and one statement outside them
+//     (the delivery's audit event). Wrong codes, lock-outs, expiry and
+//     denials still end with Finish, as before. A right code's success is
+//     committed by its check: should the attempt expire in the workflow
+//     while the code is checked, the expiry's Finish finds the attempt
+//     ended and the workflow takes the check's outcome, so the store and
+//     the workflow agree.
 package workflows
