@@ -57,7 +57,7 @@ func TestPolicyInputTakesTheTopOrganisationsSwitch(t *testing.T) {
 }
 
 func TestBeginDecidesWithTheParentsPolicy(t *testing.T) {
-	rego, err := os.ReadFile("../policies/testdata/closed-vpn/risk.rego")
+	rego, err := os.ReadFile("../testdata/uploaded-policies/closed-vpn/risk.rego")
 	must(t, err)
 	f := newFixture(t, nil)
 	// The registry the worker uses, over the fixture's store.

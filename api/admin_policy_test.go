@@ -11,8 +11,8 @@ import (
 // closedVPNPolicy is stricter than the default: it refuses system vpn and
 // keeps the assigned method elsewhere (the policies package tests it too).
 var (
-	closedVPNPolicy = readPolicy("../policies/testdata/closed-vpn/risk.rego")
-	closedVPNTests  = readPolicy("../policies/testdata/closed-vpn/risk_test.rego")
+	closedVPNPolicy = readPolicy("../testdata/uploaded-policies/closed-vpn/risk.rego")
+	closedVPNTests  = readPolicy("../testdata/uploaded-policies/closed-vpn/risk_test.rego")
 )
 
 func readPolicy(path string) string {

@@ -251,11 +251,11 @@ func TestConsoleFreshSignInKeyboardAndPolicy(t *testing.T) {
 
 	// Upload a policy, see it active, roll back to the built-in one.
 	{
-		rego, err := os.ReadFile(filepath.Join("..", "policies", "testdata", "closed-vpn", "risk.rego"))
+		rego, err := os.ReadFile(filepath.Join("..", "testdata", "uploaded-policies", "closed-vpn", "risk.rego"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		tests, err := os.ReadFile(filepath.Join("..", "policies", "testdata", "closed-vpn", "risk_test.rego"))
+		tests, err := os.ReadFile(filepath.Join("..", "testdata", "uploaded-policies", "closed-vpn", "risk_test.rego"))
 		if err != nil {
 			t.Fatal(err)
 		}

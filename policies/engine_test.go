@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -348,6 +349,53 @@ func TestDecideCapsDeliveredTTL(t *testing.T) {
 			capped := slices.ContainsFunc(got.Reasons, func(r string) bool { return strings.HasPrefix(r, "ttl capped") })
 			if capped != (tt.wantTTL == MaxDeliveredTTL) {
 				t.Errorf("reasons %q: capped = %v", got.Reasons, capped)
+			}
+		})
+	}
+}
+
+// The default policy states two of the engine's numbers in Rego, so that
+// its decisions stand as they are: its max_delivered_ttl_seconds is the
+// cap Decide applies to every policy (MaxDeliveredTTL), and its
+// max_attempts outside high sensitivity is DefaultMaxAttempts. They are
+// not passed to the policy as data because stock opa test and opa eval
+// must run the policy file alone; this test keeps the copies equal.
+func TestDefaultPolicyKeepsTheGoLimits(t *testing.T) {
+	e := newEngine(t, Default())
+	for _, method := range []string{MethodPasswordless, MethodPIN, MethodSSO} {
+		t.Run("ttl cap of "+method, func(t *testing.T) {
+			in := signIn()
+			in.Subject.Assigned = method
+			in.System.Methods = append(in.System.Methods, MethodSSO)
+			// One second above the cap: a policy whose own cap is
+			// higher than the engine's would answer more, and Decide
+			// would cap it and say so.
+			in.System.TTLSeconds = MaxDeliveredTTL + 1
+			got, err := e.Decide(t.Context(), in)
+			if err != nil {
+				t.Fatalf("Decide: %v", err)
+			}
+			if !got.Allow || got.Method != method {
+				t.Fatalf("Decide = %+v, want %s allowed", got, method)
+			}
+			if got.TTLSeconds != MaxDeliveredTTL {
+				t.Errorf("TTLSeconds = %d, want the engine's cap %d", got.TTLSeconds, MaxDeliveredTTL)
+			}
+			if i := slices.IndexFunc(got.Reasons, func(r string) bool { return strings.HasPrefix(r, "ttl capped") }); i >= 0 {
+				t.Errorf("the engine capped the policy's TTL (%q): risk.rego's max_delivered_ttl_seconds is above MaxDeliveredTTL", got.Reasons[i])
+			}
+		})
+	}
+	for _, sensitivity := range []string{"low", "medium", ""} {
+		t.Run("max attempts at sensitivity "+strconv.Quote(sensitivity), func(t *testing.T) {
+			in := signIn()
+			in.System.Sensitivity = sensitivity
+			got, err := e.Decide(t.Context(), in)
+			if err != nil {
+				t.Fatalf("Decide: %v", err)
+			}
+			if got.MaxAttempts != DefaultMaxAttempts {
+				t.Errorf("MaxAttempts = %d, want DefaultMaxAttempts %d", got.MaxAttempts, DefaultMaxAttempts)
 			}
 		})
 	}

@@ -35,6 +35,8 @@ func Delivered(method string) bool {
 	return method == MethodPasswordless || method == MethodPIN || method == MethodSSO
 }
 
+// risk.rego states both values too (max_delivered_ttl_seconds, max_attempts);
+// TestDefaultPolicyKeepsTheGoLimits fails when they part.
 const (
 	// MaxDeliveredTTL is the longest life, in seconds, of a secret sent to
 	// the user (a link or a PIN), whatever the policy asks for.

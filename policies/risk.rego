@@ -25,6 +25,10 @@ delivered_methods := {"passwordless", "pin", "sso"}
 
 default_ttl_seconds := 300
 
+# The engine caps a delivered secret's life at the same value for any policy
+# (policies.MaxDeliveredTTL); stating it here keeps this policy's decisions
+# and reasons final. TestDefaultPolicyKeepsTheGoLimits keeps the two equal,
+# and max_attempts below equal to policies.DefaultMaxAttempts.
 max_delivered_ttl_seconds := 600
 
 # --- signals ---------------------------------------------------------------
@@ -75,9 +79,13 @@ risk := "high" if {
 # The signals that, on a high-sensitivity system, make an attempt high risk.
 high_risk_signals := array.concat(ip_signal, failure_signal)
 
-ip_signal := ["new IP"] if new_ip else := []
+ip_signal := ["new IP"] if {
+	new_ip
+} else := []
 
-failure_signal := [failures_text] if recent_failures > 0 else := []
+failure_signal := [failures_text] if {
+	recent_failures > 0
+} else := []
 
 failures_text := sprintf("%d recent failures", [recent_failures])
 
@@ -108,7 +116,11 @@ pin_gives_way if {
 	enabled("passwordless")
 }
 
-method := "totp" if step_up else := "passwordless" if pin_gives_way else := assigned
+method := "totp" if {
+	step_up
+} else := "passwordless" if {
+	pin_gives_way
+} else := assigned
 
 # --- channel ---------------------------------------------------------------
 
@@ -137,7 +149,9 @@ channel := "" if {
 
 # --- limits ----------------------------------------------------------------
 
-max_attempts := 3 if sensitivity == "high" else := 5
+max_attempts := 3 if {
+	sensitivity == "high"
+} else := 5
 
 base_ttl := input.system.ttl_seconds if {
 	is_number(input.system.ttl_seconds)
@@ -259,9 +273,13 @@ sensitivity_reason := sprintf("sensitivity %s", [sensitivity]) if {
 	sensitivity == input.system.sensitivity
 } else := sprintf("sensitivity %s (configured %q)", [sensitivity, input.system.sensitivity])
 
-ip_reason := sprintf("new IP %s", [input.request.ip]) if new_ip else := sprintf("known IP %s", [input.request.ip])
+ip_reason := sprintf("new IP %s", [input.request.ip]) if {
+	new_ip
+} else := sprintf("known IP %s", [input.request.ip])
 
-failures_reason := failures_text if recent_failures > 0 else := "no recent failures"
+failures_reason := failures_text if {
+	recent_failures > 0
+} else := "no recent failures"
 
 outcome_reasons := [sprintf("step-up to totp: high-sensitivity system and %s", [concat(" and ", high_risk_signals)])] if {
 	step_up

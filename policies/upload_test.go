@@ -8,10 +8,12 @@ import (
 
 // closedVPN is a stricter policy an account might upload: it refuses
 // system vpn and otherwise keeps the assigned method. The API tests upload
-// the same files.
+// the same files. They live outside policies/ because `opa test
+// policies/` loads every .rego beneath the folder, and this risk.rego
+// clashes with the default one (two default rules for allow).
 var (
-	closedVPN      = mustRead("testdata/closed-vpn/risk.rego")
-	closedVPNTests = mustRead("testdata/closed-vpn/risk_test.rego")
+	closedVPN      = mustRead("../testdata/uploaded-policies/closed-vpn/risk.rego")
+	closedVPNTests = mustRead("../testdata/uploaded-policies/closed-vpn/risk_test.rego")
 )
 
 func mustRead(path string) string {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: installs what the tests need
 # (PostgreSQL's initdb/pg_ctl for the throw-away test cluster, Chromium for
-# the console's browser tests), then runs
+# the console's browser tests) and the opa CLI of the OPA version in go.mod,
+# then checks every Rego policy with stock OPA (opa fmt, opa test) and runs
 # go vet and every test. Tests start their own Temporal server, PostgreSQL
 # cluster and plugin processes.
 set -euo pipefail
@@ -20,6 +21,35 @@ if [ ${#missing[@]} -gt 0 ]; then
 	$SUDO apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+
+# Stock OPA tooling must accept every policy as it is: opa fmt must leave
+# it unchanged, and opa test must pass on each policy folder (a folder
+# holding .rego files: the default policy in policies/, the uploaded-policy
+# fixtures in testdata/). The CLI is built from the OPA release go.mod
+# requires, once per version, into the user's cache.
+opa_version=$(go list -m -f '{{.Version}}' github.com/open-policy-agent/opa)
+opa_dir="${XDG_CACHE_HOME:-$HOME/.cache}/flexauth/opa-$opa_version"
+opa="$opa_dir/opa"
+if [ ! -x "$opa" ]; then
+	echo "building opa $opa_version for the policy checks"
+	GOBIN="$opa_dir" go install "github.com/open-policy-agent/opa@$opa_version"
+fi
+mapfile -t rego_files < <(git ls-files --cached --others --exclude-standard '*.rego')
+if [ ${#rego_files[@]} -eq 0 ]; then
+	echo "no .rego files found: run this from a git checkout" >&2
+	exit 1
+fi
+mapfile -t policy_dirs < <(printf '%s\n' "${rego_files[@]}" | xargs -n1 dirname | sort -u)
+echo "== opa fmt"
+"$opa" fmt --list --fail "${rego_files[@]}" || {
+	echo "the files listed are not as opa fmt writes them: format them with $opa fmt -w" >&2
+	exit 1
+}
+echo "== opa test"
+for dir in "${policy_dirs[@]}"; do
+	printf '%s: ' "$dir"
+	"$opa" test "$dir"
+done
 
 echo "== go vet"
 go vet ./...

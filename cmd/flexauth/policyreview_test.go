@@ -16,7 +16,7 @@ import (
 func TestPolicyReviewChildServesReviewsUnderLimits(t *testing.T) {
 	bin := flexauthBinary(t)
 	read := func(name string) string {
-		raw, err := os.ReadFile("../../policies/testdata/closed-vpn/" + name)
+		raw, err := os.ReadFile("../../testdata/uploaded-policies/closed-vpn/" + name)
 		if err != nil {
 			t.Fatal(err)
 		}
