@@ -10,10 +10,11 @@ import (
 )
 
 // gRPCServer runs in the plugin process and forwards gRPC calls to the
-// author's Delivery.
+// author's Delivery, sending each request ID once (see ledger).
 type gRPCServer struct {
 	proto.UnimplementedDeliveryServer
 	impl Delivery
+	sent *ledger
 }
 
 func (s *gRPCServer) Configure(ctx context.Context, req *proto.ConfigureRequest) (*proto.ConfigureResponse, error) {
@@ -24,7 +25,7 @@ func (s *gRPCServer) Configure(ctx context.Context, req *proto.ConfigureRequest)
 }
 
 func (s *gRPCServer) Send(ctx context.Context, req *proto.SendRequest) (*proto.SendResponse, error) {
-	resp, err := s.impl.Send(ctx, SendRequest{
+	resp, err := s.sent.send(ctx, SendRequest{
 		ID:       req.GetId(),
 		Channel:  req.GetChannel(),
 		To:       req.GetTo(),
@@ -35,7 +36,7 @@ func (s *gRPCServer) Send(ctx context.Context, req *proto.SendRequest) (*proto.S
 		Code:     req.GetCode(),
 		Attempt:  req.GetAttempt(),
 		Metadata: req.GetMetadata(),
-	})
+	}, s.impl.Send)
 	if err != nil {
 		return nil, toStatus(err)
 	}

@@ -119,7 +119,7 @@ func (p *GRPCDeliveryPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) er
 	if p.Impl == nil {
 		return errors.New("serve delivery plugin: no implementation")
 	}
-	proto.RegisterDeliveryServer(s, &gRPCServer{impl: p.Impl})
+	proto.RegisterDeliveryServer(s, &gRPCServer{impl: p.Impl, sent: newLedger(ledgerCapacity, Logger())})
 	return nil
 }
 

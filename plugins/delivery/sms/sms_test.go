@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -280,31 +279,6 @@ func TestE164LengthsAccepted(t *testing.T) {
 	}
 }
 
-func TestRetryOfADeliveredMessageIsNotSentAgain(t *testing.T) {
-	f := newFakeTwilio(t)
-	g, _ := newGateway(t, f, nil)
-	req := pinRequest("att-1", recipient)
-	first, err := g.Send(t.Context(), req)
-	if err != nil {
-		t.Fatalf("send: %v", err)
-	}
-	for range 2 {
-		again, err := g.Send(t.Context(), req)
-		if err != nil {
-			t.Fatalf("resend: %v", err)
-		}
-		if again.MessageID != first.MessageID {
-			t.Errorf("resend message id = %q, want the first %q", again.MessageID, first.MessageID)
-		}
-	}
-	if _, err := g.Send(t.Context(), pinRequest("att-2", recipient)); err != nil {
-		t.Fatalf("send another id: %v", err)
-	}
-	if n := f.requestCount(); n != 2 {
-		t.Fatalf("provider saw %d requests for two ids sent four times, want 2", n)
-	}
-}
-
 func TestRetryAfterATemporaryFailureIsSent(t *testing.T) {
 	f := newFakeTwilio(t)
 	g, _ := newGateway(t, f, nil)
@@ -319,35 +293,6 @@ func TestRetryAfterATemporaryFailureIsSent(t *testing.T) {
 	}
 	if n := len(f.accepted()); n != 1 {
 		t.Fatalf("provider accepted %d messages, want 1", n)
-	}
-}
-
-func TestConcurrentRetriesSendOnce(t *testing.T) {
-	f := newFakeTwilio(t)
-	// Slow enough that the copies overlap the first request.
-	f.slow(50 * time.Millisecond)
-	g, _ := newGateway(t, f, nil)
-	const copies = 8
-	ids := make(chan string, copies)
-	var wg sync.WaitGroup
-	for range copies {
-		wg.Go(func() {
-			resp, err := g.Send(context.Background(), pinRequest("att-1", recipient))
-			if err != nil {
-				t.Errorf("send: %v", err)
-			}
-			ids <- resp.MessageID
-		})
-	}
-	wg.Wait()
-	close(ids)
-	if n := f.requestCount(); n != 1 {
-		t.Fatalf("provider saw %d requests, want 1", n)
-	}
-	for id := range ids {
-		if id != f.accepted()[0].SID {
-			t.Errorf("message id = %q, want %q", id, f.accepted()[0].SID)
-		}
 	}
 }
 

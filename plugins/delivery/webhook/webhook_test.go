@@ -12,7 +12,6 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -249,19 +248,6 @@ func TestTimeout(t *testing.T) {
 	})
 }
 
-func TestRetryIsNotPostedAgain(t *testing.T) {
-	rc := newReceiver(t)
-	w, _ := configured(t, rc)
-	for range 3 {
-		if _, err := w.Send(t.Context(), pinMessage("att-1")); err != nil {
-			t.Fatalf("send: %v", err)
-		}
-	}
-	if n := rc.postCount(); n != 1 {
-		t.Fatalf("receiver got %d calls for one id, want 1", n)
-	}
-}
-
 func TestFailedSendIsPostedAgainOnRetry(t *testing.T) {
 	rc := newReceiver(t)
 	w, _ := configured(t, rc)
@@ -275,30 +261,6 @@ func TestFailedSendIsPostedAgainOnRetry(t *testing.T) {
 	}
 	if n, d := rc.postCount(), rc.Delivered(t, "att-1"); n != 2 || d != 1 {
 		t.Fatalf("receiver got %d calls and accepted %d, want 2 and 1", n, d)
-	}
-}
-
-// A retry racing the original must not post a second time.
-func TestConcurrentSendsOfOneIDPostOnce(t *testing.T) {
-	rc := newReceiver(t)
-	w, _ := configured(t, rc)
-	rc.setDelay(50 * time.Millisecond)
-	var wg sync.WaitGroup
-	errs := make(chan error, 10)
-	for range 10 {
-		wg.Go(func() {
-			if _, err := w.Send(t.Context(), pinMessage("att-1")); err != nil {
-				errs <- err
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Errorf("send: %v", err)
-	}
-	if n := rc.postCount(); n != 1 {
-		t.Fatalf("receiver got %d calls, want 1", n)
 	}
 }
 
