@@ -66,7 +66,7 @@ type process struct {
 // kindPlugin is what the clients of every plugin kind have in common.
 type kindPlugin interface {
 	Info(ctx context.Context) (sdk.Info, error)
-	Configure(ctx context.Context, config map[string]string) error
+	Configure(ctx context.Context, req sdk.ConfigureRequest) error
 }
 
 // New returns a Host for specs. No process is started until a plugin is
@@ -304,7 +304,7 @@ func (p *process) launch(ctx context.Context) error {
 	if err == nil {
 		// Configure is the first call, so it is where a plugin of another
 		// kind shows.
-		if err = impl.Configure(ctx, p.spec.Config); errors.Is(err, sdk.ErrWrongKind) {
+		if err = impl.Configure(ctx, sdk.ConfigureRequest{Config: p.spec.Config}); errors.Is(err, sdk.ErrWrongKind) {
 			err = explainKind(ctx, rpc, p.spec, err)
 		}
 	}
@@ -451,7 +451,7 @@ func Check(ctx context.Context, logger *slog.Logger, spec Spec) (CheckResult, er
 		return res, fmt.Errorf("describe plugin: %w", err)
 	}
 	if len(spec.Config) > 0 {
-		res.ConfigureErr = impl.Configure(ctx, spec.Config)
+		res.ConfigureErr = impl.Configure(ctx, sdk.ConfigureRequest{Config: spec.Config})
 	}
 	return res, nil
 }

@@ -26,6 +26,16 @@ type SendRequest struct {
 	Metadata map[string]string
 }
 
+// ConfigureRequest is the operator's configuration for a plugin, given to
+// Configure after every launch of the plugin process. It is a struct so
+// that the protocol can give plugins more at launch without changing the
+// interfaces.
+type ConfigureRequest struct {
+	// Config holds the settings from the plugin's entry in flexauth's
+	// plugin configuration, as strings.
+	Config map[string]string
+}
+
 // SendResponse is the result of a successful Send.
 type SendResponse struct {
 	// MessageID is the identifier the provider gave the message, if any.
@@ -53,7 +63,7 @@ type Delivery interface {
 	// Info describes the plugin; it must work before Configure.
 	Info(ctx context.Context) (Info, error)
 	// Configure applies the operator's configuration for this plugin.
-	Configure(ctx context.Context, config map[string]string) error
+	Configure(ctx context.Context, req ConfigureRequest) error
 	// Send delivers one message.
 	Send(ctx context.Context, req SendRequest) (SendResponse, error)
 }

@@ -27,11 +27,11 @@ type gRPCClient struct {
 
 var _ Delivery = (*gRPCClient)(nil)
 
-func (c *gRPCClient) Configure(ctx context.Context, config map[string]string) error {
+func (c *gRPCClient) Configure(ctx context.Context, req ConfigureRequest) error {
 	return c.configure(ctx, func(ctx context.Context, req *proto.ConfigureRequest) error {
 		_, err := c.client.Configure(ctx, req)
 		return err
-	}, config)
+	}, req)
 }
 
 func (c *gRPCClient) Send(ctx context.Context, req SendRequest) (SendResponse, error) {
@@ -78,11 +78,11 @@ var (
 	_ SignOn = (*identityClient)(nil)
 )
 
-func (c *identityClient) Configure(ctx context.Context, config map[string]string) error {
+func (c *identityClient) Configure(ctx context.Context, req ConfigureRequest) error {
 	return c.configure(ctx, func(ctx context.Context, req *proto.ConfigureRequest) error {
 		_, err := c.client.Configure(ctx, req)
 		return err
-	}, config)
+	}, req)
 }
 
 func (c *identityClient) Info(ctx context.Context) (Info, error) {
@@ -177,9 +177,9 @@ type caller struct {
 	doneCtx context.Context
 }
 
-func (c caller) configure(ctx context.Context, rpc func(context.Context, *proto.ConfigureRequest) error, config map[string]string) error {
+func (c caller) configure(ctx context.Context, rpc func(context.Context, *proto.ConfigureRequest) error, req ConfigureRequest) error {
 	err := c.call(ctx, "Configure", func(ctx context.Context) error {
-		return rpc(ctx, &proto.ConfigureRequest{Config: config})
+		return rpc(ctx, &proto.ConfigureRequest{Config: req.Config})
 	})
 	if err != nil {
 		return fmt.Errorf("configure: %w", err)

@@ -18,7 +18,7 @@ type gRPCServer struct {
 }
 
 func (s *gRPCServer) Configure(ctx context.Context, req *proto.ConfigureRequest) (*proto.ConfigureResponse, error) {
-	if err := s.impl.Configure(ctx, req.GetConfig()); err != nil {
+	if err := s.impl.Configure(ctx, ConfigureRequest{Config: req.GetConfig()}); err != nil {
 		return nil, toStatus(err)
 	}
 	return &proto.ConfigureResponse{}, nil
@@ -59,7 +59,7 @@ type identityServer struct {
 }
 
 func (s *identityServer) Configure(ctx context.Context, req *proto.ConfigureRequest) (*proto.ConfigureResponse, error) {
-	if err := s.impl.Configure(ctx, req.GetConfig()); err != nil {
+	if err := s.impl.Configure(ctx, ConfigureRequest{Config: req.GetConfig()}); err != nil {
 		return nil, toStatus(err)
 	}
 	return &proto.ConfigureResponse{}, nil

@@ -19,7 +19,8 @@ func (d *directory) Info(context.Context) (sdk.Info, error) {
 	return sdk.Info{Name: "dir", Version: "1", Capabilities: []string{sdk.CapabilityLookup}}, nil
 }
 
-func (d *directory) Configure(_ context.Context, config map[string]string) error {
+func (d *directory) Configure(_ context.Context, req sdk.ConfigureRequest) error {
+	config := req.Config
 	if config["path"] == "" {
 		return sdk.Permanent(errors.New(`missing "path"`))
 	}
@@ -44,7 +45,7 @@ type mailer struct{}
 func (mailer) Info(context.Context) (sdk.Info, error) {
 	return sdk.Info{Name: "mailer", Version: "1", Channels: []string{"email"}}, nil
 }
-func (mailer) Configure(context.Context, map[string]string) error { return nil }
+func (mailer) Configure(context.Context, sdk.ConfigureRequest) error { return nil }
 func (mailer) Send(context.Context, sdk.SendRequest) (sdk.SendResponse, error) {
 	return sdk.SendResponse{}, nil
 }
@@ -79,10 +80,10 @@ func TestIdentityCrossesTheProcessBoundary(t *testing.T) {
 		t.Errorf("info = %+v, want %+v", info, want)
 	}
 
-	if err := idp.Configure(ctx, nil); !errors.Is(err, sdk.ErrPermanent) {
+	if err := idp.Configure(ctx, sdk.ConfigureRequest{}); !errors.Is(err, sdk.ErrPermanent) {
 		t.Errorf("configure without a path: error = %v, want permanent", err)
 	}
-	if err := idp.Configure(ctx, map[string]string{"path": "/u.csv"}); err != nil || impl.configured["path"] != "/u.csv" {
+	if err := idp.Configure(ctx, sdk.ConfigureRequest{Config: map[string]string{"path": "/u.csv"}}); err != nil || impl.configured["path"] != "/u.csv" {
 		t.Fatalf("configure: %v (plugin got %v)", err, impl.configured)
 	}
 
@@ -129,7 +130,7 @@ func TestDispensingTheWrongKindFailsClearly(t *testing.T) {
 		}
 		for name, call := range map[string]func() error{
 			"Info":      func() error { _, err := idp.Info(t.Context()); return err },
-			"Configure": func() error { return idp.Configure(t.Context(), nil) },
+			"Configure": func() error { return idp.Configure(t.Context(), sdk.ConfigureRequest{}) },
 		} {
 			err := call()
 			if !errors.Is(err, sdk.ErrWrongKind) || !errors.Is(err, sdk.ErrPermanent) {
@@ -145,7 +146,7 @@ func TestDispensingTheWrongKindFailsClearly(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := d.Configure(t.Context(), nil); !errors.Is(err, sdk.ErrWrongKind) || !errors.Is(err, sdk.ErrPermanent) {
+		if err := d.Configure(t.Context(), sdk.ConfigureRequest{}); !errors.Is(err, sdk.ErrWrongKind) || !errors.Is(err, sdk.ErrPermanent) {
 			t.Fatalf("configure: error = %v, want permanent ErrWrongKind", err)
 		}
 	})

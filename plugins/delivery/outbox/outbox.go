@@ -68,8 +68,8 @@ func (o *Outbox) Info(context.Context) (sdk.Info, error) {
 // Configure takes {"path": "/absolute/path/outbox.jsonl"}, creating the file
 // and its directory if needed, and loads the IDs already written so that
 // retries stay idempotent across plugin restarts.
-func (o *Outbox) Configure(_ context.Context, config map[string]string) error {
-	path := config["path"]
+func (o *Outbox) Configure(_ context.Context, req sdk.ConfigureRequest) error {
+	path := req.Config["path"]
 	if path == "" {
 		return sdk.Permanent(errors.New(`missing "path"`))
 	}

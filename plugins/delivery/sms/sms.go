@@ -60,8 +60,8 @@ func (g *Gateway) Info(context.Context) (sdk.Info, error) {
 
 // Configure validates and applies the settings described in the package
 // documentation. A rejected configuration leaves the previous one in place.
-func (g *Gateway) Configure(_ context.Context, m map[string]string) error {
-	c, err := parseConfig(m)
+func (g *Gateway) Configure(_ context.Context, req sdk.ConfigureRequest) error {
+	c, err := parseConfig(req.Config)
 	if err != nil {
 		return fmt.Errorf("configure sms: %w", err)
 	}

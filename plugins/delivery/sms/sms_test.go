@@ -36,7 +36,7 @@ func newGateway(t *testing.T, f *fakeTwilio, overrides map[string]string) (*Gate
 			cfg[k] = v
 		}
 	}
-	if err := g.Configure(t.Context(), cfg); err != nil {
+	if err := g.Configure(t.Context(), sdk.ConfigureRequest{Config: cfg}); err != nil {
 		t.Fatalf("configure: %v", err)
 	}
 	return g, &logs
@@ -354,7 +354,7 @@ func TestUnconfiguredSendIsPermanent(t *testing.T) {
 func TestRejectedConfigurationKeepsThePrevious(t *testing.T) {
 	f := newFakeTwilio(t)
 	g, _ := newGateway(t, f, nil)
-	if err := g.Configure(t.Context(), map[string]string{"account_sid": testAccountSID}); !errors.Is(err, sdk.ErrPermanent) {
+	if err := g.Configure(t.Context(), sdk.ConfigureRequest{Config: map[string]string{"account_sid": testAccountSID}}); !errors.Is(err, sdk.ErrPermanent) {
 		t.Fatalf("configure error = %v, want permanent", err)
 	}
 	if _, err := g.Send(t.Context(), pinRequest("att-1", recipient)); err != nil {
@@ -371,10 +371,10 @@ func TestBaseURLMayCarryAPathPrefix(t *testing.T) {
 	defer srv.Close()
 	g := New()
 	g.logger = slog.New(slog.DiscardHandler)
-	err := g.Configure(t.Context(), map[string]string{
+	err := g.Configure(t.Context(), sdk.ConfigureRequest{Config: map[string]string{
 		"account_sid": testAccountSID, "auth_token": testAuthToken, "from": testFrom,
 		"base_url": srv.URL + "/api/laml/",
-	})
+	}})
 	if err != nil {
 		t.Fatalf("configure: %v", err)
 	}
@@ -396,9 +396,9 @@ func TestAcceptedWithoutSIDIsStillDelivered(t *testing.T) {
 	defer srv.Close()
 	g := New()
 	g.logger = slog.New(slog.DiscardHandler)
-	err := g.Configure(t.Context(), map[string]string{
+	err := g.Configure(t.Context(), sdk.ConfigureRequest{Config: map[string]string{
 		"account_sid": testAccountSID, "auth_token": testAuthToken, "from": testFrom, "base_url": srv.URL,
-	})
+	}})
 	if err != nil {
 		t.Fatalf("configure: %v", err)
 	}

@@ -51,8 +51,8 @@ func (m *Mailer) Info(context.Context) (sdk.Info, error) {
 // host configures a plugin on every launch, and a mail server that is down
 // for a minute must not keep the plugin from starting. Errors wrap
 // sdk.ErrPermanent and name the offending key.
-func (m *Mailer) Configure(_ context.Context, config map[string]string) error {
-	s, err := parseConfig(config)
+func (m *Mailer) Configure(_ context.Context, req sdk.ConfigureRequest) error {
+	s, err := parseConfig(req.Config)
 	if err != nil {
 		return err
 	}

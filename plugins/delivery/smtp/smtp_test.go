@@ -28,7 +28,7 @@ func newMailer(t *testing.T, config map[string]string) *Mailer {
 	t.Helper()
 	m := New()
 	m.logger = testLogger(t)
-	if err := m.Configure(t.Context(), config); err != nil {
+	if err := m.Configure(t.Context(), sdk.ConfigureRequest{Config: config}); err != nil {
 		t.Fatalf("configure: %v", err)
 	}
 	return m
@@ -537,10 +537,10 @@ func TestLogsCarryNoSecrets(t *testing.T) {
 
 	good, bad := New(), New()
 	good.logger, bad.logger = logger, logger
-	if err := good.Configure(t.Context(), srv.config("starttls")); err != nil {
+	if err := good.Configure(t.Context(), sdk.ConfigureRequest{Config: srv.config("starttls")}); err != nil {
 		t.Fatal(err)
 	}
-	if err := bad.Configure(t.Context(), srv.config("starttls", "password", "wrong-"+testPassword)); err != nil {
+	if err := bad.Configure(t.Context(), sdk.ConfigureRequest{Config: srv.config("starttls", "password", "wrong-"+testPassword)}); err != nil {
 		t.Fatal(err)
 	}
 	for _, send := range []struct {

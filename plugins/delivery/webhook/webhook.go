@@ -58,8 +58,8 @@ func (w *Webhook) Info(context.Context) (sdk.Info, error) {
 // Configure takes "url" (http or https), "secret" (at least 32 characters,
 // shared with the receiver) and optionally "timeout" (a Go duration, 10s
 // by default) for one POST.
-func (w *Webhook) Configure(_ context.Context, raw map[string]string) error {
-	cfg, err := parseConfig(raw)
+func (w *Webhook) Configure(_ context.Context, req sdk.ConfigureRequest) error {
+	cfg, err := parseConfig(req.Config)
 	if err != nil {
 		return sdk.Permanent(fmt.Errorf("configure webhook: %w", err))
 	}

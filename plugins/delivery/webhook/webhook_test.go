@@ -40,7 +40,7 @@ func configured(t testing.TB, rc *receiver, extra ...string) (*Webhook, *syncBuf
 	for i := 0; i+1 < len(extra); i += 2 {
 		config[extra[i]] = extra[i+1]
 	}
-	if err := w.Configure(t.Context(), config); err != nil {
+	if err := w.Configure(t.Context(), sdk.ConfigureRequest{Config: config}); err != nil {
 		t.Fatalf("configure: %v", err)
 	}
 	return w, logs
@@ -177,7 +177,7 @@ func TestRedirectIsNotFollowed(t *testing.T) {
 	redirector := httptest.NewServer(http.RedirectHandler(target.URL+"/hook", http.StatusPermanentRedirect))
 	t.Cleanup(redirector.Close)
 	w, _ := newTestWebhook(t)
-	if err := w.Configure(t.Context(), map[string]string{"url": redirector.URL, "secret": testSecret}); err != nil {
+	if err := w.Configure(t.Context(), sdk.ConfigureRequest{Config: map[string]string{"url": redirector.URL, "secret": testSecret}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := w.Send(t.Context(), pinMessage("att-1")); !errors.Is(err, sdk.ErrPermanent) {
@@ -197,7 +197,7 @@ func TestUnreachableReceiverIsTemporary(t *testing.T) {
 	l.Close() // nothing listens there any more
 
 	w, _ := newTestWebhook(t)
-	if err := w.Configure(t.Context(), map[string]string{"url": "http://" + addr + "/hook", "secret": testSecret}); err != nil {
+	if err := w.Configure(t.Context(), sdk.ConfigureRequest{Config: map[string]string{"url": "http://" + addr + "/hook", "secret": testSecret}}); err != nil {
 		t.Fatal(err)
 	}
 	_, err = w.Send(t.Context(), pinMessage("att-1"))
@@ -309,7 +309,7 @@ func TestLogsAndErrorsHoldNoSecrets(t *testing.T) {
 	)
 	w, logs := newTestWebhook(t)
 	url := strings.Replace(rc.URL, "http://", "http://operator:"+password+"@", 1) + "/hook?token=" + token
-	if err := w.Configure(t.Context(), map[string]string{"url": url, "secret": testSecret, "timeout": "200ms"}); err != nil {
+	if err := w.Configure(t.Context(), sdk.ConfigureRequest{Config: map[string]string{"url": url, "secret": testSecret, "timeout": "200ms"}}); err != nil {
 		t.Fatal(err)
 	}
 	req := pinMessage("")
@@ -339,7 +339,7 @@ func TestLogsAndErrorsHoldNoSecrets(t *testing.T) {
 		t.Fatalf("got %d errors, want 4: %v", len(errs), errs)
 	}
 	// Configuration errors too: they quote what was wrong, not the value.
-	errs = append(errs, w.Configure(t.Context(), map[string]string{"url": url, "secret": testSecret[:20]}))
+	errs = append(errs, w.Configure(t.Context(), sdk.ConfigureRequest{Config: map[string]string{"url": url, "secret": testSecret[:20]}}))
 
 	out := logs.String() + "\n" + errors.Join(errs...).Error()
 	for _, secret := range []string{testSecret, testSecret[:20], req.Code, link, "link-token", req.To, password, token} {

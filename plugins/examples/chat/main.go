@@ -26,7 +26,8 @@ func (c *Chat) Info(context.Context) (sdk.Info, error) {
 	return sdk.Info{Name: "chat", Version: "1.0.0", Channels: []string{"email"}}, nil
 }
 
-func (c *Chat) Configure(_ context.Context, config map[string]string) error {
+func (c *Chat) Configure(_ context.Context, req sdk.ConfigureRequest) error {
+	config := req.Config
 	if config["url"] == "" {
 		return sdk.Permanent(errors.New("config: url is required"))
 	}

@@ -87,8 +87,8 @@ func (d *Directory) Info(context.Context) (sdk.Info, error) {
 // refused permanently, naming the line. "reload", when set, re-reads the
 // file that often if it changed. Configure may be called again; the new
 // configuration replaces the old one only if it is accepted.
-func (d *Directory) Configure(_ context.Context, config map[string]string) error {
-	path, every, err := parseConfig(config)
+func (d *Directory) Configure(_ context.Context, req sdk.ConfigureRequest) error {
+	path, every, err := parseConfig(req.Config)
 	if err != nil {
 		return sdk.Permanent(err)
 	}

@@ -101,8 +101,8 @@ func (p *Plugin) Info(context.Context) (sdk.Info, error) {
 
 // Configure checks the configuration and discovers the provider. A
 // configuration is replaced only by one that is accepted.
-func (p *Plugin) Configure(ctx context.Context, config map[string]string) error {
-	c, err := parseConfig(config)
+func (p *Plugin) Configure(ctx context.Context, req sdk.ConfigureRequest) error {
+	c, err := parseConfig(req.Config)
 	if err != nil {
 		return sdk.Permanent(err)
 	}

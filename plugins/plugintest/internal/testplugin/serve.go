@@ -64,7 +64,7 @@ func (s *protocolServer) Info(ctx context.Context, _ *proto.InfoRequest) (*proto
 }
 
 func (s *protocolServer) Configure(ctx context.Context, req *proto.ConfigureRequest) (*proto.ConfigureResponse, error) {
-	if err := s.impl.Configure(ctx, req.GetConfig()); err != nil {
+	if err := s.impl.Configure(ctx, sdk.ConfigureRequest{Config: req.GetConfig()}); err != nil {
 		return nil, protocolStatus(err)
 	}
 	return &proto.ConfigureResponse{}, nil

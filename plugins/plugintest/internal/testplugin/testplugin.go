@@ -86,8 +86,8 @@ func (p *Plugin) Info(context.Context) (sdk.Info, error) {
 }
 
 // Configure takes {"dir": "/absolute/dir"}.
-func (p *Plugin) Configure(_ context.Context, config map[string]string) error {
-	dir := config["dir"]
+func (p *Plugin) Configure(_ context.Context, req sdk.ConfigureRequest) error {
+	dir := req.Config["dir"]
 	if dir == "" && p.fault != LenientConfig {
 		return sdk.Permanent(errors.New(`missing "dir"`))
 	}
