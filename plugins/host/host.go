@@ -16,6 +16,8 @@ import (
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 
+	"github.com/flexauth/flexauth/plugins/internal/grpcclient"
+	"github.com/flexauth/flexauth/plugins/internal/wire"
 	"github.com/flexauth/flexauth/plugins/sdk"
 )
 
@@ -334,10 +336,10 @@ func start(spec Spec, logger *slog.Logger, dial []grpc.DialOption) (*plugin.Clie
 		secure = &plugin.SecureConfig{Checksum: spec.Checksum, Hash: sha256.New()}
 	}
 	client := plugin.NewClient(&plugin.ClientConfig{
-		HandshakeConfig: sdk.HandshakeConfig(),
+		HandshakeConfig: wire.HandshakeConfig(),
 		// Every kind: the process serves one, and the first call to it
 		// tells whether it is the one dispensed.
-		VersionedPlugins: sdk.VersionedHostPlugins(),
+		VersionedPlugins: grpcclient.VersionedPlugins(),
 		Cmd:              cmd,
 		// cmd.Env is the whole environment; without this go-plugin would
 		// append the host's.
@@ -365,9 +367,9 @@ func start(spec Spec, logger *slog.Logger, dial []grpc.DialOption) (*plugin.Clie
 func dispense(rpc plugin.ClientProtocol, kind string) (kindPlugin, error) {
 	switch kind {
 	case sdk.KindDelivery:
-		return sdk.DispenseDelivery(rpc)
+		return grpcclient.DispenseDelivery(rpc)
 	case sdk.KindIdentity:
-		return sdk.DispenseIdentity(rpc)
+		return grpcclient.DispenseIdentity(rpc)
 	}
 	return nil, fmt.Errorf("%w: unknown plugin kind %q", sdk.ErrPermanent, kind)
 }

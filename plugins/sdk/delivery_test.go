@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/flexauth/flexauth/plugins/internal/grpcclient"
 	"github.com/flexauth/flexauth/plugins/sdk"
 )
 
@@ -38,7 +39,7 @@ func (m *countingMailer) Send(ctx context.Context, req sdk.SendRequest) (sdk.Sen
 // server a plugin process runs, without any code in the plugin.
 func TestServedDeliverySendsEachIDOnce(t *testing.T) {
 	impl := newCountingMailer()
-	d, err := sdk.DispenseDelivery(connect(t, sdk.VersionedPlugins(impl)))
+	d, err := grpcclient.DispenseDelivery(connect(t, sdk.DeliveryPlugins(impl)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/hashicorp/go-plugin"
 
+	"github.com/flexauth/flexauth/plugins/internal/grpcclient"
+	"github.com/flexauth/flexauth/plugins/internal/wire"
 	"github.com/flexauth/flexauth/plugins/sdk"
 )
 
@@ -55,17 +57,17 @@ func (mailer) Send(context.Context, sdk.SendRequest) (sdk.SendResponse, error) {
 // kind as the real host is.
 func connect(t *testing.T, served map[int]plugin.PluginSet) plugin.ClientProtocol {
 	t.Helper()
-	client, _ := plugin.TestPluginGRPCConn(t, false, served[sdk.ProtocolVersion])
-	client.Plugins = sdk.VersionedHostPlugins()[sdk.ProtocolVersion]
+	conn, _ := plugin.TestPluginGRPCConn(t, false, served[wire.ProtocolVersion])
+	conn.Plugins = grpcclient.VersionedPlugins()[wire.ProtocolVersion]
 	// Closing the client shuts the server down through go-plugin's
 	// controller; stopping it here as well would race with that.
-	t.Cleanup(func() { _ = client.Close() })
-	return client
+	t.Cleanup(func() { _ = conn.Close() })
+	return conn
 }
 
 func TestIdentityCrossesTheProcessBoundary(t *testing.T) {
 	impl := &directory{}
-	idp, err := sdk.DispenseIdentity(connect(t, sdk.VersionedIdentityPlugins(impl)))
+	idp, err := grpcclient.DispenseIdentity(connect(t, sdk.IdentityPlugins(impl)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +111,7 @@ func TestIdentityCrossesTheProcessBoundary(t *testing.T) {
 }
 
 func TestDeliveryInfoReportsItsKind(t *testing.T) {
-	d, err := sdk.DispenseDelivery(connect(t, sdk.VersionedPlugins(mailer{})))
+	d, err := grpcclient.DispenseDelivery(connect(t, sdk.DeliveryPlugins(mailer{})))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +126,7 @@ func TestDeliveryInfoReportsItsKind(t *testing.T) {
 
 func TestDispensingTheWrongKindFailsClearly(t *testing.T) {
 	t.Run("a delivery plugin used as identity", func(t *testing.T) {
-		idp, err := sdk.DispenseIdentity(connect(t, sdk.VersionedPlugins(mailer{})))
+		idp, err := grpcclient.DispenseIdentity(connect(t, sdk.DeliveryPlugins(mailer{})))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -142,7 +144,7 @@ func TestDispensingTheWrongKindFailsClearly(t *testing.T) {
 		}
 	})
 	t.Run("an identity plugin used as delivery", func(t *testing.T) {
-		d, err := sdk.DispenseDelivery(connect(t, sdk.VersionedIdentityPlugins(&directory{})))
+		d, err := grpcclient.DispenseDelivery(connect(t, sdk.IdentityPlugins(&directory{})))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -187,7 +189,7 @@ var entraClaims = sdk.Claims{Subject: "oid-1", Issuer: "https://login.microsofto
 
 func TestSignOnCrossesTheProcessBoundary(t *testing.T) {
 	impl := &signOnDirectory{}
-	idp, err := sdk.DispenseIdentity(connect(t, sdk.VersionedIdentityPlugins(impl)))
+	idp, err := grpcclient.DispenseIdentity(connect(t, sdk.IdentityPlugins(impl)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +229,7 @@ func TestSignOnCrossesTheProcessBoundary(t *testing.T) {
 }
 
 func TestSignOnNotOfferedIsPermanent(t *testing.T) {
-	idp, err := sdk.DispenseIdentity(connect(t, sdk.VersionedIdentityPlugins(&directory{})))
+	idp, err := grpcclient.DispenseIdentity(connect(t, sdk.IdentityPlugins(&directory{})))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/flexauth/flexauth/plugins/internal/wire"
 	"github.com/flexauth/flexauth/plugins/proto"
 	"github.com/flexauth/flexauth/plugins/sdk"
 )
@@ -26,9 +27,9 @@ func Serve(fault Fault) {
 		return
 	}
 	plugin.Serve(&plugin.ServeConfig{
-		HandshakeConfig: sdk.HandshakeConfig(),
+		HandshakeConfig: wire.HandshakeConfig(),
 		VersionedPlugins: map[int]plugin.PluginSet{
-			sdk.ProtocolVersion: {sdk.KindDelivery: &protocolPlugin{impl: impl}},
+			wire.ProtocolVersion: {sdk.KindDelivery: &protocolPlugin{impl: impl}},
 		},
 		GRPCServer: plugin.DefaultGRPCServer,
 	})
@@ -82,16 +83,16 @@ func (s *protocolServer) Send(ctx context.Context, req *proto.SendRequest) (*pro
 // INVALID_ARGUMENT for permanent ones, another code for temporary ones,
 // with an ErrorInfo in the plugins' domain saying the plugin answered.
 func protocolStatus(err error) error {
-	code, reason := codes.Unavailable, "TEMPORARY"
+	code, reason := codes.Unavailable, wire.ReasonTemporary
 	switch {
 	case errors.Is(err, sdk.ErrPermanent):
-		code, reason = codes.InvalidArgument, "PERMANENT"
+		code, reason = codes.InvalidArgument, wire.ReasonPermanent
 	case errors.Is(err, context.DeadlineExceeded):
 		code = codes.DeadlineExceeded
 	case errors.Is(err, context.Canceled):
 		code = codes.Canceled
 	}
-	st, detailErr := status.New(code, err.Error()).WithDetails(&errdetails.ErrorInfo{Reason: reason, Domain: "plugins.flexauth"})
+	st, detailErr := status.New(code, err.Error()).WithDetails(&errdetails.ErrorInfo{Reason: reason, Domain: wire.ErrorDomain})
 	if detailErr != nil {
 		return status.Error(code, err.Error())
 	}

@@ -9,22 +9,22 @@ import (
 	"github.com/flexauth/flexauth/plugins/proto"
 )
 
-// gRPCServer runs in the plugin process and forwards gRPC calls to the
+// deliveryServer runs in the plugin process and forwards gRPC calls to the
 // author's Delivery, sending each request ID once (see ledger).
-type gRPCServer struct {
+type deliveryServer struct {
 	proto.UnimplementedDeliveryServer
 	impl Delivery
 	sent *ledger
 }
 
-func (s *gRPCServer) Configure(ctx context.Context, req *proto.ConfigureRequest) (*proto.ConfigureResponse, error) {
+func (s *deliveryServer) Configure(ctx context.Context, req *proto.ConfigureRequest) (*proto.ConfigureResponse, error) {
 	if err := s.impl.Configure(ctx, ConfigureRequest{Config: req.GetConfig()}); err != nil {
 		return nil, toStatus(err)
 	}
 	return &proto.ConfigureResponse{}, nil
 }
 
-func (s *gRPCServer) Send(ctx context.Context, req *proto.SendRequest) (*proto.SendResponse, error) {
+func (s *deliveryServer) Send(ctx context.Context, req *proto.SendRequest) (*proto.SendResponse, error) {
 	resp, err := s.sent.send(ctx, SendRequest{
 		ID:       req.GetId(),
 		Channel:  req.GetChannel(),
@@ -43,7 +43,7 @@ func (s *gRPCServer) Send(ctx context.Context, req *proto.SendRequest) (*proto.S
 	return &proto.SendResponse{MessageId: resp.MessageID}, nil
 }
 
-func (s *gRPCServer) Info(ctx context.Context, _ *proto.InfoRequest) (*proto.InfoResponse, error) {
+func (s *deliveryServer) Info(ctx context.Context, _ *proto.InfoRequest) (*proto.InfoResponse, error) {
 	info, err := s.impl.Info(ctx)
 	if err != nil {
 		return nil, toStatus(err)
