@@ -9,8 +9,8 @@
 //	secret   required; at least 32 characters, shared with the receiver.
 //	timeout  optional Go duration bounding one POST; 10s by default.
 //
-// Unknown keys are refused, like every other mistake, with a permanent
-// error.
+// An empty value is the same as an absent key. Unknown keys are refused,
+// like every other mistake, with a permanent error.
 //
 // # The call
 //

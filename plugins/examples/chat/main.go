@@ -27,13 +27,18 @@ func (c *Chat) Info(context.Context) (sdk.Info, error) {
 }
 
 func (c *Chat) Configure(_ context.Context, req sdk.ConfigureRequest) error {
-	config := req.Config
-	if config["url"] == "" {
-		return sdk.Permanent(errors.New("config: url is required"))
+	var config struct {
+		URL string `config:"url"`
+	}
+	if err := req.Decode(&config); err != nil { // refuses unknown keys
+		return err
+	}
+	if config.URL == "" {
+		return sdk.Permanent(errors.New(`missing "url"`))
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.url = config["url"]
+	c.url = config.URL
 	return nil
 }
 
