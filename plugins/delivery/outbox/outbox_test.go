@@ -240,6 +240,7 @@ func TestPermanentErrors(t *testing.T) {
 	}{
 		{name: "missing path is refused at configure", config: map[string]string{}},
 		{name: "relative path is refused at configure", config: map[string]string{"path": "outbox.jsonl"}},
+		{name: "unknown key is refused at configure", config: map[string]string{"path": "/tmp/outbox.jsonl", "pth": "x"}},
 		{name: "missing recipient", configure: true, req: sdk.SendRequest{ID: "a", Channel: "email"}},
 		{name: "missing id", configure: true, req: sdk.SendRequest{Channel: "email", To: "a@example.com"}},
 		{name: "unknown channel", configure: true, req: sdk.SendRequest{ID: "a", Channel: "fax", To: "a@example.com"}},

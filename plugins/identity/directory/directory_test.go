@@ -84,7 +84,7 @@ func TestConfigureRefusesBadSettingsPermanently(t *testing.T) {
 		{"unknown file type", map[string]string{"path": filepath.Join(dir, "users.yaml")}, "want a .csv or .json file"},
 		{"missing file", map[string]string{"path": filepath.Join(dir, "missing.csv")}, "no such file"},
 		{"file without an authid column", map[string]string{"path": bad}, `line 1: no "authid" column`},
-		{"reload that is not a duration", map[string]string{"path": good, "reload": "often"}, `"reload" "often" is not a duration`},
+		{"reload that is not a duration", map[string]string{"path": good, "reload": "often"}, `"reload": not a duration`},
 		{"reload that is not positive", map[string]string{"path": good, "reload": "-1s"}, "must be positive"},
 		{"unknown key", map[string]string{"path": good, "reload_every": "1s"}, `unknown key "reload_every"`},
 	}
