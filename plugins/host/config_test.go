@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flexauth/flexauth/plugins/internal/wire"
 	"github.com/flexauth/flexauth/plugins/sdk"
 )
 
@@ -60,7 +61,7 @@ func TestCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.ProtocolVersion != sdk.ProtocolVersion || res.Info.Name != "outbox" || len(res.Info.Channels) == 0 || res.ConfigureErr != nil {
+	if res.ProtocolVersion != wire.ProtocolVersion || res.Info.Name != "outbox" || len(res.Info.Channels) == 0 || res.ConfigureErr != nil {
 		t.Fatalf("check = %+v", res)
 	}
 	res, err = Check(ctx, discardLogger(), Spec{Name: "outbox", Command: []string{outboxBin}, Config: map[string]string{"path": "relative.jsonl"}})

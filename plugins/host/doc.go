@@ -15,6 +15,10 @@
 // operator's configuration, whose entries and routing may name the
 // folder's plugins.
 //
+// It speaks to a process through plugins/internal/grpcclient, which
+// dispenses sdk.Delivery and sdk.IdentityProvider over gRPC and turns the
+// plugin's statuses into the sdk's errors.
+//
 // The package does not retry: it classifies errors (sdk.ErrPermanent or
 // temporary) and leaves retries to the caller, a Temporal activity. It must
 // not import workflow, activity or storage code.

@@ -16,6 +16,8 @@ import (
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 
+	"github.com/flexauth/flexauth/plugins/internal/grpcclient"
+	"github.com/flexauth/flexauth/plugins/internal/wire"
 	"github.com/flexauth/flexauth/plugins/sdk"
 )
 
@@ -66,7 +68,7 @@ type process struct {
 // kindPlugin is what the clients of every plugin kind have in common.
 type kindPlugin interface {
 	Info(ctx context.Context) (sdk.Info, error)
-	Configure(ctx context.Context, config map[string]string) error
+	Configure(ctx context.Context, req sdk.ConfigureRequest) error
 }
 
 // New returns a Host for specs. No process is started until a plugin is
@@ -304,7 +306,7 @@ func (p *process) launch(ctx context.Context) error {
 	if err == nil {
 		// Configure is the first call, so it is where a plugin of another
 		// kind shows.
-		if err = impl.Configure(ctx, p.spec.Config); errors.Is(err, sdk.ErrWrongKind) {
+		if err = impl.Configure(ctx, sdk.ConfigureRequest{Config: p.spec.Config}); errors.Is(err, sdk.ErrWrongKind) {
 			err = explainKind(ctx, rpc, p.spec, err)
 		}
 	}
@@ -334,10 +336,10 @@ func start(spec Spec, logger *slog.Logger, dial []grpc.DialOption) (*plugin.Clie
 		secure = &plugin.SecureConfig{Checksum: spec.Checksum, Hash: sha256.New()}
 	}
 	client := plugin.NewClient(&plugin.ClientConfig{
-		HandshakeConfig: sdk.HandshakeConfig(),
+		HandshakeConfig: wire.HandshakeConfig(),
 		// Every kind: the process serves one, and the first call to it
 		// tells whether it is the one dispensed.
-		VersionedPlugins: sdk.VersionedHostPlugins(),
+		VersionedPlugins: grpcclient.VersionedPlugins(),
 		Cmd:              cmd,
 		// cmd.Env is the whole environment; without this go-plugin would
 		// append the host's.
@@ -365,9 +367,9 @@ func start(spec Spec, logger *slog.Logger, dial []grpc.DialOption) (*plugin.Clie
 func dispense(rpc plugin.ClientProtocol, kind string) (kindPlugin, error) {
 	switch kind {
 	case sdk.KindDelivery:
-		return sdk.DispenseDelivery(rpc)
+		return grpcclient.DispenseDelivery(rpc)
 	case sdk.KindIdentity:
-		return sdk.DispenseIdentity(rpc)
+		return grpcclient.DispenseIdentity(rpc)
 	}
 	return nil, fmt.Errorf("%w: unknown plugin kind %q", sdk.ErrPermanent, kind)
 }
@@ -451,7 +453,7 @@ func Check(ctx context.Context, logger *slog.Logger, spec Spec) (CheckResult, er
 		return res, fmt.Errorf("describe plugin: %w", err)
 	}
 	if len(spec.Config) > 0 {
-		res.ConfigureErr = impl.Configure(ctx, spec.Config)
+		res.ConfigureErr = impl.Configure(ctx, sdk.ConfigureRequest{Config: spec.Config})
 	}
 	return res, nil
 }

@@ -70,7 +70,7 @@ func (testPlugin) Info(context.Context) (sdk.Info, error) {
 	return sdk.Info{Name: "test", Version: "0", Channels: []string{"test"}}, nil
 }
 
-func (testPlugin) Configure(context.Context, map[string]string) error { return nil }
+func (testPlugin) Configure(context.Context, sdk.ConfigureRequest) error { return nil }
 
 func (testPlugin) Send(ctx context.Context, req sdk.SendRequest) (sdk.SendResponse, error) {
 	switch req.Channel {
@@ -109,7 +109,7 @@ func (testIdentityPlugin) Info(context.Context) (sdk.Info, error) {
 	return sdk.Info{Name: "test-identity", Version: "0", Capabilities: []string{sdk.CapabilityLookup}}, nil
 }
 
-func (testIdentityPlugin) Configure(context.Context, map[string]string) error { return nil }
+func (testIdentityPlugin) Configure(context.Context, sdk.ConfigureRequest) error { return nil }
 
 func (testIdentityPlugin) Lookup(ctx context.Context, req sdk.LookupRequest) (sdk.Identity, error) {
 	switch req.AuthID {

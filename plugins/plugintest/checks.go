@@ -32,6 +32,7 @@ func checks() []check {
 		{name: "handshake and Info describe the plugin", run: checkInfo},
 		{name: "a send is delivered exactly once", run: checkDeliveredOnce},
 		{name: "a retried send with the same ID is not delivered again", run: checkRetryNotRedelivered},
+		{name: "concurrent sends of the same ID are delivered once", run: checkConcurrentDuplicates},
 		{name: "an invalid request is refused permanently", run: checkInvalidRefused},
 		{name: "an empty configuration is refused permanently", run: checkBadConfigRefused},
 		{name: "an unavailable destination fails temporarily and the retry is delivered once", needs: needsUnavailable, run: checkUnavailable},
@@ -89,15 +90,55 @@ func checkDeliveredOnce(t testing.TB, k *kit) error {
 
 // checkRetryNotRedelivered sends the same ID twice, as the host does when
 // an earlier attempt's answer was lost: the plugin must remember the ID and
-// report success without delivering again.
+// report success, with the first send's message ID, without delivering
+// again. A plugin served by sdk.ServeDelivery gets this from the SDK; the
+// check is for plugins that speak the protocol themselves.
 func checkRetryNotRedelivered(t testing.TB, k *kit) error {
 	id := newID()
-	for i := range 2 {
-		if err := k.send(t, nil, k.target.Valid, id); err != nil {
+	var resps [2]sdk.SendResponse
+	for i := range resps {
+		var err error
+		if resps[i], err = k.sendResp(t, nil, k.target.Valid, id); err != nil {
 			return fmt.Errorf("send Valid (try %d of 2): %w", i+1, err)
 		}
 	}
-	return k.delivered(t, id, 1, "after a retry with the same ID (the plugin must remember the IDs it delivered)")
+	if err := k.delivered(t, id, 1, "after a retry with the same ID (the plugin must remember the IDs it delivered)"); err != nil {
+		return err
+	}
+	if resps[0].MessageID != resps[1].MessageID {
+		return fmt.Errorf("the retry answered message ID %q, the first send %q: a retry must get the first send's answer", resps[1].MessageID, resps[0].MessageID)
+	}
+	return nil
+}
+
+// duplicates is how many sends of one ID checkConcurrentDuplicates makes
+// at once.
+const duplicates = 5
+
+// checkConcurrentDuplicates sends one ID several times at once, as when the
+// host's retry races a send still in flight: it must be delivered once, and
+// every send must succeed.
+func checkConcurrentDuplicates(t testing.TB, k *kit) error {
+	id := newID()
+	sendErrs := make([]error, duplicates)
+	var wg sync.WaitGroup
+	for i := range sendErrs {
+		wg.Go(func() {
+			// No t.Fatal here: this is not the test's goroutine.
+			sendErrs[i] = k.send(t, nil, k.target.Valid, id)
+		})
+	}
+	wg.Wait()
+	var errs []error
+	for i, err := range sendErrs {
+		if err != nil {
+			errs = append(errs, fmt.Errorf("concurrent send %d of one ID: %w", i+1, err))
+		}
+	}
+	if err := k.delivered(t, id, 1, fmt.Sprintf("%d concurrent sends of one ID (a retry racing the original must wait for it)", duplicates)); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 // checkInvalidRefused requires ErrPermanent: a temporary error would make

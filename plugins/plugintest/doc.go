@@ -5,11 +5,16 @@
 // Run launches the plugin through flexauth's real host (plugins/host), so
 // the handshake, the protocol version negotiation, the process boundary and
 // the classification of errors (sdk.ErrPermanent or temporary) are exactly
-// what production sees. It then checks, each as a named subtest:
+// what production sees. It then checks, each as a named subtest (the two
+// checks of repeated IDs always pass for a plugin served by
+// sdk.ServeDelivery, which remembers delivered IDs itself; they are there
+// for plugins that speak the protocol without the SDK):
 //
 //   - the handshake and Info (a name, a version, at least one channel);
 //   - a send is delivered exactly once;
-//   - a retried send with the same ID is not delivered again;
+//   - a retried send with the same ID is not delivered again, and gets the
+//     first send's message ID;
+//   - concurrent sends of the same ID are delivered once;
 //   - an invalid request is refused permanently;
 //   - an empty configuration is refused permanently;
 //   - with Target.Unavailable: an outage fails temporarily, and the retry

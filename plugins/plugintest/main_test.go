@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/flexauth/flexauth/plugins/plugintest/internal/testplugin"
-	"github.com/flexauth/flexauth/plugins/sdk"
 )
 
 // servePluginArg makes the test binary serve testplugin with the fault
@@ -28,7 +27,7 @@ var outboxBin, directoryBin string
 
 func TestMain(m *testing.M) {
 	if len(os.Args) > 2 && os.Args[1] == servePluginArg {
-		sdk.ServeDelivery(testplugin.New(testplugin.Fault(os.Args[2])))
+		testplugin.Serve(testplugin.Fault(os.Args[2]))
 		os.Exit(0)
 	}
 	os.Exit(run(m))

@@ -136,12 +136,23 @@ func (k *kit) context(t testing.TB) (context.Context, context.CancelFunc) {
 // send sends req under id through h (the kit's host when nil), bounded by
 // the kit's timeout.
 func (k *kit) send(t testing.TB, h *host.Host, req sdk.SendRequest, id string) error {
+	_, err := k.sendResp(t, h, req, id)
+	return err
+}
+
+// sendResp is send for the checks that look at the response.
+func (k *kit) sendResp(t testing.TB, h *host.Host, req sdk.SendRequest, id string) (sdk.SendResponse, error) {
 	ctx, cancel := k.context(t)
 	defer cancel()
-	return k.sendCtx(ctx, h, req, id)
+	return k.sendCtxResp(ctx, h, req, id)
 }
 
 func (k *kit) sendCtx(ctx context.Context, h *host.Host, req sdk.SendRequest, id string) error {
+	_, err := k.sendCtxResp(ctx, h, req, id)
+	return err
+}
+
+func (k *kit) sendCtxResp(ctx context.Context, h *host.Host, req sdk.SendRequest, id string) (sdk.SendResponse, error) {
 	if h == nil {
 		h = k.host
 	}
@@ -152,8 +163,7 @@ func (k *kit) sendCtx(ctx context.Context, h *host.Host, req sdk.SendRequest, id
 	// The host only reads the request, but concurrent sends each get their
 	// own map so a plugin under test cannot be blamed for a shared one.
 	req.Metadata = maps.Clone(req.Metadata)
-	_, err := h.Send(ctx, k.target.Name, req)
-	return err
+	return h.Send(ctx, k.target.Name, req)
 }
 
 // newID returns an ID never used before, so no check is fooled by a

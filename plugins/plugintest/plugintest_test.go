@@ -141,6 +141,8 @@ func TestEachCheckCatchesItsDefect(t *testing.T) {
 		{"plugin that reports success without delivering", testplugin.Drop, checkDeliveredOnce, "delivered 0 times, want 1"},
 		{"plugin that delivers twice", testplugin.DeliverTwice, checkDeliveredOnce, "delivered 2 times, want 1"},
 		{"plugin that forgets delivered IDs", testplugin.Redeliver, checkRetryNotRedelivered, "delivered 2 times, want 1"},
+		{"plugin that forgets delivered IDs, sent at once", testplugin.Redeliver, checkConcurrentDuplicates, "delivered 5 times, want 1"},
+		{"plugin whose retry races the original", testplugin.RacyRetry, checkConcurrentDuplicates, "want 1"},
 		{"plugin that refuses an invalid request temporarily", testplugin.TemporaryInvalid, checkInvalidRefused, "not permanent"},
 		{"plugin that accepts an empty configuration", testplugin.LenientConfig, checkBadConfigRefused, "not permanent"},
 		{"plugin that reports an outage as permanent", testplugin.PermanentOutage, checkUnavailable, "failed permanently"},
@@ -189,7 +191,8 @@ func TestRunAgainstFaultFromEnvironment(t *testing.T) {
 
 // TestRunReportsWhatIsBroken runs Run itself, in a child test process,
 // against a plugin that redelivers on retry: the test must fail, in the
-// retry check and nowhere else, with the plugin's logs attached.
+// two checks of repeated IDs and nowhere else, with the plugin's logs
+// attached.
 func TestRunReportsWhatIsBroken(t *testing.T) {
 	exe, err := os.Executable()
 	if err != nil {
@@ -209,7 +212,7 @@ func TestRunReportsWhatIsBroken(t *testing.T) {
 	for _, c := range checks() {
 		name := parent + strings.ReplaceAll(c.name, " ", "_")
 		want := "--- PASS: " + name
-		if strings.Contains(c.name, "retried send") {
+		if strings.Contains(c.name, "same ID") {
 			want = "--- FAIL: " + name
 		}
 		if !strings.Contains(out.String(), want) {

@@ -7,6 +7,8 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/flexauth/flexauth/plugins/internal/wire"
 )
 
 // ErrPermanent is wrapped by every error that retrying cannot fix: a bad
@@ -50,9 +52,6 @@ func (e *refusedError) Error() string { return e.err.Error() }
 // Unwrap lets errors.Is find ErrRefused, ErrPermanent and the cause.
 func (e *refusedError) Unwrap() []error { return []error{e.err, ErrRefused, ErrPermanent} }
 
-// reasonRefused is the ErrorInfo reason of a Refused error.
-const reasonRefused = "REFUSED"
-
 // Permanent marks err as not worth retrying. It crosses the process boundary
 // as gRPC codes.InvalidArgument, so the host sees an error wrapping
 // ErrPermanent. Errors not marked are temporary and cross as
@@ -71,23 +70,17 @@ func (e *permanentError) Error() string { return e.err.Error() }
 // Unwrap lets errors.Is find both ErrPermanent and the cause.
 func (e *permanentError) Unwrap() []error { return []error{e.err, ErrPermanent} }
 
-// errorDomain marks a status as produced by a plugin's own code, so the host
-// can tell "the plugin said no" from "the connection broke" (which may mean
-// the process died). Plugins in other languages may attach the same
-// google.rpc.ErrorInfo; without it the host only waits a moment longer to
-// check whether the process is still alive.
-const errorDomain = "plugins.flexauth"
-
 // toStatus turns an error returned by a plugin implementation into the gRPC
-// status error the host receives.
+// status error the host receives, marked with an ErrorInfo in
+// wire.ErrorDomain as the plugin's own answer.
 func toStatus(err error) error {
 	var code codes.Code
-	reason := "TEMPORARY"
+	reason := wire.ReasonTemporary
 	switch {
 	case errors.Is(err, ErrRefused):
-		code, reason = codes.InvalidArgument, reasonRefused
+		code, reason = codes.InvalidArgument, wire.ReasonRefused
 	case errors.Is(err, ErrPermanent):
-		code, reason = codes.InvalidArgument, "PERMANENT"
+		code, reason = codes.InvalidArgument, wire.ReasonPermanent
 	case errors.Is(err, context.DeadlineExceeded):
 		code = codes.DeadlineExceeded
 	case errors.Is(err, context.Canceled):
@@ -103,7 +96,7 @@ func toStatus(err error) error {
 	}
 	st, detailErr := status.New(code, err.Error()).WithDetails(&errdetails.ErrorInfo{
 		Reason: reason,
-		Domain: errorDomain,
+		Domain: wire.ErrorDomain,
 	})
 	if detailErr != nil {
 		// Marshalling a two-field message does not fail; if it ever does,
@@ -111,32 +104,4 @@ func toStatus(err error) error {
 		return status.Error(code, err.Error())
 	}
 	return st.Err()
-}
-
-// isPermanentCode reports whether a status code means "do not retry".
-// FailedPrecondition is accepted too, for plugins in other languages that
-// report a missing configuration that way.
-func isPermanentCode(c codes.Code) bool {
-	return c == codes.InvalidArgument || c == codes.FailedPrecondition
-}
-
-// refusedStatus reports whether st is a Refused error from the plugin.
-func refusedStatus(st *status.Status) bool {
-	for _, d := range st.Details() {
-		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetDomain() == errorDomain && info.GetReason() == reasonRefused {
-			return true
-		}
-	}
-	return false
-}
-
-// fromPlugin reports whether st was produced by the plugin's code (see
-// errorDomain) rather than by the gRPC transport.
-func fromPlugin(st *status.Status) bool {
-	for _, d := range st.Details() {
-		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetDomain() == errorDomain {
-			return true
-		}
-	}
-	return false
 }

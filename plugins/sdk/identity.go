@@ -47,7 +47,7 @@ type IdentityProvider interface {
 	// CapabilitySignOn when the plugin implements SignOn too.
 	Info(ctx context.Context) (Info, error)
 	// Configure applies the operator's configuration for this plugin.
-	Configure(ctx context.Context, config map[string]string) error
+	Configure(ctx context.Context, req ConfigureRequest) error
 	// Lookup resolves one user. An unknown user is Identity{Found: false}
 	// and a nil error.
 	Lookup(ctx context.Context, req LookupRequest) (Identity, error)

@@ -9,6 +9,8 @@ import (
 
 	"github.com/hashicorp/go-plugin"
 
+	"github.com/flexauth/flexauth/plugins/internal/grpcclient"
+	"github.com/flexauth/flexauth/plugins/internal/wire"
 	"github.com/flexauth/flexauth/plugins/sdk"
 )
 
@@ -19,7 +21,8 @@ func (d *directory) Info(context.Context) (sdk.Info, error) {
 	return sdk.Info{Name: "dir", Version: "1", Capabilities: []string{sdk.CapabilityLookup}}, nil
 }
 
-func (d *directory) Configure(_ context.Context, config map[string]string) error {
+func (d *directory) Configure(_ context.Context, req sdk.ConfigureRequest) error {
+	config := req.Config
 	if config["path"] == "" {
 		return sdk.Permanent(errors.New(`missing "path"`))
 	}
@@ -44,7 +47,7 @@ type mailer struct{}
 func (mailer) Info(context.Context) (sdk.Info, error) {
 	return sdk.Info{Name: "mailer", Version: "1", Channels: []string{"email"}}, nil
 }
-func (mailer) Configure(context.Context, map[string]string) error { return nil }
+func (mailer) Configure(context.Context, sdk.ConfigureRequest) error { return nil }
 func (mailer) Send(context.Context, sdk.SendRequest) (sdk.SendResponse, error) {
 	return sdk.SendResponse{}, nil
 }
@@ -54,17 +57,17 @@ func (mailer) Send(context.Context, sdk.SendRequest) (sdk.SendResponse, error) {
 // kind as the real host is.
 func connect(t *testing.T, served map[int]plugin.PluginSet) plugin.ClientProtocol {
 	t.Helper()
-	client, _ := plugin.TestPluginGRPCConn(t, false, served[sdk.ProtocolVersion])
-	client.Plugins = sdk.VersionedHostPlugins()[sdk.ProtocolVersion]
+	conn, _ := plugin.TestPluginGRPCConn(t, false, served[wire.ProtocolVersion])
+	conn.Plugins = grpcclient.VersionedPlugins()[wire.ProtocolVersion]
 	// Closing the client shuts the server down through go-plugin's
 	// controller; stopping it here as well would race with that.
-	t.Cleanup(func() { _ = client.Close() })
-	return client
+	t.Cleanup(func() { _ = conn.Close() })
+	return conn
 }
 
 func TestIdentityCrossesTheProcessBoundary(t *testing.T) {
 	impl := &directory{}
-	idp, err := sdk.DispenseIdentity(connect(t, sdk.VersionedIdentityPlugins(impl)))
+	idp, err := grpcclient.DispenseIdentity(connect(t, sdk.IdentityPlugins(impl)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,10 +82,10 @@ func TestIdentityCrossesTheProcessBoundary(t *testing.T) {
 		t.Errorf("info = %+v, want %+v", info, want)
 	}
 
-	if err := idp.Configure(ctx, nil); !errors.Is(err, sdk.ErrPermanent) {
+	if err := idp.Configure(ctx, sdk.ConfigureRequest{}); !errors.Is(err, sdk.ErrPermanent) {
 		t.Errorf("configure without a path: error = %v, want permanent", err)
 	}
-	if err := idp.Configure(ctx, map[string]string{"path": "/u.csv"}); err != nil || impl.configured["path"] != "/u.csv" {
+	if err := idp.Configure(ctx, sdk.ConfigureRequest{Config: map[string]string{"path": "/u.csv"}}); err != nil || impl.configured["path"] != "/u.csv" {
 		t.Fatalf("configure: %v (plugin got %v)", err, impl.configured)
 	}
 
@@ -108,7 +111,7 @@ func TestIdentityCrossesTheProcessBoundary(t *testing.T) {
 }
 
 func TestDeliveryInfoReportsItsKind(t *testing.T) {
-	d, err := sdk.DispenseDelivery(connect(t, sdk.VersionedPlugins(mailer{})))
+	d, err := grpcclient.DispenseDelivery(connect(t, sdk.DeliveryPlugins(mailer{})))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,13 +126,13 @@ func TestDeliveryInfoReportsItsKind(t *testing.T) {
 
 func TestDispensingTheWrongKindFailsClearly(t *testing.T) {
 	t.Run("a delivery plugin used as identity", func(t *testing.T) {
-		idp, err := sdk.DispenseIdentity(connect(t, sdk.VersionedPlugins(mailer{})))
+		idp, err := grpcclient.DispenseIdentity(connect(t, sdk.DeliveryPlugins(mailer{})))
 		if err != nil {
 			t.Fatal(err)
 		}
 		for name, call := range map[string]func() error{
 			"Info":      func() error { _, err := idp.Info(t.Context()); return err },
-			"Configure": func() error { return idp.Configure(t.Context(), nil) },
+			"Configure": func() error { return idp.Configure(t.Context(), sdk.ConfigureRequest{}) },
 		} {
 			err := call()
 			if !errors.Is(err, sdk.ErrWrongKind) || !errors.Is(err, sdk.ErrPermanent) {
@@ -141,11 +144,11 @@ func TestDispensingTheWrongKindFailsClearly(t *testing.T) {
 		}
 	})
 	t.Run("an identity plugin used as delivery", func(t *testing.T) {
-		d, err := sdk.DispenseDelivery(connect(t, sdk.VersionedIdentityPlugins(&directory{})))
+		d, err := grpcclient.DispenseDelivery(connect(t, sdk.IdentityPlugins(&directory{})))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := d.Configure(t.Context(), nil); !errors.Is(err, sdk.ErrWrongKind) || !errors.Is(err, sdk.ErrPermanent) {
+		if err := d.Configure(t.Context(), sdk.ConfigureRequest{}); !errors.Is(err, sdk.ErrWrongKind) || !errors.Is(err, sdk.ErrPermanent) {
 			t.Fatalf("configure: error = %v, want permanent ErrWrongKind", err)
 		}
 	})
@@ -186,7 +189,7 @@ var entraClaims = sdk.Claims{Subject: "oid-1", Issuer: "https://login.microsofto
 
 func TestSignOnCrossesTheProcessBoundary(t *testing.T) {
 	impl := &signOnDirectory{}
-	idp, err := sdk.DispenseIdentity(connect(t, sdk.VersionedIdentityPlugins(impl)))
+	idp, err := grpcclient.DispenseIdentity(connect(t, sdk.IdentityPlugins(impl)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +229,7 @@ func TestSignOnCrossesTheProcessBoundary(t *testing.T) {
 }
 
 func TestSignOnNotOfferedIsPermanent(t *testing.T) {
-	idp, err := sdk.DispenseIdentity(connect(t, sdk.VersionedIdentityPlugins(&directory{})))
+	idp, err := grpcclient.DispenseIdentity(connect(t, sdk.IdentityPlugins(&directory{})))
 	if err != nil {
 		t.Fatal(err)
 	}

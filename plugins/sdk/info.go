@@ -4,8 +4,8 @@ package sdk
 // the name its plugin set is dispensed under, and which gRPC service it
 // answers on (flexauth.plugins.v1.Delivery or .Identity).
 const (
-	KindDelivery = DeliveryPluginName
-	KindIdentity = IdentityPluginName
+	KindDelivery = "delivery"
+	KindIdentity = "identity"
 )
 
 // Info describes a plugin.

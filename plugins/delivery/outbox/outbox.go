@@ -65,11 +65,18 @@ func (o *Outbox) Info(context.Context) (sdk.Info, error) {
 	return sdk.Info{Name: Name, Version: version, Channels: []string{"email", "sms"}}, nil
 }
 
-// Configure takes {"path": "/absolute/path/outbox.jsonl"}, creating the file
-// and its directory if needed, and loads the IDs already written so that
-// retries stay idempotent across plugin restarts.
-func (o *Outbox) Configure(_ context.Context, config map[string]string) error {
-	path := config["path"]
+// Configure takes {"path": "/absolute/path/outbox.jsonl"} (any other key is
+// refused), creating the file and its directory if needed, and loads the
+// IDs already written so that retries stay idempotent across plugin
+// restarts.
+func (o *Outbox) Configure(_ context.Context, req sdk.ConfigureRequest) error {
+	var in struct {
+		Path string `config:"path"`
+	}
+	if err := req.Decode(&in); err != nil {
+		return err
+	}
+	path := in.Path
 	if path == "" {
 		return sdk.Permanent(errors.New(`missing "path"`))
 	}

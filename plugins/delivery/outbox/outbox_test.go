@@ -21,7 +21,7 @@ func configured(t *testing.T) (*Outbox, string) {
 	path := filepath.Join(t.TempDir(), "mail", "outbox.jsonl")
 	o := New()
 	o.now = func() time.Time { return time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC) }
-	if err := o.Configure(t.Context(), map[string]string{"path": path}); err != nil {
+	if err := o.Configure(t.Context(), sdk.ConfigureRequest{Config: map[string]string{"path": path}}); err != nil {
 		t.Fatalf("configure: %v", err)
 	}
 	return o, path
@@ -141,7 +141,7 @@ func TestIDsSurviveARestart(t *testing.T) {
 
 	// A new process configured with the same file must know att-1.
 	restarted := New()
-	if err := restarted.Configure(t.Context(), map[string]string{"path": path}); err != nil {
+	if err := restarted.Configure(t.Context(), sdk.ConfigureRequest{Config: map[string]string{"path": path}}); err != nil {
 		t.Fatalf("configure: %v", err)
 	}
 	if _, err := restarted.Send(t.Context(), req); err != nil {
@@ -161,7 +161,7 @@ func TestTornLastLineDoesNotCorruptTheNext(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := New()
-	if err := o.Configure(t.Context(), map[string]string{"path": path}); err != nil {
+	if err := o.Configure(t.Context(), sdk.ConfigureRequest{Config: map[string]string{"path": path}}); err != nil {
 		t.Fatalf("configure: %v", err)
 	}
 	if _, err := o.Send(t.Context(), sdk.SendRequest{ID: "new", Channel: "email", To: "a@example.com"}); err != nil {
@@ -240,6 +240,7 @@ func TestPermanentErrors(t *testing.T) {
 	}{
 		{name: "missing path is refused at configure", config: map[string]string{}},
 		{name: "relative path is refused at configure", config: map[string]string{"path": "outbox.jsonl"}},
+		{name: "unknown key is refused at configure", config: map[string]string{"path": "/tmp/outbox.jsonl", "pth": "x"}},
 		{name: "missing recipient", configure: true, req: sdk.SendRequest{ID: "a", Channel: "email"}},
 		{name: "missing id", configure: true, req: sdk.SendRequest{Channel: "email", To: "a@example.com"}},
 		{name: "unknown channel", configure: true, req: sdk.SendRequest{ID: "a", Channel: "fax", To: "a@example.com"}},
@@ -251,7 +252,7 @@ func TestPermanentErrors(t *testing.T) {
 			if tt.configure {
 				config = map[string]string{"path": filepath.Join(t.TempDir(), "outbox.jsonl")}
 			}
-			err := o.Configure(t.Context(), config)
+			err := o.Configure(t.Context(), sdk.ConfigureRequest{Config: config})
 			if !tt.configure {
 				if !errors.Is(err, sdk.ErrPermanent) {
 					t.Fatalf("configure error = %v, want permanent", err)

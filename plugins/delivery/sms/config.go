@@ -12,7 +12,8 @@ import (
 	"github.com/flexauth/flexauth/plugins/sdk"
 )
 
-// Configuration keys, as the operator writes them.
+// Configuration keys, as the operator writes them and as errors name them;
+// settings' tags are the same.
 const (
 	keyAccountSID = "account_sid"
 	keyAuthToken  = "auth_token"
@@ -22,15 +23,16 @@ const (
 	keyTemplate   = "template"
 )
 
-// knownKey reports whether Configure accepts k. Anything else is refused so
-// that a misspelt key ("auth-token", "templat") fails at start instead of
-// silently falling back to a default.
-func knownKey(k string) bool {
-	switch k {
-	case keyAccountSID, keyAuthToken, keyFrom, keyBaseURL, keyTimeout, keyTemplate:
-		return true
-	}
-	return false
+// settings are the operator's keys as given, decoded by the SDK, which
+// refuses any other key so that a misspelt one ("auth-token", "templat")
+// fails at start instead of silently falling back to a default.
+type settings struct {
+	AccountSID string        `config:"account_sid"`
+	AuthToken  string        `config:"auth_token"`
+	From       string        `config:"from"`
+	BaseURL    string        `config:"base_url"`
+	Timeout    time.Duration `config:"timeout"`
+	Template   string        `config:"template"`
 }
 
 const (
@@ -58,15 +60,13 @@ type config struct {
 // parseConfig validates the operator's settings. Every error is permanent
 // and names the key at fault, because no retry can fix a configuration.
 func parseConfig(m map[string]string) (*config, error) {
-	for k := range m {
-		if !knownKey(k) {
-			return nil, sdk.Permanent(fmt.Errorf("unknown key %q (known: %s, %s, %s, %s, %s, %s)",
-				k, keyAccountSID, keyAuthToken, keyFrom, keyBaseURL, keyTimeout, keyTemplate))
-		}
+	in := settings{BaseURL: defaultBaseURL, Timeout: defaultTimeout}
+	if err := (sdk.ConfigureRequest{Config: m}).Decode(&in); err != nil {
+		return nil, err
 	}
-	c := &config{timeout: defaultTimeout}
+	c := &config{timeout: in.Timeout}
 
-	c.accountSID = m[keyAccountSID]
+	c.accountSID = in.AccountSID
 	if c.accountSID == "" {
 		return nil, sdk.Permanent(fmt.Errorf("missing %q", keyAccountSID))
 	}
@@ -76,12 +76,12 @@ func parseConfig(m map[string]string) (*config, error) {
 		return nil, sdk.Permanent(fmt.Errorf("%q must be letters and digits only", keyAccountSID))
 	}
 
-	c.authToken = m[keyAuthToken]
+	c.authToken = in.AuthToken
 	if c.authToken == "" {
 		return nil, sdk.Permanent(fmt.Errorf("missing %q", keyAuthToken))
 	}
 
-	switch from := m[keyFrom]; {
+	switch from := in.From; {
 	case from == "":
 		return nil, sdk.Permanent(fmt.Errorf("missing %q", keyFrom))
 	case strings.HasPrefix(from, "MG"):
@@ -95,28 +95,17 @@ func parseConfig(m map[string]string) (*config, error) {
 		return nil, sdk.Permanent(fmt.Errorf("%q: %q is neither an E.164 number (+ and 8 to 15 digits) nor a messaging service SID (MG...)", keyFrom, from))
 	}
 
-	base := defaultBaseURL
-	if v, ok := m[keyBaseURL]; ok && v != "" {
-		base = v
-	}
-	endpoint, err := messagesEndpoint(base, c.accountSID)
+	endpoint, err := messagesEndpoint(in.BaseURL, c.accountSID)
 	if err != nil {
 		return nil, sdk.Permanent(fmt.Errorf("%q: %w", keyBaseURL, err))
 	}
 	c.endpoint = endpoint
 
-	if v := m[keyTimeout]; v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			return nil, sdk.Permanent(fmt.Errorf("%q: %w", keyTimeout, err))
-		}
-		if d <= 0 {
-			return nil, sdk.Permanent(fmt.Errorf("%q must be positive, got %s", keyTimeout, v))
-		}
-		c.timeout = d
+	if c.timeout <= 0 {
+		return nil, sdk.Permanent(fmt.Errorf("%q must be positive, got %s", keyTimeout, c.timeout))
 	}
 
-	if v := m[keyTemplate]; v != "" {
+	if v := in.Template; v != "" {
 		t, err := template.New(keyTemplate).Parse(v)
 		if err != nil {
 			return nil, sdk.Permanent(fmt.Errorf("%q: %w", keyTemplate, err))

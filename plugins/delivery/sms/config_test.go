@@ -43,7 +43,7 @@ func TestConfigureRefusesAndNamesTheKey(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			m := validConfig()
 			tt.edit(m)
-			err := New().Configure(t.Context(), m)
+			err := New().Configure(t.Context(), sdk.ConfigureRequest{Config: m})
 			if !errors.Is(err, sdk.ErrPermanent) {
 				t.Fatalf("error = %v, want permanent", err)
 			}

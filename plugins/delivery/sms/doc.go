@@ -6,9 +6,13 @@
 // turning the provider's answer into "sent", "retry" (network errors,
 // timeouts, 429, 5xx) or "permanent" (a bad number, an unsubscribed
 // recipient, bad credentials, bad configuration). It does not retry by
-// itself: the host's caller (Temporal) does, and the plugin only makes sure
-// that a message the provider accepted is not sent again by the same
-// process.
+// itself: the host's caller (Temporal) does, and sdk.ServeDelivery makes
+// sure that a message the provider accepted is not sent again by the same
+// process (the retry gets the first message's SID back). Twilio's Messages
+// API takes no idempotency key, so nothing helps across a plugin restart,
+// nor when the provider accepted a message but its answer was lost (a
+// timeout): the retry then texts the same code again, which confuses
+// nobody since the host resends the same secret.
 //
 // Configuration keys:
 //

@@ -130,3 +130,64 @@ func TestBadConfigurationIsPermanentThroughThePluginProcess(t *testing.T) {
 		t.Fatalf("provider saw %d requests, want 0", n)
 	}
 }
+
+// The process remembers what it sent (sdk.ServeDelivery does): the host's
+// retries of a delivered message get its SID back without a second text.
+func TestRetryOfADeliveredMessageIsNotSentAgain(t *testing.T) {
+	f := newFakeTwilio(t)
+	h := newPluginHost(t, f.config(), nil)
+	req := pinRequest("att-1", recipient)
+	first, err := h.Send(t.Context(), Name, req)
+	if err != nil {
+		t.Fatalf("send: %v", err)
+	}
+	for range 2 {
+		again, err := h.Send(t.Context(), Name, req)
+		if err != nil {
+			t.Fatalf("resend: %v", err)
+		}
+		if again.MessageID != first.MessageID {
+			t.Errorf("resend message id = %q, want the first %q", again.MessageID, first.MessageID)
+		}
+	}
+	if _, err := h.Send(t.Context(), Name, pinRequest("att-2", recipient)); err != nil {
+		t.Fatalf("send another id: %v", err)
+	}
+	if n := f.requestCount(); n != 2 {
+		t.Fatalf("provider saw %d requests for two ids sent four times, want 2", n)
+	}
+}
+
+func TestConcurrentRetriesSendOnce(t *testing.T) {
+	f := newFakeTwilio(t)
+	h := newPluginHost(t, f.config(), nil)
+	// Launch first, so that the copies overlap at the provider rather
+	// than queue behind the plugin's start.
+	if _, err := h.Info(t.Context(), Name); err != nil {
+		t.Fatalf("launch: %v", err)
+	}
+	// Slow enough that the copies overlap the first request.
+	f.slow(50 * time.Millisecond)
+	const copies = 8
+	ids := make(chan string, copies)
+	var wg sync.WaitGroup
+	for range copies {
+		wg.Go(func() {
+			resp, err := h.Send(t.Context(), Name, pinRequest("att-1", recipient))
+			if err != nil {
+				t.Errorf("send: %v", err)
+			}
+			ids <- resp.MessageID
+		})
+	}
+	wg.Wait()
+	close(ids)
+	if n := f.requestCount(); n != 1 {
+		t.Fatalf("provider saw %d requests, want 1", n)
+	}
+	for id := range ids {
+		if id != f.accepted()[0].SID {
+			t.Errorf("message id = %q, want %q", id, f.accepted()[0].SID)
+		}
+	}
+}

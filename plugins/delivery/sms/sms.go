@@ -31,7 +31,6 @@ type Gateway struct {
 	// phone number.
 	logger *slog.Logger
 	client *http.Client
-	sent   *ledger
 	// cfg is swapped whole by Configure, so a Send always sees one
 	// consistent configuration; nil until the first successful Configure.
 	cfg atomic.Pointer[config]
@@ -51,7 +50,6 @@ func New() *Gateway {
 			// hide the mistake. refusal reports it instead.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
-		sent: newLedger(ledgerSize),
 	}
 }
 
@@ -62,8 +60,8 @@ func (g *Gateway) Info(context.Context) (sdk.Info, error) {
 
 // Configure validates and applies the settings described in the package
 // documentation. A rejected configuration leaves the previous one in place.
-func (g *Gateway) Configure(_ context.Context, m map[string]string) error {
-	c, err := parseConfig(m)
+func (g *Gateway) Configure(_ context.Context, req sdk.ConfigureRequest) error {
+	c, err := parseConfig(req.Config)
 	if err != nil {
 		return fmt.Errorf("configure sms: %w", err)
 	}
@@ -77,8 +75,9 @@ func (g *Gateway) Configure(_ context.Context, m map[string]string) error {
 	return nil
 }
 
-// Send delivers req as one text message. A request ID the provider already
-// accepted in this process is not sent again; its first SID is returned.
+// Send delivers req as one text message. A retry of a request ID the
+// provider already accepted in this process never gets here:
+// sdk.ServeDelivery answers it with the first SID.
 func (g *Gateway) Send(ctx context.Context, req sdk.SendRequest) (sdk.SendResponse, error) {
 	if err := validate(req); err != nil {
 		return sdk.SendResponse{}, fmt.Errorf("send sms: %w", err)
@@ -93,16 +92,7 @@ func (g *Gateway) Send(ctx context.Context, req sdk.SendRequest) (sdk.SendRespon
 		return sdk.SendResponse{}, fmt.Errorf("send sms to %s: %w", to, err)
 	}
 
-	sid, done, err := g.sent.claim(ctx, req.ID)
-	if err != nil {
-		return sdk.SendResponse{}, fmt.Errorf("send sms to %s: wait for the same message in flight: %w", to, err)
-	}
-	if done {
-		g.logger.Info("sms already sent; not sending again", "attempt", req.Attempt, "to", to, "sid", sid)
-		return sdk.SendResponse{MessageID: sid}, nil
-	}
-	sid, err = g.post(ctx, c, req, body)
-	g.sent.release(req.ID, sid, err == nil)
+	sid, err := g.post(ctx, c, req, body)
 	if err != nil {
 		g.logger.Warn("sms not sent", "attempt", req.Attempt, "to", to,
 			"permanent", errors.Is(err, sdk.ErrPermanent), "error", err.Error())

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -37,7 +36,7 @@ func newGateway(t *testing.T, f *fakeTwilio, overrides map[string]string) (*Gate
 			cfg[k] = v
 		}
 	}
-	if err := g.Configure(t.Context(), cfg); err != nil {
+	if err := g.Configure(t.Context(), sdk.ConfigureRequest{Config: cfg}); err != nil {
 		t.Fatalf("configure: %v", err)
 	}
 	return g, &logs
@@ -280,31 +279,6 @@ func TestE164LengthsAccepted(t *testing.T) {
 	}
 }
 
-func TestRetryOfADeliveredMessageIsNotSentAgain(t *testing.T) {
-	f := newFakeTwilio(t)
-	g, _ := newGateway(t, f, nil)
-	req := pinRequest("att-1", recipient)
-	first, err := g.Send(t.Context(), req)
-	if err != nil {
-		t.Fatalf("send: %v", err)
-	}
-	for range 2 {
-		again, err := g.Send(t.Context(), req)
-		if err != nil {
-			t.Fatalf("resend: %v", err)
-		}
-		if again.MessageID != first.MessageID {
-			t.Errorf("resend message id = %q, want the first %q", again.MessageID, first.MessageID)
-		}
-	}
-	if _, err := g.Send(t.Context(), pinRequest("att-2", recipient)); err != nil {
-		t.Fatalf("send another id: %v", err)
-	}
-	if n := f.requestCount(); n != 2 {
-		t.Fatalf("provider saw %d requests for two ids sent four times, want 2", n)
-	}
-}
-
 func TestRetryAfterATemporaryFailureIsSent(t *testing.T) {
 	f := newFakeTwilio(t)
 	g, _ := newGateway(t, f, nil)
@@ -319,35 +293,6 @@ func TestRetryAfterATemporaryFailureIsSent(t *testing.T) {
 	}
 	if n := len(f.accepted()); n != 1 {
 		t.Fatalf("provider accepted %d messages, want 1", n)
-	}
-}
-
-func TestConcurrentRetriesSendOnce(t *testing.T) {
-	f := newFakeTwilio(t)
-	// Slow enough that the copies overlap the first request.
-	f.slow(50 * time.Millisecond)
-	g, _ := newGateway(t, f, nil)
-	const copies = 8
-	ids := make(chan string, copies)
-	var wg sync.WaitGroup
-	for range copies {
-		wg.Go(func() {
-			resp, err := g.Send(context.Background(), pinRequest("att-1", recipient))
-			if err != nil {
-				t.Errorf("send: %v", err)
-			}
-			ids <- resp.MessageID
-		})
-	}
-	wg.Wait()
-	close(ids)
-	if n := f.requestCount(); n != 1 {
-		t.Fatalf("provider saw %d requests, want 1", n)
-	}
-	for id := range ids {
-		if id != f.accepted()[0].SID {
-			t.Errorf("message id = %q, want %q", id, f.accepted()[0].SID)
-		}
 	}
 }
 
@@ -409,7 +354,7 @@ func TestUnconfiguredSendIsPermanent(t *testing.T) {
 func TestRejectedConfigurationKeepsThePrevious(t *testing.T) {
 	f := newFakeTwilio(t)
 	g, _ := newGateway(t, f, nil)
-	if err := g.Configure(t.Context(), map[string]string{"account_sid": testAccountSID}); !errors.Is(err, sdk.ErrPermanent) {
+	if err := g.Configure(t.Context(), sdk.ConfigureRequest{Config: map[string]string{"account_sid": testAccountSID}}); !errors.Is(err, sdk.ErrPermanent) {
 		t.Fatalf("configure error = %v, want permanent", err)
 	}
 	if _, err := g.Send(t.Context(), pinRequest("att-1", recipient)); err != nil {
@@ -426,10 +371,10 @@ func TestBaseURLMayCarryAPathPrefix(t *testing.T) {
 	defer srv.Close()
 	g := New()
 	g.logger = slog.New(slog.DiscardHandler)
-	err := g.Configure(t.Context(), map[string]string{
+	err := g.Configure(t.Context(), sdk.ConfigureRequest{Config: map[string]string{
 		"account_sid": testAccountSID, "auth_token": testAuthToken, "from": testFrom,
 		"base_url": srv.URL + "/api/laml/",
-	})
+	}})
 	if err != nil {
 		t.Fatalf("configure: %v", err)
 	}
@@ -451,9 +396,9 @@ func TestAcceptedWithoutSIDIsStillDelivered(t *testing.T) {
 	defer srv.Close()
 	g := New()
 	g.logger = slog.New(slog.DiscardHandler)
-	err := g.Configure(t.Context(), map[string]string{
+	err := g.Configure(t.Context(), sdk.ConfigureRequest{Config: map[string]string{
 		"account_sid": testAccountSID, "auth_token": testAuthToken, "from": testFrom, "base_url": srv.URL,
-	})
+	}})
 	if err != nil {
 		t.Fatalf("configure: %v", err)
 	}

@@ -93,7 +93,8 @@ func (g *Gateway) post(ctx context.Context, c *config, req sdk.SendRequest, body
 	resp, err := g.client.Do(hreq)
 	if err != nil {
 		// Network errors and timeouts are temporary. The request may
-		// still have reached the provider; see ledger for what that means.
+		// still have reached the provider; see the package
+		// documentation for what that means.
 		if ctx.Err() == nil && reqCtx.Err() != nil {
 			return "", fmt.Errorf("provider did not answer within the %s %s: %w", keyTimeout, c.timeout, err)
 		}

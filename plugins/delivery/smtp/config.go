@@ -4,12 +4,10 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
-	"maps"
 	"net"
 	"net/mail"
 	"os"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -17,7 +15,7 @@ import (
 )
 
 // Configuration keys. They are the plugin's contract with operators: renaming
-// one breaks every deployment that sets it.
+// one breaks every deployment that sets it. keys' tags are the same.
 const (
 	keyHost               = "host"
 	keyPort               = "port"
@@ -90,6 +88,26 @@ type settings struct {
 	brand     Brand
 }
 
+// keys are the operator's keys as given, decoded by the SDK, which refuses
+// any key not here (template.* keys aside, see parseConfig): a misspelt
+// "usernmae" would otherwise send mail without authentication and fail far
+// from the typo.
+type keys struct {
+	Host     string `config:"host"`
+	Port     *int   `config:"port"`
+	TLS      string `config:"tls"`
+	Username string `config:"username"`
+	Password string `config:"password"`
+	From     string `config:"from"`
+	CAFile   string `config:"ca_file"`
+	// InsecureSkipVerify is only ever accepted as false, or with tls =
+	// none; see tlsConfig.
+	InsecureSkipVerify bool   `config:"insecure_skip_verify"`
+	Helo               string `config:"helo"`
+	BrandName          string `config:"brand.name"`
+	BrandColor         string `config:"brand.color"`
+}
+
 // configError is the permanent error for a bad or missing key. Naming the
 // key is the point: the operator reads it in the host's log.
 func configError(key, format string, args ...any) error {
@@ -100,46 +118,51 @@ func configError(key, format string, args ...any) error {
 // error wraps sdk.ErrPermanent: a configuration does not improve by
 // retrying.
 func parseConfig(config map[string]string) (*settings, error) {
-	if err := checkKeys(config); err != nil {
+	// Templates are keyed by system and part (template.<system>.<part>),
+	// so they are no fixed set of keys for the SDK to decode; parseTemplates
+	// checks them.
+	templates, rest := map[string]string{}, map[string]string{}
+	for k, v := range config {
+		if strings.HasPrefix(k, templatePrefix) {
+			templates[k] = v
+		} else {
+			rest[k] = v
+		}
+	}
+	in := keys{TLS: string(modeStartTLS), Helo: "localhost", BrandColor: defaultBrandColor}
+	if err := (sdk.ConfigureRequest{Config: rest}).Decode(&in); err != nil {
 		return nil, err
 	}
 	s := &settings{}
 
-	s.host = strings.TrimSpace(config[keyHost])
+	s.host = strings.TrimSpace(in.Host)
 	if err := validateHost(s.host); err != nil {
 		return nil, err
 	}
 
-	s.mode = modeStartTLS
-	if v := config[keyTLS]; v != "" {
-		s.mode = tlsMode(strings.ToLower(v))
-	}
+	s.mode = tlsMode(strings.ToLower(in.TLS))
 	port, ok := defaultPort(s.mode)
 	if !ok {
-		return nil, configError(keyTLS, "%q is not one of starttls, tls, none", config[keyTLS])
+		return nil, configError(keyTLS, "%q is not one of starttls, tls, none", in.TLS)
 	}
 	if s.mode == modeNone && !isLoopback(s.host) {
 		return nil, configError(keyTLS, "none is only allowed for localhost, not %q: codes and links would cross the network in clear text", s.host)
 	}
 
-	if v := config[keyPort]; v != "" {
-		p, err := strconv.Atoi(v)
-		if err != nil || p < 1 || p > 65535 {
-			return nil, configError(keyPort, "%q is not a port number", v)
+	if in.Port != nil {
+		if p := *in.Port; p < 1 || p > 65535 {
+			return nil, configError(keyPort, "%d is not a port number", p)
 		}
-		port = p
+		port = *in.Port
 	}
 	s.addr = net.JoinHostPort(s.host, strconv.Itoa(port))
 
-	s.helo = "localhost"
-	if v := config[keyHelo]; v != "" {
-		if strings.ContainsAny(v, " \t\r\n") {
-			return nil, configError(keyHelo, "%q is not a host name", v)
-		}
-		s.helo = v
+	if strings.ContainsAny(in.Helo, " \t\r\n") {
+		return nil, configError(keyHelo, "%q is not a host name", in.Helo)
 	}
+	s.helo = in.Helo
 
-	s.username, s.password = config[keyUsername], config[keyPassword]
+	s.username, s.password = in.Username, in.Password
 	switch {
 	case s.username != "" && s.password == "":
 		return nil, configError(keyPassword, "missing: required with username")
@@ -153,46 +176,25 @@ func parseConfig(config map[string]string) (*settings, error) {
 		return nil, configError(keyUsername, "username and password must not contain NUL or line breaks")
 	}
 
-	from, domain, err := parseFrom(config[keyFrom])
+	from, domain, err := parseFrom(in.From)
 	if err != nil {
 		return nil, err
 	}
 	s.from, s.fromDomain = from, domain
 
-	if s.tls, err = tlsConfig(s.host, s.mode, config); err != nil {
+	if s.tls, err = tlsConfig(s.host, s.mode, in.CAFile, in.InsecureSkipVerify); err != nil {
 		return nil, err
 	}
 
-	s.brand = Brand{Name: config[keyBrandName], Color: defaultBrandColor}
-	if v := config[keyBrandColor]; v != "" {
-		if !hexColor.MatchString(v) {
-			return nil, configError(keyBrandColor, "%q is not a hex colour like #1d4ed8", v)
-		}
-		s.brand.Color = v
+	if !hexColor.MatchString(in.BrandColor) {
+		return nil, configError(keyBrandColor, "%q is not a hex colour like #1d4ed8", in.BrandColor)
 	}
+	s.brand = Brand{Name: in.BrandName, Color: in.BrandColor}
 
-	if s.templates, err = parseTemplates(config, s.brand); err != nil {
+	if s.templates, err = parseTemplates(templates, s.brand); err != nil {
 		return nil, err
 	}
 	return s, nil
-}
-
-// checkKeys refuses keys the plugin does not know: a misspelt "usernmae"
-// would otherwise send mail without authentication and fail far from the
-// typo.
-func checkKeys(config map[string]string) error {
-	known := []string{
-		keyHost, keyPort, keyTLS, keyUsername, keyPassword, keyFrom, keyCAFile,
-		keyInsecureSkipVerify, keyHelo, keyBrandName, keyBrandColor,
-	}
-	// Sorted, so the same bad configuration always reports the same key.
-	for _, k := range slices.Sorted(maps.Keys(config)) {
-		if slices.Contains(known, k) || strings.HasPrefix(k, templatePrefix) {
-			continue
-		}
-		return configError(k, "unknown key")
-	}
-	return nil
 }
 
 func validateHost(host string) error {
@@ -245,20 +247,13 @@ func parseFrom(v string) (mail.Address, string, error) {
 
 // tlsConfig returns the client TLS configuration for mode, or nil in
 // modeNone.
-func tlsConfig(host string, mode tlsMode, config map[string]string) (*tls.Config, error) {
-	if v := config[keyInsecureSkipVerify]; v != "" {
-		skip, err := strconv.ParseBool(v)
-		if err != nil {
-			return nil, configError(keyInsecureSkipVerify, "%q is not true or false", v)
-		}
-		// There is deliberately no way to turn verification off: a
-		// private CA goes in ca_file. The key is accepted with tls = none
-		// only, where there is nothing to verify.
-		if skip && mode != modeNone {
-			return nil, configError(keyInsecureSkipVerify, "refused with tls = %s; trust a private CA with ca_file instead", mode)
-		}
+func tlsConfig(host string, mode tlsMode, caFile string, skipVerify bool) (*tls.Config, error) {
+	// There is deliberately no way to turn verification off: a private CA
+	// goes in ca_file. The key is accepted with tls = none only, where
+	// there is nothing to verify.
+	if skipVerify && mode != modeNone {
+		return nil, configError(keyInsecureSkipVerify, "refused with tls = %s; trust a private CA with ca_file instead", mode)
 	}
-	caFile := config[keyCAFile]
 	if mode == modeNone {
 		if caFile != "" {
 			return nil, configError(keyCAFile, "set with tls = none, where no certificate is checked")

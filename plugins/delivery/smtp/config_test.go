@@ -48,7 +48,7 @@ func TestConfigureRefusesBadConfigurationNamingTheKey(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			m := New()
 			m.logger = testLogger(t)
-			err := m.Configure(t.Context(), tt.config)
+			err := m.Configure(t.Context(), sdk.ConfigureRequest{Config: tt.config})
 			if !errors.Is(err, sdk.ErrPermanent) {
 				t.Fatalf("error = %v, want permanent", err)
 			}
@@ -94,7 +94,7 @@ func TestConfigureDefaults(t *testing.T) {
 // A password must not reach the error an operator reads in the host's log.
 func TestConfigErrorsDoNotEchoThePassword(t *testing.T) {
 	const password = "hunter2-very-secret"
-	err := New().Configure(t.Context(), map[string]string{"host": "localhost", "tls": "none", "username": "u", "password": password, "from": "id@example.com"})
+	err := New().Configure(t.Context(), sdk.ConfigureRequest{Config: map[string]string{"host": "localhost", "tls": "none", "username": "u", "password": password, "from": "id@example.com"}})
 	if err == nil {
 		t.Fatal("clear-text auth was accepted")
 	}

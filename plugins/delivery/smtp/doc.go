@@ -28,8 +28,10 @@
 //	                      the same for one system (Metadata["system"]),
 //	                      taking precedence over the account-wide ones
 //
-// Unknown keys, bad values and templates that do not parse or render are
-// refused by Configure with a permanent error naming the key. Templates
+// An empty value is the same as an absent key. Unknown keys, bad values and
+// templates that do not parse or render are refused by Configure with a
+// permanent error naming the key (sdk.ConfigureRequest.Decode decodes all
+// keys but the templates). Templates
 // render TemplateData; without overrides the built-in ones in templates/
 // are used, except that the subject flexauth sends (SendRequest.Subject) is
 // preferred over the built-in subject. A message that is not a sign-in (a
@@ -41,8 +43,9 @@
 // Each Send opens one connection and sends one multipart/alternative
 // message (text and HTML). Its Message-ID is derived from the request ID,
 // so a retried delivery carries the same one. Request IDs already delivered
-// by this process are acknowledged without sending again (in memory,
-// bounded). 5xx replies and unusable servers (no STARTTLS, no AUTH PLAIN, a
+// by this process are acknowledged without sending again (by
+// sdk.ServeDelivery, in memory, bounded); after a restart the same
+// Message-ID lets receivers drop the duplicate. 5xx replies and unusable servers (no STARTTLS, no AUTH PLAIN, a
 // certificate that does not verify) are permanent errors; 4xx replies,
 // network errors and timeouts are temporary. The connection's deadline is
 // the context's.

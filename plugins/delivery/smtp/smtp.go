@@ -25,11 +25,7 @@ type Mailer struct {
 	logger *slog.Logger
 	// now is the clock for the Date header; tests replace it.
 	now func() time.Time
-	// sent is kept across Configure calls: a new configuration does not
-	// make an already delivered message undelivered.
-	sent *sentLog
-
-	mu sync.RWMutex
+	mu  sync.RWMutex
 	// settings is replaced whole by Configure and never modified, so Send
 	// only holds mu to read the pointer.
 	settings *settings
@@ -42,7 +38,7 @@ var errNotConfigured = errors.New("not configured")
 
 // New returns an unconfigured Mailer; Configure must be called before Send.
 func New() *Mailer {
-	return &Mailer{logger: sdk.Logger(), now: time.Now, sent: newSentLog(sentCapacity)}
+	return &Mailer{logger: sdk.Logger(), now: time.Now}
 }
 
 // Info describes the SMTP plugin.
@@ -55,8 +51,8 @@ func (m *Mailer) Info(context.Context) (sdk.Info, error) {
 // host configures a plugin on every launch, and a mail server that is down
 // for a minute must not keep the plugin from starting. Errors wrap
 // sdk.ErrPermanent and name the offending key.
-func (m *Mailer) Configure(_ context.Context, config map[string]string) error {
-	s, err := parseConfig(config)
+func (m *Mailer) Configure(_ context.Context, req sdk.ConfigureRequest) error {
+	s, err := parseConfig(req.Config)
 	if err != nil {
 		return err
 	}
@@ -68,8 +64,8 @@ func (m *Mailer) Configure(_ context.Context, config map[string]string) error {
 	return nil
 }
 
-// Send renders req into an email and delivers it. A request ID this
-// process has delivered before is acknowledged without sending again.
+// Send renders req into an email and delivers it. A retry of a request ID
+// this process delivered never gets here: sdk.ServeDelivery answers it.
 func (m *Mailer) Send(ctx context.Context, req sdk.SendRequest) (sdk.SendResponse, error) {
 	m.mu.RLock()
 	s := m.settings
@@ -84,18 +80,6 @@ func (m *Mailer) Send(ctx context.Context, req sdk.SendRequest) (sdk.SendRespons
 		return sdk.SendResponse{}, err
 	}
 
-	already, done, err := m.sent.claim(ctx, req.ID)
-	if err != nil {
-		return sdk.SendResponse{}, fmt.Errorf("wait for concurrent delivery of the same message: %w", err)
-	}
-	resp := sdk.SendResponse{MessageID: msg.messageID}
-	if already {
-		m.logger.Info("already delivered; not sending again", "attempt", req.Attempt, "message_id", msg.messageID)
-		return resp, nil
-	}
-	delivered := false
-	defer func() { done(delivered) }()
-
 	raw, err := msg.encode()
 	if err != nil {
 		return sdk.SendResponse{}, err
@@ -106,10 +90,9 @@ func (m *Mailer) Send(ctx context.Context, req sdk.SendRequest) (sdk.SendRespons
 			"permanent", errors.Is(err, sdk.ErrPermanent), "error", err.Error())
 		return sdk.SendResponse{}, fmt.Errorf("deliver by smtp: %w", err)
 	}
-	delivered = true
 	m.logger.Info("message delivered", "attempt", req.Attempt, "message_id", msg.messageID,
 		"duration", time.Since(start).String())
-	return resp, nil
+	return sdk.SendResponse{MessageID: msg.messageID}, nil
 }
 
 // compose checks req and renders it. Its errors are permanent: the same

@@ -28,7 +28,7 @@ func newMailer(t *testing.T, config map[string]string) *Mailer {
 	t.Helper()
 	m := New()
 	m.logger = testLogger(t)
-	if err := m.Configure(t.Context(), config); err != nil {
+	if err := m.Configure(t.Context(), sdk.ConfigureRequest{Config: config}); err != nil {
 		t.Fatalf("configure: %v", err)
 	}
 	return m
@@ -159,17 +159,20 @@ func TestMessageArrivesWithBothPartsAndHeaders(t *testing.T) {
 	}
 }
 
+// TestRetryCarriesTheSameMessageIDAndIsNotSentTwice runs the plugin
+// process: remembering delivered IDs is sdk.ServeDelivery's job, and the
+// process is where it is done.
 func TestRetryCarriesTheSameMessageIDAndIsNotSentTwice(t *testing.T) {
 	srv := startMailServer(t, serverOptions{security: serveStartTLS})
-	m := newMailer(t, srv.config("starttls"))
+	h := newPluginHost(t, srv.config("starttls"))
 	req := linkRequest("att-retry")
 
-	first, err := m.Send(t.Context(), req)
+	first, err := h.Send(t.Context(), "smtp", req)
 	if err != nil {
 		t.Fatalf("send: %v", err)
 	}
 	// The host lost the answer and retries.
-	second, err := m.Send(t.Context(), req)
+	second, err := h.Send(t.Context(), "smtp", req)
 	if err != nil {
 		t.Fatalf("retried send: %v", err)
 	}
@@ -182,8 +185,8 @@ func TestRetryCarriesTheSameMessageIDAndIsNotSentTwice(t *testing.T) {
 
 	// A new process does not remember; it sends again, with the same
 	// Message-ID so the receiver can drop the duplicate.
-	restarted := newMailer(t, srv.config("starttls"))
-	if _, err := restarted.Send(t.Context(), req); err != nil {
+	restarted := newPluginHost(t, srv.config("starttls"))
+	if _, err := restarted.Send(t.Context(), "smtp", req); err != nil {
 		t.Fatalf("send after restart: %v", err)
 	}
 	if n := srv.withMessageID(t, first.MessageID); n != 2 {
@@ -193,16 +196,21 @@ func TestRetryCarriesTheSameMessageIDAndIsNotSentTwice(t *testing.T) {
 
 func TestConcurrentSendsOfOneIDDeliverOnce(t *testing.T) {
 	srv := startMailServer(t, serverOptions{security: serveStartTLS})
+	h := newPluginHost(t, srv.config("starttls"))
+	// Launch first, so that the sends overlap at the server rather than
+	// queue behind the plugin's start.
+	if _, err := h.Info(t.Context(), "smtp"); err != nil {
+		t.Fatalf("launch: %v", err)
+	}
 	// The first send hangs at the server until the others have started.
 	srv.setSlow(t, true)
 	time.AfterFunc(200*time.Millisecond, func() { srv.setSlow(t, false) })
-	m := newMailer(t, srv.config("starttls"))
 
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)
 	for range 4 {
 		wg.Go(func() {
-			if _, err := m.Send(t.Context(), codeRequest("att-race")); err != nil {
+			if _, err := h.Send(t.Context(), "smtp", codeRequest("att-race")); err != nil {
 				errs <- err
 			}
 		})
@@ -529,10 +537,10 @@ func TestLogsCarryNoSecrets(t *testing.T) {
 
 	good, bad := New(), New()
 	good.logger, bad.logger = logger, logger
-	if err := good.Configure(t.Context(), srv.config("starttls")); err != nil {
+	if err := good.Configure(t.Context(), sdk.ConfigureRequest{Config: srv.config("starttls")}); err != nil {
 		t.Fatal(err)
 	}
-	if err := bad.Configure(t.Context(), srv.config("starttls", "password", "wrong-"+testPassword)); err != nil {
+	if err := bad.Configure(t.Context(), sdk.ConfigureRequest{Config: srv.config("starttls", "password", "wrong-"+testPassword)}); err != nil {
 		t.Fatal(err)
 	}
 	for _, send := range []struct {

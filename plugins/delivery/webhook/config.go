@@ -3,15 +3,15 @@ package webhook
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"net"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
+
+	"github.com/flexauth/flexauth/plugins/sdk"
 )
 
-// Configuration keys.
+// Configuration keys, as named in errors; settings' tags are the same.
 const (
 	keyURL     = "url"
 	keySecret  = "secret"
@@ -34,21 +34,25 @@ type config struct {
 	timeout time.Duration
 }
 
+// settings are the operator's keys as given, decoded by the SDK.
+type settings struct {
+	URL     string        `config:"url"`
+	Secret  string        `config:"secret"`
+	Timeout time.Duration `config:"timeout"`
+}
+
 // parseConfig validates the operator's configuration. Every mistake is
 // reported at once, so that one plugin restart is enough to fix them all.
-// Unknown keys are refused too: a misspelt "timout" would otherwise be
-// ignored in silence.
+// Unknown keys are refused too (by the SDK's decoding): a misspelt
+// "timout" would otherwise be ignored in silence.
 func parseConfig(raw map[string]string) (config, error) {
-	var errs []error
+	in := settings{Timeout: defaultTimeout}
+	// A decoding error leaves the other keys decoded: they are checked
+	// below all the same, to report every mistake.
+	errs := []error{sdk.ConfigureRequest{Config: raw}.Decode(&in)}
 	var c config
 
-	for _, k := range slices.Sorted(maps.Keys(raw)) {
-		if k != keyURL && k != keySecret && k != keyTimeout {
-			errs = append(errs, fmt.Errorf("unknown key %q (want %q, %q, %q)", k, keyURL, keySecret, keyTimeout))
-		}
-	}
-
-	switch u, err := parseURL(raw[keyURL]); {
+	switch u, err := parseURL(in.URL); {
 	case err != nil:
 		errs = append(errs, err)
 	default:
@@ -57,27 +61,19 @@ func parseConfig(raw map[string]string) (config, error) {
 
 	// The secret's value never appears in an error: errors end up in
 	// logs and in Temporal's history.
-	switch secret := raw[keySecret]; {
-	case secret == "":
+	switch {
+	case in.Secret == "":
 		errs = append(errs, fmt.Errorf("missing %q", keySecret))
-	case len(secret) < minSecretLen:
-		errs = append(errs, fmt.Errorf("%q is %d characters, want at least %d", keySecret, len(secret), minSecretLen))
+	case len(in.Secret) < minSecretLen:
+		errs = append(errs, fmt.Errorf("%q is %d characters, want at least %d", keySecret, len(in.Secret), minSecretLen))
 	default:
-		c.secret = []byte(secret)
+		c.secret = []byte(in.Secret)
 	}
 
-	c.timeout = defaultTimeout
-	if s, ok := raw[keyTimeout]; ok {
-		d, err := time.ParseDuration(s)
-		switch {
-		case err != nil:
-			errs = append(errs, fmt.Errorf("%q: %w", keyTimeout, err))
-		case d <= 0:
-			errs = append(errs, fmt.Errorf("%q is %v, want a positive duration", keyTimeout, d))
-		default:
-			c.timeout = d
-		}
+	if in.Timeout <= 0 {
+		errs = append(errs, fmt.Errorf("%q is %v, want a positive duration", keyTimeout, in.Timeout))
 	}
+	c.timeout = in.Timeout
 	if err := errors.Join(errs...); err != nil {
 		return config{}, err
 	}

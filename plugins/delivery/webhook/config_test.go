@@ -34,7 +34,7 @@ func TestConfigure(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			w, _ := newTestWebhook(t)
-			err := w.Configure(t.Context(), tt.config)
+			err := w.Configure(t.Context(), sdk.ConfigureRequest{Config: tt.config})
 			if tt.want == "" {
 				if err != nil {
 					t.Fatalf("Configure: %v", err)
@@ -53,7 +53,7 @@ func TestConfigure(t *testing.T) {
 
 func TestConfigureReportsEveryMistakeAtOnce(t *testing.T) {
 	w, _ := newTestWebhook(t)
-	err := w.Configure(t.Context(), map[string]string{"url": "ftp://x", "secret": "short", "timeout": "soon"})
+	err := w.Configure(t.Context(), sdk.ConfigureRequest{Config: map[string]string{"url": "ftp://x", "secret": "short", "timeout": "soon"}})
 	for _, want := range []string{"scheme", "secret", "timeout"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v does not mention %s", err, want)

@@ -9,8 +9,8 @@
 //	secret   required; at least 32 characters, shared with the receiver.
 //	timeout  optional Go duration bounding one POST; 10s by default.
 //
-// Unknown keys are refused, like every other mistake, with a permanent
-// error.
+// An empty value is the same as an absent key. Unknown keys are refused,
+// like every other mistake, with a permanent error.
 //
 // # The call
 //
@@ -26,9 +26,10 @@
 // A 2xx answer means delivered. 408, 429, 5xx and network errors are
 // temporary: flexauth retries the message later with the same ID. Any
 // other answer (3xx, other 4xx) is permanent: the message is given up. The
-// plugin remembers the last 10,000 IDs it delivered and does not post them
-// again, but it forgets them when it restarts, so a receiver must also
-// drop a delivery ID it has already handled.
+// plugin process remembers the last 10,000 IDs it delivered and does not
+// post them again (sdk.ServeDelivery does this for every plugin), but it
+// forgets them when it restarts, so a receiver must also drop a delivery
+// ID it has already handled.
 //
 // # Receiving
 //

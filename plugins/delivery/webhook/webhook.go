@@ -25,10 +25,6 @@ const Name = "webhook"
 // payload or the signature changes.
 const version = "1.0.0"
 
-// rememberedIDs bounds the delivered IDs kept for retries. Retries come
-// within minutes; this covers far more messages than arrive in that time.
-const rememberedIDs = 10_000
-
 // maxDrain bounds how much of an answer's body is read: enough to reuse
 // the connection after a short answer, without reading a huge one.
 const maxDrain = 64 << 10
@@ -39,7 +35,6 @@ type Webhook struct {
 	// now is the clock used for signing; tests replace it.
 	now func() time.Time
 	log *slog.Logger
-	ids *ledger
 
 	// mu guards the configuration, which Configure replaces as a whole.
 	mu     sync.RWMutex
@@ -51,7 +46,7 @@ var _ sdk.Delivery = (*Webhook)(nil)
 
 // New returns an unconfigured Webhook; Configure must be called before Send.
 func New() *Webhook {
-	return &Webhook{now: time.Now, log: sdk.Logger(), ids: newLedger(rememberedIDs)}
+	return &Webhook{now: time.Now, log: sdk.Logger()}
 }
 
 // Info describes the webhook plugin. It forwards any channel; these are
@@ -63,8 +58,8 @@ func (w *Webhook) Info(context.Context) (sdk.Info, error) {
 // Configure takes "url" (http or https), "secret" (at least 32 characters,
 // shared with the receiver) and optionally "timeout" (a Go duration, 10s
 // by default) for one POST.
-func (w *Webhook) Configure(_ context.Context, raw map[string]string) error {
-	cfg, err := parseConfig(raw)
+func (w *Webhook) Configure(_ context.Context, req sdk.ConfigureRequest) error {
+	cfg, err := parseConfig(req.Config)
 	if err != nil {
 		return sdk.Permanent(fmt.Errorf("configure webhook: %w", err))
 	}
@@ -108,9 +103,10 @@ type payload struct {
 	Timestamp int64 `json:"timestamp"`
 }
 
-// Send posts req to the configured URL, unless req.ID was delivered
-// already by this process. A 2xx answer is success; 408, 429, 5xx and
-// network errors are temporary; anything else is permanent.
+// Send posts req to the configured URL. A 2xx answer is success; 408, 429,
+// 5xx and network errors are temporary; anything else is permanent. A retry
+// of an ID this process delivered never gets here: sdk.ServeDelivery
+// answers it.
 func (w *Webhook) Send(ctx context.Context, req sdk.SendRequest) (sdk.SendResponse, error) {
 	if err := validate(req); err != nil {
 		return sdk.SendResponse{}, sdk.Permanent(fmt.Errorf("send webhook: %w", err))
@@ -122,17 +118,7 @@ func (w *Webhook) Send(ctx context.Context, req sdk.SendRequest) (sdk.SendRespon
 		return sdk.SendResponse{}, sdk.Permanent(errors.New("send webhook: not configured"))
 	}
 
-	done, finish, err := w.ids.claim(ctx, req.ID)
-	if err != nil {
-		return sdk.SendResponse{}, fmt.Errorf("send webhook: wait for another send of this id: %w", err)
-	}
-	if done {
-		w.log.Debug("webhook already delivered; not posting again", "id", req.ID, "attempt", req.Attempt)
-		return sdk.SendResponse{}, nil
-	}
-	err = w.post(ctx, cfg, client, req)
-	finish(err == nil)
-	if err != nil {
+	if err := w.post(ctx, cfg, client, req); err != nil {
 		// id, attempt and channel only: the body holds the code or link,
 		// and the recipient is personal data.
 		w.log.Warn("webhook not delivered", "id", req.ID, "attempt", req.Attempt, "channel", req.Channel,

@@ -12,7 +12,6 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -41,7 +40,7 @@ func configured(t testing.TB, rc *receiver, extra ...string) (*Webhook, *syncBuf
 	for i := 0; i+1 < len(extra); i += 2 {
 		config[extra[i]] = extra[i+1]
 	}
-	if err := w.Configure(t.Context(), config); err != nil {
+	if err := w.Configure(t.Context(), sdk.ConfigureRequest{Config: config}); err != nil {
 		t.Fatalf("configure: %v", err)
 	}
 	return w, logs
@@ -178,7 +177,7 @@ func TestRedirectIsNotFollowed(t *testing.T) {
 	redirector := httptest.NewServer(http.RedirectHandler(target.URL+"/hook", http.StatusPermanentRedirect))
 	t.Cleanup(redirector.Close)
 	w, _ := newTestWebhook(t)
-	if err := w.Configure(t.Context(), map[string]string{"url": redirector.URL, "secret": testSecret}); err != nil {
+	if err := w.Configure(t.Context(), sdk.ConfigureRequest{Config: map[string]string{"url": redirector.URL, "secret": testSecret}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := w.Send(t.Context(), pinMessage("att-1")); !errors.Is(err, sdk.ErrPermanent) {
@@ -198,7 +197,7 @@ func TestUnreachableReceiverIsTemporary(t *testing.T) {
 	l.Close() // nothing listens there any more
 
 	w, _ := newTestWebhook(t)
-	if err := w.Configure(t.Context(), map[string]string{"url": "http://" + addr + "/hook", "secret": testSecret}); err != nil {
+	if err := w.Configure(t.Context(), sdk.ConfigureRequest{Config: map[string]string{"url": "http://" + addr + "/hook", "secret": testSecret}}); err != nil {
 		t.Fatal(err)
 	}
 	_, err = w.Send(t.Context(), pinMessage("att-1"))
@@ -249,19 +248,6 @@ func TestTimeout(t *testing.T) {
 	})
 }
 
-func TestRetryIsNotPostedAgain(t *testing.T) {
-	rc := newReceiver(t)
-	w, _ := configured(t, rc)
-	for range 3 {
-		if _, err := w.Send(t.Context(), pinMessage("att-1")); err != nil {
-			t.Fatalf("send: %v", err)
-		}
-	}
-	if n := rc.postCount(); n != 1 {
-		t.Fatalf("receiver got %d calls for one id, want 1", n)
-	}
-}
-
 func TestFailedSendIsPostedAgainOnRetry(t *testing.T) {
 	rc := newReceiver(t)
 	w, _ := configured(t, rc)
@@ -275,30 +261,6 @@ func TestFailedSendIsPostedAgainOnRetry(t *testing.T) {
 	}
 	if n, d := rc.postCount(), rc.Delivered(t, "att-1"); n != 2 || d != 1 {
 		t.Fatalf("receiver got %d calls and accepted %d, want 2 and 1", n, d)
-	}
-}
-
-// A retry racing the original must not post a second time.
-func TestConcurrentSendsOfOneIDPostOnce(t *testing.T) {
-	rc := newReceiver(t)
-	w, _ := configured(t, rc)
-	rc.setDelay(50 * time.Millisecond)
-	var wg sync.WaitGroup
-	errs := make(chan error, 10)
-	for range 10 {
-		wg.Go(func() {
-			if _, err := w.Send(t.Context(), pinMessage("att-1")); err != nil {
-				errs <- err
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Errorf("send: %v", err)
-	}
-	if n := rc.postCount(); n != 1 {
-		t.Fatalf("receiver got %d calls, want 1", n)
 	}
 }
 
@@ -347,7 +309,7 @@ func TestLogsAndErrorsHoldNoSecrets(t *testing.T) {
 	)
 	w, logs := newTestWebhook(t)
 	url := strings.Replace(rc.URL, "http://", "http://operator:"+password+"@", 1) + "/hook?token=" + token
-	if err := w.Configure(t.Context(), map[string]string{"url": url, "secret": testSecret, "timeout": "200ms"}); err != nil {
+	if err := w.Configure(t.Context(), sdk.ConfigureRequest{Config: map[string]string{"url": url, "secret": testSecret, "timeout": "200ms"}}); err != nil {
 		t.Fatal(err)
 	}
 	req := pinMessage("")
@@ -377,7 +339,7 @@ func TestLogsAndErrorsHoldNoSecrets(t *testing.T) {
 		t.Fatalf("got %d errors, want 4: %v", len(errs), errs)
 	}
 	// Configuration errors too: they quote what was wrong, not the value.
-	errs = append(errs, w.Configure(t.Context(), map[string]string{"url": url, "secret": testSecret[:20]}))
+	errs = append(errs, w.Configure(t.Context(), sdk.ConfigureRequest{Config: map[string]string{"url": url, "secret": testSecret[:20]}}))
 
 	out := logs.String() + "\n" + errors.Join(errs...).Error()
 	for _, secret := range []string{testSecret, testSecret[:20], req.Code, link, "link-token", req.To, password, token} {

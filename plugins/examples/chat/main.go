@@ -15,24 +15,30 @@ import (
 	"github.com/flexauth/flexauth/plugins/sdk"
 )
 
-// Chat delivers to one incoming-webhook URL.
+// Chat delivers to one incoming-webhook URL. A retry of a message it
+// posted never reaches Send: sdk.ServeDelivery answers it.
 type Chat struct {
-	mu   sync.Mutex
-	url  string
-	sent map[string]bool // IDs already delivered: a retry must not post twice
+	mu  sync.Mutex
+	url string
 }
 
 func (c *Chat) Info(context.Context) (sdk.Info, error) {
 	return sdk.Info{Name: "chat", Version: "1.0.0", Channels: []string{"email"}}, nil
 }
 
-func (c *Chat) Configure(_ context.Context, config map[string]string) error {
-	if config["url"] == "" {
-		return sdk.Permanent(errors.New("config: url is required"))
+func (c *Chat) Configure(_ context.Context, req sdk.ConfigureRequest) error {
+	var config struct {
+		URL string `config:"url"`
+	}
+	if err := req.Decode(&config); err != nil { // refuses unknown keys
+		return err
+	}
+	if config.URL == "" {
+		return sdk.Permanent(errors.New(`missing "url"`))
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.url, c.sent = config["url"], map[string]bool{}
+	c.url = config.URL
 	return nil
 }
 
@@ -41,11 +47,8 @@ func (c *Chat) Send(ctx context.Context, req sdk.SendRequest) (sdk.SendResponse,
 		return sdk.SendResponse{}, sdk.Permanent(errors.New("recipient and text are required"))
 	}
 	c.mu.Lock()
-	url, done := c.url, c.sent[req.ID]
+	url := c.url
 	c.mu.Unlock()
-	if done {
-		return sdk.SendResponse{MessageID: req.ID}, nil
-	}
 	body, err := json.Marshal(map[string]string{"text": "@" + req.To + " " + req.Text})
 	if err != nil {
 		return sdk.SendResponse{}, sdk.Permanent(err)
@@ -67,9 +70,6 @@ func (c *Chat) Send(ctx context.Context, req sdk.SendRequest) (sdk.SendResponse,
 	case res.StatusCode >= 300:
 		return sdk.SendResponse{}, sdk.Permanent(fmt.Errorf("chat refused the message: %d", res.StatusCode))
 	}
-	c.mu.Lock()
-	c.sent[req.ID] = true
-	c.mu.Unlock()
 	sdk.Logger().Info("posted to chat", "attempt", req.Attempt)
 	return sdk.SendResponse{MessageID: req.ID}, nil
 }

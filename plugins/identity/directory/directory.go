@@ -87,8 +87,8 @@ func (d *Directory) Info(context.Context) (sdk.Info, error) {
 // refused permanently, naming the line. "reload", when set, re-reads the
 // file that often if it changed. Configure may be called again; the new
 // configuration replaces the old one only if it is accepted.
-func (d *Directory) Configure(_ context.Context, config map[string]string) error {
-	path, every, err := parseConfig(config)
+func (d *Directory) Configure(_ context.Context, req sdk.ConfigureRequest) error {
+	path, every, err := parseConfig(req.Config)
 	if err != nil {
 		return sdk.Permanent(err)
 	}
@@ -114,13 +114,14 @@ func (d *Directory) Configure(_ context.Context, config map[string]string) error
 }
 
 func parseConfig(config map[string]string) (path string, every time.Duration, err error) {
-	var errs []error
-	for k := range config {
-		if k != keyPath && k != keyReload {
-			errs = append(errs, fmt.Errorf("unknown key %q (want %q, %q)", k, keyPath, keyReload))
-		}
+	var in struct {
+		Path   string         `config:"path"`
+		Reload *time.Duration `config:"reload"`
 	}
-	path = config[keyPath]
+	// A decoding error leaves the other key decoded: it is checked below
+	// all the same, to report every mistake.
+	errs := []error{sdk.ConfigureRequest{Config: config}.Decode(&in)}
+	path = in.Path
 	switch ext := strings.ToLower(filepath.Ext(path)); {
 	case path == "":
 		errs = append(errs, fmt.Errorf("missing %q", keyPath))
@@ -131,13 +132,9 @@ func parseConfig(config map[string]string) (path string, every time.Duration, er
 	case ext != ".csv" && ext != ".json":
 		errs = append(errs, fmt.Errorf("%q %q: want a .csv or .json file", keyPath, path))
 	}
-	if s, ok := config[keyReload]; ok && s != "" {
-		every, err = time.ParseDuration(s)
-		switch {
-		case err != nil:
-			errs = append(errs, fmt.Errorf("%q %q is not a duration such as 30s", keyReload, s))
-		case every <= 0:
-			errs = append(errs, fmt.Errorf("%q %q must be positive", keyReload, s))
+	if in.Reload != nil {
+		if every = *in.Reload; every <= 0 {
+			errs = append(errs, fmt.Errorf("%q %s must be positive", keyReload, every))
 		}
 	}
 	return path, every, errors.Join(errs...)

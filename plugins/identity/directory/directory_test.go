@@ -84,14 +84,14 @@ func TestConfigureRefusesBadSettingsPermanently(t *testing.T) {
 		{"unknown file type", map[string]string{"path": filepath.Join(dir, "users.yaml")}, "want a .csv or .json file"},
 		{"missing file", map[string]string{"path": filepath.Join(dir, "missing.csv")}, "no such file"},
 		{"file without an authid column", map[string]string{"path": bad}, `line 1: no "authid" column`},
-		{"reload that is not a duration", map[string]string{"path": good, "reload": "often"}, `"reload" "often" is not a duration`},
+		{"reload that is not a duration", map[string]string{"path": good, "reload": "often"}, `"reload": not a duration`},
 		{"reload that is not positive", map[string]string{"path": good, "reload": "-1s"}, "must be positive"},
 		{"unknown key", map[string]string{"path": good, "reload_every": "1s"}, `unknown key "reload_every"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			d, _ := newTestDirectory(t)
-			err := d.Configure(t.Context(), tt.config)
+			err := d.Configure(t.Context(), sdk.ConfigureRequest{Config: tt.config})
 			if !errors.Is(err, sdk.ErrPermanent) || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("configure error = %v, want a permanent one containing %q", err, tt.want)
 			}
@@ -110,7 +110,7 @@ func TestLookupWithoutAuthIDIsRefused(t *testing.T) {
 	d, _ := newTestDirectory(t)
 	path := filepath.Join(t.TempDir(), "users.csv")
 	writeFile(t, path, "authid,name\nada,Ada\n")
-	if err := d.Configure(t.Context(), map[string]string{"path": path}); err != nil {
+	if err := d.Configure(t.Context(), sdk.ConfigureRequest{Config: map[string]string{"path": path}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := d.Lookup(t.Context(), sdk.LookupRequest{Account: "acme"}); !errors.Is(err, sdk.ErrPermanent) {
@@ -124,7 +124,7 @@ func TestReloadKeepsTheLastGoodCopy(t *testing.T) {
 	writeFile(t, path, "authid,name\nada,Ada\n")
 	touch(t, path, 1)
 	// No "reload": the test drives reload itself, deterministically.
-	if err := d.Configure(t.Context(), map[string]string{"path": path}); err != nil {
+	if err := d.Configure(t.Context(), sdk.ConfigureRequest{Config: map[string]string{"path": path}}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -179,11 +179,11 @@ func TestReloadRunsOnItsOwn(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "users.json")
 	writeFile(t, path, `[{"authid": "ada", "name": "Ada"}]`)
 	touch(t, path, 1)
-	if err := d.Configure(t.Context(), map[string]string{"path": path, "reload": "10ms"}); err != nil {
+	if err := d.Configure(t.Context(), sdk.ConfigureRequest{Config: map[string]string{"path": path, "reload": "10ms"}}); err != nil {
 		t.Fatal(err)
 	}
 	// Configured twice, as after every relaunch: one reload loop remains.
-	if err := d.Configure(t.Context(), map[string]string{"path": path, "reload": "10ms"}); err != nil {
+	if err := d.Configure(t.Context(), sdk.ConfigureRequest{Config: map[string]string{"path": path, "reload": "10ms"}}); err != nil {
 		t.Fatal(err)
 	}
 	writeFile(t, path, `[{"authid": "ada", "name": "Ada v2"}]`)

@@ -43,13 +43,13 @@ type entraConfig struct {
 	graphURL  string // Microsoft Graph's endpoint; "" when the profile lookup is off
 }
 
-func parseEntra(tenant string, m map[string]string) (entraConfig, error) {
+func parseEntra(tenant string, in settings) (entraConfig, error) {
 	var errs []error
 	if err := checkTenant(tenant); err != nil {
 		errs = append(errs, err)
 	}
 	e := entraConfig{tenant: tenant, authority: entraAuthority}
-	if a := strings.TrimRight(strings.TrimSpace(m[keyAuthority]), "/"); a != "" {
+	if a := strings.TrimRight(strings.TrimSpace(in.Authority), "/"); a != "" {
 		if err := checkIssuer(keyAuthority, a); err != nil {
 			errs = append(errs, err)
 		} else if u, _ := url.Parse(a); u.Path != "" {
@@ -58,10 +58,10 @@ func parseEntra(tenant string, m map[string]string) (entraConfig, error) {
 		e.authority = a
 	}
 	var err error
-	if e.verified, err = parseDomains(keyVerifiedDomains, m[keyVerifiedDomains]); err != nil {
+	if e.verified, err = parseDomains(keyVerifiedDomains, in.VerifiedDomains); err != nil {
 		errs = append(errs, err)
 	}
-	if e.graphURL, err = parseGraphURL(m[keyGraphURL]); err != nil {
+	if e.graphURL, err = parseGraphURL(in.GraphURL); err != nil {
 		errs = append(errs, err)
 	}
 	return e, errors.Join(errs...)

@@ -159,7 +159,7 @@ func TestEntraConfigurationIsChecked(t *testing.T) {
 		{"not an Entra authority", map[string]string{"tenant": oidctest.EntraTenantID, "client_id": "x", "authority": newTestProvider(t).Issuer()}, "404"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := oidc.NewWithLogger(slog.New(slog.DiscardHandler)).Configure(ctx(t), tc.cfg)
+			err := oidc.NewWithLogger(slog.New(slog.DiscardHandler)).Configure(ctx(t), sdk.ConfigureRequest{Config: tc.cfg})
 			wantPermanent(t, err, tc.want)
 		})
 	}

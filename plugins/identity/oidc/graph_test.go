@@ -147,7 +147,7 @@ func TestGraphURLIsChecked(t *testing.T) {
 		{"plain http elsewhere than loopback", merge(prov.Config(), map[string]string{"graph_url": "http://graph.example.com"}), "use https"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := oidc.NewWithLogger(slog.New(slog.DiscardHandler)).Configure(ctx(t), tc.cfg)
+			err := oidc.NewWithLogger(slog.New(slog.DiscardHandler)).Configure(ctx(t), sdk.ConfigureRequest{Config: tc.cfg})
 			wantPermanent(t, err, tc.want)
 		})
 	}

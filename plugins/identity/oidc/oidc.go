@@ -42,7 +42,20 @@ const (
 	keyGraphURL        = "graph_url"
 )
 
-var knownKeys = []string{keyIssuer, keyTenant, keyClientID, keyClientSecret, keyScopes, keyAllowedDomains, keyAuthority, keyVerifiedDomains, keyGraphURL}
+// settings are the operator's keys as given, decoded by the SDK, which
+// refuses any other key.
+type settings struct {
+	Issuer         string `config:"issuer"`
+	Tenant         string `config:"tenant"`
+	ClientID       string `config:"client_id"`
+	ClientSecret   string `config:"client_secret"`
+	Scopes         string `config:"scopes"`
+	AllowedDomains string `config:"allowed_domains"`
+	// Entra ID only (with tenant).
+	Authority       string `config:"authority"`
+	VerifiedDomains string `config:"verified_domains"`
+	GraphURL        string `config:"graph_url"`
+}
 
 const defaultScopes = "openid email profile"
 
@@ -101,8 +114,8 @@ func (p *Plugin) Info(context.Context) (sdk.Info, error) {
 
 // Configure checks the configuration and discovers the provider. A
 // configuration is replaced only by one that is accepted.
-func (p *Plugin) Configure(ctx context.Context, config map[string]string) error {
-	c, err := parseConfig(config)
+func (p *Plugin) Configure(ctx context.Context, req sdk.ConfigureRequest) error {
+	c, err := parseConfig(req.Config)
 	if err != nil {
 		return sdk.Permanent(err)
 	}
@@ -173,15 +186,13 @@ type config struct {
 }
 
 func parseConfig(m map[string]string) (config, error) {
-	var errs []error
-	for k := range m {
-		if !slices.Contains(knownKeys, k) {
-			errs = append(errs, fmt.Errorf("unknown key %q (want one of %s)", k, strings.Join(knownKeys, ", ")))
-		}
-	}
+	var in settings
+	// All values are strings, so decoding fails only on unknown keys; the
+	// known ones are checked below all the same, to report every mistake.
+	errs := []error{sdk.ConfigureRequest{Config: m}.Decode(&in)}
 	var c config
-	issuer := strings.TrimSpace(m[keyIssuer])
-	tenant := strings.TrimSpace(m[keyTenant])
+	issuer := strings.TrimSpace(in.Issuer)
+	tenant := strings.TrimSpace(in.Tenant)
 	switch {
 	case issuer != "" && tenant != "":
 		errs = append(errs, fmt.Errorf("set %q or %q, not both (%q names an Entra ID national cloud)", keyIssuer, keyTenant, keyAuthority))
@@ -191,7 +202,7 @@ func parseConfig(m map[string]string) (config, error) {
 		}
 		c.issuer = issuer
 	case tenant != "":
-		e, err := parseEntra(tenant, m)
+		e, err := parseEntra(tenant, in)
 		if err != nil {
 			errs = append(errs, err)
 		} else {
@@ -202,19 +213,19 @@ func parseConfig(m map[string]string) (config, error) {
 		errs = append(errs, fmt.Errorf("missing %q (or %q for Entra ID)", keyIssuer, keyTenant))
 	}
 	if tenant == "" {
-		for _, k := range []string{keyAuthority, keyVerifiedDomains, keyGraphURL} {
-			if strings.TrimSpace(m[k]) != "" {
-				errs = append(errs, fmt.Errorf("%q applies to Entra ID only: set %q", k, keyTenant))
+		for _, kv := range [][2]string{{keyAuthority, in.Authority}, {keyVerifiedDomains, in.VerifiedDomains}, {keyGraphURL, in.GraphURL}} {
+			if strings.TrimSpace(kv[1]) != "" {
+				errs = append(errs, fmt.Errorf("%q applies to Entra ID only: set %q", kv[0], keyTenant))
 			}
 		}
 	}
-	if c.clientID = strings.TrimSpace(m[keyClientID]); c.clientID == "" {
+	if c.clientID = strings.TrimSpace(in.ClientID); c.clientID == "" {
 		errs = append(errs, fmt.Errorf("missing %q", keyClientID))
 	}
 	// A secret is optional: a public client relies on PKCE alone.
-	c.clientSecret = m[keyClientSecret]
+	c.clientSecret = in.ClientSecret
 
-	scopes := m[keyScopes]
+	scopes := in.Scopes
 	if strings.TrimSpace(scopes) == "" {
 		scopes = defaultScopes
 		if c.entra != nil && c.entra.graphURL != "" {
@@ -228,7 +239,7 @@ func parseConfig(m map[string]string) (config, error) {
 		c.scopes = append([]string{gooidc.ScopeOpenID}, c.scopes...)
 	}
 	var err error
-	if c.allowed, err = parseDomains(keyAllowedDomains, m[keyAllowedDomains]); err != nil {
+	if c.allowed, err = parseDomains(keyAllowedDomains, in.AllowedDomains); err != nil {
 		errs = append(errs, err)
 	}
 	return c, errors.Join(errs...)

@@ -33,7 +33,7 @@ func configured(t *testing.T, prov *testProvider, extra map[string]string) (*oid
 	p := oidc.NewWithLogger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	cfg := prov.Config()
 	maps.Copy(cfg, extra)
-	if err := p.Configure(ctx(t), cfg); err != nil {
+	if err := p.Configure(ctx(t), sdk.ConfigureRequest{Config: cfg}); err != nil {
 		t.Fatalf("Configure: %v", err)
 	}
 	return p, logs
@@ -215,7 +215,7 @@ func TestProviderDownIsTemporary(t *testing.T) {
 		prov := newTestProvider(t)
 		cfg := prov.Config()
 		prov.Close()
-		err := oidc.NewWithLogger(slog.New(slog.DiscardHandler)).Configure(ctx(t), cfg)
+		err := oidc.NewWithLogger(slog.New(slog.DiscardHandler)).Configure(ctx(t), sdk.ConfigureRequest{Config: cfg})
 		wantTemporary(t, err)
 	})
 	t.Run("token endpoint failing", func(t *testing.T) {
@@ -270,7 +270,7 @@ func TestBadConfigurationIsPermanent(t *testing.T) {
 		{"issuer mismatch", map[string]string{"issuer": strings.Replace(prov.Issuer(), "127.0.0.1", "localhost", 1), "client_id": "x"}, "issuer"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := oidc.NewWithLogger(slog.New(slog.DiscardHandler)).Configure(ctx(t), tc.cfg)
+			err := oidc.NewWithLogger(slog.New(slog.DiscardHandler)).Configure(ctx(t), sdk.ConfigureRequest{Config: tc.cfg})
 			wantPermanent(t, err, tc.want)
 		})
 	}

@@ -9,5 +9,10 @@
 //	unavailable  while this file exists, the destination fails temporarily
 //	slow         while this file exists, the destination hangs
 //
+// Serve runs it as a plugin process: through sdk.ServeDelivery, except for
+// the faults about repeated IDs, which the SDK's ledger would hide; those
+// are served over the protocol directly, as a plugin written without the
+// SDK would be.
+//
 // It is test code: it must not be used by anything but plugintest's tests.
 package testplugin

@@ -32,7 +32,13 @@ const (
 	// DeliverTwice delivers every message twice.
 	DeliverTwice Fault = "deliver-twice"
 	// Redeliver forgets the IDs it delivered, so a retry delivers again.
+	// Served without the SDK's ledger (see Serve), as a plugin in another
+	// language would be.
 	Redeliver Fault = "redeliver"
+	// RacyRetry remembers the IDs it delivered, but only once a delivery
+	// is done, so a retry racing the original delivers again. Served
+	// without the SDK's ledger, like Redeliver.
+	RacyRetry Fault = "racy-retry"
 	// TemporaryInvalid refuses an invalid request with a temporary error,
 	// so the host would retry it forever.
 	TemporaryInvalid Fault = "temporary-invalid"
@@ -80,8 +86,8 @@ func (p *Plugin) Info(context.Context) (sdk.Info, error) {
 }
 
 // Configure takes {"dir": "/absolute/dir"}.
-func (p *Plugin) Configure(_ context.Context, config map[string]string) error {
-	dir := config["dir"]
+func (p *Plugin) Configure(_ context.Context, req sdk.ConfigureRequest) error {
+	dir := req.Config["dir"]
 	if dir == "" && p.fault != LenientConfig {
 		return sdk.Permanent(errors.New(`missing "dir"`))
 	}
@@ -134,6 +140,9 @@ func (p *Plugin) Send(ctx context.Context, req sdk.SendRequest) (sdk.SendRespons
 	if p.fault == LossyConcurrent {
 		time.Sleep(overlap)
 	}
+	if p.fault == RacyRetry {
+		return p.sendRacy(dir, req)
+	}
 
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -158,6 +167,25 @@ func (p *Plugin) Send(ctx context.Context, req sdk.SendRequest) (sdk.SendRespons
 	if p.fault != Redeliver {
 		p.seen[req.ID] = true
 	}
+	return sdk.SendResponse{MessageID: req.ID}, nil
+}
+
+// sendRacy checks and records req.ID under the lock but delivers outside
+// it: the defect of RacyRetry.
+func (p *Plugin) sendRacy(dir string, req sdk.SendRequest) (sdk.SendResponse, error) {
+	p.mu.Lock()
+	seen := p.seen[req.ID]
+	p.mu.Unlock()
+	if seen {
+		return sdk.SendResponse{MessageID: req.ID}, nil
+	}
+	time.Sleep(overlap)
+	if err := appendLine(filepath.Join(dir, DeliveredFile), req.ID); err != nil {
+		return sdk.SendResponse{}, err
+	}
+	p.mu.Lock()
+	p.seen[req.ID] = true
+	p.mu.Unlock()
 	return sdk.SendResponse{MessageID: req.ID}, nil
 }
 

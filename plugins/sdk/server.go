@@ -9,22 +9,23 @@ import (
 	"github.com/flexauth/flexauth/plugins/proto"
 )
 
-// gRPCServer runs in the plugin process and forwards gRPC calls to the
-// author's Delivery.
-type gRPCServer struct {
+// deliveryServer runs in the plugin process and forwards gRPC calls to the
+// author's Delivery, sending each request ID once (see ledger).
+type deliveryServer struct {
 	proto.UnimplementedDeliveryServer
 	impl Delivery
+	sent *ledger
 }
 
-func (s *gRPCServer) Configure(ctx context.Context, req *proto.ConfigureRequest) (*proto.ConfigureResponse, error) {
-	if err := s.impl.Configure(ctx, req.GetConfig()); err != nil {
+func (s *deliveryServer) Configure(ctx context.Context, req *proto.ConfigureRequest) (*proto.ConfigureResponse, error) {
+	if err := s.impl.Configure(ctx, ConfigureRequest{Config: req.GetConfig()}); err != nil {
 		return nil, toStatus(err)
 	}
 	return &proto.ConfigureResponse{}, nil
 }
 
-func (s *gRPCServer) Send(ctx context.Context, req *proto.SendRequest) (*proto.SendResponse, error) {
-	resp, err := s.impl.Send(ctx, SendRequest{
+func (s *deliveryServer) Send(ctx context.Context, req *proto.SendRequest) (*proto.SendResponse, error) {
+	resp, err := s.sent.send(ctx, SendRequest{
 		ID:       req.GetId(),
 		Channel:  req.GetChannel(),
 		To:       req.GetTo(),
@@ -35,14 +36,14 @@ func (s *gRPCServer) Send(ctx context.Context, req *proto.SendRequest) (*proto.S
 		Code:     req.GetCode(),
 		Attempt:  req.GetAttempt(),
 		Metadata: req.GetMetadata(),
-	})
+	}, s.impl.Send)
 	if err != nil {
 		return nil, toStatus(err)
 	}
 	return &proto.SendResponse{MessageId: resp.MessageID}, nil
 }
 
-func (s *gRPCServer) Info(ctx context.Context, _ *proto.InfoRequest) (*proto.InfoResponse, error) {
+func (s *deliveryServer) Info(ctx context.Context, _ *proto.InfoRequest) (*proto.InfoResponse, error) {
 	info, err := s.impl.Info(ctx)
 	if err != nil {
 		return nil, toStatus(err)
@@ -58,7 +59,7 @@ type identityServer struct {
 }
 
 func (s *identityServer) Configure(ctx context.Context, req *proto.ConfigureRequest) (*proto.ConfigureResponse, error) {
-	if err := s.impl.Configure(ctx, req.GetConfig()); err != nil {
+	if err := s.impl.Configure(ctx, ConfigureRequest{Config: req.GetConfig()}); err != nil {
 		return nil, toStatus(err)
 	}
 	return &proto.ConfigureResponse{}, nil

@@ -1,4 +1,4 @@
-package sdk
+package grpcclient
 
 import (
 	"context"
@@ -6,35 +6,38 @@ import (
 	"fmt"
 	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/flexauth/flexauth/plugins/internal/wire"
 	"github.com/flexauth/flexauth/plugins/proto"
+	"github.com/flexauth/flexauth/plugins/sdk"
 )
 
 // exitGrace bounds how long a failed call waits to learn whether the plugin
 // process died. A broken connection is usually noticed a few milliseconds
 // before go-plugin has reaped the process; without waiting, a crash would be
-// reported as an anonymous transport error instead of ErrPluginExited.
+// reported as an anonymous transport error instead of sdk.ErrPluginExited.
 const exitGrace = 2 * time.Second
 
-// gRPCClient runs in the host and implements Delivery by calling the plugin
-// process.
-type gRPCClient struct {
+// deliveryClient runs in the host and implements sdk.Delivery by calling
+// the plugin process.
+type deliveryClient struct {
 	client proto.DeliveryClient
 	caller
 }
 
-var _ Delivery = (*gRPCClient)(nil)
+var _ sdk.Delivery = (*deliveryClient)(nil)
 
-func (c *gRPCClient) Configure(ctx context.Context, config map[string]string) error {
+func (c *deliveryClient) Configure(ctx context.Context, req sdk.ConfigureRequest) error {
 	return c.configure(ctx, func(ctx context.Context, req *proto.ConfigureRequest) error {
 		_, err := c.client.Configure(ctx, req)
 		return err
-	}, config)
+	}, req)
 }
 
-func (c *gRPCClient) Send(ctx context.Context, req SendRequest) (SendResponse, error) {
+func (c *deliveryClient) Send(ctx context.Context, req sdk.SendRequest) (sdk.SendResponse, error) {
 	var resp *proto.SendResponse
 	err := c.call(ctx, "Send", func(ctx context.Context) error {
 		var err error
@@ -53,18 +56,18 @@ func (c *gRPCClient) Send(ctx context.Context, req SendRequest) (SendResponse, e
 		return err
 	})
 	if err != nil {
-		return SendResponse{}, fmt.Errorf("send: %w", err)
+		return sdk.SendResponse{}, fmt.Errorf("send: %w", err)
 	}
-	return SendResponse{MessageID: resp.GetMessageId()}, nil
+	return sdk.SendResponse{MessageID: resp.GetMessageId()}, nil
 }
 
-func (c *gRPCClient) Info(ctx context.Context) (Info, error) {
+func (c *deliveryClient) Info(ctx context.Context) (sdk.Info, error) {
 	return c.info(ctx, func(ctx context.Context) (*proto.InfoResponse, error) {
 		return c.client.Info(ctx, &proto.InfoRequest{})
 	})
 }
 
-// identityClient runs in the host and implements IdentityProvider by
+// identityClient runs in the host and implements sdk.IdentityProvider by
 // calling the plugin process.
 type identityClient struct {
 	client proto.IdentityClient
@@ -72,26 +75,26 @@ type identityClient struct {
 }
 
 var (
-	_ IdentityProvider = (*identityClient)(nil)
-	// The host's side always offers SignOn; whether the plugin does shows
+	_ sdk.IdentityProvider = (*identityClient)(nil)
+	// The host's side always offers sdk.SignOn; whether the plugin does shows
 	// on the first call (a permanent "does not implement" error).
-	_ SignOn = (*identityClient)(nil)
+	_ sdk.SignOn = (*identityClient)(nil)
 )
 
-func (c *identityClient) Configure(ctx context.Context, config map[string]string) error {
+func (c *identityClient) Configure(ctx context.Context, req sdk.ConfigureRequest) error {
 	return c.configure(ctx, func(ctx context.Context, req *proto.ConfigureRequest) error {
 		_, err := c.client.Configure(ctx, req)
 		return err
-	}, config)
+	}, req)
 }
 
-func (c *identityClient) Info(ctx context.Context) (Info, error) {
+func (c *identityClient) Info(ctx context.Context) (sdk.Info, error) {
 	return c.info(ctx, func(ctx context.Context) (*proto.InfoResponse, error) {
 		return c.client.Info(ctx, &proto.InfoRequest{})
 	})
 }
 
-func (c *identityClient) Lookup(ctx context.Context, req LookupRequest) (Identity, error) {
+func (c *identityClient) Lookup(ctx context.Context, req sdk.LookupRequest) (sdk.Identity, error) {
 	var resp *proto.LookupResponse
 	err := c.call(ctx, "Lookup", func(ctx context.Context) error {
 		var err error
@@ -99,14 +102,14 @@ func (c *identityClient) Lookup(ctx context.Context, req LookupRequest) (Identit
 		return err
 	})
 	if err != nil {
-		return Identity{}, fmt.Errorf("lookup: %w", err)
+		return sdk.Identity{}, fmt.Errorf("lookup: %w", err)
 	}
 	if !resp.GetFound() {
 		// Whatever else a plugin sent about a user it does not know must
 		// not reach the policy.
-		return Identity{}, nil
+		return sdk.Identity{}, nil
 	}
-	return Identity{
+	return sdk.Identity{
 		Found:      true,
 		Name:       resp.GetName(),
 		Email:      resp.GetEmail(),
@@ -116,7 +119,7 @@ func (c *identityClient) Lookup(ctx context.Context, req LookupRequest) (Identit
 	}, nil
 }
 
-func (c *identityClient) Authorize(ctx context.Context, req AuthorizeRequest) (AuthorizeResponse, error) {
+func (c *identityClient) Authorize(ctx context.Context, req sdk.AuthorizeRequest) (sdk.AuthorizeResponse, error) {
 	var resp *proto.AuthorizeResponse
 	err := c.call(ctx, "Authorize", func(ctx context.Context) error {
 		var err error
@@ -132,12 +135,12 @@ func (c *identityClient) Authorize(ctx context.Context, req AuthorizeRequest) (A
 		return err
 	})
 	if err != nil {
-		return AuthorizeResponse{}, fmt.Errorf("authorize: %w", err)
+		return sdk.AuthorizeResponse{}, fmt.Errorf("authorize: %w", err)
 	}
-	return AuthorizeResponse{URL: resp.GetUrl()}, nil
+	return sdk.AuthorizeResponse{URL: resp.GetUrl()}, nil
 }
 
-func (c *identityClient) Exchange(ctx context.Context, req ExchangeRequest) (Claims, error) {
+func (c *identityClient) Exchange(ctx context.Context, req sdk.ExchangeRequest) (sdk.Claims, error) {
 	var resp *proto.ExchangeResponse
 	err := c.call(ctx, "Exchange", func(ctx context.Context) error {
 		var err error
@@ -150,9 +153,9 @@ func (c *identityClient) Exchange(ctx context.Context, req ExchangeRequest) (Cla
 		return err
 	})
 	if err != nil {
-		return Claims{}, fmt.Errorf("exchange: %w", err)
+		return sdk.Claims{}, fmt.Errorf("exchange: %w", err)
 	}
-	return Claims{
+	return sdk.Claims{
 		Subject:       resp.GetSubject(),
 		Issuer:        resp.GetIssuer(),
 		Email:         resp.GetEmail(),
@@ -177,9 +180,9 @@ type caller struct {
 	doneCtx context.Context
 }
 
-func (c caller) configure(ctx context.Context, rpc func(context.Context, *proto.ConfigureRequest) error, config map[string]string) error {
+func (c caller) configure(ctx context.Context, rpc func(context.Context, *proto.ConfigureRequest) error, req sdk.ConfigureRequest) error {
 	err := c.call(ctx, "Configure", func(ctx context.Context) error {
-		return rpc(ctx, &proto.ConfigureRequest{Config: config})
+		return rpc(ctx, &proto.ConfigureRequest{Config: req.Config})
 	})
 	if err != nil {
 		return fmt.Errorf("configure: %w", err)
@@ -187,7 +190,7 @@ func (c caller) configure(ctx context.Context, rpc func(context.Context, *proto.
 	return nil
 }
 
-func (c caller) info(ctx context.Context, rpc func(context.Context) (*proto.InfoResponse, error)) (Info, error) {
+func (c caller) info(ctx context.Context, rpc func(context.Context) (*proto.InfoResponse, error)) (sdk.Info, error) {
 	var resp *proto.InfoResponse
 	err := c.call(ctx, "Info", func(ctx context.Context) error {
 		var err error
@@ -195,9 +198,9 @@ func (c caller) info(ctx context.Context, rpc func(context.Context) (*proto.Info
 		return err
 	})
 	if err != nil {
-		return Info{}, fmt.Errorf("info: %w", err)
+		return sdk.Info{}, fmt.Errorf("info: %w", err)
 	}
-	return Info{
+	return sdk.Info{
 		Name:         resp.GetName(),
 		Version:      resp.GetVersion(),
 		Channels:     resp.GetChannels(),
@@ -209,11 +212,11 @@ func (c caller) info(ctx context.Context, rpc func(context.Context) (*proto.Info
 }
 
 // call runs one RPC (method names it, for errors) and translates its error
-// into the SDK's error contract: ErrPermanent (with ErrRefused), ErrWrongKind,
-// ErrPluginExited, the caller's context error, or a temporary error.
+// into the SDK's error contract: sdk.ErrPermanent (with sdk.ErrRefused), sdk.ErrWrongKind,
+// sdk.ErrPluginExited, the caller's context error, or a temporary error.
 func (c caller) call(ctx context.Context, method string, rpc func(context.Context) error) error {
 	if c.doneCtx.Err() != nil {
-		return ErrPluginExited
+		return sdk.ErrPluginExited
 	}
 	// Abort the call as soon as the process is gone rather than waiting
 	// for the caller's deadline.
@@ -229,9 +232,9 @@ func (c caller) call(ctx context.Context, method string, rpc func(context.Contex
 	st := status.Convert(err)
 	switch {
 	case isPermanentCode(st.Code()) && refusedStatus(st):
-		return fmt.Errorf("%w: %w: %s", ErrPermanent, ErrRefused, st.Message())
+		return fmt.Errorf("%w: %w: %s", sdk.ErrPermanent, sdk.ErrRefused, st.Message())
 	case isPermanentCode(st.Code()):
-		return fmt.Errorf("%w: %s", ErrPermanent, st.Message())
+		return fmt.Errorf("%w: %s", sdk.ErrPermanent, st.Message())
 	case st.Code() == codes.Unimplemented && !fromPlugin(st):
 		return c.unimplemented(method, st)
 	case ctx.Err() != nil:
@@ -242,7 +245,7 @@ func (c caller) call(ctx context.Context, method string, rpc func(context.Contex
 	case fromPlugin(st):
 		return errors.New(st.Message())
 	case c.exited(ctx):
-		return ErrPluginExited
+		return sdk.ErrPluginExited
 	default:
 		return fmt.Errorf("call plugin: %w", err)
 	}
@@ -261,9 +264,9 @@ func pastDeadline(ctx context.Context) bool {
 // retrying.
 func (c caller) unimplemented(method string, st *status.Status) error {
 	if method == "Info" || method == "Configure" {
-		return fmt.Errorf("%w: %w: the plugin does not serve the %s protocol (%s)", ErrWrongKind, ErrPermanent, c.kind, st.Message())
+		return fmt.Errorf("%w: %w: the plugin does not serve the %s protocol (%s)", sdk.ErrWrongKind, sdk.ErrPermanent, c.kind, st.Message())
 	}
-	return fmt.Errorf("%w: the plugin does not implement %s (%s)", ErrPermanent, method, st.Message())
+	return fmt.Errorf("%w: the plugin does not implement %s (%s)", sdk.ErrPermanent, method, st.Message())
 }
 
 // exited waits up to exitGrace for the plugin process to be reported gone.
@@ -277,4 +280,32 @@ func (c caller) exited(ctx context.Context) bool {
 	case <-ctx.Done():
 	}
 	return c.doneCtx.Err() != nil
+}
+
+// isPermanentCode reports whether a status code means "do not retry".
+// FailedPrecondition is accepted too, for plugins in other languages that
+// report a missing configuration that way.
+func isPermanentCode(c codes.Code) bool {
+	return c == codes.InvalidArgument || c == codes.FailedPrecondition
+}
+
+// refusedStatus reports whether st is a Refused error from the plugin.
+func refusedStatus(st *status.Status) bool {
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetDomain() == wire.ErrorDomain && info.GetReason() == wire.ReasonRefused {
+			return true
+		}
+	}
+	return false
+}
+
+// fromPlugin reports whether st was produced by the plugin's code (see
+// wire.ErrorDomain) rather than by the gRPC transport.
+func fromPlugin(st *status.Status) bool {
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetDomain() == wire.ErrorDomain {
+			return true
+		}
+	}
+	return false
 }
