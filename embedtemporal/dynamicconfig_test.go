@@ -27,3 +27,20 @@ func TestDynamicConfigGivesFlexauthsQueueOnePartition(t *testing.T) {
 		}
 	}
 }
+
+// The history service's workflow cache is bounded by size, so that
+// pending attempts do not each keep their mutable state in memory.
+func TestDynamicConfigBoundsTheHistoryCacheBySize(t *testing.T) {
+	dc, err := dynamicConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := dynamicconfig.NewCollection(dc, log.NewNoopLogger())
+	if !dynamicconfig.HistoryCacheSizeBasedLimit.Get(col)() {
+		t.Errorf("%s = false: the cache is bounded by entries (Temporal's default 128,000)", dynamicconfig.HistoryCacheSizeBasedLimit.Key())
+	}
+	const most = 512 << 20
+	if got := dynamicconfig.HistoryCacheHostLevelMaxSizeBytes.Get(col)(); got <= 0 || got > most {
+		t.Errorf("%s = %d, want a bound of at most %d", dynamicconfig.HistoryCacheHostLevelMaxSizeBytes.Key(), got, most)
+	}
+}
