@@ -56,6 +56,7 @@ func TestSingleSignOnThroughALocalProvider(t *testing.T) {
 		t.Fatalf("callback = %d %s", done.Status, done.Body)
 	}
 	h.Expect("/v1/check", req{"system": "portal", "authid": "ada"}, http.StatusOK, "authenticated")
+	h.saveHistory(h.workflowID("portal", "ada"), "sso_signed_in")
 	ada, err := h.st.GetUser(context.Background(), "acme", "ada")
 	if err != nil {
 		t.Fatal(err)
