@@ -204,17 +204,39 @@ func TestRaceTOTPStepIsSpentOnce(t *testing.T) {
 	}
 }
 
-// TestRaceUseTOTPStep: of concurrent uses of steps around one another, the
-// step recorded is the highest that won, and each step wins at most once.
+// TestRaceUseTOTPStep: codes of neighbouring steps (the server accepts
+// one either side of its own) used at once: each step wins at most once,
+// the latest wins exactly once, and it is the step recorded.
 func TestRaceUseTOTPStep(t *testing.T) {
 	s := racePostgres(t)
 	ctx := context.Background()
 	_, _, u := seed(t, s)
+	const steps = 3
 	for r := range rounds {
-		step := int64(2000 + 10*r)
-		outs, errs := race(racers, func(int) (bool, error) { return s.UseTOTPStep(ctx, u.ID, step) })
-		if n := winners(t, outs, errs, func(ok bool) bool { return ok }); n != 1 {
-			t.Fatalf("round %d: step %d used %d times, want 1", r, step, n)
+		base := int64(2000 + 10*r)
+		outs, errs := race(racers, func(i int) (bool, error) { return s.UseTOTPStep(ctx, u.ID, base+int64(i%steps)) })
+		wins := map[int64]int{}
+		for i, ok := range outs {
+			if errs[i] != nil {
+				t.Fatalf("round %d, consumer %d: %v", r, i, errs[i])
+			}
+			if ok {
+				wins[base+int64(i%steps)]++
+			}
+		}
+		latest := base + steps - 1
+		for step, n := range wins {
+			if n > 1 {
+				t.Fatalf("round %d: step %d used %d times, want once at most", r, step, n)
+			}
+		}
+		if wins[latest] != 1 {
+			t.Fatalf("round %d: the latest step %d used %d times, want 1", r, latest, wins[latest])
+		}
+		got, err := s.UserByID(ctx, u.ID)
+		must(t, err)
+		if got.TOTPLastStep != latest {
+			t.Fatalf("round %d: last step %d, want %d", r, got.TOTPLastStep, latest)
 		}
 	}
 }
