@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pquerna/otp/totp"
-
 	"github.com/flexauth/flexauth/activities"
 )
 
@@ -109,8 +107,12 @@ func TestTOTPSignIn(t *testing.T) {
 	if !strings.HasPrefix(uri, "otpauth://totp/flexauth:carol?") || !strings.Contains(uri, "secret="+seed) || seed == "" {
 		t.Fatalf("enrolment = %v", enrol)
 	}
-	// An earlier step's code, still within the allowed skew.
-	enrolCode, err := totp.GenerateCode(seed, time.Now().Add(-30*time.Second))
+	// The codes of this step (to enrol) and the next (to sign in), taken
+	// now: the server accepts a step either side of its own, so both stay
+	// good if its step moves on meanwhile (an earlier step's code would
+	// not), and the test waits for no step.
+	step := time.Now().Unix() / activities.TOTPPeriod
+	enrolCode, err := activities.TOTPCode(seed, time.Unix(step*activities.TOTPPeriod, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +136,7 @@ func TestTOTPSignIn(t *testing.T) {
 	h.Expect("/v1/check", body, http.StatusAccepted, "pending")
 	// The enrolment code's step is spent: it cannot also sign in.
 	h.Expect("/v1/check", req{"system": "payroll", "authid": "carol", "pin": enrolCode}, http.StatusForbidden, "security error")
-	code, err := totp.GenerateCode(seed, time.Now())
+	code, err := activities.TOTPCode(seed, time.Unix((step+1)*activities.TOTPPeriod, 0))
 	if err != nil {
 		t.Fatal(err)
 	}

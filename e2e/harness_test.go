@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -93,7 +94,16 @@ type harness struct {
 	dsn      string // the harness's own database
 	tc       client.Client
 	keys     *secret.Keyring
+	// ahead moves the deployment's clock (the API's and the worker's)
+	// ahead of real time, so that a test needing a later TOTP step moves
+	// the clock on instead of waiting for one (see totpClock). Temporal's
+	// timers keep real time.
+	ahead atomic.Int64
 }
+
+// now is the deployment's clock as the worker reads it: real time, moved
+// on by ahead.
+func (h *harness) now() time.Time { return time.Now().Add(time.Duration(h.ahead.Load())) }
 
 // option changes one part of a harness.
 type option func(*harnessConfig)
@@ -124,7 +134,8 @@ func withDevOutbox() option {
 }
 
 // withClock gives the API the clock now, so that a test can move it past
-// the console's session timeouts. The worker keeps real time.
+// the console's session timeouts. The worker keeps real time (moved on, as
+// the API's clock is, by the harness's ahead).
 func withClock(now func() time.Time) option {
 	return func(c *harnessConfig) { c.now = now }
 }
@@ -237,11 +248,16 @@ func newHarness(t testing.TB, opts ...option) *harness {
 		// The worker reads the hashes the API's stand-in rules store.
 		cfg.acts.Passwords = apitest.PasswordRules{}
 	}
-	acts := activities.New(st, cfg.policy, plugins, h.keys, cfg.acts, nil)
+	acts := activities.New(st, cfg.policy, plugins, h.keys, cfg.acts, h.now)
 	ts.NewWorkerWithOptions(workflows.TaskQueue, func(r sdkworker.Registry) { worker.Register(r, acts) }, sdkworker.Options{})
 	// The password rules are a stand-in for flexauth's own (package
 	// password), quick to hash: 8 characters, "password123" refused.
-	apiCfg := api.Config{PublicURL: h.url, StartFloor: time.Millisecond, Now: cfg.now, PasswordRules: apitest.PasswordRules{}}
+	apiNow := cfg.now
+	if apiNow == nil {
+		apiNow = time.Now
+	}
+	apiCfg := api.Config{PublicURL: h.url, StartFloor: time.Millisecond, PasswordRules: apitest.PasswordRules{},
+		Now: func() time.Time { return apiNow().Add(time.Duration(h.ahead.Load())) }}
 	// Every client here is 127.0.0.1: the per-IP limits (tested in api/) are off.
 	off := api.IPLimit{PerSecond: -1}
 	apiCfg.AppIPLimit, apiCfg.BrowserIPLimit, apiCfg.SignInIPLimit = off, off, off
@@ -296,6 +312,36 @@ type message struct {
 	Attempt string `json:"attempt"`
 	Link    string `json:"link"`
 	Code    string `json:"code"`
+}
+
+// setSystemTTL sets a system's ttl_seconds in the store, below the floor
+// the admin API keeps for callers (30 s): the attempt's expiry, decided by
+// the policy from the stored system and run out by the workflow's timer,
+// takes seconds instead of half a minute.
+func (h *harness) setSystemTTL(name string, seconds int) {
+	h.t.Helper()
+	ctx := context.Background()
+	sys, err := h.st.GetSystem(ctx, "acme", name)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	sys.TTLSeconds = seconds
+	if err := h.st.UpdateSystem(ctx, &sys); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// waitAudit waits until the audit query (as /v1/admin/audit takes it)
+// finds at least n events.
+func (h *harness) waitAudit(query string, n int) {
+	h.t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for len(h.AuditTypes(query)) < n {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("fewer than %d audit events for %s within %s", n, query, waitTimeout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // waitAttemptMessage waits for the outbox message of one attempt.
