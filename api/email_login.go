@@ -17,6 +17,8 @@ import (
 // user's switch (one user in admin_users.go, a file in admin_import.go, a
 // selection here), and the welcome link that turning a user's switch on
 // sends (credential_links.go starts its delivery, welcome.go serves it).
+// What a change of a user means for the switch and its links is
+// admin.PasswordLoginPlan, shared by all three.
 //
 // A user's switch can be turned on only while the account's is on, and
 // only for a user with an email address, where the welcome link goes.

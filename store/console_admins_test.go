@@ -30,6 +30,15 @@ var removals = []removal{
 		u.UpdatedAt = time.Now().UTC()
 		return s.ApplyUserChanges(ctx, u.AccountID, []store.UserChange{{User: u, SaveProfile: true}})
 	}},
+	{"move", func(ctx context.Context, s *store.Store, u store.User) error {
+		// To a sub-organisation of the user's, made for the move.
+		to := u.AccountID + "-sub-" + u.AuthID
+		now := time.Now().UTC()
+		if err := s.CreateOrganisation(ctx, u.AccountID, &store.Account{ID: to, Name: to, ParentID: u.AccountID, CreatedAt: now}); err != nil {
+			return err
+		}
+		return s.MoveUser(ctx, u.AccountID, store.UserMove{UserID: u.ID, AuthID: u.AuthID, From: u.AccountID, To: to, At: now})
+	}},
 	{"import", func(ctx context.Context, s *store.Store, u store.User) error {
 		return s.ApplyUserChangeBatches(ctx, []store.UserChangeBatch{{AccountID: u.AccountID,
 			Changes: []store.UserChange{{User: u, ReplaceAssignments: true}}}})
@@ -98,7 +107,7 @@ func TestOnlyTheLastConsoleAdminIsGuarded(t *testing.T) {
 		// A disabled user assigned the console system administers nothing:
 		// taking it away leaves the one administrator there is.
 		for _, r := range removals {
-			if r.name == "delete" {
+			if r.name == "delete" || r.name == "move" { // the user goes: checked below
 				continue
 			}
 			if err := r.remove(ctx, s, disabled); err != nil {
