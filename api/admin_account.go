@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/admin"
 	"github.com/flexauth/flexauth/store"
 )
 
@@ -212,7 +213,7 @@ func (s *Server) settingsEvents(c *gin.Context, detail map[string]any, from, to 
 		ev := s.auditEvent(c, activities.LinkEvent(store.LinkWelcome, "requested"), "", w.AuthID, map[string]any{"link": w.LinkID, "to": w.Email})
 		// In the user's own organisation, where its administrators look.
 		ev.AccountID = w.AccountID
-		ev.Reasons = []string{welcomeAccountOn}
+		ev.Reasons = []string{admin.WelcomeAccountOn}
 		events = append(events, ev)
 	}
 	return events

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/flexauth/flexauth/admin"
 	"github.com/flexauth/flexauth/store"
 	"github.com/flexauth/flexauth/userio"
 )
@@ -188,5 +189,13 @@ func (s *Server) auditEvent(c *gin.Context, typ, system, authid string, detail m
 	return store.AuditEvent{
 		AccountID: who.AccountID, Time: s.now().UTC(), Type: typ,
 		System: system, AuthID: authid, IP: c.ClientIP(), Detail: detail,
+	}
+}
+
+// eventFor builds c's audit events for the administration rules (package
+// admin), which know what happened but not who asked.
+func (s *Server) eventFor(c *gin.Context) admin.EventFunc {
+	return func(typ, system, authid string, detail map[string]any) store.AuditEvent {
+		return s.auditEvent(c, typ, system, authid, detail)
 	}
 }

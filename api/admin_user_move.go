@@ -113,6 +113,10 @@ func (s *Server) moveUser(c *gin.Context) {
 	m := store.UserMove{UserID: u.ID, AuthID: u.AuthID, From: u.AccountID, To: req.Organisation,
 		Assignments: rows, At: s.now().UTC()}
 	err = s.store.MoveUser(ctx, root, m, auditedIn(ev, u.AccountID, req.Organisation)...)
+	if rerr, ok := lastConsoleAdminError(err, u.AuthID); ok {
+		respondError(c, rerr)
+		return
+	}
 	switch {
 	case errors.Is(err, store.ErrConflict):
 		failf(c, http.StatusConflict, "organisation %q has a user %q already, or one with the same single sign-on identity, or its systems changed; nothing was moved", req.Organisation, u.AuthID)

@@ -14,6 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
+	"github.com/flexauth/flexauth/admin"
 	"github.com/flexauth/flexauth/store"
 	"github.com/flexauth/flexauth/userio"
 )
@@ -132,14 +133,14 @@ func (s *Server) createUser(c *gin.Context) {
 		Email: req.Email, Phone: req.Phone, Status: req.Status, EmailPasswordLogin: req.EmailPasswordLogin,
 		CreatedAt: now, UpdatedAt: now,
 	}
-	plan := planPasswordLogin(nil, u, acc)
-	if msg := plan.refusal(u, acc); msg != "" {
+	plan := admin.PlanPasswordLogin(nil, u, acc)
+	if msg := plan.Refusal(u, acc); msg != "" {
 		fail(c, http.StatusConflict, msg)
 		return
 	}
 	change := store.UserChange{User: u, Create: true}
-	events := []store.AuditEvent{s.auditEvent(c, "user.created", "", u.AuthID, profileDetail(u))}
-	s.applyPlan(c, plan, &change, &events, "")
+	events := []store.AuditEvent{s.auditEvent(c, "user.created", "", u.AuthID, admin.ProfileDetail(u))}
+	plan.Apply(&change, &events, s.eventFor(c), "")
 	err = s.store.ApplyUserChanges(ctx, acc.ID, []store.UserChange{change}, events...)
 	if rerr, ok := passwordLoginError(err); ok {
 		respondError(c, rerr)
@@ -302,16 +303,20 @@ func (s *Server) updateUser(c *gin.Context) {
 		return
 	}
 	u.UpdatedAt = s.now().UTC()
-	plan := planPasswordLogin(&before, u, acc)
-	if msg := plan.refusal(u, acc); msg != "" {
+	plan := admin.PlanPasswordLogin(&before, u, acc)
+	if msg := plan.Refusal(u, acc); msg != "" {
 		fail(c, http.StatusConflict, msg)
 		return
 	}
 	change := store.UserChange{User: u, SaveProfile: true}
-	events := []store.AuditEvent{s.auditEvent(c, "user.updated", "", u.AuthID, profileDetail(u))}
-	s.applyPlan(c, plan, &change, &events, "")
+	events := []store.AuditEvent{s.auditEvent(c, "user.updated", "", u.AuthID, admin.ProfileDetail(u))}
+	plan.Apply(&change, &events, s.eventFor(c), "")
 	err = s.store.ApplyUserChanges(ctx, acc.ID, []store.UserChange{change}, events...)
 	if rerr, ok := passwordLoginError(err); ok {
+		respondError(c, rerr)
+		return
+	}
+	if rerr, ok := lastConsoleAdminError(err, u.AuthID); ok {
 		respondError(c, rerr)
 		return
 	}
@@ -338,6 +343,10 @@ func (s *Server) deleteUser(c *gin.Context) {
 		return
 	}
 	err := s.store.DeleteUser(c.Request.Context(), caller(c).AccountID, authid, s.auditEvent(c, "user.deleted", "", authid, nil))
+	if rerr, ok := lastConsoleAdminError(err, authid); ok {
+		respondError(c, rerr)
+		return
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		failf(c, http.StatusNotFound, "user %q not found", authid)
 		return
@@ -347,14 +356,6 @@ func (s *Server) deleteUser(c *gin.Context) {
 		return
 	}
 	c.Status(http.StatusNoContent)
-}
-
-// profileDetail is what the audit trail keeps of a profile change. The
-// contact data is recorded because a changed address is how an account is
-// taken over.
-func profileDetail(u store.User) map[string]any {
-	return map[string]any{"name": u.Name, "email": u.Email, "phone": u.Phone, "status": u.Status,
-		"email_password_login": u.EmailPasswordLogin}
 }
 
 type assignmentsRequest struct {
@@ -414,7 +415,12 @@ func (s *Server) setAssignments(c *gin.Context) {
 		return
 	}
 	ev := s.auditEvent(c, "assignments.updated", "", u.AuthID, map[string]any{"assignments": *req.Assignments})
-	if err := s.store.SetAssignments(ctx, u.ID, rows, ev); err != nil {
+	err = s.store.SetAssignments(ctx, u.ID, rows, ev)
+	if rerr, ok := lastConsoleAdminError(err, u.AuthID); ok {
+		respondError(c, rerr)
+		return
+	}
+	if err != nil {
 		s.internalError(c, "set assignments", err)
 		return
 	}

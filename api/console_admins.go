@@ -1,36 +1,48 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/flexauth/flexauth/admin"
 	"github.com/flexauth/flexauth/store"
 )
 
+// consoleAdminRule keeps an account's last console administrator
+// (admin.ConsoleAdmins).
+type consoleAdminRule interface {
+	Keeps(ctx context.Context, u store.User) error
+}
+
+var _ consoleAdminRule = (*admin.ConsoleAdmins)(nil)
+
 // keepsConsoleAdmin refuses, with 409, a change that would leave the
 // account without an active console administrator: u is one, and no other
-// active user is assigned the console system. The account would still be
-// reachable with admin API keys, but nobody could sign in to the console.
-// It reports whether the change may go ahead. (Two administrators removing
-// each other at the same moment can still both pass; an admin key recovers.)
+// active user is assigned the console system. It reports whether the change
+// may go ahead. It answers before the change's other checks; the store
+// refuses again inside the change's transaction (lastConsoleAdminError),
+// where two administrators removing each other at once cannot both pass.
 func (s *Server) keepsConsoleAdmin(c *gin.Context, u store.User) bool {
-	ctx := c.Request.Context()
-	if _, err := s.store.ConsoleUser(ctx, u.ID, consoleSystem); errors.Is(err, store.ErrNotFound) {
-		return true
-	} else if err != nil {
-		s.internalError(c, "check console administrator", err)
+	err := s.consoleAdmins.Keeps(c.Request.Context(), u)
+	if rerr, ok := lastConsoleAdminError(err, u.AuthID); ok {
+		respondError(c, rerr)
 		return false
 	}
-	others, err := s.store.CountConsoleUsers(ctx, u.AccountID, consoleSystem, u.ID)
 	if err != nil {
-		s.internalError(c, "count console administrators", err)
-		return false
-	}
-	if others == 0 {
-		failf(c, http.StatusConflict, "%s is the account's last console administrator: assign the console system to another active user first", u.AuthID)
+		s.internalError(c, "check console administrators", err)
 		return false
 	}
 	return true
+}
+
+// lastConsoleAdminError maps the refusal to take authid, the account's last
+// console administrator, away to its 409.
+func lastConsoleAdminError(err error, authid string) (*requestError, bool) {
+	if !errors.Is(err, store.ErrLastConsoleAdmin) {
+		return nil, false
+	}
+	return &requestError{status: http.StatusConflict, msg: (&admin.LastConsoleAdminError{AuthID: authid}).Error()}, true
 }

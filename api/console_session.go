@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/admin"
 	"github.com/flexauth/flexauth/policies"
 	"github.com/flexauth/flexauth/secret"
 	"github.com/flexauth/flexauth/store"
@@ -34,7 +35,7 @@ import (
 // stays active and assigned.
 
 const (
-	consoleSystem = "console"
+	consoleSystem = admin.ConsoleSystem
 	sessionCookie = "flexauth_session"
 	signInCookie  = "flexauth_signin"
 	signInPath    = "/v1/admin/session"

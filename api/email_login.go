@@ -7,9 +7,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/google/uuid"
 
-	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/admin"
 	"github.com/flexauth/flexauth/store"
 	"github.com/flexauth/flexauth/userio"
 )
@@ -18,6 +17,8 @@ import (
 // user's switch (one user in admin_users.go, a file in admin_import.go, a
 // selection here), and the welcome link that turning a user's switch on
 // sends (credential_links.go starts its delivery, welcome.go serves it).
+// What a change of a user means for the switch and its links is
+// admin.PasswordLoginPlan, shared by all three.
 //
 // A user's switch can be turned on only while the account's is on, and
 // only for a user with an email address, where the welcome link goes.
@@ -28,114 +29,10 @@ import (
 // has a password is sent a reset link instead of a welcome link when an
 // administrator resends (forgot.go serves users who ask themselves).
 
-// Refusals of a user's switch, shared by every way of changing it.
-const (
-	msgAccountSwitchOff  = "email and password sign-in is off for the account; an organisation administrator turns it on first"
-	msgEmailDeliveryOff  = "email delivery is off for the account, and the welcome link goes by email; turn email delivery on first"
-	msgSwitchNeedsEmail  = "email and password sign-in needs the user's email address: the welcome link goes there"
-	msgResendNeedsSwitch = "email and password sign-in is off for this user; enable it first"
-)
-
-// passwordLoginPlan is what a change of a user means for email and
-// password sign-in.
-type passwordLoginPlan struct {
-	enables bool   // the switch goes on
-	issue   string // why a link is requested ("" for none)
-	purpose string // the link requested: store.LinkWelcome when "", or store.LinkReset
-	void    bool   // the user's unused welcome links are voided
-}
-
-// Why a link is requested, as its audit event says.
-const (
-	welcomeEnabled      = "email and password sign-in turned on"
-	welcomeEmailChanged = "email address changed before a password was set"
-	welcomeResent       = "sent again by an administrator"
-	welcomeAccountOn    = "email and password sign-in turned on again for the account: the user sets a password and enrols again"
-	resetByAdmin        = "password reset sent by an administrator"
-)
-
-// resendPlan sends a user whose switch is on the link they need: a reset
-// link when they have a password, else a new welcome link.
-func resendPlan(u store.User) passwordLoginPlan {
-	if u.PasswordHash != "" {
-		return passwordLoginPlan{issue: resetByAdmin, purpose: store.LinkReset}
-	}
-	return passwordLoginPlan{issue: welcomeResent, purpose: store.LinkWelcome}
-}
-
-// linkPurpose is the purpose of the link the plan requests.
-func (p passwordLoginPlan) linkPurpose() string {
-	if p.purpose == "" {
-		return store.LinkWelcome
-	}
-	return p.purpose
-}
-
-// planPasswordLogin compares a user before (nil for a new user) and after
-// a change. Turning the switch on sends a welcome link; off voids the
-// links. A changed email voids the links sent to the old address and, for
-// a user who has no password yet, sends a new one to the new address when
-// the account can send it.
-func planPasswordLogin(before *store.User, after store.User, acc store.Account) passwordLoginPlan {
-	wasOn := before != nil && before.EmailPasswordLogin
-	switch {
-	case after.EmailPasswordLogin && !wasOn:
-		return passwordLoginPlan{enables: true, issue: welcomeEnabled}
-	case !after.EmailPasswordLogin && wasOn:
-		return passwordLoginPlan{void: true}
-	case after.EmailPasswordLogin && before.Email != after.Email:
-		p := passwordLoginPlan{void: true}
-		if after.PasswordHash == "" && after.Email != "" && acc.EmailPasswordLogin && acc.EmailDelivery {
-			p.issue = welcomeEmailChanged
-		}
-		return p
-	}
-	return passwordLoginPlan{}
-}
-
-// refusal says why the change cannot be made ("" when it can): the switch
-// turned on while the account's is off or email delivery is off, or left
-// on for a user without an email address.
-func (p passwordLoginPlan) refusal(after store.User, acc store.Account) string {
-	switch {
-	case p.enables && !acc.EmailPasswordLogin:
-		return msgAccountSwitchOff
-	case after.EmailPasswordLogin && after.Email == "":
-		return msgSwitchNeedsEmail
-	case p.enables && !acc.EmailDelivery:
-		return msgEmailDeliveryOff
-	}
-	return ""
-}
-
-// applyPlan adds the plan to the store's change of the user, with the audit
-// event of a requested link.
-func (s *Server) applyPlan(c *gin.Context, p passwordLoginPlan, change *store.UserChange, events *[]store.AuditEvent, source string) {
-	change.EnablesPasswordLogin = p.enables
-	if p.void {
-		change.VoidLinks = []string{store.LinkWelcome}
-	}
-	if p.issue == "" {
-		return
-	}
-	u := change.User
-	purpose := p.linkPurpose()
-	change.IssueLink = &store.CredentialLink{
-		ID: uuid.NewString(), AccountID: u.AccountID, UserID: u.ID, Purpose: purpose, CreatedAt: u.UpdatedAt,
-	}
-	detail := map[string]any{"link": change.IssueLink.ID, "to": u.Email}
-	if source != "" {
-		detail["source"] = source
-	}
-	ev := s.auditEvent(c, activities.LinkEvent(purpose, "requested"), "", u.AuthID, detail)
-	ev.Reasons = []string{p.issue}
-	*events = append(*events, ev)
-}
-
 // passwordLoginError maps the store's refusal of a switch to its 409.
 func passwordLoginError(err error) (*requestError, bool) {
 	if errors.Is(err, store.ErrPasswordLoginOff) {
-		return &requestError{status: http.StatusConflict, msg: msgAccountSwitchOff}, true
+		return &requestError{status: http.StatusConflict, msg: admin.MsgAccountSwitchOff}, true
 	}
 	return nil, false
 }
@@ -224,10 +121,10 @@ func (s *Server) emailLoginActions(c *gin.Context) {
 	if req.Action != emailLoginDisable {
 		switch {
 		case !acc.EmailPasswordLogin:
-			fail(c, http.StatusConflict, msgAccountSwitchOff)
+			fail(c, http.StatusConflict, admin.MsgAccountSwitchOff)
 			return
 		case !acc.EmailDelivery:
-			fail(c, http.StatusConflict, msgEmailDeliveryOff)
+			fail(c, http.StatusConflict, admin.MsgEmailDeliveryOff)
 			return
 		}
 	}
@@ -300,7 +197,7 @@ func (s *Server) emailLoginAction(c *gin.Context, acc store.Account, action, aut
 	after := before
 	after.UpdatedAt = now
 	change := store.UserChange{User: after}
-	var p passwordLoginPlan
+	var p admin.PasswordLoginPlan
 	switch action {
 	case emailLoginEnable, emailLoginDisable:
 		after.EmailPasswordLogin = action == emailLoginEnable
@@ -309,28 +206,28 @@ func (s *Server) emailLoginAction(c *gin.Context, acc store.Account, action, aut
 			return res, store.UserChange{}, nil
 		}
 		change.User, change.SaveProfile = after, true
-		p = planPasswordLogin(&before, after, acc)
+		p = admin.PlanPasswordLogin(&before, after, acc)
 		res.Result = resultDisabled
 		if after.EmailPasswordLogin {
 			res.Result = resultEnabled
 		}
 	case emailLoginResend:
 		if !before.EmailPasswordLogin {
-			return refuse(http.StatusConflict, msgResendNeedsSwitch)
+			return refuse(http.StatusConflict, admin.MsgResendNeedsSwitch)
 		}
-		p = resendPlan(before)
-		res.Result, res.Link = resultResent, p.linkPurpose()
+		p = admin.ResendPlan(before)
+		res.Result, res.Link = resultResent, p.LinkPurpose()
 	}
-	if msg := p.refusal(after, acc); msg != "" {
+	if msg := p.Refusal(after, acc); msg != "" {
 		return refuse(http.StatusConflict, msg)
 	}
 	if change.SaveProfile {
-		detail := profileDetail(after)
+		detail := admin.ProfileDetail(after)
 		detail["changes"] = []string{"email_password_login"}
 		detail["source"] = source
 		*events = append(*events, s.auditEvent(c, "user.updated", "", authid, detail))
 	}
-	s.applyPlan(c, p, &change, events, source)
+	p.Apply(&change, events, s.eventFor(c), source)
 	return res, change, nil
 }
 
@@ -355,10 +252,10 @@ func (s *Server) sendPasswordReset(c *gin.Context) {
 	}
 	switch {
 	case !acc.EmailPasswordLogin:
-		fail(c, http.StatusConflict, msgAccountSwitchOff)
+		fail(c, http.StatusConflict, admin.MsgAccountSwitchOff)
 		return
 	case !acc.EmailDelivery:
-		fail(c, http.StatusConflict, msgEmailDeliveryOff)
+		fail(c, http.StatusConflict, admin.MsgEmailDeliveryOff)
 		return
 	}
 	var events []store.AuditEvent

@@ -58,6 +58,9 @@ type harnessOptions struct {
 	maxBodyBytes int64
 	// adminOnly skips Temporal: the admin API never calls it.
 	adminOnly bool
+	// database is a PostgreSQL DSN the store runs on instead of SQLite,
+	// for the races SQLite's one writer at a time cannot show.
+	database string
 	// devOutbox serves this outbox file as `flexauth dev` does.
 	devOutbox string
 	// configure changes the API's configuration last. The per-client-IP
@@ -80,7 +83,12 @@ func newHarnessWith(t *testing.T, opts harnessOptions) *harness {
 	ctx := context.Background()
 	h := &harness{t: t, outbox: &recordingDeliverer{}, account: "acme"}
 
-	st := storetest.SQLite(t)
+	var st *store.Store
+	if opts.database != "" {
+		st = storetest.Open(t, opts.database)
+	} else {
+		st = storetest.SQLite(t)
+	}
 	h.st = st
 
 	master := bytes.Repeat([]byte{7}, secret.MasterKeySize)

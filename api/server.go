@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/admin"
 	"github.com/flexauth/flexauth/internal/health"
 	"github.com/flexauth/flexauth/policies"
 	"github.com/flexauth/flexauth/secret"
@@ -191,6 +192,7 @@ type (
 		SetAssignments(ctx context.Context, userID string, as []store.Assignment, events ...store.AuditEvent) error
 		ListAssignments(ctx context.Context, userID string) ([]store.AssignedSystem, error)
 		UserByID(ctx context.Context, id string) (store.User, error)
+		ApplyUserChanges(ctx context.Context, accountID string, changes []store.UserChange, events ...store.AuditEvent) error
 		SetTOTPPending(ctx context.Context, userID string, sealed []byte, at time.Time, events ...store.AuditEvent) error
 		ActivateTOTP(ctx context.Context, userID string, sealed []byte, step int64, at time.Time, events ...store.AuditEvent) error
 	}
@@ -206,7 +208,6 @@ type (
 		DeleteConsoleSession(ctx context.Context, id string, events ...store.AuditEvent) error
 		ConsoleSignInUsedAt(ctx context.Context, attemptID string) (time.Time, error)
 		ConsoleUser(ctx context.Context, userID, system string) (store.User, error)
-		CountConsoleUsers(ctx context.Context, accountID, system, exceptUserID string) (int, error)
 	}
 	// consoleDataStore serves the console's dashboard, user pages and
 	// two-factor administration.
@@ -232,7 +233,6 @@ type (
 		systemStore
 		userStore
 		auditStore
-		importStore
 		policyStore
 		accountStore
 		ssoStore
@@ -248,6 +248,17 @@ type (
 )
 
 var _ persistence = (*store.Store)(nil)
+
+// serverStore is what the server is built on: the handlers' persistence
+// and what the administration services (package admin) take, which the
+// handlers reach only through those services.
+type serverStore interface {
+	persistence
+	admin.ImportStore
+	admin.ConsoleAdminStore
+}
+
+var _ serverStore = (*store.Store)(nil)
 
 // Server serves the HTTP API.
 type Server struct {
@@ -311,6 +322,10 @@ type Server struct {
 	ready *health.Readiness
 	// metrics count requests; /metrics serves cfg.Metrics (metrics.go).
 	metrics *httpMetrics
+
+	// The administration rules the handlers apply (package admin).
+	importer      usersImporter
+	consoleAdmins consoleAdminRule
 }
 
 // New returns the API server. temporal is the client of the cluster that
@@ -321,7 +336,7 @@ func New(cfg Config, st *store.Store, temporal client.Client, keys *secret.Keyri
 
 // newServer takes the narrow interfaces, so tests can put a broken Temporal
 // behind the real store.
-func newServer(cfg Config, st persistence, wf workflowClient, keys *secret.Keyring) *Server {
+func newServer(cfg Config, st serverStore, wf workflowClient, keys *secret.Keyring) *Server {
 	if cfg.PINDigits <= 0 {
 		cfg.PINDigits = defaultPINDigits
 	}
@@ -377,6 +392,8 @@ func newServer(cfg Config, st persistence, wf workflowClient, keys *secret.Keyri
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.importer = admin.NewImporter(st, s.now)
+	s.consoleAdmins = admin.NewConsoleAdmins(st)
 	s.policy = policies.NewRegistry(st)
 	s.evaluations = make(chan struct{}, concurrentEvaluations)
 	s.reviewer = policies.NewReviewer(cfg.PolicyReview)

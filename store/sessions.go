@@ -94,15 +94,7 @@ func (s *Store) DeleteConsoleSession(ctx context.Context, id string, events ...A
 // CountConsoleUsers counts the account's active users assigned system,
 // leaving out exceptUserID.
 func (s *Store) CountConsoleUsers(ctx context.Context, accountID, system, exceptUserID string) (int, error) {
-	n, err := s.db.NewSelect().Model((*User)(nil)).
-		Where("?TableAlias.account_id = ? AND ?TableAlias.status = ? AND ?TableAlias.id <> ?", accountID, UserActive, exceptUserID).
-		Where(`EXISTS (SELECT 1 FROM assignments AS a JOIN systems AS s ON s.id = a.system_id
-			WHERE a.user_id = ?TableAlias.id AND s.account_id = ?TableAlias.account_id AND s.name = ?)`, system).
-		Count(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("count users of %s: %w", system, err)
-	}
-	return int(n), nil
+	return countConsoleUsers(ctx, s.db, accountID, system, exceptUserID)
 }
 
 // ConsoleUser returns the user with userID if it is active and assigned

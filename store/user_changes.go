@@ -63,6 +63,8 @@ type UserChangeBatch struct {
 // ApplyUserChangeBatches applies the batches of several accounts (an
 // import into the organisations of a branch) as ApplyUserChanges applies
 // one, all in one transaction: every change of every account, or none.
+// ErrLastConsoleAdmin when the changes would leave an account that has an
+// active console administrator without one.
 func (s *Store) ApplyUserChangeBatches(ctx context.Context, batches []UserChangeBatch, events ...AuditEvent) error {
 	plans := make([]changePlan, len(batches))
 	for i, b := range batches {
@@ -72,11 +74,24 @@ func (s *Store) ApplyUserChangeBatches(ctx context.Context, batches []UserChange
 		}
 		plans[i] = p
 	}
+	var guarded []string
+	for _, p := range plans {
+		if p.mayRemoveConsoleAdmins {
+			guarded = append(guarded, p.accountID)
+		}
+	}
 	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		guard, err := s.guardConsoleAdmins(ctx, tx, guarded...)
+		if err != nil {
+			return err
+		}
 		for _, p := range plans {
 			if err := s.applyUserChanges(ctx, tx, p); err != nil {
 				return err
 			}
+		}
+		if err := guard.check(ctx, tx); err != nil {
+			return err
 		}
 		// Two events per user may be 20 000: in batches too.
 		for batch := range slices.Chunk(events, importBatch) {
@@ -99,6 +114,9 @@ type changePlan struct {
 	links       []CredentialLink
 	voids       map[string][]string // purpose -> user IDs
 	needsSwitch bool
+	// mayRemoveConsoleAdmins: a change disables a user or replaces
+	// assignments, so the account's console administrators are guarded.
+	mayRemoveConsoleAdmins bool
 	// Links are voided and issued at the time of the changes (the callers
 	// date them); their clock, not the database's.
 	at time.Time
@@ -117,6 +135,9 @@ func planUserChanges(accountID string, changes []UserChange) (changePlan, error)
 		}
 		if c.Create {
 			p.created = append(p.created, c.User)
+		}
+		if c.ReplaceAssignments || !c.Create && c.SaveProfile && c.User.Status != UserActive {
+			p.mayRemoveConsoleAdmins = true
 		}
 		if c.ReplaceAssignments {
 			p.replaced = append(p.replaced, c.User.ID)

@@ -31,11 +31,16 @@ type UserMove struct {
 // in From (else ErrNotFound: it moved or went since the caller looked).
 // ErrConflict when To has a user with the same authid or the same single
 // sign-on identity, or when an assignment's system is gone.
+// ErrLastConsoleAdmin when the user is From's last console administrator.
 func (s *Store) MoveUser(ctx context.Context, within string, m UserMove, events ...AuditEvent) error {
 	if m.From == m.To {
 		return fmt.Errorf("move user %s: it is in %s already", m.AuthID, m.To)
 	}
 	return s.audited(ctx, events, func(ctx context.Context, db bun.IDB) error {
+		guard, err := s.guardConsoleAdmins(ctx, db, m.From)
+		if err != nil {
+			return err
+		}
 		for _, o := range []string{m.From, m.To} {
 			if err := requireInBranch(ctx, db, within, o); err != nil {
 				return err
@@ -75,7 +80,10 @@ func (s *Store) MoveUser(ctx context.Context, within string, m UserMove, events 
 			Where("user_id = ?", m.UserID).Exec(ctx); err != nil {
 			return fmt.Errorf("carry the links of %s: %w", m.AuthID, err)
 		}
-		return cancelPendingOf(ctx, db, m.From, m.AuthID, m.At, "the user moved to another organisation")
+		if err := cancelPendingOf(ctx, db, m.From, m.AuthID, m.At, "the user moved to another organisation"); err != nil {
+			return err
+		}
+		return guard.check(ctx, db)
 	})
 }
 

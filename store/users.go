@@ -105,28 +105,45 @@ func forgetOldEmail(ctx context.Context, db bun.IDB, userID, email string, at ti
 	return nil
 }
 
-// DeleteUser removes a user with its assignments and credentials.
+// DeleteUser removes a user with its assignments and credentials;
+// ErrLastConsoleAdmin when it is the account's last console administrator.
 func (s *Store) DeleteUser(ctx context.Context, accountID, authid string, events ...AuditEvent) error {
 	return s.audited(ctx, events, func(ctx context.Context, db bun.IDB) error {
+		guard, err := s.guardConsoleAdmins(ctx, db, accountID)
+		if err != nil {
+			return err
+		}
 		res, err := db.NewDelete().Model((*User)(nil)).
 			Where("account_id = ? AND authid = ?", accountID, authid).Exec(ctx)
-		return affected(res, err, "user "+authid)
+		if err := affected(res, err, "user "+authid); err != nil {
+			return err
+		}
+		return guard.check(ctx, db)
 	})
 }
 
-// SetAssignments replaces all of a user's assignments at once.
+// SetAssignments replaces all of a user's assignments at once;
+// ErrLastConsoleAdmin when that takes the console system away from the
+// account's last console administrator.
 func (s *Store) SetAssignments(ctx context.Context, userID string, as []Assignment, events ...AuditEvent) error {
 	return s.audited(ctx, events, func(ctx context.Context, tx bun.IDB) error {
+		var accountID string
+		if err := tx.NewSelect().Model((*User)(nil)).Column("account_id").Where("id = ?", userID).Scan(ctx, &accountID); err != nil {
+			return notFound(err, "user "+userID)
+		}
+		guard, err := s.guardConsoleAdmins(ctx, tx, accountID)
+		if err != nil {
+			return err
+		}
 		if _, err := tx.NewDelete().Model((*Assignment)(nil)).Where("user_id = ?", userID).Exec(ctx); err != nil {
 			return fmt.Errorf("clear assignments: %w", err)
 		}
-		if len(as) == 0 {
-			return nil
+		if len(as) > 0 {
+			if _, err := tx.NewInsert().Model(&as).Exec(ctx); err != nil {
+				return conflict(err, "assignments")
+			}
 		}
-		if _, err := tx.NewInsert().Model(&as).Exec(ctx); err != nil {
-			return conflict(err, "assignments")
-		}
-		return nil
+		return guard.check(ctx, tx)
 	})
 }
 

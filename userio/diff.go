@@ -104,35 +104,3 @@ func byName(as []Assignment) map[string]string {
 	}
 	return m
 }
-
-// KeepHolders adds an error to the rows that would take the last active
-// holders of system away (disabling them or removing the system), when the
-// import would leave none: an account's console system is who administers
-// it. Rows already in error are counted as not applied.
-func KeepHolders(changes []Change, current map[string]Record, system string) {
-	holds := func(r Record) bool {
-		return r.Status != StatusDisabled && slices.ContainsFunc(r.Systems, func(a Assignment) bool { return a.System == system })
-	}
-	after := make(map[string]bool, len(current))
-	before := 0
-	for id, r := range current {
-		after[id] = holds(r)
-		if after[id] {
-			before++
-		}
-	}
-	for _, c := range changes {
-		if c.OK() {
-			after[c.AuthID] = holds(c.Result)
-		}
-	}
-	if before == 0 || slices.Contains(slices.Collect(maps.Values(after)), true) {
-		return
-	}
-	for i, c := range changes {
-		if c.OK() && holds(current[c.AuthID]) && !holds(c.Result) {
-			changes[i].Errors = append(changes[i].Errors, fmt.Sprintf(
-				"this would leave the account without an active user of system %q (its console administrators): keep one, or assign it to another user in the file", system))
-		}
-	}
-}

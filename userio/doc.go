@@ -9,6 +9,7 @@
 // formulas (EscapeCell, shared with the audit trail's CSV export) and the
 // comparison of a file with an organisation's current users (Diff). It does
 // no I/O beyond the reader and writer it is given and knows nothing of the
-// store: which organisations a file may name, and applying an import in one
-// transaction, are the caller's job.
+// store: which organisations a file may name, keeping a console
+// administrator, and applying an import in one transaction are the
+// caller's (admin.Importer).
 package userio

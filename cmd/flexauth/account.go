@@ -7,18 +7,15 @@ import (
 	"fmt"
 	"io"
 	"net/mail"
-	"time"
 
-	"github.com/google/uuid"
-
+	"github.com/flexauth/flexauth/admin"
 	"github.com/flexauth/flexauth/policies"
-	"github.com/flexauth/flexauth/secret"
 	"github.com/flexauth/flexauth/store"
 )
 
 // consoleSystem is every account's built-in system: its users are the
 // account's console administrators.
-const consoleSystem = "console"
+const consoleSystem = admin.ConsoleSystem
 
 // maxAccountIDLength matches what the console's sign-in accepts.
 const maxAccountIDLength = 100
@@ -34,13 +31,13 @@ func runAccount(ctx context.Context, args []string, stdout io.Writer) error {
 	database := fs.String("database", envOr("FLEXAUTH_DATABASE_URL", ""), "database URL or SQLite file")
 	id := fs.String("id", "", "the account's ID (letters, digits, '.', '_', '-'), as applications and the console name it")
 	name := fs.String("name", "", "the account's display name (default: the ID)")
-	admin := fs.String("admin", "", "authid of a first console administrator to create (optional)")
+	adminID := fs.String("admin", "", "authid of a first console administrator to create (optional)")
 	adminEmail := fs.String("admin-email", "", "the administrator's email: their sign-in link goes there")
 	adminMethod := fs.String("admin-method", policies.MethodPasswordless, "how the administrator signs in to the console: passwordless or pin")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	if err := checkAccountFlags(*id, *admin, *adminEmail, *adminMethod); err != nil {
+	if err := checkAccountFlags(*id, *adminID, *adminEmail, *adminMethod); err != nil {
 		return err
 	}
 	if *name == "" {
@@ -52,32 +49,21 @@ func runAccount(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	defer st.Close()
 
-	now := time.Now().UTC()
-	err = st.CreateAccount(ctx, &store.Account{ID: *id, Name: *name, CreatedAt: now})
-	if errors.Is(err, store.ErrConflict) {
+	var first *admin.ConsoleAdmin
+	if *adminID != "" {
+		first = &admin.ConsoleAdmin{AuthID: *adminID, Email: *adminEmail, Name: "Console administrator", Method: *adminMethod}
+	}
+	keys, err := admin.NewAccounts(st, nil).Create(ctx, admin.NewAccount{
+		ID: *id, Name: *name, Keys: []admin.NewKey{{Name: "initial admin key", Scope: store.ScopeAdmin}},
+		Admin: first, Actor: "flexauth account create",
+	})
+	if errors.Is(err, admin.ErrAccountExists) {
 		return fmt.Errorf("account %q exists already", *id)
 	}
 	if err != nil {
-		return fmt.Errorf("create account %s: %w", *id, err)
-	}
-	key, err := secret.NewAPIKey(secret.AdminKeyPrefix)
-	if err != nil {
 		return err
 	}
-	err = st.CreateAPIKey(ctx, &store.APIKey{
-		ID: uuid.NewString(), AccountID: *id, Name: "initial admin key", Scope: store.ScopeAdmin,
-		Hash: secret.HashAPIKey(key), CreatedAt: now,
-	}, cliAudit(*id, now, "key.created", "", ""))
-	if err != nil {
-		return fmt.Errorf("create the account's admin key: %w", err)
-	}
-	var first *consoleAdmin
-	if *admin != "" {
-		first = &consoleAdmin{AuthID: *admin, Email: *adminEmail, Name: "Console administrator", Method: *adminMethod}
-	}
-	if err := ensureConsole(ctx, st, *id, first, "flexauth account create"); err != nil {
-		return err
-	}
+	key := keys[0]
 	fmt.Fprintf(stdout, "account    %s\nadmin key  %s\n           (shown once: it is stored only hashed)\n", *id, key)
 	if first != nil {
 		fmt.Fprintf(stdout, "console    sign in at <public URL>/console/ as account %s, user %s\n", *id, first.AuthID)
@@ -115,63 +101,4 @@ func checkAccountFlags(id, admin, email, method string) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// consoleAdmin is a console administrator to create.
-type consoleAdmin struct {
-	AuthID, Email, Name, Method string
-}
-
-// ensureConsole makes sure the account has its console system and, when
-// admin is set, that user assigned to it. It creates only what is missing
-// (an existing user is left as it is), so it can run at every start.
-func ensureConsole(ctx context.Context, st *store.Store, account string, admin *consoleAdmin, actor string) error {
-	now := time.Now().UTC()
-	audit := func(typ, system, authid string) store.AuditEvent {
-		ev := cliAudit(account, now, typ, system, authid)
-		ev.Detail["actor"] = actor
-		return ev
-	}
-	sys, err := st.GetSystem(ctx, account, consoleSystem)
-	if errors.Is(err, store.ErrNotFound) {
-		sys = store.System{
-			ID: uuid.NewString(), AccountID: account, Name: consoleSystem,
-			Methods: []string{policies.MethodPasswordless, policies.MethodPIN, policies.MethodTOTP}, Sensitivity: "medium", TTLSeconds: 600,
-			CreatedAt: now, UpdatedAt: now,
-		}
-		err = st.CreateSystem(ctx, &sys, audit("system.created", consoleSystem, ""))
-	}
-	if err != nil {
-		return fmt.Errorf("create the console system of %s: %w", account, err)
-	}
-	if admin == nil {
-		return nil
-	}
-	if _, err := st.GetUser(ctx, account, admin.AuthID); !errors.Is(err, store.ErrNotFound) {
-		if err != nil {
-			return fmt.Errorf("load console administrator %s: %w", admin.AuthID, err)
-		}
-		return nil
-	}
-	u := store.User{
-		ID: uuid.NewString(), AccountID: account, AuthID: admin.AuthID, Name: admin.Name,
-		Email: admin.Email, Status: store.UserActive, CreatedAt: now, UpdatedAt: now,
-	}
-	if err := st.CreateUser(ctx, &u, audit("user.created", "", admin.AuthID)); err != nil {
-		return fmt.Errorf("create console administrator %s: %w", admin.AuthID, err)
-	}
-	err = st.SetAssignments(ctx, u.ID, []store.Assignment{{UserID: u.ID, SystemID: sys.ID, Method: admin.Method}},
-		audit("assignments.updated", "", admin.AuthID))
-	if err != nil {
-		return fmt.Errorf("assign console administrator %s: %w", admin.AuthID, err)
-	}
-	return nil
-}
-
-// cliAudit is the audit event of a change made from the command line.
-func cliAudit(account string, at time.Time, typ, system, authid string) store.AuditEvent {
-	return store.AuditEvent{
-		AccountID: account, Time: at, Type: typ, System: system, AuthID: authid,
-		Detail: map[string]any{"actor": "flexauth"},
-	}
 }

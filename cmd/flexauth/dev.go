@@ -13,9 +13,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/admin"
 	"github.com/flexauth/flexauth/api"
 	"github.com/flexauth/flexauth/embedtemporal"
 	"github.com/flexauth/flexauth/internal/fileperm"
@@ -198,7 +197,7 @@ const devConsoleAdmin = "admin"
 // It runs at every start, so a data folder from before the console gets
 // them too.
 func devConsole(ctx context.Context, st *store.Store, account string) error {
-	return ensureConsole(ctx, st, account, &consoleAdmin{
+	return admin.NewAccounts(st, nil).EnsureConsole(ctx, account, &admin.ConsoleAdmin{
 		AuthID: devConsoleAdmin, Email: "admin@localhost", Name: "Console administrator", Method: "passwordless",
 	}, "flexauth dev")
 }
@@ -221,31 +220,15 @@ func devAccount(ctx context.Context, st *store.Store, path string) (devKeys, boo
 		return devKeys{}, false, fmt.Errorf("read %s: %w", path, err)
 	}
 
-	now := time.Now().UTC()
 	dk.Account = "dev"
-	if err := st.CreateAccount(ctx, &store.Account{ID: dk.Account, Name: "Development", CreatedAt: now}); err != nil && !errors.Is(err, store.ErrConflict) {
+	keys, err := admin.NewAccounts(st, nil).Create(ctx, admin.NewAccount{
+		ID: dk.Account, Name: "Development", Actor: "flexauth dev", ReuseExisting: true,
+		Keys: []admin.NewKey{{Name: "dev app key", Scope: store.ScopeApp}, {Name: "dev admin key", Scope: store.ScopeAdmin}},
+	})
+	if err != nil {
 		return devKeys{}, false, err
 	}
-	for _, k := range []struct {
-		scope, name, prefix string
-		out                 *string
-	}{
-		{store.ScopeApp, "dev app key", secret.AppKeyPrefix, &dk.AppKey},
-		{store.ScopeAdmin, "dev admin key", secret.AdminKeyPrefix, &dk.AdminKey},
-	} {
-		key, err := secret.NewAPIKey(k.prefix)
-		if err != nil {
-			return devKeys{}, false, err
-		}
-		err = st.CreateAPIKey(ctx, &store.APIKey{
-			ID: uuid.NewString(), AccountID: dk.Account, Name: k.name, Scope: k.scope,
-			Hash: secret.HashAPIKey(key), CreatedAt: now,
-		})
-		if err != nil {
-			return devKeys{}, false, err
-		}
-		*k.out = key
-	}
+	dk.AppKey, dk.AdminKey = keys[0], keys[1]
 	out, err := json.MarshalIndent(dk, "", "  ")
 	if err != nil {
 		return devKeys{}, false, err
