@@ -85,7 +85,7 @@ func startMailServer(t *testing.T, opts serverOptions) *mailServer {
 		rejections: make(map[string]*gosmtp.SMTPError),
 	}
 	s := gosmtp.NewServer(gosmtp.BackendFunc(func(c *gosmtp.Conn) (gosmtp.Session, error) {
-		return &session{srv: srv, conn: c}, nil
+		return &serverSession{srv: srv, conn: c}, nil
 	}))
 	s.Domain = "localhost"
 	s.ReadTimeout, s.WriteTimeout = 10*time.Second, 10*time.Second
@@ -188,8 +188,8 @@ func (srv *mailServer) withMessageID(t testing.TB, id string) int {
 	return n
 }
 
-// session is one SMTP connection to the test server.
-type session struct {
+// serverSession is one SMTP connection to the test server.
+type serverSession struct {
 	srv  *mailServer
 	conn *gosmtp.Conn
 	user string
@@ -197,16 +197,16 @@ type session struct {
 	to   []string
 }
 
-var _ gosmtp.AuthSession = (*session)(nil)
+var _ gosmtp.AuthSession = (*serverSession)(nil)
 
-func (s *session) AuthMechanisms() []string {
+func (s *serverSession) AuthMechanisms() []string {
 	if !s.srv.auth {
 		return nil
 	}
 	return []string{sasl.Plain}
 }
 
-func (s *session) Auth(string) (sasl.Server, error) {
+func (s *serverSession) Auth(string) (sasl.Server, error) {
 	return sasl.NewPlainServer(func(_, username, password string) error {
 		if username != testUser || password != testPassword {
 			return gosmtp.ErrAuthFailed // 535
@@ -216,7 +216,7 @@ func (s *session) Auth(string) (sasl.Server, error) {
 	}), nil
 }
 
-func (s *session) Mail(from string, _ *gosmtp.MailOptions) error {
+func (s *serverSession) Mail(from string, _ *gosmtp.MailOptions) error {
 	if s.srv.auth && s.user == "" {
 		return gosmtp.ErrAuthRequired
 	}
@@ -229,7 +229,7 @@ func (s *session) Mail(from string, _ *gosmtp.MailOptions) error {
 	return nil
 }
 
-func (s *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
+func (s *serverSession) Rcpt(to string, _ *gosmtp.RcptOptions) error {
 	s.srv.mu.Lock()
 	defer s.srv.mu.Unlock()
 	if err := s.srv.rejections[to]; err != nil {
@@ -239,7 +239,7 @@ func (s *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
 	return nil
 }
 
-func (s *session) Data(r io.Reader) error {
+func (s *serverSession) Data(r io.Reader) error {
 	raw, err := io.ReadAll(r)
 	if err != nil {
 		return err
@@ -261,8 +261,8 @@ func (s *session) Data(r io.Reader) error {
 	return nil
 }
 
-func (s *session) Reset()        { s.from, s.to = "", nil }
-func (s *session) Logout() error { return nil }
+func (s *serverSession) Reset()        { s.from, s.to = "", nil }
+func (s *serverSession) Logout() error { return nil }
 
 // selfSignedCert returns a certificate for 127.0.0.1 (not for localhost), and
 // the path of a PEM file holding it, to be used as ca_file.
