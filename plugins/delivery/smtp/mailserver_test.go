@@ -19,6 +19,7 @@ import (
 	"net/mail"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -57,6 +58,17 @@ type mailServer struct {
 	// hold, when not nil, keeps every answer to a message back until it
 	// is closed: a server that hangs after the data.
 	hold chan struct{}
+	// dataRefusal, when not nil, is the answer to every message's data.
+	dataRefusal *gosmtp.SMTPError
+	// conns are the TCP connections accepted, in order; connsShut counts
+	// the ones the server has closed (after QUIT, or when the client went
+	// away).
+	conns     []net.Conn
+	connsShut int
+	// handshakes counts TLS handshakes begun, implicit or STARTTLS; auths
+	// counts successful AUTH exchanges.
+	handshakes int
+	auths      int
 }
 
 // received is one accepted message.
@@ -95,7 +107,16 @@ func startMailServer(t *testing.T, opts serverOptions) *mailServer {
 	if err != nil {
 		t.Fatalf("listen: %v", err)
 	}
-	tlsConfig := &tls.Config{Certificates: []tls.Certificate{cert}}
+	l = &countingListener{Listener: l, srv: srv}
+	tlsConfig := &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
+			srv.mu.Lock()
+			srv.handshakes++
+			srv.mu.Unlock()
+			return nil, nil // the same configuration
+		},
+	}
 	switch opts.security {
 	case serveStartTLS:
 		s.TLSConfig = tlsConfig
@@ -170,6 +191,69 @@ func (srv *mailServer) setSlow(_ testing.TB, on bool) {
 	}
 }
 
+// refuseData makes the reply to every message's data err (nil: accept
+// again): the server read the message and refused it.
+func (srv *mailServer) refuseData(err *gosmtp.SMTPError) {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	srv.dataRefusal = err
+}
+
+// counts says how many connections the server accepted, how many of them
+// are still open, and how many TLS handshakes and AUTH exchanges it saw.
+type counts struct{ conns, open, handshakes, auths int }
+
+func (srv *mailServer) counts() counts {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	return counts{conns: len(srv.conns), open: len(srv.conns) - srv.connsShut, handshakes: srv.handshakes, auths: srv.auths}
+}
+
+// countingListener records the connections the server accepts, beneath
+// any TLS, and when they close.
+type countingListener struct {
+	net.Listener
+	srv *mailServer
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	cc := &countedConn{Conn: c, srv: l.srv}
+	l.srv.mu.Lock()
+	l.srv.conns = append(l.srv.conns, cc)
+	l.srv.mu.Unlock()
+	return cc, nil
+}
+
+type countedConn struct {
+	net.Conn
+	srv  *mailServer
+	once sync.Once
+}
+
+func (c *countedConn) Close() error {
+	c.once.Do(func() {
+		c.srv.mu.Lock()
+		c.srv.connsShut++
+		c.srv.mu.Unlock()
+	})
+	return c.Conn.Close()
+}
+
+// dropConnections closes every connection from the server's side, as a
+// server does with clients idle for too long.
+func (srv *mailServer) dropConnections() {
+	srv.mu.Lock()
+	conns := slices.Clone(srv.conns)
+	srv.mu.Unlock()
+	for _, c := range conns {
+		_ = c.Close()
+	}
+}
+
 func (srv *mailServer) messages() []received {
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
@@ -212,6 +296,9 @@ func (s *serverSession) Auth(string) (sasl.Server, error) {
 			return gosmtp.ErrAuthFailed // 535
 		}
 		s.user = username
+		s.srv.mu.Lock()
+		s.srv.auths++
+		s.srv.mu.Unlock()
 		return nil
 	}), nil
 }
@@ -257,6 +344,9 @@ func (s *serverSession) Data(r io.Reader) error {
 	_, isTLS := s.conn.TLSConnectionState()
 	s.srv.mu.Lock()
 	defer s.srv.mu.Unlock()
+	if s.srv.dataRefusal != nil {
+		return s.srv.dataRefusal
+	}
 	s.srv.received = append(s.srv.received, received{from: s.from, to: s.to, raw: raw, tls: isTLS, authUser: s.user})
 	return nil
 }
