@@ -135,9 +135,10 @@ func send(ctx context.Context, client *gomail.Client, sess *session, msg *gomail
 	defer unbind()
 	if reused {
 		if err := sess.client.Reset(); err != nil {
-			var reply *textproto.Error
-			closing := !errors.As(err, &reply) || reply.Code == 421
-			return sendOutcome{err: classify(ctx, "rset", sess.conn.withIOError(err)), beforeData: true, closing: closing}
+			// Whatever the answer, it concerns the connection, not the
+			// message (RSET is mandatory; a server refusing it is not
+			// one to keep talking to): a new connection is in order.
+			return sendOutcome{err: classify(ctx, "rset", sess.conn.withIOError(err)), beforeData: true, closing: true}
 		}
 	}
 	err := client.SendWithSMTPClient(sess.client, msg)
@@ -235,6 +236,9 @@ type boundConn struct {
 	limit     time.Time
 	cancelled bool
 	ioErr     error
+	// binding counts binds, so that a cancellation that fires as its
+	// send ends cannot reach the next send's binding.
+	binding uint64
 }
 
 // bind applies ctx to the connection until the returned function is
@@ -245,19 +249,25 @@ func (c *boundConn) bind(ctx context.Context) (unbind func()) {
 		limit = time.Now().Add(defaultTimeout)
 	}
 	c.mu.Lock()
+	c.binding++
+	binding := c.binding
 	c.limit, c.cancelled, c.ioErr = limit, false, nil
 	_ = c.Conn.SetDeadline(limit)
 	c.mu.Unlock()
 	stop := context.AfterFunc(ctx, func() {
 		c.mu.Lock()
 		defer c.mu.Unlock()
+		if c.binding != binding {
+			return
+		}
 		c.cancelled = true
 		_ = c.Conn.SetDeadline(time.Unix(1, 0))
 	})
 	return func() {
 		stop()
 		c.mu.Lock()
-		c.limit = time.Time{}
+		c.binding++
+		c.limit, c.cancelled = time.Time{}, false
 		c.mu.Unlock()
 	}
 }

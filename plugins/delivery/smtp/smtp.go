@@ -17,7 +17,7 @@ const Name = "smtp"
 
 // version is reported by Info; bump it when configuration keys or the
 // message format change.
-const version = "1.0.0"
+const version = "1.1.0"
 
 // Mailer delivers sign-in messages by SMTP. It is safe for concurrent use.
 type Mailer struct {
