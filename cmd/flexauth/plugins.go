@@ -234,8 +234,12 @@ func runPlugin(ctx context.Context, args []string, stdout io.Writer, logger *slo
 // identity plugins ("kind": "identity" in the plugin configuration).
 func builtinPlugins() map[string]func() {
 	return map[string]func(){
-		"outbox":    func() { sdk.ServeDelivery(outbox.New()) },
-		"smtp":      func() { sdk.ServeDelivery(smtp.New()) },
+		"outbox": func() { sdk.ServeDelivery(outbox.New()) },
+		"smtp": func() {
+			m := smtp.New()
+			sdk.ServeDelivery(m)
+			m.Close() // QUIT on the idle connections
+		},
 		"sms":       func() { sdk.ServeDelivery(sms.New()) },
 		"webhook":   func() { sdk.ServeDelivery(webhook.New()) },
 		"directory": func() { sdk.ServeIdentity(directory.New()) },

@@ -40,12 +40,28 @@
 //
 // # Delivery
 //
-// Each Send opens one connection and sends one multipart/alternative
-// message (text and HTML). Its Message-ID is derived from the request ID,
-// so a retried delivery carries the same one. Request IDs already delivered
-// by this process are acknowledged without sending again (by
-// sdk.ServeDelivery, in memory, bounded); after a restart the same
-// Message-ID lets receivers drop the duplicate. 5xx replies and unusable servers (no STARTTLS, no AUTH PLAIN, a
+// The SMTP dialogue and the message are go-mail's
+// (github.com/wneessen/go-mail): its smtp client connects, secures and
+// authenticates (the checks above are made by this package, so that each
+// refusal names what the server lacks), its client runs the mail
+// transaction, and its Msg writes one multipart/alternative message (text
+// and HTML, quoted-printable, UTF-8). The Message-ID is derived from the
+// request ID, so a retried delivery carries the same one. Request IDs
+// already delivered by this process are acknowledged without sending again
+// (by sdk.ServeDelivery, in memory, bounded); after a restart the same
+// Message-ID lets receivers drop the duplicate.
+//
+// Connections are reused: up to 4 authenticated connections wait for the
+// next message, each closed after 30 s unused or 100 messages, and all of
+// them (with QUIT) when the plugin stops or is configured anew. A send
+// takes an idle connection, checks it with RSET, and sends; concurrent
+// sends use different connections. If a reused connection fails before the
+// server can have accepted the message (RSET, MAIL FROM, RCPT TO failing
+// with a dropped connection or a 421), the message is sent once more on a
+// new connection; a failure after the data was sent is reported, and the
+// connection dropped.
+//
+// 5xx replies and unusable servers (no STARTTLS, no AUTH PLAIN, a
 // certificate that does not verify) are permanent errors; 4xx replies,
 // network errors and timeouts are temporary. The connection's deadline is
 // the context's.

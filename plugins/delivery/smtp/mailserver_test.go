@@ -19,6 +19,7 @@ import (
 	"net/mail"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -57,6 +58,17 @@ type mailServer struct {
 	// hold, when not nil, keeps every answer to a message back until it
 	// is closed: a server that hangs after the data.
 	hold chan struct{}
+	// dataRefusal, when not nil, is the answer to every message's data.
+	dataRefusal *gosmtp.SMTPError
+	// conns are the TCP connections accepted, in order; connsShut counts
+	// the ones the server has closed (after QUIT, or when the client went
+	// away).
+	conns     []net.Conn
+	connsShut int
+	// handshakes counts TLS handshakes begun, implicit or STARTTLS; auths
+	// counts successful AUTH exchanges.
+	handshakes int
+	auths      int
 }
 
 // received is one accepted message.
@@ -85,7 +97,7 @@ func startMailServer(t *testing.T, opts serverOptions) *mailServer {
 		rejections: make(map[string]*gosmtp.SMTPError),
 	}
 	s := gosmtp.NewServer(gosmtp.BackendFunc(func(c *gosmtp.Conn) (gosmtp.Session, error) {
-		return &session{srv: srv, conn: c}, nil
+		return &serverSession{srv: srv, conn: c}, nil
 	}))
 	s.Domain = "localhost"
 	s.ReadTimeout, s.WriteTimeout = 10*time.Second, 10*time.Second
@@ -95,7 +107,16 @@ func startMailServer(t *testing.T, opts serverOptions) *mailServer {
 	if err != nil {
 		t.Fatalf("listen: %v", err)
 	}
-	tlsConfig := &tls.Config{Certificates: []tls.Certificate{cert}}
+	l = &countingListener{Listener: l, srv: srv}
+	tlsConfig := &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
+			srv.mu.Lock()
+			srv.handshakes++
+			srv.mu.Unlock()
+			return nil, nil // the same configuration
+		},
+	}
 	switch opts.security {
 	case serveStartTLS:
 		s.TLSConfig = tlsConfig
@@ -170,6 +191,69 @@ func (srv *mailServer) setSlow(_ testing.TB, on bool) {
 	}
 }
 
+// refuseData makes the reply to every message's data err (nil: accept
+// again): the server read the message and refused it.
+func (srv *mailServer) refuseData(err *gosmtp.SMTPError) {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	srv.dataRefusal = err
+}
+
+// counts says how many connections the server accepted, how many of them
+// are still open, and how many TLS handshakes and AUTH exchanges it saw.
+type counts struct{ conns, open, handshakes, auths int }
+
+func (srv *mailServer) counts() counts {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	return counts{conns: len(srv.conns), open: len(srv.conns) - srv.connsShut, handshakes: srv.handshakes, auths: srv.auths}
+}
+
+// countingListener records the connections the server accepts, beneath
+// any TLS, and when they close.
+type countingListener struct {
+	net.Listener
+	srv *mailServer
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	cc := &countedConn{Conn: c, srv: l.srv}
+	l.srv.mu.Lock()
+	l.srv.conns = append(l.srv.conns, cc)
+	l.srv.mu.Unlock()
+	return cc, nil
+}
+
+type countedConn struct {
+	net.Conn
+	srv  *mailServer
+	once sync.Once
+}
+
+func (c *countedConn) Close() error {
+	c.once.Do(func() {
+		c.srv.mu.Lock()
+		c.srv.connsShut++
+		c.srv.mu.Unlock()
+	})
+	return c.Conn.Close()
+}
+
+// dropConnections closes every connection from the server's side, as a
+// server does with clients idle for too long.
+func (srv *mailServer) dropConnections() {
+	srv.mu.Lock()
+	conns := slices.Clone(srv.conns)
+	srv.mu.Unlock()
+	for _, c := range conns {
+		_ = c.Close()
+	}
+}
+
 func (srv *mailServer) messages() []received {
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
@@ -188,8 +272,8 @@ func (srv *mailServer) withMessageID(t testing.TB, id string) int {
 	return n
 }
 
-// session is one SMTP connection to the test server.
-type session struct {
+// serverSession is one SMTP connection to the test server.
+type serverSession struct {
 	srv  *mailServer
 	conn *gosmtp.Conn
 	user string
@@ -197,26 +281,29 @@ type session struct {
 	to   []string
 }
 
-var _ gosmtp.AuthSession = (*session)(nil)
+var _ gosmtp.AuthSession = (*serverSession)(nil)
 
-func (s *session) AuthMechanisms() []string {
+func (s *serverSession) AuthMechanisms() []string {
 	if !s.srv.auth {
 		return nil
 	}
 	return []string{sasl.Plain}
 }
 
-func (s *session) Auth(string) (sasl.Server, error) {
+func (s *serverSession) Auth(string) (sasl.Server, error) {
 	return sasl.NewPlainServer(func(_, username, password string) error {
 		if username != testUser || password != testPassword {
 			return gosmtp.ErrAuthFailed // 535
 		}
 		s.user = username
+		s.srv.mu.Lock()
+		s.srv.auths++
+		s.srv.mu.Unlock()
 		return nil
 	}), nil
 }
 
-func (s *session) Mail(from string, _ *gosmtp.MailOptions) error {
+func (s *serverSession) Mail(from string, _ *gosmtp.MailOptions) error {
 	if s.srv.auth && s.user == "" {
 		return gosmtp.ErrAuthRequired
 	}
@@ -229,7 +316,7 @@ func (s *session) Mail(from string, _ *gosmtp.MailOptions) error {
 	return nil
 }
 
-func (s *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
+func (s *serverSession) Rcpt(to string, _ *gosmtp.RcptOptions) error {
 	s.srv.mu.Lock()
 	defer s.srv.mu.Unlock()
 	if err := s.srv.rejections[to]; err != nil {
@@ -239,7 +326,7 @@ func (s *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
 	return nil
 }
 
-func (s *session) Data(r io.Reader) error {
+func (s *serverSession) Data(r io.Reader) error {
 	raw, err := io.ReadAll(r)
 	if err != nil {
 		return err
@@ -257,12 +344,15 @@ func (s *session) Data(r io.Reader) error {
 	_, isTLS := s.conn.TLSConnectionState()
 	s.srv.mu.Lock()
 	defer s.srv.mu.Unlock()
+	if s.srv.dataRefusal != nil {
+		return s.srv.dataRefusal
+	}
 	s.srv.received = append(s.srv.received, received{from: s.from, to: s.to, raw: raw, tls: isTLS, authUser: s.user})
 	return nil
 }
 
-func (s *session) Reset()        { s.from, s.to = "", nil }
-func (s *session) Logout() error { return nil }
+func (s *serverSession) Reset()        { s.from, s.to = "", nil }
+func (s *serverSession) Logout() error { return nil }
 
 // selfSignedCert returns a certificate for 127.0.0.1 (not for localhost), and
 // the path of a PEM file holding it, to be used as ca_file.

@@ -1,18 +1,16 @@
 package smtp
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"mime"
-	"mime/multipart"
-	"mime/quotedprintable"
 	"net/mail"
-	"net/textproto"
 	"strings"
 	"time"
+
+	gomail "github.com/wneessen/go-mail"
 
 	"github.com/flexauth/flexauth/plugins/sdk"
 )
@@ -21,7 +19,12 @@ import (
 // 998-byte line limit; a subject that long is a template mistake anyway.
 const maxSubjectBytes = 400
 
-// message is one email, ready to be encoded for the DATA command.
+// charset is written in lower case, as it always was: receivers compare it
+// without regard to case, but tests and filters written against the old
+// messages need not change.
+const charset gomail.Charset = "utf-8"
+
+// message is one email, ready to be turned into a go-mail message.
 type message struct {
 	from      mail.Address
 	to        mail.Address
@@ -65,76 +68,38 @@ func parseRecipient(to string) (mail.Address, error) {
 	return *addr, nil
 }
 
-// encode returns the message in RFC 5322 form: headers, then a
+// build returns the message as go-mail writes it: headers, then a
 // multipart/alternative body with the text part first and the HTML part
-// last (clients show the last part they can render).
-func (m message) encode() ([]byte, error) {
+// last (clients show the last part they can render). Both parts are
+// quoted-printable, which keeps lines short and the body 7-bit whatever the
+// server's 8BITMIME support; links survive with their characters intact.
+func (m message) build() (*gomail.Msg, error) {
 	if strings.ContainsAny(m.subject, "\r\n") {
 		return nil, sdk.Permanent(errors.New("subject contains a line break"))
 	}
-	subject := encodeHeaderText(m.subject)
-	if len(subject) > maxSubjectBytes {
-		return nil, sdk.Permanent(fmt.Errorf("subject is %d bytes encoded; at most %d", len(subject), maxSubjectBytes))
+	// go-mail encodes the subject the same way (Q-encoding, UTF-8); the
+	// length is checked here so that an absurd template fails as a
+	// request error, not as a server's line-length refusal.
+	if n := len(mime.QEncoding.Encode(string(charset), m.subject)); n > maxSubjectBytes {
+		return nil, sdk.Permanent(fmt.Errorf("subject is %d bytes encoded; at most %d", n, maxSubjectBytes))
 	}
 
-	var body bytes.Buffer
-	mp := multipart.NewWriter(&body)
-	for _, p := range []struct{ contentType, content string }{
-		{"text/plain; charset=utf-8", m.text},
-		{"text/html; charset=utf-8", m.html},
-	} {
-		w, err := mp.CreatePart(textproto.MIMEHeader{
-			"Content-Type": {p.contentType},
-			// Quoted-printable keeps lines short and the body 7-bit,
-			// whatever the server's 8BITMIME support; links survive
-			// with their characters intact.
-			"Content-Transfer-Encoding": {"quoted-printable"},
-		})
-		if err != nil {
-			return nil, fmt.Errorf("create %s part: %w", p.contentType, err)
-		}
-		qp := quotedprintable.NewWriter(w)
-		if _, err := qp.Write([]byte(p.content)); err != nil {
-			return nil, fmt.Errorf("encode %s part: %w", p.contentType, err)
-		}
-		if err := qp.Close(); err != nil {
-			return nil, fmt.Errorf("encode %s part: %w", p.contentType, err)
-		}
-	}
-	if err := mp.Close(); err != nil {
-		return nil, fmt.Errorf("close multipart body: %w", err)
-	}
-
-	var b bytes.Buffer
-	header := func(name, value string) { b.WriteString(name + ": " + value + "\r\n") }
-	header("Date", m.date.Format(time.RFC1123Z))
-	header("From", m.from.String())
-	header("To", m.to.String())
-	header("Subject", subject)
-	header("Message-ID", m.messageID)
-	header("MIME-Version", "1.0")
+	// No User-Agent: the library and its version are nobody's business.
+	msg := gomail.NewMsg(gomail.WithCharset(charset), gomail.WithEncoding(gomail.EncodingQP), gomail.WithNoDefaultUserAgent())
+	from, to := m.from, m.to
+	msg.FromMailAddress(&from)
+	msg.ToMailAddress(&to)
+	msg.Subject(m.subject)
+	msg.SetDateWithValue(m.date)
+	// go-mail adds the angle brackets.
+	msg.SetMessageIDWithValue(strings.TrimSuffix(strings.TrimPrefix(m.messageID, "<"), ">"))
 	// RFC 3834: an automatic message; auto-responders (vacation replies)
 	// must not answer it.
-	header("Auto-Submitted", "auto-generated")
+	msg.SetGenHeader("Auto-Submitted", "auto-generated")
 	// Exchange ignores Auto-Submitted for some responses; this is its own
 	// switch for out-of-office and delivery-report replies.
-	header("X-Auto-Response-Suppress", "All")
-	header("Content-Type", mime.FormatMediaType("multipart/alternative", map[string]string{"boundary": mp.Boundary()}))
-	b.WriteString("\r\n")
-	b.Write(body.Bytes())
-	return b.Bytes(), nil
-}
-
-// encodeHeaderText Q-encodes s when it is not plain printable ASCII, and
-// folds the encoded words (at most 75 characters each) onto continuation
-// lines so that a long subject does not become one long header line.
-func encodeHeaderText(s string) string {
-	enc := mime.QEncoding.Encode("utf-8", s)
-	if enc == s {
-		return s
-	}
-	// The encoder separates encoded words by single spaces; whitespace
-	// between encoded words is not part of the decoded text, so a fold
-	// there changes nothing for the reader.
-	return strings.ReplaceAll(enc, "?= =?", "?=\r\n =?")
+	msg.SetGenHeader(gomail.HeaderXAutoResponseSuppress, "All")
+	msg.SetBodyString(gomail.TypeTextPlain, m.text)
+	msg.AddAlternativeString(gomail.TypeTextHTML, m.html)
+	return msg, nil
 }

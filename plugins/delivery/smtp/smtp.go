@@ -17,7 +17,7 @@ const Name = "smtp"
 
 // version is reported by Info; bump it when configuration keys or the
 // message format change.
-const version = "1.0.0"
+const version = "1.1.0"
 
 // Mailer delivers sign-in messages by SMTP. It is safe for concurrent use.
 type Mailer struct {
@@ -29,6 +29,9 @@ type Mailer struct {
 	// settings is replaced whole by Configure and never modified, so Send
 	// only holds mu to read the pointer.
 	settings *settings
+	// pool holds the idle connections made with settings; Configure
+	// replaces it along with them and closes the old one.
+	pool *pool
 }
 
 var _ sdk.Delivery = (*Mailer)(nil)
@@ -56,9 +59,19 @@ func (m *Mailer) Configure(_ context.Context, req sdk.ConfigureRequest) error {
 	if err != nil {
 		return err
 	}
+	p, err := newPool(s, m.logger)
+	if err != nil {
+		return err
+	}
 	m.mu.Lock()
-	m.settings = s
+	old := m.pool
+	m.settings, m.pool = s, p
 	m.mu.Unlock()
+	if old != nil {
+		// Sends still using the old pool close their connections when
+		// they finish.
+		old.close()
+	}
 	m.logger.Info("configured", "server", s.addr, "tls", string(s.mode), "auth", s.username != "",
 		"from", s.from.Address, "template_overrides", s.templates.overrides())
 	return nil
@@ -68,7 +81,7 @@ func (m *Mailer) Configure(_ context.Context, req sdk.ConfigureRequest) error {
 // this process delivered never gets here: sdk.ServeDelivery answers it.
 func (m *Mailer) Send(ctx context.Context, req sdk.SendRequest) (sdk.SendResponse, error) {
 	m.mu.RLock()
-	s := m.settings
+	s, p := m.settings, m.pool
 	m.mu.RUnlock()
 	if s == nil {
 		return sdk.SendResponse{}, sdk.Permanent(errNotConfigured)
@@ -80,12 +93,12 @@ func (m *Mailer) Send(ctx context.Context, req sdk.SendRequest) (sdk.SendRespons
 		return sdk.SendResponse{}, err
 	}
 
-	raw, err := msg.encode()
+	mail, err := msg.build()
 	if err != nil {
 		return sdk.SendResponse{}, err
 	}
 	start := time.Now()
-	if err := deliver(ctx, s, msg.to.Address, raw); err != nil {
+	if err := p.send(ctx, mail); err != nil {
 		m.logger.Warn("delivery failed", "attempt", req.Attempt, "message_id", msg.messageID,
 			"permanent", errors.Is(err, sdk.ErrPermanent), "error", err.Error())
 		return sdk.SendResponse{}, fmt.Errorf("deliver by smtp: %w", err)
@@ -93,6 +106,18 @@ func (m *Mailer) Send(ctx context.Context, req sdk.SendRequest) (sdk.SendRespons
 	m.logger.Info("message delivered", "attempt", req.Attempt, "message_id", msg.messageID,
 		"duration", time.Since(start).String())
 	return sdk.SendResponse{MessageID: msg.messageID}, nil
+}
+
+// Close closes the idle connections to the server; call it once the
+// plugin stops serving. Sends still under way close theirs when they end.
+func (m *Mailer) Close() {
+	m.mu.Lock()
+	p := m.pool
+	m.pool, m.settings = nil, nil
+	m.mu.Unlock()
+	if p != nil {
+		p.close()
+	}
 }
 
 // compose checks req and renders it. Its errors are permanent: the same

@@ -8,4 +8,9 @@ import (
 	"github.com/flexauth/flexauth/plugins/sdk"
 )
 
-func main() { sdk.ServeDelivery(smtp.New()) }
+func main() {
+	m := smtp.New()
+	sdk.ServeDelivery(m)
+	// The host has stopped the plugin: say QUIT on the idle connections.
+	m.Close()
+}
