@@ -41,12 +41,6 @@ type BeginResult struct {
 	RecentFailures int
 	LockedFactors  []string
 	Reasons        []string
-
-	// recipient is the user with the contact data the directory completed,
-	// and emailDelivery the account's email switch: where BeginAndIssue
-	// sends the challenge. Neither leaves the activity.
-	recipient     store.User
-	emailDelivery bool
 }
 
 // effectBegin keys Begin's effect: an attempt begins once.
@@ -63,15 +57,6 @@ const effectBegin = "begin"
 // activity), it answers what it answered the first time and changes
 // nothing.
 func (a *Activities) Begin(ctx context.Context, in BeginInput) (BeginResult, error) {
-	res, _, err := a.begin(ctx, in, false)
-	return res, err
-}
-
-// begin is Begin. With issue, a begin that allows a method with a
-// challenge to deliver draws it and stores it sealed in the transaction
-// that publishes the verdict, and returns what to deliver (nil when the
-// attempt was begun already: a run again, whose challenge is stored).
-func (a *Activities) begin(ctx context.Context, in BeginInput, issue bool) (BeginResult, *issuing, error) {
 	now := a.now().UTC()
 	row := store.Attempt{
 		ID: in.AttemptID, AccountID: in.AccountID, System: in.System, AuthID: in.AuthID,
@@ -82,52 +67,37 @@ func (a *Activities) begin(ctx context.Context, in BeginInput, issue bool) (Begi
 	// res is the answer: this run's, or the first run's when the attempt
 	// was begun already (its effect).
 	var res BeginResult
-	var ch *issuing
-	// decide publishes the verdict and, with issue, the challenge.
-	decide := func(ctx context.Context, st beginStore, superseded bool) (store.Publication, error) {
-		var p store.Publication
-		var err error
-		if res, p, err = a.verdict(ctx, st, in, now, superseded); err != nil || !issue {
-			return p, err
-		}
-		ch, err = a.issuing(ctx, st, in, res, &p)
-		return p, err
-	}
 	if a.cfg.Directory == "" {
 		// Nothing to ask outside the database: the whole begin (record the
 		// attempt, supersede the subject's others, read what the policy
 		// needs, publish its verdict) is one transaction.
 		_, err := a.store.BeginAttempt(ctx, &row, effectBegin, &res, now, started,
 			func(ctx context.Context, tx *store.Store, o store.Opening) (store.Publication, error) {
-				return decide(ctx, tx, o.Superseded)
+				var p store.Publication
+				var err error
+				res, p, err = a.verdict(ctx, tx, in, now, o.Superseded)
+				return p, err
 			})
 		if err != nil {
-			return BeginResult{}, nil, err
+			return BeginResult{}, err
 		}
-		return res.answer(), ch, nil
+		return res, nil
 	}
 	// The directory is a plugin call, which no transaction waits for: one
 	// records the attempt and supersedes the others, another publishes
 	// the verdict.
 	opened, err := a.store.OpenAttempt(ctx, &row, effectBegin, &res, now, started...)
 	if err != nil || opened.Done {
-		return res, nil, err
+		return res, err
 	}
-	p, err := decide(ctx, a.store, opened.Superseded)
+	res, p, err := a.verdict(ctx, a.store, in, now, opened.Superseded)
 	if err != nil {
-		return BeginResult{}, nil, err
+		return BeginResult{}, err
 	}
 	if _, err := a.store.PublishAttempt(ctx, in.AttemptID, p.Update, p.Events...); err != nil {
-		return BeginResult{}, nil, err
+		return BeginResult{}, err
 	}
-	return res.answer(), ch, nil
-}
-
-// answer is the result without what only the begin itself reads (the
-// recipient): a begin run again, from its effect, answers the same.
-func (r BeginResult) answer() BeginResult {
-	r.recipient, r.emailDelivery = store.User{}, false
-	return r
+	return res, nil
 }
 
 // beginStore is what a begin's verdict reads.
@@ -311,7 +281,7 @@ func (a *Activities) resolve(ctx context.Context, st InputStore, in BeginInput, 
 	input := r.Input
 	input.Subject.HasEmail, input.Subject.HasPhone = user.Email != "", user.Phone != ""
 	input.Subject.InDirectory, input.Subject.Groups, input.Subject.Attributes = person.Found, person.Groups, person.Attributes
-	return BeginResult{UserID: user.ID, recipient: user, emailDelivery: !input.Account.EmailDeliveryDisabled()}, input, "", nil
+	return BeginResult{UserID: user.ID}, input, "", nil
 }
 
 // InputStore is what ResolveInput reads.

@@ -2,7 +2,6 @@ package activities_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -109,9 +108,8 @@ func TestPINSignInStatements(t *testing.T) {
 }
 
 // TestCompactPINSignInStatements is TestPINSignInStatements for the
-// compact shape (workflows.ShapeCompact): BeginAndIssue begins the attempt
-// and stores its challenge in one transaction, then delivers it and
-// audits the delivery; a right code is checked and published in one
+// compact shape (workflows.ShapeCompact): Begin and IssueChallenge as in
+// the lean shape, then a right code checked and published in one
 // transaction, without a Finish.
 func TestCompactPINSignInStatements(t *testing.T) {
 	dsns := map[string]string{
@@ -145,21 +143,26 @@ func TestCompactPINSignInStatements(t *testing.T) {
 			must(t, err)
 			f.now = f.now.Add(time.Second)
 			in := activities.BeginInput{Subject: f.input, WorkflowID: "wf", RunID: "run", StartedAt: f.now}
-			var opened activities.OpenResult
-			// Begin (superseding) and the challenge's UPDATE in the
-			// transaction, and the delivery's audit event after it.
-			measure("BeginAndIssue (superseding)", bound{17, 1}, func() (err error) {
-				opened, err = f.acts.BeginAndIssue(ctx, in)
+			var begun activities.BeginResult
+			measure("Begin (superseding)", bound{16, 1}, func() (err error) {
+				begun, err = f.acts.Begin(ctx, in)
 				return err
 			})
-			if !opened.Allowed || opened.Method != "pin" || opened.Undelivered != "" || opened.Issued.Digest == "" {
-				t.Fatalf("begin and issue = %+v", opened)
+			if !begun.Allowed || begun.Method != "pin" {
+				t.Fatalf("begin = %+v", begun)
 			}
+			var issued activities.IssueResult
+			measure("IssueChallenge", bound{3, 0}, func() (err error) {
+				issued, err = f.acts.IssueChallenge(ctx, activities.IssueInput{
+					Subject: f.input, UserID: begun.UserID, Method: begun.Method, ExpiresAt: f.now.Add(begun.TTL),
+				})
+				return err
+			})
 			pin := f.sent.sent[len(f.sent.sent)-1].Code
 			measure("CheckCode (publishing the success)", bound{11, 1}, func() error {
 				res, err := f.acts.CheckCode(ctx, activities.CodeInput{
-					Subject: f.input, UserID: opened.UserID, Effect: "code:1", Factor: store.FactorPIN,
-					Expected: opened.Issued.Digest, Digest: activities.CodeDigest(f.keys, f.input.AttemptID, pin), MaxAttempts: opened.MaxAttempts,
+					Subject: f.input, UserID: begun.UserID, Effect: "code:1", Factor: store.FactorPIN,
+					Expected: issued.Digest, Digest: activities.CodeDigest(f.keys, f.input.AttemptID, pin), MaxAttempts: begun.MaxAttempts,
 					OnValid: &activities.Conclusion{Reasons: []string{"correct pin"}},
 				})
 				if err == nil && (!res.Valid || !res.Published) {
@@ -182,7 +185,8 @@ func TestCompactPINSignInStatements(t *testing.T) {
 func BenchmarkPINSignInStore(b *testing.B) { benchmarkPINSignIns(b, false) }
 
 // BenchmarkCompactPINSignInStore is BenchmarkPINSignInStore for the
-// compact shape: BeginAndIssue, then CheckCode publishing the success.
+// compact shape: Begin, IssueChallenge, then CheckCode publishing the
+// success.
 func BenchmarkCompactPINSignInStore(b *testing.B) { benchmarkPINSignIns(b, true) }
 
 func benchmarkPINSignIns(b *testing.B, compact bool) {
@@ -201,26 +205,13 @@ func benchmarkPINSignIns(b *testing.B, compact bool) {
 		s := f.input
 		s.AttemptID = fmt.Sprint("bench-", i)
 		in := activities.BeginInput{Subject: s, WorkflowID: "wf", RunID: "run", StartedAt: f.now}
-		var begun activities.BeginResult
 		var issued activities.IssueResult
-		var err error
-		if compact {
-			var opened activities.OpenResult
-			opened, err = f.acts.BeginAndIssue(ctx, in)
-			if err == nil && opened.Undelivered != "" {
-				err = errors.New(opened.Undelivered)
-			}
-			begun, issued = opened.BeginResult, opened.Issued
-		} else {
-			begun, err = f.acts.Begin(ctx, in)
-		}
+		begun, err := f.acts.Begin(ctx, in)
 		if err != nil || !begun.Allowed {
 			b.Fatalf("begin = %+v, %v", begun, err)
 		}
-		if !compact {
-			if issued, err = f.acts.IssueChallenge(ctx, activities.IssueInput{Subject: s, UserID: begun.UserID, Method: begun.Method, ExpiresAt: f.now.Add(begun.TTL)}); err != nil {
-				b.Fatal(err)
-			}
+		if issued, err = f.acts.IssueChallenge(ctx, activities.IssueInput{Subject: s, UserID: begun.UserID, Method: begun.Method, ExpiresAt: f.now.Add(begun.TTL)}); err != nil {
+			b.Fatal(err)
 		}
 		pin := f.sent.sent[len(f.sent.sent)-1].Code
 		check := activities.CodeInput{Subject: s, UserID: begun.UserID, Effect: "code:1", Factor: store.FactorPIN,

@@ -38,15 +38,6 @@ var (
 			NonRetryableErrorTypes: []string{activities.ErrTypeDelivery, activities.ErrTypeNoSecret},
 		},
 	}
-	// openOptions bound the compact shape's BeginAndIssue: a begin and a
-	// delivery, each bounded inside as the activities it replaces
-	// (localOptions' ten seconds, deliveryOptions' fifteen), with a margin
-	// so that the activity reports a slow delivery rather than times out.
-	// Only a failed begin fails it, and a begin is safe to run again.
-	openOptions = workflow.LocalActivityOptions{
-		StartToCloseTimeout: activities.BeginTimeout + activities.DeliveryTimeout + 5*time.Second,
-		RetryPolicy:         localOptions.RetryPolicy,
-	}
 	deliveryOptions = workflow.ActivityOptions{
 		// Long enough for a slow mail server, short enough that a delivery
 		// lost with a crashed worker is retried well inside the TTL.
@@ -120,20 +111,11 @@ func Attempt(ctx workflow.Context, in AttemptInput) (AttemptResult, error) {
 	}
 
 	info := workflow.GetInfo(ctx)
-	begin := activities.BeginInput{
+	var b activities.BeginResult
+	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, localOptions), acts.Begin, activities.BeginInput{
 		Subject: subject, WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
 		UserAgent: in.UserAgent, StartedAt: workflow.Now(ctx), PageDigest: in.PageDigest,
-	}
-	var b activities.BeginResult
-	// opened is the compact shape's begin, which delivered the challenge.
-	var opened activities.OpenResult
-	var err error
-	if in.Shape >= ShapeCompact {
-		err = workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, openOptions), acts.BeginAndIssue, begin).Get(ctx, &opened)
-		b = opened.BeginResult
-	} else {
-		err = workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, localOptions), acts.Begin, begin).Get(ctx, &b)
-	}
+	}).Get(ctx, &b)
 	if err != nil {
 		// The store is unreachable: fail closed. Nothing was promised yet.
 		workflow.GetLogger(ctx).Error("begin attempt failed", "error", err)
@@ -175,16 +157,9 @@ func Attempt(ctx workflow.Context, in AttemptInput) (AttemptResult, error) {
 		// Nothing to deliver: the user answers with what they know or hold.
 		st.issued = true
 	} else {
-		issue := activities.IssueInput{
+		issued, err := st.deliver(ctx, activities.IssueInput{
 			Subject: subject, UserID: b.UserID, Method: b.Method, Channel: b.Channel, ExpiresAt: expires,
-		}
-		var issued activities.IssueResult
-		var err error
-		if in.Shape >= ShapeCompact {
-			issued, err = st.delivered(ctx, opened, issue)
-		} else {
-			issued, err = st.deliver(ctx, issue)
-		}
+		})
 		if err != nil && st.state == StatePending {
 			// Undeliverable: nobody can answer this attempt, so it ends now
 			// rather than at its TTL. Fail closed.
@@ -217,24 +192,6 @@ func (st *attempt) deliver(ctx workflow.Context, in activities.IssueInput) (acti
 		}
 		workflow.GetLogger(ctx).Warn("delivery inside the workflow task failed; retrying as an activity", "error", err)
 	}
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, deliveryOptions), acts.IssueChallenge, in).Get(ctx, &issued)
-	return issued, err
-}
-
-// delivered takes the delivery BeginAndIssue made (the compact shape).
-// One that failed for a reason a retry may mend goes on as the
-// IssueChallenge activity with retries: it finds the secret BeginAndIssue
-// stored and sends it again under the same delivery id, so a delivery that
-// did go out is a duplicate the plugin drops.
-func (st *attempt) delivered(ctx workflow.Context, opened activities.OpenResult, in activities.IssueInput) (activities.IssueResult, error) {
-	switch {
-	case opened.Undelivered == "" && opened.Issued.Digest != "":
-		return opened.Issued, nil
-	case opened.Permanent:
-		return activities.IssueResult{}, temporal.NewNonRetryableApplicationError(opened.Undelivered, activities.ErrTypeDelivery, nil)
-	}
-	workflow.GetLogger(ctx).Warn("delivery inside the workflow task failed; retrying as an activity", "error", opened.Undelivered)
-	var issued activities.IssueResult
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, deliveryOptions), acts.IssueChallenge, in).Get(ctx, &issued)
 	return issued, err
 }

@@ -110,29 +110,10 @@ func newIssuingEnv(t *testing.T, method string, ttl time.Duration, maxAttempts i
 	return env, finals, checks
 }
 
-// onBegin has Begin answer begun and IssueChallenge deliver with issue,
-// and the compact shape's BeginAndIssue do both, reporting how the
-// delivery went rather than failing, as the real one does.
+// onBegin has Begin answer begun and IssueChallenge deliver with issue.
 func onBegin(env *testsuite.TestWorkflowEnvironment, begun activities.BeginResult, issue func(context.Context, activities.IssueInput) (activities.IssueResult, error)) {
 	env.OnActivity(acts.Begin, mock.Anything, mock.Anything).Return(begun, nil)
 	env.OnActivity(acts.IssueChallenge, mock.Anything, mock.Anything).Return(issue)
-	env.OnActivity(acts.BeginAndIssue, mock.Anything, mock.Anything).Return(func(ctx context.Context, in activities.BeginInput) (activities.OpenResult, error) {
-		out := activities.OpenResult{BeginResult: begun}
-		if !begun.Allowed || !activities.Delivers(begun.Method) {
-			return out, nil
-		}
-		issued, err := issue(ctx, activities.IssueInput{Subject: in.Subject, UserID: begun.UserID, Method: begun.Method, ExpiresAt: in.StartedAt.Add(begun.TTL)})
-		var appErr *temporal.ApplicationError
-		switch {
-		case errors.As(err, &appErr):
-			out.Undelivered, out.Permanent = appErr.Message(), appErr.NonRetryable()
-		case err != nil:
-			out.Undelivered = err.Error()
-		default:
-			out.Issued = issued
-		}
-		return out, nil
-	})
 }
 
 // submit sends an update after delay and stores its verdict (or error).

@@ -22,19 +22,21 @@
 //     transactions (Begin, the check, Finish) and three statements outside
 //     them (the delivery's read of the user, its challenge, its audit
 //     event).
-//   - ShapeCompact, the current one: the same two tasks, 15 events. The
-//     first runs one local activity, BeginAndIssue, whose transaction both
-//     begins the attempt and stores the challenge sealed; it delivers
-//     after that commit, and reports a delivery that failed in its result,
-//     so that the delivery alone goes on as the regular IssueChallenge
-//     activity (the same stored secret under the same delivery id). The
-//     second runs CheckCode, whose transaction also publishes the success
-//     (the state, the user's login, the audit event) when the code is
-//     right: no Finish. Two transactions and one statement outside them
-//     (the delivery's audit event). Wrong codes, lock-outs, expiry and
-//     denials still end with Finish, as before. A right code's success is
-//     committed by its check: should the attempt expire in the workflow
-//     while the code is checked, the expiry's Finish finds the attempt
-//     ended and the workflow takes the check's outcome, so the store and
-//     the workflow agree.
+//   - ShapeCompact, the current one: the same two tasks, 16 events. The
+//     first is the lean one's. The second runs CheckCode, whose
+//     transaction also publishes the success (the state, the user's
+//     login, the audit event) when the code is right: no Finish. Two
+//     transactions and three statements outside them. Wrong codes,
+//     lock-outs, expiry and denials still end with Finish. A right code's
+//     success is committed by its check: should the attempt expire in the
+//     workflow while the code is checked, the expiry's Finish finds the
+//     attempt ended and the workflow takes the check's outcome, so the
+//     store and the workflow agree.
+//
+// The begin and the delivery stay two local activities: the start's update
+// is answered once Begin has decided, while a slow mail server holds only
+// the delivery (the workflow task is heartbeated past its timeout and the
+// API answers within about four seconds; the message follows). Folding
+// the delivery into the begin saved one event and one transaction but made
+// the start wait for the whole delivery, up to the API's Temporal bound.
 package workflows

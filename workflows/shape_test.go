@@ -22,13 +22,12 @@ import (
 )
 
 // deliveries counts where a challenge was delivered: inside the workflow
-// task (IssueChallenge as a local activity, or the compact shape's
-// BeginAndIssue of an attempt that delivers one) or as a regular activity.
+// task (IssueChallenge as a local activity) or as a regular activity.
 type deliveries struct{ local, regular int }
 
 func (d *deliveries) listen(env *testsuite.TestWorkflowEnvironment) {
 	env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []any) {
-		if info.ActivityType.Name == "IssueChallenge" || info.ActivityType.Name == "BeginAndIssue" {
+		if info.ActivityType.Name == "IssueChallenge" {
 			d.local++
 		}
 	})
@@ -93,19 +92,19 @@ func TestLeanShapeRetriesAFailedDeliveryAsAnActivity(t *testing.T) {
 	}
 }
 
-// The compact shape delivers within its begin, and a right code ends the
-// attempt with its check: no Finish runs.
-func TestCompactShapeDeliversWithItsBeginAndPublishesWithItsCheck(t *testing.T) {
+// The compact shape delivers inside the workflow task as the lean one
+// does, and a right code ends the attempt with its check: no Finish runs.
+func TestCompactShapePublishesWithItsCheck(t *testing.T) {
 	env, finals, _ := newIssuingEnv(t, policies.MethodPIN, 5*time.Minute, 3, delivered)
 	var d deliveries
 	d.listen(env)
-	others := 0
+	finishes := 0
 	env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []any) {
 		switch info.ActivityType.Name {
-		case "BeginAndIssue":
+		case "IssueChallenge":
 			d.local++
-		case "Finish", "IssueChallenge", "Begin":
-			others++
+		case "Finish":
+			finishes++
 		}
 	})
 	var v workflows.Verdict
@@ -121,8 +120,8 @@ func TestCompactShapeDeliversWithItsBeginAndPublishesWithItsCheck(t *testing.T) 
 	if res.State != workflows.StateAuthenticated || v.Verdict != workflows.VerdictAccepted || len(res.Reasons) != 1 || res.Reasons[0] != "correct pin" {
 		t.Fatalf("result %+v, verdict %+v; want authenticated", res, v)
 	}
-	if d.local != 1 || d.regular != 0 || others != 0 {
-		t.Fatalf("delivered %d times locally and %d as an activity, ran %d other local activities; want one BeginAndIssue only", d.local, d.regular, others)
+	if d.local != 1 || d.regular != 0 || finishes != 0 {
+		t.Fatalf("delivered %d times locally and %d as an activity, ran Finish %d times; want one local delivery and no Finish", d.local, d.regular, finishes)
 	}
 	if len(*finals) != 1 || (*finals)[0] != "authenticated by pin" {
 		t.Fatalf("published %v, want the check's success once", *finals)
@@ -130,7 +129,7 @@ func TestCompactShapeDeliversWithItsBeginAndPublishesWithItsCheck(t *testing.T) 
 }
 
 // A compact attempt whose delivery failed for a reason a retry may mend
-// goes on as the regular IssueChallenge activity, without beginning again.
+// goes on as the regular IssueChallenge activity.
 func TestCompactShapeRetriesAFailedDeliveryAsAnActivity(t *testing.T) {
 	calls := 0
 	res, v, d := signInWithPIN(t, workflows.ShapeCompact, func(ctx context.Context, in activities.IssueInput) (activities.IssueResult, error) {
@@ -162,8 +161,8 @@ func TestOriginalShapeDeliversAsAnActivity(t *testing.T) {
 // TestPINSignInEvents runs a PIN sign-in answered at the first try on a
 // Temporal server, as the API drives it (update-with-start, then the
 // code), and counts its history: what a sign-in costs Temporal's
-// database. The compact shape takes two events (the delivery's and
-// Finish's markers) fewer than the lean one.
+// database. The compact shape takes one event (Finish's marker) fewer
+// than the lean one.
 func TestPINSignInEvents(t *testing.T) {
 	ts := temporaltest.NewServer(temporaltest.WithT(t))
 	ts.NewWorkerWithOptions(workflows.TaskQueue, func(r sdkworker.Registry) {
@@ -172,9 +171,6 @@ func TestPINSignInEvents(t *testing.T) {
 		stub := func(name string, fn any) { r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name}) }
 		stub("Begin", func(context.Context, activities.BeginInput) (activities.BeginResult, error) { return begun, nil })
 		stub("IssueChallenge", delivered)
-		stub("BeginAndIssue", func(context.Context, activities.BeginInput) (activities.OpenResult, error) {
-			return activities.OpenResult{BeginResult: begun, Issued: activities.IssueResult{Digest: "right", Channel: "email"}}, nil
-		})
 		stub("CheckCode", func(_ context.Context, in activities.CodeInput) (activities.CodeResult, error) {
 			valid := in.Digest == in.Expected
 			return activities.CodeResult{Valid: valid, Published: valid && in.OnValid != nil}, nil
@@ -184,7 +180,7 @@ func TestPINSignInEvents(t *testing.T) {
 	c := ts.GetDefaultClient()
 	for _, tc := range []struct {
 		shape, events int
-	}{{workflows.ShapeLean, 17}, {workflows.ShapeCompact, 15}} {
+	}{{workflows.ShapeLean, 17}, {workflows.ShapeCompact, 16}} {
 		ctx := t.Context()
 		in := input
 		in.Shape = tc.shape
