@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/password"
 	"github.com/flexauth/flexauth/plugins/sdk"
 	"github.com/flexauth/flexauth/policies"
@@ -214,7 +215,7 @@ func New(st Store, policy Policy, plugins Plugins, keys *secret.Keyring, cfg Con
 		cfg.HardLockAfter = 100
 	}
 	if cfg.WelcomeLinkTTL <= 0 {
-		cfg.WelcomeLinkTTL = DefaultWelcomeLinkTTL
+		cfg.WelcomeLinkTTL = attempt.DefaultWelcomeLinkTTL
 	}
 	if cfg.Passwords == nil {
 		cfg.Passwords = argon2Passwords{}
@@ -223,7 +224,7 @@ func New(st Store, policy Policy, plugins Plugins, keys *secret.Keyring, cfg Con
 		cfg.MaxConcurrentHashes = 2 * runtime.NumCPU()
 	}
 	if cfg.ResetLinkTTL <= 0 {
-		cfg.ResetLinkTTL = DefaultResetLinkTTL
+		cfg.ResetLinkTTL = attempt.DefaultResetLinkTTL
 	}
 	if len(cfg.Channels) == 0 {
 		cfg.Channels = map[string]string{"email": "outbox", "sms": "outbox"}
@@ -262,19 +263,6 @@ func (s Subject) event(at time.Time, typ string, reasons ...string) store.AuditE
 	}
 }
 
-// Audit event types written by the activities.
-const (
-	EventStarted       = "attempt.started"
-	EventDecision      = "policy.decision"
-	EventDenied        = "attempt.denied"
-	EventDelivered     = "challenge.delivered"
-	EventRejected      = "code.rejected"
-	EventAuthenticated = "attempt.authenticated"
-	EventLocked        = "attempt.locked"
-	EventExpired       = "attempt.expired"
-	EventFactorLocked  = "factor.locked"
-)
-
 // Non-retryable application error types.
 const (
 	ErrTypeDelivery = "DeliveryFailed"
@@ -282,7 +270,3 @@ const (
 	ErrTypeSignOn   = "SignOnUnavailable"
 	ErrTypeBadInput = "BadInput"
 )
-
-// FactorRecovery is the factor of TOTP recovery codes, which a TOTP
-// attempt takes beside TOTP codes (see MethodFactor).
-const FactorRecovery = store.FactorRecovery

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/plugins/sdk"
 	"github.com/flexauth/flexauth/policies"
 	"github.com/flexauth/flexauth/store"
@@ -78,7 +79,7 @@ func (a *Activities) begin(ctx context.Context, in BeginInput, issue bool) (Begi
 		WorkflowID: in.WorkflowID, RunID: in.RunID, State: store.AttemptPending,
 		IP: in.IP, UserAgent: in.UserAgent, StartedAt: in.StartedAt.UTC(), UpdatedAt: now,
 	}
-	started := []store.AuditEvent{in.event(now, EventStarted)}
+	started := []store.AuditEvent{in.event(now, attempt.EventStarted)}
 	// res is the answer: this run's, or the first run's when the attempt
 	// was begun already (its effect).
 	var res BeginResult
@@ -186,7 +187,7 @@ func (a *Activities) verdict(ctx context.Context, st beginStore, in BeginInput, 
 	dec, err := decideWith(ctx, a.policy, st, input)
 	// The decision is recorded whatever it is: a policy error is a denial
 	// whose reasons say what broke.
-	decided := in.event(now, EventDecision, dec.Reasons...)
+	decided := in.event(now, attempt.EventDecision, dec.Reasons...)
 	decided.Detail = map[string]any{
 		"allow": dec.Allow, "method": dec.Method, "ttl_seconds": dec.TTLSeconds,
 		"max_attempts": dec.MaxAttempts, "risk": dec.Risk, "channel": dec.Channel,
@@ -197,7 +198,7 @@ func (a *Activities) verdict(ctx context.Context, st beginStore, in BeginInput, 
 	if err != nil || !dec.Allow {
 		return denial(in.Subject, now, []store.AuditEvent{decided}, dec.Reasons...)
 	}
-	if dec.Method == policies.MethodSSO {
+	if dec.Method == attempt.MethodSSO {
 		_, ok, err := a.signOnOf(ctx, st, in.AccountID)
 		if err != nil {
 			return BeginResult{}, store.Publication{}, err
@@ -225,44 +226,27 @@ func (a *Activities) verdict(ctx context.Context, st beginStore, in BeginInput, 
 	res.TTL = time.Duration(dec.TTLSeconds) * time.Second
 	res.MaxAttempts = dec.MaxAttempts
 	res.Reasons = dec.Reasons
-	res.RecentFailures = input.History.Factors[MethodFactor(dec.Method)].Failures
+	res.RecentFailures = input.History.Factors[attempt.MethodFactor(dec.Method)].Failures
 	res.LockedFactors = input.History.LockedFactors
 	expires := in.StartedAt.UTC().Add(res.TTL)
 	update := store.AttemptUpdate{
 		Method: dec.Method, ExpiresAt: &expires, At: now,
 		Effect: &store.EffectRecord{Key: effectBegin, Result: res},
 	}
-	if policies.Hosted(dec.Method) {
+	if attempt.Hosted(dec.Method) {
 		update.PageDigest = in.PageDigest
 	}
-	if dec.Method == policies.MethodPassword {
+	if dec.Method == attempt.MethodPassword {
 		update.Step = store.StepPassword
 	}
 	return res, store.Publication{Update: update, Events: []store.AuditEvent{decided}}, nil
-}
-
-// MethodFactor is the factor whose failures a method's codes count
-// against: pin, totp (whose attempts also take recovery codes), sso; ""
-// for a link, which cannot be guessed.
-func MethodFactor(method string) string {
-	switch method {
-	case policies.MethodPIN:
-		return store.FactorPIN
-	case policies.MethodTOTP:
-		return store.FactorTOTP
-	case policies.MethodSSO:
-		return store.FactorSSO
-	case policies.MethodPassword:
-		return store.FactorPassword
-	}
-	return ""
 }
 
 // passwordRefusal says why a password attempt cannot go ahead ("" when it
 // can, or for another method).
 func passwordRefusal(method string, s policies.Subject) string {
 	switch {
-	case method != policies.MethodPassword:
+	case method != attempt.MethodPassword:
 		return ""
 	case !s.PasswordLogin:
 		return "email and password sign-in is off for the user"
@@ -278,15 +262,15 @@ func passwordRefusal(method string, s policies.Subject) string {
 func lockedOut(method string, enrolled bool, locked []string) string {
 	has := func(f string) bool { return slices.Contains(locked, f) }
 	switch {
-	case method == policies.MethodPassword && has(store.FactorPassword):
+	case method == attempt.MethodPassword && has(store.FactorPassword):
 		return "password is locked after too many wrong passwords"
-	case method == policies.MethodPassword && enrolled && has(store.FactorTOTP) && has(store.FactorRecovery):
+	case method == attempt.MethodPassword && enrolled && has(store.FactorTOTP) && has(store.FactorRecovery):
 		return "totp and recovery codes are locked after too many wrong codes"
-	case method == policies.MethodPIN && has(store.FactorPIN):
+	case method == attempt.MethodPIN && has(store.FactorPIN):
 		return "pin is locked after too many wrong codes"
-	case method == policies.MethodSSO && has(store.FactorSSO):
+	case method == attempt.MethodSSO && has(store.FactorSSO):
 		return "single sign-on is locked after too many refusals"
-	case method == policies.MethodTOTP && has(store.FactorTOTP) && has(store.FactorRecovery):
+	case method == attempt.MethodTOTP && has(store.FactorTOTP) && has(store.FactorRecovery):
 		return "totp and recovery codes are locked after too many wrong codes"
 	}
 	return ""
@@ -390,7 +374,7 @@ func ResolveInput(ctx context.Context, st InputStore, req InputRequest) (Resolve
 			locked = append(locked, l.Factor)
 		}
 	}
-	failures := factors[MethodFactor(asg.Method)].Failures
+	failures := factors[attempt.MethodFactor(asg.Method)].Failures
 	// The account's settings are read last, for a sign-in that reaches the
 	// policy: whether email may carry its link or code.
 	acc, err := st.GetAccount(ctx, req.AccountID)
@@ -462,23 +446,15 @@ func denial(s Subject, now time.Time, events []store.AuditEvent, reasons ...stri
 	res := BeginResult{Allowed: false, Reasons: reasons}
 	return res, store.Publication{
 		Update: store.AttemptUpdate{State: store.AttemptDenied, At: now, Effect: &store.EffectRecord{Key: effectBegin, Result: res}},
-		Events: append(events, s.event(now, EventDenied, reasons...)),
+		Events: append(events, s.event(now, attempt.EventDenied, reasons...)),
 	}, nil
 }
-
-// SecuritySystem is the reserved system of sign-ins to the security
-// settings flexauth hosts for every user with email and password sign-in
-// (api/security.go). No account has it (system names cannot hold "@",
-// and the app API refuses it): the engine resolves it as SecuritySettings,
-// assigned method password to every user, so that these sign-ins run the
-// same attempt, policy and lock-out as any other.
-const SecuritySystem = "@security"
 
 // SecuritySettings is the system SecuritySystem resolves to: password
 // sign-in, high sensitivity, ten minutes.
 func SecuritySettings() store.System {
 	return store.System{
-		Name: SecuritySystem, Methods: []string{policies.MethodPassword},
+		Name: attempt.SecuritySystem, Methods: []string{attempt.MethodPassword},
 		Sensitivity: "high", TTLSeconds: 600,
 	}
 }
@@ -486,7 +462,7 @@ func SecuritySettings() store.System {
 // systemOf loads an account's system, or SecuritySettings for the
 // reserved name.
 func systemOf(ctx context.Context, st InputStore, accountID, name string) (store.System, error) {
-	if name == SecuritySystem {
+	if name == attempt.SecuritySystem {
 		return SecuritySettings(), nil
 	}
 	return st.GetSystem(ctx, accountID, name)
@@ -497,8 +473,8 @@ func systemOf(ctx context.Context, st InputStore, accountID, name string) (store
 // engine's own rules then refuse users without email and password
 // sign-in).
 func assignmentOf(user store.SignInUser, sys store.System) store.Assignment {
-	if sys.Name == SecuritySystem && sys.ID == "" {
-		return store.Assignment{UserID: user.ID, Method: policies.MethodPassword}
+	if sys.Name == attempt.SecuritySystem && sys.ID == "" {
+		return store.Assignment{UserID: user.ID, Method: attempt.MethodPassword}
 	}
 	return store.Assignment{UserID: user.ID, SystemID: sys.ID, Method: user.Assigned}
 }

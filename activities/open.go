@@ -7,8 +7,8 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/plugins/sdk"
-	"github.com/flexauth/flexauth/policies"
 	"github.com/flexauth/flexauth/store"
 )
 
@@ -47,7 +47,7 @@ type issuing struct {
 // PIN, a link): TOTP and password attempts are answered with what the user
 // knows or holds.
 func Delivers(method string) bool {
-	return method != policies.MethodTOTP && method != policies.MethodPassword
+	return method != attempt.MethodTOTP && method != attempt.MethodPassword
 }
 
 // BeginAndIssue begins the attempt as Begin does and, when the policy
@@ -118,7 +118,7 @@ func (a *Activities) issuing(ctx context.Context, st beginStore, in BeginInput, 
 		return &issuing{refusal: errorText(err)}, nil
 	}
 	p.Update.Challenge = sealed
-	if res.Method != policies.MethodPIN {
+	if res.Method != attempt.MethodPIN {
 		// The row must know the link before the user can open it.
 		p.Update.LinkDigest = digest
 	}

@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/plugins/sdk"
-	"github.com/flexauth/flexauth/policies"
 	"github.com/flexauth/flexauth/store"
 )
 
@@ -25,7 +25,7 @@ func (f *fixture) open(t *testing.T) activities.OpenResult {
 // begins nothing more and sends the same secret under the same delivery
 // id, as a retried IssueChallenge does.
 func TestBeginAndIssueStoresTheChallengeWithTheBegin(t *testing.T) {
-	for _, method := range []string{policies.MethodPIN, policies.MethodPasswordless} {
+	for _, method := range []string{attempt.MethodPIN, attempt.MethodPasswordless} {
 		t.Run(method, func(t *testing.T) {
 			ctx := context.Background()
 			f := newFixture(t, nil)
@@ -39,13 +39,13 @@ func TestBeginAndIssueStoresTheChallengeWithTheBegin(t *testing.T) {
 			}
 			a := f.sent.sent[0]
 			switch method {
-			case policies.MethodPIN:
-				if len(a.Code) != 8 || first.Issued.Digest != activities.CodeDigest(f.keys, "att1", a.Code) {
+			case attempt.MethodPIN:
+				if len(a.Code) != 8 || first.Issued.Digest != attempt.CodeDigest(f.keys, "att1", a.Code) {
 					t.Fatalf("pin %q does not match its digest", a.Code)
 				}
-			case policies.MethodPasswordless:
-				token := strings.TrimPrefix(a.Link, "https://auth.example.com"+activities.LinkPath)
-				row, err := f.st.AttemptByLinkDigest(ctx, activities.LinkDigest(f.keys, token))
+			case attempt.MethodPasswordless:
+				token := strings.TrimPrefix(a.Link, "https://auth.example.com"+attempt.LinkPath)
+				row, err := f.st.AttemptByLinkDigest(ctx, attempt.LinkDigest(f.keys, token))
 				must(t, err)
 				if row.ID != "att1" || first.Issued.Digest != row.LinkDigest {
 					t.Fatalf("link lookup found %+v", row)
@@ -69,7 +69,7 @@ func TestBeginAndIssueStoresTheChallengeWithTheBegin(t *testing.T) {
 			if retried.Digest != first.Issued.Digest || f.sent.sent[2].Code != a.Code || f.sent.sent[2].Link != a.Link {
 				t.Fatalf("IssueChallenge after BeginAndIssue sent %+v", f.sent.sent[2])
 			}
-			for typ, want := range map[string]int{activities.EventStarted: 1, activities.EventDecision: 1, activities.EventDelivered: 3} {
+			for typ, want := range map[string]int{attempt.EventStarted: 1, attempt.EventDecision: 1, attempt.EventDelivered: 3} {
 				if n := f.count(t, typ); n != want {
 					t.Errorf("%d %s events, want %d", n, typ, want)
 				}
@@ -94,7 +94,7 @@ func TestBeginAndIssueReportsAFailedDelivery(t *testing.T) {
 	f.sent.err = nil
 	issued, err := f.acts.IssueChallenge(ctx, activities.IssueInput{Subject: f.input, UserID: opened.UserID, Method: opened.Method, ExpiresAt: f.now.Add(opened.TTL)})
 	must(t, err)
-	if issued.Digest != activities.CodeDigest(f.keys, "att1", f.sent.sent[0].Code) {
+	if issued.Digest != attempt.CodeDigest(f.keys, "att1", f.sent.sent[0].Code) {
 		t.Fatal("the retried delivery's digest is not its pin's")
 	}
 	row, err := f.st.GetAttempt(ctx, "att1")
@@ -121,8 +121,8 @@ func TestBeginAndIssueSendsNothingUnlessAllowedToDeliver(t *testing.T) {
 	}
 	f = newFixture(t, nil)
 	f.enrolTOTP(t, "JBSWY3DPEHPK3PXP")
-	must(t, f.st.SetAssignments(ctx, f.user.ID, []store.Assignment{{UserID: f.user.ID, SystemID: "s1", Method: policies.MethodTOTP}}))
-	if opened := f.open(t); !opened.Allowed || opened.Method != policies.MethodTOTP || opened.Undelivered != "" || opened.Issued.Digest != "" {
+	must(t, f.st.SetAssignments(ctx, f.user.ID, []store.Assignment{{UserID: f.user.ID, SystemID: "s1", Method: attempt.MethodTOTP}}))
+	if opened := f.open(t); !opened.Allowed || opened.Method != attempt.MethodTOTP || opened.Undelivered != "" || opened.Issued.Digest != "" {
 		t.Fatalf("totp: %+v", opened)
 	}
 	if len(f.sent.sent) != 0 {
@@ -156,8 +156,8 @@ func TestCheckCodePublishesTheSuccess(t *testing.T) {
 		t.Helper()
 		res, err := f.acts.CheckCode(ctx, activities.CodeInput{
 			Subject: f.input, UserID: f.user.ID, Effect: effect, Factor: store.FactorPIN,
-			Expected: activities.CodeDigest(f.keys, f.input.AttemptID, "12345678"),
-			Digest:   activities.CodeDigest(f.keys, f.input.AttemptID, code), MaxAttempts: 5,
+			Expected: attempt.CodeDigest(f.keys, f.input.AttemptID, "12345678"),
+			Digest:   attempt.CodeDigest(f.keys, f.input.AttemptID, code), MaxAttempts: 5,
 			OnValid: &activities.Conclusion{Reasons: []string{"correct pin"}},
 		})
 		must(t, err)
@@ -178,7 +178,7 @@ func TestCheckCodePublishesTheSuccess(t *testing.T) {
 	if row.State != store.AttemptAuthenticated || user.LoginCount != 1 || user.LastIP != f.input.IP {
 		t.Fatalf("attempt %s, user logged in %d times from %q", row.State, user.LoginCount, user.LastIP)
 	}
-	if n := f.count(t, activities.EventAuthenticated); n != 1 {
+	if n := f.count(t, attempt.EventAuthenticated); n != 1 {
 		t.Fatalf("%d authenticated events, want 1", n)
 	}
 	locks, err := f.st.FactorLocks(ctx, f.user.ID)

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/store"
 	"github.com/flexauth/flexauth/workflows"
 )
@@ -175,7 +176,7 @@ func (s *Server) recordDispatchFailure(ctx context.Context, l store.CredentialLi
 		authid = u.AuthID
 	}
 	ev := store.AuditEvent{
-		AccountID: l.AccountID, Time: s.now().UTC(), Type: activities.LinkEvent(l.Purpose, "delayed"), AuthID: authid,
+		AccountID: l.AccountID, Time: s.now().UTC(), Type: attempt.LinkEvent(l.Purpose, "delayed"), AuthID: authid,
 		Reasons: []string{"its delivery could not be started yet; retried every " + s.cfg.LinkRetryInterval.String()},
 		Detail:  map[string]any{"actor": "flexauth", "link": l.ID, "error": cause.Error()},
 	}

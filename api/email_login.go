@@ -9,7 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
-	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/store"
 	"github.com/flexauth/flexauth/userio"
 )
@@ -127,7 +127,7 @@ func (s *Server) applyPlan(c *gin.Context, p passwordLoginPlan, change *store.Us
 	if source != "" {
 		detail["source"] = source
 	}
-	ev := s.auditEvent(c, activities.LinkEvent(purpose, "requested"), "", u.AuthID, detail)
+	ev := s.auditEvent(c, attempt.LinkEvent(purpose, "requested"), "", u.AuthID, detail)
 	ev.Reasons = []string{p.issue}
 	*events = append(*events, ev)
 }
