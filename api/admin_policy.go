@@ -28,7 +28,7 @@ type policyStore interface {
 	CreatePolicyVersion(ctx context.Context, v *store.PolicyVersion, events ...store.AuditEvent) error
 	ActivatePolicyVersion(ctx context.Context, accountID string, version int, at time.Time, events ...store.AuditEvent) error
 	ActivePolicyVersion(ctx context.Context, accountID string) (int, error)
-	EffectivePolicy(ctx context.Context, accountID string) (owner string, version int, err error)
+	policies.ActiveVersions // the registry's reads
 	GetPolicyVersion(ctx context.Context, accountID string, version int) (store.PolicyVersion, error)
 	ListPolicyVersions(ctx context.Context, accountID string) ([]store.PolicyVersion, error)
 	activities.InputStore
