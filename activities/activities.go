@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/flexauth/flexauth/admission"
 	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/password"
 	"github.com/flexauth/flexauth/plugins/sdk"
@@ -23,8 +24,8 @@ type Store interface {
 	PublishAttempt(ctx context.Context, id string, u store.AttemptUpdate, events ...store.AuditEvent) (bool, error)
 	SetChallenge(ctx context.Context, id string, sealed []byte) ([]byte, error)
 	GetUser(ctx context.Context, accountID, authid string) (store.User, error)
-	InputStore
-	LimitStore
+	admission.InputStore
+	admission.LimitStore
 	policies.ActiveVersions
 	RecordCodeCheck(ctx context.Context, c store.CodeCheck) (store.CodeOutcome, error)
 	LoadEffect(ctx context.Context, attemptID, key string, result any) (bool, error)
@@ -88,7 +89,7 @@ type Config struct {
 	AccountSignOn map[string]string
 
 	// Limits bound starts (see Limits).
-	Limits Limits
+	Limits admission.Limits
 
 	// Metrics is where the activities' Prometheus metrics are registered
 	// (metrics.go); nil: nowhere.

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/flexauth/flexauth/admission"
 	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/plugins/sdk"
 	"github.com/flexauth/flexauth/policies"
@@ -133,8 +134,8 @@ func (r BeginResult) answer() BeginResult {
 
 // beginStore is what a begin's verdict reads.
 type beginStore interface {
-	InputStore
-	LimitStore
+	admission.InputStore
+	admission.LimitStore
 	ancestry
 	policies.ActiveVersions
 }
@@ -166,7 +167,7 @@ func (a *Activities) verdict(ctx context.Context, st beginStore, in BeginInput, 
 	}
 	// Limits come before the subject is resolved, so that unknown users are
 	// limited exactly like known ones.
-	reason, err := a.cfg.Limits.Exceeded(ctx, st, StartRequest{
+	reason, err := a.cfg.Limits.Exceeded(ctx, st, admission.StartRequest{
 		AccountID: in.AccountID, System: in.System, AuthID: in.AuthID, IP: in.IP, At: now, Recorded: true,
 	})
 	if err != nil {
@@ -279,8 +280,8 @@ func lockedOut(method string, enrolled bool, locked []string) string {
 // resolve loads what the policy needs: the sign-in as ResolveInput builds
 // it, completed from the directory. A non-empty reason means the attempt
 // cannot go ahead.
-func (a *Activities) resolve(ctx context.Context, st InputStore, in BeginInput, now time.Time) (BeginResult, policies.Input, string, error) {
-	r, err := ResolveInput(ctx, st, InputRequest{
+func (a *Activities) resolve(ctx context.Context, st admission.InputStore, in BeginInput, now time.Time) (BeginResult, policies.Input, string, error) {
+	r, err := admission.ResolveInput(ctx, st, admission.InputRequest{
 		AccountID: in.AccountID, System: in.System, AuthID: in.AuthID,
 		IP: in.IP, UserAgent: in.UserAgent, Time: in.StartedAt, LocksAt: now,
 	})
@@ -296,109 +297,6 @@ func (a *Activities) resolve(ctx context.Context, st InputStore, in BeginInput, 
 	input.Subject.HasEmail, input.Subject.HasPhone = user.Email != "", user.Phone != ""
 	input.Subject.InDirectory, input.Subject.Groups, input.Subject.Attributes = person.Found, person.Groups, person.Attributes
 	return BeginResult{UserID: user.ID, recipient: user, emailDelivery: !input.Account.EmailDeliveryDisabled()}, input, "", nil
-}
-
-// InputStore is what ResolveInput reads.
-type InputStore interface {
-	GetAccount(ctx context.Context, id string) (store.Account, error)
-	GetSystem(ctx context.Context, accountID, name string) (store.System, error)
-	GetSignInUser(ctx context.Context, accountID, authid, systemID, ip string) (store.SignInUser, error)
-	FactorLocks(ctx context.Context, userID string) ([]store.FactorLock, error)
-}
-
-// InputRequest is the sign-in a policy input is built for.
-type InputRequest struct {
-	AccountID, System, AuthID string
-	IP, UserAgent             string // IP "" is never a new IP
-	Time                      time.Time
-	// LocksAt is the moment factor locks are judged at (zero: Time).
-	LocksAt time.Time
-}
-
-// Resolved is a sign-in resolved for the policy.
-type Resolved struct {
-	Input policies.Input
-	User  store.User
-	// Refusal says why the sign-in cannot reach the policy ("" when it
-	// can): the system or the user is unknown, or the user is not active or
-	// not assigned to the system. Unknown is "system" or "user" when that
-	// is why.
-	Refusal string
-	Unknown string
-}
-
-// ResolveInput loads the system, the user, their assignment and history,
-// and builds the policy input exactly as Begin does, except for the
-// directory, which only the worker reaches: Subject.InDirectory is false,
-// Groups and Attributes are empty and the contact data is flexauth's own.
-// Begin completes the input from its directory plugin; the admin API's
-// "what would the policy decide" uses it as it is.
-func ResolveInput(ctx context.Context, st InputStore, req InputRequest) (Resolved, error) {
-	sys, err := systemOf(ctx, st, req.AccountID, req.System)
-	if errors.Is(err, store.ErrNotFound) {
-		return Resolved{Refusal: "unknown system", Unknown: "system"}, nil
-	}
-	if err != nil {
-		return Resolved{}, err
-	}
-	// The user, their assignment and whether the address is theirs come
-	// in one query.
-	signIn, err := st.GetSignInUser(ctx, req.AccountID, req.AuthID, sys.ID, req.IP)
-	if errors.Is(err, store.ErrNotFound) {
-		return Resolved{Refusal: "unknown user", Unknown: "user"}, nil
-	}
-	if err != nil {
-		return Resolved{}, err
-	}
-	user := signIn.User
-	if user.Status != store.UserActive {
-		return Resolved{User: user, Refusal: "user is " + user.Status}, nil
-	}
-	asg := assignmentOf(signIn, sys)
-	if asg.Method == "" {
-		return Resolved{User: user, Refusal: "user is not assigned to the system"}, nil
-	}
-	newIP := req.IP != "" && !signIn.KnownIP
-	at := req.LocksAt
-	if at.IsZero() {
-		at = req.Time
-	}
-	locks, err := st.FactorLocks(ctx, user.ID)
-	if err != nil {
-		return Resolved{}, err
-	}
-	factors, locked := map[string]policies.Factor{}, []string{}
-	for _, l := range locks {
-		factors[l.Factor] = policies.Factor{Failures: l.Failures, Locked: l.Locked(at)}
-		if l.Locked(at) {
-			locked = append(locked, l.Factor)
-		}
-	}
-	failures := factors[attempt.MethodFactor(asg.Method)].Failures
-	// The account's settings are read last, for a sign-in that reaches the
-	// policy: whether email may carry its link or code.
-	acc, err := st.GetAccount(ctx, req.AccountID)
-	if err != nil {
-		return Resolved{}, fmt.Errorf("load account %q: %w", req.AccountID, err)
-	}
-	input := policies.Input{
-		Account: policies.AccountOf(acc.ID, acc.EmailDelivery),
-		Subject: policies.Subject{
-			Account: req.AccountID, AuthID: req.AuthID, Assigned: asg.Method,
-			TOTPEnrolled: user.TOTPEnabled, HasEmail: user.Email != "", HasPhone: user.Phone != "",
-			PasswordLogin: acc.EmailPasswordLogin && user.EmailPasswordLogin, HasPassword: user.PasswordHash != "",
-			Groups: []string{}, Attributes: map[string]string{},
-		},
-		System: policies.System{
-			Name: sys.Name, Methods: slices.Clone(sys.Methods), Sensitivity: sys.Sensitivity, TTLSeconds: sys.TTLSeconds,
-		},
-		Request: policies.Request{IP: req.IP, UserAgent: req.UserAgent, Time: req.Time.UTC()},
-		History: policies.History{
-			RecentFailures: failures, LastIP: user.LastIP, LastLoginAt: user.LastLoginAt,
-			LoginCount: user.LoginCount, NewIP: newIP, Factors: factors, LockedFactors: locked,
-		},
-	}
-	return Resolved{Input: input, User: user}, nil
 }
 
 // lookup asks the directory about the user, when one is configured. A
@@ -448,33 +346,4 @@ func denial(s Subject, now time.Time, events []store.AuditEvent, reasons ...stri
 		Update: store.AttemptUpdate{State: store.AttemptDenied, At: now, Effect: &store.EffectRecord{Key: effectBegin, Result: res}},
 		Events: append(events, s.event(now, attempt.EventDenied, reasons...)),
 	}, nil
-}
-
-// SecuritySettings is the system SecuritySystem resolves to: password
-// sign-in, high sensitivity, ten minutes.
-func SecuritySettings() store.System {
-	return store.System{
-		Name: attempt.SecuritySystem, Methods: []string{attempt.MethodPassword},
-		Sensitivity: "high", TTLSeconds: 600,
-	}
-}
-
-// systemOf loads an account's system, or SecuritySettings for the
-// reserved name.
-func systemOf(ctx context.Context, st InputStore, accountID, name string) (store.System, error) {
-	if name == attempt.SecuritySystem {
-		return SecuritySettings(), nil
-	}
-	return st.GetSystem(ctx, accountID, name)
-}
-
-// assignmentOf is the user's assignment to sys (Method "" when there is
-// none); every user is assigned SecuritySettings with method password (the
-// engine's own rules then refuse users without email and password
-// sign-in).
-func assignmentOf(user store.SignInUser, sys store.System) store.Assignment {
-	if sys.Name == attempt.SecuritySystem && sys.ID == "" {
-		return store.Assignment{UserID: user.ID, Method: attempt.MethodPassword}
-	}
-	return store.Assignment{UserID: user.ID, SystemID: sys.ID, Method: user.Assigned}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/admission"
 	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/secret"
 	"github.com/flexauth/flexauth/store"
@@ -220,7 +221,7 @@ func TestBeginRunsOnce(t *testing.T) {
 // budget, and a flood from elsewhere does not shut out an address the
 // administrator signed in from before.
 func TestStartLimits(t *testing.T) {
-	f := newFixtureWith(t, nil, activities.Config{Limits: activities.Limits{
+	f := newFixtureWith(t, nil, activities.Config{Limits: admission.Limits{
 		UserStarts: 3, ConsoleUserIPStarts: 2, ConsoleUserStarts: 5, ConsoleAccountStarts: 100,
 	}})
 	ctx := context.Background()
@@ -301,7 +302,7 @@ func TestRecoveryCodeSurvivesKeyRotation(t *testing.T) {
 func TestSecuritySettingsSignInsHaveTheirOwnBudget(t *testing.T) {
 	f := newFixture(t, nil)
 	ctx := context.Background()
-	limits := activities.Limits{UserStarts: 3, ConsoleUserIPStarts: 2, ConsoleUserStarts: 5, ConsoleAccountStarts: 100}
+	limits := admission.Limits{UserStarts: 3, ConsoleUserIPStarts: 2, ConsoleUserStarts: 5, ConsoleAccountStarts: 100}
 	for i := range 4 {
 		_, err := f.st.InsertAttempt(ctx, &store.Attempt{ID: fmt.Sprint("sec", i), AccountID: "acc", System: attempt.SecuritySystem,
 			AuthID: "alice", WorkflowID: "wf", State: store.AttemptDenied, IP: "203.0.113.1", StartedAt: f.now, UpdatedAt: f.now})
@@ -309,7 +310,7 @@ func TestSecuritySettingsSignInsHaveTheirOwnBudget(t *testing.T) {
 	}
 	judge := func(system, ip string) string {
 		t.Helper()
-		reason, err := limits.Exceeded(ctx, f.st, activities.StartRequest{AccountID: "acc", System: system, AuthID: "alice", IP: ip, At: f.now})
+		reason, err := limits.Exceeded(ctx, f.st, admission.StartRequest{AccountID: "acc", System: system, AuthID: "alice", IP: ip, At: f.now})
 		must(t, err)
 		return reason
 	}

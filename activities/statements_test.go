@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/admission"
 	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/internal/pgtest"
 	"github.com/flexauth/flexauth/internal/storetest"
@@ -188,7 +189,7 @@ func BenchmarkCompactPINSignInStore(b *testing.B) { benchmarkPINSignIns(b, true)
 
 func benchmarkPINSignIns(b *testing.B, compact bool) {
 	f := newFixtureOn(b, storetest.Open(b, cluster.NewDatabase(b)), nil,
-		activities.Config{Limits: activities.Limits{UserStarts: -1, AccountStarts: -1}})
+		activities.Config{Limits: admission.Limits{UserStarts: -1, AccountStarts: -1}})
 	ctx := context.Background()
 	b.ReportAllocs()
 	// CPU is what the store work costs on a shared machine, where wall

@@ -12,7 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/admission"
 	"github.com/flexauth/flexauth/policies"
 	"github.com/flexauth/flexauth/store"
 )
@@ -31,7 +31,7 @@ type policyStore interface {
 	policies.ActiveVersions // the registry's reads
 	GetPolicyVersion(ctx context.Context, accountID string, version int) (store.PolicyVersion, error)
 	ListPolicyVersions(ctx context.Context, accountID string) ([]store.PolicyVersion, error)
-	activities.InputStore
+	admission.InputStore
 }
 
 var _ policyStore = (*store.Store)(nil)
@@ -313,7 +313,7 @@ func (s *Server) evaluatePolicy(c *gin.Context) {
 	account := caller(c).AccountID
 	ctx, cancel := context.WithTimeout(c.Request.Context(), evaluateTimeout)
 	defer cancel()
-	r, err := activities.ResolveInput(ctx, s.store, activities.InputRequest{
+	r, err := admission.ResolveInput(ctx, s.store, admission.InputRequest{
 		AccountID: account, System: req.System, AuthID: req.AuthID, IP: req.IP, Time: at,
 	})
 	if err != nil {

@@ -14,7 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
-	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/admission"
 	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/secret"
 	"github.com/flexauth/flexauth/store"
@@ -254,7 +254,7 @@ func (s *Server) beginConsoleSignIn(ctx context.Context, in workflows.AttemptInp
 	var reason string
 	done, ok, err := s.signIns.admit(in.AccountID+"\x00"+in.AuthID, func(inFlight int) (bool, error) {
 		var err error
-		reason, err = s.cfg.Limits.Exceeded(ctx, s.store, activities.StartRequest{
+		reason, err = s.cfg.Limits.Exceeded(ctx, s.store, admission.StartRequest{
 			AccountID: in.AccountID, System: in.System, AuthID: in.AuthID, IP: in.IP, At: s.now().UTC(), InFlight: inFlight,
 		})
 		return reason == "", err

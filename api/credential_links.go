@@ -11,7 +11,6 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
-	"github.com/flexauth/flexauth/activities"
 	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/store"
 	"github.com/flexauth/flexauth/workflows"
@@ -160,7 +159,7 @@ func (s *Server) dispatchLink(ctx context.Context, l store.CredentialLink) error
 		TaskQueue:                workflows.TaskQueue,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowExecutionTimeout: linkWorkflowTimeout,
-	}, workflows.CredentialLink, activities.CredentialLinkInput{LinkID: l.ID, AccountID: l.AccountID})
+	}, workflows.CredentialLink, workflows.CredentialLinkInput{LinkID: l.ID, AccountID: l.AccountID})
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
 	if err != nil && !errors.As(err, &already) {
 		return fmt.Errorf("start delivery of link %s: %w", l.ID, err)

@@ -13,7 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
-	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/admission"
 	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/secret"
 	"github.com/flexauth/flexauth/store"
@@ -325,7 +325,7 @@ func (s *Server) securityPassword(c *gin.Context, accountID, email, plain, cooki
 	var reason string
 	done, ok, err := s.signIns.admit(accountID+"\x00"+attempt.SecuritySystem+"\x00"+users[0].AuthID, func(inFlight int) (bool, error) {
 		var err error
-		reason, err = s.cfg.Limits.Exceeded(ctx, s.store, activities.StartRequest{
+		reason, err = s.cfg.Limits.Exceeded(ctx, s.store, admission.StartRequest{
 			AccountID: accountID, System: attempt.SecuritySystem, AuthID: users[0].AuthID, IP: c.ClientIP(), At: s.now().UTC(), InFlight: inFlight,
 		})
 		return reason == "", err

@@ -17,7 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/sdk/client"
 
-	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/admission"
 	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/internal/health"
 	"github.com/flexauth/flexauth/policies"
@@ -75,7 +75,7 @@ type Config struct {
 	// Limits are the start limits; the API judges a console sign-in's
 	// before starting anything (the worker judges every start again). The
 	// same values as the worker's, from the same flags.
-	Limits activities.Limits
+	Limits admission.Limits
 	// PolicyReview says how uploaded policies are reviewed: in a child
 	// process (by default this executable's hidden `policy review-child`)
 	// with memory, CPU and wall-clock limits, a bounded number at once.
@@ -166,7 +166,7 @@ type (
 		RevokeAPIKey(ctx context.Context, accountID, id string, at time.Time, events ...store.AuditEvent) error
 	}
 	attemptStore interface {
-		activities.LimitStore
+		admission.LimitStore
 		InsertAttempt(ctx context.Context, a *store.Attempt, events ...store.AuditEvent) (bool, error)
 		PublishAttempt(ctx context.Context, id string, u store.AttemptUpdate, events ...store.AuditEvent) (bool, error)
 		LatestAttempt(ctx context.Context, accountID, system, authid string) (store.Attempt, error)
