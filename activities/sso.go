@@ -17,12 +17,11 @@ import (
 	"github.com/flexauth/flexauth/store"
 )
 
-// Single sign-on (method sso): the delivered link's page asks for a
-// sign-on request (AuthorizeSSO), the browser goes to the provider, the
-// provider redirects to SSOCallbackPath with a code and the state, and
-// ExchangeSSO redeems the code and checks who signed on. The state, nonce,
-// PKCE verifier and code live sealed on the attempt row; the workflow sees
-// only the state's keyed digest.
+// Single sign-on (method sso): AuthorizeSSO draws the sign-on request and
+// ExchangeSSO redeems the code the callback brought and checks who signed
+// on. The whole round trip (API, workflow, attempt row) and what the three
+// share (the sealed request, the state's digest, the callback path) are in
+// package attempt, sso.go.
 
 // SSOInput names the attempt and its user.
 type SSOInput struct {
