@@ -96,7 +96,7 @@ type Config struct {
 	Metrics prometheus.Registerer
 
 	// WelcomeLinkTTL is how long a welcome link works once drawn (default
-	// DefaultWelcomeLinkTTL, 72 hours).
+	// attempt.DefaultWelcomeLinkTTL, 72 hours).
 	WelcomeLinkTTL time.Duration
 
 	// Passwords verify the passwords users sign in with (default: package
@@ -109,7 +109,7 @@ type Config struct {
 	MaxConcurrentHashes int
 
 	// ResetLinkTTL is how long a password reset link works once drawn
-	// (default DefaultResetLinkTTL, 1 hour).
+	// (default attempt.DefaultResetLinkTTL, 1 hour).
 	ResetLinkTTL time.Duration
 }
 

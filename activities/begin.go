@@ -277,7 +277,7 @@ func lockedOut(method string, enrolled bool, locked []string) string {
 	return ""
 }
 
-// resolve loads what the policy needs: the sign-in as ResolveInput builds
+// resolve loads what the policy needs: the sign-in as admission.ResolveInput builds
 // it, completed from the directory. A non-empty reason means the attempt
 // cannot go ahead.
 func (a *Activities) resolve(ctx context.Context, st admission.InputStore, in BeginInput, now time.Time) (BeginResult, policies.Input, string, error) {

@@ -200,7 +200,7 @@ type EnrolmentInput struct {
 }
 
 // ConfirmEnrolment activates the user's pending seed when the code matches
-// it (now ±TOTPSkew steps), draws a set of recovery codes and keeps them,
+// it (now ±attempt.TOTPSkew steps), draws a set of recovery codes and keeps them,
 // sealed, for the page to show once. Once per effect.
 func (a *Activities) ConfirmEnrolment(ctx context.Context, in EnrolmentInput) (store.EnrolmentOutcome, error) {
 	var done store.EnrolmentOutcome
@@ -232,7 +232,7 @@ func (a *Activities) ConfirmEnrolment(ctx context.Context, in EnrolmentInput) (s
 	return a.store.CompleteEnrolment(ctx, e)
 }
 
-// matchSeed finds the time step (now ±TOTPSkew) whose code from seed has
+// matchSeed finds the time step (now ±attempt.TOTPSkew) whose code from seed has
 // the submitted digest.
 func (a *Activities) matchSeed(seed, attemptID, digest string, now time.Time) (int64, bool, error) {
 	step := now.Unix() / attempt.TOTPPeriod

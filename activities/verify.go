@@ -172,7 +172,7 @@ func (a *Activities) codeEvents(in CodeInput, now time.Time, o store.CodeOutcome
 	return events
 }
 
-// matchTOTP finds the time step (now ±TOTPSkew) whose code has the
+// matchTOTP finds the time step (now ±attempt.TOTPSkew) whose code has the
 // submitted digest.
 func (a *Activities) matchTOTP(ctx context.Context, in CodeInput) (step int64, ok bool, reason string, err error) {
 	user, err := a.store.GetUser(ctx, in.AccountID, in.AuthID)

@@ -43,7 +43,7 @@ type signinStore interface {
 	TakeAttemptSecret(ctx context.Context, attemptID, key string) ([]byte, error)
 }
 
-// pageCookie is the browser binding's cookie; it lives under PagePath.
+// pageCookie is the browser binding's cookie; it lives under attempt.PagePath.
 const pageCookie = "flexauth_attempt"
 
 // maxPasswordBytes bounds a password read from the form: the password

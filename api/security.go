@@ -408,7 +408,7 @@ func (s *Server) padTo(ctx context.Context, began time.Time, floor time.Duration
 	}
 }
 
-// bindingCookie is the request's browser binding cookie (activities.
+// bindingCookie is the request's browser binding cookie (attempt.
 // PagePath), set anew when it has none.
 func (s *Server) bindingCookie(c *gin.Context) (string, error) {
 	if cookie, ok := s.requestBinding(c); ok {
