@@ -4,7 +4,7 @@ package attempt
 // settings flexauth hosts for every user with email and password sign-in
 // (api/security.go). No account has it (system names cannot hold "@",
 // and the app API refuses it): the engine resolves it as
-// activities.SecuritySettings, assigned method password to every user, so
+// admission.SecuritySettings, assigned method password to every user, so
 // that these sign-ins run the same attempt, policy and lock-out as any
 // other.
 const SecuritySystem = "@security"
