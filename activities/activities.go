@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/flexauth/flexauth/admission"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/password"
 	"github.com/flexauth/flexauth/plugins/sdk"
 	"github.com/flexauth/flexauth/policies"
@@ -22,8 +24,8 @@ type Store interface {
 	PublishAttempt(ctx context.Context, id string, u store.AttemptUpdate, events ...store.AuditEvent) (bool, error)
 	SetChallenge(ctx context.Context, id string, sealed []byte) ([]byte, error)
 	GetUser(ctx context.Context, accountID, authid string) (store.User, error)
-	InputStore
-	LimitStore
+	admission.InputStore
+	admission.LimitStore
 	policies.ActiveVersions
 	RecordCodeCheck(ctx context.Context, c store.CodeCheck) (store.CodeOutcome, error)
 	LoadEffect(ctx context.Context, attemptID, key string, result any) (bool, error)
@@ -87,14 +89,14 @@ type Config struct {
 	AccountSignOn map[string]string
 
 	// Limits bound starts (see Limits).
-	Limits Limits
+	Limits admission.Limits
 
 	// Metrics is where the activities' Prometheus metrics are registered
 	// (metrics.go); nil: nowhere.
 	Metrics prometheus.Registerer
 
 	// WelcomeLinkTTL is how long a welcome link works once drawn (default
-	// DefaultWelcomeLinkTTL, 72 hours).
+	// attempt.DefaultWelcomeLinkTTL, 72 hours).
 	WelcomeLinkTTL time.Duration
 
 	// Passwords verify the passwords users sign in with (default: package
@@ -107,7 +109,7 @@ type Config struct {
 	MaxConcurrentHashes int
 
 	// ResetLinkTTL is how long a password reset link works once drawn
-	// (default DefaultResetLinkTTL, 1 hour).
+	// (default attempt.DefaultResetLinkTTL, 1 hour).
 	ResetLinkTTL time.Duration
 }
 
@@ -214,7 +216,7 @@ func New(st Store, policy Policy, plugins Plugins, keys *secret.Keyring, cfg Con
 		cfg.HardLockAfter = 100
 	}
 	if cfg.WelcomeLinkTTL <= 0 {
-		cfg.WelcomeLinkTTL = DefaultWelcomeLinkTTL
+		cfg.WelcomeLinkTTL = attempt.DefaultWelcomeLinkTTL
 	}
 	if cfg.Passwords == nil {
 		cfg.Passwords = argon2Passwords{}
@@ -223,7 +225,7 @@ func New(st Store, policy Policy, plugins Plugins, keys *secret.Keyring, cfg Con
 		cfg.MaxConcurrentHashes = 2 * runtime.NumCPU()
 	}
 	if cfg.ResetLinkTTL <= 0 {
-		cfg.ResetLinkTTL = DefaultResetLinkTTL
+		cfg.ResetLinkTTL = attempt.DefaultResetLinkTTL
 	}
 	if len(cfg.Channels) == 0 {
 		cfg.Channels = map[string]string{"email": "outbox", "sms": "outbox"}
@@ -262,19 +264,6 @@ func (s Subject) event(at time.Time, typ string, reasons ...string) store.AuditE
 	}
 }
 
-// Audit event types written by the activities.
-const (
-	EventStarted       = "attempt.started"
-	EventDecision      = "policy.decision"
-	EventDenied        = "attempt.denied"
-	EventDelivered     = "challenge.delivered"
-	EventRejected      = "code.rejected"
-	EventAuthenticated = "attempt.authenticated"
-	EventLocked        = "attempt.locked"
-	EventExpired       = "attempt.expired"
-	EventFactorLocked  = "factor.locked"
-)
-
 // Non-retryable application error types.
 const (
 	ErrTypeDelivery = "DeliveryFailed"
@@ -282,7 +271,3 @@ const (
 	ErrTypeSignOn   = "SignOnUnavailable"
 	ErrTypeBadInput = "BadInput"
 )
-
-// FactorRecovery is the factor of TOTP recovery codes, which a TOTP
-// attempt takes beside TOTP codes (see MethodFactor).
-const FactorRecovery = store.FactorRecovery

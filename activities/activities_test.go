@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/internal/storetest"
 	"github.com/flexauth/flexauth/plugins/sdk"
 	"github.com/flexauth/flexauth/policies"
@@ -35,7 +36,7 @@ func TestTOTPCodeRFC6238(t *testing.T) {
 		{20000000000, "353130"},
 	}
 	for _, v := range vectors {
-		got, err := activities.TOTPCode(seed, time.Unix(v.unix, 0))
+		got, err := attempt.TOTPCode(seed, time.Unix(v.unix, 0))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -206,7 +207,7 @@ func TestBeginDeniesWithTheRealReason(t *testing.T) {
 			if row.State != store.AttemptDenied {
 				t.Fatalf("state = %s", row.State)
 			}
-			events, err := f.st.ListAudit(context.Background(), store.AuditFilter{AccountID: "acc", Type: activities.EventDenied})
+			events, err := f.st.ListAudit(context.Background(), store.AuditFilter{AccountID: "acc", Type: attempt.EventDenied})
 			must(t, err)
 			if len(events) != 1 || events[0].Reasons[0] != c.reason {
 				t.Fatalf("denial events = %+v, want reason %q", events, c.reason)
@@ -231,15 +232,15 @@ func TestSSOWithoutASignOnPluginIsDeniedAtBegin(t *testing.T) {
 			ctx := context.Background()
 			sys, err := f.st.GetSystem(ctx, "acc", "vpn")
 			must(t, err)
-			sys.Methods = append(sys.Methods, policies.MethodSSO)
+			sys.Methods = append(sys.Methods, attempt.MethodSSO)
 			must(t, f.st.UpdateSystem(ctx, &sys))
-			must(t, f.st.SetAssignments(ctx, f.user.ID, []store.Assignment{{UserID: f.user.ID, SystemID: sys.ID, Method: policies.MethodSSO}}))
+			must(t, f.st.SetAssignments(ctx, f.user.ID, []store.Assignment{{UserID: f.user.ID, SystemID: sys.ID, Method: attempt.MethodSSO}}))
 			res := f.begin(t, f.input)
 			if res.Allowed != c.allowed {
 				t.Fatalf("allowed = %v, want %v", res.Allowed, c.allowed)
 			}
 			if !c.allowed {
-				events, err := f.st.ListAudit(ctx, store.AuditFilter{AccountID: "acc", Type: activities.EventDenied})
+				events, err := f.st.ListAudit(ctx, store.AuditFilter{AccountID: "acc", Type: attempt.EventDenied})
 				must(t, err)
 				if len(events) != 1 || events[0].Reasons[0] != "no sign-on plugin configured for method sso" {
 					t.Fatalf("denials = %+v", events)
@@ -250,7 +251,7 @@ func TestSSOWithoutASignOnPluginIsDeniedAtBegin(t *testing.T) {
 }
 
 func TestIssueChallengeResendsTheSameSecretOnRetry(t *testing.T) {
-	for _, method := range []string{policies.MethodPIN, policies.MethodPasswordless} {
+	for _, method := range []string{attempt.MethodPIN, attempt.MethodPasswordless} {
 		t.Run(method, func(t *testing.T) {
 			f := newFixture(t, nil)
 			f.begin(t, f.input)
@@ -267,13 +268,13 @@ func TestIssueChallengeResendsTheSameSecretOnRetry(t *testing.T) {
 				t.Fatalf("a retry sent %+v after %+v", b, a)
 			}
 			switch method {
-			case policies.MethodPIN:
-				if len(a.Code) != 8 || first.Digest != activities.CodeDigest(f.keys, "att1", a.Code) {
+			case attempt.MethodPIN:
+				if len(a.Code) != 8 || first.Digest != attempt.CodeDigest(f.keys, "att1", a.Code) {
 					t.Fatalf("pin %q does not match its digest", a.Code)
 				}
-			case policies.MethodPasswordless:
-				token := strings.TrimPrefix(a.Link, "https://auth.example.com"+activities.LinkPath)
-				row, err := f.st.AttemptByLinkDigest(context.Background(), activities.LinkDigest(f.keys, token))
+			case attempt.MethodPasswordless:
+				token := strings.TrimPrefix(a.Link, "https://auth.example.com"+attempt.LinkPath)
+				row, err := f.st.AttemptByLinkDigest(context.Background(), attempt.LinkDigest(f.keys, token))
 				must(t, err)
 				if row.ID != "att1" || first.Digest != row.LinkDigest {
 					t.Fatalf("link lookup found %+v", row)

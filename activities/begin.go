@@ -7,6 +7,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/flexauth/flexauth/admission"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/plugins/sdk"
 	"github.com/flexauth/flexauth/policies"
 	"github.com/flexauth/flexauth/store"
@@ -63,7 +65,7 @@ func (a *Activities) Begin(ctx context.Context, in BeginInput) (BeginResult, err
 		WorkflowID: in.WorkflowID, RunID: in.RunID, State: store.AttemptPending,
 		IP: in.IP, UserAgent: in.UserAgent, StartedAt: in.StartedAt.UTC(), UpdatedAt: now,
 	}
-	started := []store.AuditEvent{in.event(now, EventStarted)}
+	started := []store.AuditEvent{in.event(now, attempt.EventStarted)}
 	// res is the answer: this run's, or the first run's when the attempt
 	// was begun already (its effect).
 	var res BeginResult
@@ -102,8 +104,8 @@ func (a *Activities) Begin(ctx context.Context, in BeginInput) (BeginResult, err
 
 // beginStore is what a begin's verdict reads.
 type beginStore interface {
-	InputStore
-	LimitStore
+	admission.InputStore
+	admission.LimitStore
 	ancestry
 	policies.ActiveVersions
 }
@@ -135,7 +137,7 @@ func (a *Activities) verdict(ctx context.Context, st beginStore, in BeginInput, 
 	}
 	// Limits come before the subject is resolved, so that unknown users are
 	// limited exactly like known ones.
-	reason, err := a.cfg.Limits.Exceeded(ctx, st, StartRequest{
+	reason, err := a.cfg.Limits.Exceeded(ctx, st, admission.StartRequest{
 		AccountID: in.AccountID, System: in.System, AuthID: in.AuthID, IP: in.IP, At: now, Recorded: true,
 	})
 	if err != nil {
@@ -156,7 +158,7 @@ func (a *Activities) verdict(ctx context.Context, st beginStore, in BeginInput, 
 	dec, err := decideWith(ctx, a.policy, st, input)
 	// The decision is recorded whatever it is: a policy error is a denial
 	// whose reasons say what broke.
-	decided := in.event(now, EventDecision, dec.Reasons...)
+	decided := in.event(now, attempt.EventDecision, dec.Reasons...)
 	decided.Detail = map[string]any{
 		"allow": dec.Allow, "method": dec.Method, "ttl_seconds": dec.TTLSeconds,
 		"max_attempts": dec.MaxAttempts, "risk": dec.Risk, "channel": dec.Channel,
@@ -167,7 +169,7 @@ func (a *Activities) verdict(ctx context.Context, st beginStore, in BeginInput, 
 	if err != nil || !dec.Allow {
 		return denial(in.Subject, now, []store.AuditEvent{decided}, dec.Reasons...)
 	}
-	if dec.Method == policies.MethodSSO {
+	if dec.Method == attempt.MethodSSO {
 		_, ok, err := a.signOnOf(ctx, st, in.AccountID)
 		if err != nil {
 			return BeginResult{}, store.Publication{}, err
@@ -195,44 +197,27 @@ func (a *Activities) verdict(ctx context.Context, st beginStore, in BeginInput, 
 	res.TTL = time.Duration(dec.TTLSeconds) * time.Second
 	res.MaxAttempts = dec.MaxAttempts
 	res.Reasons = dec.Reasons
-	res.RecentFailures = input.History.Factors[MethodFactor(dec.Method)].Failures
+	res.RecentFailures = input.History.Factors[attempt.MethodFactor(dec.Method)].Failures
 	res.LockedFactors = input.History.LockedFactors
 	expires := in.StartedAt.UTC().Add(res.TTL)
 	update := store.AttemptUpdate{
 		Method: dec.Method, ExpiresAt: &expires, At: now,
 		Effect: &store.EffectRecord{Key: effectBegin, Result: res},
 	}
-	if policies.Hosted(dec.Method) {
+	if attempt.Hosted(dec.Method) {
 		update.PageDigest = in.PageDigest
 	}
-	if dec.Method == policies.MethodPassword {
+	if dec.Method == attempt.MethodPassword {
 		update.Step = store.StepPassword
 	}
 	return res, store.Publication{Update: update, Events: []store.AuditEvent{decided}}, nil
-}
-
-// MethodFactor is the factor whose failures a method's codes count
-// against: pin, totp (whose attempts also take recovery codes), sso; ""
-// for a link, which cannot be guessed.
-func MethodFactor(method string) string {
-	switch method {
-	case policies.MethodPIN:
-		return store.FactorPIN
-	case policies.MethodTOTP:
-		return store.FactorTOTP
-	case policies.MethodSSO:
-		return store.FactorSSO
-	case policies.MethodPassword:
-		return store.FactorPassword
-	}
-	return ""
 }
 
 // passwordRefusal says why a password attempt cannot go ahead ("" when it
 // can, or for another method).
 func passwordRefusal(method string, s policies.Subject) string {
 	switch {
-	case method != policies.MethodPassword:
+	case method != attempt.MethodPassword:
 		return ""
 	case !s.PasswordLogin:
 		return "email and password sign-in is off for the user"
@@ -248,25 +233,25 @@ func passwordRefusal(method string, s policies.Subject) string {
 func lockedOut(method string, enrolled bool, locked []string) string {
 	has := func(f string) bool { return slices.Contains(locked, f) }
 	switch {
-	case method == policies.MethodPassword && has(store.FactorPassword):
+	case method == attempt.MethodPassword && has(store.FactorPassword):
 		return "password is locked after too many wrong passwords"
-	case method == policies.MethodPassword && enrolled && has(store.FactorTOTP) && has(store.FactorRecovery):
+	case method == attempt.MethodPassword && enrolled && has(store.FactorTOTP) && has(store.FactorRecovery):
 		return "totp and recovery codes are locked after too many wrong codes"
-	case method == policies.MethodPIN && has(store.FactorPIN):
+	case method == attempt.MethodPIN && has(store.FactorPIN):
 		return "pin is locked after too many wrong codes"
-	case method == policies.MethodSSO && has(store.FactorSSO):
+	case method == attempt.MethodSSO && has(store.FactorSSO):
 		return "single sign-on is locked after too many refusals"
-	case method == policies.MethodTOTP && has(store.FactorTOTP) && has(store.FactorRecovery):
+	case method == attempt.MethodTOTP && has(store.FactorTOTP) && has(store.FactorRecovery):
 		return "totp and recovery codes are locked after too many wrong codes"
 	}
 	return ""
 }
 
-// resolve loads what the policy needs: the sign-in as ResolveInput builds
+// resolve loads what the policy needs: the sign-in as admission.ResolveInput builds
 // it, completed from the directory. A non-empty reason means the attempt
 // cannot go ahead.
-func (a *Activities) resolve(ctx context.Context, st InputStore, in BeginInput, now time.Time) (BeginResult, policies.Input, string, error) {
-	r, err := ResolveInput(ctx, st, InputRequest{
+func (a *Activities) resolve(ctx context.Context, st admission.InputStore, in BeginInput, now time.Time) (BeginResult, policies.Input, string, error) {
+	r, err := admission.ResolveInput(ctx, st, admission.InputRequest{
 		AccountID: in.AccountID, System: in.System, AuthID: in.AuthID,
 		IP: in.IP, UserAgent: in.UserAgent, Time: in.StartedAt, LocksAt: now,
 	})
@@ -282,109 +267,6 @@ func (a *Activities) resolve(ctx context.Context, st InputStore, in BeginInput, 
 	input.Subject.HasEmail, input.Subject.HasPhone = user.Email != "", user.Phone != ""
 	input.Subject.InDirectory, input.Subject.Groups, input.Subject.Attributes = person.Found, person.Groups, person.Attributes
 	return BeginResult{UserID: user.ID}, input, "", nil
-}
-
-// InputStore is what ResolveInput reads.
-type InputStore interface {
-	GetAccount(ctx context.Context, id string) (store.Account, error)
-	GetSystem(ctx context.Context, accountID, name string) (store.System, error)
-	GetSignInUser(ctx context.Context, accountID, authid, systemID, ip string) (store.SignInUser, error)
-	FactorLocks(ctx context.Context, userID string) ([]store.FactorLock, error)
-}
-
-// InputRequest is the sign-in a policy input is built for.
-type InputRequest struct {
-	AccountID, System, AuthID string
-	IP, UserAgent             string // IP "" is never a new IP
-	Time                      time.Time
-	// LocksAt is the moment factor locks are judged at (zero: Time).
-	LocksAt time.Time
-}
-
-// Resolved is a sign-in resolved for the policy.
-type Resolved struct {
-	Input policies.Input
-	User  store.User
-	// Refusal says why the sign-in cannot reach the policy ("" when it
-	// can): the system or the user is unknown, or the user is not active or
-	// not assigned to the system. Unknown is "system" or "user" when that
-	// is why.
-	Refusal string
-	Unknown string
-}
-
-// ResolveInput loads the system, the user, their assignment and history,
-// and builds the policy input exactly as Begin does, except for the
-// directory, which only the worker reaches: Subject.InDirectory is false,
-// Groups and Attributes are empty and the contact data is flexauth's own.
-// Begin completes the input from its directory plugin; the admin API's
-// "what would the policy decide" uses it as it is.
-func ResolveInput(ctx context.Context, st InputStore, req InputRequest) (Resolved, error) {
-	sys, err := systemOf(ctx, st, req.AccountID, req.System)
-	if errors.Is(err, store.ErrNotFound) {
-		return Resolved{Refusal: "unknown system", Unknown: "system"}, nil
-	}
-	if err != nil {
-		return Resolved{}, err
-	}
-	// The user, their assignment and whether the address is theirs come
-	// in one query.
-	signIn, err := st.GetSignInUser(ctx, req.AccountID, req.AuthID, sys.ID, req.IP)
-	if errors.Is(err, store.ErrNotFound) {
-		return Resolved{Refusal: "unknown user", Unknown: "user"}, nil
-	}
-	if err != nil {
-		return Resolved{}, err
-	}
-	user := signIn.User
-	if user.Status != store.UserActive {
-		return Resolved{User: user, Refusal: "user is " + user.Status}, nil
-	}
-	asg := assignmentOf(signIn, sys)
-	if asg.Method == "" {
-		return Resolved{User: user, Refusal: "user is not assigned to the system"}, nil
-	}
-	newIP := req.IP != "" && !signIn.KnownIP
-	at := req.LocksAt
-	if at.IsZero() {
-		at = req.Time
-	}
-	locks, err := st.FactorLocks(ctx, user.ID)
-	if err != nil {
-		return Resolved{}, err
-	}
-	factors, locked := map[string]policies.Factor{}, []string{}
-	for _, l := range locks {
-		factors[l.Factor] = policies.Factor{Failures: l.Failures, Locked: l.Locked(at)}
-		if l.Locked(at) {
-			locked = append(locked, l.Factor)
-		}
-	}
-	failures := factors[MethodFactor(asg.Method)].Failures
-	// The account's settings are read last, for a sign-in that reaches the
-	// policy: whether email may carry its link or code.
-	acc, err := st.GetAccount(ctx, req.AccountID)
-	if err != nil {
-		return Resolved{}, fmt.Errorf("load account %q: %w", req.AccountID, err)
-	}
-	input := policies.Input{
-		Account: policies.AccountOf(acc.ID, acc.EmailDelivery),
-		Subject: policies.Subject{
-			Account: req.AccountID, AuthID: req.AuthID, Assigned: asg.Method,
-			TOTPEnrolled: user.TOTPEnabled, HasEmail: user.Email != "", HasPhone: user.Phone != "",
-			PasswordLogin: acc.EmailPasswordLogin && user.EmailPasswordLogin, HasPassword: user.PasswordHash != "",
-			Groups: []string{}, Attributes: map[string]string{},
-		},
-		System: policies.System{
-			Name: sys.Name, Methods: slices.Clone(sys.Methods), Sensitivity: sys.Sensitivity, TTLSeconds: sys.TTLSeconds,
-		},
-		Request: policies.Request{IP: req.IP, UserAgent: req.UserAgent, Time: req.Time.UTC()},
-		History: policies.History{
-			RecentFailures: failures, LastIP: user.LastIP, LastLoginAt: user.LastLoginAt,
-			LoginCount: user.LoginCount, NewIP: newIP, Factors: factors, LockedFactors: locked,
-		},
-	}
-	return Resolved{Input: input, User: user}, nil
 }
 
 // lookup asks the directory about the user, when one is configured. A
@@ -432,43 +314,6 @@ func denial(s Subject, now time.Time, events []store.AuditEvent, reasons ...stri
 	res := BeginResult{Allowed: false, Reasons: reasons}
 	return res, store.Publication{
 		Update: store.AttemptUpdate{State: store.AttemptDenied, At: now, Effect: &store.EffectRecord{Key: effectBegin, Result: res}},
-		Events: append(events, s.event(now, EventDenied, reasons...)),
+		Events: append(events, s.event(now, attempt.EventDenied, reasons...)),
 	}, nil
-}
-
-// SecuritySystem is the reserved system of sign-ins to the security
-// settings flexauth hosts for every user with email and password sign-in
-// (api/security.go). No account has it (system names cannot hold "@",
-// and the app API refuses it): the engine resolves it as SecuritySettings,
-// assigned method password to every user, so that these sign-ins run the
-// same attempt, policy and lock-out as any other.
-const SecuritySystem = "@security"
-
-// SecuritySettings is the system SecuritySystem resolves to: password
-// sign-in, high sensitivity, ten minutes.
-func SecuritySettings() store.System {
-	return store.System{
-		Name: SecuritySystem, Methods: []string{policies.MethodPassword},
-		Sensitivity: "high", TTLSeconds: 600,
-	}
-}
-
-// systemOf loads an account's system, or SecuritySettings for the
-// reserved name.
-func systemOf(ctx context.Context, st InputStore, accountID, name string) (store.System, error) {
-	if name == SecuritySystem {
-		return SecuritySettings(), nil
-	}
-	return st.GetSystem(ctx, accountID, name)
-}
-
-// assignmentOf is the user's assignment to sys (Method "" when there is
-// none); every user is assigned SecuritySettings with method password (the
-// engine's own rules then refuse users without email and password
-// sign-in).
-func assignmentOf(user store.SignInUser, sys store.System) store.Assignment {
-	if sys.Name == SecuritySystem && sys.ID == "" {
-		return store.Assignment{UserID: user.ID, Method: policies.MethodPassword}
-	}
-	return store.Assignment{UserID: user.ID, SystemID: sys.ID, Method: user.Assigned}
 }

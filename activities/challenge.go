@@ -9,30 +9,11 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/plugins/sdk"
-	"github.com/flexauth/flexauth/policies"
 	"github.com/flexauth/flexauth/secret"
 	"github.com/flexauth/flexauth/store"
 )
-
-// Digest purposes, shared with the API that digests what users submit.
-const (
-	PurposeLink = "link"
-	PurposeCode = "code"
-)
-
-// CodeDigest is the digest of a PIN or TOTP code submitted for an attempt.
-func CodeDigest(keys *secret.Keyring, attemptID, code string) string {
-	return keys.Digest(PurposeCode, attemptID, code)
-}
-
-// LinkDigest is the digest of a link token; the attempt row is found by it.
-func LinkDigest(keys *secret.Keyring, token string) string {
-	return keys.Digest(PurposeLink, token)
-}
-
-// LinkPath is where a link token is served.
-const LinkPath = "/l/"
 
 // IssueInput asks for a challenge to be drawn and delivered.
 type IssueInput struct {
@@ -84,7 +65,7 @@ func (a *Activities) IssueChallenge(ctx context.Context, in IssueInput) (IssueRe
 	if err != nil {
 		return IssueResult{}, err
 	}
-	if in.Method != policies.MethodPIN {
+	if in.Method != attempt.MethodPIN {
 		// The row must know the link before the user can open it.
 		if _, err := a.store.PublishAttempt(ctx, in.AttemptID, store.AttemptUpdate{LinkDigest: digest, At: a.now().UTC()}); err != nil {
 			return IssueResult{}, err
@@ -143,20 +124,20 @@ func (a *Activities) message(in IssueInput, r recipientOf, plain string) (sdk.Se
 		"account": in.AccountID, "system": in.System, "method": in.Method, "expires_minutes": fmt.Sprint(minutes),
 	}}
 	switch in.Method {
-	case policies.MethodPasswordless, policies.MethodSSO:
-		link := strings.TrimRight(a.cfg.PublicURL, "/") + LinkPath + plain
+	case attempt.MethodPasswordless, attempt.MethodSSO:
+		link := strings.TrimRight(a.cfg.PublicURL, "/") + attempt.LinkPath + plain
 		req.Subject = "Your sign-in link for " + in.System
 		req.Text = fmt.Sprintf("Open this link to sign in to %s:\n\n%s\n\nIt works once and expires in %d minutes. If you did not try to sign in, ignore this message.", in.System, link, minutes)
-		if in.Method == policies.MethodSSO {
+		if in.Method == attempt.MethodSSO {
 			req.Text = fmt.Sprintf("Open this link to sign in to %s with your organisation's account:\n\n%s\n\nIt expires in %d minutes. If you did not try to sign in, ignore this message.", in.System, link, minutes)
 		}
 		req.Link = link
-		return req, LinkDigest(a.keys, plain), nil
-	case policies.MethodPIN:
+		return req, attempt.LinkDigest(a.keys, plain), nil
+	case attempt.MethodPIN:
 		req.Subject = "Your sign-in code for " + in.System
 		req.Text = fmt.Sprintf("Your code to sign in to %s is %s.\n\nIt expires in %d minutes. Never share it.", in.System, plain, minutes)
 		req.Code = plain
-		return req, CodeDigest(a.keys, in.AttemptID, plain), nil
+		return req, attempt.CodeDigest(a.keys, in.AttemptID, plain), nil
 	}
 	return sdk.SendRequest{}, "", temporal.NewNonRetryableApplicationError("method "+in.Method+" has nothing to deliver", ErrTypeDelivery, nil)
 }
@@ -170,7 +151,7 @@ func (a *Activities) send(ctx context.Context, in IssueInput, r recipientOf, req
 		}
 		return fmt.Errorf("deliver challenge: %w", err)
 	}
-	ev := in.event(a.now().UTC(), EventDelivered, "sent by "+r.channel+" through "+r.plugin)
+	ev := in.event(a.now().UTC(), attempt.EventDelivered, "sent by "+r.channel+" through "+r.plugin)
 	ev.Detail = map[string]any{"channel": r.channel, "method": in.Method, "plugin": r.plugin}
 	return a.store.AppendAudit(ctx, ev)
 }
@@ -201,7 +182,7 @@ func (a *Activities) challenge(ctx context.Context, in IssueInput) (string, erro
 func (a *Activities) draw(attemptID, method string) (string, []byte, error) {
 	var fresh string
 	var err error
-	if method == policies.MethodPIN {
+	if method == attempt.MethodPIN {
 		fresh, err = secret.NewPIN(a.cfg.PINDigits)
 	} else {
 		fresh, err = secret.NewToken()

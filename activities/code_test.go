@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/admission"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/secret"
 	"github.com/flexauth/flexauth/store"
 )
@@ -15,14 +17,14 @@ import (
 // check submits a code for the fixture's attempt as the workflow does.
 func (f *fixture) check(t *testing.T, effect, factor, expected, code string) activities.CodeResult {
 	t.Helper()
-	digest := activities.CodeDigest(f.keys, f.input.AttemptID, code)
+	digest := attempt.CodeDigest(f.keys, f.input.AttemptID, code)
 	if factor == store.FactorRecovery {
 		canonical, _ := secret.NormalizeRecoveryCode(code)
-		digest = activities.CodeDigest(f.keys, f.input.AttemptID, activities.RecoveryDigest(f.keys, canonical))
+		digest = attempt.CodeDigest(f.keys, f.input.AttemptID, attempt.RecoveryDigest(f.keys, canonical))
 	}
 	res, err := f.acts.CheckCode(context.Background(), activities.CodeInput{
 		Subject: f.input, UserID: f.user.ID, Effect: effect, Factor: factor,
-		Expected: activities.CodeDigest(f.keys, f.input.AttemptID, expected), Digest: digest, MaxAttempts: 5,
+		Expected: attempt.CodeDigest(f.keys, f.input.AttemptID, expected), Digest: digest, MaxAttempts: 5,
 	})
 	must(t, err)
 	return res
@@ -49,7 +51,7 @@ func TestCheckCodeTOTP(t *testing.T) {
 	seed := "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 	f.enrolTOTP(t, seed)
 	code := func(d time.Duration) string {
-		c, err := activities.TOTPCode(seed, f.now.Add(d))
+		c, err := attempt.TOTPCode(seed, f.now.Add(d))
 		must(t, err)
 		return c
 	}
@@ -87,7 +89,7 @@ func TestCheckCodeRunsOnce(t *testing.T) {
 	if first != again || first.Valid || first.Failures != 1 {
 		t.Fatalf("first %+v, again %+v", first, again)
 	}
-	if n := f.count(t, activities.EventRejected); n != 1 {
+	if n := f.count(t, attempt.EventRejected); n != 1 {
 		t.Fatalf("%d code.rejected events, want 1", n)
 	}
 	// Even a run that would now succeed answers as the first did.
@@ -111,10 +113,10 @@ func TestWrongCodesLockTheFactor(t *testing.T) {
 	if res := f.check(t, "code:6", store.FactorPIN, "12345678", "12345678"); !res.Refused || res.Valid {
 		t.Fatalf("while locked: %+v", res)
 	}
-	if n := f.count(t, activities.EventRejected); n != 5 {
+	if n := f.count(t, attempt.EventRejected); n != 5 {
 		t.Fatalf("%d code.rejected events, want 5", n)
 	}
-	events, err := f.st.ListAudit(context.Background(), store.AuditFilter{AccountID: "acc", Type: activities.EventFactorLocked})
+	events, err := f.st.ListAudit(context.Background(), store.AuditFilter{AccountID: "acc", Type: attempt.EventFactorLocked})
 	must(t, err)
 	if len(events) != 1 || events[0].Detail["factor"] != "pin" || events[0].Detail["until"] != f.now.Add(15*time.Minute).Format(time.RFC3339) {
 		t.Fatalf("factor.locked events: %+v", events)
@@ -155,7 +157,7 @@ func TestLockedPINWithoutLinksIsDeniedAtBegin(t *testing.T) {
 	if res := f.begin(t, f.input); res.Allowed {
 		t.Fatalf("begin with the pin locked: %+v", res)
 	}
-	events, err := f.st.ListAudit(ctx, store.AuditFilter{AccountID: "acc", Type: activities.EventDenied})
+	events, err := f.st.ListAudit(ctx, store.AuditFilter{AccountID: "acc", Type: attempt.EventDenied})
 	must(t, err)
 	if len(events) != 1 || events[0].Reasons[len(events[0].Reasons)-1] != "pin is locked after too many wrong codes" {
 		t.Fatalf("denials: %+v", events)
@@ -172,7 +174,7 @@ func TestLockedTOTPLeavesRecoveryCodes(t *testing.T) {
 	must(t, err)
 	canonical, _ := secret.NormalizeRecoveryCode(code)
 	must(t, f.st.ReplaceRecoveryCodes(ctx, f.user.ID, []store.RecoveryCode{
-		{ID: "r1", UserID: f.user.ID, Digest: activities.RecoveryDigest(f.keys, canonical), CreatedAt: f.now},
+		{ID: "r1", UserID: f.user.ID, Digest: attempt.RecoveryDigest(f.keys, canonical), CreatedAt: f.now},
 	}))
 	for i := 1; i <= 5; i++ {
 		f.check(t, fmt.Sprint("code:", i), store.FactorTOTP, "", "000000")
@@ -189,7 +191,7 @@ func TestLockedTOTPLeavesRecoveryCodes(t *testing.T) {
 	if res := f.check(t, "code:9", store.FactorRecovery, "", code); res.Valid {
 		t.Fatalf("the recovery code twice: %+v", res)
 	}
-	if n := f.count(t, activities.EventRecoveryCodeUsed); n != 1 {
+	if n := f.count(t, attempt.EventRecoveryCodeUsed); n != 1 {
 		t.Fatalf("%d recovery_code.used events, want 1", n)
 	}
 }
@@ -219,11 +221,11 @@ func TestBeginRunsOnce(t *testing.T) {
 // budget, and a flood from elsewhere does not shut out an address the
 // administrator signed in from before.
 func TestStartLimits(t *testing.T) {
-	f := newFixtureWith(t, nil, activities.Config{Limits: activities.Limits{
+	f := newFixtureWith(t, nil, activities.Config{Limits: admission.Limits{
 		UserStarts: 3, ConsoleUserIPStarts: 2, ConsoleUserStarts: 5, ConsoleAccountStarts: 100,
 	}})
 	ctx := context.Background()
-	console := store.System{ID: "s2", AccountID: "acc", Name: activities.ConsoleSystem, Methods: []string{"passwordless"},
+	console := store.System{ID: "s2", AccountID: "acc", Name: attempt.ConsoleSystem, Methods: []string{"passwordless"},
 		Sensitivity: "medium", TTLSeconds: 300, CreatedAt: f.now, UpdatedAt: f.now}
 	must(t, f.st.CreateSystem(ctx, &console))
 	must(t, f.st.SetAssignments(ctx, f.user.ID, []store.Assignment{
@@ -272,21 +274,21 @@ func TestRecoveryCodeSurvivesKeyRotation(t *testing.T) {
 	must(t, err)
 	canonical, _ := secret.NormalizeRecoveryCode(code)
 	must(t, f.st.ReplaceRecoveryCodes(ctx, f.user.ID, []store.RecoveryCode{
-		{ID: "r1", UserID: f.user.ID, Digest: activities.RecoveryDigest(old, canonical), CreatedAt: f.now},
+		{ID: "r1", UserID: f.user.ID, Digest: attempt.RecoveryDigest(old, canonical), CreatedAt: f.now},
 	}))
 	// The fixture's keyring is the new master key; rotated, it knows the old.
 	rotated, err := secret.New([]byte(strings.Repeat("k", secret.MasterKeySize)), oldMaster)
 	must(t, err)
 	in := activities.CodeInput{
 		Subject: f.input, UserID: f.user.ID, Factor: store.FactorRecovery, MaxAttempts: 5,
-		Digest: activities.CodeDigest(rotated, f.input.AttemptID, activities.RecoveryDigest(rotated, canonical)),
+		Digest: attempt.CodeDigest(rotated, f.input.AttemptID, attempt.RecoveryDigest(rotated, canonical)),
 	}
 	in.Effect = "code:without"
 	if res, err := f.acts.CheckCode(ctx, in); err != nil || res.Valid {
 		t.Fatalf("without the previous key's digest: %+v, %v; want refused", res, err)
 	}
-	for _, d := range activities.PreviousRecoveryDigests(rotated, canonical) {
-		in.Alternates = append(in.Alternates, activities.CodeDigest(rotated, f.input.AttemptID, d))
+	for _, d := range attempt.PreviousRecoveryDigests(rotated, canonical) {
+		in.Alternates = append(in.Alternates, attempt.CodeDigest(rotated, f.input.AttemptID, d))
 	}
 	in.Effect = "code:with"
 	if res, err := f.acts.CheckCode(ctx, in); err != nil || !res.Valid {
@@ -300,25 +302,25 @@ func TestRecoveryCodeSurvivesKeyRotation(t *testing.T) {
 func TestSecuritySettingsSignInsHaveTheirOwnBudget(t *testing.T) {
 	f := newFixture(t, nil)
 	ctx := context.Background()
-	limits := activities.Limits{UserStarts: 3, ConsoleUserIPStarts: 2, ConsoleUserStarts: 5, ConsoleAccountStarts: 100}
+	limits := admission.Limits{UserStarts: 3, ConsoleUserIPStarts: 2, ConsoleUserStarts: 5, ConsoleAccountStarts: 100}
 	for i := range 4 {
-		_, err := f.st.InsertAttempt(ctx, &store.Attempt{ID: fmt.Sprint("sec", i), AccountID: "acc", System: activities.SecuritySystem,
+		_, err := f.st.InsertAttempt(ctx, &store.Attempt{ID: fmt.Sprint("sec", i), AccountID: "acc", System: attempt.SecuritySystem,
 			AuthID: "alice", WorkflowID: "wf", State: store.AttemptDenied, IP: "203.0.113.1", StartedAt: f.now, UpdatedAt: f.now})
 		must(t, err)
 	}
 	judge := func(system, ip string) string {
 		t.Helper()
-		reason, err := limits.Exceeded(ctx, f.st, activities.StartRequest{AccountID: "acc", System: system, AuthID: "alice", IP: ip, At: f.now})
+		reason, err := limits.Exceeded(ctx, f.st, admission.StartRequest{AccountID: "acc", System: system, AuthID: "alice", IP: ip, At: f.now})
 		must(t, err)
 		return reason
 	}
-	if got := judge(activities.SecuritySystem, "203.0.113.1"); !strings.Contains(got, "security settings sign-ins for this user from 203.0.113.1") {
+	if got := judge(attempt.SecuritySystem, "203.0.113.1"); !strings.Contains(got, "security settings sign-ins for this user from 203.0.113.1") {
 		t.Fatalf("a fifth security sign-in from one address: %q, want limited", got)
 	}
 	if got := judge("vpn", "198.51.100.7"); got != "" {
 		t.Fatalf("the application's start after four security sign-ins: %q, want allowed", got)
 	}
-	if got := judge(activities.ConsoleSystem, "203.0.113.1"); got != "" {
+	if got := judge(attempt.ConsoleSystem, "203.0.113.1"); got != "" {
 		t.Fatalf("a console sign-in: %q, want its own budget", got)
 	}
 }

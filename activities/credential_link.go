@@ -9,6 +9,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/plugins/sdk"
 	"github.com/flexauth/flexauth/secret"
 	"github.com/flexauth/flexauth/store"
@@ -20,46 +21,6 @@ import (
 // for it and starts the CredentialLink workflow; these activities draw the
 // token, deliver it and record the outcome. Only the link's ID crosses the
 // workflow: the token is drawn, sealed and sent here.
-
-// PurposeCredentialLink keeps the digests of credential link tokens apart
-// from every other use of the keyring.
-const PurposeCredentialLink = "credential-link"
-
-// CredentialLinkDigest is the digest of a credential link's token; the
-// link is found by it.
-func CredentialLinkDigest(keys *secret.Keyring, token string) string {
-	return keys.Digest(PurposeCredentialLink, token)
-}
-
-// WelcomePath is where a welcome link's token is served: the page on which
-// the user creates a password.
-const WelcomePath = "/w/"
-
-// DefaultWelcomeLinkTTL is how long a welcome link works by default.
-const DefaultWelcomeLinkTTL = 72 * time.Hour
-
-// ResetPath is where a reset link's token is served: the page on which
-// the user chooses a new password.
-const ResetPath = "/r/"
-
-// DefaultResetLinkTTL is how long a password reset link works by default.
-const DefaultResetLinkTTL = time.Hour
-
-// VerifyPath is where an email verification link's token is served; a
-// verification link works for VerifyLinkTTL.
-const (
-	VerifyPath    = "/v/"
-	VerifyLinkTTL = 24 * time.Hour
-)
-
-// RecoverPath is where a recover link's token is served: under PagePath,
-// so that the browser sends the cookie that binds the attempt's steps
-// (the link works only in the browser that gave the password). A recover
-// link works for RecoverLinkTTL.
-const (
-	RecoverPath    = PagePath + "recover/"
-	RecoverLinkTTL = 15 * time.Minute
-)
 
 // credentialPurpose is what differs between link purposes: where the link
 // leads and how long it works. A new purpose (reset, verify_email) adds a
@@ -73,20 +34,16 @@ type credentialPurpose struct {
 func (c Config) purposeOf(purpose string) (credentialPurpose, bool) {
 	switch purpose {
 	case store.LinkWelcome:
-		return credentialPurpose{path: WelcomePath, ttl: c.WelcomeLinkTTL}, true
+		return credentialPurpose{path: attempt.WelcomePath, ttl: c.WelcomeLinkTTL}, true
 	case store.LinkReset:
-		return credentialPurpose{path: ResetPath, ttl: c.ResetLinkTTL}, true
+		return credentialPurpose{path: attempt.ResetPath, ttl: c.ResetLinkTTL}, true
 	case store.LinkVerifyEmail:
-		return credentialPurpose{path: VerifyPath, ttl: VerifyLinkTTL}, true
+		return credentialPurpose{path: attempt.VerifyPath, ttl: attempt.VerifyLinkTTL}, true
 	case store.LinkRecover:
-		return credentialPurpose{path: RecoverPath, ttl: RecoverLinkTTL}, true
+		return credentialPurpose{path: attempt.RecoverPath, ttl: attempt.RecoverLinkTTL}, true
 	}
 	return credentialPurpose{}, false
 }
-
-// LinkEvent is the audit event type of what happened to a link of purpose
-// ("requested", "delayed", "sent", "failed"), such as welcome.sent.
-func LinkEvent(purpose, what string) string { return purpose + "." + what }
 
 // CredentialLinkInput names the link a workflow delivers. Only its ID and
 // account: the user and the token stay out of the workflow's history.
@@ -193,7 +150,7 @@ func (a *Activities) DeliverCredentialLink(ctx context.Context, in CredentialLin
 		return CredentialLinkResult{}, fmt.Errorf("deliver link: %w", err)
 	}
 	ev := store.AuditEvent{
-		AccountID: acc.ID, Time: now, Type: LinkEvent(link.Purpose, "sent"), AuthID: user.AuthID,
+		AccountID: acc.ID, Time: now, Type: attempt.LinkEvent(link.Purpose, "sent"), AuthID: user.AuthID,
 		Reasons: []string{"sent by email through " + plugin},
 		Detail: map[string]any{
 			"actor": "flexauth", "link": link.ID, "channel": "email", "plugin": plugin, "to": user.Email,
@@ -236,7 +193,7 @@ func (a *Activities) linkToken(ctx context.Context, link store.CredentialLink, t
 	if err != nil {
 		return store.CredentialLink{}, "", fmt.Errorf("seal link token: %w", err)
 	}
-	drawn, err := a.store.DrawCredentialLink(ctx, link.ID, CredentialLinkDigest(a.keys, fresh), sealed, a.now().UTC().Add(ttl))
+	drawn, err := a.store.DrawCredentialLink(ctx, link.ID, attempt.CredentialLinkDigest(a.keys, fresh), sealed, a.now().UTC().Add(ttl))
 	if err != nil {
 		return store.CredentialLink{}, "", err
 	}
@@ -336,7 +293,7 @@ func (a *Activities) FailCredentialLink(ctx context.Context, in FailLinkInput) e
 	}
 	now := a.now().UTC()
 	ev := store.AuditEvent{
-		AccountID: link.AccountID, Time: now, Type: LinkEvent(link.Purpose, "failed"), AuthID: authid,
+		AccountID: link.AccountID, Time: now, Type: attempt.LinkEvent(link.Purpose, "failed"), AuthID: authid,
 		Reasons: []string{in.Reason}, Detail: map[string]any{"actor": "flexauth", "link": link.ID},
 	}
 	_, err = a.store.VoidCredentialLink(ctx, link.ID, now, ev)

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/store"
 )
 
@@ -42,7 +43,7 @@ func (f *fixture) settings(t *testing.T, from, to store.AccountSettings, affecte
 // tokenOf is the token at the end of a link.
 func tokenOf(t *testing.T, link string) string {
 	t.Helper()
-	prefix := "https://auth.example.com" + activities.WelcomePath
+	prefix := "https://auth.example.com" + attempt.WelcomePath
 	if !strings.HasPrefix(link, prefix) || len(link) == len(prefix) {
 		t.Fatalf("link %q is not a welcome link of the public URL", link)
 	}
@@ -70,13 +71,13 @@ func TestDeliverCredentialLink(t *testing.T) {
 		token := tokenOf(t, msg.Link)
 		link, err := f.st.GetCredentialLink(ctx, "link-1")
 		must(t, err)
-		if link.Digest != activities.CredentialLinkDigest(f.keys, token) || link.Digest == token {
+		if link.Digest != attempt.CredentialLinkDigest(f.keys, token) || link.Digest == token {
 			t.Fatalf("stored digest %q is not the keyed digest of the token sent", link.Digest)
 		}
 		if link.Sealed != nil || link.SentAt == nil || !link.ExpiresAt.Equal(f.now.Add(72*time.Hour)) {
 			t.Fatalf("link = %+v, want the sealed token dropped once sent, expiring in 72h", link)
 		}
-		found, err := f.st.CredentialLinkByDigest(ctx, store.LinkWelcome, activities.CredentialLinkDigest(f.keys, token))
+		found, err := f.st.CredentialLinkByDigest(ctx, store.LinkWelcome, attempt.CredentialLinkDigest(f.keys, token))
 		if err != nil || found.ID != "link-1" {
 			t.Fatalf("the token does not find its link: %+v, %v", found, err)
 		}
@@ -109,7 +110,7 @@ func TestDeliverCredentialLink(t *testing.T) {
 		f.now = f.now.Add(time.Minute)
 		_, err = f.acts.DeliverCredentialLink(ctx, in)
 		must(t, err)
-		if len(f.sent.sent) != 1 || activities.CredentialLinkDigest(f.keys, tokenOf(t, f.sent.sent[0].Link)) != first.Digest {
+		if len(f.sent.sent) != 1 || attempt.CredentialLinkDigest(f.keys, tokenOf(t, f.sent.sent[0].Link)) != first.Digest {
 			t.Fatalf("the retry sent %+v, want the token drawn the first time", f.sent.sent)
 		}
 		if again, _ := f.st.GetCredentialLink(ctx, in.LinkID); !again.ExpiresAt.Equal(*first.ExpiresAt) {

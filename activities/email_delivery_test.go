@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/store"
 )
 
@@ -68,7 +69,7 @@ func TestEmailDeliveryOffReachesThePolicy(t *testing.T) {
 		if res := f.begin(t, f.input); res.Allowed || !slices.Contains(res.Reasons, "email delivery is off for the account") {
 			t.Fatalf("begin = %+v, want a denial for email delivery off", res)
 		}
-		events, err := f.st.ListAudit(context.Background(), store.AuditFilter{AccountID: "acc", Type: activities.EventDenied})
+		events, err := f.st.ListAudit(context.Background(), store.AuditFilter{AccountID: "acc", Type: attempt.EventDenied})
 		must(t, err)
 		if len(events) != 1 || !slices.Contains(events[0].Reasons, "email delivery is off for the account") {
 			t.Fatalf("denial events = %+v", events)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/internal/metricreg"
 	"github.com/flexauth/flexauth/plugins/sdk"
 	"github.com/flexauth/flexauth/policies"
@@ -88,7 +89,7 @@ const (
 	decisionDeny  = "deny"
 	decisionError = "error"
 	// decisionOther stands for an allowed method that is none of
-	// policies.Methods: only a Policy other than the engine (which
+	// attempt.Methods: only a Policy other than the engine (which
 	// validates the method) can return one, and the label stays bounded.
 	decisionOther = "other"
 )
@@ -125,7 +126,7 @@ func decisionOutcome(d policies.Decision, err error) string {
 		return decisionError
 	case !d.Allow:
 		return decisionDeny
-	case slices.Contains(policies.Methods(), d.Method):
+	case slices.Contains(attempt.Methods(), d.Method):
 		return d.Method
 	}
 	return decisionOther

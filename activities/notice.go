@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/plugins/sdk"
 	"github.com/flexauth/flexauth/store"
 )
@@ -57,7 +58,7 @@ func (a *Activities) deliverNotice(ctx context.Context, link store.CredentialLin
 	}
 	now := a.now().UTC()
 	ev := store.AuditEvent{
-		AccountID: acc.ID, Time: now, Type: LinkEvent(link.Purpose, "sent"), AuthID: user.AuthID,
+		AccountID: acc.ID, Time: now, Type: attempt.LinkEvent(link.Purpose, "sent"), AuthID: user.AuthID,
 		Reasons: []string{"sent by email through " + plugin},
 		Detail: map[string]any{
 			"actor": "flexauth", "link": link.ID, "kind": n.Kind, "channel": "email", "plugin": plugin, "to": user.Email,
@@ -126,7 +127,7 @@ func noticeMessage(id string, n store.NoticeOf, acc store.Account, user store.Us
 		what = "One of your recovery codes was used to sign in to " + org
 		switch n.System {
 		case "":
-		case SecuritySystem:
+		case attempt.SecuritySystem:
 			what += " (your security settings)"
 		default:
 			what += " (" + n.System + ")"

@@ -2,7 +2,6 @@ package activities
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/secret"
 	"github.com/flexauth/flexauth/store"
 )
@@ -21,42 +21,6 @@ import (
 // outcome. After the right password the attempt waits for a TOTP or
 // recovery code (CheckCode) or, for a user without an authenticator, for
 // enrolment (ConfirmEnrolment).
-
-// Digest purposes of the hosted pages.
-const (
-	PurposePage    = "page"    // a hosted page's URL token
-	PurposeBrowser = "browser" // the cookie binding a password attempt's later steps to one browser
-)
-
-// PageDigest is the digest of a hosted page's token; the attempt row is
-// found by it.
-func PageDigest(keys *secret.Keyring, token string) string {
-	return keys.Digest(PurposePage, token)
-}
-
-// BrowserDigest is the digest of a browser binding cookie, bound to its
-// attempt.
-func BrowserDigest(keys *secret.Keyring, attemptID, cookie string) string {
-	return keys.Digest(PurposeBrowser, attemptID, cookie)
-}
-
-// PagePath is where a hosted page's token is served.
-const PagePath = "/a/"
-
-// SecretAAD is the associated data an attempt secret is sealed with: it
-// cannot be opened as another attempt's, or under another key.
-func SecretAAD(attemptID, key string) string { return "attempt-secret:" + attemptID + ":" + key }
-
-// PasswordSecretKey is the attempt secret key of a password announced by
-// the workflow update updateID.
-func PasswordSecretKey(updateID string) string { return "password:" + updateID }
-
-// Events of password sign-in.
-const (
-	EventPasswordAccepted = "password.accepted"
-	EventTOTPEnrolled     = "totp.enrolled"
-	EventRecoveryCodes    = "recovery_codes.generated"
-)
 
 // PasswordInput is a password submitted on the hosted page: where it is
 // sealed, and the digest of the browser binding that submitted it.
@@ -133,7 +97,7 @@ func (a *Activities) CheckPassword(ctx context.Context, in PasswordInput) (Passw
 	}
 	check.Events = func(o store.CodeOutcome) []store.AuditEvent {
 		if o.Valid {
-			ev := in.event(now, EventPasswordAccepted, "right password; the second factor follows")
+			ev := in.event(now, attempt.EventPasswordAccepted, "right password; the second factor follows")
 			ev.Detail = map[string]any{"actor": "user:" + in.AuthID, "next": step}
 			return []store.AuditEvent{ev}
 		}
@@ -176,7 +140,7 @@ func (a *Activities) verifyPassword(ctx context.Context, in PasswordInput, user 
 	if err != nil {
 		return false, "", err
 	}
-	plain, err := a.keys.Open(sec.Sealed, SecretAAD(in.AttemptID, in.SecretKey))
+	plain, err := a.keys.Open(sec.Sealed, attempt.SecretAAD(in.AttemptID, in.SecretKey))
 	if err != nil {
 		return false, "", fmt.Errorf("open submitted password: %w", err)
 	}
@@ -210,8 +174,8 @@ func (a *Activities) verifyPassword(ctx context.Context, in PasswordInput, user 
 // same QR code.
 func (a *Activities) preparePendingSeed(ctx context.Context, user store.User, now time.Time) error {
 	key, err := totp.Generate(totp.GenerateOpts{
-		Issuer: TOTPIssuer, AccountName: user.AuthID,
-		Period: TOTPPeriod, Digits: TOTPDigits, Algorithm: otp.AlgorithmSHA1,
+		Issuer: attempt.TOTPIssuer, AccountName: user.AuthID,
+		Period: attempt.TOTPPeriod, Digits: attempt.TOTPDigits, Algorithm: otp.AlgorithmSHA1,
 	})
 	if err != nil {
 		return fmt.Errorf("generate totp seed: %w", err)
@@ -226,9 +190,6 @@ func (a *Activities) preparePendingSeed(ctx context.Context, user store.User, no
 	return nil
 }
 
-// TOTPIssuer is the issuer authenticator apps show next to the account.
-const TOTPIssuer = "flexauth"
-
 // EnrolmentInput is the code that confirms a user's first authenticator on
 // a password attempt's page, as its digest bound to the attempt.
 type EnrolmentInput struct {
@@ -239,7 +200,7 @@ type EnrolmentInput struct {
 }
 
 // ConfirmEnrolment activates the user's pending seed when the code matches
-// it (now ±TOTPSkew steps), draws a set of recovery codes and keeps them,
+// it (now ±attempt.TOTPSkew steps), draws a set of recovery codes and keeps them,
 // sealed, for the page to show once. Once per effect.
 func (a *Activities) ConfirmEnrolment(ctx context.Context, in EnrolmentInput) (store.EnrolmentOutcome, error) {
 	var done store.EnrolmentOutcome
@@ -271,16 +232,16 @@ func (a *Activities) ConfirmEnrolment(ctx context.Context, in EnrolmentInput) (s
 	return a.store.CompleteEnrolment(ctx, e)
 }
 
-// matchSeed finds the time step (now ±TOTPSkew) whose code from seed has
+// matchSeed finds the time step (now ±attempt.TOTPSkew) whose code from seed has
 // the submitted digest.
 func (a *Activities) matchSeed(seed, attemptID, digest string, now time.Time) (int64, bool, error) {
-	step := now.Unix() / TOTPPeriod
-	for d := int64(-TOTPSkew); d <= TOTPSkew; d++ {
-		code, err := TOTPCode(seed, time.Unix((step+d)*TOTPPeriod, 0))
+	step := now.Unix() / attempt.TOTPPeriod
+	for d := int64(-attempt.TOTPSkew); d <= attempt.TOTPSkew; d++ {
+		code, err := attempt.TOTPCode(seed, time.Unix((step+d)*attempt.TOTPPeriod, 0))
 		if err != nil {
 			return 0, false, err
 		}
-		if secret.Equal(CodeDigest(a.keys, attemptID, code), digest) {
+		if secret.Equal(attempt.CodeDigest(a.keys, attemptID, code), digest) {
 			return step + d, true, nil
 		}
 	}
@@ -295,37 +256,20 @@ func (a *Activities) fillEnrolment(e *store.Enrolment, in EnrolmentInput, seed [
 	if err != nil {
 		return fmt.Errorf("seal totp seed: %w", err)
 	}
-	shown, rows, err := DrawRecoveryCodes(a.keys, in.UserID, now)
+	shown, digests, err := attempt.DrawRecoveryCodes(a.keys)
 	if err != nil {
 		return err
 	}
-	raw, err := json.Marshal(shown)
+	sealedCodes, err := attempt.SealRecoveryCodes(a.keys, in.AttemptID, shown)
 	if err != nil {
-		return fmt.Errorf("encode recovery codes: %w", err)
+		return err
 	}
-	sealedCodes, err := a.keys.Seal(raw, SecretAAD(in.AttemptID, store.SecretRecoveryCodes))
-	if err != nil {
-		return fmt.Errorf("seal recovery codes: %w", err)
-	}
-	enrolled := in.event(now, EventTOTPEnrolled, "enrolled on the hosted sign-in page")
+	enrolled := in.event(now, attempt.EventTOTPEnrolled, "enrolled on the hosted sign-in page")
 	enrolled.Detail = map[string]any{"actor": "user:" + in.AuthID}
-	codes := in.event(now, EventRecoveryCodes, "drawn at enrolment, shown once")
-	codes.Detail = map[string]any{"actor": "user:" + in.AuthID, "count": RecoveryCodeCount}
+	codes := in.event(now, attempt.EventRecoveryCodes, "drawn at enrolment, shown once")
+	codes.Detail = map[string]any{"actor": "user:" + in.AuthID, "count": attempt.RecoveryCodeCount}
 	e.Valid, e.TOTPStep, e.Sealed = true, step, sealed
-	e.RecoveryCodes, e.ShownCodes = rows, sealedCodes
+	e.RecoveryCodes, e.ShownCodes = store.NewRecoveryCodes(in.UserID, digests, now), sealedCodes
 	e.Events = []store.AuditEvent{enrolled, codes}
 	return nil
-}
-
-// OpenRecoveryCodes opens the recovery codes kept for one display.
-func OpenRecoveryCodes(keys *secret.Keyring, attemptID string, sealed []byte) ([]string, error) {
-	raw, err := keys.Open(sealed, SecretAAD(attemptID, store.SecretRecoveryCodes))
-	if err != nil {
-		return nil, fmt.Errorf("open recovery codes: %w", err)
-	}
-	var codes []string
-	if err := json.Unmarshal(raw, &codes); err != nil {
-		return nil, fmt.Errorf("decode recovery codes: %w", err)
-	}
-	return codes, nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/password"
 	"github.com/flexauth/flexauth/secret"
 	"github.com/flexauth/flexauth/store"
@@ -41,8 +42,8 @@ func passwordFixture(t *testing.T, params password.Params) *fixture {
 func (f *fixture) submitPassword(t *testing.T, updateID, plain string) activities.PasswordResult {
 	t.Helper()
 	ctx := context.Background()
-	key := activities.PasswordSecretKey(updateID)
-	sealed, err := f.keys.Seal([]byte(plain), activities.SecretAAD(f.input.AttemptID, key))
+	key := attempt.PasswordSecretKey(updateID)
+	sealed, err := f.keys.Seal([]byte(plain), attempt.SecretAAD(f.input.AttemptID, key))
 	must(t, err)
 	if _, err := f.st.PutAttemptSecret(ctx, store.AttemptSecret{AttemptID: f.input.AttemptID, Key: key, Sealed: sealed, CreatedAt: f.now}); err != nil {
 		t.Fatal(err)
@@ -90,13 +91,13 @@ func TestCheckPassword(t *testing.T) {
 		t.Fatalf("wrong password = %+v", wrong)
 	}
 	again, err := f.acts.CheckPassword(ctx, activities.PasswordInput{
-		Subject: f.input, UserID: f.user.ID, Effect: "password:u1", SecretKey: activities.PasswordSecretKey("u1"), MaxAttempts: 3,
+		Subject: f.input, UserID: f.user.ID, Effect: "password:u1", SecretKey: attempt.PasswordSecretKey("u1"), MaxAttempts: 3,
 	})
 	must(t, err)
 	if again.Failures != 1 {
 		t.Fatalf("the same check run again = %+v, want it answered once, not counted twice", again)
 	}
-	if _, err := f.st.AttemptSecret(ctx, f.input.AttemptID, activities.PasswordSecretKey("u1")); err == nil {
+	if _, err := f.st.AttemptSecret(ctx, f.input.AttemptID, attempt.PasswordSecretKey("u1")); err == nil {
 		t.Fatal("the checked password is still stored")
 	}
 
@@ -124,16 +125,16 @@ func TestCheckPassword(t *testing.T) {
 	// Enrolment with a code from the drawn seed.
 	seed, err := f.keys.Open(user.TOTPPending, user.ID)
 	must(t, err)
-	code, err := activities.TOTPCode(string(seed), f.now)
+	code, err := attempt.TOTPCode(string(seed), f.now)
 	must(t, err)
 	bad, err := f.acts.ConfirmEnrolment(ctx, activities.EnrolmentInput{Subject: f.input, UserID: f.user.ID, Effect: "enrol:1",
-		Digest: activities.CodeDigest(f.keys, f.input.AttemptID, "000000")})
+		Digest: attempt.CodeDigest(f.keys, f.input.AttemptID, "000000")})
 	must(t, err)
 	if bad.Valid {
 		t.Fatal("a wrong enrolment code enrolled")
 	}
 	ok, err := f.acts.ConfirmEnrolment(ctx, activities.EnrolmentInput{Subject: f.input, UserID: f.user.ID, Effect: "enrol:2",
-		Digest: activities.CodeDigest(f.keys, f.input.AttemptID, code)})
+		Digest: attempt.CodeDigest(f.keys, f.input.AttemptID, code)})
 	must(t, err)
 	if !ok.Valid {
 		t.Fatalf("enrolment = %+v", ok)
@@ -145,7 +146,7 @@ func TestCheckPassword(t *testing.T) {
 	}
 	sealed, err := f.st.TakeAttemptSecret(ctx, f.input.AttemptID, store.SecretRecoveryCodes)
 	must(t, err)
-	codes, err := activities.OpenRecoveryCodes(f.keys, f.input.AttemptID, sealed)
+	codes, err := attempt.OpenRecoveryCodes(f.keys, f.input.AttemptID, sealed)
 	must(t, err)
 	stored, err := f.st.UnusedRecoveryCodes(ctx, f.user.ID)
 	must(t, err)
@@ -155,7 +156,7 @@ func TestCheckPassword(t *testing.T) {
 	canonical, _ := secret.NormalizeRecoveryCode(codes[0])
 	found := false
 	for _, c := range stored {
-		found = found || c.Digest == activities.RecoveryDigest(f.keys, canonical)
+		found = found || c.Digest == attempt.RecoveryDigest(f.keys, canonical)
 	}
 	if !found {
 		t.Fatal("a shown code is not among the stored digests")
@@ -164,7 +165,7 @@ func TestCheckPassword(t *testing.T) {
 		t.Fatal("the codes were given out twice")
 	}
 	types := f.auditTypes(t, "alice")
-	for _, want := range []string{activities.EventPasswordAccepted, activities.EventTOTPEnrolled, activities.EventRecoveryCodes, activities.EventRejected} {
+	for _, want := range []string{attempt.EventPasswordAccepted, attempt.EventTOTPEnrolled, attempt.EventRecoveryCodes, attempt.EventRejected} {
 		if !contains(types, want) {
 			t.Errorf("audit %v lacks %s", types, want)
 		}
@@ -235,8 +236,8 @@ func TestPasswordVerificationsAreBounded(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 8 {
 		id := fmt.Sprintf("p%d", i)
-		key := activities.PasswordSecretKey(id)
-		sealed, err := f.keys.Seal([]byte("guess"), activities.SecretAAD(f.input.AttemptID, key))
+		key := attempt.PasswordSecretKey(id)
+		sealed, err := f.keys.Seal([]byte("guess"), attempt.SecretAAD(f.input.AttemptID, key))
 		must(t, err)
 		_, err = f.st.PutAttemptSecret(ctx, store.AttemptSecret{AttemptID: f.input.AttemptID, Key: key, Sealed: sealed, CreatedAt: f.now})
 		must(t, err)

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/store"
 )
 
@@ -20,8 +21,8 @@ func TestCheckCodePublishesTheSuccess(t *testing.T) {
 		t.Helper()
 		res, err := f.acts.CheckCode(ctx, activities.CodeInput{
 			Subject: f.input, UserID: f.user.ID, Effect: effect, Factor: store.FactorPIN,
-			Expected: activities.CodeDigest(f.keys, f.input.AttemptID, "12345678"),
-			Digest:   activities.CodeDigest(f.keys, f.input.AttemptID, code), MaxAttempts: 5,
+			Expected: attempt.CodeDigest(f.keys, f.input.AttemptID, "12345678"),
+			Digest:   attempt.CodeDigest(f.keys, f.input.AttemptID, code), MaxAttempts: 5,
 			OnValid: &activities.Conclusion{Reasons: []string{"correct pin"}},
 		})
 		must(t, err)
@@ -42,7 +43,7 @@ func TestCheckCodePublishesTheSuccess(t *testing.T) {
 	if row.State != store.AttemptAuthenticated || user.LoginCount != 1 || user.LastIP != f.input.IP {
 		t.Fatalf("attempt %s, user logged in %d times from %q", row.State, user.LoginCount, user.LastIP)
 	}
-	if n := f.count(t, activities.EventAuthenticated); n != 1 {
+	if n := f.count(t, attempt.EventAuthenticated); n != 1 {
 		t.Fatalf("%d authenticated events, want 1", n)
 	}
 	locks, err := f.st.FactorLocks(ctx, f.user.ID)

@@ -7,6 +7,7 @@ import (
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/store"
 )
 
@@ -18,12 +19,6 @@ import (
 // address is a way back in once: the recovery uses its verification up.
 // The attempt's workflow decides (update recover-by-email); this activity
 // checks the link and resets in one transaction.
-
-// Audit events of a recovery by email.
-const (
-	EventTwoFactorReset = "totp.reset"
-	EventRecoverUsed    = "recover.used"
-)
 
 // RecoverInput is a recover link presented at an attempt's TOTP step, as
 // the digest of its token.
@@ -51,8 +46,8 @@ func (a *Activities) RecoverByEmail(ctx context.Context, in RecoverInput) (store
 		return store.RecoveryOutcome{}, fmt.Errorf("load user for recovery: %w", err)
 	}
 	key, err := totp.Generate(totp.GenerateOpts{
-		Issuer: TOTPIssuer, AccountName: user.AuthID,
-		Period: TOTPPeriod, Digits: TOTPDigits, Algorithm: otp.AlgorithmSHA1,
+		Issuer: attempt.TOTPIssuer, AccountName: user.AuthID,
+		Period: attempt.TOTPPeriod, Digits: attempt.TOTPDigits, Algorithm: otp.AlgorithmSHA1,
 	})
 	if err != nil {
 		return store.RecoveryOutcome{}, fmt.Errorf("generate totp seed: %w", err)
@@ -62,9 +57,9 @@ func (a *Activities) RecoverByEmail(ctx context.Context, in RecoverInput) (store
 		return store.RecoveryOutcome{}, fmt.Errorf("seal totp seed: %w", err)
 	}
 	actor := map[string]any{"actor": "user:" + in.AuthID, "via": store.LinkRecover}
-	reset := in.event(now, EventTwoFactorReset, "the user lost the authenticator: reset with a link sent to the verified email address")
+	reset := in.event(now, attempt.EventTwoFactorReset, "the user lost the authenticator: reset with a link sent to the verified email address")
 	reset.Detail = actor
-	used := in.event(now, EventRecoverUsed, "the email address stood in for the authenticator, once: it needs verifying again")
+	used := in.event(now, attempt.EventRecoverUsed, "the email address stood in for the authenticator, once: it needs verifying again")
 	used.Detail = map[string]any{"actor": "user:" + in.AuthID, "to": user.Email}
 	return a.store.RecoverByEmail(ctx, store.EmailRecovery{
 		AttemptID: in.AttemptID, Effect: in.Effect, UserID: in.UserID, LinkDigest: in.LinkDigest,

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/store"
 )
 
@@ -46,7 +47,7 @@ func TestDeliverResetLink(t *testing.T) {
 			t.Fatalf("%+v, %d messages", res, len(f.sent.sent))
 		}
 		msg := f.sent.sent[0]
-		if !strings.HasPrefix(msg.Link, "https://auth.example.com"+activities.ResetPath) || msg.Subject != "Reset your password for Acme" ||
+		if !strings.HasPrefix(msg.Link, "https://auth.example.com"+attempt.ResetPath) || msg.Subject != "Reset your password for Acme" ||
 			!strings.Contains(msg.Text, msg.Link) || !strings.Contains(msg.Text, "expires in 60 minutes") ||
 			!strings.Contains(msg.Text, "signing in still asks for its code") || msg.Metadata["purpose"] != store.LinkReset {
 			t.Fatalf("message = %+v", msg)

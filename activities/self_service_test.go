@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/secret"
 	"github.com/flexauth/flexauth/store"
 )
@@ -40,7 +41,7 @@ func (f *fixture) noticeKinds(t *testing.T) []string {
 func TestSecuritySignInIsAPasswordAttemptWithoutAnAssignment(t *testing.T) {
 	f := newFixture(t, nil)
 	sub := f.input
-	sub.System = activities.SecuritySystem
+	sub.System = attempt.SecuritySystem
 
 	t.Run("refused while the user cannot sign in with a password", func(t *testing.T) {
 		res := f.begin(t, sub)
@@ -59,7 +60,7 @@ func TestSecuritySignInIsAPasswordAttemptWithoutAnAssignment(t *testing.T) {
 	}
 	att, err := f.st.GetAttempt(context.Background(), "att2")
 	must(t, err)
-	if att.System != activities.SecuritySystem || att.Step != store.StepPassword {
+	if att.System != attempt.SecuritySystem || att.Step != store.StepPassword {
 		t.Fatalf("attempt = %+v", att)
 	}
 
@@ -77,7 +78,7 @@ func TestARecoveryCodeSigningInQueuesANotice(t *testing.T) {
 	must(t, err)
 	canonical, _ := secret.NormalizeRecoveryCode(code)
 	must(t, f.st.ReplaceRecoveryCodes(ctx, f.user.ID, []store.RecoveryCode{
-		{ID: "r1", UserID: f.user.ID, Digest: activities.RecoveryDigest(f.keys, canonical), CreatedAt: f.now},
+		{ID: "r1", UserID: f.user.ID, Digest: attempt.RecoveryDigest(f.keys, canonical), CreatedAt: f.now},
 	}))
 	f.check(t, "code:1", store.FactorRecovery, "", "WRONG-WRONG-WRONG")
 	if got := f.noticeKinds(t); len(got) != 0 {
@@ -112,9 +113,9 @@ func TestVerificationAndRecoverLinksAreDelivered(t *testing.T) {
 	f := newFixture(t, nil)
 	ctx := context.Background()
 	f.passwordUser(t)
-	request := func(id, purpose, attempt string) activities.CredentialLinkInput {
+	request := func(id, purpose, attemptID string) activities.CredentialLinkInput {
 		must(t, f.st.RequestSelfServiceLink(ctx, store.SelfServiceLink{
-			Link:  store.CredentialLink{ID: id, AccountID: "acc", UserID: f.user.ID, Purpose: purpose, AttemptID: attempt, CreatedAt: f.now},
+			Link:  store.CredentialLink{ID: id, AccountID: "acc", UserID: f.user.ID, Purpose: purpose, AttemptID: attemptID, CreatedAt: f.now},
 			Since: f.now.Add(-time.Hour), Max: 5,
 		}))
 		return activities.CredentialLinkInput{LinkID: id, AccountID: "acc"}
@@ -127,7 +128,7 @@ func TestVerificationAndRecoverLinksAreDelivered(t *testing.T) {
 		t.Fatalf("verification %+v sent as %+v", res, msg)
 	}
 	token := strings.TrimPrefix(msg.Link, "https://auth.example.com/v/")
-	link, err := f.st.CredentialLinkByDigest(ctx, store.LinkVerifyEmail, activities.CredentialLinkDigest(f.keys, token))
+	link, err := f.st.CredentialLinkByDigest(ctx, store.LinkVerifyEmail, attempt.CredentialLinkDigest(f.keys, token))
 	must(t, err)
 	must(t, f.st.VerifyEmail(ctx, store.EmailVerification{LinkID: link.ID, Digest: link.Digest, UserID: f.user.ID, At: f.now}))
 
@@ -152,18 +153,18 @@ func TestVerificationAndRecoverLinksAreDelivered(t *testing.T) {
 	res, err = f.acts.DeliverCredentialLink(ctx, in)
 	must(t, err)
 	msg = f.sent.sent[len(f.sent.sent)-1]
-	if res.State != activities.LinkSent || !strings.HasPrefix(msg.Link, "https://auth.example.com"+activities.RecoverPath) ||
+	if res.State != activities.LinkSent || !strings.HasPrefix(msg.Link, "https://auth.example.com"+attempt.RecoverPath) ||
 		!strings.Contains(msg.Text, "expires in 15 minutes") || !strings.Contains(msg.Text, "same browser") {
 		t.Fatalf("recover link %+v sent as %+v", res, msg)
 	}
-	recovered := strings.TrimPrefix(msg.Link, "https://auth.example.com"+activities.RecoverPath)
+	recovered := strings.TrimPrefix(msg.Link, "https://auth.example.com"+attempt.RecoverPath)
 
 	t.Run("the link resets two-factor and moves the attempt to enrolment, once", func(t *testing.T) {
 		f.enrolTOTP(t, "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
 		sub := activities.Subject{AttemptID: att.ID, AccountID: "acc", System: "vpn", AuthID: "alice", IP: "198.51.100.7"}
 		rec := func(effect, token string) store.RecoveryOutcome {
 			out, err := f.acts.RecoverByEmail(ctx, activities.RecoverInput{Subject: sub, UserID: f.user.ID, Effect: effect,
-				LinkDigest: activities.CredentialLinkDigest(f.keys, token)})
+				LinkDigest: attempt.CredentialLinkDigest(f.keys, token)})
 			must(t, err)
 			return out
 		}
@@ -185,7 +186,7 @@ func TestVerificationAndRecoverLinksAreDelivered(t *testing.T) {
 			t.Fatalf("the link twice: %+v", out)
 		}
 		types := strings.Join(f.auditTypes(t, "alice"), ",")
-		if !strings.Contains(types, activities.EventTwoFactorReset) || !strings.Contains(types, activities.EventRecoverUsed) {
+		if !strings.Contains(types, attempt.EventTwoFactorReset) || !strings.Contains(types, attempt.EventRecoverUsed) {
 			t.Fatalf("audit = %s", types)
 		}
 		if got := f.noticeKinds(t); strings.Join(got, ",") != store.NoticeRecoveredByEmail {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/admission"
 	"github.com/flexauth/flexauth/policies"
 	"github.com/flexauth/flexauth/store"
 )
@@ -35,7 +36,7 @@ func TestPolicyInputTakesTheTopOrganisationsSwitch(t *testing.T) {
 	eve := f.childUser(t)
 	resolve := func() bool {
 		t.Helper()
-		r, err := activities.ResolveInput(ctx, f.st, activities.InputRequest{AccountID: eve.AccountID, System: eve.System, AuthID: eve.AuthID, Time: f.now})
+		r, err := admission.ResolveInput(ctx, f.st, admission.InputRequest{AccountID: eve.AccountID, System: eve.System, AuthID: eve.AuthID, Time: f.now})
 		must(t, err)
 		if r.Refusal != "" {
 			t.Fatalf("refused: %s", r.Refusal)

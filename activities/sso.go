@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -12,75 +11,17 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/plugins/sdk"
 	"github.com/flexauth/flexauth/secret"
 	"github.com/flexauth/flexauth/store"
 )
 
-// Single sign-on (method sso): the delivered link's page asks for a
-// sign-on request (AuthorizeSSO), the browser goes to the provider, the
-// provider redirects to SSOCallbackPath with a code and the state, and
-// ExchangeSSO redeems the code and checks who signed on. The state, nonce,
-// PKCE verifier and code live sealed on the attempt row; the workflow sees
-// only the state's keyed digest.
-
-// SSOCallbackPath is where providers send the browser back.
-const SSOCallbackPath = "/sso/callback"
-
-// PurposeSSOState digests a callback's state parameter.
-const PurposeSSOState = "sso-state"
-
-// Audit event types of single sign-on. EventSSORefused carries the
-// identity the provider answered with (issuer, subject), so that an
-// administrator can approve it (PUT /v1/admin/users/{authid}/sso, which
-// records EventSSOApproved; DELETE records EventSSOUnbound).
-const (
-	EventSSORedirected = "sso.redirected"
-	EventSSOBound      = "sso.bound"
-	EventSSORefused    = "sso.refused"
-	EventSSOApproved   = "sso.approved"
-	EventSSOUnbound    = "sso.unbound"
-)
-
-// SSOStateDigest is the digest the attempt row is found by from a callback.
-func SSOStateDigest(keys *secret.Keyring, state string) string {
-	return keys.Digest(PurposeSSOState, state)
-}
-
-// SSOSession is what an attempt keeps, sealed, between the sign-on request
-// and the code's redemption.
-type SSOSession struct {
-	Plugin   string `json:"plugin"`
-	Nonce    string `json:"nonce"`
-	Verifier string `json:"verifier"`
-	URL      string `json:"url"`            // the provider's authorization URL
-	Code     string `json:"code,omitempty"` // set by the callback
-}
-
-// ssoAAD binds a sealed session to its attempt.
-func ssoAAD(attemptID string) string { return "sso:" + attemptID }
-
-// SealSSO seals s for attemptID's row.
-func SealSSO(keys *secret.Keyring, attemptID string, s SSOSession) ([]byte, error) {
-	raw, err := json.Marshal(s)
-	if err != nil {
-		return nil, fmt.Errorf("encode sign-on: %w", err)
-	}
-	return keys.Seal(raw, ssoAAD(attemptID))
-}
-
-// OpenSSO opens attemptID's sealed session.
-func OpenSSO(keys *secret.Keyring, attemptID string, sealed []byte) (SSOSession, error) {
-	raw, err := keys.Open(sealed, ssoAAD(attemptID))
-	if err != nil {
-		return SSOSession{}, fmt.Errorf("open sign-on of attempt %s: %w", attemptID, err)
-	}
-	var s SSOSession
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return SSOSession{}, fmt.Errorf("decode sign-on of attempt %s: %w", attemptID, err)
-	}
-	return s, nil
-}
+// Single sign-on (method sso): AuthorizeSSO draws the sign-on request and
+// ExchangeSSO redeems the code the callback brought and checks who signed
+// on. The whole round trip (API, workflow, attempt row) and what the three
+// share (the sealed request, the state's digest, the callback path) are in
+// package attempt, sso.go.
 
 // SSOInput names the attempt and its user.
 type SSOInput struct {
@@ -128,11 +69,11 @@ func (a *Activities) AuthorizeSSO(ctx context.Context, in SSOInput) (AuthorizeSS
 		}
 		return AuthorizeSSOResult{}, fmt.Errorf("sign-on request: %w", err)
 	}
-	sealed, err := SealSSO(a.keys, in.AttemptID, SSOSession{Plugin: plugin, Nonce: nonce, Verifier: verifier, URL: resp.URL})
+	sealed, err := attempt.SealSSO(a.keys, in.AttemptID, attempt.SSOSession{Plugin: plugin, Nonce: nonce, Verifier: verifier, URL: resp.URL})
 	if err != nil {
 		return AuthorizeSSOResult{}, err
 	}
-	digest := SSOStateDigest(a.keys, state)
+	digest := attempt.SSOStateDigest(a.keys, state)
 	pending, err := a.store.SetSSOAuthorization(ctx, in.AttemptID, digest, sealed)
 	if err != nil {
 		return AuthorizeSSOResult{}, err
@@ -140,7 +81,7 @@ func (a *Activities) AuthorizeSSO(ctx context.Context, in SSOInput) (AuthorizeSS
 	if !pending {
 		return AuthorizeSSOResult{}, temporal.NewNonRetryableApplicationError("attempt is no longer pending", ErrTypeNoSecret, nil)
 	}
-	ev := in.event(a.now().UTC(), EventSSORedirected, "sent to the identity provider through "+plugin)
+	ev := in.event(a.now().UTC(), attempt.EventSSORedirected, "sent to the identity provider through "+plugin)
 	ev.Detail = map[string]any{"plugin": plugin}
 	if err := a.store.AppendAudit(ctx, ev); err != nil {
 		return AuthorizeSSOResult{}, err
@@ -149,7 +90,7 @@ func (a *Activities) AuthorizeSSO(ctx context.Context, in SSOInput) (AuthorizeSS
 }
 
 func (a *Activities) redirectURI() string {
-	return strings.TrimRight(a.cfg.PublicURL, "/") + SSOCallbackPath
+	return strings.TrimRight(a.cfg.PublicURL, "/") + attempt.SSOCallbackPath
 }
 
 // SignOnResult says whether the provider's answer signs the user in.
@@ -180,7 +121,7 @@ func (a *Activities) ExchangeSSO(ctx context.Context, in SSOInput) (SignOnResult
 	if att.SSOSealed == nil {
 		return SignOnResult{Reason: "sso refused: no authorization code to redeem"}, nil
 	}
-	sess, err := OpenSSO(a.keys, in.AttemptID, att.SSOSealed)
+	sess, err := attempt.OpenSSO(a.keys, in.AttemptID, att.SSOSealed)
 	if err != nil {
 		return SignOnResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeSignOn, nil)
 	}
@@ -249,7 +190,7 @@ func (a *Activities) bindSSO(ctx context.Context, in SSOInput, claims sdk.Claims
 	if proof == "" {
 		proof = sdk.EmailProofClaim // a plugin that predates EmailProof
 	}
-	ev := in.event(a.now().UTC(), EventSSOBound, "provider identity bound to the user at first sign-on")
+	ev := in.event(a.now().UTC(), attempt.EventSSOBound, "provider identity bound to the user at first sign-on")
 	ev.Detail = map[string]any{"issuer": claims.Issuer, "subject": claims.Subject, "proof": proof}
 	bound, err := a.store.BindSSO(ctx, user.ID, claims.Issuer, claims.Subject, ev)
 	if errors.Is(err, store.ErrConflict) {
@@ -271,7 +212,7 @@ func (a *Activities) bindSSO(ctx context.Context, in SSOInput, claims sdk.Claims
 // whose code is spent, and turn the refusal into a counted failure; the
 // attempt's denial records the reason anyway.
 func (a *Activities) refuseSSO(ctx context.Context, in SSOInput, claims sdk.Claims, reason string) SignOnResult {
-	ev := in.event(a.now().UTC(), EventSSORefused, reason)
+	ev := in.event(a.now().UTC(), attempt.EventSSORefused, reason)
 	ev.Detail = map[string]any{"issuer": claims.Issuer, "subject": claims.Subject, "email_verified": claims.EmailVerified}
 	if claims.EmailProof != "" {
 		ev.Detail["proof"] = claims.EmailProof

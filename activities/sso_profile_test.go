@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/plugins/sdk"
 	"github.com/flexauth/flexauth/store"
 )
@@ -39,7 +40,7 @@ func TestSignOnRecordsTheDirectoryProfile(t *testing.T) {
 			State: store.AttemptPending, Method: "sso", IP: "198.51.100.7", UserAgent: "test", StartedAt: f.now, UpdatedAt: f.now}
 		_, err := f.st.InsertAttempt(ctx, &a)
 		must(t, err)
-		sealed, err := activities.SealSSO(f.keys, id, activities.SSOSession{Plugin: "idp", Nonce: "n", Verifier: "v", Code: "code"})
+		sealed, err := attempt.SealSSO(f.keys, id, attempt.SSOSession{Plugin: "idp", Nonce: "n", Verifier: "v", Code: "code"})
 		must(t, err)
 		ok, err := f.st.SetSSOAuthorization(ctx, id, "digest-"+id, sealed)
 		must(t, err)

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/admission"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/internal/pgtest"
 	"github.com/flexauth/flexauth/internal/storetest"
 	"github.com/flexauth/flexauth/policies"
@@ -88,7 +90,7 @@ func TestPINSignInStatements(t *testing.T) {
 			measure("CheckCode", bound{5, 1}, func() error {
 				res, err := f.acts.CheckCode(ctx, activities.CodeInput{
 					Subject: f.input, UserID: begun.UserID, Effect: "code:1", Factor: store.FactorPIN,
-					Expected: issued.Digest, Digest: activities.CodeDigest(f.keys, f.input.AttemptID, pin), MaxAttempts: begun.MaxAttempts,
+					Expected: issued.Digest, Digest: attempt.CodeDigest(f.keys, f.input.AttemptID, pin), MaxAttempts: begun.MaxAttempts,
 				})
 				if err == nil && !res.Valid {
 					t.Errorf("the delivered pin was refused: %+v", res)
@@ -162,7 +164,7 @@ func TestCompactPINSignInStatements(t *testing.T) {
 			measure("CheckCode (publishing the success)", bound{11, 1}, func() error {
 				res, err := f.acts.CheckCode(ctx, activities.CodeInput{
 					Subject: f.input, UserID: begun.UserID, Effect: "code:1", Factor: store.FactorPIN,
-					Expected: issued.Digest, Digest: activities.CodeDigest(f.keys, f.input.AttemptID, pin), MaxAttempts: begun.MaxAttempts,
+					Expected: issued.Digest, Digest: attempt.CodeDigest(f.keys, f.input.AttemptID, pin), MaxAttempts: begun.MaxAttempts,
 					OnValid: &activities.Conclusion{Reasons: []string{"correct pin"}},
 				})
 				if err == nil && (!res.Valid || !res.Published) {
@@ -191,7 +193,7 @@ func BenchmarkCompactPINSignInStore(b *testing.B) { benchmarkPINSignIns(b, true)
 
 func benchmarkPINSignIns(b *testing.B, compact bool) {
 	f := newFixtureOn(b, storetest.Open(b, cluster.NewDatabase(b)), nil,
-		activities.Config{Limits: activities.Limits{UserStarts: -1, AccountStarts: -1}})
+		activities.Config{Limits: admission.Limits{UserStarts: -1, AccountStarts: -1}})
 	ctx := context.Background()
 	b.ReportAllocs()
 	// CPU is what the store work costs on a shared machine, where wall
@@ -215,7 +217,7 @@ func benchmarkPINSignIns(b *testing.B, compact bool) {
 		}
 		pin := f.sent.sent[len(f.sent.sent)-1].Code
 		check := activities.CodeInput{Subject: s, UserID: begun.UserID, Effect: "code:1", Factor: store.FactorPIN,
-			Expected: issued.Digest, Digest: activities.CodeDigest(f.keys, s.AttemptID, pin), MaxAttempts: begun.MaxAttempts}
+			Expected: issued.Digest, Digest: attempt.CodeDigest(f.keys, s.AttemptID, pin), MaxAttempts: begun.MaxAttempts}
 		if compact {
 			check.OnValid = &activities.Conclusion{Reasons: []string{"correct pin"}}
 		}

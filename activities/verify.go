@@ -6,20 +6,11 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/pquerna/otp"
-	"github.com/pquerna/otp/totp"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/secret"
 	"github.com/flexauth/flexauth/store"
-)
-
-// TOTP parameters (RFC 6238): 30 s steps, 6 digits, SHA-1, one step of
-// clock skew either way.
-const (
-	TOTPPeriod = 30
-	TOTPSkew   = 1
-	TOTPDigits = otp.DigitsSix
 )
 
 // CodeInput is one submitted PIN, TOTP or recovery code, as its digest.
@@ -65,9 +56,6 @@ type CodeResult struct {
 	// (CodeInput.OnValid): the attempt was still pending in the store.
 	Published bool `json:",omitempty"`
 }
-
-// EventRecoveryCodeUsed is audited when a recovery code signs in.
-const EventRecoveryCodeUsed = "recovery_code.used"
 
 // CheckCode checks a submitted code against its factor and records the
 // outcome once: a locked factor refuses it unseen; a valid TOTP step or
@@ -132,7 +120,7 @@ func (a *Activities) CheckCode(ctx context.Context, in CodeInput) (CodeResult, e
 				State: store.AttemptAuthenticated, At: now,
 				LoginUserID: in.UserID, LoginIP: in.IP, LoginFactor: in.Factor,
 			},
-			Events: []store.AuditEvent{in.event(now, EventAuthenticated, in.OnValid.Reasons...)},
+			Events: []store.AuditEvent{in.event(now, attempt.EventAuthenticated, in.OnValid.Reasons...)},
 		}
 	}
 	out, err := a.store.RecordCodeCheck(ctx, check)
@@ -161,17 +149,17 @@ func (a *Activities) codeEvents(in CodeInput, now time.Time, o store.CodeOutcome
 	case o.Refused:
 		return nil
 	case o.Valid && in.Factor == store.FactorRecovery:
-		ev := in.event(now, EventRecoveryCodeUsed, "a recovery code stood in for the authenticator app; it is spent")
+		ev := in.event(now, attempt.EventRecoveryCodeUsed, "a recovery code stood in for the authenticator app; it is spent")
 		ev.Detail = map[string]any{"actor": "user:" + in.AuthID}
 		return []store.AuditEvent{ev}
 	case o.Valid:
 		return nil
 	}
-	rejected := in.event(now, EventRejected, o.Reason)
+	rejected := in.event(now, attempt.EventRejected, o.Reason)
 	rejected.Detail = map[string]any{"factor": in.Factor, "failures": o.Failures, "max_attempts": in.MaxAttempts}
 	events := []store.AuditEvent{rejected}
 	if o.NewlyLocked {
-		locked := in.event(now, EventFactorLocked, fmt.Sprintf("%s locked after %d consecutive failures", in.Factor, o.Failures))
+		locked := in.event(now, attempt.EventFactorLocked, fmt.Sprintf("%s locked after %d consecutive failures", in.Factor, o.Failures))
 		locked.Detail = map[string]any{"factor": in.Factor, "failures": o.Failures, "hard": o.HardLocked}
 		if o.LockedUntil != nil {
 			locked.Detail["until"] = o.LockedUntil.UTC().Format(time.RFC3339)
@@ -184,7 +172,7 @@ func (a *Activities) codeEvents(in CodeInput, now time.Time, o store.CodeOutcome
 	return events
 }
 
-// matchTOTP finds the time step (now ±TOTPSkew) whose code has the
+// matchTOTP finds the time step (now ±attempt.TOTPSkew) whose code has the
 // submitted digest.
 func (a *Activities) matchTOTP(ctx context.Context, in CodeInput) (step int64, ok bool, reason string, err error) {
 	user, err := a.store.GetUser(ctx, in.AccountID, in.AuthID)
@@ -198,13 +186,13 @@ func (a *Activities) matchTOTP(ctx context.Context, in CodeInput) (step int64, o
 	if err != nil {
 		return 0, false, "", fmt.Errorf("open totp seed: %w", err)
 	}
-	now := a.now().Unix() / TOTPPeriod
-	for d := int64(-TOTPSkew); d <= TOTPSkew; d++ {
-		code, err := TOTPCode(string(seed), time.Unix((now+d)*TOTPPeriod, 0))
+	now := a.now().Unix() / attempt.TOTPPeriod
+	for d := int64(-attempt.TOTPSkew); d <= attempt.TOTPSkew; d++ {
+		code, err := attempt.TOTPCode(string(seed), time.Unix((now+d)*attempt.TOTPPeriod, 0))
 		if err != nil {
 			return 0, false, "", err
 		}
-		if secret.Equal(CodeDigest(a.keys, in.AttemptID, code), in.Digest) {
+		if secret.Equal(attempt.CodeDigest(a.keys, in.AttemptID, code), in.Digest) {
 			if now+d <= user.TOTPLastStep {
 				return 0, false, "totp code already used", nil
 			}
@@ -225,7 +213,7 @@ func (a *Activities) matchRecoveryCode(ctx context.Context, in CodeInput) (strin
 		if c.Digest == "" {
 			continue
 		}
-		stored := CodeDigest(a.keys, in.AttemptID, c.Digest)
+		stored := attempt.CodeDigest(a.keys, in.AttemptID, c.Digest)
 		if secret.Equal(stored, in.Digest) {
 			return c.ID, true, nil
 		}
@@ -236,17 +224,6 @@ func (a *Activities) matchRecoveryCode(ctx context.Context, in CodeInput) (strin
 		}
 	}
 	return "", false, nil
-}
-
-// TOTPCode is the RFC 6238 code of seed (base32) at t.
-func TOTPCode(seed string, t time.Time) (string, error) {
-	code, err := totp.GenerateCodeCustom(seed, t, totp.ValidateOpts{
-		Period: TOTPPeriod, Skew: 0, Digits: TOTPDigits, Algorithm: otp.AlgorithmSHA1,
-	})
-	if err != nil {
-		return "", fmt.Errorf("compute totp code: %w", err)
-	}
-	return code, nil
 }
 
 // Attempts begun before CheckCode (workflow version DefaultVersion of
@@ -344,10 +321,10 @@ type FinishInput struct {
 func (a *Activities) Finish(ctx context.Context, in FinishInput) error {
 	now := a.now().UTC()
 	types := map[string]string{
-		store.AttemptAuthenticated: EventAuthenticated,
-		store.AttemptExpired:       EventExpired,
-		store.AttemptLocked:        EventLocked,
-		store.AttemptDenied:        EventDenied,
+		store.AttemptAuthenticated: attempt.EventAuthenticated,
+		store.AttemptExpired:       attempt.EventExpired,
+		store.AttemptLocked:        attempt.EventLocked,
+		store.AttemptDenied:        attempt.EventDenied,
 	}
 	typ, ok := types[in.State]
 	if !ok {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/flexauth/flexauth/policies"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/secret"
 	"github.com/flexauth/flexauth/store"
 )
@@ -124,7 +124,7 @@ func (a *Accounts) EnsureConsole(ctx context.Context, account string, admin *Con
 	if errors.Is(err, store.ErrNotFound) {
 		sys = store.System{
 			ID: uuid.NewString(), AccountID: account, Name: ConsoleSystem,
-			Methods: []string{policies.MethodPasswordless, policies.MethodPIN, policies.MethodTOTP}, Sensitivity: "medium", TTLSeconds: 600,
+			Methods: []string{attempt.MethodPasswordless, attempt.MethodPIN, attempt.MethodTOTP}, Sensitivity: "medium", TTLSeconds: 600,
 			CreatedAt: now, UpdatedAt: now,
 		}
 		err = a.store.CreateSystem(ctx, &sys, cliEvent(account, now, actor, "system.created", ConsoleSystem, ""))

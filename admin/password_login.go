@@ -3,7 +3,7 @@ package admin
 import (
 	"github.com/google/uuid"
 
-	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/store"
 )
 
@@ -112,7 +112,7 @@ func (p PasswordLoginPlan) Apply(change *store.UserChange, events *[]store.Audit
 	if source != "" {
 		detail["source"] = source
 	}
-	ev := event(activities.LinkEvent(purpose, "requested"), "", u.AuthID, detail)
+	ev := event(attempt.LinkEvent(purpose, "requested"), "", u.AuthID, detail)
 	ev.Reasons = []string{p.Issue}
 	*events = append(*events, ev)
 }

@@ -8,8 +8,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/flexauth/flexauth/activities"
 	"github.com/flexauth/flexauth/admin"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/store"
 )
 
@@ -210,7 +210,7 @@ func (s *Server) settingsEvents(c *gin.Context, detail map[string]any, from, to 
 		events = append(events, ev)
 	}
 	for _, w := range out.Welcomed {
-		ev := s.auditEvent(c, activities.LinkEvent(store.LinkWelcome, "requested"), "", w.AuthID, map[string]any{"link": w.LinkID, "to": w.Email})
+		ev := s.auditEvent(c, attempt.LinkEvent(store.LinkWelcome, "requested"), "", w.AuthID, map[string]any{"link": w.LinkID, "to": w.Email})
 		// In the user's own organisation, where its administrators look.
 		ev.AccountID = w.AccountID
 		ev.Reasons = []string{admin.WelcomeAccountOn}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/policies"
 	"github.com/flexauth/flexauth/store"
 )
@@ -160,7 +161,7 @@ func (e *effectiveLimits) input(name string, methods []string, sensitivity strin
 // contact).
 func deliveredBy(d policies.Decision, emailLogin bool) string {
 	switch {
-	case !policies.Delivered(d.Method):
+	case !attempt.Delivered(d.Method):
 		return ""
 	case d.Channel != "":
 		return d.Channel

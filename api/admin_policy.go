@@ -12,7 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/admission"
 	"github.com/flexauth/flexauth/policies"
 	"github.com/flexauth/flexauth/store"
 )
@@ -28,10 +28,10 @@ type policyStore interface {
 	CreatePolicyVersion(ctx context.Context, v *store.PolicyVersion, events ...store.AuditEvent) error
 	ActivatePolicyVersion(ctx context.Context, accountID string, version int, at time.Time, events ...store.AuditEvent) error
 	ActivePolicyVersion(ctx context.Context, accountID string) (int, error)
-	EffectivePolicy(ctx context.Context, accountID string) (owner string, version int, err error)
+	policies.ActiveVersions // the registry's reads
 	GetPolicyVersion(ctx context.Context, accountID string, version int) (store.PolicyVersion, error)
 	ListPolicyVersions(ctx context.Context, accountID string) ([]store.PolicyVersion, error)
-	activities.InputStore
+	admission.InputStore
 }
 
 var _ policyStore = (*store.Store)(nil)
@@ -313,7 +313,7 @@ func (s *Server) evaluatePolicy(c *gin.Context) {
 	account := caller(c).AccountID
 	ctx, cancel := context.WithTimeout(c.Request.Context(), evaluateTimeout)
 	defer cancel()
-	r, err := activities.ResolveInput(ctx, s.store, activities.InputRequest{
+	r, err := admission.ResolveInput(ctx, s.store, admission.InputRequest{
 		AccountID: account, System: req.System, AuthID: req.AuthID, IP: req.IP, Time: at,
 	})
 	if err != nil {

@@ -6,7 +6,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/store"
 )
 
@@ -15,7 +15,7 @@ import (
 // code once each. Both are sensitive changes (fresh sign-in).
 
 // recoveryCodeCount is how many codes a set holds.
-const recoveryCodeCount = activities.RecoveryCodeCount
+const recoveryCodeCount = attempt.RecoveryCodeCount
 
 // resetTwoFactor removes the user's TOTP seed (active and pending) and
 // recovery codes: they enrol again.
@@ -49,7 +49,7 @@ func (s *Server) createRecoveryCodes(c *gin.Context) {
 		return
 	}
 	now := s.now().UTC()
-	shown, rows, err := activities.DrawRecoveryCodes(s.keys, u.ID, now)
+	shown, rows, err := s.drawRecoveryCodes(u.ID, now)
 	if err != nil {
 		s.internalError(c, "draw recovery codes", err)
 		return

@@ -11,7 +11,7 @@ import (
 
 	"github.com/pquerna/otp/totp"
 
-	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/attempt"
 )
 
 func TestRecoveryCodesAndTwoFactorReset(t *testing.T) {
@@ -70,7 +70,7 @@ func TestRecoveryCodesAndTwoFactorReset(t *testing.T) {
 	}
 	h.Start("payroll", "carol")
 	h.Expect("/v1/check", req{"system": "payroll", "authid": "carol", "pin": typed}, http.StatusOK, "authenticated")
-	if types := h.AuditTypes("authid=carol&type=" + activities.EventRecoveryCodeUsed); len(types) != 1 {
+	if types := h.AuditTypes("authid=carol&type=" + attempt.EventRecoveryCodeUsed); len(types) != 1 {
 		t.Fatalf("recovery_code.used events = %v, want one", types)
 	}
 	if u := h.Admin(http.MethodGet, "/v1/admin/users/carol", nil, http.StatusOK); u["recovery_codes_left"] != 9.0 {

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/store"
 )
 
@@ -217,7 +217,7 @@ func TestSignInMethodsOfAUser(t *testing.T) {
 			!slices.Equal(got.Ways[0].Security.Actions, []string{"enrol_totp", "reset_two_factor"}) {
 			t.Fatalf("security with an enrolment pending = %+v", got.Ways[0].Security)
 		}
-		code, err := activities.TOTPCode(enrol["secret"].(string), time.Now())
+		code, err := attempt.TOTPCode(enrol["secret"].(string), time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -12,7 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/store"
 )
 
@@ -82,7 +82,7 @@ func (s *Server) putSSOIdentity(c *gin.Context) {
 	if u.SSOSubject != "" {
 		detail["replaced_issuer"], detail["replaced_subject"] = u.SSOIssuer, u.SSOSubject
 	}
-	ev := s.auditEvent(c, activities.EventSSOApproved, "", u.AuthID, detail)
+	ev := s.auditEvent(c, attempt.EventSSOApproved, "", u.AuthID, detail)
 	err := s.store.SetSSOIdentity(c.Request.Context(), u.ID, req.Issuer, req.Subject, s.now().UTC(), ev)
 	switch {
 	case errors.Is(err, store.ErrConflict):
@@ -107,7 +107,7 @@ func (s *Server) deleteSSOIdentity(c *gin.Context) {
 	if !ok {
 		return
 	}
-	ev := s.auditEvent(c, activities.EventSSOUnbound, "", u.AuthID, map[string]any{"issuer": u.SSOIssuer, "subject": u.SSOSubject})
+	ev := s.auditEvent(c, attempt.EventSSOUnbound, "", u.AuthID, map[string]any{"issuer": u.SSOIssuer, "subject": u.SSOSubject})
 	if _, err := s.store.ClearSSOIdentity(c.Request.Context(), u.ID, s.now().UTC(), ev); err != nil {
 		s.internalError(c, "unbind sso identity", err)
 		return

@@ -8,7 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/store"
 )
 
@@ -22,7 +22,7 @@ const (
 )
 
 // failureEvents are the audit events the dashboard lists as failures.
-var failureEvents = []string{activities.EventDenied, activities.EventLocked, activities.EventRejected, activities.EventExpired}
+var failureEvents = []string{attempt.EventDenied, attempt.EventLocked, attempt.EventRejected, attempt.EventExpired}
 
 // stateCounts is the attempts of a day (or all days) by state.
 type stateCounts struct {

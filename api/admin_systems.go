@@ -11,7 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
-	"github.com/flexauth/flexauth/policies"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/store"
 	"github.com/flexauth/flexauth/userio"
 )
@@ -30,7 +30,7 @@ const (
 // knownMethods are the verification methods in the order the API lists
 // them.
 func knownMethods() []string {
-	return policies.Methods()
+	return attempt.Methods()
 }
 
 type systemJSON struct {

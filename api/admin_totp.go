@@ -11,7 +11,7 @@ import (
 	"github.com/pquerna/otp/totp"
 	"github.com/skip2/go-qrcode"
 
-	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/secret"
 	"github.com/flexauth/flexauth/store"
 )
@@ -37,10 +37,10 @@ func (s *Server) startTOTP(c *gin.Context) {
 		return
 	}
 	key, err := totp.Generate(totp.GenerateOpts{
-		Issuer:      activities.TOTPIssuer,
+		Issuer:      attempt.TOTPIssuer,
 		AccountName: u.AuthID,
-		Period:      activities.TOTPPeriod,
-		Digits:      activities.TOTPDigits,
+		Period:      attempt.TOTPPeriod,
+		Digits:      attempt.TOTPDigits,
 		Algorithm:   otp.AlgorithmSHA1,
 	})
 	if err != nil {
@@ -79,8 +79,8 @@ func (s *Server) verifyTOTP(c *gin.Context) {
 		respondError(c, rerr)
 		return
 	}
-	if len(req.Code) != int(activities.TOTPDigits) || !allDigits(req.Code) {
-		failf(c, http.StatusBadRequest, "code must be %d digits", int(activities.TOTPDigits))
+	if len(req.Code) != int(attempt.TOTPDigits) || !allDigits(req.Code) {
+		failf(c, http.StatusBadRequest, "code must be %d digits", int(attempt.TOTPDigits))
 		return
 	}
 	u, ok := s.loadUser(c)
@@ -141,11 +141,11 @@ func keepsActiveTOTP(c *gin.Context, u store.User) bool {
 }
 
 // matchTOTP reports the time step whose code equals code, within
-// activities.TOTPSkew steps of now.
+// attempt.TOTPSkew steps of now.
 func matchTOTP(seed, code string, now time.Time) (int64, bool, error) {
-	step := now.Unix() / activities.TOTPPeriod
-	for d := int64(-activities.TOTPSkew); d <= activities.TOTPSkew; d++ {
-		want, err := activities.TOTPCode(seed, time.Unix((step+d)*activities.TOTPPeriod, 0))
+	step := now.Unix() / attempt.TOTPPeriod
+	for d := int64(-attempt.TOTPSkew); d <= attempt.TOTPSkew; d++ {
+		want, err := attempt.TOTPCode(seed, time.Unix((step+d)*attempt.TOTPPeriod, 0))
 		if err != nil {
 			return 0, false, err
 		}

@@ -14,8 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
-	"github.com/flexauth/flexauth/activities"
-	"github.com/flexauth/flexauth/policies"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/secret"
 	"github.com/flexauth/flexauth/store"
 	"github.com/flexauth/flexauth/userio"
@@ -119,7 +118,7 @@ func (s *Server) start(c *gin.Context) {
 		respondError(c, rerr)
 		return
 	}
-	if req.System == activities.SecuritySystem {
+	if req.System == attempt.SecuritySystem {
 		// Sign-ins to the security settings start only from their page:
 		// an application that could start one would learn its URL.
 		s.padStart(ctx, began)
@@ -139,7 +138,7 @@ func (s *Server) start(c *gin.Context) {
 			Result: resultSuccess, Attempt: res.AttemptID, Method: res.Method,
 			ExpiresAt: res.ExpiresAt.UTC().Format(time.RFC3339),
 		}
-		if policies.Hosted(res.Method) {
+		if attempt.Hosted(res.Method) {
 			out.URL = s.pageURL(token)
 		}
 		c.Set(resultContext, resultSuccess)
@@ -166,7 +165,7 @@ func (s *Server) beginFor(c *gin.Context, accountID string, sub subject) (res wo
 		AuthID:     sub.AuthID,
 		IP:         c.ClientIP(),
 		UserAgent:  truncate(c.Request.UserAgent(), maxUserAgentLength),
-		PageDigest: activities.PageDigest(s.keys, token),
+		PageDigest: attempt.PageDigest(s.keys, token),
 	})
 	return res, token, err
 }
@@ -214,7 +213,7 @@ func (s *Server) check(c *gin.Context) {
 	if rerr == nil && len(req.Attempt) > maxAttemptIDLength {
 		rerr = badRequest("attempt must be at most %d characters", maxAttemptIDLength)
 	}
-	if rerr != nil || req.System == activities.SecuritySystem {
+	if rerr != nil || req.System == attempt.SecuritySystem {
 		// A bad key is answered before a bad request, as everywhere.
 		_, ok, err := s.appKey(c)
 		switch {
@@ -277,7 +276,7 @@ var errUnavailable = errors.New("temporal unavailable")
 // is one of the app API results or resultSecurityError.
 func (s *Server) settle(ctx context.Context, att store.Attempt, pin pinInput) (string, error) {
 	now := s.now()
-	takesCode := att.Method == policies.MethodPIN || att.Method == policies.MethodTOTP
+	takesCode := att.Method == attempt.MethodPIN || att.Method == attempt.MethodTOTP
 	// A PIN sent with a passwordless attempt is ignored: the row answers.
 	if !pin.set || !takesCode || att.State != store.AttemptPending || pastExpiry(att, now) {
 		return s.rowResult(att, now), nil
@@ -286,15 +285,15 @@ func (s *Server) settle(ctx context.Context, att store.Attempt, pin pinInput) (s
 	// The workflow only ever sees the code's digest, bound to the attempt,
 	// and what kind of code it is, so that it is counted against its own
 	// factor. A recovery code is digested as it is stored: by its digest.
-	sub := workflows.Submission{AttemptID: att.ID, Factor: activities.MethodFactor(att.Method)}
+	sub := workflows.Submission{AttemptID: att.ID, Factor: attempt.MethodFactor(att.Method)}
 	if code := pin.code(s.codeDigits(att.Method)); pin.recovery {
-		sub.Factor = activities.FactorRecovery
-		sub.Digest = activities.CodeDigest(s.keys, att.ID, activities.RecoveryDigest(s.keys, code))
-		for _, d := range activities.PreviousRecoveryDigests(s.keys, code) {
-			sub.Alternates = append(sub.Alternates, activities.CodeDigest(s.keys, att.ID, d))
+		sub.Factor = attempt.FactorRecovery
+		sub.Digest = attempt.CodeDigest(s.keys, att.ID, attempt.RecoveryDigest(s.keys, code))
+		for _, d := range attempt.PreviousRecoveryDigests(s.keys, code) {
+			sub.Alternates = append(sub.Alternates, attempt.CodeDigest(s.keys, att.ID, d))
 		}
 	} else {
-		sub.Digest = activities.CodeDigest(s.keys, att.ID, code)
+		sub.Digest = attempt.CodeDigest(s.keys, att.ID, code)
 	}
 	v, err := s.submitWith(ctx, att, workflows.UpdateSubmitCode, sub)
 	if v.Verdict == workflows.VerdictAccepted && pin.recovery {
@@ -312,7 +311,7 @@ func (s *Server) settle(ctx context.Context, att store.Attempt, pin pinInput) (s
 	}
 	switch v.Verdict {
 	case workflows.VerdictAccepted:
-		if sub.Factor == activities.FactorRecovery {
+		if sub.Factor == attempt.FactorRecovery {
 			s.wakeLinkDispatcher() // the notice of the code used
 		}
 		return resultAuthenticated, nil
@@ -349,8 +348,8 @@ func respondResult(c *gin.Context, r string) {
 
 // codeDigits is the length a numeric code is zero-padded to.
 func (s *Server) codeDigits(method string) int {
-	if method == policies.MethodTOTP {
-		return int(activities.TOTPDigits)
+	if method == attempt.MethodTOTP {
+		return int(attempt.TOTPDigits)
 	}
 	return s.cfg.PINDigits
 }

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/attempt"
 )
 
 func TestPINSignIn(t *testing.T) {
@@ -39,8 +39,8 @@ func TestPINSignIn(t *testing.T) {
 			if exp, err := time.Parse(time.RFC3339, out["expires_at"].(string)); err != nil || time.Until(exp) <= 0 {
 				t.Fatalf("expires_at %v: %v", out["expires_at"], err)
 			}
-			attempt := out["attempt"].(string)
-			code := h.outbox.message(t, attempt).Code
+			attemptID := out["attempt"].(string)
+			code := h.outbox.message(t, attemptID).Code
 			if len(code) != 8 {
 				t.Fatalf("code %q is not 8 digits", code)
 			}
@@ -49,8 +49,8 @@ func TestPINSignIn(t *testing.T) {
 			h.Expect("/v1/check", body, http.StatusOK, "authenticated")
 
 			// The audit trail holds the attempt's story, newest first.
-			types := h.AuditTypes("attempt=" + attempt)
-			want := []string{activities.EventAuthenticated, activities.EventDelivered, activities.EventDecision, activities.EventStarted}
+			types := h.AuditTypes("attempt=" + attemptID)
+			want := []string{attempt.EventAuthenticated, attempt.EventDelivered, attempt.EventDecision, attempt.EventStarted}
 			if strings.Join(types, ",") != strings.Join(want, ",") {
 				t.Fatalf("audit of attempt = %v, want %v", types, want)
 			}
@@ -86,7 +86,7 @@ func TestWrongPINsLockTheAttempt(t *testing.T) {
 	if res := h.App("/v1/start", body); res.Status != http.StatusForbidden || res.Body != `{"result":"security error"}` {
 		t.Fatalf("start while locked out = %d %s", res.Status, res.Body)
 	}
-	types := h.AuditTypes("authid=dave&type=" + activities.EventLocked)
+	types := h.AuditTypes("authid=dave&type=" + attempt.EventLocked)
 	if len(types) != 1 {
 		t.Fatalf("locked events = %v, want one", types)
 	}
@@ -111,8 +111,8 @@ func TestTOTPSignIn(t *testing.T) {
 	// now: the server accepts a step either side of its own, so both stay
 	// good if its step moves on meanwhile (an earlier step's code would
 	// not), and the test waits for no step.
-	step := time.Now().Unix() / activities.TOTPPeriod
-	enrolCode, err := activities.TOTPCode(seed, time.Unix(step*activities.TOTPPeriod, 0))
+	step := time.Now().Unix() / attempt.TOTPPeriod
+	enrolCode, err := attempt.TOTPCode(seed, time.Unix(step*attempt.TOTPPeriod, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func TestTOTPSignIn(t *testing.T) {
 	h.Expect("/v1/check", body, http.StatusAccepted, "pending")
 	// The enrolment code's step is spent: it cannot also sign in.
 	h.Expect("/v1/check", req{"system": "payroll", "authid": "carol", "pin": enrolCode}, http.StatusForbidden, "security error")
-	code, err := activities.TOTPCode(seed, time.Unix((step+1)*activities.TOTPPeriod, 0))
+	code, err := attempt.TOTPCode(seed, time.Unix((step+1)*attempt.TOTPPeriod, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +196,7 @@ func TestStartRefusalsAreIndistinguishable(t *testing.T) {
 	h.Expect("/v1/start", req{"system": "vpn", "authid": "alice"}, http.StatusOK, "success")
 
 	t.Run("the real reason is in the audit trail", func(t *testing.T) {
-		out := h.Admin(http.MethodGet, "/v1/admin/audit?authid=disabled&type="+activities.EventDenied, nil, http.StatusOK)
+		out := h.Admin(http.MethodGet, "/v1/admin/audit?authid=disabled&type="+attempt.EventDenied, nil, http.StatusOK)
 		events := out["events"].([]any)
 		if len(events) != 1 || !strings.Contains(strings.Join(toStrings(events[0].(map[string]any)["reasons"]), ","), "user is disabled") {
 			t.Fatalf("denials of the disabled user = %v", events)

@@ -14,9 +14,9 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
-	"github.com/flexauth/flexauth/activities"
 	"github.com/flexauth/flexauth/admin"
-	"github.com/flexauth/flexauth/policies"
+	"github.com/flexauth/flexauth/admission"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/secret"
 	"github.com/flexauth/flexauth/store"
 	"github.com/flexauth/flexauth/userio"
@@ -255,7 +255,7 @@ func (s *Server) beginConsoleSignIn(ctx context.Context, in workflows.AttemptInp
 	var reason string
 	done, ok, err := s.signIns.admit(in.AccountID+"\x00"+in.AuthID, func(inFlight int) (bool, error) {
 		var err error
-		reason, err = s.cfg.Limits.Exceeded(ctx, s.store, activities.StartRequest{
+		reason, err = s.cfg.Limits.Exceeded(ctx, s.store, admission.StartRequest{
 			AccountID: in.AccountID, System: in.System, AuthID: in.AuthID, IP: in.IP, At: s.now().UTC(), InFlight: inFlight,
 		})
 		return reason == "", err
@@ -366,7 +366,7 @@ func (s *Server) checkConsoleSignIn(c *gin.Context) {
 // browser that opens its link (a passwordless link, or the link that leads
 // to single sign-on) rather than the one that started it.
 func confirmedByLink(att store.Attempt) bool {
-	return att.System == consoleSystem && (att.Method == policies.MethodPasswordless || att.Method == policies.MethodSSO)
+	return att.System == consoleSystem && (att.Method == attempt.MethodPasswordless || att.Method == attempt.MethodSSO)
 }
 
 // elsewhereAfter is how long after a link opened its session the browser
@@ -438,7 +438,7 @@ func (s *Server) checkCode(c *gin.Context, attemptID string, att store.Attempt, 
 		att, found = s.awaitBegun(ctx, attemptID, time.Now().Add(s.cfg.CodeCheckFloor))
 	}
 	var verdict chan string
-	takesCode := att.Method == policies.MethodPIN || att.Method == policies.MethodTOTP
+	takesCode := att.Method == attempt.MethodPIN || att.Method == attempt.MethodTOTP
 	if found && takesCode && att.State == store.AttemptPending && !pastExpiry(att, s.now()) {
 		ch := make(chan string, 1)
 		submitted := s.bg.try(ctx, func(ctx context.Context) {

@@ -11,7 +11,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
-	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/store"
 	"github.com/flexauth/flexauth/workflows"
 )
@@ -159,7 +159,7 @@ func (s *Server) dispatchLink(ctx context.Context, l store.CredentialLink) error
 		TaskQueue:                workflows.TaskQueue,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowExecutionTimeout: linkWorkflowTimeout,
-	}, workflows.CredentialLink, activities.CredentialLinkInput{LinkID: l.ID, AccountID: l.AccountID})
+	}, workflows.CredentialLink, workflows.CredentialLinkInput{LinkID: l.ID, AccountID: l.AccountID})
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
 	if err != nil && !errors.As(err, &already) {
 		return fmt.Errorf("start delivery of link %s: %w", l.ID, err)
@@ -175,7 +175,7 @@ func (s *Server) recordDispatchFailure(ctx context.Context, l store.CredentialLi
 		authid = u.AuthID
 	}
 	ev := store.AuditEvent{
-		AccountID: l.AccountID, Time: s.now().UTC(), Type: activities.LinkEvent(l.Purpose, "delayed"), AuthID: authid,
+		AccountID: l.AccountID, Time: s.now().UTC(), Type: attempt.LinkEvent(l.Purpose, "delayed"), AuthID: authid,
 		Reasons: []string{"its delivery could not be started yet; retried every " + s.cfg.LinkRetryInterval.String()},
 		Detail:  map[string]any{"actor": "flexauth", "link": l.ID, "error": cause.Error()},
 	}

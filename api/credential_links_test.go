@@ -12,7 +12,6 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
-	"github.com/flexauth/flexauth/activities"
 	"github.com/flexauth/flexauth/store"
 	"github.com/flexauth/flexauth/workflows"
 )
@@ -109,7 +108,7 @@ func TestLinkDeliveryStartsAreRetriedAndAuditedOnce(t *testing.T) {
 	want := workflows.CredentialLinkWorkflowID("acme", "link-1")
 	if !wf.get(func(s *startingTemporal) bool {
 		return slices.Equal(s.started, []string{want}) &&
-			s.inputs[0] == activities.CredentialLinkInput{LinkID: "link-1", AccountID: "acme"}
+			s.inputs[0] == workflows.CredentialLinkInput{LinkID: "link-1", AccountID: "acme"}
 	}) {
 		t.Fatalf("started %v %v, want only %s with the link's ID", wf.started, wf.inputs, want)
 	}

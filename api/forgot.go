@@ -13,7 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
-	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/store"
 )
 
@@ -236,7 +236,7 @@ func (s *Server) forgotUser(ctx context.Context, acc store.Account, u store.User
 		return false
 	}
 	link := store.CredentialLink{ID: uuid.NewString(), AccountID: acc.ID, UserID: u.ID, Purpose: purpose, CreatedAt: now}
-	ev := event(activities.LinkEvent(purpose, "requested"), "asked for with “Forgot password?” on the sign-in page")
+	ev := event(attempt.LinkEvent(purpose, "requested"), "asked for with “Forgot password?” on the sign-in page")
 	ev.Detail["link"] = link.ID
 	err := s.store.RequestLink(ctx, store.LinkRequest{Link: link, Since: now.Add(-time.Hour), Max: s.cfg.ResetLinksPerHour}, ev)
 	switch {

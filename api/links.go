@@ -12,8 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/flexauth/flexauth/activities"
-	"github.com/flexauth/flexauth/policies"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/store"
 	"github.com/flexauth/flexauth/workflows"
 )
@@ -138,7 +137,7 @@ func (s *Server) renderPage(c *gin.Context, status int, p page) {
 // linkAttempt finds the attempt a link token belongs to. found is false for
 // a token that is malformed or unknown; the page does not say which.
 func (s *Server) linkAttempt(c *gin.Context) (att store.Attempt, digest string, found bool, err error) {
-	return s.tokenAttempt(c, func(token string) string { return activities.LinkDigest(s.keys, token) }, s.store.AttemptByLinkDigest)
+	return s.tokenAttempt(c, func(token string) string { return attempt.LinkDigest(s.keys, token) }, s.store.AttemptByLinkDigest)
 }
 
 // tokenAttempt finds the attempt whose page token the request's path
@@ -184,12 +183,12 @@ func (s *Server) showLink(c *gin.Context) {
 			Note:    "Confirming signs you in to the console in this browser. If you did not just try to sign in, close this page and nothing happens.",
 			Form:    true,
 		}
-		if att.Method == policies.MethodSSO {
+		if att.Method == attempt.MethodSSO {
 			p.Note = "Confirming continues to your organisation's sign-in page, then signs you in to the console in this browser. If you did not just try to sign in, close this page and nothing happens."
 			p.Button = "Continue"
 		}
 		s.renderPage(c, http.StatusOK, p)
-	case att.Method == policies.MethodSSO:
+	case att.Method == attempt.MethodSSO:
 		s.renderPage(c, http.StatusOK, page{
 			Title:   "Sign in to " + att.System + " with your organisation's account?",
 			Message: "Someone asked to sign in to " + att.System + ":",
@@ -230,7 +229,7 @@ func (s *Server) confirmLink(c *gin.Context) {
 		s.renderPage(c, http.StatusGone, goneLink())
 		return
 	}
-	if att.Method == policies.MethodSSO {
+	if att.Method == attempt.MethodSSO {
 		s.startSSO(c, att, digest)
 		return
 	}

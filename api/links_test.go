@@ -18,9 +18,9 @@ func TestLinkSignIn(t *testing.T) {
 	h.Setup("wiki", []string{"passwordless", "pin"}, "low", "alice", "passwordless")
 	body := req{"system": "wiki", "authid": "alice"}
 
-	attempt := h.Start("wiki", "alice")
+	attemptID := h.Start("wiki", "alice")
 	h.Expect("/v1/check", body, http.StatusAccepted, "pending")
-	link := h.outbox.message(t, attempt).Link
+	link := h.outbox.message(t, attemptID).Link
 	if !strings.HasPrefix(link, h.url+"/l/") {
 		t.Fatalf("link %q is not under %s/l/", link, h.url)
 	}

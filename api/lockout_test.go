@@ -7,7 +7,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/store"
 )
 
@@ -65,7 +65,7 @@ func TestLockedPINLeavesTheLink(t *testing.T) {
 	if types := h.AuditTypes("authid=erin&type=user.lockout_cleared"); len(types) != 1 {
 		t.Fatalf("lockout_cleared events = %v", types)
 	}
-	if types := h.AuditTypes("authid=erin&type=" + activities.EventFactorLocked); len(types) != 1 {
+	if types := h.AuditTypes("authid=erin&type=" + attempt.EventFactorLocked); len(types) != 1 {
 		t.Fatalf("factor.locked events = %v, want one", types)
 	}
 	out = h.Expect("/v1/start", req{"system": "wiki", "authid": "erin"}, http.StatusOK, "success")

@@ -10,7 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/attempt"
 )
 
 // requestLog logs one line per request: method, path (link tokens
@@ -36,7 +36,7 @@ func (s *Server) requestLog(c *gin.Context) {
 // redactPath hides the token of a link page (a sign-in link, a welcome
 // link): it is a bearer credential until it is used.
 func redactPath(p string) string {
-	for _, prefix := range []string{activities.LinkPath, activities.WelcomePath, activities.ResetPath, activities.PagePath, activities.VerifyPath} {
+	for _, prefix := range []string{attempt.LinkPath, attempt.WelcomePath, attempt.ResetPath, attempt.PagePath, attempt.VerifyPath} {
 		if strings.HasPrefix(p, prefix) {
 			return prefix + "REDACTED"
 		}

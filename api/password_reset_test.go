@@ -11,8 +11,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/pquerna/otp/totp"
 
-	"github.com/flexauth/flexauth/activities"
 	"github.com/flexauth/flexauth/api"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/internal/apitest"
 	"github.com/flexauth/flexauth/password"
 	"github.com/flexauth/flexauth/plugins/sdk"
@@ -105,7 +105,7 @@ func enrolTOTP(t *testing.T, h *harness, authid string) {
 			t.Fatal(err)
 		}
 		canonical, _ := secret.NormalizeRecoveryCode(code)
-		codes[i] = store.RecoveryCode{ID: uuid.NewString(), UserID: u.ID, Digest: activities.RecoveryDigest(h.keys, canonical), CreatedAt: now}
+		codes[i] = store.RecoveryCode{ID: uuid.NewString(), UserID: u.ID, Digest: attempt.RecoveryDigest(h.keys, canonical), CreatedAt: now}
 	}
 	if err := h.st.ReplaceRecoveryCodes(ctx, u.ID, codes); err != nil {
 		t.Fatal(err)
@@ -462,10 +462,10 @@ func TestAccountSwitchOffDeletesCredentials(t *testing.T) {
 	})
 
 	t.Run("other methods keep working: a link sign-in of the same user authenticates", func(t *testing.T) {
-		attempt := h.Start("wiki", "ada")
+		attemptID := h.Start("wiki", "ada")
 		body := req{"system": "wiki", "authid": "ada"}
 		h.Expect("/v1/check", body, http.StatusAccepted, "pending")
-		link := h.outbox.message(t, attempt).Link
+		link := h.outbox.message(t, attemptID).Link
 		if res := h.Page(http.MethodPost, link); res.Status != http.StatusOK {
 			t.Fatalf("confirming the link = %d %s", res.Status, res.Body)
 		}

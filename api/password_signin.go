@@ -15,15 +15,14 @@ import (
 	"github.com/google/uuid"
 	"github.com/skip2/go-qrcode"
 
-	"github.com/flexauth/flexauth/activities"
-	"github.com/flexauth/flexauth/policies"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/secret"
 	"github.com/flexauth/flexauth/store"
 	"github.com/flexauth/flexauth/workflows"
 )
 
 // The hosted sign-in page of a password or sso attempt, at the URL start
-// answered (activities.PagePath + token). For sso it is the link page's
+// answered (attempt.PagePath + token). For sso it is the link page's
 // "continue to your organisation" without the email round trip. For a
 // password it asks, in turn, for the password, then for a code from the
 // user's authenticator (or a recovery code) or, for a user without one,
@@ -44,7 +43,7 @@ type signinStore interface {
 	TakeAttemptSecret(ctx context.Context, attemptID, key string) ([]byte, error)
 }
 
-// pageCookie is the browser binding's cookie; it lives under PagePath.
+// pageCookie is the browser binding's cookie; it lives under attempt.PagePath.
 const pageCookie = "flexauth_attempt"
 
 // maxPasswordBytes bounds a password read from the form: the password
@@ -171,13 +170,13 @@ func goneSignin() signinPage {
 
 // pageURL is the hosted page of a start's token.
 func (s *Server) pageURL(token string) string {
-	return strings.TrimRight(s.cfg.PublicURL, "/") + activities.PagePath + token
+	return strings.TrimRight(s.cfg.PublicURL, "/") + attempt.PagePath + token
 }
 
 // signinAttempt finds the attempt of the request's page token. found is
 // false for a token that is malformed or unknown.
 func (s *Server) signinAttempt(c *gin.Context) (att store.Attempt, digest string, found bool, err error) {
-	return s.tokenAttempt(c, func(token string) string { return activities.PageDigest(s.keys, token) }, s.store.AttemptByPageDigest)
+	return s.tokenAttempt(c, func(token string) string { return attempt.PageDigest(s.keys, token) }, s.store.AttemptByPageDigest)
 }
 
 // boundBrowser reports whether the request comes from the browser the
@@ -187,7 +186,7 @@ func (s *Server) boundBrowser(c *gin.Context, att store.Attempt) bool {
 	if !ok || att.BrowserDigest == "" {
 		return false
 	}
-	return secret.Equal(att.BrowserDigest, activities.BrowserDigest(s.keys, att.ID, cookie))
+	return secret.Equal(att.BrowserDigest, attempt.BrowserDigest(s.keys, att.ID, cookie))
 }
 
 // browserBinding returns the digest of the request's binding cookie for
@@ -197,7 +196,7 @@ func (s *Server) browserBinding(c *gin.Context, att store.Attempt) (string, erro
 	if err != nil {
 		return "", err
 	}
-	return activities.BrowserDigest(s.keys, att.ID, cookie), nil
+	return attempt.BrowserDigest(s.keys, att.ID, cookie), nil
 }
 
 // showSignin shows the attempt's current step. It changes nothing but,
@@ -210,7 +209,7 @@ func (s *Server) showSignin(c *gin.Context) {
 		s.renderSignin(c, http.StatusInternalServerError, signinPage{Title: "Sign-in is unavailable right now", Message: "Try again in a moment."})
 	case !found:
 		s.renderSignin(c, http.StatusGone, goneSignin())
-	case att.State == store.AttemptAuthenticated && att.Method == policies.MethodPassword && s.boundBrowser(c, att):
+	case att.State == store.AttemptAuthenticated && att.Method == attempt.MethodPassword && s.boundBrowser(c, att):
 		// Codes not yet shown (the answer that carried them was lost).
 		s.signedInSignin(c, att)
 	case !s.live(att):
@@ -225,13 +224,13 @@ func (s *Server) showSignin(c *gin.Context) {
 func (s *Server) renderStep(c *gin.Context, status int, att store.Attempt, refusal string) {
 	ctx := c.Request.Context()
 	switch {
-	case att.Method == policies.MethodSSO:
+	case att.Method == attempt.MethodSSO:
 		s.renderSignin(c, status, signinPage{
 			Title:   "Sign in to " + att.System + " with your organisation's account",
 			Message: "You will be sent to your organisation's sign-in page.",
 			Error:   refusal, Step: "sso",
 		})
-	case att.Method != policies.MethodPassword:
+	case att.Method != attempt.MethodPassword:
 		s.renderSignin(c, http.StatusGone, goneSignin())
 	case att.Step == store.StepPassword:
 		user, err := s.store.GetUser(ctx, att.AccountID, att.AuthID)
@@ -313,11 +312,11 @@ func otpauthURI(seed string, user store.User) string {
 	}
 	q := url.Values{}
 	q.Set("secret", seed)
-	q.Set("issuer", activities.TOTPIssuer)
+	q.Set("issuer", attempt.TOTPIssuer)
 	q.Set("algorithm", "SHA1")
-	q.Set("digits", strconv.Itoa(int(activities.TOTPDigits)))
-	q.Set("period", strconv.Itoa(activities.TOTPPeriod))
-	return (&url.URL{Scheme: "otpauth", Host: "totp", Path: "/" + activities.TOTPIssuer + ":" + label, RawQuery: q.Encode()}).String()
+	q.Set("digits", strconv.Itoa(int(attempt.TOTPDigits)))
+	q.Set("period", strconv.Itoa(attempt.TOTPPeriod))
+	return (&url.URL{Scheme: "otpauth", Host: "totp", Path: "/" + attempt.TOTPIssuer + ":" + label, RawQuery: q.Encode()}).String()
 }
 
 // groupKey writes a base32 key in groups of four, as people type it.
@@ -358,7 +357,7 @@ func (s *Server) submitSignin(c *gin.Context) {
 		return
 	}
 	step := c.Request.PostForm.Get("step")
-	if att.Method == policies.MethodSSO {
+	if att.Method == attempt.MethodSSO {
 		// The page's one button (step sso), as the link page's form.
 		s.startSSO(c, att, digest)
 		return
@@ -370,7 +369,7 @@ func (s *Server) submitSignin(c *gin.Context) {
 // or from the recover link that stands in for it).
 func (s *Server) submitStep(c *gin.Context, att store.Attempt, step string) {
 	switch {
-	case att.Method != policies.MethodPassword:
+	case att.Method != attempt.MethodPassword:
 		s.renderSignin(c, http.StatusGone, goneSignin())
 	case step == stepEmailLink && att.Step == store.StepTOTP && s.boundBrowser(c, att):
 		s.requestRecoverLink(c, att)
@@ -411,8 +410,8 @@ func (s *Server) submitPassword(c *gin.Context, att store.Attempt) {
 		return
 	}
 	updateID := uuid.NewString()
-	key := activities.PasswordSecretKey(updateID)
-	sealed, err := s.keys.Seal([]byte(plain), activities.SecretAAD(att.ID, key))
+	key := attempt.PasswordSecretKey(updateID)
+	sealed, err := s.keys.Seal([]byte(plain), attempt.SecretAAD(att.ID, key))
 	if err != nil {
 		s.pageUnavailable(c, "seal password", err)
 		return
@@ -437,18 +436,18 @@ func (s *Server) submitSecondFactor(c *gin.Context, att store.Attempt) {
 	sub.Browser, _ = s.browserDigestOf(c, att)
 	digits := strings.ReplaceAll(raw, " ", "")
 	switch {
-	case len(digits) == int(activities.TOTPDigits) && allDigits(digits):
-		sub.Digest = activities.CodeDigest(s.keys, att.ID, digits)
+	case len(digits) == int(attempt.TOTPDigits) && allDigits(digits):
+		sub.Digest = attempt.CodeDigest(s.keys, att.ID, digits)
 	default:
 		code, ok := secret.NormalizeRecoveryCode(raw)
 		if !ok {
 			s.renderStep(c, http.StatusUnprocessableEntity, att, "Type the 6-digit code from your authenticator app, or a recovery code such as ABCDE-FGHJK-LMNPQ.")
 			return
 		}
-		sub.Factor = activities.FactorRecovery
-		sub.Digest = activities.CodeDigest(s.keys, att.ID, activities.RecoveryDigest(s.keys, code))
-		for _, d := range activities.PreviousRecoveryDigests(s.keys, code) {
-			sub.Alternates = append(sub.Alternates, activities.CodeDigest(s.keys, att.ID, d))
+		sub.Factor = attempt.FactorRecovery
+		sub.Digest = attempt.CodeDigest(s.keys, att.ID, attempt.RecoveryDigest(s.keys, code))
+		for _, d := range attempt.PreviousRecoveryDigests(s.keys, code) {
+			sub.Alternates = append(sub.Alternates, attempt.CodeDigest(s.keys, att.ID, d))
 		}
 	}
 	v, err := s.submitWith(c.Request.Context(), att, workflows.UpdateSubmitCode, sub)
@@ -458,11 +457,11 @@ func (s *Server) submitSecondFactor(c *gin.Context, att store.Attempt) {
 // submitEnrolment has the new authenticator confirmed.
 func (s *Server) submitEnrolment(c *gin.Context, att store.Attempt) {
 	digits := strings.ReplaceAll(strings.TrimSpace(c.Request.PostForm.Get("code")), " ", "")
-	if len(digits) != int(activities.TOTPDigits) || !allDigits(digits) {
+	if len(digits) != int(attempt.TOTPDigits) || !allDigits(digits) {
 		s.renderStep(c, http.StatusUnprocessableEntity, att, "Type the 6-digit code your authenticator app shows.")
 		return
 	}
-	sub := workflows.Submission{AttemptID: att.ID, Digest: activities.CodeDigest(s.keys, att.ID, digits)}
+	sub := workflows.Submission{AttemptID: att.ID, Digest: attempt.CodeDigest(s.keys, att.ID, digits)}
 	sub.Browser, _ = s.browserDigestOf(c, att)
 	v, err := s.submitWith(c.Request.Context(), att, workflows.UpdateConfirmEnrolment, sub)
 	s.afterSubmission(c, att, v, err, "That code does not match. Check that the app shows flexauth's newest code, and type it before it changes.")
@@ -474,7 +473,7 @@ func (s *Server) browserDigestOf(c *gin.Context, att store.Attempt) (string, boo
 	if !ok {
 		return "", false
 	}
-	return activities.BrowserDigest(s.keys, att.ID, cookie), true
+	return attempt.BrowserDigest(s.keys, att.ID, cookie), true
 }
 
 // afterSubmission answers a step's verdict: the next step, the same form
@@ -529,7 +528,7 @@ func (s *Server) signedInSignin(c *gin.Context, att store.Attempt) {
 	case err != nil:
 		s.log.ErrorContext(ctx, "take recovery codes", "error", err, "attempt", att.ID)
 	default:
-		codes, err := activities.OpenRecoveryCodes(s.keys, att.ID, sealed)
+		codes, err := attempt.OpenRecoveryCodes(s.keys, att.ID, sealed)
 		if err != nil {
 			s.log.ErrorContext(ctx, "open recovery codes", "error", err, "attempt", att.ID)
 			break
@@ -537,7 +536,7 @@ func (s *Server) signedInSignin(c *gin.Context, att store.Attempt) {
 		p.Codes = codes
 		p.Message = "Your authenticator app is set up. From now on, signing in asks for your password and a code from the app."
 	}
-	if att.System == activities.SecuritySystem {
+	if att.System == attempt.SecuritySystem {
 		s.openSecuritySession(c, att, p.Codes)
 		return
 	}

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/internal/apitest"
 	"github.com/flexauth/flexauth/internal/historytest"
 	"github.com/flexauth/flexauth/payloadcodec"
@@ -82,7 +82,7 @@ func totpNow(t *testing.T, page string) string {
 	if m == nil {
 		t.Fatalf("no key on the enrolment page:\n%s", page)
 	}
-	code, err := activities.TOTPCode(strings.ReplaceAll(m[1], " ", ""), time.Now())
+	code, err := attempt.TOTPCode(strings.ReplaceAll(m[1], " ", ""), time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ func startPassword(t *testing.T, h *harness) (string, string) {
 	t.Helper()
 	out := h.Expect("/v1/start", req{"system": "portal", "authid": "ada"}, http.StatusOK, "success")
 	u, _ := out["url"].(string)
-	if out["method"] != "password" || !strings.HasPrefix(u, h.url+activities.PagePath) {
+	if out["method"] != "password" || !strings.HasPrefix(u, h.url+attempt.PagePath) {
 		t.Fatalf("start = %v, want method password and a page URL", out)
 	}
 	return out["attempt"].(string), u
@@ -123,8 +123,8 @@ func startPassword(t *testing.T, h *harness) (string, string) {
 func TestPasswordSignInWithForcedEnrolment(t *testing.T) {
 	h := newHarness(t)
 	passwordUser(t, h)
-	attempt, page := startPassword(t, h)
-	check := req{"system": "portal", "authid": "ada", "attempt": attempt}
+	attemptID, page := startPassword(t, h)
+	check := req{"system": "portal", "authid": "ada", "attempt": attemptID}
 	h.Expect("/v1/check", check, http.StatusAccepted, "pending")
 
 	ada := newPageBrowser(t)
@@ -206,21 +206,21 @@ func TestPasswordSignInWithForcedEnrolment(t *testing.T) {
 	t.Run("later sign-ins ask for the password and a code; a recovery code works once", func(t *testing.T) {
 		// A browser new to flexauth, whose first post is the right password.
 		laptop := newPageBrowser(t)
-		attempt, page := startPassword(t, h)
+		attemptID, page := startPassword(t, h)
 		res := laptop.post(page, url.Values{"step": {"password"}, "password": {"correct horse battery"}})
 		wantPage(t, res, http.StatusOK, "Two-step verification", `autocomplete="one-time-code"`)
 		done := laptop.post(page, url.Values{"step": {"totp"}, "code": {strings.ToLower(codes[0])}})
 		wantPage(t, done, http.StatusOK, "You are signed in to portal", `http-equiv="refresh"`)
-		h.Expect("/v1/check", req{"system": "portal", "authid": "ada", "attempt": attempt}, http.StatusOK, "authenticated")
+		h.Expect("/v1/check", req{"system": "portal", "authid": "ada", "attempt": attemptID}, http.StatusOK, "authenticated")
 		if msg := h.outbox.sentTo(t, "ada@example.com", 3); !strings.HasPrefix(msg.Subject, "A recovery code was used to sign in to") {
 			t.Fatalf("message after the recovery code = %+v, want the notice", msg)
 		}
 
-		attempt, page = startPassword(t, h)
+		attemptID, page = startPassword(t, h)
 		ada.post(page, url.Values{"step": {"password"}, "password": {"correct horse battery"}})
 		spent := ada.post(page, url.Values{"step": {"totp"}, "code": {codes[0]}})
 		wantPage(t, spent, http.StatusUnprocessableEntity, "That code is not right.")
-		h.Expect("/v1/check", req{"system": "portal", "authid": "ada", "attempt": attempt}, http.StatusAccepted, "pending")
+		h.Expect("/v1/check", req{"system": "portal", "authid": "ada", "attempt": attemptID}, http.StatusAccepted, "pending")
 	})
 
 	t.Run("a form from another site is refused", func(t *testing.T) {
@@ -234,9 +234,9 @@ func TestPasswordSignInWithForcedEnrolment(t *testing.T) {
 	})
 
 	t.Run("unknown and malformed page URLs get one gone page", func(t *testing.T) {
-		unknown := ada.get(h.url + activities.PagePath + strings.Repeat("A", 43))
+		unknown := ada.get(h.url + attempt.PagePath + strings.Repeat("A", 43))
 		wantPage(t, unknown, http.StatusGone, "This sign-in has expired or was already completed")
-		if bad := ada.get(h.url + activities.PagePath + "short"); bad.Body != unknown.Body {
+		if bad := ada.get(h.url + attempt.PagePath + "short"); bad.Body != unknown.Body {
 			t.Fatal("a malformed URL answers differently from an unknown one")
 		}
 	})
@@ -245,14 +245,14 @@ func TestPasswordSignInWithForcedEnrolment(t *testing.T) {
 func TestWrongPasswordsLockThePasswordButNotTheLink(t *testing.T) {
 	h := newHarness(t)
 	passwordUser(t, h)
-	attempt, page := startPassword(t, h)
+	attemptID, page := startPassword(t, h)
 	b := newPageBrowser(t)
 	var last apitest.Response
 	for range 5 { // the default policy's max_attempts at medium sensitivity
 		last = b.post(page, url.Values{"step": {"password"}, "password": {"guess"}})
 	}
 	wantPage(t, last, http.StatusForbidden, "This sign-in cannot go on")
-	h.Expect("/v1/check", req{"system": "portal", "authid": "ada", "attempt": attempt}, http.StatusForbidden, "security error")
+	h.Expect("/v1/check", req{"system": "portal", "authid": "ada", "attempt": attemptID}, http.StatusForbidden, "security error")
 	// The lock outlives the attempt: a new start is refused like any other
 	// refusal, and even the right password would not be looked at.
 	h.Expect("/v1/start", req{"system": "portal", "authid": "ada"}, http.StatusForbidden, "security error")
@@ -268,15 +268,15 @@ func TestWrongPasswordsLockThePasswordButNotTheLink(t *testing.T) {
 func TestPasswordIsNotInWorkflowHistoryOrTheStore(t *testing.T) {
 	h := newHarness(t)
 	passwordUser(t, h)
-	attempt, page := startPassword(t, h)
+	attemptID, page := startPassword(t, h)
 	b := newPageBrowser(t)
 	b.post(page, url.Values{"step": {"password"}, "password": {"not it at all"}})
 	b.post(page, url.Values{"step": {"password"}, "password": {"correct horse battery"}})
-	att, err := h.st.GetAttempt(t.Context(), attempt)
+	att, err := h.st.GetAttempt(t.Context(), attemptID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	left, err := h.st.DB().NewSelect().Table("attempt_secrets").Where("attempt_id = ?", attempt).Count(t.Context())
+	left, err := h.st.DB().NewSelect().Table("attempt_secrets").Where("attempt_id = ?", attemptID).Count(t.Context())
 	if err != nil || left != 0 {
 		t.Fatalf("attempt secrets left: %d, %v; want none once the passwords are checked", left, err)
 	}

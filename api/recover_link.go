@@ -9,7 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
-	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/store"
 	"github.com/flexauth/flexauth/workflows"
 )
@@ -17,7 +17,7 @@ import (
 // Email as a way back in, once. At the TOTP step of a password attempt
 // (the password is right), a user whose address is verified may ask for a
 // recover link instead of a code: "Lost your authenticator? Email me a
-// link". The link (activities.RecoverPath + token, 15 minutes) is served
+// link". The link (attempt.RecoverPath + token, 15 minutes) is served
 // under the attempt pages' path, so the browser sends the cookie that
 // binds the attempt: opened in the browser that gave the password, its
 // page asks for a confirmation, whose POST has the attempt's workflow
@@ -40,7 +40,7 @@ const recoverLinksPerHour = 3
 
 // systemTitle is how the pages name a system.
 func systemTitle(name string) string {
-	if name == activities.SecuritySystem {
+	if name == attempt.SecuritySystem {
 		return "your security settings"
 	}
 	return name
@@ -110,7 +110,7 @@ func (s *Server) recoverLink(c *gin.Context) (store.CredentialLink, store.Attemp
 		return store.CredentialLink{}, store.Attempt{}, false, nil
 	}
 	ctx := c.Request.Context()
-	l, err := s.store.CredentialLinkByDigest(ctx, store.LinkRecover, activities.CredentialLinkDigest(s.keys, token))
+	l, err := s.store.CredentialLinkByDigest(ctx, store.LinkRecover, attempt.CredentialLinkDigest(s.keys, token))
 	if errors.Is(err, store.ErrNotFound) {
 		return store.CredentialLink{}, store.Attempt{}, false, nil
 	}

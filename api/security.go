@@ -13,7 +13,8 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
-	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/admission"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/secret"
 	"github.com/flexauth/flexauth/store"
 	"github.com/flexauth/flexauth/userio"
@@ -24,7 +25,7 @@ import (
 // email and password, at /security/{account}.
 //
 // Signing in is a password attempt of the reserved system @security
-// (activities.SecuritySystem): the form here takes the email and the
+// (attempt.SecuritySystem): the form here takes the email and the
 // password, starts the attempt and submits the password exactly as the
 // hosted sign-in page does (sealed on the attempt, the browser bound by
 // its cookie), then sends the browser to the attempt's page for the second
@@ -223,7 +224,7 @@ func (s *Server) renderSettings(c *gin.Context, status int, ss securitySession, 
 	u, now := ss.user, s.now().UTC()
 	lastUsed := "Not yet"
 	if u.TOTPLastStep > 0 {
-		at := time.Unix(u.TOTPLastStep*activities.TOTPPeriod, 0)
+		at := time.Unix(u.TOTPLastStep*attempt.TOTPPeriod, 0)
 		lastUsed = pageTime(&at)
 	}
 	changed := u.PasswordChangedAt
@@ -322,10 +323,10 @@ func (s *Server) securityPassword(c *gin.Context, accountID, email, plain, cooki
 	// workflow, attempt or audit event past them, and never spends the
 	// user's application starts.
 	var reason string
-	done, ok, err := s.signIns.admit(accountID+"\x00"+activities.SecuritySystem+"\x00"+users[0].AuthID, func(inFlight int) (bool, error) {
+	done, ok, err := s.signIns.admit(accountID+"\x00"+attempt.SecuritySystem+"\x00"+users[0].AuthID, func(inFlight int) (bool, error) {
 		var err error
-		reason, err = s.cfg.Limits.Exceeded(ctx, s.store, activities.StartRequest{
-			AccountID: accountID, System: activities.SecuritySystem, AuthID: users[0].AuthID, IP: c.ClientIP(), At: s.now().UTC(), InFlight: inFlight,
+		reason, err = s.cfg.Limits.Exceeded(ctx, s.store, admission.StartRequest{
+			AccountID: accountID, System: attempt.SecuritySystem, AuthID: users[0].AuthID, IP: c.ClientIP(), At: s.now().UTC(), InFlight: inFlight,
 		})
 		return reason == "", err
 	})
@@ -337,7 +338,7 @@ func (s *Server) securityPassword(c *gin.Context, accountID, email, plain, cooki
 		s.dummyPasswordCheck(plain)
 		return "", nil
 	}
-	res, token, err := s.beginFor(c, accountID, subject{System: activities.SecuritySystem, AuthID: users[0].AuthID})
+	res, token, err := s.beginFor(c, accountID, subject{System: attempt.SecuritySystem, AuthID: users[0].AuthID})
 	done()
 	if err != nil {
 		return "", err
@@ -350,8 +351,8 @@ func (s *Server) securityPassword(c *gin.Context, accountID, email, plain, cooki
 		return "", err
 	}
 	updateID := uuid.NewString()
-	key := activities.PasswordSecretKey(updateID)
-	sealed, err := s.keys.Seal([]byte(plain), activities.SecretAAD(att.ID, key))
+	key := attempt.PasswordSecretKey(updateID)
+	sealed, err := s.keys.Seal([]byte(plain), attempt.SecretAAD(att.ID, key))
 	if err != nil {
 		return "", err
 	}
@@ -359,7 +360,7 @@ func (s *Server) securityPassword(c *gin.Context, accountID, email, plain, cooki
 	if err != nil || !stored {
 		return "", err
 	}
-	browser := activities.BrowserDigest(s.keys, att.ID, cookie)
+	browser := attempt.BrowserDigest(s.keys, att.ID, cookie)
 	v, err := s.submitAs(ctx, att, workflows.UpdateSubmitPassword, updateID, workflows.Submission{AttemptID: att.ID, Browser: browser})
 	switch {
 	case errors.Is(err, errAttemptClosed):
@@ -369,7 +370,7 @@ func (s *Server) securityPassword(c *gin.Context, accountID, email, plain, cooki
 	case v.Verdict != workflows.VerdictAccepted:
 		return "", nil
 	}
-	return activities.PagePath + token, nil
+	return attempt.PagePath + token, nil
 }
 
 // dummyPasswordCheck spends on a password that has no user the work a
@@ -407,7 +408,7 @@ func (s *Server) padTo(ctx context.Context, began time.Time, floor time.Duration
 	}
 }
 
-// bindingCookie is the request's browser binding cookie (activities.
+// bindingCookie is the request's browser binding cookie (attempt.
 // PagePath), set anew when it has none.
 func (s *Server) bindingCookie(c *gin.Context) (string, error) {
 	if cookie, ok := s.requestBinding(c); ok {
@@ -420,7 +421,7 @@ func (s *Server) bindingCookie(c *gin.Context) (string, error) {
 	// The rest of this request (the next step's page) sees it too.
 	c.Set(newBindingKey, cookie)
 	http.SetCookie(c.Writer, &http.Cookie{
-		Name: pageCookie, Value: cookie, Path: activities.PagePath,
+		Name: pageCookie, Value: cookie, Path: attempt.PagePath,
 		HttpOnly: true, Secure: strings.HasPrefix(s.cfg.PublicURL, "https://"),
 		SameSite: http.SameSiteLaxMode,
 	})
@@ -482,7 +483,7 @@ func (s *Server) openSecuritySession(c *gin.Context, att store.Attempt, codes []
 		IP: c.ClientIP(), UserAgent: truncate(c.Request.UserAgent(), maxUserAgentLength),
 	}
 	ev := store.AuditEvent{
-		AccountID: att.AccountID, Time: now, Type: eventSecuritySignedIn, System: activities.SecuritySystem, AuthID: att.AuthID,
+		AccountID: att.AccountID, Time: now, Type: eventSecuritySignedIn, System: attempt.SecuritySystem, AuthID: att.AuthID,
 		AttemptID: att.ID, IP: c.ClientIP(), Reasons: []string{"signed in to the security settings"},
 		Detail: map[string]any{"actor": "user:" + att.AuthID},
 	}
@@ -566,7 +567,7 @@ func (s *Server) securityForm(c *gin.Context, sensitive bool) (securitySession, 
 // userEvent is an audit event of a change the session's user made.
 func (s *Server) userEvent(c *gin.Context, ss securitySession, typ, reason string) store.AuditEvent {
 	return store.AuditEvent{
-		AccountID: ss.account.ID, Time: s.now().UTC(), Type: typ, System: activities.SecuritySystem, AuthID: ss.user.AuthID,
+		AccountID: ss.account.ID, Time: s.now().UTC(), Type: typ, System: attempt.SecuritySystem, AuthID: ss.user.AuthID,
 		IP: c.ClientIP(), Reasons: []string{reason}, Detail: map[string]any{"actor": "user:" + ss.user.AuthID},
 	}
 }

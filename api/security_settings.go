@@ -14,7 +14,7 @@ import (
 	"github.com/pquerna/otp/totp"
 	"github.com/skip2/go-qrcode"
 
-	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/store"
 )
 
@@ -51,8 +51,8 @@ func (s *Server) startSecurityEnrolment(c *gin.Context) {
 		return
 	}
 	key, err := totp.Generate(totp.GenerateOpts{
-		Issuer: activities.TOTPIssuer, AccountName: ss.user.AuthID,
-		Period: activities.TOTPPeriod, Digits: activities.TOTPDigits, Algorithm: otp.AlgorithmSHA1,
+		Issuer: attempt.TOTPIssuer, AccountName: ss.user.AuthID,
+		Period: attempt.TOTPPeriod, Digits: attempt.TOTPDigits, Algorithm: otp.AlgorithmSHA1,
 	})
 	if err != nil {
 		s.securityUnavailable(c, "generate totp seed", err)
@@ -104,7 +104,7 @@ func (s *Server) confirmSecurityEnrolment(c *gin.Context) {
 		return
 	}
 	code := strings.ReplaceAll(strings.TrimSpace(c.Request.PostForm.Get("code")), " ", "")
-	if len(code) != int(activities.TOTPDigits) || !allDigits(code) {
+	if len(code) != int(attempt.TOTPDigits) || !allDigits(code) {
 		s.renderEnrolment(c, http.StatusUnprocessableEntity, ss, "Type the 6-digit code your authenticator app shows.")
 		return
 	}
@@ -158,7 +158,11 @@ func (s *Server) confirmSecurityEnrolment(c *gin.Context) {
 // drawRecoveryCodes draws a set of recovery codes: in clear to show once,
 // and as the rows to store (digests only).
 func (s *Server) drawRecoveryCodes(userID string, now time.Time) ([]string, []store.RecoveryCode, error) {
-	return activities.DrawRecoveryCodes(s.keys, userID, now)
+	shown, digests, err := attempt.DrawRecoveryCodes(s.keys)
+	if err != nil {
+		return nil, nil, err
+	}
+	return shown, store.NewRecoveryCodes(userID, digests, now), nil
 }
 
 // regenerateRecoveryCodes replaces the user's recovery codes with a new

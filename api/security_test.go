@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/internal/apitest"
 	"github.com/flexauth/flexauth/plugins/sdk"
 	"github.com/flexauth/flexauth/store"
@@ -83,7 +83,7 @@ func (s *security) signIn(email, password string) apitest.Response {
 func (s *security) signInFully(password, seed string) (apitest.Response, string) {
 	s.t.Helper()
 	res := s.signIn("ada@example.com", password)
-	if res.Status != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), activities.PagePath) {
+	if res.Status != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), attempt.PagePath) {
 		s.t.Fatalf("sign-in = %d %s:\n%s", res.Status, res.Header.Get("Location"), res.Body)
 	}
 	page := s.h.url + res.Header.Get("Location")
@@ -110,7 +110,7 @@ func codeOf(t *testing.T, seed string) string {
 // codeAt is seed's code at d from now.
 func codeAt(t *testing.T, seed string, d time.Duration) string {
 	t.Helper()
-	code, err := activities.TOTPCode(seed, time.Now().Add(d))
+	code, err := attempt.TOTPCode(seed, time.Now().Add(d))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,7 +306,7 @@ func TestSecuritySettings(t *testing.T) {
 	t.Run("the email is verified with a link", func(t *testing.T) {
 		res := ada.change("/verify-email", nil)
 		wantSecurityPage(t, res, http.StatusOK, "We sent a link to ada@example.com.")
-		link := h.outbox.linkTo(t, "ada@example.com", h.url+activities.VerifyPath, 1)
+		link := h.outbox.linkTo(t, "ada@example.com", h.url+attempt.VerifyPath, 1)
 		other := newPageBrowser(t) // any browser: the link proves the address
 		wantPage(t, other.get(link), http.StatusOK, "Confirm that ada@example.com is your email address.")
 		wantPage(t, other.post(link, url.Values{}), http.StatusOK, "Your email address is verified", `href="/security/acme"`)
@@ -447,11 +447,11 @@ func TestRecoverByEmailFromTheTOTPStep(t *testing.T) {
 
 	verifyAda(t, h)
 
-	attempt, page := startPassword(t, h)
+	attemptID, page := startPassword(t, h)
 	b.post(page, url.Values{"step": {"password"}, "password": {"correct horse battery"}})
 	res := b.post(page, url.Values{"step": {"email-link"}})
 	wantPage(t, res, http.StatusOK, "Check your email", "We sent a link to ada@example.com", `id="code-form"`)
-	link := h.outbox.linkTo(t, "ada@example.com", h.url+activities.RecoverPath, 1)
+	link := h.outbox.linkTo(t, "ada@example.com", h.url+attempt.RecoverPath, 1)
 
 	t.Run("the link works only in the browser that gave the password", func(t *testing.T) {
 		other := newPageBrowser(t)
@@ -468,7 +468,7 @@ func TestRecoverByEmailFromTheTOTPStep(t *testing.T) {
 		wantPage(t, b.get(link), http.StatusOK, "Set up a new authenticator app", "Remove my authenticator app")
 		enrol = b.post(link, url.Values{"step": {"recover"}})
 		wantPage(t, enrol, http.StatusOK, "Set up your authenticator app", `id="totp-key"`)
-		h.Expect("/v1/check", req{"system": "portal", "authid": "ada", "attempt": attempt}, http.StatusAccepted, "pending")
+		h.Expect("/v1/check", req{"system": "portal", "authid": "ada", "attempt": attemptID}, http.StatusAccepted, "pending")
 		user := h.Admin(http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK)
 		if user["totp_enabled"] != false || user["email_verified_at"] != nil || user["two_factor_reset_at"] == nil || user["recovery_codes_left"] != float64(0) {
 			t.Fatalf("ada after recovery = %v", user)
@@ -476,7 +476,7 @@ func TestRecoverByEmailFromTheTOTPStep(t *testing.T) {
 		// The enrolment goes on at the link's URL (its form posts there).
 		done := b.post(link, url.Values{"step": {"enrol"}, "code": {totpNow(t, enrol.Body)}})
 		wantPage(t, done, http.StatusOK, "You are signed in to portal", "Your recovery codes")
-		h.Expect("/v1/check", req{"system": "portal", "authid": "ada", "attempt": attempt}, http.StatusOK, "authenticated")
+		h.Expect("/v1/check", req{"system": "portal", "authid": "ada", "attempt": attemptID}, http.StatusOK, "authenticated")
 		n := h.outbox.notice(t, "ada@example.com", store.NoticeRecoveredByEmail)
 		if !strings.Contains(n.Subject, "replaced by email") {
 			t.Fatalf("notice = %+v", n)

@@ -17,8 +17,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/sdk/client"
 
-	"github.com/flexauth/flexauth/activities"
 	"github.com/flexauth/flexauth/admin"
+	"github.com/flexauth/flexauth/admission"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/internal/health"
 	"github.com/flexauth/flexauth/policies"
 	"github.com/flexauth/flexauth/secret"
@@ -75,7 +76,7 @@ type Config struct {
 	// Limits are the start limits; the API judges a console sign-in's
 	// before starting anything (the worker judges every start again). The
 	// same values as the worker's, from the same flags.
-	Limits activities.Limits
+	Limits admission.Limits
 	// PolicyReview says how uploaded policies are reviewed: in a child
 	// process (by default this executable's hidden `policy review-child`)
 	// with memory, CPU and wall-clock limits, a bounded number at once.
@@ -166,7 +167,7 @@ type (
 		RevokeAPIKey(ctx context.Context, accountID, id string, at time.Time, events ...store.AuditEvent) error
 	}
 	attemptStore interface {
-		activities.LimitStore
+		admission.LimitStore
 		InsertAttempt(ctx context.Context, a *store.Attempt, events ...store.AuditEvent) (bool, error)
 		PublishAttempt(ctx context.Context, id string, u store.AttemptUpdate, events ...store.AuditEvent) (bool, error)
 		LatestAttempt(ctx context.Context, accountID, system, authid string) (store.Attempt, error)
@@ -486,26 +487,26 @@ func (s *Server) routes() *gin.Engine {
 	e.POST("/v1/start", appLimit, s.limitBody, s.start)
 	e.POST("/v1/check", appLimit, s.limitBody, s.check)
 
-	link := activities.LinkPath + ":token"
+	link := attempt.LinkPath + ":token"
 	e.GET(link, s.pageHeaders, pageLimit, s.showLink)
 	e.POST(link, s.pageHeaders, pageLimit, s.limitBody, s.confirmLink)
-	e.GET(activities.SSOCallbackPath, s.pageHeaders, pageLimit, s.ssoCallback)
-	welcome := activities.WelcomePath + ":token"
-	signin := activities.PagePath + ":token"
+	e.GET(attempt.SSOCallbackPath, s.pageHeaders, pageLimit, s.ssoCallback)
+	welcome := attempt.WelcomePath + ":token"
+	signin := attempt.PagePath + ":token"
 	e.GET(signin, s.pageHeaders, pageLimit, s.showSignin)
 	e.POST(signin, s.pageHeaders, pageLimit, s.limitBody, s.submitSignin)
 	e.GET(welcome, s.pageHeaders, pageLimit, s.showPasswordLink(welcomeKind()))
 	e.POST(welcome, s.pageHeaders, pageLimit, s.limitBody, s.setPasswordByLink(welcomeKind()))
-	reset := activities.ResetPath + ":token"
+	reset := attempt.ResetPath + ":token"
 	e.GET(reset, s.pageHeaders, pageLimit, s.showPasswordLink(resetKind()))
 	e.POST(reset, s.pageHeaders, pageLimit, s.limitBody, s.setPasswordByLink(resetKind()))
 	forgot := ForgotPath + ":account"
 	e.GET(forgot, s.pageHeaders, pageLimit, s.showForgot)
 	e.POST(forgot, s.pageHeaders, pageLimit, s.limitBody, s.requestReset)
-	recoverLink := activities.RecoverPath + ":token"
+	recoverLink := attempt.RecoverPath + ":token"
 	e.GET(recoverLink, s.pageHeaders, pageLimit, s.showRecover)
 	e.POST(recoverLink, s.pageHeaders, pageLimit, s.limitBody, s.submitRecover)
-	verify := activities.VerifyPath + ":token"
+	verify := attempt.VerifyPath + ":token"
 	e.GET(verify, s.pageHeaders, pageLimit, s.showVerification)
 	e.POST(verify, s.pageHeaders, pageLimit, s.limitBody, s.confirmVerification)
 

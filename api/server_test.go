@@ -13,7 +13,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
-	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/internal/storetest"
 	"github.com/flexauth/flexauth/internal/syncbuf"
 	"github.com/flexauth/flexauth/secret"
@@ -88,7 +88,7 @@ func newFixture(t *testing.T) *fixture {
 		{ID: f.pinID, AccountID: "acme", System: "vpn", AuthID: "bob", WorkflowID: "wf-pin", RunID: "run-pin",
 			State: store.AttemptPending, Method: "pin", StartedAt: now, ExpiresAt: &expires, UpdatedAt: now},
 		{ID: "attempt-link", AccountID: "acme", System: "wiki", AuthID: "alice", WorkflowID: "wf-link", RunID: "run-link",
-			State: store.AttemptPending, Method: "passwordless", LinkDigest: activities.LinkDigest(f.keys, f.token),
+			State: store.AttemptPending, Method: "passwordless", LinkDigest: attempt.LinkDigest(f.keys, f.token),
 			StartedAt: now, ExpiresAt: &expires, UpdatedAt: now},
 	} {
 		_, err := st.InsertAttempt(ctx, &a)

@@ -8,14 +8,14 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/store"
 	"github.com/flexauth/flexauth/workflows"
 )
 
 // Single sign-on pages. The link of an sso attempt leads, after its POST,
 // to the identity provider; the provider sends the browser back to
-// activities.SSOCallbackPath with a code and the state, which is used once.
+// attempt.SSOCallbackPath with a code and the state, which is used once.
 
 // startSSO has the workflow draw a sign-on request for a confirmed link
 // and sends the browser to the provider.
@@ -40,7 +40,7 @@ func (s *Server) startSSO(c *gin.Context, att store.Attempt, digest string) {
 		s.renderPage(c, http.StatusServiceUnavailable, unavailablePage())
 		return
 	}
-	sess, err := activities.OpenSSO(s.keys, att.ID, fresh.SSOSealed)
+	sess, err := attempt.OpenSSO(s.keys, att.ID, fresh.SSOSealed)
 	if err != nil {
 		s.log.ErrorContext(ctx, "open sign-on request", "error", err)
 		s.renderPage(c, http.StatusServiceUnavailable, unavailablePage())
@@ -67,7 +67,7 @@ func (s *Server) ssoCallback(c *gin.Context) {
 		s.renderPage(c, http.StatusBadRequest, badCallback())
 		return
 	}
-	digest := activities.SSOStateDigest(s.keys, state)
+	digest := attempt.SSOStateDigest(s.keys, state)
 	att, err := s.store.AttemptBySSOState(ctx, digest)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -81,7 +81,7 @@ func (s *Server) ssoCallback(c *gin.Context) {
 		s.renderPage(c, http.StatusGone, goneSignOn())
 		return
 	}
-	sess, err := activities.OpenSSO(s.keys, att.ID, att.SSOSealed)
+	sess, err := attempt.OpenSSO(s.keys, att.ID, att.SSOSealed)
 	if err != nil {
 		s.log.ErrorContext(ctx, "open sign-on request", "error", err)
 		s.renderPage(c, http.StatusInternalServerError, unavailablePage())
@@ -93,7 +93,7 @@ func (s *Server) ssoCallback(c *gin.Context) {
 	if c.Query("error") != "" {
 		sess.Code = ""
 	}
-	sealed, err := activities.SealSSO(s.keys, att.ID, sess)
+	sealed, err := attempt.SealSSO(s.keys, att.ID, sess)
 	if err != nil {
 		s.log.ErrorContext(ctx, "seal sign-on code", "error", err)
 		s.renderPage(c, http.StatusInternalServerError, unavailablePage())

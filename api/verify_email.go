@@ -7,12 +7,12 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/store"
 )
 
 // The email verification page: the link "Verify my email" sends
-// (activities.VerifyPath + token) opens a page that says which address it
+// (attempt.VerifyPath + token) opens a page that says which address it
 // proves; GET changes nothing (mail scanners fetch links), the POST from
 // the page itself marks the address verified and uses the link up.
 // Unknown, used, voided and expired links all get the same page.
@@ -31,7 +31,7 @@ func (s *Server) verifyLink(c *gin.Context) (verifyFor, bool, error) {
 		return verifyFor{}, false, nil
 	}
 	ctx := c.Request.Context()
-	v := verifyFor{digest: activities.CredentialLinkDigest(s.keys, token)}
+	v := verifyFor{digest: attempt.CredentialLinkDigest(s.keys, token)}
 	var err error
 	v.link, err = s.store.CredentialLinkByDigest(ctx, store.LinkVerifyEmail, v.digest)
 	if errors.Is(err, store.ErrNotFound) {

@@ -7,7 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/store"
 )
 
@@ -145,7 +145,7 @@ func (s *Server) passwordLink(c *gin.Context, k passwordLinkKind) (l passwordLin
 		return passwordLinkFor{}, false, nil
 	}
 	ctx := c.Request.Context()
-	l.digest = activities.CredentialLinkDigest(s.keys, token)
+	l.digest = attempt.CredentialLinkDigest(s.keys, token)
 	l.link, err = s.store.CredentialLinkByDigest(ctx, k.purpose, l.digest)
 	if errors.Is(err, store.ErrNotFound) {
 		return passwordLinkFor{}, false, nil

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/policies"
 )
 
@@ -59,7 +60,7 @@ func TestPasswordlessLink(t *testing.T) {
 	h.saveHistory(h.workflowID("wiki", "alice"), "passwordless_confirmed")
 	// Newest first: the attempt's events, then the admin's set-up.
 	types := h.AuditTypes("authid=alice")
-	want := []string{activities.EventAuthenticated, activities.EventDelivered, activities.EventDecision, activities.EventStarted,
+	want := []string{attempt.EventAuthenticated, attempt.EventDelivered, attempt.EventDecision, attempt.EventStarted,
 		"assignments.updated", "user.created"}
 	if strings.Join(types, ",") != strings.Join(want, ",") {
 		t.Fatalf("audit = %v, want %v", types, want)
@@ -153,7 +154,7 @@ func TestLockOut(t *testing.T) {
 	h.saveHistory(h.workflowID("vpn", "dave"), "pin_locked")
 	h.Expect("/v1/start", body, http.StatusForbidden, "security error")
 	types := h.AuditTypes("authid=dave")
-	if len(types) == 0 || types[0] != activities.EventDenied {
+	if len(types) == 0 || types[0] != attempt.EventDenied {
 		t.Fatalf("audit after a start while locked out = %v", types)
 	}
 }
@@ -205,11 +206,11 @@ func TestExpiry(t *testing.T) {
 	body := req{"system": "kiosk", "authid": "frank"}
 	h.Expect("/v1/start", body, http.StatusOK, "success")
 	msg := h.waitMessage("frank@example.com", 1)
-	h.waitAudit("authid=frank&type="+activities.EventExpired, 1)
+	h.waitAudit("authid=frank&type="+attempt.EventExpired, 1)
 	h.Expect("/v1/check", body, http.StatusForbidden, "expired")
 	h.Expect("/v1/check", req{"system": "kiosk", "authid": "frank", "pin": msg.Code}, http.StatusForbidden, "expired")
 	types := h.AuditTypes("authid=frank")
-	if len(types) == 0 || types[0] != activities.EventExpired {
+	if len(types) == 0 || types[0] != attempt.EventExpired {
 		t.Fatalf("audit = %v, want attempt.expired first", types)
 	}
 }
@@ -397,12 +398,12 @@ func TestTooManyStartsAreRefused(t *testing.T) {
 	for range 11 {
 		h.Expect("/v1/start", ghost, http.StatusForbidden, "security error")
 	}
-	ghostDenials := h.Admin(http.MethodGet, "/v1/admin/audit?authid=ghost&type="+activities.EventDenied, nil, http.StatusOK)
+	ghostDenials := h.Admin(http.MethodGet, "/v1/admin/audit?authid=ghost&type="+attempt.EventDenied, nil, http.StatusOK)
 	latest := ghostDenials["events"].([]any)[0].(map[string]any)["reasons"].([]any)
 	if !strings.HasPrefix(latest[0].(string), "rate limited: 11 starts for this user") {
 		t.Fatalf("the 11th start of an unknown user was denied for %v, want the rate limit", latest)
 	}
-	out := h.Admin(http.MethodGet, "/v1/admin/audit?authid=leo&type="+activities.EventDenied, nil, http.StatusOK)
+	out := h.Admin(http.MethodGet, "/v1/admin/audit?authid=leo&type="+attempt.EventDenied, nil, http.StatusOK)
 	events, _ := out["events"].([]any)
 	if len(events) != 1 {
 		t.Fatalf("denials = %v", out)

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/store"
 )
 
@@ -48,13 +48,13 @@ func TestConcurrentWrongCodesAreCountedOnce(t *testing.T) {
 	}
 	rejected, locked, lockedID := 0, 0, int64(0)
 	for _, e := range events {
-		if e.Type == activities.EventLocked {
+		if e.Type == attempt.EventLocked {
 			locked++
 			lockedID = e.ID
 		}
 	}
 	for _, e := range events {
-		if e.Type != activities.EventRejected {
+		if e.Type != attempt.EventRejected {
 			continue
 		}
 		rejected++

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/plugins/identity/oidc/oidctest"
 )
 
@@ -25,7 +25,7 @@ func TestConsoleSingleSignOnOpensTheSessionWhereItCompletes(t *testing.T) {
 	prov := oidctest.New(t)
 	h := newHarness(t, withSignOn(prov.Config()), withClock(func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }))
 	h.Setup("console", []string{"sso", "passwordless"}, "low", "ada", "sso")
-	callback := h.url + activities.SSOCallbackPath
+	callback := h.url + attempt.SSOCallbackPath
 
 	attacker, admin := jarClient(t), jarClient(t)
 	res := send(t, attacker, http.MethodPost, h.url+"/v1/admin/session", `{"account":"acme","authid":"ada"}`)

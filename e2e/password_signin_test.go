@@ -10,7 +10,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
-	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/internal/apitest"
 )
 
@@ -65,13 +65,13 @@ func TestPasswordSignInOnThePhone(t *testing.T) {
 		t.Helper()
 		out := h.Expect("/v1/start", map[string]any{"system": "portal", "authid": "ada"}, http.StatusOK, "success")
 		u, _ := out["url"].(string)
-		if out["method"] != "password" || !strings.HasPrefix(u, h.url+activities.PagePath) {
+		if out["method"] != "password" || !strings.HasPrefix(u, h.url+attempt.PagePath) {
 			t.Fatalf("start = %v", out)
 		}
 		return out["attempt"].(string), u
 	}
-	attempt, page := start()
-	check := map[string]any{"system": "portal", "authid": "ada", "attempt": attempt}
+	attemptID, page := start()
+	check := map[string]any{"system": "portal", "authid": "ada", "attempt": attemptID}
 	run("open the sign-in page", chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS("#password")))
 	b.waitFor(tab, `document.querySelector('label[for="password"]').innerText === 'Password' &&
 		document.getElementById('username').value === 'ada@example.com' &&
@@ -87,7 +87,7 @@ func TestPasswordSignInOnThePhone(t *testing.T) {
 	h.Expect("/v1/check", check, http.StatusAccepted, "pending")
 
 	key := strings.ReplaceAll(text(`document.getElementById('totp-key').innerText`), " ", "")
-	code, err := activities.TOTPCode(key, time.Now())
+	code, err := attempt.TOTPCode(key, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,26 +105,26 @@ func TestPasswordSignInOnThePhone(t *testing.T) {
 
 	// The next sign-in: the password, then a recovery code; the page then
 	// goes back to the application by itself.
-	attempt, page = start()
+	attemptID, page = start()
 	run("open the next sign-in", chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS("#password")))
 	run("type the password again", chromedp.SendKeys(chromedp.CSS("#password"), "correct horse battery staple"+kb.Enter))
 	b.waitFor(tab, `Boolean(document.getElementById('code')) && document.querySelector('h1').innerText === 'Two-step verification'`, "the code step")
 	run("use a recovery code", chromedp.SendKeys(chromedp.CSS("#code"), codes[3]+kb.Enter))
 	b.waitFor(tab, `location.href === '`+h.url+`/openapi.json'`, "the return URL after signing in")
-	h.Expect("/v1/check", map[string]any{"system": "portal", "authid": "ada", "attempt": attempt}, http.StatusOK, "authenticated")
+	h.Expect("/v1/check", map[string]any{"system": "portal", "authid": "ada", "attempt": attemptID}, http.StatusOK, "authenticated")
 
 	// The spent code does not work again.
-	attempt, page = start()
+	attemptID, page = start()
 	run("open a third sign-in", chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS("#password")))
 	run("password", chromedp.SendKeys(chromedp.CSS("#password"), "correct horse battery staple"+kb.Enter))
 	b.waitFor(tab, `Boolean(document.getElementById('code'))`, "the code step")
 	run("reuse the recovery code", chromedp.SendKeys(chromedp.CSS("#code"), codes[3]+kb.Enter))
 	b.waitFor(tab, `Boolean(document.getElementById('refusal')) && document.getElementById('refusal').innerText.includes('That code is not right.')`, "the spent code refused")
-	h.Expect("/v1/check", map[string]any{"system": "portal", "authid": "ada", "attempt": attempt}, http.StatusAccepted, "pending")
+	h.Expect("/v1/check", map[string]any{"system": "portal", "authid": "ada", "attempt": attemptID}, http.StatusAccepted, "pending")
 
 	// Forgot password: from the sign-in page's link, the reset message in
 	// the outbox, a new password; the next sign-in still takes a code.
-	attempt, page = start()
+	attemptID, page = start()
 	run("open a sign-in to forget the password", chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS("#forgot")),
 		chromedp.Click(chromedp.CSS("#forgot")))
 	b.waitFor(tab, `Boolean(document.querySelector('input[type="email"]')) && `+plainPage, "the forgot password form")
@@ -136,17 +136,17 @@ func TestPasswordSignInOnThePhone(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#password"), "a brand new passphrase"),
 		chromedp.SendKeys(chromedp.CSS("#confirm"), "a brand new passphrase"+kb.Enter))
 	b.waitFor(tab, `!document.getElementById('confirm')`, "the new password set")
-	attempt, page = start()
+	attemptID, page = start()
 	run("sign in with the new password", chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS("#password")),
 		chromedp.SendKeys(chromedp.CSS("#password"), "a brand new passphrase"+kb.Enter))
 	b.waitFor(tab, `Boolean(document.getElementById('code')) && document.querySelector('h1').innerText === 'Two-step verification'`, "two-factor still asked after a reset")
-	code, err = activities.TOTPCode(key, time.Now().Add(activities.TOTPPeriod*time.Second))
+	code, err = attempt.TOTPCode(key, time.Now().Add(attempt.TOTPPeriod*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
 	run("type the next code", chromedp.SendKeys(chromedp.CSS("#code"), code+kb.Enter))
 	b.waitFor(tab, `location.href === '`+h.url+`/openapi.json'`, "signed in with the new password")
-	h.Expect("/v1/check", map[string]any{"system": "portal", "authid": "ada", "attempt": attempt}, http.StatusOK, "authenticated")
+	h.Expect("/v1/check", map[string]any{"system": "portal", "authid": "ada", "attempt": attemptID}, http.StatusOK, "authenticated")
 
 	// Reset two-factor (by an administrator): the next sign-in enrols again.
 	h.Admin(http.MethodDelete, "/v1/admin/users/ada/totp", nil, http.StatusNoContent)
@@ -172,12 +172,12 @@ func TestPasswordSignInOnThePhone(t *testing.T) {
 	h.Admin(http.MethodPut, "/v1/admin/users/ada/systems", map[string]any{
 		"assignments": []map[string]any{{"system": "portal", "method": "passwordless"}},
 	}, http.StatusOK)
-	attempt = h.Start("portal", "ada")
-	link := h.waitAttemptMessage(attempt)
+	attemptID = h.Start("portal", "ada")
+	link := h.waitAttemptMessage(attemptID)
 	run("confirm the link", chromedp.Navigate(link.Link), chromedp.WaitVisible(chromedp.CSS(`form button[type="submit"]`)),
 		chromedp.Click(chromedp.CSS(`form button[type="submit"]`)))
 	b.waitFor(tab, `location.href === '`+h.url+`/openapi.json'`, "the link sign-in, back to the system")
-	h.Expect("/v1/check", map[string]any{"system": "portal", "authid": "ada", "attempt": attempt}, http.StatusOK, "authenticated")
+	h.Expect("/v1/check", map[string]any{"system": "portal", "authid": "ada", "attempt": attemptID}, http.StatusOK, "authenticated")
 }
 
 // pageTab is a tab beside the console's, for the pages users see: run

@@ -12,7 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
-	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/attempt"
 )
 
 // waitMessageWhere waits for an outbox message to to that match accepts.
@@ -66,7 +66,7 @@ func TestSecuritySettingsOnThePhone(t *testing.T) {
 	}
 	code := func(key string, ahead time.Duration) string {
 		t.Helper()
-		c, err := activities.TOTPCode(strings.ReplaceAll(key, " ", ""), time.Now().Add(ahead))
+		c, err := attempt.TOTPCode(strings.ReplaceAll(key, " ", ""), time.Now().Add(ahead))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -113,7 +113,7 @@ func TestSecuritySettingsOnThePhone(t *testing.T) {
 	// The email, verified with a link from the outbox.
 	run("verify my email", chromedp.Focus(chromedp.CSS(`form[action$="/verify-email"] button`)), chromedp.KeyEvent(kb.Enter))
 	says("the link sent", "We sent a link to ada@example.com.")
-	verify := h.waitMessageWhere("ada@example.com", "the verification link", func(m message) bool { return strings.HasPrefix(m.Link, h.url+activities.VerifyPath) })
+	verify := h.waitMessageWhere("ada@example.com", "the verification link", func(m message) bool { return strings.HasPrefix(m.Link, h.url+attempt.VerifyPath) })
 	run("open the verification link", chromedp.Navigate(verify.Link), chromedp.WaitVisible(chromedp.CSS("button")))
 	says("the confirmation", "Confirm that ada@example.com is your email address.")
 	run("confirm", chromedp.Focus(chromedp.CSS("button")), chromedp.KeyEvent(kb.Enter))

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/internal/apitest"
 	"github.com/flexauth/flexauth/plugins/identity/oidc/oidctest"
 	"github.com/flexauth/flexauth/store"
@@ -33,7 +33,7 @@ func TestSingleSignOnThroughALocalProvider(t *testing.T) {
 		h.Admin(http.MethodPost, "/v1/admin/users", req{"authid": authid, "email": email}, http.StatusCreated)
 		h.Admin(http.MethodPut, "/v1/admin/users/"+authid+"/systems", req{"assignments": []req{{"system": "portal", "method": "sso"}}}, http.StatusOK)
 	}
-	callback := h.url + activities.SSOCallbackPath
+	callback := h.url + attempt.SSOCallbackPath
 
 	// First sign-on: the link page, then the provider, then the callback.
 	h.Expect("/v1/start", req{"system": "portal", "authid": "ada"}, http.StatusOK, "success")
@@ -67,7 +67,7 @@ func TestSingleSignOnThroughALocalProvider(t *testing.T) {
 	if u := h.Admin(http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); u["sso_bound"] != true {
 		t.Fatalf("ada after the first sign-on = %v, want sso_bound", u)
 	}
-	if types := h.AuditTypes("authid=ada&type=" + activities.EventSSOBound); len(types) != 1 {
+	if types := h.AuditTypes("authid=ada&type=" + attempt.EventSSOBound); len(types) != 1 {
 		t.Fatalf("sso.bound events = %v", types)
 	}
 
@@ -171,7 +171,7 @@ func TestEntraSingleSignOn(t *testing.T) {
 	if err != nil || got.SSOIssuer != prov.Issuer() || got.SSOSubject != megan.OID {
 		t.Fatalf("megan bound to %q %q (err %v), want %s %s", got.SSOIssuer, got.SSOSubject, err, prov.Issuer(), megan.OID)
 	}
-	bound := h.auditEvents("megan", activities.EventSSOBound)
+	bound := h.auditEvents("megan", attempt.EventSSOBound)
 	if len(bound) != 1 || bound[0].Detail["proof"] != "verified_domain" || bound[0].Detail["subject"] != megan.OID {
 		t.Fatalf("sso.bound events = %+v", bound)
 	}
@@ -195,12 +195,12 @@ func TestEntraSingleSignOn(t *testing.T) {
 	for i := 1; i <= 6; i++ {
 		h.wantRefusedUncounted(h.ssoSignOn("lee", "lee@partner.example", i), "lee", "an email the provider vouches for", 0)
 	}
-	if types := h.AuditTypes("authid=lee&type=" + activities.EventLocked); len(types) != 0 {
+	if types := h.AuditTypes("authid=lee&type=" + attempt.EventLocked); len(types) != 0 {
 		t.Fatalf("lee locked: %v", types)
 	}
 	// What the provider answered is in the audit trail, for an
 	// administrator to approve.
-	refused := h.auditEvents("lee", activities.EventSSORefused)
+	refused := h.auditEvents("lee", attempt.EventSSORefused)
 	if len(refused) != 6 || refused[0].Detail["issuer"] != prov.Issuer() || refused[0].Detail["subject"] != lee.OID {
 		t.Fatalf("sso.refused events = %+v", refused)
 	}
@@ -209,7 +209,7 @@ func TestEntraSingleSignOn(t *testing.T) {
 		t.Fatalf("lee approved: callback = %d %s", res.Status, res.Body)
 	}
 	h.Expect("/v1/check", req{"system": "portal", "authid": "lee"}, http.StatusOK, "authenticated")
-	if types := h.AuditTypes("authid=lee&type=" + activities.EventSSOApproved); len(types) != 1 {
+	if types := h.AuditTypes("authid=lee&type=" + attempt.EventSSOApproved); len(types) != 1 {
 		t.Fatalf("sso.approved events = %v", types)
 	}
 }
@@ -222,7 +222,7 @@ func TestSingleSignOnCancelledAtTheProvider(t *testing.T) {
 	h := newHarness(t, withSignOn(prov.Config()))
 	h.Setup("portal", []string{"sso"}, "low", "ada", "sso")
 	h.Admin(http.MethodPatch, "/v1/admin/users/ada", req{"email": "ada@example.com"}, http.StatusOK)
-	callback := h.url + activities.SSOCallbackPath
+	callback := h.url + attempt.SSOCallbackPath
 
 	h.Expect("/v1/start", req{"system": "portal", "authid": "ada"}, http.StatusOK, "success")
 	msg := h.waitMessage("ada@example.com", 1)
@@ -248,7 +248,7 @@ func (h *harness) ssoSignOn(authid, email string, n int) apitest.Response {
 	h.t.Helper()
 	h.Expect("/v1/start", req{"system": "portal", "authid": authid}, http.StatusOK, "success")
 	msg := h.waitMessage(email, n)
-	callback := h.url + activities.SSOCallbackPath
+	callback := h.url + attempt.SSOCallbackPath
 	code, state := oidctest.Browse(h.t, h.continueURL(msg.Link), callback)
 	return h.Page(http.MethodGet, callback+"?"+url.Values{"code": {code}, "state": {state}}.Encode())
 }
@@ -263,14 +263,14 @@ func (h *harness) wantRefusedUncounted(res apitest.Response, authid, reason stri
 		h.t.Fatalf("%s: callback = %d %s", authid, res.Status, res.Body)
 	}
 	h.Expect("/v1/check", req{"system": "portal", "authid": authid}, http.StatusForbidden, "security error")
-	denied := h.auditEvents(authid, activities.EventDenied)
+	denied := h.auditEvents(authid, attempt.EventDenied)
 	if len(denied) == 0 || len(denied[0].Reasons) == 0 || !strings.Contains(denied[0].Reasons[0], reason) {
 		h.t.Fatalf("%s: denials = %+v, want the last about %q", authid, denied, reason)
 	}
-	if refused := h.auditEvents(authid, activities.EventSSORefused); len(refused) == 0 || !strings.Contains(refused[0].Reasons[0], reason) {
+	if refused := h.auditEvents(authid, attempt.EventSSORefused); len(refused) == 0 || !strings.Contains(refused[0].Reasons[0], reason) {
 		h.t.Fatalf("%s: sso.refused events = %+v", authid, refused)
 	}
-	if n := len(h.auditEvents(authid, activities.EventRejected)); n != counted {
+	if n := len(h.auditEvents(authid, attempt.EventRejected)); n != counted {
 		h.t.Fatalf("%s: %d code.rejected events, want %d", authid, n, counted)
 	}
 }
@@ -310,7 +310,7 @@ func (h *harness) rejections(authid string) []string {
 	var reasons []string
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		out := h.Admin(http.MethodGet, "/v1/admin/audit?authid="+authid+"&type="+activities.EventRejected, nil, http.StatusOK)
+		out := h.Admin(http.MethodGet, "/v1/admin/audit?authid="+authid+"&type="+attempt.EventRejected, nil, http.StatusOK)
 		events, _ := out["events"].([]any)
 		reasons = reasons[:0]
 		for _, e := range events {
@@ -341,7 +341,7 @@ func TestSingleSignOnFromTheStartURL(t *testing.T) {
 
 	out := h.Expect("/v1/start", req{"system": "portal", "authid": "ada"}, http.StatusOK, "success")
 	page, _ := out["url"].(string)
-	if out["method"] != "sso" || !strings.HasPrefix(page, h.url+activities.PagePath) {
+	if out["method"] != "sso" || !strings.HasPrefix(page, h.url+attempt.PagePath) {
 		t.Fatalf("start = %v, want method sso and the hosted page's url", out)
 	}
 	if res := h.Page(http.MethodGet, page); res.Status != http.StatusOK || !strings.Contains(res.Body, "organisation") {
@@ -351,8 +351,8 @@ func TestSingleSignOnFromTheStartURL(t *testing.T) {
 	if !strings.HasPrefix(authURL, prov.Issuer()+"/authorize?") {
 		t.Fatalf("continue to %s, want the provider", authURL)
 	}
-	code, state := oidctest.Browse(t, authURL, h.url+activities.SSOCallbackPath)
-	done := h.Page(http.MethodGet, h.url+activities.SSOCallbackPath+"?"+url.Values{"code": {code}, "state": {state}}.Encode())
+	code, state := oidctest.Browse(t, authURL, h.url+attempt.SSOCallbackPath)
+	done := h.Page(http.MethodGet, h.url+attempt.SSOCallbackPath+"?"+url.Values{"code": {code}, "state": {state}}.Encode())
 	if done.Status != http.StatusOK || !strings.Contains(done.Body, `url=https://app.example/home`) || !strings.Contains(done.Body, `href="https://app.example/home"`) {
 		t.Fatalf("callback = %d %s, want the return URL", done.Status, done.Body)
 	}

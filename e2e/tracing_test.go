@@ -18,7 +18,7 @@ import (
 	tlog "go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
 
-	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/internal/historytest"
 	"github.com/flexauth/flexauth/internal/tracing"
 	"github.com/flexauth/flexauth/payloadcodec"
@@ -183,7 +183,7 @@ func TestTraceLinksRequestWorkflowPluginAndStore(t *testing.T) {
 		}
 	}
 	// The link page's span is named for its route, not its path.
-	confirm := "POST " + activities.LinkPath + ":token"
+	confirm := "POST " + attempt.LinkPath + ":token"
 	if !slices.Contains(names(spans), confirm) {
 		t.Errorf("no span %q among %v", confirm, names(spans))
 	}

@@ -2,15 +2,19 @@
 // login attempt is verified, the engine that compiles and evaluates them, and
 // the runner for their Rego tests.
 //
-// A policy sees an [Input] and answers with a [Decision]. The engine fails
-// closed: a policy that does not compile, errors, is undefined or answers with
-// something that is not a usable decision denies, and says why in
-// Decision.Reasons so the audit log can show it.
+// A policy sees an [Input] and answers with a [Decision]. [BuildInput] makes
+// the input of a sign-in from plain data its caller loaded (package
+// admission reads it from the store); the methods a decision may choose are
+// package attempt's. The engine fails closed: a policy that does not
+// compile, errors, is undefined or answers with something that is not a
+// usable decision denies, and says why in Decision.Reasons so the audit log
+// can show it.
 //
-// The package must not do I/O of its own: it sends nothing and keeps no state
-// between calls beyond compiled policies. The one thing it reads is, through
-// the small [ActiveVersions] interface its caller provides, which policy
-// version an account uses and its source: [Registry] decides with each
+// The package must not do I/O of its own, and imports no persistence: it
+// sends nothing and keeps no state between calls beyond compiled policies.
+// The one thing it reads is, through the small [ActiveVersions] interface
+// its caller provides (the store satisfies it), which policy version an
+// account uses and its Rego source: [Registry] decides with each
 // account's active policy, and [ReviewUpload] checks an uploaded one
 // (compiled, its tests run) before it may become active. Policies run
 // without network built-ins (http.send, net.lookup_ip_addr), because accounts

@@ -13,6 +13,8 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/topdown"
+
+	"github.com/flexauth/flexauth/attempt"
 )
 
 // decisionQuery is the document every policy must define.
@@ -143,7 +145,7 @@ func (e *Engine) decide(ctx context.Context, in Input) (Decision, error) {
 	if err := validate(d, in); err != nil {
 		return Decision{}, err
 	}
-	if Delivered(d.Method) && d.TTLSeconds > MaxDeliveredTTL {
+	if attempt.Delivered(d.Method) && d.TTLSeconds > MaxDeliveredTTL {
 		d.Reasons = append(d.Reasons, fmt.Sprintf("ttl capped at %ds for a delivered secret", MaxDeliveredTTL))
 		d.TTLSeconds = MaxDeliveredTTL
 	}
@@ -243,7 +245,7 @@ func decode(v any) (Decision, error) {
 func validate(d Decision, in Input) error {
 	sys := in.System
 	switch d.Method {
-	case MethodPasswordless, MethodPIN, MethodTOTP, MethodSSO, MethodPassword:
+	case attempt.MethodPasswordless, attempt.MethodPIN, attempt.MethodTOTP, attempt.MethodSSO, attempt.MethodPassword:
 	default:
 		return fmt.Errorf("invalid policy decision: unknown method %q", d.Method)
 	}
@@ -263,7 +265,7 @@ func validate(d Decision, in Input) error {
 	}
 	switch {
 	case d.Channel == "":
-	case d.Method == MethodTOTP || d.Method == MethodPassword:
+	case d.Method == attempt.MethodTOTP || d.Method == attempt.MethodPassword:
 		return fmt.Errorf("invalid policy decision: channel %q for %s, which delivers nothing", d.Channel, d.Method)
 	case d.Channel == "email" && in.Account.EmailDeliveryDisabled():
 		return errors.New("invalid policy decision: channel email but email delivery is off for the account")

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/flexauth/flexauth/attempt"
 )
 
 // signIn is a low-risk sign-in: a low-sensitivity system, a known IP, no
@@ -18,10 +20,10 @@ import (
 func signIn() Input {
 	last := time.Date(2025, 1, 1, 9, 0, 0, 0, time.UTC)
 	return Input{
-		Subject: Subject{Account: "acc-1", AuthID: "alice", Assigned: MethodPIN, HasEmail: true},
+		Subject: Subject{Account: "acc-1", AuthID: "alice", Assigned: attempt.MethodPIN, HasEmail: true},
 		System: System{
 			Name:        "wiki",
-			Methods:     []string{MethodPasswordless, MethodPIN, MethodTOTP},
+			Methods:     []string{attempt.MethodPasswordless, attempt.MethodPIN, attempt.MethodTOTP},
 			Sensitivity: "low",
 		},
 		Request: Request{IP: "198.51.100.7", UserAgent: "test", Time: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)},
@@ -49,7 +51,7 @@ func TestDecideWithDefaultPolicy(t *testing.T) {
 		{
 			name:   "low sensitivity and a known IP keep the assigned method",
 			change: func(*Input) {},
-			want: Decision{Allow: true, Method: MethodPIN, TTLSeconds: 300, MaxAttempts: DefaultMaxAttempts, Risk: "low",
+			want: Decision{Allow: true, Method: attempt.MethodPIN, TTLSeconds: 300, MaxAttempts: DefaultMaxAttempts, Risk: "low",
 				Reasons: []string{"sensitivity low", "known IP 198.51.100.7", "no recent failures"}},
 		},
 		{
@@ -60,7 +62,7 @@ func TestDecideWithDefaultPolicy(t *testing.T) {
 				in.Request.IP = "203.0.113.9"
 				in.History.NewIP = true
 			},
-			want: Decision{Allow: true, Method: MethodTOTP, TTLSeconds: 120, MaxAttempts: 3, Risk: "high",
+			want: Decision{Allow: true, Method: attempt.MethodTOTP, TTLSeconds: 120, MaxAttempts: 3, Risk: "high",
 				Reasons: []string{"new IP 203.0.113.9", "step-up to totp: high-sensitivity system and new IP"}},
 		},
 		{
@@ -69,7 +71,7 @@ func TestDecideWithDefaultPolicy(t *testing.T) {
 				in.System.Sensitivity = "high"
 				in.History.NewIP = true
 			},
-			want: Decision{Allow: true, Method: MethodPIN, TTLSeconds: 120, MaxAttempts: 3, Risk: "high",
+			want: Decision{Allow: true, Method: attempt.MethodPIN, TTLSeconds: 120, MaxAttempts: 3, Risk: "high",
 				Reasons: []string{"no step-up: totp not enrolled"}},
 			wantAbsent: "step-up to totp: high-sensitivity system and new IP",
 		},
@@ -79,28 +81,28 @@ func TestDecideWithDefaultPolicy(t *testing.T) {
 				in.History.RecentFailures, in.History.LockedFactors = DefaultMaxAttempts, []string{"pin"}
 				in.Subject.HasEmail = true
 			},
-			want: Decision{Allow: true, Method: MethodPasswordless, TTLSeconds: 150, MaxAttempts: DefaultMaxAttempts, Risk: "medium",
+			want: Decision{Allow: true, Method: attempt.MethodPasswordless, TTLSeconds: 150, MaxAttempts: DefaultMaxAttempts, Risk: "medium",
 				Channel: "email", Reasons: []string{"5 recent failures", "pin is locked after too many wrong codes: a link is sent instead"}},
 		},
 		{
 			name: "a locked pin without links on the system is denied",
 			change: func(in *Input) {
 				in.History.LockedFactors = []string{"pin"}
-				in.System.Methods = []string{MethodPIN}
+				in.System.Methods = []string{attempt.MethodPIN}
 			},
-			want: Decision{Allow: false, Method: MethodPIN, TTLSeconds: 300, MaxAttempts: DefaultMaxAttempts, Risk: "low",
+			want: Decision{Allow: false, Method: attempt.MethodPIN, TTLSeconds: 300, MaxAttempts: DefaultMaxAttempts, Risk: "low",
 				Reasons: []string{"pin is locked after too many wrong codes"}},
 		},
 		{
 			name:   "an assigned method the system does not enable is denied",
-			change: func(in *Input) { in.System.Methods = []string{MethodPasswordless} },
-			want: Decision{Allow: false, Method: MethodPIN, TTLSeconds: 300, MaxAttempts: DefaultMaxAttempts, Risk: "low",
+			change: func(in *Input) { in.System.Methods = []string{attempt.MethodPasswordless} },
+			want: Decision{Allow: false, Method: attempt.MethodPIN, TTLSeconds: 300, MaxAttempts: DefaultMaxAttempts, Risk: "low",
 				Reasons: []string{"assigned method pin is not enabled on system wiki"}},
 		},
 		{
 			name:   "a system with no methods at all denies",
 			change: func(in *Input) { in.System.Methods = nil },
-			want: Decision{Allow: false, Method: MethodPIN, TTLSeconds: 300, MaxAttempts: DefaultMaxAttempts, Risk: "low",
+			want: Decision{Allow: false, Method: attempt.MethodPIN, TTLSeconds: 300, MaxAttempts: DefaultMaxAttempts, Risk: "low",
 				Reasons: []string{"assigned method pin is not enabled on system wiki"}},
 		},
 		{
@@ -109,13 +111,13 @@ func TestDecideWithDefaultPolicy(t *testing.T) {
 				in.Subject.HasEmail = false
 				in.Subject.HasPhone = false
 			},
-			want: Decision{Allow: false, Method: MethodPIN, TTLSeconds: 300, MaxAttempts: DefaultMaxAttempts, Risk: "low",
+			want: Decision{Allow: false, Method: attempt.MethodPIN, TTLSeconds: 300, MaxAttempts: DefaultMaxAttempts, Risk: "low",
 				Reasons: []string{"no contact address for delivery"}},
 		},
 		{
 			name:   "a delivered secret never lives longer than the cap",
 			change: func(in *Input) { in.System.TTLSeconds = 3600 },
-			want: Decision{Allow: true, Method: MethodPIN, TTLSeconds: MaxDeliveredTTL, MaxAttempts: DefaultMaxAttempts, Risk: "low",
+			want: Decision{Allow: true, Method: attempt.MethodPIN, TTLSeconds: MaxDeliveredTTL, MaxAttempts: DefaultMaxAttempts, Risk: "low",
 				Reasons: []string{"sensitivity low"}},
 		},
 	}
@@ -197,7 +199,7 @@ decision := object.union(` + allowPIN + `, {"method": "totp"}) if input.subject.
 		{
 			name:    "a method the system does not enable denies",
 			rules:   `decision := object.union(` + allowPIN + `, {"method": "totp"})`,
-			change:  func(in *Input) { in.System.Methods = []string{MethodPIN} },
+			change:  func(in *Input) { in.System.Methods = []string{attempt.MethodPIN} },
 			wantErr: "method totp is not enabled on system wiki",
 		},
 		{
@@ -332,9 +334,9 @@ func TestDecideCapsDeliveredTTL(t *testing.T) {
 		method  string
 		wantTTL int
 	}{
-		{MethodPasswordless, MaxDeliveredTTL},
-		{MethodPIN, MaxDeliveredTTL},
-		{MethodTOTP, 3600}, // nothing is delivered, so nothing lingers in an inbox
+		{attempt.MethodPasswordless, MaxDeliveredTTL},
+		{attempt.MethodPIN, MaxDeliveredTTL},
+		{attempt.MethodTOTP, 3600}, // nothing is delivered, so nothing lingers in an inbox
 	}
 	for _, tt := range tests {
 		t.Run(tt.method, func(t *testing.T) {
@@ -362,11 +364,11 @@ func TestDecideCapsDeliveredTTL(t *testing.T) {
 // must run the policy file alone; this test keeps the copies equal.
 func TestDefaultPolicyKeepsTheGoLimits(t *testing.T) {
 	e := newEngine(t, Default())
-	for _, method := range []string{MethodPasswordless, MethodPIN, MethodSSO} {
+	for _, method := range []string{attempt.MethodPasswordless, attempt.MethodPIN, attempt.MethodSSO} {
 		t.Run("ttl cap of "+method, func(t *testing.T) {
 			in := signIn()
 			in.Subject.Assigned = method
-			in.System.Methods = append(in.System.Methods, MethodSSO)
+			in.System.Methods = append(in.System.Methods, attempt.MethodSSO)
 			// One second above the cap: a policy whose own cap is
 			// higher than the engine's would answer more, and Decide
 			// would cap it and say so.

@@ -2,39 +2,6 @@ package policies
 
 import "time"
 
-// Verification methods a policy may choose.
-const (
-	MethodPasswordless = "passwordless"
-	MethodPIN          = "pin"
-	MethodTOTP         = "totp"
-	// MethodSSO delivers a link that sends the user to the account's OpenID
-	// Connect provider (Entra ID, Google...); the provider's answer, bound
-	// to the user, completes the attempt.
-	MethodSSO = "sso"
-	// MethodPassword signs the user in on a page flexauth hosts, with the
-	// password and then a TOTP code (or a recovery code); a user without
-	// an authenticator enrols one there first. It delivers nothing: start
-	// answers the page's URL.
-	MethodPassword = "password"
-)
-
-// Methods are the verification methods, in the order the APIs list them.
-func Methods() []string {
-	return []string{MethodPasswordless, MethodPIN, MethodTOTP, MethodSSO, MethodPassword}
-}
-
-// Hosted reports whether method signs the user in on a page flexauth
-// hosts whose URL start answers.
-func Hosted(method string) bool {
-	return method == MethodPassword || method == MethodSSO
-}
-
-// Delivered reports whether method sends the user a secret (a link or a
-// PIN) by email or SMS.
-func Delivered(method string) bool {
-	return method == MethodPasswordless || method == MethodPIN || method == MethodSSO
-}
-
 // risk.rego states both values too (max_delivered_ttl_seconds, max_attempts);
 // TestDefaultPolicyKeepsTheGoLimits fails when they part.
 const (

@@ -5,17 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-
-	"github.com/flexauth/flexauth/store"
 )
 
 // ActiveVersions is what a Registry reads: which policy version decides
 // for an account (its own or an ancestor's, see store.EffectivePolicy),
-// and that version's source.
+// and that version's Rego source. *store.Store satisfies it; the package
+// names no store type, so that it stays free of persistence.
 type ActiveVersions interface {
 	EffectivePolicy(ctx context.Context, accountID string) (owner string, version int, err error)
-	GetPolicyVersion(ctx context.Context, accountID string, version int) (store.PolicyVersion, error)
+	PolicyRego(ctx context.Context, accountID string, version int) (string, error)
 }
+
+// BuiltinVersion is the version number of the built-in default policy,
+// as the store records it (BuiltinVersion; a test ties them).
+const BuiltinVersion = 0
 
 // decider is a compiled policy, or a stand-in that denies (Unavailable).
 type decider interface {
@@ -52,7 +55,7 @@ type Registry struct {
 func NewRegistry(versions ActiveVersions) *Registry {
 	return &Registry{
 		versions: versions,
-		builtin:  &compiled{version: store.BuiltinPolicyVersion},
+		builtin:  &compiled{version: BuiltinVersion},
 		accounts: map[string]*compiled{},
 	}
 }
@@ -98,7 +101,7 @@ func (r *Registry) decideVersion(ctx context.Context, versions ActiveVersions, i
 	}
 	c := r.builtin
 	build := compileBuiltin
-	if version != store.BuiltinPolicyVersion {
+	if version != BuiltinVersion {
 		c = r.entry(account, version)
 		build = func(ctx context.Context) (*Engine, error) { return compileStored(ctx, versions, account, version) }
 	}
@@ -133,11 +136,11 @@ func compileBuiltin(ctx context.Context) (*Engine, error) {
 }
 
 func compileStored(ctx context.Context, versions ActiveVersions, account string, version int) (*Engine, error) {
-	v, err := versions.GetPolicyVersion(ctx, account, version)
+	rego, err := versions.PolicyRego(ctx, account, version)
 	if err != nil {
 		return nil, fmt.Errorf("load policy version %d: %w", version, retry{err})
 	}
-	e, err := New(ctx, map[string]string{UploadModuleFile: v.Rego})
+	e, err := New(ctx, map[string]string{UploadModuleFile: rego})
 	if err != nil {
 		return nil, fmt.Errorf("policy version %d: %w", version, err)
 	}

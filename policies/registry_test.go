@@ -130,9 +130,15 @@ type countingVersions struct {
 	loads atomic.Int32
 }
 
-func (c *countingVersions) GetPolicyVersion(ctx context.Context, accountID string, version int) (store.PolicyVersion, error) {
+func (c *countingVersions) PolicyRego(ctx context.Context, accountID string, version int) (string, error) {
 	c.loads.Add(1)
-	return c.Store.GetPolicyVersion(ctx, accountID, version)
+	return c.Store.PolicyRego(ctx, accountID, version)
+}
+
+func TestBuiltinVersionIsTheStores(t *testing.T) {
+	if BuiltinVersion != store.BuiltinPolicyVersion {
+		t.Fatalf("BuiltinVersion = %d, store.BuiltinPolicyVersion = %d", BuiltinVersion, store.BuiltinPolicyVersion)
+	}
 }
 
 func TestRegistryCompilesEachVersionOnce(t *testing.T) {
@@ -163,11 +169,11 @@ type hookedVersions struct {
 	before func() error
 }
 
-func (h *hookedVersions) GetPolicyVersion(ctx context.Context, accountID string, version int) (store.PolicyVersion, error) {
+func (h *hookedVersions) PolicyRego(ctx context.Context, accountID string, version int) (string, error) {
 	if err := h.before(); err != nil {
-		return store.PolicyVersion{}, err
+		return "", err
 	}
-	return h.Store.GetPolicyVersion(ctx, accountID, version)
+	return h.Store.PolicyRego(ctx, accountID, version)
 }
 
 func TestRegistryRetriesAfterFailuresThatAreNotThePolicys(t *testing.T) {

@@ -7,17 +7,20 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+
+	"github.com/flexauth/flexauth/attempt"
 )
 
 // Factors that can be guessed. Each has its own consecutive-failure count,
 // so that guessing one locks that one: a user whose PIN an anonymous party
 // has locked can still sign in by a delivered link, a user whose TOTP is
-// locked can still use a recovery code.
+// locked can still use a recovery code. Package attempt owns the names
+// (attempt.MethodFactor maps a method to its factor).
 const (
-	FactorPIN      = "pin"
-	FactorTOTP     = "totp"
-	FactorRecovery = "recovery"
-	FactorSSO      = "sso"
+	FactorPIN      = attempt.FactorPIN
+	FactorTOTP     = attempt.FactorTOTP
+	FactorRecovery = attempt.FactorRecovery
+	FactorSSO      = attempt.FactorSSO
 	// FactorPassword (password_attempts.go) counts wrong passwords.
 )
 

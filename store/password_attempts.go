@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+
+	"github.com/flexauth/flexauth/attempt"
 )
 
 // Steps of a password attempt, as attempts.step publishes them for the
@@ -18,14 +20,11 @@ const (
 
 // FactorPassword is the factor of passwords: wrong ones count toward its
 // lock-out like wrong codes.
-const FactorPassword = "password"
+const FactorPassword = attempt.FactorPassword
 
-// Keys of attempt secrets.
-const (
-	// SecretRecoveryCodes holds the recovery codes drawn at enrolment until
-	// the page shows them, once.
-	SecretRecoveryCodes = "recovery-codes"
-)
+// SecretRecoveryCodes is the key of an attempt secret holding the recovery
+// codes drawn at enrolment until the page shows them, once.
+const SecretRecoveryCodes = attempt.SecretRecoveryCodes
 
 // AttemptSecret is a value a step of an attempt passes to the activities
 // without it entering workflow history: sealed with the attempt ID, kept

@@ -167,6 +167,13 @@ func (s *Store) GetPolicyVersion(ctx context.Context, accountID string, version 
 	return v, nil
 }
 
+// PolicyRego is the Rego source of one stored version: what
+// policies.Registry compiles (it satisfies policies.ActiveVersions).
+func (s *Store) PolicyRego(ctx context.Context, accountID string, version int) (string, error) {
+	v, err := s.GetPolicyVersion(ctx, accountID, version)
+	return v.Rego, err
+}
+
 // ListPolicyVersions returns the account's stored versions, newest first,
 // without their sources (Rego and Tests are empty): a list need not carry
 // up to a mebibyte per version.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 )
 
@@ -21,6 +22,16 @@ type RecoveryCode struct {
 	Sealed    []byte     `bun:"sealed"`
 	CreatedAt time.Time  `bun:"created_at,notnull"`
 	UsedAt    *time.Time `bun:"used_at"`
+}
+
+// NewRecoveryCodes are the rows of a user's new set of recovery codes,
+// from their digests (attempt.DrawRecoveryCodes draws the set).
+func NewRecoveryCodes(userID string, digests []string, at time.Time) []RecoveryCode {
+	rows := make([]RecoveryCode, len(digests))
+	for i, d := range digests {
+		rows[i] = RecoveryCode{ID: uuid.NewString(), UserID: userID, Digest: d, CreatedAt: at}
+	}
+	return rows
 }
 
 // ReplaceRecoveryCodes removes the user's codes, used or not, and stores

@@ -10,7 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/flexauth/flexauth/policies"
+	"github.com/flexauth/flexauth/attempt"
 )
 
 // Limits on user fields, shared with the admin API.
@@ -33,7 +33,7 @@ const (
 
 // Methods are the verification methods a file may assign.
 func Methods() []string {
-	return policies.Methods()
+	return attempt.Methods()
 }
 
 // CheckAuthID says what is wrong with an authid, if anything.

@@ -8,7 +8,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/flexauth/flexauth/activities"
-	"github.com/flexauth/flexauth/policies"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/secret"
 	"github.com/flexauth/flexauth/store"
 )
@@ -63,7 +63,7 @@ var acts *activities.Activities
 
 // attempt is the workflow's state; update handlers and the main function
 // share it (Temporal runs them one at a time, never in parallel).
-type attempt struct {
+type attemptRun struct {
 	in       AttemptInput
 	begun    bool
 	begin    BeginResult
@@ -103,7 +103,7 @@ const versionCodeCheck = "code-check-per-factor"
 
 // Attempt runs one authentication attempt from policy decision to outcome.
 func Attempt(ctx workflow.Context, in AttemptInput) (AttemptResult, error) {
-	st := &attempt{in: in, state: StatePending}
+	st := &attemptRun{in: in, state: StatePending}
 	subject := activities.Subject{AttemptID: in.AttemptID, AccountID: in.AccountID, System: in.System, AuthID: in.AuthID, IP: in.IP}
 
 	if err := st.registerHandlers(ctx, subject); err != nil {
@@ -150,10 +150,10 @@ func Attempt(ctx workflow.Context, in AttemptInput) (AttemptResult, error) {
 		}
 	})
 
-	if b.Method == policies.MethodPassword {
+	if b.Method == attempt.MethodPassword {
 		st.step = store.StepPassword
 	}
-	if b.Method == policies.MethodTOTP || b.Method == policies.MethodPassword {
+	if b.Method == attempt.MethodTOTP || b.Method == attempt.MethodPassword {
 		// Nothing to deliver: the user answers with what they know or hold.
 		st.issued = true
 	} else {
@@ -183,7 +183,7 @@ func Attempt(ctx workflow.Context, in AttemptInput) (AttemptResult, error) {
 // failed for a reason other than a permanent one. Both are IssueChallenge,
 // which sends the same secret under the same delivery id each time, so a
 // second try after a lost answer is a duplicate the plugin drops.
-func (st *attempt) deliver(ctx workflow.Context, in activities.IssueInput) (activities.IssueResult, error) {
+func (st *attemptRun) deliver(ctx workflow.Context, in activities.IssueInput) (activities.IssueResult, error) {
 	var issued activities.IssueResult
 	if st.in.Shape >= ShapeLean {
 		err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, localDeliveryOptions), acts.IssueChallenge, in).Get(ctx, &issued)
@@ -205,7 +205,7 @@ func isPermanentDelivery(err error) bool {
 	return appErr.Type() == activities.ErrTypeDelivery || appErr.Type() == activities.ErrTypeNoSecret || appErr.NonRetryable()
 }
 
-func (st *attempt) registerHandlers(ctx workflow.Context, subject activities.Subject) error {
+func (st *attemptRun) registerHandlers(ctx workflow.Context, subject activities.Subject) error {
 	err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateBegin,
 		func(ctx workflow.Context) (BeginResult, error) {
 			_ = workflow.Await(ctx, func() bool { return st.begun })
@@ -224,9 +224,9 @@ func (st *attempt) registerHandlers(ctx workflow.Context, subject activities.Sub
 		validate func(workflow.Context, Submission) error
 	}{
 		{UpdateSubmitCode, st.submitCode, st.codeValidator},
-		{UpdateConfirmLink, st.confirmLink, st.validator(policies.MethodPasswordless)},
-		{UpdateAuthorizeSSO, st.authorizeSSO, st.validator(policies.MethodSSO)},
-		{UpdateConfirmSSO, st.confirmSSO, st.validator(policies.MethodSSO)},
+		{UpdateConfirmLink, st.confirmLink, st.validator(attempt.MethodPasswordless)},
+		{UpdateAuthorizeSSO, st.authorizeSSO, st.validator(attempt.MethodSSO)},
+		{UpdateConfirmSSO, st.confirmSSO, st.validator(attempt.MethodSSO)},
 		{UpdateSubmitPassword, st.submitPassword, st.stepValidator(store.StepPassword)},
 		{UpdateConfirmEnrolment, st.confirmEnrolment, st.stepValidator(store.StepEnrol)},
 		{UpdateRecoverByEmail, st.recoverByEmail, st.stepValidator(store.StepTOTP)},
@@ -254,7 +254,7 @@ var (
 	ErrWrongStep    = errors.New("attempt is not at this step, or the submission is from another browser")
 )
 
-func (st *attempt) validator(methods ...string) func(workflow.Context, Submission) error {
+func (st *attemptRun) validator(methods ...string) func(workflow.Context, Submission) error {
 	return func(_ workflow.Context, sub Submission) error {
 		switch {
 		case sub.AttemptID != st.in.AttemptID:
@@ -273,11 +273,11 @@ func (st *attempt) validator(methods ...string) func(workflow.Context, Submissio
 
 // codeValidator takes codes for PIN and TOTP attempts and, at their TOTP
 // step, for password attempts from the browser that gave the password.
-func (st *attempt) codeValidator(ctx workflow.Context, sub Submission) error {
-	if err := st.validator(policies.MethodPIN, policies.MethodTOTP, policies.MethodPassword)(ctx, sub); err != nil {
+func (st *attemptRun) codeValidator(ctx workflow.Context, sub Submission) error {
+	if err := st.validator(attempt.MethodPIN, attempt.MethodTOTP, attempt.MethodPassword)(ctx, sub); err != nil {
 		return err
 	}
-	if st.begin.Method == policies.MethodPassword {
+	if st.begin.Method == attempt.MethodPassword {
 		return st.stepValidator(store.StepTOTP)(ctx, sub)
 	}
 	return nil
@@ -285,9 +285,9 @@ func (st *attempt) codeValidator(ctx workflow.Context, sub Submission) error {
 
 // stepValidator takes a password attempt's submission at step, from the
 // browser bound to it once the password was right.
-func (st *attempt) stepValidator(step string) func(workflow.Context, Submission) error {
+func (st *attemptRun) stepValidator(step string) func(workflow.Context, Submission) error {
 	return func(ctx workflow.Context, sub Submission) error {
-		if err := st.validator(policies.MethodPassword)(ctx, sub); err != nil {
+		if err := st.validator(attempt.MethodPassword)(ctx, sub); err != nil {
 			return err
 		}
 		if st.step != step {
@@ -300,7 +300,7 @@ func (st *attempt) stepValidator(step string) func(workflow.Context, Submission)
 	}
 }
 
-func (st *attempt) submitCode(ctx workflow.Context, subject activities.Subject, sub Submission) (Verdict, error) {
+func (st *attemptRun) submitCode(ctx workflow.Context, subject activities.Subject, sub Submission) (Verdict, error) {
 	// One submission at a time, each seeing the failures of those before it:
 	// otherwise a burst of concurrent guesses would all be checked before
 	// the first failure is counted, and the lock-out would not bound them.
@@ -315,7 +315,7 @@ func (st *attempt) submitCode(ctx workflow.Context, subject activities.Subject, 
 		return st.checkCode(ctx, subject, sub)
 	}
 	valid, reason := false, "wrong pin"
-	if st.begin.Method == policies.MethodTOTP {
+	if st.begin.Method == attempt.MethodTOTP {
 		var res activities.VerifyTOTPResult
 		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, verifyOptions), acts.VerifyTOTP,
 			activities.VerifyTOTPInput{Subject: subject, Digest: sub.Digest}).Get(ctx, &res)
@@ -331,7 +331,7 @@ func (st *attempt) submitCode(ctx workflow.Context, subject activities.Subject, 
 	}
 	if valid {
 		st.state = StateAuthenticated
-		st.signedInWith = activities.MethodFactor(st.begin.Method)
+		st.signedInWith = attempt.MethodFactor(st.begin.Method)
 		st.finish(ctx, subject, StateAuthenticated, "correct "+st.begin.Method)
 		return Verdict{Verdict: VerdictAccepted, State: StateAuthenticated}, nil
 	}
@@ -342,7 +342,7 @@ func (st *attempt) submitCode(ctx workflow.Context, subject activities.Subject, 
 // factor. The attempt locks when no factor it takes is left open: a PIN
 // attempt with its PIN locked, a TOTP attempt once TOTP and recovery codes
 // are both locked (with TOTP locked, a recovery code still signs in).
-func (st *attempt) checkCode(ctx workflow.Context, subject activities.Subject, sub Submission) (Verdict, error) {
+func (st *attemptRun) checkCode(ctx workflow.Context, subject activities.Subject, sub Submission) (Verdict, error) {
 	factor := st.submittedFactor(sub.Factor)
 	reasons := []string{"correct " + factor}
 	check := activities.CodeInput{
@@ -396,31 +396,31 @@ func (st *attempt) checkCode(ctx workflow.Context, subject activities.Subject, s
 
 // submittedFactor is the factor a submission is checked as: what the API
 // read from the code's form, when the attempt's method takes it.
-func (st *attempt) submittedFactor(claimed string) string {
-	method := activities.MethodFactor(st.begin.Method)
-	if st.begin.Method == policies.MethodPassword {
+func (st *attemptRun) submittedFactor(claimed string) string {
+	method := attempt.MethodFactor(st.begin.Method)
+	if st.begin.Method == attempt.MethodPassword {
 		// The password is behind it: the code is the second factor.
-		method = activities.MethodFactor(policies.MethodTOTP)
+		method = attempt.MethodFactor(attempt.MethodTOTP)
 	}
-	if method == activities.MethodFactor(policies.MethodTOTP) && claimed == activities.FactorRecovery {
+	if method == attempt.MethodFactor(attempt.MethodTOTP) && claimed == attempt.FactorRecovery {
 		return claimed
 	}
 	return method
 }
 
 // exhausted reports whether every factor the attempt takes is locked.
-func (st *attempt) exhausted() bool {
+func (st *attemptRun) exhausted() bool {
 	switch st.begin.Method {
-	case policies.MethodPIN:
-		return st.locked[activities.MethodFactor(policies.MethodPIN)]
-	case policies.MethodTOTP:
-		return st.locked[activities.MethodFactor(policies.MethodTOTP)] && st.locked[activities.FactorRecovery]
-	case policies.MethodPassword:
+	case attempt.MethodPIN:
+		return st.locked[attempt.MethodFactor(attempt.MethodPIN)]
+	case attempt.MethodTOTP:
+		return st.locked[attempt.MethodFactor(attempt.MethodTOTP)] && st.locked[attempt.FactorRecovery]
+	case attempt.MethodPassword:
 		if st.locked[store.FactorPassword] {
 			return true
 		}
 		return st.step == store.StepTOTP &&
-			st.locked[activities.MethodFactor(policies.MethodTOTP)] && st.locked[activities.FactorRecovery]
+			st.locked[attempt.MethodFactor(attempt.MethodTOTP)] && st.locked[attempt.FactorRecovery]
 	}
 	return false
 }
@@ -429,7 +429,7 @@ func (st *attempt) exhausted() bool {
 // attempt for this one (the caller clears st.checking when done). It
 // answers the verdict to give instead when the attempt ended meanwhile or,
 // for a step other than "", moved past it.
-func (st *attempt) turn(ctx workflow.Context, step string) (Verdict, bool) {
+func (st *attemptRun) turn(ctx workflow.Context, step string) (Verdict, bool) {
 	_ = workflow.Await(ctx, func() bool { return !st.checking || st.state != StatePending })
 	if st.state != StatePending {
 		return st.closed(), false
@@ -444,7 +444,7 @@ func (st *attempt) turn(ctx workflow.Context, step string) (Verdict, bool) {
 // submitPassword has the password sealed under this update's ID checked
 // and counted. The right one moves the attempt to its second factor
 // (a TOTP or recovery code, or enrolment) for the browser that sent it.
-func (st *attempt) submitPassword(ctx workflow.Context, subject activities.Subject, sub Submission) (Verdict, error) {
+func (st *attemptRun) submitPassword(ctx workflow.Context, subject activities.Subject, sub Submission) (Verdict, error) {
 	// Another submission may get the password right while this one waits.
 	if v, ok := st.turn(ctx, store.StepPassword); !ok {
 		return v, nil
@@ -453,7 +453,7 @@ func (st *attempt) submitPassword(ctx workflow.Context, subject activities.Subje
 	id := workflow.GetCurrentUpdateInfo(ctx).ID
 	var res activities.PasswordResult
 	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, localOptions), acts.CheckPassword, activities.PasswordInput{
-		Subject: subject, UserID: st.userID, Effect: "password:" + id, SecretKey: activities.PasswordSecretKey(id),
+		Subject: subject, UserID: st.userID, Effect: "password:" + id, SecretKey: attempt.PasswordSecretKey(id),
 		Browser: sub.Browser, MaxAttempts: st.max,
 	}).Get(ctx, &res)
 	if err != nil {
@@ -482,7 +482,7 @@ func (st *attempt) submitPassword(ctx workflow.Context, subject activities.Subje
 // confirmEnrolment has the user's new authenticator confirmed by a code
 // from it. Confirmed, the attempt is authenticated: the password and a
 // code from the authenticator now bound to the user are both proved.
-func (st *attempt) confirmEnrolment(ctx workflow.Context, subject activities.Subject, sub Submission) (Verdict, error) {
+func (st *attemptRun) confirmEnrolment(ctx workflow.Context, subject activities.Subject, sub Submission) (Verdict, error) {
 	if v, ok := st.turn(ctx, ""); !ok {
 		return v, nil
 	}
@@ -519,7 +519,7 @@ func (st *attempt) confirmEnrolment(ctx workflow.Context, subject activities.Sub
 // authenticates only once a new authenticator is enrolled. An invalid link
 // (used, expired, another attempt's) is no guess (the API found it by its
 // digest) and counts nothing.
-func (st *attempt) recoverByEmail(ctx workflow.Context, subject activities.Subject, sub Submission) (Verdict, error) {
+func (st *attemptRun) recoverByEmail(ctx workflow.Context, subject activities.Subject, sub Submission) (Verdict, error) {
 	// A code or another link may move the attempt on while this one waits.
 	if v, ok := st.turn(ctx, store.StepTOTP); !ok {
 		return v, nil
@@ -542,7 +542,7 @@ func (st *attempt) recoverByEmail(ctx workflow.Context, subject activities.Subje
 	return Verdict{Verdict: VerdictAccepted, State: StatePending, Step: st.step}, nil
 }
 
-func (st *attempt) confirmLink(ctx workflow.Context, subject activities.Subject, sub Submission) (Verdict, error) {
+func (st *attemptRun) confirmLink(ctx workflow.Context, subject activities.Subject, sub Submission) (Verdict, error) {
 	_ = workflow.Await(ctx, func() bool { return st.issued || st.state != StatePending })
 	if st.state != StatePending {
 		return st.closed(), nil
@@ -560,7 +560,7 @@ func (st *attempt) confirmLink(ctx workflow.Context, subject activities.Subject,
 // authorizeSSO has a sign-on request drawn for the holder of the attempt's
 // link. Each request replaces the one before, so only the latest state can
 // come back.
-func (st *attempt) authorizeSSO(ctx workflow.Context, subject activities.Subject, sub Submission) (Verdict, error) {
+func (st *attemptRun) authorizeSSO(ctx workflow.Context, subject activities.Subject, sub Submission) (Verdict, error) {
 	_ = workflow.Await(ctx, func() bool { return (st.issued && !st.checking) || st.state != StatePending })
 	if st.state != StatePending {
 		return st.closed(), nil
@@ -588,7 +588,7 @@ func (st *attempt) authorizeSSO(ctx workflow.Context, subject activities.Subject
 // is redeemed and the identity checked by the activity. A failed
 // verification counts as a failure like a wrong code; a genuine identity
 // refused (res.Refused) is no guess and ends the attempt uncounted.
-func (st *attempt) confirmSSO(ctx workflow.Context, subject activities.Subject, sub Submission) (Verdict, error) {
+func (st *attemptRun) confirmSSO(ctx workflow.Context, subject activities.Subject, sub Submission) (Verdict, error) {
 	_ = workflow.Await(ctx, func() bool { return !st.checking || st.state != StatePending })
 	if st.state != StatePending {
 		return st.closed(), nil
@@ -611,7 +611,7 @@ func (st *attempt) confirmSSO(ctx workflow.Context, subject activities.Subject, 
 	}
 	if res.Valid {
 		st.state = StateAuthenticated
-		st.signedInWith = activities.MethodFactor(policies.MethodSSO)
+		st.signedInWith = attempt.MethodFactor(attempt.MethodSSO)
 		st.finish(ctx, subject, StateAuthenticated, res.Reason)
 		return Verdict{Verdict: VerdictAccepted, State: StateAuthenticated}, nil
 	}
@@ -625,12 +625,12 @@ func (st *attempt) confirmSSO(ctx workflow.Context, subject activities.Subject, 
 
 // reject counts a wrong code against the user and locks the attempt once the
 // policy's max_attempts is reached.
-func (st *attempt) reject(ctx workflow.Context, subject activities.Subject, reason string) (Verdict, error) {
+func (st *attemptRun) reject(ctx workflow.Context, subject activities.Subject, reason string) (Verdict, error) {
 	var n int
 	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, localOptions), acts.RecordFailure,
 		activities.FailureInput{
 			Subject: subject, UserID: st.userID, Reason: reason, MaxAttempts: st.max,
-			Factor: activities.MethodFactor(st.begin.Method), Effect: "failure:" + workflow.GetCurrentUpdateInfo(ctx).ID,
+			Factor: attempt.MethodFactor(st.begin.Method), Effect: "failure:" + workflow.GetCurrentUpdateInfo(ctx).ID,
 		}).Get(ctx, &n)
 	if err != nil {
 		return Verdict{}, err
@@ -647,14 +647,14 @@ func (st *attempt) reject(ctx workflow.Context, subject activities.Subject, reas
 	return Verdict{Verdict: VerdictRejected, State: StatePending, Remaining: st.max - st.failures}, nil
 }
 
-func (st *attempt) closed() Verdict {
+func (st *attemptRun) closed() Verdict {
 	return Verdict{Verdict: VerdictClosed, State: st.state}
 }
 
 // finish publishes the final state once. It cannot fail the workflow: if the
 // store stays unreachable through every retry, the state still stands in
 // the workflow's result and its query.
-func (st *attempt) finish(ctx workflow.Context, subject activities.Subject, state string, reasons ...string) {
+func (st *attemptRun) finish(ctx workflow.Context, subject activities.Subject, state string, reasons ...string) {
 	if st.finished {
 		return
 	}
@@ -668,7 +668,7 @@ func (st *attempt) finish(ctx workflow.Context, subject activities.Subject, stat
 }
 
 // result waits for in-flight update handlers so none is cut off mid-way.
-func (st *attempt) result(ctx workflow.Context) AttemptResult {
+func (st *attemptRun) result(ctx workflow.Context) AttemptResult {
 	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 	return AttemptResult{State: st.state, Method: st.begin.Method, Reasons: st.reasons}
 }

@@ -12,7 +12,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/flexauth/flexauth/activities"
-	"github.com/flexauth/flexauth/policies"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/workflows"
 )
 
@@ -156,7 +156,7 @@ func completed[R any](t *testing.T, env *testsuite.TestWorkflowEnvironment) R {
 }
 
 func TestConfirmedLinkAuthenticates(t *testing.T) {
-	env, finals := newEnv(t, policies.MethodPasswordless, 5*time.Minute, 5)
+	env, finals := newEnv(t, attempt.MethodPasswordless, 5*time.Minute, 5)
 	var v workflows.Verdict
 	var err error
 	submit(env, time.Minute, workflows.UpdateConfirmLink, workflows.Submission{AttemptID: attemptID, Digest: "right"}, &v, &err)
@@ -174,7 +174,7 @@ func TestConfirmedLinkAuthenticates(t *testing.T) {
 }
 
 func TestUnansweredAttemptExpiresAtItsTTL(t *testing.T) {
-	env, finals := newEnv(t, policies.MethodPIN, 3*time.Minute, 5)
+	env, finals := newEnv(t, attempt.MethodPIN, 3*time.Minute, 5)
 	start := env.Now()
 	env.ExecuteWorkflow(workflows.Attempt, input)
 
@@ -190,7 +190,7 @@ func TestUnansweredAttemptExpiresAtItsTTL(t *testing.T) {
 }
 
 func TestCodeAfterExpiryIsRefused(t *testing.T) {
-	env, _ := newEnv(t, policies.MethodPIN, time.Minute, 5)
+	env, _ := newEnv(t, attempt.MethodPIN, time.Minute, 5)
 	var v workflows.Verdict
 	var err error
 	// The workflow has ended by then: the update cannot be delivered.
@@ -205,7 +205,7 @@ func TestCodeAfterExpiryIsRefused(t *testing.T) {
 }
 
 func TestWrongPINsLockTheAttempt(t *testing.T) {
-	env, finals := newEnv(t, policies.MethodPIN, 5*time.Minute, 3)
+	env, finals := newEnv(t, attempt.MethodPIN, 5*time.Minute, 3)
 	verdicts := make([]workflows.Verdict, 4)
 	errs := make([]error, 4)
 	for i := range 3 {
@@ -236,7 +236,7 @@ func TestConcurrentGuessesAreCountedOneAtATime(t *testing.T) {
 	// A burst of guesses arrives at once: each must be checked after the
 	// failures before it are counted, so no more than max_attempts guesses
 	// are ever looked at.
-	env, _, checked := newCountingEnv(t, policies.MethodPIN, 5*time.Minute, 3)
+	env, _, checked := newCountingEnv(t, attempt.MethodPIN, 5*time.Minute, 3)
 	const burst = 8
 	verdicts := make([]workflows.Verdict, burst)
 	errs := make([]error, burst)
@@ -272,7 +272,7 @@ func TestConcurrentGuessesAreCountedOneAtATime(t *testing.T) {
 }
 
 func TestTOTPIsVerifiedByTheActivity(t *testing.T) {
-	env, finals := newEnv(t, policies.MethodTOTP, 5*time.Minute, 5)
+	env, finals := newEnv(t, attempt.MethodTOTP, 5*time.Minute, 5)
 	var first, second workflows.Verdict
 	var err1, err2 error
 	submit(env, time.Second, workflows.UpdateSubmitCode, workflows.Submission{AttemptID: attemptID, Digest: "nope", Factor: "totp"}, &first, &err1)
@@ -305,7 +305,7 @@ func TestLockedTOTPLeavesRecoveryCodes(t *testing.T) {
 		{"wrong recovery codes lock the attempt", workflows.Submission{Digest: "nope", Factor: "recovery"}, workflows.StateLocked, "locked"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			env, finals, checks := newCheckingEnv(t, policies.MethodTOTP, 5*time.Minute, 2)
+			env, finals, checks := newCheckingEnv(t, attempt.MethodTOTP, 5*time.Minute, 2)
 			subs := []workflows.Submission{
 				{Digest: "nope", Factor: "totp"}, {Digest: "nope", Factor: "totp"}, // totp locks
 				{Digest: "totp-right", Factor: "totp"}, // refused unseen
@@ -344,7 +344,7 @@ func TestLockedTOTPLeavesRecoveryCodes(t *testing.T) {
 // A PIN attempt whose PIN is already locked when it starts (a policy that
 // picked it anyway) refuses every code unseen and locks at once.
 func TestPINLockedAtTheStartLocksTheAttempt(t *testing.T) {
-	env, finals, checks := newCheckingEnv(t, policies.MethodPIN, 5*time.Minute, 3)
+	env, finals, checks := newCheckingEnv(t, attempt.MethodPIN, 5*time.Minute, 3)
 	checks.failures["pin"] = 3
 	var v workflows.Verdict
 	var err error
@@ -361,7 +361,7 @@ func TestPINLockedAtTheStartLocksTheAttempt(t *testing.T) {
 func TestSubmissionForASupersededAttemptIsRejected(t *testing.T) {
 	// After a new start supersedes an attempt, its PIN or link may still
 	// reach the new run (same workflow ID): it names the old attempt.
-	env, _ := newEnv(t, policies.MethodPIN, time.Minute, 5)
+	env, _ := newEnv(t, attempt.MethodPIN, time.Minute, 5)
 	var v workflows.Verdict
 	var err error
 	submit(env, time.Second, workflows.UpdateSubmitCode, workflows.Submission{AttemptID: "attempt-0", Digest: "right"}, &v, &err)
@@ -376,7 +376,7 @@ func TestSubmissionForASupersededAttemptIsRejected(t *testing.T) {
 }
 
 func TestCodeForALinkAttemptIsRejected(t *testing.T) {
-	env, _ := newEnv(t, policies.MethodPasswordless, time.Minute, 5)
+	env, _ := newEnv(t, attempt.MethodPasswordless, time.Minute, 5)
 	var v workflows.Verdict
 	var err error
 	submit(env, time.Second, workflows.UpdateSubmitCode, workflows.Submission{AttemptID: attemptID, Digest: "right"}, &v, &err)
@@ -411,7 +411,7 @@ func TestPolicyDenialEndsTheAttempt(t *testing.T) {
 }
 
 func TestBeginAnswersWithTheDecision(t *testing.T) {
-	env, _ := newEnv(t, policies.MethodPIN, 2*time.Minute, 5)
+	env, _ := newEnv(t, attempt.MethodPIN, 2*time.Minute, 5)
 	var begin workflows.BeginResult
 	start := env.Now()
 	env.RegisterDelayedCallback(func() {
@@ -421,7 +421,7 @@ func TestBeginAnswersWithTheDecision(t *testing.T) {
 		})
 	}, 0)
 	env.ExecuteWorkflow(workflows.Attempt, input)
-	if !begin.Allowed || begin.Method != policies.MethodPIN || begin.AttemptID != attemptID {
+	if !begin.Allowed || begin.Method != attempt.MethodPIN || begin.AttemptID != attemptID {
 		t.Fatalf("begin = %+v", begin)
 	}
 	if d := begin.ExpiresAt.Sub(start); d < 2*time.Minute-time.Second || d > 2*time.Minute+time.Second {
@@ -435,7 +435,7 @@ func TestUndeliverableChallengeFailsClosed(t *testing.T) {
 	env.RegisterWorkflow(workflows.Attempt)
 	env.RegisterActivity(acts)
 	onBegin(env, activities.BeginResult{
-		Allowed: true, UserID: "u1", Method: policies.MethodPIN, TTL: 5 * time.Minute, MaxAttempts: 5,
+		Allowed: true, UserID: "u1", Method: attempt.MethodPIN, TTL: 5 * time.Minute, MaxAttempts: 5,
 	}, func(context.Context, activities.IssueInput) (activities.IssueResult, error) {
 		return activities.IssueResult{}, temporal.NewNonRetryableApplicationError("invalid number", activities.ErrTypeDelivery, nil)
 	})

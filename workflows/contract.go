@@ -27,7 +27,7 @@ const (
 	UpdateConfirmSSO = "confirm-sso"
 	// UpdateSubmitPassword announces a password submitted on a password
 	// attempt's hosted page. The password itself is sealed on the attempt
-	// under a key made of the update's ID (activities.PasswordSecretKey):
+	// under a key made of the update's ID (attempt.PasswordSecretKey):
 	// the update carries only the submitting browser's binding digest.
 	UpdateSubmitPassword = "submit-password"
 	// UpdateConfirmEnrolment carries the digest of the code that confirms

@@ -17,6 +17,12 @@ func CredentialLinkWorkflowID(accountID, linkID string) string {
 	return "credential-link/" + accountID + "/" + linkID
 }
 
+// CredentialLinkInput is the input of CredentialLink, which the API starts
+// it with: the link's ID and account, the same as its delivery activity's
+// (an alias, so that the API speaks to the workflow without importing the
+// activities).
+type CredentialLinkInput = activities.CredentialLinkInput
+
 // LinkFailed is the state of a link whose delivery failed for good: the
 // link is voided and the audit trail says why.
 const LinkFailed = "failed"
@@ -48,7 +54,7 @@ var linkDeliveryOptions = workflow.ActivityOptions{
 // voids the link and is audited, so that no request is lost in silence.
 // Neither the token nor the user ever enters the history: the input is the
 // link's ID, the result its state.
-func CredentialLink(ctx workflow.Context, in activities.CredentialLinkInput) (CredentialLinkResult, error) {
+func CredentialLink(ctx workflow.Context, in CredentialLinkInput) (CredentialLinkResult, error) {
 	var res activities.CredentialLinkResult
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, linkDeliveryOptions), acts.DeliverCredentialLink, in).Get(ctx, &res)
 	if err == nil {

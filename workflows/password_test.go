@@ -11,7 +11,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/flexauth/flexauth/activities"
-	"github.com/flexauth/flexauth/policies"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/store"
 	"github.com/flexauth/flexauth/workflows"
 )
@@ -31,7 +31,7 @@ func (p *passwordChecks) check(_ context.Context, in activities.PasswordInput) (
 	if p.failures >= in.MaxAttempts {
 		return activities.PasswordResult{CodeResult: activities.CodeResult{Refused: true, Locked: true, Failures: p.failures}}, nil
 	}
-	if strings.HasPrefix(in.SecretKey, activities.PasswordSecretKey("right")) {
+	if strings.HasPrefix(in.SecretKey, attempt.PasswordSecretKey("right")) {
 		step := store.StepEnrol
 		if p.enrolled {
 			step = store.StepTOTP
@@ -45,7 +45,7 @@ func (p *passwordChecks) check(_ context.Context, in activities.PasswordInput) (
 }
 
 func newPasswordEnv(t *testing.T, enrolled bool, ttl time.Duration, maxAttempts int) (*testsuite.TestWorkflowEnvironment, *[]string, *passwordChecks) {
-	env, finals, _ := newCheckingEnv(t, policies.MethodPassword, ttl, maxAttempts)
+	env, finals, _ := newCheckingEnv(t, attempt.MethodPassword, ttl, maxAttempts)
 	p := &passwordChecks{enrolled: enrolled}
 	env.OnActivity(acts.CheckPassword, mock.Anything, mock.Anything).Return(p.check)
 	env.OnActivity(acts.ConfirmEnrolment, mock.Anything, mock.Anything).Return(
@@ -118,7 +118,7 @@ func TestPasswordThenTOTPAuthenticates(t *testing.T) {
 		t.Errorf("published %v, want [authenticated by totp]", *finals)
 	}
 	// Each password was read from the secret its own update named.
-	want := []string{activities.PasswordSecretKey("wrong-1"), activities.PasswordSecretKey("right-1")}
+	want := []string{attempt.PasswordSecretKey("wrong-1"), attempt.PasswordSecretKey("right-1")}
 	if strings.Join(p.secrets, ",") != strings.Join(want, ",") {
 		t.Errorf("secrets read %v, want %v", p.secrets, want)
 	}

@@ -16,8 +16,8 @@ import (
 	"go.temporal.io/server/temporaltest"
 
 	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/internal/historytest"
-	"github.com/flexauth/flexauth/policies"
 	"github.com/flexauth/flexauth/workflows"
 )
 
@@ -43,7 +43,7 @@ func (d *deliveries) listen(env *testsuite.TestWorkflowEnvironment) {
 // the attempt's result and where the delivery ran.
 func signInWithPIN(t *testing.T, shape int, issue func(context.Context, activities.IssueInput) (activities.IssueResult, error)) (workflows.AttemptResult, workflows.Verdict, deliveries) {
 	t.Helper()
-	env, _, _ := newIssuingEnv(t, policies.MethodPIN, 5*time.Minute, 3, issue)
+	env, _, _ := newIssuingEnv(t, attempt.MethodPIN, 5*time.Minute, 3, issue)
 	var d deliveries
 	d.listen(env)
 	var v workflows.Verdict
@@ -95,7 +95,7 @@ func TestLeanShapeRetriesAFailedDeliveryAsAnActivity(t *testing.T) {
 // The compact shape delivers inside the workflow task as the lean one
 // does, and a right code ends the attempt with its check: no Finish runs.
 func TestCompactShapePublishesWithItsCheck(t *testing.T) {
-	env, finals, _ := newIssuingEnv(t, policies.MethodPIN, 5*time.Minute, 3, delivered)
+	env, finals, _ := newIssuingEnv(t, attempt.MethodPIN, 5*time.Minute, 3, delivered)
 	var d deliveries
 	d.listen(env)
 	finishes := 0
@@ -167,7 +167,7 @@ func TestPINSignInEvents(t *testing.T) {
 	ts := temporaltest.NewServer(temporaltest.WithT(t))
 	ts.NewWorkerWithOptions(workflows.TaskQueue, func(r sdkworker.Registry) {
 		r.RegisterWorkflow(workflows.Attempt)
-		begun := activities.BeginResult{Allowed: true, UserID: "u1", Method: policies.MethodPIN, TTL: 5 * time.Minute, MaxAttempts: 3}
+		begun := activities.BeginResult{Allowed: true, UserID: "u1", Method: attempt.MethodPIN, TTL: 5 * time.Minute, MaxAttempts: 3}
 		stub := func(name string, fn any) { r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name}) }
 		stub("Begin", func(context.Context, activities.BeginInput) (activities.BeginResult, error) { return begun, nil })
 		stub("IssueChallenge", delivered)

@@ -9,7 +9,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/flexauth/flexauth/activities"
-	"github.com/flexauth/flexauth/policies"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/workflows"
 )
 
@@ -17,7 +17,7 @@ import (
 // state "state-1", "state-2"...; ExchangeSSO answers from exchange.
 func newSSOEnv(t *testing.T, maxAttempts int, exchange func(n int) activities.SignOnResult) (*testsuite.TestWorkflowEnvironment, *[]string, *int) {
 	t.Helper()
-	env, finals, failures := newCountingEnv(t, policies.MethodSSO, 10*time.Minute, maxAttempts)
+	env, finals, failures := newCountingEnv(t, attempt.MethodSSO, 10*time.Minute, maxAttempts)
 	requests, exchanges := 0, 0
 	env.OnActivity(acts.AuthorizeSSO, mock.Anything, mock.Anything).Return(func(context.Context, activities.SSOInput) (activities.AuthorizeSSOResult, error) {
 		requests++
@@ -127,7 +127,7 @@ func TestRefusedSignOnBindingEndsTheAttemptWithoutCountingAFailure(t *testing.T)
 }
 
 func TestSignOnUpdatesNeedAnSSOAttempt(t *testing.T) {
-	env, _ := newEnv(t, policies.MethodPasswordless, time.Minute, 5)
+	env, _ := newEnv(t, attempt.MethodPasswordless, time.Minute, 5)
 	var v workflows.Verdict
 	var err error
 	submit(env, time.Second, workflows.UpdateAuthorizeSSO, workflows.Submission{AttemptID: attemptID, Digest: "right"}, &v, &err)

@@ -9,7 +9,7 @@ import (
 	"net/mail"
 
 	"github.com/flexauth/flexauth/admin"
-	"github.com/flexauth/flexauth/policies"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/store"
 )
 
@@ -33,7 +33,7 @@ func runAccount(ctx context.Context, args []string, stdout io.Writer) error {
 	name := fs.String("name", "", "the account's display name (default: the ID)")
 	adminID := fs.String("admin", "", "authid of a first console administrator to create (optional)")
 	adminEmail := fs.String("admin-email", "", "the administrator's email: their sign-in link goes there")
-	adminMethod := fs.String("admin-method", policies.MethodPasswordless, "how the administrator signs in to the console: passwordless or pin")
+	adminMethod := fs.String("admin-method", attempt.MethodPasswordless, "how the administrator signs in to the console: passwordless or pin")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -67,7 +67,7 @@ func runAccount(ctx context.Context, args []string, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "account    %s\nadmin key  %s\n           (shown once: it is stored only hashed)\n", *id, key)
 	if first != nil {
 		fmt.Fprintf(stdout, "console    sign in at <public URL>/console/ as account %s, user %s\n", *id, first.AuthID)
-		if first.Method == policies.MethodPasswordless {
+		if first.Method == attempt.MethodPasswordless {
 			fmt.Fprintf(stdout, "           a sign-in link goes to %s: open it in the browser you sign in with and confirm there;\n"+
 				"           that browser gets the console session, whoever started the sign-in\n", first.Email)
 		} else {
@@ -96,7 +96,7 @@ func checkAccountFlags(id, admin, email, method string) error {
 		if _, err := mail.ParseAddress(email); err != nil || email == "" {
 			errs = append(errs, errors.New("--admin needs --admin-email, a valid address: the sign-in link is sent there"))
 		}
-		if method != policies.MethodPasswordless && method != policies.MethodPIN {
+		if method != attempt.MethodPasswordless && method != attempt.MethodPIN {
 			errs = append(errs, fmt.Errorf("--admin-method must be passwordless or pin (TOTP needs an enrolment first), not %q", method))
 		}
 	}

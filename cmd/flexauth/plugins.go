@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/plugins/delivery/outbox"
 	"github.com/flexauth/flexauth/plugins/delivery/sms"
 	"github.com/flexauth/flexauth/plugins/delivery/smtp"
@@ -48,9 +49,9 @@ type pluginFlags struct {
 func (p *pluginFlags) registerLimits(fs *flag.FlagSet) {
 	fs.IntVar(&p.userStarts, "starts-per-user", 0, "starts allowed per user in 15 minutes (0: default 10, -1: no limit)")
 	fs.IntVar(&p.accountStarts, "starts-per-account", 0, "starts allowed per account in a minute (0: default 600, -1: no limit)")
-	fs.DurationVar(&p.welcomeLinkTTL, "welcome-link-ttl", activities.DefaultWelcomeLinkTTL,
+	fs.DurationVar(&p.welcomeLinkTTL, "welcome-link-ttl", attempt.DefaultWelcomeLinkTTL,
 		"how long a welcome link (to create a password) works after it is sent, at least 1m (env FLEXAUTH_WELCOME_LINK_TTL)")
-	fs.DurationVar(&p.resetLinkTTL, "reset-link-ttl", activities.DefaultResetLinkTTL,
+	fs.DurationVar(&p.resetLinkTTL, "reset-link-ttl", attempt.DefaultResetLinkTTL,
 		"how long a password reset link works after it is sent, at least 1m (env FLEXAUTH_RESET_LINK_TTL)")
 	fs.IntVar(&p.workflowCache, "workflow-cache", defaultWorkflowCache,
 		"attempts whose workflow state the worker keeps in memory between their tasks; the rest are replayed from Temporal when they next move (env FLEXAUTH_WORKFLOW_CACHE)")

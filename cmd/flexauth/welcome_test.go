@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/flexauth/flexauth/activities"
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/plugins/host"
 )
 
@@ -53,7 +54,7 @@ func testLinkTTLFlag(t *testing.T, envVar string, get func(activities.Config) ti
 			if got := get(cfg); got != tt.want {
 				t.Fatalf("%s gives %v, want %v", envVar, got, tt.want)
 			}
-			if envVar != "FLEXAUTH_WELCOME_LINK_TTL" && cfg.WelcomeLinkTTL != activities.DefaultWelcomeLinkTTL {
+			if envVar != "FLEXAUTH_WELCOME_LINK_TTL" && cfg.WelcomeLinkTTL != attempt.DefaultWelcomeLinkTTL {
 				t.Fatalf("WelcomeLinkTTL = %v, want its default", cfg.WelcomeLinkTTL)
 			}
 		})

@@ -1,4 +1,4 @@
-package activities
+package admission
 
 import (
 	"context"
@@ -6,19 +6,15 @@ import (
 	"slices"
 	"time"
 
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/store"
 )
-
-// ConsoleSystem is the built-in system whose users administer their
-// account in the console. Its sign-ins need no key, so anyone can start
-// them: they have limits of their own and never spend an application's.
-const ConsoleSystem = "console"
 
 // anonymousSystems are the built-in systems whose sign-ins anyone can
 // start, without a key: the console's and the security settings'. Each
 // has the console limits of its own, and neither spends an application's.
 func anonymousSystem(system string) bool {
-	return system == ConsoleSystem || system == SecuritySystem
+	return system == attempt.ConsoleSystem || system == attempt.SecuritySystem
 }
 
 // Limits bound how often attempts may start. They stop message bombing and
@@ -93,10 +89,10 @@ func (l Limits) Exceeded(ctx context.Context, st LimitStore, req StartRequest) (
 		what  string
 	}
 	var limits []limit
-	anonymous := []string{ConsoleSystem, SecuritySystem}
+	anonymous := []string{attempt.ConsoleSystem, attempt.SecuritySystem}
 	if anonymousSystem(req.System) {
 		kind := "console sign-ins"
-		if req.System == SecuritySystem {
+		if req.System == attempt.SecuritySystem {
 			kind = "security settings sign-ins"
 		}
 		limits = append(limits, limit{l.ConsoleUserIPStarts, store.AttemptCount{
