@@ -3,12 +3,15 @@ package api_test
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
 
 	"github.com/flexauth/flexauth/activities"
 	"github.com/flexauth/flexauth/api"
@@ -67,7 +70,11 @@ func newHarness(t *testing.T) *harness {
 func newHarnessWith(t *testing.T, opts harnessOptions) *harness {
 	t.Helper()
 	h := &harness{t: t, outbox: &recordingDeliverer{}}
-	deploy := []deploytest.Option{deploytest.WithAPI(func(c *api.Config) {
+	deploy := []deploytest.Option{deploytest.WithTemporalClient(func(c *client.Options) {
+		// Warnings only, to stderr: the suite's hundreds of deployments
+		// would otherwise each keep Temporal's debug log.
+		c.Logger = tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	}), deploytest.WithAPI(func(c *api.Config) {
 		if opts.startFloor != 0 {
 			c.StartFloor = opts.startFloor
 		}

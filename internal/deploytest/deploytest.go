@@ -2,16 +2,13 @@ package deploytest
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 	"go.temporal.io/sdk/client"
-	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/server/temporaltest"
 
 	"github.com/flexauth/flexauth/activities"
@@ -103,8 +100,8 @@ func WithAPI(f func(*api.Config)) Option {
 }
 
 // WithTemporalClient changes the options of the Temporal client the API
-// and the worker share (tracing interceptors); the payload codec is added
-// after.
+// and the worker share (its logger, tracing interceptors); the payload
+// codec is added after.
 func WithTemporalClient(f func(*client.Options)) Option {
 	return func(c *config) { c.temporal = append(c.temporal, f) }
 }
@@ -184,7 +181,9 @@ func startWorker(ctx context.Context, t testing.TB, d *Deployment, plugins activ
 	t.Helper()
 	// The API and the worker share the keyring, so they read each other's
 	// encrypted payloads, as in production.
-	copts := client.Options{Logger: tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))}
+	// No logger unless an option sets one: temporaltest then logs to t,
+	// shown when a test fails.
+	var copts client.Options
 	for _, f := range cfg.temporal {
 		f(&copts)
 	}
