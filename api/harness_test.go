@@ -1,44 +1,36 @@
 package api_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
-	sdkworker "go.temporal.io/sdk/worker"
-	"go.temporal.io/server/temporaltest"
 
 	"github.com/flexauth/flexauth/activities"
 	"github.com/flexauth/flexauth/api"
-	"github.com/flexauth/flexauth/internal/apitest"
+	"github.com/flexauth/flexauth/internal/deploytest"
 	"github.com/flexauth/flexauth/internal/storetest"
-	"github.com/flexauth/flexauth/payloadcodec"
 	"github.com/flexauth/flexauth/plugins/sdk"
 	"github.com/flexauth/flexauth/policies"
 	"github.com/flexauth/flexauth/secret"
 	"github.com/flexauth/flexauth/store"
-	"github.com/flexauth/flexauth/worker"
-	"github.com/flexauth/flexauth/workflows"
 )
 
-// harness is one flexauth deployment behind httptest: a real Temporal
-// server and worker, a real store on a SQLite file, the real default
-// policy, and a recording delivery plugin. Its account has an app key and
-// an admin key.
+// harness is one flexauth deployment (deploytest) as the api tests drive
+// it: a real Temporal server and the production worker, a real store on a
+// SQLite file, each account's active policy, and a recording delivery
+// plugin. Its account has an app key and an admin key.
 type harness struct {
-	*apitest.Client
-	t        *testing.T
+	*deploytest.Deployment
+	t *testing.T
+	// The deployment's parts, by the names the tests use.
 	url      string
 	appKey   string
 	adminKey string
@@ -80,98 +72,36 @@ func newHarness(t *testing.T) *harness {
 
 func newHarnessWith(t *testing.T, opts harnessOptions) *harness {
 	t.Helper()
-	ctx := context.Background()
-	h := &harness{t: t, outbox: &recordingDeliverer{}, account: "acme"}
-
+	h := &harness{t: t, outbox: &recordingDeliverer{}}
+	deploy := []deploytest.Option{deploytest.WithTemporalClient(func(c *client.Options) {
+		// Warnings only, to stderr: the suite's hundreds of deployments
+		// would otherwise each keep Temporal's debug log.
+		c.Logger = tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	}), deploytest.WithAPI(func(c *api.Config) {
+		if opts.startFloor != 0 {
+			c.StartFloor = opts.startFloor
+		}
+		c.MaxBodyBytes, c.DevOutbox, c.TrustedProxies = opts.maxBodyBytes, opts.devOutbox, opts.trustedProxies
+		c.PolicyReview = opts.policyReview
+	})}
+	if opts.configure != nil {
+		deploy = append(deploy, deploytest.WithAPI(opts.configure))
+	}
+	if opts.adminOnly {
+		deploy = append(deploy, deploytest.WithoutTemporal())
+	}
 	var st *store.Store
 	if opts.database != "" {
 		st = storetest.Open(t, opts.database)
 	} else {
 		st = storetest.SQLite(t)
 	}
-	h.st = st
-
-	master := bytes.Repeat([]byte{7}, secret.MasterKeySize)
-	var err error
-	if h.keys, err = secret.New(master); err != nil {
-		t.Fatal(err)
-	}
-	// The worker decides as in production: with each account's active
-	// policy from the store, the built-in one until an account uploads its own.
-	policy := policies.NewRegistry(st)
-	if err := policy.Preload(ctx); err != nil {
-		t.Fatal(err)
-	}
-
-	// Links carry the API's URL, and the API needs the Temporal client:
-	// listen first, hand over the handler once it is built.
-	var handler http.Handler
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
-	t.Cleanup(srv.Close)
-	h.url = srv.URL
-
-	if !opts.adminOnly {
-		quiet := tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
-		// The API and the worker share the keyring, so they read each
-		// other's encrypted payloads, as in production.
-		ts := temporaltest.NewServer(temporaltest.WithT(t), temporaltest.WithBaseClientOptions(payloadcodec.ClientOptions(h.keys, client.Options{Logger: quiet})))
-		h.tc = ts.GetDefaultClient()
-		acts := activities.New(st, policy, h.outbox, h.keys, activities.Config{PublicURL: h.url, Passwords: apitest.PasswordRules{}}, nil)
-		ts.NewWorkerWithOptions(workflows.TaskQueue, func(r sdkworker.Registry) { worker.Register(r, acts) }, sdkworker.Options{})
-	}
-
-	off := api.IPLimit{PerSecond: -1}
-	cfg := api.Config{
-		PublicURL: h.url, StartFloor: opts.startFloor, MaxBodyBytes: opts.maxBodyBytes, DevOutbox: opts.devOutbox,
-		AppIPLimit: off, BrowserIPLimit: off, SignInIPLimit: off, TrustedProxies: opts.trustedProxies,
-		PolicyReview: opts.policyReview, PasswordRules: apitest.PasswordRules{},
-	}
-	if cfg.StartFloor == 0 {
-		cfg.StartFloor = time.Nanosecond
-	}
-	if opts.configure != nil {
-		opts.configure(&cfg)
-	}
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	h.api = api.New(cfg, st, h.tc, h.keys)
-	api.SetClock(h.api, func() time.Time { return time.Now().Add(time.Duration(h.skew.Load())) })
-	handler = h.api.Handler()
-	// Cleanups run last first: the sign-ins started in the background reach
-	// Temporal before its test server stops.
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := h.api.Shutdown(ctx); err != nil {
-			t.Errorf("shut down the api: %v", err)
-		}
-	})
-
-	now := time.Now().UTC()
-	if err := st.CreateAccount(ctx, &store.Account{ID: h.account, Name: "Acme", CreatedAt: now}); err != nil {
-		t.Fatal(err)
-	}
-	h.appKey = h.newKey(store.ScopeApp, secret.AppKeyPrefix)
-	h.adminKey = h.newKey(store.ScopeAdmin, secret.AdminKeyPrefix)
-	h.Client = &apitest.Client{T: t, URL: h.url, AppKey: h.appKey, AdminKey: h.adminKey}
+	d := deploytest.New(t, st, h.outbox, deploy...)
+	api.SetClock(d.API, func() time.Time { return time.Now().Add(time.Duration(h.skew.Load())) })
+	h.Deployment = d
+	h.url, h.appKey, h.adminKey, h.account = d.URL, d.AppKey, d.AdminKey, deploytest.Account
+	h.st, h.keys, h.tc, h.api = d.Store, d.Keys, d.Temporal, d.API
 	return h
-}
-
-func (h *harness) newKey(scope, prefix string) string {
-	h.t.Helper()
-	key, err := secret.NewAPIKey(prefix)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	err = h.st.CreateAPIKey(context.Background(), &store.APIKey{
-		ID: uuid.NewString(), AccountID: h.account, Name: scope + " key", Scope: scope,
-		Hash: secret.HashAPIKey(key), CreatedAt: time.Now().UTC(),
-	})
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return key
 }
 
 type req = map[string]any

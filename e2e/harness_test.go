@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,25 +13,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"go.temporal.io/sdk/client"
-	sdkworker "go.temporal.io/sdk/worker"
-	"go.temporal.io/server/temporaltest"
 
 	"github.com/flexauth/flexauth/activities"
 	"github.com/flexauth/flexauth/api"
-	"github.com/flexauth/flexauth/internal/apitest"
-	"github.com/flexauth/flexauth/internal/historytest"
+	"github.com/flexauth/flexauth/internal/deploytest"
 	"github.com/flexauth/flexauth/internal/pgtest"
 	"github.com/flexauth/flexauth/internal/tracing"
-	"github.com/flexauth/flexauth/payloadcodec"
 	"github.com/flexauth/flexauth/plugins/host"
 	"github.com/flexauth/flexauth/plugins/sdk"
 	"github.com/flexauth/flexauth/policies"
 	"github.com/flexauth/flexauth/secret"
 	"github.com/flexauth/flexauth/store"
-	"github.com/flexauth/flexauth/worker"
-	"github.com/flexauth/flexauth/workflows"
 )
 
 var (
@@ -81,11 +72,14 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// harness is one flexauth deployment: its own database, Temporal server,
-// plugin process and API, and an account with an app and an admin key.
+// harness is one flexauth deployment (deploytest) as the e2e tests drive
+// it: its own database, Temporal server and production worker, plugin
+// processes (the outbox always) and API, and an account with an app and an
+// admin key.
 type harness struct {
-	*apitest.Client
-	t        testing.TB
+	*deploytest.Deployment
+	t testing.TB
+	// The deployment's parts, by the names the tests use.
 	url      string
 	appKey   string
 	adminKey string
@@ -109,16 +103,13 @@ func (h *harness) now() time.Time { return time.Now().Add(time.Duration(h.ahead.
 type option func(*harnessConfig)
 
 type harnessConfig struct {
-	policy activities.Policy
-	acts   activities.Config
-	// realPasswords has the worker verify with flexauth's argon2id instead
-	// of the tests' quick stand-in.
-	realPasswords bool
-	plugins       []host.Spec
-	devOutbox     bool
-	now           func() time.Time
+	plugins   []host.Spec
+	devOutbox bool
+	now       func() time.Time
 	// tracing instruments the API, Temporal, the plugins and the store.
 	tracing *tracing.Tracing
+	// deploy are the options of the deployment beneath.
+	deploy []deploytest.Option
 }
 
 // withTracing makes spans with t, in every part, as the api and worker
@@ -144,7 +135,7 @@ func withClock(now func() time.Time) option {
 func withDirectory(file string) option {
 	return func(c *harnessConfig) {
 		c.plugins = append(c.plugins, host.Spec{Name: "people", Kind: sdk.KindIdentity, Command: []string{dirBin}, Config: map[string]string{"path": file}})
-		c.acts.Directory = "people"
+		c.deploy = append(c.deploy, deploytest.WithActivities(func(a *activities.Config) { a.Directory = "people" }))
 	}
 }
 
@@ -153,29 +144,36 @@ func withDirectory(file string) option {
 func withSignOn(config map[string]string) option {
 	return func(c *harnessConfig) {
 		c.plugins = append(c.plugins, host.Spec{Name: "idp", Kind: sdk.KindIdentity, Command: []string{oidcBin}, Config: config})
-		c.acts.SignOn = "idp"
+		c.deploy = append(c.deploy, deploytest.WithActivities(func(a *activities.Config) { a.SignOn = "idp" }))
 	}
 }
 
 // withPlugins runs these plugin processes, besides the outbox, and routes
 // channels to them.
 func withPlugins(channels map[string]string, specs ...host.Spec) option {
-	return func(c *harnessConfig) { c.plugins, c.acts.Channels = append(c.plugins, specs...), channels }
+	return func(c *harnessConfig) {
+		c.plugins = append(c.plugins, specs...)
+		c.deploy = append(c.deploy, deploytest.WithActivities(func(a *activities.Config) { a.Channels = channels }))
+	}
 }
 
 // withoutStartLimits lifts the start rate limits, for benchmarks.
 func withoutStartLimits() option {
-	return func(c *harnessConfig) { c.acts.Limits.UserStarts, c.acts.Limits.AccountStarts = -1, -1 }
+	return func(c *harnessConfig) {
+		c.deploy = append(c.deploy, deploytest.WithActivities(func(a *activities.Config) {
+			a.Limits.UserStarts, a.Limits.AccountStarts = -1, -1
+		}))
+	}
 }
 
 // withRealPasswords has the worker verify passwords with argon2id.
 func withRealPasswords() option {
-	return func(c *harnessConfig) { c.realPasswords = true }
+	return func(c *harnessConfig) { c.deploy = append(c.deploy, deploytest.WithRealPasswords()) }
 }
 
-// withPolicy replaces the default policy.
+// withPolicy replaces each account's active policy (the built-in one).
 func withPolicy(p activities.Policy) option {
-	return func(c *harnessConfig) { c.policy = p }
+	return func(c *harnessConfig) { c.deploy = append(c.deploy, deploytest.WithPolicy(p)) }
 }
 
 func newHarness(t testing.TB, opts ...option) *harness {
@@ -196,13 +194,6 @@ func newHarness(t testing.TB, opts ...option) *harness {
 	if err := st.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	h.st = st
-
-	// Histories saved for the replay test (FLEXAUTH_SAVE_HISTORIES) are
-	// encrypted with this key, which the replay test holds.
-	if h.keys, err = secret.New(historytest.MasterKey()); err != nil {
-		t.Fatal(err)
-	}
 
 	plugins, err := host.NewWithOptions(slog.New(slog.DiscardHandler), cfg.tracing.Plugins(),
 		append(cfg.plugins, host.Spec{Name: "outbox", Command: []string{outboxBin}, Config: map[string]string{"path": h.outbox}})...)
@@ -210,96 +201,29 @@ func newHarness(t testing.TB, opts ...option) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(plugins.Close)
-	if cfg.policy == nil {
-		engine, err := policies.New(ctx, policies.Default())
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.policy = engine
-	}
 
-	// The API's URL goes into links, and the API needs the Temporal client:
-	// start the listener first and hand it the handler once built.
-	var handler http.Handler
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
-	t.Cleanup(srv.Close)
-	h.url = srv.URL
-
-	// The API and the worker share the keyring and so read each other's
-	// encrypted payloads, as in production.
-	var copts client.Options
 	traceTemporal, err := cfg.tracing.Temporal()
 	if err != nil {
 		t.Fatal(err)
 	}
-	traceTemporal(&copts)
-	codec := temporaltest.WithBaseClientOptions(payloadcodec.ClientOptions(h.keys, copts))
-	var ts *temporaltest.TestServer
-	if tt, ok := t.(*testing.T); ok {
-		ts = temporaltest.NewServer(temporaltest.WithT(tt), codec)
-	} else {
-		// Benchmarks: WithT takes a *testing.T only.
-		ts = temporaltest.NewServer(codec)
-		t.Cleanup(ts.Stop)
-	}
-	h.tc = ts.GetDefaultClient()
-	cfg.acts.PublicURL = h.url
-	if cfg.acts.Passwords == nil && !cfg.realPasswords {
-		// The worker reads the hashes the API's stand-in rules store.
-		cfg.acts.Passwords = apitest.PasswordRules{}
-	}
-	acts := activities.New(st, cfg.policy, plugins, h.keys, cfg.acts, h.now)
-	ts.NewWorkerWithOptions(workflows.TaskQueue, func(r sdkworker.Registry) { worker.Register(r, acts) }, sdkworker.Options{})
-	// The password rules are a stand-in for flexauth's own (package
-	// password), quick to hash: 8 characters, "password123" refused.
 	apiNow := cfg.now
 	if apiNow == nil {
 		apiNow = time.Now
 	}
-	apiCfg := api.Config{PublicURL: h.url, StartFloor: time.Millisecond, PasswordRules: apitest.PasswordRules{},
-		Now: func() time.Time { return apiNow().Add(time.Duration(h.ahead.Load())) }}
-	// Every client here is 127.0.0.1: the per-IP limits (tested in api/) are off.
-	off := api.IPLimit{PerSecond: -1}
-	apiCfg.AppIPLimit, apiCfg.BrowserIPLimit, apiCfg.SignInIPLimit = off, off, off
-	if cfg.devOutbox {
-		apiCfg.DevOutbox = h.outbox
-	}
-	apiCfg.Tracing = cfg.tracing.API()
-	server := api.New(apiCfg, st, h.tc, h.keys)
-	handler = server.Handler()
-	// Cleanups run last first: console sign-ins started after their answer
-	// reach Temporal before its test server stops.
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := server.Shutdown(ctx); err != nil {
-			t.Errorf("shut down the api: %v", err)
-		}
-	})
-
-	now := time.Now().UTC()
-	if err := st.CreateAccount(ctx, &store.Account{ID: "acme", Name: "Acme", CreatedAt: now}); err != nil {
-		t.Fatal(err)
-	}
-	h.appKey = h.newKey(store.ScopeApp, secret.AppKeyPrefix)
-	h.adminKey = h.newKey(store.ScopeAdmin, secret.AdminKeyPrefix)
-	h.Client = &apitest.Client{T: t, URL: h.url, AppKey: h.appKey, AdminKey: h.adminKey}
+	deploy := append(cfg.deploy, deploytest.WithTemporalClient(traceTemporal), deploytest.WithWorkerClock(h.now),
+		deploytest.WithAPI(func(c *api.Config) {
+			c.StartFloor = time.Millisecond
+			c.Now = func() time.Time { return apiNow().Add(time.Duration(h.ahead.Load())) }
+			if cfg.devOutbox {
+				c.DevOutbox = h.outbox
+			}
+			c.Tracing = cfg.tracing.API()
+		}))
+	d := deploytest.New(t, st, plugins, deploy...)
+	h.Deployment = d
+	h.url, h.appKey, h.adminKey = d.URL, d.AppKey, d.AdminKey
+	h.st, h.tc, h.keys = d.Store, d.Temporal, d.Keys
 	return h
-}
-
-func (h *harness) newKey(scope, prefix string) string {
-	key, err := secret.NewAPIKey(prefix)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	err = h.st.CreateAPIKey(context.Background(), &store.APIKey{
-		ID: uuid.NewString(), AccountID: "acme", Name: scope + " key", Scope: scope,
-		Hash: secret.HashAPIKey(key), CreatedAt: time.Now().UTC(),
-	})
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return key
 }
 
 // message is one line of the outbox.

@@ -43,15 +43,23 @@ func Start(c client.Client, acts *activities.Activities, opts Options) (sdkworke
 		// Process-wide, and read when the first worker is made.
 		sdkworker.SetStickyWorkflowCacheSize(opts.CacheSize)
 	}
-	w := sdkworker.New(c, workflows.TaskQueue, sdkworker.Options{
-		WorkerStopTimeout: opts.StopTimeout,
-		// A panic or non-determinism fails the attempt closed instead of
-		// retrying the workflow task forever.
-		WorkflowPanicPolicy: sdkworker.FailWorkflow,
-	})
+	w := sdkworker.New(c, workflows.TaskQueue, SDKOptions(opts))
 	Register(w, acts)
 	if err := w.Start(); err != nil {
 		return nil, fmt.Errorf("start worker: %w", err)
 	}
 	return w, nil
+}
+
+// SDKOptions are the Temporal worker options Start runs a worker with, for
+// a test that makes its workers itself (temporaltest's
+// NewWorkerWithOptions) and must run them as production does. CacheSize is
+// not among them: Start sets it for the process.
+func SDKOptions(opts Options) sdkworker.Options {
+	return sdkworker.Options{
+		WorkerStopTimeout: opts.StopTimeout,
+		// A panic or non-determinism fails the attempt closed instead of
+		// retrying the workflow task forever.
+		WorkflowPanicPolicy: sdkworker.FailWorkflow,
+	}
 }
