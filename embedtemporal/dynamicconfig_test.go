@@ -28,19 +28,19 @@ func TestDynamicConfigGivesFlexauthsQueueOnePartition(t *testing.T) {
 	}
 }
 
-// The history service's workflow cache is bounded by size, so that
-// pending attempts do not each keep their mutable state in memory.
-func TestDynamicConfigBoundsTheHistoryCacheBySize(t *testing.T) {
+// The history service's workflow cache is bounded well below Temporal's
+// default of 128,000 workflows, so that pending attempts do not each keep
+// their mutable state in the server's memory.
+func TestDynamicConfigBoundsTheHistoryCache(t *testing.T) {
 	dc, err := dynamicConfig()
 	if err != nil {
 		t.Fatal(err)
 	}
 	col := dynamicconfig.NewCollection(dc, log.NewNoopLogger())
-	if !dynamicconfig.HistoryCacheSizeBasedLimit.Get(col)() {
-		t.Errorf("%s = false: the cache is bounded by entries (Temporal's default 128,000)", dynamicconfig.HistoryCacheSizeBasedLimit.Key())
+	if dynamicconfig.HistoryCacheSizeBasedLimit.Get(col)() {
+		t.Errorf("%s = true: the cache is bounded by its own size estimate, not by %s", dynamicconfig.HistoryCacheSizeBasedLimit.Key(), dynamicconfig.HistoryCacheHostLevelMaxSize.Key())
 	}
-	const most = 512 << 20
-	if got := dynamicconfig.HistoryCacheHostLevelMaxSizeBytes.Get(col)(); got <= 0 || got > most {
-		t.Errorf("%s = %d, want a bound of at most %d", dynamicconfig.HistoryCacheHostLevelMaxSizeBytes.Key(), got, most)
+	if got := dynamicconfig.HistoryCacheHostLevelMaxSize.Get(col)(); got <= 0 || got > 16384 {
+		t.Errorf("%s = %d, want a bound of at most 16384", dynamicconfig.HistoryCacheHostLevelMaxSize.Key(), got)
 	}
 }
