@@ -25,7 +25,7 @@ func (s *Server) resetTwoFactor(c *gin.Context) {
 		return
 	}
 	err := s.store.ResetTwoFactorWith(c.Request.Context(), u.ID, s.now().UTC(), store.ChangeRecord{
-		Events: []store.AuditEvent{s.auditEvent(c, "totp.reset", "", u.AuthID, nil)},
+		Events: []store.AuditEvent{s.auditEvent(c, attempt.EventTwoFactorReset, "", u.AuthID, nil)},
 		Notice: s.noticeFor(c, u, store.NoticeTwoFactorReset, store.NoticeByAdministrator),
 	})
 	if errors.Is(err, store.ErrNotFound) {
@@ -54,7 +54,7 @@ func (s *Server) createRecoveryCodes(c *gin.Context) {
 		s.internalError(c, "draw recovery codes", err)
 		return
 	}
-	ev := s.auditEvent(c, "recovery_codes.generated", "", u.AuthID, map[string]any{"count": recoveryCodeCount})
+	ev := s.auditEvent(c, attempt.EventRecoveryCodes, "", u.AuthID, map[string]any{"count": recoveryCodeCount})
 	err = s.store.ReplaceRecoveryCodesWith(c.Request.Context(), u.ID, rows, store.ChangeRecord{
 		Events: []store.AuditEvent{ev}, Notice: s.noticeFor(c, u, store.NoticeRecoveryCodes, store.NoticeByAdministrator),
 	})

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/plugins/sdk"
 	"github.com/flexauth/flexauth/store"
 )
@@ -34,13 +35,6 @@ const (
 // then email and password, then the codes and links; another method
 // (recorded by a later version) comes last.
 var wayOrder = []string{"sso", "password", "passwordless", "pin", "totp"}
-
-// Audit event types that date the password card's two-factor settings.
-const (
-	eventTOTPEnrolled      = "totp.enrolled"
-	eventTOTPReset         = "totp.reset"
-	eventRecoveryGenerated = "recovery_codes.generated"
-)
 
 // Actions of the password card (passwordSecurityJSON.Actions), each an
 // admin API call: POST .../totp then .../totp/verify, DELETE .../totp,
@@ -240,7 +234,7 @@ func (s *Server) passwordSecurity(ctx context.Context, u store.User) (*passwordS
 		return nil, err
 	}
 	times, err := s.store.LatestAuditTimes(ctx, u.AccountID, u.AuthID, u.CreatedAt,
-		[]string{eventTOTPEnrolled, eventTOTPReset, eventRecoveryGenerated})
+		[]string{attempt.EventTOTPEnrolled, attempt.EventTwoFactorReset, attempt.EventRecoveryCodes})
 	if err != nil {
 		return nil, err
 	}
@@ -254,13 +248,13 @@ func (s *Server) passwordSecurity(ctx context.Context, u store.User) (*passwordS
 		EmailPasswordLogin: u.EmailPasswordLogin,
 		PasswordSetAt:      utcPtr(u.PasswordSetAt), PasswordChangedAt: utcPtr(u.PasswordChangedAt),
 		TOTPEnabled: u.TOTPEnabled, TOTPPending: u.TOTPPending != nil,
-		TwoFactorResetAt:  at(eventTOTPReset),
-		RecoveryCodesLeft: left, RecoveryCodesGeneratedAt: at(eventRecoveryGenerated),
+		TwoFactorResetAt:  at(attempt.EventTwoFactorReset),
+		RecoveryCodesLeft: left, RecoveryCodesGeneratedAt: at(attempt.EventRecoveryCodes),
 		Actions: []string{},
 	}
 	// An enrolment before the last reset is over.
 	if u.TOTPEnabled {
-		if e := at(eventTOTPEnrolled); e != nil && (sec.TwoFactorResetAt == nil || !e.Before(*sec.TwoFactorResetAt)) {
+		if e := at(attempt.EventTOTPEnrolled); e != nil && (sec.TwoFactorResetAt == nil || !e.Before(*sec.TwoFactorResetAt)) {
 			sec.TOTPEnrolledAt = e
 		}
 	}

@@ -113,7 +113,7 @@ func (s *Server) verifyTOTP(c *gin.Context) {
 		return
 	}
 	err = s.store.ActivateTOTPWith(c.Request.Context(), u.ID, sealed, step, now.UTC(), store.ChangeRecord{
-		Events: []store.AuditEvent{s.auditEvent(c, "totp.enrolled", "", u.AuthID, nil)},
+		Events: []store.AuditEvent{s.auditEvent(c, attempt.EventTOTPEnrolled, "", u.AuthID, nil)},
 		Notice: s.noticeFor(c, u, store.NoticeTOTPEnabled, store.NoticeByAdministrator),
 	})
 	if errors.Is(err, store.ErrNotFound) {

@@ -26,9 +26,6 @@ import (
 // Audit events of the security settings.
 const (
 	eventEnrolmentStarted = "totp.enrolment_started"
-	eventEnrolled         = "totp.enrolled"
-	eventCodesGenerated   = "recovery_codes.generated"
-	eventTwoFactorReset   = "totp.reset"
 	eventPasswordChanged  = "password.changed"
 	eventPasswordRefused  = "password.change_refused"
 	eventVerifyRequested  = "verify_email.requested"
@@ -133,12 +130,12 @@ func (s *Server) confirmSecurityEnrolment(c *gin.Context) {
 		s.securityUnavailable(c, "draw recovery codes", err)
 		return
 	}
-	codes := s.userEvent(c, ss, eventCodesGenerated, "drawn at enrolment in the security settings, shown once")
+	codes := s.userEvent(c, ss, attempt.EventRecoveryCodes, "drawn at enrolment in the security settings, shown once")
 	codes.Detail["count"] = recoveryCodeCount
 	err = s.store.EnrolTOTP(c.Request.Context(), store.TOTPEnrolment{
 		UserID: ss.user.ID, Pending: ss.user.TOTPPending, Sealed: sealed, Step: step, Codes: rows, At: now,
 		Record: store.ChangeRecord{
-			Events: []store.AuditEvent{s.userEvent(c, ss, eventEnrolled, "enrolled in the security settings"), codes},
+			Events: []store.AuditEvent{s.userEvent(c, ss, attempt.EventTOTPEnrolled, "enrolled in the security settings"), codes},
 			Notice: s.noticeFor(c, ss.user, store.NoticeTOTPEnabled, store.NoticeBySelf),
 		},
 	})
@@ -182,7 +179,7 @@ func (s *Server) regenerateRecoveryCodes(c *gin.Context) {
 		s.securityUnavailable(c, "draw recovery codes", err)
 		return
 	}
-	ev := s.userEvent(c, ss, eventCodesGenerated, "made anew in the security settings; the old set no longer works")
+	ev := s.userEvent(c, ss, attempt.EventRecoveryCodes, "made anew in the security settings; the old set no longer works")
 	ev.Detail["count"] = recoveryCodeCount
 	err = s.store.ReplaceRecoveryCodesWith(c.Request.Context(), ss.user.ID, rows, store.ChangeRecord{
 		Events: []store.AuditEvent{ev}, Notice: s.noticeFor(c, ss.user, store.NoticeRecoveryCodes, store.NoticeBySelf),
@@ -208,7 +205,7 @@ func (s *Server) resetOwnTwoFactor(c *gin.Context) {
 	}
 	now := s.now().UTC()
 	err := s.store.ResetTwoFactorWith(c.Request.Context(), ss.user.ID, now, store.ChangeRecord{
-		Events: []store.AuditEvent{s.userEvent(c, ss, eventTwoFactorReset, "reset by the user in the security settings")},
+		Events: []store.AuditEvent{s.userEvent(c, ss, attempt.EventTwoFactorReset, "reset by the user in the security settings")},
 		Notice: s.noticeFor(c, ss.user, store.NoticeTwoFactorReset, store.NoticeBySelf),
 	})
 	if err != nil {

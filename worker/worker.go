@@ -19,6 +19,11 @@ func Register(r sdkworker.Registry, acts *activities.Activities) {
 	r.RegisterActivity(acts)
 }
 
+// DefaultStopTimeout is the stop timeout `flexauth worker` and `flexauth
+// dev` run with unless --shutdown-grace says otherwise: Docker's default
+// stop_grace_period, after which it kills.
+const DefaultStopTimeout = 10 * time.Second
+
 // Options are how a worker process runs.
 type Options struct {
 	// StopTimeout is how long Stop waits for the activities under way (a

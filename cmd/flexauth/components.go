@@ -23,6 +23,7 @@ import (
 	"github.com/flexauth/flexauth/policies"
 	"github.com/flexauth/flexauth/secret"
 	"github.com/flexauth/flexauth/store"
+	"github.com/flexauth/flexauth/worker"
 )
 
 // envOr returns the environment variable's value, or def.
@@ -44,8 +45,9 @@ type productionFlags struct {
 }
 
 // defaultShutdownGrace is how long a stopping process lets its work
-// finish: Docker's default stop_grace_period, after which it kills.
-const defaultShutdownGrace = 10 * time.Second
+// finish: the worker's default stop timeout, Docker's default
+// stop_grace_period, after which it kills.
+const defaultShutdownGrace = worker.DefaultStopTimeout
 
 func (p *productionFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&p.database, "database", envOr("FLEXAUTH_DATABASE_URL", ""), "PostgreSQL URL (env FLEXAUTH_DATABASE_URL)")

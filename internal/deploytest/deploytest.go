@@ -27,13 +27,13 @@ const Account = "acme"
 
 // WorkerOptions are the options the deployment's worker runs with: those
 // `flexauth worker` and `flexauth dev` pass to worker.Start by default.
-// StopTimeout is their default --shutdown-grace (10s): a test's cleanup
+// StopTimeout is their default --shutdown-grace: a test's cleanup
 // lets the activities under way finish, as a worker stopped by SIGTERM
 // does. CacheSize 0 keeps the SDK's 10,000 sticky workflows, their default
 // --workflow-cache; leaving it 0 also leaves the SDK's process-wide cache
 // setting alone, which parallel tests would otherwise all write.
 func WorkerOptions() worker.Options {
-	return worker.Options{StopTimeout: 10 * time.Second}
+	return worker.Options{StopTimeout: worker.DefaultStopTimeout}
 }
 
 // Deployment is one flexauth deployment: the API behind httptest and its
