@@ -178,7 +178,43 @@ func runSignIns(ctx context.Context, cfg config, st *stack, logf func(string, ..
 	defer cancel()
 	var stopping atomic.Bool
 	var wg sync.WaitGroup
-	for w := range cfg.concurrency {
+	if cfg.signInRate > 0 {
+		// Open loop: sign-ins start at the asked rate whatever the answers'
+		// latency, as independent users arrive; a user comes back only
+		// after `users` others, long after their last sign-in ended.
+		wg.Go(func() {
+			const maxInFlight = 1024
+			var inFlight atomic.Int64
+			every := time.Duration(float64(time.Second) / cfg.signInRate)
+			next := time.Now()
+			for k := 0; !stopping.Load() && load.Err() == nil; k++ {
+				next = next.Add(every)
+				time.Sleep(time.Until(next))
+				if inFlight.Load() >= maxInFlight {
+					rec.fail(time.Now(), fmt.Sprintf("sign-in not started: client has %d in flight", maxInFlight), "")
+					continue
+				}
+				authid := fmt.Sprintf("bench-%d", k%users)
+				api := st.apis[k%len(st.apis)]
+				inFlight.Add(1)
+				wg.Go(func() {
+					defer inFlight.Add(-1)
+					if err := c.signIn(load, rec, st.mail, api, "bench", authid); err != nil {
+						f, ok := err.(*failure)
+						if !ok {
+							f = &failure{"other", err.Error()}
+						}
+						rec.fail(time.Now(), f.kind, f.detail)
+					}
+				})
+			}
+		})
+	}
+	closedLoop := cfg.concurrency
+	if cfg.signInRate > 0 {
+		closedLoop = 0
+	}
+	for w := range closedLoop {
 		wg.Go(func() {
 			for k := 0; !stopping.Load() && load.Err() == nil; k++ {
 				authid := fmt.Sprintf("bench-%d", w+cfg.concurrency*(k%perClient))

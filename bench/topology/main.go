@@ -68,6 +68,7 @@ type config struct {
 	users          int
 	pending        int
 	rate           float64
+	signInRate     float64
 	databaseURL    string
 	repo           string
 	keep           bool
@@ -89,6 +90,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.IntVar(&c.users, "users", 0, "users signing in (mode signin); 0: enough that the per-user start limit (10 in 15 minutes) is never reached at 100 sign-ins/s")
 	fs.IntVar(&c.pending, "pending", 10000, "attempts left pending, each of its own user (mode check)")
 	fs.Float64Var(&c.rate, "rate", 3000, "polls of check a second, spread over the pending attempts (mode check)")
+	fs.Float64Var(&c.signInRate, "signin-rate", 0, "mode signin: start this many sign-ins a second, open loop, instead of keeping -concurrency in flight (0: closed loop)")
 	fs.StringVar(&c.databaseURL, "database-url", "", "admin DSN of an existing PostgreSQL to use instead of a throw-away cluster (its CPU then includes everything else it serves)")
 	fs.StringVar(&c.repo, "repo", ".", "the flexauth repository (cmd/flexauth, docker-compose.yml, deploy/plugins.json)")
 	fs.BoolVar(&c.keep, "keep", false, "keep the work folder (logs of every process) and print its path")
@@ -106,6 +108,8 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 		return c, errors.New("-concurrency, -api-replicas and -worker-replicas must be at least 1")
 	case c.duration <= 0 || c.warmup < 0:
 		return c, errors.New("-duration must be positive and -warmup not negative")
+	case c.signInRate < 0:
+		return c, errors.New("-signin-rate must not be negative")
 	case c.mode == "check" && (c.pending < 1 || c.rate <= 0):
 		return c, errors.New("-pending and -rate must be positive")
 	case fs.NArg() > 0:

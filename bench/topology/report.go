@@ -87,7 +87,9 @@ func newReport(cfg config, st *stack, rec *recorder, first, last snapshot) *repo
 	for name, kib := range last.rssKiB {
 		rep.RSSMiB[name] = float64(kib) / 1024
 	}
-	if cfg.mode == "signin" {
+	if cfg.mode == "signin" && cfg.signInRate > 0 {
+		rep.TargetRate = cfg.signInRate
+	} else if cfg.mode == "signin" {
 		rep.Concurrency = cfg.concurrency
 	}
 	if cfg.target == "production" {
@@ -165,7 +167,11 @@ func (r *report) print(w io.Writer) {
 		r.Mode, r.Target, processes, r.WarmupSeconds, r.MeasureSeconds)
 	switch r.Mode {
 	case "signin":
-		fmt.Fprintf(tw, "sign-ins\t%d completed, %.1f/s at %d in flight\n", r.Operations, r.SignInsPerSecond, r.Concurrency)
+		if r.TargetRate > 0 {
+			fmt.Fprintf(tw, "sign-ins\t%d completed, %.1f/s of %.1f/s started (open loop)\n", r.Operations, r.SignInsPerSecond, r.TargetRate)
+		} else {
+			fmt.Fprintf(tw, "sign-ins\t%d completed, %.1f/s at %d in flight\n", r.Operations, r.SignInsPerSecond, r.Concurrency)
+		}
 	case "check":
 		fmt.Fprintf(tw, "polls of check\t%d answered 202, %.0f/s of %.0f/s asked, over %d pending attempts\n", r.Operations, r.AchievedRate, r.TargetRate, r.Pending)
 	}
