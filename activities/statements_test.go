@@ -29,155 +29,105 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m, &cluster)) }
 // COMMIT included) each activity of a PIN sign-in sends to the database,
 // on PostgreSQL and SQLite. The bounds are what the store work of a
 // sign-in costs: a change that adds round trips fails here, on purpose.
+// The compact shape (workflows.ShapeCompact) checks a right code and
+// publishes the success in one transaction, without Finish; the lean one
+// runs CheckCode, then Finish.
 func TestPINSignInStatements(t *testing.T) {
-	dsns := map[string]string{
-		"postgres": cluster.NewDatabase(t),
-		"sqlite":   filepath.Join(t.TempDir(), "flexauth.db"),
-	}
-	for name, dsn := range dsns {
-		t.Run(name, func(t *testing.T) {
-			ctx := context.Background()
-			// The policy as the worker has it: each account's active
-			// version, read from the store.
-			st := storetest.Open(t, dsn)
-			f := newFixtureOn(t, st, policies.NewRegistry(st), activities.Config{})
-			counted := storetest.CountStatements(f.st)
-			type bound struct{ statements, transactions int }
-			measure := func(call string, max bound, fn func() error) {
-				t.Helper()
-				counted.Take()
-				must(t, fn())
-				got := counted.Take()
-				t.Logf("%s: %s", call, got)
-				if got.Total > max.statements || got.Transactions > max.transactions {
-					t.Errorf("%s ran %s, want at most %d statements in %d transactions", call, got, max.statements, max.transactions)
-				}
+	for _, compact := range []bool{false, true} {
+		dsns := map[string]string{
+			"postgres": cluster.NewDatabase(t),
+			"sqlite":   filepath.Join(t.TempDir(), "flexauth.db"),
+		}
+		for name, dsn := range dsns {
+			if compact {
+				name += "/compact"
 			}
-
-			// The subject's first attempt, left pending; the next Begin
-			// supersedes it, the full path of a repeated start.
-			measure("Begin (first attempt)", bound{14, 1}, func() error {
-				_, err := f.acts.Begin(ctx, activities.BeginInput{
-					Subject:   activities.Subject{AttemptID: "att0", AccountID: "acc", System: "vpn", AuthID: "alice", IP: f.input.IP},
-					StartedAt: f.now,
-				})
-				return err
-			})
-			f.now = f.now.Add(time.Second)
-			var begun activities.BeginResult
-			measure("Begin (superseding)", bound{16, 1}, func() (err error) {
-				begun, err = f.acts.Begin(ctx, activities.BeginInput{Subject: f.input, WorkflowID: "wf", RunID: "run", StartedAt: f.now})
-				return err
-			})
-			if !begun.Allowed || begun.Method != "pin" {
-				t.Fatalf("begin = %+v", begun)
-			}
-			measure("Begin run again", bound{5, 1}, func() (err error) {
-				again, err := f.acts.Begin(ctx, activities.BeginInput{Subject: f.input, WorkflowID: "wf", RunID: "run", StartedAt: f.now})
-				if err == nil && !again.Allowed {
-					t.Errorf("begin run again = %+v", again)
-				}
-				return err
-			})
-			var issued activities.IssueResult
-			measure("IssueChallenge", bound{3, 0}, func() (err error) {
-				issued, err = f.acts.IssueChallenge(ctx, activities.IssueInput{
-					Subject: f.input, UserID: begun.UserID, Method: begun.Method, ExpiresAt: f.now.Add(begun.TTL),
-				})
-				return err
-			})
-			pin := f.sent.sent[len(f.sent.sent)-1].Code
-			measure("CheckCode", bound{5, 1}, func() error {
-				res, err := f.acts.CheckCode(ctx, activities.CodeInput{
-					Subject: f.input, UserID: begun.UserID, Effect: "code:1", Factor: store.FactorPIN,
-					Expected: issued.Digest, Digest: attempt.CodeDigest(f.keys, f.input.AttemptID, pin), MaxAttempts: begun.MaxAttempts,
-				})
-				if err == nil && !res.Valid {
-					t.Errorf("the delivered pin was refused: %+v", res)
-				}
-				return err
-			})
-			measure("Finish", bound{8, 1}, func() error {
-				return f.acts.Finish(ctx, activities.FinishInput{Subject: f.input, UserID: begun.UserID, State: store.AttemptAuthenticated, Factor: store.FactorPIN})
-			})
-			row, err := f.st.GetAttempt(ctx, f.input.AttemptID)
-			must(t, err)
-			if row.State != store.AttemptAuthenticated {
-				t.Fatalf("attempt ended %s", row.State)
-			}
-		})
+			t.Run(name, func(t *testing.T) { pinSignInStatements(t, dsn, compact) })
+		}
 	}
 }
 
-// TestCompactPINSignInStatements is TestPINSignInStatements for the
-// compact shape (workflows.ShapeCompact): Begin and IssueChallenge as in
-// the lean shape, then a right code checked and published in one
-// transaction, without a Finish.
-func TestCompactPINSignInStatements(t *testing.T) {
-	dsns := map[string]string{
-		"postgres": cluster.NewDatabase(t),
-		"sqlite":   filepath.Join(t.TempDir(), "flexauth.db"),
+func pinSignInStatements(t *testing.T, dsn string, compact bool) {
+	ctx := context.Background()
+	// The policy as the worker has it: each account's active
+	// version, read from the store.
+	st := storetest.Open(t, dsn)
+	f := newFixtureOn(t, st, policies.NewRegistry(st), activities.Config{})
+	counted := storetest.CountStatements(f.st)
+	type bound struct{ statements, transactions int }
+	measure := func(call string, max bound, fn func() error) {
+		t.Helper()
+		counted.Take()
+		must(t, fn())
+		got := counted.Take()
+		t.Logf("%s: %s", call, got)
+		if got.Total > max.statements || got.Transactions > max.transactions {
+			t.Errorf("%s ran %s, want at most %d statements in %d transactions", call, got, max.statements, max.transactions)
+		}
 	}
-	for name, dsn := range dsns {
-		t.Run(name, func(t *testing.T) {
-			ctx := context.Background()
-			st := storetest.Open(t, dsn)
-			f := newFixtureOn(t, st, policies.NewRegistry(st), activities.Config{})
-			counted := storetest.CountStatements(f.st)
-			type bound struct{ statements, transactions int }
-			measure := func(call string, max bound, fn func() error) {
-				t.Helper()
-				counted.Take()
-				must(t, fn())
-				got := counted.Take()
-				t.Logf("%s: %s", call, got)
-				if got.Total > max.statements || got.Transactions > max.transactions {
-					t.Errorf("%s ran %s, want at most %d statements in %d transactions", call, got, max.statements, max.transactions)
-				}
-			}
 
-			// The subject's first attempt, left pending, for the next to
-			// supersede.
-			_, err := f.acts.Begin(ctx, activities.BeginInput{
-				Subject:   activities.Subject{AttemptID: "att0", AccountID: "acc", System: "vpn", AuthID: "alice", IP: f.input.IP},
-				StartedAt: f.now,
-			})
-			must(t, err)
-			f.now = f.now.Add(time.Second)
-			in := activities.BeginInput{Subject: f.input, WorkflowID: "wf", RunID: "run", StartedAt: f.now}
-			var begun activities.BeginResult
-			measure("Begin (superseding)", bound{16, 1}, func() (err error) {
-				begun, err = f.acts.Begin(ctx, in)
-				return err
-			})
-			if !begun.Allowed || begun.Method != "pin" {
-				t.Fatalf("begin = %+v", begun)
-			}
-			var issued activities.IssueResult
-			measure("IssueChallenge", bound{3, 0}, func() (err error) {
-				issued, err = f.acts.IssueChallenge(ctx, activities.IssueInput{
-					Subject: f.input, UserID: begun.UserID, Method: begun.Method, ExpiresAt: f.now.Add(begun.TTL),
-				})
-				return err
-			})
-			pin := f.sent.sent[len(f.sent.sent)-1].Code
-			measure("CheckCode (publishing the success)", bound{11, 1}, func() error {
-				res, err := f.acts.CheckCode(ctx, activities.CodeInput{
-					Subject: f.input, UserID: begun.UserID, Effect: "code:1", Factor: store.FactorPIN,
-					Expected: issued.Digest, Digest: attempt.CodeDigest(f.keys, f.input.AttemptID, pin), MaxAttempts: begun.MaxAttempts,
-					OnValid: &activities.Conclusion{Reasons: []string{"correct pin"}},
-				})
-				if err == nil && (!res.Valid || !res.Published) {
-					t.Errorf("the delivered pin did not sign in: %+v", res)
-				}
-				return err
-			})
-			row, err := f.st.GetAttempt(ctx, f.input.AttemptID)
-			must(t, err)
-			if row.State != store.AttemptAuthenticated {
-				t.Fatalf("attempt ended %s", row.State)
-			}
+	// The subject's first attempt, left pending; the next Begin
+	// supersedes it, the full path of a repeated start.
+	measure("Begin (first attempt)", bound{14, 1}, func() error {
+		_, err := f.acts.Begin(ctx, activities.BeginInput{
+			Subject:   activities.Subject{AttemptID: "att0", AccountID: "acc", System: "vpn", AuthID: "alice", IP: f.input.IP},
+			StartedAt: f.now,
 		})
+		return err
+	})
+	f.now = f.now.Add(time.Second)
+	var begun activities.BeginResult
+	measure("Begin (superseding)", bound{16, 1}, func() (err error) {
+		begun, err = f.acts.Begin(ctx, activities.BeginInput{Subject: f.input, WorkflowID: "wf", RunID: "run", StartedAt: f.now})
+		return err
+	})
+	if !begun.Allowed || begun.Method != "pin" {
+		t.Fatalf("begin = %+v", begun)
+	}
+	measure("Begin run again", bound{5, 1}, func() (err error) {
+		again, err := f.acts.Begin(ctx, activities.BeginInput{Subject: f.input, WorkflowID: "wf", RunID: "run", StartedAt: f.now})
+		if err == nil && !again.Allowed {
+			t.Errorf("begin run again = %+v", again)
+		}
+		return err
+	})
+	var issued activities.IssueResult
+	measure("IssueChallenge", bound{3, 0}, func() (err error) {
+		issued, err = f.acts.IssueChallenge(ctx, activities.IssueInput{
+			Subject: f.input, UserID: begun.UserID, Method: begun.Method, ExpiresAt: f.now.Add(begun.TTL),
+		})
+		return err
+	})
+	pin := f.sent.sent[len(f.sent.sent)-1].Code
+	check := activities.CodeInput{
+		Subject: f.input, UserID: begun.UserID, Effect: "code:1", Factor: store.FactorPIN,
+		Expected: issued.Digest, Digest: attempt.CodeDigest(f.keys, f.input.AttemptID, pin), MaxAttempts: begun.MaxAttempts,
+	}
+	if compact {
+		check.OnValid = &activities.Conclusion{Reasons: []string{"correct pin"}}
+		measure("CheckCode (publishing the success)", bound{11, 1}, func() error {
+			res, err := f.acts.CheckCode(ctx, check)
+			if err == nil && (!res.Valid || !res.Published) {
+				t.Errorf("the delivered pin did not sign in: %+v", res)
+			}
+			return err
+		})
+	} else {
+		measure("CheckCode", bound{5, 1}, func() error {
+			res, err := f.acts.CheckCode(ctx, check)
+			if err == nil && !res.Valid {
+				t.Errorf("the delivered pin was refused: %+v", res)
+			}
+			return err
+		})
+		measure("Finish", bound{8, 1}, func() error {
+			return f.acts.Finish(ctx, activities.FinishInput{Subject: f.input, UserID: begun.UserID, State: store.AttemptAuthenticated, Factor: store.FactorPIN})
+		})
+	}
+	row, err := f.st.GetAttempt(ctx, f.input.AttemptID)
+	must(t, err)
+	if row.State != store.AttemptAuthenticated {
+		t.Fatalf("attempt ended %s", row.State)
 	}
 }
 

@@ -74,21 +74,26 @@ func TestLeanShapeDeliversInsideTheWorkflowTask(t *testing.T) {
 
 // A delivery that fails for a reason a retry may mend (the mail server is
 // down, the worker timed out) goes on as a regular activity with its
-// retries; the attempt is not lost.
-func TestLeanShapeRetriesAFailedDeliveryAsAnActivity(t *testing.T) {
-	calls := 0
-	res, v, d := signInWithPIN(t, workflows.ShapeLean, func(ctx context.Context, in activities.IssueInput) (activities.IssueResult, error) {
-		calls++
-		if calls == 1 {
-			return activities.IssueResult{}, errors.New("mail server: connection refused")
-		}
-		return delivered(ctx, in)
-	})
-	if res.State != workflows.StateAuthenticated || v.Verdict != workflows.VerdictAccepted {
-		t.Fatalf("result %+v, verdict %+v; want authenticated after the retry", res, v)
-	}
-	if d.local != 1 || d.regular != 1 {
-		t.Fatalf("delivered %d times locally and %d as an activity; want one of each", d.local, d.regular)
+// retries; the attempt is not lost. Both shapes that deliver inside the
+// workflow task do so.
+func TestFailedDeliveryIsRetriedAsAnActivity(t *testing.T) {
+	for _, shape := range []int{workflows.ShapeLean, workflows.ShapeCompact} {
+		t.Run(fmt.Sprint("shape ", shape), func(t *testing.T) {
+			calls := 0
+			res, v, d := signInWithPIN(t, shape, func(ctx context.Context, in activities.IssueInput) (activities.IssueResult, error) {
+				calls++
+				if calls == 1 {
+					return activities.IssueResult{}, errors.New("mail server: connection refused")
+				}
+				return delivered(ctx, in)
+			})
+			if res.State != workflows.StateAuthenticated || v.Verdict != workflows.VerdictAccepted {
+				t.Fatalf("result %+v, verdict %+v; want authenticated after the retry", res, v)
+			}
+			if d.local != 1 || d.regular != 1 {
+				t.Fatalf("delivered %d times locally and %d as an activity; want one of each", d.local, d.regular)
+			}
+		})
 	}
 }
 
@@ -125,25 +130,6 @@ func TestCompactShapePublishesWithItsCheck(t *testing.T) {
 	}
 	if len(*finals) != 1 || (*finals)[0] != "authenticated by pin" {
 		t.Fatalf("published %v, want the check's success once", *finals)
-	}
-}
-
-// A compact attempt whose delivery failed for a reason a retry may mend
-// goes on as the regular IssueChallenge activity.
-func TestCompactShapeRetriesAFailedDeliveryAsAnActivity(t *testing.T) {
-	calls := 0
-	res, v, d := signInWithPIN(t, workflows.ShapeCompact, func(ctx context.Context, in activities.IssueInput) (activities.IssueResult, error) {
-		calls++
-		if calls == 1 {
-			return activities.IssueResult{}, errors.New("mail server: connection refused")
-		}
-		return delivered(ctx, in)
-	})
-	if res.State != workflows.StateAuthenticated || v.Verdict != workflows.VerdictAccepted {
-		t.Fatalf("result %+v, verdict %+v; want authenticated after the retry", res, v)
-	}
-	if d.local != 1 || d.regular != 1 {
-		t.Fatalf("delivered %d times locally and %d as an activity; want one of each", d.local, d.regular)
 	}
 }
 
