@@ -26,7 +26,7 @@
 //     spent once.
 //   - Final states are taken once: Finish changes only a pending attempt,
 //     FailCredentialLink only a link not used or voided meanwhile.
-//   - Deliveries are at least once: IssueChallenge, BeginAndIssue and
+//   - Deliveries are at least once: IssueChallenge and
 //     DeliverCredentialLink keep the drawn secret sealed so that a retry
 //     sends the same one under the same delivery id, by which delivery
 //     plugins drop duplicates; each send is audited.
