@@ -247,6 +247,25 @@ func TestConsoleFreshSignInKeyboardAndPolicy(t *testing.T) {
 		if n := len(activeKeys(h, "keyboard")); n != 0 {
 			t.Fatal("the key is still active after confirming with Enter")
 		}
+
+		// The browser gives the focus back when the dialog closes, before
+		// the close event arrives, so a quick user can open it again first.
+		// The earlier closing's event must not answer the new question.
+		got := b.evalAwaitString(`import('/console/assets/ui.js').then(async (ui) => {
+			const dlg = document.getElementById('confirm-dialog');
+			const first = ui.confirmAction({ title: 'first', text: '' });
+			dlg.close('cancel');
+			const second = ui.confirmAction({ title: 'second', text: '' });
+			const a = await first;
+			await new Promise((r) => setTimeout(r, 50));
+			const stillOpen = dlg.open;
+			dlg.close('ok');
+			const b = await second;
+			return [a, stillOpen, b].join(',');
+		})`)
+		if got != "false,true,true" {
+			t.Fatalf("first answer, dialog open after the stale close event, second answer = %s, want false,true,true", got)
+		}
 	}
 
 	// Upload a policy, see it active, roll back to the built-in one.

@@ -138,20 +138,55 @@ export function clearNotices() {
   pendingFlash = '';
 }
 
+// A dialog's close event is queued after it closes, while the browser gives
+// the focus back at once: a quick user (or test) can open the dialog again
+// before the earlier closing's event arrives. So an opening is answered by
+// the first of its close event and the next opening, which finds the dialog
+// closed and takes the answer then; the late close event is skipped.
+const dialogAnswers = new WeakMap();
+
+function answersOf(dlg) {
+  let s = dialogAnswers.get(dlg);
+  if (!s) {
+    s = { answer: null, late: 0 };
+    const state = s;
+    dialogAnswers.set(dlg, state);
+    dlg.addEventListener('close', () => {
+      if (state.late > 0) {
+        state.late -= 1;
+        return;
+      }
+      settleDialog(dlg, state);
+    });
+  }
+  return s;
+}
+
+function settleDialog(dlg, s) {
+  const answer = s.answer;
+  s.answer = null;
+  if (answer) answer(dlg.returnValue === 'ok');
+}
+
 // confirmAction asks before a destructive action in a modal <dialog>; the
 // browser traps focus in it, and focus returns where it was afterwards.
 export function confirmAction({ title, text, ok = 'Confirm' }) {
   const dlg = document.getElementById('confirm-dialog');
+  const s = answersOf(dlg);
+  if (s.answer && !dlg.open) {
+    settleDialog(dlg, s);
+    s.late += 1;
+  }
   const before = document.activeElement;
   document.getElementById('confirm-title').textContent = title;
   document.getElementById('confirm-text').textContent = text;
   document.getElementById('confirm-ok').textContent = ok;
   dlg.returnValue = '';
   return new Promise((resolve) => {
-    dlg.addEventListener('close', () => {
+    s.answer = (yes) => {
       if (before && before.isConnected) before.focus();
-      resolve(dlg.returnValue === 'ok');
-    }, { once: true });
+      resolve(yes);
+    };
     dlg.showModal();
     // The safe choice has focus, so Enter does not destroy by accident.
     document.getElementById('confirm-cancel').focus();
