@@ -128,7 +128,9 @@ func (l Limits) Exceeded(ctx context.Context, st LimitStore, req StartRequest) (
 	limits = slices.DeleteFunc(limits, func(lim limit) bool { return lim.max < 0 })
 	counts := make([]store.AttemptCount, len(limits))
 	for i, lim := range limits {
+		// One past the limit is enough to know it is exceeded.
 		counts[i] = lim.count
+		counts[i].AtMost = lim.max + 1
 	}
 	ns, err := st.CountAttemptsEach(ctx, counts...)
 	if err != nil {
@@ -136,6 +138,8 @@ func (l Limits) Exceeded(ctx context.Context, st LimitStore, req StartRequest) (
 	}
 	for i, lim := range limits {
 		if n := ns[i]; n+self > lim.max {
+			// n is exact up to one past the limit, so the figure is the
+			// real count when a start first crosses it.
 			return fmt.Sprintf("rate limited: %d %s (limit %d)", n+self, lim.what, lim.max), nil
 		}
 	}

@@ -319,6 +319,11 @@ type AttemptCount struct {
 	// sign-in came from: the user's (AuthID set) or any user's of the account.
 	UnknownIPs bool
 	Since      time.Time
+	// AtMost stops counting after this many (0: count all). A limit only
+	// needs to know whether it is exceeded, and the account-wide count
+	// would otherwise read every attempt of the window: its cost would
+	// grow with the traffic it limits.
+	AtMost int
 }
 
 // CountAttempts counts the attempts started at or after f.Since that f
@@ -339,7 +344,13 @@ func (s *Store) CountAttemptsEach(ctx context.Context, fs ...AttemptCount) ([]in
 	}
 	q := s.db.NewSelect()
 	for i, f := range fs {
-		q = q.ColumnExpr("(?) AS ?", s.attemptCount(f).ColumnExpr("count(*)"), bun.Ident(fmt.Sprintf("n%d", i)))
+		col := bun.Ident(fmt.Sprintf("n%d", i))
+		if f.AtMost > 0 {
+			first := s.attemptCount(f).ColumnExpr("1").Limit(int64(f.AtMost))
+			q = q.ColumnExpr("(SELECT count(*) FROM (?) AS c) AS ?", first, col)
+			continue
+		}
+		q = q.ColumnExpr("(?) AS ?", s.attemptCount(f).ColumnExpr("count(*)"), col)
 	}
 	counts := make([]int, len(fs))
 	dest := make([]any, len(fs))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -296,6 +297,15 @@ func TestCountAttemptsFilters(t *testing.T) {
 			must(t, err)
 			if n != tc.want {
 				t.Errorf("%s: %d, want %d", tc.name, n, tc.want)
+			}
+			// In one query with others, and stopping early: AtMost caps
+			// the count and never changes a smaller one.
+			capped := f
+			capped.AtMost = 2
+			ns, err := s.CountAttemptsEach(ctx, f, capped)
+			must(t, err)
+			if want := []int{tc.want, min(tc.want, 2)}; !slices.Equal(ns, want) {
+				t.Errorf("%s: CountAttemptsEach = %v, want %v", tc.name, ns, want)
 			}
 		}
 		for _, tc := range []struct {
