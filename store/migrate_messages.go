@@ -1,7 +1,7 @@
 package store
 
 // messageSchema keeps the message templates and brand fields an account
-// (system = '') or one of its systems (system = its name, which never
+// (system empty) or one of its systems (system = its name, which never
 // changes) sets over the built-in ones (package messages). Deleting the
 // account deletes them; DeleteSystem deletes the system's.
 const messageSchema = `
