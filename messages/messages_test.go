@@ -2,6 +2,7 @@ package messages_test
 
 import (
 	"errors"
+	"go/build"
 	"strings"
 	"testing"
 	"time"
@@ -48,7 +49,10 @@ func TestDefaultsKeepTodaysWording(t *testing.T) {
 			"Your sign-in code for VPN", "123456 is your VPN sign-in code. It expires in 10 minutes."},
 		{"sign-in code by SMS without a system", messages.SignInCode, "sms",
 			messages.Data{Code: "123456"},
-			"Your sign-in code for", "123456 is your sign-in code."},
+			"Your sign-in code", "123456 is your sign-in code."},
+		{"sign-in link by SMS without a system or expiry", messages.SignInLink, "sms",
+			messages.Data{Link: link},
+			"Your sign-in link", "Sign in to your account:\n" + link},
 		{"sign-in link by SMS", messages.SignInLink, "sms",
 			messages.Data{System: "VPN", Link: link, ExpiresMinutes: 10},
 			"Your sign-in link for VPN", "Sign in to VPN within 10 minutes:\n" + link},
@@ -209,5 +213,20 @@ func TestPreviewUsesSampleData(t *testing.T) {
 	r, err := messages.Preview(messages.SignInCode, "sms", nil, nil)
 	if err != nil || r.Text != messages.SampleCode+" is your Example sign-in code. It expires in 15 minutes." {
 		t.Fatalf("%+v, %v", r, err)
+	}
+}
+
+// The package sits beneath the activities and the API, like attempt: it
+// imports nothing of flexauth, so that it can never reach the store or a
+// log with a rendered secret.
+func TestThePackageStaysBeneathItsCallers(t *testing.T) {
+	pkg, err := build.ImportDir(".", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, imp := range pkg.Imports {
+		if strings.HasPrefix(imp, "github.com/flexauth/") {
+			t.Errorf("messages imports %s", imp)
+		}
 	}
 }
