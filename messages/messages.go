@@ -52,6 +52,9 @@ const (
 	noSecret secretKind = iota
 	linkSecret
 	codeSecret
+	// noticeText is a notice's: no secret, but flexauth's sentence saying
+	// what happened (.Text), which a template must not drop either.
+	noticeText
 )
 
 // kind describes one message: its parts and what it must carry.
@@ -73,7 +76,7 @@ func kinds() []kind {
 		{Reset, emailParts, linkSecret},
 		{VerifyEmail, emailParts, linkSecret},
 		{Recover, emailParts, linkSecret},
-		{Notice, emailParts, noSecret},
+		{Notice, emailParts, noticeText},
 	}
 }
 

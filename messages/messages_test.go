@@ -176,6 +176,8 @@ func TestValidationRefusals(t *testing.T) {
 		{"rendered size", key(messages.SignInLink, messages.PartHTML), "{{.Link}}" + strings.Repeat("{{.Link}}", 1500), "renders more than"},
 		{"missing link", key(messages.SignInLink, messages.PartText), "Sign in to {{.System}}", "does not render the link"},
 		{"missing link in HTML", key(messages.Welcome, messages.PartHTML), "<p>{{.Subject}}</p>", "does not render the link"},
+		{"notice without what happened", key(messages.Notice, messages.PartText), "Hello {{.Name}}", "does not render what happened"},
+		{"notice HTML without what happened", key(messages.Notice, messages.PartHTML), "<p>{{.Subject}}</p>", "does not render what happened"},
 		{"missing code", key(messages.SignInCode, messages.PartSMS), "Your code for {{.System}}", "does not render the code"},
 		{"SMS too long", key(messages.SignInCode, messages.PartSMS), "{{.Code}} " + strings.Repeat("a", messages.MaxSMSRunes), "at most 1600"},
 		{"unknown field", key(messages.SignInCode, messages.PartSMS), "{{.Code}} {{.Pin}}", "can't evaluate field Pin"},

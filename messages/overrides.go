@@ -158,6 +158,7 @@ func validateTemplate(message, part, src string) error {
 	if part == PartHTML {
 		d.Text = "Sample text"
 	}
+	mustShow := d.Text
 	out, err := c.execute(part, d)
 	if err != nil {
 		return err
@@ -176,6 +177,11 @@ func validateTemplate(message, part, src string) error {
 	case codeSecret:
 		if !strings.Contains(out, SampleCode) {
 			return errors.New("the template does not render the code ({{.Code}})")
+		}
+	case noticeText:
+		// html/template escapes the apostrophe of the sample sentence.
+		if !strings.Contains(out, strings.Split(mustShow, "'")[0]) {
+			return errors.New("the template does not render what happened ({{.Text}})")
 		}
 	}
 	return nil
