@@ -46,6 +46,7 @@ type Store interface {
 	CompleteEnrolment(ctx context.Context, e store.Enrolment) (store.EnrolmentOutcome, error)
 	Ancestors(ctx context.Context, id string) ([]string, error)
 	RecoverByEmail(ctx context.Context, r store.EmailRecovery) (store.RecoveryOutcome, error)
+	MessageTemplates(ctx context.Context, accountID, system string) ([]store.MessageTemplate, error)
 }
 
 // Policy decides how an attempt proceeds. It fails closed: on error the

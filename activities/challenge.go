@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/flexauth/flexauth/attempt"
+	"github.com/flexauth/flexauth/messages"
 	"github.com/flexauth/flexauth/plugins/sdk"
 	"github.com/flexauth/flexauth/secret"
 	"github.com/flexauth/flexauth/store"
@@ -61,7 +63,7 @@ func (a *Activities) IssueChallenge(ctx context.Context, in IssueInput) (IssueRe
 	if err != nil {
 		return IssueResult{}, err
 	}
-	req, digest, err := a.message(in, r, plain)
+	req, digest, err := a.message(ctx, in, user, r, plain)
 	if err != nil {
 		return IssueResult{}, err
 	}
@@ -114,32 +116,59 @@ func (a *Activities) recipient(ctx context.Context, st ancestry, accountID strin
 	return recipientOf{channel: channel, to: to, plugin: plugin}, "", nil
 }
 
-// message builds the delivery of secret plain to r, and the digest the
-// workflow compares submissions with.
-func (a *Activities) message(in IssueInput, r recipientOf, plain string) (sdk.SendRequest, string, error) {
-	minutes := max(1, int(in.ExpiresAt.Sub(a.now()).Round(time.Minute)/time.Minute))
-	// Metadata lets a plugin render its own templates (per account and
-	// system) instead of the default text.
-	req := sdk.SendRequest{ID: in.AttemptID, Channel: r.channel, To: r.to, Attempt: in.AttemptID, Metadata: map[string]string{
-		"account": in.AccountID, "system": in.System, "method": in.Method, "expires_minutes": fmt.Sprint(minutes),
-	}}
-	switch in.Method {
-	case attempt.MethodPasswordless, attempt.MethodSSO:
-		link := strings.TrimRight(a.cfg.PublicURL, "/") + attempt.LinkPath + plain
-		req.Subject = "Your sign-in link for " + in.System
-		req.Text = fmt.Sprintf("Open this link to sign in to %s:\n\n%s\n\nIt works once and expires in %d minutes. If you did not try to sign in, ignore this message.", in.System, link, minutes)
-		if in.Method == attempt.MethodSSO {
-			req.Text = fmt.Sprintf("Open this link to sign in to %s with your organisation's account:\n\n%s\n\nIt expires in %d minutes. If you did not try to sign in, ignore this message.", in.System, link, minutes)
-		}
-		req.Link = link
-		return req, attempt.LinkDigest(a.keys, plain), nil
-	case attempt.MethodPIN:
-		req.Subject = "Your sign-in code for " + in.System
-		req.Text = fmt.Sprintf("Your code to sign in to %s is %s.\n\nIt expires in %d minutes. Never share it.", in.System, plain, minutes)
-		req.Code = plain
-		return req, attempt.CodeDigest(a.keys, in.AttemptID, plain), nil
+// message builds the delivery of secret plain to r, rendered from the
+// account's and the system's message templates (package messages), and
+// the digest the workflow compares submissions with. The rendered text
+// holds the secret: it goes to the plugin and nowhere else.
+func (a *Activities) message(ctx context.Context, in IssueInput, user store.User, r recipientOf, plain string) (sdk.SendRequest, string, error) {
+	name, ok := messages.ForMethod(in.Method)
+	if !ok {
+		return sdk.SendRequest{}, "", temporal.NewNonRetryableApplicationError("method "+in.Method+" has nothing to deliver", ErrTypeDelivery, nil)
 	}
-	return sdk.SendRequest{}, "", temporal.NewNonRetryableApplicationError("method "+in.Method+" has nothing to deliver", ErrTypeDelivery, nil)
+	account, system, err := a.messageLayers(ctx, in.AccountID, in.System)
+	if err != nil {
+		return sdk.SendRequest{}, "", err
+	}
+	d := messages.Data{System: in.System, Account: in.AccountID, Method: in.Method, To: r.to, Name: user.Name}
+	d.SetExpiry(in.ExpiresAt, a.now())
+	req := sdk.SendRequest{ID: in.AttemptID, Channel: r.channel, To: r.to, Attempt: in.AttemptID, Metadata: map[string]string{
+		"account": in.AccountID, "system": in.System, "method": in.Method, "expires_minutes": strconv.Itoa(d.ExpiresMinutes),
+	}}
+	var digest string
+	if in.Method == attempt.MethodPIN {
+		d.Code, req.Code = plain, plain
+		digest = attempt.CodeDigest(a.keys, in.AttemptID, plain)
+	} else {
+		d.Link = strings.TrimRight(a.cfg.PublicURL, "/") + attempt.LinkPath + plain
+		req.Link = d.Link
+		digest = attempt.LinkDigest(a.keys, plain)
+	}
+	out, err := messages.Render(name, r.channel, d, account, system)
+	if err != nil {
+		// The tenant's template fails the same way on every retry.
+		return sdk.SendRequest{}, "", temporal.NewNonRetryableApplicationError("render challenge: "+err.Error(), ErrTypeDelivery, nil)
+	}
+	req.Subject, req.Text, req.HTML = out.Subject, out.Text, out.HTML
+	return req, digest, nil
+}
+
+// messageLayers reads the message templates the account, and the system
+// when there is one, set over the built-in ones.
+func (a *Activities) messageLayers(ctx context.Context, accountID, system string) (account, sys messages.Layer, err error) {
+	rows, err := a.store.MessageTemplates(ctx, accountID, system)
+	if err != nil {
+		return nil, nil, err
+	}
+	account, sys = messages.Layer{}, messages.Layer{}
+	for _, row := range rows {
+		k := messages.Key{Message: row.Message, Part: row.Part}
+		if row.System == "" {
+			account[k] = row.Source
+		} else {
+			sys[k] = row.Source
+		}
+	}
+	return account, sys, nil
 }
 
 // send hands req to r's plugin and audits the delivery. A permanent

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/flexauth/flexauth/attempt"
+	"github.com/flexauth/flexauth/messages"
 	"github.com/flexauth/flexauth/plugins/sdk"
 	"github.com/flexauth/flexauth/secret"
 	"github.com/flexauth/flexauth/store"
@@ -142,7 +143,10 @@ func (a *Activities) DeliverCredentialLink(ctx context.Context, in CredentialLin
 
 	now := a.now().UTC()
 	url := strings.TrimRight(a.cfg.PublicURL, "/") + purpose.path + plain
-	req := linkMessage(link, acc, user, url, *drawn.ExpiresAt, now)
+	req, err := a.linkMessage(ctx, link, acc, user, url, *drawn.ExpiresAt, now)
+	if err != nil {
+		return CredentialLinkResult{}, err
+	}
 	if _, err := a.plugins.Send(ctx, plugin, req); err != nil {
 		if errors.Is(err, sdk.ErrPermanent) {
 			return refuseDelivery("deliver link: " + err.Error())
@@ -171,14 +175,6 @@ func organisation(acc store.Account) string {
 		return acc.Name
 	}
 	return acc.ID
-}
-
-// hello greets the user by name when it is known.
-func hello(user store.User) string {
-	if user.Name != "" {
-		return "Hello " + user.Name + ","
-	}
-	return "Hello,"
 }
 
 // linkToken returns the link's token, drawing it on the first call: the
@@ -210,58 +206,34 @@ func (a *Activities) linkToken(ctx context.Context, link store.CredentialLink, t
 	return drawn, string(plain), nil
 }
 
-// linkMessage is the message that carries a link to its user.
-func linkMessage(link store.CredentialLink, acc store.Account, user store.User, url string, expires, now time.Time) sdk.SendRequest {
-	org := organisation(acc)
-	minutes := max(1, int(expires.Sub(now).Round(time.Minute)/time.Minute))
-	greeting := hello(user)
+// linkMessage is the message that carries a link to its user, rendered
+// from the account's message templates (package messages), or false for
+// a purpose no message is written for.
+func (a *Activities) linkMessage(ctx context.Context, link store.CredentialLink, acc store.Account, user store.User, url string, expires, now time.Time) (sdk.SendRequest, error) {
+	switch link.Purpose {
+	case store.LinkWelcome, store.LinkReset, store.LinkVerifyEmail, store.LinkRecover:
+	default:
+		return sdk.SendRequest{}, temporal.NewNonRetryableApplicationError("no message for links of purpose "+link.Purpose, ErrTypeDelivery, nil)
+	}
+	d := messages.Data{Account: acc.ID, Organisation: organisation(acc), Purpose: link.Purpose, To: user.Email, Name: user.Name, Link: url}
+	d.SetExpiry(expires, now)
 	req := sdk.SendRequest{
 		ID: link.ID, Channel: "email", To: user.Email, Link: url,
 		Metadata: map[string]string{
-			"account": acc.ID, "purpose": link.Purpose, "expires_minutes": fmt.Sprint(minutes),
+			"account": acc.ID, "purpose": link.Purpose, "expires_minutes": fmt.Sprint(d.ExpiresMinutes),
 		},
 	}
-	// Every message: the greeting, what the link is for, the link, then
-	// how long and how it works, and what to do when it was unexpected.
-	var intro, works, tail string
-	switch link.Purpose {
-	case store.LinkWelcome:
-		req.Subject = "Create your password for " + org
-		intro = org + " lets you sign in with your email address and a password. Open this link to create your password:"
-		works = "The link works once"
-		tail = "If you did not expect this message, ignore it: nothing changes until a password is created."
-	case store.LinkReset:
-		req.Subject = "Reset your password for " + org
-		intro = "Someone asked to reset the password you sign in to " + org + " with. Open this link to choose a new password:"
-		works = "The link works once"
-		tail = "A new password does not turn off your authenticator app: signing in still asks for its code. " +
-			"If you did not ask for this, ignore this message: your password stays as it is."
-	case store.LinkVerifyEmail:
-		req.Subject = "Confirm your email address for " + org
-		intro = "You asked to confirm this email address in your security settings for " + org + ". Open this link to confirm it:"
-		works = "A confirmed address can, once, let you back in if you lose your authenticator app. The link works once"
-		tail = "If you did not ask for this, ignore this message."
-	case store.LinkRecover:
-		req.Subject = "Replace your authenticator app for " + org
-		intro = "While signing in to " + org + " you said you lost your authenticator app. Open this link in the same browser " +
-			"to remove your authenticator app and recovery codes and set up a new app:"
-		works = "The link works once, only in the browser where you typed your password,"
-		tail = "If you did not ask for this, someone knows your password: do not open the link, and tell your organisation's administrator."
-	default:
-		return req
+	account, _, err := a.messageLayers(ctx, acc.ID, "")
+	if err != nil {
+		return sdk.SendRequest{}, err
 	}
-	req.Text = fmt.Sprintf("%s\n\n%s\n\n%s\n\n%s and expires in %s (%s). %s",
-		greeting, intro, url, works, describeDuration(expires.Sub(now)), expires.UTC().Format("2 January 2006, 15:04 UTC"), tail)
-	return req
-}
-
-// describeDuration says d in hours (or minutes, under two hours), as a
-// message tells it.
-func describeDuration(d time.Duration) string {
-	if d < 2*time.Hour {
-		return fmt.Sprintf("%d minutes", max(1, int(d.Round(time.Minute)/time.Minute)))
+	// The purposes are the messages' names (messages.Welcome...).
+	out, err := messages.Render(link.Purpose, "email", d, account, nil)
+	if err != nil {
+		return sdk.SendRequest{}, temporal.NewNonRetryableApplicationError("render link: "+err.Error(), ErrTypeDelivery, nil)
 	}
-	return fmt.Sprintf("%d hours", int(d.Round(time.Hour)/time.Hour))
+	req.Subject, req.Text, req.HTML = out.Subject, out.Text, out.HTML
+	return req, nil
 }
 
 // FailLinkInput records why a link's delivery failed for good.

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/flexauth/flexauth/attempt"
+	"github.com/flexauth/flexauth/messages"
 	"github.com/flexauth/flexauth/plugins/sdk"
 	"github.com/flexauth/flexauth/store"
 )
@@ -50,6 +51,18 @@ func (a *Activities) deliverNotice(ctx context.Context, link store.CredentialLin
 	if !ok {
 		return refuseDelivery("no message for notices of kind " + n.Kind)
 	}
+	// flexauth words what happened; the account's notice template frames it.
+	account, _, err := a.messageLayers(ctx, acc.ID, "")
+	if err != nil {
+		return CredentialLinkResult{}, err
+	}
+	d := messages.Data{Account: acc.ID, Organisation: organisation(acc), Purpose: store.LinkNotice, To: user.Email, Name: user.Name,
+		Subject: req.Subject, Text: req.Text}
+	out, err := messages.Render(messages.Notice, "email", d, account, nil)
+	if err != nil {
+		return refuseDelivery("render notice: " + err.Error())
+	}
+	req.Subject, req.Text, req.HTML = out.Subject, out.Text, out.HTML
 	if _, err := a.plugins.Send(ctx, plugin, req); err != nil {
 		if errors.Is(err, sdk.ErrPermanent) {
 			return refuseDelivery("deliver notice: " + err.Error())
@@ -76,16 +89,13 @@ func refuseDelivery(reason string) (CredentialLinkResult, error) {
 	return CredentialLinkResult{}, temporal.NewNonRetryableApplicationError(reason, ErrTypeDelivery, nil)
 }
 
-// noticeMessage is the message of a notice, or false for a kind it does
-// not know.
+// noticeMessage is the message of a notice, its subject and sentence
+// before the notice template frames them (greeting, signature, HTML), or
+// false for a kind it does not know.
 func noticeMessage(id string, n store.NoticeOf, acc store.Account, user store.User) (sdk.SendRequest, bool) {
 	org := acc.Name
 	if org == "" {
 		org = acc.ID
-	}
-	hello := "Hello,"
-	if user.Name != "" {
-		hello = "Hello " + user.Name + ","
 	}
 	from := n.IP
 	if from == "" {
@@ -140,6 +150,6 @@ func noticeMessage(id string, n store.NoticeOf, acc store.Account, user store.Us
 	default:
 		return sdk.SendRequest{}, false
 	}
-	req.Text = fmt.Sprintf("%s\n\n%s on %s, from the address %s.\n\n%s", hello, what, when, from, unexpected)
+	req.Text = fmt.Sprintf("%s on %s, from the address %s.\n\n%s", what, when, from, unexpected)
 	return req, true
 }

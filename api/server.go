@@ -232,6 +232,7 @@ type (
 		keyStore
 		attemptStore
 		systemStore
+		messagesStore
 		userStore
 		auditStore
 		policyStore
@@ -539,6 +540,14 @@ func (s *Server) routes() *gin.Engine {
 	admin.GET("/systems/:name", s.getSystem)
 	admin.PATCH("/systems/:name", s.updateSystem)
 	admin.DELETE("/systems/:name", s.deleteSystem)
+	admin.GET("/systems/:name/messages", s.getMessages)
+	admin.PUT("/systems/:name/messages", s.putMessages)
+	admin.DELETE("/systems/:name/messages/:message/:part", s.deleteMessagePart)
+
+	admin.GET("/messages", s.getMessages)
+	admin.PUT("/messages", s.putMessages)
+	admin.DELETE("/messages/:message/:part", s.deleteMessagePart)
+	admin.POST("/messages/preview", s.previewMessage)
 
 	admin.POST("/users", s.createUser)
 	admin.GET("/users", s.listUsers)

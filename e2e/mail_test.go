@@ -80,6 +80,12 @@ func (s *mailSession) Data(r io.Reader) error {
 // textPart returns the text/plain part of a multipart message.
 func textPart(t *testing.T, raw []byte) (string, mail.Header) {
 	t.Helper()
+	return mailPart(t, raw, "text/plain")
+}
+
+// mailPart returns the part of type typ of a multipart message, decoded.
+func mailPart(t *testing.T, raw []byte, typ string) (string, mail.Header) {
+	t.Helper()
 	msg, err := mail.ReadMessage(bytes.NewReader(raw))
 	if err != nil {
 		t.Fatal(err)
@@ -92,9 +98,9 @@ func textPart(t *testing.T, raw []byte) (string, mail.Header) {
 	for {
 		p, err := mr.NextPart()
 		if err != nil {
-			t.Fatalf("no text part: %v", err)
+			t.Fatalf("no %s part: %v", typ, err)
 		}
-		if strings.HasPrefix(p.Header.Get("Content-Type"), "text/plain") {
+		if strings.HasPrefix(p.Header.Get("Content-Type"), typ) {
 			body, err := io.ReadAll(p)
 			if err != nil {
 				t.Fatal(err)
@@ -129,4 +135,56 @@ func TestSignInLinkByEmailThroughTheSMTPPlugin(t *testing.T) {
 		t.Fatalf("confirming the mailed link = %d", res.Status)
 	}
 	h.Expect("/v1/check", body, http.StatusOK, "authenticated")
+}
+
+// TestMessageTemplatesChangeWhatIsDelivered sets an account's and a
+// system's templates with the admin API and reads what the real SMTP
+// plugin process delivers, and what the SMS channel gets: the system's
+// part wins, the account's fills in, the built-in one the rest, and the
+// code in the message still signs in.
+func TestMessageTemplatesChangeWhatIsDelivered(t *testing.T) {
+	t.Parallel()
+	mb := newMailbox(t)
+	mailHost, mailPort, _ := net.SplitHostPort(mb.addr)
+	h := newHarness(t, withPlugins(map[string]string{"email": "mail", "sms": "outbox"}, host.Spec{
+		Name: "mail", Command: []string{smtpBin},
+		Config: map[string]string{"host": mailHost, "port": mailPort, "tls": "none", "from": "flexauth <auth@example.com>"},
+	}))
+	h.Setup("wiki", []string{"pin"}, "low", "mia", "pin")
+	h.Admin(http.MethodPut, "/v1/admin/messages", req{
+		"brand": req{"name": "Acme <Wiki>", "color": "#0f766e"},
+		"messages": req{"signin_code": req{
+			"text": "Acme code {{.Code}} for {{.System}}, valid {{minutes .ExpiresMinutes}}.",
+			"sms":  "Acme: {{.Code}} ({{.System}})",
+		}},
+	}, http.StatusOK)
+	h.Admin(http.MethodPut, "/v1/admin/systems/wiki/messages", req{
+		"messages": req{"signin_code": req{"subject": "Your {{.System}} code from Acme"}},
+	}, http.StatusOK)
+
+	body := req{"system": "wiki", "authid": "mia"}
+	h.Expect("/v1/start", body, http.StatusOK, "success")
+	raw := mb.wait(t, 1)
+	text, header := textPart(t, raw)
+	if header.Get("Subject") != "Your wiki code from Acme" {
+		t.Fatalf("subject = %q", header.Get("Subject"))
+	}
+	m := regexp.MustCompile(`^Acme code (\d+) for wiki, valid 5 minutes\.\r?\n$`).FindStringSubmatch(text)
+	if m == nil {
+		t.Fatalf("text part = %q", text)
+	}
+	html, _ := mailPart(t, raw, "text/html")
+	if !strings.Contains(html, "Acme &lt;Wiki&gt;") || !strings.Contains(html, ">"+m[1]+"</p>") {
+		t.Fatalf("html part (built-in, with the account's brand) =\n%s", html)
+	}
+	h.Expect("/v1/check", req{"system": "wiki", "authid": "mia", "pin": m[1]}, http.StatusOK, "authenticated")
+
+	// A user with a phone only gets the account's SMS text.
+	h.Admin(http.MethodPost, "/v1/admin/users", req{"authid": "sam", "name": "Sam", "phone": "+15555550123"}, http.StatusCreated)
+	h.Admin(http.MethodPut, "/v1/admin/users/sam/systems", req{"assignments": []req{{"system": "wiki", "method": "pin"}}}, http.StatusOK)
+	h.Expect("/v1/start", req{"system": "wiki", "authid": "sam"}, http.StatusOK, "success")
+	sms := h.waitMessage("+15555550123", 1)
+	if sms.Channel != "sms" || sms.Body != "Acme: "+sms.Code+" (wiki)" || sms.Code == "" {
+		t.Fatalf("sms = %+v", sms)
+	}
 }

@@ -51,6 +51,7 @@ func migrations(postgres bool) *migrate.Migrations {
 		{"20261214000002", "password_attempts_return_url", passwordAttemptSchema},
 		{"20261221000001", "self_service_sessions_verification_notices", selfServiceSchema},
 		{"20261228000001", "organisation_tree", organisationSchema},
+		{"20261230000001", "message_templates", messageSchema},
 	} {
 		script := types.Replace(step.script)
 		m.Add(migrate.Migration{

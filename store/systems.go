@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
 
 	"github.com/uptrace/bun"
 )
@@ -46,14 +47,23 @@ func (s *Store) UpdateSystem(ctx context.Context, sys *System, events ...AuditEv
 	})
 }
 
-// DeleteSystem removes a system and, by cascade, its assignments.
-// Methods that a system drops are pruned from assignments by the caller
-// through PruneAssignments.
+// DeleteSystem removes a system and, by cascade, its assignments, and its
+// message templates (kept by name, so that a new system of the same name
+// does not inherit them). Methods that a system drops are pruned from
+// assignments by the caller through PruneAssignments.
 func (s *Store) DeleteSystem(ctx context.Context, accountID, name string, events ...AuditEvent) error {
 	return s.audited(ctx, events, func(ctx context.Context, db bun.IDB) error {
 		res, err := db.NewDelete().Model((*System)(nil)).
 			Where("account_id = ? AND name = ?", accountID, name).Exec(ctx)
-		return affected(res, err, "system "+name)
+		if err := affected(res, err, "system "+name); err != nil {
+			return err
+		}
+		_, err = db.NewDelete().Model((*MessageTemplate)(nil)).
+			Where("account_id = ? AND system = ?", accountID, name).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("delete message templates of system %s: %w", name, err)
+		}
+		return nil
 	})
 }
 

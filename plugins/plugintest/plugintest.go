@@ -30,6 +30,10 @@ type Target struct {
 	Unavailable func(t testing.TB, on bool)
 	// Slow, if set, makes the destination hang (on=true) or answer normally again (false).
 	Slow func(t testing.TB, on bool)
+	// Stamp, if set, marks each send's request with its ID where the
+	// destination shows it (in the text, say, for a provider whose API
+	// takes no request ID), so that Delivered can tell sends apart.
+	Stamp func(req *sdk.SendRequest, id string)
 }
 
 func (tg Target) validate() error {
@@ -163,6 +167,9 @@ func (k *kit) sendCtxResp(ctx context.Context, h *host.Host, req sdk.SendRequest
 	// The host only reads the request, but concurrent sends each get their
 	// own map so a plugin under test cannot be blamed for a shared one.
 	req.Metadata = maps.Clone(req.Metadata)
+	if k.target.Stamp != nil {
+		k.target.Stamp(&req, id)
+	}
 	return h.Send(ctx, k.target.Name, req)
 }
 

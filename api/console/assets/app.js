@@ -21,6 +21,7 @@ import * as policy from './pages/policy.js';
 import * as importPage from './pages/import.js';
 import * as account from './pages/account.js';
 import * as organisations from './pages/organisations.js';
+import * as messagesPage from './pages/messages.js';
 
 // routes maps the first hash segment (and whether a second one is
 // present) to a page and its title.
@@ -35,6 +36,7 @@ const routes = {
   import: { page: importPage, title: 'Import / export' },
   account: { page: account, title: 'Account' },
   organisations: { page: organisations, title: 'Organisations' },
+  messages: { page: messagesPage, title: 'Messages' },
 };
 
 let leave = [];

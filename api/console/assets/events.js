@@ -30,6 +30,8 @@ const EVENT_TITLES = {
   'system.created': 'System created',
   'system.updated': 'System changed',
   'system.deleted': 'System deleted',
+  'messages.updated': 'Message templates changed',
+  'messages.reset': 'Message template reset to the level below',
   'user.created': 'User created',
   'user.updated': 'User changed',
   'user.deleted': 'User deleted',

@@ -1,38 +1,42 @@
 package sms
 
 import (
+	"errors"
 	"strings"
 	"testing"
+
+	"github.com/flexauth/flexauth/plugins/sdk"
 )
 
-func TestDefaultBody(t *testing.T) {
+func TestTheBodyIsTheHostsText(t *testing.T) {
 	tests := []struct {
-		name string
-		data templateData
-		want string
+		name, text, want, wantErr string
 	}{
-		{name: "code", data: templateData{System: "VPN", Code: "123456", ExpiresMinutes: 10},
-			want: "123456 is your VPN sign-in code. It expires in 10 minutes."},
-		{name: "code expiring in one minute", data: templateData{System: "VPN", Code: "123456", ExpiresMinutes: 1},
-			want: "123456 is your VPN sign-in code. It expires in 1 minute."},
-		{name: "code without system or expiry", data: templateData{Code: "123456"},
-			want: "123456 is your sign-in code."},
-		{name: "link", data: templateData{System: "VPN", Link: "https://h/l/x", ExpiresMinutes: 15},
-			want: "Sign in to VPN within 15 minutes:\nhttps://h/l/x"},
-		{name: "link without system or expiry", data: templateData{Link: "https://h/l/x"},
-			want: "Sign in to your account:\nhttps://h/l/x"},
+		{name: "trimmed", text: "  123456 is your VPN sign-in code.\n", want: "123456 is your VPN sign-in code."},
+		{name: "empty", text: " \n", wantErr: "nothing to send"},
+		{name: "too long", text: strings.Repeat("a", maxBodyRunes+1), wantErr: "limit is 1600"},
+		{name: "the limit counts characters, not bytes", text: strings.Repeat("ж", maxBodyRunes), want: strings.Repeat("ж", maxBodyRunes)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := defaultBody(tt.data); got != tt.want {
-				t.Fatalf("body = %q, want %q", got, tt.want)
+			got, err := renderBody(sdk.SendRequest{Text: tt.text, Code: "123456"})
+			if tt.wantErr != "" {
+				if !errors.Is(err, sdk.ErrPermanent) || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error = %v, want permanent %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("body = %q, %v; want %q", got, err, tt.want)
 			}
 		})
 	}
 }
 
+// The built-in SMS text of a code (package messages) with a long system
+// name still fits one segment.
 func TestDefaultCodeBodyFitsOneSegment(t *testing.T) {
-	body := defaultBody(templateData{System: "Acme Corporate Single Sign-On Portal", Code: "12345678", ExpiresMinutes: 15})
+	body := "12345678 is your Acme Corporate Single Sign-On Portal sign-in code. It expires in 15 minutes."
 	if parts, gsm := segments(body); parts != 1 || !gsm {
 		t.Fatalf("%q is %d segments (gsm %v), want 1 GSM-7 segment", body, parts, gsm)
 	}

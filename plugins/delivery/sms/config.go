@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/url"
 	"strings"
-	"text/template"
 	"time"
 	"unicode"
 
@@ -20,7 +19,10 @@ const (
 	keyFrom       = "from"
 	keyBaseURL    = "base_url"
 	keyTimeout    = "timeout"
-	keyTemplate   = "template"
+	// keyTemplate was the SMS text's template before version 2; flexauth
+	// renders every message now. It is refused with an error that says
+	// where it went.
+	keyTemplate = "template"
 )
 
 // settings are the operator's keys as given, decoded by the SDK, which
@@ -32,7 +34,6 @@ type settings struct {
 	From       string        `config:"from"`
 	BaseURL    string        `config:"base_url"`
 	Timeout    time.Duration `config:"timeout"`
-	Template   string        `config:"template"`
 }
 
 const (
@@ -53,13 +54,15 @@ type config struct {
 	// endpoint is the full Messages.json URL for the account.
 	endpoint string
 	timeout  time.Duration
-	// body renders the message text; nil means defaultBody.
-	body *template.Template
 }
 
 // parseConfig validates the operator's settings. Every error is permanent
 // and names the key at fault, because no retry can fix a configuration.
 func parseConfig(m map[string]string) (*config, error) {
+	if _, ok := m[keyTemplate]; ok {
+		return nil, sdk.Permanent(fmt.Errorf("%q is no longer a plugin setting: flexauth renders every message from the templates set "+
+			"with its admin API (the sms part of PUT /v1/admin/messages, or /v1/admin/systems/{name}/messages for one system); remove this key", keyTemplate))
+	}
 	in := settings{BaseURL: defaultBaseURL, Timeout: defaultTimeout}
 	if err := (sdk.ConfigureRequest{Config: m}).Decode(&in); err != nil {
 		return nil, err
@@ -105,19 +108,6 @@ func parseConfig(m map[string]string) (*config, error) {
 		return nil, sdk.Permanent(fmt.Errorf("%q must be positive, got %s", keyTimeout, c.timeout))
 	}
 
-	if v := in.Template; v != "" {
-		t, err := template.New(keyTemplate).Parse(v)
-		if err != nil {
-			return nil, sdk.Permanent(fmt.Errorf("%q: %w", keyTemplate, err))
-		}
-		// A field that does not exist ({{.Pin}}) is only found when the
-		// template runs: run it once on sample data so the mistake fails
-		// now, at start, and not on the first user's sign-in.
-		if _, err := execute(t, templateData{System: "app", Code: "000000", Link: "https://example.com/l/x", ExpiresMinutes: 10, Attempt: "att"}); err != nil {
-			return nil, sdk.Permanent(fmt.Errorf("%q: %w", keyTemplate, err))
-		}
-		c.body = t
-	}
 	return c, nil
 }
 

@@ -35,8 +35,7 @@ func TestConfigureRefusesAndNamesTheKey(t *testing.T) {
 		{name: "unparsable timeout", edit: func(m map[string]string) { m["timeout"] = "ten seconds" }, wantKey: "timeout"},
 		{name: "zero timeout", edit: func(m map[string]string) { m["timeout"] = "0s" }, wantKey: "timeout"},
 		{name: "negative timeout", edit: func(m map[string]string) { m["timeout"] = "-1s" }, wantKey: "timeout"},
-		{name: "template that does not parse", edit: func(m map[string]string) { m["template"] = "{{.Code" }, wantKey: "template"},
-		{name: "template naming a field that does not exist", edit: func(m map[string]string) { m["template"] = "{{.Pin}}" }, wantKey: "template"},
+		{name: "a template from before version 2", edit: func(m map[string]string) { m["template"] = "{{.Code}}" }, wantKey: "template"},
 		{name: "misspelt key", edit: func(m map[string]string) { m["auth-token"] = "x" }, wantKey: "auth-token"},
 	}
 	for _, tt := range tests {
@@ -49,6 +48,9 @@ func TestConfigureRefusesAndNamesTheKey(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), `"`+tt.wantKey+`"`) {
 				t.Errorf("error %q does not name %q", err, tt.wantKey)
+			}
+			if tt.wantKey == "template" && !strings.Contains(err.Error(), "/v1/admin/messages") {
+				t.Errorf("error %q does not point to the admin API", err)
 			}
 			if strings.Contains(err.Error(), testAuthToken) {
 				t.Errorf("error %q leaks the auth token", err)

@@ -13,21 +13,21 @@ import (
 // plugin and the fake Twilio.
 //
 // Twilio's API carries no request ID, so the fake can only tell messages
-// apart by what they say: the template quotes the attempt id (which the kit
-// sets to each send's fresh ID), and Delivered counts the accepted messages
-// whose body is the one that request renders to.
+// apart by what they say: each request's text quotes its ID (Stamp), and
+// Delivered counts the accepted messages whose body is that text.
 func TestConformance(t *testing.T) {
 	f := newFakeTwilio(t)
-	config := f.config()
-	config["template"] = "{{.Code}} is your {{.System}} sign-in code. Ref {{.Attempt}}"
 	valid := pinRequest("", recipient)
 	valid.Attempt = ""
 	plugintest.Run(t, plugintest.Target{
 		Name:    Name,
 		Command: []string{pluginBin},
-		Config:  config,
+		Config:  f.config(),
 		Valid:   valid,
-		Invalid: sdk.SendRequest{Channel: "sms", To: "not a phone number", Code: testCode},
+		Invalid: sdk.SendRequest{Channel: "sms", To: "not a phone number", Text: "x", Code: testCode},
+		Stamp: func(req *sdk.SendRequest, id string) {
+			req.Text = testCode + " is your VPN sign-in code. Ref " + id
+		},
 		Delivered: func(_ testing.TB, id string) int {
 			want := testCode + " is your VPN sign-in code. Ref " + id
 			n := 0

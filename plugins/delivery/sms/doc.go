@@ -23,11 +23,13 @@
 //	base_url     default https://api.twilio.com; https is required except
 //	             for localhost; may carry a path prefix
 //	timeout      default 10s; per request, within the caller's deadline
-//	template     optional text/template for the body, with the fields
-//	             .System .Code .Link .ExpiresMinutes (and .Attempt, the
-//	             login attempt id, as a support reference); the default reads
-//	             "123456 is your VPN sign-in code. It expires in 10 minutes."
-//	             or, for a link, "Sign in to VPN within 10 minutes:\n<link>"
+//
+// The message is the host's SendRequest.Text, which flexauth rendered from
+// the SMS part of its message templates (package messages; set per account
+// and system with the admin API at /v1/admin/messages) and which holds the
+// code or link; it is sent as it is, trimmed, and refused when empty or
+// longer than Twilio's 1,600 characters. The "template" key of version 1
+// is refused with an error that says so.
 //
 // Unknown keys are refused, so a misspelt one fails at start.
 //

@@ -15,7 +15,7 @@ import (
 const Name = "sms"
 
 // version is reported by Info and sent in the User-Agent.
-const version = "1.0.0"
+const version = "2.0.0"
 
 // channel is the only channel the plugin delivers on.
 const channel = "sms"
@@ -71,7 +71,7 @@ func (g *Gateway) Configure(_ context.Context, req sdk.ConfigureRequest) error {
 		sender = maskNumber(c.from)
 	}
 	g.logger.Info("sms gateway configured", "endpoint", c.endpoint, "sender", sender,
-		"timeout", c.timeout.String(), "custom_template", c.body != nil)
+		"timeout", c.timeout.String())
 	return nil
 }
 
@@ -87,7 +87,7 @@ func (g *Gateway) Send(ctx context.Context, req sdk.SendRequest) (sdk.SendRespon
 	if c == nil {
 		return sdk.SendResponse{}, fmt.Errorf("send sms: %w", sdk.Permanent(errNotConfigured))
 	}
-	body, err := renderBody(c.body, req)
+	body, err := renderBody(req)
 	if err != nil {
 		return sdk.SendResponse{}, fmt.Errorf("send sms to %s: %w", to, err)
 	}

@@ -4,10 +4,11 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"maps"
 	"net"
 	"net/mail"
 	"os"
-	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -26,10 +27,12 @@ const (
 	keyCAFile             = "ca_file"
 	keyInsecureSkipVerify = "insecure_skip_verify"
 	keyHelo               = "helo"
-	keyBrandName          = "brand.name"
-	keyBrandColor         = "brand.color"
-	templatePrefix        = "template."
 )
+
+// movedPrefixes are the keys of the message templates and brand this
+// plugin rendered before version 2; flexauth renders every message now,
+// from the templates set with its admin API.
+func movedPrefixes() []string { return []string{"template.", "brand."} }
 
 // tlsMode is how the connection to the server is protected.
 type tlsMode string
@@ -59,15 +62,6 @@ func defaultPort(mode tlsMode) (port int, ok bool) {
 	return 0, false
 }
 
-// defaultBrandColor is the button colour when brand.color is not set; it
-// keeps a contrast ratio above 4.5:1 with the white button text.
-const defaultBrandColor = "#1d4ed8"
-
-// hexColor is what brand.color accepts. The colour lands in a style
-// attribute, so anything richer than a hex colour is refused rather than
-// trusted to the CSS escaper.
-var hexColor = regexp.MustCompile(`^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`)
-
 // settings is one validated configuration. It is never modified after
 // parseConfig returns, so Send can use it without holding a lock.
 type settings struct {
@@ -83,13 +77,11 @@ type settings struct {
 	// fromDomain names the Message-ID's right-hand side.
 	fromDomain string
 	// tls is nil in modeNone.
-	tls       *tls.Config
-	templates *templateSet
-	brand     Brand
+	tls *tls.Config
 }
 
 // keys are the operator's keys as given, decoded by the SDK, which refuses
-// any key not here (template.* keys aside, see parseConfig): a misspelt
+// any key not here: a misspelt
 // "usernmae" would otherwise send mail without authentication and fail far
 // from the typo.
 type keys struct {
@@ -104,8 +96,6 @@ type keys struct {
 	// none; see tlsConfig.
 	InsecureSkipVerify bool   `config:"insecure_skip_verify"`
 	Helo               string `config:"helo"`
-	BrandName          string `config:"brand.name"`
-	BrandColor         string `config:"brand.color"`
 }
 
 // configError is the permanent error for a bad or missing key. Naming the
@@ -118,19 +108,18 @@ func configError(key, format string, args ...any) error {
 // error wraps sdk.ErrPermanent: a configuration does not improve by
 // retrying.
 func parseConfig(config map[string]string) (*settings, error) {
-	// Templates are keyed by system and part (template.<system>.<part>),
-	// so they are no fixed set of keys for the SDK to decode; parseTemplates
-	// checks them.
-	templates, rest := map[string]string{}, map[string]string{}
-	for k, v := range config {
-		if strings.HasPrefix(k, templatePrefix) {
-			templates[k] = v
-		} else {
-			rest[k] = v
+	// The SDK would refuse these as unknown keys; say where they went.
+	for _, k := range slices.Sorted(maps.Keys(config)) {
+		for _, prefix := range movedPrefixes() {
+			if strings.HasPrefix(k, prefix) {
+				return nil, configError(k, "message templates and the brand are no longer plugin settings: "+
+					"flexauth renders every message from the templates and brand set with its admin API "+
+					"(PUT /v1/admin/messages, or /v1/admin/systems/{name}/messages for one system); remove this key")
+			}
 		}
 	}
-	in := keys{TLS: string(modeStartTLS), Helo: "localhost", BrandColor: defaultBrandColor}
-	if err := (sdk.ConfigureRequest{Config: rest}).Decode(&in); err != nil {
+	in := keys{TLS: string(modeStartTLS), Helo: "localhost"}
+	if err := (sdk.ConfigureRequest{Config: config}).Decode(&in); err != nil {
 		return nil, err
 	}
 	s := &settings{}
@@ -183,15 +172,6 @@ func parseConfig(config map[string]string) (*settings, error) {
 	s.from, s.fromDomain = from, domain
 
 	if s.tls, err = tlsConfig(s.host, s.mode, in.CAFile, in.InsecureSkipVerify); err != nil {
-		return nil, err
-	}
-
-	if !hexColor.MatchString(in.BrandColor) {
-		return nil, configError(keyBrandColor, "%q is not a hex colour like #1d4ed8", in.BrandColor)
-	}
-	s.brand = Brand{Name: in.BrandName, Color: in.BrandColor}
-
-	if s.templates, err = parseTemplates(templates, s.brand); err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -19,24 +19,18 @@
 //	                      (a private CA; tests); not with tls = none
 //	insecure_skip_verify  refused unless tls = none; use ca_file instead
 //	helo                  name sent in EHLO (default "localhost")
-//	brand.name            shown in the message (default: none)
-//	brand.color           hex colour of the sign-in button (default #1d4ed8)
-//	template.subject      text/template for the subject, account-wide
-//	template.text         text/template for the plain-text part
-//	template.html         html/template for the HTML part
-//	template.<system>.subject|text|html
-//	                      the same for one system (Metadata["system"]),
-//	                      taking precedence over the account-wide ones
 //
-// An empty value is the same as an absent key. Unknown keys, bad values and
-// templates that do not parse or render are refused by Configure with a
-// permanent error naming the key (sdk.ConfigureRequest.Decode decodes all
-// keys but the templates). Templates
-// render TemplateData; without overrides the built-in ones in templates/
-// are used, except that the subject flexauth sends (SendRequest.Subject) is
-// preferred over the built-in subject. A message that is not a sign-in (a
-// welcome link: Metadata["purpose"]) shows flexauth's own text and its
-// link as the button.
+// An empty value is the same as an absent key. Unknown keys and bad values
+// are refused by Configure with a permanent error naming the key
+// (sdk.ConfigureRequest.Decode).
+//
+// # Messages
+//
+// The plugin sends what flexauth rendered: SendRequest.Subject, Text and
+// HTML (a text-only message when HTML is empty). The wording, per account
+// and per system, and the brand are flexauth's (package messages, set with
+// the admin API at /v1/admin/messages). The template.* and brand.* keys of
+// version 1 are refused with an error that says so.
 //
 // # Delivery
 //

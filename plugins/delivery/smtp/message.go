@@ -70,7 +70,8 @@ func parseRecipient(to string) (mail.Address, error) {
 
 // build returns the message as go-mail writes it: headers, then a
 // multipart/alternative body with the text part first and the HTML part
-// last (clients show the last part they can render). Both parts are
+// last (clients show the last part they can render), or the text alone
+// when there is no HTML. Both parts are
 // quoted-printable, which keeps lines short and the body 7-bit whatever the
 // server's 8BITMIME support; links survive with their characters intact.
 func (m message) build() (*gomail.Msg, error) {
@@ -100,6 +101,8 @@ func (m message) build() (*gomail.Msg, error) {
 	// switch for out-of-office and delivery-report replies.
 	msg.SetGenHeader(gomail.HeaderXAutoResponseSuppress, "All")
 	msg.SetBodyString(gomail.TypeTextPlain, m.text)
-	msg.AddAlternativeString(gomail.TypeTextHTML, m.html)
+	if m.html != "" {
+		msg.AddAlternativeString(gomail.TypeTextHTML, m.html)
+	}
 	return msg, nil
 }

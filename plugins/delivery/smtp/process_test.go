@@ -23,7 +23,7 @@ func newPluginHost(t *testing.T, config map[string]string) *host.Host {
 
 func TestSendThroughThePluginProcess(t *testing.T) {
 	srv := startMailServer(t, serverOptions{security: serveStartTLS, auth: true})
-	h := newPluginHost(t, srv.config("starttls", "brand.name", "Acme"))
+	h := newPluginHost(t, srv.config("starttls"))
 
 	info, err := h.Info(t.Context(), "smtp")
 	if err != nil {

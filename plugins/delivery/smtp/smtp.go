@@ -17,7 +17,7 @@ const Name = "smtp"
 
 // version is reported by Info; bump it when configuration keys or the
 // message format change.
-const version = "1.1.0"
+const version = "2.0.0"
 
 // Mailer delivers sign-in messages by SMTP. It is safe for concurrent use.
 type Mailer struct {
@@ -73,11 +73,12 @@ func (m *Mailer) Configure(_ context.Context, req sdk.ConfigureRequest) error {
 		old.close()
 	}
 	m.logger.Info("configured", "server", s.addr, "tls", string(s.mode), "auth", s.username != "",
-		"from", s.from.Address, "template_overrides", s.templates.overrides())
+		"from", s.from.Address)
 	return nil
 }
 
-// Send renders req into an email and delivers it. A retry of a request ID
+// Send delivers req's Subject, Text and HTML (rendered by flexauth) as an
+// email. A retry of a request ID
 // this process delivered never gets here: sdk.ServeDelivery answers it.
 func (m *Mailer) Send(ctx context.Context, req sdk.SendRequest) (sdk.SendResponse, error) {
 	m.mu.RLock()
@@ -120,8 +121,8 @@ func (m *Mailer) Close() {
 	}
 }
 
-// compose checks req and renders it. Its errors are permanent: the same
-// request would fail the same way again.
+// compose checks req and makes the email of it. Its errors are permanent:
+// the same request would fail the same way again.
 func (m *Mailer) compose(s *settings, req sdk.SendRequest) (message, error) {
 	if req.ID == "" {
 		return message{}, sdk.Permanent(errors.New("missing id"))
@@ -136,16 +137,20 @@ func (m *Mailer) compose(s *settings, req sdk.SendRequest) (message, error) {
 	if strings.ContainsAny(req.Subject, "\r\n") {
 		return message{}, sdk.Permanent(errors.New("subject contains a line break"))
 	}
-	subject, text, html, err := s.templates.render(req, s.brand)
-	if err != nil {
-		return message{}, err
+	// flexauth renders every message (package messages); a request
+	// without a subject or text comes from a host older than this plugin.
+	if strings.TrimSpace(req.Subject) == "" {
+		return message{}, sdk.Permanent(errors.New("missing subject"))
+	}
+	if strings.TrimSpace(req.Text) == "" {
+		return message{}, sdk.Permanent(errors.New("missing text"))
 	}
 	return message{
 		from:      s.from,
 		to:        to,
-		subject:   subject,
-		text:      text,
-		html:      html,
+		subject:   req.Subject,
+		text:      req.Text,
+		html:      req.HTML,
 		messageID: messageID(req.ID, s.fromDomain),
 		date:      m.now(),
 	}, nil

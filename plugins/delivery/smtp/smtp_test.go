@@ -46,7 +46,9 @@ func linkRequest(id string) sdk.SendRequest {
 		ID: id, Attempt: id, Channel: "email", To: "ada@example.com",
 		Subject: "Your sign-in link for Billing",
 		Text:    "Open this link to sign in to Billing:\n\n" + testLink + "\n\nIt works once and expires in 15 minutes.",
-		Link:    testLink,
+		HTML: `<!DOCTYPE html><html lang="en"><body><h1>Sign in to Billing</h1><p>The link expires in 15 minutes.</p>` +
+			`<a href="` + htmlEscapedLink + `">` + htmlEscapedLink + `</a></body></html>`,
+		Link: testLink,
 		Metadata: map[string]string{
 			"account": "acc-1", "system": "Billing", "method": "passwordless", "expires_minutes": "15",
 		},
@@ -59,6 +61,7 @@ func codeRequest(id string) sdk.SendRequest {
 		ID: id, Attempt: id, Channel: "email", To: "ada@example.com",
 		Subject: "Your sign-in code for Billing",
 		Text:    "Your code to sign in to Billing is 493817.\n\nIt expires in 5 minutes. Never share it.",
+		HTML:    `<!DOCTYPE html><html lang="en"><body><p style="font-family:monospace">493817</p><p>It expires in 5 minutes.</p></body></html>`,
 		Code:    "493817",
 		Metadata: map[string]string{
 			"account": "acc-1", "system": "Billing", "method": "pin", "expires_minutes": "5",
@@ -517,6 +520,8 @@ func TestRequestsTheMailerCannotSendArePermanent(t *testing.T) {
 		{"sms channel", sdk.SendRequest{ID: "a", Channel: "sms", To: "+41790000000", Code: "1"}},
 		{"missing recipient", sdk.SendRequest{ID: "a", Channel: "email", Code: "1"}},
 		{"internationalized address", sdk.SendRequest{ID: "a", Channel: "email", To: "jörg@example.com", Code: "1"}},
+		{"no subject (a host that left rendering to the plugin)", sdk.SendRequest{ID: "a", Channel: "email", To: "ada@example.com", Text: "123456", Code: "123456"}},
+		{"no text", sdk.SendRequest{ID: "a", Channel: "email", To: "ada@example.com", Subject: "Your code", Code: "123456"}},
 	}
 	m := newMailer(t, srv.config("starttls"))
 	for _, tt := range tests {
@@ -531,6 +536,20 @@ func TestRequestsTheMailerCannotSendArePermanent(t *testing.T) {
 			t.Fatalf("error = %v, want permanent", err)
 		}
 	})
+}
+
+func TestAMessageWithoutHTMLIsTextOnly(t *testing.T) {
+	srv := startMailServer(t, serverOptions{security: serveStartTLS})
+	m := newMailer(t, srv.config("starttls"))
+	req := codeRequest("att-text-only")
+	req.HTML = ""
+	if _, err := m.Send(t.Context(), req); err != nil {
+		t.Fatalf("send: %v", err)
+	}
+	raw := string(srv.messages()[0].raw)
+	if strings.Contains(raw, "text/html") || !strings.Contains(raw, "text/plain") || !strings.Contains(raw, "493817") {
+		t.Fatalf("message:\n%s", raw)
+	}
 }
 
 func TestLogsCarryNoSecrets(t *testing.T) {
