@@ -7,6 +7,7 @@ import (
 
 	"github.com/flexauth/flexauth/admission"
 	"github.com/flexauth/flexauth/attempt"
+	"github.com/flexauth/flexauth/messages"
 	"github.com/flexauth/flexauth/password"
 	"github.com/flexauth/flexauth/plugins/sdk"
 	"github.com/flexauth/flexauth/policies"
@@ -46,7 +47,7 @@ type Store interface {
 	CompleteEnrolment(ctx context.Context, e store.Enrolment) (store.EnrolmentOutcome, error)
 	Ancestors(ctx context.Context, id string) ([]string, error)
 	RecoverByEmail(ctx context.Context, r store.EmailRecovery) (store.RecoveryOutcome, error)
-	MessageTemplates(ctx context.Context, accountID, system string) ([]store.MessageTemplate, error)
+	MessageLevels(ctx context.Context, accountID, system string) ([]messages.Level, error)
 }
 
 // Policy decides how an attempt proceeds. It fails closed: on error the

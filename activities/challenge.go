@@ -125,7 +125,7 @@ func (a *Activities) message(ctx context.Context, in IssueInput, user store.User
 	if !ok {
 		return sdk.SendRequest{}, "", temporal.NewNonRetryableApplicationError("method "+in.Method+" has nothing to deliver", ErrTypeDelivery, nil)
 	}
-	account, system, err := a.messageLayers(ctx, in.AccountID, in.System)
+	levels, err := a.store.MessageLevels(ctx, in.AccountID, in.System)
 	if err != nil {
 		return sdk.SendRequest{}, "", err
 	}
@@ -143,32 +143,13 @@ func (a *Activities) message(ctx context.Context, in IssueInput, user store.User
 		req.Link = d.Link
 		digest = attempt.LinkDigest(a.keys, plain)
 	}
-	out, err := messages.Render(name, r.channel, d, account, system)
+	out, err := messages.Render(name, r.channel, d, levels...)
 	if err != nil {
 		// The tenant's template fails the same way on every retry.
 		return sdk.SendRequest{}, "", temporal.NewNonRetryableApplicationError("render challenge: "+err.Error(), ErrTypeDelivery, nil)
 	}
 	req.Subject, req.Text, req.HTML = out.Subject, out.Text, out.HTML
 	return req, digest, nil
-}
-
-// messageLayers reads the message templates the account, and the system
-// when there is one, set over the built-in ones.
-func (a *Activities) messageLayers(ctx context.Context, accountID, system string) (account, sys messages.Layer, err error) {
-	rows, err := a.store.MessageTemplates(ctx, accountID, system)
-	if err != nil {
-		return nil, nil, err
-	}
-	account, sys = messages.Layer{}, messages.Layer{}
-	for _, row := range rows {
-		k := messages.Key{Message: row.Message, Part: row.Part}
-		if row.System == "" {
-			account[k] = row.Source
-		} else {
-			sys[k] = row.Source
-		}
-	}
-	return account, sys, nil
 }
 
 // send hands req to r's plugin and audits the delivery. A permanent

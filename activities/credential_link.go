@@ -223,12 +223,12 @@ func (a *Activities) linkMessage(ctx context.Context, link store.CredentialLink,
 			"account": acc.ID, "purpose": link.Purpose, "expires_minutes": fmt.Sprint(d.ExpiresMinutes),
 		},
 	}
-	account, _, err := a.messageLayers(ctx, acc.ID, "")
+	levels, err := a.store.MessageLevels(ctx, acc.ID, "")
 	if err != nil {
 		return sdk.SendRequest{}, err
 	}
 	// The purposes are the messages' names (messages.Welcome...).
-	out, err := messages.Render(link.Purpose, "email", d, account, nil)
+	out, err := messages.Render(link.Purpose, "email", d, levels...)
 	if err != nil {
 		return sdk.SendRequest{}, temporal.NewNonRetryableApplicationError("render link: "+err.Error(), ErrTypeDelivery, nil)
 	}

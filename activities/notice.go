@@ -52,13 +52,13 @@ func (a *Activities) deliverNotice(ctx context.Context, link store.CredentialLin
 		return refuseDelivery("no message for notices of kind " + n.Kind)
 	}
 	// flexauth words what happened; the account's notice template frames it.
-	account, _, err := a.messageLayers(ctx, acc.ID, "")
+	levels, err := a.store.MessageLevels(ctx, acc.ID, "")
 	if err != nil {
 		return CredentialLinkResult{}, err
 	}
 	d := messages.Data{Account: acc.ID, Organisation: organisation(acc), Purpose: store.LinkNotice, To: user.Email, Name: user.Name,
 		Subject: req.Subject, Text: req.Text}
-	out, err := messages.Render(messages.Notice, "email", d, account, nil)
+	out, err := messages.Render(messages.Notice, "email", d, levels...)
 	if err != nil {
 		return refuseDelivery("render notice: " + err.Error())
 	}

@@ -22,7 +22,7 @@ import (
 
 // messagesStore is what these handlers read and write.
 type messagesStore interface {
-	MessageTemplates(ctx context.Context, accountID, system string) ([]store.MessageTemplate, error)
+	MessageLevels(ctx context.Context, accountID, system string) ([]messages.Level, error)
 	SetMessageTemplates(ctx context.Context, rows []store.MessageTemplate, events ...store.AuditEvent) error
 	DeleteMessageTemplate(ctx context.Context, accountID, system, message, part string, events ...store.AuditEvent) (bool, error)
 }
@@ -89,36 +89,14 @@ func (s *Server) messageLevel(c *gin.Context) (string, bool) {
 	return sys.Name, ok
 }
 
-// messageLayers reads the account's layer and, for a system, the
-// system's.
-func (s *Server) messageLayers(ctx context.Context, accountID, system string) (account, sys messages.Layer, err error) {
-	rows, err := s.store.MessageTemplates(ctx, accountID, system)
-	if err != nil {
-		return nil, nil, err
-	}
-	account, sys = messages.Layer{}, messages.Layer{}
-	for _, row := range rows {
-		k := messages.Key{Message: row.Message, Part: row.Part}
-		if row.System == "" {
-			account[k] = row.Source
-		} else {
-			sys[k] = row.Source
-		}
-	}
-	return account, sys, nil
-}
-
 // effectiveMessages answers the level's effective set.
 func (s *Server) effectiveMessages(c *gin.Context, status int, system string) {
-	account, sys, err := s.messageLayers(c.Request.Context(), caller(c).AccountID, system)
+	levels, err := s.store.MessageLevels(c.Request.Context(), caller(c).AccountID, system)
 	if err != nil {
 		s.internalError(c, "load message templates", err)
 		return
 	}
-	if system == "" {
-		sys = nil
-	}
-	e, err := messages.Resolve(account, sys)
+	e, err := messages.Resolve(levels...)
 	if err != nil {
 		s.internalError(c, "resolve message templates", err)
 		return
@@ -247,13 +225,13 @@ func (s *Server) previewMessage(c *gin.Context) {
 			return
 		}
 	}
-	account, sys, err := s.messageLayers(c.Request.Context(), caller(c).AccountID, req.System)
+	levels, err := s.store.MessageLevels(c.Request.Context(), caller(c).AccountID, req.System)
 	if err != nil {
 		s.internalError(c, "load message templates", err)
 		return
 	}
 	// Sample data only: a preview never holds a real link or code.
-	out, err := messages.Preview(req.Message, req.Channel, account, sys)
+	out, err := messages.Preview(req.Message, req.Channel, levels...)
 	var pe *messages.PartError
 	if errors.As(err, &pe) {
 		failf(c, http.StatusBadRequest, "%v", err)

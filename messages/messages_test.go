@@ -67,7 +67,7 @@ func TestDefaultsKeepTodaysWording(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r, err := messages.Render(tt.message, tt.channel, tt.data, nil, nil)
+			r, err := messages.Render(tt.message, tt.channel, tt.data)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -108,33 +108,46 @@ func TestTheMostSpecificOverrideWinsPartByPart(t *testing.T) {
 		{Message: messages.SignInLink, Part: messages.PartText}: "System text {{.Link}} {{.Brand.Name}}",
 		messages.BrandKey(messages.BrandName):                   "Acme VPN",
 	}
+	parent := messages.Layer{
+		{Message: messages.SignInLink, Part: messages.PartSubject}: "Parent subject",
+		{Message: messages.SignInLink, Part: messages.PartHTML}:    "<p>Parent {{.Link}}</p>",
+		messages.BrandKey(messages.BrandColor):                     "#00ff00",
+	}
+	levels := []messages.Level{
+		{Layer: system, Source: messages.FromSystem},
+		{Layer: account, Source: messages.FromAccount},
+		{Layer: parent, Source: messages.FromInherited},
+	}
 	d := messages.Data{System: "vpn", Link: link, ExpiresMinutes: 5}
-	r, err := messages.Render(messages.SignInLink, "email", d, account, system)
+	r, err := messages.Render(messages.SignInLink, "email", d, levels...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r.Subject != "Account subject for vpn" || r.Text != "System text "+link+" Acme VPN\n" {
 		t.Fatalf("with system: %+v", r)
 	}
-	if !strings.Contains(r.HTML, "background-color:#ff0000") {
-		t.Fatalf("the account's colour is not in the built-in HTML:\n%s", r.HTML)
+	if r.HTML != "<p>Parent "+link+"</p>" {
+		t.Fatalf("the parent's HTML is not inherited: %s", r.HTML)
 	}
-	r, err = messages.Render(messages.SignInLink, "email", d, account, nil)
+	r, err = messages.Render(messages.SignInLink, "email", d, levels[1])
 	if err != nil || r.Text != "Account text "+link+"\n" {
 		t.Fatalf("account only: %+v, %v", r, err)
 	}
-	r, err = messages.Render(messages.SignInLink, "sms", d, account, system)
+	if !strings.Contains(r.HTML, "background-color:#ff0000") {
+		t.Fatalf("the account's colour is not in the built-in HTML:\n%s", r.HTML)
+	}
+	r, err = messages.Render(messages.SignInLink, "sms", d, levels...)
 	if err != nil || r.Text != "Sign in to vpn within 5 minutes:\n"+link {
 		t.Fatalf("sms keeps the built-in: %+v, %v", r, err)
 	}
 
-	e, err := messages.Resolve(account, system)
+	e, err := messages.Resolve(levels...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := e.Messages[messages.SignInLink]
 	if got[messages.PartSubject].Source != messages.FromAccount || got[messages.PartText].Source != messages.FromSystem ||
-		got[messages.PartHTML].Source != messages.FromBuiltin || e.Brand != (messages.Brand{Name: "Acme VPN", Color: "#ff0000"}) ||
+		got[messages.PartHTML].Source != messages.FromInherited || got[messages.PartSMS].Source != messages.FromBuiltin || e.Brand != (messages.Brand{Name: "Acme VPN", Color: "#ff0000"}) ||
 		e.BrandSource[messages.BrandName] != messages.FromSystem || e.BrandSource[messages.BrandColor] != messages.FromAccount {
 		t.Fatalf("effective = %+v", e)
 	}
@@ -145,7 +158,7 @@ func TestTheBrandNameIsEscapedInHTML(t *testing.T) {
 	if err := messages.Validate(messages.BrandKey(messages.BrandName), `<script>alert(1)</script>`); err != nil {
 		t.Fatal(err)
 	}
-	r, err := messages.Render(messages.SignInCode, "email", messages.Data{System: "vpn", Code: "123456"}, account, nil)
+	r, err := messages.Render(messages.SignInCode, "email", messages.Data{System: "vpn", Code: "123456"}, messages.Level{Layer: account, Source: messages.FromAccount})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +225,7 @@ func TestValidationAccepts(t *testing.T) {
 }
 
 func TestPreviewUsesSampleData(t *testing.T) {
-	r, err := messages.Preview(messages.SignInCode, "sms", nil, nil)
+	r, err := messages.Preview(messages.SignInCode, "sms")
 	if err != nil || r.Text != messages.SampleCode+" is your Example sign-in code. It expires in 15 minutes." {
 		t.Fatalf("%+v, %v", r, err)
 	}

@@ -37,18 +37,27 @@ type Source string
 // Sources, from least to most specific.
 const (
 	FromBuiltin Source = "builtin"
-	FromAccount Source = "account"
-	FromSystem  Source = "system"
+	// FromInherited is an override an organisation above the account set:
+	// a parent's wording and brand flow down its tree, as its delivery
+	// routing and policy do, until a nearer level sets its own.
+	FromInherited Source = "inherited"
+	FromAccount   Source = "account"
+	FromSystem    Source = "system"
 )
 
-// resolve returns the value of k from the most specific layer that sets
-// it, and where it came from; ok is false when neither does.
-func resolve(k Key, account, system Layer) (string, Source, bool) {
-	if v, ok := system[k]; ok {
-		return v, FromSystem, true
-	}
-	if v, ok := account[k]; ok {
-		return v, FromAccount, true
+// Level is one level's overrides and the source they are reported as.
+type Level struct {
+	Layer  Layer
+	Source Source
+}
+
+// resolve returns the value of k from the first (most specific) level
+// that sets it, and where it came from; ok is false when none does.
+func resolve(k Key, levels []Level) (string, Source, bool) {
+	for _, l := range levels {
+		if v, ok := l.Layer[k]; ok {
+			return v, l.Source, true
+		}
 	}
 	return "", FromBuiltin, false
 }
@@ -67,14 +76,15 @@ type Effective struct {
 	BrandSource map[string]Source // by BrandName, BrandColor
 }
 
-// Resolve returns the effective set for an account's layer and, when
-// system is not nil, one of its systems'.
-func Resolve(account, system Layer) (Effective, error) {
+// Resolve returns the effective set of levels, most specific first (a
+// system's, its account's, then the organisations above it, nearest
+// first).
+func Resolve(levels ...Level) (Effective, error) {
 	e := Effective{Messages: map[string]map[string]EffectivePart{}, BrandSource: map[string]Source{}}
 	for _, k := range kinds() {
 		parts := map[string]EffectivePart{}
 		for _, part := range k.parts {
-			src, from, ok := resolve(Key{k.name, part}, account, system)
+			src, from, ok := resolve(Key{k.name, part}, levels)
 			if !ok {
 				var err error
 				if src, err = Builtin(k.name, part); err != nil {
@@ -85,18 +95,18 @@ func Resolve(account, system Layer) (Effective, error) {
 		}
 		e.Messages[k.name] = parts
 	}
-	e.Brand, e.BrandSource = brand(account, system)
+	e.Brand, e.BrandSource = brand(levels)
 	return e, nil
 }
 
 // brand resolves the brand's fields.
-func brand(account, system Layer) (Brand, map[string]Source) {
+func brand(levels []Level) (Brand, map[string]Source) {
 	b := Brand{Color: DefaultBrandColor}
 	sources := map[string]Source{BrandName: FromBuiltin, BrandColor: FromBuiltin}
-	if v, from, ok := resolve(BrandKey(BrandName), account, system); ok {
+	if v, from, ok := resolve(BrandKey(BrandName), levels); ok {
 		b.Name, sources[BrandName] = v, from
 	}
-	if v, from, ok := resolve(BrandKey(BrandColor), account, system); ok {
+	if v, from, ok := resolve(BrandKey(BrandColor), levels); ok {
 		b.Color, sources[BrandColor] = v, from
 	}
 	return b, sources

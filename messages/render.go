@@ -15,19 +15,19 @@ type Rendered struct {
 }
 
 // Render renders message for channel ("email", "sms") with d, each part
-// from the most specific of system, account and the built-in templates,
+// from the most specific of levels (see Resolve) or the built-in template,
 // and the brand likewise (d.Brand is set from them). Overrides were
 // validated when stored; one that fails now (a template stored by a later
 // version, say) falls back to nothing: the error says which part, and
 // the caller refuses the delivery.
-func Render(message, channel string, d Data, account, system Layer) (Rendered, error) {
+func Render(message, channel string, d Data, levels ...Level) (Rendered, error) {
 	k, ok := kindOf(message)
 	if !ok {
 		return Rendered{}, fmt.Errorf("render: unknown message %q", message)
 	}
-	d.Brand, _ = brand(account, system)
+	d.Brand, _ = brand(levels)
 	part := func(part string, d Data) (string, error) {
-		src, _, ok := resolve(Key{message, part}, account, system)
+		src, _, ok := resolve(Key{message, part}, levels)
 		if !ok {
 			var err error
 			if src, err = Builtin(message, part); err != nil {
@@ -71,10 +71,10 @@ func Render(message, channel string, d Data, account, system Layer) (Rendered, e
 }
 
 // Preview renders message for channel with sample data (never a real
-// secret), as the effective templates of account and system would.
-func Preview(message, channel string, account, system Layer) (Rendered, error) {
+// secret), as the effective templates of levels would.
+func Preview(message, channel string, levels ...Level) (Rendered, error) {
 	if _, ok := kindOf(message); !ok {
 		return Rendered{}, fmt.Errorf("unknown message %q", message)
 	}
-	return Render(message, channel, sample(message), account, system)
+	return Render(message, channel, sample(message), levels...)
 }

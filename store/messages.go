@@ -3,9 +3,12 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/uptrace/bun"
+
+	"github.com/flexauth/flexauth/messages"
 )
 
 // MessageTemplate is one override of a message's part (or a brand field)
@@ -22,18 +25,58 @@ type MessageTemplate struct {
 	UpdatedAt time.Time `bun:"updated_at,notnull"`
 }
 
-// MessageTemplates returns the account's own overrides and, when system is
-// not "", that system's, in one query: what a delivery to the system
-// renders with.
-func (s *Store) MessageTemplates(ctx context.Context, accountID, system string) ([]MessageTemplate, error) {
-	rows := []MessageTemplate{}
-	err := s.db.NewSelect().Model(&rows).
-		Where("account_id = ? AND system IN (?)", accountID, bun.In([]string{"", system})).
-		Order("system", "message", "part").Scan(ctx)
+// MessageLevels returns, in one query, the overrides a delivery to
+// system (or, with system "", the account's own messages) renders with,
+// most specific first: the system's, the account's, then those of each
+// organisation above the account, nearest first, as inherited. Empty
+// levels are left out.
+func (s *Store) MessageLevels(ctx context.Context, accountID, system string) ([]messages.Level, error) {
+	var rows []struct {
+		System  string
+		Message string
+		Part    string
+		Source  string
+		Depth   int
+	}
+	// The depth bound ends a hand-made cycle, as in Ancestors.
+	err := s.db.NewRaw(`WITH RECURSIVE up(id, parent_id, depth) AS (
+	SELECT id, parent_id, 0 FROM accounts WHERE id = ?
+	UNION ALL
+	SELECT a.id, a.parent_id, up.depth + 1 FROM accounts a JOIN up ON a.id = up.parent_id WHERE up.depth < 1000
+)
+SELECT m.system, m.message, m.part, m.source, up.depth
+FROM message_templates m JOIN up ON m.account_id = up.id
+WHERE m.system = '' OR (up.depth = 0 AND m.system = ?)
+ORDER BY up.depth`, accountID, system).Scan(ctx, &rows)
 	if err != nil {
 		return nil, fmt.Errorf("load message templates: %w", err)
 	}
-	return rows, nil
+	var levels []messages.Level
+	var sys messages.Layer
+	depth := -1
+	for _, r := range rows {
+		k := messages.Key{Message: r.Message, Part: r.Part}
+		if r.System != "" {
+			if sys == nil {
+				sys = messages.Layer{}
+			}
+			sys[k] = r.Source
+			continue
+		}
+		if r.Depth != depth || len(levels) == 0 {
+			from := messages.FromAccount
+			if r.Depth > 0 {
+				from = messages.FromInherited
+			}
+			levels = append(levels, messages.Level{Layer: messages.Layer{}, Source: from})
+			depth = r.Depth
+		}
+		levels[len(levels)-1].Layer[k] = r.Source
+	}
+	if sys != nil {
+		levels = slices.Insert(levels, 0, messages.Level{Layer: sys, Source: messages.FromSystem})
+	}
+	return levels, nil
 }
 
 // SetMessageTemplates stores overrides of one level (each row's

@@ -25,7 +25,7 @@ const names = {
 // partNames label the parts, in the order they are shown.
 const partNames = [['subject', 'Email subject'], ['text', 'Email text'], ['html', 'Email HTML'], ['sms', 'SMS text']];
 
-const sourceNames = { builtin: 'built in', account: 'account', system: 'system' };
+const sourceNames = { builtin: 'built in', inherited: 'an organisation above', account: 'account', system: 'system' };
 
 /**
  * base is the API path of a level: the account's or a system's.
@@ -167,7 +167,7 @@ export async function render(view, ctx) {
       field({
         label: 'Level', name: 'level', testid: 'messages-level',
         options: [['', 'Account (all systems)'], ...systems.map((s) => [s.name, `System ${s.name}`])],
-        hint: 'A system’s parts win over the account’s, which win over the built-in ones, part by part.',
+        hint: 'A system’s parts win over the account’s, which win over those of the organisations above it, then the built-in ones, part by part.',
       }),
       field({ label: 'Message', name: 'message', testid: 'messages-message', options: Object.entries(names) })));
   levels.addEventListener('change', async () => {
