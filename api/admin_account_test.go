@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/flexauth/flexauth/internal/deploytest"
 )
 
 // auditEvents returns the audit events the query selects, newest first.
@@ -41,7 +43,7 @@ func TestAccountEmailDelivery(t *testing.T) {
 
 	t.Run("a new account has email delivery on and email and password sign-in off", func(t *testing.T) {
 		got := h.Admin(http.MethodGet, "/v1/admin/account", nil, http.StatusOK)
-		want := map[string]any{"id": h.account, "name": "Acme", "email_delivery": true, "email_login": true, "email_password_login": false, "parent": "", "top_organisation": h.account}
+		want := map[string]any{"id": deploytest.Account, "name": "Acme", "email_delivery": true, "email_login": true, "email_password_login": false, "parent": "", "top_organisation": deploytest.Account}
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Fatalf("account = %v, want %v", got, want)
 		}
@@ -64,7 +66,7 @@ func TestAccountEmailDelivery(t *testing.T) {
 		{"not JSON", `{"email_delivery":`, "malformed JSON"},
 	} {
 		t.Run(tc.name+" is refused", func(t *testing.T) {
-			wantError(t, h.Do(http.MethodPatch, "/v1/admin/account", h.adminKey, tc.body), http.StatusBadRequest, tc.want)
+			wantError(t, h.Do(http.MethodPatch, "/v1/admin/account", h.AdminKey, tc.body), http.StatusBadRequest, tc.want)
 		})
 	}
 	if got := h.Admin(http.MethodGet, "/v1/admin/account", nil, http.StatusOK); got["email_delivery"] != true || got["email_password_login"] != false {
@@ -73,7 +75,7 @@ func TestAccountEmailDelivery(t *testing.T) {
 
 	t.Run("an admin key turns email delivery off, audited with the actor", func(t *testing.T) {
 		got := h.Admin(http.MethodPatch, "/v1/admin/account", req{"email_delivery": false}, http.StatusOK)
-		if got["email_delivery"] != false || got["email_login"] != false || got["id"] != h.account {
+		if got["email_delivery"] != false || got["email_login"] != false || got["id"] != deploytest.Account {
 			t.Fatalf("answer = %v", got)
 		}
 		if got := h.Admin(http.MethodGet, "/v1/admin/account", nil, http.StatusOK); got["email_delivery"] != false || got["email_login"] != false {
@@ -134,7 +136,7 @@ func TestAccountChangeNeedsFreshSignIn(t *testing.T) {
 	// GET needs no fresh sign-in; PATCH does, once the sign-in is 10 minutes old.
 	t.Cleanup(func() { h.skew.Store(0) })
 	h.skew.Store(int64(11 * time.Minute))
-	b.want(b.do(http.MethodGet, "/v1/admin/account", nil, false), http.StatusOK, "id", h.account)
+	b.want(b.do(http.MethodGet, "/v1/admin/account", nil, false), http.StatusOK, "id", deploytest.Account)
 	res := b.do(http.MethodPatch, "/v1/admin/account", req{"email_password_login": true}, true)
 	if res.Status != http.StatusForbidden || res.Body != `{"error":"fresh sign-in required","reauth":true}` {
 		t.Fatalf("PATCH after 11 minutes = %d %s", res.Status, res.Body)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flexauth/flexauth/internal/deploytest"
 	"github.com/flexauth/flexauth/store"
 )
 
@@ -79,7 +80,7 @@ func TestSystemsAnswerTheirEffectiveLimits(t *testing.T) {
 		h.Admin(http.MethodPatch, "/v1/admin/systems/vpn", req{"sensitivity": "high"}, http.StatusOK)
 	})
 	t.Run("the effective field is read only", func(t *testing.T) {
-		res := h.Do(http.MethodPatch, "/v1/admin/systems/vpn", h.adminKey, req{"effective": req{"methods": []any{}}})
+		res := h.Do(http.MethodPatch, "/v1/admin/systems/vpn", h.AdminKey, req{"effective": req{"methods": []any{}}})
 		wantError(t, res, http.StatusBadRequest, `unknown field "effective"`)
 	})
 	t.Run("the account's settings count: with email off, links go by SMS", func(t *testing.T) {
@@ -91,8 +92,8 @@ func TestSystemsAnswerTheirEffectiveLimits(t *testing.T) {
 		}
 	})
 	t.Run("an uploaded policy decides them", func(t *testing.T) {
-		v := store.PolicyVersion{AccountID: h.account, Rego: closedVPNPolicy, Tests: closedVPNTests, CreatedAt: time.Now().UTC(), CreatedBy: "test"}
-		if err := h.st.CreatePolicyVersion(context.Background(), &v); err != nil {
+		v := store.PolicyVersion{AccountID: deploytest.Account, Rego: closedVPNPolicy, Tests: closedVPNTests, CreatedAt: time.Now().UTC(), CreatedBy: "test"}
+		if err := h.Store.CreatePolicyVersion(context.Background(), &v); err != nil {
 			t.Fatal(err)
 		}
 		for _, sys := range h.Admin(http.MethodGet, "/v1/admin/systems", nil, http.StatusOK)["systems"].([]any) {
@@ -143,8 +144,8 @@ func TestPolicyEffectivePerSensitivity(t *testing.T) {
 	}
 
 	// The system's name reaches the policy: the closed-vpn policy denies vpn.
-	v := store.PolicyVersion{AccountID: h.account, Rego: closedVPNPolicy, Tests: closedVPNTests, CreatedAt: time.Now().UTC(), CreatedBy: "test"}
-	if err := h.st.CreatePolicyVersion(context.Background(), &v); err != nil {
+	v := store.PolicyVersion{AccountID: deploytest.Account, Rego: closedVPNPolicy, Tests: closedVPNTests, CreatedAt: time.Now().UTC(), CreatedBy: "test"}
+	if err := h.Store.CreatePolicyVersion(context.Background(), &v); err != nil {
 		t.Fatal(err)
 	}
 	for name, wantPIN := range map[string]string{"vpn": "denied", "wiki": "120/3/email"} {
@@ -165,7 +166,7 @@ func TestPolicyEffectivePerSensitivity(t *testing.T) {
 		{"a bad system name", "methods=pin&system=a%20b", "may hold only letters"},
 	} {
 		t.Run("refused: "+c.name, func(t *testing.T) {
-			wantError(t, h.Do(http.MethodGet, "/v1/admin/policy/effective?"+c.query, h.adminKey, nil), http.StatusBadRequest, c.want)
+			wantError(t, h.Do(http.MethodGet, "/v1/admin/policy/effective?"+c.query, h.AdminKey, nil), http.StatusBadRequest, c.want)
 		})
 	}
 }
@@ -179,8 +180,8 @@ func TestEffectiveLimitsOfASlowPolicy(t *testing.T) {
 	for _, name := range []string{"wiki", "mail"} {
 		h.Admin(http.MethodPost, "/v1/admin/systems", req{"name": name, "methods": []string{"pin", "passwordless"}}, http.StatusCreated)
 	}
-	v := store.PolicyVersion{AccountID: h.account, Rego: slowAtSignInPolicy, Tests: closedVPNTests, CreatedAt: time.Now().UTC(), CreatedBy: "test"}
-	if err := h.st.CreatePolicyVersion(context.Background(), &v); err != nil {
+	v := store.PolicyVersion{AccountID: deploytest.Account, Rego: slowAtSignInPolicy, Tests: closedVPNTests, CreatedAt: time.Now().UTC(), CreatedBy: "test"}
+	if err := h.Store.CreatePolicyVersion(context.Background(), &v); err != nil {
 		t.Fatal(err)
 	}
 	began := time.Now()

@@ -10,6 +10,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/flexauth/flexauth/internal/apitest"
+	"github.com/flexauth/flexauth/internal/deploytest"
 )
 
 // reauthBody is how every change that needs a fresh sign-in answers a
@@ -165,47 +166,47 @@ func TestActiveTOTPIsNeverOverwritten(t *testing.T) {
 		return seed
 	}
 	first := enrol()
-	u, err := h.st.GetUser(ctx, h.account, "carol")
+	u, err := h.Store.GetUser(ctx, deploytest.Account, "carol")
 	if err != nil {
 		t.Fatal(err)
 	}
 	active := u.TOTPSecret
 
-	wantError(t, h.Do(http.MethodPost, "/v1/admin/users/carol/totp", h.adminKey, nil), http.StatusConflict, "reset two-factor first, then enrol")
+	wantError(t, h.Do(http.MethodPost, "/v1/admin/users/carol/totp", h.AdminKey, nil), http.StatusConflict, "reset two-factor first, then enrol")
 
 	// A seed left pending from before the user enrolled cannot be verified
 	// into place either.
 	left := "JBSWY3DPEHPK3PXP"
-	sealed, err := h.keys.Seal([]byte(left), u.ID)
+	sealed, err := h.Keys.Seal([]byte(left), u.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := h.st.SetTOTPPending(ctx, u.ID, sealed, time.Now().UTC()); err != nil {
+	if err := h.Store.SetTOTPPending(ctx, u.ID, sealed, time.Now().UTC()); err != nil {
 		t.Fatal(err)
 	}
 	code, err := totp.GenerateCode(left, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantError(t, h.Do(http.MethodPost, "/v1/admin/users/carol/totp/verify", h.adminKey, req{"code": code}), http.StatusConflict, "reset two-factor first, then enrol")
+	wantError(t, h.Do(http.MethodPost, "/v1/admin/users/carol/totp/verify", h.AdminKey, req{"code": code}), http.StatusConflict, "reset two-factor first, then enrol")
 
-	if u, err = h.st.GetUser(ctx, h.account, "carol"); err != nil {
+	if u, err = h.Store.GetUser(ctx, deploytest.Account, "carol"); err != nil {
 		t.Fatal(err)
 	}
 	if !u.TOTPEnabled || !bytes.Equal(u.TOTPSecret, active) {
 		t.Fatal("the active seed changed")
 	}
-	if seed, err := h.keys.Open(u.TOTPSecret, u.ID); err != nil || string(seed) != first {
+	if seed, err := h.Keys.Open(u.TOTPSecret, u.ID); err != nil || string(seed) != first {
 		t.Fatalf("active seed = %q (%v), want the one first enrolled", seed, err)
 	}
 
 	// Reset, then enrol: the new seed is active.
 	h.Admin(http.MethodDelete, "/v1/admin/users/carol/totp", nil, http.StatusNoContent)
 	second := enrol()
-	if u, err = h.st.GetUser(ctx, h.account, "carol"); err != nil {
+	if u, err = h.Store.GetUser(ctx, deploytest.Account, "carol"); err != nil {
 		t.Fatal(err)
 	}
-	if seed, err := h.keys.Open(u.TOTPSecret, u.ID); err != nil || string(seed) != second || second == first {
+	if seed, err := h.Keys.Open(u.TOTPSecret, u.ID); err != nil || string(seed) != second || second == first {
 		t.Fatalf("active seed after reset and enrolment = %q (%v), want the new one", seed, err)
 	}
 	if types := h.AuditTypes("authid=carol"); len(types) == 0 || types[0] != "totp.enrolled" {

@@ -21,13 +21,13 @@ const xlsxType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sh
 // admin key.
 func sendFile(t *testing.T, h *harness, path, contentType string, body io.Reader) apitest.Response {
 	t.Helper()
-	return sendFileAs(t, h, h.adminKey, path, contentType, body)
+	return sendFileAs(t, h, h.AdminKey, path, contentType, body)
 }
 
 // sendFileAs is sendFile with another key.
 func sendFileAs(t *testing.T, h *harness, key, path, contentType string, body io.Reader) apitest.Response {
 	t.Helper()
-	r, err := http.NewRequest(http.MethodPost, h.url+path, body)
+	r, err := http.NewRequest(http.MethodPost, h.URL+path, body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +60,7 @@ func importFile(t *testing.T, h *harness, query, contentType string, file []byte
 // export downloads the users file and checks its headers.
 func export(t *testing.T, h *harness, query, wantType, wantName string) []byte {
 	t.Helper()
-	res := h.Do(http.MethodGet, "/v1/admin/export/users"+query, h.adminKey, nil)
+	res := h.Do(http.MethodGet, "/v1/admin/export/users"+query, h.AdminKey, nil)
 	if res.Status != http.StatusOK {
 		t.Fatalf("export%s = %d %s", query, res.Status, res.Body)
 	}
@@ -348,11 +348,11 @@ func TestImportRefusals(t *testing.T) {
 		})
 	}
 	t.Run("an unknown export format is refused", func(t *testing.T) {
-		wantError(t, h.Do(http.MethodGet, "/v1/admin/export/users?format=pdf", h.adminKey, nil), http.StatusBadRequest, "format must be csv or xlsx")
+		wantError(t, h.Do(http.MethodGet, "/v1/admin/export/users?format=pdf", h.AdminKey, nil), http.StatusBadRequest, "format must be csv or xlsx")
 	})
 	t.Run("without an admin key nothing is exported or imported", func(t *testing.T) {
 		wantError(t, h.Do(http.MethodGet, "/v1/admin/export/users", "", nil), http.StatusUnauthorized, "")
-		wantError(t, h.Do(http.MethodPost, "/v1/admin/users/import?format=csv", h.appKey, header), http.StatusForbidden, "admin key required")
+		wantError(t, h.Do(http.MethodPost, "/v1/admin/users/import?format=csv", h.AppKey, header), http.StatusForbidden, "admin key required")
 	})
 	t.Run("a file over 64 KiB is within the import's own limit", func(t *testing.T) {
 		body := importFile(t, h, "format=csv", "", big, http.StatusOK)

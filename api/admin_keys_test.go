@@ -60,7 +60,7 @@ func TestAPIKeys(t *testing.T) {
 		{"unknown field", req{"name": "x", "scope": "app", "secret": "mine"}, "secret"},
 	} {
 		t.Run(tc.name+" is refused", func(t *testing.T) {
-			res := h.Do(http.MethodPost, "/v1/admin/keys", h.adminKey, tc.body)
+			res := h.Do(http.MethodPost, "/v1/admin/keys", h.AdminKey, tc.body)
 			if res.Status != http.StatusBadRequest || !strings.Contains(res.Body, tc.want) {
 				t.Fatalf("%d %s, want 400 naming %q", res.Status, res.Body, tc.want)
 			}

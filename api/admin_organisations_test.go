@@ -23,7 +23,7 @@ func (h *harness) keyOf(id string) string {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	err = h.st.CreateAPIKey(context.Background(), &store.APIKey{
+	err = h.Store.CreateAPIKey(context.Background(), &store.APIKey{
 		ID: uuid.NewString(), AccountID: id, Name: "admin key of " + id, Scope: store.ScopeAdmin,
 		Hash: secret.HashAPIKey(key), CreatedAt: time.Now().UTC(),
 	})
@@ -88,10 +88,10 @@ func TestOrganisations(t *testing.T) {
 		}
 		for _, tt := range cases {
 			t.Run(tt.name, func(t *testing.T) {
-				wantError(t, h.Do(http.MethodPost, orgs, h.adminKey, tt.body), tt.status, tt.error)
+				wantError(t, h.Do(http.MethodPost, orgs, h.AdminKey, tt.body), tt.status, tt.error)
 			})
 		}
-		wantError(t, h.Do(http.MethodPatch, orgs+"/eu", h.adminKey, req{}), http.StatusBadRequest, "send name, parent or both")
+		wantError(t, h.Do(http.MethodPatch, orgs+"/eu", h.AdminKey, req{}), http.StatusBadRequest, "send name, parent or both")
 	})
 
 	t.Run("rename and move within the branch, cycles refused", func(t *testing.T) {
@@ -99,10 +99,10 @@ func TestOrganisations(t *testing.T) {
 		if got["name"] != "Paris FR" || got["parent"] != "us" {
 			t.Fatalf("patched = %v", got)
 		}
-		wantError(t, h.Do(http.MethodPatch, orgs+"/us", h.adminKey, req{"parent": "paris"}), http.StatusConflict, "cannot move under")
-		wantError(t, h.Do(http.MethodPatch, orgs+"/acme", h.adminKey, req{"parent": "eu"}), http.StatusConflict, "cannot move under")
+		wantError(t, h.Do(http.MethodPatch, orgs+"/us", h.AdminKey, req{"parent": "paris"}), http.StatusConflict, "cannot move under")
+		wantError(t, h.Do(http.MethodPatch, orgs+"/acme", h.AdminKey, req{"parent": "eu"}), http.StatusConflict, "cannot move under")
 		// A rename sent with a refused move is not applied either.
-		wantError(t, h.Do(http.MethodPatch, orgs+"/us", h.adminKey, req{"name": "United States", "parent": "paris"}), http.StatusConflict, "cannot move under")
+		wantError(t, h.Do(http.MethodPatch, orgs+"/us", h.AdminKey, req{"name": "United States", "parent": "paris"}), http.StatusConflict, "cannot move under")
 		if got := h.Admin(http.MethodGet, orgs, nil, http.StatusOK); strings.Contains(fmt.Sprint(got), "United States") {
 			t.Fatalf("the rename of a refused move was applied: %v", got)
 		}
@@ -118,9 +118,9 @@ func TestOrganisations(t *testing.T) {
 	})
 
 	t.Run("delete is refused while it has users or children", func(t *testing.T) {
-		wantError(t, h.Do(http.MethodDelete, orgs+"/us", h.adminKey, nil), http.StatusConflict, "still has users or sub-organisations")
-		wantError(t, h.Do(http.MethodDelete, orgs+"/paris", h.adminKey, nil), http.StatusConflict, "still has users or sub-organisations")
-		wantError(t, h.Do(http.MethodDelete, orgs+"/acme", h.adminKey, nil), http.StatusConflict, "cannot delete itself")
+		wantError(t, h.Do(http.MethodDelete, orgs+"/us", h.AdminKey, nil), http.StatusConflict, "still has users or sub-organisations")
+		wantError(t, h.Do(http.MethodDelete, orgs+"/paris", h.AdminKey, nil), http.StatusConflict, "still has users or sub-organisations")
+		wantError(t, h.Do(http.MethodDelete, orgs+"/acme", h.AdminKey, nil), http.StatusConflict, "cannot delete itself")
 		h.Admin(http.MethodPost, orgs, req{"id": "tmp", "parent": "eu"}, http.StatusCreated)
 		h.Admin(http.MethodDelete, orgs+"/tmp?reason=mistake", nil, http.StatusNoContent)
 		if !containsAll(h.AuditTypes("organisation=eu"), "organisation.deleted") {
@@ -157,7 +157,7 @@ func TestOrganisationScopeOnEveryAdminRoute(t *testing.T) {
 	outside := map[string]bool{"/v1/admin/session": true, "/v1/admin/session/check": true, "/v1/admin/dev/outbox": true}
 	param := regexp.MustCompile(`:[A-Za-z_]+|\*[A-Za-z_]+`)
 	walked := 0
-	for _, r := range api.Routes(h.api) {
+	for _, r := range api.Routes(h.API) {
 		if !strings.HasPrefix(r.Path, "/v1/admin/") || outside[r.Path] {
 			continue
 		}
@@ -197,7 +197,7 @@ func TestOrganisationScopeOnEveryAdminRoute(t *testing.T) {
 			"/v1/admin/policy", "/v1/admin/stats", "/v1/admin/organisations"} {
 			h.Admin(http.MethodGet, path+"?organisation=child", nil, http.StatusOK)
 		}
-		if res := h.Do(http.MethodGet, "/v1/admin/export/users?organisation=child", h.adminKey, nil); res.Status != http.StatusOK {
+		if res := h.Do(http.MethodGet, "/v1/admin/export/users?organisation=child", h.AdminKey, nil); res.Status != http.StatusOK {
 			t.Fatalf("export = %d %s", res.Status, res.Body)
 		}
 		// Audited in the child, naming the parent's administrator.

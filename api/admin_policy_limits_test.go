@@ -90,10 +90,10 @@ func post(url, key string, body any) (apitest.Response, error) {
 func otherAccount(t *testing.T, h *harness, id string) *apitest.Client {
 	t.Helper()
 	ctx := t.Context()
-	if err := h.st.CreateAccount(ctx, &store.Account{ID: id, Name: id, CreatedAt: time.Now().UTC()}); err != nil {
+	if err := h.Store.CreateAccount(ctx, &store.Account{ID: id, Name: id, CreatedAt: time.Now().UTC()}); err != nil {
 		t.Fatal(err)
 	}
-	c := &apitest.Client{T: t, URL: h.url}
+	c := &apitest.Client{T: t, URL: h.URL}
 	for _, k := range []struct {
 		scope, prefix string
 		out           *string
@@ -102,7 +102,7 @@ func otherAccount(t *testing.T, h *harness, id string) *apitest.Client {
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = h.st.CreateAPIKey(ctx, &store.APIKey{
+		err = h.Store.CreateAPIKey(ctx, &store.APIKey{
 			ID: uuid.NewString(), AccountID: id, Name: k.scope + " key", Scope: k.scope,
 			Hash: secret.HashAPIKey(key), CreatedAt: time.Now().UTC(),
 		})
@@ -167,7 +167,7 @@ func TestHostilePolicyIsStoppedWhileOtherAccountsSignIn(t *testing.T) {
 	start := time.Now()
 	for tests, ch := range map[string]chan answer{memoryHogTests: memory, busyLoopTests: loop} {
 		go func() {
-			res, err := post(h.url+"/v1/admin/policy", h.adminKey, req{"rego": closedVPNPolicy, "tests": tests})
+			res, err := post(h.URL+"/v1/admin/policy", h.AdminKey, req{"rego": closedVPNPolicy, "tests": tests})
 			ch <- answer{res, err}
 		}()
 	}
@@ -237,7 +237,7 @@ func TestPolicyReviewsAndEvaluationsAreBounded(t *testing.T) {
 		var wg sync.WaitGroup
 		out, errs := make([]apitest.Response, n), make([]error, n)
 		for i := range n {
-			wg.Go(func() { out[i], errs[i] = post(h.url+path, h.adminKey, body) })
+			wg.Go(func() { out[i], errs[i] = post(h.URL+path, h.AdminKey, body) })
 		}
 		wg.Wait()
 		for _, err := range errs {

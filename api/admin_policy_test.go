@@ -64,7 +64,7 @@ func TestPolicyAdministration(t *testing.T) {
 
 	t.Run("a syntax error is refused with its line, and nothing changes", func(t *testing.T) {
 		broken := strings.Replace(closedVPNPolicy, `"risk": "high",`, `"risk": "high",,`, 1)
-		res := h.Do(http.MethodPost, "/v1/admin/policy", h.adminKey, req{"rego": broken, "tests": closedVPNTests})
+		res := h.Do(http.MethodPost, "/v1/admin/policy", h.AdminKey, req{"rego": broken, "tests": closedVPNTests})
 		wantError(t, res, http.StatusUnprocessableEntity, "policy refused: ")
 		problems, _ := res.JSON(t)["problems"].([]any)
 		if len(problems) == 0 {
@@ -81,7 +81,7 @@ func TestPolicyAdministration(t *testing.T) {
 
 	t.Run("a policy failing its own test is refused, the test named", func(t *testing.T) {
 		wrong := strings.Replace(closedVPNPolicy, `input.system.name != "vpn"`, `input.system.name != "mail"`, 1)
-		res := h.Do(http.MethodPost, "/v1/admin/policy", h.adminKey, req{"rego": wrong, "tests": closedVPNTests})
+		res := h.Do(http.MethodPost, "/v1/admin/policy", h.AdminKey, req{"rego": wrong, "tests": closedVPNTests})
 		wantError(t, res, http.StatusUnprocessableEntity, "test_vpn_is_closed")
 		var failed []string
 		for _, tr := range res.JSON(t)["tests"].([]any) {
@@ -99,7 +99,7 @@ func TestPolicyAdministration(t *testing.T) {
 	})
 
 	t.Run("a policy without tests is refused", func(t *testing.T) {
-		wantError(t, h.Do(http.MethodPost, "/v1/admin/policy", h.adminKey, req{"rego": closedVPNPolicy}),
+		wantError(t, h.Do(http.MethodPost, "/v1/admin/policy", h.AdminKey, req{"rego": closedVPNPolicy}),
 			http.StatusUnprocessableEntity, "a policy without tests is refused")
 	})
 
@@ -183,7 +183,7 @@ func TestPolicyAdministration(t *testing.T) {
 			t.Fatalf("upload = %v", out)
 		}
 		huge := closedVPNPolicy + "\n# " + strings.Repeat("x", 1<<20) + "\n"
-		res := h.Do(http.MethodPost, "/v1/admin/policy", h.adminKey, req{"rego": huge, "tests": closedVPNTests})
+		res := h.Do(http.MethodPost, "/v1/admin/policy", h.AdminKey, req{"rego": huge, "tests": closedVPNTests})
 		wantError(t, res, http.StatusRequestEntityTooLarge, "request body exceeds 1048576 bytes")
 	})
 
@@ -204,12 +204,12 @@ func TestPolicyAdministration(t *testing.T) {
 		{"evaluate with a bad time", "/v1/admin/policy/evaluate", req{"authid": "ada", "system": "vpn", "time": "yesterday"}, http.StatusBadRequest, "RFC 3339"},
 	} {
 		t.Run(tc.name+" is refused", func(t *testing.T) {
-			wantError(t, h.Do(http.MethodPost, tc.path, h.adminKey, tc.body), tc.status, tc.want)
+			wantError(t, h.Do(http.MethodPost, tc.path, h.AdminKey, tc.body), tc.status, tc.want)
 		})
 	}
 
 	t.Run("the app key cannot manage policies", func(t *testing.T) {
-		res := h.Do(http.MethodPost, "/v1/admin/policy/rollback", h.appKey, req{"version": 0})
+		res := h.Do(http.MethodPost, "/v1/admin/policy/rollback", h.AppKey, req{"version": 0})
 		if res.Status != http.StatusForbidden {
 			t.Fatalf("rollback with the app key = %d %s", res.Status, res.Body)
 		}

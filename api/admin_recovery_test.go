@@ -12,6 +12,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/flexauth/flexauth/attempt"
+	"github.com/flexauth/flexauth/internal/deploytest"
 )
 
 func TestRecoveryCodesAndTwoFactorReset(t *testing.T) {
@@ -41,11 +42,11 @@ func TestRecoveryCodesAndTwoFactorReset(t *testing.T) {
 		t.Fatalf("code %q is not XXXXX-XXXXX-XXXXX (75 bits)", first)
 	}
 	// Stored as keyed digests only: nothing in the store opens back to a code.
-	user, err := h.st.GetUser(context.Background(), h.account, "carol")
+	user, err := h.Store.GetUser(context.Background(), deploytest.Account, "carol")
 	if err != nil {
 		t.Fatal(err)
 	}
-	stored, err := h.st.UnusedRecoveryCodes(context.Background(), user.ID)
+	stored, err := h.Store.UnusedRecoveryCodes(context.Background(), user.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,12 +99,12 @@ func TestRecoveryCodesAndTwoFactorReset(t *testing.T) {
 			by[0].(map[string]any)["last_login_at"] == nil {
 			t.Fatalf("by_method = %v", by)
 		}
-		wantError(t, h.Do(http.MethodGet, "/v1/admin/users/carol/attempts?limit=0", h.adminKey, nil), http.StatusBadRequest, "limit")
-		wantError(t, h.Do(http.MethodGet, "/v1/admin/users/nobody/attempts", h.adminKey, nil), http.StatusNotFound, "not found")
+		wantError(t, h.Do(http.MethodGet, "/v1/admin/users/carol/attempts?limit=0", h.AdminKey, nil), http.StatusBadRequest, "limit")
+		wantError(t, h.Do(http.MethodGet, "/v1/admin/users/nobody/attempts", h.AdminKey, nil), http.StatusNotFound, "not found")
 	})
 
 	t.Run("resetting two-factor removes the seed and the codes", func(t *testing.T) {
-		if res := h.Do(http.MethodDelete, "/v1/admin/users/carol/totp", h.adminKey, nil); res.Status != http.StatusNoContent {
+		if res := h.Do(http.MethodDelete, "/v1/admin/users/carol/totp", h.AdminKey, nil); res.Status != http.StatusNoContent {
 			t.Fatalf("reset = %d %s", res.Status, res.Body)
 		}
 		u := h.Admin(http.MethodGet, "/v1/admin/users/carol", nil, http.StatusOK)
@@ -115,6 +116,6 @@ func TestRecoveryCodesAndTwoFactorReset(t *testing.T) {
 		}
 		// Without a seed the policy has no TOTP to ask for: the user enrols again.
 		h.Expect("/v1/start", req{"system": "payroll", "authid": "carol"}, http.StatusForbidden, "security error")
-		wantError(t, h.Do(http.MethodDelete, "/v1/admin/users/nobody/totp", h.adminKey, nil), http.StatusNotFound, "not found")
+		wantError(t, h.Do(http.MethodDelete, "/v1/admin/users/nobody/totp", h.AdminKey, nil), http.StatusNotFound, "not found")
 	})
 }

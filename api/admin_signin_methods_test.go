@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/flexauth/flexauth/attempt"
+	"github.com/flexauth/flexauth/internal/deploytest"
 	"github.com/flexauth/flexauth/store"
 )
 
@@ -52,7 +53,7 @@ type signInWay struct {
 
 func (h *harness) signInMethods(authid string) (signInMethods, map[string]any) {
 	h.t.Helper()
-	res := h.Do(http.MethodGet, "/v1/admin/users/"+authid+"/sign-in-methods", h.adminKey, nil)
+	res := h.Do(http.MethodGet, "/v1/admin/users/"+authid+"/sign-in-methods", h.AdminKey, nil)
 	if res.Status != http.StatusOK {
 		h.t.Fatalf("sign-in methods of %s = %d %s", authid, res.Status, res.Body)
 	}
@@ -69,10 +70,10 @@ func (h *harness) signInMethods(authid string) (signInMethods, map[string]any) {
 // signedIn records an attempt of authid that ended in state at, from ip.
 func (h *harness) signedIn(authid, method, state, ip string, at time.Time) {
 	h.t.Helper()
-	a := store.Attempt{ID: "att-" + authid + "-" + at.Format("150405.000000") + "-" + method, AccountID: h.account, System: "vpn", AuthID: authid,
+	a := store.Attempt{ID: "att-" + authid + "-" + at.Format("150405.000000") + "-" + method, AccountID: deploytest.Account, System: "vpn", AuthID: authid,
 		WorkflowID: "wf", RunID: "run", State: state, Method: method, IP: ip, UserAgent: "test",
 		StartedAt: at.Add(-time.Minute), UpdatedAt: at, CompletedAt: &at}
-	if _, err := h.st.InsertAttempt(context.Background(), &a); err != nil {
+	if _, err := h.Store.InsertAttempt(context.Background(), &a); err != nil {
 		h.t.Fatal(err)
 	}
 }
@@ -106,7 +107,7 @@ func TestSignInMethodsOfAUser(t *testing.T) {
 		if len(assignments) > 0 {
 			h.Admin(http.MethodPut, "/v1/admin/users/"+authid+"/systems", req{"assignments": assignments}, http.StatusOK)
 		}
-		u, err := h.st.GetUser(ctx, h.account, authid)
+		u, err := h.Store.GetUser(ctx, deploytest.Account, authid)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -114,7 +115,7 @@ func TestSignInMethodsOfAUser(t *testing.T) {
 	}
 
 	t.Run("an unknown user is 404 as on every user route", func(t *testing.T) {
-		wantError(t, h.Do(http.MethodGet, "/v1/admin/users/nobody/sign-in-methods", h.adminKey, nil), http.StatusNotFound, `user "nobody" not found`)
+		wantError(t, h.Do(http.MethodGet, "/v1/admin/users/nobody/sign-in-methods", h.AdminKey, nil), http.StatusNotFound, `user "nobody" not found`)
 	})
 
 	t.Run("a user who never signed in", func(t *testing.T) {
@@ -132,7 +133,7 @@ func TestSignInMethodsOfAUser(t *testing.T) {
 
 	t.Run("Entra ID: position and phone from the directory, and the sign-ins", func(t *testing.T) {
 		megan := user("megan", "megan@contoso.example", req{"system": "vpn", "method": "sso"}, req{"system": "wiki", "method": "sso"})
-		mustStore(t, bindWithProfile(ctx, h.st, megan, entraIssuer, "oid-megan",
+		mustStore(t, bindWithProfile(ctx, h.Store, megan, entraIssuer, "oid-megan",
 			store.SSOProfile{Provider: "entra", Read: true, Position: "Marketing Manager", Phone: "+1 412 555 0109"}, base))
 		h.signedIn("megan", "sso", store.AttemptAuthenticated, "198.51.100.1", base.Add(time.Hour))
 		h.signedIn("megan", "sso", store.AttemptAuthenticated, "2001:db8::7", base.Add(2*time.Hour))
@@ -170,7 +171,7 @@ func TestSignInMethodsOfAUser(t *testing.T) {
 			u := user(authid, authid+"@example.com", req{"system": "wiki", "method": "sso"})
 			// Bound by an administrator: the plugin never said which
 			// provider it is, the issuer does.
-			mustStore(t, h.st.SetSSOIdentity(ctx, u.ID, tc.issuer, "sub-"+authid, base))
+			mustStore(t, h.Store.SetSSOIdentity(ctx, u.ID, tc.issuer, "sub-"+authid, base))
 			h.signedIn(authid, "sso", store.AttemptAuthenticated, "192.0.2.4", base.Add(time.Hour))
 			got, raw := h.signInMethods(authid)
 			want := []string{tc.kind + " sso wiki 1 2026-03-01T10:00:00Z 192.0.2.4"}
@@ -232,7 +233,7 @@ func TestSignInMethodsOfAUser(t *testing.T) {
 		}
 
 		// Reset: when, and enrolment on offer again.
-		if res := h.Do(http.MethodDelete, "/v1/admin/users/pat/totp", h.adminKey, nil); res.Status != http.StatusNoContent {
+		if res := h.Do(http.MethodDelete, "/v1/admin/users/pat/totp", h.AdminKey, nil); res.Status != http.StatusNoContent {
 			t.Fatalf("reset = %d %s", res.Status, res.Body)
 		}
 		got, _ = h.signInMethods("pat")

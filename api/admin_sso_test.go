@@ -34,7 +34,7 @@ func TestAdministratorApprovesAnSSOIdentity(t *testing.T) {
 	}
 
 	// One identity, one user.
-	res := h.Do(http.MethodPut, "/v1/admin/users/kim/sso", h.adminKey, approval)
+	res := h.Do(http.MethodPut, "/v1/admin/users/kim/sso", h.AdminKey, approval)
 	wantError(t, res, http.StatusConflict, "bound to another user")
 
 	for name, body := range map[string]any{
@@ -44,17 +44,17 @@ func TestAdministratorApprovesAnSSOIdentity(t *testing.T) {
 		"too long":      req{"issuer": entraIssuer, "subject": strings.Repeat("x", 256)},
 		"unknown field": req{"issuer": entraIssuer, "subject": "x", "email": "lee@partner.example"},
 	} {
-		if res := h.Do(http.MethodPut, "/v1/admin/users/kim/sso", h.adminKey, body); res.Status != http.StatusBadRequest {
+		if res := h.Do(http.MethodPut, "/v1/admin/users/kim/sso", h.AdminKey, body); res.Status != http.StatusBadRequest {
 			t.Errorf("%s: PUT = %d %s, want 400", name, res.Status, res.Body)
 		}
 	}
-	wantError(t, h.Do(http.MethodPut, "/v1/admin/users/nobody/sso", h.adminKey, approval), http.StatusNotFound, "not found")
+	wantError(t, h.Do(http.MethodPut, "/v1/admin/users/nobody/sso", h.AdminKey, approval), http.StatusNotFound, "not found")
 
 	// Unbound, the identity is free for kim.
-	if res := h.Do(http.MethodDelete, "/v1/admin/users/lee/sso", h.adminKey, nil); res.Status != http.StatusNoContent {
+	if res := h.Do(http.MethodDelete, "/v1/admin/users/lee/sso", h.AdminKey, nil); res.Status != http.StatusNoContent {
 		t.Fatalf("DELETE = %d %s", res.Status, res.Body)
 	}
-	if res := h.Do(http.MethodDelete, "/v1/admin/users/lee/sso", h.adminKey, nil); res.Status != http.StatusNoContent {
+	if res := h.Do(http.MethodDelete, "/v1/admin/users/lee/sso", h.AdminKey, nil); res.Status != http.StatusNoContent {
 		t.Fatalf("second DELETE = %d %s", res.Status, res.Body)
 	}
 	if types := h.AuditTypes("authid=lee&type=sso.unbound"); len(types) != 1 {

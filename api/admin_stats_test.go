@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flexauth/flexauth/internal/deploytest"
 	"github.com/flexauth/flexauth/store"
 )
 
@@ -18,13 +19,13 @@ func TestStats(t *testing.T) {
 	today := time.Now().UTC().Truncate(24 * time.Hour)
 	add := func(id, state string, started time.Time) {
 		t.Helper()
-		a := store.Attempt{ID: id, AccountID: h.account, System: "vpn", AuthID: "alice", WorkflowID: "wf-" + id, RunID: "run",
+		a := store.Attempt{ID: id, AccountID: deploytest.Account, System: "vpn", AuthID: "alice", WorkflowID: "wf-" + id, RunID: "run",
 			State: store.AttemptPending, Method: "pin", StartedAt: started, UpdatedAt: started}
-		if _, err := h.st.InsertAttempt(ctx, &a); err != nil {
+		if _, err := h.Store.InsertAttempt(ctx, &a); err != nil {
 			t.Fatal(err)
 		}
 		if state != store.AttemptPending {
-			if _, err := h.st.PublishAttempt(ctx, id, store.AttemptUpdate{State: state, At: started.Add(time.Minute)}); err != nil {
+			if _, err := h.Store.PublishAttempt(ctx, id, store.AttemptUpdate{State: state, At: started.Add(time.Minute)}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -35,10 +36,10 @@ func TestStats(t *testing.T) {
 	add("y1", store.AttemptExpired, today.Add(-time.Hour))      // yesterday, late
 	add("y2", store.AttemptCancelled, today.Add(-23*time.Hour)) // yesterday, early
 	add("o1", store.AttemptDenied, today.Add(-49*time.Hour))    // three days ago: out of a 2-day range
-	if err := h.st.AppendAudit(ctx,
-		store.AuditEvent{AccountID: h.account, Time: today, Type: "attempt.denied", AuthID: "alice"},
-		store.AuditEvent{AccountID: h.account, Time: today, Type: "attempt.authenticated", AuthID: "alice"},
-		store.AuditEvent{AccountID: h.account, Time: today, Type: "attempt.locked", AuthID: "alice"},
+	if err := h.Store.AppendAudit(ctx,
+		store.AuditEvent{AccountID: deploytest.Account, Time: today, Type: "attempt.denied", AuthID: "alice"},
+		store.AuditEvent{AccountID: deploytest.Account, Time: today, Type: "attempt.authenticated", AuthID: "alice"},
+		store.AuditEvent{AccountID: deploytest.Account, Time: today, Type: "attempt.locked", AuthID: "alice"},
 		store.AuditEvent{AccountID: "other", Time: today, Type: "attempt.locked", AuthID: "bob"},
 	); err != nil {
 		t.Fatal(err)
@@ -76,7 +77,7 @@ func TestStats(t *testing.T) {
 		t.Fatalf("14-day totals = %v", out["totals"])
 	}
 	for _, bad := range []string{"0", "91", "x"} {
-		wantError(t, h.Do(http.MethodGet, "/v1/admin/stats?days="+bad, h.adminKey, nil), http.StatusBadRequest, "days must be")
+		wantError(t, h.Do(http.MethodGet, "/v1/admin/stats?days="+bad, h.AdminKey, nil), http.StatusBadRequest, "days must be")
 	}
 }
 
@@ -94,12 +95,12 @@ func TestStatsBySystem(t *testing.T) {
 	add := func(id, system, state string) {
 		t.Helper()
 		started := today.Add(time.Minute)
-		a := store.Attempt{ID: id, AccountID: h.account, System: system, AuthID: "alice", WorkflowID: "wf-" + id, RunID: "run",
+		a := store.Attempt{ID: id, AccountID: deploytest.Account, System: system, AuthID: "alice", WorkflowID: "wf-" + id, RunID: "run",
 			State: store.AttemptPending, Method: "pin", StartedAt: started, UpdatedAt: started}
-		if _, err := h.st.InsertAttempt(ctx, &a); err != nil {
+		if _, err := h.Store.InsertAttempt(ctx, &a); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := h.st.PublishAttempt(ctx, id, store.AttemptUpdate{State: state, At: started.Add(time.Minute)}); err != nil {
+		if _, err := h.Store.PublishAttempt(ctx, id, store.AttemptUpdate{State: state, At: started.Add(time.Minute)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -109,10 +110,10 @@ func TestStatsBySystem(t *testing.T) {
 	add("c2", "console", store.AttemptAuthenticated)
 	add("c3", "console", store.AttemptExpired)
 	add("m1", "mail", store.AttemptLocked)
-	if err := h.st.AppendAudit(ctx,
-		store.AuditEvent{AccountID: h.account, Time: today, Type: "attempt.denied", System: "vpn", AuthID: "alice"},
-		store.AuditEvent{AccountID: h.account, Time: today, Type: "attempt.expired", System: "console", AuthID: "admin"},
-		store.AuditEvent{AccountID: h.account, Time: today, Type: "attempt.locked", System: "mail", AuthID: "alice"},
+	if err := h.Store.AppendAudit(ctx,
+		store.AuditEvent{AccountID: deploytest.Account, Time: today, Type: "attempt.denied", System: "vpn", AuthID: "alice"},
+		store.AuditEvent{AccountID: deploytest.Account, Time: today, Type: "attempt.expired", System: "console", AuthID: "admin"},
+		store.AuditEvent{AccountID: deploytest.Account, Time: today, Type: "attempt.locked", System: "mail", AuthID: "alice"},
 	); err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +164,7 @@ func TestStatsBySystem(t *testing.T) {
 		{"two !", "!!console", http.StatusBadRequest, "may hold only letters"},
 	} {
 		t.Run("refused: "+c.name, func(t *testing.T) {
-			wantError(t, h.Do(http.MethodGet, "/v1/admin/stats?system="+url.QueryEscape(c.query), h.adminKey, nil), c.status, c.want)
+			wantError(t, h.Do(http.MethodGet, "/v1/admin/stats?system="+url.QueryEscape(c.query), h.AdminKey, nil), c.status, c.want)
 		})
 	}
 }

@@ -29,7 +29,7 @@ func TestAdminKeys(t *testing.T) {
 	}{
 		{"a missing key is refused", "", http.StatusUnauthorized, "invalid api key"},
 		{"an unknown key is refused", "fa_admin_nope", http.StatusUnauthorized, "invalid api key"},
-		{"an app key is not enough", h.appKey, http.StatusForbidden, "admin key required"},
+		{"an app key is not enough", h.AppKey, http.StatusForbidden, "admin key required"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -81,7 +81,7 @@ func TestSystems(t *testing.T) {
 			if strings.Contains(tt.name, "conflict") {
 				status = http.StatusConflict
 			}
-			wantError(t, h.Do(http.MethodPost, "/v1/admin/systems", h.adminKey, tt.body), status, tt.error)
+			wantError(t, h.Do(http.MethodPost, "/v1/admin/systems", h.AdminKey, tt.body), status, tt.error)
 		})
 	}
 
@@ -101,26 +101,26 @@ func TestSystems(t *testing.T) {
 		if got["sensitivity"] != "high" {
 			t.Fatalf("system after patch = %v", got)
 		}
-		wantError(t, h.Do(http.MethodPatch, "/v1/admin/systems/vpn", h.adminKey, req{"name": "other"}), http.StatusBadRequest, `unknown field "name"`)
-		wantError(t, h.Do(http.MethodPatch, "/v1/admin/systems/vpn", h.adminKey, req{"methods": []string{}}), http.StatusBadRequest, "at least one")
+		wantError(t, h.Do(http.MethodPatch, "/v1/admin/systems/vpn", h.AdminKey, req{"name": "other"}), http.StatusBadRequest, `unknown field "name"`)
+		wantError(t, h.Do(http.MethodPatch, "/v1/admin/systems/vpn", h.AdminKey, req{"methods": []string{}}), http.StatusBadRequest, "at least one")
 	})
 
 	t.Run("dropping a method users are assigned is a conflict", func(t *testing.T) {
 		h.Admin(http.MethodPost, "/v1/admin/users", req{"authid": "alice", "email": "alice@example.com"}, http.StatusCreated)
 		h.Admin(http.MethodPut, "/v1/admin/users/alice/systems", req{"assignments": []req{{"system": "vpn", "method": "totp"}}}, http.StatusOK)
-		wantError(t, h.Do(http.MethodPatch, "/v1/admin/systems/vpn", h.adminKey, req{"methods": []string{"pin"}}), http.StatusConflict, "1 user is assigned a method")
+		wantError(t, h.Do(http.MethodPatch, "/v1/admin/systems/vpn", h.AdminKey, req{"methods": []string{"pin"}}), http.StatusConflict, "1 user is assigned a method")
 		h.Admin(http.MethodPatch, "/v1/admin/systems/vpn", req{"methods": []string{"totp"}}, http.StatusOK)
 	})
 
 	t.Run("the console system cannot be deleted", func(t *testing.T) {
 		h.Admin(http.MethodPost, "/v1/admin/systems", req{"name": "console", "methods": []string{"passwordless"}}, http.StatusCreated)
-		wantError(t, h.Do(http.MethodDelete, "/v1/admin/systems/console", h.adminKey, nil), http.StatusConflict, "cannot be deleted")
+		wantError(t, h.Do(http.MethodDelete, "/v1/admin/systems/console", h.AdminKey, nil), http.StatusConflict, "cannot be deleted")
 		h.Admin(http.MethodGet, "/v1/admin/systems/console", nil, http.StatusOK)
 	})
 
 	t.Run("a deleted system is gone", func(t *testing.T) {
 		h.Admin(http.MethodDelete, "/v1/admin/systems/vpn", nil, http.StatusNoContent)
-		wantError(t, h.Do(http.MethodGet, "/v1/admin/systems/vpn", h.adminKey, nil), http.StatusNotFound, `system "vpn" not found`)
+		wantError(t, h.Do(http.MethodGet, "/v1/admin/systems/vpn", h.AdminKey, nil), http.StatusNotFound, `system "vpn" not found`)
 		if as := h.Admin(http.MethodGet, "/v1/admin/users/alice/systems", nil, http.StatusOK)["assignments"].([]any); len(as) != 0 {
 			t.Fatalf("assignments of a deleted system remain: %v", as)
 		}
@@ -128,7 +128,7 @@ func TestSystems(t *testing.T) {
 
 	for _, method := range []string{http.MethodGet, http.MethodPatch, http.MethodDelete} {
 		t.Run(method+" of an unknown system is 404", func(t *testing.T) {
-			wantError(t, h.Do(method, "/v1/admin/systems/nope", h.adminKey, req{"ttl_seconds": 60}), http.StatusNotFound, `system "nope" not found`)
+			wantError(t, h.Do(method, "/v1/admin/systems/nope", h.AdminKey, req{"ttl_seconds": 60}), http.StatusNotFound, `system "nope" not found`)
 		})
 	}
 
@@ -187,7 +187,7 @@ func TestUsers(t *testing.T) {
 	}
 	for _, tt := range invalid {
 		t.Run(tt.name+" is refused", func(t *testing.T) {
-			wantError(t, h.Do(http.MethodPost, "/v1/admin/users", h.adminKey, tt.body), tt.status, tt.error)
+			wantError(t, h.Do(http.MethodPost, "/v1/admin/users", h.AdminKey, tt.body), tt.status, tt.error)
 		})
 	}
 
@@ -212,8 +212,8 @@ func TestUsers(t *testing.T) {
 				t.Errorf("users%s = %v, want %s", tt.query, got, tt.want)
 			}
 		}
-		wantError(t, h.Do(http.MethodGet, "/v1/admin/users?limit=0", h.adminKey, nil), http.StatusBadRequest, "limit must be")
-		wantError(t, h.Do(http.MethodGet, "/v1/admin/users?offset=-1", h.adminKey, nil), http.StatusBadRequest, "offset must be")
+		wantError(t, h.Do(http.MethodGet, "/v1/admin/users?limit=0", h.AdminKey, nil), http.StatusBadRequest, "limit must be")
+		wantError(t, h.Do(http.MethodGet, "/v1/admin/users?offset=-1", h.AdminKey, nil), http.StatusBadRequest, "offset must be")
 	})
 
 	t.Run("an authid holding a slash is addressed escaped", func(t *testing.T) {
@@ -228,13 +228,13 @@ func TestUsers(t *testing.T) {
 		if got["phone"] != "" || got["status"] != "disabled" || got["email"] != "alice@example.com" || got["name"] != "Alice" {
 			t.Fatalf("patched = %v", got)
 		}
-		wantError(t, h.Do(http.MethodPatch, "/v1/admin/users/alice", h.adminKey, req{"email": "nope"}), http.StatusBadRequest, "not a bare address")
-		wantError(t, h.Do(http.MethodPatch, "/v1/admin/users/alice", h.adminKey, req{"authid": "alicia"}), http.StatusBadRequest, `unknown field "authid"`)
+		wantError(t, h.Do(http.MethodPatch, "/v1/admin/users/alice", h.AdminKey, req{"email": "nope"}), http.StatusBadRequest, "not a bare address")
+		wantError(t, h.Do(http.MethodPatch, "/v1/admin/users/alice", h.AdminKey, req{"authid": "alicia"}), http.StatusBadRequest, `unknown field "authid"`)
 	})
 
 	t.Run("a deleted user is gone", func(t *testing.T) {
 		h.Admin(http.MethodDelete, "/v1/admin/users/dept%2Fbob", nil, http.StatusNoContent)
-		wantError(t, h.Do(http.MethodGet, "/v1/admin/users/dept%2Fbob", h.adminKey, nil), http.StatusNotFound, `user "dept/bob" not found`)
+		wantError(t, h.Do(http.MethodGet, "/v1/admin/users/dept%2Fbob", h.AdminKey, nil), http.StatusNotFound, `user "dept/bob" not found`)
 	})
 
 	for _, tt := range []struct{ method, path string }{
@@ -253,7 +253,7 @@ func TestUsers(t *testing.T) {
 			if tt.method == http.MethodPut {
 				body = req{"assignments": []req{}}
 			}
-			wantError(t, h.Do(tt.method, tt.path, h.adminKey, body), http.StatusNotFound, `user "nobody" not found`)
+			wantError(t, h.Do(tt.method, tt.path, h.AdminKey, body), http.StatusNotFound, `user "nobody" not found`)
 		})
 	}
 
@@ -270,7 +270,7 @@ func TestUsers(t *testing.T) {
 		if older := h.AuditTypes("authid=alice&before=" + id); strings.Join(older, ",") != "user.created" {
 			t.Fatalf("events before %s = %v", id, older)
 		}
-		wantError(t, h.Do(http.MethodGet, "/v1/admin/audit?before=x", h.adminKey, nil), http.StatusBadRequest, "before must be")
+		wantError(t, h.Do(http.MethodGet, "/v1/admin/audit?before=x", h.AdminKey, nil), http.StatusBadRequest, "before must be")
 	})
 }
 
@@ -297,7 +297,7 @@ func TestAssignments(t *testing.T) {
 	}
 	for _, tt := range invalid {
 		t.Run(tt.name+" is refused", func(t *testing.T) {
-			wantError(t, h.Do(http.MethodPut, path, h.adminKey, tt.body), tt.status, tt.error)
+			wantError(t, h.Do(http.MethodPut, path, h.AdminKey, tt.body), tt.status, tt.error)
 		})
 	}
 

@@ -55,7 +55,7 @@ func TestMoveUser(t *testing.T) {
 		}
 		for _, tt := range cases {
 			t.Run(tt.name, func(t *testing.T) {
-				wantError(t, h.Do(http.MethodPost, "/v1/admin/users/"+tt.path+"/move", h.adminKey, tt.body), tt.status, tt.error)
+				wantError(t, h.Do(http.MethodPost, "/v1/admin/users/"+tt.path+"/move", h.AdminKey, tt.body), tt.status, tt.error)
 			})
 		}
 		h.Admin(http.MethodGet, "/v1/admin/users/ann", nil, http.StatusOK)
@@ -72,14 +72,14 @@ func TestMoveUser(t *testing.T) {
 		if dropped := fmt.Sprint(got["dropped_assignments"]); !strings.Contains(dropped, "wiki") || !strings.Contains(dropped, "console") {
 			t.Fatalf("dropped assignments = %s, want wiki (method not enabled) and console (never carried)", dropped)
 		}
-		wantError(t, h.Do(http.MethodGet, "/v1/admin/users/ann", h.adminKey, nil), http.StatusNotFound, "not found")
+		wantError(t, h.Do(http.MethodGet, "/v1/admin/users/ann", h.AdminKey, nil), http.StatusNotFound, "not found")
 		moved := h.Admin(http.MethodGet, "/v1/admin/users/ann?organisation=eu", nil, http.StatusOK)
 		if moved["email"] != "ann@example.com" || fmt.Sprint(moved["assignments"]) != "[map[method:pin system:vpn]]" {
 			t.Fatalf("ann in eu = %v", moved)
 		}
 		// ann's console assignment stayed behind: root is acme's last
 		// console administrator now, and stays.
-		wantError(t, h.Do(http.MethodPost, "/v1/admin/users/root/move", h.adminKey, req{"organisation": "eu"}),
+		wantError(t, h.Do(http.MethodPost, "/v1/admin/users/root/move", h.AdminKey, req{"organisation": "eu"}),
 			http.StatusConflict, "last console administrator")
 		for _, org := range []string{"acme", "eu"} {
 			ev := h.Admin(http.MethodGet, "/v1/admin/audit?organisation="+org+"&type=user.moved", nil, http.StatusOK)
@@ -118,7 +118,7 @@ func TestMoveUser(t *testing.T) {
 
 	t.Run("an authid taken in the target moves nothing", func(t *testing.T) {
 		h.Admin(http.MethodPost, "/v1/admin/users?organisation=us", req{"authid": "ann", "name": "Another Ann"}, http.StatusCreated)
-		wantError(t, h.Do(http.MethodPost, "/v1/admin/users/ann/move?organisation=eu", h.adminKey, req{"organisation": "us"}),
+		wantError(t, h.Do(http.MethodPost, "/v1/admin/users/ann/move?organisation=eu", h.AdminKey, req{"organisation": "us"}),
 			http.StatusConflict, `has a user "ann" already`)
 		still := h.Admin(http.MethodGet, "/v1/admin/users/ann?organisation=eu", nil, http.StatusOK)
 		if still["name"] != "Ann" {

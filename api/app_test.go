@@ -98,7 +98,7 @@ func TestTOTPSignIn(t *testing.T) {
 	h.Setup("payroll", []string{"totp", "pin"}, "high", "carol", "totp")
 	body := req{"system": "payroll", "authid": "carol"}
 
-	if res := h.Do(http.MethodPost, "/v1/admin/users/carol/totp/verify", h.adminKey, req{"code": "123456"}); res.Status != http.StatusConflict {
+	if res := h.Do(http.MethodPost, "/v1/admin/users/carol/totp/verify", h.AdminKey, req{"code": "123456"}); res.Status != http.StatusConflict {
 		t.Fatalf("verify with nothing pending = %d %s, want 409", res.Status, res.Body)
 	}
 	enrol := h.Admin(http.MethodPost, "/v1/admin/users/carol/totp", nil, http.StatusOK)
@@ -120,7 +120,7 @@ func TestTOTPSignIn(t *testing.T) {
 	if wrong == enrolCode {
 		wrong = "111111"
 	}
-	res := h.Do(http.MethodPost, "/v1/admin/users/carol/totp/verify", h.adminKey, req{"code": wrong})
+	res := h.Do(http.MethodPost, "/v1/admin/users/carol/totp/verify", h.AdminKey, req{"code": wrong})
 	if res.Status != http.StatusBadRequest || res.JSON(t)["error"] != "code does not match" {
 		t.Fatalf("verify with a wrong code = %d %s", res.Status, res.Body)
 	}
@@ -165,17 +165,17 @@ func TestStartRefusalsAreIndistinguishable(t *testing.T) {
 		key  string
 		body req
 	}{
-		{"unknown user", h.appKey, req{"system": "vpn", "authid": "mallory"}},
-		{"unknown system", h.appKey, req{"system": "nope", "authid": "alice"}},
-		{"unassigned user", h.appKey, req{"system": "vpn", "authid": "unassigned"}},
-		{"user assigned elsewhere", h.appKey, req{"system": "wiki", "authid": "alice"}},
-		{"disabled user", h.appKey, req{"system": "vpn", "authid": "disabled"}},
-		{"policy denial", h.appKey, req{"system": "vpn", "authid": "nocontact"}},
+		{"unknown user", h.AppKey, req{"system": "vpn", "authid": "mallory"}},
+		{"unknown system", h.AppKey, req{"system": "nope", "authid": "alice"}},
+		{"unassigned user", h.AppKey, req{"system": "vpn", "authid": "unassigned"}},
+		{"user assigned elsewhere", h.AppKey, req{"system": "wiki", "authid": "alice"}},
+		{"disabled user", h.AppKey, req{"system": "vpn", "authid": "disabled"}},
+		{"policy denial", h.AppKey, req{"system": "vpn", "authid": "nocontact"}},
 		{"bad key", "fa_app_not-a-key", req{"system": "vpn", "authid": "alice"}},
 		{"missing key", "", req{"system": "vpn", "authid": "alice"}},
-		{"admin key", h.adminKey, req{"system": "vpn", "authid": "alice"}},
+		{"admin key", h.AdminKey, req{"system": "vpn", "authid": "alice"}},
 		// Its escaped form is longer than the workflow IDs Temporal accepts.
-		{"long non-ASCII authid", h.appKey, req{"system": "vpn", "authid": strings.Repeat("é", 256)}},
+		{"long non-ASCII authid", h.AppKey, req{"system": "vpn", "authid": strings.Repeat("é", 256)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+" is a security error", func(t *testing.T) {
@@ -216,10 +216,10 @@ func TestCheckAnswers(t *testing.T) {
 		wantStatus int
 		wantResult string
 	}{
-		{"check before any start is a security error", h.appKey, req{"system": "vpn", "authid": "alice"}, http.StatusForbidden, "security error"},
-		{"check of an unknown user is a security error", h.appKey, req{"system": "vpn", "authid": "mallory"}, http.StatusForbidden, "security error"},
+		{"check before any start is a security error", h.AppKey, req{"system": "vpn", "authid": "alice"}, http.StatusForbidden, "security error"},
+		{"check of an unknown user is a security error", h.AppKey, req{"system": "vpn", "authid": "mallory"}, http.StatusForbidden, "security error"},
 		{"check with a bad key is a security error", "nope", req{"system": "vpn", "authid": "alice"}, http.StatusForbidden, "security error"},
-		{"check with an admin key is a security error", h.adminKey, req{"system": "vpn", "authid": "alice"}, http.StatusForbidden, "security error"},
+		{"check with an admin key is a security error", h.AdminKey, req{"system": "vpn", "authid": "alice"}, http.StatusForbidden, "security error"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -273,7 +273,7 @@ func TestBadAppRequests(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+" is a clear 4xx", func(t *testing.T) {
-			res := h.Do(http.MethodPost, tt.path, h.appKey, tt.body)
+			res := h.Do(http.MethodPost, tt.path, h.AppKey, tt.body)
 			got, _ := res.JSON(t)["error"].(string)
 			if res.Status != tt.wantStatus || !strings.Contains(got, tt.wantError) {
 				t.Fatalf("POST %s %.60q = %d %s, want %d with %q", tt.path, tt.body, res.Status, res.Body, tt.wantStatus, tt.wantError)
@@ -287,7 +287,7 @@ func TestBadAppRequests(t *testing.T) {
 			w.Write([]byte(`{"system":"vpn","authid":"alice","pad":"` + strings.Repeat("x", 4096) + `"}`))
 			w.Close()
 		}()
-		res := h.Do(http.MethodPost, "/v1/check", h.appKey, r)
+		res := h.Do(http.MethodPost, "/v1/check", h.AppKey, r)
 		if res.Status != http.StatusRequestEntityTooLarge {
 			t.Fatalf("chunked oversized body = %d %s", res.Status, res.Body)
 		}

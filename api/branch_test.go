@@ -39,10 +39,10 @@ func TestBranchViews(t *testing.T) {
 		h.Admin(http.MethodPost, "/v1/admin/systems?organisation="+org, req{"name": "vpn", "methods": []string{"pin"}, "sensitivity": "low"}, http.StatusCreated)
 		a := store.Attempt{ID: "att-" + org, AccountID: org, System: "vpn", AuthID: "sam", WorkflowID: "wf-" + org, RunID: "run",
 			State: store.AttemptPending, Method: "pin", StartedAt: now, UpdatedAt: now}
-		if _, err := h.st.InsertAttempt(ctx, &a); err != nil {
+		if _, err := h.Store.InsertAttempt(ctx, &a); err != nil {
 			t.Fatal(err)
 		}
-		if err := h.st.AppendAudit(ctx, store.AuditEvent{AccountID: org, Time: now, Type: "attempt.denied", System: "vpn", AuthID: "sam"}); err != nil {
+		if err := h.Store.AppendAudit(ctx, store.AuditEvent{AccountID: org, Time: now, Type: "attempt.denied", System: "vpn", AuthID: "sam"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -84,12 +84,12 @@ func TestBranchViews(t *testing.T) {
 			name, key, query string
 			want             []string
 		}{
-			{"own organisation by default", h.adminKey, "", []string{"sam@acme"}},
-			{"branch=false is the default", h.adminKey, "?branch=false", []string{"sam@acme"}},
-			{"the whole branch", h.adminKey, "?branch=true", []string{"sam@acme", "sam@eu", "sam@paris", "sam@us"}},
-			{"the branch below ?organisation=", h.adminKey, "?organisation=eu&branch=true", []string{"sam@eu", "sam@paris"}},
+			{"own organisation by default", h.AdminKey, "", []string{"sam@acme"}},
+			{"branch=false is the default", h.AdminKey, "?branch=false", []string{"sam@acme"}},
+			{"the whole branch", h.AdminKey, "?branch=true", []string{"sam@acme", "sam@eu", "sam@paris", "sam@us"}},
+			{"the branch below ?organisation=", h.AdminKey, "?organisation=eu&branch=true", []string{"sam@eu", "sam@paris"}},
 			{"a child's administrator never sees the parent or a sibling", eu, "?branch=true", []string{"sam@eu", "sam@paris"}},
-			{"a search across the branch", h.adminKey, "?branch=true&q=paris", []string{"sam@paris"}},
+			{"a search across the branch", h.AdminKey, "?branch=true&q=paris", []string{"sam@paris"}},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
@@ -110,10 +110,10 @@ func TestBranchViews(t *testing.T) {
 	})
 
 	t.Run("audit: one organisation, or the branch, in JSON and CSV", func(t *testing.T) {
-		if got := auditOrgs(h.adminKey, ""); !slices.Equal(got, []string{"acme"}) {
+		if got := auditOrgs(h.AdminKey, ""); !slices.Equal(got, []string{"acme"}) {
 			t.Fatalf("audit covers %v, want acme alone", got)
 		}
-		if got := auditOrgs(h.adminKey, "?branch=true"); !slices.Equal(got, []string{"acme", "eu", "paris", "us"}) {
+		if got := auditOrgs(h.AdminKey, "?branch=true"); !slices.Equal(got, []string{"acme", "eu", "paris", "us"}) {
 			t.Fatalf("branch audit covers %v", got)
 		}
 		if got := auditOrgs(eu, "?branch=true"); !slices.Equal(got, []string{"eu", "paris"}) {
@@ -154,17 +154,17 @@ func TestBranchViews(t *testing.T) {
 				t.Fatalf("stats%s recent failures = %d, want %d", query, n, want)
 			}
 		}
-		started(h.adminKey, "", 0)
-		started(h.adminKey, "&branch=true", 2)
-		started(h.adminKey, "&branch=true&system=vpn", 2)
-		started(h.adminKey, "&branch=true&system=!vpn", 0)
+		started(h.AdminKey, "", 0)
+		started(h.AdminKey, "&branch=true", 2)
+		started(h.AdminKey, "&branch=true&system=vpn", 2)
+		started(h.AdminKey, "&branch=true&system=!vpn", 0)
 		started(eu, "&branch=true&system=vpn", 1)
 		started(eu, "&organisation=paris&system=vpn", 1)
 		// The name must be a system of the branch: vpn is not acme's own,
 		// and us's is outside eu's branch.
-		wantError(t, h.Do(http.MethodGet, "/v1/admin/stats?system=vpn", h.adminKey, nil), http.StatusNotFound, `system "vpn" not found`)
-		started(h.adminKey, "&branch=true&system=vpn&organisation=eu", 1)
-		wantError(t, h.Do(http.MethodGet, "/v1/admin/stats?branch=true&system=crm", h.adminKey, nil), http.StatusNotFound, `system "crm" not found`)
+		wantError(t, h.Do(http.MethodGet, "/v1/admin/stats?system=vpn", h.AdminKey, nil), http.StatusNotFound, `system "vpn" not found`)
+		started(h.AdminKey, "&branch=true&system=vpn&organisation=eu", 1)
+		wantError(t, h.Do(http.MethodGet, "/v1/admin/stats?branch=true&system=crm", h.AdminKey, nil), http.StatusNotFound, `system "crm" not found`)
 	})
 
 	t.Run("branch must be true or false", func(t *testing.T) {
@@ -174,7 +174,7 @@ func TestBranchViews(t *testing.T) {
 				if strings.Contains(path, "?") {
 					sep = "&"
 				}
-				res := h.Do(http.MethodGet, path+sep+"branch="+bad, h.adminKey, nil)
+				res := h.Do(http.MethodGet, path+sep+"branch="+bad, h.AdminKey, nil)
 				if bad == "" {
 					if res.Status != http.StatusOK {
 						t.Errorf("%s with an empty branch = %d, want 200", path, res.Status)

@@ -49,11 +49,11 @@ func TestAuditPagingTimesAndCSV(t *testing.T) {
 	if evs := h.Admin(http.MethodGet, "/v1/admin/audit?type=user.created&since="+hourAgo+"&until="+inHour, nil, http.StatusOK)["events"].([]any); len(evs) != 4 {
 		t.Fatalf("events within the hour = %d", len(evs))
 	}
-	wantError(t, h.Do(http.MethodGet, "/v1/admin/audit?since=yesterday", h.adminKey, nil), http.StatusBadRequest, "RFC 3339")
-	wantError(t, h.Do(http.MethodGet, "/v1/admin/audit?since="+inHour+"&until="+hourAgo, h.adminKey, nil), http.StatusBadRequest, "since must be before until")
-	wantError(t, h.Do(http.MethodGet, "/v1/admin/audit?format=xml", h.adminKey, nil), http.StatusBadRequest, "format")
+	wantError(t, h.Do(http.MethodGet, "/v1/admin/audit?since=yesterday", h.AdminKey, nil), http.StatusBadRequest, "RFC 3339")
+	wantError(t, h.Do(http.MethodGet, "/v1/admin/audit?since="+inHour+"&until="+hourAgo, h.AdminKey, nil), http.StatusBadRequest, "since must be before until")
+	wantError(t, h.Do(http.MethodGet, "/v1/admin/audit?format=xml", h.AdminKey, nil), http.StatusBadRequest, "format")
 
-	res := h.Do(http.MethodGet, "/v1/admin/audit?type=user.created&format=csv", h.adminKey, nil)
+	res := h.Do(http.MethodGet, "/v1/admin/audit?type=user.created&format=csv", h.AdminKey, nil)
 	if res.Status != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/csv") ||
 		!strings.Contains(res.Header.Get("Content-Disposition"), `filename="audit.csv"`) {
 		t.Fatalf("csv = %d %v", res.Status, res.Header)
@@ -108,7 +108,7 @@ func TestConsoleFiles(t *testing.T) {
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	get := func(path string) *http.Response {
 		t.Helper()
-		res, err := client.Get(h.url + path)
+		res, err := client.Get(h.URL + path)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/flexauth/flexauth/internal/apitest"
+	"github.com/flexauth/flexauth/internal/deploytest"
 	"github.com/flexauth/flexauth/store"
 )
 
@@ -48,7 +49,7 @@ func (b *browser) do(method, path string, body any, withCSRF bool) apitest.Respo
 		}
 		rd = strings.NewReader(string(raw))
 	}
-	r, err := http.NewRequest(method, b.h.url+path, rd)
+	r, err := http.NewRequest(method, b.h.URL+path, rd)
 	if err != nil {
 		b.t.Fatal(err)
 	}
@@ -93,7 +94,7 @@ func (b *browser) confirm(link string) apitest.Response {
 		b.t.Fatal(err)
 	}
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	r.Header.Set("Origin", b.h.url)
+	r.Header.Set("Origin", b.h.URL)
 	r.Header.Set("Sec-Fetch-Site", "same-origin")
 	return b.send(r)
 }
@@ -109,7 +110,7 @@ func (b *browser) want(res apitest.Response, status int, field, value string) ma
 }
 
 func (b *browser) cookie(name string) string {
-	u, _ := url.Parse(b.h.url + "/v1/admin/session/check")
+	u, _ := url.Parse(b.h.URL + "/v1/admin/session/check")
 	for _, c := range b.http.Jar.Cookies(u) {
 		if c.Name == name {
 			return c.Value
@@ -123,7 +124,7 @@ func (b *browser) cookie(name string) string {
 func (b *browser) startSignIn(authid string) store.Attempt {
 	b.t.Helper()
 	before := b.h.latestConsoleAttempt(authid)
-	out := b.want(b.do(http.MethodPost, "/v1/admin/session", req{"account": b.h.account, "authid": authid}, false),
+	out := b.want(b.do(http.MethodPost, "/v1/admin/session", req{"account": deploytest.Account, "authid": authid}, false),
 		http.StatusOK, "result", "pending")
 	if _, has := out["method"]; has || out["expires_at"] == "" {
 		b.t.Fatalf("sign-in start = %v, want pending with expires_at and no method", out)
@@ -142,7 +143,7 @@ func (b *browser) startSignIn(authid string) store.Attempt {
 // latestConsoleAttempt is authid's latest console attempt (zero if none).
 func (h *harness) latestConsoleAttempt(authid string) store.Attempt {
 	h.t.Helper()
-	att, err := h.st.LatestAttempt(context.Background(), h.account, "console", authid)
+	att, err := h.Store.LatestAttempt(context.Background(), deploytest.Account, "console", authid)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		h.t.Fatal(err)
 	}
@@ -172,7 +173,7 @@ func (b *browser) signIn(authid string) {
 		b.t.Fatalf("confirming the link = %d %s", res.Status, res.Body)
 	}
 	out := b.want(b.do(http.MethodPost, "/v1/admin/session/check", nil, false), http.StatusOK, "result", "authenticated")
-	if out["authid"] != authid || out["account"] != b.h.account || out["csrf_token"] == "" {
+	if out["authid"] != authid || out["account"] != deploytest.Account || out["csrf_token"] == "" {
 		b.t.Fatalf("authenticated answer = %v", out)
 	}
 	b.csrf = out["csrf_token"].(string)
@@ -220,7 +221,7 @@ func TestConsoleSignIn(t *testing.T) {
 		}
 
 		me := b.want(b.do(http.MethodGet, "/v1/admin/session", nil, false), http.StatusOK, "authid", "root")
-		if me["account"] != h.account || me["name"] != "User root" || me["csrf_token"] != b.csrf || me["fresh"] != true {
+		if me["account"] != deploytest.Account || me["name"] != "User root" || me["csrf_token"] != b.csrf || me["fresh"] != true {
 			t.Fatalf("session = %v", me)
 		}
 		b.want(b.do(http.MethodGet, "/v1/admin/systems", nil, false), http.StatusOK, "", "")
@@ -283,7 +284,7 @@ func TestConsoleSignIn(t *testing.T) {
 
 	t.Run("a forged sign-in cookie is a security error", func(t *testing.T) {
 		b := newBrowser(t, h)
-		u, _ := url.Parse(h.url + "/v1/admin/session")
+		u, _ := url.Parse(h.URL + "/v1/admin/session")
 		b.http.Jar.SetCookies(u, []*http.Cookie{{Name: "flexauth_signin", Value: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", Path: "/v1/admin/session"}})
 		res := b.do(http.MethodPost, "/v1/admin/session/check", nil, false)
 		if res.Status != http.StatusForbidden || res.Body != `{"result":"security error"}` {
@@ -301,7 +302,7 @@ func TestConsoleSignIn(t *testing.T) {
 
 		// The same sign-in cookie again, after success: no second session.
 		replay := newBrowser(t, h)
-		u, _ := url.Parse(h.url + "/v1/admin/session")
+		u, _ := url.Parse(h.URL + "/v1/admin/session")
 		replay.http.Jar.SetCookies(u, []*http.Cookie{{Name: "flexauth_signin", Value: signin, Path: "/v1/admin/session"}})
 		replay.want(replay.do(http.MethodPost, "/v1/admin/session/check", nil, false), http.StatusForbidden, "result", "expired")
 		if replay.cookie("flexauth_session") != "" {
@@ -343,7 +344,7 @@ func TestConsoleSignIn(t *testing.T) {
 		}
 		wantError(t, b.do(http.MethodGet, "/v1/admin/session", nil, false), http.StatusUnauthorized, "not signed in")
 		// The old cookie, kept by someone, no longer works.
-		u, _ := url.Parse(h.url + "/")
+		u, _ := url.Parse(h.URL + "/")
 		b.http.Jar.SetCookies(u, []*http.Cookie{{Name: "flexauth_session", Value: stolen, Path: "/"}})
 		wantError(t, b.do(http.MethodGet, "/v1/admin/systems", nil, false), http.StatusUnauthorized, "session expired")
 		if types := h.AuditTypes("authid=audit&type=console.signed_out"); len(types) != 1 {

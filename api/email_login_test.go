@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/flexauth/flexauth/internal/apitest"
+	"github.com/flexauth/flexauth/internal/deploytest"
 	"github.com/flexauth/flexauth/plugins/sdk"
 )
 
@@ -31,7 +32,7 @@ func allowEmailLogin(h *harness) {
 func welcomeFor(t *testing.T, h *harness, email string, n int) sdk.SendRequest {
 	t.Helper()
 	msg := h.outbox.sentTo(t, email, n)
-	if msg.Channel != "email" || !strings.HasPrefix(msg.Link, h.url+"/w/") || !strings.Contains(msg.Text, msg.Link) ||
+	if msg.Channel != "email" || !strings.HasPrefix(msg.Link, h.URL+"/w/") || !strings.Contains(msg.Text, msg.Link) ||
 		msg.Subject != "Create your password for Acme" {
 		t.Fatalf("message %d to %s = %+v, want a welcome link by email", n, email, msg)
 	}
@@ -94,13 +95,13 @@ func TestEmailLoginNeedsTheAccountSwitch(t *testing.T) {
 	h.Admin(http.MethodPost, "/v1/admin/users", req{"authid": "ada", "email": "ada@example.com"}, http.StatusCreated)
 
 	t.Run("while the account's switch is off no user's can be turned on", func(t *testing.T) {
-		wantError(t, h.Do(http.MethodPost, "/v1/admin/users", h.adminKey,
+		wantError(t, h.Do(http.MethodPost, "/v1/admin/users", h.AdminKey,
 			req{"authid": "bob", "email": "bob@example.com", "email_password_login": true}), http.StatusConflict, msgAccountOff)
 		h.Admin(http.MethodGet, "/v1/admin/users/bob", nil, http.StatusNotFound)
-		wantError(t, h.Do(http.MethodPatch, "/v1/admin/users/ada", h.adminKey, req{"email_password_login": true}), http.StatusConflict, msgAccountOff)
-		wantError(t, h.Do(http.MethodPost, "/v1/admin/users/email-login", h.adminKey, req{"authids": []string{"ada"}, "action": "enable"}),
+		wantError(t, h.Do(http.MethodPatch, "/v1/admin/users/ada", h.AdminKey, req{"email_password_login": true}), http.StatusConflict, msgAccountOff)
+		wantError(t, h.Do(http.MethodPost, "/v1/admin/users/email-login", h.AdminKey, req{"authids": []string{"ada"}, "action": "enable"}),
 			http.StatusConflict, msgAccountOff)
-		wantError(t, h.Do(http.MethodPost, "/v1/admin/users/email-login", h.adminKey, req{"authids": []string{"ada"}, "action": "resend"}),
+		wantError(t, h.Do(http.MethodPost, "/v1/admin/users/email-login", h.AdminKey, req{"authids": []string{"ada"}, "action": "resend"}),
 			http.StatusConflict, msgAccountOff)
 		out := importFile(t, h, "format=csv", "", []byte("authid,Email login enabled\nada,Y\n"), http.StatusOK)
 		row := out["rows"].([]any)[0].(map[string]any)
@@ -134,11 +135,11 @@ func TestEmailLoginNeedsTheAccountSwitch(t *testing.T) {
 
 	t.Run("a user without an email cannot have it, nor lose the email while on", func(t *testing.T) {
 		h.Admin(http.MethodPost, "/v1/admin/users", req{"authid": "noemail"}, http.StatusCreated)
-		wantError(t, h.Do(http.MethodPatch, "/v1/admin/users/noemail", h.adminKey, req{"email_password_login": true}),
+		wantError(t, h.Do(http.MethodPatch, "/v1/admin/users/noemail", h.AdminKey, req{"email_password_login": true}),
 			http.StatusConflict, "email and password sign-in needs the user's email address")
-		wantError(t, h.Do(http.MethodPost, "/v1/admin/users", h.adminKey, req{"authid": "noemail2", "email_password_login": true}),
+		wantError(t, h.Do(http.MethodPost, "/v1/admin/users", h.AdminKey, req{"authid": "noemail2", "email_password_login": true}),
 			http.StatusConflict, "needs the user's email address")
-		wantError(t, h.Do(http.MethodPatch, "/v1/admin/users/ada", h.adminKey, req{"email": ""}),
+		wantError(t, h.Do(http.MethodPatch, "/v1/admin/users/ada", h.AdminKey, req{"email": ""}),
 			http.StatusConflict, "needs the user's email address")
 	})
 
@@ -151,14 +152,14 @@ func TestEmailLoginNeedsTheAccountSwitch(t *testing.T) {
 		// Ada's welcome link stops working while it is off.
 		wantPage(t, h.Page(http.MethodGet, h.outbox.sentTo(t, "ada@example.com", 1).Link), http.StatusGone, goneTitle)
 		h.Admin(http.MethodPatch, "/v1/admin/users/ada", req{"email_password_login": false}, http.StatusOK)
-		wantError(t, h.Do(http.MethodPatch, "/v1/admin/users/ada", h.adminKey, req{"email_password_login": true}), http.StatusConflict, msgAccountOff)
+		wantError(t, h.Do(http.MethodPatch, "/v1/admin/users/ada", h.AdminKey, req{"email_password_login": true}), http.StatusConflict, msgAccountOff)
 	})
 
 	t.Run("with email delivery off no welcome link can go, so no switch turns on", func(t *testing.T) {
 		h.Admin(http.MethodPatch, "/v1/admin/account", req{"email_password_login": true, "email_delivery": false}, http.StatusOK)
-		wantError(t, h.Do(http.MethodPatch, "/v1/admin/users/ada", h.adminKey, req{"email_password_login": true}), http.StatusConflict,
+		wantError(t, h.Do(http.MethodPatch, "/v1/admin/users/ada", h.AdminKey, req{"email_password_login": true}), http.StatusConflict,
 			"email delivery is off for the account, and the welcome link goes by email")
-		wantError(t, h.Do(http.MethodPost, "/v1/admin/users/email-login", h.adminKey, req{"authids": []string{"ada"}, "action": "enable"}),
+		wantError(t, h.Do(http.MethodPost, "/v1/admin/users/email-login", h.AdminKey, req{"authids": []string{"ada"}, "action": "enable"}),
 			http.StatusConflict, "email delivery is off for the account")
 		// Turning it off needs no email.
 		h.Admin(http.MethodPost, "/v1/admin/users/email-login", req{"authids": []string{"ada"}, "action": "disable"}, http.StatusOK)
@@ -226,12 +227,12 @@ func TestWelcomeLinkSetsThePasswordOnce(t *testing.T) {
 	t.Run("a good password is set, hashed, and the link used up", func(t *testing.T) {
 		res := submitPassword(t, msg.Link, "correct horse battery", "correct horse battery")
 		wantPage(t, res, http.StatusOK, "Your password is set")
-		user := h.Do(http.MethodGet, "/v1/admin/users/ada", h.adminKey, nil)
+		user := h.Do(http.MethodGet, "/v1/admin/users/ada", h.AdminKey, nil)
 		got := user.JSON(t)
 		if got["password_set_at"] == nil || got["password_changed_at"] != nil {
 			t.Fatalf("ada = %v, want a password set now, never changed", got)
 		}
-		stored, err := h.st.GetUser(t.Context(), h.account, "ada")
+		stored, err := h.Store.GetUser(t.Context(), deploytest.Account, "ada")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -245,8 +246,8 @@ func TestWelcomeLinkSetsThePasswordOnce(t *testing.T) {
 		if len(events) != 1 || events[0]["detail"].(map[string]any)["actor"] != "user:ada" {
 			t.Fatalf("password.set events = %v, want one by the user", events)
 		}
-		raw := h.Do(http.MethodGet, "/v1/admin/audit?authid=ada", h.adminKey, nil).Body
-		if strings.Contains(raw, "correct horse battery") || strings.Contains(raw, strings.TrimPrefix(msg.Link, h.url+"/w/")) {
+		raw := h.Do(http.MethodGet, "/v1/admin/audit?authid=ada", h.AdminKey, nil).Body
+		if strings.Contains(raw, "correct horse battery") || strings.Contains(raw, strings.TrimPrefix(msg.Link, h.URL+"/w/")) {
 			t.Fatal("the audit trail holds the password or the link's token")
 		}
 	})
@@ -254,13 +255,13 @@ func TestWelcomeLinkSetsThePasswordOnce(t *testing.T) {
 	t.Run("the link used once is gone, on GET and POST alike", func(t *testing.T) {
 		wantPage(t, h.Page(http.MethodGet, msg.Link), http.StatusGone, goneTitle)
 		wantPage(t, submitPassword(t, msg.Link, "another good one", "another good one"), http.StatusGone, goneTitle)
-		unknown := h.url + "/w/" + strings.Repeat("A", 43)
+		unknown := h.URL + "/w/" + strings.Repeat("A", 43)
 		gone := h.Page(http.MethodGet, unknown)
 		wantPage(t, gone, http.StatusGone, goneTitle)
 		if used := h.Page(http.MethodGet, msg.Link); used.Body != gone.Body {
 			t.Fatal("a used link and an unknown one get different pages")
 		}
-		if got, _ := h.st.GetUser(t.Context(), h.account, "ada"); got.PasswordHash != apitest.TestHash("correct horse battery") {
+		if got, _ := h.Store.GetUser(t.Context(), deploytest.Account, "ada"); got.PasswordHash != apitest.TestHash("correct horse battery") {
 			t.Fatal("the used link changed the password")
 		}
 	})
@@ -354,7 +355,7 @@ func TestEmailLoginActionsOnASelection(t *testing.T) {
 		{"a number for a user", `{"authids":[1],"action":"enable"}`, "must be"},
 	} {
 		t.Run(tc.name+" is refused", func(t *testing.T) {
-			wantError(t, h.Do(http.MethodPost, "/v1/admin/users/email-login", h.adminKey, tc.body), http.StatusBadRequest, tc.want)
+			wantError(t, h.Do(http.MethodPost, "/v1/admin/users/email-login", h.AdminKey, tc.body), http.StatusBadRequest, tc.want)
 		})
 	}
 

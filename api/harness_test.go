@@ -19,7 +19,6 @@ import (
 	"github.com/flexauth/flexauth/internal/storetest"
 	"github.com/flexauth/flexauth/plugins/sdk"
 	"github.com/flexauth/flexauth/policies"
-	"github.com/flexauth/flexauth/secret"
 	"github.com/flexauth/flexauth/store"
 )
 
@@ -29,17 +28,8 @@ import (
 // plugin. Its account has an app key and an admin key.
 type harness struct {
 	*deploytest.Deployment
-	t *testing.T
-	// The deployment's parts, by the names the tests use.
-	url      string
-	appKey   string
-	adminKey string
-	st       *store.Store
-	keys     *secret.Keyring
-	tc       client.Client
-	outbox   *recordingDeliverer
-	account  string
-	api      *api.Server
+	t      *testing.T
+	outbox *recordingDeliverer
 	// skew moves the API's clock ahead of real time (see advance); the
 	// workflows keep real time.
 	skew atomic.Int64
@@ -99,8 +89,6 @@ func newHarnessWith(t *testing.T, opts harnessOptions) *harness {
 	d := deploytest.New(t, st, h.outbox, deploy...)
 	api.SetClock(d.API, func() time.Time { return time.Now().Add(time.Duration(h.skew.Load())) })
 	h.Deployment = d
-	h.url, h.appKey, h.adminKey, h.account = d.URL, d.AppKey, d.AdminKey, deploytest.Account
-	h.st, h.keys, h.tc, h.api = d.Store, d.Keys, d.Temporal, d.API
 	return h
 }
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/flexauth/flexauth/attempt"
+	"github.com/flexauth/flexauth/internal/deploytest"
 	"github.com/flexauth/flexauth/store"
 )
 
@@ -72,10 +73,10 @@ func TestLockedPINLeavesTheLink(t *testing.T) {
 	if out["method"] != "pin" {
 		t.Fatalf("start after clearing = %v, want the pin", out)
 	}
-	if res := h.Do(http.MethodDelete, "/v1/admin/users/erin/lockout?factor=password", h.adminKey, nil); res.Status != http.StatusBadRequest {
+	if res := h.Do(http.MethodDelete, "/v1/admin/users/erin/lockout?factor=password", h.AdminKey, nil); res.Status != http.StatusBadRequest {
 		t.Fatalf("clear an unknown factor = %d %s, want 400", res.Status, res.Body)
 	}
-	if res := h.Do(http.MethodDelete, "/v1/admin/users/nobody/lockout", h.adminKey, nil); res.Status != http.StatusNotFound {
+	if res := h.Do(http.MethodDelete, "/v1/admin/users/nobody/lockout", h.AdminKey, nil); res.Status != http.StatusNotFound {
 		t.Fatalf("clear for nobody = %d %s, want 404", res.Status, res.Body)
 	}
 }
@@ -149,7 +150,7 @@ func TestConcurrentStartsForOneSubject(t *testing.T) {
 	// Every start left an attempt row; only the last can be pending, and
 	// every superseded one says so in the audit trail.
 	ctx := context.Background()
-	rows, err := h.st.UserAttempts(ctx, h.account, "hal", 100)
+	rows, err := h.Store.UserAttempts(ctx, deploytest.Account, "hal", 100)
 	if err != nil {
 		t.Fatal(err)
 	}

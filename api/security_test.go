@@ -11,6 +11,7 @@ import (
 
 	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/internal/apitest"
+	"github.com/flexauth/flexauth/internal/deploytest"
 	"github.com/flexauth/flexauth/plugins/sdk"
 	"github.com/flexauth/flexauth/store"
 )
@@ -68,7 +69,7 @@ func newSecurity(t *testing.T, h *harness) *security {
 	b := newPageBrowser(t)
 	// The sign-in answers with a redirect: the tests look at it.
 	b.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &security{pageBrowser: b, h: h, base: h.url + "/security/" + h.account}
+	return &security{pageBrowser: b, h: h, base: h.URL + "/security/" + deploytest.Account}
 }
 
 // signIn posts the sign-in form and returns the answer.
@@ -86,7 +87,7 @@ func (s *security) signInFully(password, seed string) (apitest.Response, string)
 	if res.Status != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), attempt.PagePath) {
 		s.t.Fatalf("sign-in = %d %s:\n%s", res.Status, res.Header.Get("Location"), res.Body)
 	}
-	page := s.h.url + res.Header.Get("Location")
+	page := s.h.URL + res.Header.Get("Location")
 	step := s.get(page)
 	switch {
 	case strings.Contains(step.Body, `id="totp-key"`):
@@ -236,7 +237,7 @@ func TestSecuritySignInAnswersAlikeForEveryRefusal(t *testing.T) {
 			t.Fatalf("cross-site sign-in = %d", res.Status)
 		}
 	})
-	raw := h.Do(http.MethodGet, "/v1/admin/audit?authid=ada", h.adminKey, nil).Body
+	raw := h.Do(http.MethodGet, "/v1/admin/audit?authid=ada", h.AdminKey, nil).Body
 	if strings.Contains(raw, "correct horse battery") || strings.Contains(raw, "not the password") {
 		t.Fatal("the audit trail holds a password")
 	}
@@ -306,7 +307,7 @@ func TestSecuritySettings(t *testing.T) {
 	t.Run("the email is verified with a link", func(t *testing.T) {
 		res := ada.change("/verify-email", nil)
 		wantSecurityPage(t, res, http.StatusOK, "We sent a link to ada@example.com.")
-		link := h.outbox.linkTo(t, "ada@example.com", h.url+attempt.VerifyPath, 1)
+		link := h.outbox.linkTo(t, "ada@example.com", h.URL+attempt.VerifyPath, 1)
 		other := newPageBrowser(t) // any browser: the link proves the address
 		wantPage(t, other.get(link), http.StatusOK, "Confirm that ada@example.com is your email address.")
 		wantPage(t, other.post(link, url.Values{}), http.StatusOK, "Your email address is verified", `href="/security/acme"`)
@@ -388,7 +389,7 @@ func TestSecuritySettings(t *testing.T) {
 
 	t.Run("every change is audited as the user's, with no secret", func(t *testing.T) {
 		events := h.Admin(http.MethodGet, "/v1/admin/audit?authid=ada&system=@security", nil, http.StatusOK)
-		raw := h.Do(http.MethodGet, "/v1/admin/audit?authid=ada", h.adminKey, nil).Body
+		raw := h.Do(http.MethodGet, "/v1/admin/audit?authid=ada", h.AdminKey, nil).Body
 		for _, secret := range append([]string{"correct horse battery", "a new password 1", seed}, codes...) {
 			if strings.Contains(raw, secret) {
 				t.Fatalf("the audit trail holds a secret")
@@ -451,7 +452,7 @@ func TestRecoverByEmailFromTheTOTPStep(t *testing.T) {
 	b.post(page, url.Values{"step": {"password"}, "password": {"correct horse battery"}})
 	res := b.post(page, url.Values{"step": {"email-link"}})
 	wantPage(t, res, http.StatusOK, "Check your email", "We sent a link to ada@example.com", `id="code-form"`)
-	link := h.outbox.linkTo(t, "ada@example.com", h.url+attempt.RecoverPath, 1)
+	link := h.outbox.linkTo(t, "ada@example.com", h.URL+attempt.RecoverPath, 1)
 
 	t.Run("the link works only in the browser that gave the password", func(t *testing.T) {
 		other := newPageBrowser(t)
@@ -509,11 +510,11 @@ func verified(t *testing.T, h *harness) bool {
 // the store (her settings' own test walks the page).
 func verifyAda(t *testing.T, h *harness) {
 	t.Helper()
-	u, err := h.st.GetUser(t.Context(), h.account, "ada")
+	u, err := h.Store.GetUser(t.Context(), deploytest.Account, "ada")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = h.st.DB().NewUpdate().Model((*store.User)(nil)).Set("email_verified_at = ?", time.Now().UTC()).Where("id = ?", u.ID).Exec(t.Context())
+	_, err = h.Store.DB().NewUpdate().Model((*store.User)(nil)).Set("email_verified_at = ?", time.Now().UTC()).Where("id = ?", u.ID).Exec(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -524,7 +525,7 @@ func TestTheSecuritySystemIsReserved(t *testing.T) {
 	passwordUser(t, h)
 	h.Expect("/v1/start", req{"system": "@security", "authid": "ada"}, http.StatusForbidden, "security error")
 	h.Expect("/v1/check", req{"system": "@security", "authid": "ada"}, http.StatusForbidden, "security error")
-	res := h.Do(http.MethodPost, "/v1/admin/systems", h.adminKey, req{"name": "@security", "methods": []string{"password"}, "sensitivity": "low", "ttl_seconds": 300})
+	res := h.Do(http.MethodPost, "/v1/admin/systems", h.AdminKey, req{"name": "@security", "methods": []string{"password"}, "sensitivity": "low", "ttl_seconds": 300})
 	if res.Status != http.StatusBadRequest || !strings.Contains(res.Body, "may hold only letters") {
 		t.Fatalf("creating @security = %d %s", res.Status, res.Body)
 	}
@@ -541,7 +542,7 @@ func TestAdministratorsChangesAreDatedAndNoticed(t *testing.T) {
 		t.Fatalf("ada = %v, want enrolled, never reset", user)
 	}
 	h.outbox.notice(t, "ada@example.com", store.NoticeTOTPEnabled)
-	if res := h.Do(http.MethodDelete, "/v1/admin/users/ada/totp", h.adminKey, nil); res.Status != http.StatusNoContent {
+	if res := h.Do(http.MethodDelete, "/v1/admin/users/ada/totp", h.AdminKey, nil); res.Status != http.StatusNoContent {
 		t.Fatalf("reset = %d %s", res.Status, res.Body)
 	}
 	user = h.Admin(http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK)

@@ -23,7 +23,7 @@ func (h *harness) appKeyOf(id string) string {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	err = h.st.CreateAPIKey(context.Background(), &store.APIKey{
+	err = h.Store.CreateAPIKey(context.Background(), &store.APIKey{
 		ID: uuid.NewString(), AccountID: id, Name: "app key of " + id, Scope: store.ScopeApp,
 		Hash: secret.HashAPIKey(key), CreatedAt: time.Now().UTC(),
 	})
@@ -43,7 +43,7 @@ func TestEmailPasswordSwitchFlowsDown(t *testing.T) {
 
 	t.Run("a sub-organisation cannot change it: 409 naming the top", func(t *testing.T) {
 		for _, on := range []bool{true, false} {
-			res := h.Do(http.MethodPatch, "/v1/admin/account"+eu, h.adminKey, req{"email_password_login": on})
+			res := h.Do(http.MethodPatch, "/v1/admin/account"+eu, h.AdminKey, req{"email_password_login": on})
 			if on && (res.Status != http.StatusConflict ||
 				!strings.Contains(res.Body, `set by the top organisation \"acme\"`) || !strings.Contains(res.Body, "change it there")) {
 				t.Fatalf("PATCH account of eu = %d %s, want 409 naming acme", res.Status, res.Body)
@@ -77,12 +77,12 @@ func TestEmailPasswordSwitchFlowsDown(t *testing.T) {
 		h.Admin(http.MethodPost, "/v1/admin/users"+eu, req{"authid": "eve", "name": "Eve", "email": "eve@example.com", "email_password_login": true}, http.StatusCreated)
 		h.Admin(http.MethodPut, "/v1/admin/users/eve/systems"+eu, req{"assignments": []req{{"system": "portal", "method": "password"}}}, http.StatusOK)
 		msg := h.outbox.sentTo(t, "eve@example.com", 1)
-		if !strings.HasPrefix(msg.Link, h.url+"/w/") {
+		if !strings.HasPrefix(msg.Link, h.URL+"/w/") {
 			t.Fatalf("message to eve = %+v, want a welcome link", msg)
 		}
 		wantPage(t, submitPassword(t, msg.Link, "correct horse battery", "correct horse battery"), http.StatusOK, "Your password is set")
 
-		app := &apitest.Client{T: t, URL: h.url, AppKey: h.appKeyOf("eu")}
+		app := &apitest.Client{T: t, URL: h.URL, AppKey: h.appKeyOf("eu")}
 		out := app.Expect("/v1/start", req{"system": "portal", "authid": "eve"}, http.StatusOK, "success")
 		page, _ := out["url"].(string)
 		if out["method"] != "password" || page == "" {
@@ -93,7 +93,7 @@ func TestEmailPasswordSwitchFlowsDown(t *testing.T) {
 	})
 
 	t.Run("turned off at the top, the sub-organisation's credentials go too", func(t *testing.T) {
-		res := h.Do(http.MethodPatch, "/v1/admin/account", h.adminKey, req{"email_password_login": false})
+		res := h.Do(http.MethodPatch, "/v1/admin/account", h.AdminKey, req{"email_password_login": false})
 		var got map[string]any
 		_ = json.Unmarshal([]byte(res.Body), &got)
 		if res.Status != http.StatusConflict || got["affected_users"] != float64(1) {
@@ -106,7 +106,7 @@ func TestEmailPasswordSwitchFlowsDown(t *testing.T) {
 		if got := h.Admin(http.MethodGet, "/v1/admin/account"+eu, nil, http.StatusOK); got["email_password_login"] != false {
 			t.Fatalf("eu = %v, want the switch off", got)
 		}
-		app := &apitest.Client{T: t, URL: h.url, AppKey: h.appKeyOf("eu")}
+		app := &apitest.Client{T: t, URL: h.URL, AppKey: h.appKeyOf("eu")}
 		app.Expect("/v1/start", req{"system": "portal", "authid": "eve"}, http.StatusForbidden, "security error")
 	})
 }
@@ -119,7 +119,7 @@ func TestPolicyFlowsDown(t *testing.T) {
 	h.Admin(http.MethodPost, "/v1/admin/systems"+eu, req{"name": "vpn", "methods": []string{"pin"}, "sensitivity": "low", "ttl_seconds": 300}, http.StatusCreated)
 	h.Admin(http.MethodPost, "/v1/admin/users"+eu, req{"authid": "eve", "name": "Eve", "email": "eve@example.com"}, http.StatusCreated)
 	h.Admin(http.MethodPut, "/v1/admin/users/eve/systems"+eu, req{"assignments": []req{{"system": "vpn", "method": "pin"}}}, http.StatusOK)
-	app := &apitest.Client{T: t, URL: h.url, AppKey: h.appKeyOf("eu")}
+	app := &apitest.Client{T: t, URL: h.URL, AppKey: h.appKeyOf("eu")}
 	start := req{"system": "vpn", "authid": "eve"}
 	app.Expect("/v1/start", start, http.StatusOK, "success")
 
