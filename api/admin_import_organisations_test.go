@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flexauth/flexauth/internal/apitest"
 	"github.com/flexauth/flexauth/store"
 )
 
@@ -80,11 +81,10 @@ func importEvents(t *testing.T, h *harness, org string) []string {
 
 // rowsOf summarises an import answer's rows as
 // "line authid organisation action errors".
-func rowsOf(body map[string]any) []string {
+func rowsOf(body ImportResult) []string {
 	var out []string
-	for _, r := range body["rows"].([]any) {
-		row := r.(map[string]any)
-		out = append(out, fmt.Sprintf("%v %v %v %v %q", row["line"], row["authid"], row["organisation"], row["action"], toStrings(row["errors"])))
+	for _, row := range body.Rows {
+		out = append(out, fmt.Sprintf("%v %v %v %v %q", row.Line, row.Authid, row.Organisation, row.Action, row.Errors))
 	}
 	return out
 }
@@ -248,13 +248,13 @@ func TestImportCrossOrganisationRefusedWhole(t *testing.T) {
 		"the parent's administrator scoped to the child": {h.AdminKey, "organisation=eu&"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			send := func(apply string, want int) map[string]any {
+			send := func(apply string, want int) ImportResult {
 				t.Helper()
 				res := sendFileAs(t, h, as.key, "/v1/admin/users/import?"+as.query+"format=csv&apply="+apply, "", bytes.NewReader(file))
 				if res.Status != want {
 					t.Fatalf("import apply=%s = %d %s, want %d", apply, res.Status, res.Body, want)
 				}
-				return res.JSON(t)
+				return apitest.Decode[ImportResult](t, res)
 			}
 			body := send("false", http.StatusOK)
 			wantSummary(t, body, false, false, "create 2 update 1 unchanged 0 errors 3")

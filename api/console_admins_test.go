@@ -33,8 +33,8 @@ func TestTheLastConsoleAdministratorStays(t *testing.T) {
 			want = http.StatusUnprocessableEntity
 		}
 		out := importFile(t, h, "format=csv&apply="+apply, "text/csv", file, want)
-		rows, _ := out["rows"].([]any)
-		if out["valid"] != false || len(rows) != 1 || !strings.Contains(fmt.Sprint(rows[0].(map[string]any)["errors"]), "console administrators") {
+		rows := out.Rows
+		if out.Valid || len(rows) != 1 || !strings.Contains(fmt.Sprint(rows[0].Errors), "console administrators") {
 			t.Fatalf("import disabling the last administrator (apply=%s) = %v", apply, out)
 		}
 	}
@@ -50,7 +50,7 @@ func TestTheLastConsoleAdministratorStays(t *testing.T) {
 	for _, r := range refused {
 		wantError(t, h.Do(r.method, r.path, h.AdminKey, r.body), http.StatusConflict, "last console administrator")
 	}
-	if got := h.Admin(http.MethodGet, "/v1/admin/users/root", nil, http.StatusOK); got["status"] != "active" || len(got["assignments"].([]any)) != 1 {
+	if got := adminAs[User](h, http.MethodGet, "/v1/admin/users/root", nil, http.StatusOK); got.Status != "active" || len(got.Assignments) != 1 {
 		t.Fatalf("root after refused changes = %v", got)
 	}
 	// Other users and other changes are not concerned.

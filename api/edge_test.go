@@ -202,8 +202,10 @@ func TestDevOutboxNeedsTheConsolePageToken(t *testing.T) {
 	})
 	t.Run("with the page's token: the messages", func(t *testing.T) {
 		res := outboxWith(dev, token)
-		msgs, _ := res.JSON(t)["messages"].([]any)
-		if res.Status != http.StatusOK || len(msgs) != 1 || msgs[0].(map[string]any)["link"] != "http://x/l/1" {
+		if res.Status != http.StatusOK {
+			t.Fatalf("outbox = %d %s", res.Status, res.Body)
+		}
+		if msgs := apitest.Decode[DevOutbox](t, res).Messages; len(msgs) != 1 || msgs[0].Link != "http://x/l/1" {
 			t.Fatalf("outbox = %d %s", res.Status, res.Body)
 		}
 	})
@@ -270,7 +272,7 @@ func TestClientIPComesFromTrustedProxiesOnly(t *testing.T) {
 			if len(events) == 0 {
 				t.Fatalf("no audit event for system %s", name)
 			}
-			return events[0]["ip"].(string)
+			return events[0].IP
 		}
 		if ip := create("a", map[string]string{"X-Real-IP": "192.0.2.44", "X-Forwarded-For": "192.0.2.45"}); ip != "192.0.2.44" {
 			t.Errorf("audited IP = %s, want X-Real-IP's 192.0.2.44", ip)
@@ -297,8 +299,8 @@ func wantAttemptIP(t *testing.T, h *harness, authid, ip string) {
 		events := auditEvents(h, "attempt="+att.ID)
 		if len(events) > 0 {
 			for _, e := range events {
-				if e["ip"] != ip {
-					t.Errorf("audit event %s has IP %v, want %s", e["type"], e["ip"], ip)
+				if e.IP != ip {
+					t.Errorf("audit event %s has IP %v, want %s", e.Type, e.IP, ip)
 				}
 			}
 			return

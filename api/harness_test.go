@@ -15,6 +15,7 @@ import (
 
 	"github.com/flexauth/flexauth/activities"
 	"github.com/flexauth/flexauth/api"
+	"github.com/flexauth/flexauth/internal/apitest"
 	"github.com/flexauth/flexauth/internal/deploytest"
 	"github.com/flexauth/flexauth/internal/storetest"
 	"github.com/flexauth/flexauth/plugins/sdk"
@@ -93,6 +94,13 @@ func newHarnessWith(t *testing.T, opts harnessOptions) *harness {
 }
 
 type req = map[string]any
+
+// adminAs calls the admin API as h.Admin does and decodes the answer into
+// T, one of the contract's types (contract_test.go), strictly.
+func adminAs[T any](h *harness, method, path string, body any, want int) T {
+	h.t.Helper()
+	return apitest.AdminAs[T](h.Client, method, path, body, want)
+}
 
 // recordingDeliverer stands in for the delivery plugin: it keeps every
 // message so that tests can read the link or code a user would receive.

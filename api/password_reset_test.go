@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -169,8 +170,8 @@ func TestForgotPasswordAnswersTheSameForEveryone(t *testing.T) {
 			}
 		}
 		events := auditEvents(h, "authid=ada&type=reset.requested")
-		d := events[0]["detail"].(map[string]any)
-		if len(events) != 1 || d["actor"] != "anonymous" || d["source"] != "forgot" || events[0]["ip"] != "127.0.0.1" {
+		d := events[0].Detail
+		if len(events) != 1 || d["actor"] != "anonymous" || d["source"] != "forgot" || events[0].IP != "127.0.0.1" {
 			t.Fatalf("ada's reset.requested = %v, want one (the unknown account's form sent nothing)", events)
 		}
 		if n := len(h.AuditTypes("authid=ada&type=reset.sent")); n != 1 {
@@ -244,7 +245,7 @@ func TestResetLinkSetsANewPasswordOnce(t *testing.T) {
 	allowEmailLogin(h)
 	withPassword(t, h, "ada", "correct horse battery")
 	enrolTOTP(t, h, "ada")
-	before := h.Admin(http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK)
+	before := adminAs[User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK)
 	forgot(t, h, "acme", "ada@example.com")
 	msg := resetFor(t, h, "ada@example.com", 2)
 	if !strings.Contains(msg.Text, "expires in 60 minutes") {
@@ -291,9 +292,9 @@ func TestResetLinkSetsANewPasswordOnce(t *testing.T) {
 		if stored.PasswordHash != apitest.TestHash("a brand new secret") {
 			t.Fatal("the new password is not stored")
 		}
-		after := h.Admin(http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK)
-		if after["password_changed_at"] == nil || after["totp_enabled"] != true || after["recovery_codes_left"] != before["recovery_codes_left"] {
-			t.Fatalf("ada after the reset = %v, want the password changed and TOTP and %v recovery codes kept", after, before["recovery_codes_left"])
+		after := adminAs[User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK)
+		if after.PasswordChangedAt == nil || !after.TOTPEnabled || after.RecoveryCodesLeft != before.RecoveryCodesLeft {
+			t.Fatalf("ada after the reset = %v, want the password changed and TOTP and %v recovery codes kept", after, before.RecoveryCodesLeft)
 		}
 		notice := h.outbox.sentTo(t, "ada@example.com", 3)
 		if notice.Subject != "Your password for Acme was changed" || notice.Link != "" || !strings.Contains(notice.Text, "127.0.0.1") ||
@@ -301,7 +302,7 @@ func TestResetLinkSetsANewPasswordOnce(t *testing.T) {
 			t.Fatalf("notice = %+v", notice)
 		}
 		events := auditEvents(h, "authid=ada&type=password.reset")
-		if len(events) != 1 || events[0]["detail"].(map[string]any)["actor"] != "user:ada" || events[0]["ip"] != "127.0.0.1" {
+		if len(events) != 1 || events[0].Detail["actor"] != "user:ada" || events[0].IP != "127.0.0.1" {
 			t.Fatalf("password.reset events = %v", events)
 		}
 		for deadline := time.Now().Add(10 * time.Second); len(h.AuditTypes("authid=ada&type=notice.sent")) != 1; time.Sleep(20 * time.Millisecond) {
@@ -352,28 +353,28 @@ func TestAdministratorsSendResetOrWelcome(t *testing.T) {
 	h.Admin(http.MethodPost, "/v1/admin/users", req{"authid": "bob", "email": "bob@example.com"}, http.StatusCreated)
 
 	t.Run("resend on a selection says which link each got", func(t *testing.T) {
-		out := h.Admin(http.MethodPost, "/v1/admin/users/email-login", req{"authids": []string{"ada", "cy", "bob"}, "action": "resend"}, http.StatusOK)
-		want := "[map[authid:ada link:reset result:resent] map[authid:cy link:welcome result:resent] " +
-			"map[authid:bob error:email and password sign-in is off for this user; enable it first result:error status:409]]"
-		if fmt.Sprint(out["results"]) != want {
-			t.Fatalf("results = %v", out["results"])
+		out := adminAs[EmailLoginResults](h, http.MethodPost, "/v1/admin/users/email-login", req{"authids": []string{"ada", "cy", "bob"}, "action": "resend"}, http.StatusOK)
+		want := []EmailLoginResultsResult{{Authid: "ada", Link: "reset", Result: "resent"}, {Authid: "cy", Link: "welcome", Result: "resent"},
+			{Authid: "bob", Error: "email and password sign-in is off for this user; enable it first", Result: "error", Status: 409}}
+		if !slices.Equal(out.Results, want) {
+			t.Fatalf("results = %v", out.Results)
 		}
 		resetFor(t, h, "ada@example.com", 2)
 		welcomeFor(t, h, "cy@example.com", 2)
 		events := auditEvents(h, "authid=ada&type=reset.requested")
-		d := events[0]["detail"].(map[string]any)
+		d := events[0].Detail
 		if len(events) != 1 || d["actor"] != "key:"+adminKeyID(h) || d["source"] != "selection" ||
-			fmt.Sprint(events[0]["reasons"]) != "[password reset sent by an administrator]" {
+			fmt.Sprint(events[0].Reasons) != "[password reset sent by an administrator]" {
 			t.Fatalf("reset.requested = %v", events)
 		}
 	})
 
 	t.Run("one user's route answers 202 with the link", func(t *testing.T) {
-		if got := h.Admin(http.MethodPost, "/v1/admin/users/ada/password-reset", nil, http.StatusAccepted); fmt.Sprint(got) != "map[link:reset]" {
+		if got := adminAs[PasswordResetSent](h, http.MethodPost, "/v1/admin/users/ada/password-reset", nil, http.StatusAccepted); got != (PasswordResetSent{Link: "reset"}) {
 			t.Fatalf("ada = %v", got)
 		}
 		resetFor(t, h, "ada@example.com", 3)
-		if got := h.Admin(http.MethodPost, "/v1/admin/users/cy/password-reset", nil, http.StatusAccepted); fmt.Sprint(got) != "map[link:welcome]" {
+		if got := adminAs[PasswordResetSent](h, http.MethodPost, "/v1/admin/users/cy/password-reset", nil, http.StatusAccepted); got != (PasswordResetSent{Link: "welcome"}) {
 			t.Fatalf("cy = %v", got)
 		}
 		welcomeFor(t, h, "cy@example.com", 3)
@@ -412,9 +413,12 @@ func TestAccountSwitchOffDeletesCredentials(t *testing.T) {
 			{"email_password_login": false, "confirm_affected_users": 3},
 		} {
 			res := h.Do(http.MethodPatch, "/v1/admin/account", h.AdminKey, body)
-			got := res.JSON(t)
-			if res.Status != http.StatusConflict || got["affected_users"] != float64(2) ||
-				!strings.Contains(got["error"].(string), "deletes the passwords, authenticator apps and recovery codes of 2 users") {
+			if res.Status != http.StatusConflict {
+				t.Fatalf("PATCH %v = %d %s, want 409", body, res.Status, res.Body)
+			}
+			got := apitest.Decode[AffectedUsers](t, res)
+			if got.AffectedUsers != 2 ||
+				!strings.Contains(got.Error, "deletes the passwords, authenticator apps and recovery codes of 2 users") {
 				t.Fatalf("%v = %d %s", body, res.Status, res.Body)
 			}
 		}
@@ -429,30 +433,30 @@ func TestAccountSwitchOffDeletesCredentials(t *testing.T) {
 		} {
 			wantError(t, h.Do(http.MethodPatch, "/v1/admin/account", h.AdminKey, c.body), http.StatusBadRequest, c.says)
 		}
-		if got := h.Admin(http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); got["password_set_at"] == nil || got["totp_enabled"] != true {
+		if got := adminAs[User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); got.PasswordSetAt == nil || !got.TOTPEnabled {
 			t.Fatalf("ada after refused changes = %v", got)
 		}
 	})
 
 	t.Run("confirmed, it deletes the passwords and second factors of the users concerned, and voids their links", func(t *testing.T) {
-		got := h.Admin(http.MethodPatch, "/v1/admin/account", req{"email_password_login": false, "confirm_affected_users": 2}, http.StatusOK)
-		if got["email_password_login"] != false || fmt.Sprint(got["credentials_deleted"]) != "map[authenticators:1 links:1 passwords:1 recovery_codes:10 users:2]" {
+		got := adminAs[Account](h, http.MethodPatch, "/v1/admin/account", req{"email_password_login": false, "confirm_affected_users": 2}, http.StatusOK)
+		if got.EmailPasswordLogin || !credentialsDeleted(got, AccountCredentialsDeleted{Authenticators: 1, Links: 1, Passwords: 1, RecoveryCodes: 10, Users: 2}) {
 			t.Fatalf("answer = %v", got)
 		}
-		ada := h.Admin(http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK)
-		if ada["email_password_login"] != true || ada["password_set_at"] != nil || ada["totp_enabled"] != false || ada["recovery_codes_left"] != float64(0) {
+		ada := adminAs[User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK)
+		if !ada.EmailPasswordLogin || ada.PasswordSetAt != nil || ada.TOTPEnabled || ada.RecoveryCodesLeft != 0 {
 			t.Fatalf("ada = %v, want her switch kept and no credential", ada)
 		}
 		if stored, _ := h.Store.GetUser(t.Context(), deploytest.Account, "ada"); stored.PasswordHash != "" || stored.TOTPSecret != nil {
 			t.Fatal("ada's password or seed is still stored")
 		}
-		dan := h.Admin(http.MethodGet, "/v1/admin/users/dan", nil, http.StatusOK)
-		if dan["totp_enabled"] != true || dan["recovery_codes_left"] != float64(10) {
+		dan := adminAs[User](h, http.MethodGet, "/v1/admin/users/dan", nil, http.StatusOK)
+		if !dan.TOTPEnabled || dan.RecoveryCodesLeft != 10 {
 			t.Fatalf("dan = %v, want his TOTP and codes kept (no switch, no password)", dan)
 		}
 		wantPage(t, h.Page(http.MethodGet, cyWelcome.Link), http.StatusGone, goneTitle)
 		events := auditEvents(h, "type=account.credentials_deleted")
-		d := events[0]["detail"].(map[string]any)
+		d := events[0].Detail
 		if len(events) != 1 || d["actor"] != "key:"+adminKeyID(h) || d["users"] != float64(2) || d["passwords"] != float64(1) ||
 			d["authenticators"] != float64(1) || d["recovery_codes"] != float64(10) || d["links"] != float64(1) {
 			t.Fatalf("account.credentials_deleted = %v", events)
@@ -474,14 +478,14 @@ func TestAccountSwitchOffDeletesCredentials(t *testing.T) {
 	})
 
 	t.Run("on again, each enabled user without a password is sent a welcome link", func(t *testing.T) {
-		got := h.Admin(http.MethodPatch, "/v1/admin/account", req{"email_password_login": true}, http.StatusOK)
-		if got["welcome_links"] != float64(2) {
+		got := adminAs[Account](h, http.MethodPatch, "/v1/admin/account", req{"email_password_login": true}, http.StatusOK)
+		if got.WelcomeLinks == nil || *got.WelcomeLinks != 2 {
 			t.Fatalf("answer = %v", got)
 		}
 		again := welcomeFor(t, h, "ada@example.com", 3) // after her welcome and her sign-in link
 		welcomeFor(t, h, "cy@example.com", 2)
 		events := auditEvents(h, "authid=ada&type=welcome.requested")
-		if len(events) != 2 || fmt.Sprint(events[0]["reasons"]) != "[email and password sign-in turned on again for the account: the user sets a password and enrols again]" {
+		if len(events) != 2 || fmt.Sprint(events[0].Reasons) != "[email and password sign-in turned on again for the account: the user sets a password and enrols again]" {
 			t.Fatalf("welcome.requested = %v", events)
 		}
 		wantPage(t, submitPassword(t, again.Link, "another good one", "another good one"), http.StatusOK, "Your password is set")
@@ -495,11 +499,11 @@ func TestAccountSwitchOffDeletesCredentials(t *testing.T) {
 		// Ada keeps her password with her switch off: still affected.
 		wantError(t, h.Do(http.MethodPatch, "/v1/admin/account", h.AdminKey, req{"email_password_login": false}), http.StatusConflict, "of 1 user ")
 		h.Admin(http.MethodPatch, "/v1/admin/account", req{"email_password_login": false, "confirm_affected_users": 1}, http.StatusOK)
-		got := h.Admin(http.MethodPatch, "/v1/admin/account", req{"email_password_login": true}, http.StatusOK)
-		if got["welcome_links"] != float64(0) {
+		got := adminAs[Account](h, http.MethodPatch, "/v1/admin/account", req{"email_password_login": true}, http.StatusOK)
+		if got.WelcomeLinks == nil || *got.WelcomeLinks != 0 {
 			t.Fatalf("on = %v", got)
 		}
-		if got := h.Admin(http.MethodPatch, "/v1/admin/account", req{"email_password_login": false}, http.StatusOK); fmt.Sprint(got["credentials_deleted"]) != "map[authenticators:0 links:0 passwords:0 recovery_codes:0 users:0]" {
+		if got := adminAs[Account](h, http.MethodPatch, "/v1/admin/account", req{"email_password_login": false}, http.StatusOK); !credentialsDeleted(got, AccountCredentialsDeleted{}) {
 			t.Fatalf("off with nobody affected = %v", got)
 		}
 	})
@@ -521,7 +525,7 @@ func TestAccountSwitchOffNeedsFreshSignIn(t *testing.T) {
 		t.Fatalf("stale session = %d %s", res.Status, res.Body)
 	}
 	h.skew.Store(0)
-	if got := b.want(b.do(http.MethodPatch, "/v1/admin/account", body, true), http.StatusOK, "", ""); got["email_password_login"] != false {
+	if got := apitest.Decode[Account](t, b.want(b.do(http.MethodPatch, "/v1/admin/account", body, true), http.StatusOK, "", "")); got.EmailPasswordLogin {
 		t.Fatalf("fresh session = %v", got)
 	}
 }
@@ -560,4 +564,9 @@ func TestForgotPasswordEndToEnd(t *testing.T) {
 	if n := h.outbox.sentTo(t, "ada@example.com", 3); n.Subject != "Your password for Acme was changed" {
 		t.Fatalf("third message = %+v, want the notice", n)
 	}
+}
+
+// credentialsDeleted is whether an account answer says it deleted want.
+func credentialsDeleted(got Account, want AccountCredentialsDeleted) bool {
+	return got.CredentialsDeleted != nil && *got.CredentialsDeleted == want
 }

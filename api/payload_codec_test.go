@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/flexauth/flexauth/internal/apitest"
 	"github.com/flexauth/flexauth/internal/deploytest"
 	"github.com/flexauth/flexauth/internal/historytest"
 	"github.com/flexauth/flexauth/payloadcodec"
@@ -35,7 +36,7 @@ func TestWorkflowHistoryHoldsNoPersonalDataInClear(t *testing.T) {
 		ua     = "CodecTestBrowser/7.3 (history check)"
 	)
 	h.Setup("vpn", []string{"pin"}, "low", authid, "pin")
-	call := func(path string, body req) (int, map[string]any) {
+	call := func(path string, body req) (int, StartSuccess) {
 		t.Helper()
 		raw, _ := json.Marshal(body)
 		r, err := http.NewRequest(http.MethodPost, h.URL+path, bytes.NewReader(raw))
@@ -51,15 +52,18 @@ func TestWorkflowHistoryHoldsNoPersonalDataInClear(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer res.Body.Close()
-		out := map[string]any{}
-		_ = json.NewDecoder(res.Body).Decode(&out)
-		return res.StatusCode, out
+		raw, err = io.ReadAll(res.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// StartSuccess holds check's answers too: result is their one field.
+		return res.StatusCode, apitest.Decode[StartSuccess](t, apitest.Response{Status: res.StatusCode, Body: string(raw)})
 	}
 	status, out := call("/v1/start", req{"system": "vpn", "authid": authid})
-	if status != http.StatusOK || out["result"] != "success" {
+	if status != http.StatusOK || out.Result != "success" {
 		t.Fatalf("start = %d %v", status, out)
 	}
-	code := h.outbox.message(t, out["attempt"].(string)).Code
+	code := h.outbox.message(t, out.Attempt).Code
 	wrong := "00000000"
 	if code == wrong {
 		wrong = "11111111"
@@ -67,7 +71,7 @@ func TestWorkflowHistoryHoldsNoPersonalDataInClear(t *testing.T) {
 	if status, out = call("/v1/check", req{"system": "vpn", "authid": authid, "pin": wrong}); status != http.StatusForbidden {
 		t.Fatalf("wrong code: check = %d %v", status, out)
 	}
-	if status, out = call("/v1/check", req{"system": "vpn", "authid": authid, "pin": code}); status != http.StatusOK || out["result"] != "authenticated" {
+	if status, out = call("/v1/check", req{"system": "vpn", "authid": authid, "pin": code}); status != http.StatusOK || out.Result != "authenticated" {
 		t.Fatalf("right code: check = %d %v", status, out)
 	}
 
@@ -86,8 +90,8 @@ func TestWorkflowHistoryHoldsNoPersonalDataInClear(t *testing.T) {
 		t.Fatalf("attempt result = %+v, %v", result, err)
 	}
 	// The attempt recorded what it saw: the IP really went into the workflow.
-	if got := h.Admin(http.MethodGet, "/v1/admin/users/"+authid, nil, http.StatusOK); got["last_ip"] != ip {
-		t.Fatalf("last_ip = %v, want %s: the test's IP did not reach the attempt", got["last_ip"], ip)
+	if got := adminAs[User](h, http.MethodGet, "/v1/admin/users/"+authid, nil, http.StatusOK); got.LastIP != ip {
+		t.Fatalf("last_ip = %v, want %s: the test's IP did not reach the attempt", got.LastIP, ip)
 	}
 	hist, err := historytest.Fetch(ctx, h.Temporal, wid)
 	if err != nil {
@@ -197,7 +201,7 @@ func TestWelcomeWorkflowHistoryHoldsNoTokenNorUser(t *testing.T) {
 	if len(requested) != 1 {
 		t.Fatalf("welcome.requested events = %v", requested)
 	}
-	linkID := requested[0]["detail"].(map[string]any)["link"].(string)
+	linkID := requested[0].Detail["link"].(string)
 	wid := workflows.CredentialLinkWorkflowID(deploytest.Account, linkID)
 	if strings.Contains(wid, authid) || strings.Contains(wid, email) {
 		t.Fatalf("workflow id %q names the user", wid)
