@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/flexauth/flexauth/api"
+	"github.com/flexauth/flexauth/internal/apitest"
 	"github.com/flexauth/flexauth/secret"
 	"github.com/flexauth/flexauth/store"
 )
@@ -40,8 +41,8 @@ func TestOrganisations(t *testing.T) {
 
 	// acme ─┬─ eu ── paris
 	//       └─ us
-	created := h.Admin(http.MethodPost, orgs, req{"id": "eu", "name": "Europe", "reason": "new region"}, http.StatusCreated)
-	if created["id"] != "eu" || created["name"] != "Europe" || created["parent"] != "acme" || created["users"] != float64(0) {
+	created := adminAs[Organisation](h, http.MethodPost, orgs, req{"id": "eu", "name": "Europe", "reason": "new region"}, http.StatusCreated)
+	if created.ID != "eu" || created.Name != "Europe" || created.Parent != "acme" || created.Users != 0 {
 		t.Fatalf("created = %v", created)
 	}
 	h.Admin(http.MethodPost, orgs, req{"id": "us"}, http.StatusCreated)
@@ -49,24 +50,24 @@ func TestOrganisations(t *testing.T) {
 	h.Admin(http.MethodPost, "/v1/admin/users?organisation=paris", req{"authid": "ann", "name": "Ann"}, http.StatusCreated)
 
 	t.Run("the branch is a tree with user counts", func(t *testing.T) {
-		got := h.Admin(http.MethodGet, orgs, nil, http.StatusOK)
-		top := got["organisations"].([]any)
+		got := adminAs[Organisations](h, http.MethodGet, orgs, nil, http.StatusOK)
+		top := got.Organisations
 		if len(top) != 1 {
 			t.Fatalf("organisations = %v, want the caller's alone at the top", got)
 		}
-		root := top[0].(map[string]any)
-		kids := root["children"].([]any)
-		if root["id"] != "acme" || len(kids) != 2 {
+		root := top[0]
+		kids := root.Children
+		if root.ID != "acme" || len(kids) != 2 {
 			t.Fatalf("root = %v", root)
 		}
-		eu := kids[0].(map[string]any)
-		paris := eu["children"].([]any)[0].(map[string]any)
-		if eu["id"] != "eu" || paris["id"] != "paris" || paris["users"] != float64(1) || paris["parent"] != "eu" {
+		eu := kids[0]
+		paris := eu.Children[0]
+		if eu.ID != "eu" || paris.ID != "paris" || paris.Users != 1 || paris.Parent != "eu" {
 			t.Fatalf("eu = %v", eu)
 		}
 		// A child's administrator sees its branch only.
-		got = decode(t, h.Do(http.MethodGet, orgs, h.keyOf("eu"), nil))
-		if root := got["organisations"].([]any)[0].(map[string]any); root["id"] != "eu" || len(root["children"].([]any)) != 1 {
+		got = apitest.Decode[Organisations](t, h.Do(http.MethodGet, orgs, h.keyOf("eu"), nil))
+		if root := got.Organisations[0]; root.ID != "eu" || len(root.Children) != 1 {
 			t.Fatalf("eu's branch = %v", got)
 		}
 	})
@@ -95,23 +96,23 @@ func TestOrganisations(t *testing.T) {
 	})
 
 	t.Run("rename and move within the branch, cycles refused", func(t *testing.T) {
-		got := h.Admin(http.MethodPatch, orgs+"/paris", req{"name": "Paris FR", "parent": "us", "reason": "reorganised"}, http.StatusOK)
-		if got["name"] != "Paris FR" || got["parent"] != "us" {
+		got := adminAs[Organisation](h, http.MethodPatch, orgs+"/paris", req{"name": "Paris FR", "parent": "us", "reason": "reorganised"}, http.StatusOK)
+		if got.Name != "Paris FR" || got.Parent != "us" {
 			t.Fatalf("patched = %v", got)
 		}
 		wantError(t, h.Do(http.MethodPatch, orgs+"/us", h.AdminKey, req{"parent": "paris"}), http.StatusConflict, "cannot move under")
 		wantError(t, h.Do(http.MethodPatch, orgs+"/acme", h.AdminKey, req{"parent": "eu"}), http.StatusConflict, "cannot move under")
 		// A rename sent with a refused move is not applied either.
 		wantError(t, h.Do(http.MethodPatch, orgs+"/us", h.AdminKey, req{"name": "United States", "parent": "paris"}), http.StatusConflict, "cannot move under")
-		if got := h.Admin(http.MethodGet, orgs, nil, http.StatusOK); strings.Contains(fmt.Sprint(got), "United States") {
+		if got := adminAs[Organisations](h, http.MethodGet, orgs, nil, http.StatusOK); strings.Contains(fmt.Sprint(got), "United States") {
 			t.Fatalf("the rename of a refused move was applied: %v", got)
 		}
 		types := h.AuditTypes("organisation=paris")
 		if !containsAll(types, "organisation.created", "organisation.updated", "organisation.moved") {
 			t.Fatalf("paris's audit = %v", types)
 		}
-		ev := h.Admin(http.MethodGet, "/v1/admin/audit?organisation=paris&type=organisation.moved", nil, http.StatusOK)
-		detail := ev["events"].([]any)[0].(map[string]any)["detail"].(map[string]any)
+		ev := adminAs[AuditEvents](h, http.MethodGet, "/v1/admin/audit?organisation=paris&type=organisation.moved", nil, http.StatusOK)
+		detail := ev.Events[0].Detail
 		if detail["reason"] != "reorganised" || !strings.HasPrefix(detail["actor"].(string), "key:") {
 			t.Fatalf("move event detail = %v", detail)
 		}
@@ -179,18 +180,18 @@ func TestOrganisationScopeOnEveryAdminRoute(t *testing.T) {
 	}
 
 	t.Run("the parent's administrator acts on the child as on its own", func(t *testing.T) {
-		sys := h.Admin(http.MethodPost, "/v1/admin/systems?organisation=child", req{"name": "vpn", "methods": []string{"pin"}}, http.StatusCreated)
-		if sys["name"] != "vpn" {
+		sys := adminAs[System](h, http.MethodPost, "/v1/admin/systems?organisation=child", req{"name": "vpn", "methods": []string{"pin"}}, http.StatusCreated)
+		if sys.Name != "vpn" {
 			t.Fatalf("system = %v", sys)
 		}
 		// The system is the child's, not the parent's.
-		if got := decode(t, h.Do(http.MethodGet, "/v1/admin/systems", child, nil)); len(got["systems"].([]any)) != 1 {
+		if got := apitest.Decode[Systems](t, h.Do(http.MethodGet, "/v1/admin/systems", child, nil)); len(got.Systems) != 1 {
 			t.Fatalf("the child's systems = %v", got)
 		}
-		if got := h.Admin(http.MethodGet, "/v1/admin/systems", nil, http.StatusOK); len(got["systems"].([]any)) != 0 {
+		if got := adminAs[Systems](h, http.MethodGet, "/v1/admin/systems", nil, http.StatusOK); len(got.Systems) != 0 {
 			t.Fatalf("the parent's systems = %v", got)
 		}
-		if acc := h.Admin(http.MethodGet, "/v1/admin/account?organisation=child", nil, http.StatusOK); acc["id"] != "child" || acc["parent"] != "acme" {
+		if acc := adminAs[Account](h, http.MethodGet, "/v1/admin/account?organisation=child", nil, http.StatusOK); acc.ID != "child" || acc.Parent != "acme" {
 			t.Fatalf("account = %v", acc)
 		}
 		for _, path := range []string{"/v1/admin/users", "/v1/admin/systems/vpn", "/v1/admin/audit", "/v1/admin/keys",
@@ -201,23 +202,16 @@ func TestOrganisationScopeOnEveryAdminRoute(t *testing.T) {
 			t.Fatalf("export = %d %s", res.Status, res.Body)
 		}
 		// Audited in the child, naming the parent's administrator.
-		ev := h.Admin(http.MethodGet, "/v1/admin/audit?type=system.created", nil, http.StatusOK)
-		if n := len(ev["events"].([]any)); n != 0 {
+		ev := adminAs[AuditEvents](h, http.MethodGet, "/v1/admin/audit?type=system.created", nil, http.StatusOK)
+		if n := len(ev.Events); n != 0 {
 			t.Fatalf("the parent's audit holds %d system.created events, want none", n)
 		}
-		ev = decode(t, h.Do(http.MethodGet, "/v1/admin/audit?type=system.created", child, nil))
-		detail := ev["events"].([]any)[0].(map[string]any)["detail"].(map[string]any)
+		ev = apitest.Decode[AuditEvents](t, h.Do(http.MethodGet, "/v1/admin/audit?type=system.created", child, nil))
+		detail := ev.Events[0].Detail
 		if detail["actor_organisation"] != "acme" {
 			t.Fatalf("detail = %v, want actor_organisation acme", detail)
 		}
 	})
-}
-
-func decode(t *testing.T, res interface {
-	JSON(testing.TB) map[string]any
-}) map[string]any {
-	t.Helper()
-	return res.JSON(t)
 }
 
 func containsAll(have []string, want ...string) bool {

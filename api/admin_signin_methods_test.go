@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/flexauth/flexauth/attempt"
+	"github.com/flexauth/flexauth/internal/apitest"
 	"github.com/flexauth/flexauth/internal/deploytest"
 	"github.com/flexauth/flexauth/store"
 )
@@ -17,7 +17,8 @@ import (
 // GET /v1/admin/users/{authid}/sign-in-methods: one way per method, with
 // the sign-ins of the user's authenticated attempts.
 
-// signInMethods is the answer, decoded.
+// signInMethods is the answer (SignInMethods in openapi.json), decoded
+// strictly with its times parsed.
 type signInMethods struct {
 	AuthID        string      `json:"authid"`
 	NeverSignedIn bool        `json:"never_signed_in"`
@@ -41,6 +42,7 @@ type signInWay struct {
 	Security *struct {
 		EmailPasswordLogin       bool       `json:"email_password_login"`
 		PasswordSetAt            *time.Time `json:"password_set_at"`
+		PasswordChangedAt        *time.Time `json:"password_changed_at"`
 		TOTPEnabled              bool       `json:"totp_enabled"`
 		TOTPPending              bool       `json:"totp_pending"`
 		TOTPEnrolledAt           *time.Time `json:"totp_enrolled_at"`
@@ -60,11 +62,9 @@ func (h *harness) signInMethods(authid string) (signInMethods, map[string]any) {
 	if cc := res.Header.Get("Cache-Control"); cc != "no-store" {
 		h.t.Errorf("Cache-Control = %q, want no-store", cc)
 	}
-	var out signInMethods
-	if err := json.Unmarshal([]byte(res.Body), &out); err != nil {
-		h.t.Fatal(err)
-	}
-	return out, res.JSON(h.t)
+	// Typed and strict for the values; the raw map is for the tests that
+	// check the exact set of fields a way and its sso object show.
+	return apitest.Decode[signInMethods](h.t, res), res.JSON(h.t)
 }
 
 // signedIn records an attempt of authid that ended in state at, from ip.
@@ -213,12 +213,12 @@ func TestSignInMethodsOfAUser(t *testing.T) {
 		}
 
 		// Enrolled: its date, and recovery codes and a reset on offer.
-		enrol := h.Admin(http.MethodPost, "/v1/admin/users/pat/totp", nil, http.StatusOK)
+		enrol := adminAs[TOTPEnrolment](h, http.MethodPost, "/v1/admin/users/pat/totp", nil, http.StatusOK)
 		if got, _ := h.signInMethods("pat"); !got.Ways[0].Security.TOTPPending ||
 			!slices.Equal(got.Ways[0].Security.Actions, []string{"enrol_totp", "reset_two_factor"}) {
 			t.Fatalf("security with an enrolment pending = %+v", got.Ways[0].Security)
 		}
-		code, err := attempt.TOTPCode(enrol["secret"].(string), time.Now())
+		code, err := attempt.TOTPCode(enrol.Secret, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -45,36 +45,36 @@ func TestStats(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	out := h.Admin(http.MethodGet, "/v1/admin/stats?days=2", nil, http.StatusOK)
-	days := out["days"].([]any)
+	out := adminAs[Stats](h, http.MethodGet, "/v1/admin/stats?days=2", nil, http.StatusOK)
+	days := out.Days
 	if len(days) != 2 {
 		t.Fatalf("days = %v", days)
 	}
-	y, d := days[0].(map[string]any), days[1].(map[string]any)
-	if y["date"] != today.AddDate(0, 0, -1).Format("2006-01-02") || y["expired"] != 1.0 || y["cancelled"] != 1.0 || y["authenticated"] != 0.0 {
+	y, d := days[0], days[1]
+	if y.Date != today.AddDate(0, 0, -1).Format("2006-01-02") || y.Expired != 1 || y.Cancelled != 1 || y.Authenticated != 0 {
 		t.Fatalf("yesterday = %v", y)
 	}
-	if d["date"] != today.Format("2006-01-02") || d["authenticated"] != 2.0 || d["locked"] != 1.0 || d["denied"] != 0.0 {
+	if d.Date != today.Format("2006-01-02") || d.Authenticated != 2 || d.Locked != 1 || d.Denied != 0 {
 		t.Fatalf("today = %v", d)
 	}
-	totals := out["totals"].(map[string]any)
-	if totals["started"] != 5.0 || totals["authenticated"] != 2.0 || totals["denied"] != 0.0 {
+	totals := out.Totals
+	if totals.Started != 5 || totals.Authenticated != 2 || totals.Denied != 0 {
 		t.Fatalf("totals = %v", totals)
 	}
-	if out["success_rate"] != 0.4 {
-		t.Fatalf("success_rate = %v, want 0.4", out["success_rate"])
+	if out.SuccessRate != 0.4 {
+		t.Fatalf("success_rate = %v, want 0.4", out.SuccessRate)
 	}
-	failures := out["recent_failures"].([]any)
-	if len(failures) != 2 || failures[0].(map[string]any)["type"] != "attempt.locked" || failures[1].(map[string]any)["type"] != "attempt.denied" {
+	failures := out.RecentFailures
+	if len(failures) != 2 || failures[0].Type != "attempt.locked" || failures[1].Type != "attempt.denied" {
 		t.Fatalf("recent failures = %v", failures)
 	}
 
-	out = h.Admin(http.MethodGet, "/v1/admin/stats", nil, http.StatusOK)
-	if n := len(out["days"].([]any)); n != 14 {
+	out = adminAs[Stats](h, http.MethodGet, "/v1/admin/stats", nil, http.StatusOK)
+	if n := len(out.Days); n != 14 {
 		t.Fatalf("default range = %d days, want 14", n)
 	}
-	if out["totals"].(map[string]any)["denied"] != 1.0 {
-		t.Fatalf("14-day totals = %v", out["totals"])
+	if out.Totals.Denied != 1 {
+		t.Fatalf("14-day totals = %v", out.Totals)
 	}
 	for _, bad := range []string{"0", "91", "x"} {
 		wantError(t, h.Do(http.MethodGet, "/v1/admin/stats?days="+bad, h.AdminKey, nil), http.StatusBadRequest, "days must be")
@@ -120,7 +120,7 @@ func TestStatsBySystem(t *testing.T) {
 
 	for _, c := range []struct {
 		name, query           string
-		started, auth         float64
+		started, auth         int
 		failures              []string
 		failureSystemsExclude string
 	}{
@@ -130,21 +130,20 @@ func TestStatsBySystem(t *testing.T) {
 		{"all but the console", "!console", 3, 1, []string{"attempt.locked", "attempt.denied"}, "console"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			out := h.Admin(http.MethodGet, "/v1/admin/stats?days=2&system="+url.QueryEscape(c.query), nil, http.StatusOK)
-			totals := out["totals"].(map[string]any)
-			if totals["started"] != c.started || totals["authenticated"] != c.auth {
+			out := adminAs[Stats](h, http.MethodGet, "/v1/admin/stats?days=2&system="+url.QueryEscape(c.query), nil, http.StatusOK)
+			totals := out.Totals
+			if totals.Started != c.started || totals.Authenticated != c.auth {
 				t.Fatalf("totals = %v, want %v started and %v authenticated", totals, c.started, c.auth)
 			}
-			today := out["days"].([]any)[1].(map[string]any)
-			if today["authenticated"] != c.auth {
+			today := out.Days[1]
+			if today.Authenticated != c.auth {
 				t.Fatalf("today = %v, want %v authenticated", today, c.auth)
 			}
 			var types []string
-			for _, e := range out["recent_failures"].([]any) {
-				e := e.(map[string]any)
-				types = append(types, e["type"].(string))
-				if c.failureSystemsExclude != "" && e["system"] == c.failureSystemsExclude {
-					t.Fatalf("recent failures %v include %s's", out["recent_failures"], c.failureSystemsExclude)
+			for _, e := range out.RecentFailures {
+				types = append(types, e.Type)
+				if c.failureSystemsExclude != "" && e.System == c.failureSystemsExclude {
+					t.Fatalf("recent failures %v include %s's", out.RecentFailures, c.failureSystemsExclude)
 				}
 			}
 			if !slices.Equal(types, c.failures) {

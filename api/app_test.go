@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/flexauth/flexauth/attempt"
+	"github.com/flexauth/flexauth/internal/apitest"
 )
 
 func TestPINSignIn(t *testing.T) {
@@ -32,14 +33,14 @@ func TestPINSignIn(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out := h.Expect("/v1/start", body, http.StatusOK, "success")
-			if out["method"] != "pin" {
+			out := apitest.ExpectAs[StartSuccess](h.Client, "/v1/start", body, http.StatusOK, "success")
+			if out.Method != "pin" {
 				t.Fatalf("start = %v, want method pin", out)
 			}
-			if exp, err := time.Parse(time.RFC3339, out["expires_at"].(string)); err != nil || time.Until(exp) <= 0 {
-				t.Fatalf("expires_at %v: %v", out["expires_at"], err)
+			if exp, err := time.Parse(time.RFC3339, out.ExpiresAt); err != nil || time.Until(exp) <= 0 {
+				t.Fatalf("expires_at %v: %v", out.ExpiresAt, err)
 			}
-			attemptID := out["attempt"].(string)
+			attemptID := out.Attempt
 			code := h.outbox.message(t, attemptID).Code
 			if len(code) != 8 {
 				t.Fatalf("code %q is not 8 digits", code)
@@ -56,8 +57,8 @@ func TestPINSignIn(t *testing.T) {
 			}
 		})
 	}
-	user := h.Admin(http.MethodGet, "/v1/admin/users/bob", nil, http.StatusOK)
-	if user["login_count"] != float64(2) || user["last_ip"] != "127.0.0.1" || user["last_login_at"] == nil {
+	user := adminAs[User](h, http.MethodGet, "/v1/admin/users/bob", nil, http.StatusOK)
+	if user.LoginCount != 2 || user.LastIP != "127.0.0.1" || user.LastLoginAt == nil {
 		t.Fatalf("user after two sign-ins = %v", user)
 	}
 }
@@ -101,9 +102,9 @@ func TestTOTPSignIn(t *testing.T) {
 	if res := h.Do(http.MethodPost, "/v1/admin/users/carol/totp/verify", h.AdminKey, req{"code": "123456"}); res.Status != http.StatusConflict {
 		t.Fatalf("verify with nothing pending = %d %s, want 409", res.Status, res.Body)
 	}
-	enrol := h.Admin(http.MethodPost, "/v1/admin/users/carol/totp", nil, http.StatusOK)
-	uri, _ := enrol["otpauth_uri"].(string)
-	seed, _ := enrol["secret"].(string)
+	enrol := adminAs[TOTPEnrolment](h, http.MethodPost, "/v1/admin/users/carol/totp", nil, http.StatusOK)
+	uri := enrol.OtpauthURI
+	seed := enrol.Secret
 	if !strings.HasPrefix(uri, "otpauth://totp/flexauth:carol?") || !strings.Contains(uri, "secret="+seed) || seed == "" {
 		t.Fatalf("enrolment = %v", enrol)
 	}
@@ -121,16 +122,16 @@ func TestTOTPSignIn(t *testing.T) {
 		wrong = "111111"
 	}
 	res := h.Do(http.MethodPost, "/v1/admin/users/carol/totp/verify", h.AdminKey, req{"code": wrong})
-	if res.Status != http.StatusBadRequest || res.JSON(t)["error"] != "code does not match" {
+	if res.Status != http.StatusBadRequest || apitest.Decode[Error](t, res).Error != "code does not match" {
 		t.Fatalf("verify with a wrong code = %d %s", res.Status, res.Body)
 	}
 	h.Admin(http.MethodPost, "/v1/admin/users/carol/totp/verify", req{"code": enrolCode}, http.StatusOK)
-	if user := h.Admin(http.MethodGet, "/v1/admin/users/carol", nil, http.StatusOK); user["totp_enabled"] != true {
+	if user := adminAs[User](h, http.MethodGet, "/v1/admin/users/carol", nil, http.StatusOK); !user.TOTPEnabled {
 		t.Fatalf("user after enrolment = %v", user)
 	}
 
-	out := h.Expect("/v1/start", body, http.StatusOK, "success")
-	if out["method"] != "totp" {
+	out := apitest.ExpectAs[StartSuccess](h.Client, "/v1/start", body, http.StatusOK, "success")
+	if out.Method != "totp" {
 		t.Fatalf("start = %v, want method totp", out)
 	}
 	h.Expect("/v1/check", body, http.StatusAccepted, "pending")
@@ -196,9 +197,9 @@ func TestStartRefusalsAreIndistinguishable(t *testing.T) {
 	h.Expect("/v1/start", req{"system": "vpn", "authid": "alice"}, http.StatusOK, "success")
 
 	t.Run("the real reason is in the audit trail", func(t *testing.T) {
-		out := h.Admin(http.MethodGet, "/v1/admin/audit?authid=disabled&type="+attempt.EventDenied, nil, http.StatusOK)
-		events := out["events"].([]any)
-		if len(events) != 1 || !strings.Contains(strings.Join(toStrings(events[0].(map[string]any)["reasons"]), ","), "user is disabled") {
+		out := adminAs[AuditEvents](h, http.MethodGet, "/v1/admin/audit?authid=disabled&type="+attempt.EventDenied, nil, http.StatusOK)
+		events := out.Events
+		if len(events) != 1 || !strings.Contains(strings.Join(events[0].Reasons, ","), "user is disabled") {
 			t.Fatalf("denials of the disabled user = %v", events)
 		}
 	})
@@ -224,7 +225,7 @@ func TestCheckAnswers(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			res := h.Do(http.MethodPost, "/v1/check", tt.key, tt.body)
-			if got := res.JSON(t)["result"]; res.Status != tt.wantStatus || got != tt.wantResult {
+			if got := apitest.Decode[Result](t, res).Result; res.Status != tt.wantStatus || got != tt.wantResult {
 				t.Fatalf("check = %d %s, want %d %q", res.Status, res.Body, tt.wantStatus, tt.wantResult)
 			}
 		})
@@ -274,7 +275,7 @@ func TestBadAppRequests(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name+" is a clear 4xx", func(t *testing.T) {
 			res := h.Do(http.MethodPost, tt.path, h.AppKey, tt.body)
-			got, _ := res.JSON(t)["error"].(string)
+			got := apitest.Decode[Error](t, res).Error
 			if res.Status != tt.wantStatus || !strings.Contains(got, tt.wantError) {
 				t.Fatalf("POST %s %.60q = %d %s, want %d with %q", tt.path, tt.body, res.Status, res.Body, tt.wantStatus, tt.wantError)
 			}
@@ -299,13 +300,4 @@ func TestBadAppRequests(t *testing.T) {
 	t.Run("a null pin is no pin", func(t *testing.T) {
 		h.Expect("/v1/check", req{"system": "vpn", "authid": "alice", "pin": nil}, http.StatusAccepted, "pending")
 	})
-}
-
-func toStrings(v any) []string {
-	items, _ := v.([]any)
-	out := make([]string, len(items))
-	for i, item := range items {
-		out[i], _ = item.(string)
-	}
-	return out
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flexauth/flexauth/internal/apitest"
 	"github.com/flexauth/flexauth/store"
 )
 
@@ -30,9 +31,9 @@ func TestBranchViews(t *testing.T) {
 	// us with an attempt each.
 	now := time.Now().UTC()
 	for _, org := range []string{"acme", "eu", "paris", "us"} {
-		u := h.Admin(http.MethodPost, "/v1/admin/users?organisation="+org, req{"authid": "sam", "name": "Sam of " + org}, http.StatusCreated)
-		if u["organisation"] != org {
-			t.Fatalf("created user's organisation = %v, want %s", u["organisation"], org)
+		u := adminAs[User](h, http.MethodPost, "/v1/admin/users?organisation="+org, req{"authid": "sam", "name": "Sam of " + org}, http.StatusCreated)
+		if u.Organisation != org {
+			t.Fatalf("created user's organisation = %v, want %s", u.Organisation, org)
 		}
 	}
 	for _, org := range []string{"paris", "us"} {
@@ -48,19 +49,18 @@ func TestBranchViews(t *testing.T) {
 	}
 	eu := h.keyOf("eu")
 
-	usersOf := func(key, query string) ([]string, float64) {
+	usersOf := func(key, query string) ([]string, int) {
 		t.Helper()
 		res := h.Do(http.MethodGet, "/v1/admin/users"+query, key, nil)
 		if res.Status != http.StatusOK {
 			t.Fatalf("GET /v1/admin/users%s = %d %s", query, res.Status, res.Body)
 		}
-		got := decode(t, res)
+		got := apitest.Decode[Users](t, res)
 		var out []string
-		for _, u := range got["users"].([]any) {
-			u := u.(map[string]any)
-			out = append(out, u["authid"].(string)+"@"+u["organisation"].(string))
+		for _, u := range got.Users {
+			out = append(out, u.Authid+"@"+u.Organisation)
 		}
-		return out, got["total"].(float64)
+		return out, got.Total
 	}
 	auditOrgs := func(key, query string) []string {
 		t.Helper()
@@ -69,8 +69,8 @@ func TestBranchViews(t *testing.T) {
 			t.Fatalf("GET /v1/admin/audit%s = %d %s", query, res.Status, res.Body)
 		}
 		var out []string
-		for _, e := range decode(t, res)["events"].([]any) {
-			org := e.(map[string]any)["organisation"].(string)
+		for _, e := range apitest.Decode[AuditEvents](t, res).Events {
+			org := e.Organisation
 			if !slices.Contains(out, org) {
 				out = append(out, org)
 			}
@@ -94,18 +94,18 @@ func TestBranchViews(t *testing.T) {
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
 				got, total := usersOf(c.key, c.query)
-				if !slices.Equal(got, c.want) || total != float64(len(c.want)) {
+				if !slices.Equal(got, c.want) || total != len(c.want) {
 					t.Fatalf("users = %v (total %v), want %v", got, total, c.want)
 				}
 			})
 		}
-		u := h.Admin(http.MethodGet, "/v1/admin/users/sam?organisation=paris", nil, http.StatusOK)
-		if u["organisation"] != "paris" {
-			t.Fatalf("user's organisation = %v, want paris", u["organisation"])
+		u := adminAs[User](h, http.MethodGet, "/v1/admin/users/sam?organisation=paris", nil, http.StatusOK)
+		if u.Organisation != "paris" {
+			t.Fatalf("user's organisation = %v, want paris", u.Organisation)
 		}
-		u = h.Admin(http.MethodPatch, "/v1/admin/users/sam?organisation=paris", req{"name": "Sam P"}, http.StatusOK)
-		if u["organisation"] != "paris" {
-			t.Fatalf("updated user's organisation = %v, want paris", u["organisation"])
+		u = adminAs[User](h, http.MethodPatch, "/v1/admin/users/sam?organisation=paris", req{"name": "Sam P"}, http.StatusOK)
+		if u.Organisation != "paris" {
+			t.Fatalf("updated user's organisation = %v, want paris", u.Organisation)
 		}
 	})
 
@@ -146,11 +146,11 @@ func TestBranchViews(t *testing.T) {
 			if res.Status != http.StatusOK {
 				t.Fatalf("stats%s = %d %s", query, res.Status, res.Body)
 			}
-			got := decode(t, res)
-			if n := got["totals"].(map[string]any)["started"]; n != float64(want) {
+			got := apitest.Decode[Stats](t, res)
+			if n := got.Totals.Started; n != want {
 				t.Fatalf("stats%s started = %v, want %d", query, n, want)
 			}
-			if n := len(got["recent_failures"].([]any)); n != want {
+			if n := len(got.RecentFailures); n != want {
 				t.Fatalf("stats%s recent failures = %d, want %d", query, n, want)
 			}
 		}
@@ -194,11 +194,10 @@ func TestBranchViews(t *testing.T) {
 			t.Fatal("acme's own trail holds paris's rename")
 		}
 		byOrg := map[string][]string{}
-		res := h.Admin(http.MethodGet, "/v1/admin/audit?branch=true&limit=1000", nil, http.StatusOK)
-		for _, e := range res["events"].([]any) {
-			e := e.(map[string]any)
-			if typ := e["type"].(string); strings.HasPrefix(typ, "organisation.") {
-				byOrg[e["organisation"].(string)] = append(byOrg[e["organisation"].(string)], typ)
+		res := adminAs[AuditEvents](h, http.MethodGet, "/v1/admin/audit?branch=true&limit=1000", nil, http.StatusOK)
+		for _, e := range res.Events {
+			if typ := e.Type; strings.HasPrefix(typ, "organisation.") {
+				byOrg[e.Organisation] = append(byOrg[e.Organisation], typ)
 			}
 		}
 		if !containsAll(byOrg["paris"], "organisation.updated", "organisation.moved") {

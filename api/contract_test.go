@@ -19,7 +19,7 @@ type PolicyActive struct {
 	Builtin       bool    `json:"builtin"`
 	Rego          string  `json:"rego"`
 	Tests         string  `json:"tests"`
-	InheritedFrom string  `json:"inherited_from"`
+	InheritedFrom *string `json:"inherited_from"` // absent when the policy is the organisation's own
 }
 
 type PolicyVersion struct {
@@ -482,4 +482,10 @@ type ReadinessChecks struct {
 type Readiness struct {
 	Status string          `json:"status"`
 	Checks ReadinessChecks `json:"checks"`
+}
+
+// LockoutsCleared is the answer of DELETE
+// /v1/admin/users/{authid}/lockout, a schema inline in the contract.
+type LockoutsCleared struct {
+	Cleared []Lockout `json:"cleared"`
 }

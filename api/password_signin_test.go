@@ -112,12 +112,12 @@ func passwordUser(t *testing.T, h *harness) {
 // startPassword starts a password attempt and returns its id and page URL.
 func startPassword(t *testing.T, h *harness) (string, string) {
 	t.Helper()
-	out := h.Expect("/v1/start", req{"system": "portal", "authid": "ada"}, http.StatusOK, "success")
-	u, _ := out["url"].(string)
-	if out["method"] != "password" || !strings.HasPrefix(u, h.URL+attempt.PagePath) {
+	out := apitest.ExpectAs[StartSuccess](h.Client, "/v1/start", req{"system": "portal", "authid": "ada"}, http.StatusOK, "success")
+	u := out.URL
+	if out.Method != "password" || !strings.HasPrefix(u, h.URL+attempt.PagePath) {
 		t.Fatalf("start = %v, want method password and a page URL", out)
 	}
-	return out["attempt"].(string), u
+	return out.Attempt, u
 }
 
 func TestPasswordSignInWithForcedEnrolment(t *testing.T) {
@@ -184,8 +184,8 @@ func TestPasswordSignInWithForcedEnrolment(t *testing.T) {
 		if again := ada.get(page); strings.Contains(again.Body, codes[0]) {
 			t.Fatal("the recovery codes were shown twice")
 		}
-		user := h.Admin(http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK)
-		if user["totp_enabled"] != true {
+		user := adminAs[User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK)
+		if !user.TOTPEnabled {
 			t.Fatalf("ada = %v, want totp enabled", user)
 		}
 		if msg := h.outbox.sentTo(t, "ada@example.com", 2); !strings.HasPrefix(msg.Subject, "An authenticator app was set up for") {
