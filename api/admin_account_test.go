@@ -12,15 +12,15 @@ import (
 )
 
 // auditEvents returns the audit events the query selects, newest first.
-func auditEvents(h *harness, query string) []AuditEvent {
+func auditEvents(h *harness, query string) []apitest.AuditEvent {
 	h.t.Helper()
-	return adminAs[AuditEvents](h, http.MethodGet, "/v1/admin/audit?"+query, nil, http.StatusOK).Events
+	return adminAs[apitest.AuditEvents](h, http.MethodGet, "/v1/admin/audit?"+query, nil, http.StatusOK).Events
 }
 
 // adminKeyID is the id of the harness's admin key, as audit actors name it.
 func adminKeyID(h *harness) string {
 	h.t.Helper()
-	for _, k := range adminAs[APIKeys](h, http.MethodGet, "/v1/admin/keys", nil, http.StatusOK).Keys {
+	for _, k := range adminAs[apitest.APIKeys](h, http.MethodGet, "/v1/admin/keys", nil, http.StatusOK).Keys {
 		if k.Scope == "admin" {
 			return k.ID
 		}
@@ -38,10 +38,10 @@ func TestAccountEmailDelivery(t *testing.T) {
 	subject := func(authid string) req { return req{"system": "vpn", "authid": authid} }
 
 	t.Run("a new account has email delivery on and email and password sign-in off", func(t *testing.T) {
-		got := adminAs[Account](h, http.MethodGet, "/v1/admin/account", nil, http.StatusOK)
+		got := adminAs[apitest.Account](h, http.MethodGet, "/v1/admin/account", nil, http.StatusOK)
 		// Equality also checks that credentials_deleted and welcome_links,
 		// answers of a change, are absent.
-		want := Account{ID: deploytest.Account, Name: "Acme", EmailDelivery: true, EmailLogin: true, EmailPasswordLogin: false, Parent: "", TopOrganisation: deploytest.Account}
+		want := apitest.Account{ID: deploytest.Account, Name: "Acme", EmailDelivery: true, EmailLogin: true, EmailPasswordLogin: false, Parent: "", TopOrganisation: deploytest.Account}
 		if got != want {
 			t.Fatalf("account = %+v, want %+v", got, want)
 		}
@@ -67,16 +67,16 @@ func TestAccountEmailDelivery(t *testing.T) {
 			wantError(t, h.Do(http.MethodPatch, "/v1/admin/account", h.AdminKey, tc.body), http.StatusBadRequest, tc.want)
 		})
 	}
-	if got := adminAs[Account](h, http.MethodGet, "/v1/admin/account", nil, http.StatusOK); !got.EmailDelivery || got.EmailPasswordLogin {
+	if got := adminAs[apitest.Account](h, http.MethodGet, "/v1/admin/account", nil, http.StatusOK); !got.EmailDelivery || got.EmailPasswordLogin {
 		t.Fatalf("refused changes changed the account: %+v", got)
 	}
 
 	t.Run("an admin key turns email delivery off, audited with the actor", func(t *testing.T) {
-		got := adminAs[Account](h, http.MethodPatch, "/v1/admin/account", req{"email_delivery": false}, http.StatusOK)
+		got := adminAs[apitest.Account](h, http.MethodPatch, "/v1/admin/account", req{"email_delivery": false}, http.StatusOK)
 		if got.EmailDelivery || got.EmailLogin || got.ID != deploytest.Account {
 			t.Fatalf("answer = %+v", got)
 		}
-		if got := adminAs[Account](h, http.MethodGet, "/v1/admin/account", nil, http.StatusOK); got.EmailDelivery || got.EmailLogin {
+		if got := adminAs[apitest.Account](h, http.MethodGet, "/v1/admin/account", nil, http.StatusOK); got.EmailDelivery || got.EmailLogin {
 			t.Fatalf("after the change: %+v", got)
 		}
 		events := auditEvents(h, "type=account.updated")
@@ -112,7 +112,7 @@ func TestAccountEmailDelivery(t *testing.T) {
 	})
 
 	t.Run("turned back on by its deprecated name, email is used again", func(t *testing.T) {
-		if got := adminAs[Account](h, http.MethodPatch, "/v1/admin/account", req{"email_login": true}, http.StatusOK); !got.EmailDelivery || !got.EmailLogin {
+		if got := adminAs[apitest.Account](h, http.MethodPatch, "/v1/admin/account", req{"email_login": true}, http.StatusOK); !got.EmailDelivery || !got.EmailLogin {
 			t.Fatalf("answer = %+v", got)
 		}
 		msg := h.outbox.message(t, h.Start("vpn", "ada"))
@@ -139,7 +139,7 @@ func TestAccountChangeNeedsFreshSignIn(t *testing.T) {
 	if res.Status != http.StatusForbidden || res.Body != `{"error":"fresh sign-in required","reauth":true}` {
 		t.Fatalf("PATCH after 11 minutes = %d %s", res.Status, res.Body)
 	}
-	if got := adminAs[Account](h, http.MethodGet, "/v1/admin/account", nil, http.StatusOK); got.EmailPasswordLogin {
+	if got := adminAs[apitest.Account](h, http.MethodGet, "/v1/admin/account", nil, http.StatusOK); got.EmailPasswordLogin {
 		t.Fatalf("a refused change changed the account: %+v", got)
 	}
 
@@ -148,7 +148,7 @@ func TestAccountChangeNeedsFreshSignIn(t *testing.T) {
 	b = newBrowser(t, h)
 	b.signIn("root")
 	wantError(t, b.do(http.MethodPatch, "/v1/admin/account", req{"email_password_login": true}, false), http.StatusForbidden, "csrf token missing or wrong")
-	if got := apitest.Decode[Account](t, b.want(b.do(http.MethodPatch, "/v1/admin/account", req{"email_password_login": true}, true), http.StatusOK, "", "")); !got.EmailPasswordLogin {
+	if got := apitest.Decode[apitest.Account](t, b.want(b.do(http.MethodPatch, "/v1/admin/account", req{"email_password_login": true}, true), http.StatusOK, "", "")); !got.EmailPasswordLogin {
 		t.Fatalf("answer = %+v", got)
 	}
 	events := auditEvents(h, "type=account.updated")

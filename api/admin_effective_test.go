@@ -7,19 +7,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flexauth/flexauth/internal/apitest"
 	"github.com/flexauth/flexauth/internal/deploytest"
 	"github.com/flexauth/flexauth/store"
 )
 
 // effectiveOf returns a system answer's effective decisions by method, as
 // "ttl/max_attempts/channel" ("denied" for a denial).
-func effectiveOf(t *testing.T, sys System) map[string]string {
+func effectiveOf(t *testing.T, sys apitest.System) map[string]string {
 	t.Helper()
 	return effectiveDecisions(t, sys.Name, sys.Effective)
 }
 
 // effectiveDecisions is effectiveOf for the effective limits of name.
-func effectiveDecisions(t *testing.T, name string, eff *Effective) map[string]string {
+func effectiveDecisions(t *testing.T, name string, eff *apitest.Effective) map[string]string {
 	t.Helper()
 	if eff == nil {
 		t.Fatalf("system %s has no effective limits", name)
@@ -46,7 +47,7 @@ func TestSystemsAnswerTheirEffectiveLimits(t *testing.T) {
 	h := newHarnessWith(t, harnessOptions{adminOnly: true})
 	h.Admin(http.MethodPost, "/v1/admin/systems", req{"name": "wiki", "methods": []string{"passwordless", "totp"}, "sensitivity": "low", "ttl_seconds": 3600}, http.StatusCreated)
 	h.Admin(http.MethodPost, "/v1/admin/systems", req{"name": "vpn", "methods": []string{"pin"}, "sensitivity": "high", "ttl_seconds": 300}, http.StatusCreated)
-	created := adminAs[System](h, http.MethodPost, "/v1/admin/systems", req{"name": "mail", "methods": []string{"passwordless", "sso"}, "sensitivity": "medium", "ttl_seconds": 900}, http.StatusCreated)
+	created := adminAs[apitest.System](h, http.MethodPost, "/v1/admin/systems", req{"name": "mail", "methods": []string{"passwordless", "sso"}, "sensitivity": "medium", "ttl_seconds": 900}, http.StatusCreated)
 
 	// What the built-in policy makes of each: a medium system lives 5
 	// minutes whatever it asks, a high one 2 minutes with 3 wrong codes
@@ -65,18 +66,18 @@ func TestSystemsAnswerTheirEffectiveLimits(t *testing.T) {
 		}
 	})
 	t.Run("the list and each system answer what the active policy decides", func(t *testing.T) {
-		for _, sys := range adminAs[Systems](h, http.MethodGet, "/v1/admin/systems", nil, http.StatusOK).Systems {
+		for _, sys := range adminAs[apitest.Systems](h, http.MethodGet, "/v1/admin/systems", nil, http.StatusOK).Systems {
 			if got := effectiveOf(t, sys); fmt.Sprint(got) != fmt.Sprint(want[sys.Name]) {
 				t.Errorf("%s in the list: effective %v, want %v", sys.Name, got, want[sys.Name])
 			}
 		}
-		vpn := adminAs[System](h, http.MethodGet, "/v1/admin/systems/vpn", nil, http.StatusOK)
+		vpn := adminAs[apitest.System](h, http.MethodGet, "/v1/admin/systems/vpn", nil, http.StatusOK)
 		if got := effectiveOf(t, vpn); fmt.Sprint(got) != fmt.Sprint(want["vpn"]) {
 			t.Fatalf("vpn: effective %v, want %v", got, want["vpn"])
 		}
 	})
 	t.Run("a change answers the new limits", func(t *testing.T) {
-		got := effectiveOf(t, adminAs[System](h, http.MethodPatch, "/v1/admin/systems/vpn", req{"sensitivity": "low"}, http.StatusOK))
+		got := effectiveOf(t, adminAs[apitest.System](h, http.MethodPatch, "/v1/admin/systems/vpn", req{"sensitivity": "low"}, http.StatusOK))
 		if got["pin"] != "300/5/email" {
 			t.Fatalf("vpn at low sensitivity: effective %v, want pin 300/5/email", got)
 		}
@@ -89,7 +90,7 @@ func TestSystemsAnswerTheirEffectiveLimits(t *testing.T) {
 	t.Run("the account's settings count: with email off, links go by SMS", func(t *testing.T) {
 		h.Admin(http.MethodPatch, "/v1/admin/account", req{"email_login": false}, http.StatusOK)
 		defer h.Admin(http.MethodPatch, "/v1/admin/account", req{"email_login": true}, http.StatusOK)
-		got := effectiveOf(t, adminAs[System](h, http.MethodGet, "/v1/admin/systems/mail", nil, http.StatusOK))
+		got := effectiveOf(t, adminAs[apitest.System](h, http.MethodGet, "/v1/admin/systems/mail", nil, http.StatusOK))
 		if got["passwordless"] != "300/5/sms" {
 			t.Fatalf("mail with email login off: effective %v, want passwordless 300/5/sms", got)
 		}
@@ -99,7 +100,7 @@ func TestSystemsAnswerTheirEffectiveLimits(t *testing.T) {
 		if err := h.Store.CreatePolicyVersion(context.Background(), &v); err != nil {
 			t.Fatal(err)
 		}
-		for _, sys := range adminAs[Systems](h, http.MethodGet, "/v1/admin/systems", nil, http.StatusOK).Systems {
+		for _, sys := range adminAs[apitest.Systems](h, http.MethodGet, "/v1/admin/systems", nil, http.StatusOK).Systems {
 			got := effectiveOf(t, sys)
 			if v := sys.Effective.PolicyVersion; v != 1 {
 				t.Fatalf("%s: policy_version = %v, want 1", sys.Name, v)
@@ -127,7 +128,7 @@ func TestPolicyEffectivePerSensitivity(t *testing.T) {
 	t.Parallel()
 	h := newHarnessWith(t, harnessOptions{adminOnly: true})
 
-	levels := adminAs[PolicyEffective](h, http.MethodGet, "/v1/admin/policy/effective?methods=pin,totp&ttl_seconds=900", nil, http.StatusOK).Sensitivities
+	levels := adminAs[apitest.PolicyEffective](h, http.MethodGet, "/v1/admin/policy/effective?methods=pin,totp&ttl_seconds=900", nil, http.StatusOK).Sensitivities
 	want := []struct{ sensitivity, pin, totp string }{
 		{"low", "600/5/email", "900/5/"},
 		{"medium", "300/5/email", "300/5/"},
@@ -150,7 +151,7 @@ func TestPolicyEffectivePerSensitivity(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, wantPIN := range map[string]string{"vpn": "denied", "wiki": "120/3/email"} {
-		out := adminAs[PolicyEffective](h, http.MethodGet, "/v1/admin/policy/effective?methods=pin&system="+name, nil, http.StatusOK)
+		out := adminAs[apitest.PolicyEffective](h, http.MethodGet, "/v1/admin/policy/effective?methods=pin&system="+name, nil, http.StatusOK)
 		for _, level := range out.Sensitivities {
 			if got := effectiveDecisions(t, name, &level.Effective); got["pin"] != wantPIN {
 				t.Fatalf("%s under the closed-vpn policy: %v, want pin %s", name, got, wantPIN)
@@ -186,7 +187,7 @@ func TestEffectiveLimitsOfASlowPolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	began := time.Now()
-	systems := adminAs[Systems](h, http.MethodGet, "/v1/admin/systems", nil, http.StatusOK).Systems
+	systems := adminAs[apitest.Systems](h, http.MethodGet, "/v1/admin/systems", nil, http.StatusOK).Systems
 	if took := time.Since(began); took > 6*time.Second {
 		t.Errorf("the systems list took %s with a slow policy, want its 3 s bound and little more", took)
 	}

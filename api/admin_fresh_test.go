@@ -60,13 +60,13 @@ func TestAdministratorPowersNeedFreshSignIn(t *testing.T) {
 	}
 
 	t.Run("enrolling TOTP needs a fresh sign-in", func(t *testing.T) {
-		enrol := apitest.Decode[TOTPEnrolment](t, wantReauth(t, http.MethodPost, "/v1/admin/users/dora/totp", nil, http.StatusOK))
+		enrol := apitest.Decode[apitest.TOTPEnrolment](t, wantReauth(t, http.MethodPost, "/v1/admin/users/dora/totp", nil, http.StatusOK))
 		code, err := totp.GenerateCode(enrol.Secret, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
 		wantReauth(t, http.MethodPost, "/v1/admin/users/dora/totp/verify", req{"code": code}, http.StatusOK)
-		if u := adminAs[User](h, http.MethodGet, "/v1/admin/users/dora", nil, http.StatusOK); !u.TOTPEnabled {
+		if u := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/dora", nil, http.StatusOK); !u.TOTPEnabled {
 			t.Fatalf("dora after enrolment = %v", u)
 		}
 	})
@@ -102,7 +102,7 @@ func TestAdministratorPowersNeedFreshSignIn(t *testing.T) {
 		// A disabled administrator is still one: enabling them again is as
 		// sensitive.
 		wantReauth(t, http.MethodPatch, "/v1/admin/users/ops", req{"status": "active"}, http.StatusOK)
-		if u := adminAs[User](h, http.MethodGet, "/v1/admin/users/ops", nil, http.StatusOK); u.Email != "attacker@example.net" || u.Phone != "+15555550100" {
+		if u := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/ops", nil, http.StatusOK); u.Email != "attacker@example.net" || u.Phone != "+15555550100" {
 			t.Fatalf("ops after the fresh changes = %v", u)
 		}
 	})
@@ -157,7 +157,7 @@ func TestActiveTOTPIsNeverOverwritten(t *testing.T) {
 	h.Admin(http.MethodPost, "/v1/admin/users", req{"authid": "carol", "name": "Carol"}, http.StatusCreated)
 	enrol := func() string {
 		t.Helper()
-		seed := adminAs[TOTPEnrolment](h, http.MethodPost, "/v1/admin/users/carol/totp", nil, http.StatusOK).Secret
+		seed := adminAs[apitest.TOTPEnrolment](h, http.MethodPost, "/v1/admin/users/carol/totp", nil, http.StatusOK).Secret
 		code, err := totp.GenerateCode(seed, time.Now())
 		if err != nil {
 			t.Fatal(err)

@@ -81,7 +81,7 @@ func importEvents(t *testing.T, h *harness, org string) []string {
 
 // rowsOf summarises an import answer's rows as
 // "line authid organisation action errors".
-func rowsOf(body ImportResult) []string {
+func rowsOf(body apitest.ImportResult) []string {
 	var out []string
 	for _, row := range body.Rows {
 		out = append(out, fmt.Sprintf("%v %v %v %v %q", row.Line, row.Authid, row.Organisation, row.Action, row.Errors))
@@ -248,13 +248,13 @@ func TestImportCrossOrganisationRefusedWhole(t *testing.T) {
 		"the parent's administrator scoped to the child": {h.AdminKey, "organisation=eu&"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			send := func(apply string, want int) ImportResult {
+			send := func(apply string, want int) apitest.ImportResult {
 				t.Helper()
 				res := sendFileAs(t, h, as.key, "/v1/admin/users/import?"+as.query+"format=csv&apply="+apply, "", bytes.NewReader(file))
 				if res.Status != want {
 					t.Fatalf("import apply=%s = %d %s, want %d", apply, res.Status, res.Body, want)
 				}
-				return apitest.Decode[ImportResult](t, res)
+				return apitest.Decode[apitest.ImportResult](t, res)
 			}
 			body := send("false", http.StatusOK)
 			wantSummary(t, body, false, false, "create 2 update 1 unchanged 0 errors 3")

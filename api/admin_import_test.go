@@ -48,13 +48,13 @@ func sendFileAs(t *testing.T, h *harness, key, path, contentType string, body io
 }
 
 // importFile posts a file to the import endpoint and checks the status.
-func importFile(t *testing.T, h *harness, query, contentType string, file []byte, want int) ImportResult {
+func importFile(t *testing.T, h *harness, query, contentType string, file []byte, want int) apitest.ImportResult {
 	t.Helper()
 	res := sendFile(t, h, "/v1/admin/users/import?"+query, contentType, bytes.NewReader(file))
 	if res.Status != want {
 		t.Fatalf("import ?%s = %d %s, want %d", query, res.Status, res.Body, want)
 	}
-	return apitest.Decode[ImportResult](t, res)
+	return apitest.Decode[apitest.ImportResult](t, res)
 }
 
 // export downloads the users file and checks its headers.
@@ -77,7 +77,7 @@ func export(t *testing.T, h *harness, query, wantType, wantName string) []byte {
 }
 
 // importRows summarises a preview's rows as "authid action changes errors".
-func importRows(t *testing.T, body ImportResult) map[string]string {
+func importRows(t *testing.T, body apitest.ImportResult) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	for _, row := range body.Rows {
@@ -86,7 +86,7 @@ func importRows(t *testing.T, body ImportResult) map[string]string {
 	return out
 }
 
-func wantSummary(t *testing.T, body ImportResult, applied, valid bool, summary string) {
+func wantSummary(t *testing.T, body apitest.ImportResult, applied, valid bool, summary string) {
 	t.Helper()
 	s := body.Summary
 	got := fmt.Sprintf("create %v update %v unchanged %v errors %v", s.Create, s.Update, s.Unchanged, s.Errors)
@@ -177,7 +177,7 @@ func TestImportExportCSV(t *testing.T) {
 		if got := importRows(t, body); fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Fatalf("rows = %v, want %v", got, want)
 		}
-		if got := adminAs[User](h, http.MethodGet, "/v1/admin/users/bob", nil, http.StatusOK).Status; got != "active" {
+		if got := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/bob", nil, http.StatusOK).Status; got != "active" {
 			t.Fatalf("a preview disabled bob")
 		}
 		h.Admin(http.MethodGet, "/v1/admin/users/dan", nil, http.StatusNotFound)
@@ -187,13 +187,13 @@ func TestImportExportCSV(t *testing.T) {
 		body := importFile(t, h, "format=csv&apply=true", "", edited, http.StatusOK)
 		wantSummary(t, body, true, true, "create 1 update 2 unchanged 1 errors 0")
 
-		if got := adminAs[User](h, http.MethodGet, "/v1/admin/users/bob", nil, http.StatusOK); got.Status != "disabled" || got.Name != "=1+1" {
+		if got := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/bob", nil, http.StatusOK); got.Status != "disabled" || got.Name != "=1+1" {
 			t.Errorf("bob = %v, want disabled with his name unescaped", got)
 		}
-		if s := assignmentList(adminAs[Assignments](h, http.MethodGet, "/v1/admin/users/ada/systems", nil, http.StatusOK).Assignments); s != "mail:passwordless,vpn:totp" {
+		if s := assignmentList(adminAs[apitest.Assignments](h, http.MethodGet, "/v1/admin/users/ada/systems", nil, http.StatusOK).Assignments); s != "mail:passwordless,vpn:totp" {
 			t.Errorf("ada's systems = %s", s)
 		}
-		dan := adminAs[User](h, http.MethodGet, "/v1/admin/users/dan", nil, http.StatusOK)
+		dan := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/dan", nil, http.StatusOK)
 		if dan.Email != "dan@example.com" || dan.Phone != "+4915112345678" || dan.Status != "active" || assignmentList(dan.Assignments) != "mail:passwordless" {
 			t.Errorf("dan = %v", dan)
 		}
@@ -207,7 +207,7 @@ func TestImportExportCSV(t *testing.T) {
 				t.Errorf("audit %s = %v, want %v", query, got, want)
 			}
 		}
-		events := adminAs[AuditEvents](h, http.MethodGet, "/v1/admin/audit?authid=bob&type=user.updated", nil, http.StatusOK).Events
+		events := adminAs[apitest.AuditEvents](h, http.MethodGet, "/v1/admin/audit?authid=bob&type=user.updated", nil, http.StatusOK).Events
 		detail := events[0].Detail
 		if actor, _ := detail["actor"].(string); !strings.HasPrefix(actor, "key:") || detail["status"] != "disabled" {
 			t.Errorf("bob's update event detail = %v, want actor key:... and status disabled", detail)
@@ -247,7 +247,7 @@ func TestImportWithABadRowChangesNothing(t *testing.T) {
 	body = importFile(t, h, "format=csv&apply=true", "", file, http.StatusUnprocessableEntity)
 	wantSummary(t, body, false, false, "create 1 update 1 unchanged 0 errors 3")
 	h.Admin(http.MethodGet, "/v1/admin/users/erin", nil, http.StatusNotFound)
-	if got := adminAs[User](h, http.MethodGet, "/v1/admin/users/bob", nil, http.StatusOK).Status; got != "active" {
+	if got := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/bob", nil, http.StatusOK).Status; got != "active" {
 		t.Fatalf("bob = %v after a refused import", got)
 	}
 	if types := h.AuditTypes("authid=bob"); len(types) != 2 {
@@ -292,10 +292,10 @@ func TestImportExportXLSX(t *testing.T) {
 
 	body = importFile(t, h, "format=xlsx&apply=true", "application/octet-stream", buf.Bytes(), http.StatusOK)
 	wantSummary(t, body, true, true, "create 1 update 1 unchanged 2 errors 0")
-	if got := adminAs[User](h, http.MethodGet, "/v1/admin/users/carol", nil, http.StatusOK).Status; got != "disabled" {
+	if got := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/carol", nil, http.StatusOK).Status; got != "disabled" {
 		t.Errorf("carol = %v, want disabled", got)
 	}
-	gus := adminAs[User](h, http.MethodGet, "/v1/admin/users/gus", nil, http.StatusOK)
+	gus := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/gus", nil, http.StatusOK)
 	if gus.Phone != "+15555550199" || assignmentList(gus.Assignments) != "vpn:totp" {
 		t.Errorf("gus = %v", gus)
 	}
@@ -369,7 +369,7 @@ func TestUsersNamedLikeRoutes(t *testing.T) {
 	h := newHarness(t)
 	for _, authid := range []string{"export", "import"} {
 		h.Admin(http.MethodPost, "/v1/admin/users", req{"authid": authid}, http.StatusCreated)
-		if got := adminAs[User](h, http.MethodGet, "/v1/admin/users/"+authid, nil, http.StatusOK).Authid; got != authid {
+		if got := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/"+authid, nil, http.StatusOK).Authid; got != authid {
 			t.Fatalf("GET /v1/admin/users/%s = %v", authid, got)
 		}
 		h.Admin(http.MethodPatch, "/v1/admin/users/"+authid, req{"name": "Named " + authid}, http.StatusOK)

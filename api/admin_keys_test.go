@@ -5,13 +5,15 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/flexauth/flexauth/internal/apitest"
 )
 
 func TestAPIKeys(t *testing.T) {
 	h := newHarnessWith(t, harnessOptions{adminOnly: true})
 
 	t.Run("a created key is shown once and works at once", func(t *testing.T) {
-		created := adminAs[APIKey](h, http.MethodPost, "/v1/admin/keys", req{"name": "ops", "scope": "admin"}, http.StatusCreated)
+		created := adminAs[apitest.APIKey](h, http.MethodPost, "/v1/admin/keys", req{"name": "ops", "scope": "admin"}, http.StatusCreated)
 		key := created.Key
 		if !strings.HasPrefix(key, "fa_admin_") || created.Scope != "admin" || created.Name != "ops" {
 			t.Fatalf("created = %v", created)
@@ -19,7 +21,7 @@ func TestAPIKeys(t *testing.T) {
 		if res := h.Do(http.MethodGet, "/v1/admin/systems", key, nil); res.Status != http.StatusOK {
 			t.Fatalf("the new key: %d %s", res.Status, res.Body)
 		}
-		list := adminAs[APIKeys](h, http.MethodGet, "/v1/admin/keys", nil, http.StatusOK)
+		list := adminAs[apitest.APIKeys](h, http.MethodGet, "/v1/admin/keys", nil, http.StatusOK)
 		if strings.Contains(strings.ToLower(toJSON(t, list)), strings.ToLower(key)) {
 			t.Fatal("the key list shows a key")
 		}
@@ -40,7 +42,7 @@ func TestAPIKeys(t *testing.T) {
 	})
 
 	t.Run("the last admin key cannot be revoked", func(t *testing.T) {
-		list := adminAs[APIKeys](h, http.MethodGet, "/v1/admin/keys", nil, http.StatusOK)
+		list := adminAs[apitest.APIKeys](h, http.MethodGet, "/v1/admin/keys", nil, http.StatusOK)
 		for _, k := range list.Keys {
 			if k.Scope == "admin" && k.RevokedAt == nil {
 				h.Admin(http.MethodDelete, "/v1/admin/keys/"+k.ID, nil, http.StatusConflict)

@@ -41,7 +41,7 @@ func TestOrganisations(t *testing.T) {
 
 	// acme ─┬─ eu ── paris
 	//       └─ us
-	created := adminAs[Organisation](h, http.MethodPost, orgs, req{"id": "eu", "name": "Europe", "reason": "new region"}, http.StatusCreated)
+	created := adminAs[apitest.Organisation](h, http.MethodPost, orgs, req{"id": "eu", "name": "Europe", "reason": "new region"}, http.StatusCreated)
 	if created.ID != "eu" || created.Name != "Europe" || created.Parent != "acme" || created.Users != 0 {
 		t.Fatalf("created = %v", created)
 	}
@@ -50,7 +50,7 @@ func TestOrganisations(t *testing.T) {
 	h.Admin(http.MethodPost, "/v1/admin/users?organisation=paris", req{"authid": "ann", "name": "Ann"}, http.StatusCreated)
 
 	t.Run("the branch is a tree with user counts", func(t *testing.T) {
-		got := adminAs[Organisations](h, http.MethodGet, orgs, nil, http.StatusOK)
+		got := adminAs[apitest.Organisations](h, http.MethodGet, orgs, nil, http.StatusOK)
 		top := got.Organisations
 		if len(top) != 1 {
 			t.Fatalf("organisations = %v, want the caller's alone at the top", got)
@@ -66,7 +66,7 @@ func TestOrganisations(t *testing.T) {
 			t.Fatalf("eu = %v", eu)
 		}
 		// A child's administrator sees its branch only.
-		got = apitest.Decode[Organisations](t, h.Do(http.MethodGet, orgs, h.keyOf("eu"), nil))
+		got = apitest.Decode[apitest.Organisations](t, h.Do(http.MethodGet, orgs, h.keyOf("eu"), nil))
 		if root := got.Organisations[0]; root.ID != "eu" || len(root.Children) != 1 {
 			t.Fatalf("eu's branch = %v", got)
 		}
@@ -96,7 +96,7 @@ func TestOrganisations(t *testing.T) {
 	})
 
 	t.Run("rename and move within the branch, cycles refused", func(t *testing.T) {
-		got := adminAs[Organisation](h, http.MethodPatch, orgs+"/paris", req{"name": "Paris FR", "parent": "us", "reason": "reorganised"}, http.StatusOK)
+		got := adminAs[apitest.Organisation](h, http.MethodPatch, orgs+"/paris", req{"name": "Paris FR", "parent": "us", "reason": "reorganised"}, http.StatusOK)
 		if got.Name != "Paris FR" || got.Parent != "us" {
 			t.Fatalf("patched = %v", got)
 		}
@@ -104,14 +104,14 @@ func TestOrganisations(t *testing.T) {
 		wantError(t, h.Do(http.MethodPatch, orgs+"/acme", h.AdminKey, req{"parent": "eu"}), http.StatusConflict, "cannot move under")
 		// A rename sent with a refused move is not applied either.
 		wantError(t, h.Do(http.MethodPatch, orgs+"/us", h.AdminKey, req{"name": "United States", "parent": "paris"}), http.StatusConflict, "cannot move under")
-		if got := adminAs[Organisations](h, http.MethodGet, orgs, nil, http.StatusOK); strings.Contains(fmt.Sprint(got), "United States") {
+		if got := adminAs[apitest.Organisations](h, http.MethodGet, orgs, nil, http.StatusOK); strings.Contains(fmt.Sprint(got), "United States") {
 			t.Fatalf("the rename of a refused move was applied: %v", got)
 		}
 		types := h.AuditTypes("organisation=paris")
 		if !containsAll(types, "organisation.created", "organisation.updated", "organisation.moved") {
 			t.Fatalf("paris's audit = %v", types)
 		}
-		ev := adminAs[AuditEvents](h, http.MethodGet, "/v1/admin/audit?organisation=paris&type=organisation.moved", nil, http.StatusOK)
+		ev := adminAs[apitest.AuditEvents](h, http.MethodGet, "/v1/admin/audit?organisation=paris&type=organisation.moved", nil, http.StatusOK)
 		detail := ev.Events[0].Detail
 		if detail["reason"] != "reorganised" || !strings.HasPrefix(detail["actor"].(string), "key:") {
 			t.Fatalf("move event detail = %v", detail)
@@ -180,18 +180,18 @@ func TestOrganisationScopeOnEveryAdminRoute(t *testing.T) {
 	}
 
 	t.Run("the parent's administrator acts on the child as on its own", func(t *testing.T) {
-		sys := adminAs[System](h, http.MethodPost, "/v1/admin/systems?organisation=child", req{"name": "vpn", "methods": []string{"pin"}}, http.StatusCreated)
+		sys := adminAs[apitest.System](h, http.MethodPost, "/v1/admin/systems?organisation=child", req{"name": "vpn", "methods": []string{"pin"}}, http.StatusCreated)
 		if sys.Name != "vpn" {
 			t.Fatalf("system = %v", sys)
 		}
 		// The system is the child's, not the parent's.
-		if got := apitest.Decode[Systems](t, h.Do(http.MethodGet, "/v1/admin/systems", child, nil)); len(got.Systems) != 1 {
+		if got := apitest.Decode[apitest.Systems](t, h.Do(http.MethodGet, "/v1/admin/systems", child, nil)); len(got.Systems) != 1 {
 			t.Fatalf("the child's systems = %v", got)
 		}
-		if got := adminAs[Systems](h, http.MethodGet, "/v1/admin/systems", nil, http.StatusOK); len(got.Systems) != 0 {
+		if got := adminAs[apitest.Systems](h, http.MethodGet, "/v1/admin/systems", nil, http.StatusOK); len(got.Systems) != 0 {
 			t.Fatalf("the parent's systems = %v", got)
 		}
-		if acc := adminAs[Account](h, http.MethodGet, "/v1/admin/account?organisation=child", nil, http.StatusOK); acc.ID != "child" || acc.Parent != "acme" {
+		if acc := adminAs[apitest.Account](h, http.MethodGet, "/v1/admin/account?organisation=child", nil, http.StatusOK); acc.ID != "child" || acc.Parent != "acme" {
 			t.Fatalf("account = %v", acc)
 		}
 		for _, path := range []string{"/v1/admin/users", "/v1/admin/systems/vpn", "/v1/admin/audit", "/v1/admin/keys",
@@ -202,11 +202,11 @@ func TestOrganisationScopeOnEveryAdminRoute(t *testing.T) {
 			t.Fatalf("export = %d %s", res.Status, res.Body)
 		}
 		// Audited in the child, naming the parent's administrator.
-		ev := adminAs[AuditEvents](h, http.MethodGet, "/v1/admin/audit?type=system.created", nil, http.StatusOK)
+		ev := adminAs[apitest.AuditEvents](h, http.MethodGet, "/v1/admin/audit?type=system.created", nil, http.StatusOK)
 		if n := len(ev.Events); n != 0 {
 			t.Fatalf("the parent's audit holds %d system.created events, want none", n)
 		}
-		ev = apitest.Decode[AuditEvents](t, h.Do(http.MethodGet, "/v1/admin/audit?type=system.created", child, nil))
+		ev = apitest.Decode[apitest.AuditEvents](t, h.Do(http.MethodGet, "/v1/admin/audit?type=system.created", child, nil))
 		detail := ev.Events[0].Detail
 		if detail["actor_organisation"] != "acme" {
 			t.Fatalf("detail = %v, want actor_organisation acme", detail)

@@ -142,7 +142,7 @@ func wantLimit(t *testing.T, res apitest.Response, limit string, msgs ...string)
 	if res.Status != http.StatusUnprocessableEntity {
 		t.Fatalf("hostile upload = %d %s, want 422 with limit %q and one of %q", res.Status, res.Body, limit, msgs)
 	}
-	out := apitest.Decode[PolicyRefused](t, res)
+	out := apitest.Decode[apitest.PolicyRefused](t, res)
 	said := false
 	for _, msg := range msgs {
 		said = said || out.Error == "policy refused: "+msg
@@ -222,7 +222,7 @@ func TestHostilePolicyIsStoppedWhileOtherAccountsSignIn(t *testing.T) {
 	if types := h.AuditTypes("type=policy.uploaded"); len(types) != 0 {
 		t.Fatalf("policy.uploaded events = %v after refused uploads", types)
 	}
-	out := adminAs[PolicyUploaded](h, http.MethodPost, "/v1/admin/policy", req{"rego": closedVPNPolicy, "tests": closedVPNTests}, http.StatusCreated)
+	out := adminAs[apitest.PolicyUploaded](h, http.MethodPost, "/v1/admin/policy", req{"rego": closedVPNPolicy, "tests": closedVPNTests}, http.StatusCreated)
 	if out.Version != 1 {
 		t.Fatalf("a good upload afterwards = %+v, want version 1", out)
 	}
@@ -260,7 +260,7 @@ func TestPolicyReviewsAndEvaluationsAreBounded(t *testing.T) {
 				continue
 			}
 			refused++
-			if r.Header.Get("Retry-After") != retryAfter || apitest.Decode[Error](t, r).Error != busy {
+			if r.Header.Get("Retry-After") != retryAfter || apitest.Decode[apitest.Error](t, r).Error != busy {
 				t.Errorf("503 = %v %s, want Retry-After %s and %q", r.Header, r.Body, retryAfter, busy)
 			}
 		}
@@ -276,7 +276,7 @@ func TestPolicyReviewsAndEvaluationsAreBounded(t *testing.T) {
 			t.Fatalf("%d busy, %d reviewed, want 3 and 2: %v", busy, len(reviewed), res)
 		}
 		for _, r := range reviewed {
-			if r.Status != http.StatusUnprocessableEntity || apitest.Decode[PolicyRefused](t, r).Limit != policies.LimitTime {
+			if r.Status != http.StatusUnprocessableEntity || apitest.Decode[apitest.PolicyRefused](t, r).Limit != policies.LimitTime {
 				t.Errorf("reviewed upload = %d %s, want 422 at the time limit", r.Status, r.Body)
 			}
 		}
@@ -286,7 +286,7 @@ func TestPolicyReviewsAndEvaluationsAreBounded(t *testing.T) {
 	})
 
 	t.Run("a policy that loops at sign-in is stopped, denying with the reason, and evaluations beyond the bound get 503", func(t *testing.T) {
-		version := adminAs[PolicyUploaded](h, http.MethodPost, "/v1/admin/policy", req{"rego": slowAtSignInPolicy, "tests": closedVPNTests}, http.StatusCreated).Version
+		version := adminAs[apitest.PolicyUploaded](h, http.MethodPost, "/v1/admin/policy", req{"rego": slowAtSignInPolicy, "tests": closedVPNTests}, http.StatusCreated).Version
 		reason := "policy error: evaluate policy: " + policies.ErrEvaluationTimeout.Error()
 
 		res := answers(6, "/v1/admin/policy/evaluate", req{"authid": "ada", "system": "wiki", "ip": "203.0.113.9"})
@@ -300,7 +300,7 @@ func TestPolicyReviewsAndEvaluationsAreBounded(t *testing.T) {
 				t.Errorf("evaluation = %d %s, want a denial: %q", r.Status, r.Body, reason)
 				continue
 			}
-			out := apitest.Decode[PolicyEvaluation](t, r)
+			out := apitest.Decode[apitest.PolicyEvaluation](t, r)
 			if d := out.Decision; d.Allow || !slices.Equal(d.Reasons, []string{reason}) || out.PolicyVersion != version {
 				t.Errorf("evaluation = %d %s, want a denial: %q", r.Status, r.Body, reason)
 			}
@@ -311,7 +311,7 @@ func TestPolicyReviewsAndEvaluationsAreBounded(t *testing.T) {
 		if took := time.Since(began); took > policies.EvaluationTimeout+5*time.Second {
 			t.Errorf("start answered after %s", took)
 		}
-		events := adminAs[AuditEvents](h, http.MethodGet, "/v1/admin/audit?system=wiki&type=policy.decision&limit=1", nil, http.StatusOK).Events
+		events := adminAs[apitest.AuditEvents](h, http.MethodGet, "/v1/admin/audit?system=wiki&type=policy.decision&limit=1", nil, http.StatusOK).Events
 		if len(events) != 1 || !slices.Equal(events[0].Reasons, []string{reason}) {
 			t.Fatalf("policy.decision = %+v, want the reason %q", events, reason)
 		}

@@ -29,7 +29,7 @@ func readPolicy(path string) string {
 // activeVersion is the version GET /v1/admin/policy shows as active.
 func activeVersion(t *testing.T, h *harness) int {
 	t.Helper()
-	return adminAs[Policy](h, http.MethodGet, "/v1/admin/policy", nil, http.StatusOK).Active.Version
+	return adminAs[apitest.Policy](h, http.MethodGet, "/v1/admin/policy", nil, http.StatusOK).Active.Version
 }
 
 func TestPolicyAdministration(t *testing.T) {
@@ -38,7 +38,7 @@ func TestPolicyAdministration(t *testing.T) {
 	start := req{"system": "vpn", "authid": "ada"}
 
 	t.Run("the built-in policy is version 0 until the account uploads one", func(t *testing.T) {
-		out := adminAs[Policy](h, http.MethodGet, "/v1/admin/policy", nil, http.StatusOK)
+		out := adminAs[apitest.Policy](h, http.MethodGet, "/v1/admin/policy", nil, http.StatusOK)
 		active := out.Active
 		if active.Version != 0 || !active.Builtin || active.CreatedAt != nil ||
 			!strings.Contains(active.Rego, "package flexauth.risk") ||
@@ -54,7 +54,7 @@ func TestPolicyAdministration(t *testing.T) {
 		broken := strings.Replace(closedVPNPolicy, `"risk": "high",`, `"risk": "high",,`, 1)
 		res := h.Do(http.MethodPost, "/v1/admin/policy", h.AdminKey, req{"rego": broken, "tests": closedVPNTests})
 		wantError(t, res, http.StatusUnprocessableEntity, "policy refused: ")
-		problems := apitest.Decode[PolicyRefused](t, res).Problems
+		problems := apitest.Decode[apitest.PolicyRefused](t, res).Problems
 		if len(problems) == 0 {
 			t.Fatalf("no problems in %s", res.Body)
 		}
@@ -71,7 +71,7 @@ func TestPolicyAdministration(t *testing.T) {
 		res := h.Do(http.MethodPost, "/v1/admin/policy", h.AdminKey, req{"rego": wrong, "tests": closedVPNTests})
 		wantError(t, res, http.StatusUnprocessableEntity, "test_vpn_is_closed")
 		var failed []string
-		for _, tr := range apitest.Decode[PolicyRefused](t, res).Tests {
+		for _, tr := range apitest.Decode[apitest.PolicyRefused](t, res).Tests {
 			if !tr.Passed {
 				failed = append(failed, tr.Name)
 			}
@@ -90,11 +90,11 @@ func TestPolicyAdministration(t *testing.T) {
 	})
 
 	t.Run("an accepted policy is active at once and decides the next start", func(t *testing.T) {
-		out := adminAs[PolicyUploaded](h, http.MethodPost, "/v1/admin/policy", req{"rego": closedVPNPolicy, "tests": closedVPNTests}, http.StatusCreated)
+		out := adminAs[apitest.PolicyUploaded](h, http.MethodPost, "/v1/admin/policy", req{"rego": closedVPNPolicy, "tests": closedVPNTests}, http.StatusCreated)
 		if out.Version != 1 || len(out.Tests) != 2 || !out.Tests[0].Passed {
 			t.Fatalf("upload = %+v", out)
 		}
-		got := adminAs[Policy](h, http.MethodGet, "/v1/admin/policy", nil, http.StatusOK)
+		got := adminAs[apitest.Policy](h, http.MethodGet, "/v1/admin/policy", nil, http.StatusOK)
 		active := got.Active
 		if active.Version != 1 || active.Builtin || active.Rego != closedVPNPolicy ||
 			active.Tests != closedVPNTests || !strings.HasPrefix(active.CreatedBy, "key:") {
@@ -107,14 +107,14 @@ func TestPolicyAdministration(t *testing.T) {
 		// The worker decides with the account's policy: vpn is refused,
 		// and the audit trail says it was the uploaded policy.
 		h.Expect("/v1/start", start, http.StatusForbidden, "security error")
-		events := adminAs[AuditEvents](h, http.MethodGet, "/v1/admin/audit?system=vpn&type=policy.decision&limit=1", nil, http.StatusOK).Events
+		events := adminAs[apitest.AuditEvents](h, http.MethodGet, "/v1/admin/audit?system=vpn&type=policy.decision&limit=1", nil, http.StatusOK).Events
 		if len(events) != 1 || !slices.Contains(events[0].Reasons, "vpn is closed by the uploaded policy") {
 			t.Fatalf("policy.decision = %+v", events)
 		}
 	})
 
 	t.Run("evaluate shows the active policy's decision and its reasons", func(t *testing.T) {
-		out := adminAs[PolicyEvaluation](h, http.MethodPost, "/v1/admin/policy/evaluate",
+		out := adminAs[apitest.PolicyEvaluation](h, http.MethodPost, "/v1/admin/policy/evaluate",
 			req{"authid": "ada", "system": "vpn", "ip": "203.0.113.9", "time": "2026-11-23T09:30:00Z"}, http.StatusOK)
 		d := out.Decision
 		if d.Allow || !slices.Contains(d.Reasons, "vpn is closed by the uploaded policy") ||
@@ -146,12 +146,12 @@ func TestPolicyAdministration(t *testing.T) {
 	})
 
 	t.Run("rollback to the built-in policy takes effect at the next start", func(t *testing.T) {
-		out := adminAs[PolicyRollback](h, http.MethodPost, "/v1/admin/policy/rollback", req{"version": 0}, http.StatusOK)
+		out := adminAs[apitest.PolicyRollback](h, http.MethodPost, "/v1/admin/policy/rollback", req{"version": 0}, http.StatusOK)
 		if out.Version != 0 {
 			t.Fatalf("rollback = %+v", out)
 		}
 		h.Start("vpn", "ada")
-		ev := adminAs[PolicyEvaluation](h, http.MethodPost, "/v1/admin/policy/evaluate", req{"authid": "ada", "system": "vpn"}, http.StatusOK)
+		ev := adminAs[apitest.PolicyEvaluation](h, http.MethodPost, "/v1/admin/policy/evaluate", req{"authid": "ada", "system": "vpn"}, http.StatusOK)
 		d := ev.Decision
 		if !d.Allow || d.Method != "pin" || ev.PolicyVersion != 0 ||
 			!slices.Contains(d.Reasons, "sensitivity low") {
@@ -167,7 +167,7 @@ func TestPolicyAdministration(t *testing.T) {
 
 	t.Run("evaluate says why Begin would deny before the policy", func(t *testing.T) {
 		h.Admin(http.MethodPost, "/v1/admin/systems", req{"name": "wiki", "methods": []string{"pin"}}, http.StatusCreated)
-		out := adminAs[PolicyEvaluation](h, http.MethodPost, "/v1/admin/policy/evaluate", req{"authid": "ada", "system": "wiki"}, http.StatusOK)
+		out := adminAs[apitest.PolicyEvaluation](h, http.MethodPost, "/v1/admin/policy/evaluate", req{"authid": "ada", "system": "wiki"}, http.StatusOK)
 		if d := out.Decision; d.Allow || !slices.Equal(d.Reasons, []string{"user is not assigned to the system"}) ||
 			out.PolicyConsulted {
 			t.Fatalf("evaluate of an unassigned user = %+v", out)
@@ -176,7 +176,7 @@ func TestPolicyAdministration(t *testing.T) {
 
 	t.Run("a policy bigger than the default body limit can be uploaded", func(t *testing.T) {
 		padded := closedVPNPolicy + "\n# " + strings.Repeat("x", 200<<10) + "\n"
-		out := adminAs[PolicyUploaded](h, http.MethodPost, "/v1/admin/policy", req{"rego": padded, "tests": closedVPNTests}, http.StatusCreated)
+		out := adminAs[apitest.PolicyUploaded](h, http.MethodPost, "/v1/admin/policy", req{"rego": padded, "tests": closedVPNTests}, http.StatusCreated)
 		if out.Version != 2 {
 			t.Fatalf("upload = %+v", out)
 		}

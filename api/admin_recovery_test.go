@@ -11,6 +11,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/flexauth/flexauth/attempt"
+	"github.com/flexauth/flexauth/internal/apitest"
 	"github.com/flexauth/flexauth/internal/deploytest"
 )
 
@@ -19,7 +20,7 @@ func TestRecoveryCodesAndTwoFactorReset(t *testing.T) {
 	h := newHarness(t)
 	h.Setup("payroll", []string{"totp"}, "high", "carol", "totp")
 
-	enrol := adminAs[TOTPEnrolment](h, http.MethodPost, "/v1/admin/users/carol/totp", nil, http.StatusOK)
+	enrol := adminAs[apitest.TOTPEnrolment](h, http.MethodPost, "/v1/admin/users/carol/totp", nil, http.StatusOK)
 	png := enrol.QrPng
 	raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(png, "data:image/png;base64,"))
 	if !strings.HasPrefix(png, "data:image/png;base64,") || err != nil || !strings.HasPrefix(string(raw), "\x89PNG") {
@@ -31,7 +32,7 @@ func TestRecoveryCodesAndTwoFactorReset(t *testing.T) {
 	}
 	h.Admin(http.MethodPost, "/v1/admin/users/carol/totp/verify", req{"code": code}, http.StatusOK)
 
-	out := adminAs[RecoveryCodes](h, http.MethodPost, "/v1/admin/users/carol/recovery-codes", nil, http.StatusOK)
+	out := adminAs[apitest.RecoveryCodes](h, http.MethodPost, "/v1/admin/users/carol/recovery-codes", nil, http.StatusOK)
 	codes := out.Codes
 	if len(codes) != 10 {
 		t.Fatalf("recovery codes = %v, want 10", out)
@@ -55,7 +56,7 @@ func TestRecoveryCodesAndTwoFactorReset(t *testing.T) {
 			t.Fatalf("stored recovery code %+v: want a keyed digest and nothing sealed", c)
 		}
 	}
-	if u := adminAs[User](h, http.MethodGet, "/v1/admin/users/carol", nil, http.StatusOK); u.RecoveryCodesLeft != 10 || u.SSOBound {
+	if u := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/carol", nil, http.StatusOK); u.RecoveryCodesLeft != 10 || u.SSOBound {
 		t.Fatalf("user = %v", u)
 	}
 
@@ -64,7 +65,7 @@ func TestRecoveryCodesAndTwoFactorReset(t *testing.T) {
 	// A wrong recovery code counts against recovery codes, not TOTP.
 	h.Start("payroll", "carol")
 	h.Expect("/v1/check", req{"system": "payroll", "authid": "carol", "pin": "AAAAA-BBBBB-CCCCC"}, http.StatusForbidden, "security error")
-	if u := adminAs[User](h, http.MethodGet, "/v1/admin/users/carol", nil, http.StatusOK); len(u.Lockouts) == 0 ||
+	if u := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/carol", nil, http.StatusOK); len(u.Lockouts) == 0 ||
 		u.Lockouts[0].Factor != "recovery" {
 		t.Fatalf("lockouts after a wrong recovery code = %v", u.Lockouts)
 	}
@@ -73,7 +74,7 @@ func TestRecoveryCodesAndTwoFactorReset(t *testing.T) {
 	if types := h.AuditTypes("authid=carol&type=" + attempt.EventRecoveryCodeUsed); len(types) != 1 {
 		t.Fatalf("recovery_code.used events = %v, want one", types)
 	}
-	if u := adminAs[User](h, http.MethodGet, "/v1/admin/users/carol", nil, http.StatusOK); u.RecoveryCodesLeft != 9 {
+	if u := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/carol", nil, http.StatusOK); u.RecoveryCodesLeft != 9 {
 		t.Fatalf("codes left after one use = %v", u.RecoveryCodesLeft)
 	}
 
@@ -87,7 +88,7 @@ func TestRecoveryCodesAndTwoFactorReset(t *testing.T) {
 	}
 
 	t.Run("the user's attempts and sign-ins by method", func(t *testing.T) {
-		out := adminAs[UserAttempts](h, http.MethodGet, "/v1/admin/users/carol/attempts?limit=5", nil, http.StatusOK)
+		out := adminAs[apitest.UserAttempts](h, http.MethodGet, "/v1/admin/users/carol/attempts?limit=5", nil, http.StatusOK)
 		atts := out.Attempts
 		if len(atts) != 3 || atts[0].State != "pending" || atts[1].State != "authenticated" ||
 			atts[2].State != "cancelled" {
@@ -106,7 +107,7 @@ func TestRecoveryCodesAndTwoFactorReset(t *testing.T) {
 		if res := h.Do(http.MethodDelete, "/v1/admin/users/carol/totp", h.AdminKey, nil); res.Status != http.StatusNoContent {
 			t.Fatalf("reset = %d %s", res.Status, res.Body)
 		}
-		u := adminAs[User](h, http.MethodGet, "/v1/admin/users/carol", nil, http.StatusOK)
+		u := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/carol", nil, http.StatusOK)
 		if u.TOTPEnabled || u.RecoveryCodesLeft != 0 {
 			t.Fatalf("user after reset = %v", u)
 		}

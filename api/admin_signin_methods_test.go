@@ -213,7 +213,7 @@ func TestSignInMethodsOfAUser(t *testing.T) {
 		}
 
 		// Enrolled: its date, and recovery codes and a reset on offer.
-		enrol := adminAs[TOTPEnrolment](h, http.MethodPost, "/v1/admin/users/pat/totp", nil, http.StatusOK)
+		enrol := adminAs[apitest.TOTPEnrolment](h, http.MethodPost, "/v1/admin/users/pat/totp", nil, http.StatusOK)
 		if got, _ := h.signInMethods("pat"); !got.Ways[0].Security.TOTPPending ||
 			!slices.Equal(got.Ways[0].Security.Actions, []string{"enrol_totp", "reset_two_factor"}) {
 			t.Fatalf("security with an enrolment pending = %+v", got.Ways[0].Security)

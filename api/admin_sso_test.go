@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/flexauth/flexauth/internal/apitest"
 )
 
 const entraIssuer = "https://login.microsoftonline.com/4a5b6c7d-1111-4222-8333-944455556666/v2.0"
@@ -15,18 +17,18 @@ func TestAdministratorApprovesAnSSOIdentity(t *testing.T) {
 	h.Admin(http.MethodPost, "/v1/admin/users", req{"authid": "lee", "email": "lee@partner.example"}, http.StatusCreated)
 	h.Admin(http.MethodPost, "/v1/admin/users", req{"authid": "kim", "email": "kim@partner.example"}, http.StatusCreated)
 
-	if got := adminAs[SSOIdentity](h, http.MethodGet, "/v1/admin/users/lee/sso", nil, http.StatusOK); got.Bound || got.Subject != "" {
+	if got := adminAs[apitest.SSOIdentity](h, http.MethodGet, "/v1/admin/users/lee/sso", nil, http.StatusOK); got.Bound || got.Subject != "" {
 		t.Fatalf("lee before approval = %v", got)
 	}
 	approval := req{"issuer": entraIssuer, "subject": "8c2b4d1e-7a6f-4b3c-8d52-1c6e8fa02b02"}
-	got := adminAs[SSOIdentity](h, http.MethodPut, "/v1/admin/users/lee/sso", approval, http.StatusOK)
+	got := adminAs[apitest.SSOIdentity](h, http.MethodPut, "/v1/admin/users/lee/sso", approval, http.StatusOK)
 	if !got.Bound || got.Issuer != entraIssuer || got.Subject != approval["subject"] {
 		t.Fatalf("PUT = %v", got)
 	}
-	if u := adminAs[User](h, http.MethodGet, "/v1/admin/users/lee", nil, http.StatusOK); !u.SSOBound {
+	if u := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/lee", nil, http.StatusOK); !u.SSOBound {
 		t.Fatalf("lee = %v, want sso_bound", u)
 	}
-	if got := adminAs[SSOIdentity](h, http.MethodGet, "/v1/admin/users/lee/sso", nil, http.StatusOK); got.Subject != approval["subject"] {
+	if got := adminAs[apitest.SSOIdentity](h, http.MethodGet, "/v1/admin/users/lee/sso", nil, http.StatusOK); got.Subject != approval["subject"] {
 		t.Fatalf("GET after approval = %v", got)
 	}
 	if types := h.AuditTypes("authid=lee&type=sso.approved"); len(types) != 1 {
@@ -74,7 +76,7 @@ func TestAdministratorApprovesAnSSOIdentity(t *testing.T) {
 			t.Fatalf("%s after 11 minutes = %d %s", method, res.Status, res.Body)
 		}
 	}
-	if got := adminAs[SSOIdentity](h, http.MethodGet, "/v1/admin/users/kim/sso", nil, http.StatusOK); got.Subject != approval["subject"] {
+	if got := adminAs[apitest.SSOIdentity](h, http.MethodGet, "/v1/admin/users/kim/sso", nil, http.StatusOK); got.Subject != approval["subject"] {
 		t.Fatalf("a stale session changed kim's identity: %v", got)
 	}
 	h.skew.Store(0)

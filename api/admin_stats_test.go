@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flexauth/flexauth/internal/apitest"
 	"github.com/flexauth/flexauth/internal/deploytest"
 	"github.com/flexauth/flexauth/store"
 )
@@ -45,7 +46,7 @@ func TestStats(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	out := adminAs[Stats](h, http.MethodGet, "/v1/admin/stats?days=2", nil, http.StatusOK)
+	out := adminAs[apitest.Stats](h, http.MethodGet, "/v1/admin/stats?days=2", nil, http.StatusOK)
 	days := out.Days
 	if len(days) != 2 {
 		t.Fatalf("days = %v", days)
@@ -69,7 +70,7 @@ func TestStats(t *testing.T) {
 		t.Fatalf("recent failures = %v", failures)
 	}
 
-	out = adminAs[Stats](h, http.MethodGet, "/v1/admin/stats", nil, http.StatusOK)
+	out = adminAs[apitest.Stats](h, http.MethodGet, "/v1/admin/stats", nil, http.StatusOK)
 	if n := len(out.Days); n != 14 {
 		t.Fatalf("default range = %d days, want 14", n)
 	}
@@ -130,7 +131,7 @@ func TestStatsBySystem(t *testing.T) {
 		{"all but the console", "!console", 3, 1, []string{"attempt.locked", "attempt.denied"}, "console"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			out := adminAs[Stats](h, http.MethodGet, "/v1/admin/stats?days=2&system="+url.QueryEscape(c.query), nil, http.StatusOK)
+			out := adminAs[apitest.Stats](h, http.MethodGet, "/v1/admin/stats?days=2&system="+url.QueryEscape(c.query), nil, http.StatusOK)
 			totals := out.Totals
 			if totals.Started != c.started || totals.Authenticated != c.auth {
 				t.Fatalf("totals = %v, want %v started and %v authenticated", totals, c.started, c.auth)

@@ -56,7 +56,7 @@ func TestSystems(t *testing.T) {
 	t.Parallel()
 	h := newHarnessWith(t, harnessOptions{adminOnly: true})
 
-	created := adminAs[System](h, http.MethodPost, "/v1/admin/systems", req{"name": "vpn", "methods": []string{"pin", "totp"}}, http.StatusCreated)
+	created := adminAs[apitest.System](h, http.MethodPost, "/v1/admin/systems", req{"name": "vpn", "methods": []string{"pin", "totp"}}, http.StatusCreated)
 	if created.Name != "vpn" || created.Sensitivity != "medium" || created.TTLSeconds != 300 ||
 		len(created.Methods) != 2 || created.CreatedAt == "" || created.UpdatedAt == "" {
 		t.Fatalf("created system = %v, want defaults medium and 300s", created)
@@ -94,18 +94,18 @@ func TestSystems(t *testing.T) {
 	}
 
 	t.Run("systems are listed by name", func(t *testing.T) {
-		list := adminAs[Systems](h, http.MethodGet, "/v1/admin/systems", nil, http.StatusOK).Systems
+		list := adminAs[apitest.Systems](h, http.MethodGet, "/v1/admin/systems", nil, http.StatusOK).Systems
 		if len(list) != 2 || list[0].Name != "vpn" || list[1].Name != "wiki.internal_v2" {
 			t.Fatalf("systems = %v", list)
 		}
 	})
 
 	t.Run("a patch changes only what it names", func(t *testing.T) {
-		got := adminAs[System](h, http.MethodPatch, "/v1/admin/systems/vpn", req{"sensitivity": "high", "ttl_seconds": 120}, http.StatusOK)
+		got := adminAs[apitest.System](h, http.MethodPatch, "/v1/admin/systems/vpn", req{"sensitivity": "high", "ttl_seconds": 120}, http.StatusOK)
 		if got.Sensitivity != "high" || got.TTLSeconds != 120 || len(got.Methods) != 2 {
 			t.Fatalf("patched = %v", got)
 		}
-		got = adminAs[System](h, http.MethodGet, "/v1/admin/systems/vpn", nil, http.StatusOK)
+		got = adminAs[apitest.System](h, http.MethodGet, "/v1/admin/systems/vpn", nil, http.StatusOK)
 		if got.Sensitivity != "high" {
 			t.Fatalf("system after patch = %v", got)
 		}
@@ -129,7 +129,7 @@ func TestSystems(t *testing.T) {
 	t.Run("a deleted system is gone", func(t *testing.T) {
 		h.Admin(http.MethodDelete, "/v1/admin/systems/vpn", nil, http.StatusNoContent)
 		wantError(t, h.Do(http.MethodGet, "/v1/admin/systems/vpn", h.AdminKey, nil), http.StatusNotFound, `system "vpn" not found`)
-		if as := adminAs[Assignments](h, http.MethodGet, "/v1/admin/users/alice/systems", nil, http.StatusOK).Assignments; len(as) != 0 {
+		if as := adminAs[apitest.Assignments](h, http.MethodGet, "/v1/admin/users/alice/systems", nil, http.StatusOK).Assignments; len(as) != 0 {
 			t.Fatalf("assignments of a deleted system remain: %v", as)
 		}
 	})
@@ -141,7 +141,7 @@ func TestSystems(t *testing.T) {
 	}
 
 	t.Run("every change is audited with the admin key's name", func(t *testing.T) {
-		out := adminAs[AuditEvents](h, http.MethodGet, "/v1/admin/audit?system=vpn", nil, http.StatusOK)
+		out := adminAs[apitest.AuditEvents](h, http.MethodGet, "/v1/admin/audit?system=vpn", nil, http.StatusOK)
 		var types []string
 		for _, ev := range out.Events {
 			types = append(types, ev.Type)
@@ -160,7 +160,7 @@ func TestUsers(t *testing.T) {
 	t.Parallel()
 	h := newHarnessWith(t, harnessOptions{adminOnly: true})
 
-	created := adminAs[User](h, http.MethodPost, "/v1/admin/users", req{"authid": "alice", "name": "Alice", "email": "alice@example.com", "phone": "+15555550100"}, http.StatusCreated)
+	created := adminAs[apitest.User](h, http.MethodPost, "/v1/admin/users", req{"authid": "alice", "name": "Alice", "email": "alice@example.com", "phone": "+15555550100"}, http.StatusCreated)
 	if c := created; c.Authid != "alice" || c.Name != "Alice" || c.Email != "alice@example.com" || c.Phone != "+15555550100" ||
 		c.Status != "active" || c.TOTPEnabled || c.LastLoginAt != nil || c.LoginCount != 0 || c.LastIP != "" {
 		t.Fatalf("created user = %+v", created)
@@ -208,7 +208,7 @@ func TestUsers(t *testing.T) {
 			{"?limit=1&offset=1", "dept/bob"},
 		}
 		for _, tt := range tests {
-			list := adminAs[Users](h, http.MethodGet, "/v1/admin/users"+tt.query, nil, http.StatusOK).Users
+			list := adminAs[apitest.Users](h, http.MethodGet, "/v1/admin/users"+tt.query, nil, http.StatusOK).Users
 			var got []string
 			for _, u := range list {
 				got = append(got, u.Authid)
@@ -222,14 +222,14 @@ func TestUsers(t *testing.T) {
 	})
 
 	t.Run("an authid holding a slash is addressed escaped", func(t *testing.T) {
-		got := adminAs[User](h, http.MethodGet, "/v1/admin/users/dept%2Fbob", nil, http.StatusOK)
+		got := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/dept%2Fbob", nil, http.StatusOK)
 		if got.Authid != "dept/bob" || got.Status != "disabled" {
 			t.Fatalf("user = %v", got)
 		}
 	})
 
 	t.Run("a patch changes only what it names", func(t *testing.T) {
-		got := adminAs[User](h, http.MethodPatch, "/v1/admin/users/alice", req{"phone": "", "status": "disabled"}, http.StatusOK)
+		got := adminAs[apitest.User](h, http.MethodPatch, "/v1/admin/users/alice", req{"phone": "", "status": "disabled"}, http.StatusOK)
 		if got.Phone != "" || got.Status != "disabled" || got.Email != "alice@example.com" || got.Name != "Alice" {
 			t.Fatalf("patched = %v", got)
 		}
@@ -267,7 +267,7 @@ func TestUsers(t *testing.T) {
 		if strings.Join(types, ",") != "user.updated,user.created" {
 			t.Fatalf("audit of alice = %v", types)
 		}
-		newest := adminAs[AuditEvents](h, http.MethodGet, "/v1/admin/audit?authid=alice&limit=1", nil, http.StatusOK).Events
+		newest := adminAs[apitest.AuditEvents](h, http.MethodGet, "/v1/admin/audit?authid=alice&limit=1", nil, http.StatusOK).Events
 		if len(newest) != 1 {
 			t.Fatalf("limit=1 gave %d events", len(newest))
 		}
@@ -307,18 +307,18 @@ func TestAssignments(t *testing.T) {
 	}
 
 	t.Run("assignments are replaced all at once", func(t *testing.T) {
-		got := adminAs[Assignments](h, http.MethodPut, path, req{"assignments": []req{{"system": "wiki", "method": "passwordless"}, {"system": "vpn", "method": "totp"}}}, http.StatusOK)
+		got := adminAs[apitest.Assignments](h, http.MethodPut, path, req{"assignments": []req{{"system": "wiki", "method": "passwordless"}, {"system": "vpn", "method": "totp"}}}, http.StatusOK)
 		if s := assignmentList(got.Assignments); s != "vpn:totp,wiki:passwordless" {
 			t.Fatalf("assignments = %s", s)
 		}
-		got = adminAs[Assignments](h, http.MethodPut, path, req{"assignments": []req{{"system": "vpn", "method": "pin"}}}, http.StatusOK)
+		got = adminAs[apitest.Assignments](h, http.MethodPut, path, req{"assignments": []req{{"system": "vpn", "method": "pin"}}}, http.StatusOK)
 		if s := assignmentList(got.Assignments); s != "vpn:pin" {
 			t.Fatalf("assignments after replacing = %s", s)
 		}
-		if s := assignmentList(adminAs[Assignments](h, http.MethodGet, path, nil, http.StatusOK).Assignments); s != "vpn:pin" {
+		if s := assignmentList(adminAs[apitest.Assignments](h, http.MethodGet, path, nil, http.StatusOK).Assignments); s != "vpn:pin" {
 			t.Fatalf("GET assignments = %s", s)
 		}
-		if s := assignmentList(adminAs[User](h, http.MethodGet, "/v1/admin/users/alice", nil, http.StatusOK).Assignments); s != "vpn:pin" {
+		if s := assignmentList(adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/alice", nil, http.StatusOK).Assignments); s != "vpn:pin" {
 			t.Fatalf("user's assignments = %s", s)
 		}
 		if types := h.AuditTypes("authid=alice&type=assignments.updated"); len(types) != 2 {
@@ -327,7 +327,7 @@ func TestAssignments(t *testing.T) {
 	})
 }
 
-func assignmentList(as []Assignment) string {
+func assignmentList(as []apitest.Assignment) string {
 	var out []string
 	for _, a := range as {
 		out = append(out, a.System+":"+a.Method)

@@ -65,19 +65,19 @@ func TestMoveUser(t *testing.T) {
 	})
 
 	t.Run("the user moves with the assignments the target can hold", func(t *testing.T) {
-		got := adminAs[UserMoved](h, http.MethodPost, "/v1/admin/users/ann/move", req{"organisation": "eu", "reason": "joined the EU team"}, http.StatusOK)
+		got := adminAs[apitest.UserMoved](h, http.MethodPost, "/v1/admin/users/ann/move", req{"organisation": "eu", "reason": "joined the EU team"}, http.StatusOK)
 		if got.Authid != "ann" || got.From != "acme" || got.Organisation != "eu" {
 			t.Fatalf("move = %v", got)
 		}
-		if kept := got.Assignments; !slices.Equal(kept, []Assignment{{System: "vpn", Method: "pin"}}) {
+		if kept := got.Assignments; !slices.Equal(kept, []apitest.Assignment{{System: "vpn", Method: "pin"}}) {
 			t.Fatalf("carried assignments = %s, want vpn:pin alone", kept)
 		}
 		if dropped := fmt.Sprint(got.DroppedAssignments); !strings.Contains(dropped, "wiki") || !strings.Contains(dropped, "console") {
 			t.Fatalf("dropped assignments = %s, want wiki (method not enabled) and console (never carried)", dropped)
 		}
 		wantError(t, h.Do(http.MethodGet, "/v1/admin/users/ann", h.AdminKey, nil), http.StatusNotFound, "not found")
-		moved := adminAs[User](h, http.MethodGet, "/v1/admin/users/ann?organisation=eu", nil, http.StatusOK)
-		if moved.Email != "ann@example.com" || !slices.Equal(moved.Assignments, []Assignment{{System: "vpn", Method: "pin"}}) {
+		moved := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/ann?organisation=eu", nil, http.StatusOK)
+		if moved.Email != "ann@example.com" || !slices.Equal(moved.Assignments, []apitest.Assignment{{System: "vpn", Method: "pin"}}) {
 			t.Fatalf("ann in eu = %v", moved)
 		}
 		// ann's console assignment stayed behind: root is acme's last
@@ -85,7 +85,7 @@ func TestMoveUser(t *testing.T) {
 		wantError(t, h.Do(http.MethodPost, "/v1/admin/users/root/move", h.AdminKey, req{"organisation": "eu"}),
 			http.StatusConflict, "last console administrator")
 		for _, org := range []string{"acme", "eu"} {
-			ev := adminAs[AuditEvents](h, http.MethodGet, "/v1/admin/audit?organisation="+org+"&type=user.moved", nil, http.StatusOK)
+			ev := adminAs[apitest.AuditEvents](h, http.MethodGet, "/v1/admin/audit?organisation="+org+"&type=user.moved", nil, http.StatusOK)
 			events := ev.Events
 			if len(events) != 1 {
 				t.Fatalf("%s's user.moved events = %v, want one", org, events)
@@ -114,7 +114,7 @@ func TestMoveUser(t *testing.T) {
 		// acme's user is not eu's to move, even into eu.
 		wantError(t, h.Do(http.MethodPost, "/v1/admin/users/bob/move", eu, req{"organisation": "paris"}), http.StatusNotFound, `user "bob" not found`)
 		res := h.Do(http.MethodPost, "/v1/admin/users/ann/move?organisation=paris", eu, req{"organisation": "eu"})
-		if res.Status != http.StatusOK || apitest.Decode[UserMoved](t, res).Organisation != "eu" {
+		if res.Status != http.StatusOK || apitest.Decode[apitest.UserMoved](t, res).Organisation != "eu" {
 			t.Fatalf("eu's move of ann = %d %s", res.Status, res.Body)
 		}
 	})
@@ -123,7 +123,7 @@ func TestMoveUser(t *testing.T) {
 		h.Admin(http.MethodPost, "/v1/admin/users?organisation=us", req{"authid": "ann", "name": "Another Ann"}, http.StatusCreated)
 		wantError(t, h.Do(http.MethodPost, "/v1/admin/users/ann/move?organisation=eu", h.AdminKey, req{"organisation": "us"}),
 			http.StatusConflict, `has a user "ann" already`)
-		still := adminAs[User](h, http.MethodGet, "/v1/admin/users/ann?organisation=eu", nil, http.StatusOK)
+		still := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/ann?organisation=eu", nil, http.StatusOK)
 		if still.Name != "Ann" {
 			t.Fatalf("ann in eu after the refused move = %v", still)
 		}

@@ -33,7 +33,7 @@ func TestPINSignIn(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out := apitest.ExpectAs[StartSuccess](h.Client, "/v1/start", body, http.StatusOK, "success")
+			out := apitest.ExpectAs[apitest.StartSuccess](h.Client, "/v1/start", body, http.StatusOK, "success")
 			if out.Method != "pin" {
 				t.Fatalf("start = %v, want method pin", out)
 			}
@@ -57,7 +57,7 @@ func TestPINSignIn(t *testing.T) {
 			}
 		})
 	}
-	user := adminAs[User](h, http.MethodGet, "/v1/admin/users/bob", nil, http.StatusOK)
+	user := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/bob", nil, http.StatusOK)
 	if user.LoginCount != 2 || user.LastIP != "127.0.0.1" || user.LastLoginAt == nil {
 		t.Fatalf("user after two sign-ins = %v", user)
 	}
@@ -102,7 +102,7 @@ func TestTOTPSignIn(t *testing.T) {
 	if res := h.Do(http.MethodPost, "/v1/admin/users/carol/totp/verify", h.AdminKey, req{"code": "123456"}); res.Status != http.StatusConflict {
 		t.Fatalf("verify with nothing pending = %d %s, want 409", res.Status, res.Body)
 	}
-	enrol := adminAs[TOTPEnrolment](h, http.MethodPost, "/v1/admin/users/carol/totp", nil, http.StatusOK)
+	enrol := adminAs[apitest.TOTPEnrolment](h, http.MethodPost, "/v1/admin/users/carol/totp", nil, http.StatusOK)
 	uri := enrol.OtpauthURI
 	seed := enrol.Secret
 	if !strings.HasPrefix(uri, "otpauth://totp/flexauth:carol?") || !strings.Contains(uri, "secret="+seed) || seed == "" {
@@ -122,15 +122,15 @@ func TestTOTPSignIn(t *testing.T) {
 		wrong = "111111"
 	}
 	res := h.Do(http.MethodPost, "/v1/admin/users/carol/totp/verify", h.AdminKey, req{"code": wrong})
-	if res.Status != http.StatusBadRequest || apitest.Decode[Error](t, res).Error != "code does not match" {
+	if res.Status != http.StatusBadRequest || apitest.Decode[apitest.Error](t, res).Error != "code does not match" {
 		t.Fatalf("verify with a wrong code = %d %s", res.Status, res.Body)
 	}
 	h.Admin(http.MethodPost, "/v1/admin/users/carol/totp/verify", req{"code": enrolCode}, http.StatusOK)
-	if user := adminAs[User](h, http.MethodGet, "/v1/admin/users/carol", nil, http.StatusOK); !user.TOTPEnabled {
+	if user := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/carol", nil, http.StatusOK); !user.TOTPEnabled {
 		t.Fatalf("user after enrolment = %v", user)
 	}
 
-	out := apitest.ExpectAs[StartSuccess](h.Client, "/v1/start", body, http.StatusOK, "success")
+	out := apitest.ExpectAs[apitest.StartSuccess](h.Client, "/v1/start", body, http.StatusOK, "success")
 	if out.Method != "totp" {
 		t.Fatalf("start = %v, want method totp", out)
 	}
@@ -197,7 +197,7 @@ func TestStartRefusalsAreIndistinguishable(t *testing.T) {
 	h.Expect("/v1/start", req{"system": "vpn", "authid": "alice"}, http.StatusOK, "success")
 
 	t.Run("the real reason is in the audit trail", func(t *testing.T) {
-		out := adminAs[AuditEvents](h, http.MethodGet, "/v1/admin/audit?authid=disabled&type="+attempt.EventDenied, nil, http.StatusOK)
+		out := adminAs[apitest.AuditEvents](h, http.MethodGet, "/v1/admin/audit?authid=disabled&type="+attempt.EventDenied, nil, http.StatusOK)
 		events := out.Events
 		if len(events) != 1 || !strings.Contains(strings.Join(events[0].Reasons, ","), "user is disabled") {
 			t.Fatalf("denials of the disabled user = %v", events)
@@ -225,7 +225,7 @@ func TestCheckAnswers(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			res := h.Do(http.MethodPost, "/v1/check", tt.key, tt.body)
-			if got := apitest.Decode[Result](t, res).Result; res.Status != tt.wantStatus || got != tt.wantResult {
+			if got := apitest.Decode[apitest.Result](t, res).Result; res.Status != tt.wantStatus || got != tt.wantResult {
 				t.Fatalf("check = %d %s, want %d %q", res.Status, res.Body, tt.wantStatus, tt.wantResult)
 			}
 		})
@@ -275,7 +275,7 @@ func TestBadAppRequests(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name+" is a clear 4xx", func(t *testing.T) {
 			res := h.Do(http.MethodPost, tt.path, h.AppKey, tt.body)
-			got := apitest.Decode[Error](t, res).Error
+			got := apitest.Decode[apitest.Error](t, res).Error
 			if res.Status != tt.wantStatus || !strings.Contains(got, tt.wantError) {
 				t.Fatalf("POST %s %.60q = %d %s, want %d with %q", tt.path, tt.body, res.Status, res.Body, tt.wantStatus, tt.wantError)
 			}

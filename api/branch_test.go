@@ -31,7 +31,7 @@ func TestBranchViews(t *testing.T) {
 	// us with an attempt each.
 	now := time.Now().UTC()
 	for _, org := range []string{"acme", "eu", "paris", "us"} {
-		u := adminAs[User](h, http.MethodPost, "/v1/admin/users?organisation="+org, req{"authid": "sam", "name": "Sam of " + org}, http.StatusCreated)
+		u := adminAs[apitest.User](h, http.MethodPost, "/v1/admin/users?organisation="+org, req{"authid": "sam", "name": "Sam of " + org}, http.StatusCreated)
 		if u.Organisation != org {
 			t.Fatalf("created user's organisation = %v, want %s", u.Organisation, org)
 		}
@@ -55,7 +55,7 @@ func TestBranchViews(t *testing.T) {
 		if res.Status != http.StatusOK {
 			t.Fatalf("GET /v1/admin/users%s = %d %s", query, res.Status, res.Body)
 		}
-		got := apitest.Decode[Users](t, res)
+		got := apitest.Decode[apitest.Users](t, res)
 		var out []string
 		for _, u := range got.Users {
 			out = append(out, u.Authid+"@"+u.Organisation)
@@ -69,7 +69,7 @@ func TestBranchViews(t *testing.T) {
 			t.Fatalf("GET /v1/admin/audit%s = %d %s", query, res.Status, res.Body)
 		}
 		var out []string
-		for _, e := range apitest.Decode[AuditEvents](t, res).Events {
+		for _, e := range apitest.Decode[apitest.AuditEvents](t, res).Events {
 			org := e.Organisation
 			if !slices.Contains(out, org) {
 				out = append(out, org)
@@ -99,11 +99,11 @@ func TestBranchViews(t *testing.T) {
 				}
 			})
 		}
-		u := adminAs[User](h, http.MethodGet, "/v1/admin/users/sam?organisation=paris", nil, http.StatusOK)
+		u := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/sam?organisation=paris", nil, http.StatusOK)
 		if u.Organisation != "paris" {
 			t.Fatalf("user's organisation = %v, want paris", u.Organisation)
 		}
-		u = adminAs[User](h, http.MethodPatch, "/v1/admin/users/sam?organisation=paris", req{"name": "Sam P"}, http.StatusOK)
+		u = adminAs[apitest.User](h, http.MethodPatch, "/v1/admin/users/sam?organisation=paris", req{"name": "Sam P"}, http.StatusOK)
 		if u.Organisation != "paris" {
 			t.Fatalf("updated user's organisation = %v, want paris", u.Organisation)
 		}
@@ -146,7 +146,7 @@ func TestBranchViews(t *testing.T) {
 			if res.Status != http.StatusOK {
 				t.Fatalf("stats%s = %d %s", query, res.Status, res.Body)
 			}
-			got := apitest.Decode[Stats](t, res)
+			got := apitest.Decode[apitest.Stats](t, res)
 			if n := got.Totals.Started; n != want {
 				t.Fatalf("stats%s started = %v, want %d", query, n, want)
 			}
@@ -194,7 +194,7 @@ func TestBranchViews(t *testing.T) {
 			t.Fatal("acme's own trail holds paris's rename")
 		}
 		byOrg := map[string][]string{}
-		res := adminAs[AuditEvents](h, http.MethodGet, "/v1/admin/audit?branch=true&limit=1000", nil, http.StatusOK)
+		res := adminAs[apitest.AuditEvents](h, http.MethodGet, "/v1/admin/audit?branch=true&limit=1000", nil, http.StatusOK)
 		for _, e := range res.Events {
 			if typ := e.Type; strings.HasPrefix(typ, "organisation.") {
 				byOrg[e.Organisation] = append(byOrg[e.Organisation], typ)

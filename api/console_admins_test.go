@@ -50,7 +50,7 @@ func TestTheLastConsoleAdministratorStays(t *testing.T) {
 	for _, r := range refused {
 		wantError(t, h.Do(r.method, r.path, h.AdminKey, r.body), http.StatusConflict, "last console administrator")
 	}
-	if got := adminAs[User](h, http.MethodGet, "/v1/admin/users/root", nil, http.StatusOK); got.Status != "active" || len(got.Assignments) != 1 {
+	if got := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/root", nil, http.StatusOK); got.Status != "active" || len(got.Assignments) != 1 {
 		t.Fatalf("root after refused changes = %v", got)
 	}
 	// Other users and other changes are not concerned.

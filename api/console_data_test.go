@@ -19,11 +19,11 @@ func TestUsersTotal(t *testing.T) {
 	for _, id := range []string{"ann", "bob", "bea", "carl"} {
 		h.Admin(http.MethodPost, "/v1/admin/users", req{"authid": id}, http.StatusCreated)
 	}
-	out := adminAs[Users](h, http.MethodGet, "/v1/admin/users?limit=1&offset=1", nil, http.StatusOK)
+	out := adminAs[apitest.Users](h, http.MethodGet, "/v1/admin/users?limit=1&offset=1", nil, http.StatusOK)
 	if out.Total != 4 || len(out.Users) != 1 {
 		t.Fatalf("page = %v", out)
 	}
-	if out := adminAs[Users](h, http.MethodGet, "/v1/admin/users?q=b&limit=50", nil, http.StatusOK); out.Total != 2 {
+	if out := adminAs[apitest.Users](h, http.MethodGet, "/v1/admin/users?q=b&limit=50", nil, http.StatusOK); out.Total != 2 {
 		t.Fatalf("search total = %v", out.Total)
 	}
 }
@@ -34,21 +34,21 @@ func TestAuditPagingTimesAndCSV(t *testing.T) {
 	for _, id := range []string{"a1", "a2", "a3", "=cmd|calc"} {
 		h.Admin(http.MethodPost, "/v1/admin/users", req{"authid": id}, http.StatusCreated)
 	}
-	page := adminAs[AuditEvents](h, http.MethodGet, "/v1/admin/audit?type=user.created&limit=3", nil, http.StatusOK)
+	page := adminAs[apitest.AuditEvents](h, http.MethodGet, "/v1/admin/audit?type=user.created&limit=3", nil, http.StatusOK)
 	if len(page.Events) != 3 || page.Next == "" {
 		t.Fatalf("first page = %v", page)
 	}
-	page = adminAs[AuditEvents](h, http.MethodGet, "/v1/admin/audit?type=user.created&limit=3&before="+page.Next, nil, http.StatusOK)
+	page = adminAs[apitest.AuditEvents](h, http.MethodGet, "/v1/admin/audit?type=user.created&limit=3&before="+page.Next, nil, http.StatusOK)
 	if evs := page.Events; len(evs) != 1 || evs[0].Authid != "a1" || page.Next != "" {
 		t.Fatalf("last page = %v", page)
 	}
 
 	hourAgo := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
 	inHour := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
-	if evs := adminAs[AuditEvents](h, http.MethodGet, "/v1/admin/audit?type=user.created&until="+hourAgo, nil, http.StatusOK).Events; len(evs) != 0 {
+	if evs := adminAs[apitest.AuditEvents](h, http.MethodGet, "/v1/admin/audit?type=user.created&until="+hourAgo, nil, http.StatusOK).Events; len(evs) != 0 {
 		t.Fatalf("events until an hour ago = %v", evs)
 	}
-	if evs := adminAs[AuditEvents](h, http.MethodGet, "/v1/admin/audit?type=user.created&since="+hourAgo+"&until="+inHour, nil, http.StatusOK).Events; len(evs) != 4 {
+	if evs := adminAs[apitest.AuditEvents](h, http.MethodGet, "/v1/admin/audit?type=user.created&since="+hourAgo+"&until="+inHour, nil, http.StatusOK).Events; len(evs) != 4 {
 		t.Fatalf("events within the hour = %d", len(evs))
 	}
 	wantError(t, h.Do(http.MethodGet, "/v1/admin/audit?since=yesterday", h.AdminKey, nil), http.StatusBadRequest, "RFC 3339")
@@ -96,7 +96,7 @@ func TestDevOutbox(t *testing.T) {
 		if res.Status != http.StatusOK {
 			t.Fatalf("outbox = %d %s", res.Status, res.Body)
 		}
-		msgs := apitest.Decode[DevOutbox](t, res).Messages
+		msgs := apitest.Decode[apitest.DevOutbox](t, res).Messages
 		if len(msgs) != 20 {
 			t.Fatalf("outbox = %d, %d messages: %s", res.Status, len(msgs), res.Body)
 		}

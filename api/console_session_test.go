@@ -131,7 +131,7 @@ func (b *browser) startSignIn(authid string) store.Attempt {
 	before := b.h.latestConsoleAttempt(authid)
 	// Strictly decoded: a method (or any field but result and expires_at)
 	// fails it.
-	out := apitest.Decode[ConsoleSignInPending](b.t, b.want(b.do(http.MethodPost, "/v1/admin/session", req{"account": deploytest.Account, "authid": authid}, false),
+	out := apitest.Decode[apitest.ConsoleSignInPending](b.t, b.want(b.do(http.MethodPost, "/v1/admin/session", req{"account": deploytest.Account, "authid": authid}, false),
 		http.StatusOK, "result", "pending"))
 	if out.ExpiresAt == "" {
 		b.t.Fatalf("sign-in start = %v, want pending with expires_at and no method", out)
@@ -179,7 +179,7 @@ func (b *browser) signIn(authid string) {
 	if res := b.confirm(b.h.outbox.message(b.t, att.ID).Link); res.Status != http.StatusOK || !strings.Contains(res.Body, "You are signed in to the console") {
 		b.t.Fatalf("confirming the link = %d %s", res.Status, res.Body)
 	}
-	out := apitest.Decode[ConsoleAuthenticated](b.t, b.want(b.do(http.MethodPost, "/v1/admin/session/check", nil, false), http.StatusOK, "result", "authenticated"))
+	out := apitest.Decode[apitest.ConsoleAuthenticated](b.t, b.want(b.do(http.MethodPost, "/v1/admin/session/check", nil, false), http.StatusOK, "result", "authenticated"))
 	if out.Authid != authid || out.Account != deploytest.Account || out.CSRFToken == "" {
 		b.t.Fatalf("authenticated answer = %+v", out)
 	}
@@ -221,12 +221,12 @@ func TestConsoleSignIn(t *testing.T) {
 			t.Fatalf("session cookie = %s", setCookie)
 		}
 		// The page that started the sign-in polls and finds the session.
-		b.csrf = apitest.Decode[ConsoleAuthenticated](t, b.want(b.do(http.MethodPost, "/v1/admin/session/check", req{}, false), http.StatusOK, "result", "authenticated")).CSRFToken
+		b.csrf = apitest.Decode[apitest.ConsoleAuthenticated](t, b.want(b.do(http.MethodPost, "/v1/admin/session/check", req{}, false), http.StatusOK, "result", "authenticated")).CSRFToken
 		if b.cookie("flexauth_signin") != "" {
 			t.Fatal("the finished sign-in kept its cookie")
 		}
 
-		me := apitest.Decode[ConsoleSession](t, b.want(b.do(http.MethodGet, "/v1/admin/session", nil, false), http.StatusOK, "authid", "root"))
+		me := apitest.Decode[apitest.ConsoleSession](t, b.want(b.do(http.MethodGet, "/v1/admin/session", nil, false), http.StatusOK, "authid", "root"))
 		if me.Account != deploytest.Account || me.Name != "User root" || me.CSRFToken != b.csrf || !me.Fresh {
 			t.Fatalf("session = %+v", me)
 		}
@@ -257,7 +257,7 @@ func TestConsoleSignIn(t *testing.T) {
 		if res.Status != http.StatusOK || !strings.Contains(res.Body, "You are signed in to the console") {
 			t.Fatalf("confirming the link = %d %s", res.Status, res.Body)
 		}
-		admin.csrf = apitest.Decode[ConsoleSession](t, admin.want(admin.do(http.MethodGet, "/v1/admin/session", nil, false), http.StatusOK, "authid", "root")).CSRFToken
+		admin.csrf = apitest.Decode[apitest.ConsoleSession](t, admin.want(admin.do(http.MethodGet, "/v1/admin/session", nil, false), http.StatusOK, "authid", "root")).CSRFToken
 		admin.want(admin.do(http.MethodGet, "/v1/admin/systems", nil, false), http.StatusOK, "", "")
 
 		// The attacker's poll hears "pending" while the confirming browser
@@ -384,7 +384,7 @@ func TestConsoleSignIn(t *testing.T) {
 				t.Fatalf("%s %s after 11 minutes = %d %s", call.method, call.path, res.Status, res.Body)
 			}
 		}
-		if me := apitest.Decode[ConsoleSession](t, b.want(b.do(http.MethodGet, "/v1/admin/session", nil, false), http.StatusOK, "authid", "root")); me.Fresh {
+		if me := apitest.Decode[apitest.ConsoleSession](t, b.want(b.do(http.MethodGet, "/v1/admin/session", nil, false), http.StatusOK, "authid", "root")); me.Fresh {
 			t.Fatalf("session after 11 minutes = %+v", me)
 		}
 		// API keys are not signed in: they are exempt.

@@ -205,7 +205,7 @@ func TestDevOutboxNeedsTheConsolePageToken(t *testing.T) {
 		if res.Status != http.StatusOK {
 			t.Fatalf("outbox = %d %s", res.Status, res.Body)
 		}
-		if msgs := apitest.Decode[DevOutbox](t, res).Messages; len(msgs) != 1 || msgs[0].Link != "http://x/l/1" {
+		if msgs := apitest.Decode[apitest.DevOutbox](t, res).Messages; len(msgs) != 1 || msgs[0].Link != "http://x/l/1" {
 			t.Fatalf("outbox = %d %s", res.Status, res.Body)
 		}
 	})

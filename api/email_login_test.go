@@ -22,7 +22,7 @@ const msgAccountOff = "email and password sign-in is off for the account; an org
 // allowEmailLogin turns the account's email and password sign-in on.
 func allowEmailLogin(h *harness) {
 	h.t.Helper()
-	if got := adminAs[Account](h, http.MethodPatch, "/v1/admin/account", req{"email_password_login": true}, http.StatusOK); !got.EmailPasswordLogin {
+	if got := adminAs[apitest.Account](h, http.MethodPatch, "/v1/admin/account", req{"email_password_login": true}, http.StatusOK); !got.EmailPasswordLogin {
 		h.t.Fatalf("account = %v", got)
 	}
 }
@@ -108,7 +108,7 @@ func TestEmailLoginNeedsTheAccountSwitch(t *testing.T) {
 			t.Fatalf("preview = %v, want the row refused", out)
 		}
 		importFile(t, h, "format=csv&apply=true", "", []byte("authid,Email login enabled\nada,Y\n"), http.StatusUnprocessableEntity)
-		if got := adminAs[User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); got.EmailPasswordLogin {
+		if got := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); got.EmailPasswordLogin {
 			t.Fatalf("ada = %v", got)
 		}
 		if n := h.outbox.countTo("ada@example.com"); n != 0 {
@@ -118,7 +118,7 @@ func TestEmailLoginNeedsTheAccountSwitch(t *testing.T) {
 
 	allowEmailLogin(h)
 	t.Run("with the account's on, a user's switch turns on and shows", func(t *testing.T) {
-		got := adminAs[User](h, http.MethodPatch, "/v1/admin/users/ada", req{"email_password_login": true}, http.StatusOK)
+		got := adminAs[apitest.User](h, http.MethodPatch, "/v1/admin/users/ada", req{"email_password_login": true}, http.StatusOK)
 		if !got.EmailPasswordLogin || got.PasswordSetAt != nil || got.PasswordChangedAt != nil {
 			t.Fatalf("ada = %v", got)
 		}
@@ -126,7 +126,7 @@ func TestEmailLoginNeedsTheAccountSwitch(t *testing.T) {
 		if len(events) != 1 || events[0].Detail["email_password_login"] != true {
 			t.Fatalf("user.updated events = %v", events)
 		}
-		list := adminAs[Users](h, http.MethodGet, "/v1/admin/users?q=ada", nil, http.StatusOK).Users
+		list := adminAs[apitest.Users](h, http.MethodGet, "/v1/admin/users?q=ada", nil, http.StatusOK).Users
 		if len(list) != 1 || !list[0].EmailPasswordLogin {
 			t.Fatalf("the list shows %v", list)
 		}
@@ -145,7 +145,7 @@ func TestEmailLoginNeedsTheAccountSwitch(t *testing.T) {
 	t.Run("turning the account's switch off keeps users' switches but allows no new one", func(t *testing.T) {
 		welcomeFor(t, h, "ada@example.com", 1)
 		h.Admin(http.MethodPatch, "/v1/admin/account", req{"email_password_login": false, "confirm_affected_users": 1}, http.StatusOK)
-		if got := adminAs[User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); !got.EmailPasswordLogin {
+		if got := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); !got.EmailPasswordLogin {
 			t.Fatalf("ada after the account's switch went off = %v, want her switch kept", got)
 		}
 		// Ada's welcome link stops working while it is off.
@@ -169,7 +169,7 @@ func TestWelcomeLinkSetsThePasswordOnce(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	allowEmailLogin(h)
-	created := adminAs[User](h, http.MethodPost, "/v1/admin/users",
+	created := adminAs[apitest.User](h, http.MethodPost, "/v1/admin/users",
 		req{"authid": "ada", "name": "Ada", "email": "ada@example.com", "email_password_login": true}, http.StatusCreated)
 	if !created.EmailPasswordLogin {
 		t.Fatalf("created = %v", created)
@@ -204,7 +204,7 @@ func TestWelcomeLinkSetsThePasswordOnce(t *testing.T) {
 			if r.password != "" && strings.Contains(res.Body, r.password) && r.password != "ada@example.com" {
 				t.Fatal("the page shows the password typed")
 			}
-			if got := adminAs[User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); got.PasswordSetAt != nil {
+			if got := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); got.PasswordSetAt != nil {
 				t.Fatalf("a refused password was set: %v", got)
 			}
 		})
@@ -227,7 +227,7 @@ func TestWelcomeLinkSetsThePasswordOnce(t *testing.T) {
 		res := submitPassword(t, msg.Link, "correct horse battery", "correct horse battery")
 		wantPage(t, res, http.StatusOK, "Your password is set")
 		user := h.Do(http.MethodGet, "/v1/admin/users/ada", h.AdminKey, nil)
-		got := apitest.Decode[User](t, user)
+		got := apitest.Decode[apitest.User](t, user)
 		if got.PasswordSetAt == nil || got.PasswordChangedAt != nil {
 			t.Fatalf("ada = %v, want a password set now, never changed", got)
 		}
@@ -279,7 +279,7 @@ func TestWelcomeLinkExpires(t *testing.T) {
 	h.skew.Store(int64(72*time.Hour + time.Minute))
 	wantPage(t, h.Page(http.MethodGet, msg.Link), http.StatusGone, goneTitle)
 	wantPage(t, submitPassword(t, msg.Link, "correct horse battery", "correct horse battery"), http.StatusGone, goneTitle)
-	if got := adminAs[User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); got.PasswordSetAt != nil {
+	if got := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); got.PasswordSetAt != nil {
 		t.Fatalf("an expired link set a password: %v", got)
 	}
 }
@@ -291,8 +291,8 @@ func TestNewWelcomeLinkKillsTheOld(t *testing.T) {
 	h.Admin(http.MethodPost, "/v1/admin/users", req{"authid": "ada", "email": "ada@example.com", "email_password_login": true}, http.StatusCreated)
 	first := welcomeFor(t, h, "ada@example.com", 1)
 
-	out := adminAs[EmailLoginResults](h, http.MethodPost, "/v1/admin/users/email-login", req{"authids": []string{"ada"}, "action": "resend"}, http.StatusOK)
-	if !slices.Equal(out.Results, []EmailLoginResultsResult{{Authid: "ada", Link: "welcome", Result: "resent"}}) {
+	out := adminAs[apitest.EmailLoginResults](h, http.MethodPost, "/v1/admin/users/email-login", req{"authids": []string{"ada"}, "action": "resend"}, http.StatusOK)
+	if !slices.Equal(out.Results, []apitest.EmailLoginResultsResult{{Authid: "ada", Link: "welcome", Result: "resent"}}) {
 		t.Fatalf("resend = %v", out)
 	}
 	second := welcomeFor(t, h, "ada@example.com", 2)
@@ -313,8 +313,8 @@ func TestNewWelcomeLinkKillsTheOld(t *testing.T) {
 	t.Run("turning the user's switch off kills the link; on again sends a new one", func(t *testing.T) {
 		h.Admin(http.MethodPatch, "/v1/admin/users/ada", req{"email_password_login": false}, http.StatusOK)
 		wantPage(t, h.Page(http.MethodGet, second.Link), http.StatusGone, goneTitle)
-		out := adminAs[EmailLoginResults](h, http.MethodPost, "/v1/admin/users/email-login", req{"authids": []string{"ada"}, "action": "resend"}, http.StatusOK)
-		if out.Summary != (EmailLoginResultsSummary{Changed: 0, Errors: 1, Unchanged: 0}) {
+		out := adminAs[apitest.EmailLoginResults](h, http.MethodPost, "/v1/admin/users/email-login", req{"authids": []string{"ada"}, "action": "resend"}, http.StatusOK)
+		if out.Summary != (apitest.EmailLoginResultsSummary{Changed: 0, Errors: 1, Unchanged: 0}) {
 			t.Fatalf("resend with the switch off = %v", out)
 		}
 		h.Admin(http.MethodPatch, "/v1/admin/users/ada", req{"email_password_login": true}, http.StatusOK)
@@ -359,19 +359,19 @@ func TestEmailLoginActionsOnASelection(t *testing.T) {
 	}
 
 	t.Run("enable judges each user and applies the others", func(t *testing.T) {
-		out := adminAs[EmailLoginResults](h, http.MethodPost, "/v1/admin/users/email-login",
+		out := adminAs[apitest.EmailLoginResults](h, http.MethodPost, "/v1/admin/users/email-login",
 			req{"authids": []string{"ada", "bob", "cy", "ghost", "ada"}, "action": "enable"}, http.StatusOK)
-		want := []EmailLoginResultsResult{
+		want := []apitest.EmailLoginResultsResult{
 			{Authid: "ada", Result: "enabled"},
 			{Authid: "bob", Error: "email and password sign-in needs the user's email address: the welcome link goes there", Result: "error", Status: 409},
 			{Authid: "cy", Result: "unchanged"},
 			{Authid: "ghost", Error: `user "ghost" not found`, Result: "error", Status: 404},
 		}
-		if !slices.Equal(out.Results, want) || out.Summary != (EmailLoginResultsSummary{Changed: 1, Errors: 2, Unchanged: 1}) {
+		if !slices.Equal(out.Results, want) || out.Summary != (apitest.EmailLoginResultsSummary{Changed: 1, Errors: 2, Unchanged: 1}) {
 			t.Fatalf("answer = %+v", out)
 		}
 		welcomeFor(t, h, "ada@example.com", 1)
-		if got := adminAs[User](h, http.MethodGet, "/v1/admin/users/bob", nil, http.StatusOK); got.EmailPasswordLogin {
+		if got := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/bob", nil, http.StatusOK); got.EmailPasswordLogin {
 			t.Fatalf("bob = %v", got)
 		}
 		events := auditEvents(h, "authid=ada&type=user.updated")
@@ -384,8 +384,8 @@ func TestEmailLoginActionsOnASelection(t *testing.T) {
 	})
 
 	t.Run("resend sends a new link to each enabled user", func(t *testing.T) {
-		out := adminAs[EmailLoginResults](h, http.MethodPost, "/v1/admin/users/email-login", req{"authids": []string{"ada", "cy", "bob"}, "action": "resend"}, http.StatusOK)
-		if out.Summary != (EmailLoginResultsSummary{Changed: 2, Errors: 1, Unchanged: 0}) {
+		out := adminAs[apitest.EmailLoginResults](h, http.MethodPost, "/v1/admin/users/email-login", req{"authids": []string{"ada", "cy", "bob"}, "action": "resend"}, http.StatusOK)
+		if out.Summary != (apitest.EmailLoginResultsSummary{Changed: 2, Errors: 1, Unchanged: 0}) {
 			t.Fatalf("answer = %+v", out)
 		}
 		welcomeFor(t, h, "ada@example.com", 2)
@@ -394,14 +394,14 @@ func TestEmailLoginActionsOnASelection(t *testing.T) {
 
 	t.Run("disable turns them off and kills their links", func(t *testing.T) {
 		link := h.outbox.sentTo(t, "cy@example.com", 2).Link
-		out := adminAs[EmailLoginResults](h, http.MethodPost, "/v1/admin/users/email-login", req{"authids": []string{"ada", "cy", "bob"}, "action": "disable"}, http.StatusOK)
-		want := []EmailLoginResultsResult{{Authid: "ada", Result: "disabled"}, {Authid: "cy", Result: "disabled"}, {Authid: "bob", Result: "unchanged"}}
+		out := adminAs[apitest.EmailLoginResults](h, http.MethodPost, "/v1/admin/users/email-login", req{"authids": []string{"ada", "cy", "bob"}, "action": "disable"}, http.StatusOK)
+		want := []apitest.EmailLoginResultsResult{{Authid: "ada", Result: "disabled"}, {Authid: "cy", Result: "disabled"}, {Authid: "bob", Result: "unchanged"}}
 		if !slices.Equal(out.Results, want) {
 			t.Fatalf("answer = %+v", out)
 		}
 		wantPage(t, h.Page(http.MethodGet, link), http.StatusGone, goneTitle)
-		out = adminAs[EmailLoginResults](h, http.MethodPost, "/v1/admin/users/email-login", req{"authids": []string{"ada"}, "action": "resend"}, http.StatusOK)
-		if !slices.Equal(out.Results, []EmailLoginResultsResult{{Authid: "ada", Error: "email and password sign-in is off for this user; enable it first", Result: "error", Status: 409}}) {
+		out = adminAs[apitest.EmailLoginResults](h, http.MethodPost, "/v1/admin/users/email-login", req{"authids": []string{"ada"}, "action": "resend"}, http.StatusOK)
+		if !slices.Equal(out.Results, []apitest.EmailLoginResultsResult{{Authid: "ada", Error: "email and password sign-in is off for this user; enable it first", Result: "error", Status: 409}}) {
 			t.Fatalf("resend to a disabled user = %v", out)
 		}
 	})
@@ -446,7 +446,7 @@ func TestImportAndExportEmailLogin(t *testing.T) {
 		ada := welcomeFor(t, h, "ada@example.com", 1)
 		welcomeFor(t, h, "bob@example.com", 1)
 		for authid, want := range map[string]bool{"ada": true, "bob": true, "cy": false} {
-			if got := adminAs[User](h, http.MethodGet, "/v1/admin/users/"+authid, nil, http.StatusOK); got.EmailPasswordLogin != want {
+			if got := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/"+authid, nil, http.StatusOK); got.EmailPasswordLogin != want {
 				t.Fatalf("%s = %v", authid, got)
 			}
 		}
@@ -495,7 +495,7 @@ func TestDevOutboxNamesTheWelcomePurpose(t *testing.T) {
 	if res.Status != http.StatusOK {
 		t.Fatalf("outbox = %d %s", res.Status, res.Body)
 	}
-	msgs := apitest.Decode[DevOutbox](t, res).Messages
+	msgs := apitest.Decode[apitest.DevOutbox](t, res).Messages
 	if len(msgs) != 2 || msgs[0].Purpose == nil || *msgs[0].Purpose != "welcome" || msgs[1].Purpose != nil {
 		t.Fatalf("outbox = %d %s, want the welcome message's purpose only", res.Status, res.Body)
 	}

@@ -35,7 +35,7 @@ func TestLockedPINLeavesTheLink(t *testing.T) {
 	}
 	h.Expect("/v1/check", req{"system": "wiki", "authid": "erin", "pin": code}, http.StatusForbidden, "security error")
 
-	user := adminAs[User](h, http.MethodGet, "/v1/admin/users/erin", nil, http.StatusOK)
+	user := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/erin", nil, http.StatusOK)
 	locks := user.Lockouts
 	if len(locks) != 1 || locks[0].Factor != "pin" || !locks[0].Locked ||
 		locks[0].Failures != 5 {
@@ -43,7 +43,7 @@ func TestLockedPINLeavesTheLink(t *testing.T) {
 	}
 
 	// A new start is offered a link, and the link signs in.
-	out := apitest.ExpectAs[StartSuccess](h.Client, "/v1/start", req{"system": "wiki", "authid": "erin"}, http.StatusOK, "success")
+	out := apitest.ExpectAs[apitest.StartSuccess](h.Client, "/v1/start", req{"system": "wiki", "authid": "erin"}, http.StatusOK, "success")
 	if out.Method != "passwordless" {
 		t.Fatalf("start with the pin locked = %v, want a link", out)
 	}
@@ -54,13 +54,13 @@ func TestLockedPINLeavesTheLink(t *testing.T) {
 	h.Expect("/v1/check", req{"system": "wiki", "authid": "erin"}, http.StatusOK, "authenticated")
 
 	// A link sign-in does not reopen the PIN someone was guessing.
-	user = adminAs[User](h, http.MethodGet, "/v1/admin/users/erin", nil, http.StatusOK)
+	user = adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/erin", nil, http.StatusOK)
 	if locks := user.Lockouts; len(locks) != 1 {
 		t.Fatalf("lockouts after a link sign-in = %v, want the pin still locked", user.Lockouts)
 	}
 
 	// An administrator clears it (audited); the PIN is back.
-	cleared := adminAs[LockoutsCleared](h, http.MethodDelete, "/v1/admin/users/erin/lockout", nil, http.StatusOK)
+	cleared := adminAs[apitest.LockoutsCleared](h, http.MethodDelete, "/v1/admin/users/erin/lockout", nil, http.StatusOK)
 	if c := cleared.Cleared; len(c) != 1 {
 		t.Fatalf("cleared = %v", cleared)
 	}
@@ -70,7 +70,7 @@ func TestLockedPINLeavesTheLink(t *testing.T) {
 	if types := h.AuditTypes("authid=erin&type=" + attempt.EventFactorLocked); len(types) != 1 {
 		t.Fatalf("factor.locked events = %v, want one", types)
 	}
-	out = apitest.ExpectAs[StartSuccess](h.Client, "/v1/start", req{"system": "wiki", "authid": "erin"}, http.StatusOK, "success")
+	out = apitest.ExpectAs[apitest.StartSuccess](h.Client, "/v1/start", req{"system": "wiki", "authid": "erin"}, http.StatusOK, "success")
 	if out.Method != "pin" {
 		t.Fatalf("start after clearing = %v, want the pin", out)
 	}
@@ -108,7 +108,9 @@ func TestCheckBoundToItsAttempt(t *testing.T) {
 		{"another system", req{"system": "blog", "authid": "fay", "attempt": second}, http.StatusForbidden, "security error"},
 		{"an attempt that does not exist", req{"system": "wiki", "authid": "fay", "attempt": "00000000-0000-0000-0000-000000000000"}, http.StatusForbidden, "security error"},
 	} {
-		t.Run(c.name, func(t *testing.T) { apitest.ExpectAs[Result](h.Client, "/v1/check", c.body, c.status, c.result) })
+		t.Run(c.name, func(t *testing.T) {
+			apitest.ExpectAs[apitest.Result](h.Client, "/v1/check", c.body, c.status, c.result)
+		})
 	}
 	for _, bad := range []any{strings.Repeat("a", 65), 12, true} {
 		res := h.App("/v1/check", req{"system": "wiki", "authid": "fay", "attempt": bad})

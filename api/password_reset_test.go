@@ -245,7 +245,7 @@ func TestResetLinkSetsANewPasswordOnce(t *testing.T) {
 	allowEmailLogin(h)
 	withPassword(t, h, "ada", "correct horse battery")
 	enrolTOTP(t, h, "ada")
-	before := adminAs[User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK)
+	before := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK)
 	forgot(t, h, "acme", "ada@example.com")
 	msg := resetFor(t, h, "ada@example.com", 2)
 	if !strings.Contains(msg.Text, "expires in 60 minutes") {
@@ -292,7 +292,7 @@ func TestResetLinkSetsANewPasswordOnce(t *testing.T) {
 		if stored.PasswordHash != apitest.TestHash("a brand new secret") {
 			t.Fatal("the new password is not stored")
 		}
-		after := adminAs[User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK)
+		after := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK)
 		if after.PasswordChangedAt == nil || !after.TOTPEnabled || after.RecoveryCodesLeft != before.RecoveryCodesLeft {
 			t.Fatalf("ada after the reset = %v, want the password changed and TOTP and %v recovery codes kept", after, before.RecoveryCodesLeft)
 		}
@@ -353,8 +353,8 @@ func TestAdministratorsSendResetOrWelcome(t *testing.T) {
 	h.Admin(http.MethodPost, "/v1/admin/users", req{"authid": "bob", "email": "bob@example.com"}, http.StatusCreated)
 
 	t.Run("resend on a selection says which link each got", func(t *testing.T) {
-		out := adminAs[EmailLoginResults](h, http.MethodPost, "/v1/admin/users/email-login", req{"authids": []string{"ada", "cy", "bob"}, "action": "resend"}, http.StatusOK)
-		want := []EmailLoginResultsResult{{Authid: "ada", Link: "reset", Result: "resent"}, {Authid: "cy", Link: "welcome", Result: "resent"},
+		out := adminAs[apitest.EmailLoginResults](h, http.MethodPost, "/v1/admin/users/email-login", req{"authids": []string{"ada", "cy", "bob"}, "action": "resend"}, http.StatusOK)
+		want := []apitest.EmailLoginResultsResult{{Authid: "ada", Link: "reset", Result: "resent"}, {Authid: "cy", Link: "welcome", Result: "resent"},
 			{Authid: "bob", Error: "email and password sign-in is off for this user; enable it first", Result: "error", Status: 409}}
 		if !slices.Equal(out.Results, want) {
 			t.Fatalf("results = %v", out.Results)
@@ -370,11 +370,11 @@ func TestAdministratorsSendResetOrWelcome(t *testing.T) {
 	})
 
 	t.Run("one user's route answers 202 with the link", func(t *testing.T) {
-		if got := adminAs[PasswordResetSent](h, http.MethodPost, "/v1/admin/users/ada/password-reset", nil, http.StatusAccepted); got != (PasswordResetSent{Link: "reset"}) {
+		if got := adminAs[apitest.PasswordResetSent](h, http.MethodPost, "/v1/admin/users/ada/password-reset", nil, http.StatusAccepted); got != (apitest.PasswordResetSent{Link: "reset"}) {
 			t.Fatalf("ada = %v", got)
 		}
 		resetFor(t, h, "ada@example.com", 3)
-		if got := adminAs[PasswordResetSent](h, http.MethodPost, "/v1/admin/users/cy/password-reset", nil, http.StatusAccepted); got != (PasswordResetSent{Link: "welcome"}) {
+		if got := adminAs[apitest.PasswordResetSent](h, http.MethodPost, "/v1/admin/users/cy/password-reset", nil, http.StatusAccepted); got != (apitest.PasswordResetSent{Link: "welcome"}) {
 			t.Fatalf("cy = %v", got)
 		}
 		welcomeFor(t, h, "cy@example.com", 3)
@@ -416,7 +416,7 @@ func TestAccountSwitchOffDeletesCredentials(t *testing.T) {
 			if res.Status != http.StatusConflict {
 				t.Fatalf("PATCH %v = %d %s, want 409", body, res.Status, res.Body)
 			}
-			got := apitest.Decode[AffectedUsers](t, res)
+			got := apitest.Decode[apitest.AffectedUsers](t, res)
 			if got.AffectedUsers != 2 ||
 				!strings.Contains(got.Error, "deletes the passwords, authenticator apps and recovery codes of 2 users") {
 				t.Fatalf("%v = %d %s", body, res.Status, res.Body)
@@ -433,24 +433,24 @@ func TestAccountSwitchOffDeletesCredentials(t *testing.T) {
 		} {
 			wantError(t, h.Do(http.MethodPatch, "/v1/admin/account", h.AdminKey, c.body), http.StatusBadRequest, c.says)
 		}
-		if got := adminAs[User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); got.PasswordSetAt == nil || !got.TOTPEnabled {
+		if got := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); got.PasswordSetAt == nil || !got.TOTPEnabled {
 			t.Fatalf("ada after refused changes = %v", got)
 		}
 	})
 
 	t.Run("confirmed, it deletes the passwords and second factors of the users concerned, and voids their links", func(t *testing.T) {
-		got := adminAs[Account](h, http.MethodPatch, "/v1/admin/account", req{"email_password_login": false, "confirm_affected_users": 2}, http.StatusOK)
-		if got.EmailPasswordLogin || !credentialsDeleted(got, AccountCredentialsDeleted{Authenticators: 1, Links: 1, Passwords: 1, RecoveryCodes: 10, Users: 2}) {
+		got := adminAs[apitest.Account](h, http.MethodPatch, "/v1/admin/account", req{"email_password_login": false, "confirm_affected_users": 2}, http.StatusOK)
+		if got.EmailPasswordLogin || !credentialsDeleted(got, apitest.AccountCredentialsDeleted{Authenticators: 1, Links: 1, Passwords: 1, RecoveryCodes: 10, Users: 2}) {
 			t.Fatalf("answer = %v", got)
 		}
-		ada := adminAs[User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK)
+		ada := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK)
 		if !ada.EmailPasswordLogin || ada.PasswordSetAt != nil || ada.TOTPEnabled || ada.RecoveryCodesLeft != 0 {
 			t.Fatalf("ada = %v, want her switch kept and no credential", ada)
 		}
 		if stored, _ := h.Store.GetUser(t.Context(), deploytest.Account, "ada"); stored.PasswordHash != "" || stored.TOTPSecret != nil {
 			t.Fatal("ada's password or seed is still stored")
 		}
-		dan := adminAs[User](h, http.MethodGet, "/v1/admin/users/dan", nil, http.StatusOK)
+		dan := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/dan", nil, http.StatusOK)
 		if !dan.TOTPEnabled || dan.RecoveryCodesLeft != 10 {
 			t.Fatalf("dan = %v, want his TOTP and codes kept (no switch, no password)", dan)
 		}
@@ -478,7 +478,7 @@ func TestAccountSwitchOffDeletesCredentials(t *testing.T) {
 	})
 
 	t.Run("on again, each enabled user without a password is sent a welcome link", func(t *testing.T) {
-		got := adminAs[Account](h, http.MethodPatch, "/v1/admin/account", req{"email_password_login": true}, http.StatusOK)
+		got := adminAs[apitest.Account](h, http.MethodPatch, "/v1/admin/account", req{"email_password_login": true}, http.StatusOK)
 		if got.WelcomeLinks == nil || *got.WelcomeLinks != 2 {
 			t.Fatalf("answer = %v", got)
 		}
@@ -499,11 +499,11 @@ func TestAccountSwitchOffDeletesCredentials(t *testing.T) {
 		// Ada keeps her password with her switch off: still affected.
 		wantError(t, h.Do(http.MethodPatch, "/v1/admin/account", h.AdminKey, req{"email_password_login": false}), http.StatusConflict, "of 1 user ")
 		h.Admin(http.MethodPatch, "/v1/admin/account", req{"email_password_login": false, "confirm_affected_users": 1}, http.StatusOK)
-		got := adminAs[Account](h, http.MethodPatch, "/v1/admin/account", req{"email_password_login": true}, http.StatusOK)
+		got := adminAs[apitest.Account](h, http.MethodPatch, "/v1/admin/account", req{"email_password_login": true}, http.StatusOK)
 		if got.WelcomeLinks == nil || *got.WelcomeLinks != 0 {
 			t.Fatalf("on = %v", got)
 		}
-		if got := adminAs[Account](h, http.MethodPatch, "/v1/admin/account", req{"email_password_login": false}, http.StatusOK); !credentialsDeleted(got, AccountCredentialsDeleted{}) {
+		if got := adminAs[apitest.Account](h, http.MethodPatch, "/v1/admin/account", req{"email_password_login": false}, http.StatusOK); !credentialsDeleted(got, apitest.AccountCredentialsDeleted{}) {
 			t.Fatalf("off with nobody affected = %v", got)
 		}
 	})
@@ -525,7 +525,7 @@ func TestAccountSwitchOffNeedsFreshSignIn(t *testing.T) {
 		t.Fatalf("stale session = %d %s", res.Status, res.Body)
 	}
 	h.skew.Store(0)
-	if got := apitest.Decode[Account](t, b.want(b.do(http.MethodPatch, "/v1/admin/account", body, true), http.StatusOK, "", "")); got.EmailPasswordLogin {
+	if got := apitest.Decode[apitest.Account](t, b.want(b.do(http.MethodPatch, "/v1/admin/account", body, true), http.StatusOK, "", "")); got.EmailPasswordLogin {
 		t.Fatalf("fresh session = %v", got)
 	}
 }
@@ -567,6 +567,6 @@ func TestForgotPasswordEndToEnd(t *testing.T) {
 }
 
 // credentialsDeleted is whether an account answer says it deleted want.
-func credentialsDeleted(got Account, want AccountCredentialsDeleted) bool {
+func credentialsDeleted(got apitest.Account, want apitest.AccountCredentialsDeleted) bool {
 	return got.CredentialsDeleted != nil && *got.CredentialsDeleted == want
 }

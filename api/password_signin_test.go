@@ -112,7 +112,7 @@ func passwordUser(t *testing.T, h *harness) {
 // startPassword starts a password attempt and returns its id and page URL.
 func startPassword(t *testing.T, h *harness) (string, string) {
 	t.Helper()
-	out := apitest.ExpectAs[StartSuccess](h.Client, "/v1/start", req{"system": "portal", "authid": "ada"}, http.StatusOK, "success")
+	out := apitest.ExpectAs[apitest.StartSuccess](h.Client, "/v1/start", req{"system": "portal", "authid": "ada"}, http.StatusOK, "success")
 	u := out.URL
 	if out.Method != "password" || !strings.HasPrefix(u, h.URL+attempt.PagePath) {
 		t.Fatalf("start = %v, want method password and a page URL", out)
@@ -184,7 +184,7 @@ func TestPasswordSignInWithForcedEnrolment(t *testing.T) {
 		if again := ada.get(page); strings.Contains(again.Body, codes[0]) {
 			t.Fatal("the recovery codes were shown twice")
 		}
-		user := adminAs[User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK)
+		user := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK)
 		if !user.TOTPEnabled {
 			t.Fatalf("ada = %v, want totp enabled", user)
 		}

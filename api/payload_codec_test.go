@@ -36,7 +36,7 @@ func TestWorkflowHistoryHoldsNoPersonalDataInClear(t *testing.T) {
 		ua     = "CodecTestBrowser/7.3 (history check)"
 	)
 	h.Setup("vpn", []string{"pin"}, "low", authid, "pin")
-	call := func(path string, body req) (int, StartSuccess) {
+	call := func(path string, body req) (int, apitest.StartSuccess) {
 		t.Helper()
 		raw, _ := json.Marshal(body)
 		r, err := http.NewRequest(http.MethodPost, h.URL+path, bytes.NewReader(raw))
@@ -57,7 +57,7 @@ func TestWorkflowHistoryHoldsNoPersonalDataInClear(t *testing.T) {
 			t.Fatal(err)
 		}
 		// StartSuccess holds check's answers too: result is their one field.
-		return res.StatusCode, apitest.Decode[StartSuccess](t, apitest.Response{Status: res.StatusCode, Body: string(raw)})
+		return res.StatusCode, apitest.Decode[apitest.StartSuccess](t, apitest.Response{Status: res.StatusCode, Body: string(raw)})
 	}
 	status, out := call("/v1/start", req{"system": "vpn", "authid": authid})
 	if status != http.StatusOK || out.Result != "success" {
@@ -90,7 +90,7 @@ func TestWorkflowHistoryHoldsNoPersonalDataInClear(t *testing.T) {
 		t.Fatalf("attempt result = %+v, %v", result, err)
 	}
 	// The attempt recorded what it saw: the IP really went into the workflow.
-	if got := adminAs[User](h, http.MethodGet, "/v1/admin/users/"+authid, nil, http.StatusOK); got.LastIP != ip {
+	if got := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/"+authid, nil, http.StatusOK); got.LastIP != ip {
 		t.Fatalf("last_ip = %v, want %s: the test's IP did not reach the attempt", got.LastIP, ip)
 	}
 	hist, err := historytest.Fetch(ctx, h.Temporal, wid)

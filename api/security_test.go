@@ -280,7 +280,7 @@ func TestSecuritySettings(t *testing.T) {
 		stranger := newSecurity(t, h)
 		res = stranger.post(ada.base+"/reset-two-factor", url.Values{"csrf": {csrf}, "confirm": {"yes"}})
 		wantSecurityPage(t, res, http.StatusUnauthorized, "Your session has ended, and nothing was changed.", "Sign in to your security settings")
-		if user := adminAs[User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); !user.TOTPEnabled {
+		if user := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); !user.TOTPEnabled {
 			t.Fatal("a refused form reset two-factor")
 		}
 	})
@@ -316,7 +316,7 @@ func TestSecuritySettings(t *testing.T) {
 		if !strings.Contains(page.Body, `id="email-verified">Yes, since`) || strings.Contains(page.Body, "Verify my email") {
 			t.Fatalf("settings after verifying:\n%s", page.Body)
 		}
-		if user := adminAs[User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); user.EmailVerifiedAt == nil {
+		if user := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); user.EmailVerifiedAt == nil {
 			t.Fatalf("admin view = %v, want email_verified_at", user)
 		}
 	})
@@ -370,7 +370,7 @@ func TestSecuritySettings(t *testing.T) {
 			res := ada.change(path, url.Values{"confirm": {"yes"}, "current": {"a new password 1"}, "new": {"x1234567"}, "confirm-new": {"x"}})
 			wantSecurityPage(t, res, http.StatusForbidden, "Sign in again to make this change", "Nothing was changed", `value="ada@example.com"`)
 		}
-		if user := adminAs[User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); !user.TOTPEnabled {
+		if user := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); !user.TOTPEnabled {
 			t.Fatal("a stale session reset two-factor")
 		}
 		// Idle for 30 minutes (since the page above), the session is over.
@@ -388,7 +388,7 @@ func TestSecuritySettings(t *testing.T) {
 	})
 
 	t.Run("every change is audited as the user's, with no secret", func(t *testing.T) {
-		events := adminAs[AuditEvents](h, http.MethodGet, "/v1/admin/audit?authid=ada&system=@security", nil, http.StatusOK)
+		events := adminAs[apitest.AuditEvents](h, http.MethodGet, "/v1/admin/audit?authid=ada&system=@security", nil, http.StatusOK)
 		raw := h.Do(http.MethodGet, "/v1/admin/audit?authid=ada", h.AdminKey, nil).Body
 		for _, secret := range append([]string{"correct horse battery", "a new password 1", seed}, codes...) {
 			if strings.Contains(raw, secret) {
@@ -458,7 +458,7 @@ func TestRecoverByEmailFromTheTOTPStep(t *testing.T) {
 		wantPage(t, other.get(link), http.StatusForbidden, "Open this link in the browser where you typed your password")
 		wantPage(t, other.post(link, url.Values{"step": {"recover"}}), http.StatusForbidden, "Open this link in the browser")
 		// Nor does the GET alone change anything (mail scanners).
-		if user := adminAs[User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); !user.TOTPEnabled {
+		if user := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); !user.TOTPEnabled {
 			t.Fatal("opening the link changed something")
 		}
 	})
@@ -469,7 +469,7 @@ func TestRecoverByEmailFromTheTOTPStep(t *testing.T) {
 		enrol = b.post(link, url.Values{"step": {"recover"}})
 		wantPage(t, enrol, http.StatusOK, "Set up your authenticator app", `id="totp-key"`)
 		h.Expect("/v1/check", req{"system": "portal", "authid": "ada", "attempt": attemptID}, http.StatusAccepted, "pending")
-		user := adminAs[User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK)
+		user := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK)
 		if user.TOTPEnabled || user.EmailVerifiedAt != nil || user.TwoFactorResetAt == nil || user.RecoveryCodesLeft != 0 {
 			t.Fatalf("ada after recovery = %v", user)
 		}
@@ -502,7 +502,7 @@ func TestRecoverByEmailFromTheTOTPStep(t *testing.T) {
 // verified reports whether ada's address is verified.
 func verified(t *testing.T, h *harness) bool {
 	t.Helper()
-	return adminAs[User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK).EmailVerifiedAt != nil
+	return adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK).EmailVerifiedAt != nil
 }
 
 // verifyAda verifies ada's address with a link, as her settings do, with
@@ -536,7 +536,7 @@ func TestTheSecuritySystemIsReserved(t *testing.T) {
 func TestAdministratorsChangesAreDatedAndNoticed(t *testing.T) {
 	h := newHarness(t)
 	enrolledAda(t, h)
-	user := adminAs[User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK)
+	user := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK)
 	if user.TOTPEnabledAt == nil || user.TwoFactorResetAt != nil {
 		t.Fatalf("ada = %v, want enrolled, never reset", user)
 	}
@@ -544,7 +544,7 @@ func TestAdministratorsChangesAreDatedAndNoticed(t *testing.T) {
 	if res := h.Do(http.MethodDelete, "/v1/admin/users/ada/totp", h.AdminKey, nil); res.Status != http.StatusNoContent {
 		t.Fatalf("reset = %d %s", res.Status, res.Body)
 	}
-	user = adminAs[User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK)
+	user = adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK)
 	if user.TOTPEnabled || user.TOTPEnabledAt != nil || user.TwoFactorResetAt == nil {
 		t.Fatalf("ada after the administrator's reset = %v", user)
 	}

@@ -58,14 +58,14 @@ func TestEmailPasswordSwitchFlowsDown(t *testing.T) {
 			t.Fatalf("PATCH account by eu's key = %d %s, want 409", res.Status, res.Body)
 		}
 		// Email delivery stays its own.
-		if got := adminAs[Account](h, http.MethodPatch, "/v1/admin/account"+eu, req{"email_delivery": false}, http.StatusOK); got.EmailDelivery {
+		if got := adminAs[apitest.Account](h, http.MethodPatch, "/v1/admin/account"+eu, req{"email_delivery": false}, http.StatusOK); got.EmailDelivery {
 			t.Fatalf("eu = %v, want delivery off", got)
 		}
 		h.Admin(http.MethodPatch, "/v1/admin/account"+eu, req{"email_delivery": true}, http.StatusOK)
 	})
 
 	allowEmailLogin(h)
-	if got := adminAs[Account](h, http.MethodGet, "/v1/admin/account"+eu, nil, http.StatusOK); !got.EmailPasswordLogin || got.TopOrganisation != "acme" || got.Parent != "acme" {
+	if got := adminAs[apitest.Account](h, http.MethodGet, "/v1/admin/account"+eu, nil, http.StatusOK); !got.EmailPasswordLogin || got.TopOrganisation != "acme" || got.Parent != "acme" {
 		t.Fatalf("eu = %v, want acme's switch, on", got)
 	}
 
@@ -82,7 +82,7 @@ func TestEmailPasswordSwitchFlowsDown(t *testing.T) {
 		wantPage(t, submitPassword(t, msg.Link, "correct horse battery", "correct horse battery"), http.StatusOK, "Your password is set")
 
 		app := &apitest.Client{T: t, URL: h.URL, AppKey: h.appKeyOf("eu")}
-		out := apitest.ExpectAs[StartSuccess](app, "/v1/start", req{"system": "portal", "authid": "eve"}, http.StatusOK, "success")
+		out := apitest.ExpectAs[apitest.StartSuccess](app, "/v1/start", req{"system": "portal", "authid": "eve"}, http.StatusOK, "success")
 		page := out.URL
 		if out.Method != "password" || page == "" {
 			t.Fatalf("start = %v, want the password method", out)
@@ -93,14 +93,14 @@ func TestEmailPasswordSwitchFlowsDown(t *testing.T) {
 
 	t.Run("turned off at the top, the sub-organisation's credentials go too", func(t *testing.T) {
 		res := h.Do(http.MethodPatch, "/v1/admin/account", h.AdminKey, req{"email_password_login": false})
-		if res.Status != http.StatusConflict || apitest.Decode[AffectedUsers](t, res).AffectedUsers != 1 {
+		if res.Status != http.StatusConflict || apitest.Decode[apitest.AffectedUsers](t, res).AffectedUsers != 1 {
 			t.Fatalf("off at acme = %d %s, want 409 with eve of eu affected", res.Status, res.Body)
 		}
-		got := adminAs[Account](h, http.MethodPatch, "/v1/admin/account", req{"email_password_login": false, "confirm_affected_users": 1}, http.StatusOK)
+		got := adminAs[apitest.Account](h, http.MethodPatch, "/v1/admin/account", req{"email_password_login": false, "confirm_affected_users": 1}, http.StatusOK)
 		if d := got.CredentialsDeleted; d == nil || d.Users != 1 || d.Passwords != 1 {
 			t.Fatalf("off at acme = %v, want eve's password deleted", got)
 		}
-		if got := adminAs[Account](h, http.MethodGet, "/v1/admin/account"+eu, nil, http.StatusOK); got.EmailPasswordLogin {
+		if got := adminAs[apitest.Account](h, http.MethodGet, "/v1/admin/account"+eu, nil, http.StatusOK); got.EmailPasswordLogin {
 			t.Fatalf("eu = %v, want the switch off", got)
 		}
 		app := &apitest.Client{T: t, URL: h.URL, AppKey: h.appKeyOf("eu")}
@@ -123,7 +123,7 @@ func TestPolicyFlowsDown(t *testing.T) {
 	h.Admin(http.MethodPost, "/v1/admin/policy", req{"rego": closedVPNPolicy, "tests": closedVPNTests}, http.StatusCreated)
 	t.Run("the parent's uploaded Rego policy decides for the child's users", func(t *testing.T) {
 		app.Expect("/v1/start", start, http.StatusForbidden, "security error")
-		active := adminAs[Policy](h, http.MethodGet, "/v1/admin/policy"+eu, nil, http.StatusOK).Active
+		active := adminAs[apitest.Policy](h, http.MethodGet, "/v1/admin/policy"+eu, nil, http.StatusOK).Active
 		if active.InheritedFrom == nil || *active.InheritedFrom != "acme" || active.Version != 1 || active.Builtin {
 			t.Fatalf("eu's active policy = %.300v, want acme's version 1", active)
 		}
@@ -133,7 +133,7 @@ func TestPolicyFlowsDown(t *testing.T) {
 		tests := "package flexauth.risk_test\n\nimport data.flexauth.risk\n\ntest_vpn_is_open if {\n\trisk.decision.allow with input as {\"system\": {\"name\": \"vpn\", \"methods\": [\"pin\"]}, \"subject\": {\"assigned_method\": \"pin\"}}\n}\n"
 		h.Admin(http.MethodPost, "/v1/admin/policy"+eu, req{"rego": open, "tests": tests}, http.StatusCreated)
 		app.Expect("/v1/start", start, http.StatusOK, "success")
-		active := adminAs[Policy](h, http.MethodGet, "/v1/admin/policy"+eu, nil, http.StatusOK).Active
+		active := adminAs[apitest.Policy](h, http.MethodGet, "/v1/admin/policy"+eu, nil, http.StatusOK).Active
 		if active.InheritedFrom != nil || active.Version != 1 {
 			t.Fatalf("eu's active policy = %.300v, want its own version 1", active)
 		}

@@ -118,12 +118,11 @@ func (c *Client) Expect(path string, body any, wantStatus int, wantResult string
 // Start starts an attempt that the policy allows and returns its id.
 func (c *Client) Start(system, authid string) string {
 	c.T.Helper()
-	out := c.Expect("/v1/start", map[string]any{"system": system, "authid": authid}, http.StatusOK, "success")
-	id, _ := out["attempt"].(string)
-	if id == "" {
-		c.T.Fatalf("start answered no attempt id: %v", out)
+	out := ExpectAs[StartSuccess](c, "/v1/start", map[string]any{"system": system, "authid": authid}, http.StatusOK, "success")
+	if out.Attempt == "" {
+		c.T.Fatalf("start answered no attempt id: %+v", out)
 	}
-	return id
+	return out.Attempt
 }
 
 // Setup creates a system and a user (authid@example.com) assigned to it
@@ -163,18 +162,15 @@ func (c *Client) Page(method, url string) Response {
 // "authid=alice"), checking they come newest first.
 func (c *Client) AuditTypes(query string) []string {
 	c.T.Helper()
-	out := c.Admin(http.MethodGet, "/v1/admin/audit?"+query, nil, http.StatusOK)
-	events, _ := out["events"].([]any)
+	events := AdminAs[AuditEvents](c, http.MethodGet, "/v1/admin/audit?"+query, nil, http.StatusOK).Events
 	types := make([]string, 0, len(events))
-	last := -1.0
-	for _, e := range events {
-		ev := e.(map[string]any)
-		id := ev["id"].(float64)
-		if last >= 0 && id >= last {
-			c.T.Fatalf("audit events are not newest first: %v", events)
+	var last int64 = -1
+	for _, ev := range events {
+		if last >= 0 && ev.ID >= last {
+			c.T.Fatalf("audit events are not newest first: %+v", events)
 		}
-		last = id
-		types = append(types, ev["type"].(string))
+		last = ev.ID
+		types = append(types, ev.Type)
 	}
 	return types
 }

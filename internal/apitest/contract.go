@@ -1,17 +1,21 @@
-package api_test
+package apitest
 
 import "encoding/json"
 
-// The answers of the HTTP API as api/openapi.json documents them, for the
-// tests to decode into (apitest.Decode, apitest.AdminAs). They are the
-// tests' own copies of the contract, deliberately not the api package's
-// response structs: decoding refuses a field a type does not declare, so
-// a renamed json tag or an undocumented field fails the test that reads
-// it. Each type is the schema of the same name under
-// components/schemas; nested objects are named for their parent and field.
-// A nullable field is a pointer (nil for null); a field the contract
-// leaves free-form (an audit event's detail, a policy input) is a map.
+// The answers of flexauth's HTTP API as api/openapi.json documents them,
+// for the api and e2e tests to decode into with Decode, AdminAs and
+// ExpectAs. They are the tests' own copies of the contract, deliberately
+// not the api package's response structs: Decode refuses a field a type
+// does not declare, so a renamed json tag or an undocumented field fails
+// the test that reads it, and a field the API stops sending reads as zero
+// where the test asserts it. Each type is the schema of the same name
+// under components/schemas; a nested object is named for its schema and
+// field. A nullable field, or one the contract says is sometimes absent
+// and a test checks, is a pointer (nil for null or absent); a field the
+// contract leaves free-form (an audit event's detail, a policy input) is
+// a map or raw JSON.
 
+// PolicyActive is Policy's active.
 type PolicyActive struct {
 	Version       int     `json:"version"`
 	CreatedAt     *string `json:"created_at"`
@@ -22,6 +26,7 @@ type PolicyActive struct {
 	InheritedFrom *string `json:"inherited_from"` // absent when the policy is the organisation's own
 }
 
+// PolicyVersion is Policy's versions.
 type PolicyVersion struct {
 	Version   int     `json:"version"`
 	CreatedAt *string `json:"created_at"`
@@ -30,11 +35,13 @@ type PolicyVersion struct {
 	Active    bool    `json:"active"`
 }
 
+// Policy is the schema Policy.
 type Policy struct {
 	Active   PolicyActive    `json:"active"`
 	Versions []PolicyVersion `json:"versions"`
 }
 
+// PolicyTestResult is the schema PolicyTestResult.
 type PolicyTestResult struct {
 	Name     string `json:"name"`
 	Passed   bool   `json:"passed"`
@@ -42,11 +49,13 @@ type PolicyTestResult struct {
 	Location string `json:"location"`
 }
 
+// PolicyUploaded is the schema PolicyUploaded.
 type PolicyUploaded struct {
 	Version int                `json:"version"`
 	Tests   []PolicyTestResult `json:"tests"`
 }
 
+// PolicyRefusedProblem is PolicyRefused's problems.
 type PolicyRefusedProblem struct {
 	File    string `json:"file"`
 	Line    int    `json:"line"`
@@ -54,6 +63,7 @@ type PolicyRefusedProblem struct {
 	Message string `json:"message"`
 }
 
+// PolicyRefused is the schema PolicyRefused.
 type PolicyRefused struct {
 	Error    string                 `json:"error"`
 	Problems []PolicyRefusedProblem `json:"problems"`
@@ -61,10 +71,12 @@ type PolicyRefused struct {
 	Limit    string                 `json:"limit"`
 }
 
+// PolicyRollback is the schema PolicyRollback.
 type PolicyRollback struct {
 	Version int `json:"version"`
 }
 
+// PolicyEvaluationDecision is PolicyEvaluation's decision.
 type PolicyEvaluationDecision struct {
 	Allow       bool     `json:"allow"`
 	Method      string   `json:"method"`
@@ -75,6 +87,7 @@ type PolicyEvaluationDecision struct {
 	Channel     string   `json:"channel"`
 }
 
+// PolicyEvaluation is the schema PolicyEvaluation.
 type PolicyEvaluation struct {
 	Decision        PolicyEvaluationDecision `json:"decision"`
 	Input           json.RawMessage          `json:"input"` // free-form: the policy input document, or null
@@ -84,6 +97,7 @@ type PolicyEvaluation struct {
 	PolicyError     string                   `json:"policy_error"`
 }
 
+// StartSuccess is the schema StartSuccess.
 type StartSuccess struct {
 	Result    string `json:"result"`
 	Attempt   string `json:"attempt"`
@@ -92,18 +106,22 @@ type StartSuccess struct {
 	URL       string `json:"url"`
 }
 
+// Result is the schema Result.
 type Result struct {
 	Result string `json:"result"`
 }
 
+// SecurityError is the schema SecurityError.
 type SecurityError struct {
 	Result string `json:"result"`
 }
 
+// Error is the schema Error.
 type Error struct {
 	Error string `json:"error"`
 }
 
+// System is the schema System.
 type System struct {
 	Name        string     `json:"name"`
 	Methods     []string   `json:"methods"`
@@ -115,19 +133,23 @@ type System struct {
 	ReturnURL   string     `json:"return_url"`
 }
 
+// Systems is the schema Systems.
 type Systems struct {
 	Systems []System `json:"systems"`
 }
 
+// Assignment is the schema Assignment.
 type Assignment struct {
 	System string `json:"system"`
 	Method string `json:"method"`
 }
 
+// Assignments is the schema Assignments.
 type Assignments struct {
 	Assignments []Assignment `json:"assignments"`
 }
 
+// User is the schema User.
 type User struct {
 	Authid             string       `json:"authid"`
 	Name               string       `json:"name"`
@@ -153,6 +175,7 @@ type User struct {
 	Organisation       string       `json:"organisation"`
 }
 
+// ImportResultSummary is ImportResult's summary.
 type ImportResultSummary struct {
 	Create    int `json:"create"`
 	Update    int `json:"update"`
@@ -160,6 +183,7 @@ type ImportResultSummary struct {
 	Errors    int `json:"errors"`
 }
 
+// ImportResultRow is ImportResult's rows.
 type ImportResultRow struct {
 	Line         int      `json:"line"`
 	Authid       string   `json:"authid"`
@@ -169,6 +193,7 @@ type ImportResultRow struct {
 	Errors       []string `json:"errors"`
 }
 
+// ImportResult is the schema ImportResult.
 type ImportResult struct {
 	Applied bool                `json:"applied"`
 	Valid   bool                `json:"valid"`
@@ -176,16 +201,19 @@ type ImportResult struct {
 	Rows    []ImportResultRow   `json:"rows"`
 }
 
+// ConsoleSignInPending is the schema ConsoleSignInPending.
 type ConsoleSignInPending struct {
 	Result    string `json:"result"`
 	ExpiresAt string `json:"expires_at"`
 }
 
+// ConsoleCheckEnded is the schema ConsoleCheckEnded.
 type ConsoleCheckEnded struct {
 	Result string `json:"result"`
 	Reason string `json:"reason"`
 }
 
+// ConsoleAuthenticated is the schema ConsoleAuthenticated.
 type ConsoleAuthenticated struct {
 	Result    string `json:"result"`
 	CSRFToken string `json:"csrf_token"`
@@ -193,6 +221,7 @@ type ConsoleAuthenticated struct {
 	Account   string `json:"account"`
 }
 
+// ConsoleSession is the schema ConsoleSession.
 type ConsoleSession struct {
 	Account       string `json:"account"`
 	Authid        string `json:"authid"`
@@ -204,6 +233,7 @@ type ConsoleSession struct {
 	Fresh         bool   `json:"fresh"`
 }
 
+// DevOutboxMessage is DevOutbox's messages.
 type DevOutboxMessage struct {
 	ID      string  `json:"id"`
 	Time    string  `json:"time"`
@@ -216,10 +246,12 @@ type DevOutboxMessage struct {
 	Purpose *string `json:"purpose"` // absent but for a welcome link
 }
 
+// DevOutbox is the schema DevOutbox.
 type DevOutbox struct {
 	Messages []DevOutboxMessage `json:"messages"`
 }
 
+// StatsDay is Stats's days.
 type StatsDay struct {
 	Date          string `json:"date"`
 	Authenticated int    `json:"authenticated"`
@@ -230,6 +262,7 @@ type StatsDay struct {
 	Pending       int    `json:"pending"`
 }
 
+// StatsTotals is Stats's totals.
 type StatsTotals struct {
 	Authenticated int `json:"authenticated"`
 	Expired       int `json:"expired"`
@@ -240,6 +273,7 @@ type StatsTotals struct {
 	Started       int `json:"started"`
 }
 
+// Stats is the schema Stats.
 type Stats struct {
 	Days           []StatsDay   `json:"days"`
 	Totals         StatsTotals  `json:"totals"`
@@ -247,6 +281,7 @@ type Stats struct {
 	RecentFailures []AuditEvent `json:"recent_failures"`
 }
 
+// UserAttemptsAttempt is UserAttempts's attempts.
 type UserAttemptsAttempt struct {
 	ID          string  `json:"id"`
 	System      string  `json:"system"`
@@ -257,6 +292,7 @@ type UserAttemptsAttempt struct {
 	CompletedAt *string `json:"completed_at"`
 }
 
+// UserAttemptsByMethodItem is UserAttempts's by_method.
 type UserAttemptsByMethodItem struct {
 	Method      string  `json:"method"`
 	Logins      int     `json:"logins"`
@@ -264,36 +300,43 @@ type UserAttemptsByMethodItem struct {
 	LastIP      string  `json:"last_ip"`
 }
 
+// UserAttempts is the schema UserAttempts.
 type UserAttempts struct {
 	Attempts []UserAttemptsAttempt      `json:"attempts"`
 	ByMethod []UserAttemptsByMethodItem `json:"by_method"`
 }
 
+// RecoveryCodes is the schema RecoveryCodes.
 type RecoveryCodes struct {
 	Codes []string `json:"codes"`
 }
 
+// Users is the schema Users.
 type Users struct {
 	Total int    `json:"total"`
 	Users []User `json:"users"`
 }
 
+// SSOIdentity is the schema SSOIdentity.
 type SSOIdentity struct {
 	Bound   bool   `json:"bound"`
 	Issuer  string `json:"issuer"`
 	Subject string `json:"subject"`
 }
 
+// TOTPEnrolment is the schema TOTPEnrolment.
 type TOTPEnrolment struct {
 	OtpauthURI string `json:"otpauth_uri"`
 	Secret     string `json:"secret"`
 	QrPng      string `json:"qr_png"`
 }
 
+// TOTPEnabled is the schema TOTPEnabled.
 type TOTPEnabled struct {
 	TOTPEnabled bool `json:"totp_enabled"`
 }
 
+// AuditEvent is the schema AuditEvent.
 type AuditEvent struct {
 	ID           int64          `json:"id"`
 	Time         string         `json:"time"`
@@ -307,15 +350,18 @@ type AuditEvent struct {
 	Organisation string         `json:"organisation"`
 }
 
+// AuditEvents is the schema AuditEvents.
 type AuditEvents struct {
 	Next   string       `json:"next"`
 	Events []AuditEvent `json:"events"`
 }
 
+// Health is the schema Health.
 type Health struct {
 	Status string `json:"status"`
 }
 
+// APIKey is the schema APIKey.
 type APIKey struct {
 	ID         string  `json:"id"`
 	Name       string  `json:"name"`
@@ -326,6 +372,7 @@ type APIKey struct {
 	RevokedAt  *string `json:"revoked_at"`
 }
 
+// AccountCredentialsDeleted is Account's credentials_deleted.
 type AccountCredentialsDeleted struct {
 	Users          int `json:"users"`
 	Passwords      int `json:"passwords"`
@@ -334,6 +381,7 @@ type AccountCredentialsDeleted struct {
 	Links          int `json:"links"`
 }
 
+// Account is the schema Account.
 type Account struct {
 	ID                 string                     `json:"id"`
 	Name               string                     `json:"name"`
@@ -346,10 +394,12 @@ type Account struct {
 	WelcomeLinks       *int                       `json:"welcome_links"`
 }
 
+// APIKeys is the schema APIKeys.
 type APIKeys struct {
 	Keys []APIKey `json:"keys"`
 }
 
+// Lockout is the schema Lockout.
 type Lockout struct {
 	Factor        string  `json:"factor"`
 	Failures      int     `json:"failures"`
@@ -359,6 +409,7 @@ type Lockout struct {
 	LastFailureAt string  `json:"last_failure_at"`
 }
 
+// EffectiveMethod is the schema EffectiveMethod.
 type EffectiveMethod struct {
 	Method        string   `json:"method"`
 	Allow         bool     `json:"allow"`
@@ -369,6 +420,7 @@ type EffectiveMethod struct {
 	Reasons       []string `json:"reasons"`
 }
 
+// Effective is the schema Effective.
 type Effective struct {
 	PolicyVersion int               `json:"policy_version"`
 	Assumed       string            `json:"assumed"`
@@ -382,10 +434,12 @@ type PolicyEffectiveSensitivity struct {
 	Sensitivity string `json:"sensitivity"`
 }
 
+// PolicyEffective is the schema PolicyEffective.
 type PolicyEffective struct {
 	Sensitivities []PolicyEffectiveSensitivity `json:"sensitivities"`
 }
 
+// EmailLoginResultsResult is EmailLoginResults's results.
 type EmailLoginResultsResult struct {
 	Authid string `json:"authid"`
 	Result string `json:"result"`
@@ -394,24 +448,28 @@ type EmailLoginResultsResult struct {
 	Link   string `json:"link"`
 }
 
+// EmailLoginResultsSummary is EmailLoginResults's summary.
 type EmailLoginResultsSummary struct {
 	Changed   int `json:"changed"`
 	Unchanged int `json:"unchanged"`
 	Errors    int `json:"errors"`
 }
 
+// EmailLoginResults is the schema EmailLoginResults.
 type EmailLoginResults struct {
 	Action  string                    `json:"action"`
 	Results []EmailLoginResultsResult `json:"results"`
 	Summary EmailLoginResultsSummary  `json:"summary"`
 }
 
+// SignInMethods is the schema SignInMethods.
 type SignInMethods struct {
 	Authid        string      `json:"authid"`
 	NeverSignedIn bool        `json:"never_signed_in"`
 	Ways          []SignInWay `json:"ways"`
 }
 
+// SignInWaySSO is SignInWay's sso.
 type SignInWaySSO struct {
 	Bound         bool    `json:"bound"`
 	Issuer        string  `json:"issuer"`
@@ -420,6 +478,7 @@ type SignInWaySSO struct {
 	ProfileReadAt *string `json:"profile_read_at"`
 }
 
+// SignInWaySecurity is SignInWay's security.
 type SignInWaySecurity struct {
 	EmailPasswordLogin       bool     `json:"email_password_login"`
 	PasswordSetAt            *string  `json:"password_set_at"`
@@ -433,6 +492,7 @@ type SignInWaySecurity struct {
 	Actions                  []string `json:"actions"`
 }
 
+// SignInWay is the schema SignInWay.
 type SignInWay struct {
 	Kind      string            `json:"kind"`
 	Method    string            `json:"method"`
@@ -444,15 +504,18 @@ type SignInWay struct {
 	Security  SignInWaySecurity `json:"security"`
 }
 
+// PasswordResetSent is the schema PasswordResetSent.
 type PasswordResetSent struct {
 	Link string `json:"link"`
 }
 
+// AffectedUsers is the schema AffectedUsers.
 type AffectedUsers struct {
 	Error         string `json:"error"`
 	AffectedUsers int    `json:"affected_users"`
 }
 
+// Organisation is the schema Organisation.
 type Organisation struct {
 	ID       string         `json:"id"`
 	Name     string         `json:"name"`
@@ -461,10 +524,12 @@ type Organisation struct {
 	Children []Organisation `json:"children"`
 }
 
+// Organisations is the schema Organisations.
 type Organisations struct {
 	Organisations []Organisation `json:"organisations"`
 }
 
+// UserMoved is the schema UserMoved.
 type UserMoved struct {
 	Authid             string       `json:"authid"`
 	From               string       `json:"from"`
@@ -473,12 +538,14 @@ type UserMoved struct {
 	DroppedAssignments []Assignment `json:"dropped_assignments"`
 }
 
+// ReadinessChecks is Readiness's checks.
 type ReadinessChecks struct {
 	Store    string `json:"store"`
 	Temporal string `json:"temporal"`
 	Plugins  string `json:"plugins"`
 }
 
+// Readiness is the schema Readiness.
 type Readiness struct {
 	Status string          `json:"status"`
 	Checks ReadinessChecks `json:"checks"`
