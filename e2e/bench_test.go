@@ -11,10 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/uptrace/bun/driver/pgdriver"
+
+	"github.com/flexauth/flexauth/internal/apitest"
 	"github.com/flexauth/flexauth/password"
 	"github.com/flexauth/flexauth/store"
 	"github.com/flexauth/flexauth/workflows"
-	"github.com/uptrace/bun/driver/pgdriver"
 )
 
 // The benchmarks below measure the two hot paths of an attempt on real
@@ -134,8 +136,8 @@ func BenchmarkPasswordStep(b *testing.B) {
 	form := url.Values{"step": {"password"}, "password": {"correct horse battery"}}.Encode()
 	b.ResetTimer()
 	for b.Loop() {
-		out := h.Expect("/v1/start", req{"system": "portal", "authid": "ada"}, http.StatusOK, "success")
-		r, _ := http.NewRequest(http.MethodPost, out["url"].(string), strings.NewReader(form))
+		out := apitest.ExpectAs[apitest.StartSuccess](h.Client, "/v1/start", req{"system": "portal", "authid": "ada"}, http.StatusOK, "success")
+		r, _ := http.NewRequest(http.MethodPost, out.URL, strings.NewReader(form))
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		r.Header.Set("Origin", h.url)
 		res, err := client.Do(r)

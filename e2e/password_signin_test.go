@@ -63,12 +63,12 @@ func TestPasswordSignInOnThePhone(t *testing.T) {
 	// The application starts a sign-in and sends the browser to its URL.
 	start := func() (string, string) {
 		t.Helper()
-		out := h.Expect("/v1/start", map[string]any{"system": "portal", "authid": "ada"}, http.StatusOK, "success")
-		u, _ := out["url"].(string)
-		if out["method"] != "password" || !strings.HasPrefix(u, h.url+attempt.PagePath) {
+		out := apitest.ExpectAs[apitest.StartSuccess](h.Client, "/v1/start", map[string]any{"system": "portal", "authid": "ada"}, http.StatusOK, "success")
+		u := out.URL
+		if out.Method != "password" || !strings.HasPrefix(u, h.url+attempt.PagePath) {
 			t.Fatalf("start = %v", out)
 		}
-		return out["attempt"].(string), u
+		return out.Attempt, u
 	}
 	attemptID, page := start()
 	check := map[string]any{"system": "portal", "authid": "ada", "attempt": attemptID}
@@ -158,14 +158,14 @@ func TestPasswordSignInOnThePhone(t *testing.T) {
 	// The account switch off deletes the credentials: the password sign-in
 	// is refused, a link sign-in still works.
 	out := h.Do(http.MethodPatch, "/v1/admin/account", h.AdminKey, map[string]any{"email_password_login": false})
-	if out.Status != http.StatusConflict || !strings.Contains(out.Body, `"affected_users":1`) {
+	if out.Status != http.StatusConflict || apitest.Decode[apitest.AffectedUsers](t, out).AffectedUsers != 1 {
 		t.Fatalf("switch off without confirming = %d %s", out.Status, out.Body)
 	}
 	h.Admin(http.MethodPatch, "/v1/admin/account", map[string]any{"email_password_login": false, "confirm_affected_users": 1}, http.StatusOK)
 	run("the open sign-in page", chromedp.Reload())
 	b.waitFor(tab, `!document.getElementById('code') && !document.getElementById('password')`, "the open sign-in cannot go on")
 	h.Expect("/v1/start", map[string]any{"system": "portal", "authid": "ada"}, http.StatusForbidden, "security error")
-	if u := h.Admin(http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); u["totp_enabled"] != false || u["password_set_at"] != nil {
+	if u := apitest.AdminAs[apitest.User](h.Client, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); u.TOTPEnabled || u.PasswordSetAt != nil {
 		t.Fatalf("ada after the switch off = %v, want no password and no app", u)
 	}
 	h.Admin(http.MethodPatch, "/v1/admin/systems/portal", map[string]any{"methods": []string{"password", "passwordless"}}, http.StatusOK)

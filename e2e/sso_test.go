@@ -64,7 +64,7 @@ func TestSingleSignOnThroughALocalProvider(t *testing.T) {
 	if ada.SSOIssuer != prov.Issuer() || ada.SSOSubject != oidctest.Users()["ada@example.com"].Sub {
 		t.Fatalf("bound identity = %q %q", ada.SSOIssuer, ada.SSOSubject)
 	}
-	if u := h.Admin(http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); u["sso_bound"] != true {
+	if u := apitest.AdminAs[apitest.User](h.Client, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); !u.SSOBound {
 		t.Fatalf("ada after the first sign-on = %v, want sso_bound", u)
 	}
 	if types := h.AuditTypes("authid=ada&type=" + attempt.EventSSOBound); len(types) != 1 {
@@ -310,13 +310,13 @@ func (h *harness) rejections(authid string) []string {
 	var reasons []string
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		out := h.Admin(http.MethodGet, "/v1/admin/audit?authid="+authid+"&type="+attempt.EventRejected, nil, http.StatusOK)
-		events, _ := out["events"].([]any)
+		out := apitest.AdminAs[apitest.AuditEvents](h.Client, http.MethodGet, "/v1/admin/audit?authid="+authid+"&type="+attempt.EventRejected, nil, http.StatusOK)
+		events := out.Events
 		reasons = reasons[:0]
 		for _, e := range events {
-			rs, _ := e.(map[string]any)["reasons"].([]any)
+			rs := e.Reasons
 			if len(rs) > 0 {
-				reasons = append(reasons, rs[0].(string))
+				reasons = append(reasons, rs[0])
 			}
 		}
 		if len(reasons) > 0 || time.Now().After(deadline) {
@@ -339,9 +339,9 @@ func TestSingleSignOnFromTheStartURL(t *testing.T) {
 	h.Admin(http.MethodPost, "/v1/admin/users", req{"authid": "ada", "email": "ada@example.com"}, http.StatusCreated)
 	h.Admin(http.MethodPut, "/v1/admin/users/ada/systems", req{"assignments": []req{{"system": "portal", "method": "sso"}}}, http.StatusOK)
 
-	out := h.Expect("/v1/start", req{"system": "portal", "authid": "ada"}, http.StatusOK, "success")
-	page, _ := out["url"].(string)
-	if out["method"] != "sso" || !strings.HasPrefix(page, h.url+attempt.PagePath) {
+	out := apitest.ExpectAs[apitest.StartSuccess](h.Client, "/v1/start", req{"system": "portal", "authid": "ada"}, http.StatusOK, "success")
+	page := out.URL
+	if out.Method != "sso" || !strings.HasPrefix(page, h.url+attempt.PagePath) {
 		t.Fatalf("start = %v, want method sso and the hosted page's url", out)
 	}
 	if res := h.Page(http.MethodGet, page); res.Status != http.StatusOK || !strings.Contains(res.Body, "organisation") {
