@@ -96,7 +96,7 @@ func newHarnessWith(t *testing.T, opts harnessOptions) *harness {
 type req = map[string]any
 
 // adminAs calls the admin API as h.Admin does and decodes the answer into
-// T, one of the contract's types (contract_test.go), strictly.
+// T, one of the contract's types (apitest.User, ...), strictly.
 func adminAs[T any](h *harness, method, path string, body any, want int) T {
 	h.t.Helper()
 	return apitest.AdminAs[T](h.Client, method, path, body, want)

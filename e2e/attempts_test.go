@@ -229,12 +229,12 @@ func TestNoEnumeration(t *testing.T) {
 		key  string
 		body req
 	}{
-		{"unknown user", h.appKey, req{"system": "vpn", "authid": "nobody"}},
-		{"unknown system", h.appKey, req{"system": "nothing", "authid": "gina"}},
-		{"unassigned user", h.appKey, req{"system": "crm", "authid": "gina"}},
-		{"disabled user", h.appKey, req{"system": "vpn", "authid": "hank"}},
+		{"unknown user", h.AppKey, req{"system": "vpn", "authid": "nobody"}},
+		{"unknown system", h.AppKey, req{"system": "nothing", "authid": "gina"}},
+		{"unassigned user", h.AppKey, req{"system": "crm", "authid": "gina"}},
+		{"disabled user", h.AppKey, req{"system": "vpn", "authid": "hank"}},
 		{"bad key", "fa_app_not-a-key", req{"system": "vpn", "authid": "gina"}},
-		{"admin key on the app API", h.adminKey, req{"system": "vpn", "authid": "gina"}},
+		{"admin key on the app API", h.AdminKey, req{"system": "vpn", "authid": "gina"}},
 	}
 	var first string
 	for _, c := range cases {
@@ -277,7 +277,7 @@ func TestBadRequests(t *testing.T) {
 		if strings.Contains(c.body, "pin") {
 			path = "/v1/check"
 		}
-		res := h.Do(http.MethodPost, path, h.appKey, c.body)
+		res := h.Do(http.MethodPost, path, h.AppKey, c.body)
 		status, raw := res.Status, res.Body
 		var e struct{ Error string }
 		if status < 400 || status >= 500 || json.Unmarshal([]byte(raw), &e) != nil || e.Error == "" {
@@ -292,7 +292,7 @@ func TestBadRequests(t *testing.T) {
 // event history.
 func (h *harness) assertHistoryHasNo(workflowID, secret string) {
 	h.t.Helper()
-	iter := h.tc.GetWorkflowHistory(context.Background(), workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	iter := h.Temporal.GetWorkflowHistory(context.Background(), workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	events := 0
 	for iter.HasNext() {
 		ev, err := iter.Next()

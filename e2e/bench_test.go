@@ -84,7 +84,7 @@ func BenchmarkQueryAttemptState(b *testing.B) {
 	ctx := context.Background()
 	b.ResetTimer()
 	for b.Loop() {
-		v, err := h.tc.QueryWorkflow(ctx, id, "", workflows.QueryState)
+		v, err := h.Temporal.QueryWorkflow(ctx, id, "", workflows.QueryState)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -126,7 +126,7 @@ func BenchmarkPasswordStep(b *testing.B) {
 	h.Admin(http.MethodPut, "/v1/admin/users/ada/systems", req{"assignments": []req{{"system": "portal", "method": "password"}}}, http.StatusOK)
 	// The password and an enrolled app, written directly: the benchmark is
 	// about signing in, not setting up.
-	_, err = h.st.DB().NewUpdate().Model((*store.User)(nil)).Set("email_password_login = ?", true).Set("password_hash = ?", hash).
+	_, err = h.Store.DB().NewUpdate().Model((*store.User)(nil)).Set("email_password_login = ?", true).Set("password_hash = ?", hash).
 		Set("totp_enabled = ?", true).Where("account_id = ? AND authid = ?", "acme", "ada").Exec(ctx)
 	if err != nil {
 		b.Fatal(err)
@@ -139,7 +139,7 @@ func BenchmarkPasswordStep(b *testing.B) {
 		out := apitest.ExpectAs[apitest.StartSuccess](h.Client, "/v1/start", req{"system": "portal", "authid": "ada"}, http.StatusOK, "success")
 		r, _ := http.NewRequest(http.MethodPost, out.URL, strings.NewReader(form))
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		r.Header.Set("Origin", h.url)
+		r.Header.Set("Origin", h.URL)
 		res, err := client.Do(r)
 		if err != nil {
 			b.Fatal(err)

@@ -80,7 +80,7 @@ func TestConsoleEmailLoginWelcome(t *testing.T) {
 
 	// The welcome message went through the worker's outbox plugin.
 	msg := h.waitMessage("ada@example.com", 1)
-	if msg.Subject != "Create your password for Acme" || !strings.HasPrefix(msg.Link, h.url+"/w/") || !strings.Contains(msg.Body, msg.Link) {
+	if msg.Subject != "Create your password for Acme" || !strings.HasPrefix(msg.Link, h.URL+"/w/") || !strings.Contains(msg.Body, msg.Link) {
 		t.Fatalf("welcome message = %+v", msg)
 	}
 

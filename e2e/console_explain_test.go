@@ -311,7 +311,7 @@ func TestConsolePolicyEditorAndRecoveryCodes(t *testing.T) {
 			t.Fatalf("the downloaded file does not say whose codes they are:\n%s", file)
 		}
 
-		origin := h.url
+		origin := h.URL
 		if _, err := chromedp.CallBrowser(b.ctx, browser.SetPermission, browser.SetPermissionParams{
 			Permission: &browser.PermissionDescriptor{Name: "clipboard-read"}, Setting: browser.PermissionSettingGranted, Origin: origin,
 		}); err != nil {

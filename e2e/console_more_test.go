@@ -37,7 +37,7 @@ func TestConsoleSignInWithCodes(t *testing.T) {
 
 	// An unknown user sees the very screen an administrator sees, and
 	// polling it changes nothing.
-	b.do(chromedp.Navigate(h.url + "/console/"))
+	b.do(chromedp.Navigate(h.URL + "/console/"))
 	var unknown string
 	{
 		b.startSignIn("nobody")
@@ -156,7 +156,7 @@ func TestConsoleFreshSignInKeyboardAndPolicy(t *testing.T) {
 	h.Admin(http.MethodPut, "/v1/admin/users/admin/systems", req{"assignments": []req{{"system": "console", "method": "totp"}}}, http.StatusOK)
 	b := newBrowser(t, h, "fresh", 1280, 800)
 
-	b.do(chromedp.Navigate(h.url + "/console/"))
+	b.do(chromedp.Navigate(h.URL + "/console/"))
 	b.startSignIn("admin")
 	b.enterCode(clock.code())
 	b.waitReady("#/dashboard")
@@ -437,7 +437,7 @@ func (b *consoleBrowser) startSignIn(authid string) {
 	b.t.Helper()
 	b.waitVisible(tid("signin-form"))
 	ctx := context.Background()
-	before, _ := b.h.st.LatestAttempt(ctx, "acme", "console", authid)
+	before, _ := b.h.Store.LatestAttempt(ctx, "acme", "console", authid)
 	b.do(
 		chromedp.SetValue(chromedp.CSS(tid("signin-account")), "acme"),
 		chromedp.SetValue(chromedp.CSS(tid("signin-authid")), authid),
@@ -448,15 +448,15 @@ func (b *consoleBrowser) startSignIn(authid string) {
 	// the message (or opens the app) first; a test types at once, so it
 	// waits for the attempt to have begun, as a person's pace would, for
 	// an administrator (a sign-in for anyone else begins no attempt).
-	u, err := b.h.st.GetUser(ctx, "acme", authid)
+	u, err := b.h.Store.GetUser(ctx, "acme", authid)
 	if err != nil || u.Status != store.UserActive {
 		return
 	}
-	if _, err := b.h.st.ConsoleUser(ctx, u.ID, "console"); err != nil {
+	if _, err := b.h.Store.ConsoleUser(ctx, u.ID, "console"); err != nil {
 		return
 	}
 	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if att, err := b.h.st.LatestAttempt(ctx, "acme", "console", authid); err == nil && att.ID != before.ID && att.Method != "" {
+		if att, err := b.h.Store.LatestAttempt(ctx, "acme", "console", authid); err == nil && att.ID != before.ID && att.Method != "" {
 			return
 		}
 	}

@@ -32,7 +32,7 @@ func TestForgotPasswordAndAccountSwitchOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	r.Header.Set("Origin", h.url)
+	r.Header.Set("Origin", h.URL)
 	res, err := http.DefaultClient.Do(r)
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +57,7 @@ func TestForgotPasswordAndAccountSwitchOff(t *testing.T) {
 	// "Forgot password?" on a phone, by keyboard.
 	run("open forgot password",
 		chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile),
-		chromedp.Navigate(h.url+"/forgot/acme"),
+		chromedp.Navigate(h.URL+"/forgot/acme"),
 		chromedp.WaitVisible(chromedp.CSS("#email")),
 	)
 	b.waitFor(tab, `document.querySelector('h1').innerText === 'Forgot your password?' &&
@@ -68,7 +68,7 @@ func TestForgotPasswordAndAccountSwitchOff(t *testing.T) {
 	shot(t, tab, "phone-forgot-sent")
 
 	msg := h.waitMessage("ada@example.com", 2)
-	if msg.Subject != "Reset your password for Acme" || !strings.HasPrefix(msg.Link, h.url+"/r/") || !strings.Contains(msg.Body, msg.Link) {
+	if msg.Subject != "Reset your password for Acme" || !strings.HasPrefix(msg.Link, h.URL+"/r/") || !strings.Contains(msg.Body, msg.Link) {
 		t.Fatalf("reset message = %+v", msg)
 	}
 	run("open the reset link", chromedp.Navigate(msg.Link), chromedp.WaitVisible(chromedp.CSS("#password")))

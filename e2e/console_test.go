@@ -483,7 +483,7 @@ func (b *consoleBrowser) assertNoScriptErrors() {
 // dashboard.
 func (b *consoleBrowser) signIn() {
 	b.t.Helper()
-	b.do(chromedp.Navigate(b.h.url + "/console/"))
+	b.do(chromedp.Navigate(b.h.URL + "/console/"))
 	b.waitVisible(tid("signin-form"))
 	b.do(
 		chromedp.SendKeys(chromedp.CSS(tid("signin-account")), "acme"),

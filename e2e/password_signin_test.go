@@ -32,7 +32,7 @@ func TestPasswordSignInOnThePhone(t *testing.T) {
 	h.Admin(http.MethodPatch, "/v1/admin/account", map[string]any{"email_password_login": true}, http.StatusOK)
 	h.Admin(http.MethodPost, "/v1/admin/systems", map[string]any{
 		"name": "portal", "methods": []string{"password"}, "sensitivity": "medium", "ttl_seconds": 300,
-		"return_url": h.url + "/openapi.json",
+		"return_url": h.URL + "/openapi.json",
 	}, http.StatusCreated)
 	h.Admin(http.MethodPost, "/v1/admin/users", map[string]any{
 		"authid": "ada", "name": "Ada", "email": "ada@example.com", "email_password_login": true,
@@ -65,7 +65,7 @@ func TestPasswordSignInOnThePhone(t *testing.T) {
 		t.Helper()
 		out := apitest.ExpectAs[apitest.StartSuccess](h.Client, "/v1/start", map[string]any{"system": "portal", "authid": "ada"}, http.StatusOK, "success")
 		u := out.URL
-		if out.Method != "password" || !strings.HasPrefix(u, h.url+attempt.PagePath) {
+		if out.Method != "password" || !strings.HasPrefix(u, h.URL+attempt.PagePath) {
 			t.Fatalf("start = %v", out)
 		}
 		return out.Attempt, u
@@ -98,7 +98,7 @@ func TestPasswordSignInOnThePhone(t *testing.T) {
 	if len(codes) != 10 {
 		t.Fatalf("codes = %v", codes)
 	}
-	if got := text(`document.getElementById('next').getAttribute('href')`); got != h.url+"/openapi.json" {
+	if got := text(`document.getElementById('next').getAttribute('href')`); got != h.URL+"/openapi.json" {
 		t.Fatalf("continue link = %q, want the system's return URL", got)
 	}
 	h.Expect("/v1/check", check, http.StatusOK, "authenticated")
@@ -110,7 +110,7 @@ func TestPasswordSignInOnThePhone(t *testing.T) {
 	run("type the password again", chromedp.SendKeys(chromedp.CSS("#password"), "correct horse battery staple"+kb.Enter))
 	b.waitFor(tab, `Boolean(document.getElementById('code')) && document.querySelector('h1').innerText === 'Two-step verification'`, "the code step")
 	run("use a recovery code", chromedp.SendKeys(chromedp.CSS("#code"), codes[3]+kb.Enter))
-	b.waitFor(tab, `location.href === '`+h.url+`/openapi.json'`, "the return URL after signing in")
+	b.waitFor(tab, `location.href === '`+h.URL+`/openapi.json'`, "the return URL after signing in")
 	h.Expect("/v1/check", map[string]any{"system": "portal", "authid": "ada", "attempt": attemptID}, http.StatusOK, "authenticated")
 
 	// The spent code does not work again.
@@ -145,7 +145,7 @@ func TestPasswordSignInOnThePhone(t *testing.T) {
 		t.Fatal(err)
 	}
 	run("type the next code", chromedp.SendKeys(chromedp.CSS("#code"), code+kb.Enter))
-	b.waitFor(tab, `location.href === '`+h.url+`/openapi.json'`, "signed in with the new password")
+	b.waitFor(tab, `location.href === '`+h.URL+`/openapi.json'`, "signed in with the new password")
 	h.Expect("/v1/check", map[string]any{"system": "portal", "authid": "ada", "attempt": attemptID}, http.StatusOK, "authenticated")
 
 	// Reset two-factor (by an administrator): the next sign-in enrols again.
@@ -176,7 +176,7 @@ func TestPasswordSignInOnThePhone(t *testing.T) {
 	link := h.waitAttemptMessage(attemptID)
 	run("confirm the link", chromedp.Navigate(link.Link), chromedp.WaitVisible(chromedp.CSS(`form button[type="submit"]`)),
 		chromedp.Click(chromedp.CSS(`form button[type="submit"]`)))
-	b.waitFor(tab, `location.href === '`+h.url+`/openapi.json'`, "the link sign-in, back to the system")
+	b.waitFor(tab, `location.href === '`+h.URL+`/openapi.json'`, "the link sign-in, back to the system")
 	h.Expect("/v1/check", map[string]any{"system": "portal", "authid": "ada", "attempt": attemptID}, http.StatusOK, "authenticated")
 }
 

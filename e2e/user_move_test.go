@@ -38,7 +38,7 @@ func TestMovedUserSignsInOnlyAtItsNewOrganisation(t *testing.T) {
 
 	// At eu, with eu's app key, alice signs in.
 	key := apitest.AdminAs[apitest.APIKey](h.Client, http.MethodPost, "/v1/admin/keys?organisation=eu", req{"name": "eu app", "scope": "app"}, http.StatusCreated).Key
-	eu := &apitest.Client{T: t, URL: h.url, AppKey: key, AdminKey: h.adminKey}
+	eu := &apitest.Client{T: t, URL: h.URL, AppKey: key, AdminKey: h.AdminKey}
 	euAttempt := eu.Start("wiki", "alice")
 	link := h.waitAttemptMessage(euAttempt).Link
 	if res := h.Page(http.MethodPost, link); res.Status != http.StatusOK {
