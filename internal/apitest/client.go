@@ -24,7 +24,9 @@ type Response struct {
 	Body   string
 }
 
-// JSON decodes the body into a map, failing the test if it is not an object.
+// JSON decodes the body into a map, failing the test if it is not an
+// object: for a test that inspects the raw shape of an answer; Decode
+// reads it as the contract's type.
 func (r Response) JSON(t testing.TB) map[string]any {
 	t.Helper()
 	out := map[string]any{}
@@ -83,7 +85,8 @@ func (c *Client) send(req *http.Request) Response {
 	return Response{Status: res.StatusCode, Header: res.Header, Body: string(raw)}
 }
 
-// Admin calls the admin API and fails the test unless it answers want.
+// Admin calls the admin API and fails the test unless it answers want; a
+// test that reads the answer uses AdminAs.
 func (c *Client) Admin(method, path string, body any, want int) map[string]any {
 	c.T.Helper()
 	res := c.Do(method, path, c.AdminKey, body)
