@@ -6,25 +6,23 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/flexauth/flexauth/internal/apitest"
+	"github.com/flexauth/flexauth/internal/deploytest"
 )
 
 // auditEvents returns the audit events the query selects, newest first.
-func auditEvents(h *harness, query string) []map[string]any {
+func auditEvents(h *harness, query string) []apitest.AuditEvent {
 	h.t.Helper()
-	out := h.Admin(http.MethodGet, "/v1/admin/audit?"+query, nil, http.StatusOK)
-	var events []map[string]any
-	for _, e := range out["events"].([]any) {
-		events = append(events, e.(map[string]any))
-	}
-	return events
+	return adminAs[apitest.AuditEvents](h, http.MethodGet, "/v1/admin/audit?"+query, nil, http.StatusOK).Events
 }
 
 // adminKeyID is the id of the harness's admin key, as audit actors name it.
 func adminKeyID(h *harness) string {
 	h.t.Helper()
-	for _, k := range h.Admin(http.MethodGet, "/v1/admin/keys", nil, http.StatusOK)["keys"].([]any) {
-		if k := k.(map[string]any); k["scope"] == "admin" {
-			return k["id"].(string)
+	for _, k := range adminAs[apitest.APIKeys](h, http.MethodGet, "/v1/admin/keys", nil, http.StatusOK).Keys {
+		if k.Scope == "admin" {
+			return k.ID
 		}
 	}
 	h.t.Fatal("the harness has no admin key")
@@ -40,10 +38,12 @@ func TestAccountEmailDelivery(t *testing.T) {
 	subject := func(authid string) req { return req{"system": "vpn", "authid": authid} }
 
 	t.Run("a new account has email delivery on and email and password sign-in off", func(t *testing.T) {
-		got := h.Admin(http.MethodGet, "/v1/admin/account", nil, http.StatusOK)
-		want := map[string]any{"id": h.account, "name": "Acme", "email_delivery": true, "email_login": true, "email_password_login": false, "parent": "", "top_organisation": h.account}
-		if fmt.Sprint(got) != fmt.Sprint(want) {
-			t.Fatalf("account = %v, want %v", got, want)
+		got := adminAs[apitest.Account](h, http.MethodGet, "/v1/admin/account", nil, http.StatusOK)
+		// Equality also checks that credentials_deleted and welcome_links,
+		// answers of a change, are absent.
+		want := apitest.Account{ID: deploytest.Account, Name: "Acme", EmailDelivery: true, EmailLogin: true, EmailPasswordLogin: false, Parent: "", TopOrganisation: deploytest.Account}
+		if got != want {
+			t.Fatalf("account = %+v, want %+v", got, want)
 		}
 		if msg := h.outbox.message(t, h.Start("vpn", "bob")); msg.Channel != "email" {
 			t.Fatalf("with email delivery on, bob's PIN went by %s", msg.Channel)
@@ -64,26 +64,26 @@ func TestAccountEmailDelivery(t *testing.T) {
 		{"not JSON", `{"email_delivery":`, "malformed JSON"},
 	} {
 		t.Run(tc.name+" is refused", func(t *testing.T) {
-			wantError(t, h.Do(http.MethodPatch, "/v1/admin/account", h.adminKey, tc.body), http.StatusBadRequest, tc.want)
+			wantError(t, h.Do(http.MethodPatch, "/v1/admin/account", h.AdminKey, tc.body), http.StatusBadRequest, tc.want)
 		})
 	}
-	if got := h.Admin(http.MethodGet, "/v1/admin/account", nil, http.StatusOK); got["email_delivery"] != true || got["email_password_login"] != false {
-		t.Fatalf("refused changes changed the account: %v", got)
+	if got := adminAs[apitest.Account](h, http.MethodGet, "/v1/admin/account", nil, http.StatusOK); !got.EmailDelivery || got.EmailPasswordLogin {
+		t.Fatalf("refused changes changed the account: %+v", got)
 	}
 
 	t.Run("an admin key turns email delivery off, audited with the actor", func(t *testing.T) {
-		got := h.Admin(http.MethodPatch, "/v1/admin/account", req{"email_delivery": false}, http.StatusOK)
-		if got["email_delivery"] != false || got["email_login"] != false || got["id"] != h.account {
-			t.Fatalf("answer = %v", got)
+		got := adminAs[apitest.Account](h, http.MethodPatch, "/v1/admin/account", req{"email_delivery": false}, http.StatusOK)
+		if got.EmailDelivery || got.EmailLogin || got.ID != deploytest.Account {
+			t.Fatalf("answer = %+v", got)
 		}
-		if got := h.Admin(http.MethodGet, "/v1/admin/account", nil, http.StatusOK); got["email_delivery"] != false || got["email_login"] != false {
-			t.Fatalf("after the change: %v", got)
+		if got := adminAs[apitest.Account](h, http.MethodGet, "/v1/admin/account", nil, http.StatusOK); got.EmailDelivery || got.EmailLogin {
+			t.Fatalf("after the change: %+v", got)
 		}
 		events := auditEvents(h, "type=account.updated")
 		if len(events) != 1 {
 			t.Fatalf("account.updated events = %v, want one", events)
 		}
-		detail := events[0]["detail"].(map[string]any)
+		detail := events[0].Detail
 		if detail["actor"] != "key:"+adminKeyID(h) || fmt.Sprint(detail["email_delivery"]) != "map[new:false old:true]" || detail["email_password_login"] != nil {
 			t.Fatalf("audit detail = %v", detail)
 		}
@@ -99,7 +99,7 @@ func TestAccountEmailDelivery(t *testing.T) {
 	t.Run("a user with email only is refused, and the audit says why", func(t *testing.T) {
 		h.Expect("/v1/start", subject("ada"), http.StatusForbidden, "security error")
 		denied := auditEvents(h, "type=attempt.denied&authid=ada")
-		if len(denied) == 0 || !slices.Contains(denied[0]["reasons"].([]any), any("email delivery is off for the account")) {
+		if len(denied) == 0 || !slices.Contains(denied[0].Reasons, "email delivery is off for the account") {
 			t.Fatalf("denials = %v, want the reason", denied)
 		}
 	})
@@ -112,8 +112,8 @@ func TestAccountEmailDelivery(t *testing.T) {
 	})
 
 	t.Run("turned back on by its deprecated name, email is used again", func(t *testing.T) {
-		if got := h.Admin(http.MethodPatch, "/v1/admin/account", req{"email_login": true}, http.StatusOK); got["email_delivery"] != true || got["email_login"] != true {
-			t.Fatalf("answer = %v", got)
+		if got := adminAs[apitest.Account](h, http.MethodPatch, "/v1/admin/account", req{"email_login": true}, http.StatusOK); !got.EmailDelivery || !got.EmailLogin {
+			t.Fatalf("answer = %+v", got)
 		}
 		msg := h.outbox.message(t, h.Start("vpn", "ada"))
 		if msg.Channel != "email" || msg.To != "ada@example.com" {
@@ -134,13 +134,13 @@ func TestAccountChangeNeedsFreshSignIn(t *testing.T) {
 	// GET needs no fresh sign-in; PATCH does, once the sign-in is 10 minutes old.
 	t.Cleanup(func() { h.skew.Store(0) })
 	h.skew.Store(int64(11 * time.Minute))
-	b.want(b.do(http.MethodGet, "/v1/admin/account", nil, false), http.StatusOK, "id", h.account)
+	b.want(b.do(http.MethodGet, "/v1/admin/account", nil, false), http.StatusOK, "id", deploytest.Account)
 	res := b.do(http.MethodPatch, "/v1/admin/account", req{"email_password_login": true}, true)
 	if res.Status != http.StatusForbidden || res.Body != `{"error":"fresh sign-in required","reauth":true}` {
 		t.Fatalf("PATCH after 11 minutes = %d %s", res.Status, res.Body)
 	}
-	if got := h.Admin(http.MethodGet, "/v1/admin/account", nil, http.StatusOK); got["email_password_login"] != false {
-		t.Fatalf("a refused change changed the account: %v", got)
+	if got := adminAs[apitest.Account](h, http.MethodGet, "/v1/admin/account", nil, http.StatusOK); got.EmailPasswordLogin {
+		t.Fatalf("a refused change changed the account: %+v", got)
 	}
 
 	// Signed in again, the change goes through and names the administrator.
@@ -148,12 +148,12 @@ func TestAccountChangeNeedsFreshSignIn(t *testing.T) {
 	b = newBrowser(t, h)
 	b.signIn("root")
 	wantError(t, b.do(http.MethodPatch, "/v1/admin/account", req{"email_password_login": true}, false), http.StatusForbidden, "csrf token missing or wrong")
-	if got := b.want(b.do(http.MethodPatch, "/v1/admin/account", req{"email_password_login": true}, true), http.StatusOK, "", ""); got["email_password_login"] != true {
-		t.Fatalf("answer = %v", got)
+	if got := apitest.Decode[apitest.Account](t, b.want(b.do(http.MethodPatch, "/v1/admin/account", req{"email_password_login": true}, true), http.StatusOK, "", "")); !got.EmailPasswordLogin {
+		t.Fatalf("answer = %+v", got)
 	}
 	events := auditEvents(h, "type=account.updated")
-	if len(events) != 1 || events[0]["detail"].(map[string]any)["actor"] != "console:root" ||
-		fmt.Sprint(events[0]["detail"].(map[string]any)["email_password_login"]) != "map[new:true old:false]" {
+	if len(events) != 1 || events[0].Detail["actor"] != "console:root" ||
+		fmt.Sprint(events[0].Detail["email_password_login"]) != "map[new:true old:false]" {
 		t.Fatalf("account.updated events = %v, want one by console:root turning email and password sign-in on", events)
 	}
 }

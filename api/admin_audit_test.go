@@ -30,7 +30,7 @@ func TestAuditExportDefusesFormulas(t *testing.T) {
 	for authid := range want {
 		h.Admin(http.MethodPost, "/v1/admin/users", req{"authid": authid}, http.StatusCreated)
 	}
-	res := h.Do(http.MethodGet, "/v1/admin/audit?type=user.created&format=csv", h.adminKey, nil)
+	res := h.Do(http.MethodGet, "/v1/admin/audit?type=user.created&format=csv", h.AdminKey, nil)
 	if res.Status != http.StatusOK {
 		t.Fatalf("export = %d %s", res.Status, res.Body)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/flexauth/flexauth/internal/apitest"
+	"github.com/flexauth/flexauth/internal/deploytest"
 )
 
 // reauthBody is how every change that needs a fresh sign-in answers a
@@ -59,13 +60,13 @@ func TestAdministratorPowersNeedFreshSignIn(t *testing.T) {
 	}
 
 	t.Run("enrolling TOTP needs a fresh sign-in", func(t *testing.T) {
-		enrol := wantReauth(t, http.MethodPost, "/v1/admin/users/dora/totp", nil, http.StatusOK).JSON(t)
-		code, err := totp.GenerateCode(enrol["secret"].(string), time.Now())
+		enrol := apitest.Decode[apitest.TOTPEnrolment](t, wantReauth(t, http.MethodPost, "/v1/admin/users/dora/totp", nil, http.StatusOK))
+		code, err := totp.GenerateCode(enrol.Secret, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
 		wantReauth(t, http.MethodPost, "/v1/admin/users/dora/totp/verify", req{"code": code}, http.StatusOK)
-		if u := h.Admin(http.MethodGet, "/v1/admin/users/dora", nil, http.StatusOK); u["totp_enabled"] != true {
+		if u := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/dora", nil, http.StatusOK); !u.TOTPEnabled {
 			t.Fatalf("dora after enrolment = %v", u)
 		}
 	})
@@ -101,7 +102,7 @@ func TestAdministratorPowersNeedFreshSignIn(t *testing.T) {
 		// A disabled administrator is still one: enabling them again is as
 		// sensitive.
 		wantReauth(t, http.MethodPatch, "/v1/admin/users/ops", req{"status": "active"}, http.StatusOK)
-		if u := h.Admin(http.MethodGet, "/v1/admin/users/ops", nil, http.StatusOK); u["email"] != "attacker@example.net" || u["phone"] != "+15555550100" {
+		if u := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/ops", nil, http.StatusOK); u.Email != "attacker@example.net" || u.Phone != "+15555550100" {
 			t.Fatalf("ops after the fresh changes = %v", u)
 		}
 	})
@@ -156,7 +157,7 @@ func TestActiveTOTPIsNeverOverwritten(t *testing.T) {
 	h.Admin(http.MethodPost, "/v1/admin/users", req{"authid": "carol", "name": "Carol"}, http.StatusCreated)
 	enrol := func() string {
 		t.Helper()
-		seed := h.Admin(http.MethodPost, "/v1/admin/users/carol/totp", nil, http.StatusOK)["secret"].(string)
+		seed := adminAs[apitest.TOTPEnrolment](h, http.MethodPost, "/v1/admin/users/carol/totp", nil, http.StatusOK).Secret
 		code, err := totp.GenerateCode(seed, time.Now())
 		if err != nil {
 			t.Fatal(err)
@@ -165,47 +166,47 @@ func TestActiveTOTPIsNeverOverwritten(t *testing.T) {
 		return seed
 	}
 	first := enrol()
-	u, err := h.st.GetUser(ctx, h.account, "carol")
+	u, err := h.Store.GetUser(ctx, deploytest.Account, "carol")
 	if err != nil {
 		t.Fatal(err)
 	}
 	active := u.TOTPSecret
 
-	wantError(t, h.Do(http.MethodPost, "/v1/admin/users/carol/totp", h.adminKey, nil), http.StatusConflict, "reset two-factor first, then enrol")
+	wantError(t, h.Do(http.MethodPost, "/v1/admin/users/carol/totp", h.AdminKey, nil), http.StatusConflict, "reset two-factor first, then enrol")
 
 	// A seed left pending from before the user enrolled cannot be verified
 	// into place either.
 	left := "JBSWY3DPEHPK3PXP"
-	sealed, err := h.keys.Seal([]byte(left), u.ID)
+	sealed, err := h.Keys.Seal([]byte(left), u.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := h.st.SetTOTPPending(ctx, u.ID, sealed, time.Now().UTC()); err != nil {
+	if err := h.Store.SetTOTPPending(ctx, u.ID, sealed, time.Now().UTC()); err != nil {
 		t.Fatal(err)
 	}
 	code, err := totp.GenerateCode(left, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantError(t, h.Do(http.MethodPost, "/v1/admin/users/carol/totp/verify", h.adminKey, req{"code": code}), http.StatusConflict, "reset two-factor first, then enrol")
+	wantError(t, h.Do(http.MethodPost, "/v1/admin/users/carol/totp/verify", h.AdminKey, req{"code": code}), http.StatusConflict, "reset two-factor first, then enrol")
 
-	if u, err = h.st.GetUser(ctx, h.account, "carol"); err != nil {
+	if u, err = h.Store.GetUser(ctx, deploytest.Account, "carol"); err != nil {
 		t.Fatal(err)
 	}
 	if !u.TOTPEnabled || !bytes.Equal(u.TOTPSecret, active) {
 		t.Fatal("the active seed changed")
 	}
-	if seed, err := h.keys.Open(u.TOTPSecret, u.ID); err != nil || string(seed) != first {
+	if seed, err := h.Keys.Open(u.TOTPSecret, u.ID); err != nil || string(seed) != first {
 		t.Fatalf("active seed = %q (%v), want the one first enrolled", seed, err)
 	}
 
 	// Reset, then enrol: the new seed is active.
 	h.Admin(http.MethodDelete, "/v1/admin/users/carol/totp", nil, http.StatusNoContent)
 	second := enrol()
-	if u, err = h.st.GetUser(ctx, h.account, "carol"); err != nil {
+	if u, err = h.Store.GetUser(ctx, deploytest.Account, "carol"); err != nil {
 		t.Fatal(err)
 	}
-	if seed, err := h.keys.Open(u.TOTPSecret, u.ID); err != nil || string(seed) != second || second == first {
+	if seed, err := h.Keys.Open(u.TOTPSecret, u.ID); err != nil || string(seed) != second || second == first {
 		t.Fatalf("active seed after reset and enrolment = %q (%v), want the new one", seed, err)
 	}
 	if types := h.AuditTypes("authid=carol"); len(types) == 0 || types[0] != "totp.enrolled" {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flexauth/flexauth/internal/apitest"
 	"github.com/flexauth/flexauth/store"
 )
 
@@ -48,7 +49,7 @@ func csvRecords(t *testing.T, file []byte) [][]string {
 // usersOf is the organisation's users as "authid:name", by authid.
 func usersOf(t *testing.T, h *harness, org string) []string {
 	t.Helper()
-	users, err := h.st.ListUsers(context.Background(), store.UserFilter{AccountID: org})
+	users, err := h.Store.ListUsers(context.Background(), store.UserFilter{AccountID: org})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +65,7 @@ func usersOf(t *testing.T, h *harness, org string) []string {
 // "type authid".
 func importEvents(t *testing.T, h *harness, org string) []string {
 	t.Helper()
-	events, err := h.st.ListAudit(context.Background(), store.AuditFilter{AccountID: org})
+	events, err := h.Store.ListAudit(context.Background(), store.AuditFilter{AccountID: org})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,11 +81,10 @@ func importEvents(t *testing.T, h *harness, org string) []string {
 
 // rowsOf summarises an import answer's rows as
 // "line authid organisation action errors".
-func rowsOf(body map[string]any) []string {
+func rowsOf(body apitest.ImportResult) []string {
 	var out []string
-	for _, r := range body["rows"].([]any) {
-		row := r.(map[string]any)
-		out = append(out, fmt.Sprintf("%v %v %v %v %q", row["line"], row["authid"], row["organisation"], row["action"], toStrings(row["errors"])))
+	for _, row := range body.Rows {
+		out = append(out, fmt.Sprintf("%v %v %v %v %q", row.Line, row.Authid, row.Organisation, row.Action, row.Errors))
 	}
 	return out
 }
@@ -123,14 +123,14 @@ func TestExportImportBranch(t *testing.T) {
 	})
 
 	t.Run("a branch neither true nor false is refused", func(t *testing.T) {
-		res := h.Do(http.MethodGet, "/v1/admin/export/users?branch=yes", h.adminKey, nil)
+		res := h.Do(http.MethodGet, "/v1/admin/export/users?branch=yes", h.AdminKey, nil)
 		if res.Status != http.StatusBadRequest || !strings.Contains(res.Body, "branch must be true or false") {
 			t.Fatalf("export ?branch=yes = %d %s, want 400", res.Status, res.Body)
 		}
 	})
 
 	t.Run("the export records whether it took the branch", func(t *testing.T) {
-		events, err := h.st.ListAudit(context.Background(), store.AuditFilter{AccountID: "acme", Type: "users.exported"})
+		events, err := h.Store.ListAudit(context.Background(), store.AuditFilter{AccountID: "acme", Type: "users.exported"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -198,7 +198,7 @@ func TestImportIntoOwnAndChildOrganisations(t *testing.T) {
 				t.Errorf("import events of %s = %q, want %q", org, got, want)
 			}
 		}
-		events, err := h.st.ListAudit(context.Background(), store.AuditFilter{AccountID: "eu", AuthID: "gil"})
+		events, err := h.Store.ListAudit(context.Background(), store.AuditFilter{AccountID: "eu", AuthID: "gil"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -245,16 +245,16 @@ func TestImportCrossOrganisationRefusedWhole(t *testing.T) {
 
 	for name, as := range map[string]struct{ key, query string }{
 		"the child's administrator":                      {euKey, ""},
-		"the parent's administrator scoped to the child": {h.adminKey, "organisation=eu&"},
+		"the parent's administrator scoped to the child": {h.AdminKey, "organisation=eu&"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			send := func(apply string, want int) map[string]any {
+			send := func(apply string, want int) apitest.ImportResult {
 				t.Helper()
 				res := sendFileAs(t, h, as.key, "/v1/admin/users/import?"+as.query+"format=csv&apply="+apply, "", bytes.NewReader(file))
 				if res.Status != want {
 					t.Fatalf("import apply=%s = %d %s, want %d", apply, res.Status, res.Body, want)
 				}
-				return res.JSON(t)
+				return apitest.Decode[apitest.ImportResult](t, res)
 			}
 			body := send("false", http.StatusOK)
 			wantSummary(t, body, false, false, "create 2 update 1 unchanged 0 errors 3")

@@ -21,13 +21,13 @@ const xlsxType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sh
 // admin key.
 func sendFile(t *testing.T, h *harness, path, contentType string, body io.Reader) apitest.Response {
 	t.Helper()
-	return sendFileAs(t, h, h.adminKey, path, contentType, body)
+	return sendFileAs(t, h, h.AdminKey, path, contentType, body)
 }
 
 // sendFileAs is sendFile with another key.
 func sendFileAs(t *testing.T, h *harness, key, path, contentType string, body io.Reader) apitest.Response {
 	t.Helper()
-	r, err := http.NewRequest(http.MethodPost, h.url+path, body)
+	r, err := http.NewRequest(http.MethodPost, h.URL+path, body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,19 +48,19 @@ func sendFileAs(t *testing.T, h *harness, key, path, contentType string, body io
 }
 
 // importFile posts a file to the import endpoint and checks the status.
-func importFile(t *testing.T, h *harness, query, contentType string, file []byte, want int) map[string]any {
+func importFile(t *testing.T, h *harness, query, contentType string, file []byte, want int) apitest.ImportResult {
 	t.Helper()
 	res := sendFile(t, h, "/v1/admin/users/import?"+query, contentType, bytes.NewReader(file))
 	if res.Status != want {
 		t.Fatalf("import ?%s = %d %s, want %d", query, res.Status, res.Body, want)
 	}
-	return res.JSON(t)
+	return apitest.Decode[apitest.ImportResult](t, res)
 }
 
 // export downloads the users file and checks its headers.
 func export(t *testing.T, h *harness, query, wantType, wantName string) []byte {
 	t.Helper()
-	res := h.Do(http.MethodGet, "/v1/admin/export/users"+query, h.adminKey, nil)
+	res := h.Do(http.MethodGet, "/v1/admin/export/users"+query, h.AdminKey, nil)
 	if res.Status != http.StatusOK {
 		t.Fatalf("export%s = %d %s", query, res.Status, res.Body)
 	}
@@ -77,22 +77,21 @@ func export(t *testing.T, h *harness, query, wantType, wantName string) []byte {
 }
 
 // importRows summarises a preview's rows as "authid action changes errors".
-func importRows(t *testing.T, body map[string]any) map[string]string {
+func importRows(t *testing.T, body apitest.ImportResult) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	for _, r := range body["rows"].([]any) {
-		row := r.(map[string]any)
-		out[row["authid"].(string)] = fmt.Sprintf("%s %v %d", row["action"], toStrings(row["changes"]), len(toStrings(row["errors"])))
+	for _, row := range body.Rows {
+		out[row.Authid] = fmt.Sprintf("%s %v %d", row.Action, row.Changes, len(row.Errors))
 	}
 	return out
 }
 
-func wantSummary(t *testing.T, body map[string]any, applied, valid bool, summary string) {
+func wantSummary(t *testing.T, body apitest.ImportResult, applied, valid bool, summary string) {
 	t.Helper()
-	s := body["summary"].(map[string]any)
-	got := fmt.Sprintf("create %v update %v unchanged %v errors %v", s["create"], s["update"], s["unchanged"], s["errors"])
-	if body["applied"] != applied || body["valid"] != valid || got != summary {
-		t.Fatalf("applied %v valid %v %s, want applied %v valid %v %s", body["applied"], body["valid"], got, applied, valid, summary)
+	s := body.Summary
+	got := fmt.Sprintf("create %v update %v unchanged %v errors %v", s.Create, s.Update, s.Unchanged, s.Errors)
+	if body.Applied != applied || body.Valid != valid || got != summary {
+		t.Fatalf("applied %v valid %v %s, want applied %v valid %v %s", body.Applied, body.Valid, got, applied, valid, summary)
 	}
 }
 
@@ -178,7 +177,7 @@ func TestImportExportCSV(t *testing.T) {
 		if got := importRows(t, body); fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Fatalf("rows = %v, want %v", got, want)
 		}
-		if got := h.Admin(http.MethodGet, "/v1/admin/users/bob", nil, http.StatusOK)["status"]; got != "active" {
+		if got := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/bob", nil, http.StatusOK).Status; got != "active" {
 			t.Fatalf("a preview disabled bob")
 		}
 		h.Admin(http.MethodGet, "/v1/admin/users/dan", nil, http.StatusNotFound)
@@ -188,14 +187,14 @@ func TestImportExportCSV(t *testing.T) {
 		body := importFile(t, h, "format=csv&apply=true", "", edited, http.StatusOK)
 		wantSummary(t, body, true, true, "create 1 update 2 unchanged 1 errors 0")
 
-		if got := h.Admin(http.MethodGet, "/v1/admin/users/bob", nil, http.StatusOK); got["status"] != "disabled" || got["name"] != "=1+1" {
+		if got := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/bob", nil, http.StatusOK); got.Status != "disabled" || got.Name != "=1+1" {
 			t.Errorf("bob = %v, want disabled with his name unescaped", got)
 		}
-		if s := assignmentList(h.Admin(http.MethodGet, "/v1/admin/users/ada/systems", nil, http.StatusOK)); s != "mail:passwordless,vpn:totp" {
+		if s := assignmentList(adminAs[apitest.Assignments](h, http.MethodGet, "/v1/admin/users/ada/systems", nil, http.StatusOK).Assignments); s != "mail:passwordless,vpn:totp" {
 			t.Errorf("ada's systems = %s", s)
 		}
-		dan := h.Admin(http.MethodGet, "/v1/admin/users/dan", nil, http.StatusOK)
-		if dan["email"] != "dan@example.com" || dan["phone"] != "+4915112345678" || dan["status"] != "active" || assignmentList(dan) != "mail:passwordless" {
+		dan := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/dan", nil, http.StatusOK)
+		if dan.Email != "dan@example.com" || dan.Phone != "+4915112345678" || dan.Status != "active" || assignmentList(dan.Assignments) != "mail:passwordless" {
 			t.Errorf("dan = %v", dan)
 		}
 		for query, want := range map[string][]string{
@@ -208,8 +207,8 @@ func TestImportExportCSV(t *testing.T) {
 				t.Errorf("audit %s = %v, want %v", query, got, want)
 			}
 		}
-		events := h.Admin(http.MethodGet, "/v1/admin/audit?authid=bob&type=user.updated", nil, http.StatusOK)["events"].([]any)
-		detail := events[0].(map[string]any)["detail"].(map[string]any)
+		events := adminAs[apitest.AuditEvents](h, http.MethodGet, "/v1/admin/audit?authid=bob&type=user.updated", nil, http.StatusOK).Events
+		detail := events[0].Detail
 		if actor, _ := detail["actor"].(string); !strings.HasPrefix(actor, "key:") || detail["status"] != "disabled" {
 			t.Errorf("bob's update event detail = %v, want actor key:... and status disabled", detail)
 		}
@@ -236,11 +235,11 @@ func TestImportWithABadRowChangesNothing(t *testing.T) {
 		"erin,,\n") // a duplicate
 	body := importFile(t, h, "format=csv", "", file, http.StatusOK)
 	wantSummary(t, body, false, false, "create 1 update 1 unchanged 0 errors 3")
-	rows := body["rows"].([]any)
+	rows := body.Rows
 	for i, want := range []string{"", "", `system "wiki" does not exist`, `does not enable method "pin"`, `authid "erin" is already on line 2`} {
-		row := rows[i].(map[string]any)
-		errs := toStrings(row["errors"])
-		if row["line"] != float64(i+2) || want == "" && len(errs) != 0 || want != "" && (len(errs) != 1 || !strings.Contains(errs[0], want)) {
+		row := rows[i]
+		errs := row.Errors
+		if row.Line != i+2 || want == "" && len(errs) != 0 || want != "" && (len(errs) != 1 || !strings.Contains(errs[0], want)) {
 			t.Errorf("row %d = %v, want error %q", i, row, want)
 		}
 	}
@@ -248,7 +247,7 @@ func TestImportWithABadRowChangesNothing(t *testing.T) {
 	body = importFile(t, h, "format=csv&apply=true", "", file, http.StatusUnprocessableEntity)
 	wantSummary(t, body, false, false, "create 1 update 1 unchanged 0 errors 3")
 	h.Admin(http.MethodGet, "/v1/admin/users/erin", nil, http.StatusNotFound)
-	if got := h.Admin(http.MethodGet, "/v1/admin/users/bob", nil, http.StatusOK)["status"]; got != "active" {
+	if got := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/bob", nil, http.StatusOK).Status; got != "active" {
 		t.Fatalf("bob = %v after a refused import", got)
 	}
 	if types := h.AuditTypes("authid=bob"); len(types) != 2 {
@@ -293,11 +292,11 @@ func TestImportExportXLSX(t *testing.T) {
 
 	body = importFile(t, h, "format=xlsx&apply=true", "application/octet-stream", buf.Bytes(), http.StatusOK)
 	wantSummary(t, body, true, true, "create 1 update 1 unchanged 2 errors 0")
-	if got := h.Admin(http.MethodGet, "/v1/admin/users/carol", nil, http.StatusOK)["status"]; got != "disabled" {
+	if got := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/carol", nil, http.StatusOK).Status; got != "disabled" {
 		t.Errorf("carol = %v, want disabled", got)
 	}
-	gus := h.Admin(http.MethodGet, "/v1/admin/users/gus", nil, http.StatusOK)
-	if gus["phone"] != "+15555550199" || assignmentList(gus) != "vpn:totp" {
+	gus := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/gus", nil, http.StatusOK)
+	if gus.Phone != "+15555550199" || assignmentList(gus.Assignments) != "vpn:totp" {
 		t.Errorf("gus = %v", gus)
 	}
 }
@@ -348,11 +347,11 @@ func TestImportRefusals(t *testing.T) {
 		})
 	}
 	t.Run("an unknown export format is refused", func(t *testing.T) {
-		wantError(t, h.Do(http.MethodGet, "/v1/admin/export/users?format=pdf", h.adminKey, nil), http.StatusBadRequest, "format must be csv or xlsx")
+		wantError(t, h.Do(http.MethodGet, "/v1/admin/export/users?format=pdf", h.AdminKey, nil), http.StatusBadRequest, "format must be csv or xlsx")
 	})
 	t.Run("without an admin key nothing is exported or imported", func(t *testing.T) {
 		wantError(t, h.Do(http.MethodGet, "/v1/admin/export/users", "", nil), http.StatusUnauthorized, "")
-		wantError(t, h.Do(http.MethodPost, "/v1/admin/users/import?format=csv", h.appKey, header), http.StatusForbidden, "admin key required")
+		wantError(t, h.Do(http.MethodPost, "/v1/admin/users/import?format=csv", h.AppKey, header), http.StatusForbidden, "admin key required")
 	})
 	t.Run("a file over 64 KiB is within the import's own limit", func(t *testing.T) {
 		body := importFile(t, h, "format=csv", "", big, http.StatusOK)
@@ -370,7 +369,7 @@ func TestUsersNamedLikeRoutes(t *testing.T) {
 	h := newHarness(t)
 	for _, authid := range []string{"export", "import"} {
 		h.Admin(http.MethodPost, "/v1/admin/users", req{"authid": authid}, http.StatusCreated)
-		if got := h.Admin(http.MethodGet, "/v1/admin/users/"+authid, nil, http.StatusOK)["authid"]; got != authid {
+		if got := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/"+authid, nil, http.StatusOK).Authid; got != authid {
 			t.Fatalf("GET /v1/admin/users/%s = %v", authid, got)
 		}
 		h.Admin(http.MethodPatch, "/v1/admin/users/"+authid, req{"name": "Named " + authid}, http.StatusOK)

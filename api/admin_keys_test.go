@@ -5,34 +5,36 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/flexauth/flexauth/internal/apitest"
 )
 
 func TestAPIKeys(t *testing.T) {
 	h := newHarnessWith(t, harnessOptions{adminOnly: true})
 
 	t.Run("a created key is shown once and works at once", func(t *testing.T) {
-		created := h.Admin(http.MethodPost, "/v1/admin/keys", req{"name": "ops", "scope": "admin"}, http.StatusCreated)
-		key, _ := created["key"].(string)
-		if !strings.HasPrefix(key, "fa_admin_") || created["scope"] != "admin" || created["name"] != "ops" {
+		created := adminAs[apitest.APIKey](h, http.MethodPost, "/v1/admin/keys", req{"name": "ops", "scope": "admin"}, http.StatusCreated)
+		key := created.Key
+		if !strings.HasPrefix(key, "fa_admin_") || created.Scope != "admin" || created.Name != "ops" {
 			t.Fatalf("created = %v", created)
 		}
 		if res := h.Do(http.MethodGet, "/v1/admin/systems", key, nil); res.Status != http.StatusOK {
 			t.Fatalf("the new key: %d %s", res.Status, res.Body)
 		}
-		list := h.Admin(http.MethodGet, "/v1/admin/keys", nil, http.StatusOK)
+		list := adminAs[apitest.APIKeys](h, http.MethodGet, "/v1/admin/keys", nil, http.StatusOK)
 		if strings.Contains(strings.ToLower(toJSON(t, list)), strings.ToLower(key)) {
 			t.Fatal("the key list shows a key")
 		}
-		keys, _ := list["keys"].([]any)
+		keys := list.Keys
 		if len(keys) != 3 { // the harness's app and admin keys, and this one
 			t.Fatalf("keys = %v", list)
 		}
 
-		h.Admin(http.MethodDelete, "/v1/admin/keys/"+created["id"].(string), nil, http.StatusNoContent)
+		h.Admin(http.MethodDelete, "/v1/admin/keys/"+created.ID, nil, http.StatusNoContent)
 		if res := h.Do(http.MethodGet, "/v1/admin/systems", key, nil); res.Status != http.StatusUnauthorized {
 			t.Fatalf("a revoked key still works: %d", res.Status)
 		}
-		h.Admin(http.MethodDelete, "/v1/admin/keys/"+created["id"].(string), nil, http.StatusNotFound)
+		h.Admin(http.MethodDelete, "/v1/admin/keys/"+created.ID, nil, http.StatusNotFound)
 		types := strings.Join(h.AuditTypes("type=key.revoked"), ",") + "," + strings.Join(h.AuditTypes("type=key.created"), ",")
 		if types != "key.revoked,key.created" {
 			t.Fatalf("audit = %s", types)
@@ -40,11 +42,10 @@ func TestAPIKeys(t *testing.T) {
 	})
 
 	t.Run("the last admin key cannot be revoked", func(t *testing.T) {
-		list := h.Admin(http.MethodGet, "/v1/admin/keys", nil, http.StatusOK)
-		for _, k := range list["keys"].([]any) {
-			k := k.(map[string]any)
-			if k["scope"] == "admin" && k["revoked_at"] == nil {
-				h.Admin(http.MethodDelete, "/v1/admin/keys/"+k["id"].(string), nil, http.StatusConflict)
+		list := adminAs[apitest.APIKeys](h, http.MethodGet, "/v1/admin/keys", nil, http.StatusOK)
+		for _, k := range list.Keys {
+			if k.Scope == "admin" && k.RevokedAt == nil {
+				h.Admin(http.MethodDelete, "/v1/admin/keys/"+k.ID, nil, http.StatusConflict)
 			}
 		}
 		h.Admin(http.MethodGet, "/v1/admin/systems", nil, http.StatusOK)
@@ -60,7 +61,7 @@ func TestAPIKeys(t *testing.T) {
 		{"unknown field", req{"name": "x", "scope": "app", "secret": "mine"}, "secret"},
 	} {
 		t.Run(tc.name+" is refused", func(t *testing.T) {
-			res := h.Do(http.MethodPost, "/v1/admin/keys", h.adminKey, tc.body)
+			res := h.Do(http.MethodPost, "/v1/admin/keys", h.AdminKey, tc.body)
 			if res.Status != http.StatusBadRequest || !strings.Contains(res.Body, tc.want) {
 				t.Fatalf("%d %s, want 400 naming %q", res.Status, res.Body, tc.want)
 			}

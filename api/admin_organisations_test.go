@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/flexauth/flexauth/api"
+	"github.com/flexauth/flexauth/internal/apitest"
 	"github.com/flexauth/flexauth/secret"
 	"github.com/flexauth/flexauth/store"
 )
@@ -23,7 +24,7 @@ func (h *harness) keyOf(id string) string {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	err = h.st.CreateAPIKey(context.Background(), &store.APIKey{
+	err = h.Store.CreateAPIKey(context.Background(), &store.APIKey{
 		ID: uuid.NewString(), AccountID: id, Name: "admin key of " + id, Scope: store.ScopeAdmin,
 		Hash: secret.HashAPIKey(key), CreatedAt: time.Now().UTC(),
 	})
@@ -40,8 +41,8 @@ func TestOrganisations(t *testing.T) {
 
 	// acme ─┬─ eu ── paris
 	//       └─ us
-	created := h.Admin(http.MethodPost, orgs, req{"id": "eu", "name": "Europe", "reason": "new region"}, http.StatusCreated)
-	if created["id"] != "eu" || created["name"] != "Europe" || created["parent"] != "acme" || created["users"] != float64(0) {
+	created := adminAs[apitest.Organisation](h, http.MethodPost, orgs, req{"id": "eu", "name": "Europe", "reason": "new region"}, http.StatusCreated)
+	if created.ID != "eu" || created.Name != "Europe" || created.Parent != "acme" || created.Users != 0 {
 		t.Fatalf("created = %v", created)
 	}
 	h.Admin(http.MethodPost, orgs, req{"id": "us"}, http.StatusCreated)
@@ -49,24 +50,24 @@ func TestOrganisations(t *testing.T) {
 	h.Admin(http.MethodPost, "/v1/admin/users?organisation=paris", req{"authid": "ann", "name": "Ann"}, http.StatusCreated)
 
 	t.Run("the branch is a tree with user counts", func(t *testing.T) {
-		got := h.Admin(http.MethodGet, orgs, nil, http.StatusOK)
-		top := got["organisations"].([]any)
+		got := adminAs[apitest.Organisations](h, http.MethodGet, orgs, nil, http.StatusOK)
+		top := got.Organisations
 		if len(top) != 1 {
 			t.Fatalf("organisations = %v, want the caller's alone at the top", got)
 		}
-		root := top[0].(map[string]any)
-		kids := root["children"].([]any)
-		if root["id"] != "acme" || len(kids) != 2 {
+		root := top[0]
+		kids := root.Children
+		if root.ID != "acme" || len(kids) != 2 {
 			t.Fatalf("root = %v", root)
 		}
-		eu := kids[0].(map[string]any)
-		paris := eu["children"].([]any)[0].(map[string]any)
-		if eu["id"] != "eu" || paris["id"] != "paris" || paris["users"] != float64(1) || paris["parent"] != "eu" {
+		eu := kids[0]
+		paris := eu.Children[0]
+		if eu.ID != "eu" || paris.ID != "paris" || paris.Users != 1 || paris.Parent != "eu" {
 			t.Fatalf("eu = %v", eu)
 		}
 		// A child's administrator sees its branch only.
-		got = decode(t, h.Do(http.MethodGet, orgs, h.keyOf("eu"), nil))
-		if root := got["organisations"].([]any)[0].(map[string]any); root["id"] != "eu" || len(root["children"].([]any)) != 1 {
+		got = apitest.Decode[apitest.Organisations](t, h.Do(http.MethodGet, orgs, h.keyOf("eu"), nil))
+		if root := got.Organisations[0]; root.ID != "eu" || len(root.Children) != 1 {
 			t.Fatalf("eu's branch = %v", got)
 		}
 	})
@@ -88,39 +89,39 @@ func TestOrganisations(t *testing.T) {
 		}
 		for _, tt := range cases {
 			t.Run(tt.name, func(t *testing.T) {
-				wantError(t, h.Do(http.MethodPost, orgs, h.adminKey, tt.body), tt.status, tt.error)
+				wantError(t, h.Do(http.MethodPost, orgs, h.AdminKey, tt.body), tt.status, tt.error)
 			})
 		}
-		wantError(t, h.Do(http.MethodPatch, orgs+"/eu", h.adminKey, req{}), http.StatusBadRequest, "send name, parent or both")
+		wantError(t, h.Do(http.MethodPatch, orgs+"/eu", h.AdminKey, req{}), http.StatusBadRequest, "send name, parent or both")
 	})
 
 	t.Run("rename and move within the branch, cycles refused", func(t *testing.T) {
-		got := h.Admin(http.MethodPatch, orgs+"/paris", req{"name": "Paris FR", "parent": "us", "reason": "reorganised"}, http.StatusOK)
-		if got["name"] != "Paris FR" || got["parent"] != "us" {
+		got := adminAs[apitest.Organisation](h, http.MethodPatch, orgs+"/paris", req{"name": "Paris FR", "parent": "us", "reason": "reorganised"}, http.StatusOK)
+		if got.Name != "Paris FR" || got.Parent != "us" {
 			t.Fatalf("patched = %v", got)
 		}
-		wantError(t, h.Do(http.MethodPatch, orgs+"/us", h.adminKey, req{"parent": "paris"}), http.StatusConflict, "cannot move under")
-		wantError(t, h.Do(http.MethodPatch, orgs+"/acme", h.adminKey, req{"parent": "eu"}), http.StatusConflict, "cannot move under")
+		wantError(t, h.Do(http.MethodPatch, orgs+"/us", h.AdminKey, req{"parent": "paris"}), http.StatusConflict, "cannot move under")
+		wantError(t, h.Do(http.MethodPatch, orgs+"/acme", h.AdminKey, req{"parent": "eu"}), http.StatusConflict, "cannot move under")
 		// A rename sent with a refused move is not applied either.
-		wantError(t, h.Do(http.MethodPatch, orgs+"/us", h.adminKey, req{"name": "United States", "parent": "paris"}), http.StatusConflict, "cannot move under")
-		if got := h.Admin(http.MethodGet, orgs, nil, http.StatusOK); strings.Contains(fmt.Sprint(got), "United States") {
+		wantError(t, h.Do(http.MethodPatch, orgs+"/us", h.AdminKey, req{"name": "United States", "parent": "paris"}), http.StatusConflict, "cannot move under")
+		if got := adminAs[apitest.Organisations](h, http.MethodGet, orgs, nil, http.StatusOK); strings.Contains(fmt.Sprint(got), "United States") {
 			t.Fatalf("the rename of a refused move was applied: %v", got)
 		}
 		types := h.AuditTypes("organisation=paris")
 		if !containsAll(types, "organisation.created", "organisation.updated", "organisation.moved") {
 			t.Fatalf("paris's audit = %v", types)
 		}
-		ev := h.Admin(http.MethodGet, "/v1/admin/audit?organisation=paris&type=organisation.moved", nil, http.StatusOK)
-		detail := ev["events"].([]any)[0].(map[string]any)["detail"].(map[string]any)
+		ev := adminAs[apitest.AuditEvents](h, http.MethodGet, "/v1/admin/audit?organisation=paris&type=organisation.moved", nil, http.StatusOK)
+		detail := ev.Events[0].Detail
 		if detail["reason"] != "reorganised" || !strings.HasPrefix(detail["actor"].(string), "key:") {
 			t.Fatalf("move event detail = %v", detail)
 		}
 	})
 
 	t.Run("delete is refused while it has users or children", func(t *testing.T) {
-		wantError(t, h.Do(http.MethodDelete, orgs+"/us", h.adminKey, nil), http.StatusConflict, "still has users or sub-organisations")
-		wantError(t, h.Do(http.MethodDelete, orgs+"/paris", h.adminKey, nil), http.StatusConflict, "still has users or sub-organisations")
-		wantError(t, h.Do(http.MethodDelete, orgs+"/acme", h.adminKey, nil), http.StatusConflict, "cannot delete itself")
+		wantError(t, h.Do(http.MethodDelete, orgs+"/us", h.AdminKey, nil), http.StatusConflict, "still has users or sub-organisations")
+		wantError(t, h.Do(http.MethodDelete, orgs+"/paris", h.AdminKey, nil), http.StatusConflict, "still has users or sub-organisations")
+		wantError(t, h.Do(http.MethodDelete, orgs+"/acme", h.AdminKey, nil), http.StatusConflict, "cannot delete itself")
 		h.Admin(http.MethodPost, orgs, req{"id": "tmp", "parent": "eu"}, http.StatusCreated)
 		h.Admin(http.MethodDelete, orgs+"/tmp?reason=mistake", nil, http.StatusNoContent)
 		if !containsAll(h.AuditTypes("organisation=eu"), "organisation.deleted") {
@@ -157,7 +158,7 @@ func TestOrganisationScopeOnEveryAdminRoute(t *testing.T) {
 	outside := map[string]bool{"/v1/admin/session": true, "/v1/admin/session/check": true, "/v1/admin/dev/outbox": true}
 	param := regexp.MustCompile(`:[A-Za-z_]+|\*[A-Za-z_]+`)
 	walked := 0
-	for _, r := range api.Routes(h.api) {
+	for _, r := range api.Routes(h.API) {
 		if !strings.HasPrefix(r.Path, "/v1/admin/") || outside[r.Path] {
 			continue
 		}
@@ -179,45 +180,38 @@ func TestOrganisationScopeOnEveryAdminRoute(t *testing.T) {
 	}
 
 	t.Run("the parent's administrator acts on the child as on its own", func(t *testing.T) {
-		sys := h.Admin(http.MethodPost, "/v1/admin/systems?organisation=child", req{"name": "vpn", "methods": []string{"pin"}}, http.StatusCreated)
-		if sys["name"] != "vpn" {
+		sys := adminAs[apitest.System](h, http.MethodPost, "/v1/admin/systems?organisation=child", req{"name": "vpn", "methods": []string{"pin"}}, http.StatusCreated)
+		if sys.Name != "vpn" {
 			t.Fatalf("system = %v", sys)
 		}
 		// The system is the child's, not the parent's.
-		if got := decode(t, h.Do(http.MethodGet, "/v1/admin/systems", child, nil)); len(got["systems"].([]any)) != 1 {
+		if got := apitest.Decode[apitest.Systems](t, h.Do(http.MethodGet, "/v1/admin/systems", child, nil)); len(got.Systems) != 1 {
 			t.Fatalf("the child's systems = %v", got)
 		}
-		if got := h.Admin(http.MethodGet, "/v1/admin/systems", nil, http.StatusOK); len(got["systems"].([]any)) != 0 {
+		if got := adminAs[apitest.Systems](h, http.MethodGet, "/v1/admin/systems", nil, http.StatusOK); len(got.Systems) != 0 {
 			t.Fatalf("the parent's systems = %v", got)
 		}
-		if acc := h.Admin(http.MethodGet, "/v1/admin/account?organisation=child", nil, http.StatusOK); acc["id"] != "child" || acc["parent"] != "acme" {
+		if acc := adminAs[apitest.Account](h, http.MethodGet, "/v1/admin/account?organisation=child", nil, http.StatusOK); acc.ID != "child" || acc.Parent != "acme" {
 			t.Fatalf("account = %v", acc)
 		}
 		for _, path := range []string{"/v1/admin/users", "/v1/admin/systems/vpn", "/v1/admin/audit", "/v1/admin/keys",
 			"/v1/admin/policy", "/v1/admin/stats", "/v1/admin/organisations"} {
 			h.Admin(http.MethodGet, path+"?organisation=child", nil, http.StatusOK)
 		}
-		if res := h.Do(http.MethodGet, "/v1/admin/export/users?organisation=child", h.adminKey, nil); res.Status != http.StatusOK {
+		if res := h.Do(http.MethodGet, "/v1/admin/export/users?organisation=child", h.AdminKey, nil); res.Status != http.StatusOK {
 			t.Fatalf("export = %d %s", res.Status, res.Body)
 		}
 		// Audited in the child, naming the parent's administrator.
-		ev := h.Admin(http.MethodGet, "/v1/admin/audit?type=system.created", nil, http.StatusOK)
-		if n := len(ev["events"].([]any)); n != 0 {
+		ev := adminAs[apitest.AuditEvents](h, http.MethodGet, "/v1/admin/audit?type=system.created", nil, http.StatusOK)
+		if n := len(ev.Events); n != 0 {
 			t.Fatalf("the parent's audit holds %d system.created events, want none", n)
 		}
-		ev = decode(t, h.Do(http.MethodGet, "/v1/admin/audit?type=system.created", child, nil))
-		detail := ev["events"].([]any)[0].(map[string]any)["detail"].(map[string]any)
+		ev = apitest.Decode[apitest.AuditEvents](t, h.Do(http.MethodGet, "/v1/admin/audit?type=system.created", child, nil))
+		detail := ev.Events[0].Detail
 		if detail["actor_organisation"] != "acme" {
 			t.Fatalf("detail = %v, want actor_organisation acme", detail)
 		}
 	})
-}
-
-func decode(t *testing.T, res interface {
-	JSON(testing.TB) map[string]any
-}) map[string]any {
-	t.Helper()
-	return res.JSON(t)
 }
 
 func containsAll(have []string, want ...string) bool {

@@ -90,10 +90,10 @@ func post(url, key string, body any) (apitest.Response, error) {
 func otherAccount(t *testing.T, h *harness, id string) *apitest.Client {
 	t.Helper()
 	ctx := t.Context()
-	if err := h.st.CreateAccount(ctx, &store.Account{ID: id, Name: id, CreatedAt: time.Now().UTC()}); err != nil {
+	if err := h.Store.CreateAccount(ctx, &store.Account{ID: id, Name: id, CreatedAt: time.Now().UTC()}); err != nil {
 		t.Fatal(err)
 	}
-	c := &apitest.Client{T: t, URL: h.url}
+	c := &apitest.Client{T: t, URL: h.URL}
 	for _, k := range []struct {
 		scope, prefix string
 		out           *string
@@ -102,7 +102,7 @@ func otherAccount(t *testing.T, h *harness, id string) *apitest.Client {
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = h.st.CreateAPIKey(ctx, &store.APIKey{
+		err = h.Store.CreateAPIKey(ctx, &store.APIKey{
 			ID: uuid.NewString(), AccountID: id, Name: k.scope + " key", Scope: k.scope,
 			Hash: secret.HashAPIKey(key), CreatedAt: time.Now().UTC(),
 		})
@@ -139,12 +139,15 @@ func peakRSS(t *testing.T) int64 {
 // msgs.
 func wantLimit(t *testing.T, res apitest.Response, limit string, msgs ...string) {
 	t.Helper()
-	out := res.JSON(t)
+	if res.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("hostile upload = %d %s, want 422 with limit %q and one of %q", res.Status, res.Body, limit, msgs)
+	}
+	out := apitest.Decode[apitest.PolicyRefused](t, res)
 	said := false
 	for _, msg := range msgs {
-		said = said || out["error"] == "policy refused: "+msg
+		said = said || out.Error == "policy refused: "+msg
 	}
-	if res.Status != http.StatusUnprocessableEntity || out["limit"] != limit || !said {
+	if out.Limit != limit || !said {
 		t.Fatalf("hostile upload = %d %s, want 422 with limit %q and one of %q", res.Status, res.Body, limit, msgs)
 	}
 }
@@ -167,7 +170,7 @@ func TestHostilePolicyIsStoppedWhileOtherAccountsSignIn(t *testing.T) {
 	start := time.Now()
 	for tests, ch := range map[string]chan answer{memoryHogTests: memory, busyLoopTests: loop} {
 		go func() {
-			res, err := post(h.url+"/v1/admin/policy", h.adminKey, req{"rego": closedVPNPolicy, "tests": tests})
+			res, err := post(h.URL+"/v1/admin/policy", h.AdminKey, req{"rego": closedVPNPolicy, "tests": tests})
 			ch <- answer{res, err}
 		}()
 	}
@@ -219,9 +222,9 @@ func TestHostilePolicyIsStoppedWhileOtherAccountsSignIn(t *testing.T) {
 	if types := h.AuditTypes("type=policy.uploaded"); len(types) != 0 {
 		t.Fatalf("policy.uploaded events = %v after refused uploads", types)
 	}
-	out := h.Admin(http.MethodPost, "/v1/admin/policy", req{"rego": closedVPNPolicy, "tests": closedVPNTests}, http.StatusCreated)
-	if out["version"] != 1.0 {
-		t.Fatalf("a good upload afterwards = %v, want version 1", out)
+	out := adminAs[apitest.PolicyUploaded](h, http.MethodPost, "/v1/admin/policy", req{"rego": closedVPNPolicy, "tests": closedVPNTests}, http.StatusCreated)
+	if out.Version != 1 {
+		t.Fatalf("a good upload afterwards = %+v, want version 1", out)
 	}
 }
 
@@ -237,7 +240,7 @@ func TestPolicyReviewsAndEvaluationsAreBounded(t *testing.T) {
 		var wg sync.WaitGroup
 		out, errs := make([]apitest.Response, n), make([]error, n)
 		for i := range n {
-			wg.Go(func() { out[i], errs[i] = post(h.url+path, h.adminKey, body) })
+			wg.Go(func() { out[i], errs[i] = post(h.URL+path, h.AdminKey, body) })
 		}
 		wg.Wait()
 		for _, err := range errs {
@@ -257,7 +260,7 @@ func TestPolicyReviewsAndEvaluationsAreBounded(t *testing.T) {
 				continue
 			}
 			refused++
-			if r.Header.Get("Retry-After") != retryAfter || r.JSON(t)["error"] != busy {
+			if r.Header.Get("Retry-After") != retryAfter || apitest.Decode[apitest.Error](t, r).Error != busy {
 				t.Errorf("503 = %v %s, want Retry-After %s and %q", r.Header, r.Body, retryAfter, busy)
 			}
 		}
@@ -273,7 +276,7 @@ func TestPolicyReviewsAndEvaluationsAreBounded(t *testing.T) {
 			t.Fatalf("%d busy, %d reviewed, want 3 and 2: %v", busy, len(reviewed), res)
 		}
 		for _, r := range reviewed {
-			if out := r.JSON(t); r.Status != http.StatusUnprocessableEntity || out["limit"] != policies.LimitTime {
+			if r.Status != http.StatusUnprocessableEntity || apitest.Decode[apitest.PolicyRefused](t, r).Limit != policies.LimitTime {
 				t.Errorf("reviewed upload = %d %s, want 422 at the time limit", r.Status, r.Body)
 			}
 		}
@@ -283,8 +286,7 @@ func TestPolicyReviewsAndEvaluationsAreBounded(t *testing.T) {
 	})
 
 	t.Run("a policy that loops at sign-in is stopped, denying with the reason, and evaluations beyond the bound get 503", func(t *testing.T) {
-		out := h.Admin(http.MethodPost, "/v1/admin/policy", req{"rego": slowAtSignInPolicy, "tests": closedVPNTests}, http.StatusCreated)
-		version := out["version"]
+		version := adminAs[apitest.PolicyUploaded](h, http.MethodPost, "/v1/admin/policy", req{"rego": slowAtSignInPolicy, "tests": closedVPNTests}, http.StatusCreated).Version
 		reason := "policy error: evaluate policy: " + policies.ErrEvaluationTimeout.Error()
 
 		res := answers(6, "/v1/admin/policy/evaluate", req{"authid": "ada", "system": "wiki", "ip": "203.0.113.9"})
@@ -294,10 +296,12 @@ func TestPolicyReviewsAndEvaluationsAreBounded(t *testing.T) {
 			t.Fatalf("%d busy, %d evaluated, want 2 and 4: %v", busy, len(evaluated), res)
 		}
 		for _, r := range evaluated {
-			out := r.JSON(t)
-			d, _ := out["decision"].(map[string]any)
-			if r.Status != http.StatusOK || d["allow"] != false || !slices.Equal(reasonsOf(d["reasons"]), []string{reason}) ||
-				out["policy_version"] != version {
+			if r.Status != http.StatusOK {
+				t.Errorf("evaluation = %d %s, want a denial: %q", r.Status, r.Body, reason)
+				continue
+			}
+			out := apitest.Decode[apitest.PolicyEvaluation](t, r)
+			if d := out.Decision; d.Allow || !slices.Equal(d.Reasons, []string{reason}) || out.PolicyVersion != version {
 				t.Errorf("evaluation = %d %s, want a denial: %q", r.Status, r.Body, reason)
 			}
 		}
@@ -307,9 +311,9 @@ func TestPolicyReviewsAndEvaluationsAreBounded(t *testing.T) {
 		if took := time.Since(began); took > policies.EvaluationTimeout+5*time.Second {
 			t.Errorf("start answered after %s", took)
 		}
-		events := h.Admin(http.MethodGet, "/v1/admin/audit?system=wiki&type=policy.decision&limit=1", nil, http.StatusOK)["events"].([]any)
-		if len(events) != 1 || !slices.Equal(reasonsOf(events[0].(map[string]any)["reasons"]), []string{reason}) {
-			t.Fatalf("policy.decision = %v, want the reason %q", events, reason)
+		events := adminAs[apitest.AuditEvents](h, http.MethodGet, "/v1/admin/audit?system=wiki&type=policy.decision&limit=1", nil, http.StatusOK).Events
+		if len(events) != 1 || !slices.Equal(events[0].Reasons, []string{reason}) {
+			t.Fatalf("policy.decision = %+v, want the reason %q", events, reason)
 		}
 	})
 }

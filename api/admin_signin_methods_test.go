@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
@@ -10,13 +9,16 @@ import (
 	"time"
 
 	"github.com/flexauth/flexauth/attempt"
+	"github.com/flexauth/flexauth/internal/apitest"
+	"github.com/flexauth/flexauth/internal/deploytest"
 	"github.com/flexauth/flexauth/store"
 )
 
 // GET /v1/admin/users/{authid}/sign-in-methods: one way per method, with
 // the sign-ins of the user's authenticated attempts.
 
-// signInMethods is the answer, decoded.
+// signInMethods is the answer (SignInMethods in openapi.json), decoded
+// strictly with its times parsed.
 type signInMethods struct {
 	AuthID        string      `json:"authid"`
 	NeverSignedIn bool        `json:"never_signed_in"`
@@ -40,6 +42,7 @@ type signInWay struct {
 	Security *struct {
 		EmailPasswordLogin       bool       `json:"email_password_login"`
 		PasswordSetAt            *time.Time `json:"password_set_at"`
+		PasswordChangedAt        *time.Time `json:"password_changed_at"`
 		TOTPEnabled              bool       `json:"totp_enabled"`
 		TOTPPending              bool       `json:"totp_pending"`
 		TOTPEnrolledAt           *time.Time `json:"totp_enrolled_at"`
@@ -52,27 +55,25 @@ type signInWay struct {
 
 func (h *harness) signInMethods(authid string) (signInMethods, map[string]any) {
 	h.t.Helper()
-	res := h.Do(http.MethodGet, "/v1/admin/users/"+authid+"/sign-in-methods", h.adminKey, nil)
+	res := h.Do(http.MethodGet, "/v1/admin/users/"+authid+"/sign-in-methods", h.AdminKey, nil)
 	if res.Status != http.StatusOK {
 		h.t.Fatalf("sign-in methods of %s = %d %s", authid, res.Status, res.Body)
 	}
 	if cc := res.Header.Get("Cache-Control"); cc != "no-store" {
 		h.t.Errorf("Cache-Control = %q, want no-store", cc)
 	}
-	var out signInMethods
-	if err := json.Unmarshal([]byte(res.Body), &out); err != nil {
-		h.t.Fatal(err)
-	}
-	return out, res.JSON(h.t)
+	// Typed and strict for the values; the raw map is for the tests that
+	// check the exact set of fields a way and its sso object show.
+	return apitest.Decode[signInMethods](h.t, res), res.JSON(h.t)
 }
 
 // signedIn records an attempt of authid that ended in state at, from ip.
 func (h *harness) signedIn(authid, method, state, ip string, at time.Time) {
 	h.t.Helper()
-	a := store.Attempt{ID: "att-" + authid + "-" + at.Format("150405.000000") + "-" + method, AccountID: h.account, System: "vpn", AuthID: authid,
+	a := store.Attempt{ID: "att-" + authid + "-" + at.Format("150405.000000") + "-" + method, AccountID: deploytest.Account, System: "vpn", AuthID: authid,
 		WorkflowID: "wf", RunID: "run", State: state, Method: method, IP: ip, UserAgent: "test",
 		StartedAt: at.Add(-time.Minute), UpdatedAt: at, CompletedAt: &at}
-	if _, err := h.st.InsertAttempt(context.Background(), &a); err != nil {
+	if _, err := h.Store.InsertAttempt(context.Background(), &a); err != nil {
 		h.t.Fatal(err)
 	}
 }
@@ -106,7 +107,7 @@ func TestSignInMethodsOfAUser(t *testing.T) {
 		if len(assignments) > 0 {
 			h.Admin(http.MethodPut, "/v1/admin/users/"+authid+"/systems", req{"assignments": assignments}, http.StatusOK)
 		}
-		u, err := h.st.GetUser(ctx, h.account, authid)
+		u, err := h.Store.GetUser(ctx, deploytest.Account, authid)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -114,7 +115,7 @@ func TestSignInMethodsOfAUser(t *testing.T) {
 	}
 
 	t.Run("an unknown user is 404 as on every user route", func(t *testing.T) {
-		wantError(t, h.Do(http.MethodGet, "/v1/admin/users/nobody/sign-in-methods", h.adminKey, nil), http.StatusNotFound, `user "nobody" not found`)
+		wantError(t, h.Do(http.MethodGet, "/v1/admin/users/nobody/sign-in-methods", h.AdminKey, nil), http.StatusNotFound, `user "nobody" not found`)
 	})
 
 	t.Run("a user who never signed in", func(t *testing.T) {
@@ -132,7 +133,7 @@ func TestSignInMethodsOfAUser(t *testing.T) {
 
 	t.Run("Entra ID: position and phone from the directory, and the sign-ins", func(t *testing.T) {
 		megan := user("megan", "megan@contoso.example", req{"system": "vpn", "method": "sso"}, req{"system": "wiki", "method": "sso"})
-		mustStore(t, bindWithProfile(ctx, h.st, megan, entraIssuer, "oid-megan",
+		mustStore(t, bindWithProfile(ctx, h.Store, megan, entraIssuer, "oid-megan",
 			store.SSOProfile{Provider: "entra", Read: true, Position: "Marketing Manager", Phone: "+1 412 555 0109"}, base))
 		h.signedIn("megan", "sso", store.AttemptAuthenticated, "198.51.100.1", base.Add(time.Hour))
 		h.signedIn("megan", "sso", store.AttemptAuthenticated, "2001:db8::7", base.Add(2*time.Hour))
@@ -170,7 +171,7 @@ func TestSignInMethodsOfAUser(t *testing.T) {
 			u := user(authid, authid+"@example.com", req{"system": "wiki", "method": "sso"})
 			// Bound by an administrator: the plugin never said which
 			// provider it is, the issuer does.
-			mustStore(t, h.st.SetSSOIdentity(ctx, u.ID, tc.issuer, "sub-"+authid, base))
+			mustStore(t, h.Store.SetSSOIdentity(ctx, u.ID, tc.issuer, "sub-"+authid, base))
 			h.signedIn(authid, "sso", store.AttemptAuthenticated, "192.0.2.4", base.Add(time.Hour))
 			got, raw := h.signInMethods(authid)
 			want := []string{tc.kind + " sso wiki 1 2026-03-01T10:00:00Z 192.0.2.4"}
@@ -212,12 +213,12 @@ func TestSignInMethodsOfAUser(t *testing.T) {
 		}
 
 		// Enrolled: its date, and recovery codes and a reset on offer.
-		enrol := h.Admin(http.MethodPost, "/v1/admin/users/pat/totp", nil, http.StatusOK)
+		enrol := adminAs[apitest.TOTPEnrolment](h, http.MethodPost, "/v1/admin/users/pat/totp", nil, http.StatusOK)
 		if got, _ := h.signInMethods("pat"); !got.Ways[0].Security.TOTPPending ||
 			!slices.Equal(got.Ways[0].Security.Actions, []string{"enrol_totp", "reset_two_factor"}) {
 			t.Fatalf("security with an enrolment pending = %+v", got.Ways[0].Security)
 		}
-		code, err := attempt.TOTPCode(enrol["secret"].(string), time.Now())
+		code, err := attempt.TOTPCode(enrol.Secret, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -232,7 +233,7 @@ func TestSignInMethodsOfAUser(t *testing.T) {
 		}
 
 		// Reset: when, and enrolment on offer again.
-		if res := h.Do(http.MethodDelete, "/v1/admin/users/pat/totp", h.adminKey, nil); res.Status != http.StatusNoContent {
+		if res := h.Do(http.MethodDelete, "/v1/admin/users/pat/totp", h.AdminKey, nil); res.Status != http.StatusNoContent {
 			t.Fatalf("reset = %d %s", res.Status, res.Body)
 		}
 		got, _ = h.signInMethods("pat")

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flexauth/flexauth/internal/apitest"
+	"github.com/flexauth/flexauth/internal/deploytest"
 	"github.com/flexauth/flexauth/store"
 )
 
@@ -18,13 +20,13 @@ func TestStats(t *testing.T) {
 	today := time.Now().UTC().Truncate(24 * time.Hour)
 	add := func(id, state string, started time.Time) {
 		t.Helper()
-		a := store.Attempt{ID: id, AccountID: h.account, System: "vpn", AuthID: "alice", WorkflowID: "wf-" + id, RunID: "run",
+		a := store.Attempt{ID: id, AccountID: deploytest.Account, System: "vpn", AuthID: "alice", WorkflowID: "wf-" + id, RunID: "run",
 			State: store.AttemptPending, Method: "pin", StartedAt: started, UpdatedAt: started}
-		if _, err := h.st.InsertAttempt(ctx, &a); err != nil {
+		if _, err := h.Store.InsertAttempt(ctx, &a); err != nil {
 			t.Fatal(err)
 		}
 		if state != store.AttemptPending {
-			if _, err := h.st.PublishAttempt(ctx, id, store.AttemptUpdate{State: state, At: started.Add(time.Minute)}); err != nil {
+			if _, err := h.Store.PublishAttempt(ctx, id, store.AttemptUpdate{State: state, At: started.Add(time.Minute)}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -35,48 +37,48 @@ func TestStats(t *testing.T) {
 	add("y1", store.AttemptExpired, today.Add(-time.Hour))      // yesterday, late
 	add("y2", store.AttemptCancelled, today.Add(-23*time.Hour)) // yesterday, early
 	add("o1", store.AttemptDenied, today.Add(-49*time.Hour))    // three days ago: out of a 2-day range
-	if err := h.st.AppendAudit(ctx,
-		store.AuditEvent{AccountID: h.account, Time: today, Type: "attempt.denied", AuthID: "alice"},
-		store.AuditEvent{AccountID: h.account, Time: today, Type: "attempt.authenticated", AuthID: "alice"},
-		store.AuditEvent{AccountID: h.account, Time: today, Type: "attempt.locked", AuthID: "alice"},
+	if err := h.Store.AppendAudit(ctx,
+		store.AuditEvent{AccountID: deploytest.Account, Time: today, Type: "attempt.denied", AuthID: "alice"},
+		store.AuditEvent{AccountID: deploytest.Account, Time: today, Type: "attempt.authenticated", AuthID: "alice"},
+		store.AuditEvent{AccountID: deploytest.Account, Time: today, Type: "attempt.locked", AuthID: "alice"},
 		store.AuditEvent{AccountID: "other", Time: today, Type: "attempt.locked", AuthID: "bob"},
 	); err != nil {
 		t.Fatal(err)
 	}
 
-	out := h.Admin(http.MethodGet, "/v1/admin/stats?days=2", nil, http.StatusOK)
-	days := out["days"].([]any)
+	out := adminAs[apitest.Stats](h, http.MethodGet, "/v1/admin/stats?days=2", nil, http.StatusOK)
+	days := out.Days
 	if len(days) != 2 {
 		t.Fatalf("days = %v", days)
 	}
-	y, d := days[0].(map[string]any), days[1].(map[string]any)
-	if y["date"] != today.AddDate(0, 0, -1).Format("2006-01-02") || y["expired"] != 1.0 || y["cancelled"] != 1.0 || y["authenticated"] != 0.0 {
+	y, d := days[0], days[1]
+	if y.Date != today.AddDate(0, 0, -1).Format("2006-01-02") || y.Expired != 1 || y.Cancelled != 1 || y.Authenticated != 0 {
 		t.Fatalf("yesterday = %v", y)
 	}
-	if d["date"] != today.Format("2006-01-02") || d["authenticated"] != 2.0 || d["locked"] != 1.0 || d["denied"] != 0.0 {
+	if d.Date != today.Format("2006-01-02") || d.Authenticated != 2 || d.Locked != 1 || d.Denied != 0 {
 		t.Fatalf("today = %v", d)
 	}
-	totals := out["totals"].(map[string]any)
-	if totals["started"] != 5.0 || totals["authenticated"] != 2.0 || totals["denied"] != 0.0 {
+	totals := out.Totals
+	if totals.Started != 5 || totals.Authenticated != 2 || totals.Denied != 0 {
 		t.Fatalf("totals = %v", totals)
 	}
-	if out["success_rate"] != 0.4 {
-		t.Fatalf("success_rate = %v, want 0.4", out["success_rate"])
+	if out.SuccessRate != 0.4 {
+		t.Fatalf("success_rate = %v, want 0.4", out.SuccessRate)
 	}
-	failures := out["recent_failures"].([]any)
-	if len(failures) != 2 || failures[0].(map[string]any)["type"] != "attempt.locked" || failures[1].(map[string]any)["type"] != "attempt.denied" {
+	failures := out.RecentFailures
+	if len(failures) != 2 || failures[0].Type != "attempt.locked" || failures[1].Type != "attempt.denied" {
 		t.Fatalf("recent failures = %v", failures)
 	}
 
-	out = h.Admin(http.MethodGet, "/v1/admin/stats", nil, http.StatusOK)
-	if n := len(out["days"].([]any)); n != 14 {
+	out = adminAs[apitest.Stats](h, http.MethodGet, "/v1/admin/stats", nil, http.StatusOK)
+	if n := len(out.Days); n != 14 {
 		t.Fatalf("default range = %d days, want 14", n)
 	}
-	if out["totals"].(map[string]any)["denied"] != 1.0 {
-		t.Fatalf("14-day totals = %v", out["totals"])
+	if out.Totals.Denied != 1 {
+		t.Fatalf("14-day totals = %v", out.Totals)
 	}
 	for _, bad := range []string{"0", "91", "x"} {
-		wantError(t, h.Do(http.MethodGet, "/v1/admin/stats?days="+bad, h.adminKey, nil), http.StatusBadRequest, "days must be")
+		wantError(t, h.Do(http.MethodGet, "/v1/admin/stats?days="+bad, h.AdminKey, nil), http.StatusBadRequest, "days must be")
 	}
 }
 
@@ -94,12 +96,12 @@ func TestStatsBySystem(t *testing.T) {
 	add := func(id, system, state string) {
 		t.Helper()
 		started := today.Add(time.Minute)
-		a := store.Attempt{ID: id, AccountID: h.account, System: system, AuthID: "alice", WorkflowID: "wf-" + id, RunID: "run",
+		a := store.Attempt{ID: id, AccountID: deploytest.Account, System: system, AuthID: "alice", WorkflowID: "wf-" + id, RunID: "run",
 			State: store.AttemptPending, Method: "pin", StartedAt: started, UpdatedAt: started}
-		if _, err := h.st.InsertAttempt(ctx, &a); err != nil {
+		if _, err := h.Store.InsertAttempt(ctx, &a); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := h.st.PublishAttempt(ctx, id, store.AttemptUpdate{State: state, At: started.Add(time.Minute)}); err != nil {
+		if _, err := h.Store.PublishAttempt(ctx, id, store.AttemptUpdate{State: state, At: started.Add(time.Minute)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -109,17 +111,17 @@ func TestStatsBySystem(t *testing.T) {
 	add("c2", "console", store.AttemptAuthenticated)
 	add("c3", "console", store.AttemptExpired)
 	add("m1", "mail", store.AttemptLocked)
-	if err := h.st.AppendAudit(ctx,
-		store.AuditEvent{AccountID: h.account, Time: today, Type: "attempt.denied", System: "vpn", AuthID: "alice"},
-		store.AuditEvent{AccountID: h.account, Time: today, Type: "attempt.expired", System: "console", AuthID: "admin"},
-		store.AuditEvent{AccountID: h.account, Time: today, Type: "attempt.locked", System: "mail", AuthID: "alice"},
+	if err := h.Store.AppendAudit(ctx,
+		store.AuditEvent{AccountID: deploytest.Account, Time: today, Type: "attempt.denied", System: "vpn", AuthID: "alice"},
+		store.AuditEvent{AccountID: deploytest.Account, Time: today, Type: "attempt.expired", System: "console", AuthID: "admin"},
+		store.AuditEvent{AccountID: deploytest.Account, Time: today, Type: "attempt.locked", System: "mail", AuthID: "alice"},
 	); err != nil {
 		t.Fatal(err)
 	}
 
 	for _, c := range []struct {
 		name, query           string
-		started, auth         float64
+		started, auth         int
 		failures              []string
 		failureSystemsExclude string
 	}{
@@ -129,21 +131,20 @@ func TestStatsBySystem(t *testing.T) {
 		{"all but the console", "!console", 3, 1, []string{"attempt.locked", "attempt.denied"}, "console"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			out := h.Admin(http.MethodGet, "/v1/admin/stats?days=2&system="+url.QueryEscape(c.query), nil, http.StatusOK)
-			totals := out["totals"].(map[string]any)
-			if totals["started"] != c.started || totals["authenticated"] != c.auth {
+			out := adminAs[apitest.Stats](h, http.MethodGet, "/v1/admin/stats?days=2&system="+url.QueryEscape(c.query), nil, http.StatusOK)
+			totals := out.Totals
+			if totals.Started != c.started || totals.Authenticated != c.auth {
 				t.Fatalf("totals = %v, want %v started and %v authenticated", totals, c.started, c.auth)
 			}
-			today := out["days"].([]any)[1].(map[string]any)
-			if today["authenticated"] != c.auth {
+			today := out.Days[1]
+			if today.Authenticated != c.auth {
 				t.Fatalf("today = %v, want %v authenticated", today, c.auth)
 			}
 			var types []string
-			for _, e := range out["recent_failures"].([]any) {
-				e := e.(map[string]any)
-				types = append(types, e["type"].(string))
-				if c.failureSystemsExclude != "" && e["system"] == c.failureSystemsExclude {
-					t.Fatalf("recent failures %v include %s's", out["recent_failures"], c.failureSystemsExclude)
+			for _, e := range out.RecentFailures {
+				types = append(types, e.Type)
+				if c.failureSystemsExclude != "" && e.System == c.failureSystemsExclude {
+					t.Fatalf("recent failures %v include %s's", out.RecentFailures, c.failureSystemsExclude)
 				}
 			}
 			if !slices.Equal(types, c.failures) {
@@ -163,7 +164,7 @@ func TestStatsBySystem(t *testing.T) {
 		{"two !", "!!console", http.StatusBadRequest, "may hold only letters"},
 	} {
 		t.Run("refused: "+c.name, func(t *testing.T) {
-			wantError(t, h.Do(http.MethodGet, "/v1/admin/stats?system="+url.QueryEscape(c.query), h.adminKey, nil), c.status, c.want)
+			wantError(t, h.Do(http.MethodGet, "/v1/admin/stats?system="+url.QueryEscape(c.query), h.AdminKey, nil), c.status, c.want)
 		})
 	}
 }

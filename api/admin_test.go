@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -12,7 +13,14 @@ import (
 // wantError asserts an admin API error answer and the message it carries.
 func wantError(t *testing.T, res apitest.Response, status int, contains string) {
 	t.Helper()
-	got, _ := res.JSON(t)["error"].(string)
+	// Loosely: error is in the body of several schemas (Error,
+	// PolicyRefused, AffectedUsers...); the tests that read the rest
+	// decode the whole body.
+	var body struct {
+		Error string `json:"error"`
+	}
+	_ = json.Unmarshal([]byte(res.Body), &body)
+	got := body.Error
 	if res.Status != status || !strings.Contains(got, contains) {
 		t.Fatalf("answer = %d %s, want %d with %q", res.Status, res.Body, status, contains)
 	}
@@ -29,7 +37,7 @@ func TestAdminKeys(t *testing.T) {
 	}{
 		{"a missing key is refused", "", http.StatusUnauthorized, "invalid api key"},
 		{"an unknown key is refused", "fa_admin_nope", http.StatusUnauthorized, "invalid api key"},
-		{"an app key is not enough", h.appKey, http.StatusForbidden, "admin key required"},
+		{"an app key is not enough", h.AppKey, http.StatusForbidden, "admin key required"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -48,9 +56,9 @@ func TestSystems(t *testing.T) {
 	t.Parallel()
 	h := newHarnessWith(t, harnessOptions{adminOnly: true})
 
-	created := h.Admin(http.MethodPost, "/v1/admin/systems", req{"name": "vpn", "methods": []string{"pin", "totp"}}, http.StatusCreated)
-	if created["name"] != "vpn" || created["sensitivity"] != "medium" || created["ttl_seconds"] != float64(300) ||
-		len(created["methods"].([]any)) != 2 || created["created_at"] == nil || created["updated_at"] == nil {
+	created := adminAs[apitest.System](h, http.MethodPost, "/v1/admin/systems", req{"name": "vpn", "methods": []string{"pin", "totp"}}, http.StatusCreated)
+	if created.Name != "vpn" || created.Sensitivity != "medium" || created.TTLSeconds != 300 ||
+		len(created.Methods) != 2 || created.CreatedAt == "" || created.UpdatedAt == "" {
 		t.Fatalf("created system = %v, want defaults medium and 300s", created)
 	}
 	h.Admin(http.MethodPost, "/v1/admin/systems", req{"name": "wiki.internal_v2", "methods": []string{"passwordless"}, "sensitivity": "low", "ttl_seconds": 30}, http.StatusCreated)
@@ -81,64 +89,63 @@ func TestSystems(t *testing.T) {
 			if strings.Contains(tt.name, "conflict") {
 				status = http.StatusConflict
 			}
-			wantError(t, h.Do(http.MethodPost, "/v1/admin/systems", h.adminKey, tt.body), status, tt.error)
+			wantError(t, h.Do(http.MethodPost, "/v1/admin/systems", h.AdminKey, tt.body), status, tt.error)
 		})
 	}
 
 	t.Run("systems are listed by name", func(t *testing.T) {
-		list := h.Admin(http.MethodGet, "/v1/admin/systems", nil, http.StatusOK)["systems"].([]any)
-		if len(list) != 2 || list[0].(map[string]any)["name"] != "vpn" || list[1].(map[string]any)["name"] != "wiki.internal_v2" {
+		list := adminAs[apitest.Systems](h, http.MethodGet, "/v1/admin/systems", nil, http.StatusOK).Systems
+		if len(list) != 2 || list[0].Name != "vpn" || list[1].Name != "wiki.internal_v2" {
 			t.Fatalf("systems = %v", list)
 		}
 	})
 
 	t.Run("a patch changes only what it names", func(t *testing.T) {
-		got := h.Admin(http.MethodPatch, "/v1/admin/systems/vpn", req{"sensitivity": "high", "ttl_seconds": 120}, http.StatusOK)
-		if got["sensitivity"] != "high" || got["ttl_seconds"] != float64(120) || len(got["methods"].([]any)) != 2 {
+		got := adminAs[apitest.System](h, http.MethodPatch, "/v1/admin/systems/vpn", req{"sensitivity": "high", "ttl_seconds": 120}, http.StatusOK)
+		if got.Sensitivity != "high" || got.TTLSeconds != 120 || len(got.Methods) != 2 {
 			t.Fatalf("patched = %v", got)
 		}
-		got = h.Admin(http.MethodGet, "/v1/admin/systems/vpn", nil, http.StatusOK)
-		if got["sensitivity"] != "high" {
+		got = adminAs[apitest.System](h, http.MethodGet, "/v1/admin/systems/vpn", nil, http.StatusOK)
+		if got.Sensitivity != "high" {
 			t.Fatalf("system after patch = %v", got)
 		}
-		wantError(t, h.Do(http.MethodPatch, "/v1/admin/systems/vpn", h.adminKey, req{"name": "other"}), http.StatusBadRequest, `unknown field "name"`)
-		wantError(t, h.Do(http.MethodPatch, "/v1/admin/systems/vpn", h.adminKey, req{"methods": []string{}}), http.StatusBadRequest, "at least one")
+		wantError(t, h.Do(http.MethodPatch, "/v1/admin/systems/vpn", h.AdminKey, req{"name": "other"}), http.StatusBadRequest, `unknown field "name"`)
+		wantError(t, h.Do(http.MethodPatch, "/v1/admin/systems/vpn", h.AdminKey, req{"methods": []string{}}), http.StatusBadRequest, "at least one")
 	})
 
 	t.Run("dropping a method users are assigned is a conflict", func(t *testing.T) {
 		h.Admin(http.MethodPost, "/v1/admin/users", req{"authid": "alice", "email": "alice@example.com"}, http.StatusCreated)
 		h.Admin(http.MethodPut, "/v1/admin/users/alice/systems", req{"assignments": []req{{"system": "vpn", "method": "totp"}}}, http.StatusOK)
-		wantError(t, h.Do(http.MethodPatch, "/v1/admin/systems/vpn", h.adminKey, req{"methods": []string{"pin"}}), http.StatusConflict, "1 user is assigned a method")
+		wantError(t, h.Do(http.MethodPatch, "/v1/admin/systems/vpn", h.AdminKey, req{"methods": []string{"pin"}}), http.StatusConflict, "1 user is assigned a method")
 		h.Admin(http.MethodPatch, "/v1/admin/systems/vpn", req{"methods": []string{"totp"}}, http.StatusOK)
 	})
 
 	t.Run("the console system cannot be deleted", func(t *testing.T) {
 		h.Admin(http.MethodPost, "/v1/admin/systems", req{"name": "console", "methods": []string{"passwordless"}}, http.StatusCreated)
-		wantError(t, h.Do(http.MethodDelete, "/v1/admin/systems/console", h.adminKey, nil), http.StatusConflict, "cannot be deleted")
+		wantError(t, h.Do(http.MethodDelete, "/v1/admin/systems/console", h.AdminKey, nil), http.StatusConflict, "cannot be deleted")
 		h.Admin(http.MethodGet, "/v1/admin/systems/console", nil, http.StatusOK)
 	})
 
 	t.Run("a deleted system is gone", func(t *testing.T) {
 		h.Admin(http.MethodDelete, "/v1/admin/systems/vpn", nil, http.StatusNoContent)
-		wantError(t, h.Do(http.MethodGet, "/v1/admin/systems/vpn", h.adminKey, nil), http.StatusNotFound, `system "vpn" not found`)
-		if as := h.Admin(http.MethodGet, "/v1/admin/users/alice/systems", nil, http.StatusOK)["assignments"].([]any); len(as) != 0 {
+		wantError(t, h.Do(http.MethodGet, "/v1/admin/systems/vpn", h.AdminKey, nil), http.StatusNotFound, `system "vpn" not found`)
+		if as := adminAs[apitest.Assignments](h, http.MethodGet, "/v1/admin/users/alice/systems", nil, http.StatusOK).Assignments; len(as) != 0 {
 			t.Fatalf("assignments of a deleted system remain: %v", as)
 		}
 	})
 
 	for _, method := range []string{http.MethodGet, http.MethodPatch, http.MethodDelete} {
 		t.Run(method+" of an unknown system is 404", func(t *testing.T) {
-			wantError(t, h.Do(method, "/v1/admin/systems/nope", h.adminKey, req{"ttl_seconds": 60}), http.StatusNotFound, `system "nope" not found`)
+			wantError(t, h.Do(method, "/v1/admin/systems/nope", h.AdminKey, req{"ttl_seconds": 60}), http.StatusNotFound, `system "nope" not found`)
 		})
 	}
 
 	t.Run("every change is audited with the admin key's name", func(t *testing.T) {
-		out := h.Admin(http.MethodGet, "/v1/admin/audit?system=vpn", nil, http.StatusOK)
+		out := adminAs[apitest.AuditEvents](h, http.MethodGet, "/v1/admin/audit?system=vpn", nil, http.StatusOK)
 		var types []string
-		for _, e := range out["events"].([]any) {
-			ev := e.(map[string]any)
-			types = append(types, ev["type"].(string))
-			if ev["detail"].(map[string]any)["by"] != "admin key" {
+		for _, ev := range out.Events {
+			types = append(types, ev.Type)
+			if ev.Detail["by"] != "admin key" {
 				t.Fatalf("event %v does not name the admin key", ev)
 			}
 		}
@@ -153,16 +160,14 @@ func TestUsers(t *testing.T) {
 	t.Parallel()
 	h := newHarnessWith(t, harnessOptions{adminOnly: true})
 
-	created := h.Admin(http.MethodPost, "/v1/admin/users", req{"authid": "alice", "name": "Alice", "email": "alice@example.com", "phone": "+15555550100"}, http.StatusCreated)
-	want := map[string]any{"authid": "alice", "name": "Alice", "email": "alice@example.com", "phone": "+15555550100",
-		"status": "active", "totp_enabled": false, "last_login_at": nil, "login_count": float64(0), "last_ip": ""}
-	for k, v := range want {
-		if created[k] != v {
-			t.Fatalf("created user %s = %v, want %v (%v)", k, created[k], v, created)
-		}
+	created := adminAs[apitest.User](h, http.MethodPost, "/v1/admin/users", req{"authid": "alice", "name": "Alice", "email": "alice@example.com", "phone": "+15555550100"}, http.StatusCreated)
+	if c := created; c.Authid != "alice" || c.Name != "Alice" || c.Email != "alice@example.com" || c.Phone != "+15555550100" ||
+		c.Status != "active" || c.TOTPEnabled || c.LastLoginAt != nil || c.LoginCount != 0 || c.LastIP != "" {
+		t.Fatalf("created user = %+v", created)
 	}
-	if as, ok := created["assignments"].([]any); !ok || len(as) != 0 {
-		t.Fatalf("created user assignments = %v, want []", created["assignments"])
+	// [], not null.
+	if as := created.Assignments; as == nil || len(as) != 0 {
+		t.Fatalf("created user assignments = %v, want []", created.Assignments)
 	}
 	h.Admin(http.MethodPost, "/v1/admin/users", req{"authid": "dept/bob", "name": "Bob", "status": "disabled"}, http.StatusCreated)
 
@@ -187,7 +192,7 @@ func TestUsers(t *testing.T) {
 	}
 	for _, tt := range invalid {
 		t.Run(tt.name+" is refused", func(t *testing.T) {
-			wantError(t, h.Do(http.MethodPost, "/v1/admin/users", h.adminKey, tt.body), tt.status, tt.error)
+			wantError(t, h.Do(http.MethodPost, "/v1/admin/users", h.AdminKey, tt.body), tt.status, tt.error)
 		})
 	}
 
@@ -203,38 +208,38 @@ func TestUsers(t *testing.T) {
 			{"?limit=1&offset=1", "dept/bob"},
 		}
 		for _, tt := range tests {
-			list := h.Admin(http.MethodGet, "/v1/admin/users"+tt.query, nil, http.StatusOK)["users"].([]any)
+			list := adminAs[apitest.Users](h, http.MethodGet, "/v1/admin/users"+tt.query, nil, http.StatusOK).Users
 			var got []string
 			for _, u := range list {
-				got = append(got, u.(map[string]any)["authid"].(string))
+				got = append(got, u.Authid)
 			}
 			if strings.Join(got, ",") != tt.want {
 				t.Errorf("users%s = %v, want %s", tt.query, got, tt.want)
 			}
 		}
-		wantError(t, h.Do(http.MethodGet, "/v1/admin/users?limit=0", h.adminKey, nil), http.StatusBadRequest, "limit must be")
-		wantError(t, h.Do(http.MethodGet, "/v1/admin/users?offset=-1", h.adminKey, nil), http.StatusBadRequest, "offset must be")
+		wantError(t, h.Do(http.MethodGet, "/v1/admin/users?limit=0", h.AdminKey, nil), http.StatusBadRequest, "limit must be")
+		wantError(t, h.Do(http.MethodGet, "/v1/admin/users?offset=-1", h.AdminKey, nil), http.StatusBadRequest, "offset must be")
 	})
 
 	t.Run("an authid holding a slash is addressed escaped", func(t *testing.T) {
-		got := h.Admin(http.MethodGet, "/v1/admin/users/dept%2Fbob", nil, http.StatusOK)
-		if got["authid"] != "dept/bob" || got["status"] != "disabled" {
+		got := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/dept%2Fbob", nil, http.StatusOK)
+		if got.Authid != "dept/bob" || got.Status != "disabled" {
 			t.Fatalf("user = %v", got)
 		}
 	})
 
 	t.Run("a patch changes only what it names", func(t *testing.T) {
-		got := h.Admin(http.MethodPatch, "/v1/admin/users/alice", req{"phone": "", "status": "disabled"}, http.StatusOK)
-		if got["phone"] != "" || got["status"] != "disabled" || got["email"] != "alice@example.com" || got["name"] != "Alice" {
+		got := adminAs[apitest.User](h, http.MethodPatch, "/v1/admin/users/alice", req{"phone": "", "status": "disabled"}, http.StatusOK)
+		if got.Phone != "" || got.Status != "disabled" || got.Email != "alice@example.com" || got.Name != "Alice" {
 			t.Fatalf("patched = %v", got)
 		}
-		wantError(t, h.Do(http.MethodPatch, "/v1/admin/users/alice", h.adminKey, req{"email": "nope"}), http.StatusBadRequest, "not a bare address")
-		wantError(t, h.Do(http.MethodPatch, "/v1/admin/users/alice", h.adminKey, req{"authid": "alicia"}), http.StatusBadRequest, `unknown field "authid"`)
+		wantError(t, h.Do(http.MethodPatch, "/v1/admin/users/alice", h.AdminKey, req{"email": "nope"}), http.StatusBadRequest, "not a bare address")
+		wantError(t, h.Do(http.MethodPatch, "/v1/admin/users/alice", h.AdminKey, req{"authid": "alicia"}), http.StatusBadRequest, `unknown field "authid"`)
 	})
 
 	t.Run("a deleted user is gone", func(t *testing.T) {
 		h.Admin(http.MethodDelete, "/v1/admin/users/dept%2Fbob", nil, http.StatusNoContent)
-		wantError(t, h.Do(http.MethodGet, "/v1/admin/users/dept%2Fbob", h.adminKey, nil), http.StatusNotFound, `user "dept/bob" not found`)
+		wantError(t, h.Do(http.MethodGet, "/v1/admin/users/dept%2Fbob", h.AdminKey, nil), http.StatusNotFound, `user "dept/bob" not found`)
 	})
 
 	for _, tt := range []struct{ method, path string }{
@@ -253,7 +258,7 @@ func TestUsers(t *testing.T) {
 			if tt.method == http.MethodPut {
 				body = req{"assignments": []req{}}
 			}
-			wantError(t, h.Do(tt.method, tt.path, h.adminKey, body), http.StatusNotFound, `user "nobody" not found`)
+			wantError(t, h.Do(tt.method, tt.path, h.AdminKey, body), http.StatusNotFound, `user "nobody" not found`)
 		})
 	}
 
@@ -262,15 +267,15 @@ func TestUsers(t *testing.T) {
 		if strings.Join(types, ",") != "user.updated,user.created" {
 			t.Fatalf("audit of alice = %v", types)
 		}
-		newest := h.Admin(http.MethodGet, "/v1/admin/audit?authid=alice&limit=1", nil, http.StatusOK)["events"].([]any)
+		newest := adminAs[apitest.AuditEvents](h, http.MethodGet, "/v1/admin/audit?authid=alice&limit=1", nil, http.StatusOK).Events
 		if len(newest) != 1 {
 			t.Fatalf("limit=1 gave %d events", len(newest))
 		}
-		id := strconv.FormatFloat(newest[0].(map[string]any)["id"].(float64), 'f', 0, 64)
+		id := strconv.FormatInt(newest[0].ID, 10)
 		if older := h.AuditTypes("authid=alice&before=" + id); strings.Join(older, ",") != "user.created" {
 			t.Fatalf("events before %s = %v", id, older)
 		}
-		wantError(t, h.Do(http.MethodGet, "/v1/admin/audit?before=x", h.adminKey, nil), http.StatusBadRequest, "before must be")
+		wantError(t, h.Do(http.MethodGet, "/v1/admin/audit?before=x", h.AdminKey, nil), http.StatusBadRequest, "before must be")
 	})
 }
 
@@ -297,23 +302,23 @@ func TestAssignments(t *testing.T) {
 	}
 	for _, tt := range invalid {
 		t.Run(tt.name+" is refused", func(t *testing.T) {
-			wantError(t, h.Do(http.MethodPut, path, h.adminKey, tt.body), tt.status, tt.error)
+			wantError(t, h.Do(http.MethodPut, path, h.AdminKey, tt.body), tt.status, tt.error)
 		})
 	}
 
 	t.Run("assignments are replaced all at once", func(t *testing.T) {
-		got := h.Admin(http.MethodPut, path, req{"assignments": []req{{"system": "wiki", "method": "passwordless"}, {"system": "vpn", "method": "totp"}}}, http.StatusOK)
-		if s := assignmentList(got); s != "vpn:totp,wiki:passwordless" {
+		got := adminAs[apitest.Assignments](h, http.MethodPut, path, req{"assignments": []req{{"system": "wiki", "method": "passwordless"}, {"system": "vpn", "method": "totp"}}}, http.StatusOK)
+		if s := assignmentList(got.Assignments); s != "vpn:totp,wiki:passwordless" {
 			t.Fatalf("assignments = %s", s)
 		}
-		got = h.Admin(http.MethodPut, path, req{"assignments": []req{{"system": "vpn", "method": "pin"}}}, http.StatusOK)
-		if s := assignmentList(got); s != "vpn:pin" {
+		got = adminAs[apitest.Assignments](h, http.MethodPut, path, req{"assignments": []req{{"system": "vpn", "method": "pin"}}}, http.StatusOK)
+		if s := assignmentList(got.Assignments); s != "vpn:pin" {
 			t.Fatalf("assignments after replacing = %s", s)
 		}
-		if s := assignmentList(h.Admin(http.MethodGet, path, nil, http.StatusOK)); s != "vpn:pin" {
+		if s := assignmentList(adminAs[apitest.Assignments](h, http.MethodGet, path, nil, http.StatusOK).Assignments); s != "vpn:pin" {
 			t.Fatalf("GET assignments = %s", s)
 		}
-		if s := assignmentList(h.Admin(http.MethodGet, "/v1/admin/users/alice", nil, http.StatusOK)); s != "vpn:pin" {
+		if s := assignmentList(adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/alice", nil, http.StatusOK).Assignments); s != "vpn:pin" {
 			t.Fatalf("user's assignments = %s", s)
 		}
 		if types := h.AuditTypes("authid=alice&type=assignments.updated"); len(types) != 2 {
@@ -322,11 +327,10 @@ func TestAssignments(t *testing.T) {
 	})
 }
 
-func assignmentList(body map[string]any) string {
+func assignmentList(as []apitest.Assignment) string {
 	var out []string
-	for _, a := range body["assignments"].([]any) {
-		m := a.(map[string]any)
-		out = append(out, m["system"].(string)+":"+m["method"].(string))
+	for _, a := range as {
+		out = append(out, a.System+":"+a.Method)
 	}
 	return strings.Join(out, ",")
 }

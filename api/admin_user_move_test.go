@@ -3,8 +3,11 @@ package api_test
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/flexauth/flexauth/internal/apitest"
 )
 
 // TestMoveUser: an administrator moves a user to another organisation of
@@ -55,39 +58,39 @@ func TestMoveUser(t *testing.T) {
 		}
 		for _, tt := range cases {
 			t.Run(tt.name, func(t *testing.T) {
-				wantError(t, h.Do(http.MethodPost, "/v1/admin/users/"+tt.path+"/move", h.adminKey, tt.body), tt.status, tt.error)
+				wantError(t, h.Do(http.MethodPost, "/v1/admin/users/"+tt.path+"/move", h.AdminKey, tt.body), tt.status, tt.error)
 			})
 		}
 		h.Admin(http.MethodGet, "/v1/admin/users/ann", nil, http.StatusOK)
 	})
 
 	t.Run("the user moves with the assignments the target can hold", func(t *testing.T) {
-		got := h.Admin(http.MethodPost, "/v1/admin/users/ann/move", req{"organisation": "eu", "reason": "joined the EU team"}, http.StatusOK)
-		if got["authid"] != "ann" || got["from"] != "acme" || got["organisation"] != "eu" {
+		got := adminAs[apitest.UserMoved](h, http.MethodPost, "/v1/admin/users/ann/move", req{"organisation": "eu", "reason": "joined the EU team"}, http.StatusOK)
+		if got.Authid != "ann" || got.From != "acme" || got.Organisation != "eu" {
 			t.Fatalf("move = %v", got)
 		}
-		if kept := fmt.Sprint(got["assignments"]); kept != "[map[method:pin system:vpn]]" {
+		if kept := got.Assignments; !slices.Equal(kept, []apitest.Assignment{{System: "vpn", Method: "pin"}}) {
 			t.Fatalf("carried assignments = %s, want vpn:pin alone", kept)
 		}
-		if dropped := fmt.Sprint(got["dropped_assignments"]); !strings.Contains(dropped, "wiki") || !strings.Contains(dropped, "console") {
+		if dropped := fmt.Sprint(got.DroppedAssignments); !strings.Contains(dropped, "wiki") || !strings.Contains(dropped, "console") {
 			t.Fatalf("dropped assignments = %s, want wiki (method not enabled) and console (never carried)", dropped)
 		}
-		wantError(t, h.Do(http.MethodGet, "/v1/admin/users/ann", h.adminKey, nil), http.StatusNotFound, "not found")
-		moved := h.Admin(http.MethodGet, "/v1/admin/users/ann?organisation=eu", nil, http.StatusOK)
-		if moved["email"] != "ann@example.com" || fmt.Sprint(moved["assignments"]) != "[map[method:pin system:vpn]]" {
+		wantError(t, h.Do(http.MethodGet, "/v1/admin/users/ann", h.AdminKey, nil), http.StatusNotFound, "not found")
+		moved := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/ann?organisation=eu", nil, http.StatusOK)
+		if moved.Email != "ann@example.com" || !slices.Equal(moved.Assignments, []apitest.Assignment{{System: "vpn", Method: "pin"}}) {
 			t.Fatalf("ann in eu = %v", moved)
 		}
 		// ann's console assignment stayed behind: root is acme's last
 		// console administrator now, and stays.
-		wantError(t, h.Do(http.MethodPost, "/v1/admin/users/root/move", h.adminKey, req{"organisation": "eu"}),
+		wantError(t, h.Do(http.MethodPost, "/v1/admin/users/root/move", h.AdminKey, req{"organisation": "eu"}),
 			http.StatusConflict, "last console administrator")
 		for _, org := range []string{"acme", "eu"} {
-			ev := h.Admin(http.MethodGet, "/v1/admin/audit?organisation="+org+"&type=user.moved", nil, http.StatusOK)
-			events := ev["events"].([]any)
+			ev := adminAs[apitest.AuditEvents](h, http.MethodGet, "/v1/admin/audit?organisation="+org+"&type=user.moved", nil, http.StatusOK)
+			events := ev.Events
 			if len(events) != 1 {
 				t.Fatalf("%s's user.moved events = %v, want one", org, events)
 			}
-			detail := events[0].(map[string]any)["detail"].(map[string]any)
+			detail := events[0].Detail
 			if detail["from"] != "acme" || detail["to"] != "eu" || detail["reason"] != "joined the EU team" || !strings.HasPrefix(fmt.Sprint(detail["actor"]), "key:") {
 				t.Fatalf("%s's user.moved detail = %v", org, detail)
 			}
@@ -111,17 +114,17 @@ func TestMoveUser(t *testing.T) {
 		// acme's user is not eu's to move, even into eu.
 		wantError(t, h.Do(http.MethodPost, "/v1/admin/users/bob/move", eu, req{"organisation": "paris"}), http.StatusNotFound, `user "bob" not found`)
 		res := h.Do(http.MethodPost, "/v1/admin/users/ann/move?organisation=paris", eu, req{"organisation": "eu"})
-		if got := decode(t, res); res.Status != http.StatusOK || got["organisation"] != "eu" {
-			t.Fatalf("eu's move of ann = %d %v", res.Status, got)
+		if res.Status != http.StatusOK || apitest.Decode[apitest.UserMoved](t, res).Organisation != "eu" {
+			t.Fatalf("eu's move of ann = %d %s", res.Status, res.Body)
 		}
 	})
 
 	t.Run("an authid taken in the target moves nothing", func(t *testing.T) {
 		h.Admin(http.MethodPost, "/v1/admin/users?organisation=us", req{"authid": "ann", "name": "Another Ann"}, http.StatusCreated)
-		wantError(t, h.Do(http.MethodPost, "/v1/admin/users/ann/move?organisation=eu", h.adminKey, req{"organisation": "us"}),
+		wantError(t, h.Do(http.MethodPost, "/v1/admin/users/ann/move?organisation=eu", h.AdminKey, req{"organisation": "us"}),
 			http.StatusConflict, `has a user "ann" already`)
-		still := h.Admin(http.MethodGet, "/v1/admin/users/ann?organisation=eu", nil, http.StatusOK)
-		if still["name"] != "Ann" {
+		still := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/ann?organisation=eu", nil, http.StatusOK)
+		if still.Name != "Ann" {
 			t.Fatalf("ann in eu after the refused move = %v", still)
 		}
 	})

@@ -29,7 +29,7 @@ func TestAppMetrics(t *testing.T) {
 		t.Fatalf("fourth app call = %d, want 429 over the 3-call burst", res.Status)
 	}
 
-	res, err := http.Get(h.url + "/metrics")
+	res, err := http.Get(h.URL + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

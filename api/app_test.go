@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/flexauth/flexauth/attempt"
+	"github.com/flexauth/flexauth/internal/apitest"
 )
 
 func TestPINSignIn(t *testing.T) {
@@ -32,14 +33,14 @@ func TestPINSignIn(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out := h.Expect("/v1/start", body, http.StatusOK, "success")
-			if out["method"] != "pin" {
+			out := apitest.ExpectAs[apitest.StartSuccess](h.Client, "/v1/start", body, http.StatusOK, "success")
+			if out.Method != "pin" {
 				t.Fatalf("start = %v, want method pin", out)
 			}
-			if exp, err := time.Parse(time.RFC3339, out["expires_at"].(string)); err != nil || time.Until(exp) <= 0 {
-				t.Fatalf("expires_at %v: %v", out["expires_at"], err)
+			if exp, err := time.Parse(time.RFC3339, out.ExpiresAt); err != nil || time.Until(exp) <= 0 {
+				t.Fatalf("expires_at %v: %v", out.ExpiresAt, err)
 			}
-			attemptID := out["attempt"].(string)
+			attemptID := out.Attempt
 			code := h.outbox.message(t, attemptID).Code
 			if len(code) != 8 {
 				t.Fatalf("code %q is not 8 digits", code)
@@ -56,8 +57,8 @@ func TestPINSignIn(t *testing.T) {
 			}
 		})
 	}
-	user := h.Admin(http.MethodGet, "/v1/admin/users/bob", nil, http.StatusOK)
-	if user["login_count"] != float64(2) || user["last_ip"] != "127.0.0.1" || user["last_login_at"] == nil {
+	user := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/bob", nil, http.StatusOK)
+	if user.LoginCount != 2 || user.LastIP != "127.0.0.1" || user.LastLoginAt == nil {
 		t.Fatalf("user after two sign-ins = %v", user)
 	}
 }
@@ -98,12 +99,12 @@ func TestTOTPSignIn(t *testing.T) {
 	h.Setup("payroll", []string{"totp", "pin"}, "high", "carol", "totp")
 	body := req{"system": "payroll", "authid": "carol"}
 
-	if res := h.Do(http.MethodPost, "/v1/admin/users/carol/totp/verify", h.adminKey, req{"code": "123456"}); res.Status != http.StatusConflict {
+	if res := h.Do(http.MethodPost, "/v1/admin/users/carol/totp/verify", h.AdminKey, req{"code": "123456"}); res.Status != http.StatusConflict {
 		t.Fatalf("verify with nothing pending = %d %s, want 409", res.Status, res.Body)
 	}
-	enrol := h.Admin(http.MethodPost, "/v1/admin/users/carol/totp", nil, http.StatusOK)
-	uri, _ := enrol["otpauth_uri"].(string)
-	seed, _ := enrol["secret"].(string)
+	enrol := adminAs[apitest.TOTPEnrolment](h, http.MethodPost, "/v1/admin/users/carol/totp", nil, http.StatusOK)
+	uri := enrol.OtpauthURI
+	seed := enrol.Secret
 	if !strings.HasPrefix(uri, "otpauth://totp/flexauth:carol?") || !strings.Contains(uri, "secret="+seed) || seed == "" {
 		t.Fatalf("enrolment = %v", enrol)
 	}
@@ -120,17 +121,17 @@ func TestTOTPSignIn(t *testing.T) {
 	if wrong == enrolCode {
 		wrong = "111111"
 	}
-	res := h.Do(http.MethodPost, "/v1/admin/users/carol/totp/verify", h.adminKey, req{"code": wrong})
-	if res.Status != http.StatusBadRequest || res.JSON(t)["error"] != "code does not match" {
+	res := h.Do(http.MethodPost, "/v1/admin/users/carol/totp/verify", h.AdminKey, req{"code": wrong})
+	if res.Status != http.StatusBadRequest || apitest.Decode[apitest.Error](t, res).Error != "code does not match" {
 		t.Fatalf("verify with a wrong code = %d %s", res.Status, res.Body)
 	}
 	h.Admin(http.MethodPost, "/v1/admin/users/carol/totp/verify", req{"code": enrolCode}, http.StatusOK)
-	if user := h.Admin(http.MethodGet, "/v1/admin/users/carol", nil, http.StatusOK); user["totp_enabled"] != true {
+	if user := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/carol", nil, http.StatusOK); !user.TOTPEnabled {
 		t.Fatalf("user after enrolment = %v", user)
 	}
 
-	out := h.Expect("/v1/start", body, http.StatusOK, "success")
-	if out["method"] != "totp" {
+	out := apitest.ExpectAs[apitest.StartSuccess](h.Client, "/v1/start", body, http.StatusOK, "success")
+	if out.Method != "totp" {
 		t.Fatalf("start = %v, want method totp", out)
 	}
 	h.Expect("/v1/check", body, http.StatusAccepted, "pending")
@@ -165,17 +166,17 @@ func TestStartRefusalsAreIndistinguishable(t *testing.T) {
 		key  string
 		body req
 	}{
-		{"unknown user", h.appKey, req{"system": "vpn", "authid": "mallory"}},
-		{"unknown system", h.appKey, req{"system": "nope", "authid": "alice"}},
-		{"unassigned user", h.appKey, req{"system": "vpn", "authid": "unassigned"}},
-		{"user assigned elsewhere", h.appKey, req{"system": "wiki", "authid": "alice"}},
-		{"disabled user", h.appKey, req{"system": "vpn", "authid": "disabled"}},
-		{"policy denial", h.appKey, req{"system": "vpn", "authid": "nocontact"}},
+		{"unknown user", h.AppKey, req{"system": "vpn", "authid": "mallory"}},
+		{"unknown system", h.AppKey, req{"system": "nope", "authid": "alice"}},
+		{"unassigned user", h.AppKey, req{"system": "vpn", "authid": "unassigned"}},
+		{"user assigned elsewhere", h.AppKey, req{"system": "wiki", "authid": "alice"}},
+		{"disabled user", h.AppKey, req{"system": "vpn", "authid": "disabled"}},
+		{"policy denial", h.AppKey, req{"system": "vpn", "authid": "nocontact"}},
 		{"bad key", "fa_app_not-a-key", req{"system": "vpn", "authid": "alice"}},
 		{"missing key", "", req{"system": "vpn", "authid": "alice"}},
-		{"admin key", h.adminKey, req{"system": "vpn", "authid": "alice"}},
+		{"admin key", h.AdminKey, req{"system": "vpn", "authid": "alice"}},
 		// Its escaped form is longer than the workflow IDs Temporal accepts.
-		{"long non-ASCII authid", h.appKey, req{"system": "vpn", "authid": strings.Repeat("é", 256)}},
+		{"long non-ASCII authid", h.AppKey, req{"system": "vpn", "authid": strings.Repeat("é", 256)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+" is a security error", func(t *testing.T) {
@@ -196,9 +197,9 @@ func TestStartRefusalsAreIndistinguishable(t *testing.T) {
 	h.Expect("/v1/start", req{"system": "vpn", "authid": "alice"}, http.StatusOK, "success")
 
 	t.Run("the real reason is in the audit trail", func(t *testing.T) {
-		out := h.Admin(http.MethodGet, "/v1/admin/audit?authid=disabled&type="+attempt.EventDenied, nil, http.StatusOK)
-		events := out["events"].([]any)
-		if len(events) != 1 || !strings.Contains(strings.Join(toStrings(events[0].(map[string]any)["reasons"]), ","), "user is disabled") {
+		out := adminAs[apitest.AuditEvents](h, http.MethodGet, "/v1/admin/audit?authid=disabled&type="+attempt.EventDenied, nil, http.StatusOK)
+		events := out.Events
+		if len(events) != 1 || !strings.Contains(strings.Join(events[0].Reasons, ","), "user is disabled") {
 			t.Fatalf("denials of the disabled user = %v", events)
 		}
 	})
@@ -216,15 +217,15 @@ func TestCheckAnswers(t *testing.T) {
 		wantStatus int
 		wantResult string
 	}{
-		{"check before any start is a security error", h.appKey, req{"system": "vpn", "authid": "alice"}, http.StatusForbidden, "security error"},
-		{"check of an unknown user is a security error", h.appKey, req{"system": "vpn", "authid": "mallory"}, http.StatusForbidden, "security error"},
+		{"check before any start is a security error", h.AppKey, req{"system": "vpn", "authid": "alice"}, http.StatusForbidden, "security error"},
+		{"check of an unknown user is a security error", h.AppKey, req{"system": "vpn", "authid": "mallory"}, http.StatusForbidden, "security error"},
 		{"check with a bad key is a security error", "nope", req{"system": "vpn", "authid": "alice"}, http.StatusForbidden, "security error"},
-		{"check with an admin key is a security error", h.adminKey, req{"system": "vpn", "authid": "alice"}, http.StatusForbidden, "security error"},
+		{"check with an admin key is a security error", h.AdminKey, req{"system": "vpn", "authid": "alice"}, http.StatusForbidden, "security error"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			res := h.Do(http.MethodPost, "/v1/check", tt.key, tt.body)
-			if got := res.JSON(t)["result"]; res.Status != tt.wantStatus || got != tt.wantResult {
+			if got := apitest.Decode[apitest.Result](t, res).Result; res.Status != tt.wantStatus || got != tt.wantResult {
 				t.Fatalf("check = %d %s, want %d %q", res.Status, res.Body, tt.wantStatus, tt.wantResult)
 			}
 		})
@@ -273,8 +274,8 @@ func TestBadAppRequests(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+" is a clear 4xx", func(t *testing.T) {
-			res := h.Do(http.MethodPost, tt.path, h.appKey, tt.body)
-			got, _ := res.JSON(t)["error"].(string)
+			res := h.Do(http.MethodPost, tt.path, h.AppKey, tt.body)
+			got := apitest.Decode[apitest.Error](t, res).Error
 			if res.Status != tt.wantStatus || !strings.Contains(got, tt.wantError) {
 				t.Fatalf("POST %s %.60q = %d %s, want %d with %q", tt.path, tt.body, res.Status, res.Body, tt.wantStatus, tt.wantError)
 			}
@@ -287,7 +288,7 @@ func TestBadAppRequests(t *testing.T) {
 			w.Write([]byte(`{"system":"vpn","authid":"alice","pad":"` + strings.Repeat("x", 4096) + `"}`))
 			w.Close()
 		}()
-		res := h.Do(http.MethodPost, "/v1/check", h.appKey, r)
+		res := h.Do(http.MethodPost, "/v1/check", h.AppKey, r)
 		if res.Status != http.StatusRequestEntityTooLarge {
 			t.Fatalf("chunked oversized body = %d %s", res.Status, res.Body)
 		}
@@ -299,13 +300,4 @@ func TestBadAppRequests(t *testing.T) {
 	t.Run("a null pin is no pin", func(t *testing.T) {
 		h.Expect("/v1/check", req{"system": "vpn", "authid": "alice", "pin": nil}, http.StatusAccepted, "pending")
 	})
-}
-
-func toStrings(v any) []string {
-	items, _ := v.([]any)
-	out := make([]string, len(items))
-	for i, item := range items {
-		out[i], _ = item.(string)
-	}
-	return out
 }

@@ -11,7 +11,7 @@ import (
 func TestKeyUseIsRecordedAtMostOncePerMinute(t *testing.T) {
 	h := newHarnessWith(t, harnessOptions{adminOnly: true})
 	lastUsed := func() string {
-		k, err := h.st.APIKeyByHash(context.Background(), secret.HashAPIKey(h.adminKey))
+		k, err := h.Store.APIKeyByHash(context.Background(), secret.HashAPIKey(h.AdminKey))
 		if err != nil {
 			t.Fatal(err)
 		}

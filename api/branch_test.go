@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flexauth/flexauth/internal/apitest"
 	"github.com/flexauth/flexauth/store"
 )
 
@@ -30,37 +31,36 @@ func TestBranchViews(t *testing.T) {
 	// us with an attempt each.
 	now := time.Now().UTC()
 	for _, org := range []string{"acme", "eu", "paris", "us"} {
-		u := h.Admin(http.MethodPost, "/v1/admin/users?organisation="+org, req{"authid": "sam", "name": "Sam of " + org}, http.StatusCreated)
-		if u["organisation"] != org {
-			t.Fatalf("created user's organisation = %v, want %s", u["organisation"], org)
+		u := adminAs[apitest.User](h, http.MethodPost, "/v1/admin/users?organisation="+org, req{"authid": "sam", "name": "Sam of " + org}, http.StatusCreated)
+		if u.Organisation != org {
+			t.Fatalf("created user's organisation = %v, want %s", u.Organisation, org)
 		}
 	}
 	for _, org := range []string{"paris", "us"} {
 		h.Admin(http.MethodPost, "/v1/admin/systems?organisation="+org, req{"name": "vpn", "methods": []string{"pin"}, "sensitivity": "low"}, http.StatusCreated)
 		a := store.Attempt{ID: "att-" + org, AccountID: org, System: "vpn", AuthID: "sam", WorkflowID: "wf-" + org, RunID: "run",
 			State: store.AttemptPending, Method: "pin", StartedAt: now, UpdatedAt: now}
-		if _, err := h.st.InsertAttempt(ctx, &a); err != nil {
+		if _, err := h.Store.InsertAttempt(ctx, &a); err != nil {
 			t.Fatal(err)
 		}
-		if err := h.st.AppendAudit(ctx, store.AuditEvent{AccountID: org, Time: now, Type: "attempt.denied", System: "vpn", AuthID: "sam"}); err != nil {
+		if err := h.Store.AppendAudit(ctx, store.AuditEvent{AccountID: org, Time: now, Type: "attempt.denied", System: "vpn", AuthID: "sam"}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	eu := h.keyOf("eu")
 
-	usersOf := func(key, query string) ([]string, float64) {
+	usersOf := func(key, query string) ([]string, int) {
 		t.Helper()
 		res := h.Do(http.MethodGet, "/v1/admin/users"+query, key, nil)
 		if res.Status != http.StatusOK {
 			t.Fatalf("GET /v1/admin/users%s = %d %s", query, res.Status, res.Body)
 		}
-		got := decode(t, res)
+		got := apitest.Decode[apitest.Users](t, res)
 		var out []string
-		for _, u := range got["users"].([]any) {
-			u := u.(map[string]any)
-			out = append(out, u["authid"].(string)+"@"+u["organisation"].(string))
+		for _, u := range got.Users {
+			out = append(out, u.Authid+"@"+u.Organisation)
 		}
-		return out, got["total"].(float64)
+		return out, got.Total
 	}
 	auditOrgs := func(key, query string) []string {
 		t.Helper()
@@ -69,8 +69,8 @@ func TestBranchViews(t *testing.T) {
 			t.Fatalf("GET /v1/admin/audit%s = %d %s", query, res.Status, res.Body)
 		}
 		var out []string
-		for _, e := range decode(t, res)["events"].([]any) {
-			org := e.(map[string]any)["organisation"].(string)
+		for _, e := range apitest.Decode[apitest.AuditEvents](t, res).Events {
+			org := e.Organisation
 			if !slices.Contains(out, org) {
 				out = append(out, org)
 			}
@@ -84,36 +84,36 @@ func TestBranchViews(t *testing.T) {
 			name, key, query string
 			want             []string
 		}{
-			{"own organisation by default", h.adminKey, "", []string{"sam@acme"}},
-			{"branch=false is the default", h.adminKey, "?branch=false", []string{"sam@acme"}},
-			{"the whole branch", h.adminKey, "?branch=true", []string{"sam@acme", "sam@eu", "sam@paris", "sam@us"}},
-			{"the branch below ?organisation=", h.adminKey, "?organisation=eu&branch=true", []string{"sam@eu", "sam@paris"}},
+			{"own organisation by default", h.AdminKey, "", []string{"sam@acme"}},
+			{"branch=false is the default", h.AdminKey, "?branch=false", []string{"sam@acme"}},
+			{"the whole branch", h.AdminKey, "?branch=true", []string{"sam@acme", "sam@eu", "sam@paris", "sam@us"}},
+			{"the branch below ?organisation=", h.AdminKey, "?organisation=eu&branch=true", []string{"sam@eu", "sam@paris"}},
 			{"a child's administrator never sees the parent or a sibling", eu, "?branch=true", []string{"sam@eu", "sam@paris"}},
-			{"a search across the branch", h.adminKey, "?branch=true&q=paris", []string{"sam@paris"}},
+			{"a search across the branch", h.AdminKey, "?branch=true&q=paris", []string{"sam@paris"}},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
 				got, total := usersOf(c.key, c.query)
-				if !slices.Equal(got, c.want) || total != float64(len(c.want)) {
+				if !slices.Equal(got, c.want) || total != len(c.want) {
 					t.Fatalf("users = %v (total %v), want %v", got, total, c.want)
 				}
 			})
 		}
-		u := h.Admin(http.MethodGet, "/v1/admin/users/sam?organisation=paris", nil, http.StatusOK)
-		if u["organisation"] != "paris" {
-			t.Fatalf("user's organisation = %v, want paris", u["organisation"])
+		u := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/sam?organisation=paris", nil, http.StatusOK)
+		if u.Organisation != "paris" {
+			t.Fatalf("user's organisation = %v, want paris", u.Organisation)
 		}
-		u = h.Admin(http.MethodPatch, "/v1/admin/users/sam?organisation=paris", req{"name": "Sam P"}, http.StatusOK)
-		if u["organisation"] != "paris" {
-			t.Fatalf("updated user's organisation = %v, want paris", u["organisation"])
+		u = adminAs[apitest.User](h, http.MethodPatch, "/v1/admin/users/sam?organisation=paris", req{"name": "Sam P"}, http.StatusOK)
+		if u.Organisation != "paris" {
+			t.Fatalf("updated user's organisation = %v, want paris", u.Organisation)
 		}
 	})
 
 	t.Run("audit: one organisation, or the branch, in JSON and CSV", func(t *testing.T) {
-		if got := auditOrgs(h.adminKey, ""); !slices.Equal(got, []string{"acme"}) {
+		if got := auditOrgs(h.AdminKey, ""); !slices.Equal(got, []string{"acme"}) {
 			t.Fatalf("audit covers %v, want acme alone", got)
 		}
-		if got := auditOrgs(h.adminKey, "?branch=true"); !slices.Equal(got, []string{"acme", "eu", "paris", "us"}) {
+		if got := auditOrgs(h.AdminKey, "?branch=true"); !slices.Equal(got, []string{"acme", "eu", "paris", "us"}) {
 			t.Fatalf("branch audit covers %v", got)
 		}
 		if got := auditOrgs(eu, "?branch=true"); !slices.Equal(got, []string{"eu", "paris"}) {
@@ -146,25 +146,25 @@ func TestBranchViews(t *testing.T) {
 			if res.Status != http.StatusOK {
 				t.Fatalf("stats%s = %d %s", query, res.Status, res.Body)
 			}
-			got := decode(t, res)
-			if n := got["totals"].(map[string]any)["started"]; n != float64(want) {
+			got := apitest.Decode[apitest.Stats](t, res)
+			if n := got.Totals.Started; n != want {
 				t.Fatalf("stats%s started = %v, want %d", query, n, want)
 			}
-			if n := len(got["recent_failures"].([]any)); n != want {
+			if n := len(got.RecentFailures); n != want {
 				t.Fatalf("stats%s recent failures = %d, want %d", query, n, want)
 			}
 		}
-		started(h.adminKey, "", 0)
-		started(h.adminKey, "&branch=true", 2)
-		started(h.adminKey, "&branch=true&system=vpn", 2)
-		started(h.adminKey, "&branch=true&system=!vpn", 0)
+		started(h.AdminKey, "", 0)
+		started(h.AdminKey, "&branch=true", 2)
+		started(h.AdminKey, "&branch=true&system=vpn", 2)
+		started(h.AdminKey, "&branch=true&system=!vpn", 0)
 		started(eu, "&branch=true&system=vpn", 1)
 		started(eu, "&organisation=paris&system=vpn", 1)
 		// The name must be a system of the branch: vpn is not acme's own,
 		// and us's is outside eu's branch.
-		wantError(t, h.Do(http.MethodGet, "/v1/admin/stats?system=vpn", h.adminKey, nil), http.StatusNotFound, `system "vpn" not found`)
-		started(h.adminKey, "&branch=true&system=vpn&organisation=eu", 1)
-		wantError(t, h.Do(http.MethodGet, "/v1/admin/stats?branch=true&system=crm", h.adminKey, nil), http.StatusNotFound, `system "crm" not found`)
+		wantError(t, h.Do(http.MethodGet, "/v1/admin/stats?system=vpn", h.AdminKey, nil), http.StatusNotFound, `system "vpn" not found`)
+		started(h.AdminKey, "&branch=true&system=vpn&organisation=eu", 1)
+		wantError(t, h.Do(http.MethodGet, "/v1/admin/stats?branch=true&system=crm", h.AdminKey, nil), http.StatusNotFound, `system "crm" not found`)
 	})
 
 	t.Run("branch must be true or false", func(t *testing.T) {
@@ -174,7 +174,7 @@ func TestBranchViews(t *testing.T) {
 				if strings.Contains(path, "?") {
 					sep = "&"
 				}
-				res := h.Do(http.MethodGet, path+sep+"branch="+bad, h.adminKey, nil)
+				res := h.Do(http.MethodGet, path+sep+"branch="+bad, h.AdminKey, nil)
 				if bad == "" {
 					if res.Status != http.StatusOK {
 						t.Errorf("%s with an empty branch = %d, want 200", path, res.Status)
@@ -194,11 +194,10 @@ func TestBranchViews(t *testing.T) {
 			t.Fatal("acme's own trail holds paris's rename")
 		}
 		byOrg := map[string][]string{}
-		res := h.Admin(http.MethodGet, "/v1/admin/audit?branch=true&limit=1000", nil, http.StatusOK)
-		for _, e := range res["events"].([]any) {
-			e := e.(map[string]any)
-			if typ := e["type"].(string); strings.HasPrefix(typ, "organisation.") {
-				byOrg[e["organisation"].(string)] = append(byOrg[e["organisation"].(string)], typ)
+		res := adminAs[apitest.AuditEvents](h, http.MethodGet, "/v1/admin/audit?branch=true&limit=1000", nil, http.StatusOK)
+		for _, e := range res.Events {
+			if typ := e.Type; strings.HasPrefix(typ, "organisation.") {
+				byOrg[e.Organisation] = append(byOrg[e.Organisation], typ)
 			}
 		}
 		if !containsAll(byOrg["paris"], "organisation.updated", "organisation.moved") {

@@ -33,8 +33,8 @@ func TestTheLastConsoleAdministratorStays(t *testing.T) {
 			want = http.StatusUnprocessableEntity
 		}
 		out := importFile(t, h, "format=csv&apply="+apply, "text/csv", file, want)
-		rows, _ := out["rows"].([]any)
-		if out["valid"] != false || len(rows) != 1 || !strings.Contains(fmt.Sprint(rows[0].(map[string]any)["errors"]), "console administrators") {
+		rows := out.Rows
+		if out.Valid || len(rows) != 1 || !strings.Contains(fmt.Sprint(rows[0].Errors), "console administrators") {
 			t.Fatalf("import disabling the last administrator (apply=%s) = %v", apply, out)
 		}
 	}
@@ -48,9 +48,9 @@ func TestTheLastConsoleAdministratorStays(t *testing.T) {
 		{"unassign", http.MethodPut, "/v1/admin/users/root/systems", req{"assignments": []req{{"system": "vpn", "method": "pin"}}}},
 	}
 	for _, r := range refused {
-		wantError(t, h.Do(r.method, r.path, h.adminKey, r.body), http.StatusConflict, "last console administrator")
+		wantError(t, h.Do(r.method, r.path, h.AdminKey, r.body), http.StatusConflict, "last console administrator")
 	}
-	if got := h.Admin(http.MethodGet, "/v1/admin/users/root", nil, http.StatusOK); got["status"] != "active" || len(got["assignments"].([]any)) != 1 {
+	if got := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/root", nil, http.StatusOK); got.Status != "active" || len(got.Assignments) != 1 {
 		t.Fatalf("root after refused changes = %v", got)
 	}
 	// Other users and other changes are not concerned.
@@ -58,13 +58,13 @@ func TestTheLastConsoleAdministratorStays(t *testing.T) {
 	h.Admin(http.MethodPatch, "/v1/admin/users/root", req{"name": "Root"}, http.StatusOK)
 	// A disabled administrator does not count; an active second one does.
 	h.Admin(http.MethodPut, "/v1/admin/users/ops/systems", console, http.StatusOK)
-	wantError(t, h.Do(http.MethodPatch, "/v1/admin/users/root", h.adminKey, req{"status": "disabled"}), http.StatusConflict, "last console administrator")
+	wantError(t, h.Do(http.MethodPatch, "/v1/admin/users/root", h.AdminKey, req{"status": "disabled"}), http.StatusConflict, "last console administrator")
 	h.Admin(http.MethodPatch, "/v1/admin/users/ops", req{"status": "active"}, http.StatusOK)
 	h.Admin(http.MethodPut, "/v1/admin/users/root/systems", req{"assignments": []req{{"system": "vpn", "method": "pin"}}}, http.StatusOK)
 	h.Admin(http.MethodPut, "/v1/admin/users/root/systems", console, http.StatusOK)
 	h.Admin(http.MethodDelete, "/v1/admin/users/root", nil, http.StatusNoContent)
 	// ops is the last one now.
-	wantError(t, h.Do(http.MethodPatch, "/v1/admin/users/ops", h.adminKey, req{"status": "disabled"}), http.StatusConflict, "last console administrator")
+	wantError(t, h.Do(http.MethodPatch, "/v1/admin/users/ops", h.AdminKey, req{"status": "disabled"}), http.StatusConflict, "last console administrator")
 }
 
 // TestAdministratorsRemovingEachOtherAtOnceLeaveOne: on PostgreSQL, two
@@ -101,7 +101,7 @@ func TestAdministratorsRemovingEachOtherAtOnceLeaveOne(t *testing.T) {
 		for i := range pair {
 			wg.Go(func() {
 				<-start
-				got[i] = h.Do(http.MethodDelete, "/v1/admin/users/"+pair[1-i], h.adminKey, nil)
+				got[i] = h.Do(http.MethodDelete, "/v1/admin/users/"+pair[1-i], h.AdminKey, nil)
 			})
 		}
 		close(start)

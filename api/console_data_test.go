@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/flexauth/flexauth/internal/apitest"
 )
 
 func TestUsersTotal(t *testing.T) {
@@ -17,12 +19,12 @@ func TestUsersTotal(t *testing.T) {
 	for _, id := range []string{"ann", "bob", "bea", "carl"} {
 		h.Admin(http.MethodPost, "/v1/admin/users", req{"authid": id}, http.StatusCreated)
 	}
-	out := h.Admin(http.MethodGet, "/v1/admin/users?limit=1&offset=1", nil, http.StatusOK)
-	if out["total"] != 4.0 || len(out["users"].([]any)) != 1 {
+	out := adminAs[apitest.Users](h, http.MethodGet, "/v1/admin/users?limit=1&offset=1", nil, http.StatusOK)
+	if out.Total != 4 || len(out.Users) != 1 {
 		t.Fatalf("page = %v", out)
 	}
-	if out := h.Admin(http.MethodGet, "/v1/admin/users?q=b&limit=50", nil, http.StatusOK); out["total"] != 2.0 {
-		t.Fatalf("search total = %v", out["total"])
+	if out := adminAs[apitest.Users](h, http.MethodGet, "/v1/admin/users?q=b&limit=50", nil, http.StatusOK); out.Total != 2 {
+		t.Fatalf("search total = %v", out.Total)
 	}
 }
 
@@ -32,28 +34,28 @@ func TestAuditPagingTimesAndCSV(t *testing.T) {
 	for _, id := range []string{"a1", "a2", "a3", "=cmd|calc"} {
 		h.Admin(http.MethodPost, "/v1/admin/users", req{"authid": id}, http.StatusCreated)
 	}
-	page := h.Admin(http.MethodGet, "/v1/admin/audit?type=user.created&limit=3", nil, http.StatusOK)
-	if len(page["events"].([]any)) != 3 || page["next"] == "" {
+	page := adminAs[apitest.AuditEvents](h, http.MethodGet, "/v1/admin/audit?type=user.created&limit=3", nil, http.StatusOK)
+	if len(page.Events) != 3 || page.Next == "" {
 		t.Fatalf("first page = %v", page)
 	}
-	page = h.Admin(http.MethodGet, "/v1/admin/audit?type=user.created&limit=3&before="+page["next"].(string), nil, http.StatusOK)
-	if evs := page["events"].([]any); len(evs) != 1 || evs[0].(map[string]any)["authid"] != "a1" || page["next"] != "" {
+	page = adminAs[apitest.AuditEvents](h, http.MethodGet, "/v1/admin/audit?type=user.created&limit=3&before="+page.Next, nil, http.StatusOK)
+	if evs := page.Events; len(evs) != 1 || evs[0].Authid != "a1" || page.Next != "" {
 		t.Fatalf("last page = %v", page)
 	}
 
 	hourAgo := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
 	inHour := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
-	if evs := h.Admin(http.MethodGet, "/v1/admin/audit?type=user.created&until="+hourAgo, nil, http.StatusOK)["events"].([]any); len(evs) != 0 {
+	if evs := adminAs[apitest.AuditEvents](h, http.MethodGet, "/v1/admin/audit?type=user.created&until="+hourAgo, nil, http.StatusOK).Events; len(evs) != 0 {
 		t.Fatalf("events until an hour ago = %v", evs)
 	}
-	if evs := h.Admin(http.MethodGet, "/v1/admin/audit?type=user.created&since="+hourAgo+"&until="+inHour, nil, http.StatusOK)["events"].([]any); len(evs) != 4 {
+	if evs := adminAs[apitest.AuditEvents](h, http.MethodGet, "/v1/admin/audit?type=user.created&since="+hourAgo+"&until="+inHour, nil, http.StatusOK).Events; len(evs) != 4 {
 		t.Fatalf("events within the hour = %d", len(evs))
 	}
-	wantError(t, h.Do(http.MethodGet, "/v1/admin/audit?since=yesterday", h.adminKey, nil), http.StatusBadRequest, "RFC 3339")
-	wantError(t, h.Do(http.MethodGet, "/v1/admin/audit?since="+inHour+"&until="+hourAgo, h.adminKey, nil), http.StatusBadRequest, "since must be before until")
-	wantError(t, h.Do(http.MethodGet, "/v1/admin/audit?format=xml", h.adminKey, nil), http.StatusBadRequest, "format")
+	wantError(t, h.Do(http.MethodGet, "/v1/admin/audit?since=yesterday", h.AdminKey, nil), http.StatusBadRequest, "RFC 3339")
+	wantError(t, h.Do(http.MethodGet, "/v1/admin/audit?since="+inHour+"&until="+hourAgo, h.AdminKey, nil), http.StatusBadRequest, "since must be before until")
+	wantError(t, h.Do(http.MethodGet, "/v1/admin/audit?format=xml", h.AdminKey, nil), http.StatusBadRequest, "format")
 
-	res := h.Do(http.MethodGet, "/v1/admin/audit?type=user.created&format=csv", h.adminKey, nil)
+	res := h.Do(http.MethodGet, "/v1/admin/audit?type=user.created&format=csv", h.AdminKey, nil)
 	if res.Status != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/csv") ||
 		!strings.Contains(res.Header.Get("Content-Disposition"), `filename="audit.csv"`) {
 		t.Fatalf("csv = %d %v", res.Status, res.Header)
@@ -91,12 +93,15 @@ func TestDevOutbox(t *testing.T) {
 		h := newHarnessWith(t, harnessOptions{adminOnly: true, devOutbox: path})
 		token, _ := devToken(t, h)
 		res := send(t, h, http.MethodGet, "/v1/admin/dev/outbox", "", map[string]string{"X-Flexauth-Dev-Token": token}, "")
-		msgs, _ := res.JSON(t)["messages"].([]any)
-		if res.Status != http.StatusOK || len(msgs) != 20 {
+		if res.Status != http.StatusOK {
+			t.Fatalf("outbox = %d %s", res.Status, res.Body)
+		}
+		msgs := apitest.Decode[apitest.DevOutbox](t, res).Messages
+		if len(msgs) != 20 {
 			t.Fatalf("outbox = %d, %d messages: %s", res.Status, len(msgs), res.Body)
 		}
-		first, last := msgs[0].(map[string]any), msgs[19].(map[string]any)
-		if first["id"] != "m24" || first["link"] != "http://x/l/24" || first["system"] != "console" || last["id"] != "m5" {
+		first, last := msgs[0], msgs[19]
+		if first.ID != "m24" || first.Link != "http://x/l/24" || first.System != "console" || last.ID != "m5" {
 			t.Fatalf("outbox = %v ... %v", first, last)
 		}
 	})
@@ -108,7 +113,7 @@ func TestConsoleFiles(t *testing.T) {
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	get := func(path string) *http.Response {
 		t.Helper()
-		res, err := client.Get(h.url + path)
+		res, err := client.Get(h.URL + path)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/flexauth/flexauth/internal/apitest"
+	"github.com/flexauth/flexauth/internal/deploytest"
 	"github.com/flexauth/flexauth/store"
 )
 
@@ -48,7 +50,7 @@ func (b *browser) do(method, path string, body any, withCSRF bool) apitest.Respo
 		}
 		rd = strings.NewReader(string(raw))
 	}
-	r, err := http.NewRequest(method, b.h.url+path, rd)
+	r, err := http.NewRequest(method, b.h.URL+path, rd)
 	if err != nil {
 		b.t.Fatal(err)
 	}
@@ -93,23 +95,27 @@ func (b *browser) confirm(link string) apitest.Response {
 		b.t.Fatal(err)
 	}
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	r.Header.Set("Origin", b.h.url)
+	r.Header.Set("Origin", b.h.URL)
 	r.Header.Set("Sec-Fetch-Site", "same-origin")
 	return b.send(r)
 }
 
-func (b *browser) want(res apitest.Response, status int, field, value string) map[string]any {
+// want asserts an answer's status and, unless field is "", that one string
+// field of its body is value; it returns the answer for the callers that
+// read more of it to decode (apitest.Decode). The one field is read
+// loosely: want serves answers of every schema.
+func (b *browser) want(res apitest.Response, status int, field, value string) apitest.Response {
 	b.t.Helper()
 	out := map[string]any{}
 	_ = json.Unmarshal([]byte(res.Body), &out)
 	if res.Status != status || (field != "" && out[field] != value) {
 		b.t.Fatalf("answer = %d %s, want %d with %s=%q", res.Status, res.Body, status, field, value)
 	}
-	return out
+	return res
 }
 
 func (b *browser) cookie(name string) string {
-	u, _ := url.Parse(b.h.url + "/v1/admin/session/check")
+	u, _ := url.Parse(b.h.URL + "/v1/admin/session/check")
 	for _, c := range b.http.Jar.Cookies(u) {
 		if c.Name == name {
 			return c.Value
@@ -123,9 +129,11 @@ func (b *browser) cookie(name string) string {
 func (b *browser) startSignIn(authid string) store.Attempt {
 	b.t.Helper()
 	before := b.h.latestConsoleAttempt(authid)
-	out := b.want(b.do(http.MethodPost, "/v1/admin/session", req{"account": b.h.account, "authid": authid}, false),
-		http.StatusOK, "result", "pending")
-	if _, has := out["method"]; has || out["expires_at"] == "" {
+	// Strictly decoded: a method (or any field but result and expires_at)
+	// fails it.
+	out := apitest.Decode[apitest.ConsoleSignInPending](b.t, b.want(b.do(http.MethodPost, "/v1/admin/session", req{"account": deploytest.Account, "authid": authid}, false),
+		http.StatusOK, "result", "pending"))
+	if out.ExpiresAt == "" {
 		b.t.Fatalf("sign-in start = %v, want pending with expires_at and no method", out)
 	}
 	deadline := time.Now().Add(10 * time.Second)
@@ -142,7 +150,7 @@ func (b *browser) startSignIn(authid string) store.Attempt {
 // latestConsoleAttempt is authid's latest console attempt (zero if none).
 func (h *harness) latestConsoleAttempt(authid string) store.Attempt {
 	h.t.Helper()
-	att, err := h.st.LatestAttempt(context.Background(), h.account, "console", authid)
+	att, err := h.Store.LatestAttempt(context.Background(), deploytest.Account, "console", authid)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		h.t.Fatal(err)
 	}
@@ -171,11 +179,11 @@ func (b *browser) signIn(authid string) {
 	if res := b.confirm(b.h.outbox.message(b.t, att.ID).Link); res.Status != http.StatusOK || !strings.Contains(res.Body, "You are signed in to the console") {
 		b.t.Fatalf("confirming the link = %d %s", res.Status, res.Body)
 	}
-	out := b.want(b.do(http.MethodPost, "/v1/admin/session/check", nil, false), http.StatusOK, "result", "authenticated")
-	if out["authid"] != authid || out["account"] != b.h.account || out["csrf_token"] == "" {
-		b.t.Fatalf("authenticated answer = %v", out)
+	out := apitest.Decode[apitest.ConsoleAuthenticated](b.t, b.want(b.do(http.MethodPost, "/v1/admin/session/check", nil, false), http.StatusOK, "result", "authenticated"))
+	if out.Authid != authid || out.Account != deploytest.Account || out.CSRFToken == "" {
+		b.t.Fatalf("authenticated answer = %+v", out)
 	}
-	b.csrf = out["csrf_token"].(string)
+	b.csrf = out.CSRFToken
 }
 
 // consoleHarness is a deployment whose console system has administrators
@@ -213,15 +221,14 @@ func TestConsoleSignIn(t *testing.T) {
 			t.Fatalf("session cookie = %s", setCookie)
 		}
 		// The page that started the sign-in polls and finds the session.
-		out := b.want(b.do(http.MethodPost, "/v1/admin/session/check", req{}, false), http.StatusOK, "result", "authenticated")
-		b.csrf, _ = out["csrf_token"].(string)
+		b.csrf = apitest.Decode[apitest.ConsoleAuthenticated](t, b.want(b.do(http.MethodPost, "/v1/admin/session/check", req{}, false), http.StatusOK, "result", "authenticated")).CSRFToken
 		if b.cookie("flexauth_signin") != "" {
 			t.Fatal("the finished sign-in kept its cookie")
 		}
 
-		me := b.want(b.do(http.MethodGet, "/v1/admin/session", nil, false), http.StatusOK, "authid", "root")
-		if me["account"] != h.account || me["name"] != "User root" || me["csrf_token"] != b.csrf || me["fresh"] != true {
-			t.Fatalf("session = %v", me)
+		me := apitest.Decode[apitest.ConsoleSession](t, b.want(b.do(http.MethodGet, "/v1/admin/session", nil, false), http.StatusOK, "authid", "root"))
+		if me.Account != deploytest.Account || me.Name != "User root" || me.CSRFToken != b.csrf || !me.Fresh {
+			t.Fatalf("session = %+v", me)
 		}
 		b.want(b.do(http.MethodGet, "/v1/admin/systems", nil, false), http.StatusOK, "", "")
 		if types := h.AuditTypes("type=console.signed_in&attempt=" + att.ID); len(types) != 1 {
@@ -250,8 +257,7 @@ func TestConsoleSignIn(t *testing.T) {
 		if res.Status != http.StatusOK || !strings.Contains(res.Body, "You are signed in to the console") {
 			t.Fatalf("confirming the link = %d %s", res.Status, res.Body)
 		}
-		me := admin.want(admin.do(http.MethodGet, "/v1/admin/session", nil, false), http.StatusOK, "authid", "root")
-		admin.csrf = me["csrf_token"].(string)
+		admin.csrf = apitest.Decode[apitest.ConsoleSession](t, admin.want(admin.do(http.MethodGet, "/v1/admin/session", nil, false), http.StatusOK, "authid", "root")).CSRFToken
 		admin.want(admin.do(http.MethodGet, "/v1/admin/systems", nil, false), http.StatusOK, "", "")
 
 		// The attacker's poll hears "pending" while the confirming browser
@@ -283,7 +289,7 @@ func TestConsoleSignIn(t *testing.T) {
 
 	t.Run("a forged sign-in cookie is a security error", func(t *testing.T) {
 		b := newBrowser(t, h)
-		u, _ := url.Parse(h.url + "/v1/admin/session")
+		u, _ := url.Parse(h.URL + "/v1/admin/session")
 		b.http.Jar.SetCookies(u, []*http.Cookie{{Name: "flexauth_signin", Value: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", Path: "/v1/admin/session"}})
 		res := b.do(http.MethodPost, "/v1/admin/session/check", nil, false)
 		if res.Status != http.StatusForbidden || res.Body != `{"result":"security error"}` {
@@ -301,7 +307,7 @@ func TestConsoleSignIn(t *testing.T) {
 
 		// The same sign-in cookie again, after success: no second session.
 		replay := newBrowser(t, h)
-		u, _ := url.Parse(h.url + "/v1/admin/session")
+		u, _ := url.Parse(h.URL + "/v1/admin/session")
 		replay.http.Jar.SetCookies(u, []*http.Cookie{{Name: "flexauth_signin", Value: signin, Path: "/v1/admin/session"}})
 		replay.want(replay.do(http.MethodPost, "/v1/admin/session/check", nil, false), http.StatusForbidden, "result", "expired")
 		if replay.cookie("flexauth_session") != "" {
@@ -320,15 +326,13 @@ func TestConsoleSignIn(t *testing.T) {
 		b.csrf = good
 		b.want(b.do(http.MethodPost, "/v1/admin/systems", sys, true), http.StatusCreated, "name", "wiki")
 
-		out := h.Admin(http.MethodGet, "/v1/admin/audit?system=wiki&type=system.created", nil, http.StatusOK)
-		ev := out["events"].([]any)[0].(map[string]any)
-		if d := ev["detail"].(map[string]any); d["actor"] != "console:ops" {
+		ev := auditEvents(h, "system=wiki&type=system.created")[0]
+		if d := ev.Detail; d["actor"] != "console:ops" {
 			t.Fatalf("console change audited as %v", d)
 		}
 		h.Admin(http.MethodDelete, "/v1/admin/systems/wiki", nil, http.StatusNoContent)
-		out = h.Admin(http.MethodGet, "/v1/admin/audit?system=wiki&type=system.deleted", nil, http.StatusOK)
-		ev = out["events"].([]any)[0].(map[string]any)
-		if d := ev["detail"].(map[string]any); !strings.HasPrefix(d["actor"].(string), "key:") || d["by"] != "admin key" {
+		ev = auditEvents(h, "system=wiki&type=system.deleted")[0]
+		if d := ev.Detail; !strings.HasPrefix(fmt.Sprint(d["actor"]), "key:") || d["by"] != "admin key" {
 			t.Fatalf("key change audited as %v", d)
 		}
 	})
@@ -343,7 +347,7 @@ func TestConsoleSignIn(t *testing.T) {
 		}
 		wantError(t, b.do(http.MethodGet, "/v1/admin/session", nil, false), http.StatusUnauthorized, "not signed in")
 		// The old cookie, kept by someone, no longer works.
-		u, _ := url.Parse(h.url + "/")
+		u, _ := url.Parse(h.URL + "/")
 		b.http.Jar.SetCookies(u, []*http.Cookie{{Name: "flexauth_session", Value: stolen, Path: "/"}})
 		wantError(t, b.do(http.MethodGet, "/v1/admin/systems", nil, false), http.StatusUnauthorized, "session expired")
 		if types := h.AuditTypes("authid=audit&type=console.signed_out"); len(types) != 1 {
@@ -380,8 +384,8 @@ func TestConsoleSignIn(t *testing.T) {
 				t.Fatalf("%s %s after 11 minutes = %d %s", call.method, call.path, res.Status, res.Body)
 			}
 		}
-		if me := b.want(b.do(http.MethodGet, "/v1/admin/session", nil, false), http.StatusOK, "authid", "root"); me["fresh"] != false {
-			t.Fatalf("session after 11 minutes = %v", me)
+		if me := apitest.Decode[apitest.ConsoleSession](t, b.want(b.do(http.MethodGet, "/v1/admin/session", nil, false), http.StatusOK, "authid", "root")); me.Fresh {
+			t.Fatalf("session after 11 minutes = %+v", me)
 		}
 		// API keys are not signed in: they are exempt.
 		h.Admin(http.MethodPost, "/v1/admin/keys", req{"name": "ci", "scope": "app"}, http.StatusCreated)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pquerna/otp/totp"
 
+	"github.com/flexauth/flexauth/internal/deploytest"
 	"github.com/flexauth/flexauth/store"
 )
 
@@ -92,7 +93,7 @@ func TestConsoleSignInFloodIsBoundedAndSparesTheApp(t *testing.T) {
 	}}, http.StatusOK)
 	const flood = 15
 	for range flood {
-		res := newBrowser(t, h).do(http.MethodPost, "/v1/admin/session", req{"account": h.account, "authid": "pinner"}, false)
+		res := newBrowser(t, h).do(http.MethodPost, "/v1/admin/session", req{"account": deploytest.Account, "authid": "pinner"}, false)
 		if res.Status != http.StatusOK && res.Status != http.StatusTooManyRequests {
 			t.Fatalf("sign-in = %d %s", res.Status, res.Body)
 		}
@@ -103,7 +104,7 @@ func TestConsoleSignInFloodIsBoundedAndSparesTheApp(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var err error
-		if attempts, err = h.st.UserAttempts(context.Background(), h.account, "pinner", 100); err != nil {
+		if attempts, err = h.Store.UserAttempts(context.Background(), deploytest.Account, "pinner", 100); err != nil {
 			t.Fatal(err)
 		}
 		if time.Now().After(deadline) || (len(attempts) >= 5 && h.consoleStartsSettled(attempts)) {
@@ -114,7 +115,7 @@ func TestConsoleSignInFloodIsBoundedAndSparesTheApp(t *testing.T) {
 	if len(attempts) == 0 || len(attempts) > 5 {
 		t.Fatalf("%d console attempts after %d sign-ins, want 1 to 5", len(attempts), flood)
 	}
-	events, err := h.st.ListAudit(context.Background(), store.AuditFilter{AccountID: h.account, AuthID: "pinner", Limit: 1000})
+	events, err := h.Store.ListAudit(context.Background(), store.AuditFilter{AccountID: deploytest.Account, AuthID: "pinner", Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +142,7 @@ func (h *harness) consoleStartsSettled(atts []store.Attempt) bool {
 // attemptState is the state of the attempt's row.
 func (h *harness) attemptState(id string) string {
 	h.t.Helper()
-	att, err := h.st.GetAttempt(context.Background(), id)
+	att, err := h.Store.GetAttempt(context.Background(), id)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -163,7 +164,7 @@ func TestConsoleCodeBeforeTheAttemptHasBegun(t *testing.T) {
 	h := consoleHarness(t)
 	h.Admin(http.MethodPost, "/v1/admin/users", req{"authid": "quick", "name": "Quick", "email": "quick@example.com"}, http.StatusCreated)
 	h.Admin(http.MethodPut, "/v1/admin/users/quick/systems", req{"assignments": []req{{"system": "console", "method": "totp"}}}, http.StatusOK)
-	u, err := h.st.GetUser(t.Context(), h.account, "quick")
+	u, err := h.Store.GetUser(t.Context(), deploytest.Account, "quick")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,20 +172,20 @@ func TestConsoleCodeBeforeTheAttemptHasBegun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sealed, err := h.keys.Seal([]byte(key.Secret()), u.ID)
+	sealed, err := h.Keys.Seal([]byte(key.Secret()), u.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	now := time.Now().UTC()
-	if err := h.st.SetTOTPPending(t.Context(), u.ID, sealed, now); err != nil {
+	if err := h.Store.SetTOTPPending(t.Context(), u.ID, sealed, now); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.st.ActivateTOTP(t.Context(), u.ID, sealed, 0, now); err != nil {
+	if err := h.Store.ActivateTOTP(t.Context(), u.ID, sealed, 0, now); err != nil {
 		t.Fatal(err)
 	}
 
 	b := newBrowser(t, h)
-	b.want(b.do(http.MethodPost, "/v1/admin/session", req{"account": h.account, "authid": "quick"}, false), http.StatusOK, "result", "pending")
+	b.want(b.do(http.MethodPost, "/v1/admin/session", req{"account": deploytest.Account, "authid": "quick"}, false), http.StatusOK, "result", "pending")
 	code, err := totp.GenerateCode(key.Secret(), time.Now())
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/flexauth/flexauth/api"
 	"github.com/flexauth/flexauth/internal/apitest"
+	"github.com/flexauth/flexauth/internal/deploytest"
 	"github.com/flexauth/flexauth/store"
 )
 
@@ -27,9 +28,9 @@ func TestConsoleSignInRevealsNobody(t *testing.T) {
 	people := []struct {
 		name, account, authid string
 	}{
-		{"an administrator", h.account, "pinner"},
-		{"a user who is not an administrator", h.account, "outsider"},
-		{"an unknown user", h.account, "nobody"},
+		{"an administrator", deploytest.Account, "pinner"},
+		{"a user who is not an administrator", deploytest.Account, "outsider"},
+		{"an unknown user", deploytest.Account, "nobody"},
 		{"an unknown account", "no-such-account", "pinner"},
 	}
 	browsers := make([]*browser, len(people))
@@ -81,7 +82,7 @@ func TestConsoleSignInRevealsNobody(t *testing.T) {
 	// Behind the same answers: the administrator's attempt waits for its
 	// code, the non-administrator's was denied, and the unknown account
 	// started nothing.
-	api.WaitBackground(h.api)
+	api.WaitBackground(h.API)
 	ctx := context.Background()
 	if att := h.latestConsoleAttempt("pinner"); att.State != store.AttemptPending || att.Method != "pin" {
 		t.Fatalf("the administrator's attempt = %+v, want a pending PIN attempt", att)
@@ -90,7 +91,7 @@ func TestConsoleSignInRevealsNobody(t *testing.T) {
 	if att := h.latestConsoleAttempt("outsider"); att.State != store.AttemptDenied {
 		t.Fatalf("the non-administrator's attempt = %+v, want denied", att)
 	}
-	if _, err := h.st.LatestAttempt(ctx, "no-such-account", "console", "pinner"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := h.Store.LatestAttempt(ctx, "no-such-account", "console", "pinner"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("the unknown account has an attempt: err = %v", err)
 	}
 
@@ -107,9 +108,9 @@ func TestConsoleSignInRevealsNobody(t *testing.T) {
 	// Malformed sign-ins are still told what is wrong.
 	b := newBrowser(t, h)
 	wantError(t, b.do(http.MethodPost, "/v1/admin/session", req{"authid": "root"}, false), http.StatusBadRequest, "account is required")
-	wantError(t, b.do(http.MethodPost, "/v1/admin/session", req{"account": h.account}, false), http.StatusBadRequest, "authid is required")
+	wantError(t, b.do(http.MethodPost, "/v1/admin/session", req{"account": deploytest.Account}, false), http.StatusBadRequest, "authid is required")
 	wantError(t, b.do(http.MethodPost, "/v1/admin/session", req{"account": strings.Repeat("a", 101), "authid": "root"}, false), http.StatusBadRequest, "at most 100")
-	r, err := http.NewRequest(http.MethodPost, h.url+"/v1/admin/session", strings.NewReader(`{"account":`))
+	r, err := http.NewRequest(http.MethodPost, h.URL+"/v1/admin/session", strings.NewReader(`{"account":`))
 	if err != nil {
 		t.Fatal(err)
 	}

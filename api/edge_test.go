@@ -14,6 +14,7 @@ import (
 
 	"github.com/flexauth/flexauth/api"
 	"github.com/flexauth/flexauth/internal/apitest"
+	"github.com/flexauth/flexauth/internal/deploytest"
 	"github.com/flexauth/flexauth/store"
 )
 
@@ -25,7 +26,7 @@ func send(t *testing.T, h *harness, method, path, host string, header map[string
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
-	r, err := http.NewRequest(method, h.url+path, rd)
+	r, err := http.NewRequest(method, h.URL+path, rd)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +55,7 @@ func send(t *testing.T, h *harness, method, path, host string, header map[string
 // auditMark is the id of the account's newest audit event (0: none).
 func auditMark(t *testing.T, h *harness) int64 {
 	t.Helper()
-	events, err := h.st.ListAudit(context.Background(), store.AuditFilter{AccountID: h.account, Limit: 1})
+	events, err := h.Store.ListAudit(context.Background(), store.AuditFilter{AccountID: deploytest.Account, Limit: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +69,7 @@ func auditMark(t *testing.T, h *harness) int64 {
 // mark and that no attempt exists for authid on system.
 func nothingNew(t *testing.T, h *harness, mark int64, system, authid string) {
 	t.Helper()
-	if att, err := h.st.LatestAttempt(context.Background(), h.account, system, authid); !errors.Is(err, store.ErrNotFound) {
+	if att, err := h.Store.LatestAttempt(context.Background(), deploytest.Account, system, authid); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("an attempt was recorded for %s: %+v (%v)", authid, att, err)
 	}
 	if now := auditMark(t, h); now != mark {
@@ -95,9 +96,9 @@ func TestRequestsForAnotherHostAreMisdirected(t *testing.T) {
 	routes := []struct {
 		name, method, path, key, body string
 	}{
-		{"app start", http.MethodPost, "/v1/start", h.appKey, `{"system":"wiki","authid":"alice"}`},
-		{"app check", http.MethodPost, "/v1/check", h.appKey, `{"system":"wiki","authid":"alice"}`},
-		{"admin API", http.MethodGet, "/v1/admin/systems", h.adminKey, ""},
+		{"app start", http.MethodPost, "/v1/start", h.AppKey, `{"system":"wiki","authid":"alice"}`},
+		{"app check", http.MethodPost, "/v1/check", h.AppKey, `{"system":"wiki","authid":"alice"}`},
+		{"admin API", http.MethodGet, "/v1/admin/systems", h.AdminKey, ""},
 		{"console sign-in", http.MethodPost, "/v1/admin/session", "", `{"account":"acme","authid":"alice"}`},
 		{"console page", http.MethodGet, "/console/", "", ""},
 		{"console asset", http.MethodGet, "/console/assets/app.js", "", ""},
@@ -127,7 +128,7 @@ func TestRequestsForAnotherHostAreMisdirected(t *testing.T) {
 
 	t.Run("the served hosts pass", func(t *testing.T) {
 		for _, host := range []string{"", listen, "localhost:" + port, "[::1]:" + port, "LOCALHOST:" + port, "flexauth.internal", "flexauth.internal:8443"} {
-			if res := send(t, h, http.MethodGet, "/v1/admin/systems", host, map[string]string{"apikey": h.adminKey}, ""); res.Status != http.StatusOK {
+			if res := send(t, h, http.MethodGet, "/v1/admin/systems", host, map[string]string{"apikey": h.AdminKey}, ""); res.Status != http.StatusOK {
 				t.Errorf("admin API with Host %q = %d %s", host, res.Status, res.Body)
 			}
 			if res := send(t, h, http.MethodGet, "/console/", host, nil, ""); res.Status != http.StatusOK {
@@ -136,7 +137,7 @@ func TestRequestsForAnotherHostAreMisdirected(t *testing.T) {
 			if res := send(t, h, http.MethodGet, "/l/"+token, host, nil, ""); res.Status != http.StatusGone {
 				t.Errorf("link page with Host %q = %d", host, res.Status)
 			}
-			if res := send(t, h, http.MethodPost, "/v1/check", host, map[string]string{"apikey": h.appKey}, `{"system":"wiki","authid":"alice"}`); res.Status != http.StatusForbidden {
+			if res := send(t, h, http.MethodPost, "/v1/check", host, map[string]string{"apikey": h.AppKey}, `{"system":"wiki","authid":"alice"}`); res.Status != http.StatusForbidden {
 				t.Errorf("check with Host %q = %d %s", host, res.Status, res.Body)
 			}
 		}
@@ -201,8 +202,10 @@ func TestDevOutboxNeedsTheConsolePageToken(t *testing.T) {
 	})
 	t.Run("with the page's token: the messages", func(t *testing.T) {
 		res := outboxWith(dev, token)
-		msgs, _ := res.JSON(t)["messages"].([]any)
-		if res.Status != http.StatusOK || len(msgs) != 1 || msgs[0].(map[string]any)["link"] != "http://x/l/1" {
+		if res.Status != http.StatusOK {
+			t.Fatalf("outbox = %d %s", res.Status, res.Body)
+		}
+		if msgs := apitest.Decode[apitest.DevOutbox](t, res).Messages; len(msgs) != 1 || msgs[0].Link != "http://x/l/1" {
 			t.Fatalf("outbox = %d %s", res.Status, res.Body)
 		}
 	})
@@ -235,7 +238,7 @@ func TestClientIPComesFromTrustedProxiesOnly(t *testing.T) {
 		t.Parallel()
 		h := newHarnessWith(t, harnessOptions{configure: func(c *api.Config) { c.TrustedProxies = []string{"127.0.0.1"} }})
 		h.Setup("wiki", []string{"passwordless"}, "low", "alice", "passwordless")
-		res := send(t, h, http.MethodPost, "/v1/start", "", map[string]string{"apikey": h.appKey, "X-Forwarded-For": "198.51.100.1, 203.0.113.7"}, `{"system":"wiki","authid":"alice"}`)
+		res := send(t, h, http.MethodPost, "/v1/start", "", map[string]string{"apikey": h.AppKey, "X-Forwarded-For": "198.51.100.1, 203.0.113.7"}, `{"system":"wiki","authid":"alice"}`)
 		if res.Status != http.StatusOK {
 			t.Fatalf("start = %d %s", res.Status, res.Body)
 		}
@@ -246,7 +249,7 @@ func TestClientIPComesFromTrustedProxiesOnly(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t)
 		h.Setup("wiki", []string{"passwordless"}, "low", "alice", "passwordless")
-		res := send(t, h, http.MethodPost, "/v1/start", "", map[string]string{"apikey": h.appKey, "X-Forwarded-For": "203.0.113.7", "X-Real-IP": "203.0.113.8"}, `{"system":"wiki","authid":"alice"}`)
+		res := send(t, h, http.MethodPost, "/v1/start", "", map[string]string{"apikey": h.AppKey, "X-Forwarded-For": "203.0.113.7", "X-Real-IP": "203.0.113.8"}, `{"system":"wiki","authid":"alice"}`)
 		if res.Status != http.StatusOK {
 			t.Fatalf("start = %d %s", res.Status, res.Body)
 		}
@@ -260,7 +263,7 @@ func TestClientIPComesFromTrustedProxiesOnly(t *testing.T) {
 			c.ClientIPHeader = "X-Real-IP"
 		}})
 		create := func(name string, header map[string]string) string {
-			header["apikey"] = h.adminKey
+			header["apikey"] = h.AdminKey
 			res := send(t, h, http.MethodPost, "/v1/admin/systems", "", header, `{"name":"`+name+`","methods":["pin"],"sensitivity":"low","ttl_seconds":300}`)
 			if res.Status != http.StatusCreated {
 				t.Fatalf("create system = %d %s", res.Status, res.Body)
@@ -269,7 +272,7 @@ func TestClientIPComesFromTrustedProxiesOnly(t *testing.T) {
 			if len(events) == 0 {
 				t.Fatalf("no audit event for system %s", name)
 			}
-			return events[0]["ip"].(string)
+			return events[0].IP
 		}
 		if ip := create("a", map[string]string{"X-Real-IP": "192.0.2.44", "X-Forwarded-For": "192.0.2.45"}); ip != "192.0.2.44" {
 			t.Errorf("audited IP = %s, want X-Real-IP's 192.0.2.44", ip)
@@ -284,7 +287,7 @@ func TestClientIPComesFromTrustedProxiesOnly(t *testing.T) {
 // in the attempt row and in the audit trail.
 func wantAttemptIP(t *testing.T, h *harness, authid, ip string) {
 	t.Helper()
-	att, err := h.st.LatestAttempt(context.Background(), h.account, "wiki", authid)
+	att, err := h.Store.LatestAttempt(context.Background(), deploytest.Account, "wiki", authid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,8 +299,8 @@ func wantAttemptIP(t *testing.T, h *harness, authid, ip string) {
 		events := auditEvents(h, "attempt="+att.ID)
 		if len(events) > 0 {
 			for _, e := range events {
-				if e["ip"] != ip {
-					t.Errorf("audit event %s has IP %v, want %s", e["type"], e["ip"], ip)
+				if e.IP != ip {
+					t.Errorf("audit event %s has IP %v, want %s", e.Type, e.IP, ip)
 				}
 			}
 			return
@@ -365,7 +368,7 @@ func TestPerClientIPLimits(t *testing.T) {
 				t.Fatalf("check with a wrong key = %d %s", res.Status, res.Body)
 			}
 		}
-		wantJSON429(t, send(t, h, http.MethodPost, "/v1/start", "", from("198.51.100.1", map[string]string{"apikey": h.appKey}), `{"system":"wiki","authid":"alice"}`))
+		wantJSON429(t, send(t, h, http.MethodPost, "/v1/start", "", from("198.51.100.1", map[string]string{"apikey": h.AppKey}), `{"system":"wiki","authid":"alice"}`))
 		wantJSON429(t, send(t, h, http.MethodPost, "/v1/check", "", ip, `{"system":"wiki","authid":"alice"}`))
 		nothingNew(t, h, mark, "wiki", "alice")
 		if res := send(t, h, http.MethodPost, "/v1/check", "", from("198.51.100.2", map[string]string{"apikey": "fa_app_wrong"}), `{"system":"wiki","authid":"alice"}`); res.Status != http.StatusForbidden {
@@ -393,7 +396,7 @@ func TestPerClientIPLimits(t *testing.T) {
 		if res := send(t, h, http.MethodGet, "/l/"+token, "", ip, ""); res.Status != http.StatusGone {
 			t.Fatalf("link page = %d", res.Status)
 		}
-		if res := send(t, h, http.MethodPost, "/l/"+token, "", from("198.51.100.5", map[string]string{"Origin": h.url}), ""); res.Status != http.StatusGone {
+		if res := send(t, h, http.MethodPost, "/l/"+token, "", from("198.51.100.5", map[string]string{"Origin": h.URL}), ""); res.Status != http.StatusGone {
 			t.Fatalf("link confirmation = %d", res.Status)
 		}
 		if res := send(t, h, http.MethodGet, "/sso/callback?state="+token+"&code=x", "", ip, ""); res.Status != http.StatusGone {
@@ -415,11 +418,11 @@ func TestPerClientIPLimits(t *testing.T) {
 				t.Fatalf("welcome page = %d", res.Status)
 			}
 		}
-		if res := send(t, h, http.MethodPost, "/w/"+token, "", from("198.51.100.7", map[string]string{"Origin": h.url}), ""); res.Status != http.StatusGone {
+		if res := send(t, h, http.MethodPost, "/w/"+token, "", from("198.51.100.7", map[string]string{"Origin": h.URL}), ""); res.Status != http.StatusGone {
 			t.Fatalf("welcome form = %d", res.Status)
 		}
 		wantPage429(t, send(t, h, http.MethodGet, "/w/"+token, "", ip, ""))
-		wantPage429(t, send(t, h, http.MethodPost, "/w/"+token, "", from("198.51.100.7", map[string]string{"Origin": h.url}), ""))
+		wantPage429(t, send(t, h, http.MethodPost, "/w/"+token, "", from("198.51.100.7", map[string]string{"Origin": h.URL}), ""))
 		if res := send(t, h, http.MethodGet, "/w/"+token, "", from("198.51.100.8", nil), ""); res.Status != http.StatusGone {
 			t.Fatalf("another IP's welcome page = %d", res.Status)
 		}
@@ -440,7 +443,7 @@ func TestPerClientIPLimits(t *testing.T) {
 
 	t.Run("authenticated routes are not limited", func(t *testing.T) {
 		for range 5 {
-			if res := send(t, h, http.MethodGet, "/v1/admin/systems", "", from("198.51.100.1", map[string]string{"apikey": h.adminKey}), ""); res.Status != http.StatusOK {
+			if res := send(t, h, http.MethodGet, "/v1/admin/systems", "", from("198.51.100.1", map[string]string{"apikey": h.AdminKey}), ""); res.Status != http.StatusOK {
 				t.Fatalf("admin API = %d %s", res.Status, res.Body)
 			}
 		}

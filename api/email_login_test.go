@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/flexauth/flexauth/internal/apitest"
+	"github.com/flexauth/flexauth/internal/deploytest"
 	"github.com/flexauth/flexauth/plugins/sdk"
 )
 
@@ -21,7 +22,7 @@ const msgAccountOff = "email and password sign-in is off for the account; an org
 // allowEmailLogin turns the account's email and password sign-in on.
 func allowEmailLogin(h *harness) {
 	h.t.Helper()
-	if got := h.Admin(http.MethodPatch, "/v1/admin/account", req{"email_password_login": true}, http.StatusOK); got["email_password_login"] != true {
+	if got := adminAs[apitest.Account](h, http.MethodPatch, "/v1/admin/account", req{"email_password_login": true}, http.StatusOK); !got.EmailPasswordLogin {
 		h.t.Fatalf("account = %v", got)
 	}
 }
@@ -31,7 +32,7 @@ func allowEmailLogin(h *harness) {
 func welcomeFor(t *testing.T, h *harness, email string, n int) sdk.SendRequest {
 	t.Helper()
 	msg := h.outbox.sentTo(t, email, n)
-	if msg.Channel != "email" || !strings.HasPrefix(msg.Link, h.url+"/w/") || !strings.Contains(msg.Text, msg.Link) ||
+	if msg.Channel != "email" || !strings.HasPrefix(msg.Link, h.URL+"/w/") || !strings.Contains(msg.Text, msg.Link) ||
 		msg.Subject != "Create your password for Acme" {
 		t.Fatalf("message %d to %s = %+v, want a welcome link by email", n, email, msg)
 	}
@@ -94,21 +95,20 @@ func TestEmailLoginNeedsTheAccountSwitch(t *testing.T) {
 	h.Admin(http.MethodPost, "/v1/admin/users", req{"authid": "ada", "email": "ada@example.com"}, http.StatusCreated)
 
 	t.Run("while the account's switch is off no user's can be turned on", func(t *testing.T) {
-		wantError(t, h.Do(http.MethodPost, "/v1/admin/users", h.adminKey,
+		wantError(t, h.Do(http.MethodPost, "/v1/admin/users", h.AdminKey,
 			req{"authid": "bob", "email": "bob@example.com", "email_password_login": true}), http.StatusConflict, msgAccountOff)
 		h.Admin(http.MethodGet, "/v1/admin/users/bob", nil, http.StatusNotFound)
-		wantError(t, h.Do(http.MethodPatch, "/v1/admin/users/ada", h.adminKey, req{"email_password_login": true}), http.StatusConflict, msgAccountOff)
-		wantError(t, h.Do(http.MethodPost, "/v1/admin/users/email-login", h.adminKey, req{"authids": []string{"ada"}, "action": "enable"}),
+		wantError(t, h.Do(http.MethodPatch, "/v1/admin/users/ada", h.AdminKey, req{"email_password_login": true}), http.StatusConflict, msgAccountOff)
+		wantError(t, h.Do(http.MethodPost, "/v1/admin/users/email-login", h.AdminKey, req{"authids": []string{"ada"}, "action": "enable"}),
 			http.StatusConflict, msgAccountOff)
-		wantError(t, h.Do(http.MethodPost, "/v1/admin/users/email-login", h.adminKey, req{"authids": []string{"ada"}, "action": "resend"}),
+		wantError(t, h.Do(http.MethodPost, "/v1/admin/users/email-login", h.AdminKey, req{"authids": []string{"ada"}, "action": "resend"}),
 			http.StatusConflict, msgAccountOff)
 		out := importFile(t, h, "format=csv", "", []byte("authid,Email login enabled\nada,Y\n"), http.StatusOK)
-		row := out["rows"].([]any)[0].(map[string]any)
-		if out["valid"] != false || !slices.Contains(row["errors"].([]any), any(msgAccountOff)) {
+		if out.Valid || !slices.Contains(out.Rows[0].Errors, msgAccountOff) {
 			t.Fatalf("preview = %v, want the row refused", out)
 		}
 		importFile(t, h, "format=csv&apply=true", "", []byte("authid,Email login enabled\nada,Y\n"), http.StatusUnprocessableEntity)
-		if got := h.Admin(http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); got["email_password_login"] != false {
+		if got := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); got.EmailPasswordLogin {
 			t.Fatalf("ada = %v", got)
 		}
 		if n := h.outbox.countTo("ada@example.com"); n != 0 {
@@ -118,47 +118,47 @@ func TestEmailLoginNeedsTheAccountSwitch(t *testing.T) {
 
 	allowEmailLogin(h)
 	t.Run("with the account's on, a user's switch turns on and shows", func(t *testing.T) {
-		got := h.Admin(http.MethodPatch, "/v1/admin/users/ada", req{"email_password_login": true}, http.StatusOK)
-		if got["email_password_login"] != true || got["password_set_at"] != nil || got["password_changed_at"] != nil {
+		got := adminAs[apitest.User](h, http.MethodPatch, "/v1/admin/users/ada", req{"email_password_login": true}, http.StatusOK)
+		if !got.EmailPasswordLogin || got.PasswordSetAt != nil || got.PasswordChangedAt != nil {
 			t.Fatalf("ada = %v", got)
 		}
 		events := auditEvents(h, "authid=ada&type=user.updated")
-		if len(events) != 1 || events[0]["detail"].(map[string]any)["email_password_login"] != true {
+		if len(events) != 1 || events[0].Detail["email_password_login"] != true {
 			t.Fatalf("user.updated events = %v", events)
 		}
-		list := h.Admin(http.MethodGet, "/v1/admin/users?q=ada", nil, http.StatusOK)["users"].([]any)
-		if len(list) != 1 || list[0].(map[string]any)["email_password_login"] != true {
+		list := adminAs[apitest.Users](h, http.MethodGet, "/v1/admin/users?q=ada", nil, http.StatusOK).Users
+		if len(list) != 1 || !list[0].EmailPasswordLogin {
 			t.Fatalf("the list shows %v", list)
 		}
 	})
 
 	t.Run("a user without an email cannot have it, nor lose the email while on", func(t *testing.T) {
 		h.Admin(http.MethodPost, "/v1/admin/users", req{"authid": "noemail"}, http.StatusCreated)
-		wantError(t, h.Do(http.MethodPatch, "/v1/admin/users/noemail", h.adminKey, req{"email_password_login": true}),
+		wantError(t, h.Do(http.MethodPatch, "/v1/admin/users/noemail", h.AdminKey, req{"email_password_login": true}),
 			http.StatusConflict, "email and password sign-in needs the user's email address")
-		wantError(t, h.Do(http.MethodPost, "/v1/admin/users", h.adminKey, req{"authid": "noemail2", "email_password_login": true}),
+		wantError(t, h.Do(http.MethodPost, "/v1/admin/users", h.AdminKey, req{"authid": "noemail2", "email_password_login": true}),
 			http.StatusConflict, "needs the user's email address")
-		wantError(t, h.Do(http.MethodPatch, "/v1/admin/users/ada", h.adminKey, req{"email": ""}),
+		wantError(t, h.Do(http.MethodPatch, "/v1/admin/users/ada", h.AdminKey, req{"email": ""}),
 			http.StatusConflict, "needs the user's email address")
 	})
 
 	t.Run("turning the account's switch off keeps users' switches but allows no new one", func(t *testing.T) {
 		welcomeFor(t, h, "ada@example.com", 1)
 		h.Admin(http.MethodPatch, "/v1/admin/account", req{"email_password_login": false, "confirm_affected_users": 1}, http.StatusOK)
-		if got := h.Admin(http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); got["email_password_login"] != true {
+		if got := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); !got.EmailPasswordLogin {
 			t.Fatalf("ada after the account's switch went off = %v, want her switch kept", got)
 		}
 		// Ada's welcome link stops working while it is off.
 		wantPage(t, h.Page(http.MethodGet, h.outbox.sentTo(t, "ada@example.com", 1).Link), http.StatusGone, goneTitle)
 		h.Admin(http.MethodPatch, "/v1/admin/users/ada", req{"email_password_login": false}, http.StatusOK)
-		wantError(t, h.Do(http.MethodPatch, "/v1/admin/users/ada", h.adminKey, req{"email_password_login": true}), http.StatusConflict, msgAccountOff)
+		wantError(t, h.Do(http.MethodPatch, "/v1/admin/users/ada", h.AdminKey, req{"email_password_login": true}), http.StatusConflict, msgAccountOff)
 	})
 
 	t.Run("with email delivery off no welcome link can go, so no switch turns on", func(t *testing.T) {
 		h.Admin(http.MethodPatch, "/v1/admin/account", req{"email_password_login": true, "email_delivery": false}, http.StatusOK)
-		wantError(t, h.Do(http.MethodPatch, "/v1/admin/users/ada", h.adminKey, req{"email_password_login": true}), http.StatusConflict,
+		wantError(t, h.Do(http.MethodPatch, "/v1/admin/users/ada", h.AdminKey, req{"email_password_login": true}), http.StatusConflict,
 			"email delivery is off for the account, and the welcome link goes by email")
-		wantError(t, h.Do(http.MethodPost, "/v1/admin/users/email-login", h.adminKey, req{"authids": []string{"ada"}, "action": "enable"}),
+		wantError(t, h.Do(http.MethodPost, "/v1/admin/users/email-login", h.AdminKey, req{"authids": []string{"ada"}, "action": "enable"}),
 			http.StatusConflict, "email delivery is off for the account")
 		// Turning it off needs no email.
 		h.Admin(http.MethodPost, "/v1/admin/users/email-login", req{"authids": []string{"ada"}, "action": "disable"}, http.StatusOK)
@@ -169,9 +169,9 @@ func TestWelcomeLinkSetsThePasswordOnce(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	allowEmailLogin(h)
-	created := h.Admin(http.MethodPost, "/v1/admin/users",
+	created := adminAs[apitest.User](h, http.MethodPost, "/v1/admin/users",
 		req{"authid": "ada", "name": "Ada", "email": "ada@example.com", "email_password_login": true}, http.StatusCreated)
-	if created["email_password_login"] != true {
+	if !created.EmailPasswordLogin {
 		t.Fatalf("created = %v", created)
 	}
 	msg := welcomeFor(t, h, "ada@example.com", 1)
@@ -204,7 +204,7 @@ func TestWelcomeLinkSetsThePasswordOnce(t *testing.T) {
 			if r.password != "" && strings.Contains(res.Body, r.password) && r.password != "ada@example.com" {
 				t.Fatal("the page shows the password typed")
 			}
-			if got := h.Admin(http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); got["password_set_at"] != nil {
+			if got := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); got.PasswordSetAt != nil {
 				t.Fatalf("a refused password was set: %v", got)
 			}
 		})
@@ -226,12 +226,12 @@ func TestWelcomeLinkSetsThePasswordOnce(t *testing.T) {
 	t.Run("a good password is set, hashed, and the link used up", func(t *testing.T) {
 		res := submitPassword(t, msg.Link, "correct horse battery", "correct horse battery")
 		wantPage(t, res, http.StatusOK, "Your password is set")
-		user := h.Do(http.MethodGet, "/v1/admin/users/ada", h.adminKey, nil)
-		got := user.JSON(t)
-		if got["password_set_at"] == nil || got["password_changed_at"] != nil {
+		user := h.Do(http.MethodGet, "/v1/admin/users/ada", h.AdminKey, nil)
+		got := apitest.Decode[apitest.User](t, user)
+		if got.PasswordSetAt == nil || got.PasswordChangedAt != nil {
 			t.Fatalf("ada = %v, want a password set now, never changed", got)
 		}
-		stored, err := h.st.GetUser(t.Context(), h.account, "ada")
+		stored, err := h.Store.GetUser(t.Context(), deploytest.Account, "ada")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -242,11 +242,11 @@ func TestWelcomeLinkSetsThePasswordOnce(t *testing.T) {
 			t.Fatalf("the admin API shows the hash: %s", user.Body)
 		}
 		events := auditEvents(h, "authid=ada&type=password.set")
-		if len(events) != 1 || events[0]["detail"].(map[string]any)["actor"] != "user:ada" {
+		if len(events) != 1 || events[0].Detail["actor"] != "user:ada" {
 			t.Fatalf("password.set events = %v, want one by the user", events)
 		}
-		raw := h.Do(http.MethodGet, "/v1/admin/audit?authid=ada", h.adminKey, nil).Body
-		if strings.Contains(raw, "correct horse battery") || strings.Contains(raw, strings.TrimPrefix(msg.Link, h.url+"/w/")) {
+		raw := h.Do(http.MethodGet, "/v1/admin/audit?authid=ada", h.AdminKey, nil).Body
+		if strings.Contains(raw, "correct horse battery") || strings.Contains(raw, strings.TrimPrefix(msg.Link, h.URL+"/w/")) {
 			t.Fatal("the audit trail holds the password or the link's token")
 		}
 	})
@@ -254,13 +254,13 @@ func TestWelcomeLinkSetsThePasswordOnce(t *testing.T) {
 	t.Run("the link used once is gone, on GET and POST alike", func(t *testing.T) {
 		wantPage(t, h.Page(http.MethodGet, msg.Link), http.StatusGone, goneTitle)
 		wantPage(t, submitPassword(t, msg.Link, "another good one", "another good one"), http.StatusGone, goneTitle)
-		unknown := h.url + "/w/" + strings.Repeat("A", 43)
+		unknown := h.URL + "/w/" + strings.Repeat("A", 43)
 		gone := h.Page(http.MethodGet, unknown)
 		wantPage(t, gone, http.StatusGone, goneTitle)
 		if used := h.Page(http.MethodGet, msg.Link); used.Body != gone.Body {
 			t.Fatal("a used link and an unknown one get different pages")
 		}
-		if got, _ := h.st.GetUser(t.Context(), h.account, "ada"); got.PasswordHash != apitest.TestHash("correct horse battery") {
+		if got, _ := h.Store.GetUser(t.Context(), deploytest.Account, "ada"); got.PasswordHash != apitest.TestHash("correct horse battery") {
 			t.Fatal("the used link changed the password")
 		}
 	})
@@ -279,7 +279,7 @@ func TestWelcomeLinkExpires(t *testing.T) {
 	h.skew.Store(int64(72*time.Hour + time.Minute))
 	wantPage(t, h.Page(http.MethodGet, msg.Link), http.StatusGone, goneTitle)
 	wantPage(t, submitPassword(t, msg.Link, "correct horse battery", "correct horse battery"), http.StatusGone, goneTitle)
-	if got := h.Admin(http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); got["password_set_at"] != nil {
+	if got := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); got.PasswordSetAt != nil {
 		t.Fatalf("an expired link set a password: %v", got)
 	}
 }
@@ -291,8 +291,8 @@ func TestNewWelcomeLinkKillsTheOld(t *testing.T) {
 	h.Admin(http.MethodPost, "/v1/admin/users", req{"authid": "ada", "email": "ada@example.com", "email_password_login": true}, http.StatusCreated)
 	first := welcomeFor(t, h, "ada@example.com", 1)
 
-	out := h.Admin(http.MethodPost, "/v1/admin/users/email-login", req{"authids": []string{"ada"}, "action": "resend"}, http.StatusOK)
-	if fmt.Sprint(out["results"]) != "[map[authid:ada link:welcome result:resent]]" {
+	out := adminAs[apitest.EmailLoginResults](h, http.MethodPost, "/v1/admin/users/email-login", req{"authids": []string{"ada"}, "action": "resend"}, http.StatusOK)
+	if !slices.Equal(out.Results, []apitest.EmailLoginResultsResult{{Authid: "ada", Link: "welcome", Result: "resent"}}) {
 		t.Fatalf("resend = %v", out)
 	}
 	second := welcomeFor(t, h, "ada@example.com", 2)
@@ -313,8 +313,8 @@ func TestNewWelcomeLinkKillsTheOld(t *testing.T) {
 	t.Run("turning the user's switch off kills the link; on again sends a new one", func(t *testing.T) {
 		h.Admin(http.MethodPatch, "/v1/admin/users/ada", req{"email_password_login": false}, http.StatusOK)
 		wantPage(t, h.Page(http.MethodGet, second.Link), http.StatusGone, goneTitle)
-		out := h.Admin(http.MethodPost, "/v1/admin/users/email-login", req{"authids": []string{"ada"}, "action": "resend"}, http.StatusOK)
-		if fmt.Sprint(out["summary"]) != "map[changed:0 errors:1 unchanged:0]" {
+		out := adminAs[apitest.EmailLoginResults](h, http.MethodPost, "/v1/admin/users/email-login", req{"authids": []string{"ada"}, "action": "resend"}, http.StatusOK)
+		if out.Summary != (apitest.EmailLoginResultsSummary{Changed: 0, Errors: 1, Unchanged: 0}) {
 			t.Fatalf("resend with the switch off = %v", out)
 		}
 		h.Admin(http.MethodPatch, "/v1/admin/users/ada", req{"email_password_login": true}, http.StatusOK)
@@ -354,26 +354,28 @@ func TestEmailLoginActionsOnASelection(t *testing.T) {
 		{"a number for a user", `{"authids":[1],"action":"enable"}`, "must be"},
 	} {
 		t.Run(tc.name+" is refused", func(t *testing.T) {
-			wantError(t, h.Do(http.MethodPost, "/v1/admin/users/email-login", h.adminKey, tc.body), http.StatusBadRequest, tc.want)
+			wantError(t, h.Do(http.MethodPost, "/v1/admin/users/email-login", h.AdminKey, tc.body), http.StatusBadRequest, tc.want)
 		})
 	}
 
 	t.Run("enable judges each user and applies the others", func(t *testing.T) {
-		out := h.Admin(http.MethodPost, "/v1/admin/users/email-login",
+		out := adminAs[apitest.EmailLoginResults](h, http.MethodPost, "/v1/admin/users/email-login",
 			req{"authids": []string{"ada", "bob", "cy", "ghost", "ada"}, "action": "enable"}, http.StatusOK)
-		want := "[map[authid:ada result:enabled] " +
-			"map[authid:bob error:email and password sign-in needs the user's email address: the welcome link goes there result:error status:409] " +
-			"map[authid:cy result:unchanged] " +
-			`map[authid:ghost error:user "ghost" not found result:error status:404]]`
-		if fmt.Sprint(out["results"]) != want || fmt.Sprint(out["summary"]) != "map[changed:1 errors:2 unchanged:1]" {
-			t.Fatalf("answer = %v", out)
+		want := []apitest.EmailLoginResultsResult{
+			{Authid: "ada", Result: "enabled"},
+			{Authid: "bob", Error: "email and password sign-in needs the user's email address: the welcome link goes there", Result: "error", Status: 409},
+			{Authid: "cy", Result: "unchanged"},
+			{Authid: "ghost", Error: `user "ghost" not found`, Result: "error", Status: 404},
+		}
+		if !slices.Equal(out.Results, want) || out.Summary != (apitest.EmailLoginResultsSummary{Changed: 1, Errors: 2, Unchanged: 1}) {
+			t.Fatalf("answer = %+v", out)
 		}
 		welcomeFor(t, h, "ada@example.com", 1)
-		if got := h.Admin(http.MethodGet, "/v1/admin/users/bob", nil, http.StatusOK); got["email_password_login"] != false {
+		if got := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/bob", nil, http.StatusOK); got.EmailPasswordLogin {
 			t.Fatalf("bob = %v", got)
 		}
 		events := auditEvents(h, "authid=ada&type=user.updated")
-		if len(events) != 1 || events[0]["detail"].(map[string]any)["source"] != "selection" || events[0]["detail"].(map[string]any)["actor"] != "key:"+adminKeyID(h) {
+		if len(events) != 1 || events[0].Detail["source"] != "selection" || events[0].Detail["actor"] != "key:"+adminKeyID(h) {
 			t.Fatalf("ada's user.updated = %v", events)
 		}
 		if n := h.outbox.countTo("cy@example.com"); n != 1 {
@@ -382,9 +384,9 @@ func TestEmailLoginActionsOnASelection(t *testing.T) {
 	})
 
 	t.Run("resend sends a new link to each enabled user", func(t *testing.T) {
-		out := h.Admin(http.MethodPost, "/v1/admin/users/email-login", req{"authids": []string{"ada", "cy", "bob"}, "action": "resend"}, http.StatusOK)
-		if fmt.Sprint(out["summary"]) != "map[changed:2 errors:1 unchanged:0]" {
-			t.Fatalf("answer = %v", out)
+		out := adminAs[apitest.EmailLoginResults](h, http.MethodPost, "/v1/admin/users/email-login", req{"authids": []string{"ada", "cy", "bob"}, "action": "resend"}, http.StatusOK)
+		if out.Summary != (apitest.EmailLoginResultsSummary{Changed: 2, Errors: 1, Unchanged: 0}) {
+			t.Fatalf("answer = %+v", out)
 		}
 		welcomeFor(t, h, "ada@example.com", 2)
 		welcomeFor(t, h, "cy@example.com", 2)
@@ -392,14 +394,14 @@ func TestEmailLoginActionsOnASelection(t *testing.T) {
 
 	t.Run("disable turns them off and kills their links", func(t *testing.T) {
 		link := h.outbox.sentTo(t, "cy@example.com", 2).Link
-		out := h.Admin(http.MethodPost, "/v1/admin/users/email-login", req{"authids": []string{"ada", "cy", "bob"}, "action": "disable"}, http.StatusOK)
-		want := "[map[authid:ada result:disabled] map[authid:cy result:disabled] map[authid:bob result:unchanged]]"
-		if fmt.Sprint(out["results"]) != want {
-			t.Fatalf("answer = %v", out)
+		out := adminAs[apitest.EmailLoginResults](h, http.MethodPost, "/v1/admin/users/email-login", req{"authids": []string{"ada", "cy", "bob"}, "action": "disable"}, http.StatusOK)
+		want := []apitest.EmailLoginResultsResult{{Authid: "ada", Result: "disabled"}, {Authid: "cy", Result: "disabled"}, {Authid: "bob", Result: "unchanged"}}
+		if !slices.Equal(out.Results, want) {
+			t.Fatalf("answer = %+v", out)
 		}
 		wantPage(t, h.Page(http.MethodGet, link), http.StatusGone, goneTitle)
-		out = h.Admin(http.MethodPost, "/v1/admin/users/email-login", req{"authids": []string{"ada"}, "action": "resend"}, http.StatusOK)
-		if fmt.Sprint(out["results"]) != "[map[authid:ada error:email and password sign-in is off for this user; enable it first result:error status:409]]" {
+		out = adminAs[apitest.EmailLoginResults](h, http.MethodPost, "/v1/admin/users/email-login", req{"authids": []string{"ada"}, "action": "resend"}, http.StatusOK)
+		if !slices.Equal(out.Results, []apitest.EmailLoginResultsResult{{Authid: "ada", Error: "email and password sign-in is off for this user; enable it first", Result: "error", Status: 409}}) {
 			t.Fatalf("resend to a disabled user = %v", out)
 		}
 	})
@@ -416,9 +418,9 @@ func TestImportAndExportEmailLogin(t *testing.T) {
 		"cy,,N\n")
 
 	out := importFile(t, h, "format=csv", "", file, http.StatusOK)
-	rows := out["rows"].([]any)
-	if out["valid"] != true || fmt.Sprint(rows[0].(map[string]any)["changes"]) != "[email login enabled]" ||
-		fmt.Sprint(rows[1].(map[string]any)["changes"]) != "[email email login enabled]" {
+	rows := out.Rows
+	if !out.Valid || fmt.Sprint(rows[0].Changes) != "[email login enabled]" ||
+		fmt.Sprint(rows[1].Changes) != "[email email login enabled]" {
 		t.Fatalf("preview = %v", out)
 	}
 	if n := h.outbox.countTo("ada@example.com"); n != 0 {
@@ -428,9 +430,9 @@ func TestImportAndExportEmailLogin(t *testing.T) {
 	t.Run("rows the switch cannot be turned on for are errors", func(t *testing.T) {
 		bad := []byte("authid,email,Email login enabled\nada,ada@example.com,maybe\ndan,,Y\n")
 		out := importFile(t, h, "format=csv", "", bad, http.StatusOK)
-		rows := out["rows"].([]any)
-		if out["valid"] != false || !strings.Contains(fmt.Sprint(rows[0].(map[string]any)["errors"]), `email login enabled "maybe" is not Y or N`) ||
-			!strings.Contains(fmt.Sprint(rows[1].(map[string]any)["errors"]), "email login needs an email address") {
+		rows := out.Rows
+		if out.Valid || !strings.Contains(fmt.Sprint(rows[0].Errors), `email login enabled "maybe" is not Y or N`) ||
+			!strings.Contains(fmt.Sprint(rows[1].Errors), "email login needs an email address") {
 			t.Fatalf("preview = %v", out)
 		}
 		importFile(t, h, "format=csv&apply=true", "", bad, http.StatusUnprocessableEntity)
@@ -438,13 +440,13 @@ func TestImportAndExportEmailLogin(t *testing.T) {
 
 	t.Run("applied, the users it turns on get their welcome links", func(t *testing.T) {
 		out := importFile(t, h, "format=csv&apply=true", "", file, http.StatusOK)
-		if out["applied"] != true {
+		if !out.Applied {
 			t.Fatalf("apply = %v", out)
 		}
 		ada := welcomeFor(t, h, "ada@example.com", 1)
 		welcomeFor(t, h, "bob@example.com", 1)
 		for authid, want := range map[string]bool{"ada": true, "bob": true, "cy": false} {
-			if got := h.Admin(http.MethodGet, "/v1/admin/users/"+authid, nil, http.StatusOK); got["email_password_login"] != want {
+			if got := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/"+authid, nil, http.StatusOK); got.EmailPasswordLogin != want {
 				t.Fatalf("%s = %v", authid, got)
 			}
 		}
@@ -490,8 +492,11 @@ func TestDevOutboxNamesTheWelcomePurpose(t *testing.T) {
 	h := newHarnessWith(t, harnessOptions{adminOnly: true, devOutbox: outbox})
 	token, _ := devToken(t, h)
 	res := send(t, h, http.MethodGet, "/v1/admin/dev/outbox", "", map[string]string{"X-Flexauth-Dev-Token": token}, "")
-	msgs, _ := res.JSON(t)["messages"].([]any)
-	if len(msgs) != 2 || msgs[0].(map[string]any)["purpose"] != "welcome" || msgs[1].(map[string]any)["purpose"] != nil {
+	if res.Status != http.StatusOK {
+		t.Fatalf("outbox = %d %s", res.Status, res.Body)
+	}
+	msgs := apitest.Decode[apitest.DevOutbox](t, res).Messages
+	if len(msgs) != 2 || msgs[0].Purpose == nil || *msgs[0].Purpose != "welcome" || msgs[1].Purpose != nil {
 		t.Fatalf("outbox = %d %s, want the welcome message's purpose only", res.Status, res.Body)
 	}
 }

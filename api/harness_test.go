@@ -15,11 +15,11 @@ import (
 
 	"github.com/flexauth/flexauth/activities"
 	"github.com/flexauth/flexauth/api"
+	"github.com/flexauth/flexauth/internal/apitest"
 	"github.com/flexauth/flexauth/internal/deploytest"
 	"github.com/flexauth/flexauth/internal/storetest"
 	"github.com/flexauth/flexauth/plugins/sdk"
 	"github.com/flexauth/flexauth/policies"
-	"github.com/flexauth/flexauth/secret"
 	"github.com/flexauth/flexauth/store"
 )
 
@@ -29,17 +29,8 @@ import (
 // plugin. Its account has an app key and an admin key.
 type harness struct {
 	*deploytest.Deployment
-	t *testing.T
-	// The deployment's parts, by the names the tests use.
-	url      string
-	appKey   string
-	adminKey string
-	st       *store.Store
-	keys     *secret.Keyring
-	tc       client.Client
-	outbox   *recordingDeliverer
-	account  string
-	api      *api.Server
+	t      *testing.T
+	outbox *recordingDeliverer
 	// skew moves the API's clock ahead of real time (see advance); the
 	// workflows keep real time.
 	skew atomic.Int64
@@ -99,12 +90,17 @@ func newHarnessWith(t *testing.T, opts harnessOptions) *harness {
 	d := deploytest.New(t, st, h.outbox, deploy...)
 	api.SetClock(d.API, func() time.Time { return time.Now().Add(time.Duration(h.skew.Load())) })
 	h.Deployment = d
-	h.url, h.appKey, h.adminKey, h.account = d.URL, d.AppKey, d.AdminKey, deploytest.Account
-	h.st, h.keys, h.tc, h.api = d.Store, d.Keys, d.Temporal, d.API
 	return h
 }
 
 type req = map[string]any
+
+// adminAs calls the admin API as h.Admin does and decodes the answer into
+// T, one of the contract's types (apitest.User, ...), strictly.
+func adminAs[T any](h *harness, method, path string, body any, want int) T {
+	h.t.Helper()
+	return apitest.AdminAs[T](h.Client, method, path, body, want)
+}
 
 // recordingDeliverer stands in for the delivery plugin: it keeps every
 // message so that tests can read the link or code a user would receive.

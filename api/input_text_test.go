@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flexauth/flexauth/internal/deploytest"
 	"github.com/flexauth/flexauth/store"
 )
 
@@ -43,8 +44,8 @@ func TestControlCharactersAreRefused(t *testing.T) {
 		fields    []string // JSON fields; each is tried in turn with the bad value
 		good      map[string]string
 	}{
-		{"/v1/start", h.appKey, []string{"authid", "system"}, map[string]string{"system": `"wiki"`, "authid": `"alice"`}},
-		{"/v1/check", h.appKey, []string{"authid", "system"}, map[string]string{"system": `"wiki"`, "authid": `"alice"`}},
+		{"/v1/start", h.AppKey, []string{"authid", "system"}, map[string]string{"system": `"wiki"`, "authid": `"alice"`}},
+		{"/v1/check", h.AppKey, []string{"authid", "system"}, map[string]string{"system": `"wiki"`, "authid": `"alice"`}},
 		{"/v1/admin/session", "", []string{"account", "authid"}, map[string]string{"account": `"acme"`, "authid": `"alice"`}},
 	}
 	for _, rt := range routes {
@@ -95,13 +96,13 @@ func TestAdminRefusesBrokenUTF8InAuthID(t *testing.T) {
 	t.Parallel()
 	h := newHarnessWith(t, harnessOptions{adminOnly: true})
 	for _, body := range []string{"{\"authid\":\"al\xffice\"}", `{"authid":"al\ud800ice"}`, `{"authid":"al\ufffdice"}`} {
-		wantError(t, h.Do(http.MethodPost, "/v1/admin/users", h.adminKey, body), http.StatusBadRequest, "authid must be valid UTF-8")
+		wantError(t, h.Do(http.MethodPost, "/v1/admin/users", h.AdminKey, body), http.StatusBadRequest, "authid must be valid UTF-8")
 	}
 }
 
 func auditCount(t *testing.T, h *harness) int {
 	t.Helper()
-	events, err := h.st.ListAudit(context.Background(), store.AuditFilter{AccountID: h.account, Limit: 10_000})
+	events, err := h.Store.ListAudit(context.Background(), store.AuditFilter{AccountID: deploytest.Account, Limit: 10_000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +111,7 @@ func auditCount(t *testing.T, h *harness) int {
 
 func attemptCount(t *testing.T, h *harness) int {
 	t.Helper()
-	days, err := h.st.AttemptsByDay(context.Background(), h.account, time.Now().Add(-48*time.Hour), store.SystemFilter{})
+	days, err := h.Store.AttemptsByDay(context.Background(), deploytest.Account, time.Now().Add(-48*time.Hour), store.SystemFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,8 +21,8 @@ func TestLinkSignIn(t *testing.T) {
 	attemptID := h.Start("wiki", "alice")
 	h.Expect("/v1/check", body, http.StatusAccepted, "pending")
 	link := h.outbox.message(t, attemptID).Link
-	if !strings.HasPrefix(link, h.url+"/l/") {
-		t.Fatalf("link %q is not under %s/l/", link, h.url)
+	if !strings.HasPrefix(link, h.URL+"/l/") {
+		t.Fatalf("link %q is not under %s/l/", link, h.URL)
 	}
 
 	t.Run("opening the link only shows a confirmation form", func(t *testing.T) {
@@ -54,10 +54,10 @@ func TestLinkSignIn(t *testing.T) {
 	}{
 		{"a used link cannot sign in again", http.MethodPost, link},
 		{"a used link shows no form", http.MethodGet, link},
-		{"an unknown token is gone", http.MethodGet, h.url + "/l/" + strings.Repeat("A", 43)},
-		{"an unknown token cannot be posted", http.MethodPost, h.url + "/l/" + strings.Repeat("A", 43)},
-		{"a malformed token is gone", http.MethodGet, h.url + "/l/not-a-token"},
-		{"a token with invalid characters is gone", http.MethodPost, h.url + "/l/" + strings.Repeat("%21", 43)},
+		{"an unknown token is gone", http.MethodGet, h.URL + "/l/" + strings.Repeat("A", 43)},
+		{"an unknown token cannot be posted", http.MethodPost, h.URL + "/l/" + strings.Repeat("A", 43)},
+		{"a malformed token is gone", http.MethodGet, h.URL + "/l/not-a-token"},
+		{"a token with invalid characters is gone", http.MethodPost, h.URL + "/l/" + strings.Repeat("%21", 43)},
 	}
 	for _, tt := range gone {
 		t.Run(tt.name, func(t *testing.T) {
@@ -117,12 +117,12 @@ func assertPageHeaders(t *testing.T, res apitest.Response) {
 // returns the attempt's row.
 func startAs(t *testing.T, h *harness, system, authid, ua string) store.Attempt {
 	t.Helper()
-	r, err := http.NewRequest(http.MethodPost, h.url+"/v1/start", strings.NewReader(`{"system":"`+system+`","authid":"`+authid+`"}`))
+	r, err := http.NewRequest(http.MethodPost, h.URL+"/v1/start", strings.NewReader(`{"system":"`+system+`","authid":"`+authid+`"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	r.Header.Set("Content-Type", "application/json")
-	r.Header.Set("apikey", h.appKey)
+	r.Header.Set("apikey", h.AppKey)
 	r.Header.Set("User-Agent", ua)
 	res, err := http.DefaultClient.Do(r)
 	if err != nil {
@@ -133,7 +133,7 @@ func startAs(t *testing.T, h *harness, system, authid, ua string) store.Attempt 
 	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode != http.StatusOK {
 		t.Fatalf("start = %d (%v)", res.StatusCode, err)
 	}
-	att, err := h.st.GetAttempt(context.Background(), out.Attempt)
+	att, err := h.Store.GetAttempt(context.Background(), out.Attempt)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/flexauth/flexauth/attempt"
+	"github.com/flexauth/flexauth/internal/apitest"
+	"github.com/flexauth/flexauth/internal/deploytest"
 	"github.com/flexauth/flexauth/store"
 )
 
@@ -33,33 +35,33 @@ func TestLockedPINLeavesTheLink(t *testing.T) {
 	}
 	h.Expect("/v1/check", req{"system": "wiki", "authid": "erin", "pin": code}, http.StatusForbidden, "security error")
 
-	user := h.Admin(http.MethodGet, "/v1/admin/users/erin", nil, http.StatusOK)
-	locks, _ := user["lockouts"].([]any)
-	if len(locks) != 1 || locks[0].(map[string]any)["factor"] != "pin" || locks[0].(map[string]any)["locked"] != true ||
-		locks[0].(map[string]any)["failures"] != 5.0 {
-		t.Fatalf("lockouts = %v, want the pin locked after 5 failures", user["lockouts"])
+	user := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/erin", nil, http.StatusOK)
+	locks := user.Lockouts
+	if len(locks) != 1 || locks[0].Factor != "pin" || !locks[0].Locked ||
+		locks[0].Failures != 5 {
+		t.Fatalf("lockouts = %v, want the pin locked after 5 failures", user.Lockouts)
 	}
 
 	// A new start is offered a link, and the link signs in.
-	out := h.Expect("/v1/start", req{"system": "wiki", "authid": "erin"}, http.StatusOK, "success")
-	if out["method"] != "passwordless" {
+	out := apitest.ExpectAs[apitest.StartSuccess](h.Client, "/v1/start", req{"system": "wiki", "authid": "erin"}, http.StatusOK, "success")
+	if out.Method != "passwordless" {
 		t.Fatalf("start with the pin locked = %v, want a link", out)
 	}
-	link := h.outbox.message(t, out["attempt"].(string)).Link
+	link := h.outbox.message(t, out.Attempt).Link
 	if res := h.Page(http.MethodPost, link); res.Status != http.StatusOK {
 		t.Fatalf("confirm link = %d %s", res.Status, res.Body)
 	}
 	h.Expect("/v1/check", req{"system": "wiki", "authid": "erin"}, http.StatusOK, "authenticated")
 
 	// A link sign-in does not reopen the PIN someone was guessing.
-	user = h.Admin(http.MethodGet, "/v1/admin/users/erin", nil, http.StatusOK)
-	if locks, _ := user["lockouts"].([]any); len(locks) != 1 {
-		t.Fatalf("lockouts after a link sign-in = %v, want the pin still locked", user["lockouts"])
+	user = adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/erin", nil, http.StatusOK)
+	if locks := user.Lockouts; len(locks) != 1 {
+		t.Fatalf("lockouts after a link sign-in = %v, want the pin still locked", user.Lockouts)
 	}
 
 	// An administrator clears it (audited); the PIN is back.
-	cleared := h.Admin(http.MethodDelete, "/v1/admin/users/erin/lockout", nil, http.StatusOK)
-	if c, _ := cleared["cleared"].([]any); len(c) != 1 {
+	cleared := adminAs[apitest.LockoutsCleared](h, http.MethodDelete, "/v1/admin/users/erin/lockout", nil, http.StatusOK)
+	if c := cleared.Cleared; len(c) != 1 {
 		t.Fatalf("cleared = %v", cleared)
 	}
 	if types := h.AuditTypes("authid=erin&type=user.lockout_cleared"); len(types) != 1 {
@@ -68,14 +70,14 @@ func TestLockedPINLeavesTheLink(t *testing.T) {
 	if types := h.AuditTypes("authid=erin&type=" + attempt.EventFactorLocked); len(types) != 1 {
 		t.Fatalf("factor.locked events = %v, want one", types)
 	}
-	out = h.Expect("/v1/start", req{"system": "wiki", "authid": "erin"}, http.StatusOK, "success")
-	if out["method"] != "pin" {
+	out = apitest.ExpectAs[apitest.StartSuccess](h.Client, "/v1/start", req{"system": "wiki", "authid": "erin"}, http.StatusOK, "success")
+	if out.Method != "pin" {
 		t.Fatalf("start after clearing = %v, want the pin", out)
 	}
-	if res := h.Do(http.MethodDelete, "/v1/admin/users/erin/lockout?factor=password", h.adminKey, nil); res.Status != http.StatusBadRequest {
+	if res := h.Do(http.MethodDelete, "/v1/admin/users/erin/lockout?factor=password", h.AdminKey, nil); res.Status != http.StatusBadRequest {
 		t.Fatalf("clear an unknown factor = %d %s, want 400", res.Status, res.Body)
 	}
-	if res := h.Do(http.MethodDelete, "/v1/admin/users/nobody/lockout", h.adminKey, nil); res.Status != http.StatusNotFound {
+	if res := h.Do(http.MethodDelete, "/v1/admin/users/nobody/lockout", h.AdminKey, nil); res.Status != http.StatusNotFound {
 		t.Fatalf("clear for nobody = %d %s, want 404", res.Status, res.Body)
 	}
 }
@@ -106,7 +108,9 @@ func TestCheckBoundToItsAttempt(t *testing.T) {
 		{"another system", req{"system": "blog", "authid": "fay", "attempt": second}, http.StatusForbidden, "security error"},
 		{"an attempt that does not exist", req{"system": "wiki", "authid": "fay", "attempt": "00000000-0000-0000-0000-000000000000"}, http.StatusForbidden, "security error"},
 	} {
-		t.Run(c.name, func(t *testing.T) { h.Expect("/v1/check", c.body, c.status, c.result) })
+		t.Run(c.name, func(t *testing.T) {
+			apitest.ExpectAs[apitest.Result](h.Client, "/v1/check", c.body, c.status, c.result)
+		})
 	}
 	for _, bad := range []any{strings.Repeat("a", 65), 12, true} {
 		res := h.App("/v1/check", req{"system": "wiki", "authid": "fay", "attempt": bad})
@@ -149,7 +153,7 @@ func TestConcurrentStartsForOneSubject(t *testing.T) {
 	// Every start left an attempt row; only the last can be pending, and
 	// every superseded one says so in the audit trail.
 	ctx := context.Background()
-	rows, err := h.st.UserAttempts(ctx, h.account, "hal", 100)
+	rows, err := h.Store.UserAttempts(ctx, deploytest.Account, "hal", 100)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/flexauth/flexauth/api"
 	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/internal/apitest"
+	"github.com/flexauth/flexauth/internal/deploytest"
 	"github.com/flexauth/flexauth/password"
 	"github.com/flexauth/flexauth/plugins/sdk"
 	"github.com/flexauth/flexauth/secret"
@@ -29,8 +31,8 @@ const (
 // page's own form does, and waits for the work done after the answer.
 func forgot(t *testing.T, h *harness, account, email string) apitest.Response {
 	t.Helper()
-	res := postForm(t, h.url+api.ForgotPath+account, url.Values{"email": {email}}, "")
-	api.WaitForgotWork(h.api)
+	res := postForm(t, h.URL+api.ForgotPath+account, url.Values{"email": {email}}, "")
+	api.WaitForgotWork(h.API)
 	return res
 }
 
@@ -54,7 +56,7 @@ func postForm(t *testing.T, link string, form url.Values, origin string) apitest
 func resetFor(t *testing.T, h *harness, email string, n int) sdk.SendRequest {
 	t.Helper()
 	msg := h.outbox.sentTo(t, email, n)
-	if msg.Channel != "email" || !strings.HasPrefix(msg.Link, h.url+"/r/") || !strings.Contains(msg.Text, msg.Link) ||
+	if msg.Channel != "email" || !strings.HasPrefix(msg.Link, h.URL+"/r/") || !strings.Contains(msg.Text, msg.Link) ||
 		msg.Subject != "Reset your password for Acme" {
 		t.Fatalf("message %d to %s = %+v, want a reset link by email", n, email, msg)
 	}
@@ -79,7 +81,7 @@ func withPassword(t *testing.T, h *harness, authid, plain string) {
 func enrolTOTP(t *testing.T, h *harness, authid string) {
 	t.Helper()
 	ctx := t.Context()
-	u, err := h.st.GetUser(ctx, h.account, authid)
+	u, err := h.Store.GetUser(ctx, deploytest.Account, authid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,15 +89,15 @@ func enrolTOTP(t *testing.T, h *harness, authid string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sealed, err := h.keys.Seal([]byte(key.Secret()), u.ID)
+	sealed, err := h.Keys.Seal([]byte(key.Secret()), u.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	now := time.Now().UTC()
-	if err := h.st.SetTOTPPending(ctx, u.ID, sealed, now); err != nil {
+	if err := h.Store.SetTOTPPending(ctx, u.ID, sealed, now); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.st.ActivateTOTP(ctx, u.ID, sealed, 0, now); err != nil {
+	if err := h.Store.ActivateTOTP(ctx, u.ID, sealed, 0, now); err != nil {
 		t.Fatal(err)
 	}
 	codes := make([]store.RecoveryCode, 10)
@@ -105,9 +107,9 @@ func enrolTOTP(t *testing.T, h *harness, authid string) {
 			t.Fatal(err)
 		}
 		canonical, _ := secret.NormalizeRecoveryCode(code)
-		codes[i] = store.RecoveryCode{ID: uuid.NewString(), UserID: u.ID, Digest: attempt.RecoveryDigest(h.keys, canonical), CreatedAt: now}
+		codes[i] = store.RecoveryCode{ID: uuid.NewString(), UserID: u.ID, Digest: attempt.RecoveryDigest(h.Keys, canonical), CreatedAt: now}
 	}
-	if err := h.st.ReplaceRecoveryCodes(ctx, u.ID, codes); err != nil {
+	if err := h.Store.ReplaceRecoveryCodes(ctx, u.ID, codes); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -126,10 +128,10 @@ func TestForgotPasswordAnswersTheSameForEveryone(t *testing.T) {
 	h.Admin(http.MethodPatch, "/v1/admin/users/dis", req{"status": "disabled"}, http.StatusOK)
 
 	t.Run("the form is the same for every account and labels its field", func(t *testing.T) {
-		known := h.Page(http.MethodGet, h.url+"/forgot/acme")
+		known := h.Page(http.MethodGet, h.URL+"/forgot/acme")
 		wantPage(t, known, http.StatusOK, "Forgot your password?", `<label for="email">Email address</label>`,
 			`type="email" id="email" name="email" autocomplete="email" required`, `<button type="submit">`, "signing in still asks for its code")
-		if unknown := h.Page(http.MethodGet, h.url+"/forgot/nobody"); unknown.Body != known.Body || unknown.Status != known.Status {
+		if unknown := h.Page(http.MethodGet, h.URL+"/forgot/nobody"); unknown.Body != known.Body || unknown.Status != known.Status {
 			t.Fatal("an unknown account's form differs from a known one's")
 		}
 	})
@@ -168,8 +170,8 @@ func TestForgotPasswordAnswersTheSameForEveryone(t *testing.T) {
 			}
 		}
 		events := auditEvents(h, "authid=ada&type=reset.requested")
-		d := events[0]["detail"].(map[string]any)
-		if len(events) != 1 || d["actor"] != "anonymous" || d["source"] != "forgot" || events[0]["ip"] != "127.0.0.1" {
+		d := events[0].Detail
+		if len(events) != 1 || d["actor"] != "anonymous" || d["source"] != "forgot" || events[0].IP != "127.0.0.1" {
 			t.Fatalf("ada's reset.requested = %v, want one (the unknown account's form sent nothing)", events)
 		}
 		if n := len(h.AuditTypes("authid=ada&type=reset.sent")); n != 1 {
@@ -210,12 +212,12 @@ func TestForgotPasswordAnswersTheSameForEveryone(t *testing.T) {
 			{"a b@example.com", "no spaces"},
 			{strings.Repeat("a", 250) + "@example.com", "at most 254 characters"},
 		} {
-			res := postForm(t, h.url+"/forgot/acme", url.Values{"email": {c.email}}, "")
+			res := postForm(t, h.URL+"/forgot/acme", url.Values{"email": {c.email}}, "")
 			wantPage(t, res, http.StatusUnprocessableEntity, c.says, `role="alert"`, `aria-invalid="true"`)
 		}
-		cross := postForm(t, h.url+"/forgot/acme", url.Values{"email": {"ada@example.com"}}, "https://evil.example")
+		cross := postForm(t, h.URL+"/forgot/acme", url.Values{"email": {"ada@example.com"}}, "https://evil.example")
 		wantPage(t, cross, http.StatusForbidden)
-		api.WaitForgotWork(h.api)
+		api.WaitForgotWork(h.API)
 		time.Sleep(100 * time.Millisecond)
 		if n := h.outbox.countTo("ada@example.com"); n != 4 {
 			t.Fatalf("%d messages to ada after refused forms, want 4", n)
@@ -229,12 +231,12 @@ func TestForgotPasswordIsLimitedPerClientIP(t *testing.T) {
 		c.BrowserIPLimit = api.IPLimit{PerSecond: 0.01, Burst: 2}
 	}})
 	for i := range 2 {
-		if res := postForm(t, h.url+"/forgot/acme", url.Values{"email": {"x@example.com"}}, ""); res.Status != http.StatusOK {
+		if res := postForm(t, h.URL+"/forgot/acme", url.Values{"email": {"x@example.com"}}, ""); res.Status != http.StatusOK {
 			t.Fatalf("request %d = %d", i, res.Status)
 		}
 	}
-	wantPage(t, postForm(t, h.url+"/forgot/acme", url.Values{"email": {"x@example.com"}}, ""), http.StatusTooManyRequests, "Too many requests")
-	wantPage(t, h.Page(http.MethodGet, h.url+"/forgot/acme"), http.StatusTooManyRequests)
+	wantPage(t, postForm(t, h.URL+"/forgot/acme", url.Values{"email": {"x@example.com"}}, ""), http.StatusTooManyRequests, "Too many requests")
+	wantPage(t, h.Page(http.MethodGet, h.URL+"/forgot/acme"), http.StatusTooManyRequests)
 }
 
 func TestResetLinkSetsANewPasswordOnce(t *testing.T) {
@@ -243,7 +245,7 @@ func TestResetLinkSetsANewPasswordOnce(t *testing.T) {
 	allowEmailLogin(h)
 	withPassword(t, h, "ada", "correct horse battery")
 	enrolTOTP(t, h, "ada")
-	before := h.Admin(http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK)
+	before := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK)
 	forgot(t, h, "acme", "ada@example.com")
 	msg := resetFor(t, h, "ada@example.com", 2)
 	if !strings.Contains(msg.Text, "expires in 60 minutes") {
@@ -264,7 +266,7 @@ func TestResetLinkSetsANewPasswordOnce(t *testing.T) {
 	} {
 		t.Run("refused with its reason: "+r.name, func(t *testing.T) {
 			wantPage(t, submitPassword(t, msg.Link, r.password, r.again), http.StatusUnprocessableEntity, "Your password was not set.", r.says, `role="alert"`)
-			if got, _ := h.st.GetUser(t.Context(), h.account, "ada"); got.PasswordHash != apitest.TestHash("correct horse battery") {
+			if got, _ := h.Store.GetUser(t.Context(), deploytest.Account, "ada"); got.PasswordHash != apitest.TestHash("correct horse battery") {
 				t.Fatal("a refused password replaced the old one")
 			}
 		})
@@ -283,16 +285,16 @@ func TestResetLinkSetsANewPasswordOnce(t *testing.T) {
 		if strings.Contains(res.Header.Get("Set-Cookie"), "=") {
 			t.Fatalf("the reset set a cookie: %s", res.Header.Get("Set-Cookie"))
 		}
-		stored, err := h.st.GetUser(t.Context(), h.account, "ada")
+		stored, err := h.Store.GetUser(t.Context(), deploytest.Account, "ada")
 		if err != nil {
 			t.Fatal(err)
 		}
 		if stored.PasswordHash != apitest.TestHash("a brand new secret") {
 			t.Fatal("the new password is not stored")
 		}
-		after := h.Admin(http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK)
-		if after["password_changed_at"] == nil || after["totp_enabled"] != true || after["recovery_codes_left"] != before["recovery_codes_left"] {
-			t.Fatalf("ada after the reset = %v, want the password changed and TOTP and %v recovery codes kept", after, before["recovery_codes_left"])
+		after := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK)
+		if after.PasswordChangedAt == nil || !after.TOTPEnabled || after.RecoveryCodesLeft != before.RecoveryCodesLeft {
+			t.Fatalf("ada after the reset = %v, want the password changed and TOTP and %v recovery codes kept", after, before.RecoveryCodesLeft)
 		}
 		notice := h.outbox.sentTo(t, "ada@example.com", 3)
 		if notice.Subject != "Your password for Acme was changed" || notice.Link != "" || !strings.Contains(notice.Text, "127.0.0.1") ||
@@ -300,7 +302,7 @@ func TestResetLinkSetsANewPasswordOnce(t *testing.T) {
 			t.Fatalf("notice = %+v", notice)
 		}
 		events := auditEvents(h, "authid=ada&type=password.reset")
-		if len(events) != 1 || events[0]["detail"].(map[string]any)["actor"] != "user:ada" || events[0]["ip"] != "127.0.0.1" {
+		if len(events) != 1 || events[0].Detail["actor"] != "user:ada" || events[0].IP != "127.0.0.1" {
 			t.Fatalf("password.reset events = %v", events)
 		}
 		for deadline := time.Now().Add(10 * time.Second); len(h.AuditTypes("authid=ada&type=notice.sent")) != 1; time.Sleep(20 * time.Millisecond) {
@@ -308,8 +310,8 @@ func TestResetLinkSetsANewPasswordOnce(t *testing.T) {
 				t.Fatal("no notice.sent event within 10s")
 			}
 		}
-		raw := h.Do(http.MethodGet, "/v1/admin/audit?authid=ada", h.adminKey, nil).Body
-		if strings.Contains(raw, "a brand new secret") || strings.Contains(raw, strings.TrimPrefix(msg.Link, h.url+"/r/")) {
+		raw := h.Do(http.MethodGet, "/v1/admin/audit?authid=ada", h.AdminKey, nil).Body
+		if strings.Contains(raw, "a brand new secret") || strings.Contains(raw, strings.TrimPrefix(msg.Link, h.URL+"/r/")) {
 			t.Fatal("the audit trail holds the password or the link's token")
 		}
 	})
@@ -318,7 +320,7 @@ func TestResetLinkSetsANewPasswordOnce(t *testing.T) {
 		gone := h.Page(http.MethodGet, msg.Link)
 		wantPage(t, gone, http.StatusGone, resetGoneTitle, "Forgot password?")
 		wantPage(t, submitPassword(t, msg.Link, "yet another secret", "yet another secret"), http.StatusGone, resetGoneTitle)
-		if unknown := h.Page(http.MethodGet, h.url+"/r/"+strings.Repeat("A", 43)); unknown.Body != gone.Body || unknown.Status != http.StatusGone {
+		if unknown := h.Page(http.MethodGet, h.URL+"/r/"+strings.Repeat("A", 43)); unknown.Body != gone.Body || unknown.Status != http.StatusGone {
 			t.Fatal("an unknown reset link gets another page")
 		}
 		// A welcome token is no reset token, nor the other way round.
@@ -351,41 +353,41 @@ func TestAdministratorsSendResetOrWelcome(t *testing.T) {
 	h.Admin(http.MethodPost, "/v1/admin/users", req{"authid": "bob", "email": "bob@example.com"}, http.StatusCreated)
 
 	t.Run("resend on a selection says which link each got", func(t *testing.T) {
-		out := h.Admin(http.MethodPost, "/v1/admin/users/email-login", req{"authids": []string{"ada", "cy", "bob"}, "action": "resend"}, http.StatusOK)
-		want := "[map[authid:ada link:reset result:resent] map[authid:cy link:welcome result:resent] " +
-			"map[authid:bob error:email and password sign-in is off for this user; enable it first result:error status:409]]"
-		if fmt.Sprint(out["results"]) != want {
-			t.Fatalf("results = %v", out["results"])
+		out := adminAs[apitest.EmailLoginResults](h, http.MethodPost, "/v1/admin/users/email-login", req{"authids": []string{"ada", "cy", "bob"}, "action": "resend"}, http.StatusOK)
+		want := []apitest.EmailLoginResultsResult{{Authid: "ada", Link: "reset", Result: "resent"}, {Authid: "cy", Link: "welcome", Result: "resent"},
+			{Authid: "bob", Error: "email and password sign-in is off for this user; enable it first", Result: "error", Status: 409}}
+		if !slices.Equal(out.Results, want) {
+			t.Fatalf("results = %v", out.Results)
 		}
 		resetFor(t, h, "ada@example.com", 2)
 		welcomeFor(t, h, "cy@example.com", 2)
 		events := auditEvents(h, "authid=ada&type=reset.requested")
-		d := events[0]["detail"].(map[string]any)
+		d := events[0].Detail
 		if len(events) != 1 || d["actor"] != "key:"+adminKeyID(h) || d["source"] != "selection" ||
-			fmt.Sprint(events[0]["reasons"]) != "[password reset sent by an administrator]" {
+			fmt.Sprint(events[0].Reasons) != "[password reset sent by an administrator]" {
 			t.Fatalf("reset.requested = %v", events)
 		}
 	})
 
 	t.Run("one user's route answers 202 with the link", func(t *testing.T) {
-		if got := h.Admin(http.MethodPost, "/v1/admin/users/ada/password-reset", nil, http.StatusAccepted); fmt.Sprint(got) != "map[link:reset]" {
+		if got := adminAs[apitest.PasswordResetSent](h, http.MethodPost, "/v1/admin/users/ada/password-reset", nil, http.StatusAccepted); got != (apitest.PasswordResetSent{Link: "reset"}) {
 			t.Fatalf("ada = %v", got)
 		}
 		resetFor(t, h, "ada@example.com", 3)
-		if got := h.Admin(http.MethodPost, "/v1/admin/users/cy/password-reset", nil, http.StatusAccepted); fmt.Sprint(got) != "map[link:welcome]" {
+		if got := adminAs[apitest.PasswordResetSent](h, http.MethodPost, "/v1/admin/users/cy/password-reset", nil, http.StatusAccepted); got != (apitest.PasswordResetSent{Link: "welcome"}) {
 			t.Fatalf("cy = %v", got)
 		}
 		welcomeFor(t, h, "cy@example.com", 3)
 	})
 
 	t.Run("refusals", func(t *testing.T) {
-		wantError(t, h.Do(http.MethodPost, "/v1/admin/users/ghost/password-reset", h.adminKey, nil), http.StatusNotFound, `user "ghost" not found`)
-		wantError(t, h.Do(http.MethodPost, "/v1/admin/users/bob/password-reset", h.adminKey, nil), http.StatusConflict, "email and password sign-in is off for this user")
+		wantError(t, h.Do(http.MethodPost, "/v1/admin/users/ghost/password-reset", h.AdminKey, nil), http.StatusNotFound, `user "ghost" not found`)
+		wantError(t, h.Do(http.MethodPost, "/v1/admin/users/bob/password-reset", h.AdminKey, nil), http.StatusConflict, "email and password sign-in is off for this user")
 		h.Admin(http.MethodPatch, "/v1/admin/account", req{"email_delivery": false}, http.StatusOK)
-		wantError(t, h.Do(http.MethodPost, "/v1/admin/users/ada/password-reset", h.adminKey, nil), http.StatusConflict, "email delivery is off for the account")
+		wantError(t, h.Do(http.MethodPost, "/v1/admin/users/ada/password-reset", h.AdminKey, nil), http.StatusConflict, "email delivery is off for the account")
 		h.Admin(http.MethodPatch, "/v1/admin/account", req{"email_delivery": true}, http.StatusOK)
 		h.Admin(http.MethodPatch, "/v1/admin/account", req{"email_password_login": false, "confirm_affected_users": 2}, http.StatusOK)
-		wantError(t, h.Do(http.MethodPost, "/v1/admin/users/ada/password-reset", h.adminKey, nil), http.StatusConflict, msgAccountOff)
+		wantError(t, h.Do(http.MethodPost, "/v1/admin/users/ada/password-reset", h.AdminKey, nil), http.StatusConflict, msgAccountOff)
 		if n := h.outbox.countTo("ada@example.com"); n != 3 {
 			t.Fatalf("%d messages to ada, want 3", n)
 		}
@@ -410,10 +412,13 @@ func TestAccountSwitchOffDeletesCredentials(t *testing.T) {
 			{"email_password_login": false, "confirm_affected_users": 1},
 			{"email_password_login": false, "confirm_affected_users": 3},
 		} {
-			res := h.Do(http.MethodPatch, "/v1/admin/account", h.adminKey, body)
-			got := res.JSON(t)
-			if res.Status != http.StatusConflict || got["affected_users"] != float64(2) ||
-				!strings.Contains(got["error"].(string), "deletes the passwords, authenticator apps and recovery codes of 2 users") {
+			res := h.Do(http.MethodPatch, "/v1/admin/account", h.AdminKey, body)
+			if res.Status != http.StatusConflict {
+				t.Fatalf("PATCH %v = %d %s, want 409", body, res.Status, res.Body)
+			}
+			got := apitest.Decode[apitest.AffectedUsers](t, res)
+			if got.AffectedUsers != 2 ||
+				!strings.Contains(got.Error, "deletes the passwords, authenticator apps and recovery codes of 2 users") {
 				t.Fatalf("%v = %d %s", body, res.Status, res.Body)
 			}
 		}
@@ -426,32 +431,32 @@ func TestAccountSwitchOffDeletesCredentials(t *testing.T) {
 			{req{"email_password_login": false, "confirm_affected_users": -1}, "confirm_affected_users confirms"},
 			{req{"email_password_login": false, "confirm_affected_users": "2"}, "confirm_affected_users"},
 		} {
-			wantError(t, h.Do(http.MethodPatch, "/v1/admin/account", h.adminKey, c.body), http.StatusBadRequest, c.says)
+			wantError(t, h.Do(http.MethodPatch, "/v1/admin/account", h.AdminKey, c.body), http.StatusBadRequest, c.says)
 		}
-		if got := h.Admin(http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); got["password_set_at"] == nil || got["totp_enabled"] != true {
+		if got := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); got.PasswordSetAt == nil || !got.TOTPEnabled {
 			t.Fatalf("ada after refused changes = %v", got)
 		}
 	})
 
 	t.Run("confirmed, it deletes the passwords and second factors of the users concerned, and voids their links", func(t *testing.T) {
-		got := h.Admin(http.MethodPatch, "/v1/admin/account", req{"email_password_login": false, "confirm_affected_users": 2}, http.StatusOK)
-		if got["email_password_login"] != false || fmt.Sprint(got["credentials_deleted"]) != "map[authenticators:1 links:1 passwords:1 recovery_codes:10 users:2]" {
+		got := adminAs[apitest.Account](h, http.MethodPatch, "/v1/admin/account", req{"email_password_login": false, "confirm_affected_users": 2}, http.StatusOK)
+		if got.EmailPasswordLogin || !credentialsDeleted(got, apitest.AccountCredentialsDeleted{Authenticators: 1, Links: 1, Passwords: 1, RecoveryCodes: 10, Users: 2}) {
 			t.Fatalf("answer = %v", got)
 		}
-		ada := h.Admin(http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK)
-		if ada["email_password_login"] != true || ada["password_set_at"] != nil || ada["totp_enabled"] != false || ada["recovery_codes_left"] != float64(0) {
+		ada := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK)
+		if !ada.EmailPasswordLogin || ada.PasswordSetAt != nil || ada.TOTPEnabled || ada.RecoveryCodesLeft != 0 {
 			t.Fatalf("ada = %v, want her switch kept and no credential", ada)
 		}
-		if stored, _ := h.st.GetUser(t.Context(), h.account, "ada"); stored.PasswordHash != "" || stored.TOTPSecret != nil {
+		if stored, _ := h.Store.GetUser(t.Context(), deploytest.Account, "ada"); stored.PasswordHash != "" || stored.TOTPSecret != nil {
 			t.Fatal("ada's password or seed is still stored")
 		}
-		dan := h.Admin(http.MethodGet, "/v1/admin/users/dan", nil, http.StatusOK)
-		if dan["totp_enabled"] != true || dan["recovery_codes_left"] != float64(10) {
+		dan := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/dan", nil, http.StatusOK)
+		if !dan.TOTPEnabled || dan.RecoveryCodesLeft != 10 {
 			t.Fatalf("dan = %v, want his TOTP and codes kept (no switch, no password)", dan)
 		}
 		wantPage(t, h.Page(http.MethodGet, cyWelcome.Link), http.StatusGone, goneTitle)
 		events := auditEvents(h, "type=account.credentials_deleted")
-		d := events[0]["detail"].(map[string]any)
+		d := events[0].Detail
 		if len(events) != 1 || d["actor"] != "key:"+adminKeyID(h) || d["users"] != float64(2) || d["passwords"] != float64(1) ||
 			d["authenticators"] != float64(1) || d["recovery_codes"] != float64(10) || d["links"] != float64(1) {
 			t.Fatalf("account.credentials_deleted = %v", events)
@@ -473,14 +478,14 @@ func TestAccountSwitchOffDeletesCredentials(t *testing.T) {
 	})
 
 	t.Run("on again, each enabled user without a password is sent a welcome link", func(t *testing.T) {
-		got := h.Admin(http.MethodPatch, "/v1/admin/account", req{"email_password_login": true}, http.StatusOK)
-		if got["welcome_links"] != float64(2) {
+		got := adminAs[apitest.Account](h, http.MethodPatch, "/v1/admin/account", req{"email_password_login": true}, http.StatusOK)
+		if got.WelcomeLinks == nil || *got.WelcomeLinks != 2 {
 			t.Fatalf("answer = %v", got)
 		}
 		again := welcomeFor(t, h, "ada@example.com", 3) // after her welcome and her sign-in link
 		welcomeFor(t, h, "cy@example.com", 2)
 		events := auditEvents(h, "authid=ada&type=welcome.requested")
-		if len(events) != 2 || fmt.Sprint(events[0]["reasons"]) != "[email and password sign-in turned on again for the account: the user sets a password and enrols again]" {
+		if len(events) != 2 || fmt.Sprint(events[0].Reasons) != "[email and password sign-in turned on again for the account: the user sets a password and enrols again]" {
 			t.Fatalf("welcome.requested = %v", events)
 		}
 		wantPage(t, submitPassword(t, again.Link, "another good one", "another good one"), http.StatusOK, "Your password is set")
@@ -492,13 +497,13 @@ func TestAccountSwitchOffDeletesCredentials(t *testing.T) {
 	t.Run("a change affecting nobody needs no confirmation", func(t *testing.T) {
 		h.Admin(http.MethodPost, "/v1/admin/users/email-login", req{"authids": []string{"ada", "cy"}, "action": "disable"}, http.StatusOK)
 		// Ada keeps her password with her switch off: still affected.
-		wantError(t, h.Do(http.MethodPatch, "/v1/admin/account", h.adminKey, req{"email_password_login": false}), http.StatusConflict, "of 1 user ")
+		wantError(t, h.Do(http.MethodPatch, "/v1/admin/account", h.AdminKey, req{"email_password_login": false}), http.StatusConflict, "of 1 user ")
 		h.Admin(http.MethodPatch, "/v1/admin/account", req{"email_password_login": false, "confirm_affected_users": 1}, http.StatusOK)
-		got := h.Admin(http.MethodPatch, "/v1/admin/account", req{"email_password_login": true}, http.StatusOK)
-		if got["welcome_links"] != float64(0) {
+		got := adminAs[apitest.Account](h, http.MethodPatch, "/v1/admin/account", req{"email_password_login": true}, http.StatusOK)
+		if got.WelcomeLinks == nil || *got.WelcomeLinks != 0 {
 			t.Fatalf("on = %v", got)
 		}
-		if got := h.Admin(http.MethodPatch, "/v1/admin/account", req{"email_password_login": false}, http.StatusOK); fmt.Sprint(got["credentials_deleted"]) != "map[authenticators:0 links:0 passwords:0 recovery_codes:0 users:0]" {
+		if got := adminAs[apitest.Account](h, http.MethodPatch, "/v1/admin/account", req{"email_password_login": false}, http.StatusOK); !credentialsDeleted(got, apitest.AccountCredentialsDeleted{}) {
 			t.Fatalf("off with nobody affected = %v", got)
 		}
 	})
@@ -520,7 +525,7 @@ func TestAccountSwitchOffNeedsFreshSignIn(t *testing.T) {
 		t.Fatalf("stale session = %d %s", res.Status, res.Body)
 	}
 	h.skew.Store(0)
-	if got := b.want(b.do(http.MethodPatch, "/v1/admin/account", body, true), http.StatusOK, "", ""); got["email_password_login"] != false {
+	if got := apitest.Decode[apitest.Account](t, b.want(b.do(http.MethodPatch, "/v1/admin/account", body, true), http.StatusOK, "", "")); got.EmailPasswordLogin {
 		t.Fatalf("fresh session = %v", got)
 	}
 }
@@ -536,14 +541,14 @@ func TestForgotPasswordEndToEnd(t *testing.T) {
 	h.Admin(http.MethodPost, "/v1/admin/users", req{"authid": "ada", "name": "Ada", "email": "ada@example.com", "email_password_login": true}, http.StatusCreated)
 	wantPage(t, submitPassword(t, welcomeFor(t, h, "ada@example.com", 1).Link, first, first), http.StatusOK, "Your password is set")
 
-	wantPage(t, h.Page(http.MethodGet, h.url+"/forgot/acme"), http.StatusOK, "Forgot your password?")
+	wantPage(t, h.Page(http.MethodGet, h.URL+"/forgot/acme"), http.StatusOK, "Forgot your password?")
 	wantPage(t, forgot(t, h, "acme", "ada@example.com"), http.StatusOK, forgotSentSays)
 	msg := resetFor(t, h, "ada@example.com", 2)
 	wantPage(t, h.Page(http.MethodGet, msg.Link), http.StatusOK, "Choose a new password for Acme")
 	wantPage(t, submitPassword(t, msg.Link, "password1234", "password1234"), http.StatusUnprocessableEntity, "Your password was not set.")
 	wantPage(t, submitPassword(t, msg.Link, second, second), http.StatusOK, "Your password is changed")
 
-	stored, err := h.st.GetUser(t.Context(), h.account, "ada")
+	stored, err := h.Store.GetUser(t.Context(), deploytest.Account, "ada")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -559,4 +564,9 @@ func TestForgotPasswordEndToEnd(t *testing.T) {
 	if n := h.outbox.sentTo(t, "ada@example.com", 3); n.Subject != "Your password for Acme was changed" {
 		t.Fatalf("third message = %+v, want the notice", n)
 	}
+}
+
+// credentialsDeleted is whether an account answer says it deleted want.
+func credentialsDeleted(got apitest.Account, want apitest.AccountCredentialsDeleted) bool {
+	return got.CredentialsDeleted != nil && *got.CredentialsDeleted == want
 }

@@ -112,12 +112,12 @@ func passwordUser(t *testing.T, h *harness) {
 // startPassword starts a password attempt and returns its id and page URL.
 func startPassword(t *testing.T, h *harness) (string, string) {
 	t.Helper()
-	out := h.Expect("/v1/start", req{"system": "portal", "authid": "ada"}, http.StatusOK, "success")
-	u, _ := out["url"].(string)
-	if out["method"] != "password" || !strings.HasPrefix(u, h.url+attempt.PagePath) {
+	out := apitest.ExpectAs[apitest.StartSuccess](h.Client, "/v1/start", req{"system": "portal", "authid": "ada"}, http.StatusOK, "success")
+	u := out.URL
+	if out.Method != "password" || !strings.HasPrefix(u, h.URL+attempt.PagePath) {
 		t.Fatalf("start = %v, want method password and a page URL", out)
 	}
-	return out["attempt"].(string), u
+	return out.Attempt, u
 }
 
 func TestPasswordSignInWithForcedEnrolment(t *testing.T) {
@@ -184,8 +184,8 @@ func TestPasswordSignInWithForcedEnrolment(t *testing.T) {
 		if again := ada.get(page); strings.Contains(again.Body, codes[0]) {
 			t.Fatal("the recovery codes were shown twice")
 		}
-		user := h.Admin(http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK)
-		if user["totp_enabled"] != true {
+		user := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK)
+		if !user.TOTPEnabled {
 			t.Fatalf("ada = %v, want totp enabled", user)
 		}
 		if msg := h.outbox.sentTo(t, "ada@example.com", 2); !strings.HasPrefix(msg.Subject, "An authenticator app was set up for") {
@@ -197,7 +197,7 @@ func TestPasswordSignInWithForcedEnrolment(t *testing.T) {
 				t.Errorf("audit %s lacks %s", types, want)
 			}
 		}
-		raw := h.Do(http.MethodGet, "/v1/admin/audit?authid=ada", h.adminKey, nil).Body
+		raw := h.Do(http.MethodGet, "/v1/admin/audit?authid=ada", h.AdminKey, nil).Body
 		if strings.Contains(raw, "correct horse battery") || strings.Contains(raw, codes[0]) {
 			t.Fatal("the audit trail holds the password or a recovery code")
 		}
@@ -234,9 +234,9 @@ func TestPasswordSignInWithForcedEnrolment(t *testing.T) {
 	})
 
 	t.Run("unknown and malformed page URLs get one gone page", func(t *testing.T) {
-		unknown := ada.get(h.url + attempt.PagePath + strings.Repeat("A", 43))
+		unknown := ada.get(h.URL + attempt.PagePath + strings.Repeat("A", 43))
 		wantPage(t, unknown, http.StatusGone, "This sign-in has expired or was already completed")
-		if bad := ada.get(h.url + attempt.PagePath + "short"); bad.Body != unknown.Body {
+		if bad := ada.get(h.URL + attempt.PagePath + "short"); bad.Body != unknown.Body {
 			t.Fatal("a malformed URL answers differently from an unknown one")
 		}
 	})
@@ -256,7 +256,7 @@ func TestWrongPasswordsLockThePasswordButNotTheLink(t *testing.T) {
 	// The lock outlives the attempt: a new start is refused like any other
 	// refusal, and even the right password would not be looked at.
 	h.Expect("/v1/start", req{"system": "portal", "authid": "ada"}, http.StatusForbidden, "security error")
-	user := h.Do(http.MethodGet, "/v1/admin/users/ada", h.adminKey, nil)
+	user := h.Do(http.MethodGet, "/v1/admin/users/ada", h.AdminKey, nil)
 	if !strings.Contains(user.Body, `"factor":"password"`) {
 		t.Fatalf("ada = %s, want the password locked", user.Body)
 	}
@@ -272,11 +272,11 @@ func TestPasswordIsNotInWorkflowHistoryOrTheStore(t *testing.T) {
 	b := newPageBrowser(t)
 	b.post(page, url.Values{"step": {"password"}, "password": {"not it at all"}})
 	b.post(page, url.Values{"step": {"password"}, "password": {"correct horse battery"}})
-	att, err := h.st.GetAttempt(t.Context(), attemptID)
+	att, err := h.Store.GetAttempt(t.Context(), attemptID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	left, err := h.st.DB().NewSelect().Table("attempt_secrets").Where("attempt_id = ?", attemptID).Count(t.Context())
+	left, err := h.Store.DB().NewSelect().Table("attempt_secrets").Where("attempt_id = ?", attemptID).Count(t.Context())
 	if err != nil || left != 0 {
 		t.Fatalf("attempt secrets left: %d, %v; want none once the passwords are checked", left, err)
 	}
@@ -293,11 +293,11 @@ func TestPasswordIsNotInWorkflowHistoryOrTheStore(t *testing.T) {
 // would read.
 func decodedHistory(t *testing.T, h *harness, workflowID string) string {
 	t.Helper()
-	hist, err := historytest.Fetch(t.Context(), h.tc, workflowID)
+	hist, err := historytest.Fetch(t.Context(), h.Temporal, workflowID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	payloads, err := payloadcodec.New(h.keys).Decode(historytest.Payloads(hist))
+	payloads, err := payloadcodec.New(h.Keys).Decode(historytest.Payloads(hist))
 	if err != nil {
 		t.Fatal(err)
 	}

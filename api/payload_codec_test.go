@@ -15,6 +15,8 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/flexauth/flexauth/internal/apitest"
+	"github.com/flexauth/flexauth/internal/deploytest"
 	"github.com/flexauth/flexauth/internal/historytest"
 	"github.com/flexauth/flexauth/payloadcodec"
 	"github.com/flexauth/flexauth/workflows"
@@ -34,15 +36,15 @@ func TestWorkflowHistoryHoldsNoPersonalDataInClear(t *testing.T) {
 		ua     = "CodecTestBrowser/7.3 (history check)"
 	)
 	h.Setup("vpn", []string{"pin"}, "low", authid, "pin")
-	call := func(path string, body req) (int, map[string]any) {
+	call := func(path string, body req) (int, apitest.StartSuccess) {
 		t.Helper()
 		raw, _ := json.Marshal(body)
-		r, err := http.NewRequest(http.MethodPost, h.url+path, bytes.NewReader(raw))
+		r, err := http.NewRequest(http.MethodPost, h.URL+path, bytes.NewReader(raw))
 		if err != nil {
 			t.Fatal(err)
 		}
 		r.Header.Set("Content-Type", "application/json")
-		r.Header.Set("apikey", h.appKey)
+		r.Header.Set("apikey", h.AppKey)
 		r.Header.Set("User-Agent", ua)
 		r.Header.Set("X-Forwarded-For", ip)
 		res, err := http.DefaultClient.Do(r)
@@ -50,15 +52,18 @@ func TestWorkflowHistoryHoldsNoPersonalDataInClear(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer res.Body.Close()
-		out := map[string]any{}
-		_ = json.NewDecoder(res.Body).Decode(&out)
-		return res.StatusCode, out
+		raw, err = io.ReadAll(res.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// StartSuccess holds check's answers too: result is their one field.
+		return res.StatusCode, apitest.Decode[apitest.StartSuccess](t, apitest.Response{Status: res.StatusCode, Body: string(raw)})
 	}
 	status, out := call("/v1/start", req{"system": "vpn", "authid": authid})
-	if status != http.StatusOK || out["result"] != "success" {
+	if status != http.StatusOK || out.Result != "success" {
 		t.Fatalf("start = %d %v", status, out)
 	}
-	code := h.outbox.message(t, out["attempt"].(string)).Code
+	code := h.outbox.message(t, out.Attempt).Code
 	wrong := "00000000"
 	if code == wrong {
 		wrong = "11111111"
@@ -66,13 +71,13 @@ func TestWorkflowHistoryHoldsNoPersonalDataInClear(t *testing.T) {
 	if status, out = call("/v1/check", req{"system": "vpn", "authid": authid, "pin": wrong}); status != http.StatusForbidden {
 		t.Fatalf("wrong code: check = %d %v", status, out)
 	}
-	if status, out = call("/v1/check", req{"system": "vpn", "authid": authid, "pin": code}); status != http.StatusOK || out["result"] != "authenticated" {
+	if status, out = call("/v1/check", req{"system": "vpn", "authid": authid, "pin": code}); status != http.StatusOK || out.Result != "authenticated" {
 		t.Fatalf("right code: check = %d %v", status, out)
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	att, err := h.st.LatestAttempt(ctx, h.account, "vpn", authid)
+	att, err := h.Store.LatestAttempt(ctx, deploytest.Account, "vpn", authid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,14 +86,14 @@ func TestWorkflowHistoryHoldsNoPersonalDataInClear(t *testing.T) {
 		t.Fatalf("workflow id %q names the user or the system, or exceeds Temporal's 1000 bytes", wid)
 	}
 	var result workflows.AttemptResult
-	if err := h.tc.GetWorkflow(ctx, wid, "").Get(ctx, &result); err != nil || result.State != workflows.StateAuthenticated {
+	if err := h.Temporal.GetWorkflow(ctx, wid, "").Get(ctx, &result); err != nil || result.State != workflows.StateAuthenticated {
 		t.Fatalf("attempt result = %+v, %v", result, err)
 	}
 	// The attempt recorded what it saw: the IP really went into the workflow.
-	if got := h.Admin(http.MethodGet, "/v1/admin/users/"+authid, nil, http.StatusOK); got["last_ip"] != ip {
-		t.Fatalf("last_ip = %v, want %s: the test's IP did not reach the attempt", got["last_ip"], ip)
+	if got := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/"+authid, nil, http.StatusOK); got.LastIP != ip {
+		t.Fatalf("last_ip = %v, want %s: the test's IP did not reach the attempt", got.LastIP, ip)
 	}
-	hist, err := historytest.Fetch(ctx, h.tc, wid)
+	hist, err := historytest.Fetch(ctx, h.Temporal, wid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,8 +106,8 @@ func TestWorkflowHistoryHoldsNoPersonalDataInClear(t *testing.T) {
 		if got := string(p.GetMetadata()["encoding"]); got != payloadcodec.EncodingEncrypted {
 			t.Fatalf("payload %d is %q, not encrypted: %s", i, got, p.GetData())
 		}
-		if got := string(p.GetMetadata()[payloadcodec.MetadataKeyID]); got != h.keys.PayloadKeyID() {
-			t.Fatalf("payload %d names key %q, want %q", i, got, h.keys.PayloadKeyID())
+		if got := string(p.GetMetadata()[payloadcodec.MetadataKeyID]); got != h.Keys.PayloadKeyID() {
+			t.Fatalf("payload %d names key %q, want %q", i, got, h.Keys.PayloadKeyID())
 		}
 		raw, err := proto.Marshal(p)
 		if err != nil {
@@ -128,7 +133,7 @@ func TestWorkflowHistoryHoldsNoPersonalDataInClear(t *testing.T) {
 
 	// An operator reads the attempt's input through the codec endpoint.
 	const token = "operator-token"
-	codec := httptest.NewServer(payloadcodec.NewHandler(payloadcodec.New(h.keys), payloadcodec.HandlerOptions{Token: token}))
+	codec := httptest.NewServer(payloadcodec.NewHandler(payloadcodec.New(h.Keys), payloadcodec.HandlerOptions{Token: token}))
 	t.Cleanup(codec.Close)
 	input := hist.GetEvents()[0].GetWorkflowExecutionStartedEventAttributes().GetInput().GetPayloads()
 	if len(input) != 1 {
@@ -190,28 +195,28 @@ func TestWelcomeWorkflowHistoryHoldsNoTokenNorUser(t *testing.T) {
 	allowEmailLogin(h)
 	h.Admin(http.MethodPost, "/v1/admin/users", req{"authid": authid, "email": email, "email_password_login": true}, http.StatusCreated)
 	msg := welcomeFor(t, h, email, 1)
-	token := strings.TrimPrefix(msg.Link, h.url+"/w/")
+	token := strings.TrimPrefix(msg.Link, h.URL+"/w/")
 
 	requested := auditEvents(h, "type=welcome.requested&authid="+authid)
 	if len(requested) != 1 {
 		t.Fatalf("welcome.requested events = %v", requested)
 	}
-	linkID := requested[0]["detail"].(map[string]any)["link"].(string)
-	wid := workflows.CredentialLinkWorkflowID(h.account, linkID)
+	linkID := requested[0].Detail["link"].(string)
+	wid := workflows.CredentialLinkWorkflowID(deploytest.Account, linkID)
 	if strings.Contains(wid, authid) || strings.Contains(wid, email) {
 		t.Fatalf("workflow id %q names the user", wid)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var result workflows.CredentialLinkResult
-	if err := h.tc.GetWorkflow(ctx, wid, "").Get(ctx, &result); err != nil || result.State != "sent" {
+	if err := h.Temporal.GetWorkflow(ctx, wid, "").Get(ctx, &result); err != nil || result.State != "sent" {
 		t.Fatalf("delivery result = %+v, %v", result, err)
 	}
-	hist, err := historytest.Fetch(ctx, h.tc, wid)
+	hist, err := historytest.Fetch(ctx, h.Temporal, wid)
 	if err != nil {
 		t.Fatal(err)
 	}
-	decoded, err := payloadcodec.New(h.keys).Decode(historytest.Payloads(hist))
+	decoded, err := payloadcodec.New(h.Keys).Decode(historytest.Payloads(hist))
 	if err != nil {
 		t.Fatal(err)
 	}

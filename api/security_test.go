@@ -11,6 +11,7 @@ import (
 
 	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/internal/apitest"
+	"github.com/flexauth/flexauth/internal/deploytest"
 	"github.com/flexauth/flexauth/plugins/sdk"
 	"github.com/flexauth/flexauth/store"
 )
@@ -68,7 +69,7 @@ func newSecurity(t *testing.T, h *harness) *security {
 	b := newPageBrowser(t)
 	// The sign-in answers with a redirect: the tests look at it.
 	b.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &security{pageBrowser: b, h: h, base: h.url + "/security/" + h.account}
+	return &security{pageBrowser: b, h: h, base: h.URL + "/security/" + deploytest.Account}
 }
 
 // signIn posts the sign-in form and returns the answer.
@@ -86,7 +87,7 @@ func (s *security) signInFully(password, seed string) (apitest.Response, string)
 	if res.Status != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), attempt.PagePath) {
 		s.t.Fatalf("sign-in = %d %s:\n%s", res.Status, res.Header.Get("Location"), res.Body)
 	}
-	page := s.h.url + res.Header.Get("Location")
+	page := s.h.URL + res.Header.Get("Location")
 	step := s.get(page)
 	switch {
 	case strings.Contains(step.Body, `id="totp-key"`):
@@ -236,7 +237,7 @@ func TestSecuritySignInAnswersAlikeForEveryRefusal(t *testing.T) {
 			t.Fatalf("cross-site sign-in = %d", res.Status)
 		}
 	})
-	raw := h.Do(http.MethodGet, "/v1/admin/audit?authid=ada", h.adminKey, nil).Body
+	raw := h.Do(http.MethodGet, "/v1/admin/audit?authid=ada", h.AdminKey, nil).Body
 	if strings.Contains(raw, "correct horse battery") || strings.Contains(raw, "not the password") {
 		t.Fatal("the audit trail holds a password")
 	}
@@ -279,7 +280,7 @@ func TestSecuritySettings(t *testing.T) {
 		stranger := newSecurity(t, h)
 		res = stranger.post(ada.base+"/reset-two-factor", url.Values{"csrf": {csrf}, "confirm": {"yes"}})
 		wantSecurityPage(t, res, http.StatusUnauthorized, "Your session has ended, and nothing was changed.", "Sign in to your security settings")
-		if user := h.Admin(http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); user["totp_enabled"] != true {
+		if user := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); !user.TOTPEnabled {
 			t.Fatal("a refused form reset two-factor")
 		}
 	})
@@ -306,7 +307,7 @@ func TestSecuritySettings(t *testing.T) {
 	t.Run("the email is verified with a link", func(t *testing.T) {
 		res := ada.change("/verify-email", nil)
 		wantSecurityPage(t, res, http.StatusOK, "We sent a link to ada@example.com.")
-		link := h.outbox.linkTo(t, "ada@example.com", h.url+attempt.VerifyPath, 1)
+		link := h.outbox.linkTo(t, "ada@example.com", h.URL+attempt.VerifyPath, 1)
 		other := newPageBrowser(t) // any browser: the link proves the address
 		wantPage(t, other.get(link), http.StatusOK, "Confirm that ada@example.com is your email address.")
 		wantPage(t, other.post(link, url.Values{}), http.StatusOK, "Your email address is verified", `href="/security/acme"`)
@@ -315,7 +316,7 @@ func TestSecuritySettings(t *testing.T) {
 		if !strings.Contains(page.Body, `id="email-verified">Yes, since`) || strings.Contains(page.Body, "Verify my email") {
 			t.Fatalf("settings after verifying:\n%s", page.Body)
 		}
-		if user := h.Admin(http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); user["email_verified_at"] == nil {
+		if user := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); user.EmailVerifiedAt == nil {
 			t.Fatalf("admin view = %v, want email_verified_at", user)
 		}
 	})
@@ -369,7 +370,7 @@ func TestSecuritySettings(t *testing.T) {
 			res := ada.change(path, url.Values{"confirm": {"yes"}, "current": {"a new password 1"}, "new": {"x1234567"}, "confirm-new": {"x"}})
 			wantSecurityPage(t, res, http.StatusForbidden, "Sign in again to make this change", "Nothing was changed", `value="ada@example.com"`)
 		}
-		if user := h.Admin(http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); user["totp_enabled"] != true {
+		if user := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); !user.TOTPEnabled {
 			t.Fatal("a stale session reset two-factor")
 		}
 		// Idle for 30 minutes (since the page above), the session is over.
@@ -387,19 +388,18 @@ func TestSecuritySettings(t *testing.T) {
 	})
 
 	t.Run("every change is audited as the user's, with no secret", func(t *testing.T) {
-		events := h.Admin(http.MethodGet, "/v1/admin/audit?authid=ada&system=@security", nil, http.StatusOK)
-		raw := h.Do(http.MethodGet, "/v1/admin/audit?authid=ada", h.adminKey, nil).Body
+		events := adminAs[apitest.AuditEvents](h, http.MethodGet, "/v1/admin/audit?authid=ada&system=@security", nil, http.StatusOK)
+		raw := h.Do(http.MethodGet, "/v1/admin/audit?authid=ada", h.AdminKey, nil).Body
 		for _, secret := range append([]string{"correct horse battery", "a new password 1", seed}, codes...) {
 			if strings.Contains(raw, secret) {
 				t.Fatalf("the audit trail holds a secret")
 			}
 		}
 		types := map[string]bool{}
-		for _, e := range events["events"].([]any) {
-			ev := e.(map[string]any)
-			types[ev["type"].(string)] = true
-			if d, _ := ev["detail"].(map[string]any); strings.Contains(ev["type"].(string), ".") && d != nil && d["actor"] != nil && d["actor"] != "user:ada" {
-				t.Errorf("event %v has actor %v", ev["type"], d["actor"])
+		for _, ev := range events.Events {
+			types[ev.Type] = true
+			if d := ev.Detail; strings.Contains(ev.Type, ".") && d != nil && d["actor"] != nil && d["actor"] != "user:ada" {
+				t.Errorf("event %v has actor %v", ev.Type, d["actor"])
 			}
 		}
 		for _, want := range []string{"security.signed_in", "recovery_codes.generated", "verify_email.requested", "password.changed", "password.change_refused",
@@ -451,14 +451,14 @@ func TestRecoverByEmailFromTheTOTPStep(t *testing.T) {
 	b.post(page, url.Values{"step": {"password"}, "password": {"correct horse battery"}})
 	res := b.post(page, url.Values{"step": {"email-link"}})
 	wantPage(t, res, http.StatusOK, "Check your email", "We sent a link to ada@example.com", `id="code-form"`)
-	link := h.outbox.linkTo(t, "ada@example.com", h.url+attempt.RecoverPath, 1)
+	link := h.outbox.linkTo(t, "ada@example.com", h.URL+attempt.RecoverPath, 1)
 
 	t.Run("the link works only in the browser that gave the password", func(t *testing.T) {
 		other := newPageBrowser(t)
 		wantPage(t, other.get(link), http.StatusForbidden, "Open this link in the browser where you typed your password")
 		wantPage(t, other.post(link, url.Values{"step": {"recover"}}), http.StatusForbidden, "Open this link in the browser")
 		// Nor does the GET alone change anything (mail scanners).
-		if user := h.Admin(http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); user["totp_enabled"] != true {
+		if user := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); !user.TOTPEnabled {
 			t.Fatal("opening the link changed something")
 		}
 	})
@@ -469,8 +469,8 @@ func TestRecoverByEmailFromTheTOTPStep(t *testing.T) {
 		enrol = b.post(link, url.Values{"step": {"recover"}})
 		wantPage(t, enrol, http.StatusOK, "Set up your authenticator app", `id="totp-key"`)
 		h.Expect("/v1/check", req{"system": "portal", "authid": "ada", "attempt": attemptID}, http.StatusAccepted, "pending")
-		user := h.Admin(http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK)
-		if user["totp_enabled"] != false || user["email_verified_at"] != nil || user["two_factor_reset_at"] == nil || user["recovery_codes_left"] != float64(0) {
+		user := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK)
+		if user.TOTPEnabled || user.EmailVerifiedAt != nil || user.TwoFactorResetAt == nil || user.RecoveryCodesLeft != 0 {
 			t.Fatalf("ada after recovery = %v", user)
 		}
 		// The enrolment goes on at the link's URL (its form posts there).
@@ -502,18 +502,18 @@ func TestRecoverByEmailFromTheTOTPStep(t *testing.T) {
 // verified reports whether ada's address is verified.
 func verified(t *testing.T, h *harness) bool {
 	t.Helper()
-	return h.Admin(http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK)["email_verified_at"] != nil
+	return adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK).EmailVerifiedAt != nil
 }
 
 // verifyAda verifies ada's address with a link, as her settings do, with
 // the store (her settings' own test walks the page).
 func verifyAda(t *testing.T, h *harness) {
 	t.Helper()
-	u, err := h.st.GetUser(t.Context(), h.account, "ada")
+	u, err := h.Store.GetUser(t.Context(), deploytest.Account, "ada")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = h.st.DB().NewUpdate().Model((*store.User)(nil)).Set("email_verified_at = ?", time.Now().UTC()).Where("id = ?", u.ID).Exec(t.Context())
+	_, err = h.Store.DB().NewUpdate().Model((*store.User)(nil)).Set("email_verified_at = ?", time.Now().UTC()).Where("id = ?", u.ID).Exec(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -524,7 +524,7 @@ func TestTheSecuritySystemIsReserved(t *testing.T) {
 	passwordUser(t, h)
 	h.Expect("/v1/start", req{"system": "@security", "authid": "ada"}, http.StatusForbidden, "security error")
 	h.Expect("/v1/check", req{"system": "@security", "authid": "ada"}, http.StatusForbidden, "security error")
-	res := h.Do(http.MethodPost, "/v1/admin/systems", h.adminKey, req{"name": "@security", "methods": []string{"password"}, "sensitivity": "low", "ttl_seconds": 300})
+	res := h.Do(http.MethodPost, "/v1/admin/systems", h.AdminKey, req{"name": "@security", "methods": []string{"password"}, "sensitivity": "low", "ttl_seconds": 300})
 	if res.Status != http.StatusBadRequest || !strings.Contains(res.Body, "may hold only letters") {
 		t.Fatalf("creating @security = %d %s", res.Status, res.Body)
 	}
@@ -536,16 +536,16 @@ func TestTheSecuritySystemIsReserved(t *testing.T) {
 func TestAdministratorsChangesAreDatedAndNoticed(t *testing.T) {
 	h := newHarness(t)
 	enrolledAda(t, h)
-	user := h.Admin(http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK)
-	if user["totp_enabled_at"] == nil || user["two_factor_reset_at"] != nil {
+	user := adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK)
+	if user.TOTPEnabledAt == nil || user.TwoFactorResetAt != nil {
 		t.Fatalf("ada = %v, want enrolled, never reset", user)
 	}
 	h.outbox.notice(t, "ada@example.com", store.NoticeTOTPEnabled)
-	if res := h.Do(http.MethodDelete, "/v1/admin/users/ada/totp", h.adminKey, nil); res.Status != http.StatusNoContent {
+	if res := h.Do(http.MethodDelete, "/v1/admin/users/ada/totp", h.AdminKey, nil); res.Status != http.StatusNoContent {
 		t.Fatalf("reset = %d %s", res.Status, res.Body)
 	}
-	user = h.Admin(http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK)
-	if user["totp_enabled"] != false || user["totp_enabled_at"] != nil || user["two_factor_reset_at"] == nil {
+	user = adminAs[apitest.User](h, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK)
+	if user.TOTPEnabled || user.TOTPEnabledAt != nil || user.TwoFactorResetAt == nil {
 		t.Fatalf("ada after the administrator's reset = %v", user)
 	}
 	n := h.outbox.notice(t, "ada@example.com", store.NoticeTwoFactorReset)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/flexauth/flexauth/activities"
 	"github.com/flexauth/flexauth/attempt"
+	"github.com/flexauth/flexauth/internal/apitest"
 	"github.com/flexauth/flexauth/policies"
 )
 
@@ -65,8 +66,8 @@ func TestPasswordlessLink(t *testing.T) {
 	if strings.Join(types, ",") != strings.Join(want, ",") {
 		t.Fatalf("audit = %v, want %v", types, want)
 	}
-	user := h.Admin(http.MethodGet, "/v1/admin/users/alice", nil, http.StatusOK)
-	if user["login_count"] != float64(1) || user["last_ip"] == "" {
+	user := apitest.AdminAs[apitest.User](h.Client, http.MethodGet, "/v1/admin/users/alice", nil, http.StatusOK)
+	if user.LoginCount != 1 || user.LastIP == "" {
 		t.Fatalf("user after sign-in = %v", user)
 	}
 }
@@ -107,9 +108,9 @@ func TestTOTPAttempt(t *testing.T) {
 	h := newHarness(t)
 	h.Setup("payroll", []string{"totp", "pin"}, "high", "carol", "totp")
 
-	enrol := h.Admin(http.MethodPost, "/v1/admin/users/carol/totp", nil, http.StatusOK)
-	uri, _ := enrol["otpauth_uri"].(string)
-	seed, _ := enrol["secret"].(string)
+	enrol := apitest.AdminAs[apitest.TOTPEnrolment](h.Client, http.MethodPost, "/v1/admin/users/carol/totp", nil, http.StatusOK)
+	uri := enrol.OtpauthURI
+	seed := enrol.Secret
 	if !strings.HasPrefix(uri, "otpauth://totp/") || seed == "" {
 		t.Fatalf("enrolment = %v", enrol)
 	}
@@ -228,12 +229,12 @@ func TestNoEnumeration(t *testing.T) {
 		key  string
 		body req
 	}{
-		{"unknown user", h.appKey, req{"system": "vpn", "authid": "nobody"}},
-		{"unknown system", h.appKey, req{"system": "nothing", "authid": "gina"}},
-		{"unassigned user", h.appKey, req{"system": "crm", "authid": "gina"}},
-		{"disabled user", h.appKey, req{"system": "vpn", "authid": "hank"}},
+		{"unknown user", h.AppKey, req{"system": "vpn", "authid": "nobody"}},
+		{"unknown system", h.AppKey, req{"system": "nothing", "authid": "gina"}},
+		{"unassigned user", h.AppKey, req{"system": "crm", "authid": "gina"}},
+		{"disabled user", h.AppKey, req{"system": "vpn", "authid": "hank"}},
 		{"bad key", "fa_app_not-a-key", req{"system": "vpn", "authid": "gina"}},
-		{"admin key on the app API", h.adminKey, req{"system": "vpn", "authid": "gina"}},
+		{"admin key on the app API", h.AdminKey, req{"system": "vpn", "authid": "gina"}},
 	}
 	var first string
 	for _, c := range cases {
@@ -276,7 +277,7 @@ func TestBadRequests(t *testing.T) {
 		if strings.Contains(c.body, "pin") {
 			path = "/v1/check"
 		}
-		res := h.Do(http.MethodPost, path, h.appKey, c.body)
+		res := h.Do(http.MethodPost, path, h.AppKey, c.body)
 		status, raw := res.Status, res.Body
 		var e struct{ Error string }
 		if status < 400 || status >= 500 || json.Unmarshal([]byte(raw), &e) != nil || e.Error == "" {
@@ -291,7 +292,7 @@ func TestBadRequests(t *testing.T) {
 // event history.
 func (h *harness) assertHistoryHasNo(workflowID, secret string) {
 	h.t.Helper()
-	iter := h.tc.GetWorkflowHistory(context.Background(), workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	iter := h.Temporal.GetWorkflowHistory(context.Background(), workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	events := 0
 	for iter.HasNext() {
 		ev, err := iter.Next()
@@ -335,13 +336,13 @@ decision := {"allow": true, "method": "pin", "ttl_seconds": 60 / count([]), "max
 			body := req{"system": "vpn", "authid": "judy"}
 			h.Expect("/v1/start", body, http.StatusForbidden, "security error")
 			h.Expect("/v1/check", body, http.StatusForbidden, "security error")
-			out := h.Admin(http.MethodGet, "/v1/admin/audit?authid=judy&type=policy.decision", nil, http.StatusOK)
-			events, _ := out["events"].([]any)
+			out := apitest.AdminAs[apitest.AuditEvents](h.Client, http.MethodGet, "/v1/admin/audit?authid=judy&type=policy.decision", nil, http.StatusOK)
+			events := out.Events
 			if len(events) != 1 {
 				t.Fatalf("policy decisions in the audit = %v", out)
 			}
-			reasons, _ := events[0].(map[string]any)["reasons"].([]any)
-			if len(reasons) == 0 || !strings.HasPrefix(reasons[0].(string), "policy error: ") {
+			reasons := events[0].Reasons
+			if len(reasons) == 0 || !strings.HasPrefix(reasons[0], "policy error: ") {
 				t.Fatalf("decision reasons = %v, want the policy error", reasons)
 			}
 		})
@@ -398,18 +399,18 @@ func TestTooManyStartsAreRefused(t *testing.T) {
 	for range 11 {
 		h.Expect("/v1/start", ghost, http.StatusForbidden, "security error")
 	}
-	ghostDenials := h.Admin(http.MethodGet, "/v1/admin/audit?authid=ghost&type="+attempt.EventDenied, nil, http.StatusOK)
-	latest := ghostDenials["events"].([]any)[0].(map[string]any)["reasons"].([]any)
-	if !strings.HasPrefix(latest[0].(string), "rate limited: 11 starts for this user") {
+	ghostDenials := apitest.AdminAs[apitest.AuditEvents](h.Client, http.MethodGet, "/v1/admin/audit?authid=ghost&type="+attempt.EventDenied, nil, http.StatusOK)
+	latest := ghostDenials.Events[0].Reasons
+	if !strings.HasPrefix(latest[0], "rate limited: 11 starts for this user") {
 		t.Fatalf("the 11th start of an unknown user was denied for %v, want the rate limit", latest)
 	}
-	out := h.Admin(http.MethodGet, "/v1/admin/audit?authid=leo&type="+attempt.EventDenied, nil, http.StatusOK)
-	events, _ := out["events"].([]any)
+	out := apitest.AdminAs[apitest.AuditEvents](h.Client, http.MethodGet, "/v1/admin/audit?authid=leo&type="+attempt.EventDenied, nil, http.StatusOK)
+	events := out.Events
 	if len(events) != 1 {
 		t.Fatalf("denials = %v", out)
 	}
-	reasons, _ := events[0].(map[string]any)["reasons"].([]any)
-	if len(reasons) == 0 || !strings.HasPrefix(reasons[0].(string), "rate limited: 11 starts for this user") {
+	reasons := events[0].Reasons
+	if len(reasons) == 0 || !strings.HasPrefix(reasons[0], "rate limited: 11 starts for this user") {
 		t.Fatalf("reasons = %v", reasons)
 	}
 }

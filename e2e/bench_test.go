@@ -11,10 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/uptrace/bun/driver/pgdriver"
+
+	"github.com/flexauth/flexauth/internal/apitest"
 	"github.com/flexauth/flexauth/password"
 	"github.com/flexauth/flexauth/store"
 	"github.com/flexauth/flexauth/workflows"
-	"github.com/uptrace/bun/driver/pgdriver"
 )
 
 // The benchmarks below measure the two hot paths of an attempt on real
@@ -82,7 +84,7 @@ func BenchmarkQueryAttemptState(b *testing.B) {
 	ctx := context.Background()
 	b.ResetTimer()
 	for b.Loop() {
-		v, err := h.tc.QueryWorkflow(ctx, id, "", workflows.QueryState)
+		v, err := h.Temporal.QueryWorkflow(ctx, id, "", workflows.QueryState)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -124,7 +126,7 @@ func BenchmarkPasswordStep(b *testing.B) {
 	h.Admin(http.MethodPut, "/v1/admin/users/ada/systems", req{"assignments": []req{{"system": "portal", "method": "password"}}}, http.StatusOK)
 	// The password and an enrolled app, written directly: the benchmark is
 	// about signing in, not setting up.
-	_, err = h.st.DB().NewUpdate().Model((*store.User)(nil)).Set("email_password_login = ?", true).Set("password_hash = ?", hash).
+	_, err = h.Store.DB().NewUpdate().Model((*store.User)(nil)).Set("email_password_login = ?", true).Set("password_hash = ?", hash).
 		Set("totp_enabled = ?", true).Where("account_id = ? AND authid = ?", "acme", "ada").Exec(ctx)
 	if err != nil {
 		b.Fatal(err)
@@ -134,10 +136,10 @@ func BenchmarkPasswordStep(b *testing.B) {
 	form := url.Values{"step": {"password"}, "password": {"correct horse battery"}}.Encode()
 	b.ResetTimer()
 	for b.Loop() {
-		out := h.Expect("/v1/start", req{"system": "portal", "authid": "ada"}, http.StatusOK, "success")
-		r, _ := http.NewRequest(http.MethodPost, out["url"].(string), strings.NewReader(form))
+		out := apitest.ExpectAs[apitest.StartSuccess](h.Client, "/v1/start", req{"system": "portal", "authid": "ada"}, http.StatusOK, "success")
+		r, _ := http.NewRequest(http.MethodPost, out.URL, strings.NewReader(form))
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		r.Header.Set("Origin", h.url)
+		r.Header.Set("Origin", h.URL)
 		res, err := client.Do(r)
 		if err != nil {
 			b.Fatal(err)

@@ -42,7 +42,7 @@ func TestConcurrentWrongCodesAreCountedOnce(t *testing.T) {
 	}
 	h.saveHistory(h.workflowID("vpn", "ivy"), "pin_concurrent_wrong_codes")
 
-	events, err := h.st.ListAudit(context.Background(), store.AuditFilter{AccountID: "acme", AuthID: "ivy", Limit: 1000})
+	events, err := h.Store.ListAudit(context.Background(), store.AuditFilter{AccountID: "acme", AuthID: "ivy", Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,11 +65,11 @@ func TestConcurrentWrongCodesAreCountedOnce(t *testing.T) {
 	if rejected != 5 || locked != 1 {
 		t.Fatalf("%d code.rejected and %d attempt.locked events, want 5 and 1", rejected, locked)
 	}
-	user, err := h.st.GetUser(context.Background(), "acme", "ivy")
+	user, err := h.Store.GetUser(context.Background(), "acme", "ivy")
 	if err != nil {
 		t.Fatal(err)
 	}
-	locks, err := h.st.FactorLocks(context.Background(), user.ID)
+	locks, err := h.Store.FactorLocks(context.Background(), user.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/flexauth/flexauth/internal/apitest"
 )
 
 // TestConsoleAccountSettings turns email delivery off from the console's
@@ -41,7 +43,7 @@ func TestConsoleAccountSettings(t *testing.T) {
 	b.do(chromedp.Click(chromedp.CSS(tid("confirm-cancel"))))
 	b.waitFor(b.ctx, `!document.getElementById('confirm-dialog').open && document.querySelector('[data-testid="email-delivery"]').checked`,
 		"the dialog to close and the box to be ticked again")
-	if got := h.Admin(http.MethodGet, "/v1/admin/account", nil, http.StatusOK); got["email_delivery"] != true {
+	if got := apitest.AdminAs[apitest.Account](h.Client, http.MethodGet, "/v1/admin/account", nil, http.StatusOK); !got.EmailDelivery {
 		t.Fatalf("a cancelled change reached the server: %v", got)
 	}
 
@@ -55,12 +57,12 @@ func TestConsoleAccountSettings(t *testing.T) {
 	b.do(chromedp.Click(chromedp.CSS(tid("confirm-ok"))))
 	b.waitText(tid("status"), "Email delivery turned off.")
 	b.waitText(tid("email-delivery-state"), "Email delivery is off")
-	got := h.Admin(http.MethodGet, "/v1/admin/account", nil, http.StatusOK)
-	if got["email_delivery"] != false {
+	got := apitest.AdminAs[apitest.Account](h.Client, http.MethodGet, "/v1/admin/account", nil, http.StatusOK)
+	if got.EmailDelivery {
 		t.Fatalf("the account after the change = %v, want email_delivery false", got)
 	}
-	events := h.Admin(http.MethodGet, "/v1/admin/audit?type=account.updated", nil, http.StatusOK)["events"].([]any)
-	if len(events) != 1 || events[0].(map[string]any)["detail"].(map[string]any)["actor"] != "console:admin" {
+	events := apitest.AdminAs[apitest.AuditEvents](h.Client, http.MethodGet, "/v1/admin/audit?type=account.updated", nil, http.StatusOK).Events
+	if len(events) != 1 || events[0].Detail["actor"] != "console:admin" {
 		t.Fatalf("account.updated events = %v, want one by console:admin", events)
 	}
 	b.shot("account")

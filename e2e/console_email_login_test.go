@@ -36,7 +36,7 @@ func TestConsoleEmailLoginWelcome(t *testing.T) {
 	)
 	b.waitText(tid("status"), "Email and password authentication turned on.")
 	b.waitText(tid("email-password-state"), "Email and password authentication is on")
-	if got := h.Admin(http.MethodGet, "/v1/admin/account", nil, http.StatusOK); got["email_password_login"] != true {
+	if got := apitest.AdminAs[apitest.Account](h.Client, http.MethodGet, "/v1/admin/account", nil, http.StatusOK); !got.EmailPasswordLogin {
 		t.Fatalf("account = %v", got)
 	}
 
@@ -80,7 +80,7 @@ func TestConsoleEmailLoginWelcome(t *testing.T) {
 
 	// The welcome message went through the worker's outbox plugin.
 	msg := h.waitMessage("ada@example.com", 1)
-	if msg.Subject != "Create your password for Acme" || !strings.HasPrefix(msg.Link, h.url+"/w/") || !strings.Contains(msg.Body, msg.Link) {
+	if msg.Subject != "Create your password for Acme" || !strings.HasPrefix(msg.Link, h.URL+"/w/") || !strings.Contains(msg.Body, msg.Link) {
 		t.Fatalf("welcome message = %+v", msg)
 	}
 
@@ -115,7 +115,7 @@ func TestConsoleEmailLoginWelcome(t *testing.T) {
 	b.waitFor(tab, `Boolean(document.getElementById('refusal')) && document.getElementById('refusal').innerText.includes('`+apitest.RefusedCommon+`') &&
 		document.activeElement === document.getElementById('password')`, "the refusal and its reason, the password field focused")
 	shot(t, tab, "phone-welcome-refused")
-	if got := h.Admin(http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); got["password_set_at"] != nil {
+	if got := apitest.AdminAs[apitest.User](h.Client, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); got.PasswordSetAt != nil {
 		t.Fatalf("a refused password was set: %v", got)
 	}
 
@@ -126,7 +126,7 @@ func TestConsoleEmailLoginWelcome(t *testing.T) {
 	)
 	b.waitFor(tab, `document.querySelector('h1') && document.querySelector('h1').innerText === 'Your password is set'`, "the password to be set")
 	shot(t, tab, "phone-welcome-set")
-	if got := h.Admin(http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); got["password_set_at"] == nil {
+	if got := apitest.AdminAs[apitest.User](h.Client, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); got.PasswordSetAt == nil {
 		t.Fatalf("ada = %v, want a password set", got)
 	}
 

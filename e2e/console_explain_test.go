@@ -12,6 +12,8 @@ import (
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 	"github.com/pquerna/otp/totp"
+
+	"github.com/flexauth/flexauth/internal/apitest"
 )
 
 // What a new administrator stumbled on when walking the console: the
@@ -111,8 +113,8 @@ func TestConsoleMarksTheConsoleAndExplainsLimits(t *testing.T) {
 		b.shot("systems-console-confirm")
 		b.do(chromedp.Click(chromedp.CSS(tid("confirm-cancel"))))
 		b.waitFor(b.ctx, `!document.getElementById('confirm-dialog').open`, "the confirmation to close")
-		if got := h.Admin(http.MethodGet, "/v1/admin/systems/console", nil, http.StatusOK); fmt.Sprint(got["methods"]) != "[passwordless pin totp]" {
-			t.Fatalf("console methods after cancelling = %v, want them unchanged", got["methods"])
+		if got := apitest.AdminAs[apitest.System](h.Client, http.MethodGet, "/v1/admin/systems/console", nil, http.StatusOK); fmt.Sprint(got.Methods) != "[passwordless pin totp]" {
+			t.Fatalf("console methods after cancelling = %v, want them unchanged", got.Methods)
 		}
 	}
 
@@ -150,7 +152,7 @@ func TestConsoleMarksTheConsoleAndExplainsLimits(t *testing.T) {
 		b.shot("user-console-confirm")
 		b.do(chromedp.Click(chromedp.CSS(tid("confirm-ok"))))
 		b.waitText(tid("status"), "Assignments saved: vpn (pin).")
-		if got := fmt.Sprint(h.Admin(http.MethodGet, "/v1/admin/users/ada/systems", nil, http.StatusOK)); strings.Contains(got, "console") {
+		if got := fmt.Sprint(apitest.AdminAs[apitest.Assignments](h.Client, http.MethodGet, "/v1/admin/users/ada/systems", nil, http.StatusOK)); strings.Contains(got, "console") {
 			t.Fatalf("ada's systems after confirming = %s, want no console", got)
 		}
 	}
@@ -207,8 +209,8 @@ func TestConsolePolicyEditorAndRecoveryCodes(t *testing.T) {
 	{
 		b.open("#/policy")
 		b.waitVisible(tid("policy-form"))
-		active := h.Admin(http.MethodGet, "/v1/admin/policy", nil, http.StatusOK)["active"].(map[string]any)
-		rego, tests := active["rego"].(string), active["tests"].(string)
+		active := apitest.AdminAs[apitest.Policy](h.Client, http.MethodGet, "/v1/admin/policy", nil, http.StatusOK).Active
+		rego, tests := active.Rego, active.Tests
 		if b.evalString(`document.querySelector('[data-testid="policy-rego"]').value`) != "" {
 			t.Fatal("the editor is not empty while the built-in policy is active")
 		}
@@ -309,7 +311,7 @@ func TestConsolePolicyEditorAndRecoveryCodes(t *testing.T) {
 			t.Fatalf("the downloaded file does not say whose codes they are:\n%s", file)
 		}
 
-		origin := h.url
+		origin := h.URL
 		if _, err := chromedp.CallBrowser(b.ctx, browser.SetPermission, browser.SetPermissionParams{
 			Permission: &browser.PermissionDescriptor{Name: "clipboard-read"}, Setting: browser.PermissionSettingGranted, Origin: origin,
 		}); err != nil {

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/flexauth/flexauth/internal/apitest"
 )
 
 // TestConsoleClearsALockOut: someone's wrong PINs lock a user's PIN; the
@@ -42,8 +44,8 @@ func TestConsoleClearsALockOut(t *testing.T) {
 	b.waitVisible(tid("user-lockouts-empty"))
 
 	h.Expect("/v1/start", req{"system": "vpn", "authid": "liz"}, http.StatusOK, "success")
-	events := h.Admin(http.MethodGet, "/v1/admin/audit?type=user.lockout_cleared", nil, http.StatusOK)["events"].([]any)
-	if len(events) != 1 || events[0].(map[string]any)["detail"].(map[string]any)["actor"] != "console:admin" {
+	events := apitest.AdminAs[apitest.AuditEvents](h.Client, http.MethodGet, "/v1/admin/audit?type=user.lockout_cleared", nil, http.StatusOK).Events
+	if len(events) != 1 || events[0].Detail["actor"] != "console:admin" {
 		t.Fatalf("user.lockout_cleared events = %v, want one by console:admin", events)
 	}
 	b.assertNoScriptErrors()

@@ -18,6 +18,7 @@ import (
 	"github.com/pquerna/otp/totp"
 	"github.com/xuri/excelize/v2"
 
+	"github.com/flexauth/flexauth/internal/apitest"
 	"github.com/flexauth/flexauth/store"
 )
 
@@ -36,7 +37,7 @@ func TestConsoleSignInWithCodes(t *testing.T) {
 
 	// An unknown user sees the very screen an administrator sees, and
 	// polling it changes nothing.
-	b.do(chromedp.Navigate(h.url + "/console/"))
+	b.do(chromedp.Navigate(h.URL + "/console/"))
 	var unknown string
 	{
 		b.startSignIn("nobody")
@@ -109,18 +110,18 @@ func TestConsoleSignInWithCodes(t *testing.T) {
 	// A recovery code in place of the TOTP code, typed loosely (lower
 	// case): it works once.
 	{
-		out := h.Admin(http.MethodPost, "/v1/admin/users/admin/recovery-codes", nil, http.StatusOK)
-		codes, _ := out["codes"].([]any)
+		out := apitest.AdminAs[apitest.RecoveryCodes](h.Client, http.MethodPost, "/v1/admin/users/admin/recovery-codes", nil, http.StatusOK)
+		codes := out.Codes
 		if len(codes) != 10 {
 			t.Fatalf("recovery codes = %v, want 10", out)
 		}
-		recovery := codes[3].(string)
+		recovery := codes[3]
 		b.startSignIn("admin")
 		b.waitText(tid("signin-sent"), "a sign-in link or code is on its way")
 		b.enterCode(strings.ToLower(recovery))
 		b.waitReady("#/dashboard")
 		b.waitText(tid("who"), "admin")
-		if u := h.Admin(http.MethodGet, "/v1/admin/users/admin", nil, http.StatusOK); u["recovery_codes_left"] != float64(9) {
+		if u := apitest.AdminAs[apitest.User](h.Client, http.MethodGet, "/v1/admin/users/admin", nil, http.StatusOK); u.RecoveryCodesLeft != 9 {
 			t.Fatalf("admin after signing in with a recovery code = %v, want 9 codes left", u)
 		}
 		b.signOut()
@@ -130,7 +131,7 @@ func TestConsoleSignInWithCodes(t *testing.T) {
 		b.waitText(tid("signin-sent"), "a sign-in link or code is on its way")
 		b.enterCode(recovery)
 		b.waitText(tid("signin-error"), "That code was not accepted.")
-		if u := h.Admin(http.MethodGet, "/v1/admin/users/admin", nil, http.StatusOK); u["recovery_codes_left"] != float64(9) {
+		if u := apitest.AdminAs[apitest.User](h.Client, http.MethodGet, "/v1/admin/users/admin", nil, http.StatusOK); u.RecoveryCodesLeft != 9 {
 			t.Fatalf("a used recovery code changed the count: %v", u)
 		}
 	}
@@ -155,7 +156,7 @@ func TestConsoleFreshSignInKeyboardAndPolicy(t *testing.T) {
 	h.Admin(http.MethodPut, "/v1/admin/users/admin/systems", req{"assignments": []req{{"system": "console", "method": "totp"}}}, http.StatusOK)
 	b := newBrowser(t, h, "fresh", 1280, 800)
 
-	b.do(chromedp.Navigate(h.url + "/console/"))
+	b.do(chromedp.Navigate(h.URL + "/console/"))
 	b.startSignIn("admin")
 	b.enterCode(clock.code())
 	b.waitReady("#/dashboard")
@@ -289,8 +290,8 @@ func TestConsoleFreshSignInKeyboardAndPolicy(t *testing.T) {
 		b.waitReady("#/policy")
 		b.waitText("#main", "Active: version 1")
 		b.waitText(tid("policy-active-rego"), "vpn is closed by the uploaded policy")
-		pol := h.Admin(http.MethodGet, "/v1/admin/policy", nil, http.StatusOK)
-		if active := pol["active"].(map[string]any); active["version"] != float64(1) || active["builtin"] != false || active["created_by"] != "console:admin" {
+		pol := apitest.AdminAs[apitest.Policy](h.Client, http.MethodGet, "/v1/admin/policy", nil, http.StatusOK)
+		if active := pol.Active; active.Version != 1 || active.Builtin || active.CreatedBy != "console:admin" {
 			t.Fatalf("active policy after the upload = %v, want version 1 by console:admin", active)
 		}
 		b.shot("policy-uploaded")
@@ -303,14 +304,14 @@ func TestConsoleFreshSignInKeyboardAndPolicy(t *testing.T) {
 		b.waitText(tid("status"), "Version 0 is active.")
 		b.waitText("#main", "Active: version 0 (built-in default)")
 		b.waitVisible(tid("rollback-1"))
-		pol = h.Admin(http.MethodGet, "/v1/admin/policy", nil, http.StatusOK)
-		active := pol["active"].(map[string]any)
-		versions := pol["versions"].([]any)
-		if active["version"] != float64(0) || active["builtin"] != true || len(versions) != 2 {
+		pol = apitest.AdminAs[apitest.Policy](h.Client, http.MethodGet, "/v1/admin/policy", nil, http.StatusOK)
+		active := pol.Active
+		versions := pol.Versions
+		if active.Version != 0 || !active.Builtin || len(versions) != 2 {
 			t.Fatalf("policy after the rollback = %v, want the built-in version 0 active and 2 versions", pol)
 		}
 		for _, v := range versions {
-			if v := v.(map[string]any); v["active"] != (v["version"] == float64(0)) {
+			if v.Active != (v.Version == 0) {
 				t.Fatalf("versions after the rollback = %v, want only version 0 active", versions)
 			}
 		}
@@ -379,8 +380,8 @@ func TestConsoleXLSXRoundTrip(t *testing.T) {
 			chromedp.Click(chromedp.CSS(tid("import-preview-button"))),
 		)
 	}
-	adaSystems := func() string {
-		return fmt.Sprint(h.Admin(http.MethodGet, "/v1/admin/users/ada/systems", nil, http.StatusOK))
+	adaSystems := func() []apitest.Assignment {
+		return apitest.AdminAs[apitest.Assignments](h.Client, http.MethodGet, "/v1/admin/users/ada/systems", nil, http.StatusOK).Assignments
 	}
 	before := adaSystems()
 
@@ -412,8 +413,8 @@ func TestConsoleXLSXRoundTrip(t *testing.T) {
 		for _, who := range []string{"grace", "bob", "zed"} {
 			h.Admin(http.MethodGet, "/v1/admin/users/"+who, nil, http.StatusNotFound)
 		}
-		if after := adaSystems(); after != before {
-			t.Fatalf("a refused import changed ada's systems: %s, was %s", after, before)
+		if after := adaSystems(); !slices.Equal(after, before) {
+			t.Fatalf("a refused import changed ada's systems: %+v, was %+v", after, before)
 		}
 	}
 
@@ -434,14 +435,15 @@ func TestConsoleXLSXRoundTrip(t *testing.T) {
 		b.do(chromedp.Click(chromedp.CSS(tid("import-apply"))))
 		b.waitText(tid("import-summary"), "Every row was applied.")
 		b.waitText(tid("status"), "Import applied: 1 created, 1 updated.")
-		if s := adaSystems(); !strings.Contains(s, "map[method:passwordless system:vpn]") || strings.Contains(s, "pin") {
-			t.Fatalf("ada's systems after the import = %s, want vpn passwordless only", s)
+		if s := adaSystems(); !slices.Contains(s, apitest.Assignment{System: "vpn", Method: "passwordless"}) ||
+			slices.ContainsFunc(s, func(a apitest.Assignment) bool { return a.Method == "pin" }) {
+			t.Fatalf("ada's systems after the import = %+v, want vpn passwordless only", s)
 		}
-		if g := h.Admin(http.MethodGet, "/v1/admin/users/grace", nil, http.StatusOK); g["name"] != "Grace Hopper" || g["email"] != "grace@example.com" {
+		if g := apitest.AdminAs[apitest.User](h.Client, http.MethodGet, "/v1/admin/users/grace", nil, http.StatusOK); g.Name != "Grace Hopper" || g.Email != "grace@example.com" {
 			t.Fatalf("grace after the import = %v", g)
 		}
-		if s := fmt.Sprint(h.Admin(http.MethodGet, "/v1/admin/users/grace/systems", nil, http.StatusOK)); !strings.Contains(s, "map[method:pin system:vpn]") {
-			t.Fatalf("grace's systems after the import = %s, want vpn pin", s)
+		if s := apitest.AdminAs[apitest.Assignments](h.Client, http.MethodGet, "/v1/admin/users/grace/systems", nil, http.StatusOK).Assignments; !slices.Contains(s, apitest.Assignment{System: "vpn", Method: "pin"}) {
+			t.Fatalf("grace's systems after the import = %+v, want vpn pin", s)
 		}
 		b.shot("import-xlsx-applied")
 	}
@@ -454,7 +456,7 @@ func (b *consoleBrowser) startSignIn(authid string) {
 	b.t.Helper()
 	b.waitVisible(tid("signin-form"))
 	ctx := context.Background()
-	before, _ := b.h.st.LatestAttempt(ctx, "acme", "console", authid)
+	before, _ := b.h.Store.LatestAttempt(ctx, "acme", "console", authid)
 	b.do(
 		chromedp.SetValue(chromedp.CSS(tid("signin-account")), "acme"),
 		chromedp.SetValue(chromedp.CSS(tid("signin-authid")), authid),
@@ -465,15 +467,15 @@ func (b *consoleBrowser) startSignIn(authid string) {
 	// the message (or opens the app) first; a test types at once, so it
 	// waits for the attempt to have begun, as a person's pace would, for
 	// an administrator (a sign-in for anyone else begins no attempt).
-	u, err := b.h.st.GetUser(ctx, "acme", authid)
+	u, err := b.h.Store.GetUser(ctx, "acme", authid)
 	if err != nil || u.Status != store.UserActive {
 		return
 	}
-	if _, err := b.h.st.ConsoleUser(ctx, u.ID, "console"); err != nil {
+	if _, err := b.h.Store.ConsoleUser(ctx, u.ID, "console"); err != nil {
 		return
 	}
 	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if att, err := b.h.st.LatestAttempt(ctx, "acme", "console", authid); err == nil && att.ID != before.ID && att.Method != "" {
+		if att, err := b.h.Store.LatestAttempt(ctx, "acme", "console", authid); err == nil && att.ID != before.ID && att.Method != "" {
 			return
 		}
 	}
@@ -516,11 +518,11 @@ func (b *consoleBrowser) evalAwaitString(expr string) string {
 }
 
 // activeKeys lists the unrevoked API keys named name.
-func activeKeys(h *harness, name string) []any {
+func activeKeys(h *harness, name string) []apitest.APIKey {
 	h.t.Helper()
-	var out []any
-	for _, k := range h.Admin(http.MethodGet, "/v1/admin/keys", nil, http.StatusOK)["keys"].([]any) {
-		if k := k.(map[string]any); k["name"] == name && k["revoked_at"] == nil {
+	var out []apitest.APIKey
+	for _, k := range apitest.AdminAs[apitest.APIKeys](h.Client, http.MethodGet, "/v1/admin/keys", nil, http.StatusOK).Keys {
+		if k.Name == name && k.RevokedAt == nil {
 			out = append(out, k)
 		}
 	}
@@ -558,8 +560,8 @@ func (c *totpClock) code() string {
 // enrolTOTP enrols authid's TOTP through the admin API.
 func enrolTOTP(h *harness, authid string) *totpClock {
 	h.t.Helper()
-	out := h.Admin(http.MethodPost, "/v1/admin/users/"+authid+"/totp", nil, http.StatusOK)
-	c := &totpClock{h: h, secret: out["secret"].(string)}
+	out := apitest.AdminAs[apitest.TOTPEnrolment](h.Client, http.MethodPost, "/v1/admin/users/"+authid+"/totp", nil, http.StatusOK)
+	c := &totpClock{h: h, secret: out.Secret}
 	h.Admin(http.MethodPost, "/v1/admin/users/"+authid+"/totp/verify", req{"code": c.code()}, http.StatusOK)
 	return c
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/flexauth/flexauth/internal/apitest"
 )
 
 // TestConsoleOrganisations: an administrator creates a sub-organisation on
@@ -55,8 +57,8 @@ func TestConsoleOrganisations(t *testing.T) {
 		chromedp.Click(chromedp.CSS(tid("system-save"))),
 	)
 	b.waitText(tid("status"), "System north-vpn created.")
-	north := h.Admin(http.MethodGet, "/v1/admin/systems?organisation=north", nil, http.StatusOK)
-	own := h.Admin(http.MethodGet, "/v1/admin/systems", nil, http.StatusOK)
+	north := apitest.AdminAs[apitest.Systems](h.Client, http.MethodGet, "/v1/admin/systems?organisation=north", nil, http.StatusOK)
+	own := apitest.AdminAs[apitest.Systems](h.Client, http.MethodGet, "/v1/admin/systems", nil, http.StatusOK)
 	if !strings.Contains(fmt.Sprint(north), "north-vpn") || strings.Contains(fmt.Sprint(own), "north-vpn") {
 		t.Fatalf("north's systems %v, acme's %v: want the system in north only", north, own)
 	}

@@ -32,7 +32,7 @@ func TestForgotPasswordAndAccountSwitchOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	r.Header.Set("Origin", h.url)
+	r.Header.Set("Origin", h.URL)
 	res, err := http.DefaultClient.Do(r)
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +57,7 @@ func TestForgotPasswordAndAccountSwitchOff(t *testing.T) {
 	// "Forgot password?" on a phone, by keyboard.
 	run("open forgot password",
 		chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile),
-		chromedp.Navigate(h.url+"/forgot/acme"),
+		chromedp.Navigate(h.URL+"/forgot/acme"),
 		chromedp.WaitVisible(chromedp.CSS("#email")),
 	)
 	b.waitFor(tab, `document.querySelector('h1').innerText === 'Forgot your password?' &&
@@ -68,7 +68,7 @@ func TestForgotPasswordAndAccountSwitchOff(t *testing.T) {
 	shot(t, tab, "phone-forgot-sent")
 
 	msg := h.waitMessage("ada@example.com", 2)
-	if msg.Subject != "Reset your password for Acme" || !strings.HasPrefix(msg.Link, h.url+"/r/") || !strings.Contains(msg.Body, msg.Link) {
+	if msg.Subject != "Reset your password for Acme" || !strings.HasPrefix(msg.Link, h.URL+"/r/") || !strings.Contains(msg.Body, msg.Link) {
 		t.Fatalf("reset message = %+v", msg)
 	}
 	run("open the reset link", chromedp.Navigate(msg.Link), chromedp.WaitVisible(chromedp.CSS("#password")))
@@ -91,7 +91,7 @@ func TestForgotPasswordAndAccountSwitchOff(t *testing.T) {
 	if notice := h.waitMessage("ada@example.com", 3); notice.Subject != "Your password for Acme was changed" || notice.Link != "" {
 		t.Fatalf("notice = %+v", notice)
 	}
-	if got := h.Admin(http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); got["password_changed_at"] == nil {
+	if got := apitest.AdminAs[apitest.User](h.Client, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); got.PasswordChangedAt == nil {
 		t.Fatalf("ada = %v, want her password changed", got)
 	}
 
@@ -108,7 +108,7 @@ func TestForgotPasswordAndAccountSwitchOff(t *testing.T) {
 	b.do(chromedp.Click(chromedp.CSS(tid("confirm-cancel"))))
 	b.waitFor(b.ctx, `!document.getElementById('confirm-dialog').open && document.querySelector('[data-testid="email-password-login"]').checked`,
 		"the dialog to close and the box to be ticked again")
-	if got := h.Admin(http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); got["password_set_at"] == nil {
+	if got := apitest.AdminAs[apitest.User](h.Client, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); got.PasswordSetAt == nil {
 		t.Fatal("a cancelled change deleted the password")
 	}
 	b.do(
@@ -120,7 +120,7 @@ func TestForgotPasswordAndAccountSwitchOff(t *testing.T) {
 	b.waitText(tid("status"), "Email and password authentication turned off.")
 	b.waitText(tid("account-outcome"), "Deleted 1 password, 0 authenticator apps and 0 recovery codes of 1 user.")
 	b.waitText(tid("email-password-state"), "Email and password authentication is off")
-	if got := h.Admin(http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); got["password_set_at"] != nil || got["email_password_login"] != true {
+	if got := apitest.AdminAs[apitest.User](h.Client, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); got.PasswordSetAt != nil || !got.EmailPasswordLogin {
 		t.Fatalf("ada after the switch went off = %v, want no password and her switch kept", got)
 	}
 	b.assertNoScriptErrors()

@@ -25,10 +25,10 @@ func TestConsoleSingleSignOnOpensTheSessionWhereItCompletes(t *testing.T) {
 	prov := oidctest.New(t)
 	h := newHarness(t, withSignOn(prov.Config()), withClock(func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }))
 	h.Setup("console", []string{"sso", "passwordless"}, "low", "ada", "sso")
-	callback := h.url + attempt.SSOCallbackPath
+	callback := h.URL + attempt.SSOCallbackPath
 
 	attacker, admin := jarClient(t), jarClient(t)
-	res := send(t, attacker, http.MethodPost, h.url+"/v1/admin/session", `{"account":"acme","authid":"ada"}`)
+	res := send(t, attacker, http.MethodPost, h.URL+"/v1/admin/session", `{"account":"acme","authid":"ada"}`)
 	if res.Status != http.StatusOK || !strings.Contains(res.Body, `"result":"pending"`) {
 		t.Fatalf("sign-in = %d %s", res.Status, res.Body)
 	}
@@ -44,16 +44,16 @@ func TestConsoleSingleSignOnOpensTheSessionWhereItCompletes(t *testing.T) {
 		!strings.Contains(strings.Join(done.Header.Values("Set-Cookie"), "\n"), "flexauth_session=") {
 		t.Fatalf("callback = %d %v %s", done.Status, done.Header, done.Body)
 	}
-	if me := send(t, admin, http.MethodGet, h.url+"/v1/admin/session", ""); me.Status != http.StatusOK || !strings.Contains(me.Body, `"authid":"ada"`) {
+	if me := send(t, admin, http.MethodGet, h.URL+"/v1/admin/session", ""); me.Status != http.StatusOK || !strings.Contains(me.Body, `"authid":"ada"`) {
 		t.Fatalf("the administrator's session = %d %s", me.Status, me.Body)
 	}
 
 	skew.Store(int64(6 * time.Second))
-	check := send(t, attacker, http.MethodPost, h.url+"/v1/admin/session/check", "{}")
+	check := send(t, attacker, http.MethodPost, h.URL+"/v1/admin/session/check", "{}")
 	if check.Status != http.StatusForbidden || check.Body != `{"reason":"confirmed elsewhere","result":"expired"}` {
 		t.Fatalf("the attacker's check = %d %s", check.Status, check.Body)
 	}
-	if me := send(t, attacker, http.MethodGet, h.url+"/v1/admin/session", ""); me.Status != http.StatusUnauthorized {
+	if me := send(t, attacker, http.MethodGet, h.URL+"/v1/admin/session", ""); me.Status != http.StatusUnauthorized {
 		t.Fatalf("the attacker's session = %d %s, want 401", me.Status, me.Body)
 	}
 }

@@ -19,6 +19,8 @@ import (
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 	"github.com/pquerna/otp/totp"
+
+	"github.com/flexauth/flexauth/internal/apitest"
 )
 
 // The console's end-to-end tests: the real console in headless Chromium
@@ -74,8 +76,8 @@ func TestConsoleAdministration(t *testing.T) {
 		b.waitText(tid("systems-table"), "mail")
 		b.shot("systems")
 
-		vpn := h.Admin(http.MethodGet, "/v1/admin/systems/vpn", nil, http.StatusOK)
-		if fmt.Sprint(vpn["methods"]) != "[passwordless pin]" || vpn["sensitivity"] != "high" || vpn["ttl_seconds"] != float64(120) {
+		vpn := apitest.AdminAs[apitest.System](h.Client, http.MethodGet, "/v1/admin/systems/vpn", nil, http.StatusOK)
+		if fmt.Sprint(vpn.Methods) != "[passwordless pin]" || vpn.Sensitivity != "high" || vpn.TTLSeconds != 120 {
 			t.Fatalf("vpn as saved = %v, want passwordless+pin, high, 120 s", vpn)
 		}
 		// A form error is shown and nothing is sent.
@@ -103,8 +105,8 @@ func TestConsoleAdministration(t *testing.T) {
 			chromedp.Click(chromedp.CSS(tid("assign-save"))),
 		)
 		b.waitText(tid("status"), "Assignments saved: mail (passwordless), vpn (pin).")
-		got := h.Admin(http.MethodGet, "/v1/admin/users/ada/systems", nil, http.StatusOK)
-		if s := fmt.Sprint(got); !strings.Contains(s, "map[method:passwordless system:mail]") || !strings.Contains(s, "map[method:pin system:vpn]") {
+		got := apitest.AdminAs[apitest.Assignments](h.Client, http.MethodGet, "/v1/admin/users/ada/systems", nil, http.StatusOK)
+		if s := got.Assignments; !slices.Contains(s, apitest.Assignment{System: "mail", Method: "passwordless"}) || !slices.Contains(s, apitest.Assignment{System: "vpn", Method: "pin"}) {
 			t.Fatalf("assignments as saved = %v, want mail passwordless and vpn pin", got)
 		}
 
@@ -129,7 +131,7 @@ func TestConsoleAdministration(t *testing.T) {
 		if n := b.count(tid("recovery-codes") + " li"); n != 10 {
 			t.Fatalf("%d recovery codes shown, want 10", n)
 		}
-		if u := h.Admin(http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); u["totp_enabled"] != true || u["recovery_codes_left"] != float64(10) {
+		if u := apitest.AdminAs[apitest.User](h.Client, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); !u.TOTPEnabled || u.RecoveryCodesLeft != 10 {
 			t.Fatalf("ada after enrolment = %v, want TOTP enabled and 10 recovery codes", u)
 		}
 		b.waitText(tid("sso-bound"), "not bound")
@@ -222,7 +224,7 @@ func TestConsoleAdministration(t *testing.T) {
 
 	// A broken policy is refused with its line number.
 	{
-		before := h.Admin(http.MethodGet, "/v1/admin/policy", nil, http.StatusOK)
+		before := apitest.AdminAs[apitest.Policy](h.Client, http.MethodGet, "/v1/admin/policy", nil, http.StatusOK)
 		b.open("#/policy")
 		b.waitVisible(tid("policy-form"))
 		broken := "package flexauth.risk\n\ndecision := {\n\t\"allow\": true,\n\t\"method\": \"pin\"\n\t\"ttl_seconds\": 60,\n}\n"
@@ -242,8 +244,8 @@ func TestConsoleAdministration(t *testing.T) {
 		b.waitText(tid("decision"), "Allowed with pin")
 		b.waitText(tid("decision"), "no step-up: totp not enabled on system vpn")
 		b.shot("policy")
-		after := h.Admin(http.MethodGet, "/v1/admin/policy", nil, http.StatusOK)
-		if fmt.Sprint(after["active"]) != fmt.Sprint(before["active"]) || len(after["versions"].([]any)) != len(before["versions"].([]any)) {
+		after := apitest.AdminAs[apitest.Policy](h.Client, http.MethodGet, "/v1/admin/policy", nil, http.StatusOK)
+		if fmt.Sprint(after.Active) != fmt.Sprint(before.Active) || len(after.Versions) != len(before.Versions) {
 			t.Fatalf("a refused policy changed the policies: before %v, after %v", before, after)
 		}
 	}
@@ -292,13 +294,13 @@ func TestConsoleAdministration(t *testing.T) {
 		)
 		b.waitText(tid("import-summary"), "0 to create, 1 to update, 1 unchanged, 0 with errors.")
 		b.waitText(tid("import-rows"), "name")
-		if u := h.Admin(http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); u["name"] != "Ada Lovelace" {
+		if u := apitest.AdminAs[apitest.User](h.Client, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); u.Name != "Ada Lovelace" {
 			t.Fatalf("the preview changed ada: %v", u)
 		}
 		b.shot("import-preview")
 		b.do(chromedp.Click(chromedp.CSS(tid("import-apply"))))
 		b.waitText(tid("import-summary"), "Every row was applied.")
-		if u := h.Admin(http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); u["name"] != "Ada King" {
+		if u := apitest.AdminAs[apitest.User](h.Client, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); u.Name != "Ada King" {
 			t.Fatalf("ada after the import = %v, want the name Ada King", u)
 		}
 	}
@@ -331,8 +333,8 @@ func TestConsoleAtPhoneWidth(t *testing.T) {
 	longKey := "production-" + strings.Repeat("webshop", 12)
 	h.Admin(http.MethodPost, "/v1/admin/users", req{"authid": longID, "email": "long@example.com"}, http.StatusCreated)
 	h.Admin(http.MethodPost, "/v1/admin/keys", req{"name": longKey, "scope": "app"}, http.StatusCreated)
-	revoked := h.Admin(http.MethodPost, "/v1/admin/keys", req{"name": "old-" + longKey, "scope": "app"}, http.StatusCreated)
-	h.Admin(http.MethodDelete, "/v1/admin/keys/"+revoked["id"].(string), nil, http.StatusNoContent)
+	revoked := apitest.AdminAs[apitest.APIKey](h.Client, http.MethodPost, "/v1/admin/keys", req{"name": "old-" + longKey, "scope": "app"}, http.StatusCreated)
+	h.Admin(http.MethodDelete, "/v1/admin/keys/"+revoked.ID, nil, http.StatusNoContent)
 	h.Admin(http.MethodPost, "/v1/admin/users/grace/totp", nil, http.StatusOK) // a long event title
 	b := newBrowser(t, h, "phone", 390, 844)
 	b.do(chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
@@ -481,7 +483,7 @@ func (b *consoleBrowser) assertNoScriptErrors() {
 // dashboard.
 func (b *consoleBrowser) signIn() {
 	b.t.Helper()
-	b.do(chromedp.Navigate(b.h.url + "/console/"))
+	b.do(chromedp.Navigate(b.h.URL + "/console/"))
 	b.waitVisible(tid("signin-form"))
 	b.do(
 		chromedp.SendKeys(chromedp.CSS(tid("signin-account")), "acme"),

@@ -149,7 +149,7 @@ func TestConsoleShowsHowAUserSignsIn(t *testing.T) {
 	b.assertNoSidewaysScroll()
 	b.assertNoScriptErrors()
 
-	if u, err := h.st.GetUser(ctx, "acme", "megan"); err != nil || u.SSOProvider != "entra" || u.SSOPosition != "Marketing Manager" {
+	if u, err := h.Store.GetUser(ctx, "acme", "megan"); err != nil || u.SSOProvider != "entra" || u.SSOPosition != "Marketing Manager" {
 		t.Fatalf("megan in the store = %+v, %v", u, err)
 	}
 }
@@ -162,7 +162,7 @@ func recordSignIn(t *testing.T, h *harness, authid, method, ip string, at time.T
 	a := store.Attempt{ID: "rec-" + authid + "-" + method + "-" + strings.ReplaceAll(ip, ".", "-"), AccountID: "acme", System: "portal", AuthID: authid,
 		WorkflowID: "wf-rec", RunID: "run", State: store.AttemptAuthenticated, Method: method, IP: ip, UserAgent: "test",
 		StartedAt: at.Add(-time.Minute), UpdatedAt: at, CompletedAt: &at}
-	if _, err := h.st.InsertAttempt(context.Background(), &a); err != nil {
+	if _, err := h.Store.InsertAttempt(context.Background(), &a); err != nil {
 		t.Fatal(err)
 	}
 }

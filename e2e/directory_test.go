@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flexauth/flexauth/internal/apitest"
 	"github.com/flexauth/flexauth/policies"
 )
 
@@ -46,17 +47,12 @@ deny contains sprintf("%s is for staff; %s is in %v (%s)", [input.system.name, i
 	h.Expect("/v1/check", req{"system": "vpn", "authid": "nina", "pin": msg.Code}, http.StatusOK, "authenticated")
 
 	h.Expect("/v1/start", req{"system": "vpn", "authid": "omar"}, http.StatusForbidden, "security error")
-	out := h.Admin(http.MethodGet, "/v1/admin/audit?authid=omar&type=attempt.denied", nil, http.StatusOK)
-	events, _ := out["events"].([]any)
+	out := apitest.AdminAs[apitest.AuditEvents](h.Client, http.MethodGet, "/v1/admin/audit?authid=omar&type=attempt.denied", nil, http.StatusOK)
+	events := out.Events
 	if len(events) != 1 {
 		t.Fatalf("denials = %v", out)
 	}
-	reasons, _ := events[0].(map[string]any)["reasons"].([]any)
-	var all []string
-	for _, r := range reasons {
-		all = append(all, r.(string))
-	}
-	if !strings.Contains(strings.Join(all, "|"), "vpn is for staff; omar is in [\"contractors\"] (sales)") {
+	if all := events[0].Reasons; !strings.Contains(strings.Join(all, "|"), "vpn is for staff; omar is in [\"contractors\"] (sales)") {
 		t.Fatalf("reasons = %v", all)
 	}
 }

@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"go.temporal.io/sdk/client"
-
 	"github.com/flexauth/flexauth/activities"
 	"github.com/flexauth/flexauth/api"
 	"github.com/flexauth/flexauth/internal/deploytest"
@@ -23,7 +21,6 @@ import (
 	"github.com/flexauth/flexauth/plugins/host"
 	"github.com/flexauth/flexauth/plugins/sdk"
 	"github.com/flexauth/flexauth/policies"
-	"github.com/flexauth/flexauth/secret"
 	"github.com/flexauth/flexauth/store"
 )
 
@@ -79,15 +76,9 @@ func TestMain(m *testing.M) {
 type harness struct {
 	*deploytest.Deployment
 	t testing.TB
-	// The deployment's parts, by the names the tests use.
-	url      string
-	appKey   string
-	adminKey string
-	outbox   string
-	st       *store.Store
-	dsn      string // the harness's own database
-	tc       client.Client
-	keys     *secret.Keyring
+	// outbox is the outbox plugin's file.
+	outbox string
+	dsn    string // the harness's own database
 	// ahead moves the deployment's clock (the API's and the worker's)
 	// ahead of real time, so that a test needing a later TOTP step moves
 	// the clock on instead of waiting for one (see totpClock). Temporal's
@@ -221,8 +212,6 @@ func newHarness(t testing.TB, opts ...option) *harness {
 		}))
 	d := deploytest.New(t, st, plugins, deploy...)
 	h.Deployment = d
-	h.url, h.appKey, h.adminKey = d.URL, d.AppKey, d.AdminKey
-	h.st, h.tc, h.keys = d.Store, d.Temporal, d.Keys
 	return h
 }
 
@@ -245,12 +234,12 @@ type message struct {
 func (h *harness) setSystemTTL(name string, seconds int) {
 	h.t.Helper()
 	ctx := context.Background()
-	sys, err := h.st.GetSystem(ctx, "acme", name)
+	sys, err := h.Store.GetSystem(ctx, "acme", name)
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	sys.TTLSeconds = seconds
-	if err := h.st.UpdateSystem(ctx, &sys); err != nil {
+	if err := h.Store.UpdateSystem(ctx, &sys); err != nil {
 		h.t.Fatal(err)
 	}
 }

@@ -28,7 +28,7 @@ func (h *harness) saveHistory(workflowID, name string) {
 	if dir == "" {
 		return
 	}
-	hist, err := historytest.Fetch(context.Background(), h.tc, workflowID)
+	hist, err := historytest.Fetch(context.Background(), h.Temporal, workflowID)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func (h *harness) saveHistory(workflowID, name string) {
 // records it (the ID is a keyed digest: tests cannot derive it).
 func (h *harness) workflowID(system, authid string) string {
 	h.t.Helper()
-	att, err := h.st.LatestAttempt(context.Background(), "acme", system, authid)
+	att, err := h.Store.LatestAttempt(context.Background(), "acme", system, authid)
 	if err != nil {
 		h.t.Fatal(err)
 	}

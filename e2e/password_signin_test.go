@@ -32,7 +32,7 @@ func TestPasswordSignInOnThePhone(t *testing.T) {
 	h.Admin(http.MethodPatch, "/v1/admin/account", map[string]any{"email_password_login": true}, http.StatusOK)
 	h.Admin(http.MethodPost, "/v1/admin/systems", map[string]any{
 		"name": "portal", "methods": []string{"password"}, "sensitivity": "medium", "ttl_seconds": 300,
-		"return_url": h.url + "/openapi.json",
+		"return_url": h.URL + "/openapi.json",
 	}, http.StatusCreated)
 	h.Admin(http.MethodPost, "/v1/admin/users", map[string]any{
 		"authid": "ada", "name": "Ada", "email": "ada@example.com", "email_password_login": true,
@@ -63,12 +63,12 @@ func TestPasswordSignInOnThePhone(t *testing.T) {
 	// The application starts a sign-in and sends the browser to its URL.
 	start := func() (string, string) {
 		t.Helper()
-		out := h.Expect("/v1/start", map[string]any{"system": "portal", "authid": "ada"}, http.StatusOK, "success")
-		u, _ := out["url"].(string)
-		if out["method"] != "password" || !strings.HasPrefix(u, h.url+attempt.PagePath) {
+		out := apitest.ExpectAs[apitest.StartSuccess](h.Client, "/v1/start", map[string]any{"system": "portal", "authid": "ada"}, http.StatusOK, "success")
+		u := out.URL
+		if out.Method != "password" || !strings.HasPrefix(u, h.URL+attempt.PagePath) {
 			t.Fatalf("start = %v", out)
 		}
-		return out["attempt"].(string), u
+		return out.Attempt, u
 	}
 	attemptID, page := start()
 	check := map[string]any{"system": "portal", "authid": "ada", "attempt": attemptID}
@@ -98,7 +98,7 @@ func TestPasswordSignInOnThePhone(t *testing.T) {
 	if len(codes) != 10 {
 		t.Fatalf("codes = %v", codes)
 	}
-	if got := text(`document.getElementById('next').getAttribute('href')`); got != h.url+"/openapi.json" {
+	if got := text(`document.getElementById('next').getAttribute('href')`); got != h.URL+"/openapi.json" {
 		t.Fatalf("continue link = %q, want the system's return URL", got)
 	}
 	h.Expect("/v1/check", check, http.StatusOK, "authenticated")
@@ -110,7 +110,7 @@ func TestPasswordSignInOnThePhone(t *testing.T) {
 	run("type the password again", chromedp.SendKeys(chromedp.CSS("#password"), "correct horse battery staple"+kb.Enter))
 	b.waitFor(tab, `Boolean(document.getElementById('code')) && document.querySelector('h1').innerText === 'Two-step verification'`, "the code step")
 	run("use a recovery code", chromedp.SendKeys(chromedp.CSS("#code"), codes[3]+kb.Enter))
-	b.waitFor(tab, `location.href === '`+h.url+`/openapi.json'`, "the return URL after signing in")
+	b.waitFor(tab, `location.href === '`+h.URL+`/openapi.json'`, "the return URL after signing in")
 	h.Expect("/v1/check", map[string]any{"system": "portal", "authid": "ada", "attempt": attemptID}, http.StatusOK, "authenticated")
 
 	// The spent code does not work again.
@@ -145,7 +145,7 @@ func TestPasswordSignInOnThePhone(t *testing.T) {
 		t.Fatal(err)
 	}
 	run("type the next code", chromedp.SendKeys(chromedp.CSS("#code"), code+kb.Enter))
-	b.waitFor(tab, `location.href === '`+h.url+`/openapi.json'`, "signed in with the new password")
+	b.waitFor(tab, `location.href === '`+h.URL+`/openapi.json'`, "signed in with the new password")
 	h.Expect("/v1/check", map[string]any{"system": "portal", "authid": "ada", "attempt": attemptID}, http.StatusOK, "authenticated")
 
 	// Reset two-factor (by an administrator): the next sign-in enrols again.
@@ -158,14 +158,14 @@ func TestPasswordSignInOnThePhone(t *testing.T) {
 	// The account switch off deletes the credentials: the password sign-in
 	// is refused, a link sign-in still works.
 	out := h.Do(http.MethodPatch, "/v1/admin/account", h.AdminKey, map[string]any{"email_password_login": false})
-	if out.Status != http.StatusConflict || !strings.Contains(out.Body, `"affected_users":1`) {
+	if out.Status != http.StatusConflict || apitest.Decode[apitest.AffectedUsers](t, out).AffectedUsers != 1 {
 		t.Fatalf("switch off without confirming = %d %s", out.Status, out.Body)
 	}
 	h.Admin(http.MethodPatch, "/v1/admin/account", map[string]any{"email_password_login": false, "confirm_affected_users": 1}, http.StatusOK)
 	run("the open sign-in page", chromedp.Reload())
 	b.waitFor(tab, `!document.getElementById('code') && !document.getElementById('password')`, "the open sign-in cannot go on")
 	h.Expect("/v1/start", map[string]any{"system": "portal", "authid": "ada"}, http.StatusForbidden, "security error")
-	if u := h.Admin(http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); u["totp_enabled"] != false || u["password_set_at"] != nil {
+	if u := apitest.AdminAs[apitest.User](h.Client, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); u.TOTPEnabled || u.PasswordSetAt != nil {
 		t.Fatalf("ada after the switch off = %v, want no password and no app", u)
 	}
 	h.Admin(http.MethodPatch, "/v1/admin/systems/portal", map[string]any{"methods": []string{"password", "passwordless"}}, http.StatusOK)
@@ -176,7 +176,7 @@ func TestPasswordSignInOnThePhone(t *testing.T) {
 	link := h.waitAttemptMessage(attemptID)
 	run("confirm the link", chromedp.Navigate(link.Link), chromedp.WaitVisible(chromedp.CSS(`form button[type="submit"]`)),
 		chromedp.Click(chromedp.CSS(`form button[type="submit"]`)))
-	b.waitFor(tab, `location.href === '`+h.url+`/openapi.json'`, "the link sign-in, back to the system")
+	b.waitFor(tab, `location.href === '`+h.URL+`/openapi.json'`, "the link sign-in, back to the system")
 	h.Expect("/v1/check", map[string]any{"system": "portal", "authid": "ada", "attempt": attemptID}, http.StatusOK, "authenticated")
 }
 

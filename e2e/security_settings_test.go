@@ -80,7 +80,7 @@ func TestSecuritySettingsOnThePhone(t *testing.T) {
 	b.waitFor(tab, `document.querySelector('h1') && document.querySelector('h1').innerText === 'Your password is set'`, "the password set")
 
 	// The sign-in form, then the password's attempt page: forced enrolment.
-	base := h.url + "/security/acme"
+	base := h.URL + "/security/acme"
 	run("open the security settings", chromedp.Navigate(base), chromedp.WaitVisible(chromedp.CSS("#email")))
 	says("the sign-in form", "Sign in to your security settings")
 	if got := text(`document.getElementById('email').autocomplete + ' ' + document.getElementById('password').autocomplete`); got != "username current-password" {
@@ -113,7 +113,7 @@ func TestSecuritySettingsOnThePhone(t *testing.T) {
 	// The email, verified with a link from the outbox.
 	run("verify my email", chromedp.Focus(chromedp.CSS(`form[action$="/verify-email"] button`)), chromedp.KeyEvent(kb.Enter))
 	says("the link sent", "We sent a link to ada@example.com.")
-	verify := h.waitMessageWhere("ada@example.com", "the verification link", func(m message) bool { return strings.HasPrefix(m.Link, h.url+attempt.VerifyPath) })
+	verify := h.waitMessageWhere("ada@example.com", "the verification link", func(m message) bool { return strings.HasPrefix(m.Link, h.URL+attempt.VerifyPath) })
 	run("open the verification link", chromedp.Navigate(verify.Link), chromedp.WaitVisible(chromedp.CSS("button")))
 	says("the confirmation", "Confirm that ada@example.com is your email address.")
 	run("confirm", chromedp.Focus(chromedp.CSS("button")), chromedp.KeyEvent(kb.Enter))

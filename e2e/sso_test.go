@@ -33,7 +33,7 @@ func TestSingleSignOnThroughALocalProvider(t *testing.T) {
 		h.Admin(http.MethodPost, "/v1/admin/users", req{"authid": authid, "email": email}, http.StatusCreated)
 		h.Admin(http.MethodPut, "/v1/admin/users/"+authid+"/systems", req{"assignments": []req{{"system": "portal", "method": "sso"}}}, http.StatusOK)
 	}
-	callback := h.url + attempt.SSOCallbackPath
+	callback := h.URL + attempt.SSOCallbackPath
 
 	// First sign-on: the link page, then the provider, then the callback.
 	h.Expect("/v1/start", req{"system": "portal", "authid": "ada"}, http.StatusOK, "success")
@@ -57,14 +57,14 @@ func TestSingleSignOnThroughALocalProvider(t *testing.T) {
 	}
 	h.Expect("/v1/check", req{"system": "portal", "authid": "ada"}, http.StatusOK, "authenticated")
 	h.saveHistory(h.workflowID("portal", "ada"), "sso_signed_in")
-	ada, err := h.st.GetUser(context.Background(), "acme", "ada")
+	ada, err := h.Store.GetUser(context.Background(), "acme", "ada")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if ada.SSOIssuer != prov.Issuer() || ada.SSOSubject != oidctest.Users()["ada@example.com"].Sub {
 		t.Fatalf("bound identity = %q %q", ada.SSOIssuer, ada.SSOSubject)
 	}
-	if u := h.Admin(http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); u["sso_bound"] != true {
+	if u := apitest.AdminAs[apitest.User](h.Client, http.MethodGet, "/v1/admin/users/ada", nil, http.StatusOK); !u.SSOBound {
 		t.Fatalf("ada after the first sign-on = %v, want sso_bound", u)
 	}
 	if types := h.AuditTypes("authid=ada&type=" + attempt.EventSSOBound); len(types) != 1 {
@@ -126,7 +126,7 @@ func TestSingleSignOnThroughALocalProvider(t *testing.T) {
 	// answered by ada's provider identity is refused, uncounted, and the
 	// identity bound to ada is not bound to eve.
 	h.wantRefusedUncounted(h.ssoSignOn("eve", "eve@example.com", 1), "eve", "email to be the user's", 0)
-	eve, err := h.st.GetUser(context.Background(), "acme", "eve")
+	eve, err := h.Store.GetUser(context.Background(), "acme", "eve")
 	if err != nil || eve.SSOSubject != "" {
 		t.Fatalf("eve bound to %q (err %v)", eve.SSOSubject, err)
 	}
@@ -135,7 +135,7 @@ func TestSingleSignOnThroughALocalProvider(t *testing.T) {
 	// vouches for nothing: alan's first sign-on is refused, uncounted.
 	prov.Set(func(p *oidctest.Provider) { p.OmitClaims = []string{"email_verified"} })
 	h.wantRefusedUncounted(h.ssoSignOn("alan", "alan@example.org", 1), "alan", "an email the provider vouches for", 0)
-	if alan, err := h.st.GetUser(context.Background(), "acme", "alan"); err != nil || alan.SSOSubject != "" {
+	if alan, err := h.Store.GetUser(context.Background(), "acme", "alan"); err != nil || alan.SSOSubject != "" {
 		t.Fatalf("alan bound to %q (err %v)", alan.SSOSubject, err)
 	}
 }
@@ -167,7 +167,7 @@ func TestEntraSingleSignOn(t *testing.T) {
 		t.Fatalf("megan's first sign-on: callback = %d %s", res.Status, res.Body)
 	}
 	h.Expect("/v1/check", req{"system": "portal", "authid": "megan"}, http.StatusOK, "authenticated")
-	got, err := h.st.GetUser(context.Background(), "acme", "megan")
+	got, err := h.Store.GetUser(context.Background(), "acme", "megan")
 	if err != nil || got.SSOIssuer != prov.Issuer() || got.SSOSubject != megan.OID {
 		t.Fatalf("megan bound to %q %q (err %v), want %s %s", got.SSOIssuer, got.SSOSubject, err, prov.Issuer(), megan.OID)
 	}
@@ -222,7 +222,7 @@ func TestSingleSignOnCancelledAtTheProvider(t *testing.T) {
 	h := newHarness(t, withSignOn(prov.Config()))
 	h.Setup("portal", []string{"sso"}, "low", "ada", "sso")
 	h.Admin(http.MethodPatch, "/v1/admin/users/ada", req{"email": "ada@example.com"}, http.StatusOK)
-	callback := h.url + attempt.SSOCallbackPath
+	callback := h.URL + attempt.SSOCallbackPath
 
 	h.Expect("/v1/start", req{"system": "portal", "authid": "ada"}, http.StatusOK, "success")
 	msg := h.waitMessage("ada@example.com", 1)
@@ -248,7 +248,7 @@ func (h *harness) ssoSignOn(authid, email string, n int) apitest.Response {
 	h.t.Helper()
 	h.Expect("/v1/start", req{"system": "portal", "authid": authid}, http.StatusOK, "success")
 	msg := h.waitMessage(email, n)
-	callback := h.url + attempt.SSOCallbackPath
+	callback := h.URL + attempt.SSOCallbackPath
 	code, state := oidctest.Browse(h.t, h.continueURL(msg.Link), callback)
 	return h.Page(http.MethodGet, callback+"?"+url.Values{"code": {code}, "state": {state}}.Encode())
 }
@@ -310,13 +310,13 @@ func (h *harness) rejections(authid string) []string {
 	var reasons []string
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		out := h.Admin(http.MethodGet, "/v1/admin/audit?authid="+authid+"&type="+attempt.EventRejected, nil, http.StatusOK)
-		events, _ := out["events"].([]any)
+		out := apitest.AdminAs[apitest.AuditEvents](h.Client, http.MethodGet, "/v1/admin/audit?authid="+authid+"&type="+attempt.EventRejected, nil, http.StatusOK)
+		events := out.Events
 		reasons = reasons[:0]
 		for _, e := range events {
-			rs, _ := e.(map[string]any)["reasons"].([]any)
+			rs := e.Reasons
 			if len(rs) > 0 {
-				reasons = append(reasons, rs[0].(string))
+				reasons = append(reasons, rs[0])
 			}
 		}
 		if len(reasons) > 0 || time.Now().After(deadline) {
@@ -339,9 +339,9 @@ func TestSingleSignOnFromTheStartURL(t *testing.T) {
 	h.Admin(http.MethodPost, "/v1/admin/users", req{"authid": "ada", "email": "ada@example.com"}, http.StatusCreated)
 	h.Admin(http.MethodPut, "/v1/admin/users/ada/systems", req{"assignments": []req{{"system": "portal", "method": "sso"}}}, http.StatusOK)
 
-	out := h.Expect("/v1/start", req{"system": "portal", "authid": "ada"}, http.StatusOK, "success")
-	page, _ := out["url"].(string)
-	if out["method"] != "sso" || !strings.HasPrefix(page, h.url+attempt.PagePath) {
+	out := apitest.ExpectAs[apitest.StartSuccess](h.Client, "/v1/start", req{"system": "portal", "authid": "ada"}, http.StatusOK, "success")
+	page := out.URL
+	if out.Method != "sso" || !strings.HasPrefix(page, h.URL+attempt.PagePath) {
 		t.Fatalf("start = %v, want method sso and the hosted page's url", out)
 	}
 	if res := h.Page(http.MethodGet, page); res.Status != http.StatusOK || !strings.Contains(res.Body, "organisation") {
@@ -351,8 +351,8 @@ func TestSingleSignOnFromTheStartURL(t *testing.T) {
 	if !strings.HasPrefix(authURL, prov.Issuer()+"/authorize?") {
 		t.Fatalf("continue to %s, want the provider", authURL)
 	}
-	code, state := oidctest.Browse(t, authURL, h.url+attempt.SSOCallbackPath)
-	done := h.Page(http.MethodGet, h.url+attempt.SSOCallbackPath+"?"+url.Values{"code": {code}, "state": {state}}.Encode())
+	code, state := oidctest.Browse(t, authURL, h.URL+attempt.SSOCallbackPath)
+	done := h.Page(http.MethodGet, h.URL+attempt.SSOCallbackPath+"?"+url.Values{"code": {code}, "state": {state}}.Encode())
 	if done.Status != http.StatusOK || !strings.Contains(done.Body, `url=https://app.example/home`) || !strings.Contains(done.Body, `href="https://app.example/home"`) {
 		t.Fatalf("callback = %d %s, want the return URL", done.Status, done.Body)
 	}

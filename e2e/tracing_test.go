@@ -156,7 +156,7 @@ func TestTraceLinksRequestWorkflowPluginAndStore(t *testing.T) {
 	// No secret and no personal data in any span: names, attributes,
 	// events, status.
 	secrets := map[string]string{
-		"link token": token, "PIN": pin, "app key": h.appKey, "admin key": h.adminKey,
+		"link token": token, "PIN": pin, "app key": h.AppKey, "admin key": h.AdminKey,
 		"email": "alice@example.com", "other email": "bob@example.com",
 	}
 	if token == "" || pin == "" {
@@ -252,7 +252,7 @@ func logTree(t *testing.T, spans []sdktrace.ReadOnlySpan, root sdktrace.ReadOnly
 func assertTracedHistory(t *testing.T, h *harness, tr *tracing.Tracing, workflowID, secret string) {
 	t.Helper()
 	h.assertHistoryHasNo(workflowID, secret)
-	hist, err := historytest.Fetch(context.Background(), h.tc, workflowID)
+	hist, err := historytest.Fetch(context.Background(), h.Temporal, workflowID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,7 +281,7 @@ func assertTracedHistory(t *testing.T, h *harness, tr *tracing.Tracing, workflow
 	}
 	logger := tlog.NewStructuredLogger(slog.New(slog.DiscardHandler))
 	for name, interceptors := range map[string][]interceptor.WorkerInterceptor{"without tracing": nil, "with tracing": {ti}} {
-		opts := payloadcodec.ReplayerOptions(h.keys)
+		opts := payloadcodec.ReplayerOptions(h.Keys)
 		opts.Interceptors = interceptors
 		r, err := sdkworker.NewWorkflowReplayerWithOptions(opts)
 		if err != nil {

@@ -24,7 +24,9 @@ type Response struct {
 	Body   string
 }
 
-// JSON decodes the body into a map, failing the test if it is not an object.
+// JSON decodes the body into a map, failing the test if it is not an
+// object: for a test that inspects the raw shape of an answer; Decode
+// reads it as the contract's type.
 func (r Response) JSON(t testing.TB) map[string]any {
 	t.Helper()
 	out := map[string]any{}
@@ -83,7 +85,8 @@ func (c *Client) send(req *http.Request) Response {
 	return Response{Status: res.StatusCode, Header: res.Header, Body: string(raw)}
 }
 
-// Admin calls the admin API and fails the test unless it answers want.
+// Admin calls the admin API and fails the test unless it answers want; a
+// test that reads the answer uses AdminAs.
 func (c *Client) Admin(method, path string, body any, want int) map[string]any {
 	c.T.Helper()
 	res := c.Do(method, path, c.AdminKey, body)
@@ -118,12 +121,11 @@ func (c *Client) Expect(path string, body any, wantStatus int, wantResult string
 // Start starts an attempt that the policy allows and returns its id.
 func (c *Client) Start(system, authid string) string {
 	c.T.Helper()
-	out := c.Expect("/v1/start", map[string]any{"system": system, "authid": authid}, http.StatusOK, "success")
-	id, _ := out["attempt"].(string)
-	if id == "" {
-		c.T.Fatalf("start answered no attempt id: %v", out)
+	out := ExpectAs[StartSuccess](c, "/v1/start", map[string]any{"system": system, "authid": authid}, http.StatusOK, "success")
+	if out.Attempt == "" {
+		c.T.Fatalf("start answered no attempt id: %+v", out)
 	}
-	return id
+	return out.Attempt
 }
 
 // Setup creates a system and a user (authid@example.com) assigned to it
@@ -163,18 +165,15 @@ func (c *Client) Page(method, url string) Response {
 // "authid=alice"), checking they come newest first.
 func (c *Client) AuditTypes(query string) []string {
 	c.T.Helper()
-	out := c.Admin(http.MethodGet, "/v1/admin/audit?"+query, nil, http.StatusOK)
-	events, _ := out["events"].([]any)
+	events := AdminAs[AuditEvents](c, http.MethodGet, "/v1/admin/audit?"+query, nil, http.StatusOK).Events
 	types := make([]string, 0, len(events))
-	last := -1.0
-	for _, e := range events {
-		ev := e.(map[string]any)
-		id := ev["id"].(float64)
-		if last >= 0 && id >= last {
-			c.T.Fatalf("audit events are not newest first: %v", events)
+	var last int64 = -1
+	for _, ev := range events {
+		if last >= 0 && ev.ID >= last {
+			c.T.Fatalf("audit events are not newest first: %+v", events)
 		}
-		last = id
-		types = append(types, ev["type"].(string))
+		last = ev.ID
+		types = append(types, ev.Type)
 	}
 	return types
 }
