@@ -5,19 +5,24 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flexauth/flexauth/internal/apitest"
 	"github.com/flexauth/flexauth/messages"
 )
 
 // part returns messages[message][part] of an effective set.
-func part(t *testing.T, set map[string]any, message, name string) (template, source string) {
+func part(t *testing.T, set apitest.Messages, message, name string) (template, source string) {
 	t.Helper()
-	msgs, _ := set["messages"].(map[string]any)
-	m, _ := msgs[message].(map[string]any)
-	p, ok := m[name].(map[string]any)
+	p, ok := set.Messages[message][name]
 	if !ok {
-		t.Fatalf("no %s.%s in %v", message, name, set)
+		t.Fatalf("no %s.%s in %+v", message, name, set)
 	}
-	return p["template"].(string), p["source"].(string)
+	return p.Template, p.Source
+}
+
+// messagesOf reads a level's effective set.
+func messagesOf(c *apitest.Client, path string) apitest.Messages {
+	c.T.Helper()
+	return apitest.AdminAs[apitest.Messages](c, http.MethodGet, path, nil, http.StatusOK)
 }
 
 func TestAdminMessages(t *testing.T) {
@@ -27,7 +32,7 @@ func TestAdminMessages(t *testing.T) {
 	const accountSMS = "{{.Code}} is your Acme code for {{.System}}."
 
 	t.Run("without overrides every part is built in", func(t *testing.T) {
-		got := h.Admin(http.MethodGet, "/v1/admin/messages", nil, http.StatusOK)
+		got := messagesOf(h.Client, "/v1/admin/messages")
 		builtin, err := messages.Builtin(messages.SignInCode, messages.PartSMS)
 		if err != nil {
 			t.Fatal(err)
@@ -35,9 +40,8 @@ func TestAdminMessages(t *testing.T) {
 		if tmpl, src := part(t, got, "signin_code", "sms"); tmpl != builtin || src != "builtin" {
 			t.Fatalf("signin_code.sms = %q from %s", tmpl, src)
 		}
-		brand := got["brand"].(map[string]any)
-		if brand["color"] != messages.DefaultBrandColor || brand["name"] != "" {
-			t.Fatalf("brand = %v", brand)
+		if got.Brand.Color != messages.DefaultBrandColor || got.Brand.Name != "" {
+			t.Fatalf("brand = %+v", got.Brand)
 		}
 		for _, m := range messages.Names() {
 			for _, p := range messages.Parts(m) {
@@ -47,16 +51,15 @@ func TestAdminMessages(t *testing.T) {
 	})
 
 	t.Run("an account override and the brand are stored and shown with their source", func(t *testing.T) {
-		got := h.Admin(http.MethodPut, "/v1/admin/messages", req{
+		got := adminAs[apitest.Messages](h, http.MethodPut, "/v1/admin/messages", req{
 			"messages": req{"signin_code": req{"sms": accountSMS}},
 			"brand":    req{"name": "Acme"},
 		}, http.StatusOK)
 		if tmpl, src := part(t, got, "signin_code", "sms"); tmpl != accountSMS || src != "account" {
 			t.Fatalf("signin_code.sms = %q from %s", tmpl, src)
 		}
-		brand := got["brand"].(map[string]any)
-		if brand["name"] != "Acme" || brand["source"].(map[string]any)["name"] != "account" || brand["source"].(map[string]any)["color"] != "builtin" {
-			t.Fatalf("brand = %v", brand)
+		if b := got.Brand; b.Name != "Acme" || b.Source["name"] != "account" || b.Source["color"] != "builtin" {
+			t.Fatalf("brand = %+v", b)
 		}
 		if types := h.AuditTypes("type=messages.updated"); len(types) != 1 {
 			t.Fatalf("audit = %v", types)
@@ -64,11 +67,11 @@ func TestAdminMessages(t *testing.T) {
 	})
 
 	t.Run("a system override wins over the account's, part by part", func(t *testing.T) {
-		got := h.Admin(http.MethodPut, "/v1/admin/systems/vpn/messages", req{
+		got := adminAs[apitest.Messages](h, http.MethodPut, "/v1/admin/systems/vpn/messages", req{
 			"messages": req{"signin_code": req{"subject": "Your VPN code"}},
 		}, http.StatusOK)
-		if got["system"] != "vpn" {
-			t.Fatalf("system = %v", got["system"])
+		if got.System != "vpn" {
+			t.Fatalf("system = %q", got.System)
 		}
 		if _, src := part(t, got, "signin_code", "subject"); src != "system" {
 			t.Fatalf("subject from %s", src)
@@ -76,20 +79,20 @@ func TestAdminMessages(t *testing.T) {
 		if tmpl, src := part(t, got, "signin_code", "sms"); tmpl != accountSMS || src != "account" {
 			t.Fatalf("sms = %q from %s", tmpl, src)
 		}
-		account := h.Admin(http.MethodGet, "/v1/admin/messages", nil, http.StatusOK)
+		account := messagesOf(h.Client, "/v1/admin/messages")
 		if _, src := part(t, account, "signin_code", "subject"); src != "builtin" {
 			t.Fatalf("the account's subject comes from %s", src)
 		}
 	})
 
 	t.Run("a preview renders sample data through the effective templates", func(t *testing.T) {
-		got := h.Admin(http.MethodPost, "/v1/admin/messages/preview", req{"system": "vpn", "message": "signin_code", "channel": "sms"}, http.StatusOK)
-		if got["subject"] != "Your VPN code" || got["text"] != messages.SampleCode+" is your Acme code for Example." || got["html"] != "" {
-			t.Fatalf("preview = %v", got)
+		got := adminAs[apitest.MessagePreview](h, http.MethodPost, "/v1/admin/messages/preview", req{"system": "vpn", "message": "signin_code", "channel": "sms"}, http.StatusOK)
+		if want := (apitest.MessagePreview{Subject: "Your VPN code", Text: messages.SampleCode + " is your Acme code for Example."}); got != want {
+			t.Fatalf("preview = %+v, want %+v", got, want)
 		}
-		email := h.Admin(http.MethodPost, "/v1/admin/messages/preview", req{"message": "welcome"}, http.StatusOK)
-		if !strings.Contains(email["text"].(string), messages.SampleLink) || !strings.Contains(email["html"].(string), `href="`+messages.SampleLink+`"`) {
-			t.Fatalf("preview = %v", email)
+		email := adminAs[apitest.MessagePreview](h, http.MethodPost, "/v1/admin/messages/preview", req{"message": "welcome"}, http.StatusOK)
+		if !strings.Contains(email.Text, messages.SampleLink) || !strings.Contains(email.HTML, `href="`+messages.SampleLink+`"`) {
+			t.Fatalf("preview = %+v", email)
 		}
 	})
 
@@ -113,7 +116,7 @@ func TestAdminMessages(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				res := h.Do(http.MethodPut, "/v1/admin/messages", h.adminKey, tt.body)
+				res := h.Do(http.MethodPut, "/v1/admin/messages", h.AdminKey, tt.body)
 				if res.Status != http.StatusBadRequest {
 					t.Fatalf("status = %d %s", res.Status, res.Body)
 				}
@@ -124,20 +127,20 @@ func TestAdminMessages(t *testing.T) {
 				}
 			})
 		}
-		got := h.Admin(http.MethodGet, "/v1/admin/messages", nil, http.StatusOK)
+		got := messagesOf(h.Client, "/v1/admin/messages")
 		if _, src := part(t, got, "signin_code", "subject"); src != "builtin" {
 			t.Fatalf("a refused request stored the subject: %s", src)
 		}
-		if got["brand"].(map[string]any)["name"] != "Acme" {
-			t.Fatalf("a refused request changed the brand: %v", got["brand"])
+		if got.Brand.Name != "Acme" {
+			t.Fatalf("a refused request changed the brand: %+v", got.Brand)
 		}
 	})
 
 	t.Run("another account's admin key neither sees nor changes them", func(t *testing.T) {
 		other := otherAccount(t, h, "globex")
-		got := other.Admin(http.MethodGet, "/v1/admin/messages", nil, http.StatusOK)
-		if _, src := part(t, got, "signin_code", "sms"); src != "builtin" || got["brand"].(map[string]any)["name"] != "" {
-			t.Fatalf("globex sees %v", got)
+		got := messagesOf(other, "/v1/admin/messages")
+		if _, src := part(t, got, "signin_code", "sms"); src != "builtin" || got.Brand.Name != "" {
+			t.Fatalf("globex sees %+v", got)
 		}
 		other.Admin(http.MethodGet, "/v1/admin/systems/vpn/messages", nil, http.StatusNotFound)
 		other.Admin(http.MethodPut, "/v1/admin/systems/vpn/messages", req{"messages": req{"signin_code": req{"subject": "x"}}}, http.StatusNotFound)
@@ -146,22 +149,41 @@ func TestAdminMessages(t *testing.T) {
 		other.Admin(http.MethodPut, "/v1/admin/messages", req{"brand": req{"name": "Globex"}}, http.StatusOK)
 		other.Admin(http.MethodDelete, "/v1/admin/messages/signin_code/sms", nil, http.StatusNoContent)
 
-		mine := h.Admin(http.MethodGet, "/v1/admin/systems/vpn/messages", nil, http.StatusOK)
-		if tmpl, _ := part(t, mine, "signin_code", "sms"); tmpl != accountSMS || mine["brand"].(map[string]any)["name"] != "Acme" {
-			t.Fatalf("acme's messages changed: %v", mine)
+		mine := messagesOf(h.Client, "/v1/admin/systems/vpn/messages")
+		if tmpl, _ := part(t, mine, "signin_code", "sms"); tmpl != accountSMS || mine.Brand.Name != "Acme" {
+			t.Fatalf("acme's messages changed: %+v", mine)
 		}
+	})
+
+	t.Run("a sub-organisation inherits the parts and brand it does not set", func(t *testing.T) {
+		h.Admin(http.MethodPost, "/v1/admin/organisations", req{"id": "eu", "name": "Acme Europe"}, http.StatusCreated)
+		got := messagesOf(h.Client, "/v1/admin/messages?organisation=eu")
+		if tmpl, src := part(t, got, "signin_code", "sms"); tmpl != accountSMS || src != "inherited" {
+			t.Fatalf("eu's signin_code.sms = %q from %s", tmpl, src)
+		}
+		if got.Brand.Name != "Acme" || got.Brand.Source["name"] != "inherited" {
+			t.Fatalf("eu's brand = %+v", got.Brand)
+		}
+		got = adminAs[apitest.Messages](h, http.MethodPut, "/v1/admin/messages?organisation=eu", req{"brand": req{"name": "Acme EU"}}, http.StatusOK)
+		if got.Brand.Name != "Acme EU" || got.Brand.Source["name"] != "account" {
+			t.Fatalf("eu's own brand = %+v", got.Brand)
+		}
+		if parent := messagesOf(h.Client, "/v1/admin/messages"); parent.Brand.Name != "Acme" {
+			t.Fatalf("eu's brand changed its parent's: %+v", parent.Brand)
+		}
+		h.Admin(http.MethodDelete, "/v1/admin/messages/brand/name?organisation=eu", nil, http.StatusNoContent)
 	})
 
 	t.Run("deleting a part returns to the level below", func(t *testing.T) {
 		h.Admin(http.MethodDelete, "/v1/admin/systems/vpn/messages/signin_code/subject", nil, http.StatusNoContent)
 		h.Admin(http.MethodDelete, "/v1/admin/messages/brand/name", nil, http.StatusNoContent)
 		h.Admin(http.MethodDelete, "/v1/admin/messages/signin_code/sms", nil, http.StatusNoContent)
-		got := h.Admin(http.MethodGet, "/v1/admin/systems/vpn/messages", nil, http.StatusOK)
+		got := messagesOf(h.Client, "/v1/admin/systems/vpn/messages")
 		if _, src := part(t, got, "signin_code", "subject"); src != "builtin" {
 			t.Fatalf("subject from %s", src)
 		}
-		if _, src := part(t, got, "signin_code", "sms"); src != "builtin" || got["brand"].(map[string]any)["name"] != "" {
-			t.Fatalf("after deleting: %v", got)
+		if _, src := part(t, got, "signin_code", "sms"); src != "builtin" || got.Brand.Name != "" {
+			t.Fatalf("after deleting: %+v", got)
 		}
 		h.Admin(http.MethodDelete, "/v1/admin/messages/signin_code/fax", nil, http.StatusNotFound)
 		h.Admin(http.MethodGet, "/v1/admin/systems/nope/messages", nil, http.StatusNotFound)

@@ -551,6 +551,34 @@ type Readiness struct {
 	Checks ReadinessChecks `json:"checks"`
 }
 
+// Messages is the Messages schema: a level's effective message
+// templates and brand.
+type Messages struct {
+	System   string                             `json:"system"`
+	Brand    MessagesBrand                      `json:"brand"`
+	Messages map[string]map[string]MessagesPart `json:"messages"`
+}
+
+// MessagesBrand is Messages.brand.
+type MessagesBrand struct {
+	Name   string            `json:"name"`
+	Color  string            `json:"color"`
+	Source map[string]string `json:"source"`
+}
+
+// MessagesPart is one part of one message in Messages.messages.
+type MessagesPart struct {
+	Template string `json:"template"`
+	Source   string `json:"source"`
+}
+
+// MessagePreview is the MessagePreview schema.
+type MessagePreview struct {
+	Subject string `json:"subject"`
+	Text    string `json:"text"`
+	HTML    string `json:"html"`
+}
+
 // LockoutsCleared is the answer of DELETE
 // /v1/admin/users/{authid}/lockout, a schema inline in the contract.
 type LockoutsCleared struct {

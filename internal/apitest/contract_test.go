@@ -36,6 +36,7 @@ var contractTypes = map[string]any{
 	"PasswordResetSent": PasswordResetSent{}, "AffectedUsers": AffectedUsers{},
 	"Organisation": Organisation{}, "Organisations": Organisations{}, "UserMoved": UserMoved{},
 	"Readiness": Readiness{}, "Readiness.checks": ReadinessChecks{},
+	"Messages": Messages{}, "Messages.brand": MessagesBrand{}, "MessagePreview": MessagePreview{},
 }
 
 // TestContractMatchesOpenAPI: each contract type declares exactly the
