@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 )
 
 // Messages, as the admin API and the store name them.
@@ -125,21 +126,44 @@ func ForMethod(method string) (string, bool) {
 	return "", false
 }
 
-// builtin holds the default templates, one file per message and part:
-// defaults/<message>/<part>.txt (html.html for the HTML part).
+// builtin holds the default templates: defaults/<message>/<part>.txt,
+// and for the HTML part one layout (defaults/layout.html) around each
+// message's content (defaults/<message>/content.html; the four credential
+// links share defaults/link_content.html, their subject and text saying
+// what the link is for). The HTML is put together here, so what an
+// administrator reads and overrides is one whole template.
 //
 //go:embed defaults
 var builtin embed.FS
+
+// htmlContentMarker is where the layout takes a message's content.
+const htmlContentMarker = "{{/* content */}}"
 
 // Builtin returns the built-in template of message's part.
 func Builtin(message, part string) (string, error) {
 	if !Known(message, part) {
 		return "", fmt.Errorf("no part %q in message %q", part, message)
 	}
-	file := "defaults/" + message + "/" + part + ".txt"
-	if part == PartHTML {
-		file = "defaults/" + message + "/html.html"
+	if part != PartHTML {
+		return readBuiltin("defaults/" + message + "/" + part + ".txt")
 	}
+	layout, err := readBuiltin("defaults/layout.html")
+	if err != nil {
+		return "", err
+	}
+	file := "defaults/" + message + "/content.html"
+	switch message {
+	case Welcome, Reset, VerifyEmail, Recover:
+		file = "defaults/link_content.html"
+	}
+	content, err := readBuiltin(file)
+	if err != nil {
+		return "", err
+	}
+	return strings.Replace(layout, htmlContentMarker, content, 1), nil
+}
+
+func readBuiltin(file string) (string, error) {
 	src, err := builtin.ReadFile(file)
 	if err != nil {
 		return "", fmt.Errorf("read built-in template %s: %w", file, err)
