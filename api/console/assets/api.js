@@ -1,3 +1,4 @@
+// @ts-check
 // api.js: the one way the console talks to flexauth's admin API.
 //
 // - Same-origin fetch with the session cookie; JSON in and out.
@@ -14,9 +15,25 @@ const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 const ORG_KEY = 'flexauth-organisation';
 const BRANCH_KEY = 'flexauth-branch-view';
 
+/**
+ * The GET /v1/admin/session answer: the fields the console reads.
+ * @typedef {{ account: string, authid: string, name?: string, csrf_token?: string }} SessionInfo
+ */
+
+/**
+ * The options of request and api.
+ * @typedef {object} CallOptions
+ * @property {unknown} [body] sent as JSON
+ * @property {BodyInit} [raw] sent as it is (a file), with contentType
+ * @property {string} [contentType]
+ * @property {boolean} [quiet] do not announce an error
+ * @property {boolean} [unscoped] act on the administrator's own organisation
+ * @property {boolean} [retried] set on the one retry after a fresh sign-in
+ */
+
 // session is what the console knows about the signed-in administrator.
 export const session = {
-  info: null, // GET /v1/admin/session answer
+  info: /** @type {SessionInfo | null} */ (null), // GET /v1/admin/session answer
   csrf: '',
   // org is the sub-organisation the console acts on ('' for the
   // administrator's own), chosen with the switcher; kept per tab.
@@ -26,7 +43,7 @@ export const session = {
   // the route's ?organisation= (e.g. a user of a sub-organisation opened
   // from a branch list), for that page alone; the switcher is untouched.
   // The API checks it like any ?organisation=: 404 outside the branch.
-  pageOrg: null,
+  pageOrg: /** @type {string | null} */ (null),
   // branchView is whether Users, Audit and Dashboard include the
   // sub-organisations (?branch=true); kept per tab like org.
   branchView: sessionStorage.getItem(BRANCH_KEY) === 'true',
@@ -48,6 +65,7 @@ export function actingOrg() {
 // branchOrganisations loads the organisations of the administrator's
 // branch once (depth first, each with its depth); [] when they cannot be
 // listed. forgetBranch makes the next call load them again.
+/** @type {Promise<any[]> | null} */
 let branchLoad = null;
 export function branchOrganisations() {
   if (!branchLoad) {
@@ -94,16 +112,22 @@ export function scoped(path) {
 
 // hooks are set by app.js: what to do on 401 and on "fresh sign-in
 // required". Kept here as callbacks so this module does not import pages.
+/** @type {{ unauthorized: (reason: string) => void, reauth: () => Promise<boolean> }} */
 const hooks = {
   unauthorized: () => {},
   reauth: async () => false,
 };
 
+/** @param {Partial<typeof hooks>} h */
 export function configure(h) {
   Object.assign(hooks, h);
 }
 
 export class ApiError extends Error {
+  /**
+   * @param {number} status the HTTP status, 0 when the server was not reached
+   * @param {any} body the answer's JSON
+   */
   constructor(status, body) {
     super((body && body.error) || (status ? `The server answered ${status}.` : 'The server cannot be reached.'));
     this.status = status;
@@ -114,7 +138,14 @@ export class ApiError extends Error {
 // request sends one call and returns {status, data} without judging the
 // status: for flows (sign-in, check) where 202 and 403 are answers, not
 // failures.
+/**
+ * @param {string} method
+ * @param {string} path
+ * @param {CallOptions} [opts]
+ * @returns {Promise<{ status: number, data: any }>}
+ */
 export async function request(method, path, { body, raw, contentType } = {}) {
+  /** @type {Record<string, string>} */
   const headers = { Accept: 'application/json' };
   let payload;
   if (raw !== undefined) {
@@ -147,6 +178,12 @@ export async function request(method, path, { body, raw, contentType } = {}) {
 // opts: body (JSON), raw + contentType (a file), quiet (do not announce).
 // unscoped: act on the administrator's own organisation whatever the
 // switcher says.
+/**
+ * @param {string} method
+ * @param {string} path
+ * @param {CallOptions} [opts]
+ * @returns {Promise<any>}
+ */
 export async function api(method, path, opts = {}) {
   let { status, data } = await request(method, opts.unscoped ? path : scoped(path), opts);
 

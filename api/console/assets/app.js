@@ -1,3 +1,4 @@
+// @ts-check
 // app.js: the console shell. It loads the session, routes "#/page/param"
 // to a page module under pages/, and wires the navigation, sign-out and
 // the fresh-sign-in dialog. Each page module exports
@@ -93,7 +94,7 @@ async function route() {
   const view = h('div', { class: `view view-${name}`, 'data-testid': `page-${param ? `${name}-detail` : name}` });
   replace(main, view);
   document.title = `${r.title} · flexauth console`;
-  for (const a of document.querySelectorAll('#nav a')) {
+  for (const a of /** @type {NodeListOf<HTMLAnchorElement>} */ (document.querySelectorAll('#nav a'))) {
     if (a.dataset.route === name) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }
@@ -114,7 +115,7 @@ async function route() {
   };
   try {
     await r.page.render(view, ctx);
-  } catch (err) {
+  } catch (/** @type {any} */ err) {
     if (err && err.status === 401) return;
     if (view.isConnected) {
       view.append(h('p', { class: 'empty' }, 'This page could not be loaded. ', h('a', { href: location.hash }, 'Try again')));
@@ -142,7 +143,7 @@ async function showChrome() {
   document.getElementById('who').hidden = !signedIn;
   document.body.classList.toggle('signed-in', signedIn);
   if (signedIn) {
-    const i = session.info;
+    const i = /** @type {import('./api.js').SessionInfo} */ (session.info); // signedIn: set
     document.getElementById('who-name').textContent = `${i.name || i.authid} · ${i.account}`;
     // An administrator's own user page: how they sign in, their
     // authenticator, recovery codes and password reset, like any user's.
@@ -217,8 +218,9 @@ async function start() {
   });
   document.getElementById('sign-out').addEventListener('click', signOut);
   document.getElementById('nav-toggle').addEventListener('click', (e) => {
-    const open = e.currentTarget.getAttribute('aria-expanded') !== 'true';
-    e.currentTarget.setAttribute('aria-expanded', String(open));
+    const toggle = /** @type {HTMLButtonElement} */ (e.currentTarget);
+    const open = toggle.getAttribute('aria-expanded') !== 'true';
+    toggle.setAttribute('aria-expanded', String(open));
     document.getElementById('nav').classList.toggle('open', open);
   });
   document.getElementById('skip-link').addEventListener('click', (e) => {

@@ -1,3 +1,4 @@
+// @ts-check
 // branch.js: what the Users, Audit and Dashboard pages share to show the
 // organisation the console acts on alone, or with its sub-organisations
 // (?branch=true), and to link a row to its own organisation.

@@ -1,3 +1,4 @@
+// @ts-check
 // editor.js: a plain textarea with a line-number gutter, for Rego source,
 // so that the line and column of a compile error can be found. No library
 // and no inline style (the console's CSP forbids both): the gutter is a
@@ -8,6 +9,9 @@ import { h } from './ui.js';
 
 // lineEditor returns {el, textarea, set, refresh, mark, clearMarks, goTo}.
 // opts: {label, name, value, rows, hint, testid, required}.
+/**
+ * @param {{ label: string, name: string, value?: string, rows?: number, hint?: string, testid?: string, required?: boolean }} opts
+ */
 export function lineEditor({ label, name, value = '', rows = 16, hint, testid, required }) {
   const id = `editor-${name}`;
   const gutter = h('div', { class: 'gutter', 'aria-hidden': 'true', 'data-testid': `${testid}-gutter` });

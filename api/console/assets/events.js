@@ -1,3 +1,4 @@
+// @ts-check
 // events.js: what audit event types mean, in words. The audit list, the
 // attempt timeline and the dashboard all show an event by its plain title
 // from this one mapping, keeping the raw type (what the API, the filters
@@ -79,7 +80,8 @@ export function eventTitle(type) {
 // eventKind is the badge colour of type: its last part (denied, locked,
 // rejected, authenticated...).
 export function eventKind(type) {
-  return String(type).split('.').pop();
+  // split returns at least one part, so pop always has one to give.
+  return /** @type {string} */ (String(type).split('.').pop());
 }
 
 // eventLabel shows an event's plain title as a badge, and its raw type on

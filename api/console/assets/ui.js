@@ -1,3 +1,4 @@
+// @ts-check
 // ui.js: the small toolkit every page uses to build DOM safely (never
 // innerHTML with data), announce results, confirm destructive actions and
 // format values. Pages import from here; nothing here knows the API.
@@ -177,7 +178,7 @@ export function confirmAction({ title, text, ok = 'Confirm' }) {
     settleDialog(dlg, s);
     s.late += 1;
   }
-  const before = document.activeElement;
+  const before = /** @type {HTMLElement | null} */ (document.activeElement);
   document.getElementById('confirm-title').textContent = title;
   document.getElementById('confirm-text').textContent = text;
   document.getElementById('confirm-ok').textContent = ok;
@@ -275,7 +276,7 @@ export async function copyText(text, fallback, what) {
   } catch {
     // Fall back to copying the selection.
   }
-  window.getSelection().selectAllChildren(fallback);
+  /** @type {Selection} */ (window.getSelection()).selectAllChildren(fallback);
   let copied = false;
   try {
     copied = document.execCommand('copy');

@@ -1,3 +1,4 @@
+// @ts-check
 // Account: what the account is, and its sign-in settings: whether links
 // and codes may go by email (email delivery), and whether its users may be
 // given sign-in with email and password. Turning either off asks for
@@ -129,7 +130,7 @@ export async function render(view, ctx) {
       let acc;
       try {
         acc = await save(change);
-      } catch (err) {
+      } catch (/** @type {any} */ err) {
         error.textContent = err.message;
         show(account);
         return;

@@ -1,3 +1,4 @@
+// @ts-check
 // Audit trail: filter by user, system, event type and time; page back in
 // time; export what the filter selects as CSV.
 

@@ -1,3 +1,4 @@
+// @ts-check
 // Dashboard: attempts per day by outcome (an SVG chart with a table
 // fallback), totals and rates, and the most recent failures — of every
 // system, one system, or every system but the console (whose attempts are

@@ -1,3 +1,4 @@
+// @ts-check
 // Import / export users as CSV or XLSX. Export is a plain download link
 // (the session cookie authenticates). Import first previews (per-row
 // actions and errors), then applies every row or none.
@@ -41,7 +42,7 @@ export async function render(view) {
     busy(form, async () => {
       try {
         showPreview(await send(false));
-      } catch (err) {
+      } catch (/** @type {any} */ err) {
         if (err.body && err.body.rows) showPreview(err.body);
         else error.textContent = err.message;
       }
@@ -60,7 +61,7 @@ export async function render(view) {
           const done = await send(true);
           showPreview(done, true);
           announce(`Import applied: ${done.summary.create} created, ${done.summary.update} updated.`);
-        } catch (err) {
+        } catch (/** @type {any} */ err) {
           if (err.body && err.body.rows) showPreview(err.body);
           else error.textContent = err.message;
         }

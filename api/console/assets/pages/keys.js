@@ -1,3 +1,4 @@
+// @ts-check
 // API keys: create (the secret is shown once), list, revoke.
 
 import { api, enc } from '../api.js';
@@ -23,7 +24,7 @@ export async function render(view, ctx) {
       let k;
       try {
         k = await api('POST', '/v1/admin/keys', { body: { name, scope }, quiet: true });
-      } catch (err) {
+      } catch (/** @type {any} */ err) {
         error.textContent = err.message;
         return;
       }

@@ -1,3 +1,4 @@
+// @ts-check
 // Organisations: the administrator's branch as a tree, with user counts;
 // create a sub-organisation, rename, move within the branch, delete an
 // empty one. The API answers for the administrator's own branch whatever
@@ -71,7 +72,7 @@ export async function render(view) {
           } else {
             await api('POST', '/v1/admin/organisations', { body: { id, name, parent: form.elements.parent.value }, quiet: true, unscoped: true });
           }
-        } catch (err) {
+        } catch (/** @type {any} */ err) {
           error.textContent = err.message;
           return;
         }

@@ -1,3 +1,4 @@
+// @ts-check
 // Policy: the active Rego, its versions (roll back), uploading a new
 // version (compiled and tested by the server before it activates; written
 // in line-numbered editors, which a refusal marks and jumps to), and a
@@ -121,7 +122,7 @@ function uploadForm(active, reload) {
         const r = await api('POST', '/v1/admin/policy', { body, quiet: true });
         flash(`Version ${r.version} compiled, ${(r.tests || []).length} tests passed; it is active now.`);
         reload();
-      } catch (err) {
+      } catch (/** @type {any} */ err) {
         if (err.status === 401) return;
         const problems = (err.body && err.body.problems) || [];
         for (const [file, ed] of Object.entries(editors)) ed.mark(problems.filter((p) => p.file === file));
@@ -191,7 +192,7 @@ function evaluateForm(systems) {
           h('h4', {}, 'Reasons'),
           (d.reasons || []).length ? h('ul', {}, d.reasons.map((r) => h('li', {}, r))) : h('p', {}, 'None given.')));
         announce('Decision computed; nothing was recorded or sent.');
-      } catch (err) {
+      } catch (/** @type {any} */ err) {
         error.textContent = err.message;
       }
     });

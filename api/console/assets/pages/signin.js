@@ -1,3 +1,4 @@
+// @ts-check
 // Sign-in through flexauth itself: the console is the account's `console`
 // system, so signing in runs a normal attempt (policy, method, delivery).
 // The same widget serves the sign-in page and the "fresh sign-in" dialog.
@@ -194,7 +195,7 @@ export function signInWidget({ account = '', authid = '', fixed = false, onDone 
 // /v1/admin/dev/outbox with that token answers 200), so the link or code
 // can be used without a mail server. Elsewhere it stays empty and hidden.
 export function outboxPanel() {
-  const devToken = document.querySelector('meta[name="flexauth-dev-token"]')?.content || '';
+  const devToken = /** @type {HTMLMetaElement | null} */ (document.querySelector('meta[name="flexauth-dev-token"]'))?.content || '';
   const list = h('div', { 'aria-live': 'polite' });
   const el = h('aside', { class: 'card outbox', hidden: true, 'aria-labelledby': 'outbox-title', 'data-testid': 'dev-outbox' },
     h('h2', { id: 'outbox-title' }, 'Dev outbox'),
@@ -267,8 +268,8 @@ function safeLink(link) {
 export function reauthenticate() {
   const dlg = document.getElementById('reauth-dialog');
   const body = document.getElementById('reauth-body');
-  const before = document.activeElement;
-  const info = session.info || {};
+  const before = /** @type {HTMLElement | null} */ (document.activeElement);
+  const info = /** @type {Partial<import('../api.js').SessionInfo>} */ (session.info || {});
   return new Promise((resolve) => {
     const outbox = outboxPanel();
     let ok = false;
@@ -293,7 +294,7 @@ export function reauthenticate() {
       resolve(ok);
     }, { once: true });
     dlg.showModal();
-    const submit = body.querySelector('[data-testid="signin-submit"]');
+    const submit = /** @type {HTMLElement | null} */ (body.querySelector('[data-testid="signin-submit"]'));
     if (submit) submit.focus();
   });
 }

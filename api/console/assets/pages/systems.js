@@ -1,3 +1,4 @@
+// @ts-check
 // Systems: list, create, edit (methods, sensitivity, TTL), delete. Each
 // system shows what the active policy makes of its settings (the API's
 // `effective`), and the form shows what each sensitivity would change.
@@ -112,7 +113,7 @@ export async function render(view, ctx) {
         try {
           if (editing) await api('PATCH', `/v1/admin/systems/${enc(s.name)}`, { body, quiet: true });
           else await api('POST', '/v1/admin/systems', { body: { name: v.name, ...body }, quiet: true });
-        } catch (err) {
+        } catch (/** @type {any} */ err) {
           error.textContent = err.message;
           return;
         }
@@ -195,7 +196,7 @@ function sensitivityEffects() {
       let data;
       try {
         data = await api('GET', `/v1/admin/policy/effective${q}`, { quiet: true });
-      } catch (err) {
+      } catch (/** @type {any} */ err) {
         if (mine === seq) replace(body, h('p', { class: 'muted' }, `What the policy decides could not be loaded: ${err.message}`));
         return;
       }

@@ -1,3 +1,4 @@
+// @ts-check
 // One attempt's timeline, oldest first: started, policy decision with its
 // reasons, delivered, then confirmed / rejected / expired ...
 

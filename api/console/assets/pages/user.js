@@ -1,3 +1,4 @@
+// @ts-check
 // One user: profile, assigned systems (a method each), authentication
 // detail, a card per way the user signs in (user_ways.js), two-factor (TOTP
 // enrolment, recovery codes, reset: in the email and password card when
@@ -148,7 +149,7 @@ function profile(u, base) {
         Object.assign(u, saved);
         state.textContent = passwordState(u);
         announce(turnedOn ? 'Profile saved. A welcome email is on its way.' : 'Profile saved.');
-      } catch (err) {
+      } catch (/** @type {any} */ err) {
         error.textContent = err.message;
         emailLogin.checked = u.email_password_login;
       }
@@ -217,7 +218,7 @@ function assignments(u, systems, base) {
         await api('PUT', `${base}/systems`, { body: { assignments: chosen }, quiet: true });
         current = new Map(chosen.map((a) => [a.system, a.method]));
         announce(chosen.length ? `Assignments saved: ${chosen.map((a) => `${a.system} (${a.method})`).join(', ')}.` : 'All assignments removed.');
-      } catch (err) {
+      } catch (/** @type {any} */ err) {
         invalid(error, null, err.message);
       }
     });
@@ -282,7 +283,7 @@ function twoFactorParts(u, base, reload, { compact = false } = {}) {
           await api('POST', `${base}/totp/verify`, { body: { code }, quiet: true });
           flash('Authenticator verified: TOTP is active.');
           reload();
-        } catch (err) {
+        } catch (/** @type {any} */ err) {
           invalid(error, form.elements.code, err.message);
         }
       });
@@ -450,7 +451,7 @@ function moveSection(u, base, orgs, ctx) {
       let out;
       try {
         out = await api('POST', `${base}/move`, { body: { organisation: v.organisation, reason: v.reason || '' }, quiet: true });
-      } catch (err) {
+      } catch (/** @type {any} */ err) {
         error.textContent = err.message;
         return;
       }

@@ -1,3 +1,4 @@
+// @ts-check
 // How a user signs in: one card per way (GET
 // /v1/admin/users/{authid}/sign-in-methods) — Microsoft Entra ID with the
 // position and phone its directory gave at sign-on, Google, another single

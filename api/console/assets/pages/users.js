@@ -1,3 +1,4 @@
+// @ts-check
 // Users: search, paging, create, and email login actions on a selection
 // (enable, disable, send a password reset email: a new welcome email to
 // users who have no password yet). A user's own page is user.js.
@@ -171,7 +172,7 @@ function usersTable(users, q, selected, changed, scope) {
     { label: 'Status', cell: (u) => badge(u.status) },
     { label: 'Email login', cell: (u) => h('span', { 'data-testid': `email-login-${u.authid}` }, emailLoginBadge(u)) },
     { label: 'Systems', cell: (u) => systemsCell(u.assignments || []) },
-  ].filter(Boolean);
+  ].filter((c) => c !== null);
   const rows = users.map((u, i) => {
     const box = h('input', {
       type: 'checkbox', id: `users-select-${i}`, value: u.authid, checked: selectable(u) && selected.has(u.authid), disabled: !selectable(u),
@@ -226,7 +227,7 @@ function createForm(ctx) {
     busy(form, async () => {
       try {
         await api('POST', '/v1/admin/users', { body: v, quiet: true });
-      } catch (err) {
+      } catch (/** @type {any} */ err) {
         error.textContent = err.message;
         return;
       }
