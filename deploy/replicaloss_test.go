@@ -255,13 +255,13 @@ func (n *native) addUserVia(rec *recorder, api *int, authid, method string) erro
 		"authid": authid, "name": "User " + authid, "email": authid + "@example.com",
 	}, deadline)
 	if err != nil || (a.status != 201 && a.status != 409) { // 409: a retry after a replica died having created it
-		return fmt.Errorf("create user: %d %s %v", a.status, a.body, err)
+		return fmt.Errorf("create user: %d %s %w", a.status, a.body, err)
 	}
 	a, err = n.jsonCall(rec, api, "PUT", "/v1/admin/users/"+authid+"/systems", n.adminKey, map[string]any{
 		"assignments": []map[string]any{{"system": "shop", "method": method}},
 	}, deadline)
 	if err != nil || a.status != 200 {
-		return fmt.Errorf("assign user: %d %s %v", a.status, a.body, err)
+		return fmt.Errorf("assign user: %d %s %w", a.status, a.body, err)
 	}
 	return nil
 }

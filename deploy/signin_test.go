@@ -112,7 +112,7 @@ func (n *native) call(rec *recorder, api *int, method, path string, header http.
 			return a, nil
 		}
 		if time.Now().After(deadline) {
-			return a, fmt.Errorf("%s %s: still failing at the deadline (last %d, %v)", method, path, a.status, err)
+			return a, fmt.Errorf("%s %s: still failing at the deadline (last %d, %w)", method, path, a.status, err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -158,7 +158,7 @@ func (n *native) signIn(rec *recorder, authid, method string, api int, deadline 
 	if err != nil || a.status != http.StatusOK {
 		// Not started, as far as the application knows: it tries again
 		// with another sign-in.
-		o.err = fmt.Errorf("start: %d %s %v", a.status, a.body, err)
+		o.err = fmt.Errorf("start: %d %s %w", a.status, a.body, err)
 		return o
 	}
 	return n.signInStarted(rec, o, a, api, deadline)

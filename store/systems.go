@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/uptrace/bun"
@@ -75,7 +76,7 @@ func (s *Store) AssignmentsUsingOtherMethods(ctx context.Context, systemID strin
 		q = q.Where("method NOT IN (?)", bun.In(methods))
 	}
 	n, err := q.Count(ctx)
-	if err != nil && err != sql.ErrNoRows {
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return 0, notFound(err, "assignments")
 	}
 	return n, nil

@@ -146,19 +146,19 @@ func (c *client) setup(users int) error {
 	status, _, err := c.post(ctx, http.MethodPost, "/v1/admin/systems", c.keys.AdminKey,
 		map[string]any{"name": "bench", "methods": []string{"pin"}, "sensitivity": "low", "ttl_seconds": 300})
 	if err != nil || (status != http.StatusCreated && status != http.StatusConflict) {
-		return fmt.Errorf("create system: %d %v", status, err)
+		return fmt.Errorf("create system: %d %w", status, err)
 	}
 	for i := range users {
 		authid := fmt.Sprintf("bench-%d", i)
 		status, _, err := c.post(ctx, http.MethodPost, "/v1/admin/users", c.keys.AdminKey,
 			map[string]any{"authid": authid, "email": authid + "@bench.example"})
 		if err != nil || (status != http.StatusCreated && status != http.StatusConflict) {
-			return fmt.Errorf("create user: %d %v", status, err)
+			return fmt.Errorf("create user: %d %w", status, err)
 		}
 		status, _, err = c.post(ctx, http.MethodPut, "/v1/admin/users/"+authid+"/systems", c.keys.AdminKey,
 			map[string]any{"assignments": []map[string]string{{"system": "bench", "method": "pin"}}})
 		if err != nil || status != http.StatusOK {
-			return fmt.Errorf("assign: %d %v", status, err)
+			return fmt.Errorf("assign: %d %w", status, err)
 		}
 	}
 	return nil
@@ -170,7 +170,7 @@ func (c *client) signIn(ctx context.Context, codes *outboxtail.Outbox, authid st
 	t0 := time.Now()
 	status, out, err := c.post(ctx, http.MethodPost, "/v1/start", c.keys.AppKey, subject)
 	if err != nil || status != http.StatusOK {
-		return 0, nil, 0, fmt.Errorf("start: %d %v %v", status, out, err)
+		return 0, nil, 0, fmt.Errorf("start: %d %v %w", status, out, err)
 	}
 	start := time.Since(t0)
 	attempt, _ := out["attempt"].(string)
@@ -178,7 +178,7 @@ func (c *client) signIn(ctx context.Context, codes *outboxtail.Outbox, authid st
 	for range 3 {
 		t := time.Now()
 		if status, out, err = c.post(ctx, http.MethodPost, "/v1/check", c.keys.AppKey, subject); err != nil || status != http.StatusAccepted {
-			return 0, nil, 0, fmt.Errorf("poll: %d %v %v", status, out, err)
+			return 0, nil, 0, fmt.Errorf("poll: %d %v %w", status, out, err)
 		}
 		polls = append(polls, time.Since(t))
 	}
@@ -188,7 +188,7 @@ func (c *client) signIn(ctx context.Context, codes *outboxtail.Outbox, authid st
 	}
 	subject["pin"] = code
 	if status, out, err = c.post(ctx, http.MethodPost, "/v1/check", c.keys.AppKey, subject); err != nil || status != http.StatusOK {
-		return 0, nil, 0, fmt.Errorf("check with code: %d %v %v", status, out, err)
+		return 0, nil, 0, fmt.Errorf("check with code: %d %v %w", status, out, err)
 	}
 	return start, polls, time.Since(t0), nil
 }

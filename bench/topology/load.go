@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -200,8 +201,8 @@ func runSignIns(ctx context.Context, cfg config, st *stack, logf func(string, ..
 				wg.Go(func() {
 					defer inFlight.Add(-1)
 					if err := c.signIn(load, rec, st.mail, api, "bench", authid); err != nil {
-						f, ok := err.(*failure)
-						if !ok {
+						var f *failure
+						if !errors.As(err, &f) {
 							f = &failure{"other", err.Error()}
 						}
 						rec.fail(time.Now(), f.kind, f.detail)
@@ -220,8 +221,8 @@ func runSignIns(ctx context.Context, cfg config, st *stack, logf func(string, ..
 				authid := fmt.Sprintf("bench-%d", w+cfg.concurrency*(k%perClient))
 				api := st.apis[(w+k)%len(st.apis)]
 				if err := c.signIn(load, rec, st.mail, api, "bench", authid); err != nil {
-					f, ok := err.(*failure)
-					if !ok {
+					var f *failure
+					if !errors.As(err, &f) {
 						f = &failure{"other", err.Error()}
 					}
 					rec.fail(time.Now(), f.kind, f.detail)

@@ -268,7 +268,7 @@ func startDev(ctx context.Context, cfg config, dir string, logf func(string, ...
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		if !dev.Running() {
-			return st, fmt.Errorf("flexauth dev exited: %v (see %s)", dev.ExitError(), dev.LogPath)
+			return st, fmt.Errorf("flexauth dev exited: %w (see %s)", dev.ExitError(), dev.LogPath)
 		}
 		if res, err := http.Get(st.apis[0] + "/readyz"); err == nil {
 			_ = res.Body.Close()

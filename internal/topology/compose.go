@@ -181,14 +181,14 @@ func (s *Service) WaitHealthy(timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		if !s.Running() {
-			return fmt.Errorf("%s exited: %v", s.Name, s.ExitError())
+			return fmt.Errorf("%s exited: %w", s.Name, s.ExitError())
 		}
 		out, err := exec.Command(s.Probe[0], s.Probe[1:]...).CombinedOutput()
 		if err == nil {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s not healthy after %v: %v %s", s.Name, timeout, err, out)
+			return fmt.Errorf("%s not healthy after %v: %w %s", s.Name, timeout, err, out)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -236,7 +236,7 @@ func BuildFlexauth(ctx context.Context, repo, out string) error {
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "./cmd/flexauth")
 	cmd.Dir = repo
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("build flexauth: %v\n%s", err, b)
+		return fmt.Errorf("build flexauth: %w\n%s", err, b)
 	}
 	return nil
 }

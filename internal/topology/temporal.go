@@ -127,7 +127,7 @@ func (t *Temporal) Restart(ctx context.Context) error {
 	case line, ok := <-lines:
 		switch {
 		case !ok:
-			return fmt.Errorf("start temporal: exited before answering (see %s): %v", t.LogPath, t.ExitError())
+			return fmt.Errorf("start temporal: exited before answering (see %s): %w", t.LogPath, t.ExitError())
 		case strings.HasPrefix(line, "ERROR "):
 			_ = t.Kill()
 			return fmt.Errorf("start temporal: %s", strings.TrimPrefix(line, "ERROR "))
