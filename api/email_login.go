@@ -145,10 +145,10 @@ func (s *Server) emailLoginActions(c *gin.Context) {
 			return
 		}
 		out.Results = append(out.Results, res)
-		switch {
-		case res.Result == resultError:
+		switch res.Result {
+		case resultError:
 			out.Summary.Errors++
-		case res.Result == resultUnchanged:
+		case resultUnchanged:
 			out.Summary.Unchanged++
 		default:
 			out.Summary.Changed++

@@ -373,7 +373,7 @@ func (s *Store) attemptCount(f AttemptCount) *bun.SelectQuery {
 		q = q.Where("attempt.system = ?", f.System)
 	}
 	if len(f.NotSystems) > 0 {
-		q = q.Where("attempt.system NOT IN (?)", bun.In(f.NotSystems))
+		q = q.Where("attempt.system NOT IN (?)", bun.List(f.NotSystems))
 	}
 	if f.IP != "" {
 		q = q.Where("attempt.ip = ?", f.IP)
@@ -447,7 +447,7 @@ func cancelAttempts(ctx context.Context, db bun.IDB, ids []string, at time.Time)
 		Set("state = ?", AttemptCancelled).
 		Set("completed_at = ?", at).Set("updated_at = ?", at).
 		Set("challenge = NULL").Set("sso_state_digest = NULL").Set("sso_sealed = NULL").
-		Where("id IN (?)", bun.In(ids)).Where("state = ?", AttemptPending).
+		Where("id IN (?)", bun.List(ids)).Where("state = ?", AttemptPending).
 		Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("cancel attempts: %w", err)
@@ -460,7 +460,7 @@ func cancelAttempts(ctx context.Context, db bun.IDB, ids []string, at time.Time)
 // which the page still shows once.
 func dropAttemptSecrets(ctx context.Context, db bun.IDB, ids []string) error {
 	_, err := db.NewDelete().Model((*AttemptSecret)(nil)).
-		Where("attempt_id IN (?) AND secret_key <> ?", bun.In(ids), SecretRecoveryCodes).Exec(ctx)
+		Where("attempt_id IN (?) AND secret_key <> ?", bun.List(ids), SecretRecoveryCodes).Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("remove secrets of ended attempts: %w", err)
 	}

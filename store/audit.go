@@ -106,7 +106,7 @@ func (s *Store) LatestAuditTimes(ctx context.Context, accountID, authid string, 
 	}
 	err := s.db.NewSelect().Model((*AuditEvent)(nil)).
 		ColumnExpr("type").ColumnExpr(s.timeText("max(at)")+" AS last").
-		Where("account_id = ? AND authid = ? AND type IN (?) AND at >= ?", accountID, authid, bun.In(types), since).
+		Where("account_id = ? AND authid = ? AND type IN (?) AND at >= ?", accountID, authid, bun.List(types), since).
 		GroupExpr("type").
 		Scan(ctx, &rows)
 	if err != nil {

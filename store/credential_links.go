@@ -102,7 +102,7 @@ func voidLinks(ctx context.Context, db bun.IDB, purpose string, userIDs []string
 	for batch := range slices.Chunk(userIDs, importBatch) {
 		_, err := db.NewUpdate().Model((*CredentialLink)(nil)).
 			Set("voided_at = ?", at).Set("sealed = NULL").
-			Where("purpose = ? AND user_id IN (?)", purpose, bun.In(batch)).
+			Where("purpose = ? AND user_id IN (?)", purpose, bun.List(batch)).
 			Where("used_at IS NULL AND voided_at IS NULL").
 			Exec(ctx)
 		if err != nil {
@@ -360,7 +360,7 @@ func (s *Store) RequestLink(ctx context.Context, r LinkRequest, events ...AuditE
 			return fmt.Errorf("load user %s: %w", l.UserID, err)
 		}
 		n, err := tx.NewSelect().Model((*CredentialLink)(nil)).
-			Where("user_id = ? AND purpose IN (?)", l.UserID, bun.In([]string{LinkReset, LinkWelcome})).
+			Where("user_id = ? AND purpose IN (?)", l.UserID, bun.List([]string{LinkReset, LinkWelcome})).
 			Where("created_at > ?", r.Since).
 			Count(ctx)
 		if err != nil {

@@ -87,7 +87,7 @@ func (s *Store) ClearFactorLocks(ctx context.Context, userID string, factors []s
 	err := s.audited(ctx, events, func(ctx context.Context, db bun.IDB) error {
 		q := db.NewDelete().Model((*FactorLock)(nil)).Where("user_id = ?", userID)
 		if len(factors) > 0 {
-			q = q.Where("factor IN (?)", bun.In(factors))
+			q = q.Where("factor IN (?)", bun.List(factors))
 		}
 		res, err := q.Exec(ctx)
 		if err != nil {

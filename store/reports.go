@@ -67,7 +67,7 @@ func (s *Store) AttemptsByDay(ctx context.Context, accountID string, since time.
 func (s *Store) RecentAuditOfTypes(ctx context.Context, accountID string, types []string, f SystemFilter, limit int) ([]AuditEvent, error) {
 	events := []AuditEvent{}
 	q := inAccount(s.db.NewSelect().Model(&events), accountID, f.Branch).
-		Where("type IN (?)", bun.In(types))
+		Where("type IN (?)", bun.List(types))
 	err := f.where(q).Order("id DESC").Limit(int64(limit)).Scan(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list recent audit events: %w", err)

@@ -53,7 +53,10 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		return nil, err
 	}
 	if o.tracer != nil {
-		st.root.AddQueryHook(newQueryTracer(o.tracer, st.postgres))
+		// A copy of the handle with the hook, sharing its connection pool;
+		// nothing has used the Store yet.
+		st.root = st.root.WithQueryHook(newQueryTracer(o.tracer, st.postgres))
+		st.db = st.root
 	}
 	return st, nil
 }

@@ -73,7 +73,7 @@ func (s *Store) DeleteSystem(ctx context.Context, accountID, name string, events
 func (s *Store) AssignmentsUsingOtherMethods(ctx context.Context, systemID string, methods []string) (int64, error) {
 	q := s.db.NewSelect().Model((*Assignment)(nil)).Where("system_id = ?", systemID)
 	if len(methods) > 0 {
-		q = q.Where("method NOT IN (?)", bun.In(methods))
+		q = q.Where("method NOT IN (?)", bun.List(methods))
 	}
 	n, err := q.Count(ctx)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {

@@ -186,7 +186,7 @@ func (s *Store) applyUserChanges(ctx context.Context, tx bun.Tx, p changePlan) e
 		}
 	}
 	for batch := range slices.Chunk(p.replaced, importBatch) {
-		if _, err := tx.NewDelete().Model((*Assignment)(nil)).Where("user_id IN (?)", bun.In(batch)).Exec(ctx); err != nil {
+		if _, err := tx.NewDelete().Model((*Assignment)(nil)).Where("user_id IN (?)", bun.List(batch)).Exec(ctx); err != nil {
 			return fmt.Errorf("clear users' assignments: %w", err)
 		}
 	}

@@ -96,7 +96,7 @@ const unverifiedIfChanged = "email_verified_at = CASE WHEN email = ? THEN email_
 func forgetOldEmail(ctx context.Context, db bun.IDB, userID, email string, at time.Time) error {
 	_, err := db.NewUpdate().Model((*CredentialLink)(nil)).
 		Set("voided_at = ?", at).Set("sealed = NULL").
-		Where("user_id = ? AND purpose IN (?) AND used_at IS NULL AND voided_at IS NULL", userID, bun.In([]string{LinkVerifyEmail, LinkRecover})).
+		Where("user_id = ? AND purpose IN (?) AND used_at IS NULL AND voided_at IS NULL", userID, bun.List([]string{LinkVerifyEmail, LinkRecover})).
 		Where("EXISTS (SELECT 1 FROM users AS u WHERE u.id = ? AND u.email <> ?)", userID, email).
 		Exec(ctx)
 	if err != nil {
