@@ -18,9 +18,6 @@ const apiKeyHeader = "apikey"
 // characters, anything far longer is not a key.
 const maxKeyLength = 256
 
-// adminKeyContext is where adminKey leaves the caller's key for handlers.
-const adminKeyContext = "flexauth.admin_key"
-
 // lookupKey resolves the request's API key. ok is false for a missing or
 // unknown key; err is a store failure.
 func (s *Server) lookupKey(c *gin.Context) (key store.APIKey, ok bool, err error) {

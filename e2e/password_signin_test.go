@@ -124,7 +124,7 @@ func TestPasswordSignInOnThePhone(t *testing.T) {
 
 	// Forgot password: from the sign-in page's link, the reset message in
 	// the outbox, a new password; the next sign-in still takes a code.
-	attemptID, page = start()
+	_, page = start()
 	run("open a sign-in to forget the password", chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS("#forgot")),
 		chromedp.Click(chromedp.CSS("#forgot")))
 	b.waitFor(tab, `Boolean(document.querySelector('input[type="email"]')) && `+plainPage, "the forgot password form")

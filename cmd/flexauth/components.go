@@ -39,7 +39,6 @@ type productionFlags struct {
 	database  string
 	temporal  string
 	namespace string
-	masterKey string
 	publicURL string
 	grace     string
 }
