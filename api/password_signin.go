@@ -254,12 +254,12 @@ func (s *Server) renderStep(c *gin.Context, status int, att store.Attempt, refus
 			Message: "This sign-in continues only in the browser that gave the password. Start signing in again from the application to sign in here.",
 		})
 	case att.Step == store.StepTOTP:
-		recover, err := s.offersEmailRecovery(ctx, att)
+		offer, err := s.offersEmailRecovery(ctx, att)
 		if err != nil {
 			s.pageUnavailable(c, "load user of sign-in page", err)
 			return
 		}
-		s.renderSignin(c, status, signinPage{Title: "Two-step verification", Error: refusal, Step: "totp", Recover: recover})
+		s.renderSignin(c, status, signinPage{Title: "Two-step verification", Error: refusal, Step: "totp", Recover: offer})
 	case att.Step == store.StepEnrol:
 		p, err := s.enrolPage(ctx, att)
 		if err != nil {

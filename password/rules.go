@@ -112,8 +112,8 @@ func Check(plain string, owner Owner) error {
 // a whole name goes before removing one of its words.
 func (o Owner) terms() []string {
 	var terms []string
-	add := func(s string, min int) {
-		if utf8.RuneCountInString(s) >= min && !slices.Contains(terms, s) {
+	add := func(s string, minRunes int) {
+		if utf8.RuneCountInString(s) >= minRunes && !slices.Contains(terms, s) {
 			terms = append(terms, s)
 		}
 	}

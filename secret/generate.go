@@ -28,8 +28,8 @@ func NewPIN(digits int) (string, error) {
 	if digits < 4 || digits > 18 {
 		return "", fmt.Errorf("pin length %d out of range 4..18", digits)
 	}
-	max := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(digits)), nil)
-	n, err := rand.Int(rand.Reader, max)
+	limit := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(digits)), nil)
+	n, err := rand.Int(rand.Reader, limit)
 	if err != nil {
 		return "", fmt.Errorf("draw pin: %w", err)
 	}

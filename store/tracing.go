@@ -70,7 +70,7 @@ func (q *queryTracer) BeforeQuery(ctx context.Context, e *bun.QueryEvent) contex
 	return ctx
 }
 
-func (q *queryTracer) AfterQuery(ctx context.Context, e *bun.QueryEvent) {
+func (q *queryTracer) AfterQuery(_ context.Context, e *bun.QueryEvent) {
 	span, ok := e.Stash[spanKey{}].(trace.Span)
 	if !ok {
 		return
