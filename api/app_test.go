@@ -285,7 +285,7 @@ func TestBadAppRequests(t *testing.T) {
 	t.Run("oversized body without a length is a clear 413", func(t *testing.T) {
 		r, w := io.Pipe()
 		go func() {
-			w.Write([]byte(`{"system":"vpn","authid":"alice","pad":"` + strings.Repeat("x", 4096) + `"}`))
+			_, _ = w.Write([]byte(`{"system":"vpn","authid":"alice","pad":"` + strings.Repeat("x", 4096) + `"}`))
 			w.Close()
 		}()
 		res := h.Do(http.MethodPost, "/v1/check", h.AppKey, r)

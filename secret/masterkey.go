@@ -122,12 +122,10 @@ func writeMasterKey(path string, key []byte) error {
 	}
 	defer os.Remove(tmp.Name())
 	if _, err := tmp.WriteString(base64.StdEncoding.EncodeToString(key) + "\n"); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write master key: %w", err)
+		return errors.Join(fmt.Errorf("write master key: %w", err), tmp.Close())
 	}
 	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("sync master key: %w", err)
+		return errors.Join(fmt.Errorf("sync master key: %w", err), tmp.Close())
 	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("write master key: %w", err)

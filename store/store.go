@@ -77,8 +77,7 @@ func open(ctx context.Context, dsn string) (*Store, error) {
 		sqldb.SetConnMaxLifetime(time.Hour)
 		db := bun.NewDB(sqldb, pgdialect.New())
 		if err := db.PingContext(ctx); err != nil {
-			db.Close()
-			return nil, fmt.Errorf("connect to postgres: %w", err)
+			return nil, errors.Join(fmt.Errorf("connect to postgres: %w", err), db.Close())
 		}
 		return &Store{root: db, db: db, postgres: true, poll: newPollStatements(true)}, nil
 	}
@@ -104,8 +103,7 @@ func open(ctx context.Context, dsn string) (*Store, error) {
 	sqldb.SetMaxOpenConns(4)
 	db := bun.NewDB(sqldb, sqlitedialect.New())
 	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open sqlite %s: %w", dsn, err)
+		return nil, errors.Join(fmt.Errorf("open sqlite %s: %w", dsn, err), db.Close())
 	}
 	return &Store{root: db, db: db, poll: newPollStatements(false)}, nil
 }

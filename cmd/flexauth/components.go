@@ -104,8 +104,7 @@ func openStore(ctx context.Context, dsn string, opts ...store.Option) (*store.St
 		return nil, err
 	}
 	if err := st.Migrate(ctx); err != nil {
-		st.Close()
-		return nil, err
+		return nil, errors.Join(err, st.Close())
 	}
 	return st, nil
 }

@@ -125,7 +125,7 @@ func TestExportsToTheEnvironmentsCollector(t *testing.T) {
 	srv := grpc.NewServer()
 	c := &collector{got: make(chan *coltracepb.ExportTraceServiceRequest, 16)}
 	coltracepb.RegisterTraceServiceServer(srv, c)
-	go srv.Serve(ln)
+	go func() { _ = srv.Serve(ln) }() // returns once Stop runs
 	defer srv.Stop()
 	t.Setenv(envOTLPTracesEndpoint, "")
 	t.Setenv("OTEL_SERVICE_NAME", "")

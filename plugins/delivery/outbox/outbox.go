@@ -201,12 +201,10 @@ func appendSync(path string, b []byte) error {
 		return fmt.Errorf("open %s: %w", path, err)
 	}
 	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
+		return errors.Join(fmt.Errorf("write %s: %w", path, err), f.Close())
 	}
 	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("sync %s: %w", path, err)
+		return errors.Join(fmt.Errorf("sync %s: %w", path, err), f.Close())
 	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("close %s: %w", path, err)

@@ -215,8 +215,7 @@ func appendLine(path, line string) error {
 		return fmt.Errorf("open %s: %w", path, err)
 	}
 	if _, err := f.WriteString(line + "\n"); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
+		return errors.Join(fmt.Errorf("write %s: %w", path, err), f.Close())
 	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("close %s: %w", path, err)
