@@ -1,3 +1,4 @@
+// @ts-check
 // Messages: the wording of every message flexauth sends (package
 // messages on the server). The administrator picks a level (the account,
 // or one system, whose parts win over the account's), sees each part of
@@ -75,7 +76,7 @@ export async function render(view, ctx) {
     await busy(form, async () => {
       try {
         set = await api('PUT', base(system), { body, quiet: true });
-      } catch (err) {
+      } catch (/** @type {any} */ err) {
         error.textContent = err.message;
         return;
       }
@@ -147,7 +148,7 @@ export async function render(view, ctx) {
     let out;
     try {
       out = await api('POST', '/v1/admin/messages/preview', { body: { system, message, channel }, quiet: true });
-    } catch (err) {
+    } catch (/** @type {any} */ err) {
       error.textContent = err.message;
       return;
     }
