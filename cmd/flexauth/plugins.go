@@ -82,8 +82,8 @@ func (p *pluginFlags) checkLimits() error {
 }
 
 // defaultWorkflowCache is the SDK's own default: about 50 KiB each
-// (measured with bench/topology: a worker stayed at 676 MiB from 15,000 to
-// 100,000 pending attempts). README: The worker's workflow cache.
+// (measured with bench/topology: a worker stayed at 665-676 MiB from 15,000
+// to 100,000 pending attempts). README: The worker's workflow cache.
 const defaultWorkflowCache = 10000
 
 func (p *pluginFlags) register(fs *flag.FlagSet) {
