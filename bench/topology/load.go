@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/flexauth/flexauth/attempt"
 )
 
 // waitLimit bounds each step of a sign-in: an answer, a message, the
@@ -70,6 +72,7 @@ type answer struct {
 	status  int
 	Result  string `json:"result"`
 	Attempt string `json:"attempt"`
+	Method  string `json:"method"`
 	body    string
 }
 
@@ -166,7 +169,7 @@ func (c *client) signIn(ctx context.Context, rec *recorder, mail mailbox, api, s
 // in its own users in turn, through the API replicas alternately.
 func runSignIns(ctx context.Context, cfg config, st *stack, logf func(string, ...any)) (*report, error) {
 	users := max(cfg.users, cfg.concurrency)
-	if err := st.setUp(ctx, "bench", 5*time.Minute, "bench", users); err != nil {
+	if err := st.setUp(ctx, "bench", 5*time.Minute, "bench", users, methodPIN); err != nil {
 		return nil, err
 	}
 	logf("%d users set up; %v warm-up, then %v measured, %d in flight", users, cfg.warmup, cfg.duration, cfg.concurrency)
@@ -230,7 +233,7 @@ func runSignIns(ctx context.Context, cfg config, st *stack, logf func(string, ..
 			}
 		})
 	}
-	first, last, err := measureWindow(ctx, st, rec)
+	first, last, peaks, err := measureWindow(ctx, st, rec)
 	stopping.Store(true)
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
@@ -245,6 +248,7 @@ func runSignIns(ctx context.Context, cfg config, st *stack, logf func(string, ..
 	}
 
 	rep := newReport(cfg, st, rec, first, last)
+	rep.PeakRSSMiB = map[string]map[string]float64{"measured": mib(peaks)}
 	rep.SignInsPerSecond = float64(rec.completed) / last.at.Sub(first.at).Seconds()
 	rep.perOperation(rec.completed, "sign-in")
 	sample := spread(rec.attempts, cfg.historySample)
@@ -256,8 +260,9 @@ func runSignIns(ctx context.Context, cfg config, st *stack, logf func(string, ..
 	return rep, nil
 }
 
-// measureWindow waits for the window, taking the snapshots at its ends.
-func measureWindow(ctx context.Context, st *stack, rec *recorder) (first, last snapshot, err error) {
+// measureWindow waits for the window, taking the snapshots at its ends
+// and the peak memory in it.
+func measureWindow(ctx context.Context, st *stack, rec *recorder) (first, last snapshot, peaks map[string]int64, err error) {
 	sleepUntil := func(t time.Time) error {
 		select {
 		case <-time.After(time.Until(t)):
@@ -267,24 +272,27 @@ func measureWindow(ctx context.Context, st *stack, rec *recorder) (first, last s
 		}
 	}
 	if err := sleepUntil(rec.from); err != nil {
-		return first, last, err
+		return first, last, nil, err
 	}
 	if first, err = st.snapshot(ctx); err != nil {
-		return first, last, err
+		return first, last, nil, err
 	}
-	if err := sleepUntil(rec.to); err != nil {
-		return first, last, err
+	watch := st.watchPeaks()
+	err = sleepUntil(rec.to)
+	peaks = watch.end()
+	if err != nil {
+		return first, last, peaks, err
 	}
 	last, err = st.snapshot(ctx)
-	return first, last, err
+	return first, last, peaks, err
 }
 
 // spread picks up to n of s, evenly spaced.
-func spread(s []string, n int) []string {
+func spread[T any](s []T, n int) []T {
 	if len(s) <= n {
 		return slices.Clone(s)
 	}
-	out := make([]string, 0, n)
+	out := make([]T, 0, n)
 	for i := range n {
 		out = append(out, s[i*len(s)/n])
 	}
@@ -292,19 +300,44 @@ func spread(s []string, n int) []string {
 }
 
 // runCheck leaves cfg.pending attempts pending, one per user, and polls
-// check at cfg.rate a second, open loop, round the attempts.
+// check at cfg.rate a second, open loop, round the attempts. While the
+// attempts are created it samples every component's memory at each
+// step of pending attempts (see memoryStep).
 func runCheck(ctx context.Context, cfg config, st *stack, logf func(string, ...any)) (*report, error) {
-	if err := st.setUp(ctx, "pending", time.Hour, "pending", cfg.pending); err != nil {
+	// A system and users of their own per method: a stack can run both.
+	sys := "pending-" + cfg.method
+	if err := st.setUp(ctx, sys, time.Hour, sys, cfg.pending, cfg.method); err != nil {
 		return nil, err
+	}
+	var enrolled time.Duration
+	var enrolledAt time.Time
+	var seeds []string
+	if cfg.method == methodTOTP {
+		logf("%d users set up; enrolling each in TOTP", cfg.pending)
+		began := time.Now()
+		var err error
+		if seeds, err = st.enrolTOTP(ctx, sys, cfg.pending, max(cfg.concurrency, 16), logf); err != nil {
+			return nil, err
+		}
+		enrolledAt = time.Now()
+		enrolled = enrolledAt.Sub(began)
+		logf("%d users enrolled in %v", cfg.pending, enrolled.Round(time.Second))
 	}
 	logf("%d users set up; starting an attempt for each", cfg.pending)
 	c := newClient(st.appKey, 1024)
 	delivered := st.mail.received()
+	// attempts[i] is user i's attempt, "" when its start failed.
 	attempts := make([]string, cfg.pending)
 	next := atomic.Int64{}
+	var started atomic.Int64
 	var startErrs atomic.Int64
+	var mu sync.Mutex // guards otherMethods, steps
+	otherMethods := map[string]int{}
+	var steps []rssStep
+	step := memoryStep(cfg.pending)
 	var wg sync.WaitGroup
 	began := time.Now()
+	watch := st.watchPeaks()
 	for range max(cfg.concurrency, 16) {
 		wg.Go(func() {
 			for {
@@ -312,12 +345,31 @@ func runCheck(ctx context.Context, cfg config, st *stack, logf func(string, ...a
 				if i >= cfg.pending || ctx.Err() != nil {
 					return
 				}
-				a, err := c.post(ctx, st.apis[i%len(st.apis)]+"/v1/start", map[string]any{"system": "pending", "authid": fmt.Sprintf("pending-%d", i)})
+				a, err := c.post(ctx, st.apis[i%len(st.apis)]+"/v1/start", map[string]any{"system": sys, "authid": fmt.Sprintf("%s-%d", sys, i)})
 				if err != nil || a.status != http.StatusOK {
-					startErrs.Add(1)
+					if startErrs.Add(1) == 1 {
+						logf("first start failed: %v %d %s", err, a.status, a.body)
+					}
 					continue
 				}
+				if a.Method != cfg.method {
+					// The policy chose otherwise: what is pending is
+					// not what was asked for.
+					mu.Lock()
+					otherMethods[a.Method]++
+					mu.Unlock()
+				}
 				attempts[i] = a.Attempt
+				n := int(started.Add(1))
+				if n%step == 0 || n == cfg.pending {
+					at := time.Now()
+					t, err := readProcesses()
+					if err == nil {
+						mu.Lock()
+						steps = append(steps, rssStep{Pending: n, Seconds: at.Sub(began).Seconds(), MiB: mib(st.memory(t))})
+						mu.Unlock()
+					}
+				}
 				if (i+1)%1000 == 0 {
 					logf("%d started", i+1)
 				}
@@ -325,28 +377,40 @@ func runCheck(ctx context.Context, cfg config, st *stack, logf func(string, ...a
 		})
 	}
 	wg.Wait()
-	attempts = slices.DeleteFunc(attempts, func(a string) bool { return a == "" })
-	if len(attempts) == 0 {
+	created := time.Since(began)
+	creationPeaks := watch.end()
+	// The users with an attempt, polled in turn.
+	var users []int
+	for i, a := range attempts {
+		if a != "" {
+			users = append(users, i)
+		}
+	}
+	if len(users) == 0 {
 		return nil, fmt.Errorf("no attempt started (%d errors)", startErrs.Load())
+	}
+	if len(otherMethods) > 0 {
+		return nil, fmt.Errorf("the policy chose other methods than %s: %v", cfg.method, otherMethods)
 	}
 	// The deliveries are done before the polls, so that their CPU does not
 	// count with the polls'.
-	for deadline := time.Now().Add(2 * time.Minute); delivered >= 0 && st.mail.received() < delivered+len(attempts) && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(2 * time.Minute); cfg.method == methodPIN && delivered >= 0 && st.mail.received() < delivered+len(users) && time.Now().Before(deadline); {
 		time.Sleep(100 * time.Millisecond)
 	}
-	logf("%d attempts pending (%d starts failed) after %v; %v warm-up, then %v of %.0f polls/s",
-		len(attempts), startErrs.Load(), time.Since(began).Round(time.Second), cfg.warmup, cfg.duration, cfg.rate)
+	logf("%d %s attempts pending (%d starts failed) after %v; %v warm-up, then %v of %.0f polls/s",
+		len(users), cfg.method, startErrs.Load(), created.Round(time.Second), cfg.warmup, cfg.duration, cfg.rate)
 
 	t0 := time.Now()
 	rec := newRecorder(t0.Add(cfg.warmup), t0.Add(cfg.warmup+cfg.duration))
 	type window struct {
 		first, last snapshot
+		peaks       map[string]int64
 		err         error
 	}
 	measured := make(chan window, 1)
 	go func() {
 		var w window
-		w.first, w.last, w.err = measureWindow(ctx, st, rec)
+		w.first, w.last, w.peaks, w.err = measureWindow(ctx, st, rec)
 		measured <- w
 	}()
 	const maxInFlight = 4096
@@ -366,12 +430,12 @@ func runCheck(ctx context.Context, cfg config, st *stack, logf func(string, ...a
 			rec.fail(time.Now(), "poll not sent: client has "+fmt.Sprint(maxInFlight)+" in flight", "")
 			continue
 		}
-		k := i % len(attempts)
+		k := users[i%len(users)]
 		polls.Go(func() {
 			defer func() { <-sem }()
 			sent := time.Now()
 			a, err := c.post(ctx, st.apis[k%len(st.apis)]+"/v1/check", map[string]any{
-				"system": "pending", "authid": fmt.Sprintf("pending-%d", k), "attempt": attempts[k],
+				"system": sys, "authid": fmt.Sprintf("%s-%d", sys, k), "attempt": attempts[k],
 			})
 			took := time.Since(sent)
 			switch {
@@ -393,9 +457,105 @@ func runCheck(ctx context.Context, cfg config, st *stack, logf func(string, ...a
 		return nil, w.err
 	}
 	rep := newReport(cfg, st, rec, w.first, w.last)
-	rep.Pending = len(attempts)
+	rep.Pending = len(users)
+	rep.Method = cfg.method
+	if enrolled > 0 {
+		s := enrolled.Seconds()
+		rep.EnrolmentSeconds = &s
+	}
+	rep.CreationSeconds = created.Seconds()
+	rep.StartsPerSecond = float64(len(users)) / created.Seconds()
+	rep.StartErrors = int(startErrs.Load())
+	slices.SortFunc(steps, func(a, b rssStep) int { return a.Pending - b.Pending })
+	rep.RSSByPending = steps
+	rep.PeakRSSMiB = map[string]map[string]float64{"creation": mib(creationPeaks), "measured": mib(w.peaks)}
+	// What a worker replays to rebuild a pending attempt it no longer
+	// holds in its cache.
+	var ids []string
+	for _, k := range spread(users, cfg.historySample) {
+		ids = append(ids, attempts[k])
+	}
+	if avg, n, err := st.historyEvents(ctx, ids); err != nil {
+		logf("history events not counted: %v", err)
+	} else if n > 0 {
+		rep.HistoryEventsPerPending, rep.HistorySampled = &avg, n
+	}
+	if seeds != nil {
+		rep.SignInsAfter = signInSample(ctx, cfg, st, c, sys, users, attempts, seeds, enrolledAt)
+	}
 	rep.TargetRate = cfg.rate
 	rep.AchievedRate = float64(rec.completed) / w.last.at.Sub(w.first.at).Seconds()
 	rep.perOperation(rec.completed, "poll")
 	return rep, nil
+}
+
+// memoryStep is how many attempts apart the memory is sampled while they
+// are created: every 5,000 from 50,000 on (10,000, 25,000, 50,000, 75,000
+// and 100,000 among them), else every tenth.
+func memoryStep(pending int) int {
+	if pending >= 50000 {
+		return 5000
+	}
+	return max(1, pending/10)
+}
+
+// defaultWorkflowCache is a worker's workflow cache unless -workflow-cache
+// says otherwise (cmd/flexauth's default, the Temporal SDK's).
+const defaultWorkflowCache = 10000
+
+// signInSample signs in, with the right TOTP code, a sample of the pending
+// attempts spread over their creation: those started before the last
+// cache-full were evicted from the worker's workflow cache, so their
+// workflow is rebuilt from its history on the way. Each must end
+// authenticated: an eviction loses nothing.
+func signInSample(ctx context.Context, cfg config, st *stack, c *client, sys string, users []int, attempts, seeds []string, enrolledAt time.Time) *sampleSignIns {
+	cached := cfg.workflowCache
+	if cached == 0 {
+		cached = defaultWorkflowCache
+	}
+	cached *= cfg.workerReplicas
+	out := &sampleSignIns{}
+	var took, tookEvicted []time.Duration
+	positions := make([]int, len(users)) // in creation order
+	for i := range positions {
+		positions[i] = i
+	}
+	for _, pos := range spread(positions, cfg.historySample) {
+		k := users[pos]
+		// A code signs in once, and its time step or an earlier one no
+		// more after a later one: within the step of the enrolment's
+		// codes, the next step's code (accepted as one step of clock
+		// skew) is the one that signs in.
+		at := time.Now()
+		if at.Unix()/attempt.TOTPPeriod <= enrolledAt.Unix()/attempt.TOTPPeriod {
+			at = at.Add(attempt.TOTPPeriod * time.Second)
+		}
+		code, err := attempt.TOTPCode(seeds[k], at)
+		if err != nil {
+			out.Failures = append(out.Failures, err.Error())
+			continue
+		}
+		out.Sampled++
+		evicted := pos < len(users)-cached
+		sent := time.Now()
+		a, err := c.post(ctx, st.apis[k%len(st.apis)]+"/v1/check", map[string]any{
+			"system": sys, "authid": fmt.Sprintf("%s-%d", sys, k), "attempt": attempts[k], "pin": code,
+		})
+		if evicted {
+			out.Evicted++
+			tookEvicted = append(tookEvicted, time.Since(sent))
+		} else {
+			took = append(took, time.Since(sent))
+		}
+		switch {
+		case err != nil:
+			out.Failures = append(out.Failures, err.Error())
+		case a.status == http.StatusOK && a.Result == "authenticated":
+			out.Authenticated++
+		default:
+			out.Failures = append(out.Failures, fmt.Sprintf("%d %s", a.status, a.body))
+		}
+	}
+	out.CachedLatencyMS, out.EvictedLatencyMS = percentilesOf(took), percentilesOf(tookEvicted)
+	return out
 }

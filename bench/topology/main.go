@@ -4,11 +4,12 @@
 // (internal/topology), `flexauth migrate`, `flexauth api` and `flexauth
 // worker` with the smtp plugin sending to a mail sink (internal/mailsink).
 // It measures what issue 12 asks: sign-ins/s, latency percentiles, history
-// events, PostgreSQL transactions and new connections, and CPU per process
-// read from /proc.
+// events, PostgreSQL transactions and new connections, and CPU and memory
+// per process read from /proc (memory also as the pending attempts grow).
 //
 //	go run ./bench/topology                         # closed-loop sign-ins, production topology
 //	go run ./bench/topology -mode check             # open-loop polling of pending attempts
+//	go run ./bench/topology -mode check -method totp -pending 100000 # TOTP attempts, pending an hour
 //	go run ./bench/topology -target dev             # sign-ins against `flexauth dev`
 //
 // See the README's Benchmarks section. It must run from the repository (it
@@ -57,6 +58,12 @@ func main() {
 	rep.print(os.Stdout)
 }
 
+// The methods of mode check's pending attempts.
+const (
+	methodPIN  = "pin"
+	methodTOTP = "totp"
+)
+
 // config is the command line.
 type config struct {
 	mode, target   string
@@ -67,6 +74,8 @@ type config struct {
 	workerReplicas int
 	users          int
 	pending        int
+	method         string
+	workflowCache  int
 	rate           float64
 	signInRate     float64
 	databaseURL    string
@@ -89,6 +98,8 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.IntVar(&c.workerReplicas, "worker-replicas", 1, "flexauth worker processes")
 	fs.IntVar(&c.users, "users", 0, "users signing in (mode signin); 0: enough that the per-user start limit (10 in 15 minutes) is never reached at 100 sign-ins/s")
 	fs.IntVar(&c.pending, "pending", 10000, "attempts left pending, each of its own user (mode check)")
+	fs.StringVar(&c.method, "method", methodPIN, "mode check: pin (a PIN delivered by email; its attempt lives at most 600 s) or totp (users enrolled first through the admin API; nothing delivered, the attempt lives the system's TTL, an hour)")
+	fs.IntVar(&c.workflowCache, "workflow-cache", 0, "attempts each worker keeps in its workflow cache (its --workflow-cache; 0: its default)")
 	fs.Float64Var(&c.rate, "rate", 3000, "polls of check a second, spread over the pending attempts (mode check)")
 	fs.Float64Var(&c.signInRate, "signin-rate", 0, "mode signin: start this many sign-ins a second, open loop, instead of keeping -concurrency in flight (0: closed loop)")
 	fs.StringVar(&c.databaseURL, "database-url", "", "admin DSN of an existing PostgreSQL to use instead of a throw-away cluster (its CPU then includes everything else it serves)")
@@ -108,8 +119,10 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 		return c, errors.New("-concurrency, -api-replicas and -worker-replicas must be at least 1")
 	case c.duration <= 0 || c.warmup < 0:
 		return c, errors.New("-duration must be positive and -warmup not negative")
-	case c.signInRate < 0:
-		return c, errors.New("-signin-rate must not be negative")
+	case c.signInRate < 0 || c.workflowCache < 0:
+		return c, errors.New("-signin-rate and -workflow-cache must not be negative")
+	case c.method != methodPIN && c.method != methodTOTP:
+		return c, fmt.Errorf("-method %q: want %s or %s", c.method, methodPIN, methodTOTP)
 	case c.mode == "check" && (c.pending < 1 || c.rate <= 0):
 		return c, errors.New("-pending and -rate must be positive")
 	case fs.NArg() > 0:

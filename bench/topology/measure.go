@@ -101,22 +101,106 @@ func readProcesses() (processTable, error) {
 // children it has reaped): the whole of a process tree since it began, as
 // long as no descendant was reaped by anyone outside the tree.
 func (t processTable) treeTicks(root int) int64 {
+	var sum int64
+	for _, pid := range t.tree(root) {
+		sum += t[pid].ticks
+	}
+	return sum
+}
+
+// tree is root and its live descendants; none when root is gone or 0.
+func (t processTable) tree(root int) []int {
 	if _, ok := t[root]; !ok || root == 0 {
-		return 0
+		return nil
 	}
 	children := map[int][]int{}
 	for pid, st := range t {
 		children[st.ppid] = append(children[st.ppid], pid)
 	}
-	var sum int64
+	var out []int
 	stack := []int{root}
 	for len(stack) > 0 {
 		pid := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		sum += t[pid].ticks
+		out = append(out, pid)
 		stack = append(stack, children[pid]...)
 	}
-	return sum
+	return out
+}
+
+// readPSS is a process's proportional set size in KiB from
+// /proc/PID/smaps_rollup: each page shared by n processes counts 1/n in
+// each, so that PostgreSQL's shared buffers count once over its backends.
+// It falls back to VmRSS where smaps_rollup cannot be read (a server run
+// by another user).
+func readPSS(pid int) int64 {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+	if err != nil {
+		return readRSS(pid)
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(line, "Pss:"); ok {
+			kib, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kib
+		}
+	}
+	return readRSS(pid)
+}
+
+// memory is each component's resident memory in KiB: the VmRSS of its own
+// processes (not their plugins), or for a component whose work is done by
+// its children (PostgreSQL's backends) the PSS of its whole tree.
+func (s *stack) memory(t processTable) map[string]int64 {
+	out := map[string]int64{}
+	for _, c := range s.components {
+		for _, pid := range c.pids() {
+			if !c.memoryOfTree {
+				out[c.name] += readRSS(pid)
+				continue
+			}
+			for _, p := range t.tree(pid) {
+				out[c.name] += readPSS(p)
+			}
+		}
+	}
+	return out
+}
+
+// peakWatch samples every component's memory once a second and keeps the
+// largest sample of each: Go's heap grows between two snapshots and the
+// end of a window need not be its high point.
+type peakWatch struct {
+	stop, done chan struct{}
+	peak       map[string]int64
+}
+
+func (s *stack) watchPeaks() *peakWatch {
+	w := &peakWatch{stop: make(chan struct{}), done: make(chan struct{}), peak: map[string]int64{}}
+	go func() {
+		defer close(w.done)
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			if t, err := readProcesses(); err == nil {
+				for name, kib := range s.memory(t) {
+					w.peak[name] = max(w.peak[name], kib)
+				}
+			}
+			select {
+			case <-w.stop:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return w
+}
+
+// end stops the sampling and returns the peaks in KiB.
+func (w *peakWatch) end() map[string]int64 {
+	close(w.stop)
+	<-w.done
+	return w.peak
 }
 
 // snapshot is the counters at one moment.
@@ -131,14 +215,13 @@ type snapshot struct {
 	xacts, sessions int64
 	pgOK            bool
 	sessionsOK      bool
-	// rssKiB is the resident memory of each component's own processes
-	// (not their plugins or backends): what one worker holds with the
-	// attempts it caches, say.
+	// rssKiB is the resident memory of each component (stack.memory):
+	// what one worker holds with the attempts it caches, say.
 	rssKiB map[string]int64
 }
 
 func (s *stack) snapshot(ctx context.Context) (snapshot, error) {
-	snap := snapshot{at: time.Now(), cpu: map[string]int64{}, rssKiB: map[string]int64{}}
+	snap := snapshot{at: time.Now(), cpu: map[string]int64{}}
 	t, err := readProcesses()
 	if err != nil {
 		return snap, err
@@ -146,9 +229,9 @@ func (s *stack) snapshot(ctx context.Context) (snapshot, error) {
 	for _, c := range s.components {
 		for _, pid := range c.pids() {
 			snap.cpu[c.name] += t.treeTicks(pid)
-			snap.rssKiB[c.name] += readRSS(pid)
 		}
 	}
+	snap.rssKiB = s.memory(t)
 	// Its own CPU only: the processes it started are components.
 	snap.cpu["bench"] = t[os.Getpid()].own
 	if s.pgAdmin != nil {

@@ -27,8 +27,20 @@ type report struct {
 	SignInsPerSecond float64 `json:"sign_ins_per_second,omitempty"`
 	// Mode check.
 	Pending      int     `json:"pending,omitempty"`
+	Method       string  `json:"method,omitempty"`
 	TargetRate   float64 `json:"target_rate,omitempty"`
 	AchievedRate float64 `json:"achieved_rate,omitempty"`
+	// EnrolmentSeconds is how long enrolling every user in TOTP took
+	// (method totp); CreationSeconds how long starting the pending
+	// attempts took, StartsPerSecond their rate and StartErrors the
+	// starts that failed.
+	EnrolmentSeconds *float64 `json:"totp_enrolment_seconds,omitempty"`
+	CreationSeconds  float64  `json:"creation_seconds,omitempty"`
+	StartsPerSecond  float64  `json:"starts_per_second,omitempty"`
+	StartErrors      int      `json:"start_errors,omitempty"`
+	// RSSByPending is every component's memory as the pending attempts
+	// grow: how the memory scales with them.
+	RSSByPending []rssStep `json:"rss_by_pending,omitempty"`
 
 	// LatencyMS has p50, p90, p99 and max of start, check (each call)
 	// and the whole sign-in.
@@ -38,7 +50,14 @@ type report struct {
 	ErrorExamples []string `json:"error_examples,omitempty"`
 
 	HistoryEventsPerSignIn *float64 `json:"history_events_per_sign_in,omitempty"`
-	HistorySampled         int      `json:"history_sampled,omitempty"`
+	// HistoryEventsPerPending (mode check) is the history so far of a
+	// pending attempt: what a worker replays when the attempt moves
+	// after leaving its workflow cache.
+	HistoryEventsPerPending *float64 `json:"history_events_per_pending_attempt,omitempty"`
+	HistorySampled          int      `json:"history_sampled,omitempty"`
+	// SignInsAfter (method totp) is the sample of pending attempts signed
+	// in with their code after the window.
+	SignInsAfter *sampleSignIns `json:"sign_ins_after,omitempty"`
 
 	// PostgreSQL, from pg_stat_database over all databases (absent for
 	// dev).
@@ -54,8 +73,45 @@ type report struct {
 	CPUmsPerOp map[string]float64 `json:"cpu_ms_per_operation"`
 	CPUPercent map[string]float64 `json:"cpu_percent"`
 	// RSSMiB is each component's resident memory at the end of the
-	// window (its own processes, without plugins or backends).
+	// window: the VmRSS of its own processes (without plugins), for
+	// postgres the PSS of the postmaster and every backend (shared
+	// buffers counted once).
 	RSSMiB map[string]float64 `json:"rss_mib"`
+	// PeakRSSMiB is the largest of the same, sampled once a second, by
+	// phase ("creation": while mode check starts its attempts;
+	// "measured": the window) then component.
+	PeakRSSMiB map[string]map[string]float64 `json:"peak_rss_mib,omitempty"`
+}
+
+// sampleSignIns is how a sample of pending attempts ended when their
+// code was submitted: Evicted of them had left the workers' workflow
+// caches (started before the last cache-full), and the latencies of the
+// check that carried the code are apart for them (their workflow is
+// replayed first) and for the cached ones.
+type sampleSignIns struct {
+	Sampled          int         `json:"sampled"`
+	Evicted          int         `json:"evicted"`
+	Authenticated    int         `json:"authenticated"`
+	EvictedLatencyMS percentiles `json:"evicted_latency_ms"`
+	CachedLatencyMS  percentiles `json:"cached_latency_ms"`
+	Failures         []string    `json:"failures,omitempty"`
+}
+
+// rssStep is the memory when Pending attempts had started, Seconds after
+// the first start.
+type rssStep struct {
+	Pending int                `json:"pending"`
+	Seconds float64            `json:"seconds"`
+	MiB     map[string]float64 `json:"rss_mib"`
+}
+
+// mib converts KiB by component to MiB.
+func mib(kib map[string]int64) map[string]float64 {
+	out := make(map[string]float64, len(kib))
+	for name, v := range kib {
+		out[name] = float64(v) / 1024
+	}
+	return out
 }
 
 type percentiles struct {
@@ -82,11 +138,9 @@ func newReport(cfg config, st *stack, rec *recorder, first, last snapshot) *repo
 		Mode: cfg.mode, Target: cfg.target, APIs: len(st.apis),
 		WarmupSeconds: cfg.warmup.Seconds(), MeasureSeconds: last.at.Sub(first.at).Seconds(),
 		LatencyMS: map[string]percentiles{}, Errors: rec.errors, ErrorExamples: rec.examples,
-		CPUmsPerOp: map[string]float64{}, CPUPercent: map[string]float64{}, RSSMiB: map[string]float64{},
+		CPUmsPerOp: map[string]float64{}, CPUPercent: map[string]float64{},
 	}
-	for name, kib := range last.rssKiB {
-		rep.RSSMiB[name] = float64(kib) / 1024
-	}
+	rep.RSSMiB = mib(last.rssKiB)
 	if cfg.mode == "signin" && cfg.signInRate > 0 {
 		rep.TargetRate = cfg.signInRate
 	} else if cfg.mode == "signin" {
@@ -173,7 +227,11 @@ func (r *report) print(w io.Writer) {
 			fmt.Fprintf(tw, "sign-ins\t%d completed, %.1f/s at %d in flight\n", r.Operations, r.SignInsPerSecond, r.Concurrency)
 		}
 	case "check":
-		fmt.Fprintf(tw, "polls of check\t%d answered 202, %.0f/s of %.0f/s asked, over %d pending attempts\n", r.Operations, r.AchievedRate, r.TargetRate, r.Pending)
+		fmt.Fprintf(tw, "polls of check\t%d answered 202, %.0f/s of %.0f/s asked, over %d pending %s attempts\n", r.Operations, r.AchievedRate, r.TargetRate, r.Pending, r.Method)
+		if r.EnrolmentSeconds != nil {
+			fmt.Fprintf(tw, "TOTP enrolment\t%.0fs for %d users (%.0f/s)\n", *r.EnrolmentSeconds, r.Pending, float64(r.Pending) / *r.EnrolmentSeconds)
+		}
+		fmt.Fprintf(tw, "attempts started\t%d in %.0fs, %.1f/s (%d starts failed)\n", r.Pending, r.CreationSeconds, r.StartsPerSecond, r.StartErrors)
 	}
 	fmt.Fprintf(tw, "\nlatency ms\tn\tp50\tp90\tp99\tmax\n")
 	for _, name := range []string{"start", "check", "sign-in"} {
@@ -197,6 +255,17 @@ func (r *report) print(w io.Writer) {
 	if r.HistoryEventsPerSignIn != nil {
 		fmt.Fprintf(tw, "history events per sign-in\t%.1f (average of %d workflows)\n", *r.HistoryEventsPerSignIn, r.HistorySampled)
 	}
+	if r.HistoryEventsPerPending != nil {
+		fmt.Fprintf(tw, "history events per pending attempt\t%.1f (average of %d workflows)\n", *r.HistoryEventsPerPending, r.HistorySampled)
+	}
+	if a := r.SignInsAfter; a != nil {
+		fmt.Fprintf(tw, "codes submitted after\t%d authenticated of %d; check with the code ms: %d evicted from the workflow cache p50 %.1f max %.1f, %d cached p50 %.1f max %.1f\n",
+			a.Authenticated, a.Sampled, a.Evicted, a.EvictedLatencyMS.P50, a.EvictedLatencyMS.Max,
+			a.Sampled-a.Evicted, a.CachedLatencyMS.P50, a.CachedLatencyMS.Max)
+		for _, f := range a.Failures[:min(3, len(a.Failures))] {
+			fmt.Fprintf(tw, "  e.g.\t%s\n", strings.TrimSpace(f))
+		}
+	}
 	if r.PGTransactionsPerOp != nil {
 		fmt.Fprintf(tw, "postgres transactions\t%.1f per %s, %.0f/s\n", *r.PGTransactionsPerOp, r.Operation, *r.PGTransactionsPerSec)
 	}
@@ -216,8 +285,36 @@ func (r *report) print(w io.Writer) {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%.0f\n", label, per, r.CPUPercent[name])
 	}
-	fmt.Fprintf(tw, "\nresident memory\tMiB\n")
-	for _, name := range slices.Sorted(maps.Keys(r.RSSMiB)) {
-		fmt.Fprintf(tw, "%s\t%.0f\n", name, r.RSSMiB[name])
+	r.printMemory(tw)
+}
+
+// printMemory writes the memory tables: at the end, at the peaks, and as
+// the pending attempts grew.
+func (r *report) printMemory(tw io.Writer) {
+	names := slices.Sorted(maps.Keys(r.RSSMiB))
+	phases := slices.DeleteFunc([]string{"creation", "measured"}, func(p string) bool { return r.PeakRSSMiB[p] == nil })
+	fmt.Fprintf(tw, "\nresident memory MiB\tend")
+	for _, p := range phases {
+		fmt.Fprintf(tw, "\tpeak %s", p)
 	}
+	fmt.Fprintln(tw)
+	for _, name := range names {
+		fmt.Fprintf(tw, "%s\t%.0f", name, r.RSSMiB[name])
+		for _, p := range phases {
+			fmt.Fprintf(tw, "\t%.0f", r.PeakRSSMiB[p][name])
+		}
+		fmt.Fprintln(tw)
+	}
+	if len(r.RSSByPending) == 0 {
+		return
+	}
+	fmt.Fprintf(tw, "\nMiB by pending\tafter s\t%s\n", strings.Join(names, "\t"))
+	for _, s := range r.RSSByPending {
+		fmt.Fprintf(tw, "%d\t%.0f", s.Pending, s.Seconds)
+		for _, name := range names {
+			fmt.Fprintf(tw, "\t%.0f", s.MiB[name])
+		}
+		fmt.Fprintln(tw)
+	}
+	fmt.Fprintln(tw, "(postgres: PSS of the postmaster and every backend; others: VmRSS of their own processes)")
 }

@@ -10,18 +10,22 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/uptrace/bun/driver/pgdriver"
 	temporalclient "go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/log"
 
+	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/internal/mailsink"
 	"github.com/flexauth/flexauth/internal/outboxtail"
 	"github.com/flexauth/flexauth/internal/pgtest"
@@ -61,6 +65,9 @@ type component struct {
 	// pids are the roots of the trees (one per replica); a pid of 0 is
 	// skipped.
 	pids func() []int
+	// memoryOfTree: its memory is that of the whole tree (PostgreSQL's
+	// backends), not of the roots alone.
+	memoryOfTree bool
 }
 
 // mailbox finds the code a sign-in's message carries.
@@ -101,7 +108,7 @@ func startProduction(ctx context.Context, cfg config, dir string, logf func(stri
 	if err != nil {
 		logf("PostgreSQL's CPU is not measured: %v", err)
 	}
-	st.components = append(st.components, component{name: "postgres", pids: func() []int { return []int{postgresPID} }})
+	st.components = append(st.components, component{name: "postgres", pids: func() []int { return []int{postgresPID} }, memoryOfTree: true})
 
 	var dsns [3]string // flexauth, temporal, temporal visibility
 	for i := range dsns {
@@ -184,6 +191,9 @@ func startProduction(ctx context.Context, cfg config, dir string, logf func(stri
 			return st, err
 		}
 		s.Args = append(s.Args, "-starts-per-account", startsPerAccount)
+		if cfg.workflowCache > 0 {
+			s.Args = append(s.Args, "--workflow-cache", strconv.Itoa(cfg.workflowCache))
+		}
 		workers = append(workers, s)
 	}
 	for _, s := range slices.Concat(apis, workers) {
@@ -363,11 +373,14 @@ func (m outboxMailbox) code(ctx context.Context, _, attempt string, _ int) (stri
 	return m.outbox.Code(ctx, attempt)
 }
 
-// setUp creates the system and users: users named prefix-0 … prefix-(n-1)
-// with the pin method, through the admin API's CSV import.
-func (s *stack) setUp(ctx context.Context, system string, ttl time.Duration, prefix string, n int) error {
+// setUp creates the system and users: users named prefix-0 …
+// prefix-(n-1) assigned method, through the admin API's CSV import. PIN
+// users get an email address; TOTP users get none (nothing is delivered to
+// them, and enrolling sends no notice then) and are enrolled by
+// enrolTOTP.
+func (s *stack) setUp(ctx context.Context, system string, ttl time.Duration, prefix string, n int, method string) error {
 	if err := s.admin(ctx, http.MethodPost, "/v1/admin/systems", map[string]any{
-		"name": system, "methods": []string{"pin"}, "sensitivity": "low", "ttl_seconds": int(ttl.Seconds()),
+		"name": system, "methods": []string{method}, "sensitivity": "low", "ttl_seconds": int(ttl.Seconds()),
 	}, nil); err != nil {
 		return err
 	}
@@ -377,13 +390,76 @@ func (s *stack) setUp(ctx context.Context, system string, ttl time.Duration, pre
 		b.WriteString("authid,name,email,systems\n")
 		for i := from; i < min(n, from+chunk); i++ {
 			authid := fmt.Sprintf("%s-%d", prefix, i)
-			fmt.Fprintf(&b, "%s,%s,%s,%s:pin\n", authid, authid, email(authid), system)
+			mail := email(authid)
+			if method == methodTOTP {
+				mail = ""
+			}
+			fmt.Fprintf(&b, "%s,%s,%s,%s:%s\n", authid, authid, mail, system, method)
 		}
 		if err := s.do(ctx, http.MethodPost, "/v1/admin/users/import?format=csv&apply=true", s.adminKey, "text/csv", []byte(b.String()), nil); err != nil {
 			return fmt.Errorf("import users: %w", err)
 		}
 	}
 	return nil
+}
+
+// enrolTOTP enrols users prefix-0 … prefix-(n-1) as an administrator does
+// from the console, the fastest way the product offers (the import takes
+// no seeds): the admin API draws a seed (POST /v1/admin/users/{authid}/totp,
+// which answers it once) and activates it on a code computed from it
+// (…/totp/verify). Two requests per user, conc at a time. It returns the
+// seeds, by user, for signing in.
+func (s *stack) enrolTOTP(ctx context.Context, prefix string, n, conc int, logf func(string, ...any)) ([]string, error) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = conc, conc
+	hc := &http.Client{Timeout: waitLimit, Transport: tr}
+	defer tr.CloseIdleConnections()
+	seeds := make([]string, n)
+	var next, done atomic.Int64
+	errs := make(chan error, conc)
+	var wg sync.WaitGroup
+	for range conc {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				seed, err := s.enrolOne(ctx, hc, fmt.Sprintf("%s-%d", prefix, i))
+				if err != nil {
+					errs <- err
+					return
+				}
+				seeds[i] = seed
+				if d := done.Add(1); d%10000 == 0 {
+					logf("%d users enrolled in TOTP", d)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil { // the first
+		return nil, err
+	}
+	return seeds, nil
+}
+
+func (s *stack) enrolOne(ctx context.Context, hc *http.Client, authid string) (string, error) {
+	path := "/v1/admin/users/" + url.PathEscape(authid) + "/totp"
+	var seed struct{ Secret string }
+	if err := s.doWith(ctx, hc, http.MethodPost, path, s.adminKey, "application/json", []byte("{}"), &seed); err != nil {
+		return "", fmt.Errorf("enrol %s: %w", authid, err)
+	}
+	code, err := attempt.TOTPCode(seed.Secret, time.Now())
+	if err != nil {
+		return "", fmt.Errorf("enrol %s: %w", authid, err)
+	}
+	raw, _ := json.Marshal(map[string]string{"code": code})
+	if err := s.doWith(ctx, hc, http.MethodPost, path+"/verify", s.adminKey, "application/json", raw, nil); err != nil {
+		return "", fmt.Errorf("enrol %s: %w", authid, err)
+	}
+	return seed.Secret, nil
 }
 
 func email(authid string) string { return authid + "@bench.example" }
@@ -399,13 +475,17 @@ func (s *stack) admin(ctx context.Context, method, path string, body, out any) e
 }
 
 func (s *stack) do(ctx context.Context, method, path, key, contentType string, body []byte, out any) error {
+	return s.doWith(ctx, http.DefaultClient, method, path, key, contentType, body, out)
+}
+
+func (s *stack) doWith(ctx context.Context, hc *http.Client, method, path, key, contentType string, body []byte, out any) error {
 	req, err := http.NewRequestWithContext(ctx, method, s.apis[0]+path, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("apikey", key)
-	res, err := http.DefaultClient.Do(req)
+	res, err := hc.Do(req)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", method, path, err)
 	}

@@ -17,8 +17,9 @@ func TestMain(m *testing.M) {
 }
 
 // TestBenchmarkReportsEveryFigure runs both modes briefly on one production
-// topology and checks that sign-ins and polls completed without errors and
-// that every figure of the report was measured. It asserts no figure's
+// topology (mode check with both methods) and checks that sign-ins and polls
+// completed without errors and that every figure of the report was
+// measured. It asserts no figure's
 // value: performance is read from the report, not tested.
 func TestBenchmarkReportsEveryFigure(t *testing.T) {
 	if testing.Short() {
@@ -26,7 +27,9 @@ func TestBenchmarkReportsEveryFigure(t *testing.T) {
 	}
 	cfg, err := parseFlags([]string{"-concurrency", "2", "-warmup", "1s", "-duration", "3s",
 		"-repo", "../..", "-database-url", os.Getenv(pgtest.DatabaseURLEnv), "-history-sample", "3",
-		"-pending", "20", "-rate", "50"}, os.Stderr)
+		"-pending", "20", "-rate", "50",
+		// Smaller than the attempts pending: some leave the worker's cache.
+		"-workflow-cache", "10"}, os.Stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,17 +58,49 @@ func TestBenchmarkReportsEveryFigure(t *testing.T) {
 			t.Errorf("no history events counted (%d sampled)", rep.HistorySampled)
 		}
 	})
-	t.Run("polls of pending attempts", func(t *testing.T) {
-		cfg.mode = "check"
-		rep, err := runCheck(ctx, cfg, st, logf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		checkReport(t, rep, "check")
-		if rep.Pending != 20 || rep.AchievedRate <= 0 {
-			t.Errorf("pending %d, achieved %v polls/s", rep.Pending, rep.AchievedRate)
-		}
-	})
+	for _, method := range []string{methodPIN, methodTOTP} {
+		t.Run("polls of pending "+method+" attempts", func(t *testing.T) {
+			cfg.mode, cfg.method = "check", method
+			rep, err := runCheck(ctx, cfg, st, logf)
+			if err != nil {
+				t.Fatal(err) // among others when the policy chose another method
+			}
+			checkReport(t, rep, "check")
+			if rep.Pending != 20 || rep.AchievedRate <= 0 || rep.Method != method {
+				t.Errorf("pending %d %s attempts, achieved %v polls/s", rep.Pending, rep.Method, rep.AchievedRate)
+			}
+			if rep.StartsPerSecond <= 0 || (method == methodTOTP) != (rep.EnrolmentSeconds != nil) {
+				t.Errorf("starts/s %v, enrolment %v", rep.StartsPerSecond, rep.EnrolmentSeconds)
+			}
+			if rep.HistoryEventsPerPending == nil || *rep.HistoryEventsPerPending <= 0 {
+				t.Errorf("no history events counted for the pending attempts")
+			}
+			if method == methodTOTP {
+				// Sampled at 0, 6 and 13 of 20: the first two had left
+				// the cache of 10, and sign in all the same.
+				a := rep.SignInsAfter
+				if a == nil || a.Sampled != 3 || a.Evicted != 2 || a.Authenticated != 3 {
+					t.Errorf("codes submitted after the window: %+v, want 3 sampled, 2 evicted, 3 authenticated", a)
+				}
+			}
+			// Every 2 attempts of 20 (memoryStep), each with every component.
+			if len(rep.RSSByPending) != 10 || rep.RSSByPending[9].Pending != 20 {
+				t.Fatalf("memory by pending: %+v", rep.RSSByPending)
+			}
+			for _, s := range rep.RSSByPending {
+				for _, name := range []string{"api", "worker", "temporal", "postgres"} {
+					if s.MiB[name] <= 0 {
+						t.Errorf("no memory for %s at %d pending: %v", name, s.Pending, s.MiB)
+					}
+				}
+			}
+			for _, phase := range []string{"creation", "measured"} {
+				if rep.PeakRSSMiB[phase]["worker"] <= 0 || rep.PeakRSSMiB[phase]["postgres"] <= 0 {
+					t.Errorf("no peak memory while %s: %v", phase, rep.PeakRSSMiB[phase])
+				}
+			}
+		})
+	}
 }
 
 // checkReport checks a report has operations, no errors, the latencies
@@ -94,7 +129,7 @@ func checkReport(t *testing.T, rep *report, latencies ...string) {
 	if rep.CPUmsPerOp["total"] <= 0 {
 		t.Errorf("no CPU measured: %v", rep.CPUmsPerOp)
 	}
-	for _, name := range []string{"api", "worker", "temporal"} {
+	for _, name := range []string{"api", "worker", "temporal", "postgres"} {
 		if rep.RSSMiB[name] <= 0 {
 			t.Errorf("no resident memory for %s: %v", name, rep.RSSMiB)
 		}

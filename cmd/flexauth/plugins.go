@@ -81,9 +81,9 @@ func (p *pluginFlags) checkLimits() error {
 	return nil
 }
 
-// defaultWorkflowCache is the SDK's own default: about 45 KiB each
-// (measured with bench/topology: a worker holding 10,000 to 44,000 pending
-// attempts stayed at 620-680 MiB).
+// defaultWorkflowCache is the SDK's own default: about 50 KiB each
+// (measured with bench/topology: a worker stayed at 665-676 MiB from 15,000
+// to 100,000 pending attempts). README: The worker's workflow cache.
 const defaultWorkflowCache = 10000
 
 func (p *pluginFlags) register(fs *flag.FlagSet) {
