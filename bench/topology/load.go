@@ -326,14 +326,103 @@ func runCheck(ctx context.Context, cfg config, st *stack, logf func(string, ...a
 	logf("%d users set up; starting an attempt for each", cfg.pending)
 	c := newClient(st.appKey, 1024)
 	delivered := st.mail.received()
+	p, err := startPending(ctx, cfg, st, c, sys, logf)
+	if err != nil {
+		return nil, err
+	}
+	attempts, steps, created := p.attempts, p.steps, p.created
+	// The users with an attempt, polled in turn.
+	var users []int
+	for i, a := range attempts {
+		if a != "" {
+			users = append(users, i)
+		}
+	}
+	if len(users) == 0 {
+		return nil, fmt.Errorf("no attempt started (%d errors)", p.startErrs)
+	}
+	if len(p.otherMethods) > 0 {
+		return nil, fmt.Errorf("the policy chose other methods than %s: %v", cfg.method, p.otherMethods)
+	}
+	// The deliveries are done before the polls, so that their CPU does not
+	// count with the polls'.
+	for deadline := time.Now().Add(2 * time.Minute); cfg.method == methodPIN && delivered >= 0 && st.mail.received() < delivered+len(users) && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+	}
+	logf("%d %s attempts pending (%d starts failed) after %v; %v warm-up, then %v of %.0f polls/s",
+		len(users), cfg.method, p.startErrs, created.Round(time.Second), cfg.warmup, cfg.duration, cfg.rate)
+
+	t0 := time.Now()
+	rec := newRecorder(t0.Add(cfg.warmup), t0.Add(cfg.warmup+cfg.duration))
+	type window struct {
+		first, last snapshot
+		peaks       map[string]int64
+		err         error
+	}
+	measured := make(chan window, 1)
+	go func() {
+		var w window
+		w.first, w.last, w.peaks, w.err = measureWindow(ctx, st, rec)
+		measured <- w
+	}()
+	polls := pollPending(ctx, cfg, st, c, rec, t0, sys, users, attempts)
+	w := <-measured
+	polls.Wait()
+	if w.err != nil {
+		return nil, w.err
+	}
+	rep := newReport(cfg, st, rec, w.first, w.last)
+	rep.Pending = len(users)
+	rep.Method = cfg.method
+	if enrolled > 0 {
+		s := enrolled.Seconds()
+		rep.EnrolmentSeconds = &s
+	}
+	rep.CreationSeconds = created.Seconds()
+	rep.StartsPerSecond = float64(len(users)) / created.Seconds()
+	rep.StartErrors = p.startErrs
+	slices.SortFunc(steps, func(a, b rssStep) int { return a.Pending - b.Pending })
+	rep.RSSByPending = steps
+	rep.PeakRSSMiB = map[string]map[string]float64{"creation": mib(p.peaks), "measured": mib(w.peaks)}
+	// What a worker replays to rebuild a pending attempt it no longer
+	// holds in its cache.
+	var ids []string
+	for _, k := range spread(users, cfg.historySample) {
+		ids = append(ids, attempts[k])
+	}
+	if avg, n, err := st.historyEvents(ctx, ids); err != nil {
+		logf("history events not counted: %v", err)
+	} else if n > 0 {
+		rep.HistoryEventsPerPending, rep.HistorySampled = &avg, n
+	}
+	if seeds != nil {
+		rep.SignInsAfter = signInSample(ctx, cfg, st, c, sys, users, attempts, seeds, enrolledAt)
+	}
+	rep.TargetRate = cfg.rate
+	rep.AchievedRate = float64(rec.completed) / w.last.at.Sub(w.first.at).Seconds()
+	rep.perOperation(rec.completed, "poll")
+	return rep, nil
+}
+
+// pendingSet is what startPending made.
+type pendingSet struct {
 	// attempts[i] is user i's attempt, "" when its start failed.
-	attempts := make([]string, cfg.pending)
+	attempts     []string
+	startErrs    int
+	otherMethods map[string]int // methods the policy chose other than cfg.method
+	steps        []rssStep      // memory at each memoryStep of pending attempts
+	peaks        map[string]int64
+	created      time.Duration
+}
+
+// startPending starts an attempt for each of cfg.pending users of sys,
+// cfg.concurrency (at least 16) at a time, sampling every component's
+// memory as they pile up.
+func startPending(ctx context.Context, cfg config, st *stack, c *client, sys string, logf func(string, ...any)) (pendingSet, error) {
+	p := pendingSet{attempts: make([]string, cfg.pending), otherMethods: map[string]int{}}
 	next := atomic.Int64{}
-	var started atomic.Int64
-	var startErrs atomic.Int64
-	var mu sync.Mutex // guards otherMethods, steps
-	otherMethods := map[string]int{}
-	var steps []rssStep
+	var started, startErrs atomic.Int64
+	var mu sync.Mutex // guards p.otherMethods, p.steps
 	step := memoryStep(cfg.pending)
 	var wg sync.WaitGroup
 	began := time.Now()
@@ -356,17 +445,16 @@ func runCheck(ctx context.Context, cfg config, st *stack, logf func(string, ...a
 					// The policy chose otherwise: what is pending is
 					// not what was asked for.
 					mu.Lock()
-					otherMethods[a.Method]++
+					p.otherMethods[a.Method]++
 					mu.Unlock()
 				}
-				attempts[i] = a.Attempt
+				p.attempts[i] = a.Attempt
 				n := int(started.Add(1))
 				if n%step == 0 || n == cfg.pending {
 					at := time.Now()
-					t, err := readProcesses()
-					if err == nil {
+					if t, err := readProcesses(); err == nil {
 						mu.Lock()
-						steps = append(steps, rssStep{Pending: n, Seconds: at.Sub(began).Seconds(), MiB: mib(st.memory(t))})
+						p.steps = append(p.steps, rssStep{Pending: n, Seconds: at.Sub(began).Seconds(), MiB: mib(st.memory(t))})
 						mu.Unlock()
 					}
 				}
@@ -377,42 +465,17 @@ func runCheck(ctx context.Context, cfg config, st *stack, logf func(string, ...a
 		})
 	}
 	wg.Wait()
-	created := time.Since(began)
-	creationPeaks := watch.end()
-	// The users with an attempt, polled in turn.
-	var users []int
-	for i, a := range attempts {
-		if a != "" {
-			users = append(users, i)
-		}
-	}
-	if len(users) == 0 {
-		return nil, fmt.Errorf("no attempt started (%d errors)", startErrs.Load())
-	}
-	if len(otherMethods) > 0 {
-		return nil, fmt.Errorf("the policy chose other methods than %s: %v", cfg.method, otherMethods)
-	}
-	// The deliveries are done before the polls, so that their CPU does not
-	// count with the polls'.
-	for deadline := time.Now().Add(2 * time.Minute); cfg.method == methodPIN && delivered >= 0 && st.mail.received() < delivered+len(users) && time.Now().Before(deadline); {
-		time.Sleep(100 * time.Millisecond)
-	}
-	logf("%d %s attempts pending (%d starts failed) after %v; %v warm-up, then %v of %.0f polls/s",
-		len(users), cfg.method, startErrs.Load(), created.Round(time.Second), cfg.warmup, cfg.duration, cfg.rate)
+	p.created = time.Since(began)
+	p.peaks = watch.end()
+	p.startErrs = int(startErrs.Load())
+	return p, ctx.Err()
+}
 
-	t0 := time.Now()
-	rec := newRecorder(t0.Add(cfg.warmup), t0.Add(cfg.warmup+cfg.duration))
-	type window struct {
-		first, last snapshot
-		peaks       map[string]int64
-		err         error
-	}
-	measured := make(chan window, 1)
-	go func() {
-		var w window
-		w.first, w.last, w.peaks, w.err = measureWindow(ctx, st, rec)
-		measured <- w
-	}()
+// pollPending polls check for users' attempts in turn, cfg.rate a second
+// from t0 until rec's window ends, open loop: a poll is sent when due
+// whatever the earlier ones are doing, up to a bound of polls in flight.
+// The returned group ends when every poll has.
+func pollPending(ctx context.Context, cfg config, st *stack, c *client, rec *recorder, t0 time.Time, sys string, users []int, attempts []string) *sync.WaitGroup {
 	const maxInFlight = 4096
 	sem := make(chan struct{}, maxInFlight)
 	var polls sync.WaitGroup
@@ -451,42 +514,7 @@ func runCheck(ctx context.Context, cfg config, st *stack, logf func(string, ...a
 			}
 		})
 	}
-	w := <-measured
-	polls.Wait()
-	if w.err != nil {
-		return nil, w.err
-	}
-	rep := newReport(cfg, st, rec, w.first, w.last)
-	rep.Pending = len(users)
-	rep.Method = cfg.method
-	if enrolled > 0 {
-		s := enrolled.Seconds()
-		rep.EnrolmentSeconds = &s
-	}
-	rep.CreationSeconds = created.Seconds()
-	rep.StartsPerSecond = float64(len(users)) / created.Seconds()
-	rep.StartErrors = int(startErrs.Load())
-	slices.SortFunc(steps, func(a, b rssStep) int { return a.Pending - b.Pending })
-	rep.RSSByPending = steps
-	rep.PeakRSSMiB = map[string]map[string]float64{"creation": mib(creationPeaks), "measured": mib(w.peaks)}
-	// What a worker replays to rebuild a pending attempt it no longer
-	// holds in its cache.
-	var ids []string
-	for _, k := range spread(users, cfg.historySample) {
-		ids = append(ids, attempts[k])
-	}
-	if avg, n, err := st.historyEvents(ctx, ids); err != nil {
-		logf("history events not counted: %v", err)
-	} else if n > 0 {
-		rep.HistoryEventsPerPending, rep.HistorySampled = &avg, n
-	}
-	if seeds != nil {
-		rep.SignInsAfter = signInSample(ctx, cfg, st, c, sys, users, attempts, seeds, enrolledAt)
-	}
-	rep.TargetRate = cfg.rate
-	rep.AchievedRate = float64(rec.completed) / w.last.at.Sub(w.first.at).Seconds()
-	rep.perOperation(rec.completed, "poll")
-	return rep, nil
+	return &polls
 }
 
 // memoryStep is how many attempts apart the memory is sampled while they
