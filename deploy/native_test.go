@@ -3,6 +3,7 @@ package deploy_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/uptrace/bun/driver/pgdriver"
 
 	"github.com/flexauth/flexauth/internal/pgtest"
 	"github.com/flexauth/flexauth/internal/topology"
@@ -95,6 +97,7 @@ func startNative(t *testing.T) *native {
 	n.temporal = tp
 	t.Cleanup(func() { _ = tp.Kill() })
 	t.Logf("temporal on PostgreSQL answering at %s after %v", tp.Addr, time.Since(began).Round(time.Millisecond))
+	wantVisibilityIndexes(t, visibilityDB)
 
 	n.mail = newMailSink(t)
 	plugins, err := topology.WritePlugins("..", n.dir, n.mail.Addr(), n.mail.CAFile())
@@ -271,4 +274,33 @@ func tail(path string) string {
 		raw = raw[len(raw)-4000:]
 	}
 	return string(raw)
+}
+
+// wantVisibilityIndexes checks that Temporal's visibility table kept only
+// the indexes of the lists (embedtemporal/visibility-indexes.sql, which
+// compose's temporal-visibility-indexes service applies too).
+func wantVisibilityIndexes(t *testing.T, dsn string) {
+	t.Helper()
+	db := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(dsn)))
+	defer db.Close()
+	rows, err := db.QueryContext(t.Context(), `SELECT indexname FROM pg_indexes WHERE tablename = 'executions_visibility' ORDER BY indexname`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, n)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"by_execution_time", "by_status", "by_task_queue", "by_workflow_id", "by_workflow_type", "default_idx", "executions_visibility_pkey"}
+	if !slices.Equal(names, want) {
+		t.Errorf("executions_visibility's indexes = %v, want %v", names, want)
+	}
 }

@@ -3,6 +3,7 @@ package embedtemporal
 import (
 	"context"
 	"database/sql"
+	_ "embed"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -96,6 +97,9 @@ func StartPostgres(ctx context.Context, cfg PostgresConfig) (*Server, error) {
 			return nil, err
 		}
 		if err := setupPostgresSchema(visibility, postgresVisibilitySchema, serverLogger); err != nil {
+			return nil, err
+		}
+		if err := dropVisibilityIndexes(visibility, serverLogger); err != nil {
 			return nil, err
 		}
 		if err := forgetMembers(main, serverLogger); err != nil {
@@ -192,6 +196,41 @@ func setupPostgresSchema(cfg *config.SQL, name string, logger tlog.Logger) error
 	}
 	if err := schema.NewUpdateSchemaTask(conn, &schema.UpdateConfig{DBName: cfg.DatabaseName, SchemaName: name}, logger).Run(); err != nil {
 		return fmt.Errorf("update schema %s in %s: %w", name, cfg.DatabaseName, err)
+	}
+	return nil
+}
+
+// visibilityIndexes drops the visibility indexes flexauth's namespace
+// never reads (the file says which and why); docker-compose.yml applies
+// the same file.
+//
+//go:embed visibility-indexes.sql
+var visibilityIndexes string
+
+// visibilityIndexStatements returns the statements of
+// visibility-indexes.sql, one DROP INDEX each.
+func visibilityIndexStatements() []string {
+	var out []string
+	for line := range strings.Lines(visibilityIndexes) {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "--") {
+			out = append(out, strings.TrimSuffix(line, ";"))
+		}
+	}
+	return out
+}
+
+// dropVisibilityIndexes applies visibility-indexes.sql; each statement
+// can run again, as it does at every start.
+func dropVisibilityIndexes(cfg *config.SQL, logger tlog.Logger) error {
+	conn, err := sqltool.NewConnection(cfg, logger)
+	if err != nil {
+		return fmt.Errorf("connect to %s to drop unused visibility indexes: %w", cfg.DatabaseName, err)
+	}
+	defer conn.Close()
+	for _, stmt := range visibilityIndexStatements() {
+		if err := conn.Exec(stmt); err != nil {
+			return fmt.Errorf("%s in %s: %w", stmt, cfg.DatabaseName, err)
+		}
 	}
 	return nil
 }
