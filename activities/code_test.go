@@ -10,6 +10,7 @@ import (
 	"github.com/flexauth/flexauth/activities"
 	"github.com/flexauth/flexauth/admission"
 	"github.com/flexauth/flexauth/attempt"
+	"github.com/flexauth/flexauth/internal/storetest"
 	"github.com/flexauth/flexauth/secret"
 	"github.com/flexauth/flexauth/store"
 )
@@ -259,6 +260,68 @@ func TestStartLimits(t *testing.T) {
 		if res := start(tc.system, tc.ip); res.Allowed != tc.allowed {
 			t.Fatalf("start %d (%s from %s): allowed = %v, want %v (%v)", i+1, tc.system, tc.ip, res.Allowed, tc.allowed, res.Reasons)
 		}
+	}
+}
+
+// The account-wide limit counts the account's application starts of the
+// last minute from its per-second counts, on both databases: a rerun of a
+// begin is not counted again, console sign-ins are not counted, and the
+// budget comes back as the minute passes.
+func TestAccountStartLimit(t *testing.T) {
+	for name, st := range map[string]*store.Store{
+		"postgres": storetest.Open(t, cluster.NewDatabase(t)),
+		"sqlite":   storetest.SQLite(t),
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixtureOn(t, st, nil, activities.Config{Limits: admission.Limits{UserStarts: -1, AccountStarts: 3}})
+			ctx := context.Background()
+			console := store.System{ID: "s2", AccountID: "acc", Name: attempt.ConsoleSystem, Methods: []string{"passwordless"},
+				Sensitivity: "medium", TTLSeconds: 300, CreatedAt: f.now, UpdatedAt: f.now}
+			must(t, f.st.CreateSystem(ctx, &console))
+			must(t, f.st.SetAssignments(ctx, f.user.ID, []store.Assignment{
+				{UserID: f.user.ID, SystemID: "s1", Method: "pin"}, {UserID: f.user.ID, SystemID: "s2", Method: "passwordless"},
+			}))
+			n := 0
+			start := func(system string) activities.BeginResult {
+				t.Helper()
+				n++
+				s := f.input
+				s.AttemptID, s.System = fmt.Sprint("att", n), system
+				f.now = f.now.Add(10 * time.Second)
+				return f.begin(t, s)
+			}
+			for i, tc := range []struct {
+				system  string
+				allowed bool
+			}{
+				{"vpn", true}, {"console", true}, {"vpn", true}, {"vpn", true},
+				{"vpn", false}, // the fourth application start of the minute
+			} {
+				res := start(tc.system)
+				if res.Allowed != tc.allowed {
+					t.Fatalf("start %d (%s): allowed = %v, want %v (%v)", i+1, tc.system, res.Allowed, tc.allowed, res.Reasons)
+				}
+				if !tc.allowed && (len(res.Reasons) == 0 || res.Reasons[0] != "rate limited: 4 starts for the account in the last minute (limit 3)") {
+					t.Fatalf("refused for %v", res.Reasons)
+				}
+			}
+			// A retried begin answers as before and counts nothing more.
+			again := f.input
+			again.AttemptID, again.System = "att1", "vpn"
+			if res := f.begin(t, again); !res.Allowed {
+				t.Fatalf("the rerun of the first begin answers %v", res.Reasons)
+			}
+			// At 81 s the minute holds the starts of 30, 40 and 50 s (the
+			// refused one is an attempt too); at 121 s only that of 81 s.
+			f.now = f.now.Add(21 * time.Second)
+			if res := start("vpn"); res.Allowed {
+				t.Fatalf("at %v: allowed with 3 starts in the minute", f.now)
+			}
+			f.now = f.now.Add(30 * time.Second)
+			if res := start("vpn"); !res.Allowed {
+				t.Fatalf("a minute on: refused %v", res.Reasons)
+			}
+		})
 	}
 }
 

@@ -120,8 +120,10 @@ func (l Limits) Exceeded(ctx context.Context, st LimitStore, req StartRequest) (
 			limit{l.UserStarts, store.AttemptCount{
 				AccountID: req.AccountID, AuthID: req.AuthID, NotSystems: anonymous, Since: req.At.Add(-l.Window),
 			}, fmt.Sprintf("starts for this user in %s", l.Window)},
+			// The account's starts come from its per-second counts: a
+			// count of its attempts would read every one of the minute.
 			limit{l.AccountStarts, store.AttemptCount{
-				AccountID: req.AccountID, NotSystems: anonymous, Since: req.At.Add(-time.Minute),
+				AccountID: req.AccountID, FromCounter: true, Since: req.At.Add(-time.Minute),
 			}, "starts for the account in the last minute"})
 	}
 	// Every count in one query: a start pays one round trip for its limits.
@@ -137,10 +139,16 @@ func (l Limits) Exceeded(ctx context.Context, st LimitStore, req StartRequest) (
 		return "", err
 	}
 	for i, lim := range limits {
-		if n := ns[i]; n+self > lim.max {
+		n := ns[i] + self
+		if lim.count.FromCounter && req.Recorded {
+			// A start is counted when its begin commits: the recorded
+			// start asking is not in the counts yet.
+			n++
+		}
+		if n > lim.max {
 			// n is exact up to one past the limit, so the figure is the
 			// real count when a start first crosses it.
-			return fmt.Sprintf("rate limited: %d %s (limit %d)", n+self, lim.what, lim.max), nil
+			return fmt.Sprintf("rate limited: %d %s (limit %d)", n, lim.what, lim.max), nil
 		}
 	}
 	return "", nil

@@ -217,6 +217,9 @@ type Opening struct {
 	// Cancelled are the attempts that ended cancelled: the subject's older
 	// pending ones or, superseded, this one.
 	Cancelled []string
+	// inserted is true when this run recorded the attempt (not a rerun):
+	// it is counted then.
+	inserted bool
 }
 
 // OpenAttempt begins an attempt in one transaction: it records a with its
@@ -232,7 +235,13 @@ func (s *Store) OpenAttempt(ctx context.Context, a *Attempt, effect string, resu
 		if o, events, err = s.open(ctx, tx, a, effect, result, at, events); err != nil || o.Done {
 			return err
 		}
-		return appendAudit(ctx, tx, events)
+		if err := appendAudit(ctx, tx, events); err != nil {
+			return err
+		}
+		if o.inserted {
+			return countStart(ctx, tx, a, at)
+		}
+		return nil
 	})
 	if err != nil {
 		return Opening{}, fmt.Errorf("open attempt %s: %w", a.ID, err)
@@ -267,8 +276,13 @@ func (s *Store) BeginAttempt(ctx context.Context, a *Attempt, effect string, res
 		if err != nil {
 			return err
 		}
-		_, err = publish(ctx, tx, a.ID, p.Update, opened, p.Events)
-		return err
+		if _, err = publish(ctx, tx, a.ID, p.Update, opened, p.Events); err != nil {
+			return err
+		}
+		if o.inserted {
+			return countStart(ctx, tx, a, at)
+		}
+		return nil
 	})
 	if err != nil {
 		return Opening{}, fmt.Errorf("begin attempt %s: %w", a.ID, err)
@@ -293,7 +307,9 @@ func (s *Store) open(ctx context.Context, tx bun.IDB, a *Attempt, effect string,
 		return Opening{}, nil, fmt.Errorf("insert: %w", err)
 	}
 	var o Opening
-	if n, _ := res.RowsAffected(); n == 0 {
+	n, _ := res.RowsAffected()
+	o.inserted = n > 0
+	if n == 0 {
 		events = nil // audited by the run that inserted it
 		if o.Done, err = loadEffect(ctx, tx, a.ID, effect, result); err != nil || o.Done {
 			return o, nil, err
@@ -319,6 +335,12 @@ type AttemptCount struct {
 	// sign-in came from: the user's (AuthID set) or any user's of the account.
 	UnknownIPs bool
 	Since      time.Time
+	// FromCounter reads the account's application starts (every system but
+	// the console and the security settings) from its per-second counts
+	// instead of its attempts: only AccountID and Since apply, and only
+	// CountAttemptsEach reads it. A start is counted when its begin
+	// commits, so the begin that asks has not counted itself yet.
+	FromCounter bool
 	// AtMost stops counting after this many (0: count all). A limit only
 	// needs to know whether it is exceeded, and the account-wide count
 	// would otherwise read every attempt of the window: its cost would
@@ -345,6 +367,10 @@ func (s *Store) CountAttemptsEach(ctx context.Context, fs ...AttemptCount) ([]in
 	q := s.db.NewSelect()
 	for i, f := range fs {
 		col := bun.Ident(fmt.Sprintf("n%d", i))
+		if f.FromCounter {
+			q = q.ColumnExpr("(?) AS ?", s.startCount(f), col)
+			continue
+		}
 		if f.AtMost > 0 {
 			first := s.attemptCount(f).ColumnExpr("1").Limit(int64(f.AtMost))
 			q = q.ColumnExpr("(SELECT count(*) FROM (?) AS c) AS ?", first, col)

@@ -52,6 +52,7 @@ func migrations(postgres bool) *migrate.Migrations {
 		{"20261221000001", "self_service_sessions_verification_notices", selfServiceSchema},
 		{"20261228000001", "organisation_tree", organisationSchema},
 		{"20261230000001", "message_templates", messageSchema},
+		{"20261231000001", "start_counts", startCountSchema},
 	} {
 		script := types.Replace(step.script)
 		m.Add(migrate.Migration{
