@@ -10,13 +10,6 @@ import (
 	"github.com/flexauth/flexauth/store"
 )
 
-// anonymousSystems are the built-in systems whose sign-ins anyone can
-// start, without a key: the console's and the security settings'. Each
-// has the console limits of its own, and neither spends an application's.
-func anonymousSystem(system string) bool {
-	return system == attempt.ConsoleSystem || system == attempt.SecuritySystem
-}
-
 // Limits bound how often attempts may start. They stop message bombing and
 // guessing at scale; more starts than a limit in its window are refused
 // (and audited) before anything is sent. Zero means the default, negative
@@ -90,7 +83,7 @@ func (l Limits) Exceeded(ctx context.Context, st LimitStore, req StartRequest) (
 	}
 	var limits []limit
 	anonymous := []string{attempt.ConsoleSystem, attempt.SecuritySystem}
-	if anonymousSystem(req.System) {
+	if attempt.Anonymous(req.System) {
 		kind := "console sign-ins"
 		if req.System == attempt.SecuritySystem {
 			kind = "security settings sign-ins"

@@ -13,3 +13,10 @@ const SecuritySystem = "@security"
 // account in the console. Its sign-ins need no key, so anyone can start
 // them: they have limits of their own and never spend an application's.
 const ConsoleSystem = "console"
+
+// Anonymous reports whether system is one whose sign-ins anyone can start,
+// without an application's key: the console's and the security settings'.
+// Each has limits of its own, and neither spends an application's.
+func Anonymous(system string) bool {
+	return system == ConsoleSystem || system == SecuritySystem
+}

@@ -110,14 +110,22 @@ func mailPart(t *testing.T, raw []byte, typ string) (string, mail.Header) {
 	}
 }
 
-func TestSignInLinkByEmailThroughTheSMTPPlugin(t *testing.T) {
-	t.Parallel()
+// smtpHarness is a deployment whose email goes through the real SMTP
+// plugin process to a mailbox of the test's own (SMS through the outbox).
+func smtpHarness(t *testing.T) (*harness, *mailbox) {
+	t.Helper()
 	mb := newMailbox(t)
 	mailHost, mailPort, _ := net.SplitHostPort(mb.addr)
 	h := newHarness(t, withPlugins(map[string]string{"email": "mail", "sms": "outbox"}, host.Spec{
 		Name: "mail", Command: []string{smtpBin},
 		Config: map[string]string{"host": mailHost, "port": mailPort, "tls": "none", "from": "flexauth <auth@example.com>"},
 	}))
+	return h, mb
+}
+
+func TestSignInLinkByEmailThroughTheSMTPPlugin(t *testing.T) {
+	t.Parallel()
+	h, mb := smtpHarness(t)
 	h.Setup("wiki", []string{"passwordless"}, "low", "mia", "passwordless")
 	body := req{"system": "wiki", "authid": "mia"}
 	h.Expect("/v1/start", body, http.StatusOK, "success")
@@ -144,12 +152,7 @@ func TestSignInLinkByEmailThroughTheSMTPPlugin(t *testing.T) {
 // code in the message still signs in.
 func TestMessageTemplatesChangeWhatIsDelivered(t *testing.T) {
 	t.Parallel()
-	mb := newMailbox(t)
-	mailHost, mailPort, _ := net.SplitHostPort(mb.addr)
-	h := newHarness(t, withPlugins(map[string]string{"email": "mail", "sms": "outbox"}, host.Spec{
-		Name: "mail", Command: []string{smtpBin},
-		Config: map[string]string{"host": mailHost, "port": mailPort, "tls": "none", "from": "flexauth <auth@example.com>"},
-	}))
+	h, mb := smtpHarness(t)
 	h.Setup("wiki", []string{"pin"}, "low", "mia", "pin")
 	h.Admin(http.MethodPut, "/v1/admin/messages", req{
 		"brand": req{"name": "Acme <Wiki>", "color": "#0f766e"},

@@ -31,13 +31,6 @@ CREATE TABLE start_counts (
 // account limit's window of a minute.
 const startCountHorizon = 2 * time.Minute
 
-// countsAsAppStart says whether an attempt of system counts toward the
-// account's start limit: the console's and the security settings' sign-ins
-// have limits of their own.
-func countsAsAppStart(system string) bool {
-	return system != attempt.ConsoleSystem && system != attempt.SecuritySystem
-}
-
 // countStart adds a new attempt of a to its account's count for the
 // second at, within tx. It is the transaction's last write, so that the
 // account's row of that second stays locked only until the commit: the
@@ -45,7 +38,9 @@ func countsAsAppStart(system string) bool {
 // The first start of a second also deletes the account's counts past the
 // horizon.
 func countStart(ctx context.Context, tx bun.IDB, a *Attempt, at time.Time) error {
-	if !countsAsAppStart(a.System) {
+	if attempt.Anonymous(a.System) {
+		// The console's and the security settings' sign-ins have limits
+		// of their own.
 		return nil
 	}
 	second := at.Unix()
