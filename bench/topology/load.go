@@ -278,12 +278,16 @@ func measureWindow(ctx context.Context, st *stack, rec *recorder) (first, last s
 		return first, last, nil, err
 	}
 	watch := st.watchPeaks()
+	profiled := st.profile(ctx, rec.to.Sub(rec.from))
 	err = sleepUntil(rec.to)
 	peaks = watch.end()
 	if err != nil {
 		return first, last, peaks, err
 	}
 	last, err = st.snapshot(ctx)
+	if perr := profiled(); err == nil {
+		err = perr
+	}
 	return first, last, peaks, err
 }
 

@@ -83,6 +83,7 @@ type config struct {
 	keep           bool
 	json           bool
 	historySample  int
+	profileDir     string
 }
 
 func parseFlags(args []string, out io.Writer) (config, error) {
@@ -107,6 +108,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.BoolVar(&c.keep, "keep", false, "keep the work folder (logs of every process) and print its path")
 	fs.BoolVar(&c.json, "json", false, "print the report as JSON")
 	fs.IntVar(&c.historySample, "history-sample", 20, "completed sign-ins whose workflow history is counted")
+	fs.StringVar(&c.profileDir, "profile", "", "production: write CPU profiles of the Temporal server and of each worker over the measured window into this folder (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -123,6 +125,8 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 		return c, errors.New("-signin-rate and -workflow-cache must not be negative")
 	case c.method != methodPIN && c.method != methodTOTP:
 		return c, fmt.Errorf("-method %q: want %s or %s", c.method, methodPIN, methodTOTP)
+	case c.profileDir != "" && c.target != "production":
+		return c, errors.New("-profile: the production target only (dev runs Temporal inside flexauth)")
 	case c.mode == "check" && (c.pending < 1 || c.rate <= 0):
 		return c, errors.New("-pending and -rate must be positive")
 	case fs.NArg() > 0:

@@ -218,6 +218,9 @@ type snapshot struct {
 	// rssKiB is the resident memory of each component (stack.memory):
 	// what one worker holds with the attempts it caches, say.
 	rssKiB map[string]int64
+	// pgCPU is the CPU ticks of the backends connected to each labelled
+	// database (stack.pgDatabases) that are alive at the snapshot.
+	pgCPU map[string]int64
 }
 
 func (s *stack) snapshot(ctx context.Context) (snapshot, error) {
@@ -246,8 +249,37 @@ func (s *stack) snapshot(ctx context.Context) (snapshot, error) {
 		}
 		snap.xacts, snap.pgOK = x.Int64, true
 		snap.sessions, snap.sessionsOK = sess.Int64, sess.Valid
+		if snap.pgCPU, err = s.backendTicks(ctx, t); err != nil {
+			return snap, err
+		}
 	}
 	return snap, nil
+}
+
+// backendTicks sums the CPU of the backends of each labelled database,
+// keyed by pid so that a backend counts only for what it did between two
+// snapshots (see postgresByDatabase).
+func (s *stack) backendTicks(ctx context.Context, t processTable) (map[string]int64, error) {
+	if len(s.pgDatabases) == 0 {
+		return nil, nil
+	}
+	rows, err := s.pgAdmin.QueryContext(ctx, `SELECT pid, datname FROM pg_stat_activity WHERE datname IS NOT NULL`)
+	if err != nil {
+		return nil, fmt.Errorf("read pg_stat_activity: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var pid int
+		var db string
+		if err := rows.Scan(&pid, &db); err != nil {
+			return nil, fmt.Errorf("read pg_stat_activity: %w", err)
+		}
+		if label, ok := s.pgDatabases[db]; ok {
+			out[fmt.Sprintf("%s/%d", label, pid)] = t[pid].own
+		}
+	}
+	return out, rows.Err()
 }
 
 // historyEvents counts the events in the workflow histories of attempts

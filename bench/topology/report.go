@@ -72,6 +72,12 @@ type report struct {
 	// as a share of one core.
 	CPUmsPerOp map[string]float64 `json:"cpu_ms_per_operation"`
 	CPUPercent map[string]float64 `json:"cpu_percent"`
+	// PostgresCPUmsPerOp splits postgres's CPU-ms per operation by the
+	// database its backends serve: flexauth, temporal, temporal_visibility,
+	// and "other" for the rest (background processes such as the WAL
+	// writer, this program's own reads, and backends that ended within
+	// the window). Absent for dev.
+	PostgresCPUmsPerOp map[string]float64 `json:"postgres_cpu_ms_per_operation,omitempty"`
 	// RSSMiB is each component's resident memory at the end of the
 	// window: the VmRSS of its own processes (without plugins), for
 	// postgres the PSS of the postmaster and every backend (shared
@@ -163,6 +169,7 @@ func newReport(cfg config, st *stack, rec *recorder, first, last snapshot) *repo
 		rep.CPUPercent[name] = ms / 10 / secs
 		rep.CPUmsPerOp[name] = ms // divided by perOperation
 	}
+	rep.PostgresCPUmsPerOp = postgresByDatabase(first, last, rep.CPUmsPerOp["postgres"])
 	if first.pgOK && last.pgOK {
 		x := float64(last.xacts - first.xacts)
 		xs := x / secs
@@ -195,11 +202,15 @@ func (r *report) perOperation(n int, operation string) {
 	r.CPUPercent["total"] = pct
 	if n == 0 {
 		clear(r.CPUmsPerOp)
+		r.PostgresCPUmsPerOp = nil
 		r.PGTransactionsPerOp, r.PGNewConnectionsPerOp = nil, nil
 		return
 	}
 	for name := range r.CPUmsPerOp {
 		r.CPUmsPerOp[name] /= float64(n)
+	}
+	for name := range r.PostgresCPUmsPerOp {
+		r.PostgresCPUmsPerOp[name] /= float64(n)
 	}
 	for _, v := range []**float64{&r.PGTransactionsPerOp, &r.PGNewConnectionsPerOp} {
 		if *v != nil {
@@ -285,7 +296,33 @@ func (r *report) print(w io.Writer) {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%.0f\n", label, per, r.CPUPercent[name])
 	}
+	if len(r.PostgresCPUmsPerOp) > 0 {
+		fmt.Fprintf(tw, "\npostgres by database\tms per %s\n", r.Operation)
+		for _, name := range []string{"flexauth", "temporal", "temporal_visibility", "other"} {
+			fmt.Fprintf(tw, "%s\t%.2f\n", name, r.PostgresCPUmsPerOp[name])
+		}
+	}
 	r.printMemory(tw)
+}
+
+// postgresByDatabase is the window's postgres CPU (ms, total) by database
+// label: each backend alive at the end counts what it used since the first
+// snapshot (all of it when it started later); what no such backend used
+// is "other".
+func postgresByDatabase(first, last snapshot, totalMS float64) map[string]float64 {
+	if last.pgCPU == nil {
+		return nil
+	}
+	out := map[string]float64{"flexauth": 0, "temporal": 0, "temporal_visibility": 0}
+	var known float64
+	for key, after := range last.pgCPU {
+		label, _, _ := strings.Cut(key, "/")
+		ms := float64((after-first.pgCPU[key])*int64(clockTick)) / float64(time.Millisecond)
+		out[label] += ms
+		known += ms
+	}
+	out["other"] = max(0, totalMS-known)
+	return out
 }
 
 // printMemory writes the memory tables: at the end, at the peaks, and as

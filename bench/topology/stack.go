@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -24,6 +25,7 @@ import (
 	"github.com/uptrace/bun/driver/pgdriver"
 	temporalclient "go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/log"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/flexauth/flexauth/attempt"
 	"github.com/flexauth/flexauth/internal/mailsink"
@@ -51,12 +53,18 @@ type stack struct {
 	components []component
 	// pgAdmin reads pg_stat_database; nil for dev.
 	pgAdmin *sql.DB
+	// pgDatabases labels the databases whose backends' CPU is told apart
+	// (flexauth, temporal, temporal_visibility) by their names.
+	pgDatabases map[string]string
 	// pgSessions: pg_stat_database counts sessions (PostgreSQL 14+).
 	pgSessions bool
 	// flexauthDB maps attempts to workflow runs; nil for dev.
 	flexauthDB *sql.DB
 	temporal   temporalclient.Client // nil for dev
-	cleanups   []func()
+	// profiles are the CPU profile endpoints (pprof's /profile) by the
+	// file their profile goes to; empty unless -profile.
+	profiles map[string]string
+	cleanups []func()
 }
 
 // component is a process tree whose CPU is measured.
@@ -111,13 +119,15 @@ func startProduction(ctx context.Context, cfg config, dir string, logf func(stri
 	st.components = append(st.components, component{name: "postgres", pids: func() []int { return []int{postgresPID} }, memoryOfTree: true})
 
 	var dsns [3]string // flexauth, temporal, temporal visibility
-	for i := range dsns {
+	st.pgDatabases = map[string]string{}
+	for i, label := range []string{"flexauth", "temporal", "temporal_visibility"} {
 		name, dsn, err := cluster.CreateDatabase()
 		if err != nil {
 			return st, err
 		}
 		st.onClose(func() { _ = cluster.DropDatabase(name) })
 		dsns[i] = dsn
+		st.pgDatabases[name] = label
 	}
 	if st.pgAdmin, err = openPostgres(ctx, cluster.AdminDSN()); err != nil {
 		return st, err
@@ -138,9 +148,19 @@ func startProduction(ctx context.Context, cfg config, dir string, logf func(stri
 	}
 	logf("flexauth built")
 
-	tp, err := topology.StartTemporal(ctx, topology.TemporalConfig{
-		DatabaseURL: dsns[1], VisibilityURL: dsns[2], LogPath: filepath.Join(dir, "temporal.log"),
-	})
+	tcfg := topology.TemporalConfig{DatabaseURL: dsns[1], VisibilityURL: dsns[2], LogPath: filepath.Join(dir, "temporal.log")}
+	if cfg.profileDir != "" {
+		if err := os.MkdirAll(cfg.profileDir, 0o700); err != nil {
+			return st, err
+		}
+		port, err := topology.FreePort()
+		if err != nil {
+			return st, err
+		}
+		tcfg.PprofAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		st.profiles = map[string]string{filepath.Join(cfg.profileDir, "temporal.cpu.pprof"): "http://" + tcfg.PprofAddr + "/debug/pprof/profile"}
+	}
+	tp, err := topology.StartTemporal(ctx, tcfg)
 	if err != nil {
 		return st, err
 	}
@@ -193,6 +213,10 @@ func startProduction(ctx context.Context, cfg config, dir string, logf func(stri
 		s.Args = append(s.Args, "-starts-per-account", startsPerAccount)
 		if cfg.workflowCache > 0 {
 			s.Args = append(s.Args, "--workflow-cache", strconv.Itoa(cfg.workflowCache))
+		}
+		if cfg.profileDir != "" {
+			s.Args = append(s.Args, "--pprof")
+			st.profiles[filepath.Join(cfg.profileDir, fmt.Sprintf("worker-%d.cpu.pprof", i+1))] = strings.TrimSuffix(s.Health, "/readyz") + "/debug/pprof/profile"
 		}
 		workers = append(workers, s)
 	}
@@ -498,4 +522,39 @@ func (s *stack) doWith(ctx context.Context, hc *http.Client, method, path, key, 
 		return json.Unmarshal(raw, out)
 	}
 	return nil
+}
+
+// profile takes a CPU profile of each process in st.profiles over the next
+// d (whole seconds, at least one) and returns a function that waits for
+// them and reports the first that failed.
+func (st *stack) profile(ctx context.Context, d time.Duration) func() error {
+	if len(st.profiles) == 0 {
+		return func() error { return nil }
+	}
+	seconds := max(1, int(d.Seconds()))
+	var g errgroup.Group
+	for file, endpoint := range st.profiles {
+		g.Go(func() error {
+			ctx, cancel := context.WithTimeout(ctx, time.Duration(seconds)*time.Second+time.Minute)
+			defer cancel()
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s?seconds=%d", endpoint, seconds), nil)
+			if err != nil {
+				return err
+			}
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return fmt.Errorf("profile %s: %w", filepath.Base(file), err)
+			}
+			defer res.Body.Close()
+			if res.StatusCode != http.StatusOK {
+				return fmt.Errorf("profile %s: %s", filepath.Base(file), res.Status)
+			}
+			body, err := io.ReadAll(res.Body)
+			if err != nil {
+				return fmt.Errorf("profile %s: %w", filepath.Base(file), err)
+			}
+			return os.WriteFile(file, body, 0o600)
+		})
+	}
+	return g.Wait
 }

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -25,11 +27,12 @@ func TestBenchmarkReportsEveryFigure(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the whole production topology")
 	}
+	profiles := t.TempDir()
 	cfg, err := parseFlags([]string{"-concurrency", "2", "-warmup", "1s", "-duration", "3s",
 		"-repo", "../..", "-database-url", os.Getenv(pgtest.DatabaseURLEnv), "-history-sample", "3",
 		"-pending", "20", "-rate", "50",
 		// Smaller than the attempts pending: some leave the worker's cache.
-		"-workflow-cache", "10"}, os.Stderr)
+		"-workflow-cache", "10", "-profile", profiles}, os.Stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,6 +59,22 @@ func TestBenchmarkReportsEveryFigure(t *testing.T) {
 		}
 		if rep.HistoryEventsPerSignIn == nil || *rep.HistoryEventsPerSignIn <= 0 || rep.HistorySampled == 0 {
 			t.Errorf("no history events counted (%d sampled)", rep.HistorySampled)
+		}
+		for _, name := range []string{"flexauth", "temporal"} {
+			if rep.PostgresCPUmsPerOp[name] <= 0 {
+				t.Errorf("no postgres CPU for the %s database: %v", name, rep.PostgresCPUmsPerOp)
+			}
+		}
+		if _, ok := rep.PostgresCPUmsPerOp["other"]; !ok || len(rep.PostgresCPUmsPerOp) != 4 {
+			t.Errorf("postgres CPU by database: %v", rep.PostgresCPUmsPerOp)
+		}
+		// -profile: a CPU profile of the Temporal server and of the worker
+		// over the window, each one Go's pprof format (gzip).
+		for _, name := range []string{"temporal.cpu.pprof", "worker-1.cpu.pprof"} {
+			b, err := os.ReadFile(filepath.Join(profiles, name))
+			if err != nil || len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+				t.Errorf("profile %s: %d bytes, %v", name, len(b), err)
+			}
 		}
 	})
 	for _, method := range []string{methodPIN, methodTOTP} {
@@ -158,5 +177,33 @@ func TestStatSumsTheProcessAndItsReapedChildren(t *testing.T) {
 	}
 	if got := table.treeTicks(99); got != 0 {
 		t.Errorf("treeTicks of a process gone = %d, want 0", got)
+	}
+}
+
+func TestProfileIsForProductionOnly(t *testing.T) {
+	if _, err := parseFlags([]string{"-target", "dev", "-profile", t.TempDir()}, io.Discard); err == nil || !strings.Contains(err.Error(), "-profile") {
+		t.Errorf("-target dev -profile: %v", err)
+	}
+}
+
+func TestPostgresByDatabase(t *testing.T) {
+	first := snapshot{pgCPU: map[string]int64{"flexauth/10": 5, "temporal/11": 100, "temporal/12": 7}}
+	last := snapshot{pgCPU: map[string]int64{
+		"flexauth/10":            15,  // 10 ticks in the window
+		"flexauth/13":            4,   // started in the window: all of it
+		"temporal/11":            130, // 30
+		"temporal_visibility/14": 2}}  // 2; temporal/12 ended: other
+	got := postgresByDatabase(first, last, 600)
+	want := map[string]float64{"flexauth": 140, "temporal": 300, "temporal_visibility": 20, "other": 140}
+	if len(got) != len(want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %v, want %v (all: %v)", k, got[k], v, got)
+		}
+	}
+	if postgresByDatabase(first, snapshot{}, 600) != nil {
+		t.Error("without backend figures (dev) there is no split")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"sync/atomic"
 	"time"
@@ -58,7 +59,8 @@ func workerChecks(st pinger, tc client.Client, plugins func(context.Context) err
 }
 
 // healthListener serves a worker's probes on their own address: /healthz,
-// /readyz and, when metrics is not nil, /metrics. No Host check: the
+// /readyz, when metrics is not nil, /metrics and, when asked, CPU, heap and
+// goroutine profiles. No Host check: the
 // answers carry fixed words and counters, nothing a page could abuse.
 type healthListener struct {
 	srv *http.Server
@@ -66,7 +68,7 @@ type healthListener struct {
 }
 
 // listenHealth listens on addr now, so that a taken port stops the start.
-func listenHealth(addr string, ready *health.Readiness, metrics http.Handler) (*healthListener, error) {
+func listenHealth(addr string, ready *health.Readiness, metrics http.Handler, profiles bool) (*healthListener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("health listener: %w", err)
@@ -77,7 +79,22 @@ func listenHealth(addr string, ready *health.Readiness, metrics http.Handler) (*
 	if metrics != nil {
 		mux.Handle("GET /metrics", metrics)
 	}
+	if profiles {
+		serveProfiles(mux)
+	}
 	return &healthListener{srv: newHTTPServer(addr, mux), ln: ln}, nil
+}
+
+// serveProfiles adds Go's CPU, heap, allocation and goroutine profiles
+// under /debug/pprof/: how a worker's CPU is taken apart under load
+// (bench/topology -profile). Only these: a profile holds function names,
+// never memory contents, while pprof's cmdline would print the command
+// line, which may carry a database password.
+func serveProfiles(mux *http.ServeMux) {
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	for _, name := range []string{"heap", "allocs", "goroutine"} {
+		mux.Handle("GET /debug/pprof/"+name, pprof.Handler(name))
+	}
 }
 
 // serve answers probes until Shutdown.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/flexauth/flexauth/embedtemporal"
+	"github.com/flexauth/flexauth/internal/health"
 	"github.com/flexauth/flexauth/secret"
 )
 
@@ -81,5 +82,54 @@ func TestWorkerHealthListener(t *testing.T) {
 	// requests (it has dialled) and the worker's polls (it polls).
 	if _, body := get("/metrics"); !strings.Contains(body, `temporal_request_total{`) || !strings.Contains(body, `temporal_long_request_total{`) {
 		t.Errorf("the worker's metrics lack the Temporal SDK's:\n%s", body)
+	}
+}
+
+// TestWorkerProfiles: the worker's profiles are served only when asked
+// for, and never the command line (it may carry a database password).
+func TestWorkerProfiles(t *testing.T) {
+	for _, profiles := range []bool{false, true} {
+		addr := freeAddr(t)
+		hl, err := listenHealth(addr, health.NewReadiness(nil), nil, profiles)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go hl.serve(slog.New(slog.DiscardHandler))
+		status := func(path string) int {
+			res, err := http.Get("http://" + addr + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			_, _ = io.Copy(io.Discard, res.Body)
+			return res.StatusCode
+		}
+		want := http.StatusNotFound
+		if profiles {
+			want = http.StatusOK
+		}
+		for _, p := range []string{"/debug/pprof/heap", "/debug/pprof/goroutine", "/debug/pprof/allocs", "/debug/pprof/profile?seconds=1"} {
+			if got := status(p); got != want {
+				t.Errorf("profiles %v: GET %s = %d, want %d", profiles, p, got, want)
+			}
+		}
+		for _, p := range []string{"/debug/pprof/cmdline", "/debug/pprof/", "/debug/pprof/trace"} {
+			if got := status(p); got != http.StatusNotFound {
+				t.Errorf("profiles %v: GET %s = %d, want 404", profiles, p, got)
+			}
+		}
+		if got := status("/healthz"); got != http.StatusOK {
+			t.Errorf("profiles %v: healthz = %d", profiles, got)
+		}
+		if err := hl.Shutdown(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestWorkerProfilesNeedTheHealthAddress(t *testing.T) {
+	err := runWorker(t.Context(), []string{"--health-addr", "", "--pprof"}, slog.New(slog.DiscardHandler))
+	if err == nil || !strings.Contains(err.Error(), "--pprof serves on the health address") {
+		t.Fatalf("runWorker --pprof without a health address: %v", err)
 	}
 }

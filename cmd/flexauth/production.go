@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -87,12 +88,17 @@ func runWorker(ctx context.Context, args []string, logger *slog.Logger) error {
 	pf.register(fs)
 	healthAddr := fs.String("health-addr", envOrSet("FLEXAUTH_HEALTH_ADDR", defaultHealthAddr),
 		"listen address of /healthz, /readyz and /metrics; empty: none (env FLEXAUTH_HEALTH_ADDR)")
+	profiles := fs.Bool("pprof", envOrSet("FLEXAUTH_PPROF", "") == "true",
+		"also serve Go's CPU, heap and goroutine profiles under /debug/pprof/ on the health address (env FLEXAUTH_PPROF=true)")
 	otlp := registerOTLPFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if err := pf.checkLimits(); err != nil {
 		return err
+	}
+	if *profiles && *healthAddr == "" {
+		return errors.New("--pprof serves on the health address: it needs --health-addr")
 	}
 	grace, err := p.shutdownGrace()
 	if err != nil {
@@ -136,7 +142,7 @@ func runWorker(ctx context.Context, args []string, logger *slog.Logger) error {
 	var polling atomic.Bool
 	if *healthAddr != "" {
 		ready := health.NewReadiness(logger, workerChecks(st, tc, plugins.Ready, &polling)...)
-		hl, err := listenHealth(*healthAddr, ready, metricsHandler(reg))
+		hl, err := listenHealth(*healthAddr, ready, metricsHandler(reg), *profiles)
 		if err != nil {
 			return err
 		}

@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"strings"
 	"time"
@@ -28,6 +30,10 @@ type TemporalConfig struct {
 	// Addr is the frontend's host:port; empty: a free port of 127.0.0.1,
 	// chosen once and kept across restarts, as a service name would be.
 	Addr string `json:"addr"`
+	// PprofAddr, when set, is a host:port where the server serves its
+	// CPU profiles (/debug/pprof/profile?seconds=N): how the benchmarks'
+	// figures for the server are taken apart.
+	PprofAddr string `json:"pprof_addr"`
 	// LogPath receives the server's output (warnings and above).
 	LogPath string `json:"-"`
 }
@@ -66,11 +72,27 @@ func RunTemporalChild() {
 		fmt.Printf("ERROR %v\n", err)
 		os.Exit(1)
 	}
+	if cfg.PprofAddr != "" {
+		servePprof(cfg.PprofAddr)
+	}
 	fmt.Printf("READY %s\n", s.HostPort())
 	// Serve until killed, or until the parent goes away (stdin closes).
 	_, _ = io.Copy(io.Discard, os.Stdin)
 	_ = s.Stop()
 	os.Exit(0)
+}
+
+// servePprof serves CPU profiles on addr in the background; a failure is
+// reported and the server goes on without them.
+func servePprof(addr string) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.ListenAndServe(); err != nil {
+			fmt.Fprintf(os.Stderr, "temporal: profiles on %s: %v\n", addr, err)
+		}
+	}()
 }
 
 // StartTemporal starts the server (this executable again, see
