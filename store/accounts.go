@@ -20,19 +20,23 @@ func (s *Store) CreateAccount(ctx context.Context, a *Account) error {
 	return conflict(err, "account "+a.ID)
 }
 
+// accountSQL is GetAccount's statement (see preparedStatements); its
+// arguments: the ID, false, the ID. The LEFT JOIN keeps an account caught
+// in a hand-made cycle (no top): it is then its own top, with its switch
+// off.
+const accountSQL = ancestorsCTE + `
+SELECT a.id, a.name, a.parent_id, a.created_at, a.email_delivery,
+	coalesce(t.email_password_login, ?) AS email_password_login,
+	coalesce(t.id, a.id) AS top_id, coalesce(t.name, a.name) AS top_name
+FROM accounts a LEFT JOIN accounts t ON t.id = (SELECT id FROM up WHERE parent_id IS NULL)
+WHERE a.id = ?`
+
 // GetAccount loads an account by ID, in one query, with its top
 // organisation (TopID, TopName) and the email and password switch that
 // applies to it: its top organisation's (see Account.EmailPasswordLogin).
 func (s *Store) GetAccount(ctx context.Context, id string) (Account, error) {
 	var a Account
-	// The LEFT JOIN keeps an account caught in a hand-made cycle (no
-	// top): it is then its own top, with its switch off.
-	err := s.db.NewRaw(ancestorsCTE+`
-SELECT a.id, a.name, a.parent_id, a.created_at, a.email_delivery,
-	coalesce(t.email_password_login, ?) AS email_password_login,
-	coalesce(t.id, a.id) AS top_id, coalesce(t.name, a.name) AS top_name
-FROM accounts a LEFT JOIN accounts t ON t.id = (SELECT id FROM up WHERE parent_id IS NULL)
-WHERE a.id = ?`, id, false, id).Scan(ctx, &a)
+	err := s.scanPrepared(ctx, &s.prepared.account, []any{id, false, id}, &a)
 	if err != nil {
 		return Account{}, notFound(err, "account "+id)
 	}
@@ -321,13 +325,19 @@ func (s *Store) CreateAPIKey(ctx context.Context, k *APIKey, events ...AuditEven
 	})
 }
 
+// apiKeyByHashSQL is APIKeyByHash's statement (see preparedStatements),
+// with ? for the hash.
+func apiKeyByHashSQL(db *bun.DB) string {
+	return db.NewSelect().Model((*APIKey)(nil)).
+		Where("hash = ?", bun.Safe("?")).
+		Where("revoked_at IS NULL").
+		String()
+}
+
 // APIKeyByHash finds the unrevoked key with this hash.
 func (s *Store) APIKeyByHash(ctx context.Context, hash string) (APIKey, error) {
 	var k APIKey
-	err := s.db.NewSelect().Model(&k).
-		Where("hash = ?", hash).
-		Where("revoked_at IS NULL").
-		Scan(ctx)
+	err := s.scanPrepared(ctx, &s.prepared.apiKey, []any{hash}, &k)
 	if err != nil {
 		return APIKey{}, notFound(err, "api key")
 	}

@@ -150,7 +150,7 @@ func publish(ctx context.Context, tx bun.IDB, id string, u AttemptUpdate, before
 func (s *Store) CancelOtherAttempts(ctx context.Context, a Attempt, at time.Time) (ids []string, superseded bool, err error) {
 	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		var events []AuditEvent
-		ids, superseded, events, err = cancelOthers(ctx, tx, a, at)
+		ids, superseded, events, err = s.on(tx).cancelOthers(ctx, a, at)
 		if err != nil {
 			return err
 		}
@@ -162,18 +162,29 @@ func (s *Store) CancelOtherAttempts(ctx context.Context, a Attempt, at time.Time
 	return ids, superseded, nil
 }
 
-// cancelOthers is CancelOtherAttempts within tx; it returns the audit
+// otherAttemptsSQL is cancelOthers' statement (see preparedStatements);
+// its arguments: the attempt's start (timeArg), account, system, authid,
+// ID, its start again and AttemptPending.
+func otherAttemptsSQL(db *bun.DB) string {
+	arg := bun.Safe("?")
+	return db.NewSelect().Model((*Attempt)(nil)).Column("id").ColumnExpr("started_at > ? AS newer", arg).
+		Where("account_id = ? AND system = ? AND authid = ? AND id <> ?", arg, arg, arg, arg).
+		Where("(started_at > ? OR state = ?)", arg, arg).
+		String()
+}
+
+// cancelOthers is CancelOtherAttempts within s's transaction; it returns the audit
 // events of the cancellations for the caller to append. One query finds
 // both a newer attempt of the subject and the older pending ones.
-func cancelOthers(ctx context.Context, tx bun.IDB, a Attempt, at time.Time) (ids []string, superseded bool, events []AuditEvent, err error) {
+func (s *Store) cancelOthers(ctx context.Context, a Attempt, at time.Time) (ids []string, superseded bool, events []AuditEvent, err error) {
+	tx := s.db
 	var others []struct {
 		ID    string `bun:"id"`
 		Newer bool   `bun:"newer"`
 	}
-	err = tx.NewSelect().Model((*Attempt)(nil)).Column("id").ColumnExpr("started_at > ? AS newer", a.StartedAt).
-		Where("account_id = ? AND system = ? AND authid = ? AND id <> ?", a.AccountID, a.System, a.AuthID, a.ID).
-		Where("(started_at > ? OR state = ?)", a.StartedAt, AttemptPending).
-		Scan(ctx, &others)
+	started := s.timeArg(a.StartedAt)
+	err = s.scanPrepared(ctx, &s.prepared.otherAttempts,
+		[]any{started, a.AccountID, a.System, a.AuthID, a.ID, started, AttemptPending}, &others)
 	if err != nil {
 		return nil, false, nil, fmt.Errorf("find the subject's other attempts: %w", err)
 	}
@@ -272,7 +283,7 @@ func (s *Store) BeginAttempt(ctx context.Context, a *Attempt, effect string, res
 		if o, opened, err = s.open(ctx, tx, a, effect, result, at, events); err != nil || o.Done {
 			return err
 		}
-		p, err := decide(ctx, &Store{root: s.root, db: tx, postgres: s.postgres, poll: s.poll}, o)
+		p, err := decide(ctx, s.on(tx), o)
 		if err != nil {
 			return err
 		}
@@ -292,7 +303,7 @@ func (s *Store) BeginAttempt(ctx context.Context, a *Attempt, effect string, res
 
 // open is OpenAttempt within tx, but for the audit events, which it
 // returns (the attempt's and its cancellations) for the caller to append.
-func (s *Store) open(ctx context.Context, tx bun.IDB, a *Attempt, effect string, result any, at time.Time, events []AuditEvent) (Opening, []AuditEvent, error) {
+func (s *Store) open(ctx context.Context, tx bun.Tx, a *Attempt, effect string, result any, at time.Time, events []AuditEvent) (Opening, []AuditEvent, error) {
 	if s.postgres {
 		// Two begins of one subject at once would each miss the other's
 		// uncommitted row and both stay pending: the subject's lock makes
@@ -311,12 +322,12 @@ func (s *Store) open(ctx context.Context, tx bun.IDB, a *Attempt, effect string,
 	o.inserted = n > 0
 	if n == 0 {
 		events = nil // audited by the run that inserted it
-		if o.Done, err = loadEffect(ctx, tx, a.ID, effect, result); err != nil || o.Done {
+		if o.Done, err = s.on(tx).loadEffect(ctx, a.ID, effect, result); err != nil || o.Done {
 			return o, nil, err
 		}
 	}
 	var cancelled []AuditEvent
-	o.Cancelled, o.Superseded, cancelled, err = cancelOthers(ctx, tx, *a, at)
+	o.Cancelled, o.Superseded, cancelled, err = s.on(tx).cancelOthers(ctx, *a, at)
 	if err != nil {
 		return Opening{}, nil, err
 	}

@@ -27,12 +27,12 @@ type Effect struct {
 // LoadEffect fills result with the answer of an effect already applied and
 // reports whether there was one.
 func (s *Store) LoadEffect(ctx context.Context, attemptID, key string, result any) (bool, error) {
-	return loadEffect(ctx, s.db, attemptID, key, result)
+	return s.loadEffect(ctx, attemptID, key, result)
 }
 
-func loadEffect(ctx context.Context, db bun.IDB, attemptID, key string, result any) (bool, error) {
+func (s *Store) loadEffect(ctx context.Context, attemptID, key string, result any) (bool, error) {
 	var e Effect
-	err := db.NewSelect().Model(&e).Where("attempt_id = ? AND effect = ?", attemptID, key).Scan(ctx)
+	err := s.scanPrepared(ctx, &s.prepared.effect, []any{attemptID, key}, &e)
 	if err != nil {
 		if errors.Is(notFound(err, "effect"), ErrNotFound) {
 			return false, nil
@@ -43,6 +43,12 @@ func loadEffect(ctx context.Context, db bun.IDB, attemptID, key string, result a
 		return false, fmt.Errorf("decode effect %s of attempt %s: %w", key, attemptID, err)
 	}
 	return true, nil
+}
+
+// effectSQL is loadEffect's statement (see preparedStatements), with ? for
+// the attempt's ID and the effect's key.
+func effectSQL(db *bun.DB) string {
+	return db.NewSelect().Model((*Effect)(nil)).Where("attempt_id = ? AND effect = ?", bun.Safe("?"), bun.Safe("?")).String()
 }
 
 // saveEffect records an effect in the transaction that applies it. Two runs

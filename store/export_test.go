@@ -67,3 +67,15 @@ func (s *Store) ExplainLoginsByMethod(ctx context.Context, accountID, authid str
 	})
 	return strings.Join(lines, "\n"), err
 }
+
+// PrepareAll prepares every statement of preparedStatements now, as their
+// first calls outside a transaction would: a test then runs them prepared
+// within transactions too, not by the first call's fallback.
+func (s *Store) PrepareAll(ctx context.Context) error {
+	for _, st := range s.prepared.all {
+		if _, err := st.prepared(ctx, s.root.DB); err != nil {
+			return err
+		}
+	}
+	return nil
+}

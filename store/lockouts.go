@@ -69,10 +69,16 @@ func (r LockoutRule) lockAfter(failures int, at time.Time) (until *time.Time, ha
 	return &t, false
 }
 
+// factorLocksSQL is FactorLocks' statement (see preparedStatements), with
+// ? for the user's ID.
+func factorLocksSQL(db *bun.DB) string {
+	return db.NewSelect().Model((*FactorLock)(nil)).Where("user_id = ?", bun.Safe("?")).Order("factor").String()
+}
+
 // FactorLocks returns the user's failure runs, by factor.
 func (s *Store) FactorLocks(ctx context.Context, userID string) ([]FactorLock, error) {
 	locks := []FactorLock{}
-	err := s.db.NewSelect().Model(&locks).Where("user_id = ?", userID).Order("factor").Scan(ctx)
+	err := s.scanPrepared(ctx, &s.prepared.factorLocks, []any{userID}, &locks)
 	if err != nil {
 		return nil, fmt.Errorf("load factor locks: %w", err)
 	}
@@ -184,7 +190,7 @@ func (s *Store) recordCodeCheck(ctx context.Context, c CodeCheck) (CodeOutcome, 
 	var out CodeOutcome
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		out = CodeOutcome{}
-		if found, err := loadEffect(ctx, tx, c.AttemptID, c.Effect, &out); err != nil || found {
+		if found, err := s.on(tx).loadEffect(ctx, c.AttemptID, c.Effect, &out); err != nil || found {
 			out.Replayed = found
 			return err
 		}

@@ -25,6 +25,19 @@ type MessageTemplate struct {
 	UpdatedAt time.Time `bun:"updated_at,notnull"`
 }
 
+// messageLevelsSQL is MessageLevels' statement (see preparedStatements);
+// its arguments: the account's ID and the system. The depth bound ends a
+// hand-made cycle, as in Ancestors.
+const messageLevelsSQL = `WITH RECURSIVE up(id, parent_id, depth) AS (
+	SELECT id, parent_id, 0 FROM accounts WHERE id = ?
+	UNION ALL
+	SELECT a.id, a.parent_id, up.depth + 1 FROM accounts a JOIN up ON a.id = up.parent_id WHERE up.depth < 1000
+)
+SELECT m.system, m.message, m.part, m.source, up.depth
+FROM message_templates m JOIN up ON m.account_id = up.id
+WHERE m.system = '' OR (up.depth = 0 AND m.system = ?)
+ORDER BY up.depth`
+
 // MessageLevels returns, in one query, the overrides a delivery to
 // system (or, with system "", the account's own messages) renders with,
 // most specific first: the system's, the account's, then those of each
@@ -38,16 +51,7 @@ func (s *Store) MessageLevels(ctx context.Context, accountID, system string) ([]
 		Source  string
 		Depth   int
 	}
-	// The depth bound ends a hand-made cycle, as in Ancestors.
-	err := s.db.NewRaw(`WITH RECURSIVE up(id, parent_id, depth) AS (
-	SELECT id, parent_id, 0 FROM accounts WHERE id = ?
-	UNION ALL
-	SELECT a.id, a.parent_id, up.depth + 1 FROM accounts a JOIN up ON a.id = up.parent_id WHERE up.depth < 1000
-)
-SELECT m.system, m.message, m.part, m.source, up.depth
-FROM message_templates m JOIN up ON m.account_id = up.id
-WHERE m.system = '' OR (up.depth = 0 AND m.system = ?)
-ORDER BY up.depth`, accountID, system).Scan(ctx, &rows)
+	err := s.scanPrepared(ctx, &s.prepared.messageLevels, []any{accountID, system}, &rows)
 	if err != nil {
 		return nil, fmt.Errorf("load message templates: %w", err)
 	}

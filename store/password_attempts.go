@@ -178,7 +178,7 @@ func (s *Store) CompleteEnrolment(ctx context.Context, e Enrolment) (EnrolmentOu
 	var out EnrolmentOutcome
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		out = EnrolmentOutcome{}
-		if found, err := loadEffect(ctx, tx, e.AttemptID, e.Effect, &out); err != nil || found {
+		if found, err := s.on(tx).loadEffect(ctx, e.AttemptID, e.Effect, &out); err != nil || found {
 			return err
 		}
 		if !e.Valid {

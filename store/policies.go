@@ -125,6 +125,18 @@ func (s *Store) ActivePolicyVersion(ctx context.Context, accountID string) (int,
 	return row.ActiveVersion, nil
 }
 
+// effectivePolicySQL is EffectivePolicy's statement (see
+// preparedStatements); its arguments: the account's ID and
+// BuiltinPolicyVersion.
+const effectivePolicySQL = `WITH RECURSIVE up(id, parent_id, depth) AS (
+	SELECT id, parent_id, 0 FROM accounts WHERE id = ?
+	UNION ALL
+	SELECT a.id, a.parent_id, up.depth + 1 FROM accounts a JOIN up ON a.id = up.parent_id WHERE up.depth < 100000
+)
+SELECT p.account_id, p.active_version FROM up JOIN account_policies p ON p.account_id = up.id
+WHERE p.active_version <> ?
+ORDER BY up.depth LIMIT 1`
+
 // EffectivePolicy says which policy decides for the account's users: the
 // account's own active version when it has one (not BuiltinPolicyVersion),
 // else its nearest ancestor's, found in one query; owner is the account
@@ -140,14 +152,7 @@ func (s *Store) EffectivePolicy(ctx context.Context, accountID string) (owner st
 		AccountID     string `bun:"account_id"`
 		ActiveVersion int    `bun:"active_version"`
 	}
-	err = s.db.NewRaw(`WITH RECURSIVE up(id, parent_id, depth) AS (
-	SELECT id, parent_id, 0 FROM accounts WHERE id = ?
-	UNION ALL
-	SELECT a.id, a.parent_id, up.depth + 1 FROM accounts a JOIN up ON a.id = up.parent_id WHERE up.depth < 100000
-)
-SELECT p.account_id, p.active_version FROM up JOIN account_policies p ON p.account_id = up.id
-WHERE p.active_version <> ?
-ORDER BY up.depth LIMIT 1`, accountID, BuiltinPolicyVersion).Scan(ctx, &rows)
+	err = s.scanPrepared(ctx, &s.prepared.policy, []any{accountID, BuiltinPolicyVersion}, &rows)
 	if err != nil {
 		return "", 0, fmt.Errorf("find the policy of account %s: %w", accountID, err)
 	}

@@ -3,12 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
-	"fmt"
-	"strconv"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -44,81 +38,6 @@ WHERE k.hash = ? AND k.revoked_at IS NULL`
 WHERE k.hash = ? AND k.revoked_at IS NULL`
 )
 
-// pollStatements are the poll's statements, prepared once per Store and,
-// by database/sql, once per pooled connection: applications poll every
-// few seconds for every waiting user, and a fixed text with bind
-// parameters spares PostgreSQL parsing and planning a new query each time
-// (bun would inline the values into the text).
-//
-// They are prepared on first use, not at Open, because Open comes before
-// Migrate creates the tables.
-type pollStatements struct {
-	latest, named pollStatement
-}
-
-type pollStatement struct {
-	text string // in the dialect's placeholders
-	mu   sync.Mutex
-	stmt atomic.Pointer[sql.Stmt]
-}
-
-func newPollStatements(postgres bool) *pollStatements {
-	p := &pollStatements{}
-	p.latest.text = placeholders(pollLatestSQL, postgres)
-	p.named.text = placeholders(pollNamedSQL, postgres)
-	return p
-}
-
-// placeholders numbers the ?s of query $1, $2, … for PostgreSQL; SQLite
-// takes them as they are. The poll's SQL has no other ?.
-func placeholders(query string, postgres bool) string {
-	if !postgres {
-		return query
-	}
-	var b strings.Builder
-	n := 0
-	for {
-		i := strings.IndexByte(query, '?')
-		if i < 0 {
-			b.WriteString(query)
-			return b.String()
-		}
-		n++
-		b.WriteString(query[:i])
-		b.WriteString("$" + strconv.Itoa(n))
-		query = query[i+1:]
-	}
-}
-
-// prepared returns the statement, preparing it on first use. A failed
-// preparation is tried again by the next poll.
-func (p *pollStatement) prepared(ctx context.Context, db *sql.DB) (*sql.Stmt, error) {
-	if stmt := p.stmt.Load(); stmt != nil {
-		return stmt, nil
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if stmt := p.stmt.Load(); stmt != nil {
-		return stmt, nil
-	}
-	stmt, err := db.PrepareContext(ctx, p.text)
-	if err != nil {
-		return nil, fmt.Errorf("prepare the poll: %w", err)
-	}
-	p.stmt.Store(stmt)
-	return stmt, nil
-}
-
-func (p *pollStatements) close() error {
-	var errs []error
-	for _, s := range []*pollStatement{&p.latest, &p.named} {
-		if stmt := s.stmt.Swap(nil); stmt != nil {
-			errs = append(errs, stmt.Close())
-		}
-	}
-	return errors.Join(errs...)
-}
-
 // Poll resolves a poll in one query: the live (unrevoked) API key whose
 // digest is keyHash and the attempt p names in the key's account.
 // ErrNotFound when there is no such key; found is false when the key is
@@ -129,24 +48,12 @@ func (p *pollStatements) close() error {
 // ID, subject, workflow and run, state, method, step and times, but not
 // its challenge, sealed sign-on, digests, IP or user agent.
 func (s *Store) Poll(ctx context.Context, keyHash string, p AttemptPoll) (key APIKey, att Attempt, found bool, err error) {
-	st, args := &s.poll.latest, []any{p.System, p.AuthID, keyHash}
+	st, args := &s.prepared.pollLatest, []any{p.System, p.AuthID, keyHash}
 	if p.ID != "" {
-		st, args = &s.poll.named, []any{p.ID, p.System, p.AuthID, keyHash}
+		st, args = &s.prepared.pollNamed, []any{p.ID, p.System, p.AuthID, keyHash}
 	}
-	stmt, err := st.prepared(ctx, s.root.DB)
-	if err != nil {
-		return APIKey{}, Attempt{}, false, err
-	}
-	if tx, ok := s.db.(bun.Tx); ok {
-		// Within the Store's transaction, on its connection.
-		stmt = tx.StmtContext(ctx, stmt)
-		defer stmt.Close()
-	}
-	// Run through bun so that its query hooks (tracing, statement counts)
-	// see the poll like any other statement; preparedConn hands it to the
-	// prepared statement with the arguments.
 	row := pollRow{key: &key, att: &att}
-	err = s.db.NewRaw(st.text).Conn(preparedConn{stmt: stmt, text: st.text, args: args}).Scan(ctx, &row)
+	err = s.scanPrepared(ctx, st, args, &row)
 	if err == nil && row.n == 0 {
 		err = sql.ErrNoRows
 	}
@@ -159,38 +66,6 @@ func (s *Store) Poll(ctx context.Context, keyHash string, p AttemptPoll) (key AP
 	}
 	att.AccountID, att.System, att.AuthID = key.AccountID, p.System, p.AuthID
 	return key, att, true, nil
-}
-
-// preparedConn is a bun.IConn that runs its prepared statement with its
-// arguments: bun hands it the query text it formatted, which is the
-// statement's own (it has no bun placeholders to fill).
-type preparedConn struct {
-	stmt *sql.Stmt
-	text string
-	args []any
-}
-
-var _ bun.IConn = preparedConn{}
-
-var errNotThePoll = errors.New("store: a prepared statement was asked to run another query")
-
-func (c preparedConn) QueryContext(ctx context.Context, query string, _ ...any) (*sql.Rows, error) {
-	if query != c.text {
-		return nil, errNotThePoll
-	}
-	return c.stmt.QueryContext(ctx, c.args...)
-}
-
-func (c preparedConn) ExecContext(ctx context.Context, query string, _ ...any) (sql.Result, error) {
-	if query != c.text {
-		return nil, errNotThePoll
-	}
-	return c.stmt.ExecContext(ctx, c.args...)
-}
-
-// QueryRowContext completes bun.IConn; bun scans with QueryContext.
-func (c preparedConn) QueryRowContext(ctx context.Context, _ string, _ ...any) *sql.Row {
-	return c.stmt.QueryRowContext(ctx, c.args...)
 }
 
 // pollRow is a bun.Model that scans the poll's row with database/sql

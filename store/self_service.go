@@ -334,7 +334,7 @@ func (s *Store) RecoverByEmail(ctx context.Context, r EmailRecovery) (RecoveryOu
 		return out, err
 	}
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if found, err := loadEffect(ctx, tx, r.AttemptID, r.Effect, &out); err != nil || found {
+		if found, err := s.on(tx).loadEffect(ctx, r.AttemptID, r.Effect, &out); err != nil || found {
 			return err
 		}
 		refuse := func(reason string) error { return errRecoveryRefused{reason} }
@@ -384,7 +384,7 @@ func (s *Store) RecoverByEmail(ctx context.Context, r EmailRecovery) (RecoveryOu
 		// Rolled back: nothing changed. The refusal is the effect.
 		out = RecoveryOutcome{Reason: refused.reason}
 		err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-			if found, err := loadEffect(ctx, tx, r.AttemptID, r.Effect, &out); err != nil || found {
+			if found, err := s.on(tx).loadEffect(ctx, r.AttemptID, r.Effect, &out); err != nil || found {
 				return err
 			}
 			return saveEffect(ctx, tx, r.AttemptID, r.Effect, out, r.At)

@@ -36,7 +36,7 @@ type Store struct {
 	// within one (see BeginAttempt).
 	db       bun.IDB
 	postgres bool
-	poll     *pollStatements // shared with the Store's transactions
+	prepared *preparedStatements // shared with the Store's transactions
 }
 
 // Open connects to dsn: a postgres:// URL selects PostgreSQL, anything else
@@ -79,7 +79,7 @@ func open(ctx context.Context, dsn string) (*Store, error) {
 		if err := db.PingContext(ctx); err != nil {
 			return nil, errors.Join(fmt.Errorf("connect to postgres: %w", err), db.Close())
 		}
-		return &Store{root: db, db: db, postgres: true, poll: newPollStatements(true)}, nil
+		return &Store{root: db, db: db, postgres: true, prepared: newPreparedStatements(db, true)}, nil
 	}
 	if path, ok := sqliteFile(dsn); ok {
 		if err := fileperm.PrivateSQLite(path); err != nil {
@@ -105,7 +105,7 @@ func open(ctx context.Context, dsn string) (*Store, error) {
 	if err := db.PingContext(ctx); err != nil {
 		return nil, errors.Join(fmt.Errorf("open sqlite %s: %w", dsn, err), db.Close())
 	}
-	return &Store{root: db, db: db, poll: newPollStatements(false)}, nil
+	return &Store{root: db, db: db, prepared: newPreparedStatements(db, false)}, nil
 }
 
 // sqliteFile is the file a SQLite dsn names ("path", "file:path?query"),
@@ -131,7 +131,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes the connection pool.
 func (s *Store) Close() error {
-	return errors.Join(s.poll.close(), s.root.Close())
+	return errors.Join(s.prepared.close(), s.root.Close())
 }
 
 // notFound turns sql.ErrNoRows into ErrNotFound, naming what was looked up.

@@ -28,10 +28,16 @@ func (s *Store) ListSystems(ctx context.Context, accountID string) ([]System, er
 	return systems, nil
 }
 
+// systemSQL is GetSystem's statement (see preparedStatements), with ? for
+// the account's ID and the name.
+func systemSQL(db *bun.DB) string {
+	return db.NewSelect().Model((*System)(nil)).Where("account_id = ? AND name = ?", bun.Safe("?"), bun.Safe("?")).String()
+}
+
 // GetSystem loads a system by name.
 func (s *Store) GetSystem(ctx context.Context, accountID, name string) (System, error) {
 	var sys System
-	err := s.db.NewSelect().Model(&sys).Where("account_id = ? AND name = ?", accountID, name).Scan(ctx)
+	err := s.scanPrepared(ctx, &s.prepared.system, []any{accountID, name}, &sys)
 	if err != nil {
 		return System{}, notFound(err, "system "+name)
 	}

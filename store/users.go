@@ -291,23 +291,34 @@ type SignInUser struct {
 	EmailDelivery bool
 }
 
+// signInUserRow is GetSignInUser's row.
+type signInUserRow struct {
+	User          `bun:",extend"`
+	Assigned      *string `bun:"assigned,scanonly"`
+	KnownIP       bool    `bun:"known_ip,scanonly"`
+	EmailDelivery bool    `bun:"email_delivery,scanonly"`
+}
+
+// signInUserSQL is GetSignInUser's statement, built by bun from the
+// User model (so that it follows the model's columns) with ? for its
+// arguments: the system's ID, the address, the account's ID and authid.
+func signInUserSQL(db *bun.DB) string {
+	arg := bun.Safe("?")
+	return db.NewSelect().Model((*signInUserRow)(nil)).ColumnExpr("?TableColumns").
+		ColumnExpr("(SELECT a.method FROM assignments AS a WHERE a.user_id = ?TableAlias.id AND a.system_id = ?) AS assigned", arg).
+		ColumnExpr("EXISTS (SELECT 1 FROM user_ips AS ui WHERE ui.user_id = ?TableAlias.id AND ui.ip = ?) AS known_ip", arg).
+		ColumnExpr("(SELECT acc.email_delivery FROM accounts AS acc WHERE acc.id = ?TableAlias.account_id) AS email_delivery").
+		Where("?TableAlias.account_id = ? AND ?TableAlias.authid = ?", arg, arg).
+		String()
+}
+
 // GetSignInUser loads the account's user authid with their assignment to
 // the system systemID, whether a successful sign-in of theirs came from
 // ip and whether the account delivers by email, in one query: a start and
 // its delivery read them together.
 func (s *Store) GetSignInUser(ctx context.Context, accountID, authid, systemID, ip string) (SignInUser, error) {
-	var row struct {
-		User          `bun:",extend"`
-		Assigned      *string `bun:"assigned,scanonly"`
-		KnownIP       bool    `bun:"known_ip,scanonly"`
-		EmailDelivery bool    `bun:"email_delivery,scanonly"`
-	}
-	err := s.db.NewSelect().Model(&row).ColumnExpr("?TableColumns").
-		ColumnExpr("(SELECT a.method FROM assignments AS a WHERE a.user_id = ?TableAlias.id AND a.system_id = ?) AS assigned", systemID).
-		ColumnExpr("EXISTS (SELECT 1 FROM user_ips AS ui WHERE ui.user_id = ?TableAlias.id AND ui.ip = ?) AS known_ip", ip).
-		ColumnExpr("(SELECT acc.email_delivery FROM accounts AS acc WHERE acc.id = ?TableAlias.account_id) AS email_delivery").
-		Where("?TableAlias.account_id = ? AND ?TableAlias.authid = ?", accountID, authid).
-		Scan(ctx)
+	var row signInUserRow
+	err := s.scanPrepared(ctx, &s.prepared.signInUser, []any{systemID, ip, accountID, authid}, &row)
 	if err != nil {
 		return SignInUser{}, notFound(err, "user "+authid)
 	}

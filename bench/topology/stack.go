@@ -527,13 +527,13 @@ func (s *stack) doWith(ctx context.Context, hc *http.Client, method, path, key, 
 // profile takes a CPU profile of each process in st.profiles over the next
 // d (whole seconds, at least one) and returns a function that waits for
 // them and reports the first that failed.
-func (st *stack) profile(ctx context.Context, d time.Duration) func() error {
-	if len(st.profiles) == 0 {
+func (s *stack) profile(ctx context.Context, d time.Duration) func() error {
+	if len(s.profiles) == 0 {
 		return func() error { return nil }
 	}
 	seconds := max(1, int(d.Seconds()))
 	var g errgroup.Group
-	for file, endpoint := range st.profiles {
+	for file, endpoint := range s.profiles {
 		g.Go(func() error {
 			ctx, cancel := context.WithTimeout(ctx, time.Duration(seconds)*time.Second+time.Minute)
 			defer cancel()

@@ -34,8 +34,9 @@ func Open(t testing.TB, dsn string) *store.Store {
 // the count of a call is what a change to the store's queries should move.
 // It is safe for concurrent use.
 type Statements struct {
-	mu sync.Mutex
-	n  map[string]int
+	mu    sync.Mutex
+	n     map[string]int
+	texts []string
 }
 
 var _ bun.QueryHook = (*Statements)(nil)
@@ -58,6 +59,17 @@ func (s *Statements) AfterQuery(_ context.Context, e *bun.QueryEvent) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.n[op]++
+	s.texts = append(s.texts, e.Query)
+}
+
+// TakeTexts returns the text of each statement run since the last Take
+// or TakeTexts, in order, and starts again from none.
+func (s *Statements) TakeTexts() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := s.texts
+	s.texts, s.n = nil, map[string]int{}
+	return out
 }
 
 // Take returns the statements counted since the last Take and starts
@@ -72,7 +84,7 @@ func (s *Statements) Take() StatementCount {
 			c.Transactions += n
 		}
 	}
-	s.n = map[string]int{}
+	s.n, s.texts = map[string]int{}, nil
 	return c
 }
 
