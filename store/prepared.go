@@ -38,6 +38,17 @@ type preparedStatements struct {
 	// subject's other attempts, an effect already applied.
 	otherAttempts, effect preparedStatement
 	all                   []*preparedStatement
+
+	// aside counts the preparations prepareAside runs in the background,
+	// and stop ends them: close waits for them before closing the
+	// statements (a SQLite connection opened after the Store closed would
+	// write its files after the caller removed them). mu orders a start
+	// of one before close's wait.
+	mu     sync.Mutex
+	closed bool
+	aside  sync.WaitGroup
+	stop   context.Context
+	end    context.CancelFunc
 }
 
 // preparedStatement is one statement's text, in the dialect's
@@ -54,6 +65,7 @@ type preparedStatement struct {
 
 func newPreparedStatements(db *bun.DB, postgres bool) *preparedStatements {
 	p := &preparedStatements{}
+	p.stop, p.end = context.WithCancel(context.Background())
 	for _, st := range []struct {
 		s          *preparedStatement
 		name, text string
@@ -116,24 +128,31 @@ func (p *preparedStatement) prepared(ctx context.Context, db *sql.DB) (*sql.Stmt
 	return stmt, nil
 }
 
-// prepareAside prepares the statement in the background, unless it is
+// prepareAside prepares st in the background, unless it is
 // prepared or being prepared: preparing takes a connection from the pool,
 // which a transaction must not wait for (the others may hold every
 // connection, waiting for theirs). A failure is tried again by the next
 // call.
-func (p *preparedStatement) prepareAside(db *sql.DB) {
-	if p.stmt.Load() != nil || !p.preparing.CompareAndSwap(false, true) {
+func (p *preparedStatements) prepareAside(st *preparedStatement, db *sql.DB) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed || st.stmt.Load() != nil || !st.preparing.CompareAndSwap(false, true) {
 		return
 	}
-	go func() {
-		defer p.preparing.Store(false)
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	p.aside.Go(func() {
+		defer st.preparing.Store(false)
+		ctx, cancel := context.WithTimeout(p.stop, time.Minute)
 		defer cancel()
-		_, _ = p.prepared(ctx, db)
-	}()
+		_, _ = st.prepared(ctx, db)
+	})
 }
 
 func (p *preparedStatements) close() error {
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+	p.end()
+	p.aside.Wait()
 	var errs []error
 	for _, s := range p.all {
 		if stmt := s.stmt.Swap(nil); stmt != nil {
@@ -164,7 +183,7 @@ func (s *Store) scanPrepared(ctx context.Context, st *preparedStatement, args []
 		if stmt = st.stmt.Load(); stmt == nil {
 			// Not prepared yet: this once it runs as bun runs any query,
 			// while it is prepared on the side.
-			st.prepareAside(s.root.DB)
+			s.prepared.prepareAside(st, s.root.DB)
 			return s.db.NewRaw(st.raw, args...).Scan(ctx, dest...)
 		}
 		// Within the Store's transaction, on its connection (prepared
