@@ -169,7 +169,7 @@ func (c *client) signIn(ctx context.Context, rec *recorder, mail mailbox, api, s
 // in its own users in turn, through the API replicas alternately.
 func runSignIns(ctx context.Context, cfg config, st *stack, logf func(string, ...any)) (*report, error) {
 	users := max(cfg.users, cfg.concurrency)
-	if err := st.setUp(ctx, "bench", 5*time.Minute, "bench", users, methodPIN); err != nil {
+	if err := st.setUp(ctx, "bench", cfg.ttl, "bench", users, methodPIN); err != nil {
 		return nil, err
 	}
 	logf("%d users set up; %v warm-up, then %v measured, %d in flight", users, cfg.warmup, cfg.duration, cfg.concurrency)

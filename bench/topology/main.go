@@ -84,6 +84,7 @@ type config struct {
 	json           bool
 	historySample  int
 	profileDir     string
+	ttl            time.Duration
 }
 
 func parseFlags(args []string, out io.Writer) (config, error) {
@@ -108,6 +109,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.BoolVar(&c.keep, "keep", false, "keep the work folder (logs of every process) and print its path")
 	fs.BoolVar(&c.json, "json", false, "print the report as JSON")
 	fs.IntVar(&c.historySample, "history-sample", 20, "completed sign-ins whose workflow history is counted")
+	fs.DurationVar(&c.ttl, "ttl", 5*time.Minute, "mode signin: the system's TTL (30s to 24h, whole seconds); shorter than -warmup, the attempts' timers fire in the window, as each does on the server after its attempt, completed or not")
 	fs.StringVar(&c.profileDir, "profile", "", "production: write CPU profiles of the Temporal server and of each worker over the measured window into this folder (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -125,6 +127,8 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 		return c, errors.New("-signin-rate and -workflow-cache must not be negative")
 	case c.method != methodPIN && c.method != methodTOTP:
 		return c, fmt.Errorf("-method %q: want %s or %s", c.method, methodPIN, methodTOTP)
+	case c.ttl < 30*time.Second || c.ttl > 24*time.Hour || c.ttl%time.Second != 0:
+		return c, fmt.Errorf("-ttl %v: want whole seconds from 30s to 24h (what a system takes)", c.ttl)
 	case c.profileDir != "" && c.target != "production":
 		return c, errors.New("-profile: the production target only (dev runs Temporal inside flexauth)")
 	case c.mode == "check" && (c.pending < 1 || c.rate <= 0):

@@ -207,3 +207,15 @@ func TestPostgresByDatabase(t *testing.T) {
 		t.Error("without backend figures (dev) there is no split")
 	}
 }
+
+func TestTTLIsWhatASystemTakes(t *testing.T) {
+	for _, bad := range []string{"10s", "25h", "30500ms"} {
+		if _, err := parseFlags([]string{"-ttl", bad}, io.Discard); err == nil || !strings.Contains(err.Error(), "-ttl") {
+			t.Errorf("-ttl %s: %v", bad, err)
+		}
+	}
+	cfg, err := parseFlags([]string{"-ttl", "30s"}, io.Discard)
+	if err != nil || cfg.ttl != 30*time.Second {
+		t.Errorf("-ttl 30s: %v %v", cfg.ttl, err)
+	}
+}
