@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -59,9 +60,9 @@ func workerChecks(st pinger, tc client.Client, plugins func(context.Context) err
 }
 
 // healthListener serves a worker's probes on their own address: /healthz,
-// /readyz, when metrics is not nil, /metrics and, when asked, CPU, heap and
-// goroutine profiles. No Host check: the
-// answers carry fixed words and counters, nothing a page could abuse.
+// /readyz, when metrics is not nil, /metrics and, when asked, CPU and heap
+// profiles. No Host check on the probes and metrics: their answers carry
+// fixed words and counters, nothing a page could abuse.
 type healthListener struct {
 	srv *http.Server
 	ln  net.Listener
@@ -85,16 +86,35 @@ func listenHealth(addr string, ready *health.Readiness, metrics http.Handler, pr
 	return &healthListener{srv: newHTTPServer(addr, mux), ln: ln}, nil
 }
 
-// serveProfiles adds Go's CPU, heap, allocation and goroutine profiles
-// under /debug/pprof/: how a worker's CPU is taken apart under load
-// (bench/topology -profile). Only these: a profile holds function names,
-// never memory contents, while pprof's cmdline would print the command
-// line, which may carry a database password.
+// serveProfiles adds Go's CPU, heap and allocation profiles under
+// /debug/pprof/: how a worker's CPU is taken apart under load
+// (bench/topology -profile). Only these: they hold code addresses and
+// sizes, never memory contents, while pprof's goroutine dump can print
+// the words of functions' arguments and its cmdline the command line,
+// which may carry a database password. They answer only requests whose
+// Host is an address or localhost: a web page that rebinds its own name
+// to the worker's address cannot read them.
 func serveProfiles(mux *http.ServeMux) {
-	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
-	for _, name := range []string{"heap", "allocs", "goroutine"} {
-		mux.Handle("GET /debug/pprof/"+name, pprof.Handler(name))
+	mux.Handle("GET /debug/pprof/profile", directHostOnly(http.HandlerFunc(pprof.Profile)))
+	for _, name := range []string{"heap", "allocs"} {
+		mux.Handle("GET /debug/pprof/"+name, directHostOnly(pprof.Handler(name)))
 	}
+}
+
+// directHostOnly refuses a request whose Host is a name other than
+// localhost (421 Misdirected Request).
+func directHostOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := r.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		if host != "localhost" && net.ParseIP(strings.Trim(host, "[]")) == nil {
+			http.Error(w, "profiles answer only requests to an address or localhost", http.StatusMisdirectedRequest)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // serve answers probes until Shutdown.

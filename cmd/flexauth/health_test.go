@@ -108,14 +108,41 @@ func TestWorkerProfiles(t *testing.T) {
 		if profiles {
 			want = http.StatusOK
 		}
-		for _, p := range []string{"/debug/pprof/heap", "/debug/pprof/goroutine", "/debug/pprof/allocs", "/debug/pprof/profile?seconds=1"} {
+		for _, p := range []string{"/debug/pprof/heap", "/debug/pprof/allocs", "/debug/pprof/profile?seconds=1"} {
 			if got := status(p); got != want {
 				t.Errorf("profiles %v: GET %s = %d, want %d", profiles, p, got, want)
 			}
 		}
-		for _, p := range []string{"/debug/pprof/cmdline", "/debug/pprof/", "/debug/pprof/trace"} {
+		for _, p := range []string{"/debug/pprof/cmdline", "/debug/pprof/", "/debug/pprof/trace", "/debug/pprof/goroutine?debug=2"} {
 			if got := status(p); got != http.StatusNotFound {
 				t.Errorf("profiles %v: GET %s = %d, want 404", profiles, p, got)
+			}
+		}
+		if profiles {
+			// A page that rebound its name to the worker's address.
+			req, err := http.NewRequest(http.MethodGet, "http://"+addr+"/debug/pprof/heap", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Host = "attacker.example"
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != http.StatusMisdirectedRequest {
+				t.Errorf("heap profile for Host attacker.example = %d, want 421", res.StatusCode)
+			}
+			for _, host := range []string{"localhost", "localhost:8081", "[::1]:8081"} {
+				req.Host = host
+				res, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				res.Body.Close()
+				if res.StatusCode != http.StatusOK {
+					t.Errorf("heap profile for Host %s = %d, want 200", host, res.StatusCode)
+				}
 			}
 		}
 		if got := status("/healthz"); got != http.StatusOK {

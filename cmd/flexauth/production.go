@@ -89,7 +89,7 @@ func runWorker(ctx context.Context, args []string, logger *slog.Logger) error {
 	healthAddr := fs.String("health-addr", envOrSet("FLEXAUTH_HEALTH_ADDR", defaultHealthAddr),
 		"listen address of /healthz, /readyz and /metrics; empty: none (env FLEXAUTH_HEALTH_ADDR)")
 	profiles := fs.Bool("pprof", envOrSet("FLEXAUTH_PPROF", "") == "true",
-		"also serve Go's CPU, heap and goroutine profiles under /debug/pprof/ on the health address (env FLEXAUTH_PPROF=true)")
+		"also serve Go's CPU, heap and allocation profiles under /debug/pprof/ on the health address, to requests for an address or localhost (env FLEXAUTH_PPROF=true)")
 	otlp := registerOTLPFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
