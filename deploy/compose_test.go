@@ -159,6 +159,16 @@ func TestComposeFile(t *testing.T) {
 		t.Errorf("temporal: nothing mounted at DYNAMIC_CONFIG_FILE_PATH %s", *path)
 	})
 
+	t.Run("Temporal runs with the GOGC of the benchmarked server", func(t *testing.T) {
+		got := "unset"
+		if v := service("temporal").Environment["GOGC"]; v != nil {
+			got = *v
+		}
+		if got != topology.TemporalGOGC {
+			t.Errorf("temporal: GOGC %s, want %s (internal/topology.TemporalGOGC, what bench/topology measured)", got, topology.TemporalGOGC)
+		}
+	})
+
 	t.Run("the plugin configuration loads", func(t *testing.T) {
 		if _, _, err := host.LoadConfig("plugins.json", flexauthBinary, host.Folder{}); err != nil {
 			t.Fatal(err)

@@ -21,6 +21,10 @@ import (
 // again as the Temporal server: RunTemporalChild runs it.
 const temporalChildEnv = "FLEXAUTH_TOPOLOGY_TEMPORAL"
 
+// TemporalGOGC is the Temporal server's GOGC, as docker-compose.yml sets
+// it: the server started here runs like the compose file's.
+const TemporalGOGC = "200"
+
 // TemporalConfig is a Temporal server on PostgreSQL.
 type TemporalConfig struct {
 	// DatabaseURL and VisibilityURL are Temporal's two databases
@@ -116,7 +120,7 @@ func StartTemporal(ctx context.Context, cfg TemporalConfig) (*Temporal, error) {
 	t := &Temporal{
 		Process: &Process{
 			Name: "temporal", Path: self, LogPath: cfg.LogPath,
-			Env: append(os.Environ(), temporalChildEnv+"="+string(raw)),
+			Env: append(os.Environ(), temporalChildEnv+"="+string(raw), "GOGC="+TemporalGOGC),
 		},
 		Addr: cfg.Addr,
 	}
