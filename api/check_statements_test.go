@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"go.temporal.io/api/serviceerror"
@@ -35,11 +36,25 @@ func TestAPollIsOneStatement(t *testing.T) {
 			if rec.Code != p.status {
 				t.Fatalf("check = %d %s, want %d", rec.Code, rec.Body.String(), p.status)
 			}
-			got := counted.Take()
-			t.Logf("check: %s", got)
-			if got.Total != 1 {
-				t.Errorf("a poll ran %s, want 1 statement", got)
+			got := pollStatements(counted.TakeTexts())
+			t.Logf("check: %q", got)
+			if len(got) != 1 {
+				t.Errorf("a poll ran %d statements, want 1: %q", len(got), got)
 			}
 		})
 	}
+}
+
+// pollStatements leaves out of texts the server's link dispatcher's
+// passes: it runs on its own (one pass as the server starts, another on a
+// timer), and on a slow machine the first may land while a poll is
+// counted.
+func pollStatements(texts []string) []string {
+	var out []string
+	for _, q := range texts {
+		if !strings.Contains(q, `FROM "credential_links"`) {
+			out = append(out, q)
+		}
+	}
+	return out
 }
