@@ -220,7 +220,14 @@ type snapshot struct {
 	rssKiB map[string]int64
 	// pgCPU is the CPU ticks of the backends connected to each labelled
 	// database (stack.pgDatabases) that are alive at the snapshot.
-	pgCPU map[string]int64
+	pgCPU map[backend]int64
+}
+
+// backend is a PostgreSQL backend serving the database labelled label: a
+// backend counts only for what it did between two snapshots.
+type backend struct {
+	label string
+	pid   int
 }
 
 func (s *stack) snapshot(ctx context.Context) (snapshot, error) {
@@ -256,10 +263,9 @@ func (s *stack) snapshot(ctx context.Context) (snapshot, error) {
 	return snap, nil
 }
 
-// backendTicks sums the CPU of the backends of each labelled database,
-// keyed by pid so that a backend counts only for what it did between two
-// snapshots (see postgresByDatabase).
-func (s *stack) backendTicks(ctx context.Context, t processTable) (map[string]int64, error) {
+// backendTicks reads the CPU of the backends of each labelled database
+// (see postgresByDatabase).
+func (s *stack) backendTicks(ctx context.Context, t processTable) (map[backend]int64, error) {
 	if len(s.pgDatabases) == 0 {
 		return nil, nil
 	}
@@ -268,7 +274,7 @@ func (s *stack) backendTicks(ctx context.Context, t processTable) (map[string]in
 		return nil, fmt.Errorf("read pg_stat_activity: %w", err)
 	}
 	defer rows.Close()
-	out := map[string]int64{}
+	out := map[backend]int64{}
 	for rows.Next() {
 		var pid int
 		var db string
@@ -276,7 +282,7 @@ func (s *stack) backendTicks(ctx context.Context, t processTable) (map[string]in
 			return nil, fmt.Errorf("read pg_stat_activity: %w", err)
 		}
 		if label, ok := s.pgDatabases[db]; ok {
-			out[fmt.Sprintf("%s/%d", label, pid)] = t[pid].own
+			out[backend{label, pid}] = t[pid].own
 		}
 	}
 	return out, rows.Err()

@@ -315,10 +315,9 @@ func postgresByDatabase(first, last snapshot, totalMS float64) map[string]float6
 	}
 	out := map[string]float64{"flexauth": 0, "temporal": 0, "temporal_visibility": 0}
 	var known float64
-	for key, after := range last.pgCPU {
-		label, _, _ := strings.Cut(key, "/")
-		ms := float64((after-first.pgCPU[key])*int64(clockTick)) / float64(time.Millisecond)
-		out[label] += ms
+	for b, after := range last.pgCPU {
+		ms := float64((after-first.pgCPU[b])*int64(clockTick)) / float64(time.Millisecond)
+		out[b.label] += ms
 		known += ms
 	}
 	out["other"] = max(0, totalMS-known)

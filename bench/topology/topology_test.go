@@ -187,12 +187,12 @@ func TestProfileIsForProductionOnly(t *testing.T) {
 }
 
 func TestPostgresByDatabase(t *testing.T) {
-	first := snapshot{pgCPU: map[string]int64{"flexauth/10": 5, "temporal/11": 100, "temporal/12": 7}}
-	last := snapshot{pgCPU: map[string]int64{
-		"flexauth/10":            15,  // 10 ticks in the window
-		"flexauth/13":            4,   // started in the window: all of it
-		"temporal/11":            130, // 30
-		"temporal_visibility/14": 2}}  // 2; temporal/12 ended: other
+	first := snapshot{pgCPU: map[backend]int64{{"flexauth", 10}: 5, {"temporal", 11}: 100, {"temporal", 12}: 7}}
+	last := snapshot{pgCPU: map[backend]int64{
+		{"flexauth", 10}:            15,  // 10 ticks in the window
+		{"flexauth", 13}:            4,   // started in the window: all of it
+		{"temporal", 11}:            130, // 30
+		{"temporal_visibility", 14}: 2}}  // 2; temporal/12 ended: other
 	got := postgresByDatabase(first, last, 600)
 	want := map[string]float64{"flexauth": 140, "temporal": 300, "temporal_visibility": 20, "other": 140}
 	if len(got) != len(want) {
