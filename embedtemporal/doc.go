@@ -14,7 +14,9 @@
 //
 // Ports: the frontend listens on Config.Addr or, when empty, on a free port of
 // 127.0.0.1 chosen at each Start; the other services take free loopback ports
-// at each Start. No port is kept beside the database, because none needs to
+// at each Start. Ports are picked below 32768: outside the kernel's ephemeral
+// range, which outgoing connections draw from, and small enough for the
+// PostgreSQL schema's smallint columns. No port is kept beside the database, because none needs to
 // be: Temporal stores the frontend address in the cluster metadata but
 // overwrites it when the configured one differs. What does break a restart is
 // the membership table: every service records its address there, and a new
@@ -30,8 +32,7 @@
 // StartPostgres runs the same server on PostgreSQL instead (the postgres12_pgx
 // plugin, Temporal's schema created and upgraded with its own schema tool as
 // temporalio/auto-setup does), for tests and benchmarks of the production
-// topology; there an advisory lock stands in for the file lock, and the
-// membership ports stay below 32768 (the schema stores them as smallint).
+// topology; there an advisory lock stands in for the file lock.
 //
 // This package owns the server's lifecycle only: it registers no workflows,
 // runs no worker and hands out no client; callers dial HostPort with the SDK.

@@ -2,9 +2,10 @@ package embedtemporal
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"strconv"
+
+	"github.com/flexauth/flexauth/internal/freeport"
 )
 
 // endpoints says where each service listens and where they find each other.
@@ -31,6 +32,10 @@ func (e endpoints) frontendHostPort() string {
 
 // resolveEndpoints parses addr ("" means 127.0.0.1 and a free port) and
 // picks free ports for the internal services.
+// They come from freeport, below the kernel's ephemeral range: in CI a port
+// from that range went to some outgoing connection between being picked and
+// Temporal listening on it ("Failed to start ringpop listener … address
+// already in use"), and the server never came up.
 func resolveEndpoints(addr string) (endpoints, error) {
 	host, port := "", 0
 	if addr != "" {
@@ -70,7 +75,7 @@ func resolveEndpoints(addr string) (endpoints, error) {
 		// Temporal treats a taken frontend port as fatal and exits.
 		return endpoints{}, err
 	}
-	ports, err := freePorts(e.hostIP, n)
+	ports, err := freeport.Ports(e.hostIP, n)
 	if err != nil {
 		return endpoints{}, err
 	}
@@ -81,27 +86,6 @@ func resolveEndpoints(addr string) (endpoints, error) {
 	return e, nil
 }
 
-// freePorts returns n distinct TCP ports that were free on ip a moment ago.
-// All listeners stay open until every port is chosen, so none repeats.
-func freePorts(ip string, n int) ([]int, error) {
-	listeners := make([]net.Listener, 0, n)
-	defer func() {
-		for _, l := range listeners {
-			_ = l.Close()
-		}
-	}()
-	ports := make([]int, 0, n)
-	for range n {
-		l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
-		if err != nil {
-			return nil, fmt.Errorf("find a free port on %s: %w", ip, err)
-		}
-		listeners = append(listeners, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
-}
-
 // checkFree fails when addr cannot be listened on right now.
 func checkFree(addr string) error {
 	l, err := net.Listen("tcp", addr)
@@ -109,36 +93,4 @@ func checkFree(addr string) error {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	return l.Close()
-}
-
-// lowPortMax is the highest port Temporal's PostgreSQL schema can record
-// in its membership table (rpc_port is a smallint); the kernel's ephemeral
-// ports are above it.
-const lowPortMax = 32767
-
-// lowFreePorts is freePorts below lowPortMax: n distinct ports, tried from
-// a random start in [20000, lowPortMax], that were free a moment ago.
-func lowFreePorts(ip string, n int) ([]int, error) {
-	const low = 20000
-	listeners := make([]net.Listener, 0, n)
-	defer func() {
-		for _, l := range listeners {
-			_ = l.Close()
-		}
-	}()
-	ports := make([]int, 0, n)
-	start := low + rand.IntN(lowPortMax-low)
-	for i := 0; i <= lowPortMax-low && len(ports) < n; i++ {
-		port := low + (start-low+i)%(lowPortMax-low+1)
-		l, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(port)))
-		if err != nil {
-			continue // taken
-		}
-		listeners = append(listeners, l)
-		ports = append(ports, port)
-	}
-	if len(ports) < n {
-		return nil, fmt.Errorf("find %d free ports below %d on %s", n, lowPortMax, ip)
-	}
-	return ports, nil
 }

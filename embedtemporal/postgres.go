@@ -84,10 +84,6 @@ func StartPostgres(ctx context.Context, cfg PostgresConfig) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start temporal: %w", err)
 	}
-	// The PostgreSQL schema records membership ports as smallint.
-	if eps.servicePorts, err = lowFreePorts(eps.hostIP, servicePortCount); err != nil {
-		return nil, fmt.Errorf("start temporal: %w", err)
-	}
 	unlock, err := lockPostgres(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("start temporal: %w", err)

@@ -26,6 +26,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/flexauth/flexauth/embedtemporal"
+	"github.com/flexauth/flexauth/internal/freeport"
 )
 
 const (
@@ -379,12 +380,10 @@ func freeAddrOtherThan(t *testing.T, hostPort string) string {
 	t.Helper()
 	_, old, _ := net.SplitHostPort(hostPort)
 	for {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+		addr, err := freeport.Addr()
 		if err != nil {
 			t.Fatalf("find a free port: %v", err)
 		}
-		addr := l.Addr().String()
-		_ = l.Close()
 		if _, p, _ := net.SplitHostPort(addr); p != old {
 			return addr
 		}

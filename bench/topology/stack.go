@@ -28,6 +28,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/flexauth/flexauth/attempt"
+	"github.com/flexauth/flexauth/internal/freeport"
 	"github.com/flexauth/flexauth/internal/mailsink"
 	"github.com/flexauth/flexauth/internal/outboxtail"
 	"github.com/flexauth/flexauth/internal/pgtest"
@@ -153,7 +154,7 @@ func startProduction(ctx context.Context, cfg config, dir string, logf func(stri
 		if err := os.MkdirAll(cfg.profileDir, 0o700); err != nil {
 			return st, err
 		}
-		port, err := topology.FreePort()
+		port, err := freeport.Port()
 		if err != nil {
 			return st, err
 		}
@@ -281,7 +282,7 @@ func startDev(ctx context.Context, cfg config, dir string, logf func(string, ...
 		return st, err
 	}
 	logf("flexauth built")
-	port, err := topology.FreePort()
+	port, err := freeport.Port()
 	if err != nil {
 		return st, err
 	}

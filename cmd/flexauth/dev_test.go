@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flexauth/flexauth/internal/freeport"
 	"github.com/flexauth/flexauth/internal/syncbuf"
 )
 
@@ -191,12 +191,11 @@ func TestBuiltinPluginsRunAsTheirOwnProcesses(t *testing.T) {
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := freeport.Addr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return addr
 }
 
 // startDev starts `flexauth dev` with flags and waits until its API answers.

@@ -3,7 +3,6 @@ package pgtest
 import (
 	"cmp"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -12,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/flexauth/flexauth/internal/freeport"
 )
 
 // binGlob is where Debian's postgresql packages install initdb and pg_ctl.
@@ -80,7 +81,7 @@ func (l *localCluster) start(initdb string) error {
 }
 
 func (l *localCluster) startServer() error {
-	port, err := freePort()
+	port, err := freeport.Port()
 	if err != nil {
 		return err
 	}
@@ -208,15 +209,6 @@ func chownToUser(path, name string) error {
 		return fmt.Errorf("give %s to user %s: %w", path, name, err)
 	}
 	return nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer func() { _ = l.Close() }()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func lastLines(s string, n int) string {

@@ -17,6 +17,8 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/flexauth/flexauth/internal/freeport"
 )
 
 // LoadCompose loads repo's docker-compose.yml as `docker compose up` would,
@@ -109,7 +111,7 @@ func NewService(p *types.Project, name string, i int, host Host) (*Service, erro
 	env["FLEXAUTH_TEMPORAL_ADDRESS"] = host.TemporalAddr
 	// The health check probes the container port; here each replica has
 	// its own port.
-	free, err := FreePort()
+	free, err := freeport.Port()
 	if err != nil {
 		return nil, err
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/flexauth/flexauth/embedtemporal"
+	"github.com/flexauth/flexauth/internal/freeport"
 )
 
 // temporalChildEnv carries a TemporalConfig (JSON) to the program started
@@ -103,7 +104,7 @@ func servePprof(addr string) {
 // RunTemporalChild) and waits until it answers, ctx ends or it fails.
 func StartTemporal(ctx context.Context, cfg TemporalConfig) (*Temporal, error) {
 	if cfg.Addr == "" {
-		port, err := FreePort()
+		port, err := freeport.Port()
 		if err != nil {
 			return nil, fmt.Errorf("start temporal: %w", err)
 		}
@@ -163,14 +164,4 @@ func (t *Temporal) Restart(ctx context.Context) error {
 		_ = t.Kill()
 		return fmt.Errorf("start temporal: %w", ctx.Err())
 	}
-}
-
-// FreePort is a TCP port of 127.0.0.1 that is free now.
-func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
