@@ -1,10 +1,12 @@
 package api
 
 import (
+	"crypto/subtle"
 	"errors"
 	"html/template"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -16,6 +18,10 @@ import (
 // Single sign-on pages. The link of an sso attempt leads, after its POST,
 // to the identity provider; the provider sends the browser back to
 // attempt.SSOCallbackPath with a code and the state, which is used once.
+
+// eventSSOWrongBrowser is audited when a sign-on callback arrives in a
+// browser without the request's SSOBrowserCookie.
+const eventSSOWrongBrowser = "sso.wrong_browser"
 
 // startSSO has the workflow draw a sign-on request for a confirmed link
 // and sends the browser to the provider.
@@ -46,11 +52,26 @@ func (s *Server) startSSO(c *gin.Context, att store.Attempt, digest string) {
 		s.renderPage(c, http.StatusServiceUnavailable, unavailablePage())
 		return
 	}
-	if u, err := url.Parse(sess.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") {
+	u, err := url.Parse(sess.URL)
+	state := ""
+	if err == nil {
+		state = u.Query().Get("state")
+	}
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || !wellFormedToken(state) {
 		s.log.ErrorContext(ctx, "sign-on plugin returned an unusable authorization URL", "attempt", att.ID)
 		s.renderPage(c, http.StatusServiceUnavailable, unavailablePage())
 		return
 	}
+	// The callback is accepted only from this browser (SSOBrowserCookie).
+	// Lax: the provider sends the browser back by a top-level GET from
+	// its own site, which Lax cookies go with. No Max-Age: it ends with
+	// the browser session, and the attempt's expiry bounds it anyway.
+	name, value := attempt.SSOBrowserCookie(s.keys, state)
+	http.SetCookie(c.Writer, &http.Cookie{
+		Name: name, Value: value, Path: attempt.SSOCallbackPath,
+		HttpOnly: true, Secure: strings.HasPrefix(s.cfg.PublicURL, "https://"),
+		SameSite: http.SameSiteLaxMode,
+	})
 	s.renderPage(c, http.StatusOK, page{
 		Title:    "Continue to your organisation's sign-in",
 		Message:  "If nothing happens, use the link below.",
@@ -81,6 +102,31 @@ func (s *Server) ssoCallback(c *gin.Context) {
 		s.renderPage(c, http.StatusGone, goneSignOn())
 		return
 	}
+	// Only the browser that was sent to the provider may come back
+	// (SSOBrowserCookie). The state stays unused: the right browser can
+	// still finish.
+	name, want := attempt.SSOBrowserCookie(s.keys, state)
+	if got, err := c.Cookie(name); err != nil || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+		ev := store.AuditEvent{
+			AccountID: att.AccountID, Time: s.now().UTC(), Type: eventSSOWrongBrowser,
+			System: att.System, AuthID: att.AuthID, IP: c.ClientIP(),
+			Reasons: []string{"the sign-on came back to a browser that was not sent to the provider for this attempt: refused, the attempt goes on"},
+			Detail:  map[string]any{"attempt": att.ID},
+		}
+		if err := s.store.AppendAudit(ctx, ev); err != nil {
+			s.log.ErrorContext(ctx, "sign-on callback: audit", "error", err)
+		}
+		s.renderPage(c, http.StatusForbidden, page{
+			Title:   "Sign-in was not completed",
+			Message: "This sign-in was started in another browser. Open the link in your message in this browser to sign in here.",
+		})
+		return
+	}
+	http.SetCookie(c.Writer, &http.Cookie{
+		Name: name, Path: attempt.SSOCallbackPath, MaxAge: -1,
+		HttpOnly: true, Secure: strings.HasPrefix(s.cfg.PublicURL, "https://"),
+		SameSite: http.SameSiteLaxMode,
+	})
 	sess, err := attempt.OpenSSO(s.keys, att.ID, att.SSOSealed)
 	if err != nil {
 		s.log.ErrorContext(ctx, "open sign-on request", "error", err)

@@ -18,6 +18,7 @@ const (
 	PurposeBrowser        = "browser"         // the cookie binding a password attempt's later steps to one browser
 	PurposeCredentialLink = "credential-link" // a credential link's token (welcome, reset, verify, recover)
 	PurposeSSOState       = "sso-state"       // a sign-on callback's state parameter (sso.go)
+	PurposeSSOBrowser     = "sso-browser"     // the cookie tying a sign-on callback to the browser that asked for it (sso.go)
 	purposeRecovery       = "recovery-code"   // a stored recovery code
 )
 

@@ -22,10 +22,11 @@ import (
 //     with SealSSO as sso_sealed. Only the state's digest goes back to the
 //     workflow, which keeps it as the one callback it accepts; a new
 //     request replaces the previous one.
-//  3. The API opens sso_sealed (OpenSSO) and sends the browser to
-//     SSOSession.URL. The provider sends it back to SSOCallbackPath with a
-//     code and the state.
-//  4. The API (ssoCallback) finds the row by SSOStateDigest(state), opens
+//  3. The API opens sso_sealed (OpenSSO), sets the SSOBrowserCookie of the
+//     URL's state and sends the browser to SSOSession.URL. The provider
+//     sends it back to SSOCallbackPath with a code and the state.
+//  4. The API (ssoCallback) finds the row by SSOStateDigest(state), refuses
+//     a browser without the state's SSOBrowserCookie, opens
 //     the session, adds the code, seals it again and consumes the state
 //     (store.ConsumeSSOState: sso_state_digest is cleared, so a replayed
 //     callback finds nothing), then sends the workflow the update
@@ -43,6 +44,20 @@ import (
 // (sso_state_digest), and the one the workflow accepts.
 func SSOStateDigest(keys *secret.Keyring, state string) string {
 	return keys.Digest(PurposeSSOState, state)
+}
+
+// SSOBrowserCookie is the name and value of the cookie that ties a
+// sign-on request's callback to the browser the request was handed to (the
+// one that confirmed the link). Without it, whoever started an sso attempt
+// for someone else's authid could send that person's browser to the
+// provider with the attempt's state: a browser already signed in there
+// comes straight back to the callback, signed in as its owner, and the
+// attempt the stranger's application polls is authenticated. The name
+// carries part of the state's digest, so that sign-ons in two tabs of one
+// browser keep a cookie each; the value is a keyed digest of the state,
+// which nobody but this server can compute and no other browser holds.
+func SSOBrowserCookie(keys *secret.Keyring, state string) (name, value string) {
+	return "flexauth_sso_" + SSOStateDigest(keys, state)[:16], keys.Digest(PurposeSSOBrowser, state)
 }
 
 // SSOSession is what an attempt keeps, sealed (sso_sealed), between the

@@ -27,7 +27,10 @@ func TestConsoleSingleSignOnOpensTheSessionWhereItCompletes(t *testing.T) {
 	h.Setup("console", []string{"sso", "passwordless"}, "low", "ada", "sso")
 	callback := h.URL + attempt.SSOCallbackPath
 
-	attacker, admin := jarClient(t), jarClient(t)
+	// The administrator's browser is the one h.continueURL posts the link
+	// page from: the callback is accepted only there.
+	attacker := jarClient(t)
+	admin := &http.Client{Jar: h.browser.Jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	res := send(t, attacker, http.MethodPost, h.URL+"/v1/admin/session", `{"account":"acme","authid":"ada"}`)
 	if res.Status != http.StatusOK || !strings.Contains(res.Body, `"result":"pending"`) {
 		t.Fatalf("sign-in = %d %s", res.Status, res.Body)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/flexauth/flexauth/activities"
 	"github.com/flexauth/flexauth/api"
+	"github.com/flexauth/flexauth/internal/apitest"
 	"github.com/flexauth/flexauth/internal/deploytest"
 	"github.com/flexauth/flexauth/internal/pgtest"
 	"github.com/flexauth/flexauth/internal/tracing"
@@ -78,7 +79,10 @@ type harness struct {
 	t testing.TB
 	// outbox is the outbox plugin's file.
 	outbox string
-	dsn    string // the harness's own database
+	// browser keeps cookies across pages, for the flows bound to one
+	// browser (single sign-on's callback).
+	browser *apitest.Client
+	dsn     string // the harness's own database
 	// ahead moves the deployment's clock (the API's and the worker's)
 	// ahead of real time, so that a test needing a later TOTP step moves
 	// the clock on instead of waiting for one (see totpClock). Temporal's
@@ -212,6 +216,7 @@ func newHarness(t testing.TB, opts ...option) *harness {
 		}))
 	d := deploytest.New(t, st, plugins, deploy...)
 	h.Deployment = d
+	h.browser = d.Client.Browser()
 	return h
 }
 

@@ -51,7 +51,7 @@ func TestSingleSignOnThroughALocalProvider(t *testing.T) {
 		t.Fatalf("continue to %s, want the provider", authURL)
 	}
 	code, state := oidctest.Browse(t, authURL, callback)
-	done := h.Page(http.MethodGet, callback+"?"+url.Values{"code": {code}, "state": {state}}.Encode())
+	done := h.browser.Page(http.MethodGet, callback+"?"+url.Values{"code": {code}, "state": {state}}.Encode())
 	if done.Status != http.StatusOK || !strings.Contains(done.Body, "You are signed in to portal") {
 		t.Fatalf("callback = %d %s", done.Status, done.Body)
 	}
@@ -72,14 +72,14 @@ func TestSingleSignOnThroughALocalProvider(t *testing.T) {
 	}
 
 	// A replayed callback finds nothing, and nothing secret reached history.
-	replay := h.Page(http.MethodGet, callback+"?"+url.Values{"code": {code}, "state": {state}}.Encode())
+	replay := h.browser.Page(http.MethodGet, callback+"?"+url.Values{"code": {code}, "state": {state}}.Encode())
 	if replay.Status != http.StatusGone {
 		t.Fatalf("replayed state = %d %s", replay.Status, replay.Body)
 	}
 	for _, s := range []string{code, state} {
 		h.assertHistoryHasNo(h.workflowID("portal", "ada"), s)
 	}
-	if bad := h.Page(http.MethodGet, callback+"?state=not-a-state&code=x"); bad.Status != http.StatusBadRequest {
+	if bad := h.browser.Page(http.MethodGet, callback+"?state=not-a-state&code=x"); bad.Status != http.StatusBadRequest {
 		t.Fatalf("malformed state = %d", bad.Status)
 	}
 
@@ -98,7 +98,7 @@ func TestSingleSignOnThroughALocalProvider(t *testing.T) {
 	for i, r := range refusals {
 		prov.Set(r.knob)
 		code, state := oidctest.Browse(t, h.continueURL(msg.Link), callback)
-		res := h.Page(http.MethodGet, callback+"?"+url.Values{"code": {code}, "state": {state}}.Encode())
+		res := h.browser.Page(http.MethodGet, callback+"?"+url.Values{"code": {code}, "state": {state}}.Encode())
 		if res.Status != http.StatusForbidden || !strings.Contains(res.Body, "Sign-in refused") {
 			t.Fatalf("%s: callback = %d %s", r.name, res.Status, res.Body)
 		}
@@ -110,7 +110,7 @@ func TestSingleSignOnThroughALocalProvider(t *testing.T) {
 	}
 	prov.Set(func(p *oidctest.Provider) { p.Audience = "" })
 	code, state = oidctest.Browse(t, h.continueURL(msg.Link), callback)
-	if res := h.Page(http.MethodGet, callback+"?"+url.Values{"code": {code}, "state": {state}}.Encode()); res.Status != http.StatusOK {
+	if res := h.browser.Page(http.MethodGet, callback+"?"+url.Values{"code": {code}, "state": {state}}.Encode()); res.Status != http.StatusOK {
 		t.Fatalf("bound identity again: callback = %d %s", res.Status, res.Body)
 	}
 	h.Expect("/v1/check", req{"system": "portal", "authid": "ada"}, http.StatusOK, "authenticated")
@@ -227,16 +227,16 @@ func TestSingleSignOnCancelledAtTheProvider(t *testing.T) {
 	h.Expect("/v1/start", req{"system": "portal", "authid": "ada"}, http.StatusOK, "success")
 	msg := h.waitMessage("ada@example.com", 1)
 	_, state := oidctest.Browse(t, h.continueURL(msg.Link), callback)
-	cancelled := h.Page(http.MethodGet, callback+"?"+url.Values{"error": {"access_denied"}, "state": {state}}.Encode())
+	cancelled := h.browser.Page(http.MethodGet, callback+"?"+url.Values{"error": {"access_denied"}, "state": {state}}.Encode())
 	if cancelled.Status != http.StatusForbidden || !strings.Contains(cancelled.Body, "not completed") {
 		t.Fatalf("cancelled = %d %s", cancelled.Status, cancelled.Body)
 	}
 	h.Expect("/v1/check", req{"system": "portal", "authid": "ada"}, http.StatusAccepted, "pending")
-	if again := h.Page(http.MethodGet, callback+"?"+url.Values{"code": {"x"}, "state": {state}}.Encode()); again.Status != http.StatusGone {
+	if again := h.browser.Page(http.MethodGet, callback+"?"+url.Values{"code": {"x"}, "state": {state}}.Encode()); again.Status != http.StatusGone {
 		t.Fatalf("state used by the error answer = %d", again.Status)
 	}
 	code, state := oidctest.Browse(t, h.continueURL(msg.Link), callback)
-	if res := h.Page(http.MethodGet, callback+"?"+url.Values{"code": {code}, "state": {state}}.Encode()); res.Status != http.StatusOK {
+	if res := h.browser.Page(http.MethodGet, callback+"?"+url.Values{"code": {code}, "state": {state}}.Encode()); res.Status != http.StatusOK {
 		t.Fatalf("retry = %d %s", res.Status, res.Body)
 	}
 	h.Expect("/v1/check", req{"system": "portal", "authid": "ada"}, http.StatusOK, "authenticated")
@@ -250,7 +250,7 @@ func (h *harness) ssoSignOn(authid, email string, n int) apitest.Response {
 	msg := h.waitMessage(email, n)
 	callback := h.URL + attempt.SSOCallbackPath
 	code, state := oidctest.Browse(h.t, h.continueURL(msg.Link), callback)
-	return h.Page(http.MethodGet, callback+"?"+url.Values{"code": {code}, "state": {state}}.Encode())
+	return h.browser.Page(http.MethodGet, callback+"?"+url.Values{"code": {code}, "state": {state}}.Encode())
 }
 
 // wantRefusedUncounted checks that a callback refused a genuine identity:
@@ -294,7 +294,7 @@ var continueRE = regexp.MustCompile(`id="continue" href="([^"]+)"`)
 // the provider URL the answer sends the browser to.
 func (h *harness) continueURL(link string) string {
 	h.t.Helper()
-	res := h.Page(http.MethodPost, link)
+	res := h.browser.Page(http.MethodPost, link)
 	m := continueRE.FindStringSubmatch(res.Body)
 	if res.Status != http.StatusOK || m == nil {
 		h.t.Fatalf("POST sso link = %d %s", res.Status, res.Body)
@@ -352,7 +352,18 @@ func TestSingleSignOnFromTheStartURL(t *testing.T) {
 		t.Fatalf("continue to %s, want the provider", authURL)
 	}
 	code, state := oidctest.Browse(t, authURL, h.URL+attempt.SSOCallbackPath)
-	done := h.Page(http.MethodGet, h.URL+attempt.SSOCallbackPath+"?"+url.Values{"code": {code}, "state": {state}}.Encode())
+	back := h.URL + attempt.SSOCallbackPath + "?" + url.Values{"code": {code}, "state": {state}}.Encode()
+	// Another browser (that of a user whom a stranger sent to the
+	// provider with the stranger's request) cannot finish it: refused,
+	// audited, and the request stays usable by the browser it was for.
+	if other := h.Page(http.MethodGet, back); other.Status != http.StatusForbidden || !strings.Contains(other.Body, "started in another browser") {
+		t.Fatalf("callback in another browser = %d %s", other.Status, other.Body)
+	}
+	h.Expect("/v1/check", req{"system": "portal", "authid": "ada"}, http.StatusAccepted, "pending")
+	if types := h.AuditTypes("authid=ada&type=sso.wrong_browser"); len(types) != 1 {
+		t.Fatalf("sso.wrong_browser events = %v", types)
+	}
+	done := h.browser.Page(http.MethodGet, back)
 	if done.Status != http.StatusOK || !strings.Contains(done.Body, `url=https://app.example/home`) || !strings.Contains(done.Body, `href="https://app.example/home"`) {
 		t.Fatalf("callback = %d %s, want the return URL", done.Status, done.Body)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"strings"
 	"testing"
 )
@@ -15,6 +16,23 @@ type Client struct {
 	URL      string
 	AppKey   string
 	AdminKey string
+	// Jar, when set, keeps cookies across calls as a browser does
+	// (Browser); without it every call is a browser seen for the first
+	// time.
+	Jar http.CookieJar
+}
+
+// Browser is a copy of c that keeps cookies, like one browser: pages that
+// bind a step to the browser (the password sign-in, single sign-on) need
+// the same one throughout.
+func (c *Client) Browser() *Client {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		c.T.Fatal(err)
+	}
+	b := *c
+	b.Jar = jar
+	return &b
 }
 
 // Response is an HTTP answer, body read.
@@ -73,7 +91,11 @@ func (c *Client) Do(method, path, key string, body any) Response {
 
 func (c *Client) send(req *http.Request) Response {
 	c.T.Helper()
-	res, err := http.DefaultClient.Do(req)
+	hc := http.DefaultClient
+	if c.Jar != nil {
+		hc = &http.Client{Jar: c.Jar}
+	}
+	res, err := hc.Do(req)
 	if err != nil {
 		c.T.Fatal(err)
 	}

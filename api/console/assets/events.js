@@ -24,6 +24,7 @@ const EVENT_TITLES = {
   'sso.redirected': 'Sent to the identity provider',
   'sso.bound': 'Single sign-on identity bound',
   'sso.refused': 'Single sign-on refused',
+  'sso.wrong_browser': 'Single sign-on returned to another browser',
   'sso.approved': 'Single sign-on identity approved',
   'sso.unbound': 'Single sign-on identity unbound',
   'console.signed_in': 'Signed in to the console',
