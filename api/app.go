@@ -213,6 +213,13 @@ func (s *Server) check(c *gin.Context) {
 	if rerr == nil && len(req.Attempt) > maxAttemptIDLength {
 		rerr = badRequest("attempt must be at most %d characters", maxAttemptIDLength)
 	}
+	if rerr == nil {
+		// PostgreSQL refuses a NUL or invalid UTF-8 in a text parameter:
+		// the poll would fail as a server error instead of a bad request.
+		if err := userio.CheckText("attempt", req.Attempt); err != nil {
+			rerr = badRequest("%s", err.Error())
+		}
+	}
 	if rerr != nil || req.System == attempt.SecuritySystem {
 		// A bad key is answered before a bad request, as everywhere.
 		_, ok, err := s.appKey(c)

@@ -269,6 +269,8 @@ func TestBadAppRequests(t *testing.T) {
 		{"pin with letters", "/v1/check", `{"system":"vpn","authid":"alice","pin":"12ab5678"}`, http.StatusBadRequest, "4 to 18 digits"},
 		{"pin too short", "/v1/check", `{"system":"vpn","authid":"alice","pin":"123"}`, http.StatusBadRequest, "4 to 18 digits"},
 		{"pin too long", "/v1/check", `{"system":"vpn","authid":"alice","pin":"1234567890123456789"}`, http.StatusBadRequest, "4 to 18 digits"},
+		{"attempt with a NUL", "/v1/check", `{"system":"vpn","authid":"alice","attempt":"\u0000"}`, http.StatusBadRequest, "attempt must not contain control characters"},
+		{"attempt not UTF-8", "/v1/check", "{\"system\":\"vpn\",\"authid\":\"alice\",\"attempt\":\"a\xffb\"}", http.StatusBadRequest, "attempt must be valid UTF-8"},
 		{"pin as a boolean", "/v1/check", `{"system":"vpn","authid":"alice","pin":true}`, http.StatusBadRequest, "pin must be"},
 		{"oversized body", "/v1/start", `{"system":"vpn","authid":"alice","pad":"` + strings.Repeat("x", 2048) + `"}`, http.StatusRequestEntityTooLarge, "exceeds 1024 bytes"},
 	}

@@ -304,7 +304,9 @@ func (s *Server) signInToSecurity(c *gin.Context) {
 // password check all the same.
 func (s *Server) securityPassword(c *gin.Context, accountID, email, plain, cookie string) (next string, err error) {
 	ctx := c.Request.Context()
-	if plain == "" || len(plain) > maxPasswordBytes || email == "" || len(email) > maxEmailLength {
+	// An address no user can have (a NUL, which PostgreSQL refuses in a
+	// parameter, invalid UTF-8) is refused like an unknown one.
+	if plain == "" || len(plain) > maxPasswordBytes || email == "" || len(email) > maxEmailLength || userio.CheckText("email", email) != nil {
 		s.dummyPasswordCheck(plain)
 		return "", nil
 	}

@@ -215,6 +215,12 @@ func TestSecuritySignInAnswersAlikeForEveryRefusal(t *testing.T) {
 	same("an unknown address", res, "nobody@example.com", took, wrong)
 	res, took = answer("bob@example.com", "whatever it is")
 	same("a user without email and password sign-in", res, "bob@example.com", took, wrong)
+	// An address no user can have (PostgreSQL refuses a NUL in a
+	// parameter) is refused like any other, not a server error.
+	for _, bad := range []string{"ada\x00@example.com", "ada\xff@example.com"} {
+		res, _ = answer(bad, "whatever it is")
+		wantSecurityPage(t, res, http.StatusUnprocessableEntity, "The email or password is not right.")
+	}
 	// Wrong passwords count: at high sensitivity the third locks.
 	answer("ADA@example.com", "still not it")
 	answer("ada@example.com", "nor this")
