@@ -565,3 +565,38 @@ func TestAdministratorsChangesAreDatedAndNoticed(t *testing.T) {
 		t.Fatal("a new address kept the old one's verification")
 	}
 }
+
+// A reset link lets the mailbox stand in for the password; it must not then
+// stand in for the authenticator as well. Whoever holds only the mailbox
+// (forgot password, reset, sign in with the new password) finds no "Email me
+// a link" at the TOTP step, and the step itself is refused: the reset
+// un-verified the address, and verifying it again takes both factors.
+func TestAResetPasswordDoesNotLetTheMailboxRecoverTheAuthenticator(t *testing.T) {
+	h := newHarness(t)
+	_, _ = enrolledAda(t, h)
+	verifyAda(t, h)
+	if !verified(t, h) {
+		t.Fatal("ada's address is not verified")
+	}
+	forgot(t, h, "acme", "ada@example.com")
+	link := h.outbox.linkTo(t, "ada@example.com", h.URL+"/r/", 1)
+	wantPage(t, submitPassword(t, link, "a mailbox reader's", "a mailbox reader's"), http.StatusOK, "Your password is changed")
+	if verified(t, h) {
+		t.Fatal("the address is still verified after a reset")
+	}
+	if events := auditEvents(h, "authid=ada&type=password.reset"); len(events) != 1 {
+		t.Fatalf("password.reset events = %v", events)
+	}
+
+	b := newSecurity(t, h)
+	_, page := startPassword(t, h)
+	res := b.post(page, url.Values{"step": {"password"}, "password": {"a mailbox reader's"}})
+	wantPage(t, res, http.StatusOK, "Two-step verification")
+	if strings.Contains(res.Body, "Email me a link") {
+		t.Fatal("the TOTP step offers an email link after a reset")
+	}
+	wantPage(t, b.post(page, url.Values{"step": {"email-link"}}), http.StatusConflict, "Your email address cannot be used")
+	if n := len(h.AuditTypes("authid=ada&type=recover.requested")); n != 0 {
+		t.Fatalf("%d recover.requested events, want none", n)
+	}
+}

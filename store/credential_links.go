@@ -292,11 +292,20 @@ func (s *Store) SetPasswordByLink(ctx context.Context, p PasswordByLink, events 
 		if n, _ := res.RowsAffected(); n != 1 {
 			return ErrLinkGone
 		}
-		res, err = tx.NewUpdate().Model((*User)(nil)).
+		set := tx.NewUpdate().Model((*User)(nil)).
 			Set("password_changed_at = CASE WHEN password_hash IS NULL THEN password_changed_at ELSE ? END", p.At).
 			Set("password_hash = ?", p.Hash).
 			Set("password_set_at = ?", p.At).
-			Set("updated_at = ?", p.At).
+			Set("updated_at = ?", p.At)
+		if p.Purpose == LinkReset {
+			// The mailbox has just stood in for the password: it must not
+			// stand in for the authenticator too ("Lost your
+			// authenticator? Email me a link" needs a verified address),
+			// or whoever reads the mail would need nothing else. Verifying
+			// the address again takes a settings session: both factors.
+			set = set.Set("email_verified_at = NULL")
+		}
+		res, err = set.
 			Where("id = ? AND email_password_login", p.UserID).
 			Where(topSwitch, accountID).
 			Exec(ctx)
