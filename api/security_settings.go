@@ -315,7 +315,7 @@ func (s *Server) changeOwnPassword(c *gin.Context) {
 	}
 	now := s.now().UTC()
 	err = s.store.ChangePassword(ctx, store.PasswordChange{
-		UserID: ss.user.ID, OldHash: ss.user.PasswordHash, Hash: hash, At: now,
+		UserID: ss.user.ID, OldHash: ss.user.PasswordHash, Hash: hash, At: now, Session: ss.sess.ID,
 		Record: store.ChangeRecord{
 			Events: []store.AuditEvent{s.userEvent(c, ss, eventPasswordChanged, "changed by the user with the current password")},
 			Notice: s.noticeFor(c, ss.user, store.NoticePasswordChanged, store.NoticeBySelf),

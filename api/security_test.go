@@ -600,3 +600,43 @@ func TestAResetPasswordDoesNotLetTheMailboxRecoverTheAuthenticator(t *testing.T)
 		t.Fatalf("%d recover.requested events, want none", n)
 	}
 }
+
+// A new password ends the sessions the old one opened: changing it in the
+// settings ends the user's other sessions (the one making the change goes
+// on), and a reset link ends them all.
+func TestANewPasswordEndsTheOtherSessions(t *testing.T) {
+	h := newHarness(t)
+	seed, codes := enrolledAda(t, h)
+	signedIn := func(b *security) bool {
+		t.Helper()
+		res := b.get(b.base)
+		return res.Status == http.StatusOK && !strings.Contains(res.Body, "Sign in to your security settings")
+	}
+	one := newSecurity(t, h)
+	one.signInFully("correct horse battery", seed)
+	// The other signs in with a recovery code: the authenticator's codes
+	// of this minute are spent.
+	other := newSecurity(t, h)
+	res := other.signIn("ada@example.com", "correct horse battery")
+	page := h.URL + res.Header.Get("Location")
+	wantPage(t, other.post(page, url.Values{"step": {"totp"}, "code": {codes[0]}}), http.StatusOK, "You are signed in to your security settings")
+	if !signedIn(one) || !signedIn(other) {
+		t.Fatal("the two sessions are not both open")
+	}
+
+	res = one.change("/password", url.Values{"current": {"correct horse battery"}, "new": {"a new password 1"}, "confirm": {"a new password 1"}})
+	wantSecurityPage(t, res, http.StatusOK, "Your password is changed.")
+	if !signedIn(one) {
+		t.Fatal("the session that changed the password was ended")
+	}
+	if signedIn(other) {
+		t.Fatal("another session outlived the password change")
+	}
+
+	forgot(t, h, "acme", "ada@example.com")
+	link := h.outbox.linkTo(t, "ada@example.com", h.URL+"/r/", 1)
+	wantPage(t, submitPassword(t, link, "a new password 2", "a new password 2"), http.StatusOK, "Your password is changed")
+	if signedIn(one) {
+		t.Fatal("a session outlived the password reset")
+	}
+}

@@ -315,6 +315,9 @@ func (s *Store) SetPasswordByLink(ctx context.Context, p PasswordByLink, events 
 		if n, _ := res.RowsAffected(); n != 1 {
 			return ErrLinkGone
 		}
+		if err := endSessionsOf(ctx, tx, p.UserID, p.At, ""); err != nil {
+			return err
+		}
 		if n := p.Notice; n != nil {
 			if n.Purpose != LinkNotice || n.UserID != p.UserID || n.AccountID != accountID {
 				return fmt.Errorf("set password of user %s: the notice is not a notice to this user", p.UserID)

@@ -142,6 +142,9 @@ type PasswordChange struct {
 	OldHash string
 	Hash    string
 	At      time.Time
+	// Session is the settings session making the change: it goes on, the
+	// user's other sessions end.
+	Session string
 	Record  ChangeRecord
 }
 
@@ -171,7 +174,7 @@ func (s *Store) ChangePassword(ctx context.Context, p PasswordChange) error {
 		if n, _ := res.RowsAffected(); n != 1 {
 			return fmt.Errorf("change password of user %s: it changed meanwhile: %w", p.UserID, ErrConflict)
 		}
-		return nil
+		return endSessionsOf(ctx, db, p.UserID, p.At, p.Session)
 	})
 }
 

@@ -158,12 +158,30 @@ func TestSecondFactorDatesAndNotices(t *testing.T) {
 			if !errors.Is(err, store.ErrConflict) {
 				t.Fatalf("from a stale hash: err = %v, want ErrConflict", err)
 			}
-			must(t, s.ChangePassword(ctx, store.PasswordChange{UserID: u.ID, OldHash: "hash-1", Hash: "hash-2", At: at,
+			// Sessions: the one making the change, another, and the
+			// console's. The new password ends all but the first.
+			for _, id := range []string{"pw-keep", "pw-other"} {
+				must(t, s.CreateUserSession(ctx, &store.UserSession{ID: id, AccountID: acc.ID, UserID: u.ID, AttemptID: "att-" + id,
+					AuthenticatedAt: at, LastSeenAt: at, ExpiresAt: at.Add(time.Hour)}))
+			}
+			must(t, s.CreateConsoleSession(ctx, &store.ConsoleSession{ID: "pw-console", AccountID: acc.ID, UserID: u.ID, AuthID: u.AuthID,
+				AttemptID: "att-console", SignedInAt: at, LastSeenAt: at, ExpiresAt: at.Add(time.Hour)}, at.Add(-time.Hour)))
+			must(t, s.ChangePassword(ctx, store.PasswordChange{UserID: u.ID, OldHash: "hash-1", Hash: "hash-2", At: at, Session: "pw-keep",
 				Record: store.ChangeRecord{Notice: notice("n-password", store.NoticePasswordChanged, at)}}))
 			got, err := s.UserByID(ctx, u.ID)
 			must(t, err)
 			if got.PasswordHash != "hash-2" || !got.PasswordChangedAt.Equal(at) || !got.PasswordSetAt.Equal(at) {
 				t.Fatalf("after the change: %+v", got)
+			}
+			for id, live := range map[string]bool{"pw-keep": true, "pw-other": false} {
+				sess, err := s.GetUserSession(ctx, id)
+				must(t, err)
+				if sess.ExpiresAt.After(at) != live {
+					t.Errorf("session %s expires at %v (the change at %v), want live %v", id, sess.ExpiresAt, at, live)
+				}
+			}
+			if cs, err := s.GetConsoleSession(ctx, "pw-console"); err != nil || cs.ExpiresAt.After(at) {
+				t.Errorf("the console session after the password change: expires at %v (err %v), want ended", cs.ExpiresAt, err)
 			}
 			_, err = s.UpdateAccountSettings(ctx, store.SettingsChange{AccountID: acc.ID,
 				From: store.AccountSettings{EmailDelivery: true, EmailPasswordLogin: true}, To: store.AccountSettings{EmailDelivery: true},

@@ -75,6 +75,24 @@ func (s *Store) EndUserSession(ctx context.Context, id string, at time.Time, eve
 	})
 }
 
+// endSessionsOf ends, at at, the user's live sessions of the security
+// settings and of the console, but for the settings session keep (the one
+// making the change, or ""). A new password ends every session its old one
+// (or whoever held it) opened: a reset is what someone does who fears the
+// password is known.
+func endSessionsOf(ctx context.Context, db bun.IDB, userID string, at time.Time, keep string) error {
+	for _, table := range []string{"user_sessions", "console_sessions"} {
+		q := db.NewUpdate().Table(table).Set("expires_at = ?", at).Where("user_id = ? AND expires_at > ?", userID, at)
+		if keep != "" && table == "user_sessions" {
+			q = q.Where("id <> ?", keep)
+		}
+		if _, err := q.Exec(ctx); err != nil {
+			return fmt.Errorf("end the sessions of user %s (%s): %w", userID, table, err)
+		}
+	}
+	return nil
+}
+
 // CountSessionPasswordFailure adds a wrong current password to the
 // session's count and returns the count.
 func (s *Store) CountSessionPasswordFailure(ctx context.Context, id string) (int, error) {
