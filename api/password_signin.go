@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -45,6 +46,17 @@ type signinStore interface {
 
 // pageCookie is the browser binding's cookie; it lives under attempt.PagePath.
 const pageCookie = "flexauth_attempt"
+
+// maskEmail shows an address's first character and its domain only
+// ("a•••@example.com"), whatever the length of its local part; "" stays "".
+func maskEmail(email string) string {
+	local, domain, ok := strings.Cut(email, "@")
+	if !ok || local == "" {
+		return email
+	}
+	first, _ := utf8.DecodeRuneInString(local)
+	return string(first) + "•••@" + domain
+}
 
 // maxPasswordBytes bounds a password read from the form: the password
 // package refuses longer ones anyway (it never truncates).
@@ -239,7 +251,10 @@ func (s *Server) renderStep(c *gin.Context, status int, att store.Attempt, refus
 			s.renderSignin(c, http.StatusServiceUnavailable, signinPage{Title: "Sign-in is unavailable right now", Message: "Try again in a moment."})
 			return
 		}
-		name := user.Email
+		// Whoever typed an authid into the application's sign-in gets
+		// this page: it must not tell them the user's address. Masked,
+		// the user still recognises it.
+		name := maskEmail(user.Email)
 		if name == "" {
 			name = user.AuthID
 		}

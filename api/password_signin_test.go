@@ -129,7 +129,12 @@ func TestPasswordSignInWithForcedEnrolment(t *testing.T) {
 
 	ada := newPageBrowser(t)
 	res := ada.get(page)
-	wantPage(t, res, http.StatusOK, `autocomplete="current-password"`, `value="ada@example.com"`, `<label for="password">`, `href="/forgot/acme"`)
+	wantPage(t, res, http.StatusOK, `autocomplete="current-password"`, `value="a•••@example.com"`, `<label for="password">`, `href="/forgot/acme"`)
+	// Whoever typed ada's authid into the application gets this page: it
+	// does not give away her address.
+	if strings.Contains(res.Body, "ada@example.com") {
+		t.Fatal("the sign-in page shows the user's whole email address")
+	}
 
 	t.Run("a wrong password is refused on the page and counted", func(t *testing.T) {
 		res := ada.post(page, url.Values{"step": {"password"}, "password": {"not the password"}})

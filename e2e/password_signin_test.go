@@ -74,7 +74,7 @@ func TestPasswordSignInOnThePhone(t *testing.T) {
 	check := map[string]any{"system": "portal", "authid": "ada", "attempt": attemptID}
 	run("open the sign-in page", chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS("#password")))
 	b.waitFor(tab, `document.querySelector('label[for="password"]').innerText === 'Password' &&
-		document.getElementById('username').value === 'ada@example.com' &&
+		document.getElementById('username').value === 'a•••@example.com' &&
 		document.getElementById('forgot').getAttribute('href') === '/forgot/acme' && `+plainPage, "the password form at 390 px")
 	shot(t, tab, "phone-signin-password")
 	run("type a wrong password", chromedp.SendKeys(chromedp.CSS("#password"), "not my password"+kb.Enter))
