@@ -16,15 +16,23 @@
 // its caller provides (the store satisfies it), which policy version an
 // account uses and its Rego source: [Registry] decides with each
 // account's active policy, and [ReviewUpload] checks an uploaded one
-// (compiled, its tests run) before it may become active. Policies run
-// without network built-ins (http.send, net.lookup_ip_addr), because accounts
-// may upload their own. Callers build a new [Engine] when a policy changes;
-// a decision takes at most [EvaluationTimeout], less if the caller's context
+// (compiled, its tests run) before it may become active. Callers build a
+// new [Engine] when a policy changes; a decision takes at most
+// [EvaluationTimeout] and [EvaluationSteps], less if the caller's context
 // says so.
 //
+// Accounts may upload their own policies, and stored ones are evaluated in
+// the API's and the worker's processes, so a policy may call only the
+// built-ins of an allow-list (builtins.go): none reads files, reaches the
+// network, reads the process or is random. The allowed built-ins that can
+// build large values are bounded before they build them
+// ([MaxBuiltinString], [MaxBuiltinCollection], [MaxBuiltinMemory] per
+// evaluation), and a policy that goes over a bound fails closed
+// ([ErrBuiltinBound]) rather than taking the process's memory.
+//
 // The one exception to "no I/O" is [Reviewer]: an uploaded policy is code
-// from a tenant, and no context stops a Rego built-in that allocates
-// gigabytes in one call, so the API reviews uploads in a child process
-// (the flexauth binary again, serving [ServeReviewChild]) under memory,
-// CPU-time and wall-clock limits, with an empty environment.
+// from a tenant, and its tests run without a step budget, so the API
+// reviews uploads in a child process (the flexauth binary again, serving
+// [ServeReviewChild]) under memory, CPU-time and wall-clock limits, with an
+// empty environment.
 package policies

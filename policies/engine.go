@@ -69,13 +69,15 @@ func New(ctx context.Context, modules map[string]string) (*Engine, error) {
 	if len(compiler.GetRulesForVirtualDocument(ast.MustParseRef(decisionQuery))) == 0 {
 		return nil, fmt.Errorf("compile policy: no rule defines %s", decisionQuery)
 	}
-	query, err := rego.New(
+	opts := append(guardFunctions(),
 		rego.Compiler(compiler),
 		rego.Query(decisionQuery),
 		// A failing built-in (a division by zero, a bad time format) is a
 		// policy error to report, not a reason to quietly skip a rule.
 		rego.StrictBuiltinErrors(true),
-	).PrepareForEval(ctx)
+		rego.GenerateJSON(decisionJSON),
+	)
+	query, err := rego.New(opts...).PrepareForEval(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("prepare policy query: %w", err)
 	}
@@ -118,9 +120,13 @@ func (e *Engine) decide(ctx context.Context, in Input) (Decision, error) {
 	b := newBudget(e.steps)
 	stop := context.AfterFunc(evalCtx, b.Cancel)
 	defer stop()
-	rs, err := e.query.Eval(evalCtx, rego.EvalInput(in), rego.EvalExternalCancel(b))
+	m := &meter{}
+	rs, err := e.query.Eval(withMeter(evalCtx, m), rego.EvalInput(in), rego.EvalExternalCancel(b))
 	if err != nil {
 		switch {
+		case m.err != nil:
+			// A built-in call stopped at a bound (ErrBuiltinBound).
+			return Decision{}, fmt.Errorf("evaluate policy: %w", m.err)
 		case b.exhausted.Load():
 			return Decision{}, fmt.Errorf("evaluate policy: %w", ErrEvaluationSteps)
 		case ctx.Err() != nil:
@@ -130,7 +136,7 @@ func (e *Engine) decide(ctx context.Context, in Input) (Decision, error) {
 		case errors.Is(context.Cause(evalCtx), ErrEvaluationTimeout):
 			return Decision{}, fmt.Errorf("evaluate policy: %w", ErrEvaluationTimeout)
 		}
-		return Decision{}, fmt.Errorf("evaluate policy: %w", err)
+		return Decision{}, fmt.Errorf("evaluate policy: %w", readableError(err))
 	}
 	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
 		return Decision{}, errUndefined
@@ -297,14 +303,15 @@ func parse(modules map[string]string) (map[string]*ast.Module, error) {
 }
 
 // newCompiler returns a compiler for policies that may come from account
-// administrators: it knows no built-in that reaches the network.
+// administrators: it knows only the built-ins of policyBuiltins, and
+// points the calls of those that can build large values at their guarded
+// stand-ins (see builtins.go), whose implementations every query on its
+// modules must be given (guardFunctions).
 func newCompiler() *ast.Compiler {
-	caps := ast.CapabilitiesForThisVersion()
-	caps.Builtins = slices.DeleteFunc(caps.Builtins, func(b *ast.Builtin) bool {
-		return b.Name == "http.send" || b.Name == "net.lookup_ip_addr"
-	})
-	caps.AllowNet = []string{} // no remote JSON schemas either
 	return ast.NewCompiler().
-		WithCapabilities(caps).
-		WithDefaultRegoVersion(ast.RegoV1)
+		WithCapabilities(policyCapabilities()).
+		WithDefaultRegoVersion(ast.RegoV1).
+		// After type checking, so that errors name the built-ins the
+		// policy calls.
+		WithStageAfterID(ast.StageCheckDeprecatedBuiltins, guardStage())
 }

@@ -284,9 +284,12 @@ func TestDecideFailsClosedWhenTheCallerGivesUp(t *testing.T) {
 		}
 	})
 	t.Run("a deadline passing during a slow policy denies", func(t *testing.T) {
-		// About ten million iterations: far longer than the deadline.
+		// About ten million iterations: far longer than the deadline. The
+		// range is built once: built again for each a, the ranges would
+		// add up to more than MaxBuiltinMemory.
 		e := newEngine(t, policy(`decision := `+allowPIN+` if {
-	count([a | some a in numbers.range(1, 3200); some b in numbers.range(1, 3200); a == 0 - b]) == 0
+	r := numbers.range(1, 3200)
+	count([a | some a in r; some b in r; a == 0 - b]) == 0
 }`))
 		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
 		defer cancel()
@@ -528,9 +531,10 @@ func TestUnavailablePolicyDenies(t *testing.T) {
 }
 
 // loopingRules iterate ten billion times, for a caller that would wait for
-// ever.
+// ever, in little memory (the range is built once).
 const loopingRules = `decision := ` + allowPIN + ` if {
-	count([a | some a in numbers.range(1, 100000); some b in numbers.range(1, 100000); a == 0 - b]) == 0
+	r := numbers.range(1, 100000)
+	count([a | some a in r; some b in r; a == 0 - b]) == 0
 }`
 
 func TestDecideStopsARunawayPolicy(t *testing.T) {

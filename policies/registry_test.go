@@ -100,7 +100,8 @@ default attempts := 3
 
 attempts := 4 if {
 	input.request.ip
-	count([x | some x in numbers.range(1, 100000); some y in numbers.range(1, 100000); x == 0 - y]) == 0
+	r := numbers.range(1, 100000)
+	count([x | some x in r; some y in r; x == 0 - y]) == 0
 }
 `
 		if r, err := ReviewUpload(ctx, rego, closedVPNTests); err != nil || !r.Accepted() {

@@ -12,9 +12,17 @@ import (
 
 // Hostile uploads: tests that pass review in no process with sane limits.
 var (
-	// memoryHogTests builds a 4 GiB string, sixteen-fold at each step; no
-	// step checks for cancellation long enough to stop it.
+	// memoryHogTests builds a new array of 256 members at each of ten
+	// billion iterations. No single built-in call builds much (the
+	// built-in bounds stop a concat that would: memoryHogBuiltinTests),
+	// and tests have no step budget, so only the review process's memory
+	// limit stops it.
 	memoryHogTests = hostileTests("test_memory", `
+	r := numbers.range(1, 100000)
+	count([[`+strings.TrimSuffix(strings.Repeat("i, ", 256), ", ")+`] | some i in r; some j in r]) > 0`)
+	// memoryHogBuiltinTests would build a 4 GiB string, sixteen-fold at
+	// each step; concat refuses to go past MaxBuiltinString.
+	memoryHogBuiltinTests = hostileTests("test_memory", `
 	a := "0123456789abcdef"
 	b := concat("", [a, a, a, a, a, a, a, a, a, a, a, a, a, a, a, a])
 	c := concat("", [b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b])
@@ -24,9 +32,11 @@ var (
 	g := concat("", [f, f, f, f, f, f, f, f, f, f, f, f, f, f, f, f])
 	h := concat("", [g, g, g, g, g, g, g, g, g, g, g, g, g, g, g, g])
 	count(h) > 0`)
-	// busyLoopTests iterates ten billion times in little memory.
+	// busyLoopTests iterates ten billion times in little memory (the
+	// range is built once).
 	busyLoopTests = hostileTests("test_busy", `
-	count([a | some a in numbers.range(1, 100000); some b in numbers.range(1, 100000); a == 0 - b]) == 0`)
+	r := numbers.range(1, 100000)
+	count([a | some a in r; some b in r; a == 0 - b]) == 0`)
 )
 
 func hostileTests(name, body string) string {
@@ -144,6 +154,17 @@ func TestReviewerStopsHostilePolicies(t *testing.T) {
 			}
 		})
 	}
+	t.Run("a policy whose tests would build a huge string is refused at the built-in bound", func(t *testing.T) {
+		got, err := r.Review(t.Context(), closedVPN, memoryHogBuiltinTests)
+		if err != nil {
+			t.Fatalf("Review: %v", err)
+		}
+		if got.Accepted() || got.Limit != "" || !strings.Contains(got.Refusal, "1 of 2 tests failed: test_memory") ||
+			len(got.Tests) != 2 || !strings.Contains(got.Tests[0].Error, "concat at policy_test.rego:13: ") ||
+			!strings.Contains(got.Tests[0].Error, ErrBuiltinBound.Error()) {
+			t.Fatalf("review = %+v; want test_memory to fail at the bound on concat", got)
+		}
+	})
 	t.Run("a good policy still passes afterwards", func(t *testing.T) {
 		got, err := r.Review(t.Context(), closedVPN, closedVPNTests)
 		if err != nil || !got.Accepted() || len(got.Tests) != 2 {

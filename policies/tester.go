@@ -46,8 +46,13 @@ func runTests(ctx context.Context, modules, tests map[string]string, perTest tim
 	if err != nil {
 		return nil, err
 	}
+	var builtins []*tester.Builtin
+	for _, g := range guards() {
+		builtins = append(builtins, &tester.Builtin{Decl: g.decl, Func: g.fn})
+	}
 	ch, err := tester.NewRunner().
 		SetCompiler(newCompiler()).
+		AddCustomBuiltins(builtins).
 		SetModules(parsed).
 		RaiseBuiltinErrors(true). // as the engine does: StrictBuiltinErrors
 		SetTimeout(perTest).
@@ -66,7 +71,7 @@ func runTests(ctx context.Context, modules, tests map[string]string, perTest tim
 			Fail: r.Fail && r.Error == nil,
 		}
 		if r.Error != nil {
-			tr.Error = r.Error.Error()
+			tr.Error = readableError(r.Error).Error()
 		}
 		if r.Location != nil {
 			tr.Location = fmt.Sprintf("%s:%d", r.Location.File, r.Location.Row)
