@@ -216,7 +216,7 @@ func newHarness(t testing.TB, opts ...option) *harness {
 		}))
 	d := deploytest.New(t, st, plugins, deploy...)
 	h.Deployment = d
-	h.browser = d.Client.Browser()
+	h.browser = d.Browser()
 	return h
 }
 
