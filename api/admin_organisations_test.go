@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -225,4 +226,48 @@ func containsAll(have []string, want ...string) bool {
 		}
 	}
 	return true
+}
+
+// TestDeletedOrganisationIDIsNeverUsedAgain: a deleted organisation's
+// audit trail, stats and attempts stay keyed by its id. Whoever created an
+// organisation of that id again, the owner or another tenant, would read
+// them as their own: the id is refused exactly as one in use, and what it
+// left stays out of everyone's reach.
+func TestDeletedOrganisationIDIsNeverUsedAgain(t *testing.T) {
+	t.Parallel()
+	h := newHarnessWith(t, harnessOptions{adminOnly: true})
+	ctx := context.Background()
+	const orgs = "/v1/admin/organisations"
+	h.Admin(http.MethodPost, orgs, req{"id": "acme-eu"}, http.StatusCreated)
+	h.Admin(http.MethodPost, "/v1/admin/users?organisation=acme-eu", req{"authid": "ada", "name": "Ada"}, http.StatusCreated)
+	h.Admin(http.MethodDelete, "/v1/admin/users/ada?organisation=acme-eu", nil, http.StatusNoContent)
+	h.Admin(http.MethodDelete, orgs+"/acme-eu?reason=closed", nil, http.StatusNoContent)
+	trail, err := h.Store.ListAudit(ctx, store.AuditFilter{AccountID: "acme-eu"})
+	if err != nil || len(trail) < 3 {
+		t.Fatalf("acme-eu's trail after its deletion = %v, %v; want its events kept", trail, err)
+	}
+
+	// globex is another tenant: a top organisation of its own.
+	if err := h.Store.CreateAccount(ctx, &store.Account{ID: "globex", Name: "Globex", CreatedAt: time.Now().UTC()}); err != nil {
+		t.Fatal(err)
+	}
+	tenants := []struct{ name, key string }{{"acme, which deleted it", h.AdminKey}, {"globex", h.keyOf("globex")}}
+	for _, tenant := range tenants {
+		t.Run(tenant.name, func(t *testing.T) {
+			inUse := h.Do(http.MethodPost, orgs, tenant.key, req{"id": "acme"})
+			again := h.Do(http.MethodPost, orgs, tenant.key, req{"id": "acme-eu", "name": "Acme EU"})
+			wantError(t, again, http.StatusConflict, `organisation "acme-eu" already exists`)
+			if want := strings.ReplaceAll(inUse.Body, `\"acme\"`, `\"acme-eu\"`); inUse.Status != again.Status || again.Body != want {
+				t.Errorf("answer for the deleted id = %d %s, for an id in use %d %s: want the same", again.Status, again.Body, inUse.Status, inUse.Body)
+			}
+			for _, path := range []string{"/v1/admin/audit", "/v1/admin/stats", "/v1/admin/users/ada/attempts", "/v1/admin/organisations"} {
+				wantError(t, h.Do(http.MethodGet, path+"?organisation=acme-eu", tenant.key, nil), http.StatusNotFound, `organisation "acme-eu" not found`)
+			}
+		})
+	}
+	if _, err := h.Store.GetAccount(ctx, "acme-eu"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("acme-eu after the refused creations: err = %v, want it still deleted", err)
+	}
+	// Ids never used are free as before.
+	h.Admin(http.MethodPost, orgs, req{"id": "acme-us"}, http.StatusCreated)
 }

@@ -14,10 +14,19 @@ import (
 
 // CreateAccount inserts an account. A new account always has email
 // delivery on and email and password sign-in off (see Account);
-// a.EmailDelivery is set from the database.
+// a.EmailDelivery is set from the database. An id in use, or ever used by
+// an organisation since deleted, is ErrConflict (see refuseDeletedID).
 func (s *Store) CreateAccount(ctx context.Context, a *Account) error {
-	_, err := s.db.NewInsert().Model(a).Exec(ctx)
-	return conflict(err, "account "+a.ID)
+	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if err := s.lockTree(ctx, tx); err != nil {
+			return err
+		}
+		if err := refuseDeletedID(ctx, tx, a.ID, "account "+a.ID); err != nil {
+			return err
+		}
+		_, err := tx.NewInsert().Model(a).Exec(ctx)
+		return conflict(err, "account "+a.ID)
+	})
 }
 
 // accountSQL is GetAccount's statement (see preparedStatements); its

@@ -53,6 +53,7 @@ func migrations(postgres bool) *migrate.Migrations {
 		{"20261228000001", "organisation_tree", organisationSchema},
 		{"20261230000001", "message_templates", messageSchema},
 		{"20261231000001", "start_counts", startCountSchema},
+		{"20261231000002", "deleted_organisations", deletedOrganisationSchema},
 	} {
 		script := types.Replace(step.script)
 		m.Add(migrate.Migration{

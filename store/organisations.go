@@ -146,7 +146,8 @@ func requireInBranch(ctx context.Context, db bun.IDB, within, id string) error {
 
 // CreateOrganisation inserts org as a sub-organisation of org.ParentID,
 // which must lie in the branch of within (else ErrNotFound); an id in use
-// anywhere is ErrConflict. The events are appended in its transaction.
+// anywhere, or ever used by an organisation since deleted, is ErrConflict.
+// The events are appended in its transaction.
 func (s *Store) CreateOrganisation(ctx context.Context, within string, org *Account, events ...AuditEvent) error {
 	if org.ParentID == "" {
 		return fmt.Errorf("organisation %s: a sub-organisation needs a parent", org.ID)
@@ -158,9 +159,40 @@ func (s *Store) CreateOrganisation(ctx context.Context, within string, org *Acco
 		if err := requireInBranch(ctx, db, within, org.ParentID); err != nil {
 			return err
 		}
+		if err := refuseDeletedID(ctx, db, org.ID, "organisation "+org.ID); err != nil {
+			return err
+		}
 		_, err := db.NewInsert().Model(org).Exec(ctx)
 		return conflict(err, "organisation "+org.ID)
 	})
+}
+
+// deletedOrganisation is the id of a deleted organisation, never to be
+// used again (see deletedOrganisationSchema).
+type deletedOrganisation struct {
+	bun.BaseModel `bun:"table:deleted_organisations"`
+
+	ID        string    `bun:"id,pk"`
+	DeletedAt time.Time `bun:"deleted_at,notnull"`
+}
+
+// refuseDeletedID is ErrConflict, exactly as for an id in use, when id
+// was a deleted organisation's: its audit trail and attempts are still
+// keyed by it, and a new organisation of that id would read them as its
+// own. The same answer as for an id in use tells a caller nothing more
+// than that the id is taken.
+//
+// The caller holds the tree lock (lockTree), which DeleteOrganisation
+// takes too: an id cannot be deleted between this check and the insert.
+func refuseDeletedID(ctx context.Context, db bun.IDB, id, what string) error {
+	deleted, err := db.NewSelect().Model((*deletedOrganisation)(nil)).Where("id = ?", id).Exists(ctx)
+	if err != nil {
+		return fmt.Errorf("look up %s among deleted organisations: %w", what, err)
+	}
+	if deleted {
+		return fmt.Errorf("%s: %w", what, ErrConflict)
+	}
+	return nil
 }
 
 // OrganisationUpdate is a change to an organisation: a new name, a new
@@ -231,7 +263,8 @@ func (s *Store) UpdateOrganisation(ctx context.Context, within, id string, u Org
 // DeleteOrganisation deletes id, which must lie in the branch of within
 // and not be its root (ErrOwnOrganisation), once it has neither users nor
 // sub-organisations (ErrOrganisationInUse). Its keys, systems, policies
-// and settings go with it; its audit trail stays.
+// and settings go with it; its audit trail stays, and so that no one else
+// reads it its id is never used again (refuseDeletedID).
 func (s *Store) DeleteOrganisation(ctx context.Context, within, id string, events ...AuditEvent) error {
 	return s.audited(ctx, events, func(ctx context.Context, db bun.IDB) error {
 		if err := s.lockTree(ctx, db); err != nil {
@@ -263,7 +296,19 @@ func (s *Store) DeleteOrganisation(ctx context.Context, within, id string, event
 			return fmt.Errorf("delete %s (%d users, %d sub-organisations): %w", id, users, children, ErrOrganisationInUse)
 		}
 		res, err := db.NewDelete().Model((*Account)(nil)).Where("id = ?", id).Exec(ctx)
-		return affected(res, err, "organisation "+id)
+		if err := affected(res, err, "organisation "+id); err != nil {
+			return err
+		}
+		// Dated as the deletion's audit event, by the caller's clock as
+		// every time the store writes; without one, by this process's.
+		tomb := deletedOrganisation{ID: id, DeletedAt: time.Now().UTC()}
+		if len(events) > 0 {
+			tomb.DeletedAt = events[0].Time
+		}
+		if _, err := db.NewInsert().Model(&tomb).Exec(ctx); err != nil {
+			return fmt.Errorf("keep the id of deleted organisation %s: %w", id, err)
+		}
+		return nil
 	})
 }
 

@@ -23,6 +23,21 @@ const (
 	DefaultMaxRows  = 10_000
 )
 
+// maxColumns bounds how wide a file may be, its header and every row. A
+// users file has len(columns()) columns and anything past them is a row
+// error anyway; the bound leaves room for a few notes beside them while
+// refusing, before their cells are kept, a spreadsheet row whose one value
+// sits in the last column (XFD, the 16384th, which the row is read padded
+// up to) or a CSV line of thousands of commas.
+const maxColumns = 64
+
+// tooWide refuses a file with a row wider than maxColumns; what says which
+// row and how wide.
+func tooWide(what string) error {
+	return fmt.Errorf("%s; a users file may be at most %d columns wide, its columns are %s",
+		what, maxColumns, strings.Join(headerRow(), ","))
+}
+
 // ErrTooLarge is returned, wrapped with which limit, when a file exceeds
 // Limits.
 var ErrTooLarge = errors.New("file too large")
@@ -192,6 +207,9 @@ func readCSV(data []byte, limits Limits) (table, error) {
 		line := 1 + bytes.Count(data[:invalidUTF8At(data)], []byte("\n"))
 		return table{}, fmt.Errorf("line %d is not UTF-8 text; save the file as CSV UTF-8", line)
 	}
+	if err := csvTooWide(data); err != nil {
+		return table{}, err
+	}
 	cr := csv.NewReader(bytes.NewReader(data))
 	cr.FieldsPerRecord = -1 // rows with a wrong field count are row errors, not the file's
 	t := table{fullRows: true}
@@ -216,6 +234,47 @@ func readCSV(data []byte, limits Limits) (table, error) {
 		return table{}, errors.New("the file is empty; want a header row: " + strings.Join(headerRow(), ","))
 	}
 	return t, nil
+}
+
+// csvTooWide refuses the first record of more than maxColumns fields
+// before encoding/csv reads it: csv keeps some 40 bytes per field of a
+// record it reads, so that a line of 5 MB of commas would take 200 MB.
+// Quotes are followed as csv follows them in a well-formed file (a quote
+// opens a field only at its start, "" within it is a quote); in a
+// malformed one csv reports its own error.
+func csvTooWide(data []byte) error {
+	line, start, fields := 1, 1, 1 // start: the line the record began on
+	fieldStart, quoted := true, false
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		if quoted {
+			switch {
+			case c == '"' && i+1 < len(data) && data[i+1] == '"':
+				i++
+			case c == '"':
+				quoted = false
+			case c == '\n':
+				line++
+			}
+			continue
+		}
+		switch c {
+		case ',':
+			if fields++; fields > maxColumns {
+				return tooWide(fmt.Sprintf("line %d has more than %d fields", start, maxColumns))
+			}
+			fieldStart = true
+			continue
+		case '\n':
+			line++
+			start, fields, fieldStart = line, 1, true
+			continue
+		case '"':
+			quoted = fieldStart
+		}
+		fieldStart = false
+	}
+	return nil
 }
 
 func invalidUTF8At(data []byte) int {
