@@ -3,7 +3,8 @@
 // identity plugins (Spec.Kind says which a process is).
 //
 // It owns the plugin processes' lifecycle: launch on first use (after
-// verifying the executable's checksum when one is configured), Configure
+// verifying the executable's checksum when one is configured, and then
+// running the verified bytes themselves: pin_linux.go), Configure
 // after every launch, relaunch after a crash, and kill on Close. Child
 // processes get a minimal environment (PATH, TMPDIR) so that plugins never
 // see the worker's database credentials or other secrets; they receive

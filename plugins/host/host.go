@@ -2,7 +2,6 @@ package host
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -329,11 +328,16 @@ func (p *process) launch(ctx context.Context) error {
 func start(spec Spec, logger *slog.Logger, dial []grpc.DialOption) (*plugin.Client, plugin.ClientProtocol, error) {
 	cmd := exec.Command(spec.Command[0], spec.Command[1:]...)
 	cmd.Env = childEnv()
-
-	var secure *plugin.SecureConfig
+	if cmd.Err != nil {
+		return nil, nil, fmt.Errorf("launch %s: %w", spec.Command[0], cmd.Err)
+	}
 	if len(spec.Checksum) > 0 {
-		// A fresh hash per launch: SecureConfig accumulates into it.
-		secure = &plugin.SecureConfig{Checksum: spec.Checksum, Hash: sha256.New()}
+		// Checked at every launch, and the checked bytes are what runs.
+		release, err := pinExecutable(spec, cmd)
+		if err != nil {
+			return nil, nil, err
+		}
+		defer release()
 	}
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig: wire.HandshakeConfig(),
@@ -344,7 +348,6 @@ func start(spec Spec, logger *slog.Logger, dial []grpc.DialOption) (*plugin.Clie
 		// cmd.Env is the whole environment; without this go-plugin would
 		// append the host's.
 		SkipHostEnv:      true,
-		SecureConfig:     secure,
 		AutoMTLS:         true,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		Logger:           newHCLogger(logger),
@@ -354,9 +357,6 @@ func start(spec Spec, logger *slog.Logger, dial []grpc.DialOption) (*plugin.Clie
 	rpc, err := client.Client()
 	if err != nil {
 		client.Kill()
-		if errors.Is(err, plugin.ErrChecksumsDoNotMatch) {
-			return nil, nil, fmt.Errorf("launch %s: %w: %w", spec.Command[0], ErrChecksumMismatch, sdk.ErrPermanent)
-		}
 		return nil, nil, fmt.Errorf("launch %s: %w", spec.Command[0], err)
 	}
 	return client, rpc, nil

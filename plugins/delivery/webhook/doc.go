@@ -19,7 +19,7 @@
 // seconds, equal to the timestamp header). The headers are:
 //
 //	Content-Type:          application/json
-//	X-Flexauth-Delivery:   the message ID, the same on every retry
+//	X-Flexauth-Delivery:   the message ID, the same on every retry (the body's signed "id"; Verify checks they agree)
 //	X-Flexauth-Timestamp:  Unix seconds at signing
 //	X-Flexauth-Signature:  v1=<hex HMAC-SHA256(secret, timestamp + "." + body)>
 //

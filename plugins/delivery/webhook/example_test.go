@@ -25,7 +25,8 @@ func ExampleVerify() {
 			http.Error(w, "bad signature", http.StatusUnauthorized)
 			return
 		}
-		// Decode the body, drop a delivery ID already handled, forward.
+		// Decode the body, drop a delivery ID already handled (Verify
+		// checked the header is the signed body's id), forward.
 		w.WriteHeader(http.StatusNoContent)
 	})
 
@@ -34,6 +35,7 @@ func ExampleVerify() {
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
 	for _, key := range [][]byte{secret, []byte("a-guess-at-the-secret-a-guess-at")} {
 		req := httptest.NewRequest(http.MethodPost, "/hooks/flexauth", bytes.NewReader(body))
+		req.Header.Set(webhook.HeaderDelivery, "att-1")
 		req.Header.Set(webhook.HeaderTimestamp, ts)
 		req.Header.Set(webhook.HeaderSignature, webhook.Sign(key, ts, body))
 		rec := httptest.NewRecorder()

@@ -3,7 +3,9 @@ package webhook
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -49,6 +51,25 @@ func Sign(secret []byte, timestamp string, body []byte) string {
 	return signatureScheme + hex.EncodeToString(mac(secret, timestamp, body))
 }
 
+// checkDelivery requires HeaderDelivery, which is not signed, to be the
+// signed body's id, so that receivers can drop duplicates by it.
+func checkDelivery(header http.Header, body []byte) error {
+	delivery, err := single(header, HeaderDelivery)
+	if err != nil {
+		return err
+	}
+	var msg struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(body, &msg); err != nil {
+		return fmt.Errorf("%w: the signed body is not a JSON message: %w", ErrMalformedHeader, err)
+	}
+	if subtle.ConstantTimeCompare([]byte(delivery), []byte(msg.ID)) != 1 {
+		return fmt.Errorf("%w: %s is not the signed body's id", ErrMalformedHeader, HeaderDelivery)
+	}
+	return nil
+}
+
 func mac(secret []byte, timestamp string, body []byte) []byte {
 	m := hmac.New(sha256.New, secret)
 	m.Write([]byte(timestamp))
@@ -64,8 +85,11 @@ func mac(secret []byte, timestamp string, body []byte) []byte {
 //
 // The timestamp is signed, so an attacker who captured a call cannot
 // refresh it; the window bounds how long a captured call can be replayed.
-// Within the window, drop duplicates by HeaderDelivery. A few minutes is a
-// good window; it must cover the clock skew between the two machines.
+// Within the window, drop duplicates by HeaderDelivery, which Verify
+// requires to be the signed body's "id": a replay under another delivery
+// header is refused (ErrMalformedHeader), not taken for a new message. A
+// few minutes is a good window; it must cover the clock skew between the
+// two machines.
 //
 // The signature header may list several comma-separated signatures; one
 // valid "v1=" signature is enough, and other schemes are ignored.
@@ -109,7 +133,7 @@ func Verify(secret []byte, header http.Header, body []byte, now time.Time, windo
 		// Constant time: a timing difference would let an attacker
 		// guess a valid MAC byte by byte.
 		if hmac.Equal(got, want) {
-			return nil
+			return checkDelivery(header, body)
 		}
 	}
 	if !found {

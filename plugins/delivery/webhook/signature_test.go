@@ -36,6 +36,7 @@ func TestVerify(t *testing.T) {
 		h := http.Header{}
 		h.Set(HeaderTimestamp, ts)
 		h.Set(HeaderSignature, Sign(secret, ts, body))
+		h.Set(HeaderDelivery, "att-1")
 		return h
 	}
 	with := func(h http.Header, key, value string) http.Header {
@@ -70,6 +71,8 @@ func TestVerify(t *testing.T) {
 		{name: "missing signature is rejected", header: with(good, HeaderSignature, ""), want: ErrMalformedHeader},
 		{name: "signature without scheme is rejected", header: with(good, HeaderSignature, strings.TrimPrefix(good.Get(HeaderSignature), "v1=")), want: ErrMalformedHeader},
 		{name: "signature that is not hex is rejected", header: with(good, HeaderSignature, "v1=zz"+good.Get(HeaderSignature)[5:]), want: ErrMalformedHeader},
+		{name: "a replay under another delivery header is rejected", header: with(good, HeaderDelivery, "att-2"), want: ErrMalformedHeader},
+		{name: "missing delivery header is rejected", header: with(good, HeaderDelivery, ""), want: ErrMalformedHeader},
 		{name: "truncated signature is rejected", header: with(good, HeaderSignature, good.Get(HeaderSignature)[:40]), want: ErrMalformedHeader},
 	}
 	for _, tt := range tests {
