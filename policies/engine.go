@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime/metrics"
 	"slices"
 	"sort"
 	"sync/atomic"
@@ -33,25 +34,41 @@ var errUndefined = errors.New("policy decision is undefined")
 // wall-clock time, for work between two asks; it stays under the 10s the
 // attempt workflow gives Begin, so that a slow policy denies with its
 // reason rather than failing Begin.
+//
+// EvaluationMemory bounds what a decision allocates. Built-ins that could
+// build large values are bounded one by one (builtins.go), but a policy can
+// build large values one step at a time too (a comprehension of new
+// arrays reached a gigabyte within the steps and the time), and a stored
+// policy runs inside the shared API and worker processes. Go cannot count
+// one goroutine's allocations, so the heap's allocations since the check
+// began are read, every memoryCheckSteps steps, once a decision has taken
+// that many (the built-in policy takes about 150, so ordinary decisions are
+// never measured): they include what the rest of the process allocated
+// meanwhile, which for a decision of a few milliseconds is little, and a
+// decision long enough to see much of it is near its other bounds anyway.
 const (
 	EvaluationSteps   = 1_000_000
 	EvaluationTimeout = 8 * time.Second
+	EvaluationMemory  = 256 << 20
+	memoryCheckSteps  = 4096
 )
 
 // The errors of a decision stopped at a bound; the decision denies.
 var (
 	ErrEvaluationSteps   = fmt.Errorf("the policy took more than %d evaluation steps to decide", EvaluationSteps)
 	ErrEvaluationTimeout = fmt.Errorf("the policy took longer than %s to decide", EvaluationTimeout)
+	ErrEvaluationMemory  = fmt.Errorf("the policy allocated more than %d MiB to decide", EvaluationMemory>>20)
 )
 
 // Engine evaluates one compiled policy. It is safe for concurrent use: the
 // query is prepared once in New and shared by every call to Decide.
 type Engine struct {
 	query rego.PreparedEvalQuery
-	// The bounds of one decision: EvaluationSteps and EvaluationTimeout
-	// (tests lower them).
+	// The bounds of one decision: EvaluationSteps, EvaluationTimeout and
+	// EvaluationMemory (tests lower them).
 	steps   int64
 	timeout time.Duration
+	memory  uint64
 }
 
 // New compiles the modules and prepares the query data.flexauth.risk.decision.
@@ -81,7 +98,7 @@ func New(ctx context.Context, modules map[string]string) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prepare policy query: %w", err)
 	}
-	return &Engine{query: query, steps: EvaluationSteps, timeout: EvaluationTimeout}, nil
+	return &Engine{query: query, steps: EvaluationSteps, timeout: EvaluationTimeout, memory: EvaluationMemory}, nil
 }
 
 // Decide evaluates the policy for one login attempt, for at most
@@ -117,7 +134,7 @@ func (e *Engine) decide(ctx context.Context, in Input) (Decision, error) {
 	}
 	evalCtx, cancel := context.WithTimeoutCause(ctx, e.timeout, ErrEvaluationTimeout)
 	defer cancel()
-	b := newBudget(e.steps)
+	b := newBudget(e.steps, e.memory)
 	stop := context.AfterFunc(evalCtx, b.Cancel)
 	defer stop()
 	m := &meter{}
@@ -129,6 +146,8 @@ func (e *Engine) decide(ctx context.Context, in Input) (Decision, error) {
 			return Decision{}, fmt.Errorf("evaluate policy: %w", m.err)
 		case b.exhausted.Load():
 			return Decision{}, fmt.Errorf("evaluate policy: %w", ErrEvaluationSteps)
+		case b.exceeded.Load():
+			return Decision{}, fmt.Errorf("evaluate policy: %w", ErrEvaluationMemory)
 		case ctx.Err() != nil:
 			// Keep the context's error visible to errors.Is; the
 			// evaluator reports cancellation in its own type.
@@ -165,12 +184,19 @@ type budget struct {
 	left      atomic.Int64
 	cancelled atomic.Bool
 	exhausted atomic.Bool
+	// The memory bound (EvaluationMemory), checked every memoryCheckSteps
+	// steps; only the evaluating goroutine touches these.
+	memory   uint64
+	taken    int64
+	allocs   []metrics.Sample
+	baseline uint64
+	exceeded atomic.Bool
 }
 
 var _ topdown.Cancel = (*budget)(nil)
 
-func newBudget(steps int64) *budget {
-	b := &budget{}
+func newBudget(steps int64, memory uint64) *budget {
+	b := &budget{memory: memory}
 	b.left.Store(steps)
 	return b
 }
@@ -185,7 +211,24 @@ func (b *budget) Cancelled() bool {
 		b.exhausted.Store(true)
 		return true
 	}
+	if b.taken++; b.taken%memoryCheckSteps == 0 && b.overMemory() {
+		b.exceeded.Store(true)
+		return true
+	}
 	return false
+}
+
+// overMemory says whether the heap allocated more than the bound since the
+// first check.
+func (b *budget) overMemory() bool {
+	if b.allocs == nil {
+		b.allocs = []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
+		metrics.Read(b.allocs)
+		b.baseline = b.allocs[0].Value.Uint64()
+		return false
+	}
+	metrics.Read(b.allocs)
+	return b.allocs[0].Value.Uint64()-b.baseline > b.memory
 }
 
 // wireDecision mirrors Decision with pointers, so that a missing field can be

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -537,6 +538,36 @@ const loopingRules = `decision := ` + allowPIN + ` if {
 	count([a | some a in r; some b in r; a == 0 - b]) == 0
 }`
 
+// hoardingRules build a new array of 256 members at each of ten billion
+// iterations: no built-in call builds much, but the arrays add up.
+var hoardingRules = `decision := ` + allowPIN + ` if {
+	r := numbers.range(1, 100000)
+	count([[` + strings.TrimSuffix(strings.Repeat("i, ", 256), ", ") + `] | some i in r; some j in r]) == 0
+}`
+
+// A policy that allocates without a built-in doing so is stopped at the
+// memory bound, long before its steps or its time run out.
+func TestDecideStopsAPolicyThatHoardsMemory(t *testing.T) {
+	e := newEngine(t, policy(hoardingRules))
+	e.steps, e.timeout = 1<<62, time.Minute
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	got, err := e.Decide(context.WithoutCancel(t.Context()), signIn())
+	took := time.Since(start)
+	runtime.ReadMemStats(&after)
+	assertFailedClosed(t, got, err, "evaluate policy: "+ErrEvaluationMemory.Error())
+	if !errors.Is(err, ErrEvaluationMemory) {
+		t.Fatalf("error %v is not %v", err, ErrEvaluationMemory)
+	}
+	// The bound, the steps between two checks, and what came before the
+	// first check.
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 2*EvaluationMemory {
+		t.Errorf("the decision allocated %d MiB before it was stopped, bound %d MiB", alloc>>20, EvaluationMemory>>20)
+	}
+	t.Logf("stopped after %s", took)
+}
+
 func TestDecideStopsARunawayPolicy(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -565,8 +596,8 @@ func TestDecideStopsARunawayPolicy(t *testing.T) {
 	}
 	t.Run("the bounds are the package's", func(t *testing.T) {
 		e := newEngine(t, Default())
-		if e.steps != EvaluationSteps || e.timeout != EvaluationTimeout {
-			t.Fatalf("steps %d, timeout %s; want %d and %s", e.steps, e.timeout, EvaluationSteps, EvaluationTimeout)
+		if e.steps != EvaluationSteps || e.timeout != EvaluationTimeout || e.memory != EvaluationMemory {
+			t.Fatalf("steps %d, timeout %s, memory %d; want %d, %s and %d", e.steps, e.timeout, e.memory, EvaluationSteps, EvaluationTimeout, EvaluationMemory)
 		}
 	})
 }
