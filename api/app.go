@@ -118,9 +118,11 @@ func (s *Server) start(c *gin.Context) {
 		respondError(c, rerr)
 		return
 	}
-	if req.System == attempt.SecuritySystem {
+	if attempt.Anonymous(req.System) {
 		// Sign-ins to the security settings start only from their page:
-		// an application that could start one would learn its URL.
+		// an application that could start one would learn its URL. Those
+		// of the console start only from the console's: an application's
+		// start would supersede an administrator's sign-in in progress.
 		s.padStart(ctx, began)
 		securityError(c)
 		return
@@ -220,14 +222,14 @@ func (s *Server) check(c *gin.Context) {
 			rerr = badRequest("%s", err.Error())
 		}
 	}
-	if rerr != nil || req.System == attempt.SecuritySystem {
+	if rerr != nil || attempt.Anonymous(req.System) {
 		// A bad key is answered before a bad request, as everywhere.
 		_, ok, err := s.appKey(c)
 		switch {
 		case err != nil:
 			s.internalError(c, "look up api key", err)
 		case !ok || rerr == nil:
-			securityError(c) // the security settings' sign-ins are no application's
+			securityError(c) // the security settings' and the console's sign-ins are no application's
 		default:
 			respondError(c, rerr)
 		}

@@ -640,3 +640,18 @@ func TestANewPasswordEndsTheOtherSessions(t *testing.T) {
 		t.Fatal("a session outlived the password reset")
 	}
 }
+
+// The console's sign-ins start only from the console: an application's
+// start for an administrator would supersede their sign-in in progress (the
+// workflow ID is the account's, the system's and the authid's).
+func TestTheConsoleSystemIsNoApplications(t *testing.T) {
+	h := newHarness(t)
+	h.Admin(http.MethodPost, "/v1/admin/systems", req{"name": "console", "methods": []string{"passwordless"}}, http.StatusCreated)
+	h.Admin(http.MethodPost, "/v1/admin/users", req{"authid": "root", "name": "Root", "email": "root@example.com"}, http.StatusCreated)
+	h.Admin(http.MethodPut, "/v1/admin/users/root/systems", req{"assignments": []req{{"system": "console", "method": "passwordless"}}}, http.StatusOK)
+	h.Expect("/v1/start", req{"system": "console", "authid": "root"}, http.StatusForbidden, "security error")
+	h.Expect("/v1/check", req{"system": "console", "authid": "root"}, http.StatusForbidden, "security error")
+	if got := h.AuditTypes("authid=root&system=console&type=attempt.started"); len(got) != 0 {
+		t.Fatalf("the app API started %d console attempts", len(got))
+	}
+}
