@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -385,5 +386,52 @@ func TestSecuritySettingsSignInsHaveTheirOwnBudget(t *testing.T) {
 	}
 	if got := judge(attempt.ConsoleSystem, "203.0.113.1"); got != "" {
 		t.Fatalf("a console sign-in: %q, want its own budget", got)
+	}
+}
+
+// The user's start limit spans systems: begins of one user on several
+// systems at once must not each miss the others' uncommitted starts and all
+// pass (a user at the limit would be sent one message per system).
+func TestUserStartLimitHoldsForConcurrentBeginsOnSeveralSystems(t *testing.T) {
+	const systems, limit = 6, 2
+	f := newFixtureOn(t, storetest.Open(t, cluster.NewDatabase(t)), nil, activities.Config{Limits: admission.Limits{UserStarts: limit, AccountStarts: -1}})
+	ctx := context.Background()
+	assignments := []store.Assignment{{UserID: f.user.ID, SystemID: "s1", Method: "pin"}}
+	for i := 2; i <= systems; i++ {
+		sys := store.System{ID: fmt.Sprint("s", i), AccountID: "acc", Name: fmt.Sprint("app", i), Methods: []string{"pin"},
+			Sensitivity: "low", TTLSeconds: 300, CreatedAt: f.now, UpdatedAt: f.now}
+		must(t, f.st.CreateSystem(ctx, &sys))
+		assignments = append(assignments, store.Assignment{UserID: f.user.ID, SystemID: sys.ID, Method: "pin"})
+	}
+	must(t, f.st.SetAssignments(ctx, f.user.ID, assignments))
+	for round := range 3 {
+		var wg sync.WaitGroup
+		allowed := make(chan bool, systems)
+		errs := make(chan error, systems)
+		for i := 1; i <= systems; i++ {
+			s := f.input
+			s.AttemptID, s.System = fmt.Sprint("round", round, "-att", i), map[bool]string{true: "vpn", false: fmt.Sprint("app", i)}[i == 1]
+			wg.Go(func() {
+				res, err := f.acts.Begin(ctx, activities.BeginInput{Subject: s, WorkflowID: "wf-" + s.AttemptID, RunID: "run", StartedAt: f.now})
+				errs <- err
+				allowed <- res.Allowed
+			})
+		}
+		wg.Wait()
+		close(allowed)
+		close(errs)
+		for err := range errs {
+			must(t, err)
+		}
+		n := 0
+		for ok := range allowed {
+			if ok {
+				n++
+			}
+		}
+		if n != limit {
+			t.Fatalf("round %d: %d of %d concurrent starts on %d systems allowed, want the limit, %d", round, n, systems, systems, limit)
+		}
+		f.now = f.now.Add(time.Hour) // the window moves on
 	}
 }

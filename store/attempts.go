@@ -306,11 +306,13 @@ func (s *Store) BeginAttempt(ctx context.Context, a *Attempt, effect string, res
 func (s *Store) open(ctx context.Context, tx bun.Tx, a *Attempt, effect string, result any, at time.Time, events []AuditEvent) (Opening, []AuditEvent, error) {
 	if s.postgres {
 		// Two begins of one subject at once would each miss the other's
-		// uncommitted row and both stay pending: the subject's lock makes
-		// the second wait, and its next statement sees the first.
+		// uncommitted row and both stay pending, and begins of one user on
+		// several systems would each miss the others' starts and all pass
+		// the user's start limit, which spans systems: the user's lock
+		// makes the second wait, and its next statement sees the first.
 		// (SQLite's transactions begin IMMEDIATE: one writer.)
-		if _, err := tx.NewRaw("SELECT pg_advisory_xact_lock(?)", subjectLock(a)).Exec(ctx); err != nil {
-			return Opening{}, nil, fmt.Errorf("lock the subject: %w", err)
+		if _, err := tx.NewRaw("SELECT pg_advisory_xact_lock(?)", userLock(a)).Exec(ctx); err != nil {
+			return Opening{}, nil, fmt.Errorf("lock the user's begins: %w", err)
 		}
 	}
 	res, err := tx.NewInsert().Model(a).On("CONFLICT (id) DO NOTHING").Exec(ctx)
@@ -504,12 +506,12 @@ func dropAttemptSecrets(ctx context.Context, db bun.IDB, ids []string) error {
 	return nil
 }
 
-// subjectLock is the key of the PostgreSQL advisory lock that serialises
-// the begins of a's subject. Subjects that share a key only wait for each
-// other.
-func subjectLock(a *Attempt) int64 {
+// userLock is the key of the PostgreSQL advisory lock that serialises the
+// begins of a's user, on every system (its subject's among them). Users
+// that share a key only wait for each other.
+func userLock(a *Attempt) int64 {
 	h := fnv.New64a()
-	for _, part := range []string{"flexauth.attempt-subject", a.AccountID, a.System, a.AuthID} {
+	for _, part := range []string{"flexauth.attempt-user", a.AccountID, a.AuthID} {
 		h.Write([]byte(part))
 		h.Write([]byte{0})
 	}
