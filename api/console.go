@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"mime"
+	"net"
 	"net/http"
 	"path"
 	"slices"
@@ -41,6 +42,18 @@ func (s *Server) consoleHeaders(c *gin.Context) {
 	c.Next()
 }
 
+// loopbackPeer says whether the request's connection comes from this
+// machine. The connection's own address, not a forwarded one: no header
+// makes a remote client local.
+func loopbackPeer(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 // consoleIndexPage is the console's index.html; in dev (devToken set) it
 // carries the dev outbox token in a <meta name="flexauth-dev-token"> tag,
 // which the sign-in page sends back to read the outbox.
@@ -67,14 +80,21 @@ func (s *Server) consoleIndex(c *gin.Context) {
 		s.internalError(c, "serve console index", errors.New("console index missing"))
 		return
 	}
+	page := s.consolePage
+	if s.devToken != "" && !loopbackPeer(c.Request) {
+		// The dev outbox is for the person at this machine: a client on
+		// another one (dev listening on a public address) could send any
+		// Host, so the Host check does not keep it out.
+		page = s.consolePublic
+	}
 	if s.devToken != "" {
-		// The page holds a secret: never stored by a cache.
+		// The page may hold a secret: never stored by a cache.
 		c.Header("Cache-Control", "no-store")
 	} else {
 		// Always revalidated, so that a new binary's console loads at once.
 		c.Header("Cache-Control", "no-cache")
 	}
-	c.Data(http.StatusOK, "text/html; charset=utf-8", s.consolePage)
+	c.Data(http.StatusOK, "text/html; charset=utf-8", page)
 }
 
 func (s *Server) consoleAsset(c *gin.Context) {

@@ -69,6 +69,10 @@ func (s *Server) devOutbox(c *gin.Context) {
 		fail(c, http.StatusNotFound, "not found")
 		return
 	}
+	if !loopbackPeer(c.Request) {
+		fail(c, http.StatusForbidden, "the dev outbox is served only to this machine")
+		return
+	}
 	if s.devToken == "" || !secret.Equal(c.GetHeader(devTokenHeader), s.devToken) {
 		fail(c, http.StatusForbidden, "the dev outbox needs the token of the console page ("+devTokenHeader+")")
 		return

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"regexp"
 	"strconv"
@@ -207,6 +208,27 @@ func TestDevOutboxNeedsTheConsolePageToken(t *testing.T) {
 		}
 		if msgs := apitest.Decode[apitest.DevOutbox](t, res).Messages; len(msgs) != 1 || msgs[0].Link != "http://x/l/1" {
 			t.Fatalf("outbox = %d %s", res.Status, res.Body)
+		}
+	})
+	t.Run("a client on another machine gets neither the token nor the messages", func(t *testing.T) {
+		// dev listening on a public address: a remote client can send any
+		// Host, so only the connection's own address can tell.
+		remote := func(path string, header map[string]string) *httptest.ResponseRecorder {
+			r := httptest.NewRequest(http.MethodGet, dev.URL+path, nil)
+			r.RemoteAddr = "203.0.113.9:40000"
+			for k, v := range header {
+				r.Header.Set(k, v)
+			}
+			w := httptest.NewRecorder()
+			dev.API.Handler().ServeHTTP(w, r)
+			return w
+		}
+		if w := remote("/console/", nil); w.Code != http.StatusOK || devTokenMeta.MatchString(w.Body.String()) || strings.Contains(w.Body.String(), token) {
+			t.Fatalf("console page for a remote client = %d, token in it: %v", w.Code, strings.Contains(w.Body.String(), token))
+		}
+		w := remote("/v1/admin/dev/outbox", map[string]string{"X-Flexauth-Dev-Token": token})
+		if w.Code != http.StatusForbidden || !strings.Contains(w.Body.String(), "only to this machine") || strings.Contains(w.Body.String(), "http://x/l/1") {
+			t.Fatalf("outbox for a remote client = %d %s", w.Code, w.Body.String())
 		}
 	})
 	t.Run("each start draws its own token", func(t *testing.T) {

@@ -279,8 +279,10 @@ type Server struct {
 	// devToken is drawn at each start of `flexauth dev`; the console page
 	// carries it and the dev outbox answers only requests that send it.
 	devToken string
-	// consolePage is the console's index.html, with the dev token in dev.
-	consolePage []byte
+	// consolePage is the console's index.html, with the dev token in dev;
+	// consolePublic is the page without it, for clients on other machines
+	// (loopbackPeer).
+	consolePage, consolePublic []byte
 	// policy answers "what would the policy decide" with each account's
 	// active policy, compiled in this process as the worker compiles it;
 	// evaluations bounds how many of those run at once.
@@ -427,6 +429,9 @@ func newServer(cfg Config, st serverStore, wf workflowClient, keys *secret.Keyri
 		}
 	}
 	if s.consolePage, err = consoleIndexPage(s.devToken); err != nil {
+		s.log.Error("read console index", "error", err)
+	}
+	if s.consolePublic, err = consoleIndexPage(""); err != nil {
 		s.log.Error("read console index", "error", err)
 	}
 	if s.openapi, err = openAPIFor(cfg.PublicURL); err != nil {

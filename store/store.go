@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -61,9 +62,30 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	return st, nil
 }
 
+// postgresConnector is pgdriver's connector for dsn. pgdriver panics on a
+// URL it cannot read, and Go's URL errors quote the whole URL, password
+// included (a password with "/" — as base64 keys have — or "?" breaks the
+// URL): that would print the password in the logs. The error here names
+// neither.
+func postgresConnector(dsn string) (c *pgdriver.Connector, err error) {
+	if _, perr := url.Parse(dsn); perr != nil {
+		return nil, errors.New("read the database URL: it is not a valid URL (percent-encode any /, ?, #, @ or % in the user name or password)")
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			c, err = nil, errors.New("read the database URL: the PostgreSQL driver refused it (check its parameters, such as sslmode)")
+		}
+	}()
+	return pgdriver.NewConnector(pgdriver.WithDSN(dsn)), nil
+}
+
 func open(ctx context.Context, dsn string) (*Store, error) {
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		sqldb := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(dsn)))
+		connector, err := postgresConnector(dsn)
+		if err != nil {
+			return nil, err
+		}
+		sqldb := sql.OpenDB(connector)
 		// database/sql keeps only 2 idle connections by default: under
 		// load every further request opened and closed a PostgreSQL
 		// backend (a fork and an authentication each time, which was

@@ -28,7 +28,7 @@ func runAccount(ctx context.Context, args []string, stdout io.Writer) error {
 		return errors.New("usage: flexauth account create --id ID [--name NAME] [--admin AUTHID --admin-email EMAIL] [--database URL]")
 	}
 	fs := flag.NewFlagSet("account create", flag.ContinueOnError)
-	database := fs.String("database", envOr("FLEXAUTH_DATABASE_URL", ""), "database URL or SQLite file")
+	database := fs.String("database", "", "database URL or SQLite file (default: env FLEXAUTH_DATABASE_URL)")
 	id := fs.String("id", "", "the account's ID (letters, digits, '.', '_', '-'), as applications and the console name it")
 	name := fs.String("name", "", "the account's display name (default: the ID)")
 	adminID := fs.String("admin", "", "authid of a first console administrator to create (optional)")

@@ -49,7 +49,9 @@ type productionFlags struct {
 const defaultShutdownGrace = worker.DefaultStopTimeout
 
 func (p *productionFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&p.database, "database", envOr("FLEXAUTH_DATABASE_URL", ""), "PostgreSQL URL (env FLEXAUTH_DATABASE_URL)")
+	// No default from the environment: flag prints a string flag's default
+	// in -h and after a mistyped flag, and this one holds a password.
+	fs.StringVar(&p.database, "database", "", "PostgreSQL URL (default: env FLEXAUTH_DATABASE_URL)")
 	fs.StringVar(&p.temporal, "temporal", envOr("FLEXAUTH_TEMPORAL_ADDRESS", "127.0.0.1:7233"), "Temporal frontend host:port (env FLEXAUTH_TEMPORAL_ADDRESS)")
 	fs.StringVar(&p.namespace, "namespace", envOr("FLEXAUTH_TEMPORAL_NAMESPACE", "default"), "Temporal namespace")
 	fs.StringVar(&p.publicURL, "public-url", envOr("FLEXAUTH_PUBLIC_URL", ""), "base URL of links sent to users (env FLEXAUTH_PUBLIC_URL)")
@@ -95,7 +97,12 @@ func newKeyring(master []byte) (*secret.Keyring, error) {
 	return secret.New(master, previous...)
 }
 
+// openStore opens and migrates the store at dsn (--database), or else at
+// FLEXAUTH_DATABASE_URL.
 func openStore(ctx context.Context, dsn string, opts ...store.Option) (*store.Store, error) {
+	if dsn == "" {
+		dsn = os.Getenv("FLEXAUTH_DATABASE_URL")
+	}
 	if dsn == "" {
 		return nil, errors.New("no database: pass --database or set FLEXAUTH_DATABASE_URL")
 	}

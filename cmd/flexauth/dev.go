@@ -86,6 +86,9 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 		return fmt.Errorf("listen on %s: %w", *addr, err)
 	}
 	defer ln.Close()
+	if ip := ln.Addr().(*net.TCPAddr).IP; !ip.IsLoopback() {
+		logger.Warn("flexauth dev is reachable from other machines: it is for one person on one machine (plain HTTP, keys printed, embedded defaults); the dev outbox is served to this machine only", "addr", ln.Addr().String())
+	}
 
 	master, err := secret.LoadOrCreateMasterKey(filepath.Join(dir, "master.key"))
 	if err != nil {

@@ -168,7 +168,7 @@ func runWorker(ctx context.Context, args []string, logger *slog.Logger) error {
 
 func runMigrate(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	database := fs.String("database", envOr("FLEXAUTH_DATABASE_URL", ""), "database URL or SQLite file")
+	database := fs.String("database", "", "database URL or SQLite file (default: env FLEXAUTH_DATABASE_URL)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
