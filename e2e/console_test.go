@@ -80,7 +80,11 @@ func TestConsoleAdministration(t *testing.T) {
 		if fmt.Sprint(vpn.Methods) != "[passwordless pin]" || vpn.Sensitivity != "high" || vpn.TTLSeconds != 120 {
 			t.Fatalf("vpn as saved = %v, want passwordless+pin, high, 120 s", vpn)
 		}
-		// A form error is shown and nothing is sent.
+		// A form error is shown and nothing is sent. The form stays busy
+		// (its buttons disabled) until the list has reloaded after the
+		// save: a click before that is ignored, as a user's would be.
+		b.waitFor(b.ctx, `(() => { const f = document.querySelector('[data-testid="system-form"]'); return Boolean(f && !f.hasAttribute('aria-busy') && !f.querySelector('[data-testid="system-save"]').disabled); })()`,
+			"the system form to be ready again")
 		b.do(chromedp.Click(chromedp.CSS(tid("system-save"))))
 		b.waitText(tid("system-form-error"), "Enter a name.")
 	}
