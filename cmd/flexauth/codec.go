@@ -54,15 +54,7 @@ func codecKeyring(file string) (*secret.Keyring, error) {
 	if file == "" {
 		return envKeyring()
 	}
-	raw, err := os.ReadFile(file)
-	if err != nil {
-		return nil, fmt.Errorf("read master key: %w", err)
-	}
-	key, err := secret.ParseMasterKey(string(raw))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
-	}
-	return newKeyring(key)
+	return fileKeyring(file)
 }
 
 // origin returns s as a browser sends it in Origin (scheme://host[:port]),

@@ -72,15 +72,37 @@ func (p *productionFlags) keyring() (*secret.Keyring, error) {
 	return envKeyring()
 }
 
-// envKeyring builds the keyring from FLEXAUTH_MASTER_KEY.
+// envKeyring builds the keyring from FLEXAUTH_MASTER_KEY, or from the file
+// FLEXAUTH_MASTER_KEY_FILE names (a Docker or Kubernetes secret: a value in
+// the environment shows in `docker inspect` and in the process's
+// /proc/PID/environ).
 func envKeyring() (*secret.Keyring, error) {
-	raw := os.Getenv("FLEXAUTH_MASTER_KEY")
-	if raw == "" {
-		return nil, errors.New("FLEXAUTH_MASTER_KEY is not set (32 random bytes, base64)")
+	raw, file := os.Getenv("FLEXAUTH_MASTER_KEY"), os.Getenv("FLEXAUTH_MASTER_KEY_FILE")
+	switch {
+	case raw != "" && file != "":
+		return nil, errors.New("both FLEXAUTH_MASTER_KEY and FLEXAUTH_MASTER_KEY_FILE are set: set one")
+	case file != "":
+		return fileKeyring(file)
+	case raw == "":
+		return nil, errors.New("FLEXAUTH_MASTER_KEY (32 random bytes, base64) or FLEXAUTH_MASTER_KEY_FILE is not set")
 	}
 	key, err := secret.ParseMasterKey(raw)
 	if err != nil {
 		return nil, fmt.Errorf("FLEXAUTH_MASTER_KEY: %w", err)
+	}
+	return newKeyring(key)
+}
+
+// fileKeyring builds the keyring from the master key in file (base64,
+// surrounding white space ignored).
+func fileKeyring(file string) (*secret.Keyring, error) {
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("read master key: %w", err)
+	}
+	key, err := secret.ParseMasterKey(string(raw))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
 	}
 	return newKeyring(key)
 }
