@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -69,7 +68,7 @@ func (s *Server) csrfToken(token string) string { return s.keys.Digest(csrfPurpo
 func (s *Server) setCookie(c *gin.Context, name, value, path string, maxAge time.Duration) {
 	ck := &http.Cookie{
 		Name: name, Value: value, Path: path, HttpOnly: true, SameSite: http.SameSiteStrictMode,
-		Secure: c.Request.TLS != nil || strings.HasPrefix(s.cfg.PublicURL, "https://"),
+		Secure: s.secureCookie(c),
 	}
 	if maxAge < 0 {
 		ck.MaxAge = -1

@@ -182,7 +182,7 @@ func (s *Server) setSecurityCookie(c *gin.Context, value string, maxAge time.Dur
 		Name: securityCookie, Value: value, Path: securityPath, HttpOnly: true,
 		// Lax: the final page of the sign-in sends the browser here.
 		SameSite: http.SameSiteLaxMode,
-		Secure:   c.Request.TLS != nil || strings.HasPrefix(s.cfg.PublicURL, "https://"),
+		Secure:   s.secureCookie(c),
 	}
 	if maxAge < 0 {
 		ck.MaxAge = -1
@@ -410,6 +410,14 @@ func (s *Server) padTo(ctx context.Context, began time.Time, floor time.Duration
 	}
 }
 
+// secureCookie says whether the cookies of c's answer are Secure: when the
+// request came over TLS or the public URL is https (behind a proxy that
+// ends TLS). Only the plain-http dev setup leaves it off, where a browser
+// would drop a Secure cookie.
+func (s *Server) secureCookie(c *gin.Context) bool {
+	return c.Request.TLS != nil || strings.HasPrefix(s.cfg.PublicURL, "https://")
+}
+
 // bindingCookie is the request's browser binding cookie (attempt.
 // PagePath), set anew when it has none.
 func (s *Server) bindingCookie(c *gin.Context) (string, error) {
@@ -424,7 +432,7 @@ func (s *Server) bindingCookie(c *gin.Context) (string, error) {
 	c.Set(newBindingKey, cookie)
 	http.SetCookie(c.Writer, &http.Cookie{
 		Name: pageCookie, Value: cookie, Path: attempt.PagePath,
-		HttpOnly: true, Secure: strings.HasPrefix(s.cfg.PublicURL, "https://"),
+		HttpOnly: true, Secure: s.secureCookie(c),
 		SameSite: http.SameSiteLaxMode,
 	})
 	return cookie, nil

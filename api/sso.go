@@ -6,7 +6,6 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -22,6 +21,19 @@ import (
 // eventSSOWrongBrowser is audited when a sign-on callback arrives in a
 // browser without the request's SSOBrowserCookie.
 const eventSSOWrongBrowser = "sso.wrong_browser"
+
+// setSSOCookie sets the SSOBrowserCookie name to value for the callback's
+// path, or removes it when value is "".
+func (s *Server) setSSOCookie(c *gin.Context, name, value string) {
+	cookie := &http.Cookie{
+		Name: name, Value: value, Path: attempt.SSOCallbackPath,
+		HttpOnly: true, Secure: s.secureCookie(c), SameSite: http.SameSiteLaxMode,
+	}
+	if value == "" {
+		cookie.MaxAge = -1
+	}
+	http.SetCookie(c.Writer, cookie)
+}
 
 // startSSO has the workflow draw a sign-on request for a confirmed link
 // and sends the browser to the provider.
@@ -67,11 +79,7 @@ func (s *Server) startSSO(c *gin.Context, att store.Attempt, digest string) {
 	// its own site, which Lax cookies go with. No Max-Age: it ends with
 	// the browser session, and the attempt's expiry bounds it anyway.
 	name, value := attempt.SSOBrowserCookie(s.keys, state)
-	http.SetCookie(c.Writer, &http.Cookie{
-		Name: name, Value: value, Path: attempt.SSOCallbackPath,
-		HttpOnly: true, Secure: strings.HasPrefix(s.cfg.PublicURL, "https://"),
-		SameSite: http.SameSiteLaxMode,
-	})
+	s.setSSOCookie(c, name, value)
 	s.renderPage(c, http.StatusOK, page{
 		Title:    "Continue to your organisation's sign-in",
 		Message:  "If nothing happens, use the link below.",
@@ -122,11 +130,7 @@ func (s *Server) ssoCallback(c *gin.Context) {
 		})
 		return
 	}
-	http.SetCookie(c.Writer, &http.Cookie{
-		Name: name, Path: attempt.SSOCallbackPath, MaxAge: -1,
-		HttpOnly: true, Secure: strings.HasPrefix(s.cfg.PublicURL, "https://"),
-		SameSite: http.SameSiteLaxMode,
-	})
+	s.setSSOCookie(c, name, "") // spent with the state
 	sess, err := attempt.OpenSSO(s.keys, att.ID, att.SSOSealed)
 	if err != nil {
 		s.log.ErrorContext(ctx, "open sign-on request", "error", err)

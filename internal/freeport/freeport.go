@@ -30,6 +30,11 @@ const (
 // side by side rarely try the same numbers). All probes stay open until
 // every port is chosen, so none repeats.
 func Ports(ip string, n int) ([]int, error) {
+	return portsFrom(ip, n, rand.IntN(Max-Min+1))
+}
+
+// portsFrom is Ports scanning from Min+start.
+func portsFrom(ip string, n, start int) ([]int, error) {
 	listeners := make([]net.Listener, 0, n)
 	defer func() {
 		for _, l := range listeners {
@@ -37,7 +42,6 @@ func Ports(ip string, n int) ([]int, error) {
 		}
 	}()
 	ports := make([]int, 0, n)
-	start := rand.IntN(Max - Min + 1)
 	for i := 0; i <= Max-Min && len(ports) < n; i++ {
 		port := Min + (start+i)%(Max-Min+1)
 		l, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(port)))
